@@ -1,0 +1,29 @@
+/** One WARC input and where its output goes; the key depends only on the input. */
+export interface InputRef {
+  /** Where to read it: a local path, `https://…` URL or `s3://bucket/key`. */
+  readonly uri: string;
+  /** Size in bytes when known from a listing; the source is asked otherwise. */
+  readonly sizeBytes?: number;
+  /** `warc_filename`: path relative to the crawl base (for CommonCrawl `crawl-data/…`). */
+  readonly filename: string;
+  readonly crawl: string | null;
+  readonly subset: string | null;
+  readonly segment: string | null;
+}
+
+/** A job the ledger leased to this worker. */
+export interface ClaimedJob {
+  readonly jobId: string;
+  readonly input: InputRef;
+  readonly sizeBytes: number;
+  /** The ledger's attempt number: fences every later write for this lease. */
+  readonly attempt: number;
+  /** Object key of the output, below the output root. */
+  readonly outputKey: string;
+}
+
+/** A lease as the ledger knows it: a job, who holds it and with which attempt. */
+export interface Lease {
+  readonly jobId: string;
+  readonly attempt: number;
+}

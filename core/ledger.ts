@@ -1,0 +1,62 @@
+import type { Failure } from './failure.ts';
+import type { ClaimedJob, InputRef, Lease } from './input-ref.ts';
+import type { RecordCounters } from './record-counters.ts';
+
+export interface ClaimResult {
+  readonly jobs: readonly ClaimedJob[];
+  /** No job of the run is pending or leased by anyone: the run has nothing left to hand out. */
+  readonly exhausted: boolean;
+}
+
+export interface HeartbeatResult {
+  readonly renewed: readonly string[];
+  /** Jobs whose lease this worker no longer holds (expired and reclaimed, or fenced). */
+  readonly lost: readonly string[];
+}
+
+export interface JobResult {
+  readonly rows: number;
+  readonly inputBytes: number;
+  readonly outputBytes: number;
+  readonly counters: RecordCounters;
+}
+
+export interface WorkerProgress {
+  readonly workerId: string;
+  readonly currentInput: string | null;
+  readonly records: number;
+  readonly bytes: number;
+  readonly badRecords: number;
+  readonly status: 'running' | 'draining' | 'stopped';
+}
+
+export interface RunStats {
+  readonly pending: number;
+  readonly claimed: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly remaining: number;
+  readonly inputBytesDone: number;
+  readonly rowsDone: number;
+}
+
+/**
+ * Shared memory of a run: which inputs exist, who holds which, what is done.
+ * Every write after `claim` is fenced by the lease's attempt number: a worker that lost its
+ * lease cannot complete, fail or release the job.
+ */
+export interface Ledger {
+  /** Idempotent: an input enqueued twice is one job. Returns how many were new. */
+  enqueue(runId: string, inputs: readonly InputRef[]): Promise<number>;
+  claim(runId: string, workerId: string, count: number, leaseMs: number): Promise<ClaimResult>;
+  heartbeat(runId: string, workerId: string, leases: readonly Lease[], leaseMs: number): Promise<HeartbeatResult>;
+  /** Returns false when the lease was lost: the result is not recorded. */
+  complete(runId: string, lease: Lease, result: JobResult): Promise<boolean>;
+  /** Retryable failures are scheduled again after a delay, up to the ledger's attempt limit. */
+  fail(runId: string, lease: Lease, failure: Failure): Promise<boolean>;
+  release(runId: string, lease: Lease): Promise<boolean>;
+  /** Makes jobs whose lease expired claimable again; returns how many. */
+  reclaimExpired(runId: string): Promise<number>;
+  progress(runId: string, progress: WorkerProgress): Promise<void>;
+  stats(runId: string): Promise<RunStats>;
+}
