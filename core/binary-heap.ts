@@ -1,0 +1,74 @@
+/**
+ * A binary min-heap ordered by a comparator. The core and the simulator keep their ready
+ * queues and timers in these, so each push and pop is O(log n) whatever the queue length.
+ */
+export class BinaryHeap<T> {
+  private readonly items: T[] = [];
+  private readonly before: (a: T, b: T) => boolean;
+
+  /** `before(a, b)` is true when `a` must come out before `b`. */
+  constructor(before: (a: T, b: T) => boolean) {
+    this.before = before;
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): T | undefined {
+    return this.items[0];
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+    this.siftUp(this.items.length - 1);
+  }
+
+  pop(): T | undefined {
+    const items = this.items;
+    if (items.length === 0) return undefined;
+    const top = items[0];
+    const last = items.pop() as T;
+    if (items.length > 0) {
+      items[0] = last;
+      this.siftDown(0);
+    }
+    return top;
+  }
+
+  /** Items in no particular order; for snapshots and tests. */
+  toArray(): readonly T[] {
+    return this.items;
+  }
+
+  private siftUp(start: number): void {
+    const items = this.items;
+    let index = start;
+    const item = items[index] as T;
+    while (index > 0) {
+      const parentIndex = (index - 1) >> 1;
+      const parent = items[parentIndex] as T;
+      if (!this.before(item, parent)) break;
+      items[index] = parent;
+      index = parentIndex;
+    }
+    items[index] = item;
+  }
+
+  private siftDown(start: number): void {
+    const items = this.items;
+    const length = items.length;
+    let index = start;
+    const item = items[index] as T;
+    for (;;) {
+      const left = 2 * index + 1;
+      if (left >= length) break;
+      const right = left + 1;
+      const child = right < length && this.before(items[right] as T, items[left] as T) ? right : left;
+      if (!this.before(items[child] as T, item)) break;
+      items[index] = items[child] as T;
+      index = child;
+    }
+    items[index] = item;
+  }
+}

@@ -1,0 +1,74 @@
+import type { Failure } from './failure.ts';
+import type { InputRef, Lease } from './input-ref.ts';
+import type { MetricsSnapshot } from './metrics-snapshot.ts';
+import type { RecordCounters } from './record-counters.ts';
+
+/** How a job left this worker. */
+export type JobOutcome = 'committed' | 'failed' | 'released' | 'lost';
+
+/** What a job did, for the ledger's record and the run's summary. */
+export interface JobSummary {
+  readonly jobId: string;
+  readonly inputBytes: number;
+  readonly rows: number;
+  readonly outputBytes: number;
+  readonly parts: number;
+  readonly counters: RecordCounters;
+}
+
+/**
+ * Requests the core makes of its driver. Task commands carry a `taskId` that the answer
+ * (see inputs.ts) names. The driver holds the data; the core holds sizes and order.
+ */
+export type Command =
+  | { readonly kind: 'claimJobs'; readonly count: number }
+  | {
+      readonly kind: 'fetchChunk';
+      readonly taskId: number;
+      readonly jobId: string;
+      readonly input: InputRef;
+      readonly chunkIndex: number;
+      readonly offsetBytes: number;
+      readonly lengthBytes: number;
+    }
+  /** Decode chunk `chunkIndex` (fetched earlier) with the job's decoder; chunks come in order. */
+  | { readonly kind: 'decodeChunk'; readonly taskId: number; readonly jobId: string; readonly chunkIndex: number; readonly final: boolean }
+  /**
+   * Encode the next `rows` rows the job's decoder produced as row group `rowGroupIndex`;
+   * `final` also writes the footer (rows may then be 0).
+   */
+  | {
+      readonly kind: 'encodeRowGroup';
+      readonly taskId: number;
+      readonly jobId: string;
+      readonly rowGroupIndex: number;
+      readonly rows: number;
+      readonly final: boolean;
+    }
+  /** Upload bytes [offsetBytes, offsetBytes + lengthBytes) of the encoded object as part `partNumber` (from 1). */
+  | {
+      readonly kind: 'uploadPart';
+      readonly taskId: number;
+      readonly jobId: string;
+      readonly outputKey: string;
+      readonly partNumber: number;
+      readonly offsetBytes: number;
+      readonly lengthBytes: number;
+      readonly final: boolean;
+    }
+  /** Complete the object (atomically visible) and record the job done in the ledger, fenced by the lease. */
+  | { readonly kind: 'commitJob'; readonly taskId: number; readonly lease: Lease; readonly outputKey: string; readonly summary: JobSummary }
+  /** Renew these leases; answer with `leasesRenewed` carrying `sentAtMs`, and `leaseLost` for each refused. */
+  | { readonly kind: 'heartbeat'; readonly leases: readonly Lease[]; readonly sentAtMs: number }
+  /** Free everything held for the job and abort its upload; answers of its tasks still in flight will come and are ignored. */
+  | { readonly kind: 'dropJob'; readonly jobId: string; readonly reason: string }
+  | { readonly kind: 'failJob'; readonly lease: Lease; readonly failure: Failure; readonly summary: JobSummary }
+  | { readonly kind: 'releaseJob'; readonly lease: Lease }
+  /** Report: the job ended here, once per claimed job. */
+  | { readonly kind: 'jobEnded'; readonly jobId: string; readonly outcome: JobOutcome; readonly summary: JobSummary; readonly failure?: Failure }
+  | { readonly kind: 'emitMetrics'; readonly snapshot: MetricsSnapshot }
+  /** Nothing is left to do: the run is exhausted or the drain ended. Emitted once. */
+  | { readonly kind: 'finished' };
+
+export type CommandKind = Command['kind'];
+export type CommandOf<K extends CommandKind> = Extract<Command, { kind: K }>;

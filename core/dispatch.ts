@@ -1,0 +1,104 @@
+import type { Command } from './commands.ts';
+import { jobSummary, holdBytes } from './job-lifecycle.ts';
+import { ChunkStatus, chunkRange, PartStatus, type JobState } from './job-state.ts';
+import { takeReady } from './ready-queue.ts';
+import { assert } from './failure.ts';
+import type { Stage } from './stage.ts';
+import { pickStage } from './weighted-pick.ts';
+import type { ReadyEntry, WorkerState } from './worker-state.ts';
+
+/**
+ * Starts tasks until none can start. Each pass starts one task and so takes one slot of a
+ * stage's `MaxWorkers`, so the loop is bounded by the sum of those caps.
+ */
+export function dispatchReadyTasks(state: WorkerState, nowMs: number, commands: Command[]): void {
+  const caps = state.limits.stageWorkersMax;
+  const passesMax = caps.fetch + caps.decode + caps.encode + caps.upload + caps.commit;
+  for (let pass = 0; pass < passesMax; pass++) {
+    const stage = pickStage(state, nowMs);
+    if (stage === null) return;
+    const entry = takeReady(state, stage);
+    assert(entry !== undefined, `stage ${stage} was picked with nothing ready`);
+    state.waitingSinceMs[stage] = nowMs;
+    commands.push(startTask(state, entry));
+  }
+}
+
+function startTask(state: WorkerState, entry: ReadyEntry): Command {
+  switch (entry.stage) {
+    case 'fetch':
+      return startFetch(state, entry.job, entry.index);
+    case 'decode':
+      return startDecode(state, entry.job, entry.index);
+    case 'encode':
+      return startEncode(state, entry.job);
+    case 'upload':
+      return startUpload(state, entry.job, entry.index);
+    case 'commit':
+      return startCommit(state, entry.job);
+  }
+}
+
+/** Records a task in flight; `bytes` is what it holds of the budget while it runs. */
+function track(state: WorkerState, stage: Stage, job: JobState, index: number, bytes: number, rows = 0, final = false): number {
+  const taskId = state.nextTaskId++;
+  state.inFlight.set(taskId, { taskId, stage, job, index, bytes, rows, final, dispatchSeq: state.nextDispatchSeq++ });
+  state.active[stage] += 1;
+  job.inFlightBytes += bytes;
+  return taskId;
+}
+
+function startFetch(state: WorkerState, job: JobState, index: number): Command {
+  const range = chunkRange(job, state.limits.chunkBytes, index);
+  if (job.chunkReserved[index] === 0) {
+    job.chunkReserved[index] = 1;
+    holdBytes(state, job, range.lengthBytes);
+  }
+  job.chunkStatus[index] = ChunkStatus.Fetching;
+  const taskId = track(state, 'fetch', job, index, range.lengthBytes);
+  return { kind: 'fetchChunk', taskId, jobId: job.claimed.jobId, input: job.claimed.input, chunkIndex: index, ...range };
+}
+
+function startDecode(state: WorkerState, job: JobState, index: number): Command {
+  const { lengthBytes } = chunkRange(job, state.limits.chunkBytes, index);
+  const taskId = track(state, 'decode', job, index, lengthBytes);
+  return { kind: 'decodeChunk', taskId, jobId: job.claimed.jobId, chunkIndex: index, final: index === job.chunkCount - 1 };
+}
+
+/** An encode takes every row gathered so far; when decoding is done it is the last row group. */
+function startEncode(state: WorkerState, job: JobState): Command {
+  const rows = job.rowsBuffered;
+  const taskId = track(state, 'encode', job, job.nextRowGroup, job.rowBytesBuffered, rows, job.decodeDone);
+  job.rowsBuffered = 0;
+  job.rowBytesBuffered = 0;
+  return { kind: 'encodeRowGroup', taskId, jobId: job.claimed.jobId, rowGroupIndex: job.nextRowGroup, rows, final: job.decodeDone };
+}
+
+function startUpload(state: WorkerState, job: JobState, partNumber: number): Command {
+  const part = job.parts[partNumber - 1];
+  assert(part !== undefined && part.status === PartStatus.Ready, `part ${partNumber} of ${job.claimed.jobId} is not ready`);
+  part.status = PartStatus.Uploading;
+  const taskId = track(state, 'upload', job, partNumber, part.lengthBytes);
+  return {
+    kind: 'uploadPart',
+    taskId,
+    jobId: job.claimed.jobId,
+    outputKey: job.claimed.outputKey,
+    partNumber,
+    offsetBytes: part.offsetBytes,
+    lengthBytes: part.lengthBytes,
+    final: part.final,
+  };
+}
+
+function startCommit(state: WorkerState, job: JobState): Command {
+  job.commitRunning = true;
+  const taskId = track(state, 'commit', job, 0, 0);
+  return {
+    kind: 'commitJob',
+    taskId,
+    lease: { jobId: job.claimed.jobId, attempt: job.claimed.attempt },
+    outputKey: job.claimed.outputKey,
+    summary: jobSummary(job),
+  };
+}

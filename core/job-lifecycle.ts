@@ -1,0 +1,131 @@
+import type { Command, JobOutcome, JobSummary } from './commands.ts';
+import type { Failure } from './failure.ts';
+import type { ClaimedJob } from './input-ref.ts';
+import { ChunkStatus, newJobState, PartStatus, type JobState } from './job-state.ts';
+import { enqueueReady, forgetQueuedWork } from './ready-queue.ts';
+import type { WorkerState } from './worker-state.ts';
+
+/** Takes a claimed job in and queues its first chunks. */
+export function admitJob(state: WorkerState, claimed: ClaimedJob, nowMs: number, leaseValidUntilMs: number): JobState {
+  const job = newJobState(claimed, state.nextJobSeq++, state.limits, leaseValidUntilMs);
+  state.jobs.set(claimed.jobId, job);
+  state.counters.jobsClaimed += 1;
+  state.nextLeaseCheckAtMs = Math.min(state.nextLeaseCheckAtMs, leaseValidUntilMs - state.limits.leaseSafetyMs);
+  queueFetchWindow(state, job, nowMs);
+  return job;
+}
+
+/** Queues chunks for fetching up to the job's read-ahead window past the next chunk to decode. */
+export function queueFetchWindow(state: WorkerState, job: JobState, nowMs: number): void {
+  const windowEnd = Math.min(job.chunkCount, job.nextChunkToDecode + state.limits.fetchAheadChunksMax);
+  while (job.nextChunkToQueue < windowEnd) {
+    job.chunkStatus[job.nextChunkToQueue] = ChunkStatus.Ready;
+    enqueueReady(state, job, 'fetch', job.nextChunkToQueue, nowMs);
+    job.nextChunkToQueue += 1;
+  }
+}
+
+/** Queues the decode of the next chunk in order, if it is fetched and no decode of the job runs. */
+export function maybeQueueDecode(state: WorkerState, job: JobState, nowMs: number): void {
+  const index = job.nextChunkToDecode;
+  if (index >= job.chunkCount || job.chunkStatus[index] !== ChunkStatus.Fetched) return;
+  job.chunkStatus[index] = ChunkStatus.Decoding;
+  enqueueReady(state, job, 'decode', index, nowMs);
+}
+
+/**
+ * Queues the next row group once enough rows have gathered, or the last one once decoding is
+ * done. One encode per job at a time: the encoder writes row groups in order.
+ */
+export function maybeQueueEncode(state: WorkerState, job: JobState, nowMs: number): void {
+  if (job.encodeBusy || job.encodeDone) return;
+  if (job.rowsBuffered < state.limits.rowGroupRows && !job.decodeDone) return;
+  job.encodeBusy = true;
+  enqueueReady(state, job, 'encode', job.nextRowGroup, nowMs);
+}
+
+/**
+ * Cuts the encoded bytes into parts: all uncut bytes as one part as soon as
+ * `partTargetBytes` have gathered, and the rest as the last part when encoding is done.
+ * Every part but the last is at least `partTargetBytes` ≥ `partBytesMin`, so S3 accepts it;
+ * part sizes grow with the input (see job-state.ts), and the last `partsMax` slot is kept for
+ * the final part, so a job never needs more parts than S3 allows.
+ */
+export function cutParts(state: WorkerState, job: JobState, nowMs: number): void {
+  const uncut = job.encodedBytes - job.encodedBytesCut;
+  if (job.encodeDone) {
+    if (uncut > 0 || job.parts.length === 0) addPart(state, job, uncut, true, nowMs);
+    return;
+  }
+  if (uncut >= job.partTargetBytes && job.parts.length < state.limits.partsMax - 1) addPart(state, job, uncut, false, nowMs);
+}
+
+function addPart(state: WorkerState, job: JobState, lengthBytes: number, final: boolean, nowMs: number): void {
+  job.parts.push({
+    status: PartStatus.Ready,
+    offsetBytes: job.encodedBytesCut,
+    lengthBytes,
+    final,
+    attempts: { failures: 0, throttles: 0 },
+  });
+  job.encodedBytesCut += lengthBytes;
+  enqueueReady(state, job, 'upload', job.parts.length, nowMs);
+}
+
+/** Queues the commit once every part of a fully encoded object is uploaded. */
+export function maybeQueueCommit(state: WorkerState, job: JobState, nowMs: number): void {
+  if (!job.encodeDone || job.commitQueued || job.partsUploaded < job.parts.length) return;
+  job.commitQueued = true;
+  enqueueReady(state, job, 'commit', 0, nowMs);
+}
+
+/** Adds bytes to what the job holds in the budget. */
+export function holdBytes(state: WorkerState, job: JobState, bytes: number): void {
+  job.heldBytes += bytes;
+  state.heldBytes += bytes;
+}
+
+export function releaseBytes(state: WorkerState, job: JobState, bytes: number): void {
+  job.heldBytes -= bytes;
+  state.heldBytes -= bytes;
+}
+
+export function jobSummary(job: JobState): JobSummary {
+  return {
+    jobId: job.claimed.jobId,
+    inputBytes: job.inputBytes,
+    rows: job.rows,
+    outputBytes: job.encodedBytes,
+    parts: job.parts.length,
+    counters: job.counters,
+  };
+}
+
+/**
+ * Ends a job here, once: frees what it holds (bytes held by its tasks in flight are freed as
+ * their answers come), tells the driver to drop its data and the ledger how it ended.
+ */
+export function endJob(state: WorkerState, job: JobState, outcome: JobOutcome, commands: Command[], failure?: Failure): void {
+  if (job.ended) return;
+  job.ended = true;
+  state.jobs.delete(job.claimed.jobId);
+  forgetQueuedWork(state, job);
+  state.heldBytes -= job.heldBytes - job.inFlightBytes;
+  job.heldBytes = job.inFlightBytes;
+  const summary = jobSummary(job);
+  const lease = { jobId: job.claimed.jobId, attempt: job.claimed.attempt };
+  if (outcome !== 'committed') commands.push({ kind: 'dropJob', jobId: lease.jobId, reason: failure?.reason ?? outcome });
+  if (outcome === 'failed' && failure) commands.push({ kind: 'failJob', lease, failure, summary });
+  if (outcome === 'released') commands.push({ kind: 'releaseJob', lease });
+  commands.push(failure ? { kind: 'jobEnded', jobId: lease.jobId, outcome, summary, failure } : { kind: 'jobEnded', jobId: lease.jobId, outcome, summary });
+  countOutcome(state, outcome);
+}
+
+function countOutcome(state: WorkerState, outcome: JobOutcome): void {
+  const counters = state.counters;
+  if (outcome === 'committed') counters.jobsCommitted += 1;
+  else if (outcome === 'failed') counters.jobsFailed += 1;
+  else if (outcome === 'released') counters.jobsReleased += 1;
+  else counters.jobsLost += 1;
+}
+

@@ -1,0 +1,143 @@
+import type { ClaimedJob } from './input-ref.ts';
+import type { WorkerLimits } from './limits.ts';
+import { emptyRecordCounters, type RecordCounters } from './record-counters.ts';
+import type { TaskAttempts } from './retry-policy.ts';
+import { perStage, type PerStage } from './stage.ts';
+
+/** Where one chunk of a job stands; stored in a byte array, one entry per chunk. */
+export const ChunkStatus = {
+  /** Beyond the job's read-ahead window. */
+  Unqueued: 0,
+  Ready: 1,
+  /** Waiting for its retry delay to pass. */
+  Backoff: 2,
+  Fetching: 3,
+  Fetched: 4,
+  Decoding: 5,
+  Decoded: 6,
+} as const;
+
+/** Where one part of the output stands. */
+export const PartStatus = {
+  Ready: 1,
+  Backoff: 2,
+  Uploading: 3,
+  Uploaded: 4,
+} as const;
+export type PartStatus = (typeof PartStatus)[keyof typeof PartStatus];
+
+export interface PartState {
+  status: PartStatus;
+  readonly offsetBytes: number;
+  readonly lengthBytes: number;
+  readonly final: boolean;
+  readonly attempts: TaskAttempts;
+}
+
+/** Everything the core knows of one job this worker holds. */
+export interface JobState {
+  readonly claimed: ClaimedJob;
+  /** Claim order: lower is older, and older jobs go first within a stage. */
+  readonly seq: number;
+  readonly chunkCount: number;
+  /** Part size for this job: grows for large inputs so a job never needs more than `partsMax` parts. */
+  readonly partTargetBytes: number;
+  ended: boolean;
+
+  readonly chunkStatus: Uint8Array;
+  /** Bit per chunk: memory is reserved for it (from first dispatch until decoded, through retries). */
+  readonly chunkReserved: Uint8Array;
+  readonly chunkAttempts: Map<number, TaskAttempts>;
+  /** Chunks below this index have been queued for fetching at least once. */
+  nextChunkToQueue: number;
+  nextChunkToDecode: number;
+
+  /** Rows decoded and not yet handed to an encode, and their estimated size. */
+  rowsBuffered: number;
+  rowBytesBuffered: number;
+  decodeDone: boolean;
+  nextRowGroup: number;
+  /** An encode is queued or running: a job's row groups are encoded one at a time, in order. */
+  encodeBusy: boolean;
+  encodeDone: boolean;
+
+  /** Length of the encoded object so far, and how much of it is already cut into parts. */
+  encodedBytes: number;
+  encodedBytesCut: number;
+  readonly parts: PartState[];
+  partsUploaded: number;
+
+  commitQueued: boolean;
+  commitRunning: boolean;
+  readonly commitAttempts: TaskAttempts;
+
+  /** The lease is trusted until this time (a renewal's send time + leaseMs; never the ledger's clock). */
+  leaseValidUntilMs: number;
+
+  /** Bytes this job holds in the memory budget, and the part of them held by tasks in flight. */
+  heldBytes: number;
+  inFlightBytes: number;
+  /** Ready-queue entries of this job per stage, to fix the global counts when it is dropped. */
+  readonly readyCount: PerStage<number>;
+  backoffCount: number;
+
+  inputBytes: number;
+  rows: number;
+  counters: RecordCounters;
+}
+
+export function chunkCountOf(sizeBytes: number, chunkBytes: number): number {
+  // An empty input still gets one (empty) chunk, so its decoder can report it as empty.
+  return Math.max(1, Math.ceil(sizeBytes / chunkBytes));
+}
+
+/** Byte range of chunk `index` of a job. */
+export function chunkRange(job: JobState, chunkBytes: number, index: number): { offsetBytes: number; lengthBytes: number } {
+  const offsetBytes = index * chunkBytes;
+  return { offsetBytes, lengthBytes: Math.max(0, Math.min(chunkBytes, job.claimed.sizeBytes - offsetBytes)) };
+}
+
+/**
+ * The output of a job is much smaller than its input (index rows are about 1/50 of the WARC
+ * bytes), so sizing parts for the input's size keeps every job under `partsMax` parts.
+ */
+function partTargetBytesFor(limits: WorkerLimits, sizeBytes: number): number {
+  return Math.max(limits.partBytes, Math.ceil(sizeBytes / (limits.partsMax - 1)));
+}
+
+export function newJobState(claimed: ClaimedJob, seq: number, limits: WorkerLimits, leaseValidUntilMs: number): JobState {
+  const chunkCount = chunkCountOf(claimed.sizeBytes, limits.chunkBytes);
+  return {
+    claimed,
+    seq,
+    chunkCount,
+    partTargetBytes: partTargetBytesFor(limits, claimed.sizeBytes),
+    ended: false,
+    chunkStatus: new Uint8Array(chunkCount),
+    chunkReserved: new Uint8Array(chunkCount),
+    chunkAttempts: new Map(),
+    nextChunkToQueue: 0,
+    nextChunkToDecode: 0,
+    rowsBuffered: 0,
+    rowBytesBuffered: 0,
+    decodeDone: false,
+    nextRowGroup: 0,
+    encodeBusy: false,
+    encodeDone: false,
+    encodedBytes: 0,
+    encodedBytesCut: 0,
+    parts: [],
+    partsUploaded: 0,
+    commitQueued: false,
+    commitRunning: false,
+    commitAttempts: { failures: 0, throttles: 0 },
+    leaseValidUntilMs,
+    heldBytes: 0,
+    inFlightBytes: 0,
+    readyCount: perStage(() => 0),
+    backoffCount: 0,
+    inputBytes: 0,
+    rows: 0,
+    counters: emptyRecordCounters,
+  };
+}

@@ -1,0 +1,36 @@
+import { allowed } from './aimd-limit.ts';
+import { totalCount } from './record-counters.ts';
+import { perStage, type PerStage, type Remote } from './stage.ts';
+import type { WorkerCounters, WorkerState } from './worker-state.ts';
+
+/** What the driver emits every `metricsIntervalMs`: gauges now, counters since start. */
+export interface MetricsSnapshot {
+  readonly atMs: number;
+  /** Tasks ready to run and waiting for a worker, per stage. */
+  readonly queueDepth: PerStage<number>;
+  /** Tasks running, per stage. */
+  readonly activeWorkers: PerStage<number>;
+  /** Tasks waiting out a retry delay. */
+  readonly backoffTasks: number;
+  readonly jobsActive: number;
+  readonly heldBytes: number;
+  readonly memoryBudgetBytes: number;
+  /** Current AIMD concurrency limit of each remote. */
+  readonly remoteLimit: Record<Remote, number>;
+  readonly counters: Omit<WorkerCounters, 'records'> & { readonly records: number; readonly badRecords: number };
+}
+
+export function metricsSnapshot(state: WorkerState, nowMs: number): MetricsSnapshot {
+  const { records, ...counters } = state.counters;
+  return {
+    atMs: nowMs,
+    queueDepth: perStage((stage) => state.readyCount[stage]),
+    activeWorkers: perStage((stage) => state.active[stage]),
+    backoffTasks: state.backoffCount,
+    jobsActive: state.jobs.size,
+    heldBytes: state.heldBytes,
+    memoryBudgetBytes: state.limits.memoryBudgetBytes,
+    remoteLimit: { source: allowed(state.remotes.source), sink: allowed(state.remotes.sink) },
+    counters: { ...counters, records: totalCount(records.byType), badRecords: totalCount(records.badByReason) },
+  };
+}

@@ -1,0 +1,183 @@
+import { onSuccess, onThrottle } from './aimd-limit.ts';
+import type { Command } from './commands.ts';
+import { assert, type Failure } from './failure.ts';
+import type { Input } from './inputs.ts';
+import {
+  cutParts, endJob, holdBytes, maybeQueueCommit, maybeQueueDecode, maybeQueueEncode, queueFetchWindow, releaseBytes,
+} from './job-lifecycle.ts';
+import { ChunkStatus, PartStatus, type JobState } from './job-state.ts';
+import { addRecordCounters } from './record-counters.ts';
+import { scheduleBackoff } from './ready-queue.ts';
+import { decideRetry, type TaskAttempts } from './retry-policy.ts';
+import type { TaskInFlight, WorkerState } from './worker-state.ts';
+
+type TaskAnswer = Extract<Input, { taskId: number }>;
+
+/**
+ * Applies the answer to a dispatched task. Answers for a job that has ended only free the
+ * memory the task held: a dropped job's data is never used, and a lost lease never commits.
+ */
+export function applyTaskAnswer(state: WorkerState, answer: TaskAnswer, nowMs: number, commands: Command[]): void {
+  const task = state.inFlight.get(answer.taskId);
+  assert(task !== undefined, `answer ${answer.kind} for unknown task ${answer.taskId}`);
+  state.inFlight.delete(answer.taskId);
+  state.active[task.stage] -= 1;
+  const job = task.job;
+  job.inFlightBytes -= task.bytes;
+  if (job.ended) {
+    job.heldBytes -= task.bytes;
+    state.heldBytes -= task.bytes;
+    return;
+  }
+  if (answer.kind === 'taskFailed') return onTaskFailed(state, task, answer.failure, nowMs, commands);
+  assert(answerMatchesStage(answer.kind, task), `answer ${answer.kind} for a ${task.stage} task`);
+  switch (answer.kind) {
+    case 'chunkFetched':
+      return onChunkFetched(state, task, answer.bytes, nowMs);
+    case 'chunkDecoded':
+      return onChunkDecoded(state, task, answer, nowMs);
+    case 'rowGroupEncoded':
+      return onRowGroupEncoded(state, task, answer.bytes, nowMs);
+    case 'partUploaded':
+      return onPartUploaded(state, task, nowMs);
+    case 'jobCommitted':
+      return endJob(state, job, 'committed', commands);
+  }
+}
+
+const stageOfAnswer = {
+  chunkFetched: 'fetch',
+  chunkDecoded: 'decode',
+  rowGroupEncoded: 'encode',
+  partUploaded: 'upload',
+  jobCommitted: 'commit',
+} as const;
+
+function answerMatchesStage(kind: keyof typeof stageOfAnswer, task: TaskInFlight): boolean {
+  return stageOfAnswer[kind] === task.stage;
+}
+
+function onChunkFetched(state: WorkerState, task: TaskInFlight, bytes: number, nowMs: number): void {
+  const job = task.job;
+  job.chunkStatus[task.index] = ChunkStatus.Fetched;
+  state.counters.bytesIn += bytes;
+  onSuccess(state.remotes.source);
+  maybeQueueDecode(state, job, nowMs);
+}
+
+function onChunkDecoded(
+  state: WorkerState,
+  task: TaskInFlight,
+  answer: Extract<Input, { kind: 'chunkDecoded' }>,
+  nowMs: number,
+): void {
+  const job = task.job;
+  assert(task.index === job.nextChunkToDecode, `chunk ${task.index} of ${job.claimed.jobId} decoded out of order`);
+  job.chunkStatus[task.index] = ChunkStatus.Decoded;
+  job.chunkReserved[task.index] = 0;
+  releaseBytes(state, job, task.bytes);
+  holdBytes(state, job, answer.rowBytes);
+  job.inputBytes += task.bytes;
+  job.rowsBuffered += answer.rows;
+  job.rowBytesBuffered += answer.rowBytes;
+  job.counters = addRecordCounters(job.counters, answer.counters);
+  state.counters.records = addRecordCounters(state.counters.records, answer.counters);
+  job.nextChunkToDecode += 1;
+  if (job.nextChunkToDecode === job.chunkCount) job.decodeDone = true;
+  queueFetchWindow(state, job, nowMs);
+  maybeQueueDecode(state, job, nowMs);
+  maybeQueueEncode(state, job, nowMs);
+}
+
+function onRowGroupEncoded(state: WorkerState, task: TaskInFlight, bytes: number, nowMs: number): void {
+  const job = task.job;
+  releaseBytes(state, job, task.bytes);
+  holdBytes(state, job, bytes);
+  job.encodedBytes += bytes;
+  job.rows += task.rows;
+  state.counters.rows += task.rows;
+  job.nextRowGroup += 1;
+  job.encodeBusy = false;
+  // The encode that started after decoding finished took every row and wrote the footer.
+  if (task.final) job.encodeDone = true;
+  cutParts(state, job, nowMs);
+  maybeQueueEncode(state, job, nowMs);
+  maybeQueueCommit(state, job, nowMs);
+}
+
+function onPartUploaded(state: WorkerState, task: TaskInFlight, nowMs: number): void {
+  const job = task.job;
+  const part = job.parts[task.index - 1];
+  assert(part !== undefined && part.status === PartStatus.Uploading, `part ${task.index} of ${job.claimed.jobId} was not uploading`);
+  part.status = PartStatus.Uploaded;
+  releaseBytes(state, job, task.bytes);
+  job.partsUploaded += 1;
+  state.counters.bytesOut += task.bytes;
+  onSuccess(state.remotes.sink);
+  maybeQueueCommit(state, job, nowMs);
+}
+
+/**
+ * A failed task: fetches, uploads and commits retry in place (a retried chunk or part does
+ * not restart its job); decode and encode failures end the job, since the decoder and encoder
+ * hold per-job state that a half-done call may have changed.
+ */
+function onTaskFailed(state: WorkerState, task: TaskInFlight, failure: Failure, nowMs: number, commands: Command[]): void {
+  const job = task.job;
+  state.counters.tasksFailed += 1;
+  if (failure.throttled) {
+    state.counters.throttles += 1;
+    const remote = task.stage === 'fetch' ? state.remotes.source : state.remotes.sink;
+    if (task.stage === 'fetch' || task.stage === 'upload') onThrottle(remote, state.limits.remoteDecreaseFactor, task.dispatchSeq, state.nextDispatchSeq);
+  }
+  const attempts = attemptsOf(job, task);
+  if (attempts === undefined || (state.draining && nowMs >= state.drainDeadlineMs)) {
+    return giveUp(state, job, task, failure, commands);
+  }
+  const decision = decideRetry(state.limits, attempts, failure, state.random);
+  if (decision.kind === 'give-up') return giveUp(state, job, task, failure, commands);
+  state.counters.retries += 1;
+  markBackoff(job, task);
+  scheduleBackoff(state, job, task.stage, task.index, nowMs + decision.delayMs);
+}
+
+/** The attempt counters of a task that retries in place; undefined for decode and encode. */
+function attemptsOf(job: JobState, task: TaskInFlight): TaskAttempts | undefined {
+  switch (task.stage) {
+    case 'fetch': {
+      let attempts = job.chunkAttempts.get(task.index);
+      if (attempts === undefined) {
+        attempts = { failures: 0, throttles: 0 };
+        job.chunkAttempts.set(task.index, attempts);
+      }
+      return attempts;
+    }
+    case 'upload':
+      return job.parts[task.index - 1]?.attempts;
+    case 'commit':
+      return job.commitAttempts;
+    default:
+      return undefined;
+  }
+}
+
+function markBackoff(job: JobState, task: TaskInFlight): void {
+  if (task.stage === 'fetch') job.chunkStatus[task.index] = ChunkStatus.Backoff;
+  else if (task.stage === 'upload') {
+    const part = job.parts[task.index - 1];
+    if (part !== undefined) part.status = PartStatus.Backoff;
+  }
+  else if (task.stage === 'commit') job.commitRunning = false;
+}
+
+function giveUp(state: WorkerState, job: JobState, task: TaskInFlight, failure: Failure, commands: Command[]): void {
+  const where = task.stage === 'fetch' ? `chunk ${task.index}` : task.stage === 'upload' ? `part ${task.index}` : `row group ${task.index}`;
+  const described: Failure = { ...failure, reason: `${task.stage} of ${task.stage === 'commit' ? 'the object' : where} failed: ${failure.reason}` };
+  // A drain past its deadline hands the job back rather than failing it: it did nothing wrong.
+  const outcome = state.draining && nowAfterDeadline(state) && failure.fault !== 'input' ? 'released' : 'failed';
+  endJob(state, job, outcome, commands, outcome === 'failed' ? described : undefined);
+}
+
+function nowAfterDeadline(state: WorkerState): boolean {
+  return state.lastNowMs >= state.drainDeadlineMs;
+}

@@ -1,0 +1,175 @@
+import { aimdLimit, type AimdLimit } from './aimd-limit.ts';
+import { BinaryHeap } from './binary-heap.ts';
+import type { JobState } from './job-state.ts';
+import { validateLimits, type WorkerLimits } from './limits.ts';
+import { emptyRecordCounters, type RecordCounters } from './record-counters.ts';
+import { seededRandom, type SeededRandom } from './seeded-random.ts';
+import { perStage, type PerStage, type Policy, type Remote, type Stage } from './stage.ts';
+
+/**
+ * A task that can run now. `index` is the chunk index (fetch, decode), the row group (encode),
+ * the part number (upload), or 0 (commit).
+ */
+export interface ReadyEntry {
+  readonly job: JobState;
+  readonly stage: Stage;
+  readonly index: number;
+  /** Arrival order in the ready queues, for FIFO and tie-breaking. */
+  readonly readySeq: number;
+  /** Retried fetches already hold their memory, so they go before new ones (see dispatch.ts). */
+  readonly reserved: boolean;
+}
+
+/** A task waiting for its retry delay. */
+export interface BackoffEntry {
+  readonly job: JobState;
+  readonly stage: Stage;
+  readonly index: number;
+  readonly readyAtMs: number;
+  readonly seq: number;
+}
+
+/** A dispatched task, until its answer arrives. */
+export interface TaskInFlight {
+  readonly taskId: number;
+  readonly stage: Stage;
+  readonly job: JobState;
+  readonly index: number;
+  /** Bytes of the budget that this task holds while it runs. */
+  readonly bytes: number;
+  /** Rows an encode task takes; 0 for other stages. */
+  readonly rows: number;
+  /** A decode of the last chunk, or an encode that writes the footer. */
+  readonly final: boolean;
+  /** Dispatch order, for AIMD's one-cut-per-burst rule. */
+  readonly dispatchSeq: number;
+}
+
+/** Counters since the worker started; the metrics snapshot reports them. */
+export interface WorkerCounters {
+  jobsClaimed: number;
+  jobsCommitted: number;
+  jobsFailed: number;
+  jobsReleased: number;
+  jobsLost: number;
+  tasksFailed: number;
+  retries: number;
+  throttles: number;
+  bytesIn: number;
+  bytesOut: number;
+  rows: number;
+  records: RecordCounters;
+}
+
+export interface WorkerState {
+  readonly limits: WorkerLimits;
+  readonly random: SeededRandom;
+  readonly jobs: Map<string, JobState>;
+  readonly inFlight: Map<number, TaskInFlight>;
+  readonly ready: PerStage<BinaryHeap<ReadyEntry>>;
+  readonly readyCount: PerStage<number>;
+  readonly active: PerStage<number>;
+  /** Since when each stage has had ready work without a dispatch; for the starvation rule. */
+  readonly waitingSinceMs: PerStage<number>;
+  readonly backoff: BinaryHeap<BackoffEntry>;
+  /** Backoff entries of jobs still held (the heap may also hold entries of ended jobs). */
+  backoffCount: number;
+  readonly remotes: Record<Remote, AimdLimit>;
+  heldBytes: number;
+
+  nextTaskId: number;
+  nextJobSeq: number;
+  nextReadySeq: number;
+  nextDispatchSeq: number;
+  nextBackoffSeq: number;
+  /** Round-robin policy: the stage dispatched last. */
+  roundRobinCursor: number;
+
+  started: boolean;
+  lastNowMs: number;
+  /** The ledger said the run has nothing left to hand out, and no claim since gave a job. */
+  exhausted: boolean;
+  claimInFlight: boolean;
+  claimSentAtMs: number;
+  claimNotBeforeMs: number;
+  draining: boolean;
+  drainDeadlineMs: number;
+  finished: boolean;
+  nextHeartbeatAtMs: number;
+  nextMetricsAtMs: number;
+  nextLeaseCheckAtMs: number;
+
+  readonly counters: WorkerCounters;
+}
+
+/** Heap order of a stage's ready queue under a policy. */
+function readyOrder(policy: Policy, stage: Stage): (a: ReadyEntry, b: ReadyEntry) => boolean {
+  if (policy !== 'weighted') return (a, b) => a.readySeq < b.readySeq;
+  const oldestJobFirst = (a: ReadyEntry, b: ReadyEntry): boolean =>
+    a.job.seq !== b.job.seq ? a.job.seq < b.job.seq : a.index !== b.index ? a.index < b.index : a.readySeq < b.readySeq;
+  if (stage !== 'fetch') return oldestJobFirst;
+  return (a, b) => (a.reserved !== b.reserved ? a.reserved : oldestJobFirst(a, b));
+}
+
+export function createWorkerState(limits: WorkerLimits): WorkerState {
+  validateLimits(limits);
+  return {
+    limits,
+    random: seededRandom(limits.seed),
+    jobs: new Map(),
+    inFlight: new Map(),
+    ready: perStage((stage) => new BinaryHeap(readyOrder(limits.policy, stage))),
+    readyCount: perStage(() => 0),
+    active: perStage(() => 0),
+    waitingSinceMs: perStage(() => 0),
+    backoff: new BinaryHeap((a, b) => (a.readyAtMs !== b.readyAtMs ? a.readyAtMs < b.readyAtMs : a.seq < b.seq)),
+    remotes: {
+      source: aimdLimit(limits.remoteConcurrencyFloor, limits.stageWorkersMax.fetch),
+      sink: aimdLimit(limits.remoteConcurrencyFloor, limits.stageWorkersMax.upload),
+    },
+    backoffCount: 0,
+    heldBytes: 0,
+    nextTaskId: 1,
+    nextJobSeq: 0,
+    nextReadySeq: 0,
+    nextDispatchSeq: 0,
+    nextBackoffSeq: 0,
+    roundRobinCursor: 0,
+    started: false,
+    lastNowMs: -Infinity,
+    exhausted: false,
+    claimInFlight: false,
+    claimSentAtMs: 0,
+    claimNotBeforeMs: 0,
+    draining: false,
+    drainDeadlineMs: Infinity,
+    finished: false,
+    nextHeartbeatAtMs: Infinity,
+    nextMetricsAtMs: Infinity,
+    nextLeaseCheckAtMs: Infinity,
+    counters: {
+      jobsClaimed: 0,
+      jobsCommitted: 0,
+      jobsFailed: 0,
+      jobsReleased: 0,
+      jobsLost: 0,
+      tasksFailed: 0,
+      retries: 0,
+      throttles: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      rows: 0,
+      records: emptyRecordCounters,
+    },
+  };
+}
+
+/** Tasks of the CPU stages running now (they share `cpuSlotsMax` threads). */
+export function cpuActive(state: WorkerState): number {
+  return state.active.decode + state.active.encode;
+}
+
+/** Network streams open now (fetches and uploads share `networkStreamsMax`). */
+export function networkActive(state: WorkerState): number {
+  return state.active.fetch + state.active.upload;
+}
