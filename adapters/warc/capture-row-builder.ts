@@ -1,0 +1,144 @@
+import type { CaptureRow } from '../../core/capture-row.ts';
+import type { InputRef } from '../../core/input-ref.ts';
+import { urlColumns } from './url-columns.ts';
+import { parseWarcDate } from './warc-date.ts';
+import type { ParsedRecord } from './warc-record-parser.ts';
+
+/** A row, or the reason a record that should have made one cannot. */
+export type RowResult =
+  | { readonly kind: 'row'; readonly row: CaptureRow }
+  | { readonly kind: 'bad'; readonly reason: string };
+
+/** Record types that become rows, as in CommonCrawl's index. */
+export const rowRecordTypes: ReadonlySet<string> = new Set(['response', 'revisit', 'resource']);
+
+const statusPattern = /^HTTP\/\S+\s+(\d{3})(?:\s|$)/;
+
+/**
+ * Builds the row of a response, revisit or resource record, joined with the metadata record
+ * that followed it (or null). Column meanings are cc-index-table's; see DESIGN.md "Output".
+ */
+export function buildCaptureRow(record: ParsedRecord, metadata: ParsedRecord | null, input: InputRef): RowResult {
+  const url = targetUri(record);
+  if (url === null) return { kind: 'bad', reason: 'missing WARC-Target-URI' };
+  const fetchTime = parseWarcDate(record.warc.get('warc-date'));
+  if (fetchTime === null) return { kind: 'bad', reason: 'invalid WARC-Date' };
+  const status = fetchStatus(record);
+  if (status === null) return { kind: 'bad', reason: 'no HTTP status line' };
+  let columns;
+  try {
+    columns = urlColumns(url);
+  } catch {
+    return { kind: 'bad', reason: 'unparseable WARC-Target-URI' };
+  }
+  return {
+    kind: 'row',
+    row: {
+      ...columns,
+      url,
+      fetch_time: fetchTime,
+      fetch_status: status,
+      fetch_redirect: redirect(record, status, url),
+      content_digest: digest(record.warc.get('warc-payload-digest')),
+      content_mime_type: mimeType(record),
+      content_mime_detected: record.warc.get('warc-identified-payload-type'),
+      content_charset: metadata?.metadata?.get('charset-detected') ?? null,
+      content_languages: languages(metadata?.metadata?.get('languages-cld2') ?? null),
+      content_truncated: record.warc.get('warc-truncated'),
+      warc_filename: input.filename,
+      warc_record_offset: record.offset,
+      warc_record_length: record.length,
+      warc_segment: input.segment,
+      crawl: input.crawl,
+      subset: input.subset,
+    },
+  };
+}
+
+/** WARC 1.0's grammar wraps the URI in angle brackets; some writers (and the 0.18 draft) do. */
+export function targetUri(record: ParsedRecord): string | null {
+  const value = record.warc.get('warc-target-uri');
+  if (value === null || value.length === 0) return null;
+  return value.startsWith('<') && value.endsWith('>') ? value.slice(1, -1) : value;
+}
+
+/**
+ * Resource records carry no HTTP exchange; pywb's and CommonCrawl's indexers give them 200.
+ * Revisits carry the status line of the response they repeat, when the writer kept it.
+ */
+function fetchStatus(record: ParsedRecord): number | null {
+  if (record.type === 'resource') return 200;
+  const match = record.httpStatusLine === null ? null : statusPattern.exec(record.httpStatusLine);
+  return match === null ? null : Number(match[1]);
+}
+
+function redirect(record: ParsedRecord, status: number, url: string): string | null {
+  if (status < 300 || status >= 400) return null;
+  const location = record.http?.get('location') ?? null;
+  if (location === null || location.length === 0) return null;
+  try {
+    return new URL(location, url).href;
+  } catch {
+    // A Location that does not resolve is still what the server said.
+    return location;
+  }
+}
+
+function digest(value: string | null): string | null {
+  if (value === null) return null;
+  return value.toLowerCase().startsWith('sha1:') ? value.slice(5) : value;
+}
+
+/** HTTP Content-Type for HTTP records; the WARC Content-Type for resource records. */
+function mimeType(record: ParsedRecord): string | null {
+  const value = record.type === 'resource' ? record.warc.get('content-type') : record.http?.get('content-type') ?? null;
+  if (value === null) return null;
+  const bare = value.split(';', 1)[0]!.trim().toLowerCase();
+  return bare.length === 0 ? null : bare;
+}
+
+/**
+ * ISO-639-3 codes of `languages-cld2`, in its order, repeats left out: what CommonCrawl's
+ * WARC-to-index code (ia-web-commons, WEATExtractor) writes as the identified languages.
+ */
+export function languages(value: string | null): string | null {
+  if (value === null) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return null;
+  }
+  const list = (parsed as { languages?: unknown } | null)?.languages;
+  if (!Array.isArray(list)) return null;
+  const codes: string[] = [];
+  for (const entry of list.slice(0, 16)) {
+    const code = (entry as Record<string, unknown> | null)?.['code-iso-639-3'];
+    if (typeof code === 'string' && code.length > 0 && code !== 'null' && !codes.includes(code)) codes.push(code);
+  }
+  return codes.length === 0 ? null : codes.join(',');
+}
+
+/**
+ * Whether a metadata record describes the record before it: the same target URI and, when
+ * the metadata names one, the record it is concurrent to or refers to.
+ */
+export function metadataDescribes(metadata: ParsedRecord, record: ParsedRecord): boolean {
+  if (targetUri(metadata) !== targetUri(record)) return false;
+  const recordId = record.warc.get('warc-record-id');
+  const link = metadata.warc.get('warc-concurrent-to') ?? metadata.warc.get('warc-refers-to');
+  return link === null || recordId === null || link === recordId;
+}
+
+/** Fixed cost of one row object beyond its strings: 32 slots and the object header, rounded up. */
+const rowOverheadBytes = 320;
+
+/**
+ * Estimated in-memory size of a row, for the memory budget: V8 stores these strings mostly
+ * as one byte a character, but two is the safe bound, plus the fixed per-row overhead.
+ */
+export function estimateRowBytes(row: CaptureRow): number {
+  let characters = 0;
+  for (const value of Object.values(row)) if (typeof value === 'string') characters += value.length;
+  return characters * 2 + rowOverheadBytes;
+}

@@ -1,0 +1,150 @@
+import { findGzipMagic, gzipTrailerBytes, inflateMember, inflateTruncatedMember, parseGzipHeader } from './gzip-member.ts';
+import { StreamingMemberInflater } from './streaming-member-inflater.ts';
+import type { Segment } from './warc-record-parser.ts';
+import { warcLimits } from './warc-limits.ts';
+
+/** Where the reader hands inflated bytes and damage. */
+export interface MemberSink {
+  segment(segment: Segment): void;
+  /** Damage: the reader skips to the next gzip magic; the WARC parser must forget its open record. */
+  damaged(reason: string): void;
+}
+
+/** A member being inflated by streaming. */
+interface StreamingMember {
+  readonly offset: number;
+  readonly deflateOffset: number;
+  readonly inflater: StreamingMemberInflater;
+  /** Input offset where the deflate data ended, once it has. */
+  deflateEnd: number | null;
+}
+
+/**
+ * Splits gzip input into members and inflates each one. The caller passes the bytes it has
+ * not consumed yet (`working`, whose first byte is at input offset `base`); `read` returns how
+ * many it consumed, and the caller keeps the rest for the next call. What is left over is at
+ * most one member below `memberBufferBytesMax`, or one streaming piece, or a trailer.
+ *
+ * A member is inflated in one piece with node's zlib when its compressed size and its output
+ * stay under the limits (every CommonCrawl record), and by streaming otherwise. The choice
+ * depends only on the member, never on where chunks were cut, so rows do not either.
+ */
+export class GzipMemberReader {
+  private streaming: StreamingMember | null = null;
+  /** Bytes available at the last failed attempt on the member that starts the carry. */
+  private attemptedBytes = 0;
+  /** After damage: failed attempts while looking for the next member are not counted again. */
+  private resynchronising = false;
+  private truncated = false;
+
+  constructor(private readonly sink: MemberSink) {}
+
+  /** True when the input ended inside a member. */
+  get endedInsideMember(): boolean {
+    return this.truncated;
+  }
+
+  read(working: Buffer, base: number, final: boolean): number {
+    let index = 0;
+    // Each turn consumes bytes, or returns to wait for more: bounded by the bytes, plus one.
+    for (let turns = 0; turns <= working.length + 1 && index < working.length; turns++) {
+      const next = this.streaming === null ? this.readMember(working, base, index, final) : this.readStream(working, base, index, final);
+      if (next === null) return index;
+      index = next;
+    }
+    return index;
+  }
+
+  /** Returns the index after what it consumed, or null to wait for more bytes. */
+  private readMember(working: Buffer, base: number, index: number, final: boolean): number | null {
+    const available = working.length - index;
+    // Re-inflating a straddling member from its start again only once its bytes have doubled
+    // keeps the work per member under twice its size, however small the chunks are.
+    if (!final && available < 2 * this.attemptedBytes && available < warcLimits.memberBufferBytesMax) return null;
+    const limit = index + Math.min(available, warcLimits.memberBufferBytesMax);
+    const result = inflateMember(working, index, limit);
+    if (result.kind === 'member') {
+      this.attemptedBytes = 0;
+      this.resynchronising = false;
+      this.sink.segment({ bytes: result.output, start: 0, end: result.output.length, identityOffset: null, memberOffset: base + index, sourceEnd: base + result.end });
+      return result.end;
+    }
+    if (result.kind === 'corrupt') return this.resynchronise(working, index, result.reason);
+    if (result.kind === 'too-large' || limit - index === warcLimits.memberBufferBytesMax) return this.startStreaming(working, base, index);
+    if (!final) {
+      this.attemptedBytes = available;
+      return null;
+    }
+    return this.endInsideMember(working, base, index);
+  }
+
+  private resynchronise(working: Buffer, index: number, reason: string): number {
+    if (!this.resynchronising) this.sink.damaged(reason);
+    this.resynchronising = true;
+    this.attemptedBytes = 0;
+    const next = findGzipMagic(working, index + 1);
+    return next === -1 ? working.length : next;
+  }
+
+  private endInsideMember(working: Buffer, base: number, index: number): number {
+    const output = inflateTruncatedMember(working, index, working.length);
+    if (output.length > 0) {
+      this.sink.segment({ bytes: output, start: 0, end: output.length, identityOffset: null, memberOffset: base + index, sourceEnd: base + working.length });
+    }
+    if (!this.resynchronising || output.length > 0) this.truncated = true;
+    return working.length;
+  }
+
+  private startStreaming(working: Buffer, base: number, index: number): number | null {
+    const header = parseGzipHeader(working, index, working.length);
+    if (header.kind !== 'header') return this.resynchronise(working, index, 'corrupt gzip member');
+    this.attemptedBytes = 0;
+    this.streaming = { offset: base + index, deflateOffset: base + index + header.length, inflater: new StreamingMemberInflater(), deflateEnd: null };
+    return index + header.length;
+  }
+
+  /**
+   * Feeds the streaming member one piece at a time. Pieces are cut at fixed distances from the
+   * member's start, not at chunk boundaries, so the offsets reported for its records do not
+   * depend on how the input was chunked.
+   */
+  private readStream(working: Buffer, base: number, index: number, final: boolean): number | null {
+    const member = this.streaming!;
+    if (member.deflateEnd !== null) return this.readStreamTrailer(working, index, final);
+    const position = base + index;
+    const pieceEnd = member.deflateOffset + (Math.floor((position - member.deflateOffset) / warcLimits.streamPieceBytes) + 1) * warcLimits.streamPieceBytes;
+    const available = Math.min(working.length, pieceEnd - base);
+    if (available < pieceEnd - base && !final) return null;
+    const piece = working.subarray(index, available);
+    const step = member.inflater.push(piece);
+    if (step.kind === 'corrupt') {
+      this.streaming = null;
+      return this.resynchronise(working, index, 'corrupt gzip member');
+    }
+    const consumedEnd = step.kind === 'ended' ? available - step.unconsumed : available;
+    if (step.kind === 'ended') member.deflateEnd = base + consumedEnd;
+    const sourceEnd = step.kind === 'ended' ? base + consumedEnd + gzipTrailerBytes : base + available;
+    for (const output of step.outputs) {
+      this.sink.segment({ bytes: output, start: 0, end: output.length, identityOffset: null, memberOffset: member.offset, sourceEnd });
+    }
+    if (step.kind === 'more' && final && available === working.length) {
+      this.truncated = true;
+      this.streaming = null;
+    }
+    return consumedEnd;
+  }
+
+  private readStreamTrailer(working: Buffer, index: number, final: boolean): number | null {
+    const member = this.streaming!;
+    if (working.length - index < gzipTrailerBytes) {
+      if (!final) return null;
+      this.truncated = true;
+      this.streaming = null;
+      return working.length;
+    }
+    this.streaming = null;
+    if (!member.inflater.trailerMatches(working, index)) return this.resynchronise(working, index, 'gzip checksum mismatch');
+    this.resynchronising = false;
+    return index + gzipTrailerBytes;
+  }
+}

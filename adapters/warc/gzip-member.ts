@@ -1,0 +1,123 @@
+import zlib from 'node:zlib';
+import { warcLimits } from './warc-limits.ts';
+
+/** What parsing a gzip member header (RFC 1952, section 2.3) gives. */
+export type GzipHeader =
+  | { readonly kind: 'header'; readonly length: number }
+  | { readonly kind: 'incomplete' }
+  | { readonly kind: 'invalid' };
+
+const flagHeaderCrc = 0x02;
+const flagExtra = 0x04;
+const flagName = 0x08;
+const flagComment = 0x10;
+const flagsReserved = 0xe0;
+const fixedHeaderBytes = 10;
+export const gzipTrailerBytes = 8;
+
+export function startsGzipMember(bytes: Uint8Array, index: number): boolean {
+  return bytes[index] === 0x1f && bytes[index + 1] === 0x8b && bytes[index + 2] === 0x08;
+}
+
+/** Parses the header at `index`, with its optional FEXTRA, FNAME, FCOMMENT and FHCRC fields. */
+export function parseGzipHeader(bytes: Buffer, index: number, limit: number): GzipHeader {
+  if (limit - index < fixedHeaderBytes) return { kind: 'incomplete' };
+  if (!startsGzipMember(bytes, index)) return { kind: 'invalid' };
+  const flags = bytes[index + 3]!;
+  if ((flags & flagsReserved) !== 0) return { kind: 'invalid' };
+  let position = index + fixedHeaderBytes;
+  if ((flags & flagExtra) !== 0) {
+    if (limit - position < 2) return { kind: 'incomplete' };
+    position += 2 + bytes.readUInt16LE(position);
+  }
+  for (const flag of [flagName, flagComment]) {
+    if ((flags & flag) === 0) continue;
+    const terminator = bytes.indexOf(0, position);
+    const searchEnd = Math.min(limit, position + warcLimits.gzipHeaderStringBytesMax);
+    if (terminator === -1 || terminator >= searchEnd) return searchEnd < limit ? { kind: 'invalid' } : { kind: 'incomplete' };
+    position = terminator + 1;
+  }
+  if ((flags & flagHeaderCrc) !== 0) position += 2;
+  if (position > limit) return { kind: 'incomplete' };
+  return { kind: 'header', length: position - index };
+}
+
+/** What inflating one member in one piece gives. */
+export type MemberInflation =
+  /** `end` is the index after the member's trailer. */
+  | { readonly kind: 'member'; readonly output: Buffer; readonly end: number }
+  | { readonly kind: 'incomplete' }
+  /** The member inflates to more than `memberOutputBytesMax`: stream it instead. */
+  | { readonly kind: 'too-large' }
+  | { readonly kind: 'corrupt'; readonly reason: string };
+
+/**
+ * Inflates the member at `index` with node's zlib (about 3x faster than pako, see DESIGN.md);
+ * the engine's consumed-byte count tells where the deflate data ends, so the member's end is
+ * found without scanning. The trailer's CRC-32 and size are checked: a flipped bit that still
+ * inflates is caught here, not passed on as a row.
+ */
+export function inflateMember(bytes: Buffer, index: number, limit: number): MemberInflation {
+  const header = parseGzipHeader(bytes, index, limit);
+  if (header.kind === 'incomplete') return header;
+  if (header.kind === 'invalid') return { kind: 'corrupt', reason: 'non-gzip data between members' };
+  const deflateStart = index + header.length;
+  let output: Buffer;
+  let consumed: number;
+  try {
+    const result = zlib.inflateRawSync(bytes.subarray(deflateStart, limit), {
+      info: true,
+      maxOutputLength: warcLimits.memberOutputBytesMax,
+      chunkSize: 64 * 1024,
+    }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    output = result.buffer;
+    consumed = result.engine.bytesWritten;
+  } catch (error) {
+    return classifyInflateError(error);
+  }
+  const trailer = deflateStart + consumed;
+  if (trailer + gzipTrailerBytes > limit) return { kind: 'incomplete' };
+  if (!trailerMatches(bytes, trailer, output)) return { kind: 'corrupt', reason: 'gzip checksum mismatch' };
+  return { kind: 'member', output, end: trailer + gzipTrailerBytes };
+}
+
+export function trailerMatches(bytes: Buffer, trailer: number, output: Buffer): boolean {
+  return bytes.readUInt32LE(trailer) === zlib.crc32(output) && bytes.readUInt32LE(trailer + 4) === output.length % 2 ** 32;
+}
+
+function classifyInflateError(error: unknown): MemberInflation {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'Z_BUF_ERROR') return { kind: 'incomplete' };
+  if (code === 'ERR_BUFFER_TOO_LARGE') return { kind: 'too-large' };
+  if (code === 'Z_DATA_ERROR' || code === 'Z_NEED_DICT' || code === 'Z_STREAM_ERROR') return { kind: 'corrupt', reason: 'corrupt gzip member' };
+  throw error;
+}
+
+/**
+ * Inflates what there is of a member cut off by the end of the input, so the records in it
+ * are still counted; the caller counts the member as truncated.
+ */
+export function inflateTruncatedMember(bytes: Buffer, index: number, limit: number): Buffer {
+  const header = parseGzipHeader(bytes, index, limit);
+  if (header.kind !== 'header') return Buffer.alloc(0);
+  try {
+    return zlib.inflateRawSync(bytes.subarray(index + header.length, limit), {
+      finishFlush: zlib.constants.Z_SYNC_FLUSH,
+      maxOutputLength: warcLimits.memberOutputBytesMax,
+    });
+  } catch {
+    return Buffer.alloc(0);
+  }
+}
+
+/** Index of the next gzip member magic (1f 8b 08) at or after `from`, or -1. */
+export function findGzipMagic(bytes: Buffer, from: number): number {
+  let index = from;
+  while (index < bytes.length) {
+    const found = bytes.indexOf(0x1f, index);
+    if (found === -1) return -1;
+    if (found + 2 >= bytes.length || (bytes[found + 1] === 0x8b && bytes[found + 2] === 0x08)) return found;
+    index = found + 1;
+  }
+  return -1;
+}

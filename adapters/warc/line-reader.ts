@@ -1,0 +1,103 @@
+import { warcLimits } from './warc-limits.ts';
+
+const lineFeed = 0x0a;
+const carriageReturn = 0x0d;
+
+/** What one attempt to read a line gives. */
+export type LineResult =
+  /** A whole line, without its CR LF or LF; `next` is the index after the line feed. */
+  | { readonly kind: 'line'; readonly text: string; readonly next: number }
+  /** The bytes up to `limit` hold no line feed; they were kept, feed the next bytes. */
+  | { readonly kind: 'partial' }
+  /** The line is longer than the limit; nothing more is kept. */
+  | { readonly kind: 'too-long' };
+
+/**
+ * Reads lines that may straddle the pieces they arrive in. A line within one piece is decoded
+ * straight from it (the common case: no copy); only a line cut by a piece boundary is copied,
+ * and never more than `headerLineBytesMax` of it.
+ */
+export class LineReader {
+  private partialPieces: Uint8Array[] = [];
+  private partialBytes = 0;
+
+  /** Bytes of the line read so far that are held over from earlier pieces. */
+  get heldBytes(): number {
+    return this.partialBytes;
+  }
+
+  clear(): void {
+    this.partialPieces = [];
+    this.partialBytes = 0;
+  }
+
+  read(bytes: Buffer, start: number, limit: number): LineResult {
+    const lineEnd = bytes.indexOf(lineFeed, start);
+    if (lineEnd === -1 || lineEnd >= limit) return this.hold(bytes, start, limit);
+    if (this.partialBytes + (lineEnd - start) > warcLimits.headerLineBytesMax) {
+      this.clear();
+      return { kind: 'too-long' };
+    }
+    const text = this.partialBytes === 0 ? decodeLine(bytes, start, lineEnd) : this.joinHeld(bytes, start, lineEnd);
+    return { kind: 'line', text, next: lineEnd + 1 };
+  }
+
+  private hold(bytes: Buffer, start: number, limit: number): LineResult {
+    if (this.partialBytes + (limit - start) > warcLimits.headerLineBytesMax) {
+      this.clear();
+      return { kind: 'too-long' };
+    }
+    if (limit > start) {
+      this.partialPieces.push(bytes.slice(start, limit));
+      this.partialBytes += limit - start;
+    }
+    return { kind: 'partial' };
+  }
+
+  private joinHeld(bytes: Buffer, start: number, lineEnd: number): string {
+    const whole = new Uint8Array(this.partialBytes + (lineEnd - start));
+    let position = 0;
+    for (const piece of this.partialPieces) {
+      whole.set(piece, position);
+      position += piece.length;
+    }
+    whole.set(bytes.subarray(start, lineEnd), position);
+    this.clear();
+    return decodeLine(whole, 0, whole.length);
+  }
+}
+
+/** Decodes a line as UTF-8 (WARC 1.1 allows UTF-8 values), dropping a trailing CR. */
+function decodeLine(bytes: Uint8Array, start: number, lineEnd: number): string {
+  const end = lineEnd > start && bytes[lineEnd - 1] === carriageReturn ? lineEnd - 1 : lineEnd;
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('utf8');
+}
+
+/**
+ * Collects `Name: value` lines into a map with lower-cased names. A line that starts with a
+ * space or tab continues the previous value (folding, allowed by WARC 1.0 and HTTP/1.0); the
+ * first value of a repeated name wins, as a single value is all a column can hold.
+ */
+export class HeaderFields {
+  private readonly fields = new Map<string, string>();
+  private lastName: string | null = null;
+
+  add(line: string): void {
+    const first = line.charCodeAt(0);
+    if ((first === 0x20 || first === 0x09) && this.lastName !== null) {
+      const previous = this.fields.get(this.lastName) ?? '';
+      this.fields.set(this.lastName, `${previous} ${line.trim()}`.trim());
+      return;
+    }
+    const colon = line.indexOf(':');
+    if (colon <= 0) return;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    this.lastName = name;
+    if (!this.fields.has(name)) this.fields.set(name, line.slice(colon + 1).trim());
+    else this.lastName = null;
+  }
+
+  get(name: string): string | null {
+    return this.fields.get(name) ?? null;
+  }
+}

@@ -1,0 +1,148 @@
+import type { CaptureRow } from '../../core/capture-row.ts';
+import type { DecodedChunk, Decoder, JobDecoder } from '../../core/decoder.ts';
+import { FailureError, inputFault } from '../../core/failure.ts';
+import type { InputRef } from '../../core/input-ref.ts';
+import { buildCaptureRow, estimateRowBytes, metadataDescribes, rowRecordTypes } from './capture-row-builder.ts';
+import { startsGzipMember } from './gzip-member.ts';
+import { GzipMemberReader } from './gzip-member-reader.ts';
+import { type ParsedRecord, type RecordSink, WarcRecordParser } from './warc-record-parser.ts';
+
+/**
+ * The WARC decoder: `.warc.gz` with one gzip member a record (CommonCrawl), gzip whose members
+ * do not follow records (a whole-file gzip), and plain `.warc`, told apart by their first
+ * bytes, not their names.
+ *
+ * Offsets and lengths (`warc_record_offset`, `warc_record_length`):
+ * - one member a record: the member's compressed offset and length, as CommonCrawl's index;
+ * - plain WARC: the record's own offset and length, its trailing CR LF CR LF included;
+ * - members that do not follow records: from the start of the member the record starts in
+ *   to the end of the member it ends in, so inflating that range yields the record (for a
+ *   small whole-file gzip that is the whole file). A member past 64 MiB is streamed and its
+ *   end is unknown when the row is made: the length then runs to the end of the 1 MiB
+ *   compressed piece in which the record's last byte came out.
+ *
+ * `byType` counts every record whose WARC header was read, good or bad; `badByReason` counts
+ * damage: a bad record, or a damaged stretch of input (which can hold several records).
+ */
+export class WarcDecoder implements Decoder {
+  open(input: InputRef): JobDecoder {
+    return new WarcJobDecoder(input);
+  }
+}
+
+type Format = 'unknown' | 'gzip' | 'plain';
+
+/** Bytes needed to tell gzip (1f 8b 08) from plain WARC (`WARC/`). */
+const magicBytes = 5;
+
+export class WarcJobDecoder implements JobDecoder {
+  private format: Format = 'unknown';
+  /** Bytes not consumed yet: a member cut by the chunk's end. Bounded by the member reader. */
+  private carry: Buffer = Buffer.alloc(0);
+  private carryOffset = 0;
+  private readonly parser: WarcRecordParser;
+  private readonly members: GzipMemberReader;
+  /** The last response, revisit or resource record, waiting for its metadata record. */
+  private pending: ParsedRecord | null = null;
+  private rows: CaptureRow[] = [];
+  private rowBytes = 0;
+  private byType: Record<string, number> = {};
+  private badByReason: Record<string, number> = {};
+  private ended = false;
+
+  constructor(private readonly input: InputRef) {
+    const sink: RecordSink = {
+      recordType: (type) => count(this.byType, type),
+      record: (record) => this.onRecord(record),
+      bad: (reason) => count(this.badByReason, reason),
+    };
+    this.parser = new WarcRecordParser(sink);
+    this.members = new GzipMemberReader({
+      segment: (segment) => this.parser.feed(segment),
+      damaged: (reason) => {
+        count(this.badByReason, reason);
+        this.parser.reset();
+      },
+    });
+  }
+
+  push(chunk: Uint8Array, final: boolean): DecodedChunk {
+    if (this.ended) throw new Error('invariant broken: push after the final chunk');
+    this.ended = final;
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const working = this.carry.length === 0 ? bytes : Buffer.concat([this.carry, bytes]);
+    if (this.format === 'unknown') this.detectFormat(working, final);
+    const consumed = this.read(working, final);
+    // Copied, so that a small carry never pins the caller's whole chunk in memory.
+    this.carry = Buffer.from(working.subarray(consumed));
+    this.carryOffset += consumed;
+    if (final) this.finish();
+    return this.takeDecoded();
+  }
+
+  private detectFormat(working: Buffer, final: boolean): void {
+    if (working.length < magicBytes && !final) return;
+    if (working.length === 0) throw new FailureError(inputFault(`${this.input.uri}: empty file, no WARC record`));
+    this.format = startsGzipMember(working, 0) ? 'gzip' : 'plain';
+  }
+
+  private read(working: Buffer, final: boolean): number {
+    if (this.format === 'gzip') return this.members.read(working, this.carryOffset, final);
+    if (this.format === 'plain') {
+      this.parser.feed({ bytes: working, start: 0, end: working.length, identityOffset: this.carryOffset, memberOffset: 0, sourceEnd: 0 });
+      return working.length;
+    }
+    return 0;
+  }
+
+  private finish(): void {
+    const cut = this.parser.finish();
+    if (this.members.endedInsideMember) count(this.badByReason, 'truncated gzip member');
+    else if (cut) count(this.badByReason, 'truncated record');
+    this.flushPending();
+    if (this.parser.recordCount === 0) {
+      throw new FailureError(inputFault(`${this.input.uri}: not a WARC file, no WARC record found`));
+    }
+  }
+
+  private onRecord(record: ParsedRecord): void {
+    if (record.type === 'metadata') {
+      if (this.pending !== null && metadataDescribes(record, this.pending)) {
+        this.emit(this.pending, record);
+        this.pending = null;
+      }
+      return;
+    }
+    this.flushPending();
+    if (rowRecordTypes.has(record.type)) this.pending = record;
+  }
+
+  private flushPending(): void {
+    if (this.pending === null) return;
+    this.emit(this.pending, null);
+    this.pending = null;
+  }
+
+  private emit(record: ParsedRecord, metadata: ParsedRecord | null): void {
+    const result = buildCaptureRow(record, metadata, this.input);
+    if (result.kind === 'bad') {
+      count(this.badByReason, result.reason);
+      return;
+    }
+    this.rows.push(result.row);
+    this.rowBytes += estimateRowBytes(result.row);
+  }
+
+  private takeDecoded(): DecodedChunk {
+    const decoded = { rows: this.rows, rowBytes: this.rowBytes, counters: { byType: this.byType, badByReason: this.badByReason } };
+    this.rows = [];
+    this.rowBytes = 0;
+    this.byType = {};
+    this.badByReason = {};
+    return decoded;
+  }
+}
+
+function count(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
+}

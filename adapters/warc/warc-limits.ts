@@ -1,0 +1,29 @@
+/**
+ * Bounds of the WARC decoder, named in one place, units last. Every buffer the decoder holds
+ * is bounded by one of these, so a hostile or broken input cannot grow memory without limit.
+ */
+const kibibyte = 1024;
+const mebibyte = 1024 * kibibyte;
+
+export const warcLimits = {
+  /** One header line (WARC, HTTP or a metadata body line). */
+  headerLineBytesMax: 64 * kibibyte,
+  /** One header block (WARC or HTTP). */
+  headerBlockBytesMax: 1 * mebibyte,
+  /** Lines read from a metadata record's body; the rest is skipped (CommonCrawl's are < 2 KiB). */
+  metadataBodyBytesMax: 1 * mebibyte,
+  /** CR and LF bytes tolerated between the end of a block and the next `WARC/`. */
+  trailerBytesMax: 64,
+  /**
+   * Compressed bytes of one gzip member inflated in one piece with `inflateRawSync`. A larger
+   * member (a whole-file gzip) is inflated by a streaming inflater instead, so the carry
+   * between chunks never grows past this.
+   */
+  memberBufferBytesMax: 64 * mebibyte,
+  /** Inflated bytes of one member inflated in one piece; past it the member is streamed. */
+  memberOutputBytesMax: 64 * mebibyte,
+  /** Compressed bytes fed to the streaming inflater at a time (aligned to the member start). */
+  streamPieceBytes: 1 * mebibyte,
+  /** FNAME and FCOMMENT of a gzip header; real ones are a file name, a few hundred bytes. */
+  gzipHeaderStringBytesMax: 64 * kibibyte,
+} as const;

@@ -1,0 +1,378 @@
+import { HeaderFields, LineReader } from './line-reader.ts';
+import { warcLimits } from './warc-limits.ts';
+
+/**
+ * A run of WARC bytes and where it came from in the input. Plain WARC bytes are the input
+ * itself (`identityOffset` is the input offset of `bytes[start]`); inflated bytes came from a
+ * gzip member starting at `memberOffset`, and the compressed bytes up to `sourceEnd` produced them.
+ */
+export interface Segment {
+  readonly bytes: Buffer;
+  readonly start: number;
+  readonly end: number;
+  readonly identityOffset: number | null;
+  readonly memberOffset: number;
+  readonly sourceEnd: number;
+}
+
+/** A record read in full; only the parts the columns need are kept. */
+export interface ParsedRecord {
+  readonly type: string;
+  readonly warc: HeaderFields;
+  /** The HTTP status line of a response or revisit block, when it carries one. */
+  readonly httpStatusLine: string | null;
+  readonly http: HeaderFields | null;
+  /** `name: value` lines of a metadata record's body. */
+  readonly metadata: HeaderFields | null;
+  /** Input range of the record: see `Segment` and the decoder's notes on offsets. */
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Where the parser reports what it read. */
+export interface RecordSink {
+  /** A record's WARC header was read (counted by type, good or bad). */
+  recordType(type: string): void;
+  record(record: ParsedRecord): void;
+  bad(reason: string): void;
+}
+
+type State = 'record-start' | 'seek' | 'warc-header' | 'http-header' | 'metadata-body' | 'skip-block';
+
+const recordMagic = Buffer.from('WARC/', 'latin1');
+const lineFeed = 0x0a;
+const carriageReturn = 0x0d;
+const versionPattern = /^\d+\.\d+\s*$/;
+
+/** The record being read. */
+interface OpenRecord {
+  warc: HeaderFields;
+  type: string;
+  httpStatusLine: string | null;
+  http: HeaderFields | null;
+  metadata: HeaderFields | null;
+  offset: number;
+  end: number;
+  badReason: string | null;
+}
+
+/**
+ * Reads WARC records from bytes fed in order, in pieces of any size. It keeps only header
+ * lines (bounded) and skips block bytes by counting, so a record's body is never copied.
+ *
+ * A record is confirmed, and handed to the sink, only when the next `WARC/` follows it (after
+ * at most `trailerBytesMax` CR/LF) or the input ends: that is how a wrong Content-Length is
+ * caught. After damage it scans for a line that starts with `WARC/` and a version.
+ */
+export class WarcRecordParser {
+  private state: State = 'record-start';
+  /** A mismatch while seeking is expected and not counted again. */
+  private seeking = false;
+  private matched = 0;
+  private trailerBytes = 0;
+  private headerBytes = 0;
+  private blockRemaining = 0;
+  private firstLine = true;
+  private readonly lines = new LineReader();
+  private open: OpenRecord | null = null;
+  private finished: OpenRecord | null = null;
+  private recordsSeen = 0;
+
+  constructor(private readonly sink: RecordSink) {}
+
+  /** Records whose WARC header was read so far. */
+  get recordCount(): number {
+    return this.recordsSeen;
+  }
+
+  feed(segment: Segment): void {
+    let index = segment.start;
+    // Each step consumes at least one byte or changes state towards one that does.
+    let steps = 0;
+    const stepsMax = 4 * (segment.end - segment.start) + 16;
+    while (index < segment.end) {
+      if (++steps > stepsMax) throw new Error('invariant broken: WARC parser made no progress');
+      index = this.step(segment, index);
+    }
+  }
+
+  /**
+   * Ends the input. Returns true when a record was cut off (the caller names the reason:
+   * a truncated gzip member or a truncated file).
+   */
+  finish(): boolean {
+    if (this.state === 'record-start' || this.state === 'seek') {
+      this.confirmFinished();
+      return false;
+    }
+    if (this.state === 'warc-header' && this.open !== null && this.headerOnlyRecordEnds()) {
+      this.finishBlock();
+      this.confirmFinished();
+      return false;
+    }
+    this.confirmFinished();
+    const cut = this.open !== null;
+    this.open = null;
+    this.state = 'seek';
+    return cut;
+  }
+
+  /**
+   * Forgets the record being read after damage outside the parser (a corrupt gzip member);
+   * a record already read in full is still handed over. The next bytes may be mid-record.
+   */
+  reset(): void {
+    this.confirmFinished();
+    this.open = null;
+    this.lines.clear();
+    this.enterRecordStart(true);
+  }
+
+  private step(segment: Segment, index: number): number {
+    switch (this.state) {
+      case 'record-start': return this.recordStart(segment, index);
+      case 'seek': return this.seek(segment, index);
+      case 'warc-header': return this.warcHeader(segment, index);
+      case 'http-header': return this.httpHeader(segment, index);
+      case 'metadata-body': return this.metadataBody(segment, index);
+      case 'skip-block': return this.skipBlock(segment, index);
+    }
+  }
+
+  private enterRecordStart(seeking: boolean): void {
+    this.state = 'record-start';
+    this.seeking = seeking;
+    this.matched = 0;
+    this.trailerBytes = 0;
+  }
+
+  private recordStart(segment: Segment, index: number): number {
+    const bytes = segment.bytes;
+    while (index < segment.end) {
+      const byte = bytes[index]!;
+      if (this.matched === 0 && (byte === carriageReturn || byte === lineFeed)) {
+        if (++this.trailerBytes > warcLimits.trailerBytesMax) return this.damaged(index + 1);
+        index++;
+        if (this.finished !== null) this.finished.end = endOffset(segment, index);
+        continue;
+      }
+      if (byte !== recordMagic[this.matched]) return this.damaged(index);
+      if (this.matched === 0) this.beginRecord(segment, index);
+      index++;
+      if (++this.matched === recordMagic.length) {
+        this.confirmFinished();
+        this.state = 'warc-header';
+        return index;
+      }
+    }
+    return index;
+  }
+
+  /** The bytes where a record should start are something else. */
+  private damaged(index: number): number {
+    if (!this.seeking) this.sink.bad(this.finished !== null ? 'wrong Content-Length' : 'non-WARC data');
+    this.finished = null;
+    this.open = null;
+    this.state = 'seek';
+    this.seeking = true;
+    return index;
+  }
+
+  private seek(segment: Segment, index: number): number {
+    const lineEnd = segment.bytes.indexOf(lineFeed, index);
+    if (lineEnd === -1 || lineEnd >= segment.end) return segment.end;
+    this.enterRecordStart(true);
+    return lineEnd + 1;
+  }
+
+  private beginRecord(segment: Segment, index: number): void {
+    const offset = segment.identityOffset === null ? segment.memberOffset : segment.identityOffset + (index - segment.start);
+    this.open = { warc: new HeaderFields(), type: 'unknown', httpStatusLine: null, http: null, metadata: null, offset, end: offset, badReason: null };
+    this.headerBytes = 0;
+    this.firstLine = true;
+    this.lines.clear();
+  }
+
+  private warcHeader(segment: Segment, index: number): number {
+    const open = this.open!;
+    const result = this.lines.read(segment.bytes, index, segment.end);
+    if (result.kind === 'partial') return this.consumedHeader(segment, segment.end, segment.end - index);
+    if (result.kind === 'too-long') return this.headerDamage(index, 'WARC header line past its limit');
+    const next = this.consumedHeader(segment, result.next, result.next - index);
+    if (this.headerBytes > warcLimits.headerBlockBytesMax) return this.headerDamage(next, 'WARC header block past its limit');
+    if (this.firstLine) {
+      this.firstLine = false;
+      if (!versionPattern.test(result.text)) return this.damagedVersion(next);
+      return next;
+    }
+    if (result.text.length > 0) {
+      open.warc.add(result.text);
+      return next;
+    }
+    return this.headerEnded(next);
+  }
+
+  private consumedHeader(segment: Segment, next: number, bytes: number): number {
+    this.headerBytes += bytes;
+    this.open!.end = endOffset(segment, next);
+    return next;
+  }
+
+  private damagedVersion(next: number): number {
+    // `WARC/` followed by no version: not a record start after all.
+    if (!this.seeking) this.sink.bad('non-WARC data');
+    this.open = null;
+    this.state = 'seek';
+    this.seeking = true;
+    return next;
+  }
+
+  private headerDamage(index: number, reason: string): number {
+    this.sink.bad(reason);
+    this.open = null;
+    this.lines.clear();
+    this.state = 'seek';
+    this.seeking = true;
+    return index;
+  }
+
+  private headerEnded(next: number): number {
+    const open = this.open!;
+    open.type = open.warc.get('warc-type') ?? 'unknown';
+    this.recordsSeen++;
+    this.sink.recordType(open.type);
+    const contentLength = parseContentLength(open.warc.get('content-length'));
+    if (contentLength === null) return this.headerDamage(next, 'missing or invalid Content-Length');
+    this.blockRemaining = contentLength;
+    this.headerBytes = 0;
+    this.firstLine = true;
+    if (open.type === 'response' || open.type === 'revisit') {
+      open.http = new HeaderFields();
+      this.state = 'http-header';
+    } else if (open.type === 'metadata') {
+      open.metadata = new HeaderFields();
+      this.state = 'metadata-body';
+    } else {
+      this.state = 'skip-block';
+    }
+    if (this.blockRemaining === 0) this.finishBlock();
+    return next;
+  }
+
+  private httpHeader(segment: Segment, index: number): number {
+    const open = this.open!;
+    const line = this.blockLine(segment, index, warcLimits.headerBlockBytesMax);
+    if (line.kind === 'more') return line.next;
+    if (line.kind === 'past-limit') {
+      open.badReason = 'HTTP header past its limit';
+      return this.startSkip(line.next);
+    }
+    if (this.firstLine) {
+      this.firstLine = false;
+      if (!line.text.startsWith('HTTP/')) return this.startSkip(line.next);
+      open.httpStatusLine = line.text;
+      return this.afterBlockLine(line.next);
+    }
+    if (line.text.length === 0) return this.startSkip(line.next);
+    open.http!.add(line.text);
+    return this.afterBlockLine(line.next);
+  }
+
+  private metadataBody(segment: Segment, index: number): number {
+    const line = this.blockLine(segment, index, warcLimits.metadataBodyBytesMax);
+    if (line.kind === 'more') return line.next;
+    // Past the limit the remaining lines are skipped: the record itself is fine.
+    if (line.kind === 'past-limit') return this.startSkip(line.next);
+    if (line.text.length > 0) this.open!.metadata!.add(line.text);
+    return this.afterBlockLine(line.next);
+  }
+
+  /** Reads one line of the block, never past the block's end. */
+  private blockLine(segment: Segment, index: number, blockBytesMax: number):
+    | { kind: 'line'; text: string; next: number }
+    | { kind: 'more'; next: number }
+    | { kind: 'past-limit'; next: number } {
+    const limit = Math.min(segment.end, index + this.blockRemaining);
+    const result = this.lines.read(segment.bytes, index, limit);
+    if (result.kind === 'too-long') return { kind: 'past-limit', next: index };
+    const next = result.kind === 'line' ? result.next : limit;
+    this.blockRemaining -= next - index;
+    this.headerBytes += next - index;
+    this.open!.end = endOffset(segment, next);
+    if (this.headerBytes > blockBytesMax) {
+      this.lines.clear();
+      return { kind: 'past-limit', next };
+    }
+    if (result.kind === 'partial') {
+      // The block ended inside a line: the header is cut short; what was read stands.
+      if (this.blockRemaining === 0) this.finishBlock();
+      return { kind: 'more', next };
+    }
+    return { kind: 'line', text: result.text, next };
+  }
+
+  private afterBlockLine(next: number): number {
+    if (this.blockRemaining === 0) this.finishBlock();
+    return next;
+  }
+
+  private startSkip(next: number): number {
+    this.lines.clear();
+    this.state = 'skip-block';
+    if (this.blockRemaining === 0) this.finishBlock();
+    return next;
+  }
+
+  private skipBlock(segment: Segment, index: number): number {
+    const skipped = Math.min(this.blockRemaining, segment.end - index);
+    this.blockRemaining -= skipped;
+    const next = index + skipped;
+    this.open!.end = endOffset(segment, next);
+    if (this.blockRemaining === 0) this.finishBlock();
+    return next;
+  }
+
+  /** The block is read: the record waits for the next record start to confirm it. */
+  private finishBlock(): void {
+    this.lines.clear();
+    this.finished = this.open;
+    this.open = null;
+    this.enterRecordStart(false);
+  }
+
+  private confirmFinished(): void {
+    const record = this.finished;
+    this.finished = null;
+    if (record === null) return;
+    if (record.badReason !== null) {
+      this.sink.bad(record.badReason);
+      return;
+    }
+    this.sink.record({
+      type: record.type, warc: record.warc, httpStatusLine: record.httpStatusLine, http: record.http,
+      metadata: record.metadata, offset: record.offset, length: record.end - record.offset,
+    });
+  }
+
+  /**
+   * A header that the input ends without a blank line after (WARC 0.18 writers, jwarc's
+   * fold.warc) is a whole record when it announces an empty block.
+   */
+  private headerOnlyRecordEnds(): boolean {
+    const open = this.open!;
+    if (this.firstLine || parseContentLength(open.warc.get('content-length')) !== 0) return false;
+    open.type = open.warc.get('warc-type') ?? 'unknown';
+    this.recordsSeen++;
+    this.sink.recordType(open.type);
+    return true;
+  }
+}
+
+function endOffset(segment: Segment, index: number): number {
+  return segment.identityOffset === null ? segment.sourceEnd : segment.identityOffset + (index - segment.start);
+}
+
+function parseContentLength(value: string | null): number | null {
+  if (value === null || !/^\d{1,15}$/.test(value)) return null;
+  return Number(value);
+}
