@@ -50,10 +50,14 @@ export class WarcJobDecoder implements JobDecoder {
   private badByReason: Record<string, number> = {};
   private ended = false;
 
-  constructor(private readonly input: InputRef) {
+  /** `observer` sees every record read in full, whatever its type (tests check offsets with it). */
+  constructor(private readonly input: InputRef, private readonly observer?: (record: ParsedRecord) => void) {
     const sink: RecordSink = {
       recordType: (type) => count(this.byType, type),
-      record: (record) => this.onRecord(record),
+      record: (record) => {
+        this.observer?.(record);
+        this.onRecord(record);
+      },
       bad: (reason) => count(this.badByReason, reason),
     };
     this.parser = new WarcRecordParser(sink);
