@@ -1,7 +1,7 @@
 import { findGzipMagic, gzipTrailerBytes, inflateMember, inflateTruncatedMember, parseGzipHeader } from './gzip-member.ts';
 import { StreamingMemberInflater } from './streaming-member-inflater.ts';
 import type { Segment } from './warc-record-parser.ts';
-import { warcLimits } from './warc-limits.ts';
+import { type WarcLimits, warcLimits } from './warc-limits.ts';
 
 /** Where the reader hands inflated bytes and damage. */
 export interface MemberSink {
@@ -37,7 +37,7 @@ export class GzipMemberReader {
   private resynchronising = false;
   private truncated = false;
 
-  constructor(private readonly sink: MemberSink) {}
+  constructor(private readonly sink: MemberSink, private readonly limits: WarcLimits = warcLimits) {}
 
   /** True when the input ended inside a member. */
   get endedInsideMember(): boolean {
@@ -60,9 +60,9 @@ export class GzipMemberReader {
     const available = working.length - index;
     // Re-inflating a straddling member from its start again only once its bytes have doubled
     // keeps the work per member under twice its size, however small the chunks are.
-    if (!final && available < 2 * this.attemptedBytes && available < warcLimits.memberBufferBytesMax) return null;
-    const limit = index + Math.min(available, warcLimits.memberBufferBytesMax);
-    const result = inflateMember(working, index, limit);
+    if (!final && available < 2 * this.attemptedBytes && available < this.limits.memberBufferBytesMax) return null;
+    const limit = index + Math.min(available, this.limits.memberBufferBytesMax);
+    const result = inflateMember(working, index, limit, this.limits);
     if (result.kind === 'member') {
       this.attemptedBytes = 0;
       this.resynchronising = false;
@@ -70,7 +70,7 @@ export class GzipMemberReader {
       return result.end;
     }
     if (result.kind === 'corrupt') return this.resynchronise(working, index, result.reason);
-    if (result.kind === 'too-large' || limit - index === warcLimits.memberBufferBytesMax) return this.startStreaming(working, base, index);
+    if (result.kind === 'too-large' || limit - index === this.limits.memberBufferBytesMax) return this.startStreaming(working, base, index);
     if (!final) {
       this.attemptedBytes = available;
       return null;
@@ -87,7 +87,7 @@ export class GzipMemberReader {
   }
 
   private endInsideMember(working: Buffer, base: number, index: number): number {
-    const output = inflateTruncatedMember(working, index, working.length);
+    const output = inflateTruncatedMember(working, index, working.length, this.limits);
     if (output.length > 0) {
       this.sink.segment({ bytes: output, start: 0, end: output.length, identityOffset: null, memberOffset: base + index, sourceEnd: base + working.length });
     }
@@ -96,7 +96,7 @@ export class GzipMemberReader {
   }
 
   private startStreaming(working: Buffer, base: number, index: number): number | null {
-    const header = parseGzipHeader(working, index, working.length);
+    const header = parseGzipHeader(working, index, working.length, this.limits);
     if (header.kind !== 'header') return this.resynchronise(working, index, 'corrupt gzip member');
     this.attemptedBytes = 0;
     this.streaming = { offset: base + index, deflateOffset: base + index + header.length, inflater: new StreamingMemberInflater(), deflateEnd: null };
@@ -112,7 +112,7 @@ export class GzipMemberReader {
     const member = this.streaming!;
     if (member.deflateEnd !== null) return this.readStreamTrailer(working, index, final);
     const position = base + index;
-    const pieceEnd = member.deflateOffset + (Math.floor((position - member.deflateOffset) / warcLimits.streamPieceBytes) + 1) * warcLimits.streamPieceBytes;
+    const pieceEnd = member.deflateOffset + (Math.floor((position - member.deflateOffset) / this.limits.streamPieceBytes) + 1) * this.limits.streamPieceBytes;
     const available = Math.min(working.length, pieceEnd - base);
     if (available < pieceEnd - base && !final) return null;
     const piece = working.subarray(index, available);

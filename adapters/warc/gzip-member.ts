@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import { warcLimits } from './warc-limits.ts';
+import { type WarcLimits, warcLimits } from './warc-limits.ts';
 
 /** What parsing a gzip member header (RFC 1952, section 2.3) gives. */
 export type GzipHeader =
@@ -20,7 +20,7 @@ export function startsGzipMember(bytes: Uint8Array, index: number): boolean {
 }
 
 /** Parses the header at `index`, with its optional FEXTRA, FNAME, FCOMMENT and FHCRC fields. */
-export function parseGzipHeader(bytes: Buffer, index: number, limit: number): GzipHeader {
+export function parseGzipHeader(bytes: Buffer, index: number, limit: number, limits: WarcLimits = warcLimits): GzipHeader {
   if (limit - index < fixedHeaderBytes) return { kind: 'incomplete' };
   if (!startsGzipMember(bytes, index)) return { kind: 'invalid' };
   const flags = bytes[index + 3]!;
@@ -33,7 +33,7 @@ export function parseGzipHeader(bytes: Buffer, index: number, limit: number): Gz
   for (const flag of [flagName, flagComment]) {
     if ((flags & flag) === 0) continue;
     const terminator = bytes.indexOf(0, position);
-    const searchEnd = Math.min(limit, position + warcLimits.gzipHeaderStringBytesMax);
+    const searchEnd = Math.min(limit, position + limits.gzipHeaderStringBytesMax);
     if (terminator === -1 || terminator >= searchEnd) return searchEnd < limit ? { kind: 'invalid' } : { kind: 'incomplete' };
     position = terminator + 1;
   }
@@ -57,8 +57,8 @@ export type MemberInflation =
  * found without scanning. The trailer's CRC-32 and size are checked: a flipped bit that still
  * inflates is caught here, not passed on as a row.
  */
-export function inflateMember(bytes: Buffer, index: number, limit: number): MemberInflation {
-  const header = parseGzipHeader(bytes, index, limit);
+export function inflateMember(bytes: Buffer, index: number, limit: number, limits: WarcLimits = warcLimits): MemberInflation {
+  const header = parseGzipHeader(bytes, index, limit, limits);
   if (header.kind === 'incomplete') return header;
   if (header.kind === 'invalid') return { kind: 'corrupt', reason: 'non-gzip data between members' };
   const deflateStart = index + header.length;
@@ -67,7 +67,7 @@ export function inflateMember(bytes: Buffer, index: number, limit: number): Memb
   try {
     const result = zlib.inflateRawSync(bytes.subarray(deflateStart, limit), {
       info: true,
-      maxOutputLength: warcLimits.memberOutputBytesMax,
+      maxOutputLength: limits.memberOutputBytesMax,
       chunkSize: 64 * 1024,
     }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
     output = result.buffer;
@@ -97,13 +97,13 @@ function classifyInflateError(error: unknown): MemberInflation {
  * Inflates what there is of a member cut off by the end of the input, so the records in it
  * are still counted; the caller counts the member as truncated.
  */
-export function inflateTruncatedMember(bytes: Buffer, index: number, limit: number): Buffer {
-  const header = parseGzipHeader(bytes, index, limit);
+export function inflateTruncatedMember(bytes: Buffer, index: number, limit: number, limits: WarcLimits = warcLimits): Buffer {
+  const header = parseGzipHeader(bytes, index, limit, limits);
   if (header.kind !== 'header') return Buffer.alloc(0);
   try {
     return zlib.inflateRawSync(bytes.subarray(index + header.length, limit), {
       finishFlush: zlib.constants.Z_SYNC_FLUSH,
-      maxOutputLength: warcLimits.memberOutputBytesMax,
+      maxOutputLength: limits.memberOutputBytesMax,
     });
   } catch {
     return Buffer.alloc(0);

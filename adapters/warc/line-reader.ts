@@ -1,4 +1,4 @@
-import { warcLimits } from './warc-limits.ts';
+import { type WarcLimits, warcLimits } from './warc-limits.ts';
 
 const lineFeed = 0x0a;
 const carriageReturn = 0x0d;
@@ -21,6 +21,8 @@ export class LineReader {
   private partialPieces: Uint8Array[] = [];
   private partialBytes = 0;
 
+  constructor(private readonly limits: WarcLimits = warcLimits) {}
+
   /** Bytes of the line read so far that are held over from earlier pieces. */
   get heldBytes(): number {
     return this.partialBytes;
@@ -34,7 +36,7 @@ export class LineReader {
   read(bytes: Buffer, start: number, limit: number): LineResult {
     const lineEnd = bytes.indexOf(lineFeed, start);
     if (lineEnd === -1 || lineEnd >= limit) return this.hold(bytes, start, limit);
-    if (this.partialBytes + (lineEnd - start) > warcLimits.headerLineBytesMax) {
+    if (this.partialBytes + (lineEnd - start) > this.limits.headerLineBytesMax) {
       this.clear();
       return { kind: 'too-long' };
     }
@@ -43,7 +45,7 @@ export class LineReader {
   }
 
   private hold(bytes: Buffer, start: number, limit: number): LineResult {
-    if (this.partialBytes + (limit - start) > warcLimits.headerLineBytesMax) {
+    if (this.partialBytes + (limit - start) > this.limits.headerLineBytesMax) {
       this.clear();
       return { kind: 'too-long' };
     }

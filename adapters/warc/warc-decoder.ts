@@ -3,8 +3,9 @@ import type { DecodedChunk, Decoder, JobDecoder } from '../../core/decoder.ts';
 import { FailureError, inputFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import { buildCaptureRow, estimateRowBytes, metadataDescribes, rowRecordTypes } from './capture-row-builder.ts';
-import { startsGzipMember } from './gzip-member.ts';
+import { findGzipMagic, inflateTruncatedMember, startsGzipMember } from './gzip-member.ts';
 import { GzipMemberReader } from './gzip-member-reader.ts';
+import type { WarcLimits } from './warc-limits.ts';
 import { type ParsedRecord, type RecordSink, WarcRecordParser } from './warc-record-parser.ts';
 
 /**
@@ -34,6 +35,24 @@ type Format = 'unknown' | 'gzip' | 'plain';
 
 /** Bytes needed to tell gzip (1f 8b 08) from plain WARC (`WARC/`). */
 const magicBytes = 5;
+const warcMagic = Buffer.from('WARC/', 'latin1');
+/** Input that starts with neither is searched this far for a gzip member holding a record. */
+const detectionWindowBytes = 64 * 1024;
+
+/** Whether a gzip member whose output starts with `WARC/` follows the damaged start. */
+function gzipMemberFollows(window: Buffer): boolean {
+  for (let index = findGzipMagic(window, 1), tries = 0; index !== -1 && tries < 64; index = findGzipMagic(window, index + 1), tries++) {
+    if (inflateTruncatedMember(window, index, window.length).subarray(0, magicBytes).equals(warcMagic)) return true;
+  }
+  return false;
+}
+
+export interface WarcJobDecoderOptions {
+  /** Sees every record read in full, whatever its type: tests check offsets with it. */
+  readonly observer?: (record: ParsedRecord) => void;
+  /** Smaller limits for tests; the defaults are `warcLimits`. */
+  readonly limits?: WarcLimits;
+}
 
 export class WarcJobDecoder implements JobDecoder {
   private format: Format = 'unknown';
@@ -50,8 +69,10 @@ export class WarcJobDecoder implements JobDecoder {
   private badByReason: Record<string, number> = {};
   private ended = false;
 
-  /** `observer` sees every record read in full, whatever its type (tests check offsets with it). */
-  constructor(private readonly input: InputRef, private readonly observer?: (record: ParsedRecord) => void) {
+  private readonly observer: ((record: ParsedRecord) => void) | undefined;
+
+  constructor(private readonly input: InputRef, options: WarcJobDecoderOptions = {}) {
+    this.observer = options.observer;
     const sink: RecordSink = {
       recordType: (type) => count(this.byType, type),
       record: (record) => {
@@ -60,14 +81,14 @@ export class WarcJobDecoder implements JobDecoder {
       },
       bad: (reason) => count(this.badByReason, reason),
     };
-    this.parser = new WarcRecordParser(sink);
+    this.parser = new WarcRecordParser(sink, options.limits);
     this.members = new GzipMemberReader({
       segment: (segment) => this.parser.feed(segment),
       damaged: (reason) => {
         count(this.badByReason, reason);
         this.parser.reset();
       },
-    });
+    }, options.limits);
   }
 
   push(chunk: Uint8Array, final: boolean): DecodedChunk {
@@ -87,7 +108,11 @@ export class WarcJobDecoder implements JobDecoder {
   private detectFormat(working: Buffer, final: boolean): void {
     if (working.length < magicBytes && !final) return;
     if (working.length === 0) throw new FailureError(inputFault(`${this.input.uri}: empty file, no WARC record`));
-    this.format = startsGzipMember(working, 0) ? 'gzip' : 'plain';
+    if (startsGzipMember(working, 0)) this.format = 'gzip';
+    else if (working.subarray(0, magicBytes).equals(warcMagic)) this.format = 'plain';
+    // Neither: a damaged first member, or junk before the first record. Decide on a fixed
+    // window, so that where the chunks were cut cannot change the decision.
+    else if (working.length >= detectionWindowBytes || final) this.format = gzipMemberFollows(working.subarray(0, detectionWindowBytes)) ? 'gzip' : 'plain';
   }
 
   private read(working: Buffer, final: boolean): number {

@@ -26,4 +26,7 @@ export const warcLimits = {
   streamPieceBytes: 1 * mebibyte,
   /** FNAME and FCOMMENT of a gzip header; real ones are a file name, a few hundred bytes. */
   gzipHeaderStringBytesMax: 64 * kibibyte,
-} as const;
+};
+
+/** The limits as a type, so tests can shrink them (to reach the streaming path with small files). */
+export type WarcLimits = Readonly<typeof warcLimits>;

@@ -1,5 +1,5 @@
 import { HeaderFields, LineReader } from './line-reader.ts';
-import { warcLimits } from './warc-limits.ts';
+import { type WarcLimits, warcLimits } from './warc-limits.ts';
 
 /**
  * A run of WARC bytes and where it came from in the input. Plain WARC bytes are the input
@@ -73,12 +73,14 @@ export class WarcRecordParser {
   private headerBytes = 0;
   private blockRemaining = 0;
   private firstLine = true;
-  private readonly lines = new LineReader();
+  private readonly lines: LineReader;
   private open: OpenRecord | null = null;
   private finished: OpenRecord | null = null;
   private recordsSeen = 0;
 
-  constructor(private readonly sink: RecordSink) {}
+  constructor(private readonly sink: RecordSink, private readonly limits: WarcLimits = warcLimits) {
+    this.lines = new LineReader(limits);
+  }
 
   /** Records whose WARC header was read so far. */
   get recordCount(): number {
@@ -151,7 +153,7 @@ export class WarcRecordParser {
     while (index < segment.end) {
       const byte = bytes[index]!;
       if (this.matched === 0 && (byte === carriageReturn || byte === lineFeed)) {
-        if (++this.trailerBytes > warcLimits.trailerBytesMax) return this.damaged(index + 1);
+        if (++this.trailerBytes > this.limits.trailerBytesMax) return this.damaged(index + 1);
         index++;
         if (this.finished !== null) this.finished.end = endOffset(segment, index);
         continue;
@@ -199,7 +201,7 @@ export class WarcRecordParser {
     if (result.kind === 'partial') return this.consumedHeader(segment, segment.end, segment.end - index);
     if (result.kind === 'too-long') return this.headerDamage(index, 'WARC header line past its limit');
     const next = this.consumedHeader(segment, result.next, result.next - index);
-    if (this.headerBytes > warcLimits.headerBlockBytesMax) return this.headerDamage(next, 'WARC header block past its limit');
+    if (this.headerBytes > this.limits.headerBlockBytesMax) return this.headerDamage(next, 'WARC header block past its limit');
     if (this.firstLine) {
       this.firstLine = false;
       if (!versionPattern.test(result.text)) return this.damagedVersion(next);
@@ -261,7 +263,7 @@ export class WarcRecordParser {
 
   private httpHeader(segment: Segment, index: number): number {
     const open = this.open!;
-    const line = this.blockLine(segment, index, warcLimits.headerBlockBytesMax);
+    const line = this.blockLine(segment, index, this.limits.headerBlockBytesMax);
     if (line.kind === 'more') return line.next;
     if (line.kind === 'past-limit') {
       open.badReason = 'HTTP header past its limit';
@@ -279,7 +281,7 @@ export class WarcRecordParser {
   }
 
   private metadataBody(segment: Segment, index: number): number {
-    const line = this.blockLine(segment, index, warcLimits.metadataBodyBytesMax);
+    const line = this.blockLine(segment, index, this.limits.metadataBodyBytesMax);
     if (line.kind === 'more') return line.next;
     // Past the limit the remaining lines are skipped: the record itself is fine.
     if (line.kind === 'past-limit') return this.startSkip(line.next);

@@ -60,7 +60,7 @@ function randomSource(seed: number): () => number {
 /** Decodes `bytes` in chunks of the given sizes (the last chunk takes the rest). */
 function decode(bytes: Buffer, chunkSizes: (() => number) | null = null): Decoded {
   const records: ParsedRecord[] = [];
-  const decoder = new WarcJobDecoder(input, (record) => records.push(record));
+  const decoder = new WarcJobDecoder(input, { observer: (record) => records.push(record) });
   const decoded: Decoded = { rows: [], rowBytes: 0, byType: {}, badByReason: {}, records };
   let offset = 0;
   do {
