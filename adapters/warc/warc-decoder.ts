@@ -36,6 +36,8 @@ type Format = 'unknown' | 'gzip' | 'plain';
 /** Bytes needed to tell gzip (1f 8b 08) from plain WARC (`WARC/`). */
 const magicBytes = 5;
 const warcMagic = Buffer.from('WARC/', 'latin1');
+/** First window of a new chunk joined to the carried bytes of a straddling member. */
+const straddleWindowBytes = 64 * 1024;
 /** Input that starts with neither is searched this far for a gzip member holding a record. */
 const detectionWindowBytes = 64 * 1024;
 
@@ -95,14 +97,50 @@ export class WarcJobDecoder implements JobDecoder {
     if (this.ended) throw new Error('invariant broken: push after the final chunk');
     this.ended = final;
     const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const working = this.carry.length === 0 ? bytes : Buffer.concat([this.carry, bytes]);
+    if (this.format === 'unknown') this.readWorking(this.carry.length === 0 ? bytes : Buffer.concat([this.carry, bytes]), final);
+    else if (this.carry.length === 0) this.readWorking(bytes, final);
+    else {
+      const rest = this.readStraddling(bytes, final);
+      if (rest !== null) this.readWorking(rest, final);
+    }
+    if (final) this.finish();
+    return this.takeDecoded();
+  }
+
+  private readWorking(working: Buffer, final: boolean): void {
     if (this.format === 'unknown') this.detectFormat(working, final);
     const consumed = this.read(working, final);
     // Copied, so that a small carry never pins the caller's whole chunk in memory.
     this.carry = Buffer.from(working.subarray(consumed));
     this.carryOffset += consumed;
-    if (final) this.finish();
-    return this.takeDecoded();
+  }
+
+  /**
+   * Finishes the member cut by the last chunk's end, copying only as much of the new chunk
+   * as it needs (a window that grows by doubling), not the whole 32 MiB chunk; returns the
+   * rest of the chunk, which is read in place, or null when the chunk is used up.
+   */
+  private readStraddling(bytes: Buffer, final: boolean): Buffer | null {
+    let carried = this.carry;
+    let prefixBytes = Math.min(bytes.length, Math.max(straddleWindowBytes, carried.length));
+    // Each turn doubles the window or ends: about 20 turns reach a 64 MiB member.
+    for (let turn = 0; turn < 64; turn++) {
+      const whole = prefixBytes === bytes.length;
+      const joined = Buffer.concat([carried, bytes.subarray(0, prefixBytes)]);
+      const consumed = this.read(joined, final && whole);
+      this.carryOffset += consumed;
+      if (consumed >= carried.length && !whole) {
+        this.carry = Buffer.alloc(0);
+        return bytes.subarray(consumed - carried.length);
+      }
+      if (whole) {
+        this.carry = Buffer.from(joined.subarray(consumed));
+        return null;
+      }
+      carried = carried.subarray(consumed);
+      prefixBytes = Math.min(bytes.length, carried.length + 2 * prefixBytes);
+    }
+    throw new Error('invariant broken: a straddling member outgrew 64 doublings');
   }
 
   private detectFormat(working: Buffer, final: boolean): void {
