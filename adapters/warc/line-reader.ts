@@ -57,7 +57,7 @@ export class LineReader {
   }
 
   private joinHeld(bytes: Buffer, start: number, lineEnd: number): string {
-    const whole = new Uint8Array(this.partialBytes + (lineEnd - start));
+    const whole = Buffer.allocUnsafe(this.partialBytes + (lineEnd - start));
     let position = 0;
     for (const piece of this.partialPieces) {
       whole.set(piece, position);
@@ -70,9 +70,9 @@ export class LineReader {
 }
 
 /** Decodes a line as UTF-8 (WARC 1.1 allows UTF-8 values), dropping a trailing CR. */
-function decodeLine(bytes: Uint8Array, start: number, lineEnd: number): string {
+function decodeLine(bytes: Buffer, start: number, lineEnd: number): string {
   const end = lineEnd > start && bytes[lineEnd - 1] === carriageReturn ? lineEnd - 1 : lineEnd;
-  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('utf8');
+  return bytes.toString('utf8', start, end);
 }
 
 /**

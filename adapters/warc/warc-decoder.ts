@@ -93,6 +93,10 @@ export class WarcJobDecoder implements JobDecoder {
     }, options.limits);
   }
 
+  /**
+   * Reads the next chunk. The rows are those completed so far and not returned before; the
+   * counters count what this call found (the job's totals are their sum, `addRecordCounters`).
+   */
   push(chunk: Uint8Array, final: boolean): DecodedChunk {
     if (this.ended) throw new Error('invariant broken: push after the final chunk');
     this.ended = final;

@@ -105,7 +105,8 @@ export class WarcRecordParser {
   finish(): boolean {
     if (this.state === 'record-start' || this.state === 'seek') {
       this.confirmFinished();
-      return false;
+      // The input ended inside the `WARC/` that starts a record.
+      return this.state === 'record-start' && this.matched > 0;
     }
     if (this.state === 'warc-header' && this.open !== null && this.headerOnlyRecordEnds()) {
       this.finishBlock();
