@@ -80,8 +80,11 @@ export function targetUri(record: ParsedRecord): string | null {
 }
 
 /**
- * Resource records carry no HTTP exchange; pywb's and CommonCrawl's indexers give them 200.
- * Revisits carry the status line of the response they repeat, when the writer kept it.
+ * Resource records carry no HTTP exchange, but the column is required: a stored resource is
+ * a capture that succeeded, so it gets 200, the reading of CommonCrawl's index this project
+ * was given (warcio's CDX indexer writes no status for them; CommonCrawl's own WARCs hold no
+ * resource records to check against). Revisits carry the status line of the response they
+ * repeat, when the writer kept it; one without is a bad record.
  */
 function fetchStatus(record: ParsedRecord): number | null {
   if (record.type === 'resource') return 200;
