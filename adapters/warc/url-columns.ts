@@ -1,5 +1,4 @@
 import { isIPv6 } from 'node:net';
-import { domainToASCII } from 'node:url';
 import { parse as parsePublicSuffix } from 'tldts';
 import type { CaptureRow } from '../../core/capture-row.ts';
 
@@ -242,7 +241,7 @@ function stripLeadingSlashes(text: string): string {
 // Host columns, the way cc-index-table's HostName fills them.
 
 interface NormalisedHost {
-  name: string | null;
+  name: string;
   /** Labels from the right; null for IP addresses, as in HostName.getReverseHost(). */
   reversedLabels: string[] | null;
 }
@@ -253,25 +252,22 @@ const ipv4Variant = new RegExp(`^(?:${octet}\\.){0,3}\\d+$`);
 const ipv6Bracketed = /^\[[0-9a-fA-F:]+\]$/;
 
 function normalisedHost(raw: string): NormalisedHost {
-  if (ipv4Canonical.test(raw) || ipv6Bracketed.test(raw)) return { name: raw, reversedLabels: null };
-  // HostName canonicalises `1234567` or `1.2.3` through InetAddress; when that fails it
-  // keeps the name but, by the shape of its code, computes no labels.
-  if (ipv4Variant.test(raw)) return { name: javaInetAddress(raw) ?? raw, reversedLabels: null };
+  const first = raw.charCodeAt(0);
+  if ((first >= 0x30 && first <= 0x39) || first === 0x5b) {
+    if (ipv4Canonical.test(raw) || ipv6Bracketed.test(raw)) return { name: raw, reversedLabels: null };
+    // HostName canonicalises `1234567` or `1.2.3` through InetAddress; when that fails it
+    // keeps the name but, by the shape of its code, computes no labels.
+    if (ipv4Variant.test(raw)) return { name: javaInetAddress(raw) ?? raw, reversedLabels: null };
+  }
   let name = raw.includes('%') ? urlDecodedHost(raw) : raw;
   if (!isAscii(name)) name = asciiHost(name);
   if (name.endsWith('.')) name = name.slice(0, -1);
   return { name, reversedLabels: javaSplitOnDots(name).reverse() };
 }
 
-/** InetAddress.getByName for decimal IPv4 forms: `a`, `a.b`, `a.b.c`, `a.b.c.d`. */
+/** InetAddress.getByName for decimal IPv4 forms, which it reads up to 15 characters long. */
 function javaInetAddress(text: string): string | null {
-  if (text.length > 15) return null;
-  const parts = text.split('.').map(Number);
-  const last = parts.pop() ?? 0;
-  if (last >= 2 ** (8 * (4 - parts.length))) return null;
-  const bytes = [...parts];
-  for (let shift = 8 * (3 - parts.length); shift >= 0; shift -= 8) bytes.push(Math.floor(last / 2 ** shift) % 256);
-  return bytes.join('.');
+  return text.length > 15 ? null : ipv4FromParts(text.split('.').map(Number));
 }
 
 /** URLDecoder.decode as HostName uses it: `+` is a space, a malformed escape keeps the host. */
@@ -281,9 +277,8 @@ function urlDecodedHost(host: string): string {
 }
 
 /**
- * IDN.toASCII with HostName's fallback for names it cannot convert whole: each label on
- * its own. Node converts by UTS #46 where Java uses IDNA 2003; they differ only for a few
- * characters (`ß` gives `xn--zca` here, `ss` in Java).
+ * IDN.toASCII label by label; a label it cannot convert stays as it is, as in HostName's
+ * fallback for names IDN.toASCII refuses (its HostNameTest).
  */
 function asciiHost(host: string): string {
   return host.split(labelSeparators).map((label) => asciiLabel(label) ?? label).join('.');
@@ -292,28 +287,84 @@ function asciiHost(host: string): string {
 const labelSeparators = /[.\u3002\uff0e\uff61]/;
 
 /**
- * IDNA 2003 (Java's IDN, python's `idna` codec) maps `ß` to `ss`, `ς` to `σ` and drops
- * joiners, where Node's UTS #46 keeps them; mapping them first makes Node agree.
+ * ToASCII of IDNA 2003 for one label, which both Java's IDN and python's `idna` codec
+ * implement: nameprep, then punycode unless the result is ASCII; null where it refuses.
+ * Nameprep here uses Unicode's current case folding and NFKC where theirs is Unicode 3.2,
+ * and skips the check of right-to-left labels: real host names come out the same.
  */
-function idna2003Mapped(text: string): string {
-  return /[\u00ad\u00df\u03c2\u200c\u200d]/.test(text) ? text.replace(/\u00df/g, 'ss').replace(/\u03c2/g, '\u03c3').replace(/[\u00ad\u200c\u200d]/g, '') : text;
-}
-
-/** ToASCII of one label: ASCII after case folding and NFKC as it is, else punycode; null if neither. */
 function asciiLabel(label: string): string | null {
   if (isAscii(label)) return label;
-  const mapped = idna2003Mapped(label).normalize('NFKC').toLowerCase();
-  if (isAscii(mapped)) return mapped;
-  // IDNA 2003 allows any ASCII in a label, WHATWG not. Punycode copies ASCII verbatim
-  // and encodes only positions and the other characters, so a stand-in letter then the
-  // original ASCII put back gives the IDNA 2003 result.
-  const ascii = domainToASCII(mapped.replace(whatwgForbiddenAscii, 'a'));
-  const basic = mapped.replace(/[^\x00-\x7f]/g, '');
-  if (ascii === '') return null;
-  return basic === '' ? ascii : `xn--${basic}${ascii.slice(4 + basic.length)}`;
+  const prepared = nameprep(label);
+  if (prepared === null || isAscii(prepared)) return prepared;
+  // Each character costs punycode at least one letter and a label holds 63 with `xn--`:
+  // refusing longer ones early also bounds punycode's quadratic loop.
+  if (prepared.startsWith('xn--') || prepared.length > 2 * 63 || Array.from(prepared).length > 59) return null;
+  return `xn--${punycode(prepared)}`;
 }
 
-const whatwgForbiddenAscii = /[\x00-\x20#%/:<>?@[\\\]^|\x7f]/g;
+const mappedToNothing = /[\u00ad\u034f\u1806\u180b-\u180d\u200b-\u200d\u2060\ufe00-\ufe0f\ufeff]/g;
+/** RFC 3491's prohibited characters: non-ASCII spaces and controls, private use, surrogates and the like. */
+const nameprepProhibited =
+  /[\u0080-\u00a0\u0340\u0341\u06dd\u070f\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2063\u206a-\u206f\u2ff0-\u2ffb\u3000\ud800-\udfff\ue000-\uf8ff\ufdd0-\ufdef\ufeff\ufff9-\uffff\u{1d173}-\u{1d17a}\u{e0001}\u{e0020}-\u{e007f}\u{f0000}-\u{10ffff}]/u;
+
+function nameprep(label: string): string | null {
+  const folded = label.replace(mappedToNothing, '').toLowerCase().normalize('NFKC').toLowerCase();
+  // Case folding, unlike lower-casing, turns `ß` into `ss` and a final sigma into `σ`.
+  const prepared = folded.replace(/\u00df/g, 'ss').replace(/\u03c2/g, '\u03c3');
+  return nameprepProhibited.test(prepared) ? null : prepared;
+}
+
+/** RFC 3492 Bootstring with punycode's parameters, the part after `xn--`. */
+function punycode(text: string): string {
+  const codePoints = Array.from(text, (character) => character.codePointAt(0) as number);
+  const basic = text.replace(/[^\x00-\x7f]/g, '');
+  let output = basic + (basic.length > 0 ? '-' : '');
+  let handled = basic.length;
+  let codePoint = 0x80;
+  let delta = 0;
+  let bias = 72;
+  while (handled < codePoints.length) {
+    const next = codePoints.reduce((least, code) => (code >= codePoint && code < least ? code : least), Infinity);
+    delta += (next - codePoint) * (handled + 1);
+    codePoint = next;
+    for (const code of codePoints) {
+      if (code < codePoint) delta++;
+      if (code !== codePoint) continue;
+      output += punycodeNumber(delta, bias);
+      bias = punycodeBias(delta, handled + 1, handled === basic.length);
+      delta = 0;
+      handled++;
+    }
+    delta++;
+    codePoint++;
+  }
+  return output;
+}
+
+/** A generalized variable-length integer of RFC 3492 section 3.3. */
+function punycodeNumber(value: number, bias: number): string {
+  let output = '';
+  let rest = value;
+  for (let weight = 36; ; weight += 36) {
+    const threshold = weight <= bias ? 1 : weight >= bias + 26 ? 26 : weight - bias;
+    if (rest < threshold) break;
+    output += punycodeDigit(threshold + ((rest - threshold) % (36 - threshold)));
+    rest = Math.floor((rest - threshold) / (36 - threshold));
+  }
+  return output + punycodeDigit(rest);
+}
+
+function punycodeDigit(digit: number): string {
+  return String.fromCharCode(digit < 26 ? 0x61 + digit : 0x30 + digit - 26);
+}
+
+function punycodeBias(delta: number, count: number, first: boolean): number {
+  let scaled = first ? Math.floor(delta / 700) : Math.floor(delta / 2);
+  scaled += Math.floor(scaled / count);
+  let weight = 0;
+  for (; scaled > 455; weight += 36) scaled = Math.floor(scaled / 35);
+  return weight + Math.floor((36 * scaled) / (scaled + 38));
+}
 
 /** Java's String.split: trailing empty strings dropped, but "" splits into [""]. */
 function javaSplitOnDots(name: string): string[] {
@@ -324,12 +375,13 @@ function javaSplitOnDots(name: string): string[] {
 }
 
 function hostColumns(host: NormalisedHost | null): Omit<UrlColumns, 'url_surtkey' | 'url_protocol' | 'url_port' | 'url_path' | 'url_query'> {
+  const name = host?.name ?? null;
   const labels = host?.reversedLabels ?? null;
-  const withSuffixes = host?.name != null && labels !== null;
-  const registry = withSuffixes ? suffixAndDomain(host.name as string, false) : noSuffix;
-  const privately = withSuffixes ? suffixAndDomain(host.name as string, true) : noSuffix;
+  // HostName looks suffixes up for host names only, not for IP addresses.
+  const registry = name !== null && labels !== null ? suffixAndDomain(name, false) : noSuffix;
+  const privately = name !== null && labels !== null ? suffixAndDomain(name, true) : noSuffix;
   return {
-    url_host_name: host?.name ?? null,
+    url_host_name: name,
     url_host_tld: labels?.[0] ?? null,
     url_host_2nd_last_part: labels?.[1] ?? null,
     url_host_3rd_last_part: labels?.[2] ?? null,
@@ -545,27 +597,33 @@ function pythonIdna(bytes: string): string | null {
   return encoded.join('.') + (trailingDot ? '.' : '');
 }
 
-/** attemptIPFormats: plain numbers, then what glibc's inet_aton reads as IPv4. */
+/** attemptIPFormats: plain numbers (their low 32 bits), then what glibc's inet_aton reads as IPv4. */
 function attemptIpFormats(host: string): string | null {
   const first = host.charCodeAt(0);
   if (!(first >= 0x30 && first <= 0x39)) return null;
-  if (/^\d+$/.test(host)) return dottedQuad(BigInt(host) & 0xffffffffn);
+  if (/^\d+$/.test(host)) return dottedQuad(lowThirtyTwoBits(host));
   if (!/^([1-9]\d*)(\.\d+)?(\.\d+)?(\.\d+)?$/.test(host) && !/^(0[0-7]*)(\.[0-7]+)?(\.[0-7]+)?(\.[0-7]+)?$/.test(host)) return null;
-  const parts = host.split('.').map((part) => (part.length > 1 && part.startsWith('0') ? parseOctal(part) : BigInt(part)));
-  if (parts.some((part) => part === null)) return null;
-  const numbers = parts as bigint[];
-  const last = numbers.pop() ?? 0n;
-  if (numbers.some((part) => part > 255n) || last >= 1n << BigInt(8 * (4 - numbers.length))) return null;
-  const value = numbers.reduce((sum, part, index) => sum | (part << BigInt(24 - 8 * index)), 0n) | last;
-  return dottedQuad(value);
+  // inet_aton reads a leading zero as octal.
+  const parts = host.split('.').map((part) => (part.length > 1 && part.startsWith('0') ? (/^[0-7]+$/.test(part) ? parseInt(part, 8) : NaN) : Number(part)));
+  return parts.some(Number.isNaN) ? null : ipv4FromParts(parts);
 }
 
-function parseOctal(digits: string): bigint | null {
-  return /^[0-7]+$/.test(digits) ? BigInt(`0o${digits}`) : null;
+function lowThirtyTwoBits(digits: string): number {
+  let value = 0;
+  for (let index = 0; index < digits.length; index++) value = (value * 10 + digits.charCodeAt(index) - 0x30) % 2 ** 32;
+  return value;
 }
 
-function dottedQuad(value: bigint): string {
-  return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join('.');
+/** The shorthand both inet_aton and Java's InetAddress accept: `a`, `a.b`, `a.b.c`, `a.b.c.d`, the last part filling the rest. */
+function ipv4FromParts(parts: readonly number[]): string | null {
+  const leading = parts.slice(0, -1);
+  const last = parts[parts.length - 1] ?? 0;
+  if (leading.some((part) => part > 255) || last >= 2 ** (8 * (4 - leading.length))) return null;
+  return dottedQuad(leading.reduce((sum, part, index) => sum + part * 2 ** (24 - 8 * index), 0) + last);
+}
+
+function dottedQuad(value: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
 }
 
 /** Drops `.` and `..` segments and empty segments, keeping a trailing slash. */
@@ -613,24 +671,19 @@ function stripQuerySessionId(query: string): string {
   return query;
 }
 
-/** Sorts `&`-separated arguments as python sorts (name, value) tuples; a bare name first. */
+/**
+ * Sorts `&`-separated arguments as python sorts (name, value) tuples: by name, a bare name
+ * before any `name=value`, then by value. The key `name \0 [\1 value]` orders the same,
+ * since escaped text holds neither control character.
+ */
 function alphaReorderQuery(query: string): string {
   if (query.length <= 1 || !query.includes('&')) return query;
-  const pairs = query.split('&').map((argument) => {
+  const keyed = query.split('&').map((argument) => {
     const equals = argument.indexOf('=');
-    return equals < 0 ? { name: argument, value: null } : { name: argument.slice(0, equals), value: argument.slice(equals + 1) };
+    return { argument, key: equals < 0 ? `${argument}\0` : `${argument.slice(0, equals)}\0\x01${argument.slice(equals + 1)}` };
   });
-  pairs.sort((left, right) => compareText(left.name, right.name) || compareValues(left.value, right.value));
-  return pairs.map((pair) => (pair.value === null ? pair.name : `${pair.name}=${pair.value}`)).join('&');
-}
-
-function compareValues(left: string | null, right: string | null): number {
-  if (left === null || right === null) return (left === null ? 0 : 1) - (right === null ? 0 : 1);
-  return compareText(left, right);
-}
-
-function compareText(left: string, right: string): number {
-  return left < right ? -1 : left > right ? 1 : 0;
+  keyed.sort((left, right) => (left.key < right.key ? -1 : left.key > right.key ? 1 : 0));
+  return keyed.map(({ argument }) => argument).join('&');
 }
 
 // ---------------------------------------------------------------------------------------
@@ -656,7 +709,7 @@ function unescapeRepeatedly(bytes: string): string {
   let current = bytes;
   // Each round shortens the text, so this ends; the bound is only a guard.
   for (let round = 0; round < bytes.length && current.includes('%'); round++) {
-    const next = current.replace(/%([0-9a-fA-F]{2})/g, (_escape, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    const next = unescapeOnce(current);
     if (next === current) break;
     current = next;
   }

@@ -187,6 +187,10 @@ const edgeCases: readonly (readonly [url: string, expected: HostExpectation])[] 
   ['http://1234567/', { url_host_name: '0.18.214.135', url_host_tld: null, url_host_name_reversed: null, url_surtkey: '135,214,18,0)/' }],
   ['http://[2001:db8::1]:8080/x', { url_host_name: '[2001:db8::1]', url_host_tld: null, url_port: 8080, url_path: '/x' }],
   ['http://www.city.kawasaki.jp/', { url_host_registry_suffix: 'city.kawasaki.jp', url_host_registered_domain: 'city.kawasaki.jp' }],
+  // IDNA 2003, as Java's IDN.toASCII and python's idna codec: `ß` becomes `ss`.
+  ['http://straße.de/', { url_host_name: 'strasse.de', url_surtkey: 'de,strasse)/' }],
+  ['http://İstanbul.tr/', { url_host_name: 'xn--istanbul-o0e.tr' }],
+  ['http://пример.рф/', { url_host_name: 'xn--e1afmkfd.xn--p1ai', url_host_registry_suffix: 'xn--p1ai', url_surtkey: 'xn--p1ai,xn--e1afmkfd)/' }],
   [
     'dns:www.example.com',
     { url_protocol: 'dns', url_host_name: 'www.example.com', url_host_registered_domain: 'example.com', url_path: null, url_query: null, url_surtkey: 'dns:www.example.com' },
