@@ -1,0 +1,211 @@
+import { ParquetSchema, ParquetWriter } from '@dsnp/parquetjs';
+import type { FieldDefinition, ParquetCompression, WriterOptions } from '@dsnp/parquetjs';
+import { captureColumns } from '../../core/capture-row.ts';
+import type { CaptureRow } from '../../core/capture-row.ts';
+import type { Encoder, JobEncoder } from '../../core/encoder.ts';
+import { flatColumns, newStringBytes, rowForAppend, shredRows } from './flat-shredder.ts';
+
+/** The compressions this encoder offers (see parquetCompressionDefault for the others). */
+export type ParquetEncoderCompression = Extract<ParquetCompression, 'UNCOMPRESSED' | 'SNAPPY' | 'GZIP'>;
+
+export interface ParquetEncoderOptions {
+  readonly compression?: ParquetEncoderCompression;
+}
+
+/**
+ * GZIP. Measured with test/bench/encode.ts: 1,000,000 index-like rows in row groups of 20,000,
+ * every compression encoding each row group in turn, Node 20, a shared 2-core machine under
+ * a load of 5 (so rows/s are low and moved by a third between runs; the ratios held):
+ *
+ *   compression    rows/s      bytes/row   vs JSON.stringify (speed)
+ *   UNCOMPRESSED   33-36 k     575         0.29
+ *   SNAPPY         27-34 k     216         0.24-0.28   (parquetjs uses snappyjs, in JavaScript)
+ *   GZIP           22-25 k     121         0.20        (node's native zlib, level 6)
+ *
+ * For one CommonCrawl WARC file (~40 k rows) GZIP spends about 0.4 s more CPU than SNAPPY and
+ * writes 4.8 MB instead of 8.6 MB; over a 90,000-file crawl that is ~10 CPU-hours against
+ * ~340 GB less to upload, to store every month and, with Athena, to scan and pay for on every
+ * query. Every reader we target (Spark, Trino/Athena, DuckDB, pyarrow) reads GZIP. parquetjs has
+ * no ZSTD, which would be the better trade-off; its BROTLI runs at zlib's slowest quality (11).
+ */
+export const parquetCompressionDefault: ParquetEncoderCompression = 'GZIP';
+
+/**
+ * One data page per column chunk. parquetjs closes pages only inside `appendRow`, and the encoder
+ * wants exactly one `appendRow` per row group (see ParquetJobEncoder), so pages end where row
+ * groups end. At the worker's 20,000 rows a row group, the largest page (the url column) holds
+ * about 1.2 MB before compression, near the 1 MB pages parquet-mr and Arrow write; without a
+ * page index (below) readers cannot skip single pages anyway.
+ */
+const pageRowsMax = Number.MAX_SAFE_INTEGER;
+
+const optionalString: FieldDefinition = { type: 'UTF8', optional: true };
+const requiredString: FieldDefinition = { type: 'UTF8', optional: false };
+
+/**
+ * Column types of DESIGN.md's "Output" table. `fetch_status` is INT32 with the INT_16 converted
+ * type because Parquet has no 16-bit physical type; readers (DuckDB included) read it as SMALLINT.
+ * `fetch_time` is INT64 with TIMESTAMP_MILLIS, which the Parquet spec defines as UTC.
+ */
+const columnTypes: Record<(typeof captureColumns)[number], FieldDefinition> = {
+  url_surtkey: requiredString,
+  url: requiredString,
+  url_host_name: optionalString,
+  url_host_tld: optionalString,
+  url_host_2nd_last_part: optionalString,
+  url_host_3rd_last_part: optionalString,
+  url_host_4th_last_part: optionalString,
+  url_host_5th_last_part: optionalString,
+  url_host_registry_suffix: optionalString,
+  url_host_registered_domain: optionalString,
+  url_host_private_suffix: optionalString,
+  url_host_private_domain: optionalString,
+  url_host_name_reversed: optionalString,
+  url_protocol: optionalString,
+  url_port: { type: 'INT32', optional: true },
+  url_path: optionalString,
+  url_query: optionalString,
+  fetch_time: { type: 'TIMESTAMP_MILLIS', optional: false },
+  fetch_status: { type: 'INT_16', optional: false },
+  fetch_redirect: optionalString,
+  content_digest: optionalString,
+  content_mime_type: optionalString,
+  content_mime_detected: optionalString,
+  content_charset: optionalString,
+  content_languages: optionalString,
+  content_truncated: optionalString,
+  warc_filename: requiredString,
+  warc_record_offset: { type: 'INT64', optional: false },
+  warc_record_length: { type: 'INT64', optional: false },
+  warc_segment: optionalString,
+  crawl: optionalString,
+  subset: optionalString,
+};
+
+/** The Parquet schema of the output, columns in `captureColumns` order. */
+export function captureSchema(compression: ParquetEncoderCompression): ParquetSchema {
+  const fields: Record<string, FieldDefinition> = {};
+  for (const column of captureColumns) {
+    fields[column] = { ...columnTypes[column], compression };
+  }
+  return new ParquetSchema(fields);
+}
+
+/**
+ * Writer options, with the reasons for leaving parquetjs's defaults:
+ * - `pageIndex: false`: with one page per column chunk a page index lets a reader skip nothing
+ *   the row group statistics do not, and parquetjs 1.8.8 fills its `null_pages` from a null
+ *   count it accumulates over the column chunk instead of per page (wrong from the second page
+ *   on, which could make a reader skip pages that hold values).
+ * - `useDataPageV2: false`: version 1 data pages are what every Parquet reader reads (Spark,
+ *   Trino/Athena, DuckDB, pyarrow, older Hive); version 2 is still patchy in some of them.
+ */
+export function parquetWriterOptions(): WriterOptions {
+  return { pageIndex: false, useDataPageV2: false, pageSize: pageRowsMax };
+}
+
+/**
+ * Collects what parquetjs writes to its output stream, so each call can hand back exactly the
+ * bytes it added. It holds bytes only between a write and the next `take`.
+ */
+class ByteCollector {
+  private pieces: Buffer[] = [];
+
+  /** The two methods of a writable stream that parquetjs calls (`write` with a callback, `end`). */
+  readonly stream = {
+    write: (piece: Buffer, callback?: (error?: Error | null) => void): boolean => {
+      this.pieces.push(piece);
+      callback?.(null);
+      return true;
+    },
+    end: (callback?: () => void): void => {
+      callback?.();
+    },
+  };
+
+  take(): Uint8Array {
+    const bytes = Buffer.concat(this.pieces);
+    this.pieces = [];
+    return bytes;
+  }
+}
+
+type EncoderState = 'open' | 'finished' | 'broken';
+
+/**
+ * One job's Parquet file. parquetjs's `ParquetWriter` writes a row group inside `appendRow` once
+ * `rowGroupSize` rows are buffered. So for each batch the encoder sets that size to the batch's
+ * length, shreds all rows but the last straight into the writer's row buffer (flat-shredder.ts:
+ * twice as fast as parquetjs's own shredding, and it hands strings over as UTF-8 bytes so the
+ * statistics come out in the order readers assume), then appends the last row through
+ * `appendRow`, which writes exactly one row group: the caller, not parquetjs, decides where row
+ * groups end. Between calls the writer holds no rows, only the metadata of written row groups,
+ * which the footer needs.
+ */
+class ParquetJobEncoder implements JobEncoder {
+  private readonly collector = new ByteCollector();
+  private readonly columns: ReturnType<typeof flatColumns>;
+  private writer: ParquetWriter | undefined;
+  private state: EncoderState = 'open';
+
+  constructor(private readonly schema: ParquetSchema) {
+    this.columns = flatColumns(schema);
+  }
+
+  async writeRowGroup(rows: readonly CaptureRow[]): Promise<Uint8Array> {
+    const writer = await this.openedWriter();
+    // A zero-row row group is legal Parquet but useless; writing nothing keeps the file clean.
+    if (rows.length === 0) return this.collector.take();
+    await this.guarded(() => this.appendRowGroup(writer, rows));
+    assertRowGroupFlushed(writer);
+    return this.collector.take();
+  }
+
+  async finish(): Promise<Uint8Array> {
+    const writer = await this.openedWriter();
+    await this.guarded(() => writer.close());
+    this.state = 'finished';
+    return this.collector.take();
+  }
+
+  private async appendRowGroup(writer: ParquetWriter, rows: readonly CaptureRow[]): Promise<void> {
+    const strings = newStringBytes();
+    const last = rows.length - 1;
+    writer.setRowGroupSize(rows.length);
+    shredRows(this.columns, rows, { start: 0, end: last }, writer.rowBuffer, strings);
+    await writer.appendRow(rowForAppend(this.columns, rows[last]!, writer.rowBuffer, strings));
+  }
+
+  /** The writer is made on first use because `open()` is synchronous and parquetjs's factory is not. */
+  private async openedWriter(): Promise<ParquetWriter> {
+    if (this.state !== 'open') throw new Error(`parquet encoder: used after it was ${this.state} (a bug in the caller)`);
+    this.writer ??= await ParquetWriter.openStream(this.schema, this.collector.stream as never, parquetWriterOptions());
+    return this.writer;
+  }
+
+  /** A failure mid-row-group leaves parquetjs with a half-filled buffer; refuse further use. */
+  private async guarded(action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      this.state = 'broken';
+      throw error;
+    }
+  }
+}
+
+/** parquetjs resets its row buffer to `{}` after writing a row group; anything else means rows are stuck in it. */
+function assertRowGroupFlushed(writer: ParquetWriter): void {
+  if (writer.rowBuffer.rowCount !== undefined) {
+    throw new Error('parquet encoder: parquetjs kept rows after a row group was written (a bug here)');
+  }
+}
+
+/** The `Encoder` port over @dsnp/parquetjs. */
+export function createParquetEncoder(options: ParquetEncoderOptions = {}): Encoder {
+  const schema = captureSchema(options.compression ?? parquetCompressionDefault);
+  return {
+    extension: '.parquet',
+    open: () => new ParquetJobEncoder(schema),
+  };
+}

@@ -1,0 +1,365 @@
+// Proves that the Parquet encoder writes what DESIGN.md's "Output" table promises, checked by an
+// independent reader (DuckDB): the bytes returned by writeRowGroup calls and finish, concatenated,
+// are one valid Parquet file; every row comes back field by field (nulls, unicode, UTC
+// timestamps, int16 status, int64 offsets past 2^31, port null vs number); the columns have the
+// promised types and repetitions; each non-empty writeRowGroup call is exactly one row group; a
+// job without rows is a valid empty file; a row that breaks the schema fails loudly; string
+// statistics follow UTF-8 byte order, so readers' filters find every matching row; and otherwise
+// the fast shredding path writes the very bytes parquetjs writes when every row goes through
+// appendRow.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ParquetWriter } from '@dsnp/parquetjs';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureSchema, createParquetEncoder, parquetCompressionDefault, parquetWriterOptions } from '../../adapters/parquet/parquet-encoder.ts';
+import { captureColumns } from '../../core/capture-row.ts';
+import type { CaptureRow } from '../../core/capture-row.ts';
+
+let instance: DuckDBInstance;
+let connection: DuckDBConnection;
+let folder: string;
+let fileCount = 0;
+
+beforeAll(async () => {
+  instance = await DuckDBInstance.create(':memory:');
+  connection = await instance.connect();
+  folder = mkdtempSync(join(tmpdir(), 'parquet-encoder-test-'));
+});
+
+afterAll(() => {
+  connection.closeSync();
+  instance.closeSync();
+  rmSync(folder, { recursive: true, force: true });
+});
+
+function sampleRow(overrides: Partial<CaptureRow> = {}): CaptureRow {
+  return {
+    url_surtkey: 'org,wikipedia,an)/wiki/escopete',
+    url: 'https://an.wikipedia.org/wiki/Escopete',
+    url_host_name: 'an.wikipedia.org',
+    url_host_tld: 'org',
+    url_host_2nd_last_part: 'wikipedia',
+    url_host_3rd_last_part: 'an',
+    url_host_4th_last_part: null,
+    url_host_5th_last_part: null,
+    url_host_registry_suffix: 'org',
+    url_host_registered_domain: 'wikipedia.org',
+    url_host_private_suffix: 'org',
+    url_host_private_domain: 'wikipedia.org',
+    url_host_name_reversed: 'org.wikipedia.an',
+    url_protocol: 'https',
+    url_port: null,
+    url_path: '/wiki/Escopete',
+    url_query: null,
+    fetch_time: Date.UTC(2024, 4, 18, 12, 34, 56, 789),
+    fetch_status: 200,
+    fetch_redirect: null,
+    content_digest: 'AAAAZZZZ2222333344445555666677BB',
+    content_mime_type: 'text/html',
+    content_mime_detected: 'text/html',
+    content_charset: 'UTF-8',
+    content_languages: 'arg,spa',
+    content_truncated: null,
+    warc_filename: 'crawl-data/CC-MAIN-2024-22/segments/1715971057216.39/warc/CC-MAIN-20240517233122-20240518023122-00000.warc.gz',
+    warc_record_offset: 1234,
+    warc_record_length: 5678,
+    warc_segment: '1715971057216.39',
+    crawl: 'CC-MAIN-2024-22',
+    subset: 'warc',
+    ...overrides,
+  };
+}
+
+interface StringStatistic {
+  rowGroup: number;
+  column: string;
+  minimum: string | null;
+  maximum: string | null;
+}
+
+async function stringStatistics(path: string): Promise<StringStatistic[]> {
+  const reader = await connection.runAndReadAll(
+    `SELECT row_group_id, path_in_schema, stats_min_value, stats_max_value FROM parquet_metadata('${path}') WHERE "type" = 'BYTE_ARRAY' ORDER BY row_group_id, column_id`,
+  );
+  return reader.getRowObjectsJS().map((values) => ({
+    rowGroup: Number(values['row_group_id']),
+    column: String(values['path_in_schema']),
+    minimum: values['stats_min_value'] as string | null,
+    maximum: values['stats_max_value'] as string | null,
+  }));
+}
+
+/** Min and max of each string column of each row group, in unsigned UTF-8 byte order. */
+function expectedStringStatistics(rowGroups: readonly (readonly CaptureRow[])[]): StringStatistic[] {
+  const numeric = new Set(['url_port', 'fetch_time', 'fetch_status', 'warc_record_offset', 'warc_record_length']);
+  const columns = captureColumns.filter((column) => !numeric.has(column));
+  return rowGroups.filter((rows) => rows.length > 0).flatMap((rows, rowGroup) => columns.map((column) => {
+    const present = rows.map((row) => row[column]).filter((value): value is string => typeof value === 'string');
+    present.sort((left, right) => Buffer.compare(Buffer.from(left), Buffer.from(right)));
+    return { rowGroup, column, minimum: present[0] ?? null, maximum: present.at(-1) ?? null };
+  }));
+}
+
+/** Distinct rows with a mix of nulls and values, numbered from `first`. */
+function numberedRows(count: number, first: number): CaptureRow[] {
+  return Array.from({ length: count }, (_, index) => {
+    const number = first + index;
+    return sampleRow({
+      url: `https://example.com/page/${number}`,
+      url_query: number % 3 === 0 ? null : `n=${number}`,
+      url_port: number % 5 === 0 ? number : null,
+      fetch_status: 100 + (number % 500),
+      warc_record_offset: 2 ** 32 + number * 1000,
+    });
+  });
+}
+
+/** The reference file: parquetjs's public API alone, a row group per batch, same schema and options. */
+async function encodedByAppendRowAlone(rowGroups: readonly (readonly CaptureRow[])[]): Promise<Buffer> {
+  const pieces: Buffer[] = [];
+  const stream = {
+    write: (piece: Buffer, callback?: () => void) => { pieces.push(piece); callback?.(); return true; },
+    end: (callback?: () => void) => { callback?.(); },
+  };
+  const writer = await ParquetWriter.openStream(captureSchema(parquetCompressionDefault), stream as never, parquetWriterOptions());
+  for (const rows of rowGroups) {
+    writer.setRowGroupSize(rows.length);
+    for (const row of rows) await writer.appendRow(row as unknown as Record<string, unknown>);
+  }
+  await writer.close();
+  return Buffer.concat(pieces);
+}
+
+/** Writes the row groups through one job encoder and returns the path of the concatenated file. */
+async function encodeToFile(rowGroups: readonly (readonly CaptureRow[])[]): Promise<{ path: string; pieces: Uint8Array[] }> {
+  const job = createParquetEncoder().open();
+  const pieces: Uint8Array[] = [];
+  for (const rows of rowGroups) pieces.push(await job.writeRowGroup(rows));
+  pieces.push(await job.finish());
+  fileCount += 1;
+  const path = join(folder, `file-${fileCount}.parquet`);
+  writeFileSync(path, Buffer.concat(pieces));
+  return { path, pieces };
+}
+
+/** DuckDB's values turned back into the row type: timestamps to UTC ms, BIGINT to number. */
+function rowFromDuckDB(values: Record<string, unknown>): CaptureRow {
+  const row: Record<string, unknown> = {};
+  for (const column of captureColumns) {
+    const value = values[column];
+    if (value instanceof Date) row[column] = value.getTime();
+    else if (typeof value === 'bigint') row[column] = Number(value);
+    else row[column] = value;
+  }
+  return row as unknown as CaptureRow;
+}
+
+async function readBack(path: string): Promise<CaptureRow[]> {
+  const quotedColumns = captureColumns.map((column) => `"${column}"`).join(', ');
+  const reader = await connection.runAndReadAll(
+    `SELECT ${quotedColumns} FROM read_parquet('${path}', file_row_number = true) ORDER BY file_row_number`,
+  );
+  return reader.getRowObjectsJS().map((values) => rowFromDuckDB(values as Record<string, unknown>));
+}
+
+async function rowGroupSizes(path: string): Promise<number[]> {
+  const reader = await connection.runAndReadAll(
+    `SELECT row_group_id, any_value(row_group_num_rows) AS "rows" FROM parquet_metadata('${path}') GROUP BY row_group_id ORDER BY row_group_id`,
+  );
+  return reader.getRowObjectsJS().map((values) => Number(values['rows']));
+}
+
+async function columnTypes(path: string): Promise<Record<string, string>> {
+  const reader = await connection.runAndReadAll(`SELECT * FROM read_parquet('${path}') LIMIT 0`);
+  const types = reader.columnTypes();
+  return Object.fromEntries(reader.columnNames().map((name, index) => [name, String(types[index])]));
+}
+
+async function repetitions(path: string): Promise<Record<string, string>> {
+  const reader = await connection.runAndReadAll(
+    `SELECT "name", repetition_type FROM parquet_schema('${path}') WHERE "name" <> 'root'`,
+  );
+  return Object.fromEntries(reader.getRowObjectsJS().map((values) => [String(values['name']), String(values['repetition_type'])]));
+}
+
+const awkwardRows: CaptureRow[] = [
+  sampleRow(),
+  sampleRow({
+    url: 'http://xn--bcher-kva.example/bücher?q=日本語&emoji=🦀',
+    url_host_name: 'bücher.example',
+    url_path: '/bücher',
+    url_query: 'q=日本語&emoji=🦀',
+    url_port: 8080,
+    fetch_status: 404,
+    warc_record_offset: 2 ** 31 + 17,
+    warc_record_length: 2 ** 33,
+  }),
+  sampleRow({
+    url_host_name: null, url_host_tld: null, url_host_2nd_last_part: null, url_host_3rd_last_part: null,
+    url_host_registry_suffix: null, url_host_registered_domain: null, url_host_private_suffix: null,
+    url_host_private_domain: null, url_host_name_reversed: null, url_protocol: null, url_path: null,
+    content_digest: null, content_mime_type: null, content_mime_detected: null, content_charset: null,
+    content_languages: null, warc_segment: null, crawl: null, subset: null,
+    fetch_status: 301, fetch_redirect: 'https://an.wikipedia.org/wiki/Escopete_(arma)', url_port: 0,
+    fetch_time: 0, warc_record_offset: Number.MAX_SAFE_INTEGER, warc_record_length: 0,
+  }),
+  sampleRow({ url_surtkey: '', url: '', warc_filename: '', content_truncated: 'length', fetch_status: -32768 }),
+  sampleRow({ fetch_status: 32767, url_port: 2 ** 31 - 1, fetch_time: Date.UTC(9999, 11, 31, 23, 59, 59, 999) }),
+];
+
+describe('parquet encoder, read back by DuckDB', () => {
+  it('returns every row field by field across several row groups', async () => {
+    const rowGroups = [awkwardRows.slice(0, 2), awkwardRows.slice(2, 3), awkwardRows.slice(3)];
+    const { path } = await encodeToFile(rowGroups);
+    expect(await readBack(path)).toEqual(awkwardRows);
+    expect(await rowGroupSizes(path)).toEqual([2, 1, 2]);
+  });
+
+  it('keeps every row of large row groups', async () => {
+    const sizes = [20_000, 1, 3];
+    const rowGroups = sizes.map((size, index) => numberedRows(size, index * 100_000));
+    const { path } = await encodeToFile(rowGroups);
+    expect(await readBack(path)).toEqual(rowGroups.flat());
+    expect(await rowGroupSizes(path)).toEqual(sizes);
+  });
+
+  it('writes string statistics in UTF-8 byte order, so filters do not skip row groups that match', async () => {
+    // UTF-16 puts U+FF01 after U+1F980; UTF-8 bytes (what readers assume) put it before.
+    const rows = [sampleRow({ url: 'x\uFF01' }), sampleRow({ url: 'x\u{1F980}' })];
+    const { path } = await encodeToFile([rows]);
+    const reader = await connection.runAndReadAll(`SELECT count(*) AS "rows" FROM read_parquet('${path}') WHERE url = 'x\u{1F980}'`);
+    expect(reader.getRowObjectsJS()).toEqual([{ rows: 1n }]);
+    expect(await stringStatistics(path)).toContainEqual({ rowGroup: 0, column: 'url', minimum: 'x\uFF01', maximum: 'x\u{1F980}' });
+  });
+
+  it('writes byte for byte what parquetjs writes when every row goes through its appendRow', async () => {
+    // Identical as long as no string holds characters whose UTF-16 and UTF-8 orders differ; for
+    // those, parquetjs alone writes wrong statistics (the test above).
+    const rowGroups = [numberedRows(8193, 0), numberedRows(100, 10_000)];
+    const { pieces } = await encodeToFile(rowGroups);
+    const reference = await encodedByAppendRowAlone(rowGroups);
+    expect(Buffer.concat(pieces).equals(reference)).toBe(true);
+  });
+
+  it('reads fetch_time as UTC', async () => {
+    const { path } = await encodeToFile([[sampleRow()]]);
+    const reader = await connection.runAndReadAll(
+      `SELECT strftime(fetch_time, '%Y-%m-%dT%H:%M:%S.%g') AS "text", epoch_ms(fetch_time) AS "ms" FROM read_parquet('${path}')`,
+    );
+    expect(reader.getRowObjectsJS()).toEqual([{ text: '2024-05-18T12:34:56.789', ms: BigInt(Date.UTC(2024, 4, 18, 12, 34, 56, 789)) }]);
+  });
+
+  it('declares the column types and repetitions of the Output table, in captureColumns order', async () => {
+    const { path } = await encodeToFile([[sampleRow()]]);
+    const types = await columnTypes(path);
+    expect(Object.keys(types)).toEqual([...captureColumns]);
+    const special: Record<string, string> = {
+      url_port: 'INTEGER', fetch_time: 'TIMESTAMP', fetch_status: 'SMALLINT',
+      warc_record_offset: 'BIGINT', warc_record_length: 'BIGINT',
+    };
+    for (const column of captureColumns) expect([column, types[column]]).toEqual([column, special[column] ?? 'VARCHAR']);
+    const required = new Set(['url_surtkey', 'url', 'warc_filename', 'fetch_time', 'fetch_status', 'warc_record_offset', 'warc_record_length']);
+    const repetition = await repetitions(path);
+    for (const column of captureColumns) {
+      expect([column, repetition[column]]).toEqual([column, required.has(column) ? 'REQUIRED' : 'OPTIONAL']);
+    }
+  });
+
+  it('returns the magic with the first row group and the footer from finish', async () => {
+    const { pieces } = await encodeToFile([[sampleRow()], [sampleRow()]]);
+    const text = (bytes: Uint8Array, start: number, end: number) => Buffer.from(bytes.subarray(start, end)).toString('latin1');
+    expect(text(pieces[0]!, 0, 4)).toBe('PAR1');
+    expect(text(pieces[1]!, 0, 4)).not.toBe('PAR1');
+    const footer = pieces[2]!;
+    expect(text(footer, footer.length - 4, footer.length)).toBe('PAR1');
+  });
+
+  it('writes a valid empty file for a job with no rows', async () => {
+    for (const rowGroups of [[], [[]]]) {
+      const { path, pieces } = await encodeToFile(rowGroups);
+      expect(await readBack(path)).toEqual([]);
+      expect(await rowGroupSizes(path)).toEqual([]);
+      expect(Object.keys(await columnTypes(path))).toEqual([...captureColumns]);
+      expect(Buffer.from(pieces[0]!.subarray(0, 4)).toString('latin1')).toBe('PAR1');
+    }
+  });
+
+  it('writes nothing for an empty batch between row groups', async () => {
+    const { path, pieces } = await encodeToFile([[sampleRow()], [], [sampleRow({ url: 'https://b.example/' })]]);
+    expect(pieces[1]!.length).toBe(0);
+    expect(await rowGroupSizes(path)).toEqual([1, 1]);
+  });
+
+  it('rejects a row with a required column missing and refuses further use', async () => {
+    const job = createParquetEncoder().open();
+    const broken = { ...sampleRow(), url: null } as unknown as CaptureRow;
+    await expect(job.writeRowGroup([sampleRow(), broken])).rejects.toThrow(/url/);
+    await expect(job.writeRowGroup([sampleRow()])).rejects.toThrow(/broken/);
+    await expect(job.finish()).rejects.toThrow(/broken/);
+  });
+
+  it('refuses use after finish', async () => {
+    const job = createParquetEncoder().open();
+    await job.finish();
+    await expect(job.writeRowGroup([sampleRow()])).rejects.toThrow(/finished/);
+  });
+});
+
+// Strings of any Unicode code point except lone surrogates, which a UTF-8 decoder never produces.
+const text = fc.string({ unit: 'binary', maxLength: 40 });
+const optionalText = fc.option(text, { nil: null, freq: 3 });
+
+const rowArbitrary: fc.Arbitrary<CaptureRow> = fc.record({
+  url_surtkey: text,
+  url: text,
+  url_host_name: optionalText,
+  url_host_tld: optionalText,
+  url_host_2nd_last_part: optionalText,
+  url_host_3rd_last_part: optionalText,
+  url_host_4th_last_part: optionalText,
+  url_host_5th_last_part: optionalText,
+  url_host_registry_suffix: optionalText,
+  url_host_registered_domain: optionalText,
+  url_host_private_suffix: optionalText,
+  url_host_private_domain: optionalText,
+  url_host_name_reversed: optionalText,
+  url_protocol: optionalText,
+  url_port: fc.option(fc.integer(), { nil: null, freq: 3 }),
+  url_path: optionalText,
+  url_query: optionalText,
+  // TIMESTAMP_MILLIS from 1970 to the end of year 9999; parquetjs refuses instants before 1970.
+  fetch_time: fc.integer({ min: 0, max: Date.UTC(9999, 11, 31, 23, 59, 59, 999) }),
+  fetch_status: fc.integer({ min: -32768, max: 32767 }),
+  fetch_redirect: optionalText,
+  content_digest: optionalText,
+  content_mime_type: optionalText,
+  content_mime_detected: optionalText,
+  content_charset: optionalText,
+  content_languages: optionalText,
+  content_truncated: optionalText,
+  warc_filename: text,
+  warc_record_offset: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  warc_record_length: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  warc_segment: optionalText,
+  crawl: optionalText,
+  subset: optionalText,
+});
+
+describe('parquet encoder property', () => {
+  it('round-trips random rows split into random row groups, one row group per non-empty batch, with right string statistics', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(rowArbitrary, { maxLength: 25 }), { maxLength: 5 }), async (rowGroups) => {
+        const { path } = await encodeToFile(rowGroups);
+        expect(await readBack(path)).toEqual(rowGroups.flat());
+        const nonEmpty = rowGroups.filter((rows) => rows.length > 0);
+        expect(await rowGroupSizes(path)).toEqual(nonEmpty.map((rows) => rows.length));
+        expect(await stringStatistics(path)).toEqual(expectedStringStatistics(rowGroups));
+      }),
+      { numRuns: 20 },
+    );
+  });
+});
