@@ -22,16 +22,6 @@ function fixture(name: string): Buffer {
   return readFileSync(new URL(name, fixtureRoot));
 }
 
-/** Until the URL-columns module lands it throws, and no row can be built; row checks wait for it. */
-const urlColumnsReady = (() => {
-  try {
-    urlColumns('https://example.com/');
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 const input: InputRef = {
   uri: 'fixture', filename: 'crawl-data/CC-MAIN-2024-22/segments/1715971057216.39/warc/fixture.warc.gz',
   crawl: 'CC-MAIN-2024-22', subset: 'warc', segment: '1715971057216.39',
@@ -85,7 +75,6 @@ function add(into: Record<string, number>, counts: Readonly<Record<string, numbe
 interface FixtureExpectation {
   readonly byType: Record<string, number>;
   readonly badByReason: Record<string, number>;
-  /** Rows once URL columns can be built. */
   readonly rows: number;
   /** One gzip member a record: offsets must be the members'. */
   readonly memberPerRecord?: boolean;
@@ -119,11 +108,8 @@ describe('WARC decoder on the shared fixtures', () => {
     it(`${name}: counts by type and bad records by reason`, () => {
       const decoded = decode(fixture(name));
       expect(decoded.byType).toEqual(expected.byType);
-      // Without URL columns every row-making record is counted bad for it; leave those out.
-      const { 'unparseable WARC-Target-URI': unparseable = 0, ...bad } = decoded.badByReason;
-      expect(bad).toEqual(expected.badByReason);
-      if (urlColumnsReady) expect(unparseable).toBe(0);
-      if (urlColumnsReady) expect(decoded.rows).toHaveLength(expected.rows);
+      expect(decoded.badByReason).toEqual(expected.badByReason);
+      expect(decoded.rows).toHaveLength(expected.rows);
     });
 
     it(`${name}: the same rows and counts whole and in random small chunks`, () => {
@@ -205,7 +191,7 @@ function expectRow(row: CaptureRow | undefined, expected: Partial<CaptureRow>): 
   });
 }
 
-describe.skipIf(!urlColumnsReady)('WARC decoder rows, field by field', () => {
+describe('WARC decoder rows, field by field', () => {
   it('whirlwind.warc.gz: the response joined with its metadata record', () => {
     const { rows, rowBytes } = decode(fixture('commoncrawl/whirlwind.warc.gz'));
     expect(rows).toHaveLength(1);
