@@ -77,6 +77,8 @@ export class WarcRecordParser {
   private open: OpenRecord | null = null;
   private finished: OpenRecord | null = null;
   private recordsSeen = 0;
+  /** The gzip member the last inflated bytes came from, to see where a new one starts. */
+  private lastMemberOffset = -1;
 
   constructor(private readonly sink: RecordSink, private readonly limits: WarcLimits = warcLimits) {
     this.lines = new LineReader(limits);
@@ -88,6 +90,7 @@ export class WarcRecordParser {
   }
 
   feed(segment: Segment): void {
+    if (this.startsMemberInsideBlock(segment)) this.cutAtMemberStart();
     let index = segment.start;
     // Each step consumes at least one byte or changes state towards one that does.
     let steps = 0;
@@ -129,6 +132,31 @@ export class WarcRecordParser {
     this.open = null;
     this.lines.clear();
     this.enterRecordStart(true);
+  }
+
+  /**
+   * A new gzip member that starts with a record while the block before it is still being
+   * read: the block's Content-Length is too large. Where each record has its own member
+   * (CommonCrawl, and what warcio reads), the member boundary is the record boundary, so the
+   * record is cut there and the next one is read, instead of being swallowed by the block.
+   */
+  private startsMemberInsideBlock(segment: Segment): boolean {
+    const newMember = segment.identityOffset === null && segment.memberOffset !== this.lastMemberOffset;
+    this.lastMemberOffset = segment.memberOffset;
+    if (!newMember || this.blockRemaining === 0 || this.open === null) return false;
+    if (this.state !== 'http-header' && this.state !== 'metadata-body' && this.state !== 'skip-block') return false;
+    const bytes = segment.bytes;
+    const start = segment.start;
+    return segment.end - start > recordMagic.length && bytes.compare(recordMagic, 0, recordMagic.length, start, start + recordMagic.length) === 0
+      && bytes[start + recordMagic.length]! >= 0x30 && bytes[start + recordMagic.length]! <= 0x39;
+  }
+
+  private cutAtMemberStart(): void {
+    this.sink.bad('wrong Content-Length');
+    this.open = null;
+    this.blockRemaining = 0;
+    this.lines.clear();
+    this.enterRecordStart(false);
   }
 
   private step(segment: Segment, index: number): number {

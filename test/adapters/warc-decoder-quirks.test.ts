@@ -4,7 +4,8 @@
 // CR LF); resource records (status 200, their WARC Content-Type as the mime type); the
 // metadata join (only the metadata that names the response); bad records counted by reason
 // (invalid date, missing target URI, header lines and blocks past their limits, corrupt and
-// truncated members, junk between members) while the records around them still come out.
+// truncated members, junk between members, a Content-Length past its gzip member) while the
+// records around them still come out.
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { CaptureRow } from '../../core/capture-row.ts';
@@ -146,6 +147,16 @@ describe('WARC decoder quirks', () => {
       const { rows, badByReason } = decode(bytes, chunkBytes);
       expect(rows.map((row) => row.url)).toEqual(['https://example.com/1', 'https://example.com/2', 'https://example.com/3']);
       expect(badByReason).toEqual({ 'corrupt gzip member': 1, 'non-gzip data between members': 1, 'truncated gzip member': 1 });
+    }
+  });
+
+  it('cuts a record whose Content-Length runs past its gzip member at the next member, as warcio does', () => {
+    const member = (options: RecordOptions) => zlib.gzipSync(record(options));
+    const bytes = Buffer.concat([member({ url: 'https://example.com/1' }), member({ lengthError: 40 }), member({ url: 'https://example.com/2' }), member({ url: 'https://example.com/3' })]);
+    for (const chunkBytes of [bytes.length, 33]) {
+      const { rows, badByReason } = decode(bytes, chunkBytes);
+      expect(rows.map((row) => row.url)).toEqual(['https://example.com/1', 'https://example.com/2', 'https://example.com/3']);
+      expect(badByReason).toEqual({ 'wrong Content-Length': 1 });
     }
   });
 
