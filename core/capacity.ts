@@ -32,18 +32,30 @@ export function canStart(state: WorkerState, stage: Stage): boolean {
  * The memory rule. Only fetches bring bytes in, so only they wait for the budget: a fetch
  * reserves its chunk's length when first dispatched and keeps it through retries until the
  * chunk is decoded. A retried chunk therefore needs no new memory, and since a job's chunks
- * are reserved in order, the chunk its decoder waits for is always reserved: the pipeline
- * cannot deadlock on memory. Decode, encode and upload are never held back by the budget —
- * they are how memory drains (each frees its input when done).
+ * are reserved in order, the chunk its decoder waits for is always reserved. Decode, encode
+ * and upload are never held back by the budget: they are how memory drains (each frees its
+ * input when done).
  *
- * A single chunk larger than the whole budget is fetched only when nothing else is held, so
- * it runs alone and the overshoot is that one chunk.
+ * Some held bytes cannot drain on demand: rows gathering for a row group, encoded bytes
+ * gathering for a part (S3 refuses parts under 5 MiB). When they fill the budget, or a chunk
+ * is larger than the whole budget, the pipeline would stall; dispatch.ts then flushes the
+ * gathered rows, and if that is not enough starts one fetch over the budget, alone. So held
+ * bytes stay within max(budget, encoded bytes gathering + one chunk).
  */
 function fetchFitsMemory(state: WorkerState): boolean {
   const head = peekReady(state, 'fetch');
   if (head === undefined) return false;
   if (head.reserved) return true;
   const { lengthBytes } = chunkRange(head.job, state.limits.chunkBytes, head.index);
-  if (state.heldBytes + lengthBytes <= state.limits.memoryBudgetBytes) return true;
-  return state.heldBytes === 0;
+  return state.heldBytes + lengthBytes <= state.limits.memoryBudgetBytes;
+}
+
+/**
+ * The pipeline is stalled on memory: nothing runs or waits to retry, nothing but fetches is
+ * ready, and the next fetch does not fit the budget. Nothing would ever free memory.
+ */
+export function stalledOnMemory(state: WorkerState): boolean {
+  if (state.inFlight.size > 0 || state.backoffCount > 0 || state.readyCount.fetch === 0) return false;
+  if (state.readyCount.decode + state.readyCount.encode + state.readyCount.upload + state.readyCount.commit > 0) return false;
+  return !fetchFitsMemory(state);
 }

@@ -1,7 +1,8 @@
 import type { Command } from './commands.ts';
 import { jobSummary, holdBytes } from './job-lifecycle.ts';
 import { ChunkStatus, chunkRange, PartStatus, type JobState } from './job-state.ts';
-import { takeReady } from './ready-queue.ts';
+import { stalledOnMemory } from './capacity.ts';
+import { enqueueReady, takeReady } from './ready-queue.ts';
 import { assert } from './failure.ts';
 import type { Stage } from './stage.ts';
 import { pickStage } from './weighted-pick.ts';
@@ -12,6 +13,21 @@ import type { ReadyEntry, WorkerState } from './worker-state.ts';
  * stage's `MaxWorkers`, so the loop is bounded by the sum of those caps.
  */
 export function dispatchReadyTasks(state: WorkerState, nowMs: number, commands: Command[]): void {
+  dispatchByPolicy(state, nowMs, commands);
+  if (!stalledOnMemory(state)) return;
+  if (flushGatheringRows(state, nowMs)) {
+    dispatchByPolicy(state, nowMs, commands);
+    return;
+  }
+  // Nothing else can free memory: one fetch goes over the budget, alone (see capacity.ts).
+  const entry = takeReady(state, 'fetch');
+  assert(entry !== undefined, 'a memory stall with no fetch ready');
+  state.waitingSinceMs.fetch = nowMs;
+  commands.push(startTask(state, entry));
+  dispatchByPolicy(state, nowMs, commands);
+}
+
+function dispatchByPolicy(state: WorkerState, nowMs: number, commands: Command[]): void {
   const caps = state.limits.stageWorkersMax;
   const passesMax = caps.fetch + caps.decode + caps.encode + caps.upload + caps.commit;
   for (let pass = 0; pass < passesMax; pass++) {
@@ -22,6 +38,22 @@ export function dispatchReadyTasks(state: WorkerState, nowMs: number, commands: 
     state.waitingSinceMs[stage] = nowMs;
     commands.push(startTask(state, entry));
   }
+}
+
+/**
+ * Encodes rows that are still gathering for a row group, in a smaller row group: it costs a
+ * little compression, where a stall would cost the whole run. Returns whether any were queued.
+ * Runs only on a stall, so its scan of the jobs is rare.
+ */
+function flushGatheringRows(state: WorkerState, nowMs: number): boolean {
+  let queued = false;
+  for (const job of state.jobs.values()) {
+    if (job.rowsBuffered === 0 || job.encodeBusy || job.encodeDone) continue;
+    job.encodeBusy = true;
+    enqueueReady(state, job, 'encode', job.nextRowGroup, nowMs);
+    queued = true;
+  }
+  return queued;
 }
 
 function startTask(state: WorkerState, entry: ReadyEntry): Command {

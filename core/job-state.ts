@@ -69,6 +69,8 @@ export interface JobState {
 
   commitQueued: boolean;
   commitRunning: boolean;
+  /** The ledger reported the lease lost while the commit was in flight; the commit's answer decides. */
+  leaseLostDuringCommit: boolean;
   readonly commitAttempts: TaskAttempts;
 
   /** The lease is trusted until this time (a renewal's send time + leaseMs; never the ledger's clock). */
@@ -130,6 +132,7 @@ export function newJobState(claimed: ClaimedJob, seq: number, limits: WorkerLimi
     partsUploaded: 0,
     commitQueued: false,
     commitRunning: false,
+    leaseLostDuringCommit: false,
     commitAttempts: { failures: 0, throttles: 0 },
     leaseValidUntilMs,
     heldBytes: 0,

@@ -58,11 +58,8 @@ function applyInput(state: WorkerState, input: Input, nowMs: number, commands: C
       return;
     case 'leasesRenewed':
       return onLeasesRenewed(state, input.jobIds, input.sentAtMs);
-    case 'leaseLost': {
-      const job = state.jobs.get(input.jobId);
-      if (job !== undefined) endJob(state, job, 'lost', commands);
-      return;
-    }
+    case 'leaseLost':
+      return onLeaseLost(state, input.jobId, commands);
     case 'shutdownRequested':
       if (!state.draining) {
         state.draining = true;
@@ -97,6 +94,18 @@ function onLeasesRenewed(state: WorkerState, jobIds: readonly string[], sentAtMs
     const job = state.jobs.get(jobId);
     if (job !== undefined && validUntilMs > job.leaseValidUntilMs) job.leaseValidUntilMs = validUntilMs;
   }
+}
+
+/**
+ * A lost lease ends the job at once, unless its commit is in flight: the commit's own fenced
+ * write then decides (a heartbeat racing a completing commit reports the lease gone because
+ * the job is done), and a refused commit is answered as a lost lease too.
+ */
+function onLeaseLost(state: WorkerState, jobId: string, commands: Command[]): void {
+  const job = state.jobs.get(jobId);
+  if (job === undefined) return;
+  if (job.commitRunning) job.leaseLostDuringCommit = true;
+  else endJob(state, job, 'lost', commands);
 }
 
 function requeueAfterBackoff(state: WorkerState, job: JobState, stage: Stage, index: number, nowMs: number): void {
@@ -183,7 +192,8 @@ function finishWhenDone(state: WorkerState, nowMs: number, commands: Command[]):
 function nextWakeAtMs(state: WorkerState, nowMs: number): number | null {
   let wakeAtMs = Math.min(nextBackoffAtMs(state), state.nextMetricsAtMs);
   if (state.jobs.size > 0) wakeAtMs = Math.min(wakeAtMs, state.nextHeartbeatAtMs, state.nextLeaseCheckAtMs);
-  if (state.draining) wakeAtMs = Math.min(wakeAtMs, state.drainDeadlineMs);
-  else if (!state.claimInFlight && state.claimNotBeforeMs > nowMs) wakeAtMs = Math.min(wakeAtMs, state.claimNotBeforeMs);
-  return Number.isFinite(wakeAtMs) ? Math.max(wakeAtMs, nowMs) : null;
+  if (state.draining && state.drainDeadlineMs > nowMs) wakeAtMs = Math.min(wakeAtMs, state.drainDeadlineMs);
+  if (!state.draining && !state.claimInFlight && state.claimNotBeforeMs > nowMs) wakeAtMs = Math.min(wakeAtMs, state.claimNotBeforeMs);
+  assert(wakeAtMs > nowMs, `a wake-up at ${wakeAtMs} is not after now (${nowMs}): the driver would spin`);
+  return Number.isFinite(wakeAtMs) ? wakeAtMs : null;
 }

@@ -29,6 +29,7 @@ export function applyTaskAnswer(state: WorkerState, answer: TaskAnswer, nowMs: n
     state.heldBytes -= task.bytes;
     return;
   }
+  if (answer.kind === 'taskFailed' && job.leaseLostDuringCommit) return endJob(state, job, 'lost', commands);
   if (answer.kind === 'taskFailed') return onTaskFailed(state, task, answer.failure, nowMs, commands);
   assert(answerMatchesStage(answer.kind, task), `answer ${answer.kind} for a ${task.stage} task`);
   switch (answer.kind) {

@@ -102,13 +102,17 @@ export interface WorkerState {
   readonly counters: WorkerCounters;
 }
 
-/** Heap order of a stage's ready queue under a policy. */
+/**
+ * Heap order of a stage's ready queue under a policy. Under every policy, fetches that
+ * already hold their memory (retries) go first: the memory rule in capacity.ts relies on it.
+ */
 function readyOrder(policy: Policy, stage: Stage): (a: ReadyEntry, b: ReadyEntry) => boolean {
-  if (policy !== 'weighted') return (a, b) => a.readySeq < b.readySeq;
+  const byArrival = (a: ReadyEntry, b: ReadyEntry): boolean => a.readySeq < b.readySeq;
   const oldestJobFirst = (a: ReadyEntry, b: ReadyEntry): boolean =>
     a.job.seq !== b.job.seq ? a.job.seq < b.job.seq : a.index !== b.index ? a.index < b.index : a.readySeq < b.readySeq;
-  if (stage !== 'fetch') return oldestJobFirst;
-  return (a, b) => (a.reserved !== b.reserved ? a.reserved : oldestJobFirst(a, b));
+  const order = policy === 'weighted' ? oldestJobFirst : byArrival;
+  if (stage !== 'fetch') return order;
+  return (a, b) => (a.reserved !== b.reserved ? a.reserved : order(a, b));
 }
 
 export function createWorkerState(limits: WorkerLimits): WorkerState {

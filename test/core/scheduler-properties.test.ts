@@ -1,0 +1,399 @@
+/**
+ * Proves the scheduler core's invariants over random workloads, durations, failure and
+ * throttle sequences, leases and shutdowns, by driving the real `step` with a scripted driver
+ * and checking every step of the trace. fast-check prints the seed and path of any failure;
+ * `fc.assert(..., { seed, path })` replays it.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { allowed } from '../../core/aimd-limit.ts';
+import { canStart } from '../../core/capacity.ts';
+import type { Command, CommandOf } from '../../core/commands.ts';
+import type { Input } from '../../core/inputs.ts';
+import { stages, type Stage } from '../../core/stage.ts';
+import { cpuActive, networkActive } from '../../core/worker-state.ts';
+import { faultsArbitrary, scenarioArbitrary } from './scenario-arbitrary.ts';
+import { runScenario, type RunResult, type Scenario, type StepRecord } from './scripted-driver.ts';
+
+const runs = { numRuns: Number(process.env.CORE_PROPERTY_RUNS ?? 60) };
+
+function commandsOf<K extends Command['kind']>(record: StepRecord, kind: K): CommandOf<K>[] {
+  return record.commands.filter((command): command is CommandOf<K> => command.kind === kind);
+}
+
+function inputsOf<K extends Input['kind']>(record: StepRecord, kind: K): Extract<Input, { kind: K }>[] {
+  return record.inputs.filter((input): input is Extract<Input, { kind: K }> => input.kind === kind);
+}
+
+/** Task commands with the job they belong to, in dispatch order. */
+type TaskCommand = CommandOf<'fetchChunk' | 'decodeChunk' | 'encodeRowGroup' | 'uploadPart' | 'commitJob'>;
+const taskKinds = new Set(['fetchChunk', 'decodeChunk', 'encodeRowGroup', 'uploadPart', 'commitJob']);
+function jobOf(command: TaskCommand): string {
+  return command.kind === 'commitJob' ? command.lease.jobId : command.jobId;
+}
+
+function maxDurationMs(scenario: Scenario): number {
+  return Math.max(...stages.map((stage) => scenario.durationMs[stage][1]));
+}
+
+describe('scheduler core properties', () => {
+  it('never exceeds a stage cap, the shared CPU and network pools, or a remote AIMD limit when dispatching', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary({ faults: faultsArbitrary }), (scenario) => {
+        const caps = scenario.limits.stageWorkersMax;
+        runScenario(scenario, (state, record) => {
+          for (const stage of stages) expect(state.active[stage]).toBeLessThanOrEqual(caps[stage]);
+          expect(cpuActive(state)).toBeLessThanOrEqual(scenario.limits.cpuSlotsMax);
+          expect(networkActive(state)).toBeLessThanOrEqual(scenario.limits.networkStreamsMax);
+          if (commandsOf(record, 'fetchChunk').length > 0) expect(state.active.fetch).toBeLessThanOrEqual(allowed(state.remotes.source));
+          if (commandsOf(record, 'uploadPart').length > 0) expect(state.active.upload).toBeLessThanOrEqual(allowed(state.remotes.sink));
+        });
+      }),
+      runs,
+    );
+  });
+
+  it('keeps held bytes within max(budget, encoded bytes gathering for parts + one chunk) when transforms shrink data', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary({ faults: faultsArbitrary }), (scenario) => {
+        const { memoryBudgetBytes, jobsActiveMax, partBytes, chunkBytes } = scenario.limits;
+        const bound = Math.max(memoryBudgetBytes, jobsActiveMax * partBytes + chunkBytes);
+        const result = runScenario(scenario, (state) => {
+          expect(state.heldBytes).toBeGreaterThanOrEqual(0);
+          expect(state.heldBytes).toBeLessThanOrEqual(bound);
+        });
+        // At the end only tasks still in flight for ended jobs hold memory: the accounting balances.
+        const inFlightBytes = [...result.state.inFlight.values()].reduce((sum, task) => sum + task.bytes, 0);
+        expect(result.state.heldBytes).toBe(inFlightBytes);
+      }),
+      runs,
+    );
+  });
+
+  it('admits a new chunk only within the budget, or alone when the pipeline is stalled, even when decoding and encoding grow data', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary({ growingTransforms: true }), (scenario) => {
+        const reserved = new Set<string>();
+        runScenario(scenario, (state, record) => {
+          const fresh = commandsOf(record, 'fetchChunk').filter((fetch) => {
+            const key = `${fetch.jobId}#${fetch.chunkIndex}#${state.jobs.get(fetch.jobId)?.claimed.attempt}`;
+            const isFresh = !reserved.has(key);
+            reserved.add(key);
+            return isFresh;
+          });
+          if (fresh.length === 0) return;
+          const tasksStarted = record.commands.filter((command) => taskKinds.has(command.kind)).length;
+          const alone = fresh.length === 1 && tasksStarted === 1 && state.inFlight.size === 1;
+          expect(state.heldBytes <= scenario.limits.memoryBudgetBytes || alone).toBe(true);
+        });
+      }),
+      runs,
+    );
+  });
+
+  it('is work-conserving: after every step no stage could start a ready task', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary({ faults: faultsArbitrary }), (scenario) => {
+        runScenario(scenario, (state) => {
+          for (const stage of stages) expect(canStart(state, stage), `stage ${stage} left idle`).toBe(false);
+        });
+      }),
+      runs,
+    );
+  });
+
+  it('keeps per-job order: decodes in chunk order after their fetch, one at a time; row groups in order; parts contiguous; commit last', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary({ faults: faultsArbitrary }), (scenario) => {
+        checkPerJobOrder(scenario, runScenario(scenario));
+      }),
+      runs,
+    );
+  });
+
+  it('starves no stage: under the weighted policy, ready work never waits past starvationMs plus a few task durations', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary({ poolBound: true }).filter((scenario) => scenario.limits.policy === 'weighted'), (scenario) => {
+        const boundMs = scenario.limits.starvationMs + 3 * maxDurationMs(scenario);
+        runScenario(scenario, (state, record) => {
+          for (const stage of stages) {
+            if (stage === 'fetch' || state.readyCount[stage] === 0) continue;
+            expect(record.nowMs - state.waitingSinceMs[stage], `${stage} waited`).toBeLessThanOrEqual(boundMs);
+          }
+        });
+      }),
+      runs,
+    );
+  });
+
+  it('ends every claimed job exactly once, commits each input at most once, and loses none', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary({ faults: faultsArbitrary }), (scenario) => {
+        const result = runScenario(scenario);
+        expect(result.finished).toBe(true);
+        checkEveryJobEndsOnce(result);
+        for (const count of result.ledger.committed.values()) expect(count).toBe(1);
+        expect(result.ledger.committed.size + result.ledger.failed.size).toBe(scenario.jobSizesBytes.length);
+      }),
+      runs,
+    );
+  });
+
+  it('bounds retries: a task is dispatched at most taskAttemptsMax + throttledAttemptsMax - 1 times', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary({ faults: faultsArbitrary.map((faults) => ({ ...faults, retryable: faults.retryable * 2 })) }), (scenario) => {
+        const limit = scenario.limits.taskAttemptsMax + scenario.limits.throttledAttemptsMax - 1;
+        const dispatches = new Map<string, number>();
+        const attempts = new Map<string, number>();
+        runScenario(scenario, (_state, record) => {
+          for (const input of inputsOf(record, 'jobsClaimed')) for (const job of input.jobs) attempts.set(job.jobId, job.attempt);
+          for (const command of record.commands) {
+            if (!taskKinds.has(command.kind)) continue;
+            const task = command as TaskCommand;
+            const index = 'chunkIndex' in task ? task.chunkIndex : 'partNumber' in task ? task.partNumber : 'rowGroupIndex' in task ? task.rowGroupIndex : 0;
+            const key = `${jobOf(task)}@${attempts.get(jobOf(task))}/${task.kind}/${index}`;
+            dispatches.set(key, (dispatches.get(key) ?? 0) + 1);
+          }
+        });
+        for (const [key, count] of dispatches) expect(count, key).toBeLessThanOrEqual(limit);
+      }),
+      runs,
+    );
+  });
+
+  it('drains on shutdown: claims nothing after it, and finishes by the drain deadline plus one commit', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary({ faults: faultsArbitrary, shutdown: true }), (scenario) => {
+        const shutdownAtMs = scenario.shutdownAtMs as number;
+        const result = runScenario(scenario);
+        expect(result.finished).toBe(true);
+        const shutdownStep = result.trace.findIndex((record) => inputsOf(record, 'shutdownRequested').length > 0);
+        if (shutdownStep >= 0) {
+          for (const record of result.trace.slice(shutdownStep)) expect(commandsOf(record, 'claimJobs')).toEqual([]);
+          expect(result.endMs).toBeLessThanOrEqual(shutdownAtMs + scenario.limits.drainTimeoutMs + scenario.durationMs.commit[1] + 1);
+        }
+        checkEveryJobEndsOnce(result);
+      }),
+      runs,
+    );
+  });
+
+  it('keeps every AIMD limit between its floor and its ceiling', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary({ faults: faultsArbitrary.map((faults) => ({ ...faults, throttled: faults.throttled * 2 })) }), (scenario) => {
+        runScenario(scenario, (state) => {
+          for (const remote of [state.remotes.source, state.remotes.sink]) {
+            expect(remote.limit).toBeGreaterThanOrEqual(remote.floor);
+            expect(remote.limit).toBeLessThanOrEqual(remote.ceiling);
+          }
+        });
+      }),
+      runs,
+    );
+  });
+
+  it('is deterministic: the same seed and inputs give the same commands', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary({ faults: faultsArbitrary, shutdown: true }), (scenario) => {
+        const first = runScenario(scenario).trace;
+        const second = runScenario(scenario).trace;
+        expect(JSON.stringify(second)).toBe(JSON.stringify(first));
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('never commits a lost lease: no commit after leaseLost, nor once the lease may have expired', () => {
+    const leaseFaults = faultsArbitrary.map((faults) => ({ ...faults, heartbeatLost: 0.4, leaseStolen: 0.3 }));
+    fc.assert(
+      fc.property(scenarioArbitrary({ faults: leaseFaults, shortLeases: true }), (scenario) => {
+        checkNoCommitAfterLostLease(scenario, runScenario(scenario));
+      }),
+      runs,
+    );
+  });
+
+  it('retries a chunk or a part in place: no chunk is decoded twice or fetched after its decode, within one lease', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary({ faults: faultsArbitrary.map((faults) => ({ ...faults, retryable: 0.3, permanent: 0 })) }), (scenario) => {
+        const decoded = new Set<string>();
+        const uploaded = new Map<string, string>();
+        const attempts = new Map<string, number>();
+        runScenario(scenario, (_state, record) => {
+          for (const input of inputsOf(record, 'jobsClaimed')) for (const job of input.jobs) attempts.set(job.jobId, job.attempt);
+          for (const fetch of commandsOf(record, 'fetchChunk')) expect(decoded.has(`${fetch.jobId}@${attempts.get(fetch.jobId)}#${fetch.chunkIndex}`)).toBe(false);
+          for (const decode of commandsOf(record, 'decodeChunk')) {
+            const key = `${decode.jobId}@${attempts.get(decode.jobId)}#${decode.chunkIndex}`;
+            expect(decoded.has(key)).toBe(false);
+            decoded.add(key);
+          }
+          for (const upload of commandsOf(record, 'uploadPart')) {
+            // A retried part is the same bytes: same number, same range.
+            const key = `${upload.jobId}@${attempts.get(upload.jobId)}#${upload.partNumber}`;
+            const range = `${upload.offsetBytes}+${upload.lengthBytes}`;
+            expect(uploaded.get(key) ?? range).toBe(range);
+            uploaded.set(key, range);
+          }
+        });
+      }),
+      runs,
+    );
+  });
+
+  it('serves the oldest job first within a stage under the weighted policy', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary().filter((scenario) => scenario.limits.policy === 'weighted'), (scenario) => {
+        runScenario(scenario, (state, record) => {
+          for (const command of record.commands) {
+            if (!taskKinds.has(command.kind) || command.kind === 'fetchChunk') continue;
+            const job = state.jobs.get(jobOf(command as TaskCommand));
+            if (job === undefined) continue;
+            const stage = stageOfCommand[command.kind as keyof typeof stageOfCommand];
+            for (const waiting of state.ready[stage].toArray()) {
+              if (!waiting.job.ended) expect(job.seq).toBeLessThanOrEqual(waiting.job.seq);
+            }
+          }
+        });
+      }),
+      runs,
+    );
+  });
+
+  it('commits exactly the rows the decoder produced, and reports counters that add up', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary(), (scenario) => {
+        const rowsDecoded = new Map<string, number>();
+        const taskJob = new Map<number, string>();
+        const result = runScenario(scenario, (_state, record) => {
+          for (const decode of commandsOf(record, 'decodeChunk')) taskJob.set(decode.taskId, decode.jobId);
+          for (const decoded of inputsOf(record, 'chunkDecoded')) {
+            const jobId = taskJob.get(decoded.taskId) as string;
+            rowsDecoded.set(jobId, (rowsDecoded.get(jobId) ?? 0) + decoded.rows);
+          }
+        });
+        const commits = result.trace.flatMap((record) => commandsOf(record, 'commitJob'));
+        for (const commit of commits) expect(commit.summary.rows).toBe(rowsDecoded.get(commit.lease.jobId));
+        const committedRows = commits.reduce((sum, commit) => sum + commit.summary.rows, 0);
+        expect(result.state.counters.rows).toBe(committedRows);
+        expect(result.state.counters.jobsCommitted).toBe(scenario.jobSizesBytes.length);
+      }),
+      runs,
+    );
+  });
+});
+
+const stageOfCommand = {
+  fetchChunk: 'fetch',
+  decodeChunk: 'decode',
+  encodeRowGroup: 'encode',
+  uploadPart: 'upload',
+  commitJob: 'commit',
+} as const satisfies Record<string, Stage>;
+
+function checkEveryJobEndsOnce(result: RunResult): void {
+  const claimed = new Map<string, number>();
+  const ended = new Map<string, number>();
+  for (const record of result.trace) {
+    for (const input of inputsOf(record, 'jobsClaimed')) for (const job of input.jobs) claimed.set(`${job.jobId}@${job.attempt}`, 0);
+    // A job's attempt is named by the latest claim of it.
+    for (const command of commandsOf(record, 'jobEnded')) {
+      const attempt = [...claimed.keys()].filter((key) => key.startsWith(`${command.jobId}@`)).length;
+      const key = `${command.jobId}@${attempt}`;
+      ended.set(key, (ended.get(key) ?? 0) + 1);
+    }
+  }
+  for (const key of claimed.keys()) expect(ended.get(key), `job ${key}`).toBe(1);
+}
+
+function checkPerJobOrder(scenario: Scenario, result: RunResult): void {
+  const limits = scenario.limits;
+  interface JobTrace { nextDecode: number; decodeRunning: boolean; fetched: Set<number>; nextRowGroup: number; encodeRunning: boolean; lastDecodeDone: boolean; finalEncoded: boolean; partEnd: number; parts: Map<number, CommandOf<'uploadPart'>>; uploaded: Set<number>; committed: boolean }
+  const jobs = new Map<string, JobTrace>();
+  const tasks = new Map<number, { jobId: string; command: TaskCommand }>();
+  const fresh = (): JobTrace => ({ nextDecode: 0, decodeRunning: false, fetched: new Set(), nextRowGroup: 0, encodeRunning: false, lastDecodeDone: false, finalEncoded: false, partEnd: 0, parts: new Map(), uploaded: new Set(), committed: false });
+  for (const record of result.trace) {
+    for (const input of inputsOf(record, 'jobsClaimed')) for (const job of input.jobs) jobs.set(job.jobId, fresh());
+    for (const input of record.inputs) {
+      if (!('taskId' in input)) continue;
+      const task = tasks.get(input.taskId);
+      if (task === undefined) continue;
+      const job = jobs.get(task.jobId) as JobTrace;
+      const command = task.command;
+      const ok = input.kind !== 'taskFailed';
+      if (command.kind === 'fetchChunk' && ok) job.fetched.add(command.chunkIndex);
+      if (command.kind === 'decodeChunk') {
+        job.decodeRunning = false;
+        if (ok && command.final) job.lastDecodeDone = true;
+      }
+      if (command.kind === 'encodeRowGroup') {
+        job.encodeRunning = false;
+        if (ok && command.final) job.finalEncoded = true;
+      }
+      if (command.kind === 'uploadPart' && ok) job.uploaded.add(command.partNumber);
+    }
+    for (const command of record.commands) {
+      if (!taskKinds.has(command.kind)) continue;
+      const task = command as TaskCommand;
+      const job = jobs.get(jobOf(task)) as JobTrace;
+      tasks.set(task.taskId, { jobId: jobOf(task), command: task });
+      if (task.kind === 'decodeChunk') {
+        expect(task.chunkIndex).toBe(job.nextDecode);
+        expect(job.decodeRunning).toBe(false);
+        expect(job.fetched.has(task.chunkIndex)).toBe(true);
+        job.nextDecode += 1;
+        job.decodeRunning = true;
+      } else if (task.kind === 'encodeRowGroup') {
+        expect(task.rowGroupIndex).toBe(job.nextRowGroup);
+        expect(job.encodeRunning).toBe(false);
+        if (task.final) expect(job.lastDecodeDone).toBe(true);
+        job.nextRowGroup += 1;
+        job.encodeRunning = true;
+      } else if (task.kind === 'uploadPart') {
+        const known = job.parts.get(task.partNumber);
+        if (known === undefined) {
+          expect(task.partNumber).toBe(job.parts.size + 1);
+          expect(task.offsetBytes).toBe(job.partEnd);
+          if (!task.final) expect(task.lengthBytes).toBeGreaterThanOrEqual(limits.partBytesMin);
+          expect(task.partNumber).toBeLessThanOrEqual(limits.partsMax);
+          job.parts.set(task.partNumber, task);
+          job.partEnd += task.lengthBytes;
+        }
+      } else if (task.kind === 'commitJob') {
+        expect(job.finalEncoded).toBe(true);
+        expect(job.uploaded.size).toBe(job.parts.size);
+        expect(task.summary.outputBytes).toBe(job.partEnd);
+      }
+    }
+  }
+}
+
+function checkNoCommitAfterLostLease(scenario: Scenario, result: RunResult): void {
+  const { leaseMs, leaseSafetyMs } = scenario.limits;
+  const lease = new Map<string, { validUntilMs: number; lost: boolean }>();
+  let claimSentAtMs = 0;
+  const heartbeatLeases = new Map<number, string[]>();
+  for (const record of result.trace) {
+    for (const input of record.inputs) {
+      if (input.kind === 'jobsClaimed') for (const job of input.jobs) lease.set(job.jobId, { validUntilMs: claimSentAtMs + leaseMs, lost: false });
+      if (input.kind === 'leaseLost') {
+        const known = lease.get(input.jobId);
+        if (known) known.lost = true;
+      }
+      if (input.kind === 'leasesRenewed') {
+        for (const jobId of input.jobIds) {
+          const known = lease.get(jobId);
+          if (known && (heartbeatLeases.get(input.sentAtMs) ?? []).includes(jobId)) known.validUntilMs = Math.max(known.validUntilMs, input.sentAtMs + leaseMs);
+        }
+      }
+    }
+    for (const command of record.commands) {
+      if (command.kind === 'claimJobs') claimSentAtMs = record.nowMs;
+      if (command.kind === 'heartbeat') heartbeatLeases.set(command.sentAtMs, command.leases.map((held) => held.jobId));
+      if (command.kind === 'commitJob') {
+        const known = lease.get(command.lease.jobId);
+        expect(known?.lost, `commit of ${command.lease.jobId} after its lease was lost`).toBe(false);
+        expect(record.nowMs).toBeLessThan((known?.validUntilMs ?? 0) - leaseSafetyMs);
+      }
+    }
+  }
+}
