@@ -124,6 +124,7 @@ function startUpload(state: WorkerState, job: JobState, partNumber: number): Com
 }
 
 function startCommit(state: WorkerState, job: JobState): Command {
+  assert(state.lastNowMs < job.leaseValidUntilMs - state.limits.leaseSafetyMs, `commit of ${job.claimed.jobId} on an expired lease`);
   job.commitRunning = true;
   const taskId = track(state, 'commit', job, 0, 0);
   return {

@@ -118,6 +118,8 @@ function requeueAfterBackoff(state: WorkerState, job: JobState, stage: Stage, in
     enqueueReady(state, job, 'upload', index, nowMs);
   } else {
     assert(stage === 'commit', `a ${stage} task never backs off: its failure ends the job`);
+    // The lease check skipped this job while its commit ran; it must be checked before the retry.
+    state.nextLeaseCheckAtMs = Math.min(state.nextLeaseCheckAtMs, job.leaseValidUntilMs - state.limits.leaseSafetyMs);
     job.commitQueued = false;
     maybeQueueCommit(state, job, nowMs);
   }

@@ -206,7 +206,7 @@ describe('scheduler core properties', () => {
   it('never commits a lost lease: no commit after leaseLost, nor once the lease may have expired', () => {
     const leaseFaults = faultsArbitrary.map((faults) => ({ ...faults, heartbeatLost: 0.4, leaseStolen: 0.3 }));
     fc.assert(
-      fc.property(scenarioArbitrary({ faults: leaseFaults, shortLeases: true }), (scenario) => {
+      fc.property(scenarioArbitrary({ faults: leaseFaults, shortLeases: true, jobsMax: 8 }), (scenario) => {
         checkNoCommitAfterLostLease(scenario, runScenario(scenario));
       }),
       runs,
