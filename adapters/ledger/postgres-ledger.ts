@@ -1,0 +1,213 @@
+/**
+ * The Ledger port on PostgreSQL, for a fleet: every worker of a run shares one database.
+ *
+ * Claims take rows with `FOR UPDATE SKIP LOCKED`, so concurrent claimers never block each
+ * other nor take the same job; every claim bumps the job's attempt number, and every later
+ * write is fenced by it (see postgres-ledger-statements.ts). Times are the database's.
+ * Each call is one statement in its own transaction: one round trip, one commit.
+ */
+import pg from 'pg';
+import type { Failure } from '../../core/failure.ts';
+import type { ClaimedJob, InputRef, Lease } from '../../core/input-ref.ts';
+import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress } from '../../core/ledger.ts';
+import {
+  checkClaim, checkRunId, enqueueBatchMax, enqueuedJobOf, lastErrorOf, leaseExpiredError, retryScheduleOf,
+  type InspectableLedger, type JobStatus, type LedgerOptions, type RetrySchedule,
+} from './ledger-options.ts';
+import * as statements from './postgres-ledger-statements.ts';
+import { checkSchemaName, migrate } from './postgres-migrations.ts';
+
+export interface PostgresLedgerOptions extends LedgerOptions {
+  /** `postgres://user@host:port/database`. */
+  readonly connectionString: string;
+  /** Schema holding the ledger's tables; tests give each file its own. Default `cc_ledger`. */
+  readonly schema?: string;
+  /** Connections this process keeps open; one per concurrent ledger call. Default 4. */
+  readonly connectionsMax?: number;
+}
+
+interface ClaimedRow {
+  job_id: string;
+  state: string;
+  input: InputRef;
+  size_bytes: number;
+  attempt: number;
+  output_key: string;
+}
+
+export class PostgresLedger implements InspectableLedger {
+  private readonly pool: pg.Pool;
+  private readonly schedule: RetrySchedule;
+  private readonly outputKeyOf: (input: InputRef) => string;
+
+  private constructor(pool: pg.Pool, options: PostgresLedgerOptions) {
+    this.pool = pool;
+    this.schedule = retryScheduleOf(options);
+    this.outputKeyOf = options.outputKeyOf;
+  }
+
+  /** Connects and applies the migrations the schema lacks. */
+  static async open(options: PostgresLedgerOptions): Promise<PostgresLedger> {
+    const schema = options.schema ?? 'cc_ledger';
+    checkSchemaName(schema);
+    const pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.connectionsMax ?? 4,
+      options: `-c search_path=${schema}`,
+    });
+    // An idle connection that breaks (server restart) is dropped by the pool; the next query
+    // reports the failure to its caller, so nothing is lost by not crashing here.
+    pool.on('error', () => undefined);
+    const ledger = new PostgresLedger(pool, options);
+    try {
+      const client = await pool.connect();
+      try {
+        await migrate(client, schema);
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      await pool.end();
+      throw databaseError('connecting and migrating', error);
+    }
+    return ledger;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async query<Row extends pg.QueryResultRow>(what: string, sql: string, parameters: unknown[]): Promise<pg.QueryResult<Row>> {
+    try {
+      return await this.pool.query<Row>(sql, parameters);
+    } catch (error) {
+      throw databaseError(what, error);
+    }
+  }
+
+  async enqueue(runId: string, inputs: readonly InputRef[]): Promise<number> {
+    checkRunId(runId);
+    const jobs = inputs.map((input) => enqueuedJobOf(input, this.outputKeyOf));
+    let added = 0;
+    for (let start = 0; start < jobs.length; start += enqueueBatchMax) {
+      const batch = jobs.slice(start, start + enqueueBatchMax);
+      const result = await this.query('enqueuing inputs', statements.enqueueSql, [
+        runId,
+        batch.map((job) => job.jobId),
+        batch.map((job) => job.input.uri),
+        batch.map((job) => JSON.stringify(job.input)),
+        batch.map((job) => job.sizeBytes),
+        batch.map((job) => job.outputKey),
+      ]);
+      added += result.rowCount ?? 0;
+    }
+    return added;
+  }
+
+  async claim(runId: string, workerId: string, count: number, leaseMs: number): Promise<ClaimResult> {
+    checkRunId(runId);
+    checkClaim(count, leaseMs);
+    const result = await this.query<ClaimedRow>('claiming jobs', statements.claimSql, [
+      runId, count, workerId, leaseMs, this.schedule.attemptsMax, leaseExpiredError,
+    ]);
+    const jobs: ClaimedJob[] = result.rows
+      .filter((row) => row.state === 'leased')
+      .map((row) => ({ jobId: row.job_id, input: row.input, sizeBytes: row.size_bytes, attempt: row.attempt, outputKey: row.output_key }));
+    if (jobs.length > 0) return { jobs, exhausted: false };
+    const open = await this.query<{ open: boolean }>('checking whether the run is over', statements.anyOpenJobSql, [runId]);
+    return { jobs, exhausted: !open.rows[0]?.open };
+  }
+
+  async heartbeat(runId: string, workerId: string, leases: readonly Lease[], leaseMs: number): Promise<HeartbeatResult> {
+    checkRunId(runId);
+    if (leases.length === 0) return { renewed: [], lost: [] };
+    checkClaim(1, leaseMs);
+    const result = await this.query<{ job_id: string }>('renewing leases', statements.heartbeatSql, [
+      runId, workerId, leaseMs, leases.map((lease) => lease.jobId), leases.map((lease) => lease.attempt),
+    ]);
+    const renewed = new Set(result.rows.map((row) => row.job_id));
+    return {
+      renewed: leases.filter((lease) => renewed.has(lease.jobId)).map((lease) => lease.jobId),
+      lost: leases.filter((lease) => !renewed.has(lease.jobId)).map((lease) => lease.jobId),
+    };
+  }
+
+  async complete(runId: string, lease: Lease, result: JobResult): Promise<boolean> {
+    checkRunId(runId);
+    const update = await this.query('completing a job', statements.completeSql, [
+      runId, lease.jobId, lease.attempt, result.rows, result.inputBytes, result.outputBytes, JSON.stringify(result.counters),
+    ]);
+    return update.rowCount === 1;
+  }
+
+  async fail(runId: string, lease: Lease, failure: Failure): Promise<boolean> {
+    checkRunId(runId);
+    const update = await this.query('failing a job', statements.failSql, [
+      runId, lease.jobId, lease.attempt, failure.retryable || failure.throttled,
+      this.schedule.attemptsMax, this.schedule.retryBaseMs, this.schedule.retryCapMs, lastErrorOf(failure),
+    ]);
+    return update.rowCount === 1;
+  }
+
+  async release(runId: string, lease: Lease): Promise<boolean> {
+    checkRunId(runId);
+    const update = await this.query('releasing a job', statements.releaseSql, [runId, lease.jobId, lease.attempt]);
+    return update.rowCount === 1;
+  }
+
+  async reclaimExpired(runId: string): Promise<number> {
+    checkRunId(runId);
+    const result = await this.query<{ state: string }>('reclaiming expired leases', statements.reclaimExpiredSql, [
+      runId, this.schedule.attemptsMax, leaseExpiredError,
+    ]);
+    return result.rows.filter((row) => row.state === 'pending').length;
+  }
+
+  async progress(runId: string, progress: WorkerProgress): Promise<void> {
+    checkRunId(runId);
+    await this.query('recording progress', statements.progressSql, [
+      runId, progress.workerId, progress.currentInput, progress.records, progress.bytes, progress.badRecords, progress.status,
+    ]);
+  }
+
+  async stats(runId: string): Promise<RunStats> {
+    checkRunId(runId);
+    const result = await this.query<{ state: string; jobs: number; input_bytes: number; rows_written: number }>(
+      'reading run stats', statements.statsSql, [runId]);
+    const byState = new Map(result.rows.map((row) => [row.state, row]));
+    const jobsIn = (state: string): number => byState.get(state)?.jobs ?? 0;
+    return {
+      pending: jobsIn('pending'),
+      claimed: jobsIn('leased'),
+      done: jobsIn('done'),
+      failed: jobsIn('failed'),
+      remaining: jobsIn('pending') + jobsIn('leased'),
+      inputBytesDone: byState.get('done')?.input_bytes ?? 0,
+      rowsDone: byState.get('done')?.rows_written ?? 0,
+    };
+  }
+
+  async workerProgress(runId: string): Promise<WorkerProgress[]> {
+    const result = await this.query<{
+      worker_id: string; current_input: string | null; records: number; bytes: number; bad_records: number; status: WorkerProgress['status'];
+    }>('reading worker progress', statements.workerProgressSql, [runId]);
+    return result.rows.map((row) => ({
+      workerId: row.worker_id, currentInput: row.current_input, records: row.records, bytes: row.bytes,
+      badRecords: row.bad_records, status: row.status,
+    }));
+  }
+
+  async jobStatus(runId: string, jobId: string): Promise<JobStatus | undefined> {
+    const result = await this.query<{ state: JobStatus['state']; attempt: number; charged_attempts: number; last_error: string | null }>(
+      'reading a job', statements.jobStateSql, [runId, jobId]);
+    const row = result.rows[0];
+    if (row === undefined) return undefined;
+    return { state: row.state, attempt: row.attempt, chargedAttempts: row.charged_attempts, lastError: row.last_error };
+  }
+}
+
+/** The database failed us: a remote's fault, with what we were doing and its own words. */
+function databaseError(what: string, error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  return new Error(`ledger database (PostgreSQL, remote) failed while ${what}: ${message}`, { cause: error });
+}
