@@ -1,0 +1,75 @@
+/**
+ * One Source for every kind of input the command line names: it picks the local, HTTP or
+ * S3 source by the specification or URI, and resolves `cc:CC-MAIN-…` against the crawl base
+ * (`https://data.commoncrawl.org/` by default, `s3://commoncrawl/` inside AWS). The S3
+ * client is built only when an `s3://` input appears, so local runs need no AWS setup.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { FailureError, inputFault } from '../../core/failure.ts';
+import type { InputRef } from '../../core/input-ref.ts';
+import type { ByteRange, Source } from '../../core/source.ts';
+import { HttpSource } from './http-source.ts';
+import { LocalSource } from './local-source.ts';
+import { S3Source, type S3SourceOptions } from './s3-source.ts';
+
+export const defaultCommonCrawlBase = 'https://data.commoncrawl.org/';
+
+export interface AnySourceOptions {
+  /** `--cc-base`: where `crawl-data/` of CommonCrawl is served. */
+  readonly commonCrawlBase?: string;
+  readonly local?: LocalSource;
+  readonly http?: HttpSource;
+  /** Builds the S3 client on first use. */
+  readonly s3Client?: () => S3Client;
+  readonly s3Options?: Omit<S3SourceOptions, 'client'>;
+}
+
+/** `cc:CC-MAIN-2024-22` → `<base>crawl-data/CC-MAIN-2024-22/warc.paths.gz`. */
+export function commonCrawlManifest(spec: string, base: string): string {
+  const crawl = spec.slice('cc:'.length);
+  if (!/^CC-MAIN-\d{4}-\d{2}$/.test(crawl)) {
+    throw new FailureError(inputFault(`"${spec}" is not a CommonCrawl crawl id; write it like cc:CC-MAIN-2024-22`));
+  }
+  return `${base.endsWith('/') ? base : `${base}/`}crawl-data/${crawl}/warc.paths.gz`;
+}
+
+export class AnySource implements Source {
+  private readonly commonCrawlBase: string;
+  private readonly local: LocalSource;
+  private readonly http: HttpSource;
+  private s3: S3Source | null = null;
+
+  constructor(private readonly options: AnySourceOptions = {}) {
+    this.commonCrawlBase = options.commonCrawlBase ?? defaultCommonCrawlBase;
+    this.local = options.local ?? new LocalSource();
+    this.http = options.http ?? new HttpSource();
+  }
+
+  list(spec: string, signal?: AbortSignal): AsyncIterable<InputRef> {
+    const resolved = spec.startsWith('cc:') ? commonCrawlManifest(spec, this.commonCrawlBase) : spec;
+    return this.sourceFor(resolved).list(resolved, signal);
+  }
+
+  sizeOf(input: InputRef, signal?: AbortSignal): Promise<number> {
+    return this.sourceFor(input.uri).sizeOf(input, signal);
+  }
+
+  read(input: InputRef, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
+    return this.sourceFor(input.uri).read(input, range, signal);
+  }
+
+  private sourceFor(location: string): Source {
+    if (/^https?:\/\//i.test(location)) return this.http;
+    if (location.startsWith('s3://')) return this.s3Source();
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) throw new FailureError(inputFault(`unsupported input address: ${location}`));
+    return this.local;
+  }
+
+  private s3Source(): S3Source {
+    if (this.s3 === null) {
+      if (this.options.s3Client === undefined) throw new FailureError(inputFault('s3:// inputs need an S3 client, and none was configured'));
+      this.s3 = new S3Source({ ...this.options.s3Options, client: this.options.s3Client() });
+    }
+    return this.s3;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Reads exactly the wanted bytes of a response body, with an idle timeout: the bytes from
+ * `skipBytes` on (a server that ignored Range sends the whole file), at most `lengthBytes`,
+ * then the rest of the body is cancelled so nothing past the bound is read.
+ */
+import { FailureError, remoteFault } from '../../core/failure.ts';
+
+export interface BodyWindow {
+  readonly skipBytes: number;
+  readonly lengthBytes: number;
+  /** Reject the read when no byte arrives for this long. */
+  readonly idleTimeoutMs: number;
+  readonly onIdle: () => void;
+}
+
+export async function readBodyWindow(body: ReadableStream<Uint8Array>, window: BodyWindow): Promise<Uint8Array> {
+  const reader = body.getReader();
+  const result = new Uint8Array(window.lengthBytes);
+  let position = 0;
+  let filled = 0;
+  let timer = setTimeout(window.onIdle, window.idleTimeoutMs);
+  try {
+    // Each pass consumes one chunk of a finite body; the loop ends at the window's end.
+    while (filled < window.lengthBytes) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      clearTimeout(timer);
+      timer = setTimeout(window.onIdle, window.idleTimeoutMs);
+      const start = Math.max(0, window.skipBytes - position);
+      const take = Math.min(value.length - start, window.lengthBytes - filled);
+      if (start < value.length && take > 0) {
+        result.set(value.subarray(start, start + take), filled);
+        filled += take;
+      }
+      position += value.length;
+    }
+  } finally {
+    clearTimeout(timer);
+    await reader.cancel().catch(() => undefined);
+  }
+  return filled === result.length ? result : result.subarray(0, filled);
+}
+
+export function shortBody(url: string, gotBytes: number, expectedBytes: number): FailureError {
+  return new FailureError(remoteFault(`GET ${url} ended after ${gotBytes} of ${expectedBytes} bytes`));
+}

@@ -1,0 +1,73 @@
+/**
+ * Manifests: `warc.paths` / `warc.paths.gz` files, one input path a line, relative to a
+ * base. For CommonCrawl the lines start with `crawl-data/` and the base is the crawl base
+ * (the manifest itself sits at `<base>crawl-data/<crawl>/warc.paths.gz`).
+ */
+import { gunzipSync } from 'node:zlib';
+import { FailureError, inputFault } from '../../core/failure.ts';
+
+export interface ManifestLimits {
+  /** A CommonCrawl `warc.paths` has about 100,000 lines; a million leaves room. */
+  readonly linesMax: number;
+  /** Inflated size; CommonCrawl's are about 15 MB. */
+  readonly inflatedBytesMax: number;
+}
+
+export const defaultManifestLimits: ManifestLimits = { linesMax: 1_000_000, inflatedBytesMax: 256 * 1024 * 1024 };
+
+function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+function inflate(bytes: Uint8Array, location: string, limits: ManifestLimits): Uint8Array {
+  try {
+    return gunzipSync(bytes, { maxOutputLength: limits.inflatedBytesMax });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new FailureError(inputFault(`manifest ${location} is not readable gzip: ${message}`));
+  }
+}
+
+function hasScheme(line: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(line);
+}
+
+function checkLine(line: string, location: string): void {
+  if (hasScheme(line)) return;
+  if (line.startsWith('/') || line.split('/').includes('..')) {
+    throw new FailureError(inputFault(`manifest ${location} has a line outside its base: ${line}`));
+  }
+}
+
+/** The lines of a manifest, gzip or plain, without blanks and `#` comments, in file order. */
+export function manifestLines(bytes: Uint8Array, location: string, limits = defaultManifestLimits): string[] {
+  const text = new TextDecoder().decode(isGzip(bytes) ? inflate(bytes, location, limits) : bytes);
+  const lines: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    checkLine(line, location);
+    lines.push(line);
+    if (lines.length > limits.linesMax) {
+      throw new FailureError(inputFault(`manifest ${location} has more than ${limits.linesMax} lines`));
+    }
+  }
+  return lines;
+}
+
+/**
+ * Where a manifest's relative lines start: before `crawl-data/` when the manifest sits in a
+ * CommonCrawl tree, else the manifest's own folder. Works for paths and URLs alike.
+ */
+export function manifestBase(location: string): string {
+  const crawlData = location.lastIndexOf('/crawl-data/');
+  if (crawlData >= 0) return location.slice(0, crawlData + 1);
+  if (location.startsWith('crawl-data/')) return '';
+  return location.slice(0, location.lastIndexOf('/') + 1);
+}
+
+/** A manifest line as a location: absolute URLs stay; relative lines join the base. */
+export function resolveManifestLine(line: string, base: string): { location: string; relativePath: string } {
+  if (hasScheme(line)) return { location: line, relativePath: new URL(line).pathname.replace(/^\/+/, '') };
+  return { location: `${base}${line}`, relativePath: line };
+}

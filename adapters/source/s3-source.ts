@@ -1,0 +1,130 @@
+/**
+ * `s3://bucket/prefix` inputs: a paginated ListObjectsV2 listing (`.warc` / `.warc.gz`
+ * keys, in key order) or a manifest object, and ranged GetObject reads checked against
+ * Content-Range so a store that ignored Range never hands back the wrong bytes.
+ */
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { FailureError, inputFault, remoteFault } from '../../core/failure.ts';
+import type { InputRef } from '../../core/input-ref.ts';
+import type { ByteRange, Source } from '../../core/source.ts';
+import { classified } from '../aws/aws-failure.ts';
+import { parseS3Uri, s3Uri } from '../aws/s3-location.ts';
+import { parseContentRange } from './http-status.ts';
+import { inputRefFor, isManifestName, isWarcName } from './input-naming.ts';
+import { defaultListingRetry, withListingRetry, type ListingRetry } from './listing-retry.ts';
+import { manifestBase, manifestLines, resolveManifestLine } from './manifest.ts';
+
+export interface S3SourceOptions {
+  readonly client: S3Client;
+  /** Keys a listing page asks for (S3's maximum is 1,000; tests use fewer to paginate). */
+  readonly pageKeys?: number;
+  /** A listing stops with an error past this many pages: 10,000 pages is 10 million keys. */
+  readonly pagesMax?: number;
+  readonly listingRetry?: ListingRetry;
+  readonly manifestBytesMax?: number;
+}
+
+interface ObjectBody {
+  transformToByteArray(): Promise<Uint8Array>;
+  destroy?: () => void;
+}
+
+export class S3Source implements Source {
+  private readonly client: S3Client;
+  private readonly pageKeys: number;
+  private readonly pagesMax: number;
+  private readonly listingRetry: ListingRetry;
+  private readonly manifestBytesMax: number;
+
+  constructor(options: S3SourceOptions) {
+    this.client = options.client;
+    this.pageKeys = options.pageKeys ?? 1000;
+    this.pagesMax = options.pagesMax ?? 10_000;
+    this.listingRetry = options.listingRetry ?? defaultListingRetry;
+    this.manifestBytesMax = options.manifestBytesMax ?? 64 * 1024 * 1024;
+  }
+
+  async *list(spec: string, signal?: AbortSignal): AsyncIterable<InputRef> {
+    const location = parseS3Uri(spec);
+    if (isManifestName(location.key)) yield* this.listManifest(location.bucket, location.key, signal);
+    else yield* this.listPrefix(location.bucket, location.key, signal);
+  }
+
+  async sizeOf(input: InputRef, signal?: AbortSignal): Promise<number> {
+    if (input.sizeBytes !== undefined) return input.sizeBytes;
+    const { bucket, key } = parseS3Uri(input.uri);
+    const head = await classified(`HEAD ${input.uri}`, () =>
+      this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }),
+    );
+    if (head.ContentLength === undefined) throw new FailureError(remoteFault(`HEAD ${input.uri} gave no size`));
+    return head.ContentLength;
+  }
+
+  async read(input: InputRef, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
+    if (range.lengthBytes === 0) return new Uint8Array(0);
+    const { bucket, key } = parseS3Uri(input.uri);
+    const lastByte = range.offsetBytes + range.lengthBytes - 1;
+    const command = new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${range.offsetBytes}-${lastByte}` });
+    try {
+      const answer = await classified(`GET ${input.uri}`, () => this.client.send(command, { abortSignal: signal }));
+      return await this.checkedRange(input.uri, range, answer.ContentRange, answer.Body as ObjectBody | undefined);
+    } catch (error) {
+      // Past the end of the object: S3 answers 416 InvalidRange; the port wants no bytes.
+      if (error instanceof FailureError && /InvalidRange|HTTP 416/.test(error.failure.reason)) return new Uint8Array(0);
+      throw error;
+    }
+  }
+
+  private async checkedRange(uri: string, range: ByteRange, contentRange: string | undefined, body: ObjectBody | undefined): Promise<Uint8Array> {
+    const served = parseContentRange(contentRange ?? null);
+    if (served === null || served.firstByte !== range.offsetBytes || body === undefined) {
+      body?.destroy?.();
+      throw new FailureError(remoteFault(`GET ${uri} answered Content-Range ${contentRange ?? 'none'} for bytes from ${range.offsetBytes}`, { retryable: false }));
+    }
+    const expected = Math.min(range.lengthBytes, served.lastByte - served.firstByte + 1);
+    const bytes = await classified(`GET ${uri} body`, () => body.transformToByteArray());
+    if (bytes.length < expected) throw new FailureError(remoteFault(`GET ${uri} ended after ${bytes.length} of ${expected} bytes`));
+    return bytes.length === expected ? bytes : bytes.subarray(0, expected);
+  }
+
+  private async *listPrefix(bucket: string, prefix: string, signal?: AbortSignal): AsyncIterable<InputRef> {
+    const root = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    let continuationToken: string | undefined;
+    for (let page = 0; page < this.pagesMax; page += 1) {
+      const command = new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: this.pageKeys, ContinuationToken: continuationToken });
+      const answer = await withListingRetry(
+        this.listingRetry,
+        () => classified(`LIST s3://${bucket}/${prefix}`, () => this.client.send(command, { abortSignal: signal })),
+        signal,
+      );
+      for (const object of answer.Contents ?? []) {
+        if (object.Key === undefined || !isWarcName(object.Key)) continue;
+        yield inputRefFor(s3Uri({ bucket, key: object.Key }), object.Key.slice(root.length), object.Size);
+      }
+      continuationToken = answer.IsTruncated === true ? answer.NextContinuationToken : undefined;
+      if (continuationToken === undefined) return;
+    }
+    throw new FailureError(inputFault(`listing s3://${bucket}/${prefix} runs past ${this.pagesMax} pages`));
+  }
+
+  private async *listManifest(bucket: string, key: string, signal?: AbortSignal): AsyncIterable<InputRef> {
+    const uri = s3Uri({ bucket, key });
+    const bytes = await withListingRetry(this.listingRetry, () => this.getWhole(bucket, key, signal), signal);
+    const base = manifestBase(key);
+    for (const line of manifestLines(bytes, uri)) {
+      const { location, relativePath } = resolveManifestLine(line, base);
+      yield inputRefFor(/^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location : s3Uri({ bucket, key: location }), relativePath);
+    }
+  }
+
+  private async getWhole(bucket: string, key: string, signal?: AbortSignal): Promise<Uint8Array> {
+    const uri = s3Uri({ bucket, key });
+    const answer = await classified(`GET ${uri}`, () => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }));
+    const body = answer.Body as ObjectBody | undefined;
+    if ((answer.ContentLength ?? 0) > this.manifestBytesMax || body === undefined) {
+      body?.destroy?.();
+      throw new FailureError(inputFault(`manifest ${uri} is missing or larger than ${this.manifestBytesMax} bytes`));
+    }
+    return classified(`GET ${uri} body`, () => body.transformToByteArray());
+  }
+}
