@@ -1,0 +1,91 @@
+import type { Lease } from '../core/input-ref.ts';
+import type { WorkerLimits } from '../core/limits.ts';
+import type { PerStage, Stage } from '../core/stage.ts';
+import type { WorkerState } from '../core/worker-state.ts';
+import type { SimulatedLedger } from './simulated-ledger.ts';
+
+/** Violations kept word for word; beyond this many only the count grows. */
+const violationsKeptMax = 20;
+
+/**
+ * The checkers every simulation runs. Safety: no stage runs more tasks than its cap, CPU
+ * threads and network streams are not oversubscribed, held memory stays within the bound
+ * core/capacity.ts documents, no commit starts on a lease the worker was told it lost or the
+ * ledger no longer grants, each job is committed at most once, and no job is lost. Liveness:
+ * every job ends within `jobEndBoundMs` of its first claim, and the run ends within
+ * `runBoundMs`. The driver counts running tasks itself, from commands and answers, so a
+ * miscount in the core cannot hide a broken cap.
+ */
+export class Checkers {
+  readonly violations: string[] = [];
+  violationCount = 0;
+  /** Jobs whose success answer was delivered to a worker. */
+  private readonly committedAnswers = new Map<string, number>();
+
+  constructor(private readonly limits: WorkerLimits) {}
+
+  private report(message: string): void {
+    this.violationCount += 1;
+    if (this.violations.length < violationsKeptMax) this.violations.push(message);
+  }
+
+  /** A task of `stage` was just dispatched; `active` counts it. */
+  onDispatch(instance: number, active: PerStage<number>, stage: Stage, nowMs: number): void {
+    const limits = this.limits;
+    if (active[stage] > limits.stageWorkersMax[stage]) {
+      this.report(`t=${nowMs}ms instance ${instance}: ${active[stage]} ${stage} tasks run, cap ${limits.stageWorkersMax[stage]}`);
+    }
+    if (active.decode + active.encode > limits.cpuSlotsMax) {
+      this.report(`t=${nowMs}ms instance ${instance}: ${active.decode + active.encode} CPU tasks on ${limits.cpuSlotsMax} threads`);
+    }
+    if (active.fetch + active.upload > limits.networkStreamsMax) {
+      this.report(`t=${nowMs}ms instance ${instance}: ${active.fetch + active.upload} network streams, cap ${limits.networkStreamsMax}`);
+    }
+  }
+
+  /**
+   * Memory after a step: within the budget, or within capacity.ts's bound for the stall
+   * rule, max(budget, encoded bytes gathering for parts + one chunk).
+   */
+  afterStep(instance: number, state: WorkerState, nowMs: number): void {
+    const limits = state.limits;
+    if (state.heldBytes < 0) this.report(`t=${nowMs}ms instance ${instance}: held bytes went negative (${state.heldBytes})`);
+    if (state.heldBytes <= limits.memoryBudgetBytes) return;
+    let gatheringBytes = 0;
+    for (const job of state.jobs.values()) gatheringBytes += job.encodedBytes - job.encodedBytesCut;
+    const boundBytes = Math.max(limits.memoryBudgetBytes, gatheringBytes + limits.chunkBytes);
+    if (state.heldBytes > boundBytes) {
+      this.report(`t=${nowMs}ms instance ${instance}: ${state.heldBytes} bytes held, bound ${boundBytes}`);
+    }
+  }
+
+  /** A commit is dispatched: its lease must not be one the worker was told it lost, and the ledger must still grant it. */
+  onCommitDispatch(instance: number, lease: Lease, toldLost: boolean, ledgerHolds: boolean, nowMs: number): void {
+    if (toldLost) this.report(`t=${nowMs}ms instance ${instance}: commit of ${lease.jobId} attempt ${lease.attempt} after it was told the lease was lost`);
+    else if (!ledgerHolds) this.report(`t=${nowMs}ms instance ${instance}: commit of ${lease.jobId} attempt ${lease.attempt} on a lease the ledger no longer grants`);
+  }
+
+  onCommittedAnswer(jobId: string, nowMs: number): void {
+    const count = (this.committedAnswers.get(jobId) ?? 0) + 1;
+    this.committedAnswers.set(jobId, count);
+    if (count > 1) this.report(`t=${nowMs}ms: ${jobId} committed ${count} times`);
+  }
+
+  /** After the run: every job ended (done or dead), once, and within the bounds. */
+  atEnd(ledger: SimulatedLedger, options: { readonly endMs: number; readonly finished: boolean; readonly why: string; readonly jobEndBoundMs: number; readonly runBoundMs: number }): void {
+    if (!options.finished) this.report(`the run did not finish (${options.why}) at t=${options.endMs}ms`);
+    if (options.endMs > options.runBoundMs) this.report(`the run took ${options.endMs}ms, bound ${options.runBoundMs}ms`);
+    let lost = 0;
+    for (const job of ledger.jobs) {
+      if (job.completions > 1) this.report(`${job.jobId} was completed ${job.completions} times in the ledger`);
+      if (job.status !== 'done' && job.status !== 'dead') {
+        lost += 1;
+        if (lost <= 3) this.report(`${job.jobId} never ended: ${job.status} after ${job.attempts} attempts`);
+        continue;
+      }
+      const tookMs = job.endedAtMs - Math.max(0, job.firstClaimAtMs);
+      if (tookMs > options.jobEndBoundMs) this.report(`${job.jobId} took ${tookMs}ms to end, bound ${options.jobEndBoundMs}ms`);
+    }
+    if (lost > 3) this.report(`${lost} jobs never ended in all`);
+  }
+}

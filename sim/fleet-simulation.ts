@@ -1,0 +1,204 @@
+import { assert } from '../core/failure.ts';
+import { stages, type PerStage } from '../core/stage.ts';
+import { Checkers } from './checkers.ts';
+import { EventQueue } from './event-queue.ts';
+import { findInstanceType, type InstanceType } from './instance-types.ts';
+import { NetworkLink, RateCeiling } from './network-models.ts';
+import { chance, exponential, randomStreams, uniform } from './random-streams.ts';
+import { percentile, RunStatistics, type TimeSeries } from './run-statistics.ts';
+import { limitsForInstance, nicBytesPerSecond, type Scenario } from './scenario.ts';
+import { SimulatedInstance, type SimulationContext } from './simulated-instance.ts';
+import { SimulatedLedger } from './simulated-ledger.ts';
+
+/** Utilisation of each shared resource, 0–1: the highest is the bottleneck. */
+export interface ResourceUtilization {
+  readonly cpu: number;
+  readonly networkIn: number;
+  readonly networkOut: number;
+  readonly sourceRequests: number;
+  readonly sinkRequests: number;
+}
+
+export interface SimulationResult {
+  readonly instances: number;
+  readonly instanceType: string;
+  readonly policy: string;
+  readonly seed: number;
+  readonly files: number;
+  /** How the run was simulated: instances and files actually simulated. */
+  readonly simulated: { readonly instances: number; readonly files: number; readonly events: number };
+  readonly makespanHours: number;
+  readonly filesDone: number;
+  readonly filesFailed: number;
+  readonly filesPerHour: number;
+  readonly gigabytesPerHour: number;
+  readonly costDollars: number;
+  readonly bottleneck: string;
+  readonly resourceUtilization: ResourceUtilization;
+  /** Mean running tasks over the stage's cap. */
+  readonly stageUtilization: PerStage<number>;
+  /** Mean tasks waiting per instance. */
+  readonly meanQueueDepth: PerStage<number>;
+  readonly jobLatencySeconds: { readonly p50: number; readonly p99: number };
+  readonly peakHeldBytes: number;
+  readonly crashes: number;
+  readonly jobsReclaimed: number;
+  readonly throttled: { readonly source: number; readonly sink: number };
+  readonly violations: readonly string[];
+  readonly violationCount: number;
+  readonly timeSeries: TimeSeries;
+}
+
+/** Events a run may take per file before it is declared stuck; generous, so only a livelock hits it. */
+const eventsPerFileMax = 2_000;
+
+/** The instances and files simulated: all of them, or a sample whose share of the fleet is `scale`. */
+function sampleOf(scenario: Scenario): { instances: number; files: number; scale: number } {
+  const sample = scenario.sampleInstancesMax;
+  if (sample === 0 || scenario.instances <= sample) return { instances: scenario.instances, files: scenario.files, scale: 1 };
+  const files = Math.max(1, Math.round((scenario.files * sample) / scenario.instances));
+  return { instances: sample, files, scale: scenario.files / files };
+}
+
+function fileSizes(scenario: Scenario, files: number, random: SimulationContext['random']): number[] {
+  const spread = scenario.fileBytesSpread;
+  return Array.from({ length: files }, () => Math.round(scenario.fileBytes * (1 - spread + 2 * spread * uniform(random.faults))));
+}
+
+/**
+ * Runs one scenario: a fleet of instances, each its own core, sharing one ledger, the
+ * source's and sink's request ceilings, and one clock. Deterministic: everything random
+ * comes from the scenario's seed, and nothing reads a real clock.
+ */
+export function simulate(scenario: Scenario): SimulationResult {
+  const type = findInstanceType(scenario.instanceType);
+  assert(type !== undefined, `unknown instance type ${scenario.instanceType}`);
+  const sample = sampleOf(scenario);
+  const random = randomStreams(scenario.seed);
+  const sizes = fileSizes(scenario, sample.files, random);
+  const models = scenario.models;
+  const limits = limitsForInstance(type, scenario);
+  const queue = new EventQueue(eventsPerFileMax * sample.files + 100_000);
+  const ledger = new SimulatedLedger(sizes, models.ledger);
+  const badJobs = new Set(ledger.jobs.filter(() => chance(random.faults, models.data.badInputRate)).map((job) => job.jobId));
+  const fleetShare = sample.instances / scenario.instances;
+  let finishedCount = 0;
+  const context: SimulationContext = {
+    queue, ledger, models, random, badJobs, limits,
+    sourceCeiling: new RateCeiling(models.source.requestsPerSecondMax * fleetShare),
+    sinkCeiling: new RateCeiling(models.sink.requestsPerSecondMax * fleetShare),
+    checkers: new Checkers(limits),
+    statistics: new RunStatistics(),
+    onFinished: () => { finishedCount += 1; },
+  };
+  const instances = Array.from({ length: sample.instances }, (_, index) =>
+    new SimulatedInstance(index, context, new NetworkLink(nicBytesPerSecond(type)), new NetworkLink(nicBytesPerSecond(type))));
+  for (const instance of instances) {
+    queue.at(0, () => instance.start());
+    scheduleCrash(context, instance);
+  }
+  const why = queue.run(() => finishedCount === instances.length);
+  const endMs = lastEndMs(ledger, queue.nowMs);
+  context.checkers.atEnd(ledger, { endMs, finished: why === 'stopped', why, jobEndBoundMs: scenario.jobEndBoundMs, runBoundMs: scenario.runBoundMs });
+  return summarize({ scenario, type, sample, context, instances, endMs });
+}
+
+/** Crashes come as a Poisson process per instance, while there is work left. */
+function scheduleCrash(context: SimulationContext, instance: SimulatedInstance): void {
+  const model = context.models.crash;
+  if (model.crashesPerInstanceHour <= 0) return;
+  const gapMs = exponential(context.random.crashes, 3_600_000 / model.crashesPerInstanceHour);
+  context.queue.after(gapMs, () => {
+    if (instance.finished || context.ledger.allEnded) return;
+    instance.crash();
+    context.queue.after(model.restartMs, () => {
+      instance.start();
+      scheduleCrash(context, instance);
+    });
+  });
+}
+
+/** When the last job ended: the work is done then, whatever the idle workers do after. */
+function lastEndMs(ledger: SimulatedLedger, fallbackMs: number): number {
+  let endMs = 0;
+  for (const job of ledger.jobs) endMs = Math.max(endMs, job.endedAtMs);
+  return ledger.allEnded ? endMs : fallbackMs;
+}
+
+interface SummaryParts {
+  readonly scenario: Scenario;
+  readonly type: InstanceType;
+  readonly sample: { instances: number; files: number; scale: number };
+  readonly context: SimulationContext;
+  readonly instances: readonly SimulatedInstance[];
+  readonly endMs: number;
+}
+
+function summarize(parts: SummaryParts): SimulationResult {
+  const { scenario, type, sample, context, instances, endMs } = parts;
+  const { ledger, statistics, limits } = context;
+  const hours = Math.max(endMs, 1) / 3_600_000;
+  const done = ledger.jobs.filter((job) => job.status === 'done');
+  const latencies = done.map((job) => (job.endedAtMs - job.firstClaimAtMs) / 1000).sort((a, b) => a - b);
+  const bytesDone = done.reduce((sum, job) => sum + job.sizeBytes, 0) * sample.scale;
+  const instanceMs = Math.max(endMs, 1) * sample.instances;
+  const stageUtilization = mapStages((stage) => statistics.activeAreaMs[stage] / (limits.stageWorkersMax[stage] * instanceMs));
+  const nicBytes = nicBytesPerSecond(type) * (instanceMs / 1000);
+  const resourceUtilization: ResourceUtilization = {
+    cpu: (statistics.activeAreaMs.decode + statistics.activeAreaMs.encode) / (limits.cpuSlotsMax * instanceMs),
+    networkIn: instances.reduce((sum, instance) => sum + instance.inbound.bytesCarried, 0) / nicBytes,
+    networkOut: instances.reduce((sum, instance) => sum + instance.outbound.bytesCarried, 0) / nicBytes,
+    sourceRequests: context.sourceCeiling.accepted / (context.sourceCeiling.requestsPerSecond * (endMs / 1000) || 1),
+    sinkRequests: context.sinkCeiling.accepted / (context.sinkCeiling.requestsPerSecond * (endMs / 1000) || 1),
+  };
+  return {
+    instances: scenario.instances,
+    instanceType: scenario.instanceType,
+    policy: scenario.policy,
+    seed: scenario.seed,
+    files: scenario.files,
+    simulated: { instances: sample.instances, files: sample.files, events: context.queue.eventsProcessed },
+    makespanHours: hours,
+    filesDone: Math.round(done.length * sample.scale),
+    filesFailed: Math.round((ledger.jobs.length - done.length) * sample.scale),
+    filesPerHour: (done.length * sample.scale) / hours,
+    gigabytesPerHour: bytesDone / 1e9 / hours,
+    costDollars: scenario.instances * type.dollarsPerHour * hours,
+    bottleneck: bottleneckOf(resourceUtilization, statistics.activeAreaMs),
+    resourceUtilization,
+    stageUtilization,
+    meanQueueDepth: mapStages((stage) => statistics.queueAreaMs[stage] / instanceMs),
+    jobLatencySeconds: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) },
+    peakHeldBytes: statistics.peakHeldBytes,
+    crashes: instances.reduce((sum, instance) => sum + instance.crashes, 0),
+    jobsReclaimed: ledger.reclaimed,
+    throttled: { source: context.sourceCeiling.refused, sink: context.sinkCeiling.refused },
+    violations: context.checkers.violations,
+    violationCount: context.checkers.violationCount,
+    timeSeries: statistics.timeSeries(sample.instances, scenario.instances / sample.instances, endMs),
+  };
+}
+
+const resourceNames: Record<keyof ResourceUtilization, string> = {
+  cpu: 'CPU',
+  networkIn: 'fetch (instance network in)',
+  networkOut: 'upload (instance network out)',
+  sourceRequests: 'fetch (CommonCrawl request-rate ceiling)',
+  sinkRequests: 'upload (S3 PUT rate per prefix)',
+};
+
+/** The most utilised resource, named by the stage it limits. */
+function bottleneckOf(utilization: ResourceUtilization, activeAreaMs: PerStage<number>): string {
+  let best: keyof ResourceUtilization = 'cpu';
+  for (const key of Object.keys(resourceNames) as (keyof ResourceUtilization)[]) {
+    if (utilization[key] > utilization[best]) best = key;
+  }
+  const percent = `${Math.round(utilization[best] * 100)}%`;
+  if (best !== 'cpu') return `${resourceNames[best]}, ${percent}`;
+  const stage = activeAreaMs.decode >= activeAreaMs.encode ? 'decode' : 'encode';
+  return `${stage} (CPU), ${percent}`;
+}
+
+function mapStages<T>(make: (stage: (typeof stages)[number]) => T): PerStage<T> {
+  return { fetch: make('fetch'), decode: make('decode'), encode: make('encode'), upload: make('upload'), commit: make('commit') };
+}

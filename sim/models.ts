@@ -1,0 +1,155 @@
+/**
+ * The parameters of every latency, throughput and fault model, with defaults and where each
+ * default comes from. A scenario file or `--calibrate` overrides any of them. Rates are per
+ * second and sizes in bytes, as the names say.
+ */
+export interface TransferModel {
+  /** Median time to first byte of one request. */
+  readonly latencyMedianMs: number;
+  /** Lognormal shape of that latency: p99 = median × e^(2.326 σ). */
+  readonly latencySigma: number;
+  /** What one stream (one HTTP connection) moves at most. */
+  readonly streamBytesPerSecond: number;
+  /** Probability that a request is answered 503 SlowDown (throttled) after its latency. */
+  readonly slowDownRate: number;
+  /** Probability that a request hangs until `timeoutMs` and fails (retryable). */
+  readonly timeoutRate: number;
+  readonly timeoutMs: number;
+  /** Requests per second the remote accepts from the whole fleet; beyond, 503 SlowDown. */
+  readonly requestsPerSecondMax: number;
+}
+
+export interface CpuModel {
+  /** WARC bytes (compressed, as fetched) one core decodes per second. */
+  readonly decodeBytesPerSecondPerCore: number;
+  /** Rows one core encodes to Parquet per second. */
+  readonly encodeRowsPerSecondPerCore: number;
+  /** `exponential` draws each service time with the rate's mean (the oracle tests); `fixed` uses the mean. */
+  readonly serviceTime: 'fixed' | 'exponential';
+}
+
+export interface LedgerModel {
+  /** Round trip of a claim, heartbeat, fail or release to the ledger. */
+  readonly callLatencyMedianMs: number;
+  readonly callLatencySigma: number;
+  /** CompleteMultipartUpload plus the fenced ledger write of a commit. */
+  readonly commitLatencyMedianMs: number;
+  readonly commitLatencySigma: number;
+  /** Probability that a commit fails retryably (a 500 on CompleteMultipartUpload). */
+  readonly commitFailureRate: number;
+  /** Attempts of a job (claims) before the ledger marks it dead. */
+  readonly jobAttemptsMax: number;
+  /** Wait before a job that failed retryably can be claimed again. */
+  readonly jobRetryDelayMs: number;
+}
+
+export interface CrashModel {
+  /** Mean crashes per instance-hour (a process killed, a spot reclaim, a kernel panic). */
+  readonly crashesPerInstanceHour: number;
+  /** Time from a crash until the worker runs again (systemd restart, or a new instance). */
+  readonly restartMs: number;
+}
+
+/** What a job's bytes turn into. */
+export interface DataModel {
+  /** Rows (captures) per WARC byte. */
+  readonly rowsPerInputByte: number;
+  /** Bytes rows take in memory per WARC byte. */
+  readonly rowBytesPerInputByte: number;
+  /** Parquet bytes per row. */
+  readonly parquetBytesPerRow: number;
+  /** Probability that an input cannot be read at all (non-retryable: the input's fault). */
+  readonly badInputRate: number;
+}
+
+export interface Models {
+  readonly source: TransferModel;
+  readonly sink: TransferModel;
+  readonly cpu: CpuModel;
+  readonly ledger: LedgerModel;
+  readonly crash: CrashModel;
+  readonly data: DataModel;
+}
+
+const gibibyte = 1024 ** 3;
+
+export const defaultModels: Models = {
+  source: {
+    // S3 first-byte latency is "100–200 ms" for small objects in AWS's S3 performance
+    // guidelines; CommonCrawl's bucket is in us-east-1, read from the same region. A median
+    // of 80 ms with σ 0.8 puts p99 at ~0.5 s, the tail those guidelines tell you to retry.
+    latencyMedianMs: 80,
+    latencySigma: 0.8,
+    // AWS's S3 performance guidelines: "make one concurrent request for each 85–90 MB/s".
+    streamBytesPerSecond: 88_000_000,
+    // CommonCrawl answers 503 when overloaded (DESIGN.md); 0.1% is our assumption for a quiet day.
+    slowDownRate: 0.001,
+    timeoutRate: 0.0001,
+    timeoutMs: 30_000,
+    // DESIGN.md: CommonCrawl "serves a few thousand requests per second across all users".
+    // We take 2,000 for our fleet, leaving the rest to everyone else.
+    requestsPerSecondMax: 2_000,
+  },
+  sink: {
+    // S3 PUT of an 8 MiB part from EC2 in-region: same guidelines as above.
+    latencyMedianMs: 60,
+    latencySigma: 0.6,
+    streamBytesPerSecond: 88_000_000,
+    slowDownRate: 0.001,
+    timeoutRate: 0.0001,
+    timeoutMs: 30_000,
+    // S3 documents 3,500 PUT/COPY/POST/DELETE per second per partitioned prefix; the output
+    // keys of a crawl share one prefix (`crawl=…/subset=…/`).
+    requestsPerSecondMax: 3_500,
+  },
+  cpu: {
+    // Our WARC decoder inflates each gzip member with node's zlib; DESIGN.md's goal is ≥ 0.7×
+    // zlib's streaming gunzip, which inflates ~150–250 MB/s of compressed input per core on
+    // current x86 and Graviton. 100 MB/s per core is that goal with headroom for parsing and
+    // row building; `--calibrate` replaces it with a measured figure.
+    decodeBytesPerSecondPerCore: 100_000_000,
+    // DESIGN.md, measured here: @dsnp/parquetjs writes ~52 k index-like rows/s.
+    encodeRowsPerSecondPerCore: 52_000,
+    serviceTime: 'fixed',
+  },
+  ledger: {
+    // PostgreSQL in the same region: a one-row UPDATE … RETURNING is a few milliseconds.
+    callLatencyMedianMs: 5,
+    callLatencySigma: 0.5,
+    // CompleteMultipartUpload is ~100–300 ms in our experience of S3, plus the ledger write.
+    commitLatencyMedianMs: 150,
+    commitLatencySigma: 0.5,
+    commitFailureRate: 0.0005,
+    jobAttemptsMax: 5,
+    jobRetryDelayMs: 60_000,
+  },
+  crash: {
+    // One crash per 100 instance-hours: an assumption (OOM kills, spot reclaims); set 0 to turn off.
+    crashesPerInstanceHour: 0.01,
+    restartMs: 90_000,
+  },
+  data: {
+    // CommonCrawl: ~30,000 captures per ~1 GiB WARC file.
+    rowsPerInputByte: 30_000 / gibibyte,
+    // Index rows are ~1/50 of the WARC bytes in memory (strings of URL, headers and digests).
+    rowBytesPerInputByte: 1 / 50,
+    // The cc-index-table Parquet files hold ~120 bytes per row after compression.
+    parquetBytesPerRow: 120,
+    badInputRate: 0,
+  },
+};
+
+/** Models with some fields replaced, one level deep, as a scenario file gives them. */
+export type ModelOverrides = { readonly [K in keyof Models]?: Partial<Models[K]> };
+
+export function withModels(base: Models, overrides: ModelOverrides | undefined): Models {
+  if (overrides === undefined) return base;
+  return {
+    source: { ...base.source, ...overrides.source },
+    sink: { ...base.sink, ...overrides.sink },
+    cpu: { ...base.cpu, ...overrides.cpu },
+    ledger: { ...base.ledger, ...overrides.ledger },
+    crash: { ...base.crash, ...overrides.crash },
+    data: { ...base.data, ...overrides.data },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * The two shared resources a transfer passes through besides its own stream.
+ *
+ * The NIC: the instance's sustained bandwidth, shared by its streams. We model it as a link
+ * that carries bytes in order at the NIC rate: a transfer ends no sooner than its own stream
+ * could carry it (latency + bytes / stream rate) and no sooner than the link, busy with the
+ * transfers before it, could. Aggregate throughput therefore never exceeds the NIC, and with
+ * few streams each gets its stream rate. It is cheaper than exact processor sharing (which
+ * reschedules every transfer whenever one starts or ends) and gives the same total rate; a
+ * single transfer's time can differ, its mean is what the planner needs. The NIC is full
+ * duplex: fetches use the inbound link, uploads the outbound one.
+ *
+ * The rate ceiling: a remote (CommonCrawl, one S3 prefix) accepts so many requests per second
+ * from the whole fleet and throttles the rest. A token bucket holding one second of requests
+ * models it: bursts up to the ceiling pass, a sustained rate above it is answered 503.
+ */
+export class NetworkLink {
+  private freeAtMs = 0;
+  bytesCarried = 0;
+
+  constructor(readonly bytesPerSecond: number) {}
+
+  /** When a transfer that starts moving bytes at `startMs` and alone would end at `aloneEndMs` ends. */
+  transferEndMs(startMs: number, bytes: number, aloneEndMs: number): number {
+    const linkEndMs = Math.max(this.freeAtMs, startMs) + (bytes / this.bytesPerSecond) * 1000;
+    this.freeAtMs = linkEndMs;
+    this.bytesCarried += bytes;
+    return Math.max(aloneEndMs, linkEndMs);
+  }
+}
+
+export class RateCeiling {
+  private tokens: number;
+  private lastMs = 0;
+  accepted = 0;
+  refused = 0;
+
+  constructor(readonly requestsPerSecond: number) {
+    this.tokens = requestsPerSecond;
+  }
+
+  /** Takes one request at `nowMs`; false means it is over the ceiling (answer 503). */
+  admit(nowMs: number): boolean {
+    const refill = ((nowMs - this.lastMs) / 1000) * this.requestsPerSecond;
+    this.tokens = Math.min(this.requestsPerSecond, this.tokens + refill);
+    this.lastMs = nowMs;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      this.accepted += 1;
+      return true;
+    }
+    this.refused += 1;
+    return false;
+  }
+}

@@ -1,0 +1,308 @@
+import type { Command, CommandOf } from '../core/commands.ts';
+import { inputFault, remoteFault } from '../core/failure.ts';
+import type { Input } from '../core/inputs.ts';
+import type { WorkerLimits } from '../core/limits.ts';
+import type { PerStage, Stage } from '../core/stage.ts';
+import { step } from '../core/step.ts';
+import { createWorkerState, type WorkerState } from '../core/worker-state.ts';
+import type { Checkers } from './checkers.ts';
+import type { EventQueue } from './event-queue.ts';
+import type { Models, TransferModel } from './models.ts';
+import type { NetworkLink, RateCeiling } from './network-models.ts';
+import { chance, exponential, lognormal, uniform, type RandomStreams } from './random-streams.ts';
+import type { RunStatistics } from './run-statistics.ts';
+import type { SimulatedLedger } from './simulated-ledger.ts';
+
+/** What the instances of one simulation share. */
+export interface SimulationContext {
+  readonly queue: EventQueue;
+  readonly ledger: SimulatedLedger;
+  readonly models: Models;
+  readonly random: RandomStreams;
+  readonly sourceCeiling: RateCeiling;
+  readonly sinkCeiling: RateCeiling;
+  /** Inputs that cannot be read at all, drawn once per job so every attempt sees the same file. */
+  readonly badJobs: ReadonlySet<string>;
+  readonly checkers: Checkers;
+  readonly statistics: RunStatistics;
+  readonly limits: WorkerLimits;
+  readonly onFinished: (instance: SimulatedInstance) => void;
+}
+
+/** Bytes of a Parquet footer (schema, row-group and column statistics) added by the last encode. */
+const footerBytes = 16 * 1024;
+
+type TaskCommand = CommandOf<'fetchChunk' | 'decodeChunk' | 'encodeRowGroup' | 'uploadPart' | 'commitJob'>;
+
+const stageOfCommand: Record<TaskCommand['kind'], Stage> = {
+  fetchChunk: 'fetch',
+  decodeChunk: 'decode',
+  encodeRowGroup: 'encode',
+  uploadPart: 'upload',
+  commitJob: 'commit',
+};
+
+/**
+ * One simulated instance: a worker core and the driver around it, as cmd/worker is around the
+ * core in production. It turns the core's commands into events whose times and outcomes come
+ * from the models, and feeds the answers back at those times. Every task command gets exactly
+ * one answer, unless the instance crashes first: then its core is gone with everything it
+ * knew, answers still on their way are dropped (the epoch tells them apart), and the ledger
+ * reclaims its leases when they expire.
+ */
+export class SimulatedInstance {
+  private state: WorkerState | null = null;
+  /** Bumped by each crash; events of an earlier life are ignored. */
+  private epoch = 0;
+  private wakeAtMs: number | null = null;
+  private lastIntegratedMs = 0;
+  private readonly active: PerStage<number> = { fetch: 0, decode: 0, encode: 0, upload: 0, commit: 0 };
+  private readonly taskStages = new Map<number, Stage>();
+  /** Job id → [size, attempt] of jobs this life of the worker claimed. */
+  private readonly heldJobs = new Map<string, readonly [number, number]>();
+  /** `jobId#attempt` of leases the core was told it lost. */
+  private readonly lostLeases = new Set<string>();
+  finished = false;
+  crashed = false;
+  crashes = 0;
+
+  constructor(
+    readonly index: number,
+    private readonly context: SimulationContext,
+    readonly inbound: NetworkLink,
+    readonly outbound: NetworkLink,
+  ) {}
+
+  get coreState(): WorkerState | null {
+    return this.state;
+  }
+
+  /** Starts (or restarts) the worker with a fresh core. */
+  start(): void {
+    const seed = Math.floor(uniform(this.context.random.coreSeeds) * 2 ** 31);
+    this.state = createWorkerState({ ...this.context.limits, seed });
+    this.crashed = false;
+    this.lastIntegratedMs = this.context.queue.nowMs;
+    this.runStep([]);
+  }
+
+  crash(): void {
+    if (this.finished || this.crashed || this.state === null) return;
+    this.integrate();
+    this.epoch += 1;
+    this.state = null;
+    this.crashed = true;
+    this.crashes += 1;
+    this.wakeAtMs = null;
+    this.taskStages.clear();
+    this.heldJobs.clear();
+    this.lostLeases.clear();
+    for (const stage of Object.keys(this.active) as Stage[]) this.active[stage] = 0;
+  }
+
+  private integrate(): void {
+    const nowMs = this.context.queue.nowMs;
+    if (this.state !== null) this.context.statistics.integrate(this.active, this.state.readyCount, nowMs - this.lastIntegratedMs);
+    this.lastIntegratedMs = nowMs;
+  }
+
+  private runStep(inputs: readonly Input[]): void {
+    const state = this.state;
+    if (state === null) return;
+    const nowMs = this.context.queue.nowMs;
+    this.integrate();
+    const result = step(state, nowMs, inputs);
+    for (const command of result.commands) this.execute(command, nowMs);
+    this.context.checkers.afterStep(this.index, state, nowMs);
+    if (state.heldBytes > this.context.statistics.peakHeldBytes) this.context.statistics.peakHeldBytes = state.heldBytes;
+    this.scheduleWake(result.wakeAtMs);
+  }
+
+  private scheduleWake(wakeAtMs: number | null): void {
+    if (wakeAtMs === this.wakeAtMs) return;
+    this.wakeAtMs = wakeAtMs;
+    if (wakeAtMs === null) return;
+    const epoch = this.epoch;
+    this.context.queue.at(wakeAtMs, () => {
+      if (epoch !== this.epoch || this.wakeAtMs !== wakeAtMs) return;
+      this.wakeAtMs = null;
+      this.runStep([{ kind: 'timer' }]);
+    });
+  }
+
+  /** Delivers answers at `atMs`, to this life of the worker only. */
+  private answerAt(atMs: number, inputs: readonly Input[]): void {
+    const epoch = this.epoch;
+    this.context.queue.at(atMs, () => {
+      if (epoch !== this.epoch || this.state === null) return;
+      for (const input of inputs) this.noteDelivered(input);
+      this.runStep(inputs);
+    });
+  }
+
+  private noteDelivered(input: Input): void {
+    if ('taskId' in input) {
+      const stage = this.taskStages.get(input.taskId);
+      this.taskStages.delete(input.taskId);
+      if (stage !== undefined) this.active[stage] -= 1;
+    } else if (input.kind === 'jobsClaimed') {
+      for (const job of input.jobs) this.heldJobs.set(job.jobId, [job.sizeBytes, job.attempt]);
+    } else if (input.kind === 'leaseLost') {
+      const held = this.heldJobs.get(input.jobId);
+      if (held !== undefined) this.lostLeases.add(`${input.jobId}#${held[1]}`);
+    }
+  }
+
+  private execute(command: Command, nowMs: number): void {
+    const context = this.context;
+    switch (command.kind) {
+      case 'claimJobs': {
+        const claim = context.ledger.claim(this.index, command.count, nowMs, context.limits.leaseMs);
+        return this.answerAt(nowMs + this.ledgerLatencyMs(), [{ kind: 'jobsClaimed', jobs: claim.jobs, exhausted: claim.exhausted }]);
+      }
+      case 'heartbeat': {
+        const { renewed, lost } = context.ledger.heartbeat(command.leases, nowMs, context.limits.leaseMs);
+        const inputs: Input[] = lost.map((jobId) => ({ kind: 'leaseLost', jobId }));
+        inputs.push({ kind: 'leasesRenewed', jobIds: renewed, sentAtMs: command.sentAtMs });
+        return this.answerAt(nowMs + this.ledgerLatencyMs(), inputs);
+      }
+      case 'failJob':
+        context.ledger.fail(command.lease, command.failure, nowMs);
+        return;
+      case 'releaseJob':
+        context.ledger.release(command.lease, nowMs);
+        return;
+      case 'jobEnded':
+        this.heldJobs.delete(command.jobId);
+        if (command.outcome === 'committed') context.statistics.onCommitted(nowMs);
+        return;
+      case 'emitMetrics':
+        context.statistics.onSnapshot(command.snapshot);
+        return;
+      case 'finished':
+        this.finished = true;
+        context.onFinished(this);
+        return;
+      case 'dropJob':
+        return;
+      default:
+        return this.dispatchTask(command, nowMs);
+    }
+  }
+
+  private dispatchTask(command: TaskCommand, nowMs: number): void {
+    const stage = stageOfCommand[command.kind];
+    this.taskStages.set(command.taskId, stage);
+    this.active[stage] += 1;
+    this.context.checkers.onDispatch(this.index, this.active, stage, nowMs);
+    switch (command.kind) {
+      case 'fetchChunk':
+        return this.fetch(command, nowMs);
+      case 'decodeChunk':
+        return this.decode(command, nowMs);
+      case 'encodeRowGroup':
+        return this.encode(command, nowMs);
+      case 'uploadPart':
+        return this.upload(command, nowMs);
+      case 'commitJob':
+        return this.commit(command, nowMs);
+    }
+  }
+
+  private ledgerLatencyMs(): number {
+    const model = this.context.models.ledger;
+    return lognormal(this.context.random.ledger, model.callLatencyMedianMs, model.callLatencySigma);
+  }
+
+  /**
+   * A request to a remote: the ceiling and the fault roll decide whether it fails (after its
+   * latency, or its timeout); otherwise it ends when its bytes have passed stream and NIC.
+   * Every request draws the same numbers whatever its outcome, so streams stay aligned.
+   */
+  private transfer(taskId: number, model: TransferModel, ceiling: RateCeiling, link: NetworkLink, bytes: number, nowMs: number, success: Input): void {
+    const random = this.context.random;
+    const latencyMs = lognormal(link === this.inbound ? random.fetch : random.upload, model.latencyMedianMs, model.latencySigma);
+    const roll = uniform(random.faults);
+    if (!ceiling.admit(nowMs)) {
+      return this.answerAt(nowMs + latencyMs, [{ kind: 'taskFailed', taskId, failure: remoteFault('503 SlowDown: request-rate ceiling', { throttled: true }) }]);
+    }
+    if (roll < model.slowDownRate) {
+      return this.answerAt(nowMs + latencyMs, [{ kind: 'taskFailed', taskId, failure: remoteFault('503 SlowDown', { throttled: true }) }]);
+    }
+    if (roll < model.slowDownRate + model.timeoutRate) {
+      return this.answerAt(nowMs + model.timeoutMs, [{ kind: 'taskFailed', taskId, failure: remoteFault('request timed out') }]);
+    }
+    const aloneEndMs = nowMs + latencyMs + (bytes / model.streamBytesPerSecond) * 1000;
+    this.answerAt(link.transferEndMs(nowMs + latencyMs, bytes, aloneEndMs), [success]);
+  }
+
+  private fetch(command: CommandOf<'fetchChunk'>, nowMs: number): void {
+    const context = this.context;
+    if (command.chunkIndex === 0 && context.badJobs.has(command.jobId)) {
+      return this.answerAt(nowMs + context.models.source.latencyMedianMs, [{ kind: 'taskFailed', taskId: command.taskId, failure: inputFault('not a WARC file') }]);
+    }
+    const success: Input = { kind: 'chunkFetched', taskId: command.taskId, bytes: command.lengthBytes };
+    this.transfer(command.taskId, context.models.source, context.sourceCeiling, this.inbound, command.lengthBytes, nowMs, success);
+  }
+
+  private serviceMs(meanMs: number): number {
+    return this.context.models.cpu.serviceTime === 'exponential' ? exponential(this.context.random.cpu, meanMs) : meanMs;
+  }
+
+  private decode(command: CommandOf<'decodeChunk'>, nowMs: number): void {
+    const { models, limits } = this.context;
+    const sizeBytes = this.heldJobs.get(command.jobId)?.[0] ?? 0;
+    const startBytes = Math.min(sizeBytes, command.chunkIndex * limits.chunkBytes);
+    const endBytes = Math.min(sizeBytes, startBytes + limits.chunkBytes);
+    // Cumulative rounding, so a job's chunks add up to its whole row count.
+    const rows = Math.floor(endBytes * models.data.rowsPerInputByte) - Math.floor(startBytes * models.data.rowsPerInputByte);
+    const rowBytes = Math.floor(endBytes * models.data.rowBytesPerInputByte) - Math.floor(startBytes * models.data.rowBytesPerInputByte);
+    const meanMs = ((endBytes - startBytes) / models.cpu.decodeBytesPerSecondPerCore) * 1000;
+    const counters = { byType: { response: rows }, badByReason: {} };
+    this.answerAt(nowMs + this.serviceMs(meanMs), [{ kind: 'chunkDecoded', taskId: command.taskId, rows, rowBytes, counters }]);
+  }
+
+  private encode(command: CommandOf<'encodeRowGroup'>, nowMs: number): void {
+    const model = this.context.models;
+    const meanMs = (command.rows / model.cpu.encodeRowsPerSecondPerCore) * 1000;
+    const bytes = Math.round(command.rows * model.data.parquetBytesPerRow) + (command.final ? footerBytes : 0);
+    this.answerAt(nowMs + this.serviceMs(meanMs), [{ kind: 'rowGroupEncoded', taskId: command.taskId, bytes }]);
+  }
+
+  private upload(command: CommandOf<'uploadPart'>, nowMs: number): void {
+    const context = this.context;
+    const success: Input = { kind: 'partUploaded', taskId: command.taskId };
+    this.transfer(command.taskId, context.models.sink, context.sinkCeiling, this.outbound, command.lengthBytes, nowMs, success);
+  }
+
+  /**
+   * CompleteMultipartUpload and the fenced ledger write happen at the end of the commit's
+   * latency, on the remote side: a crash meanwhile loses the answer, not the commit.
+   */
+  private commit(command: CommandOf<'commitJob'>, nowMs: number): void {
+    const context = this.context;
+    const lease = command.lease;
+    const toldLost = this.lostLeases.has(`${lease.jobId}#${lease.attempt}`);
+    context.checkers.onCommitDispatch(this.index, lease, toldLost, context.ledger.holds(lease, nowMs), nowMs);
+    const model = context.models.ledger;
+    const endMs = nowMs + lognormal(context.random.ledger, model.commitLatencyMedianMs, model.commitLatencySigma);
+    const failed = chance(context.random.faults, model.commitFailureRate);
+    const epoch = this.epoch;
+    context.queue.at(endMs, () => {
+      let inputs: Input[];
+      if (failed) inputs = [{ kind: 'taskFailed', taskId: command.taskId, failure: remoteFault('CompleteMultipartUpload: 500 InternalError') }];
+      else if (context.ledger.complete(lease, endMs)) {
+        context.checkers.onCommittedAnswer(lease.jobId, endMs);
+        inputs = [{ kind: 'jobCommitted', taskId: command.taskId }];
+      } else {
+        inputs = [
+          { kind: 'leaseLost', jobId: lease.jobId },
+          { kind: 'taskFailed', taskId: command.taskId, failure: { reason: 'commit refused: lease lost', fault: 'ours', retryable: false, throttled: false } },
+        ];
+      }
+      if (epoch !== this.epoch || this.state === null) return;
+      for (const input of inputs) this.noteDelivered(input);
+      this.runStep(inputs);
+    });
+  }
+}
