@@ -1,0 +1,350 @@
+/**
+ * The Ledger port without a server: the default for one machine, kept in a folder beside the
+ * output. The state lives in memory; every change is a line of a journal (journal-file.ts)
+ * that is on disk before the change is acknowledged, and the journal is replayed at start.
+ *
+ * Semantics match the PostgreSQL ledger (one contract suite holds both): attempt numbers fence
+ * every write after a claim, leases expire, retries follow `jobRetryDelayMs`. One process owns
+ * the folder at a time (a lock file with its pid), so at start every lease in the journal
+ * belongs to a process that is gone: those leases are treated as expired at once instead of
+ * making a restarted worker wait out its own dead leases.
+ *
+ * Why a journal and not PGlite (PostgreSQL in WebAssembly, which would share the SQL): it is
+ * available on npm (0.5.x) and bundles its WebAssembly, but it runs one connection in one
+ * thread, `SKIP LOCKED` means nothing there, and its durability under SIGKILL rests on its
+ * own file-system layer, which we would have to prove anyway. The journal is ~300 lines whose
+ * crash safety is argued in one place and tested by killing a process at random points.
+ */
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Failure } from '../../core/failure.ts';
+import type { ClaimedJob, InputRef, Lease } from '../../core/input-ref.ts';
+import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress } from '../../core/ledger.ts';
+import { JournalFile, replayJournal } from './journal-file.ts';
+import {
+  checkClaim, checkRunId, enqueueBatchMax, enqueuedJobOf, jobRetryDelayMs, lastErrorOf, leaseExpiredError, retryScheduleOf,
+  type InspectableLedger, type JobStatus, type LedgerOptions, type RetrySchedule,
+} from './ledger-options.ts';
+
+export interface EmbeddedLedgerOptions extends LedgerOptions {
+  /** The ledger's folder, created if missing; e.g. `<output>/.ledger`. */
+  readonly directory: string;
+  /** The journal is not compacted below this many lines. Default 10,000 (about 4 MB). */
+  readonly compactLinesMin?: number;
+}
+
+/** A job's whole state: a journal line carries these, so replay is "last line wins". */
+interface StoredJob {
+  readonly jobId: string;
+  readonly input: InputRef;
+  readonly sizeBytes: number;
+  readonly outputKey: string;
+  readonly state: JobStatus['state'];
+  readonly attempt: number;
+  readonly chargedAttempts: number;
+  readonly leaseOwner: string | null;
+  /** As in the SQL ledger: pending, when claimable; leased, when the lease expires; else null. */
+  readonly claimableAtMs: number | null;
+  readonly lastError: string | null;
+  readonly result: JobResult | null;
+}
+
+type JournalLine =
+  | { readonly kind: 'jobs'; readonly runId: string; readonly jobs: readonly StoredJob[] }
+  | { readonly kind: 'progress'; readonly runId: string; readonly progress: WorkerProgress };
+
+interface RunState {
+  readonly jobs: Map<string, StoredJob>;
+  /** Pending or leased jobs, in the order they became so: what a claim scans. */
+  readonly open: Set<string>;
+  readonly progress: Map<string, WorkerProgress>;
+}
+
+const lockFileName = 'lock';
+
+export class EmbeddedLedger implements InspectableLedger {
+  private readonly runs = new Map<string, RunState>();
+  private readonly schedule: RetrySchedule;
+  private readonly outputKeyOf: (input: InputRef) => string;
+  private readonly directory: string;
+  private journal: JournalFile | undefined;
+
+  private constructor(options: EmbeddedLedgerOptions) {
+    this.schedule = retryScheduleOf(options);
+    this.outputKeyOf = options.outputKeyOf;
+    this.directory = options.directory;
+  }
+
+  /** Takes the folder's lock, replays the journal and opens it for appending. */
+  static async open(options: EmbeddedLedgerOptions): Promise<EmbeddedLedger> {
+    await mkdir(options.directory, { recursive: true });
+    await takeLock(options.directory);
+    const ledger = new EmbeddedLedger(options);
+    const replayed = await replayJournal(options.directory);
+    for (const line of replayed.lines) ledger.apply(line as JournalLine);
+    ledger.expireEveryLease();
+    ledger.journal = await JournalFile.open(options.directory, replayed.lines.length, {
+      snapshot: () => ledger.snapshotLines(),
+      liveLines: () => ledger.liveLineCount(),
+      compactLinesMin: options.compactLinesMin ?? 10_000,
+    });
+    return ledger;
+  }
+
+  async close(): Promise<void> {
+    await this.journal?.close();
+    this.journal = undefined;
+    await rm(join(this.directory, lockFileName), { force: true });
+  }
+
+  async enqueue(runId: string, inputs: readonly InputRef[]): Promise<number> {
+    checkRunId(runId);
+    const jobs = inputs.map((input) => enqueuedJobOf(input, this.outputKeyOf));
+    const run = this.run(runId);
+    const added: StoredJob[] = [];
+    for (const job of jobs) {
+      // `store` below makes a duplicate within this call a known job too.
+      if (run.jobs.has(job.jobId)) continue;
+      const stored: StoredJob = {
+        ...job, state: 'pending', attempt: 0, chargedAttempts: 0, leaseOwner: null, claimableAtMs: Date.now(), lastError: null, result: null,
+      };
+      this.store(run, stored);
+      added.push(stored);
+    }
+    const writes: Promise<void>[] = [];
+    for (let start = 0; start < added.length; start += enqueueBatchMax) {
+      writes.push(this.write({ kind: 'jobs', runId, jobs: added.slice(start, start + enqueueBatchMax) }));
+    }
+    await Promise.all(writes);
+    return added.length;
+  }
+
+  async claim(runId: string, workerId: string, count: number, leaseMs: number): Promise<ClaimResult> {
+    checkRunId(runId);
+    checkClaim(count, leaseMs);
+    const run = this.run(runId);
+    const nowMs = Date.now();
+    const changed: StoredJob[] = [];
+    const claimed: ClaimedJob[] = [];
+    // Bounded by the run's open jobs; stops once `count` jobs are taken.
+    for (const jobId of run.open) {
+      if (claimed.length >= count) break;
+      const job = run.jobs.get(jobId);
+      if (job === undefined || job.claimableAtMs === null || job.claimableAtMs > nowMs) continue;
+      const next = job.state === 'leased' && job.chargedAttempts >= this.schedule.attemptsMax
+        ? finished(job, 'failed', leaseExpiredError)
+        : { ...job, state: 'leased' as const, attempt: job.attempt + 1, chargedAttempts: job.chargedAttempts + 1, leaseOwner: workerId, claimableAtMs: nowMs + leaseMs };
+      changed.push(next);
+      if (next.state === 'leased') claimed.push({ jobId, input: next.input, sizeBytes: next.sizeBytes, attempt: next.attempt, outputKey: next.outputKey });
+    }
+    for (const job of changed) this.store(run, job);
+    if (changed.length > 0) await this.write({ kind: 'jobs', runId, jobs: changed });
+    return { jobs: claimed, exhausted: claimed.length === 0 && run.open.size === 0 };
+  }
+
+  async heartbeat(runId: string, workerId: string, leases: readonly Lease[], leaseMs: number): Promise<HeartbeatResult> {
+    checkRunId(runId);
+    if (leases.length === 0) return { renewed: [], lost: [] };
+    checkClaim(1, leaseMs);
+    const run = this.run(runId);
+    const nowMs = Date.now();
+    const renewed: StoredJob[] = [];
+    const lost: string[] = [];
+    for (const lease of leases) {
+      const job = this.heldLease(run, lease, nowMs);
+      if (job === undefined || job.leaseOwner !== workerId) lost.push(lease.jobId);
+      else renewed.push({ ...job, claimableAtMs: nowMs + leaseMs });
+    }
+    for (const job of renewed) this.store(run, job);
+    if (renewed.length > 0) await this.write({ kind: 'jobs', runId, jobs: renewed });
+    return { renewed: renewed.map((job) => job.jobId), lost };
+  }
+
+  async complete(runId: string, lease: Lease, result: JobResult): Promise<boolean> {
+    return this.fencedChange(runId, lease, (job) => ({ ...finished(job, 'done', job.lastError), result }));
+  }
+
+  async fail(runId: string, lease: Lease, failure: Failure): Promise<boolean> {
+    const lastError = lastErrorOf(failure);
+    return this.fencedChange(runId, lease, (job, nowMs) => {
+      const retry = (failure.retryable || failure.throttled) && job.chargedAttempts < this.schedule.attemptsMax;
+      if (!retry) return finished(job, 'failed', lastError);
+      const claimableAtMs = nowMs + jobRetryDelayMs(this.schedule, job.chargedAttempts);
+      return { ...job, state: 'pending', claimableAtMs, lastError };
+    });
+  }
+
+  async release(runId: string, lease: Lease): Promise<boolean> {
+    return this.fencedChange(runId, lease, (job, nowMs) => ({
+      ...job, state: 'pending', claimableAtMs: nowMs, chargedAttempts: job.chargedAttempts - 1,
+    }));
+  }
+
+  async reclaimExpired(runId: string): Promise<number> {
+    checkRunId(runId);
+    const run = this.run(runId);
+    const nowMs = Date.now();
+    const changed: StoredJob[] = [];
+    for (const jobId of run.open) {
+      const job = run.jobs.get(jobId);
+      if (job === undefined || job.state !== 'leased' || job.claimableAtMs === null || job.claimableAtMs > nowMs) continue;
+      changed.push(job.chargedAttempts >= this.schedule.attemptsMax
+        ? finished(job, 'failed', leaseExpiredError)
+        : { ...job, state: 'pending', claimableAtMs: nowMs });
+    }
+    for (const job of changed) this.store(run, job);
+    if (changed.length > 0) await this.write({ kind: 'jobs', runId, jobs: changed });
+    return changed.filter((job) => job.state === 'pending').length;
+  }
+
+  async progress(runId: string, progress: WorkerProgress): Promise<void> {
+    checkRunId(runId);
+    this.run(runId).progress.set(progress.workerId, { ...progress });
+    await this.write({ kind: 'progress', runId, progress });
+  }
+
+  async stats(runId: string): Promise<RunStats> {
+    checkRunId(runId);
+    const counts = { pending: 0, leased: 0, done: 0, failed: 0 };
+    let inputBytesDone = 0;
+    let rowsDone = 0;
+    for (const job of this.run(runId).jobs.values()) {
+      counts[job.state] += 1;
+      if (job.state === 'done' && job.result !== null) {
+        inputBytesDone += job.result.inputBytes;
+        rowsDone += job.result.rows;
+      }
+    }
+    return {
+      pending: counts.pending, claimed: counts.leased, done: counts.done, failed: counts.failed,
+      remaining: counts.pending + counts.leased, inputBytesDone, rowsDone,
+    };
+  }
+
+  async workerProgress(runId: string): Promise<WorkerProgress[]> {
+    return [...this.run(runId).progress.values()].sort((a, b) => a.workerId.localeCompare(b.workerId));
+  }
+
+  async jobStatus(runId: string, jobId: string): Promise<JobStatus | undefined> {
+    const job = this.run(runId).jobs.get(jobId);
+    if (job === undefined) return undefined;
+    return { state: job.state, attempt: job.attempt, chargedAttempts: job.chargedAttempts, lastError: job.lastError };
+  }
+
+  /** The fence: still leased, with this attempt, and the lease has not expired. */
+  private heldLease(run: RunState, lease: Lease, nowMs: number): StoredJob | undefined {
+    const job = run.jobs.get(lease.jobId);
+    if (job === undefined || job.state !== 'leased' || job.attempt !== lease.attempt) return undefined;
+    if (job.claimableAtMs === null || job.claimableAtMs <= nowMs) return undefined;
+    return job;
+  }
+
+  private async fencedChange(runId: string, lease: Lease, change: (job: StoredJob, nowMs: number) => StoredJob): Promise<boolean> {
+    checkRunId(runId);
+    const run = this.run(runId);
+    const nowMs = Date.now();
+    const job = this.heldLease(run, lease, nowMs);
+    if (job === undefined) return false;
+    const next = change(job, nowMs);
+    this.store(run, next);
+    await this.write({ kind: 'jobs', runId, jobs: [next] });
+    return true;
+  }
+
+  private run(runId: string): RunState {
+    let run = this.runs.get(runId);
+    if (run === undefined) {
+      run = { jobs: new Map(), open: new Set(), progress: new Map() };
+      this.runs.set(runId, run);
+    }
+    return run;
+  }
+
+  /** Keeps `open` in step with states; a job that becomes pending again goes to the back. */
+  private store(run: RunState, job: StoredJob): void {
+    const previous = run.jobs.get(job.jobId);
+    run.jobs.set(job.jobId, job);
+    const isOpen = job.state === 'pending' || job.state === 'leased';
+    if (!isOpen) run.open.delete(job.jobId);
+    else if (previous === undefined || previous.state !== job.state || job.state === 'pending') {
+      run.open.delete(job.jobId);
+      run.open.add(job.jobId);
+    }
+  }
+
+  private apply(line: JournalLine): void {
+    const run = this.run(line.runId);
+    if (line.kind === 'progress') run.progress.set(line.progress.workerId, line.progress);
+    else for (const job of line.jobs) this.store(run, job);
+  }
+
+  /** At start no lease can be held: the process that held it is gone (we own the lock). */
+  private expireEveryLease(): void {
+    for (const run of this.runs.values()) {
+      for (const jobId of run.open) {
+        const job = run.jobs.get(jobId);
+        if (job?.state === 'leased') run.jobs.set(jobId, { ...job, claimableAtMs: 0 });
+      }
+    }
+  }
+
+  private write(line: JournalLine): Promise<void> {
+    if (this.journal === undefined) return Promise.reject(new Error('embedded ledger used after close (our bug)'));
+    return this.journal.append(JSON.stringify(line));
+  }
+
+  private snapshotLines(): string[] {
+    const lines: string[] = [];
+    for (const [runId, run] of this.runs) {
+      const jobs = [...run.jobs.values()];
+      for (let start = 0; start < jobs.length; start += enqueueBatchMax) {
+        lines.push(JSON.stringify({ kind: 'jobs', runId, jobs: jobs.slice(start, start + enqueueBatchMax) }));
+      }
+      for (const progress of run.progress.values()) lines.push(JSON.stringify({ kind: 'progress', runId, progress }));
+    }
+    return lines;
+  }
+
+  private liveLineCount(): number {
+    let count = 0;
+    for (const run of this.runs.values()) count += Math.ceil(run.jobs.size / enqueueBatchMax) + run.progress.size;
+    return count;
+  }
+}
+
+function finished(job: StoredJob, state: 'done' | 'failed', lastError: string | null): StoredJob {
+  return { ...job, state, claimableAtMs: null, lastError };
+}
+
+/**
+ * One process per folder. A lock left by a process that is gone (killed) is taken over; one
+ * held by a live process is the user's mistake (two workers on one embedded ledger).
+ */
+async function takeLock(directory: string): Promise<void> {
+  const path = join(directory, lockFileName);
+  for (let tries = 0; tries < 2; tries += 1) {
+    try {
+      const handle = await open(path, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(holder) && holder > 0 && (holder === process.pid || processIsAlive(holder))) {
+      throw new Error(`embedded ledger in ${directory} is in use by process ${holder} (user's configuration): run one worker per ledger folder, or use --ledger postgres://… for several`);
+    }
+    await rm(path, { force: true });
+  }
+  throw new Error(`embedded ledger in ${directory}: could not take the lock file ${path} (another process keeps taking it)`);
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

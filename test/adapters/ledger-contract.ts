@@ -1,0 +1,275 @@
+/**
+ * The Ledger port's contract, registered against any implementation: idempotent enqueue;
+ * claims that hand each job out once, with its size, output key and a fencing attempt;
+ * complete, fail, release and heartbeat refused to anyone but the current, unexpired holder;
+ * expired leases taken over by others (and charged); retries after retryBaseMs × 2^(n − 1)
+ * that stop at attemptsMax; release that charges nothing; `exhausted` only when nothing is
+ * pending, leased or waiting for a retry; progress rows and stats.
+ *
+ * Times are real (the PostgreSQL ledger uses the database's clock): leases that must expire
+ * are 300 ms, leases that must not are 60 s, and waits leave generous margins for a busy
+ * machine.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { InputRef, Lease } from '../../core/input-ref.ts';
+import type { JobResult } from '../../core/ledger.ts';
+import { remoteFault, inputFault } from '../../core/failure.ts';
+import type { InspectableLedger, LedgerOptions } from '../../adapters/ledger/ledger-options.ts';
+
+export type LedgerFactory = (options: LedgerOptions) => Promise<InspectableLedger>;
+
+/** The schedule every implementation is held to here: retries after 500 ms, then 800 ms (capped), then failed. */
+export const contractOptions: LedgerOptions = {
+  outputKeyOf: (input) => `out/${input.filename.replace(/\.warc\.gz$/, '')}.parquet`,
+  attemptsMax: 3,
+  retryBaseMs: 500,
+  retryCapMs: 800,
+};
+
+const longLeaseMs = 60_000;
+const shortLeaseMs = 300;
+
+export function contractInputs(count: number, prefix = 'file'): InputRef[] {
+  return Array.from({ length: count }, (_, index) => ({
+    uri: `s3://bucket/${prefix}-${index}.warc.gz`,
+    filename: `${prefix}-${index}.warc.gz`,
+    sizeBytes: 1_000 + index,
+    crawl: 'CC-MAIN-2024-22',
+    subset: 'warc',
+    segment: null,
+  }));
+}
+
+export const someResult: JobResult = {
+  rows: 10, inputBytes: 1_000, outputBytes: 200,
+  counters: { byType: { response: 10 }, badByReason: { 'truncated gzip member': 1 } },
+};
+
+export function sleep(milliseconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, milliseconds));
+}
+
+function leaseOf(job: { jobId: string; attempt: number }): Lease {
+  return { jobId: job.jobId, attempt: job.attempt };
+}
+
+let runCounter = 0;
+function freshRunId(): string {
+  runCounter += 1;
+  return `contract-${process.pid}-${Date.now()}-${runCounter}`;
+}
+
+export function registerLedgerContract(name: string, factory: LedgerFactory): void {
+  describe(`Ledger contract: ${name}`, () => {
+    let ledger: InspectableLedger;
+    beforeAll(async () => {
+      ledger = await factory(contractOptions);
+    });
+    afterAll(async () => {
+      await ledger?.close();
+    });
+
+    test('enqueue is idempotent, counts only new inputs and refuses an input without a size', async () => {
+      const runId = freshRunId();
+      expect(await ledger.enqueue(runId, contractInputs(5))).toBe(5);
+      expect(await ledger.enqueue(runId, contractInputs(7))).toBe(2);
+      expect(await ledger.enqueue(runId, [...contractInputs(3), ...contractInputs(3)])).toBe(0);
+      const { sizeBytes: _ignored, ...sizeless } = contractInputs(1, 'sizeless')[0]!;
+      await expect(ledger.enqueue(runId, [sizeless])).rejects.toThrow(/sizeBytes/);
+      expect(await ledger.stats(runId)).toMatchObject({ pending: 7, claimed: 0, done: 0, failed: 0, remaining: 7 });
+    });
+
+    test('claims hand every job out once, with its input, size, output key and attempt 1', async () => {
+      const runId = freshRunId();
+      const inputs = contractInputs(5);
+      await ledger.enqueue(runId, inputs);
+      const first = await ledger.claim(runId, 'worker-a', 3, longLeaseMs);
+      const second = await ledger.claim(runId, 'worker-b', 3, longLeaseMs);
+      expect(first.jobs).toHaveLength(3);
+      expect(second.jobs).toHaveLength(2);
+      const all = [...first.jobs, ...second.jobs];
+      expect(new Set(all.map((job) => job.input.uri))).toEqual(new Set(inputs.map((input) => input.uri)));
+      for (const job of all) {
+        const input = inputs.find((candidate) => candidate.uri === job.input.uri)!;
+        expect(job).toMatchObject({ attempt: 1, sizeBytes: input.sizeBytes, outputKey: contractOptions.outputKeyOf(input) });
+        expect(job.input).toEqual(input);
+      }
+      const third = await ledger.claim(runId, 'worker-c', 3, longLeaseMs);
+      expect(third).toEqual({ jobs: [], exhausted: false });
+      expect(await ledger.stats(runId)).toMatchObject({ pending: 0, claimed: 5, remaining: 5 });
+      for (const job of all) expect(await ledger.complete(runId, leaseOf(job), someResult)).toBe(true);
+      expect(await ledger.claim(runId, 'worker-c', 3, longLeaseMs)).toEqual({ jobs: [], exhausted: true });
+    });
+
+    test('complete is fenced: a wrong attempt or a second complete is refused; stats add up the results', async () => {
+      const runId = freshRunId();
+      await ledger.enqueue(runId, contractInputs(2));
+      const { jobs } = await ledger.claim(runId, 'worker-a', 2, longLeaseMs);
+      const [first, second] = [jobs[0]!, jobs[1]!];
+      expect(await ledger.complete(runId, { jobId: first.jobId, attempt: first.attempt + 1 }, someResult)).toBe(false);
+      expect(await ledger.complete(runId, { jobId: 'no-such-job', attempt: 1 }, someResult)).toBe(false);
+      expect(await ledger.complete(runId, leaseOf(first), someResult)).toBe(true);
+      expect(await ledger.complete(runId, leaseOf(first), someResult)).toBe(false);
+      expect(await ledger.fail(runId, leaseOf(first), inputFault('late'))).toBe(false);
+      expect(await ledger.release(runId, leaseOf(first))).toBe(false);
+      expect(await ledger.complete(runId, leaseOf(second), { ...someResult, rows: 5, inputBytes: 500 })).toBe(true);
+      expect(await ledger.stats(runId)).toEqual({
+        pending: 0, claimed: 0, done: 2, failed: 0, remaining: 0, inputBytesDone: 1_500, rowsDone: 15,
+      });
+    });
+
+    test('heartbeat renews the leases its worker holds and reports the rest lost', async () => {
+      const runId = freshRunId();
+      await ledger.enqueue(runId, contractInputs(3));
+      const { jobs } = await ledger.claim(runId, 'worker-a', 2, shortLeaseMs);
+      const [held, fenced] = [jobs[0]!, jobs[1]!];
+      const result = await ledger.heartbeat(runId, 'worker-a', [
+        leaseOf(held), { jobId: fenced.jobId, attempt: fenced.attempt + 1 }, { jobId: 'no-such-job', attempt: 1 },
+      ], longLeaseMs);
+      expect(result.renewed).toEqual([held.jobId]);
+      expect(new Set(result.lost)).toEqual(new Set([fenced.jobId, 'no-such-job']));
+      expect(await ledger.heartbeat(runId, 'worker-b', [leaseOf(held)], longLeaseMs)).toEqual({ renewed: [], lost: [held.jobId] });
+      await sleep(shortLeaseMs + 300);
+      // The renewed lease outlived its first 300 ms; the other expired and went to a new claimer.
+      expect(await ledger.complete(runId, leaseOf(held), someResult)).toBe(true);
+      const taken = await ledger.claim(runId, 'worker-b', 5, longLeaseMs);
+      expect(taken.jobs.map((job) => job.jobId)).toContain(fenced.jobId);
+    });
+
+    test('an expired lease goes to another worker with a higher attempt; the stale holder is refused everything', async () => {
+      const runId = freshRunId();
+      await ledger.enqueue(runId, contractInputs(1));
+      const stale = (await ledger.claim(runId, 'worker-a', 1, shortLeaseMs)).jobs[0]!;
+      await sleep(shortLeaseMs + 300);
+      // Expired but not yet reclaimed: already refused, the lease is over.
+      expect(await ledger.complete(runId, leaseOf(stale), someResult)).toBe(false);
+      const fresh = (await ledger.claim(runId, 'worker-b', 1, longLeaseMs)).jobs[0]!;
+      expect(fresh.jobId).toBe(stale.jobId);
+      expect(fresh.attempt).toBe(stale.attempt + 1);
+      expect(await ledger.complete(runId, leaseOf(stale), someResult)).toBe(false);
+      expect(await ledger.fail(runId, leaseOf(stale), remoteFault('503'))).toBe(false);
+      expect(await ledger.release(runId, leaseOf(stale))).toBe(false);
+      expect(await ledger.heartbeat(runId, 'worker-a', [leaseOf(stale)], longLeaseMs)).toEqual({ renewed: [], lost: [stale.jobId] });
+      expect(await ledger.complete(runId, leaseOf(fresh), someResult)).toBe(true);
+      expect(await ledger.jobStatus(runId, fresh.jobId)).toMatchObject({ state: 'done', attempt: 2, chargedAttempts: 2 });
+    });
+
+    test('reclaimExpired makes expired leases claimable and counts them', async () => {
+      const runId = freshRunId();
+      await ledger.enqueue(runId, contractInputs(3));
+      await ledger.claim(runId, 'worker-a', 2, shortLeaseMs);
+      await ledger.claim(runId, 'worker-b', 1, longLeaseMs);
+      expect(await ledger.reclaimExpired(runId)).toBe(0);
+      await sleep(shortLeaseMs + 300);
+      expect(await ledger.reclaimExpired(runId)).toBe(2);
+      expect(await ledger.reclaimExpired(runId)).toBe(0);
+      expect(await ledger.stats(runId)).toMatchObject({ pending: 2, claimed: 1 });
+      expect((await ledger.claim(runId, 'worker-c', 5, longLeaseMs)).jobs).toHaveLength(2);
+    });
+
+    test('a non-retryable failure fails the job at once, with whose fault it was', async () => {
+      const runId = freshRunId();
+      await ledger.enqueue(runId, contractInputs(1));
+      const job = (await ledger.claim(runId, 'worker-a', 1, longLeaseMs)).jobs[0]!;
+      expect(await ledger.fail(runId, leaseOf(job), inputFault('not a WARC file'))).toBe(true);
+      expect(await ledger.jobStatus(runId, job.jobId)).toMatchObject({ state: 'failed', lastError: 'input: not a WARC file' });
+      expect(await ledger.stats(runId)).toMatchObject({ failed: 1, remaining: 0 });
+      expect(await ledger.claim(runId, 'worker-a', 1, longLeaseMs)).toEqual({ jobs: [], exhausted: true });
+    });
+
+    test('retryable failures come back after 500 ms, then 800 ms, and fail for good at the third attempt', async () => {
+      const runId = freshRunId();
+      await ledger.enqueue(runId, contractInputs(1));
+      let job = (await ledger.claim(runId, 'worker-a', 1, longLeaseMs)).jobs[0]!;
+      for (const delayMs of [500, 800]) {
+        const failedAtMs = Date.now();
+        expect(await ledger.fail(runId, leaseOf(job), remoteFault(`503 before ${delayMs}`, { throttled: true }))).toBe(true);
+        // Waiting for a retry is not the end of the run.
+        expect(await ledger.claim(runId, 'worker-a', 1, longLeaseMs)).toEqual({ jobs: [], exhausted: false });
+        job = await claimWithin(runId, delayMs + 2_000);
+        const waitedMs = Date.now() - failedAtMs;
+        expect(waitedMs).toBeGreaterThanOrEqual(delayMs - 5);
+        expect(waitedMs).toBeLessThan(delayMs + 2_000);
+      }
+      expect(job.attempt).toBe(3);
+      expect(await ledger.fail(runId, leaseOf(job), remoteFault('503 at the last attempt'))).toBe(true);
+      expect(await ledger.jobStatus(runId, job.jobId)).toMatchObject({ state: 'failed', chargedAttempts: 3, lastError: 'remote: 503 at the last attempt' });
+      expect(await ledger.claim(runId, 'worker-a', 1, longLeaseMs)).toEqual({ jobs: [], exhausted: true });
+    });
+
+    /** Polls every 25 ms, at most until `deadlineMs` has passed. */
+    async function claimWithin(runId: string, deadlineMs: number) {
+      const startMs = Date.now();
+      while (Date.now() - startMs < deadlineMs) {
+        const { jobs } = await ledger.claim(runId, 'worker-a', 1, longLeaseMs);
+        if (jobs[0] !== undefined) return jobs[0];
+        await sleep(25);
+      }
+      throw new Error(`no job became claimable within ${deadlineMs} ms`);
+    }
+
+    test('release makes a job claimable at once and charges no attempt', async () => {
+      const runId = freshRunId();
+      await ledger.enqueue(runId, contractInputs(1));
+      for (let round = 0; round < 4; round += 1) {
+        const job = (await ledger.claim(runId, `worker-${round}`, 1, longLeaseMs)).jobs[0]!;
+        expect(job.attempt).toBe(round + 1);
+        expect(await ledger.release(runId, leaseOf(job))).toBe(true);
+      }
+      const job = (await ledger.claim(runId, 'worker-last', 1, longLeaseMs)).jobs[0]!;
+      expect(await ledger.jobStatus(runId, job.jobId)).toMatchObject({ state: 'leased', attempt: 5, chargedAttempts: 1 });
+      // Four releases later, a retryable failure is still only the first charged attempt.
+      expect(await ledger.fail(runId, leaseOf(job), remoteFault('reset'))).toBe(true);
+      expect(await ledger.jobStatus(runId, job.jobId)).toMatchObject({ state: 'pending' });
+    });
+
+    test('a lease that expires on the last allowed attempt fails the job instead of handing it out again', async () => {
+      const runId = freshRunId();
+      await ledger.enqueue(runId, contractInputs(1));
+      for (let attempt = 1; attempt <= 3; attempt += 1) {
+        const { jobs } = await ledger.claim(runId, 'worker-dies', 1, shortLeaseMs);
+        expect(jobs.map((job) => job.attempt)).toEqual([attempt]);
+        await sleep(shortLeaseMs + 200);
+      }
+      expect(await ledger.claim(runId, 'worker-a', 1, longLeaseMs)).toEqual({ jobs: [], exhausted: true });
+      expect(await ledger.stats(runId)).toMatchObject({ failed: 1, remaining: 0 });
+    });
+
+    test('progress keeps one row per worker, last write wins; runs do not see each other', async () => {
+      const runId = freshRunId();
+      const otherRunId = freshRunId();
+      await ledger.enqueue(runId, contractInputs(2));
+      await ledger.enqueue(otherRunId, contractInputs(3));
+      const base = { currentInput: 's3://bucket/file-0.warc.gz', records: 1_000, bytes: 5_000_000, badRecords: 1, status: 'running' as const };
+      await ledger.progress(runId, { workerId: 'worker-b', ...base });
+      await ledger.progress(runId, { workerId: 'worker-a', ...base });
+      await ledger.progress(runId, { workerId: 'worker-a', ...base, records: 2_000, currentInput: null, status: 'stopped' });
+      expect(await ledger.workerProgress(runId)).toEqual([
+        { workerId: 'worker-a', ...base, records: 2_000, currentInput: null, status: 'stopped' },
+        { workerId: 'worker-b', ...base },
+      ]);
+      expect(await ledger.workerProgress(otherRunId)).toEqual([]);
+      expect((await ledger.stats(otherRunId)).pending).toBe(3);
+      expect((await ledger.claim(runId, 'worker-a', 10, longLeaseMs)).jobs).toHaveLength(2);
+    });
+
+    test('a large enqueue is one job per input and claims drain it in batches', async () => {
+      const runId = freshRunId();
+      expect(await ledger.enqueue(runId, contractInputs(2_500, 'large'))).toBe(2_500);
+      expect(await ledger.enqueue(runId, contractInputs(2_500, 'large'))).toBe(0);
+      const seen = new Set<string>();
+      for (let round = 0; round < 30; round += 1) {
+        const { jobs, exhausted } = await ledger.claim(runId, 'worker-a', 100, longLeaseMs);
+        if (exhausted) break;
+        for (const job of jobs) {
+          expect(seen.has(job.jobId)).toBe(false);
+          seen.add(job.jobId);
+        }
+        const completed = await Promise.all(jobs.map((job) => ledger.complete(runId, leaseOf(job), someResult)));
+        expect(completed.every((accepted) => accepted)).toBe(true);
+      }
+      expect(seen.size).toBe(2_500);
+      expect(await ledger.stats(runId)).toMatchObject({ done: 2_500, remaining: 0 });
+    });
+  });
+}
