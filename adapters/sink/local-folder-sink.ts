@@ -1,0 +1,121 @@
+/**
+ * Output objects in a local folder. Parts arrive in parallel and in any order, so each is
+ * written to its own hidden file beside the target (`.<name>.<uploadId>.part-<n>.tmp`); at
+ * `complete` they are joined into `.<name>.<uploadId>.tmp`, fsynced, and renamed over the
+ * target, then the folder is fsynced: a reader sees the old file or the whole new one,
+ * never half a file. `abort` deletes every temporary file of the upload.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { FailureError, assert, inputFault, ourFault } from '../../core/failure.ts';
+import type { PartReceipt, Sink, UploadHandle } from '../../core/sink.ts';
+import { classifyFileError } from '../source/local-errors.ts';
+
+export interface LocalFolderSinkOptions {
+  readonly root: string;
+  /** Parts may be any size here; the S3 minimum is kept by default so both sinks agree. */
+  readonly partBytesMin?: number;
+}
+
+const partsMax = 10_000;
+
+export class LocalFolderSink implements Sink {
+  readonly partBytesMin: number;
+  private readonly root: string;
+
+  constructor(options: LocalFolderSinkOptions) {
+    this.root = options.root;
+    this.partBytesMin = options.partBytesMin ?? 5 * 1024 * 1024;
+  }
+
+  /** Where an output key lands on disk. */
+  pathOf(key: string): string {
+    const segments = key.split('/');
+    if (key.startsWith('/') || segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
+      throw new FailureError(inputFault(`output key ${key} is not a plain relative path`));
+    }
+    return join(this.root, ...segments);
+  }
+
+  async begin(key: string): Promise<UploadHandle> {
+    const target = this.pathOf(key);
+    await fileStep(`create folder for ${key}`, () => mkdir(dirname(target), { recursive: true }));
+    return { key, uploadId: randomUUID() };
+  }
+
+  async uploadPart(handle: UploadHandle, partNumber: number, bytes: Uint8Array): Promise<PartReceipt> {
+    assert(Number.isInteger(partNumber) && partNumber >= 1 && partNumber <= partsMax, `part number ${partNumber} outside 1..${partsMax}`);
+    await fileStep(`write part ${partNumber} of ${handle.key}`, () => writeFile(this.partPath(handle, partNumber), bytes));
+    return { partNumber, etag: createHash('md5').update(bytes).digest('hex') };
+  }
+
+  async complete(handle: UploadHandle, parts: readonly PartReceipt[]): Promise<void> {
+    assert(parts.length >= 1 && parts.length <= partsMax, `an object needs 1..${partsMax} parts, got ${parts.length}`);
+    const target = this.pathOf(handle.key);
+    const joined = join(dirname(target), `.${baseOf(target)}.${handle.uploadId}.tmp`);
+    const ordered = [...parts].sort((left, right) => left.partNumber - right.partNumber);
+    await fileStep(`join parts of ${handle.key}`, () => this.joinParts(handle, ordered, joined));
+    await fileStep(`publish ${handle.key}`, () => rename(joined, target));
+    await syncFolder(dirname(target));
+    await this.removeTemporaries(handle);
+  }
+
+  async abort(handle: UploadHandle): Promise<void> {
+    await this.removeTemporaries(handle);
+  }
+
+  private partPath(handle: UploadHandle, partNumber: number): string {
+    const target = this.pathOf(handle.key);
+    return join(dirname(target), `.${baseOf(target)}.${handle.uploadId}.part-${partNumber}.tmp`);
+  }
+
+  private async joinParts(handle: UploadHandle, parts: readonly PartReceipt[], joined: string): Promise<void> {
+    const output = await open(joined, 'w');
+    try {
+      for (const part of parts) {
+        // One part in memory at a time: parts are the core's upload size, already budgeted.
+        const bytes = await readFile(this.partPath(handle, part.partNumber));
+        const etag = createHash('md5').update(bytes).digest('hex');
+        if (etag !== part.etag) throw new FailureError(ourFault(`part ${part.partNumber} of ${handle.key} changed after its upload`));
+        await output.write(bytes);
+      }
+      await output.sync();
+    } finally {
+      await output.close();
+    }
+  }
+
+  private async removeTemporaries(handle: UploadHandle): Promise<void> {
+    const target = this.pathOf(handle.key);
+    const folder = dirname(target);
+    const prefix = `.${baseOf(target)}.${handle.uploadId}.`;
+    const names = await readdir(folder).catch(() => [] as string[]);
+    for (const name of names) {
+      if (name.startsWith(prefix) && name.endsWith('.tmp')) await rm(join(folder, name), { force: true });
+    }
+  }
+}
+
+function baseOf(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+async function fileStep<T>(what: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw new FailureError(classifyFileError(error, what));
+  }
+}
+
+/** Makes the rename durable: without it a crash can forget the new directory entry. */
+async function syncFolder(folder: string): Promise<void> {
+  const handle = await open(folder, 'r').catch(() => null);
+  if (handle === null) return;
+  try {
+    await handle.sync().catch(() => undefined);
+  } finally {
+    await handle.close();
+  }
+}
