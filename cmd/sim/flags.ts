@@ -1,0 +1,75 @@
+import { parseArgs } from 'node:util';
+import { policies, type Policy } from '../../core/stage.ts';
+
+/** The command line of `npm run sim`, parsed; every value checked, so a bad one is one clear line. */
+export interface SimFlags {
+  readonly scenario?: string;
+  readonly instances?: number;
+  readonly instanceType?: string;
+  readonly files?: number;
+  readonly seed?: number;
+  readonly policy?: Policy;
+  readonly sweep: boolean;
+  readonly deadlineHours?: number;
+  readonly calibrate?: string;
+  readonly json: boolean;
+  readonly html?: string;
+}
+
+export class UsageError extends Error {}
+
+const usage = 'usage: npm run sim -- [--scenario FILE] [--instances N] [--instance-type T] [--files N] [--seed S] '
+  + '[--policy weighted|fifo|round-robin] [--sweep] [--deadline HOURS] [--calibrate METRICS_LOG] [--json] [--html FILE]';
+
+function positiveInteger(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new UsageError(`--${name} must be a positive integer, got "${text}"`);
+  return Number(text);
+}
+
+export function parseSimFlags(argv: readonly string[]): SimFlags {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        scenario: { type: 'string' },
+        instances: { type: 'string' },
+        'instance-type': { type: 'string' },
+        files: { type: 'string' },
+        seed: { type: 'string' },
+        policy: { type: 'string' },
+        sweep: { type: 'boolean', default: false },
+        deadline: { type: 'string' },
+        calibrate: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        html: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.split('\n')[0] ?? 'bad arguments'}; ${usage}`);
+  }
+  const values = parsed.values;
+  if (values.seed !== undefined && !/^-?\d+$/.test(values.seed)) throw new UsageError(`--seed must be an integer, got "${values.seed}"`);
+  if (values.policy !== undefined && !(policies as readonly string[]).includes(values.policy)) {
+    throw new UsageError(`--policy must be one of ${policies.join(', ')}, got "${values.policy}"`);
+  }
+  const deadlineHours = values.deadline === undefined ? undefined : Number(values.deadline);
+  if (deadlineHours !== undefined && !(deadlineHours > 0)) throw new UsageError(`--deadline must be a positive number of hours, got "${values.deadline}"`);
+  if (deadlineHours !== undefined && !values.sweep) throw new UsageError('--deadline only makes sense with --sweep');
+  return {
+    scenario: values.scenario,
+    instances: positiveInteger('instances', values.instances),
+    instanceType: values['instance-type'],
+    files: positiveInteger('files', values.files),
+    seed: values.seed === undefined ? undefined : Number(values.seed),
+    policy: values.policy as Policy | undefined,
+    sweep: values.sweep ?? false,
+    deadlineHours,
+    calibrate: values.calibrate,
+    json: values.json ?? false,
+    html: values.html,
+  };
+}

@@ -1,0 +1,102 @@
+// `npm run sim`: the capacity planner. Simulates a fleet running the worker core against
+// modelled CommonCrawl and S3, prints what the crawl takes and costs and what limits it,
+// and fails (exit 1) with the command that replays it when a checker finds a violation.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { calibrate } from '../../sim/calibration.ts';
+import { sweep, sweepTable } from '../../sim/capacity-sweep.ts';
+import { simulate, type SimulationResult } from '../../sim/fleet-simulation.ts';
+import { htmlReport } from '../../sim/html-report.ts';
+import { findInstanceType } from '../../sim/instance-types.ts';
+import { withModels } from '../../sim/models.ts';
+import { applyScenarioFile, defaultScenario, limitsForInstance, scenarioProblem, type Scenario } from '../../sim/scenario.ts';
+import { textReport } from '../../sim/text-report.ts';
+import { parseSimFlags, UsageError, type SimFlags } from './flags.ts';
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+function loadScenario(flags: SimFlags): Scenario {
+  let scenario = defaultScenario;
+  if (flags.scenario !== undefined) {
+    const text = readText(flags.scenario, 'scenario file');
+    let file: unknown;
+    try {
+      file = flags.scenario.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    } catch (error) {
+      throw new UsageError(`scenario file ${flags.scenario} is not valid ${flags.scenario.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
+    }
+    const applied = applyScenarioFile(scenario, file);
+    if (typeof applied === 'string') throw new UsageError(`scenario file ${flags.scenario}: ${applied}`);
+    scenario = applied;
+  }
+  scenario = {
+    ...scenario,
+    ...(flags.instances !== undefined && { instances: flags.instances }),
+    ...(flags.instanceType !== undefined && { instanceType: flags.instanceType }),
+    ...(flags.files !== undefined && { files: flags.files }),
+    ...(flags.seed !== undefined && { seed: flags.seed }),
+    ...(flags.policy !== undefined && { policy: flags.policy }),
+  };
+  const problem = scenarioProblem(scenario);
+  if (problem !== null) throw new UsageError(problem);
+  return calibrated(scenario, flags);
+}
+
+function calibrated(scenario: Scenario, flags: SimFlags): Scenario {
+  if (flags.calibrate === undefined) return scenario;
+  const chunkBytes = limitsForInstance(findInstanceType(scenario.instanceType)!, scenario).chunkBytes;
+  const result = calibrate(readText(flags.calibrate, 'metrics log'), scenario.models, chunkBytes);
+  if (typeof result === 'string') throw new UsageError(`--calibrate ${flags.calibrate}: ${result}`);
+  if (!flags.json) console.log(`calibrated from ${flags.calibrate}: ${result.notes.join(', ')}\n`);
+  return { ...scenario, models: withModels(scenario.models, result.overrides) };
+}
+
+/** The command that runs this simulation again, seed included. */
+function replayCommand(argv: readonly string[], seed: number): string {
+  const args = [...argv];
+  const seedIndex = args.indexOf('--seed');
+  if (seedIndex >= 0) args.splice(seedIndex, 2);
+  const quoted = [...args, '--seed', String(seed)].map((arg) => (/^[\w./:=,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`));
+  return `npm run sim -- ${quoted.join(' ')}`;
+}
+
+function reportViolations(results: readonly SimulationResult[], argv: readonly string[]): boolean {
+  const failing = results.filter((result) => result.violationCount > 0);
+  for (const result of failing) {
+    console.error(`checker failed: ${result.violationCount} violation(s) with ${result.instances} × ${result.instanceType}:`);
+    for (const violation of result.violations) console.error(`  ${violation}`);
+    const fleet = result.instances === Number(argv[argv.indexOf('--instances') + 1]) ? [] : ['--instances', String(result.instances), '--instance-type', result.instanceType];
+    console.error(`replay: ${replayCommand([...argv.filter((arg) => arg !== '--sweep'), ...(argv.includes('--sweep') ? fleet : [])], result.seed)}`);
+  }
+  return failing.length > 0;
+}
+
+function main(argv: readonly string[]): number {
+  const flags = parseSimFlags(argv);
+  const scenario = loadScenario(flags);
+  if (flags.sweep) {
+    const result = sweep(scenario, flags.deadlineHours ?? null);
+    if (flags.json) console.log(JSON.stringify({ ...result, runs: result.runs.map(({ timeSeries: _series, ...run }) => run) }, null, 2));
+    else console.log(sweepTable(result));
+    if (flags.html !== undefined && result.cheapest !== null) writeFileSync(flags.html, htmlReport(result.cheapest));
+    return reportViolations(result.runs, argv) ? 1 : 0;
+  }
+  const result = simulate(scenario);
+  console.log(flags.json ? JSON.stringify(result, null, 2) : textReport(result));
+  if (flags.html !== undefined) writeFileSync(flags.html, htmlReport(result));
+  return reportViolations([result], argv) ? 1 : 0;
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  console.error(error.message);
+  process.exitCode = 2;
+}

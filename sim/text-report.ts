@@ -1,0 +1,32 @@
+import { stages } from '../core/stage.ts';
+import type { SimulationResult } from './fleet-simulation.ts';
+
+const percent = (value: number): string => `${(value * 100).toFixed(1)}%`;
+
+/** The planner's answer for people: what it takes, what it costs, and what limits it. */
+export function textReport(result: SimulationResult): string {
+  const sample = result.simulated;
+  const lines = [
+    `fleet            ${result.instances} × ${result.instanceType}, policy ${result.policy}, seed ${result.seed}`,
+    `files            ${result.files} (${result.filesDone} done, ${result.filesFailed} failed)`,
+    `simulated        ${sample.instances} instances with ${sample.files} files, ${sample.events} events`
+      + (sample.instances < result.instances ? ' (a sample of the fleet, scaled: see README)' : ''),
+    `makespan         ${result.makespanHours.toFixed(2)} h`,
+    `throughput       ${Math.round(result.filesPerHour)} files/hour, ${result.gigabytesPerHour.toFixed(0)} GB/hour`,
+    `cost             $${result.costDollars.toFixed(2)} (on-demand, per-second billing)`,
+    `bottleneck       ${result.bottleneck}`,
+    `resources        CPU ${percent(result.resourceUtilization.cpu)}, network in ${percent(result.resourceUtilization.networkIn)}, `
+      + `out ${percent(result.resourceUtilization.networkOut)}, source requests ${percent(result.resourceUtilization.sourceRequests)}, `
+      + `sink requests ${percent(result.resourceUtilization.sinkRequests)}`,
+    `job latency      p50 ${result.jobLatencySeconds.p50.toFixed(1)} s, p99 ${result.jobLatencySeconds.p99.toFixed(1)} s`,
+    `peak memory      ${(result.peakHeldBytes / 1024 ** 3).toFixed(2)} GiB held on one instance`,
+    `faults           ${result.crashes} crashes, ${result.jobsReclaimed} leases reclaimed, `
+      + `${result.throttled.source} source and ${result.throttled.sink} sink requests over the ceiling`,
+    '',
+    'stage      utilization  mean queue depth per instance',
+  ];
+  for (const stage of stages) {
+    lines.push(`${stage.padEnd(10)} ${percent(result.stageUtilization[stage]).padStart(11)}  ${result.meanQueueDepth[stage].toFixed(2).padStart(8)}`);
+  }
+  return lines.join('\n');
+}
