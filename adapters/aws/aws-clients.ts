@@ -18,6 +18,8 @@ export interface AwsClientOptions {
   readonly maxAttempts?: number;
   readonly requestTimeoutMs?: number;
   readonly connectionTimeoutMs?: number;
+  /** Explicit credentials (tests against a local store); absent, the SDK's chain finds them. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
 /** Region for a store reached by an explicit endpoint when nothing in the chain names one. */
@@ -50,6 +52,7 @@ export function createS3Client(options: AwsClientOptions = {}): S3Client {
   };
   const region = options.region ?? regionFromEnvironment();
   if (region !== undefined) config.region = region;
+  if (options.credentials !== undefined) config.credentials = { ...options.credentials };
   if (options.endpoint !== undefined) {
     config.endpoint = options.endpoint;
     if (region === undefined) config.region = regionForCustomEndpoint;
@@ -70,6 +73,7 @@ export function createCloudWatchClient(options: AwsClientOptions = {}): CloudWat
     maxAttempts: options.maxAttempts ?? 2,
     requestHandler: requestHandlerOptions(options),
     ...(region !== undefined ? { region } : {}),
+    ...(options.credentials !== undefined ? { credentials: { ...options.credentials } } : {}),
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint, region: region ?? regionForCustomEndpoint } : {}),
   });
 }
