@@ -4,12 +4,13 @@
  * is reported rather than skipped, compaction keeps the state, a second process cannot open
  * a folder in use, and leases of a dead process are claimable at once after a restart.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { EmbeddedLedger } from '../../adapters/ledger/embedded-ledger.ts';
-import { contractInputs, contractOptions, registerLedgerContract } from './ledger-contract.ts';
+import { journalFileName } from '../../adapters/ledger/journal-file.ts';
+import { contractInputs, contractOptions, registerLedgerContract, someResult } from './ledger-contract.ts';
 
 const folders: string[] = [];
 async function freshFolder(): Promise<string> {
@@ -22,3 +23,83 @@ afterAll(async () => {
 });
 
 registerLedgerContract('embedded', async (options) => EmbeddedLedger.open({ ...options, directory: await freshFolder() }));
+
+describe('embedded ledger journal', () => {
+  const options = { ...contractOptions };
+
+  test('a torn last line is cut off and ignored; appends then start on a clean line', async () => {
+    const directory = await freshFolder();
+    const ledger = await EmbeddedLedger.open({ ...options, directory });
+    await ledger.enqueue('run', contractInputs(3));
+    const job = (await ledger.claim('run', 'worker-a', 1, 60_000)).jobs[0]!;
+    expect(await ledger.complete('run', job, someResult)).toBe(true);
+    await ledger.close();
+    const path = join(directory, journalFileName);
+    const clean = await readFile(path, 'utf8');
+    // A kill in the middle of a write: half of a line that would have failed the other jobs.
+    await appendFile(path, '{"kind":"jobs","runId":"run","jobs":[{"jobId":"');
+    const reopened = await EmbeddedLedger.open({ ...options, directory });
+    expect(await readFile(path, 'utf8')).toBe(clean);
+    expect(await reopened.stats('run')).toMatchObject({ pending: 2, done: 1 });
+    expect((await reopened.claim('run', 'worker-b', 5, 60_000)).jobs).toHaveLength(2);
+    await reopened.close();
+    const again = await EmbeddedLedger.open({ ...options, directory });
+    expect(await again.stats('run')).toMatchObject({ claimed: 2, done: 1 });
+    await again.close();
+  });
+
+  test('a corrupt line followed by valid ones is reported, not skipped', async () => {
+    const directory = await freshFolder();
+    const ledger = await EmbeddedLedger.open({ ...options, directory });
+    await ledger.enqueue('run', contractInputs(1));
+    await ledger.close();
+    const path = join(directory, journalFileName);
+    const clean = await readFile(path, 'utf8');
+    await writeFile(path, `{"kind":"jobs","runId":"run","jo\n${clean}`);
+    await expect(EmbeddedLedger.open({ ...options, directory })).rejects.toThrow(/corrupt at line 1/);
+  });
+
+  test('a restart makes the dead process\'s leases claimable at once, charging them', async () => {
+    const directory = await freshFolder();
+    const ledger = await EmbeddedLedger.open({ ...options, directory });
+    await ledger.enqueue('run', contractInputs(2));
+    const held = (await ledger.claim('run', 'worker-a', 2, 60_000)).jobs;
+    // What a SIGKILL leaves: the journal as it is, no close (the lock file names a dead pid).
+    await ledger.close();
+    await writeFile(join(directory, 'lock'), '999999999');
+    const restarted = await EmbeddedLedger.open({ ...options, directory });
+    const taken = (await restarted.claim('run', 'worker-b', 5, 60_000)).jobs;
+    expect(taken.map((job) => job.jobId).sort()).toEqual(held.map((job) => job.jobId).sort());
+    expect(taken.map((job) => job.attempt)).toEqual([2, 2]);
+    expect(await restarted.complete('run', held[0]!, someResult)).toBe(false);
+    await restarted.close();
+  });
+
+  test('one process per folder: a folder in use is refused with what to do', async () => {
+    const directory = await freshFolder();
+    const ledger = await EmbeddedLedger.open({ ...options, directory });
+    await expect(EmbeddedLedger.open({ ...options, directory })).rejects.toThrow(/in use by process .* use --ledger postgres/);
+    await ledger.close();
+    await (await EmbeddedLedger.open({ ...options, directory })).close();
+  });
+
+  test('compaction keeps the journal near the size of the state and loses nothing', async () => {
+    const directory = await freshFolder();
+    const ledger = await EmbeddedLedger.open({ ...options, directory, compactLinesMin: 20 });
+    await ledger.enqueue('run', contractInputs(50));
+    for (let round = 0; round < 20; round += 1) {
+      const { jobs } = await ledger.claim('run', 'worker-a', 2, 60_000);
+      await Promise.all(jobs.map((job) => ledger.complete('run', job, someResult)));
+      await ledger.progress('run', { workerId: 'worker-a', currentInput: null, records: round, bytes: 0, badRecords: 0, status: 'running' });
+    }
+    const before = await ledger.stats('run');
+    await ledger.close();
+    const lines = (await readFile(join(directory, journalFileName), 'utf8')).trimEnd().split('\n');
+    expect(lines.length).toBeLessThanOrEqual(20);
+    const reopened = await EmbeddedLedger.open({ ...options, directory, compactLinesMin: 20 });
+    expect(await reopened.stats('run')).toEqual(before);
+    expect(before).toMatchObject({ done: 40, pending: 10 });
+    expect((await reopened.workerProgress('run'))[0]?.records).toBe(19);
+    await reopened.close();
+  });
+});

@@ -1,11 +1,16 @@
 /**
  * Proves the PostgreSQL ledger keeps the Ledger contract against a real server
- * (DATABASE_URL, default the local one), in a schema of its own that is dropped at the end.
+ * (DATABASE_URL, default the local one), in a schema of its own that is dropped at the end;
+ * and what a fleet needs of it: 8 concurrent claimers over 10,000 jobs take each job exactly
+ * once; a claimer killed with SIGKILL mid-lease loses its jobs to others once the lease
+ * expires, and its stale lease can no longer complete them; a fleet starting together
+ * migrates the schema once.
  */
 import pg from 'pg';
-import { afterAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PostgresLedger } from '../../adapters/ledger/postgres-ledger.ts';
-import { registerLedgerContract } from './ledger-contract.ts';
+import { contractInputs, contractOptions, registerLedgerContract, sleep, someResult } from './ledger-contract.ts';
+import { childPath, startChild } from './ledger-children/child-process.ts';
 
 const connectionString = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `ledger_test_${process.pid}`;
@@ -18,3 +23,87 @@ afterAll(async () => {
 });
 
 registerLedgerContract('postgres', (options) => PostgresLedger.open({ ...options, connectionString, schema }));
+
+describe('PostgreSQL ledger under a fleet', () => {
+  let ledger: PostgresLedger;
+  beforeAll(async () => {
+    ledger = await PostgresLedger.open({ ...contractOptions, connectionString, schema, connectionsMax: 2 });
+  });
+  afterAll(async () => {
+    await ledger?.close();
+  });
+
+  test('workers opening together apply each migration once', async () => {
+    const racingSchema = `${schema}_race`;
+    const ledgers = await Promise.all(Array.from({ length: 4 }, () =>
+      PostgresLedger.open({ ...contractOptions, connectionString, schema: racingSchema, connectionsMax: 1 })));
+    await Promise.all(ledgers.map((opened) => opened.close()));
+    const client = new pg.Client({ connectionString });
+    await client.connect();
+    try {
+      const applied = await client.query(`SELECT version FROM ${racingSchema}.ledger_migrations ORDER BY version`);
+      expect(applied.rows.map((row) => row.version)).toEqual([1, 2]);
+    } finally {
+      await client.query(`DROP SCHEMA IF EXISTS ${racingSchema} CASCADE`);
+      await client.end();
+    }
+  });
+
+  test('8 concurrent claimers over 10,000 jobs take each job exactly once', async () => {
+    const runId = `fleet-${Date.now()}`;
+    expect(await ledger.enqueue(runId, contractInputs(10_000, 'fleet'))).toBe(10_000);
+    const claimers = await Promise.all(Array.from({ length: 8 }, () =>
+      PostgresLedger.open({ ...contractOptions, connectionString, schema, connectionsMax: 1 })));
+    try {
+      const taken = await Promise.all(claimers.map((claimer, index) => claimUntilExhausted(claimer, runId, `worker-${index}`)));
+      const all = taken.flat();
+      expect(all).toHaveLength(10_000);
+      expect(new Set(all).size).toBe(10_000);
+      // Every claimer got work: SKIP LOCKED spreads the jobs rather than serialising them.
+      for (const jobs of taken) expect(jobs.length).toBeGreaterThan(0);
+      expect(await ledger.stats(runId)).toMatchObject({ done: 10_000, remaining: 0, rowsDone: 100_000 });
+    } finally {
+      await Promise.all(claimers.map((claimer) => claimer.close()));
+    }
+  });
+
+  test('a claimer killed with SIGKILL mid-lease loses its jobs to others after the lease expires', async () => {
+    const runId = `killed-${Date.now()}`;
+    const leaseMs = 1_500;
+    await ledger.enqueue(runId, contractInputs(5, 'killed'));
+    const child = startChild(childPath('postgres-claimer.ts'), {
+      DATABASE_URL: connectionString, LEDGER_SCHEMA: schema, RUN_ID: runId, CLAIM_COUNT: '3', LEASE_MS: String(leaseMs),
+    });
+    const line = await child.waitForLine((text) => text.startsWith('{"claimed"'), 20_000);
+    const claimedAtMs = Date.now();
+    await child.kill();
+    const held: { jobId: string; attempt: number }[] = JSON.parse(line).claimed;
+    expect(held).toHaveLength(3);
+    // While the dead worker's lease runs, only the two other jobs can be had.
+    const before = await ledger.claim(runId, 'survivor', 5, 60_000);
+    expect(before.jobs).toHaveLength(2);
+    for (const job of before.jobs) expect(held.map((lease) => lease.jobId)).not.toContain(job.jobId);
+    await sleep(Math.max(0, claimedAtMs + leaseMs + 300 - Date.now()));
+    const after = await ledger.claim(runId, 'survivor', 5, 60_000);
+    expect(after.jobs.map((job) => job.jobId).sort()).toEqual(held.map((lease) => lease.jobId).sort());
+    for (const job of after.jobs) expect(job.attempt).toBe(2);
+    // Had the dead worker only been slow, its late complete would be refused.
+    for (const lease of held) expect(await ledger.complete(runId, lease, someResult)).toBe(false);
+    for (const job of [...before.jobs, ...after.jobs]) expect(await ledger.complete(runId, job, someResult)).toBe(true);
+    expect(await ledger.claim(runId, 'survivor', 5, 60_000)).toEqual({ jobs: [], exhausted: true });
+  });
+});
+
+/** Claims 25 at a time and completes them all, until the run says it is over; at most 10,000 rounds. */
+async function claimUntilExhausted(claimer: PostgresLedger, runId: string, workerId: string): Promise<string[]> {
+  const taken: string[] = [];
+  for (let round = 0; round < 10_000; round += 1) {
+    const { jobs, exhausted } = await claimer.claim(runId, workerId, 25, 60_000);
+    if (exhausted) return taken;
+    for (const job of jobs) {
+      taken.push(job.jobId);
+      if (!(await claimer.complete(runId, job, someResult))) throw new Error(`complete of a held lease refused: ${job.jobId}`);
+    }
+  }
+  throw new Error('claimer did not see the run end within 10,000 rounds');
+}
