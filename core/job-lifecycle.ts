@@ -119,6 +119,8 @@ export function endJob(state: WorkerState, job: JobState, outcome: JobOutcome, c
   if (outcome === 'released') commands.push({ kind: 'releaseJob', lease });
   commands.push(failure ? { kind: 'jobEnded', jobId: lease.jobId, outcome, summary, failure } : { kind: 'jobEnded', jobId: lease.jobId, outcome, summary });
   countOutcome(state, outcome);
+  // With no job left, the ledger may now say the run is exhausted: ask at once, not after claimIdleMs.
+  if (state.jobs.size === 0) state.claimNotBeforeMs = Math.min(state.claimNotBeforeMs, state.lastNowMs);
 }
 
 function countOutcome(state: WorkerState, outcome: JobOutcome): void {

@@ -1,0 +1,113 @@
+/**
+ * `node cmd/worker`: exports WARC inputs to Parquet. Parses the configuration, enqueues the
+ * run's inputs in the ledger (idempotent, so every worker of a fleet may do it), runs the
+ * core on the node runtime until the run is done or a signal drains it, prints a summary.
+ * Exit codes: 0 all jobs done; 1 fatal error; 2 bad usage or configuration; 3 finished, but
+ * some jobs failed for good (listed).
+ */
+import { performance } from 'node:perf_hooks';
+import { resolve } from 'node:path';
+import type { InputRef } from '../../core/input-ref.ts';
+import type { Source } from '../../core/source.ts';
+import { describeError } from '../../adapters/aws/redact.ts';
+import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
+import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
+import { jsonLinesLogger, type Logger } from './logger.ts';
+import { NodeRuntime, type RunOutcome } from './node-runtime.ts';
+import { runSummary, summaryText } from './run-summary.ts';
+import { ConfigError, helpText, loadWorkerConfig, type WorkerConfig } from './worker-config.ts';
+import { inputSpecOf, ledgerOf, limitsOf, metricsOf, runIdOf, sinkOf, sourceOf, workerIdOf, type ClosableLedger } from './wiring.ts';
+
+/** Inputs to enqueue in one call; the listing streams, so a crawl's 100,000 files never sit in memory at once. */
+const enqueueBatchInputs = 1_000;
+
+async function enqueueInputs(config: WorkerConfig, source: Source, ledger: ClosableLedger, runId: string): Promise<number> {
+  const spec = inputSpecOf(config);
+  let batch: InputRef[] = [];
+  let listed = 0;
+  let kept = 0;
+  for await (const input of source.list(spec)) {
+    const position = listed++;
+    if (config.shard !== undefined && position % config.shard.count !== config.shard.index) continue;
+    if (config.limit !== undefined && kept >= config.limit) break;
+    kept += 1;
+    batch.push(input.sizeBytes === undefined ? { ...input, sizeBytes: await source.sizeOf(input) } : input);
+    if (batch.length >= enqueueBatchInputs) {
+      await ledger.enqueue(runId, batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await ledger.enqueue(runId, batch);
+  return kept;
+}
+
+function installSignals(runtime: NodeRuntime, logger: Logger): void {
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      logger.log('error', 'second signal: exiting at once', { signal });
+      process.exit(130);
+    }
+    logger.log('warn', 'draining: claiming nothing more, finishing or releasing running jobs', { signal });
+    runtime.requestShutdown();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+async function runWorker(config: WorkerConfig): Promise<number> {
+  const logger = jsonLinesLogger(config.logLevel);
+  const runId = runIdOf(config);
+  const source = sourceOf(config);
+  const ledger = await ledgerOf(config);
+  try {
+    const startedMs = performance.now();
+    const inputs = await enqueueInputs(config, source, ledger, runId);
+    logger.log('info', 'run enqueued', { runId, inputs });
+    const metrics = metricsOf(config, runId, (message) => logger.log('warn', message));
+    const runtime = new NodeRuntime(
+      { source, decoder: new WarcDecoder(), encoder: createParquetEncoder(), sink: sinkOf(config), ledger, emitMetrics: (snapshot) => metrics.report(snapshot) },
+      {
+        runId,
+        workerId: workerIdOf(),
+        limits: limitsOf(config),
+        logger,
+        onJobEnded: (ended) => logger.log(ended.outcome === 'committed' ? 'info' : 'warn', 'job ended', { jobId: ended.jobId, outcome: ended.outcome, failure: ended.failure }),
+      },
+    );
+    installSignals(runtime, logger);
+    const outcome: RunOutcome = await runtime.run();
+    const summary = runSummary(outcome, await ledger.stats(runId), performance.now() - startedMs);
+    process.stderr.write(`${summaryText(summary, { runId, output: config.output.startsWith('s3://') ? config.output : resolve(config.output) })}\n`);
+    return summary.failed.length > 0 ? 3 : 0;
+  } finally {
+    await ledger.close();
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let config: WorkerConfig;
+  try {
+    config = loadWorkerConfig(argv, process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (config.help) {
+    process.stdout.write(`${helpText()}\n`);
+    return 0;
+  }
+  return runWorker(config);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`fatal: ${describeError(error)}\n`);
+    process.exit(1);
+  },
+);

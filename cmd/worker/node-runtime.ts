@@ -1,0 +1,296 @@
+/**
+ * The node runtime: drives the core with real time and real adapters. It feeds `step` what
+ * happened, carries out its commands, and arms one timer for `wakeAtMs`. Every task command
+ * gets exactly one answer, whatever happens to its job in between (the core's contract).
+ *
+ * Decode runs synchronously on the event loop and encode on it too, so this runtime gives the
+ * CPU stages one slot (`cpuSlotsMax: 1`); I/O runs concurrently on the event loop.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Command, CommandOf, JobSummary } from '../../core/commands.ts';
+import type { Decoder } from '../../core/decoder.ts';
+import type { Encoder } from '../../core/encoder.ts';
+import { FailureError, ourFault, type Failure } from '../../core/failure.ts';
+import type { Input } from '../../core/inputs.ts';
+import type { Ledger } from '../../core/ledger.ts';
+import type { WorkerLimits } from '../../core/limits.ts';
+import type { MetricsSnapshot } from '../../core/metrics-snapshot.ts';
+import type { Sink } from '../../core/sink.ts';
+import type { Source } from '../../core/source.ts';
+import { step } from '../../core/step.ts';
+import { createWorkerState, type WorkerState } from '../../core/worker-state.ts';
+import { describeError } from '../../adapters/aws/redact.ts';
+import { JobData } from './job-data.ts';
+import type { Logger } from './logger.ts';
+
+export interface RuntimeAdapters {
+  readonly source: Source;
+  readonly decoder: Decoder;
+  readonly encoder: Encoder;
+  readonly sink: Sink;
+  readonly ledger: Ledger;
+  readonly emitMetrics: (snapshot: MetricsSnapshot) => Promise<void>;
+}
+
+export interface RuntimeOptions {
+  readonly runId: string;
+  readonly workerId: string;
+  readonly limits: WorkerLimits;
+  readonly logger: Logger;
+  readonly onJobEnded?: (ended: CommandOf<'jobEnded'>) => void;
+}
+
+export interface RunOutcome {
+  readonly ended: CommandOf<'jobEnded'>[];
+  readonly lastSnapshot: MetricsSnapshot | null;
+}
+
+/** A thrown error as the core's failure: adapters classify theirs; anything else is ours. */
+export function failureOf(error: unknown): Failure {
+  if (error instanceof FailureError) return error.failure;
+  return ourFault(describeError(error));
+}
+
+export class NodeRuntime {
+  private readonly state: WorkerState;
+  private readonly inbox: Input[] = [];
+  private readonly jobs = new Map<string, JobData>();
+  private readonly ended: CommandOf<'jobEnded'>[] = [];
+  private readonly ledgerWrites = new Set<Promise<unknown>>();
+  private lastSnapshot: MetricsSnapshot | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private turnQueued = false;
+  private resolveRun: ((outcome: RunOutcome) => void) | null = null;
+  private readonly startedAtMs = performance.now();
+
+  constructor(private readonly adapters: RuntimeAdapters, private readonly options: RuntimeOptions) {
+    this.state = createWorkerState(options.limits);
+  }
+
+  /** Runs until the core says `finished`. */
+  run(): Promise<RunOutcome> {
+    return new Promise((resolve) => {
+      this.resolveRun = resolve;
+      this.queueTurn();
+    });
+  }
+
+  /** Asks the core to drain: claim nothing more, finish or release by the drain deadline. */
+  requestShutdown(): void {
+    this.deliver({ kind: 'shutdownRequested' });
+  }
+
+  private nowMs(): number {
+    return performance.now() - this.startedAtMs;
+  }
+
+  private deliver(input: Input): void {
+    this.inbox.push(input);
+    this.queueTurn();
+  }
+
+  /** Answers arriving together are handled in one step. */
+  private queueTurn(): void {
+    if (this.turnQueued) return;
+    this.turnQueued = true;
+    setImmediate(() => this.turn());
+  }
+
+  private turn(): void {
+    this.turnQueued = false;
+    const inputs = this.inbox.splice(0, this.inbox.length);
+    const result = step(this.state, this.nowMs(), inputs);
+    for (const command of result.commands) this.execute(command);
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (result.wakeAtMs !== null) {
+      const delayMs = Math.max(0, Math.ceil(result.wakeAtMs - this.nowMs()));
+      this.timer = setTimeout(() => this.deliver({ kind: 'timer' }), delayMs);
+    }
+  }
+
+  private execute(command: Command): void {
+    switch (command.kind) {
+      case 'claimJobs':
+        return this.claim(command.count);
+      case 'fetchChunk':
+        return this.answer(command.taskId, () => this.fetch(command));
+      case 'decodeChunk':
+        return this.answer(command.taskId, async () => this.decode(command));
+      case 'encodeRowGroup':
+        return this.answer(command.taskId, () => this.encode(command));
+      case 'uploadPart':
+        return this.answer(command.taskId, () => this.uploadPart(command));
+      case 'commitJob':
+        return this.commit(command);
+      case 'heartbeat':
+        return this.heartbeat(command);
+      case 'dropJob':
+        return this.drop(command.jobId, command.reason);
+      case 'failJob':
+        this.options.logger.log('warn', 'job failed', { jobId: command.lease.jobId, failure: command.failure });
+        return this.ledgerWrite(this.adapters.ledger.fail(this.options.runId, command.lease, command.failure));
+      case 'releaseJob':
+        return this.ledgerWrite(this.adapters.ledger.release(this.options.runId, command.lease));
+      case 'jobEnded':
+        this.ended.push(command);
+        this.options.onJobEnded?.(command);
+        return;
+      case 'emitMetrics':
+        this.lastSnapshot = command.snapshot;
+        this.adapters.emitMetrics(command.snapshot).catch((error: unknown) => {
+          this.options.logger.log('warn', 'metrics not sent', { error: describeError(error) });
+        });
+        return;
+      case 'finished':
+        return void this.finish();
+    }
+  }
+
+  /** Runs a task and delivers exactly one answer: its completion or its failure. */
+  private answer(taskId: number, task: () => Promise<Input>): void {
+    task().then(
+      (input) => this.deliver(input),
+      (error: unknown) => this.deliver({ kind: 'taskFailed', taskId, failure: failureOf(error) }),
+    );
+  }
+
+  private jobData(jobId: string): JobData {
+    const data = this.jobs.get(jobId);
+    if (data === undefined) throw new FailureError(ourFault(`job ${jobId} was dropped`));
+    return data;
+  }
+
+  private claim(count: number): void {
+    const { ledger } = this.adapters;
+    ledger.claim(this.options.runId, this.options.workerId, count, this.options.limits.leaseMs).then(
+      (result) => {
+        for (const job of result.jobs) this.jobs.set(job.jobId, new JobData(job));
+        this.deliver({ kind: 'jobsClaimed', jobs: result.jobs, exhausted: result.exhausted });
+      },
+      (error: unknown) => {
+        this.options.logger.log('warn', 'claim failed', { error: describeError(error) });
+        this.deliver({ kind: 'claimFailed', failure: failureOf(error) });
+      },
+    );
+  }
+
+  private async fetch(command: CommandOf<'fetchChunk'>): Promise<Input> {
+    const data = this.jobData(command.jobId);
+    const range = { offsetBytes: command.offsetBytes, lengthBytes: command.lengthBytes };
+    const bytes = command.lengthBytes === 0 ? new Uint8Array(0) : await this.adapters.source.read(command.input, range, data.abort.signal);
+    data.chunks.set(command.chunkIndex, bytes);
+    return { kind: 'chunkFetched', taskId: command.taskId, bytes: bytes.length };
+  }
+
+  private decode(command: CommandOf<'decodeChunk'>): Input {
+    const data = this.jobData(command.jobId);
+    const chunk = data.chunks.get(command.chunkIndex);
+    if (chunk === undefined) throw new FailureError(ourFault(`chunk ${command.chunkIndex} of ${command.jobId} is not held`));
+    data.chunks.delete(command.chunkIndex);
+    data.decoder ??= this.adapters.decoder.open(data.claimed.input);
+    const decoded = data.decoder.push(chunk, command.final);
+    for (const row of decoded.rows) data.rows.push(row);
+    return { kind: 'chunkDecoded', taskId: command.taskId, rows: decoded.rows.length, rowBytes: decoded.rowBytes, counters: decoded.counters };
+  }
+
+  /** Encodes the next row group; the last one also writes the footer. */
+  private async encode(command: CommandOf<'encodeRowGroup'>): Promise<Input> {
+    const data = this.jobData(command.jobId);
+    data.encoder ??= this.adapters.encoder.open();
+    const rows = data.takeRows(command.rows);
+    let addedBytes = 0;
+    if (rows.length > 0) {
+      const bytes = await data.encoder.writeRowGroup(rows);
+      data.output.append(bytes);
+      addedBytes += bytes.length;
+    }
+    if (command.final) {
+      const footer = await data.encoder.finish();
+      data.output.append(footer);
+      addedBytes += footer.length;
+    }
+    return { kind: 'rowGroupEncoded', taskId: command.taskId, bytes: addedBytes };
+  }
+
+  private async uploadPart(command: CommandOf<'uploadPart'>): Promise<Input> {
+    const data = this.jobData(command.jobId);
+    let bytes = data.partBytes.get(command.partNumber);
+    if (bytes === undefined) {
+      bytes = data.output.take(command.offsetBytes, command.lengthBytes);
+      data.partBytes.set(command.partNumber, bytes);
+    }
+    data.upload ??= this.adapters.sink.begin(command.outputKey, data.abort.signal);
+    const handle = await data.upload;
+    const receipt = await this.adapters.sink.uploadPart(handle, command.partNumber, bytes, data.abort.signal);
+    data.receipts.set(command.partNumber, receipt);
+    data.partBytes.delete(command.partNumber);
+    return { kind: 'partUploaded', taskId: command.taskId };
+  }
+
+  /**
+   * Completes the object, then records the job done in the ledger, fenced by the lease. A
+   * refused completion means the lease was lost: the answer says so, and the object (same key,
+   * same content) is overwritten by whoever holds the job now.
+   */
+  private commit(command: CommandOf<'commitJob'>): void {
+    const run = async (): Promise<void> => {
+      const data = this.jobData(command.lease.jobId);
+      const handle = await (data.upload ?? Promise.reject(new FailureError(ourFault('commit with no upload'))));
+      const parts = [...data.receipts.values()].sort((a, b) => a.partNumber - b.partNumber);
+      await this.adapters.sink.complete(handle, parts, data.abort.signal);
+      data.upload = null;
+      const accepted = await this.adapters.ledger.complete(this.options.runId, command.lease, resultOf(command.summary));
+      this.jobs.delete(command.lease.jobId);
+      if (!accepted) {
+        this.deliver({ kind: 'leaseLost', jobId: command.lease.jobId });
+        this.deliver({ kind: 'taskFailed', taskId: command.taskId, failure: ourFault('the ledger refused the completion: lease lost') });
+        return;
+      }
+      this.deliver({ kind: 'jobCommitted', taskId: command.taskId });
+    };
+    run().catch((error: unknown) => this.deliver({ kind: 'taskFailed', taskId: command.taskId, failure: failureOf(error) }));
+  }
+
+  private heartbeat(command: CommandOf<'heartbeat'>): void {
+    const { ledger } = this.adapters;
+    ledger.heartbeat(this.options.runId, this.options.workerId, command.leases, this.options.limits.leaseMs).then(
+      (result) => {
+        this.deliver({ kind: 'leasesRenewed', jobIds: result.renewed, sentAtMs: command.sentAtMs });
+        for (const jobId of result.lost) this.deliver({ kind: 'leaseLost', jobId });
+      },
+      (error: unknown) => this.options.logger.log('warn', 'heartbeat failed', { error: describeError(error) }),
+    );
+  }
+
+  /** Frees a job's data, cancels its I/O and aborts its upload: nothing half-written stays. */
+  private drop(jobId: string, reason: string): void {
+    const data = this.jobs.get(jobId);
+    if (data === undefined) return;
+    this.jobs.delete(jobId);
+    data.abort.abort(new FailureError(ourFault(`job dropped: ${reason}`)));
+    const upload = data.upload;
+    if (upload !== null) {
+      this.ledgerWrite(upload.then((handle) => this.adapters.sink.abort(handle)));
+    }
+  }
+
+  /** Ledger and abort writes run in the background; `finish` waits for them. */
+  private ledgerWrite(write: Promise<unknown>): void {
+    const tracked = write.catch((error: unknown) => {
+      this.options.logger.log('warn', 'ledger or sink write failed', { error: describeError(error) });
+    });
+    this.ledgerWrites.add(tracked);
+    void tracked.finally(() => this.ledgerWrites.delete(tracked));
+  }
+
+  private async finish(): Promise<void> {
+    if (this.timer !== null) clearTimeout(this.timer);
+    await Promise.all([...this.ledgerWrites]);
+    this.resolveRun?.({ ended: this.ended, lastSnapshot: this.lastSnapshot });
+  }
+}
+
+function resultOf(summary: JobSummary): { rows: number; inputBytes: number; outputBytes: number; counters: JobSummary['counters'] } {
+  return { rows: summary.rows, inputBytes: summary.inputBytes, outputBytes: summary.outputBytes, counters: summary.counters };
+}

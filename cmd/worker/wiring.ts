@@ -1,0 +1,102 @@
+/**
+ * Builds the adapters a configuration names: source, sink, ledger, metrics, and the core's
+ * limits. Everything the binary needs from the outside world is made here and nowhere else.
+ */
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { InputRef } from '../../core/input-ref.ts';
+import type { Ledger } from '../../core/ledger.ts';
+import { withLimits, type WorkerLimits } from '../../core/limits.ts';
+import type { Sink } from '../../core/sink.ts';
+import { createCloudWatchClient, createS3Client } from '../../adapters/aws/aws-clients.ts';
+import { CloudWatchMetrics } from '../../adapters/metrics/cloudwatch-metrics.ts';
+import { JsonLinesMetrics, type SnapshotReporter } from '../../adapters/metrics/json-lines-metrics.ts';
+import { NoMetrics } from '../../adapters/metrics/no-metrics.ts';
+import { EmbeddedLedger } from '../../adapters/ledger/embedded-ledger.ts';
+import { PostgresLedger } from '../../adapters/ledger/postgres-ledger.ts';
+import { LocalFolderSink } from '../../adapters/sink/local-folder-sink.ts';
+import { S3Sink } from '../../adapters/sink/s3-sink.ts';
+import { AnySource } from '../../adapters/source/any-source.ts';
+import { outputKeyFor } from '../../adapters/source/output-key.ts';
+import type { WorkerConfig } from './worker-config.ts';
+
+const mebibyte = 1024 * 1024;
+
+/** The sample WARC files that ship with the project: the default input. */
+export const samplesFolder = fileURLToPath(new URL('../../samples/', import.meta.url));
+
+export function inputSpecOf(config: WorkerConfig): string {
+  return config.input ?? samplesFolder;
+}
+
+/** A run id that depends only on what is exported where, so a re-run resumes the same run. */
+export function runIdOf(config: WorkerConfig): string {
+  if (config.runId !== undefined) return config.runId;
+  const spec = config.input === undefined ? 'samples' : config.input;
+  return `run-${createHash('sha256').update(`${spec}\n${config.output}`).digest('hex').slice(0, 12)}`;
+}
+
+export function outputKeyOf(input: InputRef): string {
+  return outputKeyFor(input, 'parquet');
+}
+
+export function sourceOf(config: WorkerConfig): AnySource {
+  const endpoint = config.s3Endpoint;
+  return new AnySource({
+    commonCrawlBase: config.ccBase,
+    s3Client: () => createS3Client(endpoint === undefined ? {} : { endpoint }),
+  });
+}
+
+export function sinkOf(config: WorkerConfig): Sink {
+  if (config.output.startsWith('s3://')) {
+    const endpoint = config.s3Endpoint;
+    return new S3Sink({ client: createS3Client(endpoint === undefined ? {} : { endpoint }), output: config.output });
+  }
+  return new LocalFolderSink({ root: resolve(config.output) });
+}
+
+export interface ClosableLedger extends Ledger {
+  close(): Promise<void>;
+}
+
+/** The embedded ledger lives beside a local output, or in `./.ledger` for an S3 output. */
+export async function ledgerOf(config: WorkerConfig): Promise<ClosableLedger> {
+  if (config.ledger.startsWith('postgres://') || config.ledger.startsWith('postgresql://')) {
+    return PostgresLedger.open({ connectionString: config.ledger, outputKeyOf });
+  }
+  const folder = config.output.startsWith('s3://') ? resolve('.ledger') : join(resolve(config.output), '.ledger');
+  const shard = config.shard === undefined ? '' : `-shard-${config.shard.index}-of-${config.shard.count}`;
+  return EmbeddedLedger.open({ directory: `${folder}${shard}`, outputKeyOf });
+}
+
+/**
+ * The core's limits for this process. Decode and encode run on the event loop here, so the
+ * CPU stages get one slot; network concurrency is the core's default.
+ */
+export function limitsOf(config: WorkerConfig): WorkerLimits {
+  return withLimits({
+    stageWorkersMax: { decode: 1, encode: 1 },
+    cpuSlotsMax: 1,
+    memoryBudgetBytes: config.memoryBudgetMb * mebibyte,
+    chunkBytes: config.chunkMb * mebibyte,
+    leaseMs: config.leaseSeconds * 1_000,
+    heartbeatIntervalMs: Math.floor((config.leaseSeconds * 1_000) / 5),
+    leaseSafetyMs: Math.floor((config.leaseSeconds * 1_000) / 10),
+    drainTimeoutMs: config.drainTimeout * 1_000,
+    seed: process.pid,
+  });
+}
+
+export function workerIdOf(): string {
+  return `${process.env.HOSTNAME ?? 'worker'}-${process.pid}-${availableParallelism()}cpu`;
+}
+
+/** Where metrics snapshots go: JSON lines on stdout by default, CloudWatch in AWS, or nowhere. */
+export function metricsOf(config: WorkerConfig, runId: string, log: (message: string) => void): SnapshotReporter {
+  if (config.metrics === 'none') return new NoMetrics();
+  if (config.metrics === 'stdout') return new JsonLinesMetrics();
+  return new CloudWatchMetrics({ client: createCloudWatchClient(), dimensions: { RunId: runId }, log });
+}

@@ -1,0 +1,170 @@
+/**
+ * The worker's configuration: every option has a flag, an environment variable and a YAML
+ * key; precedence is flag, then environment, then file, then default. Mistakes are
+ * `ConfigError`s with one line that says what to fix (the binary exits 2 on them).
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+interface OptionSpec {
+  readonly flag: string;
+  readonly environment: string;
+  readonly kind: 'string' | 'integer' | 'boolean';
+  readonly defaultValue: string | number | boolean | undefined;
+  readonly help: string;
+}
+
+/** Every option, in the order `--help` shows them. The YAML key is the camelCase name. */
+export const optionSpecs = {
+  input: { flag: 'input', environment: 'INPUT', kind: 'string', defaultValue: undefined, help: 'WARC file, folder, glob, manifest (warc.paths[.gz]), cc:CC-MAIN-…, https:// or s3:// (default: the bundled samples)' },
+  output: { flag: 'output', environment: 'OUTPUT', kind: 'string', defaultValue: './out', help: 'local folder or s3://bucket/prefix' },
+  ledger: { flag: 'ledger', environment: 'LEDGER_URL', kind: 'string', defaultValue: 'embedded', help: '"embedded" (a journal beside the output) or postgres://…' },
+  runId: { flag: 'run-id', environment: 'RUN_ID', kind: 'string', defaultValue: undefined, help: 'name of the run every worker shares (default: derived from input and output)' },
+  shard: { flag: 'shard', environment: 'SHARD', kind: 'string', defaultValue: undefined, help: 'static shard I/N: inputs I, I+N, … (also WORKER_INDEX and WORKER_COUNT)' },
+  limit: { flag: 'limit', environment: 'LIMIT', kind: 'integer', defaultValue: undefined, help: 'export at most this many inputs' },
+  leaseSeconds: { flag: 'lease-seconds', environment: 'LEASE_SECONDS', kind: 'integer', defaultValue: 300, help: 'lease of a claimed job' },
+  drainTimeout: { flag: 'drain-timeout', environment: 'DRAIN_TIMEOUT', kind: 'integer', defaultValue: 30, help: 'seconds running jobs may finish after SIGTERM before they are released' },
+  s3Endpoint: { flag: 's3-endpoint', environment: 'S3_ENDPOINT', kind: 'string', defaultValue: undefined, help: 'endpoint of an S3-compatible store (AWS_ENDPOINT_URL_S3 works too)' },
+  ccBase: { flag: 'cc-base', environment: 'CC_BASE', kind: 'string', defaultValue: 'https://data.commoncrawl.org/', help: 'where cc: crawl ids are resolved (or s3://commoncrawl/)' },
+  metrics: { flag: 'metrics', environment: 'METRICS', kind: 'string', defaultValue: 'stdout', help: 'none, stdout (JSON lines) or cloudwatch' },
+  memoryBudgetMb: { flag: 'memory-budget-mb', environment: 'MEMORY_BUDGET_MB', kind: 'integer', defaultValue: 1024, help: 'bytes held between stages, in MiB' },
+  chunkMb: { flag: 'chunk-mb', environment: 'CHUNK_MB', kind: 'integer', defaultValue: 32, help: 'size of one ranged read, in MiB' },
+  logLevel: { flag: 'log-level', environment: 'LOG_LEVEL', kind: 'string', defaultValue: 'warn', help: 'debug, info, warn or error (JSON lines on stderr)' },
+  config: { flag: 'config', environment: 'CONFIG_FILE', kind: 'string', defaultValue: undefined, help: 'YAML file with any of these options (camelCase keys)' },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof optionSpecs;
+
+export interface WorkerConfig {
+  readonly input: string | undefined;
+  readonly output: string;
+  readonly ledger: string;
+  readonly runId: string | undefined;
+  readonly shard: { readonly index: number; readonly count: number } | undefined;
+  readonly limit: number | undefined;
+  readonly leaseSeconds: number;
+  readonly drainTimeout: number;
+  readonly s3Endpoint: string | undefined;
+  readonly ccBase: string;
+  readonly metrics: 'none' | 'stdout' | 'cloudwatch';
+  readonly memoryBudgetMb: number;
+  readonly chunkMb: number;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly help: boolean;
+}
+
+type RawValues = Partial<Record<OptionName, string | number | boolean>>;
+
+function flagValues(argv: readonly string[]): { values: RawValues; help: boolean } {
+  const options = Object.fromEntries(Object.values(optionSpecs).map((spec) => [spec.flag, { type: 'string' as const }]));
+  try {
+    const parsed = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true });
+    const values: RawValues = {};
+    for (const [name, spec] of Object.entries(optionSpecs) as [OptionName, OptionSpec][]) {
+      const value = (parsed.values as Record<string, string | boolean | undefined>)[spec.flag];
+      if (typeof value === 'string') values[name] = value;
+    }
+    return { values, help: parsed.values.help === true };
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message.split('\n')[0]} (see --help)`);
+  }
+}
+
+function environmentValues(environment: NodeJS.ProcessEnv): RawValues {
+  const values: RawValues = {};
+  for (const [name, spec] of Object.entries(optionSpecs) as [OptionName, OptionSpec][]) {
+    const value = environment[spec.environment];
+    if (value !== undefined && value !== '') values[name] = value;
+  }
+  if (values.shard === undefined && environment.WORKER_INDEX !== undefined && environment.WORKER_COUNT !== undefined) {
+    values.shard = `${environment.WORKER_INDEX}/${environment.WORKER_COUNT}`;
+  }
+  return values;
+}
+
+function fileValues(path: string): RawValues {
+  let document: unknown;
+  try {
+    document = parseYaml(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (document === null || document === undefined) return {};
+  if (typeof document !== 'object' || Array.isArray(document)) throw new ConfigError(`config file ${path} must be a mapping of option: value`);
+  const values: RawValues = {};
+  for (const [key, value] of Object.entries(document as Record<string, unknown>)) {
+    if (!(key in optionSpecs) || key === 'config') throw new ConfigError(`config file ${path}: unknown option "${key}" (see --help)`);
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw new ConfigError(`config file ${path}: option "${key}" must be a single value`);
+    }
+    values[key as OptionName] = value;
+  }
+  return values;
+}
+
+function asInteger(name: OptionName, value: string | number | boolean | undefined, minimum: number): number | undefined {
+  if (value === undefined) return undefined;
+  const number = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(number) || number < minimum) {
+    throw new ConfigError(`--${optionSpecs[name].flag} must be an integer ≥ ${minimum}, got "${String(value)}"`);
+  }
+  return number;
+}
+
+function oneOf<T extends string>(name: OptionName, value: unknown, allowed: readonly T[]): T {
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(`--${optionSpecs[name].flag} must be one of ${allowed.join(', ')}, got "${String(value)}"`);
+}
+
+function parseShard(value: string | number | boolean | undefined): WorkerConfig['shard'] {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)\/(\d+)$/.exec(String(value));
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (match === null || count < 1 || index >= count) throw new ConfigError(`--shard must be I/N with 0 ≤ I < N, got "${String(value)}"`);
+  return { index, count };
+}
+
+/** Reads flags, environment and the YAML file, in that precedence, and validates them. */
+export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.ProcessEnv): WorkerConfig {
+  const flags = flagValues(argv);
+  const fromEnvironment = environmentValues(environment);
+  const configPath = flags.values.config ?? fromEnvironment.config;
+  const fromFile = configPath === undefined ? {} : fileValues(String(configPath));
+  const pick = (name: OptionName): string | number | boolean | undefined =>
+    flags.values[name] ?? fromEnvironment[name] ?? fromFile[name] ?? optionSpecs[name].defaultValue;
+  const text = (name: OptionName): string | undefined => (pick(name) === undefined ? undefined : String(pick(name)));
+  return {
+    input: text('input'),
+    output: text('output') as string,
+    ledger: text('ledger') as string,
+    runId: text('runId'),
+    shard: parseShard(pick('shard')),
+    limit: asInteger('limit', pick('limit'), 1),
+    leaseSeconds: asInteger('leaseSeconds', pick('leaseSeconds'), 10) as number,
+    drainTimeout: asInteger('drainTimeout', pick('drainTimeout'), 0) as number,
+    s3Endpoint: text('s3Endpoint'),
+    ccBase: text('ccBase') as string,
+    metrics: oneOf('metrics', pick('metrics'), ['none', 'stdout', 'cloudwatch'] as const),
+    memoryBudgetMb: asInteger('memoryBudgetMb', pick('memoryBudgetMb'), 16) as number,
+    chunkMb: asInteger('chunkMb', pick('chunkMb'), 1) as number,
+    logLevel: oneOf('logLevel', pick('logLevel'), ['debug', 'info', 'warn', 'error'] as const),
+    help: flags.help,
+  };
+}
+
+export function helpText(): string {
+  const lines = ['usage: node cmd/worker [options]', '       node cmd/worker status [--ledger URL] [--run-id ID] [--json]', '', 'options (flag, environment variable, default):'];
+  for (const spec of Object.values(optionSpecs) as OptionSpec[]) {
+    const fallback = spec.defaultValue === undefined ? '' : ` [default: ${String(spec.defaultValue)}]`;
+    lines.push(`  --${spec.flag.padEnd(18)} ${spec.environment.padEnd(17)} ${spec.help}${fallback}`);
+  }
+  lines.push('', 'Precedence: flag, then environment, then --config file, then default. AWS settings come from the SDK\'s usual chain.');
+  lines.push('Exit codes: 0 all jobs done; 1 fatal error; 2 bad usage or configuration; 3 finished, some jobs failed for good.');
+  return lines.join('\n');
+}
