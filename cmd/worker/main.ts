@@ -86,10 +86,30 @@ async function runWorker(config: WorkerConfig): Promise<number> {
   }
 }
 
+/** `node cmd/worker status`: where a run stands, from either ledger. */
+async function printStatus(config: WorkerConfig, json: boolean): Promise<number> {
+  const runId = runIdOf(config);
+  const ledger = await ledgerOf(config);
+  try {
+    const stats = await ledger.stats(runId);
+    if (json) process.stdout.write(`${JSON.stringify({ runId, ...stats })}\n`);
+    else {
+      process.stdout.write(`run ${runId}: ${stats.done} done, ${stats.failed} failed, ${stats.claimed} running, ${stats.pending} pending, ${stats.remaining} remaining\n`);
+      process.stdout.write(`  ${stats.rowsDone} rows from ${(stats.inputBytesDone / 1e6).toFixed(1)} MB\n`);
+    }
+    return 0;
+  } finally {
+    await ledger.close();
+  }
+}
+
 async function main(argv: readonly string[]): Promise<number> {
+  const status = argv[0] === 'status';
+  const json = status && argv.includes('--json');
+  const options = status ? argv.slice(1).filter((argument) => argument !== '--json') : argv;
   let config: WorkerConfig;
   try {
-    config = loadWorkerConfig(argv, process.env);
+    config = loadWorkerConfig(options, process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`error: ${error.message}\n`);
@@ -101,7 +121,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${helpText()}\n`);
     return 0;
   }
-  return runWorker(config);
+  return status ? printStatus(config, json) : runWorker(config);
 }
 
 main(process.argv.slice(2)).then(

@@ -59,6 +59,12 @@ describe('node cmd/worker', () => {
     expect(second.stderr).toContain('3 done, 0 failed, 0 remaining');
   });
 
+  it('reports the run from its ledger with `status`', () => {
+    const status = runWorker(['status', '--json']);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ done: 3, failed: 0, remaining: 0, rowsDone: 19 });
+  });
+
   it('exits 2 with one line for bad configuration', () => {
     for (const [args, environment, says] of [
       [['--bogus'], {}, '--bogus'],
