@@ -16,20 +16,20 @@
  * crash safety is argued in one place and tested by killing a process at random points.
  */
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Failure } from '../../core/failure.ts';
 import type { ClaimedJob, InputRef, Lease } from '../../core/input-ref.ts';
 import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress } from '../../core/ledger.ts';
 import { JournalFile, replayJournal } from './journal-file.ts';
 import {
-  checkClaim, checkRunId, enqueueBatchMax, enqueuedJobOf, jobRetryDelayMs, lastErrorOf, leaseExpiredError, retryScheduleOf,
+  checkClaim, checkLeaseMs, checkRunId, enqueueBatchMax, enqueuedJobOf, jobRetryDelayMs, lastErrorOf, leaseExpiredError, retryScheduleOf,
   type InspectableLedger, type JobStatus, type LedgerOptions, type RetrySchedule,
 } from './ledger-options.ts';
 
 export interface EmbeddedLedgerOptions extends LedgerOptions {
   /** The ledger's folder, created if missing; e.g. `<output>/.ledger`. */
   readonly directory: string;
-  /** The journal is not compacted below this many lines. Default 10,000 (about 4 MB). */
+  /** The journal is not compacted below this many lines. Default 10,000 (about 10 MB at a typical 1 KB a line). */
   readonly compactLinesMin?: number;
 }
 
@@ -61,6 +61,8 @@ interface RunState {
 }
 
 const lockFileName = 'lock';
+/** Folders this process holds the lock of: a second open here is refused. */
+const openDirectories = new Set<string>();
 
 export class EmbeddedLedger implements InspectableLedger {
   private readonly runs = new Map<string, RunState>();
@@ -80,21 +82,26 @@ export class EmbeddedLedger implements InspectableLedger {
     await mkdir(options.directory, { recursive: true });
     await takeLock(options.directory);
     const ledger = new EmbeddedLedger(options);
-    const replayed = await replayJournal(options.directory);
-    for (const line of replayed.lines) ledger.apply(line as JournalLine);
-    ledger.expireEveryLease();
-    ledger.journal = await JournalFile.open(options.directory, replayed.lines.length, {
-      snapshot: () => ledger.snapshotLines(),
-      liveLines: () => ledger.liveLineCount(),
-      compactLinesMin: options.compactLinesMin ?? 10_000,
-    });
+    try {
+      const replayed = await replayJournal(options.directory);
+      for (const line of replayed.lines) ledger.apply(line as JournalLine);
+      ledger.expireEveryLease();
+      ledger.journal = await JournalFile.open(options.directory, replayed.lines.length, {
+        snapshot: () => ledger.snapshotLines(),
+        liveLines: () => ledger.liveLineCount(),
+        compactLinesMin: options.compactLinesMin ?? 10_000,
+      });
+    } catch (error) {
+      await ledger.close();
+      throw error;
+    }
     return ledger;
   }
 
   async close(): Promise<void> {
     await this.journal?.close();
     this.journal = undefined;
-    await rm(join(this.directory, lockFileName), { force: true });
+    await releaseLock(this.directory);
   }
 
   async enqueue(runId: string, inputs: readonly InputRef[]): Promise<number> {
@@ -145,7 +152,7 @@ export class EmbeddedLedger implements InspectableLedger {
   async heartbeat(runId: string, workerId: string, leases: readonly Lease[], leaseMs: number): Promise<HeartbeatResult> {
     checkRunId(runId);
     if (leases.length === 0) return { renewed: [], lost: [] };
-    checkClaim(1, leaseMs);
+    checkLeaseMs(leaseMs);
     const run = this.run(runId);
     const nowMs = Date.now();
     const renewed: StoredJob[] = [];
@@ -208,7 +215,7 @@ export class EmbeddedLedger implements InspectableLedger {
     const counts = { pending: 0, leased: 0, done: 0, failed: 0 };
     let inputBytesDone = 0;
     let rowsDone = 0;
-    for (const job of this.run(runId).jobs.values()) {
+    for (const job of this.runs.get(runId)?.jobs.values() ?? []) {
       counts[job.state] += 1;
       if (job.state === 'done' && job.result !== null) {
         inputBytesDone += job.result.inputBytes;
@@ -222,11 +229,11 @@ export class EmbeddedLedger implements InspectableLedger {
   }
 
   async workerProgress(runId: string): Promise<WorkerProgress[]> {
-    return [...this.run(runId).progress.values()].sort((a, b) => a.workerId.localeCompare(b.workerId));
+    return [...(this.runs.get(runId)?.progress.values() ?? [])].sort((a, b) => a.workerId.localeCompare(b.workerId));
   }
 
   async jobStatus(runId: string, jobId: string): Promise<JobStatus | undefined> {
-    const job = this.run(runId).jobs.get(jobId);
+    const job = this.runs.get(runId)?.jobs.get(jobId);
     if (job === undefined) return undefined;
     return { state: job.state, attempt: job.attempt, chargedAttempts: job.chargedAttempts, lastError: job.lastError };
   }
@@ -321,23 +328,34 @@ function finished(job: StoredJob, state: 'done' | 'failed', lastError: string | 
  * held by a live process is the user's mistake (two workers on one embedded ledger).
  */
 async function takeLock(directory: string): Promise<void> {
+  if (openDirectories.has(resolve(directory))) {
+    throw new Error(`embedded ledger in ${directory} is already open in this process (our bug: open it once and share it)`);
+  }
   const path = join(directory, lockFileName);
   for (let tries = 0; tries < 2; tries += 1) {
     try {
       const handle = await open(path, 'wx');
       await handle.writeFile(String(process.pid));
       await handle.close();
+      openDirectories.add(resolve(directory));
       return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-    if (Number.isInteger(holder) && holder > 0 && (holder === process.pid || processIsAlive(holder))) {
-      throw new Error(`embedded ledger in ${directory} is in use by process ${holder} (user's configuration): run one worker per ledger folder, or use --ledger postgres://… for several`);
+    // Our own pid in the lock file, with the folder not open here, is a previous incarnation:
+    // a restarted container often gets the same pid as the process that was killed.
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processIsAlive(holder)) {
+      throw new Error(`embedded ledger in ${directory} is in use by process ${holder} (user's configuration): run one worker per ledger folder, or use --ledger postgres://… for several (if that process is not a worker, its pid was reused: delete ${path})`);
     }
     await rm(path, { force: true });
   }
   throw new Error(`embedded ledger in ${directory}: could not take the lock file ${path} (another process keeps taking it)`);
+}
+
+async function releaseLock(directory: string): Promise<void> {
+  await rm(join(directory, lockFileName), { force: true });
+  openDirectories.delete(resolve(directory));
 }
 
 function processIsAlive(pid: number): boolean {

@@ -116,8 +116,12 @@ export function checkClaim(count: number, leaseMs: number): void {
   if (!Number.isInteger(count) || count < 1 || count > 10_000) {
     throw new Error(`ledger claim refused (caller's fault): count must be an integer in [1, 10000], got ${count}`);
   }
+  checkLeaseMs(leaseMs);
+}
+
+export function checkLeaseMs(leaseMs: number): void {
   if (!(leaseMs >= 1 && leaseMs <= 7 * 24 * 3_600_000)) {
-    throw new Error(`ledger claim refused (caller's fault): leaseMs must be in [1 ms, 7 days], got ${leaseMs}`);
+    throw new Error(`ledger call refused (caller's fault): leaseMs must be in [1 ms, 7 days], got ${leaseMs}`);
   }
 }
 

@@ -4,14 +4,15 @@
  * Claims take rows with `FOR UPDATE SKIP LOCKED`, so concurrent claimers never block each
  * other nor take the same job; every claim bumps the job's attempt number, and every later
  * write is fenced by it (see postgres-ledger-statements.ts). Times are the database's.
- * Each call is one statement in its own transaction: one round trip, one commit.
+ * Each call is one statement in its own transaction: one round trip, one commit. `complete`,
+ * `fail` and `release` take no worker id: the attempt number names the claim, hence its holder.
  */
 import pg from 'pg';
 import type { Failure } from '../../core/failure.ts';
 import type { ClaimedJob, InputRef, Lease } from '../../core/input-ref.ts';
 import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress } from '../../core/ledger.ts';
 import {
-  checkClaim, checkRunId, enqueueBatchMax, enqueuedJobOf, lastErrorOf, leaseExpiredError, retryScheduleOf,
+  checkClaim, checkLeaseMs, checkRunId, enqueueBatchMax, enqueuedJobOf, lastErrorOf, leaseExpiredError, retryScheduleOf,
   type InspectableLedger, type JobStatus, type LedgerOptions, type RetrySchedule,
 } from './ledger-options.ts';
 import * as statements from './postgres-ledger-statements.ts';
@@ -50,10 +51,13 @@ export class PostgresLedger implements InspectableLedger {
   static async open(options: PostgresLedgerOptions): Promise<PostgresLedger> {
     const schema = options.schema ?? 'cc_ledger';
     checkSchemaName(schema);
+    // Bounded waits: a database that does not answer fails the call (the caller retries or
+    // gives up) instead of hanging the worker. Every statement here takes milliseconds.
     const pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.connectionsMax ?? 4,
-      options: `-c search_path=${schema}`,
+      connectionTimeoutMillis: 10_000,
+      options: `-c search_path=${schema} -c statement_timeout=30000`,
     });
     // An idle connection that breaks (server restart) is dropped by the pool; the next query
     // reports the failure to its caller, so nothing is lost by not crashing here.
@@ -121,7 +125,7 @@ export class PostgresLedger implements InspectableLedger {
   async heartbeat(runId: string, workerId: string, leases: readonly Lease[], leaseMs: number): Promise<HeartbeatResult> {
     checkRunId(runId);
     if (leases.length === 0) return { renewed: [], lost: [] };
-    checkClaim(1, leaseMs);
+    checkLeaseMs(leaseMs);
     const result = await this.query<{ job_id: string }>('renewing leases', statements.heartbeatSql, [
       runId, workerId, leaseMs, leases.map((lease) => lease.jobId), leases.map((lease) => lease.attempt),
     ]);

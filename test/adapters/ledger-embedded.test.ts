@@ -57,6 +57,8 @@ describe('embedded ledger journal', () => {
     const clean = await readFile(path, 'utf8');
     await writeFile(path, `{"kind":"jobs","runId":"run","jo\n${clean}`);
     await expect(EmbeddedLedger.open({ ...options, directory })).rejects.toThrow(/corrupt at line 1/);
+    // The failed open let go of the folder.
+    await expect(EmbeddedLedger.open({ ...options, directory })).rejects.toThrow(/corrupt at line 1/);
   });
 
   test('a restart makes the dead process\'s leases claimable at once, charging them', async () => {
@@ -75,11 +77,16 @@ describe('embedded ledger journal', () => {
     await restarted.close();
   });
 
-  test('one process per folder: a folder in use is refused with what to do', async () => {
+  test('one process per folder: a folder in use is refused with what to do; a stale lock is taken over', async () => {
     const directory = await freshFolder();
     const ledger = await EmbeddedLedger.open({ ...options, directory });
-    await expect(EmbeddedLedger.open({ ...options, directory })).rejects.toThrow(/in use by process .* use --ledger postgres/);
+    await expect(EmbeddedLedger.open({ ...options, directory })).rejects.toThrow(/already open in this process/);
     await ledger.close();
+    // Another live process (our parent) holds it.
+    await writeFile(join(directory, 'lock'), String(process.ppid));
+    await expect(EmbeddedLedger.open({ ...options, directory })).rejects.toThrow(/in use by process .* use --ledger postgres/);
+    // Our own pid, left by a previous incarnation (a restarted container reuses pids).
+    await writeFile(join(directory, 'lock'), String(process.pid));
     await (await EmbeddedLedger.open({ ...options, directory })).close();
   });
 
