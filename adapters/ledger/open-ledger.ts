@@ -1,0 +1,74 @@
+/**
+ * Picks and opens a ledger from `--ledger` (LEDGER_URL): nothing or `embedded` for the
+ * embedded ledger beside the output, a folder path (or `file://` URL) for an embedded ledger
+ * there, `postgres://…` for a fleet's shared PostgreSQL. Also the text and JSON `status`
+ * prints from either.
+ */
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RunStats, WorkerProgress } from '../../core/ledger.ts';
+import { EmbeddedLedger } from './embedded-ledger.ts';
+import type { InspectableLedger, LedgerOptions } from './ledger-options.ts';
+import { PostgresLedger } from './postgres-ledger.ts';
+
+export interface OpenLedgerOptions extends LedgerOptions {
+  /** `--ledger`; undefined or '' for the default. */
+  readonly url: string | undefined;
+  /** `--output`: a local folder or `s3://bucket/prefix`. */
+  readonly output: string;
+  /** PostgreSQL schema (LEDGER_SCHEMA); default `cc_ledger`. */
+  readonly schema?: string;
+}
+
+/**
+ * Where the embedded ledger lives by default: `<output>/.ledger` for a local output (Spark,
+ * Hive, DuckDB and Athena skip dot-folders when they read the Parquet beside it); for an S3
+ * output, which has no local folder, `./.ledger/<hash of the output URL>` in the working folder.
+ */
+export function defaultEmbeddedDirectory(output: string): string {
+  if (/^s3:\/\//i.test(output)) {
+    const name = createHash('sha256').update(output).digest('hex').slice(0, 16);
+    return resolve('.ledger', name);
+  }
+  return join(resolve(output), '.ledger');
+}
+
+export async function openLedger(options: OpenLedgerOptions): Promise<InspectableLedger> {
+  const url = options.url?.trim() ?? '';
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    return PostgresLedger.open({ ...options, connectionString: url, ...(options.schema ? { schema: options.schema } : {}) });
+  }
+  if (url === '' || url === 'embedded') return EmbeddedLedger.open({ ...options, directory: defaultEmbeddedDirectory(options.output) });
+  if (url.startsWith('file://')) return EmbeddedLedger.open({ ...options, directory: fileURLToPath(url) });
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    throw new Error(`configuration error (user's): --ledger must be empty (embedded), a folder, or postgres://…; got ${url}`);
+  }
+  return EmbeddedLedger.open({ ...options, directory: resolve(url) });
+}
+
+export interface RunStatus {
+  readonly runId: string;
+  readonly stats: RunStats;
+  readonly workers: readonly WorkerProgress[];
+}
+
+export async function readRunStatus(ledger: InspectableLedger, runId: string): Promise<RunStatus> {
+  const [stats, workers] = await Promise.all([ledger.stats(runId), ledger.workerProgress(runId)]);
+  return { runId, stats, workers };
+}
+
+/** What `status` prints on a terminal: the run's counts, then one line per worker. */
+export function runStatusText(status: RunStatus): string {
+  const { stats } = status;
+  const total = stats.done + stats.failed + stats.remaining;
+  const lines = [
+    `run ${status.runId}: ${stats.done}/${total} done, ${stats.failed} failed, ${stats.pending} pending, ${stats.claimed} claimed`,
+    `  done: ${(stats.inputBytesDone / 1024 ** 3).toFixed(2)} GiB read, ${stats.rowsDone} rows written`,
+  ];
+  for (const worker of status.workers) {
+    const current = worker.currentInput ?? '-';
+    lines.push(`  ${worker.workerId} ${worker.status}: ${current} (${worker.records} records, ${worker.badRecords} bad, ${(worker.bytes / 1024 ** 2).toFixed(1)} MiB)`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,70 @@
+/**
+ * Proves `--ledger` picks the right ledger (embedded beside a local output, embedded in a
+ * given folder, PostgreSQL for postgres://) and refuses anything else as the user's error; and
+ * that `status` text and JSON come from either ledger's stats and progress rows.
+ */
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { afterAll, expect, test } from 'vitest';
+import { EmbeddedLedger } from '../../adapters/ledger/embedded-ledger.ts';
+import { defaultEmbeddedDirectory, openLedger, readRunStatus, runStatusText } from '../../adapters/ledger/open-ledger.ts';
+import { PostgresLedger } from '../../adapters/ledger/postgres-ledger.ts';
+import { contractInputs, contractOptions, someResult } from './ledger-contract.ts';
+
+const connectionString = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const schema = `ledger_open_test_${process.pid}`;
+const folders: string[] = [];
+
+afterAll(async () => {
+  for (const folder of folders) await rm(folder, { recursive: true, force: true });
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await client.end();
+});
+
+test('the default embedded ledger sits in a dot-folder of a local output, or in the working folder for S3', () => {
+  expect(defaultEmbeddedDirectory('out')).toBe(resolve('out/.ledger'));
+  const s3 = defaultEmbeddedDirectory('s3://bucket/prefix');
+  expect(s3.startsWith(resolve('.ledger'))).toBe(true);
+  expect(defaultEmbeddedDirectory('s3://bucket/other')).not.toBe(s3);
+});
+
+test('--ledger chooses embedded or PostgreSQL, and refuses other schemes', async () => {
+  const output = await mkdtemp(join(tmpdir(), 'ledger-open-'));
+  folders.push(output);
+  const embedded = await openLedger({ ...contractOptions, url: undefined, output });
+  expect(embedded).toBeInstanceOf(EmbeddedLedger);
+  await embedded.close();
+  expect((await stat(join(output, '.ledger'))).isDirectory()).toBe(true);
+  const inFolder = await openLedger({ ...contractOptions, url: join(output, 'elsewhere'), output });
+  expect(inFolder).toBeInstanceOf(EmbeddedLedger);
+  await inFolder.close();
+  const postgres = await openLedger({ ...contractOptions, url: connectionString, output, schema });
+  expect(postgres).toBeInstanceOf(PostgresLedger);
+  await postgres.close();
+  await expect(openLedger({ ...contractOptions, url: 'mysql://host/db', output })).rejects.toThrow(/--ledger must be/);
+});
+
+test('status reads stats and worker rows from either ledger, as text and as JSON', async () => {
+  const output = await mkdtemp(join(tmpdir(), 'ledger-status-'));
+  folders.push(output);
+  for (const url of [undefined, connectionString]) {
+    const ledger = await openLedger({ ...contractOptions, url, output, schema });
+    const runId = `status-${Date.now()}`;
+    await ledger.enqueue(runId, contractInputs(3));
+    const job = (await ledger.claim(runId, 'worker-a', 1, 60_000)).jobs[0]!;
+    await ledger.complete(runId, job, someResult);
+    await ledger.progress(runId, { workerId: 'worker-a', currentInput: 's3://bucket/file-1.warc.gz', records: 1_500, bytes: 3 * 1024 ** 2, badRecords: 2, status: 'running' });
+    const status = await readRunStatus(ledger, runId);
+    expect(JSON.parse(JSON.stringify(status))).toMatchObject({ runId, stats: { done: 1, pending: 2 }, workers: [{ workerId: 'worker-a', records: 1_500 }] });
+    expect(runStatusText(status)).toBe([
+      `run ${runId}: 1/3 done, 0 failed, 2 pending, 0 claimed`,
+      '  done: 0.00 GiB read, 10 rows written',
+      '  worker-a running: s3://bucket/file-1.warc.gz (1500 records, 2 bad, 3.0 MiB)',
+    ].join('\n'));
+    await ledger.close();
+  }
+});
