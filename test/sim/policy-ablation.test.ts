@@ -1,0 +1,67 @@
+// Proves what the `--policy` ablation shows, with the figures the README quotes: on two
+// c6gn.4xlarge instances exporting 600 CommonCrawl-sized files (default limits: a 16 GiB
+// budget, 32 jobs, no crashes), the weighted policy holds less memory at its peak than FIFO
+// and round-robin at the same makespan (within 2%); and where rows take a large share of
+// memory (rows = half the WARC bytes, 4 GiB budget) it finishes sooner than both, because it
+// drains rows into Parquet before fetching more. It also pins down, as an expected failure, a
+// weakness of the weighted policy found here: under a tight budget (1 GiB on 16 vCPU) it is
+// much slower than FIFO, because oldest-job-first fetching spends the budget on the
+// read-ahead of a few jobs, and chunks of one job decode one at a time, so few cores work.
+import { describe, expect, it } from 'vitest';
+import { policies, type Policy } from '../../core/stage.ts';
+import { simulate, type SimulationResult } from '../../sim/fleet-simulation.ts';
+import { withModels } from '../../sim/models.ts';
+import { defaultScenario, type Scenario } from '../../sim/scenario.ts';
+
+const gibibyte = 1024 ** 3;
+
+const base: Scenario = {
+  ...defaultScenario,
+  instances: 2,
+  instanceType: 'c6gn.4xlarge',
+  files: 600,
+  seed: 1,
+  models: withModels(defaultScenario.models, { crash: { crashesPerInstanceHour: 0 } }),
+};
+
+function byPolicy(scenario: Scenario): Record<Policy, SimulationResult> {
+  const results = {} as Record<Policy, SimulationResult>;
+  for (const policy of policies) {
+    results[policy] = simulate({ ...scenario, policy });
+    expect(results[policy].violationCount).toBe(0);
+  }
+  return results;
+}
+
+const figures = (results: Record<Policy, SimulationResult>): string => policies
+  .map((policy) => `${policy}: ${results[policy].makespanHours.toFixed(4)} h, peak ${(results[policy].peakHeldBytes / gibibyte).toFixed(2)} GiB`)
+  .join('; ');
+
+describe('the --policy ablation', () => {
+  it('weighted holds less memory at its peak than FIFO and round-robin, at the same makespan', () => {
+    const results = byPolicy(base);
+    console.log(`default limits: ${figures(results)}`);
+    for (const other of ['fifo', 'round-robin'] as const) {
+      expect(results.weighted.peakHeldBytes).toBeLessThan(results[other].peakHeldBytes);
+      expect(results.weighted.makespanHours).toBeLessThan(results[other].makespanHours * 1.02);
+    }
+  });
+
+  it('weighted finishes sooner when rows take much of the memory', () => {
+    const results = byPolicy({
+      ...base,
+      limits: { memoryBudgetBytes: 4 * gibibyte },
+      models: withModels(base.models, { data: { rowBytesPerInputByte: 0.5 } }),
+    });
+    console.log(`heavy rows, 4 GiB: ${figures(results)}`);
+    for (const other of ['fifo', 'round-robin'] as const) expect(results.weighted.makespanHours).toBeLessThan(results[other].makespanHours);
+  });
+
+  // Expected to fail until the core spreads fetches over enough jobs to feed every core:
+  // then vitest reports this test as failing, and `it.fails` should become `it`.
+  it.fails('weighted is within 10% of FIFO under a tight memory budget (known weakness)', () => {
+    const results = byPolicy({ ...base, limits: { memoryBudgetBytes: gibibyte } });
+    console.log(`tight budget, 1 GiB: ${figures(results)}`);
+    expect(results.weighted.makespanHours).toBeLessThan(results.fifo.makespanHours * 1.1);
+  });
+});
