@@ -10,13 +10,11 @@ import { resolve } from 'node:path';
 import type { InputRef } from '../../core/input-ref.ts';
 import type { Source } from '../../core/source.ts';
 import { describeError } from '../../adapters/aws/redact.ts';
-import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
-import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
 import { jsonLinesLogger, type Logger } from './logger.ts';
 import { NodeRuntime, type RunOutcome } from './node-runtime.ts';
 import { runSummary, summaryText } from './run-summary.ts';
 import { ConfigError, helpText, loadWorkerConfig, type WorkerConfig } from './worker-config.ts';
-import { inputSpecOf, ledgerOf, limitsOf, metricsOf, runIdOf, sinkOf, sourceOf, workerIdOf, type ClosableLedger } from './wiring.ts';
+import { cpuStagesOf, inputSpecOf, ledgerOf, limitsOf, metricsOf, runIdOf, sinkOf, sourceOf, workerIdOf, type ClosableLedger } from './wiring.ts';
 
 /** Inputs to enqueue in one call; the listing streams, so a crawl's 100,000 files never sit in memory at once. */
 const enqueueBatchInputs = 1_000;
@@ -61,13 +59,14 @@ async function runWorker(config: WorkerConfig): Promise<number> {
   const runId = runIdOf(config);
   const source = sourceOf(config);
   const ledger = await ledgerOf(config);
+  const cpu = cpuStagesOf(config);
   try {
     const startedMs = performance.now();
     const inputs = await enqueueInputs(config, source, ledger, runId);
     logger.log('info', 'run enqueued', { runId, inputs });
     const metrics = metricsOf(config, runId, (message) => logger.log('warn', message));
     const runtime = new NodeRuntime(
-      { source, decoder: new WarcDecoder(), encoder: createParquetEncoder(), sink: sinkOf(config), ledger, emitMetrics: (snapshot) => metrics.report(snapshot) },
+      { source, cpu, sink: sinkOf(config), ledger, emitMetrics: (snapshot) => metrics.report(snapshot) },
       {
         runId,
         workerId: workerIdOf(),
@@ -82,6 +81,7 @@ async function runWorker(config: WorkerConfig): Promise<number> {
     process.stderr.write(`${summaryText(summary, { runId, output: config.output.startsWith('s3://') ? config.output : resolve(config.output) })}\n`);
     return summary.failed.length > 0 ? 3 : 0;
   } finally {
+    await cpu.close();
     await ledger.close();
   }
 }

@@ -3,14 +3,13 @@
  * happened, carries out its commands, and arms one timer for `wakeAtMs`. Every task command
  * gets exactly one answer, whatever happens to its job in between (the core's contract).
  *
- * Decode runs synchronously on the event loop and encode on it too, so this runtime gives the
- * CPU stages one slot (`cpuSlotsMax: 1`); I/O runs concurrently on the event loop.
+ * Decode and encode run on `CpuStages`: a thread pool sized to the cores, a job pinned to one
+ * thread (cpu-pool.ts), or the event loop for one core; I/O runs on the event loop.
  */
 import { performance } from 'node:perf_hooks';
 import type { Command, CommandOf, JobSummary } from '../../core/commands.ts';
-import type { Decoder } from '../../core/decoder.ts';
-import type { Encoder } from '../../core/encoder.ts';
-import { FailureError, ourFault, type Failure } from '../../core/failure.ts';
+import { FailureError, ourFault } from '../../core/failure.ts';
+import { failureOf } from './task-failure.ts';
 import type { Input } from '../../core/inputs.ts';
 import type { Ledger } from '../../core/ledger.ts';
 import type { WorkerLimits } from '../../core/limits.ts';
@@ -20,13 +19,13 @@ import type { Source } from '../../core/source.ts';
 import { step } from '../../core/step.ts';
 import { createWorkerState, type WorkerState } from '../../core/worker-state.ts';
 import { describeError } from '../../adapters/aws/redact.ts';
+import type { CpuStages } from './cpu-stages.ts';
 import { JobData } from './job-data.ts';
 import type { Logger } from './logger.ts';
 
 export interface RuntimeAdapters {
   readonly source: Source;
-  readonly decoder: Decoder;
-  readonly encoder: Encoder;
+  readonly cpu: CpuStages;
   readonly sink: Sink;
   readonly ledger: Ledger;
   readonly emitMetrics: (snapshot: MetricsSnapshot) => Promise<void>;
@@ -45,11 +44,6 @@ export interface RunOutcome {
   readonly lastSnapshot: MetricsSnapshot | null;
 }
 
-/** A thrown error as the core's failure: adapters classify theirs; anything else is ours. */
-export function failureOf(error: unknown): Failure {
-  if (error instanceof FailureError) return error.failure;
-  return ourFault(describeError(error));
-}
 
 export class NodeRuntime {
   private readonly state: WorkerState;
@@ -116,7 +110,7 @@ export class NodeRuntime {
       case 'fetchChunk':
         return this.answer(command.taskId, () => this.fetch(command));
       case 'decodeChunk':
-        return this.answer(command.taskId, async () => this.decode(command));
+        return this.answer(command.taskId, () => this.decode(command));
       case 'encodeRowGroup':
         return this.answer(command.taskId, () => this.encode(command));
       case 'uploadPart':
@@ -183,34 +177,21 @@ export class NodeRuntime {
     return { kind: 'chunkFetched', taskId: command.taskId, bytes: bytes.length };
   }
 
-  private decode(command: CommandOf<'decodeChunk'>): Input {
+  private async decode(command: CommandOf<'decodeChunk'>): Promise<Input> {
     const data = this.jobData(command.jobId);
     const chunk = data.chunks.get(command.chunkIndex);
     if (chunk === undefined) throw new FailureError(ourFault(`chunk ${command.chunkIndex} of ${command.jobId} is not held`));
     data.chunks.delete(command.chunkIndex);
-    data.decoder ??= this.adapters.decoder.open(data.claimed.input);
-    const decoded = data.decoder.push(chunk, command.final);
-    for (const row of decoded.rows) data.rows.push(row);
-    return { kind: 'chunkDecoded', taskId: command.taskId, rows: decoded.rows.length, rowBytes: decoded.rowBytes, counters: decoded.counters };
+    const decoded = await this.adapters.cpu.decode(command.jobId, data.claimed.input, chunk, command.final);
+    return { kind: 'chunkDecoded', taskId: command.taskId, ...decoded };
   }
 
   /** Encodes the next row group; the last one also writes the footer. */
   private async encode(command: CommandOf<'encodeRowGroup'>): Promise<Input> {
     const data = this.jobData(command.jobId);
-    data.encoder ??= this.adapters.encoder.open();
-    const rows = data.takeRows(command.rows);
-    let addedBytes = 0;
-    if (rows.length > 0) {
-      const bytes = await data.encoder.writeRowGroup(rows);
-      data.output.append(bytes);
-      addedBytes += bytes.length;
-    }
-    if (command.final) {
-      const footer = await data.encoder.finish();
-      data.output.append(footer);
-      addedBytes += footer.length;
-    }
-    return { kind: 'rowGroupEncoded', taskId: command.taskId, bytes: addedBytes };
+    const bytes = await this.adapters.cpu.encode(command.jobId, command.rows, command.final);
+    data.output.append(bytes);
+    return { kind: 'rowGroupEncoded', taskId: command.taskId, bytes: bytes.length };
   }
 
   private async uploadPart(command: CommandOf<'uploadPart'>): Promise<Input> {
@@ -266,6 +247,7 @@ export class NodeRuntime {
   /** Frees a job's data, cancels its I/O and aborts its upload: nothing half-written stays. */
   private drop(jobId: string, reason: string): void {
     const data = this.jobs.get(jobId);
+    this.adapters.cpu.drop(jobId);
     if (data === undefined) return;
     this.jobs.delete(jobId);
     data.abort.abort(new FailureError(ourFault(`job dropped: ${reason}`)));

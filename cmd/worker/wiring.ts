@@ -20,6 +20,10 @@ import { LocalFolderSink } from '../../adapters/sink/local-folder-sink.ts';
 import { S3Sink } from '../../adapters/sink/s3-sink.ts';
 import { AnySource } from '../../adapters/source/any-source.ts';
 import { outputKeyFor } from '../../adapters/source/output-key.ts';
+import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
+import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
+import { CpuPool } from './cpu-pool.ts';
+import { InProcessCpu, type CpuStages } from './cpu-stages.ts';
 import type { WorkerConfig } from './worker-config.ts';
 
 const mebibyte = 1024 * 1024;
@@ -72,14 +76,17 @@ export async function ledgerOf(config: WorkerConfig): Promise<ClosableLedger> {
   return EmbeddedLedger.open({ directory: `${folder}${shard}`, outputKeyOf });
 }
 
-/**
- * The core's limits for this process. Decode and encode run on the event loop here, so the
- * CPU stages get one slot; network concurrency is the core's default.
- */
+/** Decode and encode on one thread per core, or on the event loop with `--threads 0`. */
+export function cpuStagesOf(config: WorkerConfig): CpuStages {
+  return config.threads === 0 ? new InProcessCpu(new WarcDecoder(), createParquetEncoder()) : new CpuPool(config.threads);
+}
+
+/** The core's limits for this process: one CPU slot per thread; network concurrency is the core's default. */
 export function limitsOf(config: WorkerConfig): WorkerLimits {
+  const cpuSlots = Math.max(1, config.threads);
   return withLimits({
-    stageWorkersMax: { decode: 1, encode: 1 },
-    cpuSlotsMax: 1,
+    stageWorkersMax: { decode: cpuSlots, encode: cpuSlots },
+    cpuSlotsMax: cpuSlots,
     memoryBudgetBytes: config.memoryBudgetMb * mebibyte,
     chunkBytes: config.chunkMb * mebibyte,
     leaseMs: config.leaseSeconds * 1_000,

@@ -4,6 +4,7 @@
  * `ConfigError`s with one line that says what to fix (the binary exits 2 on them).
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 
@@ -33,6 +34,7 @@ export const optionSpecs = {
   ccBase: { flag: 'cc-base', environment: 'CC_BASE', kind: 'string', defaultValue: 'https://data.commoncrawl.org/', help: 'where cc: crawl ids are resolved (or s3://commoncrawl/)' },
   metrics: { flag: 'metrics', environment: 'METRICS', kind: 'string', defaultValue: 'stdout', help: 'none, stdout (JSON lines) or cloudwatch' },
   memoryBudgetMb: { flag: 'memory-budget-mb', environment: 'MEMORY_BUDGET_MB', kind: 'integer', defaultValue: 1024, help: 'bytes held between stages, in MiB' },
+  threads: { flag: 'threads', environment: 'THREADS', kind: 'integer', defaultValue: undefined, help: 'CPU threads for decode and encode; 0 runs them on the main thread (default: one per core)' },
   chunkMb: { flag: 'chunk-mb', environment: 'CHUNK_MB', kind: 'integer', defaultValue: 32, help: 'size of one ranged read, in MiB' },
   logLevel: { flag: 'log-level', environment: 'LOG_LEVEL', kind: 'string', defaultValue: 'warn', help: 'debug, info, warn or error (JSON lines on stderr)' },
   config: { flag: 'config', environment: 'CONFIG_FILE', kind: 'string', defaultValue: undefined, help: 'YAML file with any of these options (camelCase keys)' },
@@ -54,6 +56,7 @@ export interface WorkerConfig {
   readonly metrics: 'none' | 'stdout' | 'cloudwatch';
   readonly memoryBudgetMb: number;
   readonly chunkMb: number;
+  readonly threads: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly help: boolean;
 }
@@ -153,6 +156,7 @@ export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.Pr
     metrics: oneOf('metrics', pick('metrics'), ['none', 'stdout', 'cloudwatch'] as const),
     memoryBudgetMb: asInteger('memoryBudgetMb', pick('memoryBudgetMb'), 16) as number,
     chunkMb: asInteger('chunkMb', pick('chunkMb'), 1) as number,
+    threads: asInteger('threads', pick('threads'), 0) ?? availableParallelism(),
     logLevel: oneOf('logLevel', pick('logLevel'), ['debug', 'info', 'warn', 'error'] as const),
     help: flags.help,
   };

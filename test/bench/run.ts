@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   'core-step': async () => (await import('./core-step.ts')).run,
   decode: async () => (await import('./decode.ts')).run,
   encode: async () => (await import('./encode.ts')).run,
+  'end-to-end': async () => (await import('./end-to-end.ts')).run,
 };
 
 const chosen = process.argv.slice(2).filter((name) => !name.startsWith('-'));

@@ -1,0 +1,18 @@
+import type { Failure } from '../../core/failure.ts';
+import type { InputRef } from '../../core/input-ref.ts';
+import type { RecordCounters } from '../../core/record-counters.ts';
+
+/**
+ * Messages between the runtime and a CPU thread. A job's decoder, its rows and its encoder
+ * live in one thread from its first decode to its end, so rows never cross threads: only
+ * chunk bytes go in (transferred, not copied) and encoded bytes come out.
+ */
+export type CpuRequest =
+  | { readonly op: 'decode'; readonly requestId: number; readonly jobId: string; readonly input: InputRef; readonly chunk: Uint8Array; readonly final: boolean }
+  | { readonly op: 'encode'; readonly requestId: number; readonly jobId: string; readonly rows: number; readonly final: boolean }
+  | { readonly op: 'drop'; readonly jobId: string };
+
+export type CpuReply =
+  | { readonly requestId: number; readonly ok: true; readonly rows: number; readonly rowBytes: number; readonly counters: RecordCounters }
+  | { readonly requestId: number; readonly ok: true; readonly encoded: Uint8Array }
+  | { readonly requestId: number; readonly ok: false; readonly failure: Failure };

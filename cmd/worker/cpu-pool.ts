@@ -1,0 +1,131 @@
+/**
+ * The CPU stages' threads: one `worker_threads` thread per core. A job is pinned to one thread
+ * from its first decode to its footer, because its decoder (a record may straddle chunks),
+ * its gathered rows and its encoder are state that cannot move. Jobs are pinned to the thread
+ * holding the fewest jobs. A thread that dies fails the tasks it held and the jobs pinned to
+ * it (their state is gone) and is replaced.
+ */
+import { Worker } from 'node:worker_threads';
+import { FailureError, ourFault } from '../../core/failure.ts';
+import type { InputRef } from '../../core/input-ref.ts';
+import type { CpuReply, CpuRequest } from './cpu-messages.ts';
+import type { CpuStages, DecodeResult } from './cpu-stages.ts';
+
+interface Pending {
+  readonly resolve: (reply: CpuReply) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface CpuThread {
+  worker: Worker;
+  readonly pending: Map<number, Pending>;
+  readonly jobs: Set<string>;
+}
+
+const threadEntry = new URL('./cpu-thread-entry.js', import.meta.url);
+
+/** Bytes a thread may take over without a copy: a whole, unshared ArrayBuffer. */
+function transferable(chunk: Uint8Array): Uint8Array {
+  const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
+  return whole ? chunk : chunk.slice();
+}
+
+export class CpuPool implements CpuStages {
+  private readonly threads: CpuThread[] = [];
+  private readonly pinned = new Map<string, CpuThread>();
+  /** Jobs whose thread died: their decoder state is gone, so every later task of theirs fails. */
+  private readonly orphaned = new Set<string>();
+  private nextRequestId = 1;
+  private closed = false;
+
+  constructor(readonly size: number) {
+    for (let index = 0; index < size; index++) this.threads.push(this.spawn());
+  }
+
+  async decode(jobId: string, input: InputRef, chunk: Uint8Array, final: boolean): Promise<DecodeResult> {
+    const bytes = transferable(chunk);
+    const reply = await this.request(jobId, (requestId) => ({ op: 'decode', requestId, jobId, input, chunk: bytes, final }), [bytes.buffer as ArrayBuffer]);
+    if (!('rowBytes' in reply)) throw new FailureError(ourFault('CPU thread answered a decode with no rows'));
+    return reply;
+  }
+
+  /** Encodes the next `rows` rows of the job; `final` also writes the footer and unpins it. */
+  async encode(jobId: string, rows: number, final: boolean): Promise<Uint8Array> {
+    const reply = await this.request(jobId, (requestId) => ({ op: 'encode', requestId, jobId, rows, final }), []);
+    if (!('encoded' in reply)) throw new FailureError(ourFault('CPU thread answered an encode with no bytes'));
+    if (final) this.unpin(jobId);
+    return reply.encoded;
+  }
+
+  /** Forgets a job's decoder, rows and encoder in its thread. */
+  drop(jobId: string): void {
+    const thread = this.pinned.get(jobId);
+    this.orphaned.delete(jobId);
+    if (thread === undefined) return;
+    const message: CpuRequest = { op: 'drop', jobId };
+    thread.worker.postMessage(message);
+    this.unpin(jobId);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.threads.map((thread) => thread.worker.terminate()));
+  }
+
+  private request(jobId: string, make: (requestId: number) => CpuRequest, transfer: ArrayBuffer[]): Promise<CpuReply & { ok: true }> {
+    if (this.orphaned.has(jobId)) return Promise.reject(new FailureError(ourFault(`the CPU thread of job ${jobId} died; its decoder state is lost`)));
+    const thread = this.threadFor(jobId);
+    const requestId = this.nextRequestId++;
+    return new Promise<CpuReply>((resolve, reject) => {
+      thread.pending.set(requestId, { resolve, reject });
+      thread.worker.postMessage(make(requestId), transfer);
+    }).then((reply) => {
+      if (!reply.ok) throw new FailureError(reply.failure);
+      return reply;
+    });
+  }
+
+  private threadFor(jobId: string): CpuThread {
+    let thread = this.pinned.get(jobId);
+    if (thread === undefined) {
+      thread = this.threads.reduce((least, candidate) => (candidate.jobs.size < least.jobs.size ? candidate : least));
+      thread.jobs.add(jobId);
+      this.pinned.set(jobId, thread);
+    }
+    return thread;
+  }
+
+  private unpin(jobId: string): void {
+    this.pinned.get(jobId)?.jobs.delete(jobId);
+    this.pinned.delete(jobId);
+  }
+
+  private spawn(): CpuThread {
+    const thread: CpuThread = { worker: new Worker(threadEntry), pending: new Map(), jobs: new Set() };
+    thread.worker.on('message', (reply: CpuReply) => {
+      const pending = thread.pending.get(reply.requestId);
+      thread.pending.delete(reply.requestId);
+      pending?.resolve(reply);
+    });
+    thread.worker.on('error', (error) => this.onThreadDeath(thread, error));
+    thread.worker.on('exit', (code) => {
+      if (!this.closed) this.onThreadDeath(thread, new Error(`CPU thread exited with code ${code}`));
+    });
+    return thread;
+  }
+
+  private onThreadDeath(thread: CpuThread, error: unknown): void {
+    const index = this.threads.indexOf(thread);
+    if (index < 0) return;
+    const failure = new FailureError(ourFault(`CPU thread died: ${error instanceof Error ? error.message : String(error)}`));
+    for (const pending of thread.pending.values()) pending.reject(failure);
+    thread.pending.clear();
+    for (const jobId of thread.jobs) {
+      this.pinned.delete(jobId);
+      this.orphaned.add(jobId);
+    }
+    void thread.worker.terminate();
+    if (!this.closed) this.threads[index] = this.spawn();
+    else this.threads.splice(index, 1);
+  }
+}
