@@ -1,4 +1,5 @@
 import { assert } from '../core/failure.ts';
+import type { MetricsSnapshot } from '../core/metrics-snapshot.ts';
 import { stages, type PerStage } from '../core/stage.ts';
 import { Checkers } from './checkers.ts';
 import { EventQueue } from './event-queue.ts';
@@ -49,6 +50,12 @@ export interface SimulationResult {
   readonly timeSeries: TimeSeries;
 }
 
+/** Hooks for tests and tools that want more than the summary. */
+export interface SimulationObserver {
+  /** Every metrics snapshot a worker emits, as the node runtime would log it. */
+  readonly onSnapshot?: (instance: number, snapshot: MetricsSnapshot) => void;
+}
+
 /** Events a run may take per file before it is declared stuck; generous, so only a livelock hits it. */
 const eventsPerFileMax = 2_000;
 
@@ -70,7 +77,7 @@ function fileSizes(scenario: Scenario, files: number, random: SimulationContext[
  * source's and sink's request ceilings, and one clock. Deterministic: everything random
  * comes from the scenario's seed, and nothing reads a real clock.
  */
-export function simulate(scenario: Scenario): SimulationResult {
+export function simulate(scenario: Scenario, observer: SimulationObserver = {}): SimulationResult {
   const type = findInstanceType(scenario.instanceType);
   assert(type !== undefined, `unknown instance type ${scenario.instanceType}`);
   const sample = sampleOf(scenario);
@@ -89,6 +96,7 @@ export function simulate(scenario: Scenario): SimulationResult {
     sinkCeiling: new RateCeiling(models.sink.requestsPerSecondMax * fleetShare),
     checkers: new Checkers(limits),
     statistics: new RunStatistics(),
+    onSnapshot: observer.onSnapshot ?? (() => {}),
     onFinished: () => { finishedCount += 1; },
   };
   const instances = Array.from({ length: sample.instances }, (_, index) =>

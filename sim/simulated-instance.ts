@@ -1,6 +1,7 @@
 import type { Command, CommandOf } from '../core/commands.ts';
 import { inputFault, remoteFault } from '../core/failure.ts';
 import type { Input } from '../core/inputs.ts';
+import type { MetricsSnapshot } from '../core/metrics-snapshot.ts';
 import type { WorkerLimits } from '../core/limits.ts';
 import type { PerStage, Stage } from '../core/stage.ts';
 import { step } from '../core/step.ts';
@@ -27,6 +28,7 @@ export interface SimulationContext {
   readonly statistics: RunStatistics;
   readonly limits: WorkerLimits;
   readonly onFinished: (instance: SimulatedInstance) => void;
+  readonly onSnapshot: (instance: number, snapshot: MetricsSnapshot) => void;
 }
 
 /** Bytes of a Parquet footer (schema, row-group and column statistics) added by the last encode. */
@@ -178,6 +180,7 @@ export class SimulatedInstance {
         return;
       case 'emitMetrics':
         context.statistics.onSnapshot(command.snapshot);
+        context.onSnapshot(this.index, command.snapshot);
         return;
       case 'finished':
         this.finished = true;

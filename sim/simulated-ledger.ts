@@ -128,14 +128,13 @@ export class SimulatedLedger {
     if (!this.holds(lease, nowMs)) return false;
     const job = this.byId.get(lease.jobId) as LedgerJob;
     job.lastFailure = failure.reason;
-    this.leased -= 1;
-    if (failure.retryable && job.attempts < this.options.jobAttemptsMax) {
-      job.status = 'pending';
-      this.delayed.push({ atMs: nowMs + this.options.jobRetryDelayMs, seq: this.delayedSeq++, job });
-    } else {
-      this.leased += 1;
+    if (!failure.retryable || job.attempts >= this.options.jobAttemptsMax) {
       this.endJob(job, 'dead', nowMs);
+      return true;
     }
+    this.leased -= 1;
+    job.status = 'pending';
+    this.delayed.push({ atMs: nowMs + this.options.jobRetryDelayMs, seq: this.delayedSeq++, job });
     return true;
   }
 
@@ -159,19 +158,19 @@ export class SimulatedLedger {
       const job = this.byId.get(top.jobId) as LedgerJob;
       // Stale entries (renewed since, or a later attempt) are skipped.
       if (job.status !== 'leased' || job.attempts !== top.attempt || job.leaseExpiresAtMs > nowMs) continue;
-      this.leased -= 1;
       this.reclaimed += 1;
       if (job.attempts >= this.options.jobAttemptsMax) {
         job.lastFailure = 'lease expired on its last attempt';
-        this.leased += 1;
         this.endJob(job, 'dead', nowMs);
       } else {
+        this.leased -= 1;
         job.status = 'pending';
         this.pendingQueue.push(job);
       }
     }
   }
 
+  /** Ends a leased job for good. */
   private endJob(job: LedgerJob, status: 'done' | 'dead', nowMs: number): void {
     job.status = status;
     job.endedAtMs = nowMs;

@@ -1,0 +1,41 @@
+// Proves `--calibrate` recovers the model parameters a run was made with: a simulated worker
+// with known decode and encode rates and commit latency writes its metrics snapshots as the
+// JSON-lines log the node runtime writes; calibrating from that log gives back the rates
+// within 15% and the commit latency within 25% (busy time is sampled every 15 s, so the
+// run is long and the tasks are slow enough for the samples to catch them), and a
+// log without snapshots is refused with a reason.
+import { describe, expect, it } from 'vitest';
+import type { MetricsSnapshot } from '../../core/metrics-snapshot.ts';
+import { calibrate } from '../../sim/calibration.ts';
+import { simulate } from '../../sim/fleet-simulation.ts';
+import { defaultModels, withModels } from '../../sim/models.ts';
+import { defaultScenario } from '../../sim/scenario.ts';
+
+const near = (measured: number | undefined, expected: number, tolerance: number): void => {
+  expect(measured).toBeDefined();
+  expect(Math.abs((measured as number) - expected) / expected, `measured ${measured}, expected ${expected}`).toBeLessThan(tolerance);
+};
+
+describe('calibration from a metrics log', () => {
+  it('recovers the CPU rates and commit latency of the run that wrote the log', () => {
+    const models = withModels(defaultModels, {
+      cpu: { decodeBytesPerSecondPerCore: 40_000_000, encodeRowsPerSecondPerCore: 5_000 },
+      ledger: { commitLatencyMedianMs: 3_000, commitLatencySigma: 0.01, commitFailureRate: 0 },
+      crash: { crashesPerInstanceHour: 0 },
+    });
+    const lines: string[] = [];
+    simulate({ ...defaultScenario, instances: 1, instanceType: 'c6gn.large', files: 300, models }, {
+      onSnapshot: (_instance: number, snapshot: MetricsSnapshot) => lines.push(JSON.stringify(snapshot)),
+    });
+    lines.push('{"level":"info","message":"not a snapshot"}');
+    const result = calibrate(lines.join('\n'), defaultModels, defaultScenario.limits.chunkBytes ?? 32 * 1024 * 1024);
+    if (typeof result === 'string') throw new Error(result);
+    near(result.overrides.cpu?.decodeBytesPerSecondPerCore, 40_000_000, 0.15);
+    near(result.overrides.cpu?.encodeRowsPerSecondPerCore, 5_000, 0.15);
+    near(result.overrides.ledger?.commitLatencyMedianMs, 3_000, 0.25);
+  });
+
+  it('refuses a log without snapshots', () => {
+    expect(calibrate('{"level":"info"}\nnot json\n', defaultModels, 1)).toMatch(/fewer than two metrics snapshots/);
+  });
+});
