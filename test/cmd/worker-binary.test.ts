@@ -5,7 +5,7 @@
  * to fix; --help names every option with its variable.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -57,6 +57,15 @@ describe('node cmd/worker', () => {
     expect(second.code).toBe(0);
     expect(second.stderr).toContain('0 files exported');
     expect(second.stderr).toContain('3 done, 0 failed, 0 remaining');
+  });
+
+  it('writes the same Parquet bytes with decode and encode on the event loop (--threads 0) as on the thread pool', () => {
+    const inline = runWorker(['--threads', '0', '--output', 'out-inline']);
+    expect(inline.code).toBe(0);
+    for (const name of ['commoncrawl/whirlwind', 'resiliparse/cc-2020-34-excerpt', 'warcio/example']) {
+      const key = `crawl=unknown/subset=unknown/${name}.parquet`;
+      expect(readFileSync(join(workFolder, 'out-inline', key)).equals(readFileSync(join(workFolder, 'out', key))), key).toBe(true);
+    }
   });
 
   it('reports the run from its ledger with `status`', () => {
