@@ -6,9 +6,11 @@
  * that stop at attemptsMax; release that charges nothing; `exhausted` only when nothing is
  * pending, leased or waiting for a retry; progress rows and stats.
  *
- * Times are real (the PostgreSQL ledger uses the database's clock): leases that must expire
- * are 300 ms, leases that must not are 60 s, and waits leave generous margins for a busy
- * machine.
+ * Times are real by default (the PostgreSQL ledger uses the database's clock): leases that
+ * must expire are 300 ms, leases that must not are 60 s, and waits leave generous margins for
+ * a busy machine. A ledger on simulated time passes a `ContractClock`.
+ *
+ * Use: `registerLedgerContract('name', (options) => openTheLedger(options))` in a test file.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { InputRef, Lease } from '../../core/input-ref.ts';
@@ -59,7 +61,18 @@ function freshRunId(): string {
   return `contract-${process.pid}-${Date.now()}-${runCounter}`;
 }
 
-export function registerLedgerContract(name: string, factory: LedgerFactory): void {
+/**
+ * The time the contract waits in. Real by default; a ledger on simulated time (the simulator's)
+ * passes a clock whose `sleep` advances its own time instead.
+ */
+export interface ContractClock {
+  nowMs(): number;
+  sleep(milliseconds: number): Promise<void>;
+}
+
+const realClock: ContractClock = { nowMs: () => Date.now(), sleep };
+
+export function registerLedgerContract(name: string, factory: LedgerFactory, clock: ContractClock = realClock): void {
   describe(`Ledger contract: ${name}`, () => {
     let ledger: InspectableLedger;
     beforeAll(async () => {
@@ -129,7 +142,7 @@ export function registerLedgerContract(name: string, factory: LedgerFactory): vo
       expect(result.renewed).toEqual([held.jobId]);
       expect(new Set(result.lost)).toEqual(new Set([fenced.jobId, 'no-such-job']));
       expect(await ledger.heartbeat(runId, 'worker-b', [leaseOf(held)], longLeaseMs)).toEqual({ renewed: [], lost: [held.jobId] });
-      await sleep(shortLeaseMs + 300);
+      await clock.sleep(shortLeaseMs + 300);
       // The renewed lease outlived its first 300 ms; the other expired and went to a new claimer.
       expect(await ledger.complete(runId, leaseOf(held), someResult)).toBe(true);
       const taken = await ledger.claim(runId, 'worker-b', 5, longLeaseMs);
@@ -140,7 +153,7 @@ export function registerLedgerContract(name: string, factory: LedgerFactory): vo
       const runId = freshRunId();
       await ledger.enqueue(runId, contractInputs(1));
       const stale = (await ledger.claim(runId, 'worker-a', 1, shortLeaseMs)).jobs[0]!;
-      await sleep(shortLeaseMs + 300);
+      await clock.sleep(shortLeaseMs + 300);
       // Expired but not yet reclaimed: already refused, the lease is over.
       expect(await ledger.complete(runId, leaseOf(stale), someResult)).toBe(false);
       const fresh = (await ledger.claim(runId, 'worker-b', 1, longLeaseMs)).jobs[0]!;
@@ -160,7 +173,7 @@ export function registerLedgerContract(name: string, factory: LedgerFactory): vo
       await ledger.claim(runId, 'worker-a', 2, shortLeaseMs);
       await ledger.claim(runId, 'worker-b', 1, longLeaseMs);
       expect(await ledger.reclaimExpired(runId)).toBe(0);
-      await sleep(shortLeaseMs + 300);
+      await clock.sleep(shortLeaseMs + 300);
       expect(await ledger.reclaimExpired(runId)).toBe(2);
       expect(await ledger.reclaimExpired(runId)).toBe(0);
       expect(await ledger.stats(runId)).toMatchObject({ pending: 2, claimed: 1 });
@@ -182,12 +195,12 @@ export function registerLedgerContract(name: string, factory: LedgerFactory): vo
       await ledger.enqueue(runId, contractInputs(1));
       let job = (await ledger.claim(runId, 'worker-a', 1, longLeaseMs)).jobs[0]!;
       for (const delayMs of [500, 800]) {
-        const failedAtMs = Date.now();
+        const failedAtMs = clock.nowMs();
         expect(await ledger.fail(runId, leaseOf(job), remoteFault(`503 before ${delayMs}`, { throttled: true }))).toBe(true);
         // Waiting for a retry is not the end of the run.
         expect(await ledger.claim(runId, 'worker-a', 1, longLeaseMs)).toEqual({ jobs: [], exhausted: false });
         job = await claimWithin(runId, delayMs + 2_000);
-        const waitedMs = Date.now() - failedAtMs;
+        const waitedMs = clock.nowMs() - failedAtMs;
         expect(waitedMs).toBeGreaterThanOrEqual(delayMs - 5);
         expect(waitedMs).toBeLessThan(delayMs + 2_000);
       }
@@ -199,11 +212,11 @@ export function registerLedgerContract(name: string, factory: LedgerFactory): vo
 
     /** Polls every 25 ms, at most until `deadlineMs` has passed. */
     async function claimWithin(runId: string, deadlineMs: number) {
-      const startMs = Date.now();
-      while (Date.now() - startMs < deadlineMs) {
+      const startMs = clock.nowMs();
+      while (clock.nowMs() - startMs < deadlineMs) {
         const { jobs } = await ledger.claim(runId, 'worker-a', 1, longLeaseMs);
         if (jobs[0] !== undefined) return jobs[0];
-        await sleep(25);
+        await clock.sleep(25);
       }
       throw new Error(`no job became claimable within ${deadlineMs} ms`);
     }
@@ -229,7 +242,7 @@ export function registerLedgerContract(name: string, factory: LedgerFactory): vo
       for (let attempt = 1; attempt <= 3; attempt += 1) {
         const { jobs } = await ledger.claim(runId, 'worker-dies', 1, shortLeaseMs);
         expect(jobs.map((job) => job.attempt)).toEqual([attempt]);
-        await sleep(shortLeaseMs + 200);
+        await clock.sleep(shortLeaseMs + 200);
       }
       expect(await ledger.claim(runId, 'worker-a', 1, longLeaseMs)).toEqual({ jobs: [], exhausted: true });
       expect(await ledger.stats(runId)).toMatchObject({ failed: 1, remaining: 0 });
