@@ -2,6 +2,9 @@
  * The Ledger port without a server: the default for one machine, kept in a folder beside the
  * output. The state lives in memory; every change is a line of a journal (journal-file.ts)
  * that is on disk before the change is acknowledged, and the journal is replayed at start.
+ * A change is decided and applied in memory at once (so two concurrent claims never take the
+ * same job) and acknowledged after its line is synced: a read (`stats`) may see a change a few
+ * milliseconds before it is durable, but no caller acts on one that is not.
  *
  * Semantics match the PostgreSQL ledger (one contract suite holds both): attempt numbers fence
  * every write after a claim, leases expire, retries follow `jobRetryDelayMs`. One process owns
@@ -23,7 +26,7 @@ import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress 
 import { JournalFile, replayJournal } from './journal-file.ts';
 import {
   checkClaim, checkLeaseMs, checkRunId, enqueueBatchMax, enqueuedJobOf, jobRetryDelayMs, lastErrorOf, leaseExpiredError, retryScheduleOf,
-  type InspectableLedger, type JobStatus, type LedgerOptions, type RetrySchedule,
+  type FailedJob, type InspectableLedger, type JobStatus, type LedgerOptions, type RetrySchedule,
 } from './ledger-options.ts';
 
 export interface EmbeddedLedgerOptions extends LedgerOptions {
@@ -230,6 +233,14 @@ export class EmbeddedLedger implements InspectableLedger {
 
   async workerProgress(runId: string): Promise<WorkerProgress[]> {
     return [...(this.runs.get(runId)?.progress.values() ?? [])].sort((a, b) => a.workerId.localeCompare(b.workerId));
+  }
+
+  async failedJobs(runId: string, limit: number): Promise<FailedJob[]> {
+    const failed: FailedJob[] = [];
+    for (const job of this.runs.get(runId)?.jobs.values() ?? []) {
+      if (job.state === 'failed') failed.push({ uri: job.input.uri, lastError: job.lastError });
+    }
+    return failed.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0)).slice(0, limit);
   }
 
   async jobStatus(runId: string, jobId: string): Promise<JobStatus | undefined> {

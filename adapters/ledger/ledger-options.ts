@@ -140,9 +140,17 @@ export interface JobStatus {
   readonly lastError: string | null;
 }
 
+/** A job that failed for good, as the end-of-run summary lists it. */
+export interface FailedJob {
+  readonly uri: string;
+  readonly lastError: string | null;
+}
+
 /** What both ledgers offer beyond the port: reads for `status` and tests, and closing. */
 export interface InspectableLedger extends Ledger {
   jobStatus(runId: string, jobId: string): Promise<JobStatus | undefined>;
   workerProgress(runId: string): Promise<WorkerProgress[]>;
+  /** Jobs failed for good, by URI, at most `limit` (a crawl may fail thousands). */
+  failedJobs(runId: string, limit: number): Promise<FailedJob[]>;
   close(): Promise<void>;
 }

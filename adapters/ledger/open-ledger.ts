@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunStats, WorkerProgress } from '../../core/ledger.ts';
 import { EmbeddedLedger } from './embedded-ledger.ts';
-import type { InspectableLedger, LedgerOptions } from './ledger-options.ts';
+import type { FailedJob, InspectableLedger, LedgerOptions } from './ledger-options.ts';
 import { PostgresLedger } from './postgres-ledger.ts';
 
 export interface OpenLedgerOptions extends LedgerOptions {
@@ -51,11 +51,18 @@ export interface RunStatus {
   readonly runId: string;
   readonly stats: RunStats;
   readonly workers: readonly WorkerProgress[];
+  /** The first failed jobs by URI (all of them when `stats.failed` is no larger). */
+  readonly failed: readonly FailedJob[];
 }
 
+/** Failed jobs a status lists; `stats.failed` says how many there are in all. */
+const failedListedMax = 20;
+
 export async function readRunStatus(ledger: InspectableLedger, runId: string): Promise<RunStatus> {
-  const [stats, workers] = await Promise.all([ledger.stats(runId), ledger.workerProgress(runId)]);
-  return { runId, stats, workers };
+  const [stats, workers, failed] = await Promise.all([
+    ledger.stats(runId), ledger.workerProgress(runId), ledger.failedJobs(runId, failedListedMax),
+  ]);
+  return { runId, stats, workers, failed };
 }
 
 /** What `status` prints on a terminal: the run's counts, then one line per worker. */
@@ -70,5 +77,7 @@ export function runStatusText(status: RunStatus): string {
     const current = worker.currentInput ?? '-';
     lines.push(`  ${worker.workerId} ${worker.status}: ${current} (${worker.records} records, ${worker.badRecords} bad, ${(worker.bytes / 1024 ** 2).toFixed(1)} MiB)`);
   }
+  for (const job of status.failed) lines.push(`  failed: ${job.uri}: ${job.lastError ?? 'no error recorded'}`);
+  if (stats.failed > status.failed.length) lines.push(`  … and ${stats.failed - status.failed.length} more failed`);
   return lines.join('\n');
 }

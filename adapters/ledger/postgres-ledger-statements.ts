@@ -126,3 +126,7 @@ export const statsSql = `
 /** $1 run, $2 job. For status and tests: a job's last error after it failed. */
 export const jobStateSql = `
   SELECT state, attempt, charged_attempts, last_error FROM ledger_jobs WHERE run_id = $1 AND job_id = $2`;
+
+/** $1 run, $2 limit. */
+export const failedJobsSql = `
+  SELECT uri, last_error FROM ledger_jobs WHERE run_id = $1 AND state = 'failed' ORDER BY uri LIMIT $2`;

@@ -13,7 +13,7 @@ import type { ClaimedJob, InputRef, Lease } from '../../core/input-ref.ts';
 import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress } from '../../core/ledger.ts';
 import {
   checkClaim, checkLeaseMs, checkRunId, enqueueBatchMax, enqueuedJobOf, lastErrorOf, leaseExpiredError, retryScheduleOf,
-  type InspectableLedger, type JobStatus, type LedgerOptions, type RetrySchedule,
+  type FailedJob, type InspectableLedger, type JobStatus, type LedgerOptions, type RetrySchedule,
 } from './ledger-options.ts';
 import * as statements from './postgres-ledger-statements.ts';
 import { checkSchemaName, migrate } from './postgres-migrations.ts';
@@ -199,6 +199,11 @@ export class PostgresLedger implements InspectableLedger {
       workerId: row.worker_id, currentInput: row.current_input, records: row.records, bytes: row.bytes,
       badRecords: row.bad_records, status: row.status,
     }));
+  }
+
+  async failedJobs(runId: string, limit: number): Promise<FailedJob[]> {
+    const result = await this.query<{ uri: string; last_error: string | null }>('listing failed jobs', statements.failedJobsSql, [runId, limit]);
+    return result.rows.map((row) => ({ uri: row.uri, lastError: row.last_error }));
   }
 
   async jobStatus(runId: string, jobId: string): Promise<JobStatus | undefined> {

@@ -186,6 +186,7 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       const job = (await ledger.claim(runId, 'worker-a', 1, longLeaseMs)).jobs[0]!;
       expect(await ledger.fail(runId, leaseOf(job), inputFault('not a WARC file'))).toBe(true);
       expect(await ledger.jobStatus(runId, job.jobId)).toMatchObject({ state: 'failed', lastError: 'input: not a WARC file' });
+      expect(await ledger.failedJobs(runId, 10)).toEqual([{ uri: job.input.uri, lastError: 'input: not a WARC file' }]);
       expect(await ledger.stats(runId)).toMatchObject({ failed: 1, remaining: 0 });
       expect(await ledger.claim(runId, 'worker-a', 1, longLeaseMs)).toEqual({ jobs: [], exhausted: true });
     });

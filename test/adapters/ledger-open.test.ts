@@ -1,7 +1,7 @@
 /**
  * Proves `--ledger` picks the right ledger (embedded beside a local output, embedded in a
  * given folder, PostgreSQL for postgres://) and refuses anything else as the user's error; and
- * that `status` text and JSON come from either ledger's stats and progress rows.
+ * that `status` text and JSON come from either ledger's stats, progress rows and failed jobs.
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { afterAll, expect, test } from 'vitest';
 import { EmbeddedLedger } from '../../adapters/ledger/embedded-ledger.ts';
 import { defaultEmbeddedDirectory, openLedger, readRunStatus, runStatusText } from '../../adapters/ledger/open-ledger.ts';
 import { PostgresLedger } from '../../adapters/ledger/postgres-ledger.ts';
+import { inputFault } from '../../core/failure.ts';
 import { contractInputs, contractOptions, someResult } from './ledger-contract.ts';
 
 const connectionString = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -55,15 +56,20 @@ test('status reads stats and worker rows from either ledger, as text and as JSON
     const ledger = await openLedger({ ...contractOptions, url, output, schema });
     const runId = `status-${Date.now()}`;
     await ledger.enqueue(runId, contractInputs(3));
-    const job = (await ledger.claim(runId, 'worker-a', 1, 60_000)).jobs[0]!;
-    await ledger.complete(runId, job, someResult);
+    const [job, broken] = (await ledger.claim(runId, 'worker-a', 2, 60_000)).jobs;
+    await ledger.complete(runId, job!, someResult);
+    await ledger.fail(runId, broken!, inputFault('not a WARC file'));
     await ledger.progress(runId, { workerId: 'worker-a', currentInput: 's3://bucket/file-1.warc.gz', records: 1_500, bytes: 3 * 1024 ** 2, badRecords: 2, status: 'running' });
     const status = await readRunStatus(ledger, runId);
-    expect(JSON.parse(JSON.stringify(status))).toMatchObject({ runId, stats: { done: 1, pending: 2 }, workers: [{ workerId: 'worker-a', records: 1_500 }] });
+    expect(JSON.parse(JSON.stringify(status))).toMatchObject({
+      runId, stats: { done: 1, failed: 1, pending: 1 }, workers: [{ workerId: 'worker-a', records: 1_500 }],
+      failed: [{ uri: broken!.input.uri, lastError: 'input: not a WARC file' }],
+    });
     expect(runStatusText(status)).toBe([
-      `run ${runId}: 1/3 done, 0 failed, 2 pending, 0 claimed`,
+      `run ${runId}: 1/3 done, 1 failed, 1 pending, 0 claimed`,
       '  done: 0.00 GiB read, 10 rows written',
       '  worker-a running: s3://bucket/file-1.warc.gz (1500 records, 2 bad, 3.0 MiB)',
+      `  failed: ${broken!.input.uri}: input: not a WARC file`,
     ].join('\n'));
     await ledger.close();
   }
