@@ -1,7 +1,72 @@
 // Runs s3rver on 127.0.0.1 on a free port, in a child process started with
 // `node --openssl-legacy-provider` (without it, listings with a continuation token fail with
 // a 500). Arguments: data folder, then bucket names. Prints `port=<n>` once listening.
+//
+// s3rver 3.7 answers NotImplemented to ListMultipartUploads and MethodNotAllowed to
+// AbortMultipartUpload. Both are added here, in front of its router, over s3rver's own
+// upload folders (`<bucket>/._S3rver_uploads/<uploadId>/key`), so the sink's abort and the
+// cleanup command run against the same store that holds the parts.
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import S3rver from 's3rver';
+
+function xmlEscape(text) {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+async function uploadsOf(store, bucket) {
+  const folder = store.getResourcePath(bucket, undefined, 'uploads');
+  const ids = await readdir(folder).catch(() => []);
+  const uploads = [];
+  for (const uploadId of ids) {
+    const key = await readFile(join(folder, uploadId, 'key'), 'utf8').catch(() => null);
+    if (key === null) continue;
+    const initiated = (await stat(join(folder, uploadId))).mtime;
+    uploads.push({ key, uploadId, initiated, folder: join(folder, uploadId) });
+  }
+  return uploads.sort((a, b) => (a.key === b.key ? (a.uploadId < b.uploadId ? -1 : 1) : a.key < b.key ? -1 : 1));
+}
+
+function listUploadsXml(bucket, query, uploads) {
+  const prefix = query.prefix ?? '';
+  const keyMarker = query['key-marker'] ?? '';
+  const idMarker = query['upload-id-marker'] ?? '';
+  const max = Number(query['max-uploads'] ?? 1000);
+  const after = (u) => keyMarker === '' || u.key > keyMarker || (u.key === keyMarker && idMarker !== '' && u.uploadId > idMarker);
+  const matching = uploads.filter((u) => u.key.startsWith(prefix) && after(u));
+  const page = matching.slice(0, max);
+  const truncated = matching.length > max;
+  const last = page.at(-1);
+  const entries = page
+    .map((u) => `<Upload><Key>${xmlEscape(u.key)}</Key><UploadId>${u.uploadId}</UploadId><Initiated>${u.initiated.toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`)
+    .join('');
+  const markers = truncated && last ? `<NextKeyMarker>${xmlEscape(last.key)}</NextKeyMarker><NextUploadIdMarker>${last.uploadId}</NextUploadIdMarker>` : '';
+  return `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${bucket}</Bucket><Prefix>${xmlEscape(prefix)}</Prefix><MaxUploads>${max}</MaxUploads><IsTruncated>${truncated}</IsTruncated>${markers}${entries}</ListMultipartUploadsResult>`;
+}
+
+function multipartAdditions(store) {
+  return async (ctx, next) => {
+    const [, bucket, ...keyParts] = ctx.path.split('/').filter((part, index) => index < 2 || part !== '');
+    if (ctx.method === 'GET' && keyParts.length === 0 && 'uploads' in ctx.query) {
+      ctx.type = 'application/xml';
+      ctx.body = listUploadsXml(bucket, ctx.query, await uploadsOf(store, bucket));
+      return;
+    }
+    if (ctx.method === 'DELETE' && keyParts.length > 0 && typeof ctx.query.uploadId === 'string') {
+      const upload = (await uploadsOf(store, bucket)).find((u) => u.uploadId === ctx.query.uploadId);
+      if (upload === undefined) {
+        ctx.status = 404;
+        ctx.type = 'application/xml';
+        ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>';
+        return;
+      }
+      await rm(upload.folder, { recursive: true, force: true });
+      ctx.status = 204;
+      return;
+    }
+    await next();
+  };
+}
 
 const [directory, ...buckets] = process.argv.slice(2);
 const server = new S3rver({
@@ -13,6 +78,8 @@ const server = new S3rver({
   vhostBuckets: false,
   configureBuckets: buckets.map((name) => ({ name, configs: [] })),
 });
+// Koa composes its middleware when the server starts listening: put ours first.
+server.middleware.unshift(multipartAdditions(server.store));
 const { port } = await server.run();
 process.stdout.write(`port=${port}\n`);
 const stop = () => server.close().finally(() => process.exit(0));
