@@ -39,23 +39,43 @@ async function enqueueInputs(config: WorkerConfig, source: Source, ledger: Closa
   return kept;
 }
 
-function installSignals(runtime: NodeRuntime, logger: Logger): void {
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals > 1) {
-      logger.log('error', 'second signal: exiting at once', { signal });
+/**
+ * SIGINT/SIGTERM: the first drains (claim nothing more, finish or release running jobs by
+ * the drain deadline), the second exits at once. Installed before anything else starts, so
+ * a signal during enqueueing is not lost: the run then drains before it claims.
+ */
+class ShutdownSignals {
+  private signals = 0;
+  private runtime: NodeRuntime | null = null;
+
+  constructor(private readonly logger: Logger) {
+    process.on('SIGINT', (signal) => this.onSignal(signal));
+    process.on('SIGTERM', (signal) => this.onSignal(signal));
+  }
+
+  get requested(): boolean {
+    return this.signals > 0;
+  }
+
+  attach(runtime: NodeRuntime): void {
+    this.runtime = runtime;
+    if (this.requested) runtime.requestShutdown();
+  }
+
+  private onSignal(signal: NodeJS.Signals): void {
+    this.signals += 1;
+    if (this.signals > 1) {
+      this.logger.log('error', 'second signal: exiting at once', { signal });
       process.exit(130);
     }
-    logger.log('warn', 'draining: claiming nothing more, finishing or releasing running jobs', { signal });
-    runtime.requestShutdown();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+    this.logger.log('warn', 'draining: claiming nothing more, finishing or releasing running jobs', { signal });
+    this.runtime?.requestShutdown();
+  }
 }
 
 async function runWorker(config: WorkerConfig): Promise<number> {
   const logger = jsonLinesLogger(config.logLevel);
+  const signals = new ShutdownSignals(logger);
   const runId = runIdOf(config);
   const source = sourceOf(config);
   const ledger = await ledgerOf(config);
@@ -75,7 +95,7 @@ async function runWorker(config: WorkerConfig): Promise<number> {
         onJobEnded: (ended) => logger.log(ended.outcome === 'committed' ? 'info' : 'warn', 'job ended', { jobId: ended.jobId, outcome: ended.outcome, failure: ended.failure }),
       },
     );
-    installSignals(runtime, logger);
+    signals.attach(runtime);
     const outcome: RunOutcome = await runtime.run();
     const summary = runSummary(outcome, await ledger.stats(runId), performance.now() - startedMs);
     process.stderr.write(`${summaryText(summary, { runId, output: config.output.startsWith('s3://') ? config.output : resolve(config.output) })}\n`);
