@@ -34,6 +34,12 @@ export interface EmbeddedLedgerOptions extends LedgerOptions {
   readonly directory: string;
   /** The journal is not compacted below this many lines. Default 10,000 (about 10 MB at a typical 1 KB a line). */
   readonly compactLinesMin?: number;
+  /**
+   * For `status` while a worker runs: reads the journal as it is, without the lock, without
+   * cutting a torn tail (it may be a line being written) and without expiring leases; every
+   * write is refused.
+   */
+  readonly readOnly?: boolean;
 }
 
 /** A job's whole state: a journal line carries these, so replay is "last line wins". */
@@ -72,16 +78,24 @@ export class EmbeddedLedger implements InspectableLedger {
   private readonly schedule: RetrySchedule;
   private readonly outputKeyOf: (input: InputRef) => string;
   private readonly directory: string;
+  private readonly readOnly: boolean;
   private journal: JournalFile | undefined;
 
   private constructor(options: EmbeddedLedgerOptions) {
     this.schedule = retryScheduleOf(options);
     this.outputKeyOf = options.outputKeyOf;
     this.directory = options.directory;
+    this.readOnly = options.readOnly === true;
   }
 
   /** Takes the folder's lock, replays the journal and opens it for appending. */
   static async open(options: EmbeddedLedgerOptions): Promise<EmbeddedLedger> {
+    if (options.readOnly === true) {
+      const reader = new EmbeddedLedger(options);
+      const replayed = await replayJournal(options.directory, { cutTornTail: false });
+      for (const line of replayed.lines) reader.apply(line as JournalLine);
+      return reader;
+    }
     await mkdir(options.directory, { recursive: true });
     await takeLock(options.directory);
     const ledger = new EmbeddedLedger(options);
@@ -102,6 +116,7 @@ export class EmbeddedLedger implements InspectableLedger {
   }
 
   async close(): Promise<void> {
+    if (this.readOnly) return;
     await this.journal?.close();
     this.journal = undefined;
     await releaseLock(this.directory);
@@ -307,6 +322,7 @@ export class EmbeddedLedger implements InspectableLedger {
   }
 
   private write(line: JournalLine): Promise<void> {
+    if (this.readOnly) return Promise.reject(new Error('embedded ledger opened read-only (for status) was asked to write (our bug)'));
     if (this.journal === undefined) return Promise.reject(new Error('embedded ledger used after close (our bug)'));
     return this.journal.append(JSON.stringify(line));
   }

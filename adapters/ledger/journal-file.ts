@@ -42,8 +42,12 @@ export interface ReplayedJournal {
   readonly tornBytes: number;
 }
 
-/** Reads every complete line and cuts off a torn tail, so appends start on a line boundary. */
-export async function replayJournal(directory: string): Promise<ReplayedJournal> {
+/**
+ * Reads every complete line and cuts off a torn tail, so appends start on a line boundary.
+ * A reader beside a running writer (`status`) passes `cutTornTail: false`: its "torn" tail
+ * may be a line being written.
+ */
+export async function replayJournal(directory: string, options: { cutTornTail: boolean } = { cutTornTail: true }): Promise<ReplayedJournal> {
   const path = join(directory, journalFileName);
   let bytes: Buffer;
   try {
@@ -64,7 +68,7 @@ export async function replayJournal(directory: string): Promise<ReplayedJournal>
     throw new Error(`embedded ledger journal ${path} is corrupt at line ${firstInvalid + 1} (disk or an edit, not ours to guess): ${texts[firstInvalid]?.slice(0, 120)}`);
   }
   const keptBytes = texts.slice(0, validCount).reduce((sum, text) => sum + Buffer.byteLength(text) + 1, 0);
-  if (keptBytes < bytes.length) await truncate(path, keptBytes);
+  if (keptBytes < bytes.length && options.cutTornTail) await truncate(path, keptBytes);
   return { lines: parsed.slice(0, validCount).filter((line) => line !== undefined), tornBytes: bytes.length - keptBytes };
 }
 

@@ -19,6 +19,8 @@ export interface OpenLedgerOptions extends LedgerOptions {
   readonly output: string;
   /** PostgreSQL schema (LEDGER_SCHEMA); default `cc_ledger`. */
   readonly schema?: string;
+  /** For `status`: an embedded ledger is read beside the worker that holds it (see EmbeddedLedgerOptions). */
+  readonly readOnly?: boolean;
 }
 
 /**

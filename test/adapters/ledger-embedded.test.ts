@@ -110,3 +110,22 @@ describe('embedded ledger journal', () => {
     await reopened.close();
   });
 });
+
+test('a read-only open (for status) reads the state beside the worker holding the folder, and writes nothing', async () => {
+  const directory = await freshFolder();
+  const ledger = await EmbeddedLedger.open({ ...contractOptions, directory });
+  await ledger.enqueue('run', contractInputs(3));
+  const job = (await ledger.claim('run', 'worker-a', 1, 60_000)).jobs[0]!;
+  await ledger.complete('run', job, someResult);
+  const path = join(directory, journalFileName);
+  // A line being written right now, as the reader may catch it.
+  await appendFile(path, '{"kind":"jobs","runId":"run","jo');
+  const reader = await EmbeddedLedger.open({ ...contractOptions, directory, readOnly: true });
+  expect(await reader.stats('run')).toMatchObject({ pending: 2, done: 1 });
+  await expect(reader.claim('run', 'worker-b', 1, 60_000)).rejects.toThrow(/read-only/);
+  await reader.close();
+  expect((await readFile(path, 'utf8')).endsWith('"jo')).toBe(true);
+  // The worker still holds its lock.
+  await expect(EmbeddedLedger.open({ ...contractOptions, directory })).rejects.toThrow(/already open in this process/);
+  await ledger.close();
+});
