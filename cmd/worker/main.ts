@@ -18,24 +18,37 @@ import { cpuStagesOf, inputSpecOf, ledgerOf, limitsOf, metricsOf, runIdOf, sinkO
 
 /** Inputs to enqueue in one call; the listing streams, so a crawl's 100,000 files never sit in memory at once. */
 const enqueueBatchInputs = 1_000;
+/** Size lookups in flight while enqueueing (a manifest lists paths without sizes). */
+const sizeLookupsMax = 32;
+
+/** The batch with every input's size, looked up `sizeLookupsMax` at a time where missing. */
+async function withSizes(source: Source, batch: readonly InputRef[]): Promise<InputRef[]> {
+  const sized: InputRef[] = [];
+  for (let start = 0; start < batch.length; start += sizeLookupsMax) {
+    const slice = batch.slice(start, start + sizeLookupsMax);
+    sized.push(...(await Promise.all(slice.map(async (input) => (input.sizeBytes === undefined ? { ...input, sizeBytes: await source.sizeOf(input) } : input)))));
+  }
+  return sized;
+}
 
 async function enqueueInputs(config: WorkerConfig, source: Source, ledger: ClosableLedger, runId: string): Promise<number> {
   const spec = inputSpecOf(config);
   let batch: InputRef[] = [];
   let listed = 0;
   let kept = 0;
+  const flush = async (): Promise<void> => {
+    await ledger.enqueue(runId, await withSizes(source, batch));
+    batch = [];
+  };
   for await (const input of source.list(spec)) {
     const position = listed++;
     if (config.shard !== undefined && position % config.shard.count !== config.shard.index) continue;
     if (config.limit !== undefined && kept >= config.limit) break;
     kept += 1;
-    batch.push(input.sizeBytes === undefined ? { ...input, sizeBytes: await source.sizeOf(input) } : input);
-    if (batch.length >= enqueueBatchInputs) {
-      await ledger.enqueue(runId, batch);
-      batch = [];
-    }
+    batch.push(input);
+    if (batch.length >= enqueueBatchInputs) await flush();
   }
-  if (batch.length > 0) await ledger.enqueue(runId, batch);
+  if (batch.length > 0) await flush();
   return kept;
 }
 
