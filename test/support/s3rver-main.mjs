@@ -44,8 +44,21 @@ function listUploadsXml(bucket, query, uploads) {
   return `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${bucket}</Bucket><Prefix>${xmlEscape(prefix)}</Prefix><MaxUploads>${max}</MaxUploads><IsTruncated>${truncated}</IsTruncated>${markers}${entries}</ListMultipartUploadsResult>`;
 }
 
+/** The additions skip s3rver's own authentication, so they check the key id as it does. */
+function knownKey(ctx) {
+  const authorization = ctx.get('authorization');
+  return authorization === '' || authorization.includes('Credential=S3RVER/');
+}
+
 function multipartAdditions(store) {
   return async (ctx, next) => {
+    const isAddition = ('uploads' in ctx.query && ctx.method === 'GET') || (ctx.method === 'DELETE' && typeof ctx.query.uploadId === 'string');
+    if (isAddition && !knownKey(ctx)) {
+      ctx.status = 403;
+      ctx.type = 'application/xml';
+      ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access Key Id you provided does not exist in our records.</Message></Error>';
+      return;
+    }
     const [, bucket, ...keyParts] = ctx.path.split('/').filter((part, index) => index < 2 || part !== '');
     if (ctx.method === 'GET' && keyParts.length === 0 && 'uploads' in ctx.query) {
       ctx.type = 'application/xml';
