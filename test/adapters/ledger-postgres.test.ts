@@ -3,11 +3,11 @@
  * (DATABASE_URL, default the local one), in a schema of its own that is dropped at the end;
  * and what a fleet needs of it: 8 concurrent claimers over 10,000 jobs take each job exactly
  * once; a claimer killed with SIGKILL mid-lease loses its jobs to others once the lease
- * expires, and its stale lease can no longer complete them; a fleet starting together
- * migrates the schema once.
+ * expires, and its stale lease can no longer complete them; leases follow the database's
+ * clock, not a worker's; a fleet starting together migrates the schema once.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { PostgresLedger } from '../../adapters/ledger/postgres-ledger.ts';
 import { contractInputs, contractOptions, registerLedgerContract, sleep, someResult } from './ledger-contract.ts';
 import { childPath, startChild } from './ledger-children/child-process.ts';
@@ -46,6 +46,26 @@ describe('PostgreSQL ledger under a fleet', () => {
     } finally {
       await client.query(`DROP SCHEMA IF EXISTS ${racingSchema} CASCADE`);
       await client.end();
+    }
+  });
+
+  test("leases run on the database's clock: a worker whose clock is an hour off changes nothing", async () => {
+    const runId = `clock-${Date.now()}`;
+    await ledger.enqueue(runId, contractInputs(2, 'clock'));
+    const job = (await ledger.claim(runId, 'worker-a', 1, 60_000)).jobs[0]!;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 3_600_000);
+      expect(await ledger.heartbeat(runId, 'worker-a', [job], 60_000)).toEqual({ renewed: [job.jobId], lost: [] });
+      expect(await ledger.reclaimExpired(runId)).toBe(0);
+      expect(await ledger.complete(runId, job, someResult)).toBe(true);
+      vi.setSystemTime(Date.now() - 7_200_000);
+      const next = (await ledger.claim(runId, 'worker-a', 1, 300)).jobs[0]!;
+      await sleep(600);
+      // The worker's clock says almost no time passed; the database's says the lease is over.
+      expect(await ledger.complete(runId, next, someResult)).toBe(false);
+    } finally {
+      vi.useRealTimers();
     }
   });
 
