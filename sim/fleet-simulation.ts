@@ -27,7 +27,7 @@ export interface SimulationResult {
   readonly seed: number;
   readonly files: number;
   /** How the run was simulated: instances and files actually simulated. */
-  readonly simulated: { readonly instances: number; readonly files: number; readonly events: number };
+  readonly simulated: { readonly instances: number; readonly files: number; readonly events: number; readonly hours: number };
   readonly makespanHours: number;
   readonly filesDone: number;
   readonly filesFailed: number;
@@ -59,12 +59,44 @@ export interface SimulationObserver {
 /** Events a run may take per file before it is declared stuck; generous, so only a livelock hits it. */
 const eventsPerFileMax = 2_000;
 
-/** The instances and files simulated: all of them, or a sample whose share of the fleet is `scale`. */
-function sampleOf(scenario: Scenario): { instances: number; files: number; scale: number } {
-  const sample = scenario.sampleInstancesMax;
-  if (sample === 0 || scenario.instances <= sample) return { instances: scenario.instances, files: scenario.files, scale: 1 };
-  const files = Math.max(1, Math.round((scenario.files * sample) / scenario.instances));
-  return { instances: sample, files, scale: scenario.files / files };
+/**
+ * What is simulated of the scenario. Two shortcuts keep a whole crawl fast (bench sim.ts
+ * measures their error against full detail): at most `sampleInstancesMax` instances, each
+ * with its share of the files (the fleet-wide request ceilings are scaled to the same share),
+ * and at most `sampleFilesMax` files for them, the rest of the makespan extrapolated at the
+ * rate measured in the sample's steady middle (see extrapolatedEndMs). `scale` turns counts
+ * of the simulated files into counts of the scenario's.
+ */
+interface Sample {
+  readonly instances: number;
+  /** Files the sampled instances would get: their share of the crawl. */
+  readonly shareFiles: number;
+  /** Files actually simulated. */
+  readonly files: number;
+  readonly scale: number;
+}
+
+function sampleOf(scenario: Scenario): Sample {
+  const sampled = scenario.sampleInstancesMax > 0 && scenario.instances > scenario.sampleInstancesMax;
+  const instances = sampled ? scenario.sampleInstancesMax : scenario.instances;
+  const shareFiles = sampled ? Math.max(1, Math.round((scenario.files * instances) / scenario.instances)) : scenario.files;
+  const files = scenario.sampleFilesMax > 0 ? Math.min(shareFiles, Math.max(scenario.sampleFilesMax, 10 * instances)) : shareFiles;
+  return { instances, shareFiles, files, scale: scenario.files / files };
+}
+
+/**
+ * The sample's end, plus the time its instances would take for the files not simulated, at
+ * the rate they committed files between 10% and 90% of the sample (past the ramp-up, before
+ * the tail): more files only lengthen that steady middle.
+ */
+function extrapolatedEndMs(ledger: SimulatedLedger, endMs: number, sample: Sample): number {
+  if (sample.shareFiles <= sample.files) return endMs;
+  const ends = ledger.jobs.filter((job) => job.status === 'done').map((job) => job.endedAtMs).sort((a, b) => a - b);
+  const low = Math.floor(0.1 * ends.length);
+  const high = Math.floor(0.9 * ends.length);
+  const spanMs = (ends[high] ?? 0) - (ends[low] ?? 0);
+  if (high <= low || spanMs <= 0) return endMs * (sample.shareFiles / sample.files);
+  return endMs + ((sample.shareFiles - sample.files) * spanMs) / (high - low);
 }
 
 function fileSizes(scenario: Scenario, files: number, random: SimulationContext['random']): number[] {
@@ -136,7 +168,7 @@ function lastEndMs(ledger: SimulatedLedger, fallbackMs: number): number {
 interface SummaryParts {
   readonly scenario: Scenario;
   readonly type: InstanceType;
-  readonly sample: { instances: number; files: number; scale: number };
+  readonly sample: Sample;
   readonly context: SimulationContext;
   readonly instances: readonly SimulatedInstance[];
   readonly endMs: number;
@@ -145,7 +177,7 @@ interface SummaryParts {
 function summarize(parts: SummaryParts): SimulationResult {
   const { scenario, type, sample, context, instances, endMs } = parts;
   const { ledger, statistics, limits } = context;
-  const hours = Math.max(endMs, 1) / 3_600_000;
+  const hours = Math.max(extrapolatedEndMs(ledger, endMs, sample), 1) / 3_600_000;
   const done = ledger.jobs.filter((job) => job.status === 'done');
   const latencies = done.map((job) => (job.endedAtMs - job.firstClaimAtMs) / 1000).sort((a, b) => a - b);
   const bytesDone = done.reduce((sum, job) => sum + job.sizeBytes, 0) * sample.scale;
@@ -165,7 +197,7 @@ function summarize(parts: SummaryParts): SimulationResult {
     policy: scenario.policy,
     seed: scenario.seed,
     files: scenario.files,
-    simulated: { instances: sample.instances, files: sample.files, events: context.queue.eventsProcessed },
+    simulated: { instances: sample.instances, files: sample.files, events: context.queue.eventsProcessed, hours: endMs / 3_600_000 },
     makespanHours: hours,
     filesDone: Math.round(done.length * sample.scale),
     filesFailed: Math.round((ledger.jobs.length - done.length) * sample.scale),

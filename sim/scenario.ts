@@ -28,6 +28,8 @@ export interface Scenario {
    * 0 simulates every instance.
    */
   readonly sampleInstancesMax: number;
+  /** At most this many files are simulated; the rest of the makespan is extrapolated. 0 simulates all. */
+  readonly sampleFilesMax: number;
   /** Liveness: every job must end within this long of its first claim. */
   readonly jobEndBoundMs: number;
   /** Liveness: the whole run must end within this much simulated time. */
@@ -47,6 +49,7 @@ export const defaultScenario: Scenario = {
   models: defaultModels,
   limits: {},
   sampleInstancesMax: 8,
+  sampleFilesMax: 8_000,
   jobEndBoundMs: 6 * hourMs,
   runBoundMs: 1_000 * hourMs,
 };
@@ -90,6 +93,7 @@ export function scenarioProblem(scenario: Scenario): string | null {
   if (!(scenario.fileBytesSpread >= 0 && scenario.fileBytesSpread < 1)) return 'fileBytesSpread must be in [0, 1)';
   if (!Number.isInteger(scenario.seed)) return 'seed must be an integer';
   if (!Number.isInteger(scenario.sampleInstancesMax) || scenario.sampleInstancesMax < 0) return 'sampleInstancesMax must be a non-negative integer';
+  if (!Number.isInteger(scenario.sampleFilesMax) || scenario.sampleFilesMax < 0) return 'sampleFilesMax must be a non-negative integer';
   return null;
 }
 

@@ -9,8 +9,8 @@ export function textReport(result: SimulationResult): string {
   const lines = [
     `fleet            ${result.instances} × ${result.instanceType}, policy ${result.policy}, seed ${result.seed}`,
     `files            ${result.files} (${result.filesDone} done, ${result.filesFailed} failed)`,
-    `simulated        ${sample.instances} instances with ${sample.files} files, ${sample.events} events`
-      + (sample.instances < result.instances ? ' (a sample of the fleet, scaled: see README)' : ''),
+    `simulated        ${sample.instances} instances with ${sample.files} files for ${sample.hours.toFixed(2)} h, ${sample.events} events`
+      + (sample.instances < result.instances || sample.files < result.files ? ' (a sample, scaled to the fleet and crawl)' : ''),
     `makespan         ${result.makespanHours.toFixed(2)} h`,
     `throughput       ${Math.round(result.filesPerHour)} files/hour, ${result.gigabytesPerHour.toFixed(0)} GB/hour`,
     `cost             $${result.costDollars.toFixed(2)} (on-demand, per-second billing)`,

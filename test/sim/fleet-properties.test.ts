@@ -44,6 +44,7 @@ const scenarioArbitrary: fc.Arbitrary<Scenario> = fc.record({
   seed: drawn.seed,
   policy: drawn.policy,
   sampleInstancesMax: 0,
+  sampleFilesMax: 0,
   models: withModels(defaultModels, {
     source: { slowDownRate: drawn.slowDownRate, timeoutRate: drawn.timeoutRate, timeoutMs: 3_000, requestsPerSecondMax: drawn.sourceRequestsPerSecond },
     sink: { slowDownRate: drawn.slowDownRate, timeoutRate: drawn.timeoutRate, timeoutMs: 3_000 },
