@@ -22,9 +22,9 @@ function escapeLiteral(character: string): string {
   return /[\\^$.*+?()[\]{}|/]/.test(character) ? `\\${character}` : character;
 }
 
+/** Where a `[` class closes; a `]` right after the `[` is a member, as in shells. */
 function classEnd(pattern: string, start: number): number {
-  const end = pattern.indexOf(']', start + 2);
-  return end;
+  return pattern.indexOf(']', start + 2);
 }
 
 /** Translates a glob (relative to its root) into an anchored regular expression. */

@@ -24,24 +24,30 @@ async function uploadsOf(store, bucket) {
     const initiated = (await stat(join(folder, uploadId))).mtime;
     uploads.push({ key, uploadId, initiated, folder: join(folder, uploadId) });
   }
-  return uploads.sort((a, b) => (a.key === b.key ? (a.uploadId < b.uploadId ? -1 : 1) : a.key < b.key ? -1 : 1));
+  return uploads.sort((left, right) =>
+    left.key === right.key ? (left.uploadId < right.uploadId ? -1 : 1) : left.key < right.key ? -1 : 1,
+  );
 }
 
 function listUploadsXml(bucket, query, uploads) {
   const prefix = query.prefix ?? '';
   const keyMarker = query['key-marker'] ?? '';
-  const idMarker = query['upload-id-marker'] ?? '';
-  const max = Number(query['max-uploads'] ?? 1000);
-  const after = (u) => keyMarker === '' || u.key > keyMarker || (u.key === keyMarker && idMarker !== '' && u.uploadId > idMarker);
-  const matching = uploads.filter((u) => u.key.startsWith(prefix) && after(u));
-  const page = matching.slice(0, max);
-  const truncated = matching.length > max;
+  const uploadIdMarker = query['upload-id-marker'] ?? '';
+  const uploadsMax = Number(query['max-uploads'] ?? 1000);
+  const after = (upload) =>
+    keyMarker === '' || upload.key > keyMarker || (upload.key === keyMarker && uploadIdMarker !== '' && upload.uploadId > uploadIdMarker);
+  const matching = uploads.filter((upload) => upload.key.startsWith(prefix) && after(upload));
+  const page = matching.slice(0, uploadsMax);
+  const truncated = matching.length > uploadsMax;
   const last = page.at(-1);
   const entries = page
-    .map((u) => `<Upload><Key>${xmlEscape(u.key)}</Key><UploadId>${u.uploadId}</UploadId><Initiated>${u.initiated.toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`)
+    .map(
+      (upload) =>
+        `<Upload><Key>${xmlEscape(upload.key)}</Key><UploadId>${upload.uploadId}</UploadId><Initiated>${upload.initiated.toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`,
+    )
     .join('');
   const markers = truncated && last ? `<NextKeyMarker>${xmlEscape(last.key)}</NextKeyMarker><NextUploadIdMarker>${last.uploadId}</NextUploadIdMarker>` : '';
-  return `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${bucket}</Bucket><Prefix>${xmlEscape(prefix)}</Prefix><MaxUploads>${max}</MaxUploads><IsTruncated>${truncated}</IsTruncated>${markers}${entries}</ListMultipartUploadsResult>`;
+  return `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${bucket}</Bucket><Prefix>${xmlEscape(prefix)}</Prefix><MaxUploads>${uploadsMax}</MaxUploads><IsTruncated>${truncated}</IsTruncated>${markers}${entries}</ListMultipartUploadsResult>`;
 }
 
 /** The additions skip s3rver's own authentication, so they check the key id as it does. */
@@ -66,7 +72,7 @@ function multipartAdditions(store) {
       return;
     }
     if (ctx.method === 'DELETE' && keyParts.length > 0 && typeof ctx.query.uploadId === 'string') {
-      const upload = (await uploadsOf(store, bucket)).find((u) => u.uploadId === ctx.query.uploadId);
+      const upload = (await uploadsOf(store, bucket)).find((candidate) => candidate.uploadId === ctx.query.uploadId);
       if (upload === undefined) {
         ctx.status = 404;
         ctx.type = 'application/xml';
