@@ -8,13 +8,16 @@
 import { performance } from 'node:perf_hooks';
 import { resolve } from 'node:path';
 import type { InputRef } from '../../core/input-ref.ts';
+import type { Ledger } from '../../core/ledger.ts';
+import { readRunStatus, runStatusText } from '../../adapters/ledger/open-ledger.ts';
+import { shardInputs } from '../../adapters/ledger/static-shard.ts';
 import type { Source } from '../../core/source.ts';
 import { describeError } from '../../adapters/aws/redact.ts';
 import { jsonLinesLogger, type Logger } from './logger.ts';
 import { NodeRuntime, type RunOutcome } from './node-runtime.ts';
 import { runSummary, summaryText } from './run-summary.ts';
 import { ConfigError, helpText, loadWorkerConfig, type WorkerConfig } from './worker-config.ts';
-import { cpuStagesOf, inputSpecOf, ledgerOf, limitsOf, metricsOf, runIdOf, sinkOf, sourceOf, workerIdOf, type ClosableLedger } from './wiring.ts';
+import { cpuStagesOf, inputSpecOf, ledgerOf, limitsOf, metricsOf, runIdOf, sinkOf, sourceOf, workerIdOf } from './wiring.ts';
 
 /** Inputs to enqueue in one call; the listing streams, so a crawl's 100,000 files never sit in memory at once. */
 const enqueueBatchInputs = 1_000;
@@ -31,24 +34,35 @@ async function withSizes(source: Source, batch: readonly InputRef[]): Promise<In
   return sized;
 }
 
-async function enqueueInputs(config: WorkerConfig, source: Source, ledger: ClosableLedger, runId: string): Promise<number> {
-  const spec = inputSpecOf(config);
+/**
+ * Enqueues the run's inputs (idempotent: every worker of a fleet may do it). Unsharded, the
+ * listing streams in batches; a static shard needs the whole list, sorted by URI, so that
+ * every worker strides the same list.
+ */
+async function enqueueInputs(config: WorkerConfig, source: Source, ledger: Ledger, runId: string): Promise<number> {
+  const listing = source.list(inputSpecOf(config));
+  if (config.shard !== undefined) {
+    const all: InputRef[] = [];
+    for await (const input of listing) all.push(input);
+    all.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+    const mine = shardInputs(all, config.shard.index, config.shard.count).slice(0, config.limit ?? Infinity);
+    for (let start = 0; start < mine.length; start += enqueueBatchInputs) {
+      await ledger.enqueue(runId, await withSizes(source, mine.slice(start, start + enqueueBatchInputs)));
+    }
+    return mine.length;
+  }
   let batch: InputRef[] = [];
-  let listed = 0;
   let kept = 0;
-  const flush = async (): Promise<void> => {
-    await ledger.enqueue(runId, await withSizes(source, batch));
-    batch = [];
-  };
-  for await (const input of source.list(spec)) {
-    const position = listed++;
-    if (config.shard !== undefined && position % config.shard.count !== config.shard.index) continue;
+  for await (const input of listing) {
     if (config.limit !== undefined && kept >= config.limit) break;
     kept += 1;
     batch.push(input);
-    if (batch.length >= enqueueBatchInputs) await flush();
+    if (batch.length >= enqueueBatchInputs) {
+      await ledger.enqueue(runId, await withSizes(source, batch));
+      batch = [];
+    }
   }
-  if (batch.length > 0) await flush();
+  if (batch.length > 0) await ledger.enqueue(runId, await withSizes(source, batch));
   return kept;
 }
 
@@ -121,15 +135,10 @@ async function runWorker(config: WorkerConfig): Promise<number> {
 
 /** `node cmd/worker status`: where a run stands, from either ledger. */
 async function printStatus(config: WorkerConfig, json: boolean): Promise<number> {
-  const runId = runIdOf(config);
-  const ledger = await ledgerOf(config);
+  const ledger = await ledgerOf(config, true);
   try {
-    const stats = await ledger.stats(runId);
-    if (json) process.stdout.write(`${JSON.stringify({ runId, ...stats })}\n`);
-    else {
-      process.stdout.write(`run ${runId}: ${stats.done} done, ${stats.failed} failed, ${stats.claimed} running, ${stats.pending} pending, ${stats.remaining} remaining\n`);
-      process.stdout.write(`  ${stats.rowsDone} rows from ${(stats.inputBytesDone / 1e6).toFixed(1)} MB\n`);
-    }
+    const status = await readRunStatus(ledger, runIdOf(config));
+    process.stdout.write(`${json ? JSON.stringify({ runId: status.runId, ...status.stats, workers: status.workers, failedJobs: status.failed }) : runStatusText(status)}\n`);
     return 0;
   } finally {
     await ledger.close();

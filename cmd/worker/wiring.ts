@@ -4,18 +4,17 @@
  */
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InputRef } from '../../core/input-ref.ts';
-import type { Ledger } from '../../core/ledger.ts';
 import { withLimits, type WorkerLimits } from '../../core/limits.ts';
 import type { Sink } from '../../core/sink.ts';
 import { createCloudWatchClient, createS3Client } from '../../adapters/aws/aws-clients.ts';
 import { CloudWatchMetrics } from '../../adapters/metrics/cloudwatch-metrics.ts';
 import { JsonLinesMetrics, type SnapshotReporter } from '../../adapters/metrics/json-lines-metrics.ts';
 import { NoMetrics } from '../../adapters/metrics/no-metrics.ts';
-import { EmbeddedLedger } from '../../adapters/ledger/embedded-ledger.ts';
-import { PostgresLedger } from '../../adapters/ledger/postgres-ledger.ts';
+import type { InspectableLedger } from '../../adapters/ledger/ledger-options.ts';
+import { defaultEmbeddedDirectory, openLedger } from '../../adapters/ledger/open-ledger.ts';
 import { LocalFolderSink } from '../../adapters/sink/local-folder-sink.ts';
 import { S3Sink } from '../../adapters/sink/s3-sink.ts';
 import { AnySource } from '../../adapters/source/any-source.ts';
@@ -62,18 +61,16 @@ export function sinkOf(config: WorkerConfig): Sink {
   return new LocalFolderSink({ root: resolve(config.output) });
 }
 
-export interface ClosableLedger extends Ledger {
-  close(): Promise<void>;
-}
-
-/** The embedded ledger lives beside a local output, or in `./.ledger` for an S3 output. */
-export async function ledgerOf(config: WorkerConfig): Promise<ClosableLedger> {
-  if (config.ledger.startsWith('postgres://') || config.ledger.startsWith('postgresql://')) {
-    return PostgresLedger.open({ connectionString: config.ledger, outputKeyOf });
-  }
-  const folder = config.output.startsWith('s3://') ? resolve('.ledger') : join(resolve(config.output), '.ledger');
-  const shard = config.shard === undefined ? '' : `-shard-${config.shard.index}-of-${config.shard.count}`;
-  return EmbeddedLedger.open({ directory: `${folder}${shard}`, outputKeyOf });
+/**
+ * The run's ledger: embedded beside the output by default, PostgreSQL for a fleet. A static
+ * shard keeps an embedded ledger of its own, so shards never share a journal.
+ */
+export function ledgerOf(config: WorkerConfig, readOnly = false): Promise<InspectableLedger> {
+  const shardFolder = config.shard === undefined || config.ledger !== 'embedded'
+    ? undefined
+    : `${defaultEmbeddedDirectory(config.output)}-shard-${config.shard.index}-of-${config.shard.count}`;
+  const url = shardFolder ?? (config.ledger === 'embedded' ? undefined : config.ledger);
+  return openLedger({ url, output: config.output, outputKeyOf, readOnly });
 }
 
 /** Decode and encode on one thread per core, or on the event loop with `--threads 0`. */

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { parseShard, shardFromEnvironment } from '../../adapters/ledger/static-shard.ts';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -26,7 +27,7 @@ export const optionSpecs = {
   output: { flag: 'output', environment: 'OUTPUT', kind: 'string', defaultValue: './out', help: 'local folder or s3://bucket/prefix' },
   ledger: { flag: 'ledger', environment: 'LEDGER_URL', kind: 'string', defaultValue: 'embedded', help: '"embedded" (a journal beside the output) or postgres://…' },
   runId: { flag: 'run-id', environment: 'RUN_ID', kind: 'string', defaultValue: undefined, help: 'name of the run every worker shares (default: derived from input and output)' },
-  shard: { flag: 'shard', environment: 'SHARD', kind: 'string', defaultValue: undefined, help: 'static shard I/N: inputs I, I+N, … (also WORKER_INDEX and WORKER_COUNT)' },
+  shard: { flag: 'shard', environment: 'SHARD', kind: 'string', defaultValue: undefined, help: 'static shard I/N: inputs I, I+N, … of the sorted list (also WORKER_INDEX or JOB_COMPLETION_INDEX with WORKER_COUNT)' },
   limit: { flag: 'limit', environment: 'LIMIT', kind: 'integer', defaultValue: undefined, help: 'export at most this many inputs' },
   leaseSeconds: { flag: 'lease-seconds', environment: 'LEASE_SECONDS', kind: 'integer', defaultValue: 300, help: 'lease of a claimed job' },
   drainTimeout: { flag: 'drain-timeout', environment: 'DRAIN_TIMEOUT', kind: 'integer', defaultValue: 30, help: 'seconds running jobs may finish after SIGTERM before they are released' },
@@ -84,9 +85,6 @@ function environmentValues(environment: NodeJS.ProcessEnv): RawValues {
     const value = environment[spec.environment];
     if (value !== undefined && value !== '') values[name] = value;
   }
-  if (values.shard === undefined && environment.WORKER_INDEX !== undefined && environment.WORKER_COUNT !== undefined) {
-    values.shard = `${environment.WORKER_INDEX}/${environment.WORKER_COUNT}`;
-  }
   return values;
 }
 
@@ -124,13 +122,13 @@ function oneOf<T extends string>(name: OptionName, value: unknown, allowed: read
   throw new ConfigError(`--${optionSpecs[name].flag} must be one of ${allowed.join(', ')}, got "${String(value)}"`);
 }
 
-function parseShard(value: string | number | boolean | undefined): WorkerConfig['shard'] {
-  if (value === undefined) return undefined;
-  const match = /^(\d+)\/(\d+)$/.exec(String(value));
-  const index = Number(match?.[1]);
-  const count = Number(match?.[2]);
-  if (match === null || count < 1 || index >= count) throw new ConfigError(`--shard must be I/N with 0 ≤ I < N, got "${String(value)}"`);
-  return { index, count };
+/** `--shard I/N`, or the index Kubernetes / AWS Batch / WORKER_INDEX give with WORKER_COUNT. */
+function shardOf(value: string | number | boolean | undefined, environment: NodeJS.ProcessEnv): WorkerConfig['shard'] {
+  try {
+    return value === undefined ? shardFromEnvironment(environment) : parseShard(String(value));
+  } catch (error) {
+    throw new ConfigError((error as Error).message.replace(/^configuration error \(user's\): /, ''));
+  }
 }
 
 /** Reads flags, environment and the YAML file, in that precedence, and validates them. */
@@ -147,7 +145,7 @@ export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.Pr
     output: text('output') as string,
     ledger: text('ledger') as string,
     runId: text('runId'),
-    shard: parseShard(pick('shard')),
+    shard: shardOf(pick('shard'), environment),
     limit: asInteger('limit', pick('limit'), 1),
     leaseSeconds: asInteger('leaseSeconds', pick('leaseSeconds'), 10) as number,
     drainTimeout: asInteger('drainTimeout', pick('drainTimeout'), 0) as number,

@@ -79,7 +79,7 @@ describe('node cmd/worker', () => {
       [['--bogus'], {}, '--bogus'],
       [['--metrics', 'carrier-pigeon'], {}, '--metrics must be one of none, stdout, cloudwatch'],
       [[], { LEASE_SECONDS: 'soon' }, '--lease-seconds must be an integer'],
-      [['--shard', '3/2'], {}, '--shard must be I/N'],
+      [['--shard', '3/2'], {}, 'shard index must be in [0, 1]'],
     ] as const) {
       const result = runWorker([...args], { ...environment });
       expect(result.code).toBe(2);
