@@ -46,6 +46,8 @@ export function classifyAwsError(error: unknown, what: string): Failure {
   if (throttlingCodes.has(code) || status === 503 || status === 429) return remoteFault(reason, { throttled: true });
   if (inputCodes.has(code) || status === 404 || status === 403) return inputFault(reason);
   if (code === 'AbortError') return ourFault(reason, true);
+  // No credentials or no region: a configuration to fix, which no retry will fix.
+  if (code === 'CredentialsProviderError' || /region is missing/i.test(reason)) return ourFault(reason);
   if (networkCodes.has(code) || status === undefined || status >= 500) return remoteFault(reason);
   // Any other 4xx is a request this program built wrongly, or a configuration error.
   return ourFault(reason);

@@ -69,6 +69,8 @@ export class S3Sink implements Sink {
       this.held.set(handle.uploadId, bytes);
       return { partNumber, etag: heldEtag };
     }
+    // A first part sent again at full size replaces a small one held before.
+    if (partNumber === 1) this.held.delete(handle.uploadId);
     return this.sendPart(handle, partNumber, bytes, signal);
   }
 

@@ -90,6 +90,17 @@ describe('S3 sink', () => {
     expect((await openUploads('output', 'elsewhere/')).length).toBe(1);
   });
 
+  test('a small first part held for PutObject is dropped when a full-size part 1 replaces it', async () => {
+    const sink = new S3Sink({ client: server.client, output: 's3://output/replaced' });
+    const handle = await sink.begin('r.parquet');
+    await sink.uploadPart(handle, 1, new Uint8Array(10).fill(1));
+    const first = await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin).fill(2));
+    await sink.complete(handle, [first]);
+    const stored = await readObject('output', 'replaced/r.parquet');
+    expect(stored?.length).toBe(s3PartBytesMin);
+    expect(stored?.[0]).toBe(2);
+  });
+
   test('a missing bucket is a classified failure, not a bare error', async () => {
     const sink = new S3Sink({ client: server.client, output: 's3://no-such-bucket/x' });
     const error = await sink.begin('y.parquet').catch((caught: unknown) => caught);

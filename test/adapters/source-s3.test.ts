@@ -9,6 +9,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { InputRef } from '../../core/input-ref.ts';
+import { classifyAwsError } from '../../adapters/aws/aws-failure.ts';
 import { AnySource } from '../../adapters/source/any-source.ts';
 import { inputRefFor } from '../../adapters/source/input-naming.ts';
 import { S3Source } from '../../adapters/source/s3-source.ts';
@@ -78,5 +79,21 @@ describe('S3 listings', () => {
     const whole = fixture('commoncrawl/whirlwind.warc.gz');
     expect(await source.sizeOf(inputs[0] as InputRef)).toBe(whole.length);
     expect(await source.read(inputs[0] as InputRef, { offsetBytes: 300, lengthBytes: 500 })).toEqual(whole.subarray(300, 800));
+  });
+});
+
+describe('AWS error classification', () => {
+  const sdkError = (name: string, status?: number): Error =>
+    Object.assign(new Error(`${name} happened`), { name, ...(status !== undefined ? { $metadata: { httpStatusCode: status } } : {}) });
+
+  test('throttling, missing input, remote trouble and configuration are told apart', () => {
+    expect(classifyAwsError(sdkError('SlowDown', 503), 'GET x')).toMatchObject({ fault: 'remote', throttled: true, retryable: true });
+    expect(classifyAwsError(sdkError('ThrottlingException', 400), 'PUT x')).toMatchObject({ throttled: true });
+    expect(classifyAwsError(sdkError('NoSuchKey', 404), 'GET x')).toMatchObject({ fault: 'input', retryable: false });
+    expect(classifyAwsError(sdkError('AccessDenied', 403), 'GET x')).toMatchObject({ fault: 'input', retryable: false });
+    expect(classifyAwsError(sdkError('InternalError', 500), 'GET x')).toMatchObject({ fault: 'remote', retryable: true, throttled: false });
+    expect(classifyAwsError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 'GET x')).toMatchObject({ fault: 'remote', retryable: true });
+    expect(classifyAwsError(sdkError('CredentialsProviderError'), 'GET x')).toMatchObject({ fault: 'ours', retryable: false });
+    expect(classifyAwsError(sdkError('InvalidArgument', 400), 'GET x')).toMatchObject({ fault: 'ours', retryable: false });
   });
 });
