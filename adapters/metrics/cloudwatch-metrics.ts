@@ -10,7 +10,7 @@ import { PutMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-clo
 import type { MetricDatum, Metrics } from '../../core/metrics.ts';
 import type { MetricsSnapshot } from '../../core/metrics-snapshot.ts';
 import { describeError, redact } from '../aws/redact.ts';
-import type { SnapshotReporter } from './json-lines-metrics.ts';
+import type { SnapshotReporter } from './snapshot-reporter.ts';
 import { cloudWatchBatchLimits, metricBatches, type BatchLimits } from './metric-batches.ts';
 import { metricDataFromSnapshot, metricsNamespace, type MetricDataOptions } from './metric-data.ts';
 

@@ -7,10 +7,9 @@
 import type { Writable } from 'node:stream';
 import type { MetricDatum, Metrics } from '../../core/metrics.ts';
 import type { MetricsSnapshot } from '../../core/metrics-snapshot.ts';
+import type { SnapshotReporter } from './snapshot-reporter.ts';
 
-export interface SnapshotReporter {
-  report(snapshot: MetricsSnapshot): Promise<void>;
-}
+export type { SnapshotReporter } from './snapshot-reporter.ts';
 
 export interface JsonLinesMetricsOptions {
   readonly stream?: Writable;
