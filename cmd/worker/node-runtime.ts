@@ -11,6 +11,7 @@ import type { Command, CommandOf, JobSummary } from '../../core/commands.ts';
 import { FailureError, ourFault } from '../../core/failure.ts';
 import { failureOf } from './task-failure.ts';
 import type { Input } from '../../core/inputs.ts';
+import { totalCount } from '../../core/record-counters.ts';
 import type { Ledger } from '../../core/ledger.ts';
 import type { WorkerLimits } from '../../core/limits.ts';
 import type { MetricsSnapshot } from '../../core/metrics-snapshot.ts';
@@ -21,6 +22,7 @@ import { createWorkerState, type WorkerState } from '../../core/worker-state.ts'
 import { describeError } from '../../adapters/aws/redact.ts';
 import type { CpuStages } from './cpu-stages.ts';
 import { JobData } from './job-data.ts';
+import { ProgressReporter } from './progress-reporter.ts';
 import type { Logger } from './logger.ts';
 
 export interface RuntimeAdapters {
@@ -56,9 +58,13 @@ export class NodeRuntime {
   private turnQueued = false;
   private resolveRun: ((outcome: RunOutcome) => void) | null = null;
   private readonly startedAtMs = performance.now();
+  private readonly progress: ProgressReporter;
 
   constructor(private readonly adapters: RuntimeAdapters, private readonly options: RuntimeOptions) {
     this.state = createWorkerState(options.limits);
+    this.progress = new ProgressReporter(adapters.ledger, options.runId, options.workerId, (error) => {
+      options.logger.log('warn', 'progress not recorded', { error: describeError(error) });
+    });
   }
 
   /** Runs until the core says `finished`. */
@@ -71,6 +77,7 @@ export class NodeRuntime {
 
   /** Asks the core to drain: claim nothing more, finish or release by the drain deadline. */
   requestShutdown(): void {
+    this.progress.draining();
     this.deliver({ kind: 'shutdownRequested' });
   }
 
@@ -183,6 +190,7 @@ export class NodeRuntime {
     if (chunk === undefined) throw new FailureError(ourFault(`chunk ${command.chunkIndex} of ${command.jobId} is not held`));
     data.chunks.delete(command.chunkIndex);
     const decoded = await this.adapters.cpu.decode(command.jobId, data.claimed.input, chunk, command.final);
+    this.progress.decoded(data.claimed.input.uri, totalCount(decoded.counters.byType), chunk.length, totalCount(decoded.counters.badByReason));
     return { kind: 'chunkDecoded', taskId: command.taskId, ...decoded };
   }
 
@@ -269,6 +277,7 @@ export class NodeRuntime {
   private async finish(): Promise<void> {
     if (this.timer !== null) clearTimeout(this.timer);
     await Promise.all([...this.ledgerWrites]);
+    await this.progress.stop();
     this.resolveRun?.({ ended: this.ended, lastSnapshot: this.lastSnapshot });
   }
 }

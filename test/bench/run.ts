@@ -2,6 +2,7 @@
  * `npm run bench`: runs every benchmark one after another (never in parallel: they would
  * measure each other) and prints each figure with the baseline measured in the same run, as a
  * table and then as one JSON document. `npm run bench -- core-step decode` runs some of them.
+ * Names: core-step, decode, encode, end-to-end, ledger, sim.
  */
 import type { BenchFigure } from './bench-figure.ts';
 import { printFigures } from './bench-figure.ts';
@@ -13,6 +14,8 @@ const benches: Record<string, () => Promise<Bench>> = {
   decode: async () => (await import('./decode.ts')).run,
   encode: async () => (await import('./encode.ts')).run,
   'end-to-end': async () => (await import('./end-to-end.ts')).run,
+  ledger: async () => (await import('./ledger.ts')).run,
+  sim: async () => (await import('./sim.ts')).run,
 };
 
 const chosen = process.argv.slice(2).filter((name) => !name.startsWith('-'));
