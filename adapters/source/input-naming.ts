@@ -14,7 +14,7 @@ export function isWarcName(name: string): boolean {
 
 /** True for `warc.paths`, `warc.paths.gz` and other `*.paths[.gz]` manifests. */
 export function isManifestName(name: string): boolean {
-  return /(?:^|\/)[^/]*\.?paths(?:\.gz)?$/i.test(name);
+  return /(?:^|\/)(?:[^/]*\.)?paths(?:\.gz)?$/i.test(name);
 }
 
 /**

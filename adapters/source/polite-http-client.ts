@@ -109,7 +109,7 @@ export class PoliteHttpClient {
   private transportFailure(error: unknown, url: string, timedOut: boolean, signal?: AbortSignal): FailureError {
     const shown = redact(url);
     if (error instanceof FailureError) return error;
-    if (timedOut) return new FailureError(remoteFault(`GET ${shown} timed out (no answer within the timeout)`));
+    if (timedOut) return new FailureError(remoteFault(`GET ${shown} timed out waiting for the server`));
     if (signal?.aborted === true) return new FailureError(ourFault(`GET ${shown} was cancelled`, true));
     return new DroppedConnectionError(networkFailure(error, shown));
   }

@@ -53,7 +53,7 @@ describe('polite HTTP source under faults', () => {
   });
   afterAll(async () => server.stop());
   beforeEach(() => {
-    Object.assign(server.faults, { failNext: null, delayMs: 0, dropNext: 0, ignoreRange: false, shiftRange: false, refuseHead: false });
+    Object.assign(server.faults, { failNext: null, delayMs: 0, dropNext: 0, stallNext: 0, ignoreRange: false, shiftRange: false, refuseHead: false });
     server.requests.length = 0;
   });
 
@@ -92,6 +92,13 @@ describe('polite HTTP source under faults', () => {
     const slow = await failureOf(source({ headersTimeoutMs: 150 }).read(input, { offsetBytes: 0, lengthBytes: 10 }));
     expect(slow.failure).toMatchObject({ fault: 'remote', retryable: true });
     expect(slow.message).toMatch(/timed out/);
+  });
+
+  test('a body that stalls halfway times out as a retryable remote fault', async () => {
+    server.faults.stallNext = 1;
+    const stalled = await failureOf(source({ idleTimeoutMs: 200 }).read(input, { offsetBytes: 0, lengthBytes: 60_000 }));
+    expect(stalled.failure).toMatchObject({ fault: 'remote', retryable: true, throttled: false });
+    expect(stalled.message).toMatch(/timed out/);
   });
 
   test('a server that ignores Range is sliced to the asked bytes, within the skip bound', async () => {

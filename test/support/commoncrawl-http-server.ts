@@ -1,8 +1,8 @@
 /**
  * A loopback HTTP server serving a CommonCrawl-like tree (`crawl-data/<crawl>/warc.paths.gz`
  * and WARC files) with Range support, and faults a test can switch on: 503/429 answers,
- * slow answers, connections dropped mid-body, a mode that ignores Range, a wrong
- * Content-Range. It records every request (method, path, Range, User-Agent).
+ * slow answers, bodies that stall halfway, connections dropped mid-body, a mode that
+ * ignores Range, a wrong Content-Range. It records every request (method, path, Range, User-Agent).
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -16,6 +16,8 @@ export interface ServerFaults {
   delayMs: number;
   /** The next `dropNext` bodies stop halfway and the socket is destroyed. */
   dropNext: number;
+  /** The next `stallNext` bodies stop halfway and the connection stays open, silent. */
+  stallNext: number;
   /** Answer 200 with the whole file to ranged requests, as some servers do. */
   ignoreRange: boolean;
   /** Answer 206 with bytes one past the asked start, and say so in Content-Range. */
@@ -66,6 +68,11 @@ function parseRange(header: string | undefined, size: number): { start: number; 
 }
 
 function sendBody(response: ServerResponse, body: Uint8Array, faults: ServerFaults): void {
+  if (faults.stallNext > 0 && body.length > 1) {
+    faults.stallNext -= 1;
+    response.write(body.subarray(0, Math.floor(body.length / 2)));
+    return;
+  }
   if (faults.dropNext > 0 && body.length > 1) {
     faults.dropNext -= 1;
     response.write(body.subarray(0, Math.floor(body.length / 2)), () => response.socket?.destroy());
@@ -109,7 +116,7 @@ function answer(request: IncomingMessage, response: ServerResponse, files: Reado
 }
 
 export async function startCommonCrawlHttpServer(files: ReadonlyMap<string, Uint8Array> = commonCrawlTree()): Promise<CommonCrawlHttpServer> {
-  const faults: ServerFaults = { failNext: null, delayMs: 0, dropNext: 0, ignoreRange: false, shiftRange: false, refuseHead: false };
+  const faults: ServerFaults = { failNext: null, delayMs: 0, dropNext: 0, stallNext: 0, ignoreRange: false, shiftRange: false, refuseHead: false };
   const requests: RecordedRequest[] = [];
   const server: Server = createServer((request, response) => {
     requests.push({
