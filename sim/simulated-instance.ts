@@ -112,7 +112,9 @@ export class SimulatedInstance {
     const state = this.state;
     if (state === null) return;
     const nowMs = this.context.queue.nowMs;
+    // Integrate up to now with the counts as they were, before these answers change them.
     this.integrate();
+    for (const input of inputs) this.noteDelivered(input);
     const result = step(state, nowMs, inputs);
     for (const command of result.commands) this.execute(command, nowMs);
     this.context.checkers.afterStep(this.index, state, nowMs);
@@ -137,7 +139,6 @@ export class SimulatedInstance {
     const epoch = this.epoch;
     this.context.queue.at(atMs, () => {
       if (epoch !== this.epoch || this.state === null) return;
-      for (const input of inputs) this.noteDelivered(input);
       this.runStep(inputs);
     });
   }
@@ -304,7 +305,6 @@ export class SimulatedInstance {
         ];
       }
       if (epoch !== this.epoch || this.state === null) return;
-      for (const input of inputs) this.noteDelivered(input);
       this.runStep(inputs);
     });
   }

@@ -2,9 +2,15 @@
 // tandem network built from the simulator's own event queue and random streams (no faults,
 // exponential service): the measured throughput of a saturated pipeline is within 5% of the
 // bottleneck bound min_i(c_i / s_i); Little's law L = λW holds per stage within 5%; and an
-// M/M/c stage's mean wait is within 10% of Erlang C.
+// M/M/c stage's mean wait is within 10% of Erlang C. And the same bound holds for the worker
+// core itself, run by the simulator with exponential CPU service times and no faults: one
+// instance's throughput is within 5% of min(cores / CPU seconds per file, NIC / file bytes).
 import { describe, expect, it } from 'vitest';
+import { simulate } from '../../sim/fleet-simulation.ts';
+import { findInstanceType } from '../../sim/instance-types.ts';
+import { defaultModels, withModels } from '../../sim/models.ts';
 import { erlangC, simulateTandem } from '../../sim/queueing-network.ts';
+import { defaultScenario, nicBytesPerSecond } from '../../sim/scenario.ts';
 
 const within = (measured: number, expected: number, tolerance: number): void => {
   expect(Math.abs(measured - expected) / expected, `measured ${measured}, expected ${expected}`).toBeLessThanOrEqual(tolerance);
@@ -33,5 +39,23 @@ describe('queueing oracles', () => {
     const expectedWaitMs = erlangC(servers, offeredLoad) / (servers / meanServiceMs - arrivalsPerMs);
     const measured = simulateTandem({ servers: [servers], meanServiceMs: [meanServiceMs], arrivalsPerMs, jobs: 200_000, seed: 11 });
     within((measured.stages[0] as { meanWaitMs: number }).meanWaitMs, expectedWaitMs, 0.1);
+  });
+
+  it.each(['c6gn.xlarge', 'c6i.xlarge'])('the worker core on a %s runs at the bound of its CPU or NIC', (instanceType) => {
+    const models = withModels(defaultModels, {
+      cpu: { serviceTime: 'exponential' },
+      source: { slowDownRate: 0, timeoutRate: 0 },
+      sink: { slowDownRate: 0, timeoutRate: 0 },
+      ledger: { commitFailureRate: 0 },
+      crash: { crashesPerInstanceHour: 0 },
+    });
+    const type = findInstanceType(instanceType)!;
+    const fileBytes = defaultScenario.fileBytes;
+    const cpuSecondsPerFile = fileBytes / models.cpu.decodeBytesPerSecondPerCore
+      + (fileBytes * models.data.rowsPerInputByte) / models.cpu.encodeRowsPerSecondPerCore;
+    const boundPerHour = Math.min(type.vcpus / cpuSecondsPerFile, nicBytesPerSecond(type) / fileBytes) * 3_600;
+    const result = simulate({ ...defaultScenario, instances: 1, instanceType, files: 400, fileBytesSpread: 0, models, sampleFilesMax: 0 });
+    expect(result.violationCount).toBe(0);
+    within(result.filesPerHour, boundPerHour, 0.05);
   });
 });
