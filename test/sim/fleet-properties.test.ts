@@ -3,7 +3,8 @@
 // ceilings, short leases, every policy, tight memory budgets), never breaks a checker: stage
 // caps and shared pools hold, memory stays within the core's documented bound, no commit
 // starts after a lost lease, each job is committed at most once, none is lost, and every job
-// and the run end within their bounds. A failure prints the fast-check seed and the exact
+// and the run end within their bounds; and the same scenario, crashes and faults included,
+// always gives the identical result. A failure prints the fast-check seed and the exact
 // `npm run sim` command that replays the failing scenario.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,6 +92,15 @@ describe('the core in the simulator', () => {
         expect(result.filesDone + result.filesFailed).toBe(scenario.files);
       }),
       { numRuns: 1_000, verbose: 1 },
+    );
+  });
+
+  it('gives identical results for the same scenario, crashes and faults included', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary, (scenario) => {
+        expect(JSON.stringify(simulate(scenario))).toBe(JSON.stringify(simulate(scenario)));
+      }),
+      { numRuns: 100, verbose: 1 },
     );
   });
 });
