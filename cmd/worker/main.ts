@@ -9,7 +9,9 @@ import { performance } from 'node:perf_hooks';
 import { resolve } from 'node:path';
 import type { InputRef } from '../../core/input-ref.ts';
 import type { Ledger } from '../../core/ledger.ts';
+import { createS3Client } from '../../adapters/aws/aws-clients.ts';
 import { readRunStatus, runStatusText } from '../../adapters/ledger/open-ledger.ts';
+import { abortIncompleteUploads } from '../../adapters/sink/multipart-cleanup.ts';
 import { shardInputs } from '../../adapters/ledger/static-shard.ts';
 import type { Source } from '../../core/source.ts';
 import { describeError } from '../../adapters/aws/redact.ts';
@@ -145,13 +147,35 @@ async function printStatus(config: WorkerConfig, json: boolean): Promise<number>
   }
 }
 
+/**
+ * `node cmd/worker cleanup --output s3://… [--dry-run]`: aborts multipart uploads under the
+ * output prefix begun more than `cleanupAgeHours` ago, whose workers died (their parts are
+ * billed until aborted). Younger uploads may belong to live workers and are left alone.
+ */
+const cleanupAgeHours = 24;
+
+async function cleanup(config: WorkerConfig, dryRun: boolean): Promise<number> {
+  if (!config.output.startsWith('s3://')) throw new ConfigError('cleanup needs --output s3://bucket/prefix (a local output leaves no parts behind)');
+  const endpoint = config.s3Endpoint;
+  const result = await abortIncompleteUploads({
+    client: createS3Client(endpoint === undefined ? {} : { endpoint }),
+    output: config.output,
+    initiatedBeforeMs: Date.now() - cleanupAgeHours * 3_600_000,
+    dryRun,
+  });
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  return 0;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
-  const status = argv[0] === 'status';
-  const json = status && argv.includes('--json');
-  const options = status ? argv.slice(1).filter((argument) => argument !== '--json') : argv;
+  const subcommand = argv[0] === 'status' || argv[0] === 'cleanup' ? argv[0] : null;
+  const json = subcommand === 'status' && argv.includes('--json');
+  const dryRun = subcommand === 'cleanup' && argv.includes('--dry-run');
+  const options = subcommand === null ? argv : argv.slice(1).filter((argument) => argument !== '--json' && argument !== '--dry-run');
   let config: WorkerConfig;
   try {
     config = loadWorkerConfig(options, process.env);
+    if (subcommand === 'cleanup') return await cleanup(config, dryRun);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`error: ${error.message}\n`);
@@ -163,7 +187,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${helpText()}\n`);
     return 0;
   }
-  return status ? printStatus(config, json) : runWorker(config);
+  return subcommand === 'status' ? printStatus(config, json) : runWorker(config);
 }
 
 main(process.argv.slice(2)).then(

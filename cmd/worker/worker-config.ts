@@ -161,7 +161,7 @@ export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.Pr
 }
 
 export function helpText(): string {
-  const lines = ['usage: node cmd/worker [options]', '       node cmd/worker status [--ledger URL] [--run-id ID] [--json]', '', 'options (flag, environment variable, default):'];
+  const lines = ['usage: node cmd/worker [options]', '       node cmd/worker status [--ledger URL] [--run-id ID] [--json]', '       node cmd/worker cleanup --output s3://bucket/prefix [--dry-run]   (aborts multipart uploads older than a day)', '', 'options (flag, environment variable, default):'];
   for (const spec of Object.values(optionSpecs) as OptionSpec[]) {
     const fallback = spec.defaultValue === undefined ? '' : ` [default: ${String(spec.defaultValue)}]`;
     lines.push(`  --${spec.flag.padEnd(18)} ${spec.environment.padEnd(17)} ${spec.help}${fallback}`);

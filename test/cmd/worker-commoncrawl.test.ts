@@ -3,15 +3,18 @@
  * `--input cc:CC-MAIN-2024-22 --cc-base http://127.0.0.1:…` exports every WARC of the crawl's
  * manifest with crawl, subset and segment taken from the path; SIGTERM during a slow run
  * drains within the drain timeout, exits 0, leaves no visible or temporary output and
- * releases its leases, and the next start finishes the run with nothing lost or doubled.
+ * releases its leases, and the next start finishes the run with nothing lost or doubled; and
+ * the same crawl exported to an S3-compatible server (s3rver) on loopback reads back whole.
  */
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleCrawl, startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
+import { s3rverCredentials, startS3rver } from '../support/s3rver-process.ts';
 
 const binary = resolve(import.meta.dirname, '../../cmd/worker');
 const workFolder = mkdtempSync(join(tmpdir(), 'worker-commoncrawl-'));
@@ -106,5 +109,35 @@ describe('node cmd/worker on a CommonCrawl-like HTTP tree', () => {
       `SELECT count(*)::INTEGER AS n, count(DISTINCT (warc_filename, warc_record_offset))::INTEGER AS distinct_offsets FROM read_parquet('${output}/**/*.parquet')`,
     );
     expect(rows[0]).toEqual({ n: 19, distinct_offsets: 19 });
+  });
+
+  it('exports the crawl to an S3-compatible server, each object whole and readable', async () => {
+    const s3 = await startS3rver(['exports']);
+    try {
+      const credentials = { AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey, AWS_REGION: 'us-east-1' };
+      const args = [binary, '--input', `cc:${sampleCrawl}`, '--cc-base', server.baseUrl, '--output', 's3://exports/index', '--s3-endpoint', s3.endpoint, '--metrics', 'none', '--threads', '1'];
+      const result = await runAsync(args, { ...credentials, HOME: workFolder });
+      expect(result.stderr).toContain('3 files exported, 0 failed');
+      expect(result.code).toBe(0);
+      const listing = await s3.client.send(new ListObjectsV2Command({ Bucket: 'exports', Prefix: 'index/' }));
+      const keys = (listing.Contents ?? []).map((object) => object.Key as string).sort();
+      expect(keys).toEqual([
+        `index/crawl=${sampleCrawl}/subset=crawldiagnostics/CC-MAIN-20240518000000-20240518030000-00000.parquet`,
+        `index/crawl=${sampleCrawl}/subset=warc/CC-MAIN-20240517233122-20240518023122-00000.parquet`,
+        `index/crawl=${sampleCrawl}/subset=warc/CC-MAIN-20240517233122-20240518023122-00001.parquet`,
+      ]);
+      const local = join(workFolder, 's3-copy');
+      mkdirSync(local, { recursive: true });
+      for (const key of keys) {
+        const object = await s3.client.send(new GetObjectCommand({ Bucket: 'exports', Key: key }));
+        const bytes = await object.Body?.transformToByteArray();
+        const path = join(local, key.replaceAll('/', '_'));
+        writeFileSync(path, bytes ?? new Uint8Array(0));
+      }
+      const rows = await query<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM read_parquet('${local}/*.parquet')`);
+      expect(rows[0]?.n).toBe(19);
+    } finally {
+      await s3.stop();
+    }
   });
 });
