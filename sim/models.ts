@@ -32,6 +32,12 @@ export interface LedgerModel {
   /** Round trip of a claim, heartbeat, fail or release to the ledger. */
   readonly callLatencyMedianMs: number;
   readonly callLatencySigma: number;
+  /**
+   * Probability that a ledger call fails (connection reset, failover): a claim is answered
+   * `claimFailed`, a heartbeat gets no answer, a fail or release is not recorded (the lease
+   * then expires and the job is reclaimed).
+   */
+  readonly callFailureRate: number;
   /** CompleteMultipartUpload plus the fenced ledger write of a commit. */
   readonly commitLatencyMedianMs: number;
   readonly commitLatencySigma: number;
@@ -116,6 +122,8 @@ export const defaultModels: Models = {
     // PostgreSQL in the same region: a one-row UPDATE … RETURNING is a few milliseconds.
     callLatencyMedianMs: 5,
     callLatencySigma: 0.5,
+    // A managed PostgreSQL fails over a few times a year; one call in 100,000 is our assumption.
+    callFailureRate: 0.00001,
     // CompleteMultipartUpload is ~100–300 ms in our experience of S3, plus the ledger write.
     commitLatencyMedianMs: 150,
     commitLatencySigma: 0.5,

@@ -160,20 +160,27 @@ export class SimulatedInstance {
     const context = this.context;
     switch (command.kind) {
       case 'claimJobs': {
+        const latencyMs = this.ledgerLatencyMs();
+        if (this.ledgerCallFails()) {
+          return this.answerAt(nowMs + latencyMs, [{ kind: 'claimFailed', failure: remoteFault('ledger unavailable') }]);
+        }
         const claim = context.ledger.claim(this.index, command.count, nowMs, context.limits.leaseMs);
-        return this.answerAt(nowMs + this.ledgerLatencyMs(), [{ kind: 'jobsClaimed', jobs: claim.jobs, exhausted: claim.exhausted }]);
+        return this.answerAt(nowMs + latencyMs, [{ kind: 'jobsClaimed', jobs: claim.jobs, exhausted: claim.exhausted }]);
       }
       case 'heartbeat': {
+        const latencyMs = this.ledgerLatencyMs();
+        // A heartbeat lost on the way gets no answer: the leases simply are not renewed.
+        if (this.ledgerCallFails()) return;
         const { renewed, lost } = context.ledger.heartbeat(command.leases, nowMs, context.limits.leaseMs);
         const inputs: Input[] = lost.map((jobId) => ({ kind: 'leaseLost', jobId }));
         inputs.push({ kind: 'leasesRenewed', jobIds: renewed, sentAtMs: command.sentAtMs });
-        return this.answerAt(nowMs + this.ledgerLatencyMs(), inputs);
+        return this.answerAt(nowMs + latencyMs, inputs);
       }
       case 'failJob':
-        context.ledger.fail(command.lease, command.failure, nowMs);
+        if (!this.ledgerCallFails()) context.ledger.fail(command.lease, command.failure, nowMs);
         return;
       case 'releaseJob':
-        context.ledger.release(command.lease, nowMs);
+        if (!this.ledgerCallFails()) context.ledger.release(command.lease, nowMs);
         return;
       case 'jobEnded':
         this.heldJobs.delete(command.jobId);
@@ -211,6 +218,10 @@ export class SimulatedInstance {
       case 'commitJob':
         return this.commit(command, nowMs);
     }
+  }
+
+  private ledgerCallFails(): boolean {
+    return chance(this.context.random.ledger, this.context.models.ledger.callFailureRate);
   }
 
   private ledgerLatencyMs(): number {

@@ -1,5 +1,6 @@
 // Proves the worker core, run by the simulator on random small fleets (1–4 instances, crashes
-// and restarts, 503 SlowDown, timeouts, failing commits, unreadable inputs, low request-rate
+// and restarts, 503 SlowDown, timeouts, failing commits, failing ledger calls, unreadable
+// inputs, low request-rate
 // ceilings, short leases, every policy, tight memory budgets), never breaks a checker: stage
 // caps and shared pools hold, memory stays within the core's documented bound, no commit
 // starts after a lost lease, each job is committed at most once, none is lost, and every job
@@ -34,6 +35,7 @@ const scenarioArbitrary: fc.Arbitrary<Scenario> = fc.record({
   timeoutRate: fc.double({ min: 0, max: 0.05, noNaN: true }),
   sourceRequestsPerSecond: fc.constantFrom(5, 50, 2_000),
   commitFailureRate: fc.double({ min: 0, max: 0.2, noNaN: true }),
+  ledgerCallFailureRate: fc.constantFrom(0, 0.05, 0.3),
   badInputRate: fc.constantFrom(0, 0.1),
 }).map((drawn) => ({
   ...defaultScenario,
@@ -49,7 +51,7 @@ const scenarioArbitrary: fc.Arbitrary<Scenario> = fc.record({
   models: withModels(defaultModels, {
     source: { slowDownRate: drawn.slowDownRate, timeoutRate: drawn.timeoutRate, timeoutMs: 3_000, requestsPerSecondMax: drawn.sourceRequestsPerSecond },
     sink: { slowDownRate: drawn.slowDownRate, timeoutRate: drawn.timeoutRate, timeoutMs: 3_000 },
-    ledger: { commitFailureRate: drawn.commitFailureRate, jobRetryDelayMs: 2_000 },
+    ledger: { commitFailureRate: drawn.commitFailureRate, callFailureRate: drawn.ledgerCallFailureRate, jobRetryDelayMs: 2_000 },
     crash: { crashesPerInstanceHour: drawn.crashesPerInstanceHour, restartMs: 5_000 },
     cpu: { decodeBytesPerSecondPerCore: drawn.decodeBytesPerSecondPerCore },
     data: { badInputRate: drawn.badInputRate, rowBytesPerInputByte: 1 / 4 },
