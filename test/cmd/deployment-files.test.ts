@@ -1,0 +1,44 @@
+/**
+ * Proves the deployment files stay in step with the code: every metric the CloudWatch
+ * dashboard charts is one the worker sends, every environment variable the Kubernetes and
+ * EC2 examples set is one the worker reads, and the manifests are valid YAML.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { metricDataFromSnapshot } from '../../adapters/metrics/metric-data.ts';
+import { createWorkerState } from '../../core/worker-state.ts';
+import { defaultLimits } from '../../core/limits.ts';
+import { metricsSnapshot } from '../../core/metrics-snapshot.ts';
+import { optionSpecs } from '../../cmd/worker/worker-config.ts';
+
+const deploy = resolve(import.meta.dirname, '../../deploy');
+const sdkVariables = new Set(['AWS_REGION', 'WORKER_COUNT', 'WORKER_INDEX', 'JOB_COMPLETION_INDEX', 'LOG_LEVEL']);
+const workerVariables = new Set([...Object.values(optionSpecs).map((spec) => spec.environment), ...sdkVariables]);
+
+describe('deployment files', () => {
+  it('chart only metrics the worker sends', () => {
+    const snapshot = metricsSnapshot(createWorkerState(defaultLimits), 0);
+    const sent = new Set(metricDataFromSnapshot(snapshot, snapshot).map((datum) => datum.name));
+    const dashboard = readFileSync(resolve(deploy, 'cloudwatch/dashboard.json'), 'utf8');
+    JSON.parse(dashboard);
+    const charted = [...dashboard.matchAll(/MetricName=\\"(\w+)\\"/g)].map((match) => match[1] as string);
+    expect(charted.length).toBeGreaterThan(5);
+    for (const name of charted) expect(sent.has(name), `dashboard charts ${name}`).toBe(true);
+  });
+
+  it('set only variables the worker reads, in valid manifests', () => {
+    for (const file of ['kubernetes/fleet-deployment.yaml', 'kubernetes/sharded-indexed-job.yaml']) {
+      const documents = parseAllDocuments(readFileSync(resolve(deploy, file), 'utf8'));
+      for (const document of documents) expect(document.errors, file).toEqual([]);
+      const names = [...readFileSync(resolve(deploy, file), 'utf8').matchAll(/name: (\w+)(?:, value|\n\s+valueFrom)/g)].map((match) => match[1] as string);
+      expect(names.length).toBeGreaterThan(3);
+      for (const name of names) expect(workerVariables.has(name), `${file} sets ${name}`).toBe(true);
+    }
+    const settings = /SETTINGS'\n([\s\S]*?)\nSETTINGS/.exec(readFileSync(resolve(deploy, 'ec2/user-data.sh'), 'utf8'))?.[1] ?? '';
+    const names = settings.split('\n').map((line) => line.split('=')[0] as string);
+    expect(names.length).toBeGreaterThan(3);
+    for (const name of names) expect(workerVariables.has(name), `user-data sets ${name}`).toBe(true);
+  });
+});
