@@ -44,18 +44,22 @@ export class Checkers {
   }
 
   /**
-   * Memory after a step: within the budget, or within capacity.ts's bound for the stall
-   * rule, max(budget, encoded bytes gathering for parts + one chunk).
+   * Memory after a step, by the driver's own tally (memory-tally.ts): equal to what the core
+   * believes it holds, and within the budget or within capacity.ts's bound for the stall rule,
+   * max(budget, encoded bytes gathering for parts + one chunk).
    */
-  afterStep(instance: number, state: WorkerState, nowMs: number): void {
+  afterStep(instance: number, state: WorkerState, tallyBytes: number, nowMs: number): void {
     const limits = state.limits;
-    if (state.heldBytes < 0) this.report(`t=${nowMs}ms instance ${instance}: held bytes went negative (${state.heldBytes})`);
-    if (state.heldBytes <= limits.memoryBudgetBytes) return;
+    if (tallyBytes !== state.heldBytes) {
+      this.report(`t=${nowMs}ms instance ${instance}: the core counts ${state.heldBytes} bytes held, the driver ${tallyBytes}`);
+    }
+    if (tallyBytes < 0) this.report(`t=${nowMs}ms instance ${instance}: held bytes went negative (${tallyBytes})`);
+    if (tallyBytes <= limits.memoryBudgetBytes) return;
     let gatheringBytes = 0;
     for (const job of state.jobs.values()) gatheringBytes += job.encodedBytes - job.encodedBytesCut;
     const boundBytes = Math.max(limits.memoryBudgetBytes, gatheringBytes + limits.chunkBytes);
-    if (state.heldBytes > boundBytes) {
-      this.report(`t=${nowMs}ms instance ${instance}: ${state.heldBytes} bytes held, bound ${boundBytes}`);
+    if (tallyBytes > boundBytes) {
+      this.report(`t=${nowMs}ms instance ${instance}: ${tallyBytes} bytes held, bound ${boundBytes}`);
     }
   }
 

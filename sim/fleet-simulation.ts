@@ -54,6 +54,8 @@ export interface SimulationResult {
 export interface SimulationObserver {
   /** Every metrics snapshot a worker emits, as the node runtime would log it. */
   readonly onSnapshot?: (instance: number, snapshot: MetricsSnapshot) => void;
+  /** A worker's core said `finished` while `tasksInFlight` of its tasks were unanswered. */
+  readonly onFinished?: (instance: number, tasksInFlight: number) => void;
 }
 
 /** Events a run may take per file before it is declared stuck; generous, so only a livelock hits it. */
@@ -129,6 +131,7 @@ export function simulate(scenario: Scenario, observer: SimulationObserver = {}):
     checkers: new Checkers(limits),
     statistics: new RunStatistics(),
     onSnapshot: observer.onSnapshot ?? (() => {}),
+    onFinishedWithTasks: observer.onFinished ?? (() => {}),
     onFinished: () => { finishedCount += 1; },
   };
   const instances = Array.from({ length: sample.instances }, (_, index) =>

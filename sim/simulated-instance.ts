@@ -8,6 +8,7 @@ import { step } from '../core/step.ts';
 import { createWorkerState, type WorkerState } from '../core/worker-state.ts';
 import type { Checkers } from './checkers.ts';
 import type { EventQueue } from './event-queue.ts';
+import { MemoryTally } from './memory-tally.ts';
 import type { Models, TransferModel } from './models.ts';
 import type { NetworkLink, RateCeiling } from './network-models.ts';
 import { chance, exponential, lognormal, uniform, type RandomStreams } from './random-streams.ts';
@@ -29,6 +30,8 @@ export interface SimulationContext {
   readonly limits: WorkerLimits;
   readonly onFinished: (instance: SimulatedInstance) => void;
   readonly onSnapshot: (instance: number, snapshot: MetricsSnapshot) => void;
+  /** The core said `finished`; `tasksInFlight` of its tasks were still unanswered. */
+  readonly onFinishedWithTasks: (instance: number, tasksInFlight: number) => void;
 }
 
 /** Bytes of a Parquet footer (schema, row-group and column statistics) added by the last encode. */
@@ -62,6 +65,8 @@ export class SimulatedInstance {
   private readonly taskStages = new Map<number, Stage>();
   /** Job id → [size, attempt] of jobs this life of the worker claimed. */
   private readonly heldJobs = new Map<string, readonly [number, number]>();
+  /** The driver's own count of held bytes; a new one for each life of the worker. */
+  private memory = new MemoryTally();
   /** `jobId#attempt` of leases the core was told it lost. */
   private readonly lostLeases = new Set<string>();
   finished = false;
@@ -99,6 +104,7 @@ export class SimulatedInstance {
     this.taskStages.clear();
     this.heldJobs.clear();
     this.lostLeases.clear();
+    this.memory = new MemoryTally();
     for (const stage of Object.keys(this.active) as Stage[]) this.active[stage] = 0;
   }
 
@@ -116,8 +122,12 @@ export class SimulatedInstance {
     this.integrate();
     for (const input of inputs) this.noteDelivered(input);
     const result = step(state, nowMs, inputs);
-    for (const command of result.commands) this.execute(command, nowMs);
-    this.context.checkers.afterStep(this.index, state, nowMs);
+    for (const command of result.commands) {
+      this.memory.onCommand(command);
+      this.execute(command, nowMs);
+    }
+    // A finished core steps no more (core/step.ts), so answers still coming leave its count frozen.
+    if (!state.finished) this.context.checkers.afterStep(this.index, state, this.memory.heldBytes, nowMs);
     if (state.heldBytes > this.context.statistics.peakHeldBytes) this.context.statistics.peakHeldBytes = state.heldBytes;
     this.scheduleWake(result.wakeAtMs);
   }
@@ -144,6 +154,7 @@ export class SimulatedInstance {
   }
 
   private noteDelivered(input: Input): void {
+    this.memory.onAnswer(input);
     if ('taskId' in input) {
       const stage = this.taskStages.get(input.taskId);
       this.taskStages.delete(input.taskId);
@@ -192,6 +203,7 @@ export class SimulatedInstance {
         return;
       case 'finished':
         this.finished = true;
+        context.onFinishedWithTasks(this.index, this.taskStages.size);
         context.onFinished(this);
         return;
       case 'dropJob':

@@ -20,12 +20,14 @@ describe('checkers', () => {
     expect(checkers.violations).toHaveLength(4);
   });
 
-  it('report memory past the bound', () => {
+  it('report memory past the bound, and a core that counts memory differently from the driver', () => {
     const checkers = new Checkers(limits);
     const state = createWorkerState(limits);
     state.heldBytes = limits.memoryBudgetBytes + limits.chunkBytes + 1;
-    checkers.afterStep(0, state, 1);
-    expect(checkers.violations[0]).toMatch(/bytes held, bound/);
+    checkers.afterStep(0, state, state.heldBytes, 1);
+    expect(checkers.violations).toEqual([expect.stringMatching(/bytes held, bound/)]);
+    checkers.afterStep(0, state, 5, 2);
+    expect(checkers.violations[1]).toMatch(/the core counts \d+ bytes held, the driver 5/);
   });
 
   it('report commits after a lost lease or on a lease the ledger refuses, and double commits', () => {
