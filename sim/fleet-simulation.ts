@@ -103,7 +103,7 @@ function extrapolatedEndMs(ledger: SimulatedLedger, endMs: number, sample: Sampl
 
 function fileSizes(scenario: Scenario, files: number, random: SimulationContext['random']): number[] {
   const spread = scenario.fileBytesSpread;
-  return Array.from({ length: files }, () => Math.round(scenario.fileBytes * (1 - spread + 2 * spread * uniform(random.faults))));
+  return Array.from({ length: files }, () => Math.round(scenario.fileBytes * (1 - spread + 2 * spread * uniform(random.workload))));
 }
 
 /**
@@ -121,7 +121,7 @@ export function simulate(scenario: Scenario, observer: SimulationObserver = {}):
   const limits = limitsForInstance(type, scenario);
   const queue = new EventQueue(eventsPerFileMax * sample.files + 100_000);
   const ledger = new SimulatedLedger(sizes, models.ledger);
-  const badJobs = new Set(ledger.jobs.filter(() => chance(random.faults, models.data.badInputRate)).map((job) => job.jobId));
+  const badJobs = new Set(ledger.jobs.filter(() => chance(random.workload, models.data.badInputRate)).map((job) => job.jobId));
   const fleetShare = sample.instances / scenario.instances;
   let finishedCount = 0;
   const context: SimulationContext = {

@@ -39,6 +39,10 @@ export function htmlReport(result: SimulationResult): string {
     '<style>body{font-family:sans-serif;margin:2em}pre{background:#f6f6f6;padding:1em}</style></head><body>',
     `<h1>${result.instances} × ${result.instanceType}: ${result.makespanHours.toFixed(2)} h, $${result.costDollars.toFixed(2)}</h1>`,
     `<pre>${escapeHtml(textReport(result))}</pre>`,
+    result.simulated.files < result.files || result.simulated.instances < result.instances
+      ? `<p>The charts show the simulated sample (${result.simulated.instances} instances, ${result.simulated.files} files, `
+        + `${result.simulated.hours.toFixed(2)} h), scaled to the whole fleet.</p>`
+      : '',
     lineChart('Queue depth, whole fleet (tasks ready and waiting)', perStage(series.queueDepth), bucketHours),
     lineChart('Active workers, whole fleet (tasks running)', perStage(series.activeWorkers), bucketHours),
     lineChart('Throughput (files committed per hour)', [{ name: 'files/hour', color: '#333', values: series.filesPerHour }], bucketHours),

@@ -1,10 +1,11 @@
-// Proves what the `--policy` ablation shows, with the figures the README quotes: on two
-// c6gn.4xlarge instances exporting 600 CommonCrawl-sized files (default limits: a 16 GiB
+// Proves what the `--policy` ablation shows, with the figures the README quotes. On two
+// c6gn.4xlarge instances exporting 600 CommonCrawl-sized files with default limits (16 GiB
 // budget, 32 jobs, no crashes), the weighted policy holds less memory at its peak than FIFO
-// and round-robin at the same makespan (within 2%); and where rows take a large share of
-// memory (rows = half the WARC bytes, 4 GiB budget) it finishes sooner than both, because it
-// drains rows into Parquet before fetching more. It also pins down, as an expected failure, a
-// weakness of the weighted policy found here: under a tight budget (1 GiB on 16 vCPU) it is
+// and round-robin (1–2% less over seeds 1–5), though it finishes 1–4% later than FIFO: a
+// small trade, not a clear win. Where rows take a large share of memory (rows = half the
+// WARC bytes, 4 GiB budget) it finishes sooner than both, by about a quarter, because it
+// drains rows into Parquet before fetching more. It also pins down, as an expected failure,
+// a weakness of the weighted policy found here: under a tight budget (1 GiB on 16 vCPU) it is
 // much slower than FIFO, because oldest-job-first fetching spends the budget on the
 // read-ahead of a few jobs, and chunks of one job decode one at a time, so few cores work.
 import { describe, expect, it } from 'vitest';
@@ -38,12 +39,11 @@ const figures = (results: Record<Policy, SimulationResult>): string => policies
   .join('; ');
 
 describe('the --policy ablation', () => {
-  it('weighted holds less memory at its peak than FIFO and round-robin, at the same makespan', () => {
+  it('weighted holds less memory at its peak than FIFO and round-robin', () => {
     const results = byPolicy(base);
     console.log(`default limits: ${figures(results)}`);
     for (const other of ['fifo', 'round-robin'] as const) {
       expect(results.weighted.peakHeldBytes).toBeLessThan(results[other].peakHeldBytes);
-      expect(results.weighted.makespanHours).toBeLessThan(results[other].makespanHours * 1.02);
     }
   });
 
