@@ -17,7 +17,7 @@ export function textReport(result: SimulationResult): string {
     `bottleneck       ${result.bottleneck}`,
     ...(sample.instances < result.instances && result.bottleneck.includes('ceiling')
       ? ['caution          a fleet-wide ceiling binds, and a sample of the fleet meets it more smoothly than the whole fleet does:'
-        + ' expect the makespan ~10% longer (bench sim.ts: 8 of 50 instances, -9.7%); sampleInstancesMax: 0 simulates all']
+        + ' expect a makespan up to ~10% longer (bench sim.ts: 8 of 50 instances came out 7–10% short); sampleInstancesMax: 0 simulates all']
       : []),
     `resources        CPU ${percent(result.resourceUtilization.cpu)}, network in ${percent(result.resourceUtilization.networkIn)}, `
       + `out ${percent(result.resourceUtilization.networkOut)}, source requests ${percent(result.resourceUtilization.sourceRequests)}, `
