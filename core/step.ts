@@ -182,9 +182,13 @@ function emitMetricsWhenDue(state: WorkerState, nowMs: number, commands: Command
   commands.push({ kind: 'emitMetrics', snapshot: metricsSnapshot(state, nowMs) });
 }
 
-/** Done when no job is held and none will come: the run is exhausted, or we are draining. */
+/**
+ * Done when no job is held, none will come (the run is exhausted, or we are draining), and
+ * every task has been answered: tasks of ended jobs still hold memory, and a driver that
+ * exits on `finished` must not cut them off.
+ */
 function finishWhenDone(state: WorkerState, nowMs: number, commands: Command[]): void {
-  if (state.jobs.size > 0 || state.claimInFlight) return;
+  if (state.jobs.size > 0 || state.claimInFlight || state.inFlight.size > 0) return;
   if (!state.exhausted && !state.draining) return;
   state.finished = true;
   commands.push({ kind: 'emitMetrics', snapshot: metricsSnapshot(state, nowMs) });
