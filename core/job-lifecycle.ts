@@ -17,7 +17,7 @@ export function admitJob(state: WorkerState, claimed: ClaimedJob, nowMs: number,
 
 /** Queues chunks for fetching up to the job's read-ahead window past the next chunk to decode. */
 export function queueFetchWindow(state: WorkerState, job: JobState, nowMs: number): void {
-  const windowEnd = Math.min(job.chunkCount, job.nextChunkToDecode + state.limits.fetchAheadChunksMax);
+  const windowEnd = Math.min(job.chunkCount, job.nextChunkToDecode + state.fetchWindowChunks);
   while (job.nextChunkToQueue < windowEnd) {
     job.chunkStatus[job.nextChunkToQueue] = ChunkStatus.Ready;
     enqueueReady(state, job, 'fetch', job.nextChunkToQueue, nowMs);

@@ -118,6 +118,17 @@ export function validateLimits(limits: WorkerLimits): void {
   assert(limits.downstreamGain >= 0, 'downstreamGain must not be negative');
 }
 
+/**
+ * Chunks one job may read ahead: `fetchAheadChunksMax`, cut so that the memory budget spreads
+ * over at least one job per CPU slot. A job decodes one chunk at a time, so a budget spent on
+ * the read-ahead of a few jobs leaves cores idle: with a 1 GiB budget of 32 MiB chunks and 16
+ * cores, a window of 8 feeds 4 jobs (4 cores busy at most), a window of 2 feeds 16.
+ */
+export function fetchWindowChunks(limits: WorkerLimits): number {
+  const chunksInBudget = Math.floor(limits.memoryBudgetBytes / limits.chunkBytes);
+  return Math.max(1, Math.min(limits.fetchAheadChunksMax, Math.floor(chunksInBudget / limits.cpuSlotsMax)));
+}
+
 /** Limits with some fields replaced; the stage caps merge per stage. */
 export function withLimits(overrides: Partial<Omit<WorkerLimits, 'stageWorkersMax'>> & { stageWorkersMax?: Partial<PerStage<number>> }): WorkerLimits {
   return {

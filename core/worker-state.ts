@@ -1,7 +1,7 @@
 import { aimdLimit, type AimdLimit } from './aimd-limit.ts';
 import { BinaryHeap } from './binary-heap.ts';
 import type { JobState } from './job-state.ts';
-import { validateLimits, type WorkerLimits } from './limits.ts';
+import { fetchWindowChunks, validateLimits, type WorkerLimits } from './limits.ts';
 import { emptyRecordCounters, type RecordCounters } from './record-counters.ts';
 import { seededRandom, type SeededRandom } from './seeded-random.ts';
 import { perStage, type PerStage, type Policy, type Remote, type Stage } from './stage.ts';
@@ -63,6 +63,8 @@ export interface WorkerCounters {
 
 export interface WorkerState {
   readonly limits: WorkerLimits;
+  /** Read-ahead of one job, in chunks (see `fetchWindowChunks` in limits.ts). */
+  readonly fetchWindowChunks: number;
   readonly random: SeededRandom;
   readonly jobs: Map<string, JobState>;
   readonly inFlight: Map<number, TaskInFlight>;
@@ -119,6 +121,7 @@ export function createWorkerState(limits: WorkerLimits): WorkerState {
   validateLimits(limits);
   return {
     limits,
+    fetchWindowChunks: fetchWindowChunks(limits),
     random: seededRandom(limits.seed),
     jobs: new Map(),
     inFlight: new Map(),
