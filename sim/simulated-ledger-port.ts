@@ -1,0 +1,311 @@
+/**
+ * The Ledger port on simulated time, held to the same contract suite as the embedded and
+ * PostgreSQL ledgers: idempotent enqueue keyed by input URI per run; claims with a lease and
+ * an attempt number that fences complete, fail, release and heartbeat; expired leases taken
+ * over (and charged); retryable failures back off and come back up to an attempt limit;
+ * release charges nothing; progress rows and stats. sim/ may import only core/, so the few
+ * rules the real ledgers share in adapters/ledger/ledger-options.ts are restated here.
+ */
+import type { Failure } from '../core/failure.ts';
+import type { ClaimedJob, InputRef, Lease } from '../core/input-ref.ts';
+import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress } from '../core/ledger.ts';
+import { grantLease, holdsLease, leaseRanOut, renewLease, type LeasedState } from './lease-fence.ts';
+
+export interface SimulatedLedgerPortOptions {
+  /** Where each input's output goes; computed once, at enqueue, like the real ledgers. */
+  readonly outputKeyOf: (input: InputRef) => string;
+  /** Charged claims (retryable failures, expired leases) before a job fails for good. */
+  readonly attemptsMax?: number;
+  /** Delay before the first retry; doubles each time up to `retryCapMs`. */
+  readonly retryBaseMs?: number;
+  readonly retryCapMs?: number;
+  /** The ledger's time: a `VirtualClock`, or anything that tells the time. */
+  readonly clock: { nowMs(): number };
+}
+
+/** A job as `status` and the tests see it (the shape of the real ledgers' `JobStatus`). */
+export interface SimulatedJobStatus {
+  readonly state: 'pending' | 'leased' | 'done' | 'failed';
+  readonly attempt: number;
+  readonly chargedAttempts: number;
+  readonly lastError: string | null;
+}
+
+interface PortJob extends LeasedState {
+  readonly jobId: string;
+  readonly input: InputRef;
+  readonly sizeBytes: number;
+  readonly outputKey: string;
+  status: SimulatedJobStatus['state'];
+  /** Claims that ended badly or are under way; a release hands its claim back. */
+  chargedAttempts: number;
+  holder: string | null;
+  /** When a pending job may be claimed: later than now while it waits for a retry. */
+  claimableAtMs: number;
+  lastError: string | null;
+  result: JobResult | null;
+}
+
+interface RunState {
+  readonly jobs: Map<string, PortJob>;
+  readonly jobIdByUri: Map<string, string>;
+  /** Pending and leased jobs in claim order; a job that becomes pending again goes to the back. */
+  readonly open: Set<string>;
+  readonly progress: Map<string, WorkerProgress>;
+}
+
+/** The same defaults as the real ledgers: retries after 1, 2, 4, 8 minutes, failed at the fifth charged attempt. */
+const defaultAttemptsMax = 5;
+const defaultRetryBaseMs = 60_000;
+const defaultRetryCapMs = 30 * 60_000;
+const claimCountMax = 10_000;
+const leaseMsMax = 7 * 24 * 3_600_000;
+const leaseExpiredError = "ours: lease expired (the worker died or hung) on the job's last allowed attempt";
+
+export class SimulatedLedgerPort {
+  private readonly runs = new Map<string, RunState>();
+  private readonly attemptsMax: number;
+  private readonly retryBaseMs: number;
+  private readonly retryCapMs: number;
+  private readonly outputKeyOf: (input: InputRef) => string;
+  private readonly clock: { nowMs(): number };
+  private closed = false;
+
+  constructor(options: SimulatedLedgerPortOptions) {
+    this.attemptsMax = options.attemptsMax ?? defaultAttemptsMax;
+    this.retryBaseMs = options.retryBaseMs ?? defaultRetryBaseMs;
+    this.retryCapMs = options.retryCapMs ?? defaultRetryCapMs;
+    this.outputKeyOf = options.outputKeyOf;
+    this.clock = options.clock;
+    if (!Number.isInteger(this.attemptsMax) || this.attemptsMax < 1) {
+      throw new Error(`ledger configuration error (caller's): attemptsMax must be a positive integer, got ${this.attemptsMax}`);
+    }
+    if (!(this.retryBaseMs >= 1 && this.retryBaseMs <= this.retryCapMs)) {
+      throw new Error(`ledger configuration error (caller's): retryBaseMs must be in [1, retryCapMs], got ${this.retryBaseMs}`);
+    }
+  }
+
+  async enqueue(runId: string, inputs: readonly InputRef[]): Promise<number> {
+    const run = this.run(runId);
+    // Check every input before storing any, so a refused batch leaves nothing half-enqueued.
+    for (const input of inputs) checkSize(input);
+    let added = 0;
+    for (const input of inputs) {
+      if (run.jobIdByUri.has(input.uri)) continue;
+      const job = newJob(`job-${run.jobs.size}`, input, this.outputKeyOf(input), this.clock.nowMs());
+      run.jobs.set(job.jobId, job);
+      run.jobIdByUri.set(input.uri, job.jobId);
+      run.open.add(job.jobId);
+      added += 1;
+    }
+    return added;
+  }
+
+  async claim(runId: string, workerId: string, count: number, leaseMs: number): Promise<ClaimResult> {
+    checkClaim(count, leaseMs);
+    const run = this.run(runId);
+    const nowMs = this.clock.nowMs();
+    const claimed: ClaimedJob[] = [];
+    // Bounded by the run's open jobs; stops once `count` jobs are taken. Deleting the job at
+    // hand while iterating a Set is well defined, so failing an expired job needs no copy.
+    for (const jobId of run.open) {
+      if (claimed.length >= count) break;
+      const job = run.jobs.get(jobId) as PortJob;
+      if (!this.claimable(job, nowMs)) continue;
+      if (job.status === 'leased' && job.chargedAttempts >= this.attemptsMax) {
+        this.finish(run, job, 'failed', leaseExpiredError);
+        continue;
+      }
+      grantLease(job, nowMs, leaseMs);
+      job.chargedAttempts += 1;
+      job.holder = workerId;
+      claimed.push({ jobId, input: job.input, sizeBytes: job.sizeBytes, attempt: job.attempts, outputKey: job.outputKey });
+    }
+    return { jobs: claimed, exhausted: claimed.length === 0 && run.open.size === 0 };
+  }
+
+  async heartbeat(runId: string, workerId: string, leases: readonly Lease[], leaseMs: number): Promise<HeartbeatResult> {
+    if (leases.length === 0) return { renewed: [], lost: [] };
+    checkLeaseMs(leaseMs);
+    const run = this.run(runId);
+    const nowMs = this.clock.nowMs();
+    const renewed: string[] = [];
+    const lost: string[] = [];
+    for (const lease of leases) {
+      const job = run.jobs.get(lease.jobId);
+      if (job === undefined || !holdsLease(job, lease, nowMs) || job.holder !== workerId) {
+        lost.push(lease.jobId);
+        continue;
+      }
+      renewLease(job, nowMs, leaseMs);
+      renewed.push(lease.jobId);
+    }
+    return { renewed, lost };
+  }
+
+  async complete(runId: string, lease: Lease, result: JobResult): Promise<boolean> {
+    return this.fencedChange(runId, lease, (run, job) => {
+      job.result = result;
+      this.finish(run, job, 'done', job.lastError);
+    });
+  }
+
+  async fail(runId: string, lease: Lease, failure: Failure): Promise<boolean> {
+    const lastError = `${failure.fault}: ${failure.reason}`.slice(0, 2_000);
+    return this.fencedChange(runId, lease, (run, job, nowMs) => {
+      const retry = (failure.retryable || failure.throttled) && job.chargedAttempts < this.attemptsMax;
+      if (!retry) {
+        this.finish(run, job, 'failed', lastError);
+        return;
+      }
+      job.lastError = lastError;
+      this.reopen(run, job, nowMs + this.retryDelayMs(job.chargedAttempts));
+    });
+  }
+
+  /** A graceful hand-back: claimable at once, and the claim is not charged. */
+  async release(runId: string, lease: Lease): Promise<boolean> {
+    return this.fencedChange(runId, lease, (run, job, nowMs) => {
+      job.chargedAttempts -= 1;
+      this.reopen(run, job, nowMs);
+    });
+  }
+
+  async reclaimExpired(runId: string): Promise<number> {
+    const run = this.run(runId);
+    const nowMs = this.clock.nowMs();
+    let reclaimed = 0;
+    // Bounded by twice the run's open jobs: a reclaimed job moves to the back of `open` and is
+    // met once more, pending by then, so it is skipped.
+    for (const jobId of run.open) {
+      const job = run.jobs.get(jobId) as PortJob;
+      if (!leaseRanOut(job, job.attempts, nowMs)) continue;
+      if (job.chargedAttempts >= this.attemptsMax) {
+        this.finish(run, job, 'failed', leaseExpiredError);
+        continue;
+      }
+      this.reopen(run, job, nowMs);
+      reclaimed += 1;
+    }
+    return reclaimed;
+  }
+
+  async progress(runId: string, progress: WorkerProgress): Promise<void> {
+    this.run(runId).progress.set(progress.workerId, { ...progress });
+  }
+
+  async stats(runId: string): Promise<RunStats> {
+    const counts = { pending: 0, leased: 0, done: 0, failed: 0 };
+    let inputBytesDone = 0;
+    let rowsDone = 0;
+    for (const job of this.run(runId).jobs.values()) {
+      counts[job.status] += 1;
+      inputBytesDone += job.result?.inputBytes ?? 0;
+      rowsDone += job.result?.rows ?? 0;
+    }
+    return {
+      pending: counts.pending, claimed: counts.leased, done: counts.done, failed: counts.failed,
+      remaining: counts.pending + counts.leased, inputBytesDone, rowsDone,
+    };
+  }
+
+  async jobStatus(runId: string, jobId: string): Promise<SimulatedJobStatus | undefined> {
+    const job = this.runs.get(runId)?.jobs.get(jobId);
+    if (job === undefined) return undefined;
+    return { state: job.status, attempt: job.attempts, chargedAttempts: job.chargedAttempts, lastError: job.lastError };
+  }
+
+  async workerProgress(runId: string): Promise<WorkerProgress[]> {
+    return [...(this.runs.get(runId)?.progress.values() ?? [])].sort((a, b) => a.workerId.localeCompare(b.workerId));
+  }
+
+  /** Jobs failed for good, by URI, at most `limit`. */
+  async failedJobs(runId: string, limit: number): Promise<{ uri: string; lastError: string | null }[]> {
+    const failed = [...(this.runs.get(runId)?.jobs.values() ?? [])].filter((job) => job.status === 'failed');
+    const listed = failed.map((job) => ({ uri: job.input.uri, lastError: job.lastError }));
+    return listed.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0)).slice(0, limit);
+  }
+
+  /** Nothing to flush: the state lives in memory. Later calls are a bug in the caller. */
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /** Retry delay after the `chargedAttempts`-th attempt: base × 2^(n − 1), capped, as the real ledgers compute it. */
+  private retryDelayMs(chargedAttempts: number): number {
+    const exponent = Math.min(Math.max(chargedAttempts - 1, 0), 30);
+    return Math.min(this.retryCapMs, this.retryBaseMs * 2 ** exponent);
+  }
+
+  /** A pending job whose wait is over, or a leased job whose lease ran out. */
+  private claimable(job: PortJob, nowMs: number): boolean {
+    if (job.status === 'pending') return job.claimableAtMs <= nowMs;
+    return leaseRanOut(job, job.attempts, nowMs);
+  }
+
+  private async fencedChange(runId: string, lease: Lease, change: (run: RunState, job: PortJob, nowMs: number) => void): Promise<boolean> {
+    const run = this.run(runId);
+    const nowMs = this.clock.nowMs();
+    const job = run.jobs.get(lease.jobId);
+    if (job === undefined || !holdsLease(job, lease, nowMs)) return false;
+    change(run, job, nowMs);
+    return true;
+  }
+
+  private reopen(run: RunState, job: PortJob, claimableAtMs: number): void {
+    job.status = 'pending';
+    job.holder = null;
+    job.claimableAtMs = claimableAtMs;
+    run.open.delete(job.jobId);
+    run.open.add(job.jobId);
+  }
+
+  private finish(run: RunState, job: PortJob, status: 'done' | 'failed', lastError: string | null): void {
+    job.status = status;
+    job.holder = null;
+    job.lastError = lastError;
+    run.open.delete(job.jobId);
+  }
+
+  private run(runId: string): RunState {
+    if (this.closed) throw new Error('ledger call refused (caller\'s fault): the ledger is closed');
+    if (runId === '' || runId.length > 200) {
+      throw new Error(`ledger call refused (caller's fault): run id must be 1–200 characters, got ${JSON.stringify(runId)}`);
+    }
+    let run = this.runs.get(runId);
+    if (run === undefined) {
+      run = { jobs: new Map(), jobIdByUri: new Map(), open: new Set(), progress: new Map() };
+      this.runs.set(runId, run);
+    }
+    return run;
+  }
+}
+
+function newJob(jobId: string, input: InputRef, outputKey: string, nowMs: number): PortJob {
+  return {
+    jobId, input, sizeBytes: input.sizeBytes as number, outputKey,
+    status: 'pending', attempts: 0, chargedAttempts: 0, holder: null,
+    leaseExpiresAtMs: 0, claimableAtMs: nowMs, lastError: null, result: null,
+  };
+}
+
+/** The size is required at enqueue, as in the real ledgers: a claimed job says how many chunks it has. */
+function checkSize(input: InputRef): void {
+  const sizeBytes = input.sizeBytes;
+  if (sizeBytes === undefined || !Number.isSafeInteger(sizeBytes) || sizeBytes < 0) {
+    throw new Error(`ledger enqueue refused (caller's fault): input ${input.uri} has no valid sizeBytes (${String(sizeBytes)}); list sizes before enqueuing`);
+  }
+}
+
+function checkClaim(count: number, leaseMs: number): void {
+  if (!Number.isInteger(count) || count < 1 || count > claimCountMax) {
+    throw new Error(`ledger claim refused (caller's fault): count must be an integer in [1, ${claimCountMax}], got ${count}`);
+  }
+  checkLeaseMs(leaseMs);
+}
+
+function checkLeaseMs(leaseMs: number): void {
+  if (!(leaseMs >= 1 && leaseMs <= leaseMsMax)) {
+    throw new Error(`ledger call refused (caller's fault): leaseMs must be in [1 ms, 7 days], got ${leaseMs}`);
+  }
+}
