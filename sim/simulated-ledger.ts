@@ -1,11 +1,12 @@
 import { BinaryHeap } from '../core/binary-heap.ts';
 import type { Failure } from '../core/failure.ts';
 import type { ClaimedJob, Lease } from '../core/input-ref.ts';
+import { grantLease, holdsLease, leaseRanOut, renewLease, type LeasedState } from './lease-fence.ts';
 
 export type JobStatus = 'pending' | 'leased' | 'done' | 'dead';
 
 /** The ledger's record of one job. */
-export interface LedgerJob {
+export interface LedgerJob extends LeasedState {
   readonly jobId: string;
   readonly sizeBytes: number;
   status: JobStatus;
@@ -27,7 +28,8 @@ interface Expiry {
 }
 
 /**
- * The ledger all simulated instances share, with the semantics the PostgreSQL ledger has:
+ * The ledger all simulated instances share, with the semantics the PostgreSQL ledger has
+ * (its lease fence is the one `SimulatedLedgerPort` uses, from lease-fence.ts):
  * claims hand out pending jobs with a lease (attempt number, expiry), heartbeats renew, every
  * write after the claim is fenced by the attempt, expired leases are reclaimed, failed jobs
  * come back after a delay up to `jobAttemptsMax` claims and are dead after that.
@@ -78,10 +80,8 @@ export class SimulatedLedger {
     while (claimed.length < count && this.pendingHead < this.pendingQueue.length) {
       const job = this.pendingQueue[this.pendingHead++] as LedgerJob;
       if (job.status !== 'pending') continue;
-      job.status = 'leased';
-      job.attempts += 1;
+      grantLease(job, nowMs, leaseMs);
       job.holder = holder;
-      job.leaseExpiresAtMs = nowMs + leaseMs;
       if (job.firstClaimAtMs < 0) job.firstClaimAtMs = nowMs;
       this.leased += 1;
       this.expiries.push({ atMs: job.leaseExpiresAtMs, jobId: job.jobId, attempt: job.attempts });
@@ -95,8 +95,7 @@ export class SimulatedLedger {
   /** Whether `lease` is the live lease of its job at `nowMs`. */
   holds(lease: Lease, nowMs: number): boolean {
     this.advance(nowMs);
-    const job = this.byId.get(lease.jobId);
-    return job !== undefined && job.status === 'leased' && job.attempts === lease.attempt && job.leaseExpiresAtMs > nowMs;
+    return holdsLease(this.byId.get(lease.jobId), lease, nowMs);
   }
 
   heartbeat(leases: readonly Lease[], nowMs: number, leaseMs: number): { renewed: string[]; lost: string[] } {
@@ -108,7 +107,7 @@ export class SimulatedLedger {
         continue;
       }
       const job = this.byId.get(lease.jobId) as LedgerJob;
-      job.leaseExpiresAtMs = nowMs + leaseMs;
+      renewLease(job, nowMs, leaseMs);
       this.expiries.push({ atMs: job.leaseExpiresAtMs, jobId: job.jobId, attempt: job.attempts });
       renewed.push(lease.jobId);
     }
@@ -157,7 +156,7 @@ export class SimulatedLedger {
       this.expiries.pop();
       const job = this.byId.get(top.jobId) as LedgerJob;
       // Stale entries (renewed since, or a later attempt) are skipped.
-      if (job.status !== 'leased' || job.attempts !== top.attempt || job.leaseExpiresAtMs > nowMs) continue;
+      if (!leaseRanOut(job, top.attempt, nowMs)) continue;
       this.reclaimed += 1;
       if (job.attempts >= this.options.jobAttemptsMax) {
         job.lastFailure = 'lease expired on its last attempt';
