@@ -39,8 +39,9 @@ export function canStart(state: WorkerState, stage: Stage): boolean {
  * Some held bytes cannot drain on demand: rows gathering for a row group, encoded bytes
  * gathering for a part (S3 refuses parts under 5 MiB). When they fill the budget, or a chunk
  * is larger than the whole budget, the pipeline would stall; dispatch.ts then flushes the
- * gathered rows, and if that is not enough starts one fetch over the budget, alone. So held
- * bytes stay within max(budget, encoded bytes gathering + one chunk).
+ * gathered rows, and if that is not enough starts one fetch over the budget, alone. What was
+ * gathering then is at most one part per job, so held bytes stay within
+ * max(budget, jobsActiveMax × part size + one chunk) while decoding and encoding shrink data.
  */
 function fetchFitsMemory(state: WorkerState): boolean {
   const head = peekReady(state, 'fetch');

@@ -45,8 +45,9 @@ export class Checkers {
 
   /**
    * Memory after a step, by the driver's own tally (memory-tally.ts): equal to what the core
-   * believes it holds, and within the budget or within capacity.ts's bound for the stall rule,
-   * max(budget, encoded bytes gathering for parts + one chunk).
+   * believes it holds, and within the budget or within capacity.ts's bound for the stall rule:
+   * a stall admits one chunk over what was gathering for parts then, at most one part per job,
+   * so max(budget, jobsActiveMax × part size + one chunk).
    */
   afterStep(instance: number, state: WorkerState, tallyBytes: number, nowMs: number): void {
     const limits = state.limits;
@@ -55,9 +56,9 @@ export class Checkers {
     }
     if (tallyBytes < 0) this.report(`t=${nowMs}ms instance ${instance}: held bytes went negative (${tallyBytes})`);
     if (tallyBytes <= limits.memoryBudgetBytes) return;
-    let gatheringBytes = 0;
-    for (const job of state.jobs.values()) gatheringBytes += job.encodedBytes - job.encodedBytesCut;
-    const boundBytes = Math.max(limits.memoryBudgetBytes, gatheringBytes + limits.chunkBytes);
+    let partBytes = limits.partBytes;
+    for (const job of state.jobs.values()) partBytes = Math.max(partBytes, job.partTargetBytes);
+    const boundBytes = Math.max(limits.memoryBudgetBytes, limits.jobsActiveMax * partBytes + limits.chunkBytes);
     if (tallyBytes > boundBytes) {
       this.report(`t=${nowMs}ms instance ${instance}: ${tallyBytes} bytes held, bound ${boundBytes}`);
     }
