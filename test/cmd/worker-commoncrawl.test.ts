@@ -28,7 +28,7 @@ function argsFor(output: string): string[] {
 
 /** Runs the binary without blocking this process's event loop, which serves the HTTP tree. */
 function runAsync(args: string[], extra: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  const options: SpawnOptions = { env: { ...environment, ...extra } };
+  const options: SpawnOptions = { env: { ...environment, ...extra }, cwd: workFolder };
   const child = spawn(process.execPath, args, options);
   let stderr = '';
   let stdout = '';
