@@ -65,7 +65,7 @@ export type Command =
   | { readonly kind: 'failJob'; readonly lease: Lease; readonly failure: Failure; readonly summary: JobSummary }
   | { readonly kind: 'releaseJob'; readonly lease: Lease }
   /** Report: the job ended here, once per claimed job. */
-  | { readonly kind: 'jobEnded'; readonly jobId: string; readonly outcome: JobOutcome; readonly summary: JobSummary; readonly failure?: Failure }
+  | { readonly kind: 'jobEnded'; readonly jobId: string; readonly uri: string; readonly outcome: JobOutcome; readonly summary: JobSummary; readonly failure?: Failure }
   | { readonly kind: 'emitMetrics'; readonly snapshot: MetricsSnapshot }
   /** Nothing is left to do: the run is exhausted or the drain ended. Emitted once. */
   | { readonly kind: 'finished' };

@@ -117,7 +117,8 @@ export function endJob(state: WorkerState, job: JobState, outcome: JobOutcome, c
   if (outcome !== 'committed') commands.push({ kind: 'dropJob', jobId: lease.jobId, reason: failure?.reason ?? outcome });
   if (outcome === 'failed' && failure) commands.push({ kind: 'failJob', lease, failure, summary });
   if (outcome === 'released') commands.push({ kind: 'releaseJob', lease });
-  commands.push(failure ? { kind: 'jobEnded', jobId: lease.jobId, outcome, summary, failure } : { kind: 'jobEnded', jobId: lease.jobId, outcome, summary });
+  const uri = job.claimed.input.uri;
+  commands.push(failure ? { kind: 'jobEnded', jobId: lease.jobId, uri, outcome, summary, failure } : { kind: 'jobEnded', jobId: lease.jobId, uri, outcome, summary });
   countOutcome(state, outcome);
   // With no job left, the ledger may now say the run is exhausted: ask at once, not after claimIdleMs.
   if (state.jobs.size === 0) state.claimNotBeforeMs = Math.min(state.claimNotBeforeMs, state.lastNowMs);

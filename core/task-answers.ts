@@ -172,7 +172,7 @@ function markBackoff(job: JobState, task: TaskInFlight): void {
 }
 
 function giveUp(state: WorkerState, job: JobState, task: TaskInFlight, failure: Failure, commands: Command[]): void {
-  const where = task.stage === 'fetch' ? `chunk ${task.index}` : task.stage === 'upload' ? `part ${task.index}` : `row group ${task.index}`;
+  const where = task.stage === 'fetch' || task.stage === 'decode' ? `chunk ${task.index}` : task.stage === 'upload' ? `part ${task.index}` : `row group ${task.index}`;
   const described: Failure = { ...failure, reason: `${task.stage} of ${task.stage === 'commit' ? 'the object' : where} failed: ${failure.reason}` };
   // A drain past its deadline hands the job back rather than failing it: it did nothing wrong.
   const outcome = state.draining && nowAfterDeadline(state) && failure.fault !== 'input' ? 'released' : 'failed';

@@ -121,7 +121,7 @@ async function runWorker(config: WorkerConfig): Promise<number> {
         workerId: workerIdOf(),
         limits: limitsOf(config),
         logger,
-        onJobEnded: (ended) => logger.log(ended.outcome === 'committed' ? 'info' : 'warn', 'job ended', { jobId: ended.jobId, outcome: ended.outcome, failure: ended.failure }),
+        onJobEnded: (ended) => logger.log(ended.outcome === 'committed' ? 'info' : 'warn', 'job ended', { jobId: ended.jobId, input: ended.uri, outcome: ended.outcome, failure: ended.failure }),
       },
     );
     signals.attach(runtime);

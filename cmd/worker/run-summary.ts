@@ -55,6 +55,6 @@ export function summaryText(summary: RunSummary, where: { runId: string; output:
     `  run: ${summary.stats.done} done, ${summary.stats.failed} failed, ${summary.stats.remaining} remaining`,
     `  output: ${where.output}`,
   ];
-  for (const failed of summary.failed) lines.push(`  failed: ${failed.jobId}: ${failed.failure?.reason ?? 'unknown'}`);
+  for (const failed of summary.failed) lines.push(`  failed: ${failed.uri}: ${failed.failure?.reason ?? 'unknown'}`);
   return lines.join('\n');
 }
