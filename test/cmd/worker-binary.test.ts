@@ -1,11 +1,12 @@
 /**
  * End-to-end tests of the real binary as a child process: with no arguments it exports the
  * bundled samples into ./out, and DuckDB reads one row per response, revisit and resource
- * record; a second run redoes nothing; bad configuration exits 2 with one line saying what
- * to fix; --help names every option with its variable.
+ * record; a second run redoes nothing; bad inputs fail their jobs with a reason and the run
+ * exits 3; bad configuration exits 2 with one line saying what to fix; --help names every
+ * option with its variable.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -72,6 +73,19 @@ describe('node cmd/worker', () => {
     const status = runWorker(['status', '--json']);
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ done: 3, failed: 0, remaining: 0, rowsDone: 19 });
+  });
+
+  it('finishes with exit 3 and lists the inputs that failed for good, exporting the good ones', () => {
+    const input = join(workFolder, 'mixed');
+    mkdirSync(input, { recursive: true });
+    writeFileSync(join(input, 'garbage.warc.gz'), Buffer.from('this is not a WARC file at all, nor gzip\n'.repeat(100)));
+    writeFileSync(join(input, 'empty.warc'), Buffer.alloc(0));
+    copyFileSync(resolve(import.meta.dirname, '../../samples/commoncrawl/whirlwind.warc.gz'), join(input, 'good.warc.gz'));
+    const result = runWorker(['--input', input, '--output', 'out-mixed', '--metrics', 'none']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('1 files exported, 2 failed');
+    expect(result.stderr).toMatch(/failed: .*garbage\.warc\.gz: .*not a WARC file/);
+    expect(result.stderr).toMatch(/failed: .*empty\.warc: .*empty file/);
   });
 
   it('exits 2 with one line for bad configuration', () => {
