@@ -15,6 +15,7 @@ import type { InputRef } from '../../core/input-ref.ts';
 import { urlColumns } from '../../adapters/warc/url-columns.ts';
 import { WarcJobDecoder } from '../../adapters/warc/warc-decoder.ts';
 import type { ParsedRecord } from '../../adapters/warc/warc-record-parser.ts';
+import { nextUnit, seededRandom } from '../../core/seeded-random.ts';
 
 const fixtureRoot = new URL('../../../shared/fixtures/warc/', import.meta.url);
 
@@ -37,14 +38,8 @@ interface Decoded {
 
 /** mulberry32, so a failing cut can be replayed from its seed. */
 function randomSource(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(seed);
+  return () => nextUnit(random);
 }
 
 /** Decodes `bytes` in chunks of the given sizes (the last chunk takes the rest). */

@@ -8,6 +8,7 @@ import type { ParquetEncoderCompression } from '../../adapters/parquet/parquet-e
 import type { CaptureRow } from '../../core/capture-row.ts';
 import { printFigures } from './bench-figure.ts';
 import type { BenchFigure } from './bench-figure.ts';
+import { nextUnit, seededRandom } from '../../core/seeded-random.ts';
 
 const rowsTotal = 1_000_000;
 const rowGroupRows = 20_000;
@@ -15,14 +16,8 @@ const seed = 20240522;
 
 /** mulberry32: the same seed gives every measured variant the very same rows. */
 function randomSource(start: number): () => number {
-  let state = start >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(start);
+  return () => nextUnit(random);
 }
 
 const words = [

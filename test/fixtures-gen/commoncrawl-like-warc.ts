@@ -5,17 +5,12 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import zlib from 'node:zlib';
+import { nextUnit, seededRandom } from '../../core/seeded-random.ts';
 
 /** mulberry32: small, seeded, good enough to draw words. */
 function randomSource(start: number): () => number {
-  let state = start >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(start);
+  return () => nextUnit(random);
 }
 
 const letters = 'etaoinshrdlucmfwypvbgkjqxz';
