@@ -9,7 +9,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Command, CommandOf, JobSummary } from '../../core/commands.ts';
 import { FailureError, ourFault } from '../../core/failure.ts';
-import { failureOf } from './task-failure.ts';
 import type { Input } from '../../core/inputs.ts';
 import { totalCount } from '../../core/record-counters.ts';
 import type { Ledger } from '../../core/ledger.ts';
@@ -22,8 +21,9 @@ import { createWorkerState, type WorkerState } from '../../core/worker-state.ts'
 import { describeError } from '../../adapters/aws/redact.ts';
 import type { CpuStages } from './cpu-stages.ts';
 import { JobData } from './job-data.ts';
-import { ProgressReporter } from './progress-reporter.ts';
 import type { Logger } from './logger.ts';
+import { ProgressReporter } from './progress-reporter.ts';
+import { failureOf } from './task-failure.ts';
 
 export interface RuntimeAdapters {
   readonly source: Source;
@@ -43,7 +43,6 @@ export interface RuntimeOptions {
 
 export interface RunOutcome {
   readonly ended: CommandOf<'jobEnded'>[];
-  readonly lastSnapshot: MetricsSnapshot | null;
 }
 
 
@@ -53,7 +52,6 @@ export class NodeRuntime {
   private readonly jobs = new Map<string, JobData>();
   private readonly ended: CommandOf<'jobEnded'>[] = [];
   private readonly ledgerWrites = new Set<Promise<unknown>>();
-  private lastSnapshot: MetricsSnapshot | null = null;
   private timer: NodeJS.Timeout | null = null;
   private turnQueued = false;
   private resolveRun: ((outcome: RunOutcome) => void) | null = null;
@@ -138,7 +136,6 @@ export class NodeRuntime {
         this.options.onJobEnded?.(command);
         return;
       case 'emitMetrics':
-        this.lastSnapshot = command.snapshot;
         this.adapters.emitMetrics(command.snapshot).catch((error: unknown) => {
           this.options.logger.log('warn', 'metrics not sent', { error: describeError(error) });
         });
@@ -278,7 +275,7 @@ export class NodeRuntime {
     if (this.timer !== null) clearTimeout(this.timer);
     await Promise.all([...this.ledgerWrites]);
     await this.progress.stop();
-    this.resolveRun?.({ ended: this.ended, lastSnapshot: this.lastSnapshot });
+    this.resolveRun?.({ ended: this.ended });
   }
 }
 
