@@ -17,6 +17,7 @@ import type { Source } from '../../core/source.ts';
 import { describeError } from '../../adapters/aws/redact.ts';
 import { jsonLinesLogger, type Logger } from './logger.ts';
 import { NodeRuntime, type RunOutcome } from './node-runtime.ts';
+import { ProgressLine } from './progress-line.ts';
 import { runSummary, summaryText } from './run-summary.ts';
 import { ConfigError, helpText, loadWorkerConfig, type WorkerConfig } from './worker-config.ts';
 import { cpuStagesOf, inputSpecOf, ledgerOf, limitsOf, metricsOf, runIdOf, sinkOf, sourceOf, workerIdOf } from './wiring.ts';
@@ -125,7 +126,11 @@ async function runWorker(config: WorkerConfig): Promise<number> {
       },
     );
     signals.attach(runtime);
+    // A live line on a terminal, unless the logs are wanted there.
+    const progressLine = new ProgressLine(process.stderr, () => runtime.counters(), inputs);
+    if (config.logLevel === 'warn' || config.logLevel === 'error') progressLine.start();
     const outcome: RunOutcome = await runtime.run();
+    progressLine.stop();
     const summary = runSummary(outcome, await ledger.stats(runId), performance.now() - startedMs);
     process.stderr.write(`${summaryText(summary, { runId, output: config.output.startsWith('s3://') ? config.output : resolve(config.output) })}\n`);
     return summary.failed.length > 0 ? 3 : 0;

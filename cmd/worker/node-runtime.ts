@@ -17,7 +17,7 @@ import type { MetricsSnapshot } from '../../core/metrics-snapshot.ts';
 import type { Sink } from '../../core/sink.ts';
 import type { Source } from '../../core/source.ts';
 import { step } from '../../core/step.ts';
-import { createWorkerState, type WorkerState } from '../../core/worker-state.ts';
+import { createWorkerState, type WorkerCounters, type WorkerState } from '../../core/worker-state.ts';
 import { describeError } from '../../adapters/aws/redact.ts';
 import type { CpuStages } from './cpu-stages.ts';
 import { JobData } from './job-data.ts';
@@ -71,6 +71,11 @@ export class NodeRuntime {
       this.resolveRun = resolve;
       this.queueTurn();
     });
+  }
+
+  /** The worker's counters so far, for the progress line. */
+  counters(): WorkerCounters {
+    return this.state.counters;
   }
 
   /** Asks the core to drain: claim nothing more, finish or release by the drain deadline. */
