@@ -14,11 +14,12 @@ export interface SimFlags {
   readonly calibrate?: string;
   readonly json: boolean;
   readonly html?: string;
+  readonly help: boolean;
 }
 
 export class UsageError extends Error {}
 
-const usage = 'usage: npm run sim -- [--scenario FILE] [--instances N] [--instance-type T] [--files N] [--seed S] '
+export const usage = 'usage: npm run sim -- [--scenario FILE] [--instances N] [--instance-type T] [--files N] [--seed S] '
   + '[--policy weighted|fifo|round-robin] [--sweep] [--deadline HOURS] [--calibrate METRICS_LOG] [--json] [--html FILE]';
 
 function positiveInteger(name: string, text: string | undefined): number | undefined {
@@ -46,6 +47,7 @@ export function parseSimFlags(argv: readonly string[]): SimFlags {
         calibrate: { type: 'string' },
         json: { type: 'boolean', default: false },
         html: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (error) {
@@ -71,5 +73,6 @@ export function parseSimFlags(argv: readonly string[]): SimFlags {
     calibrate: values.calibrate,
     json: values.json ?? false,
     html: values.html,
+    help: values.help ?? false,
   };
 }

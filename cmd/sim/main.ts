@@ -11,7 +11,7 @@ import { findInstanceType } from '../../sim/instance-types.ts';
 import { withModels } from '../../sim/models.ts';
 import { applyScenarioFile, defaultScenario, limitsForInstance, scenarioProblem, type Scenario } from '../../sim/scenario.ts';
 import { textReport } from '../../sim/text-report.ts';
-import { parseSimFlags, UsageError, type SimFlags } from './flags.ts';
+import { parseSimFlags, usage, UsageError, type SimFlags } from './flags.ts';
 
 function readText(path: string, what: string): string {
   try {
@@ -79,6 +79,10 @@ function reportViolations(results: readonly SimulationResult[], argv: readonly s
 
 function main(argv: readonly string[]): number {
   const flags = parseSimFlags(argv);
+  if (flags.help) {
+    console.log(`${usage}\n\n${helpText}`);
+    return 0;
+  }
   const scenario = loadScenario(flags);
   if (flags.sweep) {
     const result = sweep(scenario, flags.deadlineHours ?? null);
@@ -92,6 +96,22 @@ function main(argv: readonly string[]): number {
   if (flags.html !== undefined) writeFileSync(flags.html, htmlReport(result));
   return reportViolations([result], argv) ? 1 : 0;
 }
+
+const helpText = [
+  'Simulates a fleet of workers running the real scheduler core against modelled WARC and S3',
+  'latencies, and prints makespan, throughput, cost, the bottleneck and per-stage figures.',
+  '  --scenario FILE        YAML or JSON scenario (examples in sim/scenarios/); flags override it',
+  '  --instances N          instances in the fleet',
+  '  --instance-type T      EC2 type (c6gn, c7gn, c6i, m6i sizes; see sim/instance-types.ts)',
+  '  --files N              WARC files in the crawl (default 1,000; a CommonCrawl crawl has about 100,000)',
+  '  --seed S               seed of every random draw; the same seed gives the same output',
+  '  --policy P             weighted (default), fifo or round-robin',
+  '  --sweep                try instance counts and types; with --deadline HOURS, the cheapest that meets it',
+  '  --calibrate LOG        set CPU rates and latencies from a real run\'s metrics log (JSON lines)',
+  '  --json                 print the result as JSON',
+  '  --html FILE            write a report with charts of queue depth, active workers and throughput',
+  'Exit codes: 0 done; 1 a checker found a violation (the replay command is printed); 2 bad usage.',
+].join('\n');
 
 try {
   process.exitCode = main(process.argv.slice(2));

@@ -51,4 +51,12 @@ describe('npm run sim', () => {
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(message);
   });
+
+  it('explains every flag with --help and exits 0', () => {
+    const result = sim(['--help']);
+    expect(result.status).toBe(0);
+    for (const flag of ['--scenario', '--instances', '--instance-type', '--files', '--seed', '--policy', '--sweep', '--deadline', '--calibrate', '--json', '--html']) {
+      expect(result.stdout).toContain(flag);
+    }
+  });
 });
