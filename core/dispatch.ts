@@ -9,8 +9,8 @@ import { pickStage } from './weighted-pick.ts';
 import type { ReadyEntry, WorkerState } from './worker-state.ts';
 
 /**
- * Starts tasks until none can start. Each pass starts one task and so takes one slot of a
- * stage's `MaxWorkers`, so the loop is bounded by the sum of those caps.
+ * Starts tasks by the policy until none can start; then, if the pipeline is stalled on
+ * memory, applies the stall rule of capacity.ts (flush gathering rows, else one fetch alone).
  */
 export function dispatchReadyTasks(state: WorkerState, nowMs: number, commands: Command[]): void {
   dispatchByPolicy(state, nowMs, commands);
@@ -27,6 +27,7 @@ export function dispatchReadyTasks(state: WorkerState, nowMs: number, commands: 
   dispatchByPolicy(state, nowMs, commands);
 }
 
+/** Each pass starts one task and takes one slot of a stage's `MaxWorkers`: the caps bound the loop. */
 function dispatchByPolicy(state: WorkerState, nowMs: number, commands: Command[]): void {
   const caps = state.limits.stageWorkersMax;
   const passesMax = caps.fetch + caps.decode + caps.encode + caps.upload + caps.commit;
