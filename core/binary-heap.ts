@@ -4,7 +4,8 @@
  */
 export class BinaryHeap<T> {
   private readonly items: T[] = [];
-  private readonly before: (a: T, b: T) => boolean;
+  /** `before(a, b)` is true when `a` must come out before `b`. */
+  readonly before: (a: T, b: T) => boolean;
 
   /** `before(a, b)` is true when `a` must come out before `b`. */
   constructor(before: (a: T, b: T) => boolean) {

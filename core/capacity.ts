@@ -20,7 +20,7 @@ export function canStart(state: WorkerState, stage: Stage): boolean {
         && fetchFitsMemory(state);
     case 'decode':
     case 'encode':
-      return cpuActive(state) < limits.cpuSlotsMax;
+      return cpuActive(state) < limits.cpuSlotsMax && peekReady(state, stage) !== undefined;
     case 'upload':
       return networkActive(state) < limits.networkStreamsMax && state.active.upload < allowed(state.remotes.sink);
     case 'commit':

@@ -31,16 +31,20 @@ export type Command =
       readonly offsetBytes: number;
       readonly lengthBytes: number;
     }
-  /** Decode chunk `chunkIndex` (fetched earlier) with the job's decoder; chunks come in order. */
-  | { readonly kind: 'decodeChunk'; readonly taskId: number; readonly jobId: string; readonly chunkIndex: number; readonly final: boolean }
   /**
-   * Encode the next `rows` rows the job's decoder produced as row group `rowGroupIndex`;
-   * `final` also writes the footer (rows may then be 0).
+   * Decode chunk `chunkIndex` (fetched earlier) with the job's decoder; chunks come in order.
+   * `cpuLane` is the CPU thread the job is pinned to (see cpu-lanes.ts).
+   */
+  | { readonly kind: 'decodeChunk'; readonly taskId: number; readonly jobId: string; readonly cpuLane: number; readonly chunkIndex: number; readonly final: boolean }
+  /**
+   * Encode the next `rows` rows the job's decoder produced as row group `rowGroupIndex`, on
+   * the job's CPU lane; `final` also writes the footer (rows may then be 0).
    */
   | {
       readonly kind: 'encodeRowGroup';
       readonly taskId: number;
       readonly jobId: string;
+      readonly cpuLane: number;
       readonly rowGroupIndex: number;
       readonly rows: number;
       readonly final: boolean;

@@ -2,6 +2,7 @@ import type { Command } from './commands.ts';
 import { jobSummary, holdBytes } from './job-lifecycle.ts';
 import { ChunkStatus, chunkRange, PartStatus, type JobState } from './job-state.ts';
 import { stalledOnMemory } from './capacity.ts';
+import { occupyLane } from './cpu-lanes.ts';
 import { enqueueReady, takeReady } from './ready-queue.ts';
 import { assert } from './failure.ts';
 import type { Stage } from './stage.ts';
@@ -94,17 +95,19 @@ function startFetch(state: WorkerState, job: JobState, index: number): Command {
 
 function startDecode(state: WorkerState, job: JobState, index: number): Command {
   const { lengthBytes } = chunkRange(job, state.limits.chunkBytes, index);
+  const cpuLane = occupyLane(state, job);
   const taskId = track(state, 'decode', job, index, lengthBytes);
-  return { kind: 'decodeChunk', taskId, jobId: job.claimed.jobId, chunkIndex: index, final: index === job.chunkCount - 1 };
+  return { kind: 'decodeChunk', taskId, jobId: job.claimed.jobId, cpuLane, chunkIndex: index, final: index === job.chunkCount - 1 };
 }
 
 /** An encode takes every row gathered so far; when decoding is done it is the last row group. */
 function startEncode(state: WorkerState, job: JobState): Command {
   const rows = job.rowsBuffered;
+  const cpuLane = occupyLane(state, job);
   const taskId = track(state, 'encode', job, job.nextRowGroup, job.rowBytesBuffered, rows, job.decodeDone);
   job.rowsBuffered = 0;
   job.rowBytesBuffered = 0;
-  return { kind: 'encodeRowGroup', taskId, jobId: job.claimed.jobId, rowGroupIndex: job.nextRowGroup, rows, final: job.decodeDone };
+  return { kind: 'encodeRowGroup', taskId, jobId: job.claimed.jobId, cpuLane, rowGroupIndex: job.nextRowGroup, rows, final: job.decodeDone };
 }
 
 function startUpload(state: WorkerState, job: JobState, partNumber: number): Command {

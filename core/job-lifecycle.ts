@@ -1,3 +1,4 @@
+import { unpinLane } from './cpu-lanes.ts';
 import type { Command, JobOutcome, JobSummary } from './commands.ts';
 import type { Failure } from './failure.ts';
 import type { ClaimedJob } from './input-ref.ts';
@@ -109,6 +110,7 @@ export function endJob(state: WorkerState, job: JobState, outcome: JobOutcome, c
   if (job.ended) return;
   job.ended = true;
   state.jobs.delete(job.claimed.jobId);
+  unpinLane(state, job);
   forgetQueuedWork(state, job);
   state.heldBytes -= job.heldBytes - job.inFlightBytes;
   job.heldBytes = job.inFlightBytes;

@@ -79,6 +79,8 @@ export interface JobState {
   /** Bytes this job holds in the memory budget, and the part of them held by tasks in flight. */
   heldBytes: number;
   inFlightBytes: number;
+  /** The CPU lane its decoder, rows and encoder live on, from its first CPU task; -1 before. */
+  cpuLane: number;
   /** Ready-queue entries of this job per stage, to fix the global counts when it is dropped. */
   readonly readyCount: PerStage<number>;
   backoffCount: number;
@@ -137,6 +139,7 @@ export function newJobState(claimed: ClaimedJob, seq: number, limits: WorkerLimi
     leaseValidUntilMs,
     heldBytes: 0,
     inFlightBytes: 0,
+    cpuLane: -1,
     readyCount: perStage(() => 0),
     backoffCount: 0,
     inputBytes: 0,

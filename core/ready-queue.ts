@@ -1,22 +1,31 @@
+import type { BinaryHeap } from './binary-heap.ts';
 import type { JobState } from './job-state.ts';
 import type { Stage } from './stage.ts';
 import type { ReadyEntry, WorkerState } from './worker-state.ts';
 
 /**
- * The ready queues: one heap per stage, with counts kept beside them so that weights are O(1).
- * Entries of a job that ended stay in the heap until they reach its top, where they are
- * discarded; the counts never include them.
+ * The ready queues, with counts kept beside them so that weights are O(1). Decode and encode
+ * wait for their job's CPU lane (cpu-lanes.ts), so they queue per lane, with a last heap for
+ * jobs not pinned yet: the task a CPU stage runs next is the best of the heads of that heap
+ * and of the idle lanes' heaps, O(lanes) whatever the queues hold. Entries of a job that
+ * ended stay in a heap until they reach its top, where they are discarded; the counts never
+ * include them.
  */
 export function enqueueReady(state: WorkerState, job: JobState, stage: Stage, index: number, nowMs: number, reserved = false): void {
-  state.ready[stage].push({ job, stage, index, readySeq: state.nextReadySeq++, reserved });
+  heapOf(state, stage, job).push({ job, stage, index, readySeq: state.nextReadySeq++, reserved });
   if (state.readyCount[stage] === 0) state.waitingSinceMs[stage] = nowMs;
   state.readyCount[stage] += 1;
   job.readyCount[stage] += 1;
 }
 
-/** The task a stage would run next, or undefined. */
-export function peekReady(state: WorkerState, stage: Stage): ReadyEntry | undefined {
-  const heap = state.ready[stage];
+function heapOf(state: WorkerState, stage: Stage, job: JobState): BinaryHeap<ReadyEntry> {
+  const heaps = state.ready[stage];
+  const at = heaps.length === 1 ? 0 : job.cpuLane < 0 ? heaps.length - 1 : job.cpuLane;
+  return heaps[at] as BinaryHeap<ReadyEntry>;
+}
+
+/** The heap's top once entries of ended jobs are dropped. */
+function liveTop(heap: BinaryHeap<ReadyEntry>): ReadyEntry | undefined {
   // Bounded by the heap's size: each pass removes one stale entry.
   for (let top = heap.peek(); top !== undefined; top = heap.peek()) {
     if (!top.job.ended) return top;
@@ -25,13 +34,51 @@ export function peekReady(state: WorkerState, stage: Stage): ReadyEntry | undefi
   return undefined;
 }
 
+/** The top of the heap of jobs not pinned yet, moving entries of jobs pinned since to their lane's heap. */
+function unpinnedTop(heaps: readonly BinaryHeap<ReadyEntry>[]): ReadyEntry | undefined {
+  const unpinned = heaps[heaps.length - 1] as BinaryHeap<ReadyEntry>;
+  // Bounded by the heap's size: each pass removes one entry.
+  for (let top = liveTop(unpinned); top !== undefined; top = liveTop(unpinned)) {
+    if (top.job.cpuLane < 0) return top;
+    unpinned.pop();
+    (heaps[top.job.cpuLane] as BinaryHeap<ReadyEntry>).push(top);
+  }
+  return undefined;
+}
+
+/** The heap holding the task a stage would run next: for decode and encode, one whose lane is idle. */
+function nextHeap(state: WorkerState, stage: Stage): BinaryHeap<ReadyEntry> | undefined {
+  const heaps = state.ready[stage];
+  if (heaps.length === 1) {
+    const only = heaps[0] as BinaryHeap<ReadyEntry>;
+    return liveTop(only) === undefined ? undefined : only;
+  }
+  let best: BinaryHeap<ReadyEntry> | undefined = unpinnedTop(heaps) === undefined ? undefined : heaps[heaps.length - 1];
+  for (let lane = 0; lane < heaps.length - 1; lane++) {
+    if (state.laneBusy[lane]) continue;
+    const heap = heaps[lane] as BinaryHeap<ReadyEntry>;
+    const top = liveTop(heap);
+    if (top !== undefined && (best === undefined || heap.before(top, best.peek() as ReadyEntry))) best = heap;
+  }
+  return best;
+}
+
+/** The task a stage would run next, or undefined. */
+export function peekReady(state: WorkerState, stage: Stage): ReadyEntry | undefined {
+  return nextHeap(state, stage)?.peek();
+}
+
 export function takeReady(state: WorkerState, stage: Stage): ReadyEntry | undefined {
-  const entry = peekReady(state, stage);
+  const entry = nextHeap(state, stage)?.pop();
   if (entry === undefined) return undefined;
-  state.ready[stage].pop();
   state.readyCount[stage] -= 1;
   entry.job.readyCount[stage] -= 1;
   return entry;
+}
+
+/** Every entry queued for a stage, in no order (tests inspect the queues with it). */
+export function queuedEntries(state: WorkerState, stage: Stage): ReadyEntry[] {
+  return state.ready[stage].flatMap((heap) => heap.toArray());
 }
 
 /** Puts a failed task aside until `readyAtMs`. */

@@ -1,5 +1,6 @@
 import { onSuccess, onThrottle } from './aimd-limit.ts';
 import type { Command } from './commands.ts';
+import { freeLane } from './cpu-lanes.ts';
 import { assert, type Failure } from './failure.ts';
 import type { Input } from './inputs.ts';
 import {
@@ -23,6 +24,7 @@ export function applyTaskAnswer(state: WorkerState, answer: TaskAnswer, nowMs: n
   state.inFlight.delete(answer.taskId);
   state.active[task.stage] -= 1;
   const job = task.job;
+  if (task.stage === 'decode' || task.stage === 'encode') freeLane(state, job);
   job.inFlightBytes -= task.bytes;
   if (job.ended) {
     job.heldBytes -= task.bytes;

@@ -68,7 +68,11 @@ export interface WorkerState {
   readonly random: SeededRandom;
   readonly jobs: Map<string, JobState>;
   readonly inFlight: Map<number, TaskInFlight>;
-  readonly ready: PerStage<BinaryHeap<ReadyEntry>>;
+  /**
+   * Ready queues. Decode and encode keep one heap per CPU lane and a last one for jobs not
+   * pinned yet (cpu-lanes.ts); the other stages one heap each (ready-queue.ts).
+   */
+  readonly ready: PerStage<BinaryHeap<ReadyEntry>[]>;
   readonly readyCount: PerStage<number>;
   readonly active: PerStage<number>;
   /** Since when each stage has had ready work without a dispatch; for the starvation rule. */
@@ -86,6 +90,9 @@ export interface WorkerState {
   nextBackoffSeq: number;
   /** Round-robin policy: the stage dispatched last. */
   roundRobinCursor: number;
+  /** Per CPU lane (thread): whether a task runs on it, and how many jobs are pinned to it. */
+  readonly laneBusy: boolean[];
+  readonly lanePinned: number[];
 
   started: boolean;
   lastNowMs: number;
@@ -125,7 +132,10 @@ export function createWorkerState(limits: WorkerLimits): WorkerState {
     random: seededRandom(limits.seed),
     jobs: new Map(),
     inFlight: new Map(),
-    ready: perStage((stage) => new BinaryHeap(readyOrder(limits.policy, stage))),
+    ready: perStage((stage) => {
+      const heaps = stage === 'decode' || stage === 'encode' ? limits.cpuSlotsMax + 1 : 1;
+      return Array.from({ length: heaps }, () => new BinaryHeap(readyOrder(limits.policy, stage)));
+    }),
     readyCount: perStage(() => 0),
     active: perStage(() => 0),
     waitingSinceMs: perStage(() => 0),
@@ -142,6 +152,8 @@ export function createWorkerState(limits: WorkerLimits): WorkerState {
     nextDispatchSeq: 0,
     nextBackoffSeq: 0,
     roundRobinCursor: 0,
+    laneBusy: Array.from({ length: limits.cpuSlotsMax }, () => false),
+    lanePinned: Array.from({ length: limits.cpuSlotsMax }, () => 0),
     started: false,
     lastNowMs: -Infinity,
     exhausted: false,

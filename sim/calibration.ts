@@ -16,15 +16,7 @@ function isSnapshot(value: unknown): value is MetricsSnapshot {
     && typeof candidate.activeWorkers === 'object' && typeof candidate.counters === 'object';
 }
 
-/**
- * Sets CPU rates and latencies from a real run's metrics log (JSON lines of MetricsSnapshot),
- * by Little's law on each stage: busy worker-seconds are the area under `activeWorkers`, and
- * the work done in them comes from the counters. So decode rate per core = bytes in / decode
- * busy seconds, encode rate = rows / encode busy seconds, commit latency = commit busy
- * seconds / jobs committed, and a fetch's mean time gives the per-stream rate once the
- * model's latency is taken out. Snapshots of one worker are assumed (one log per process).
- */
-export function calibrate(logText: string, models: Models, chunkBytes: number): Calibration | string {
+function snapshotsOf(logText: string): MetricsSnapshot[] {
   const snapshots: MetricsSnapshot[] = [];
   for (const line of logText.split('\n').slice(0, linesMax)) {
     if (line.trim() === '') continue;
@@ -35,33 +27,64 @@ export function calibrate(logText: string, models: Models, chunkBytes: number): 
       // Other log lines may share the stream; only snapshots count.
     }
   }
-  snapshots.sort((a, b) => a.atMs - b.atMs);
-  if (snapshots.length < 2) return 'the metrics log holds fewer than two metrics snapshots';
-  const busySeconds = { fetch: 0, decode: 0, encode: 0, commit: 0 };
+  return snapshots.sort((a, b) => a.atMs - b.atMs);
+}
+
+type BusyStage = 'fetch' | 'decode' | 'encode' | 'commit';
+
+/** Busy worker-seconds of each stage between the first and last snapshot: the area under `activeWorkers`. */
+function busySecondsOf(snapshots: readonly MetricsSnapshot[]): Record<BusyStage, number> {
+  const busy = { fetch: 0, decode: 0, encode: 0, commit: 0 };
   for (let index = 1; index < snapshots.length; index++) {
     const before = snapshots[index - 1] as MetricsSnapshot;
     const seconds = ((snapshots[index] as MetricsSnapshot).atMs - before.atMs) / 1000;
-    for (const stage of ['fetch', 'decode', 'encode', 'commit'] as const) busySeconds[stage] += before.activeWorkers[stage] * seconds;
+    for (const stage of ['fetch', 'decode', 'encode', 'commit'] as const) busy[stage] += before.activeWorkers[stage] * seconds;
   }
+  return busy;
+}
+
+/**
+ * Sets CPU rates, commit latency and the data model from a real run's metrics log (JSON lines
+ * of MetricsSnapshot), by Little's law on each stage: busy worker-seconds are the area under
+ * `activeWorkers` between the first and the last snapshot, and the work each stage did in
+ * that window comes from the counter that stage moves. Each counter moves at its own stage:
+ * `bytesIn` when a chunk is fetched, `records` when it is decoded, `rows` when a row group is
+ * encoded, `jobsCommitted` at commit. So the decoded bytes of the window are its records
+ * times the run's bytes per record, not its fetched bytes: fetching runs ahead of decoding by
+ * up to the memory budget, which in a short run is much of the input.
+ *
+ * The data model (rows per input byte, Parquet bytes per row) comes from the totals. A fetch's
+ * mean time gives the per-stream rate once the model's latency is taken out; it counts chunks
+ * as `bytesIn / chunkBytes`, so it assumes the log's run read chunks of `chunkBytes` from a
+ * remote with the model's latency. Snapshots of one worker are assumed (one log per process),
+ * whose counters count from its start, as the node runtime writes them.
+ */
+export function calibrate(logText: string, models: Models, chunkBytes: number): Calibration | string {
+  const snapshots = snapshotsOf(logText);
+  if (snapshots.length < 2) return 'the metrics log holds fewer than two metrics snapshots';
+  const busySeconds = busySecondsOf(snapshots);
   const first = (snapshots[0] as MetricsSnapshot).counters;
   const last = (snapshots[snapshots.length - 1] as MetricsSnapshot).counters;
-  const bytesIn = last.bytesIn - first.bytesIn;
+  const bytesPerRecord = last.records > 0 ? last.bytesIn / last.records : 0;
+  const decodedBytes = (last.records - first.records) * bytesPerRecord;
+  const fetchedBytes = last.bytesIn - first.bytesIn;
   const rows = last.rows - first.rows;
   const committed = last.jobsCommitted - first.jobsCommitted;
   const notes: string[] = [];
   const cpu: { decodeBytesPerSecondPerCore?: number; encodeRowsPerSecondPerCore?: number } = {};
   const source: { streamBytesPerSecond?: number } = {};
   const ledger: { commitLatencyMedianMs?: number } = {};
-  if (busySeconds.decode > 0 && bytesIn > 0) {
-    cpu.decodeBytesPerSecondPerCore = bytesIn / busySeconds.decode;
+  const data: { rowsPerInputByte?: number; parquetBytesPerRow?: number } = {};
+  if (busySeconds.decode > 0 && decodedBytes > 0) {
+    cpu.decodeBytesPerSecondPerCore = decodedBytes / busySeconds.decode;
     notes.push(`decode ${(cpu.decodeBytesPerSecondPerCore / 1e6).toFixed(1)} MB/s per core`);
   }
   if (busySeconds.encode > 0 && rows > 0) {
     cpu.encodeRowsPerSecondPerCore = rows / busySeconds.encode;
     notes.push(`encode ${Math.round(cpu.encodeRowsPerSecondPerCore)} rows/s per core`);
   }
-  if (busySeconds.fetch > 0 && bytesIn > 0) {
-    const fetchSeconds = busySeconds.fetch / (bytesIn / chunkBytes);
+  if (busySeconds.fetch > 0 && fetchedBytes > 0) {
+    const fetchSeconds = busySeconds.fetch / (fetchedBytes / chunkBytes);
     const movingSeconds = fetchSeconds - models.source.latencyMedianMs / 1000;
     source.streamBytesPerSecond = chunkBytes / (movingSeconds > 0 ? movingSeconds : fetchSeconds);
     notes.push(`fetch ${fetchSeconds.toFixed(2)} s per chunk, ${(source.streamBytesPerSecond / 1e6).toFixed(1)} MB/s per stream`);
@@ -70,6 +93,11 @@ export function calibrate(logText: string, models: Models, chunkBytes: number): 
     ledger.commitLatencyMedianMs = (busySeconds.commit / committed) * 1000;
     notes.push(`commit ${ledger.commitLatencyMedianMs.toFixed(0)} ms`);
   }
+  if (last.bytesIn > 0 && last.rows > 0) {
+    data.rowsPerInputByte = last.rows / last.bytesIn;
+    data.parquetBytesPerRow = last.bytesOut / last.rows;
+    notes.push(`${Math.round(data.rowsPerInputByte * 1e6)} rows per MB in, ${Math.round(data.parquetBytesPerRow)} Parquet bytes per row`);
+  }
   if (notes.length === 0) return 'the metrics log shows no work done (no busy workers, or counters that do not move)';
-  return { overrides: { cpu, source, ledger }, notes };
+  return { overrides: { cpu, source, ledger, data }, notes };
 }

@@ -10,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 import type { RunStats, WorkerProgress } from '../../core/ledger.ts';
 import { EmbeddedLedger } from './embedded-ledger.ts';
 import type { FailedJob, InspectableLedger, LedgerOptions } from './ledger-options.ts';
-import { PostgresLedger } from './postgres-ledger.ts';
 
 export interface OpenLedgerOptions extends LedgerOptions {
   /** `--ledger`; undefined or '' for the default. */
@@ -39,6 +38,8 @@ export function defaultEmbeddedDirectory(output: string): string {
 export async function openLedger(options: OpenLedgerOptions): Promise<InspectableLedger> {
   const url = options.url?.trim() ?? '';
   if (/^postgres(ql)?:\/\//i.test(url)) {
+    // Loaded only for a fleet: a local run need not load the PostgreSQL driver.
+    const { PostgresLedger } = await import('./postgres-ledger.ts');
     return PostgresLedger.open({ ...options, connectionString: url, ...(options.schema ? { schema: options.schema } : {}) });
   }
   if (url === '' || url === 'embedded') return EmbeddedLedger.open({ ...options, directory: defaultEmbeddedDirectory(options.output) });

@@ -59,6 +59,12 @@ export class CloudWatchMetrics implements Metrics, SnapshotReporter {
     await this.round;
   }
 
+  /** Sends what is still buffered, after the round in flight: the run's last snapshot must not be lost at exit. */
+  async flush(): Promise<void> {
+    if (this.round !== null) await this.round;
+    if (this.buffer.length > 0) await this.put([]);
+  }
+
   /** Sends what is buffered, batch by batch; stops at the first failure, keeping the rest. */
   private async sendRound(): Promise<void> {
     const pending = this.buffer;

@@ -2,15 +2,14 @@
  * One Source for every kind of input the command line names: it picks the local, HTTP or
  * S3 source by the specification or URI, and resolves `cc:CC-MAIN-…` against the crawl base
  * (`https://data.commoncrawl.org/` by default, `s3://commoncrawl/` inside AWS). The S3
- * client is built only when an `s3://` input appears, so local runs need no AWS setup.
+ * source is built only when an `s3://` input appears, so local runs need no AWS setup and
+ * never load the SDK.
  */
-import type { S3Client } from '@aws-sdk/client-s3';
 import { FailureError, inputFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import type { ByteRange, Source } from '../../core/source.ts';
 import { HttpSource } from './http-source.ts';
 import { LocalSource } from './local-source.ts';
-import { S3Source, type S3SourceOptions } from './s3-source.ts';
 
 export const defaultCommonCrawlBase = 'https://data.commoncrawl.org/';
 
@@ -19,9 +18,8 @@ export interface AnySourceOptions {
   readonly commonCrawlBase?: string;
   readonly local?: LocalSource;
   readonly http?: HttpSource;
-  /** Builds the S3 client on first use. */
-  readonly s3Client?: () => S3Client;
-  readonly s3Options?: Omit<S3SourceOptions, 'client'>;
+  /** Builds the S3 source on first use. */
+  readonly s3Source?: () => Promise<Source>;
 }
 
 /** `cc:CC-MAIN-2024-22` → `<base>crawl-data/CC-MAIN-2024-22/warc.paths.gz`. */
@@ -37,7 +35,7 @@ export class AnySource implements Source {
   private readonly commonCrawlBase: string;
   private readonly local: LocalSource;
   private readonly http: HttpSource;
-  private s3: S3Source | null = null;
+  private s3: Promise<Source> | null = null;
 
   constructor(private readonly options: AnySourceOptions = {}) {
     this.commonCrawlBase = options.commonCrawlBase ?? defaultCommonCrawlBase;
@@ -45,30 +43,31 @@ export class AnySource implements Source {
     this.http = options.http ?? new HttpSource();
   }
 
-  list(spec: string, signal?: AbortSignal): AsyncIterable<InputRef> {
+  async *list(spec: string, signal?: AbortSignal): AsyncIterable<InputRef> {
     const resolved = spec.startsWith('cc:') ? commonCrawlManifest(spec, this.commonCrawlBase) : spec;
-    return this.sourceFor(resolved).list(resolved, signal);
+    yield* (await this.sourceFor(resolved)).list(resolved, signal);
   }
 
-  sizeOf(input: InputRef, signal?: AbortSignal): Promise<number> {
-    return this.sourceFor(input.uri).sizeOf(input, signal);
+  async sizeOf(input: InputRef, signal?: AbortSignal): Promise<number> {
+    return (await this.sourceFor(input.uri)).sizeOf(input, signal);
   }
 
-  read(input: InputRef, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
-    return this.sourceFor(input.uri).read(input, range, signal);
+  async read(input: InputRef, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
+    return (await this.sourceFor(input.uri)).read(input, range, signal);
   }
 
-  private sourceFor(location: string): Source {
+  private async sourceFor(location: string): Promise<Source> {
     if (/^https?:\/\//i.test(location)) return this.http;
     if (location.startsWith('s3://')) return this.s3Source();
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) throw new FailureError(inputFault(`unsupported input address: ${location}`));
     return this.local;
   }
 
-  private s3Source(): S3Source {
+  private s3Source(): Promise<Source> {
     if (this.s3 === null) {
-      if (this.options.s3Client === undefined) throw new FailureError(inputFault('s3:// inputs need an S3 client, and none was configured'));
-      this.s3 = new S3Source({ ...this.options.s3Options, client: this.options.s3Client() });
+      const build = this.options.s3Source;
+      if (build === undefined) throw new FailureError(inputFault('s3:// inputs need an S3 source, and none was configured'));
+      this.s3 = build();
     }
     return this.s3;
   }

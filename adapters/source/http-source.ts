@@ -37,8 +37,13 @@ export class HttpSource implements Source {
     }
   }
 
+  /**
+   * Sizes are looked up while enqueueing, outside the core, one HEAD per file of a
+   * manifest: a 503 there is retried like a listing's, or one throttled HEAD of thousands
+   * would stop the worker before it starts.
+   */
   async sizeOf(input: InputRef, signal?: AbortSignal): Promise<number> {
-    return input.sizeBytes ?? this.client.sizeOf(input.uri, signal);
+    return input.sizeBytes ?? withListingRetry(this.listingRetry, () => this.client.sizeOf(input.uri, signal), signal);
   }
 
   read(input: InputRef, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {

@@ -99,14 +99,17 @@ export class GzipMemberReader {
     const header = parseGzipHeader(working, index, working.length, this.limits);
     if (header.kind !== 'header') return this.resynchronise(working, index, 'corrupt gzip member');
     this.attemptedBytes = 0;
-    this.streaming = { offset: base + index, deflateOffset: base + index + header.length, inflater: new StreamingMemberInflater(), deflateEnd: null };
+    const inflater = new StreamingMemberInflater(this.limits.streamPieceOutputBytesMax);
+    this.streaming = { offset: base + index, deflateOffset: base + index + header.length, inflater, deflateEnd: null };
     return index + header.length;
   }
 
   /**
    * Feeds the streaming member one piece at a time. Pieces are cut at fixed distances from the
    * member's start, not at chunk boundaries, so the offsets reported for its records do not
-   * depend on how the input was chunked.
+   * depend on how the input was chunked. Output spilled in the middle of a piece (one that
+   * inflates past `streamPieceOutputBytesMax`) is given the piece's end as its source end,
+   * even in the piece where the member ends: whether it does is not known yet.
    */
   private readStream(working: Buffer, base: number, index: number, final: boolean): number | null {
     const member = this.streaming!;
@@ -116,7 +119,7 @@ export class GzipMemberReader {
     const available = Math.min(working.length, pieceEnd - base);
     if (available < pieceEnd - base && !final) return null;
     const piece = working.subarray(index, available);
-    const step = member.inflater.push(piece);
+    const step = member.inflater.push(piece, (outputs) => this.emitStreamed(member, outputs, base + available));
     if (step.kind === 'corrupt') {
       this.streaming = null;
       return this.resynchronise(working, index, 'corrupt gzip member');
@@ -124,14 +127,18 @@ export class GzipMemberReader {
     const consumedEnd = step.kind === 'ended' ? available - step.unconsumed : available;
     if (step.kind === 'ended') member.deflateEnd = base + consumedEnd;
     const sourceEnd = step.kind === 'ended' ? base + consumedEnd + gzipTrailerBytes : base + available;
-    for (const output of step.outputs) {
-      this.sink.segment({ bytes: output, start: 0, end: output.length, identityOffset: null, memberOffset: member.offset, sourceEnd });
-    }
+    this.emitStreamed(member, step.outputs, sourceEnd);
     if (step.kind === 'more' && final && available === working.length) {
       this.truncated = true;
       this.streaming = null;
     }
     return consumedEnd;
+  }
+
+  private emitStreamed(member: StreamingMember, outputs: readonly Buffer[], sourceEnd: number): void {
+    for (const output of outputs) {
+      this.sink.segment({ bytes: output, start: 0, end: output.length, identityOffset: null, memberOffset: member.offset, sourceEnd });
+    }
   }
 
   private readStreamTrailer(working: Buffer, index: number, final: boolean): number | null {

@@ -69,6 +69,8 @@ export class WarcJobDecoder implements JobDecoder {
   private rowBytes = 0;
   private byType: Record<string, number> = {};
   private badByReason: Record<string, number> = {};
+  /** The damage of the whole job, for the message when no record is found: the chunks' counts are handed out as they go. */
+  private readonly jobBadByReason: Record<string, number> = {};
   private ended = false;
 
   private readonly observer: ((record: ParsedRecord) => void) | undefined;
@@ -81,13 +83,13 @@ export class WarcJobDecoder implements JobDecoder {
         this.observer?.(record);
         this.onRecord(record);
       },
-      bad: (reason) => count(this.badByReason, reason),
+      bad: (reason) => this.countBad(reason),
     };
     this.parser = new WarcRecordParser(sink, options.limits);
     this.members = new GzipMemberReader({
       segment: (segment) => this.parser.feed(segment),
       damaged: (reason) => {
-        count(this.badByReason, reason);
+        this.countBad(reason);
         this.parser.reset();
       },
     }, options.limits);
@@ -168,12 +170,19 @@ export class WarcJobDecoder implements JobDecoder {
 
   private finish(): void {
     const cut = this.parser.finish();
-    if (this.members.endedInsideMember) count(this.badByReason, 'truncated gzip member');
-    else if (cut) count(this.badByReason, 'truncated record');
+    if (this.members.endedInsideMember) this.countBad('truncated gzip member');
+    else if (cut) this.countBad('truncated record');
     this.flushPending();
     if (this.parser.recordCount === 0) {
-      throw new FailureError(inputFault(`${this.input.uri}: not a WARC file, no WARC record found`));
+      // The damage says why: a header line past its limit is not the same fault as a text file.
+      const damage = Object.entries(this.jobBadByReason).map(([reason, times]) => `${reason} ${times}`).join(', ');
+      throw new FailureError(inputFault(`${this.input.uri}: not a WARC file, no WARC record found${damage === '' ? '' : ` (damage seen: ${damage})`}`));
     }
+  }
+
+  private countBad(reason: string): void {
+    count(this.badByReason, reason);
+    count(this.jobBadByReason, reason);
   }
 
   private onRecord(record: ParsedRecord): void {
@@ -197,7 +206,7 @@ export class WarcJobDecoder implements JobDecoder {
   private emit(record: ParsedRecord, metadata: ParsedRecord | null): void {
     const result = buildCaptureRow(record, metadata, this.input);
     if (result.kind === 'bad') {
-      count(this.badByReason, result.reason);
+      this.countBad(result.reason);
       return;
     }
     this.rows.push(result.row);

@@ -24,6 +24,12 @@ export const warcLimits = {
   memberOutputBytesMax: 64 * mebibyte,
   /** Compressed bytes fed to the streaming inflater at a time (aligned to the member start). */
   streamPieceBytes: 1 * mebibyte,
+  /**
+   * Inflated bytes of one streaming piece held before they go to the parser. A piece of real
+   * text inflates to a few MiB; a run of one byte inflates about 1,000 times (a 1 MiB piece to
+   * 1 GiB), so without this bound a small hostile member could fill the memory.
+   */
+  streamPieceOutputBytesMax: 16 * mebibyte,
   /** FNAME and FCOMMENT of a gzip header; real ones are a file name, a few hundred bytes. */
   gzipHeaderStringBytesMax: 64 * kibibyte,
 };

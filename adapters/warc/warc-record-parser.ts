@@ -90,7 +90,13 @@ export class WarcRecordParser {
   }
 
   feed(segment: Segment): void {
-    if (this.startsMemberInsideBlock(segment)) this.cutAtMemberStart();
+    const newMember = segment.identityOffset === null && segment.memberOffset !== this.lastMemberOffset;
+    this.lastMemberOffset = segment.memberOffset;
+    if (newMember && this.startsRecordInsideBlock(segment)) this.cutAtMemberStart();
+    // After damage, a new gzip member is a place where a record may start, like a new line:
+    // without this a record whose member follows a damaged line (one past its limit, or text
+    // with no line end) was lost uncounted, its `WARC/1.0` line taken for the damaged line's end.
+    else if (newMember && this.state === 'seek') this.enterRecordStart(true);
     let index = segment.start;
     // Each step consumes at least one byte or changes state towards one that does.
     let steps = 0;
@@ -140,10 +146,8 @@ export class WarcRecordParser {
    * (CommonCrawl, and what warcio reads), the member boundary is the record boundary, so the
    * record is cut there and the next one is read, instead of being swallowed by the block.
    */
-  private startsMemberInsideBlock(segment: Segment): boolean {
-    const newMember = segment.identityOffset === null && segment.memberOffset !== this.lastMemberOffset;
-    this.lastMemberOffset = segment.memberOffset;
-    if (!newMember || this.blockRemaining === 0 || this.open === null) return false;
+  private startsRecordInsideBlock(segment: Segment): boolean {
+    if (this.blockRemaining === 0 || this.open === null) return false;
     if (this.state !== 'http-header' && this.state !== 'metadata-body' && this.state !== 'skip-block') return false;
     const bytes = segment.bytes;
     const start = segment.start;

@@ -8,8 +8,8 @@ import { sweep, sweepTable } from '../../sim/capacity-sweep.ts';
 import { simulate, type SimulationResult } from '../../sim/fleet-simulation.ts';
 import { htmlReport } from '../../sim/html-report.ts';
 import { findInstanceType } from '../../sim/instance-types.ts';
-import { withModels } from '../../sim/models.ts';
-import { applyScenarioFile, defaultScenario, limitsForInstance, scenarioProblem, type Scenario } from '../../sim/scenario.ts';
+import { withModels, type ModelOverrides } from '../../sim/models.ts';
+import { applyScenarioFile, defaultScenario, limitsForInstance, scenarioProblem, type Scenario, type ScenarioFile } from '../../sim/scenario.ts';
 import { textReport } from '../../sim/text-report.ts';
 import { parseSimFlags, usage, UsageError, type SimFlags } from './flags.ts';
 
@@ -23,6 +23,7 @@ function readText(path: string, what: string): string {
 
 function loadScenario(flags: SimFlags): Scenario {
   let scenario = defaultScenario;
+  let fileModels: ModelOverrides | undefined;
   if (flags.scenario !== undefined) {
     const text = readText(flags.scenario, 'scenario file');
     let file: unknown;
@@ -34,6 +35,7 @@ function loadScenario(flags: SimFlags): Scenario {
     const applied = applyScenarioFile(scenario, file);
     if (typeof applied === 'string') throw new UsageError(`scenario file ${flags.scenario}: ${applied}`);
     scenario = applied;
+    fileModels = (file as ScenarioFile).models;
   }
   scenario = {
     ...scenario,
@@ -45,16 +47,36 @@ function loadScenario(flags: SimFlags): Scenario {
   };
   const problem = scenarioProblem(scenario);
   if (problem !== null) throw new UsageError(problem);
-  return calibrated(scenario, flags);
+  return calibrated(scenario, flags, fileModels);
 }
 
-function calibrated(scenario: Scenario, flags: SimFlags): Scenario {
+/** Model fields both calibrated and set by the scenario file, as `group.field`. */
+function overridden(calibratedModels: ModelOverrides, fileModels: ModelOverrides | undefined): string[] {
+  const names: string[] = [];
+  for (const [group, fields] of Object.entries(calibratedModels)) {
+    const given = (fileModels as Record<string, object | undefined> | undefined)?.[group] ?? {};
+    for (const field of Object.keys(fields ?? {})) if (field in given) names.push(`${group}.${field}`);
+  }
+  return names;
+}
+
+/**
+ * Calibrated models sit between the defaults and the scenario file: what a file states about
+ * the run it plans (the remote's latency and bandwidth, say) wins over what the log measured
+ * of another run, and calibration fills in the rest (CPU rates, commit latency, the data).
+ */
+function calibrated(scenario: Scenario, flags: SimFlags, fileModels: ModelOverrides | undefined): Scenario {
   if (flags.calibrate === undefined) return scenario;
   const chunkBytes = limitsForInstance(findInstanceType(scenario.instanceType)!, scenario).chunkBytes;
   const result = calibrate(readText(flags.calibrate, 'metrics log'), scenario.models, chunkBytes);
   if (typeof result === 'string') throw new UsageError(`--calibrate ${flags.calibrate}: ${result}`);
-  if (!flags.json) console.log(`calibrated from ${flags.calibrate}: ${result.notes.join(', ')}\n`);
-  return { ...scenario, models: withModels(scenario.models, result.overrides) };
+  const kept = overridden(result.overrides, fileModels);
+  if (!flags.json) {
+    console.log(`calibrated from ${flags.calibrate}: ${result.notes.join(', ')}`);
+    if (kept.length > 0) console.log(`the scenario file's ${kept.join(', ')} kept over the calibrated values`);
+    console.log('');
+  }
+  return { ...scenario, models: withModels(withModels(scenario.models, result.overrides), fileModels) };
 }
 
 /** The command that runs this simulation again, seed included. */
@@ -107,7 +129,8 @@ const helpText = [
   '  --seed S               seed of every random draw; the same seed gives the same output',
   '  --policy P             weighted (default), fifo or round-robin',
   '  --sweep                try instance counts and types; with --deadline HOURS, the cheapest that meets it',
-  '  --calibrate LOG        set CPU rates and latencies from a real run\'s metrics log (JSON lines)',
+  '  --calibrate LOG        set CPU rates, commit latency, per-stream rate and rows per byte from a real',
+  '                         run\'s metrics log (JSON lines); models the scenario file sets win over it',
   '  --json                 print the result as JSON',
   '  --html FILE            write a report with charts of queue depth, active workers and throughput',
   'Exit codes: 0 done; 1 a checker found a violation (the replay command is printed); 2 bad usage.',

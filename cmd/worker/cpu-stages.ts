@@ -12,13 +12,14 @@ export interface DecodeResult {
 
 /**
  * Where decode and encode run: on the thread pool (cpu-pool.ts) in production, or on the
- * event loop (below) for one core. Either way a job's rows stay where they were decoded.
+ * event loop (below) for one core. Either way a job's rows stay where they were decoded:
+ * `cpuLane` is the thread the core pinned the job to (core/cpu-lanes.ts).
  */
 export interface CpuStages {
   readonly size: number;
-  decode(jobId: string, input: InputRef, chunk: Uint8Array, final: boolean): Promise<DecodeResult>;
+  decode(jobId: string, cpuLane: number, input: InputRef, chunk: Uint8Array, final: boolean): Promise<DecodeResult>;
   /** Encodes the next `rows` rows of the job; `final` also writes the footer. */
-  encode(jobId: string, rows: number, final: boolean): Promise<Uint8Array>;
+  encode(jobId: string, cpuLane: number, rows: number, final: boolean): Promise<Uint8Array>;
   drop(jobId: string): void;
   close(): Promise<void>;
 }
@@ -45,7 +46,7 @@ export class InProcessCpu implements CpuStages {
     return job;
   }
 
-  async decode(jobId: string, input: InputRef, chunk: Uint8Array, final: boolean): Promise<DecodeResult> {
+  async decode(jobId: string, _cpuLane: number, input: InputRef, chunk: Uint8Array, final: boolean): Promise<DecodeResult> {
     const job = this.jobOf(jobId);
     job.decoder ??= this.decoder.open(input);
     const decoded = job.decoder.push(chunk, final);
@@ -53,7 +54,7 @@ export class InProcessCpu implements CpuStages {
     return { rows: decoded.rows.length, rowBytes: decoded.rowBytes, counters: decoded.counters };
   }
 
-  async encode(jobId: string, rows: number, final: boolean): Promise<Uint8Array> {
+  async encode(jobId: string, _cpuLane: number, rows: number, final: boolean): Promise<Uint8Array> {
     const job = this.jobOf(jobId);
     job.encoder ??= this.encoder.open();
     const taken = job.rows.slice(0, rows);

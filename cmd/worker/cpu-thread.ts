@@ -20,10 +20,10 @@ function owned(bytes: Uint8Array): Uint8Array {
 
 async function answer(request: Exclude<CpuRequest, { op: 'drop' }>): Promise<CpuReply> {
   if (request.op === 'decode') {
-    const decoded = await stages.decode(request.jobId, request.input, request.chunk, request.final);
+    const decoded = await stages.decode(request.jobId, 0, request.input, request.chunk, request.final);
     return { requestId: request.requestId, ok: true, ...decoded };
   }
-  const encoded = owned(await stages.encode(request.jobId, request.rows, request.final));
+  const encoded = owned(await stages.encode(request.jobId, 0, request.rows, request.final));
   return { requestId: request.requestId, ok: true, encoded };
 }
 

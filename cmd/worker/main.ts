@@ -6,12 +6,17 @@
  * some jobs failed for good (listed).
  */
 import { performance } from 'node:perf_hooks';
+// Modules, not the 'effect' barrel: the barrel loads all of Effect (about 20 MB more RSS).
+import * as Cause from 'effect/Cause';
+import * as Effect from 'effect/Effect';
+import * as Exit from 'effect/Exit';
+import * as Fiber from 'effect/Fiber';
+import type * as Scope from 'effect/Scope';
 import { resolve } from 'node:path';
 import type { InputRef } from '../../core/input-ref.ts';
 import type { Ledger } from '../../core/ledger.ts';
-import { createS3Client } from '../../adapters/aws/aws-clients.ts';
+import type { InspectableLedger } from '../../adapters/ledger/ledger-options.ts';
 import { readRunStatus, runStatusText } from '../../adapters/ledger/open-ledger.ts';
-import { abortIncompleteUploads } from '../../adapters/sink/multipart-cleanup.ts';
 import { shardInputs } from '../../adapters/ledger/static-shard.ts';
 import type { Source } from '../../core/source.ts';
 import { describeError } from '../../adapters/aws/redact.ts';
@@ -20,7 +25,7 @@ import { NodeRuntime, type RunOutcome } from './node-runtime.ts';
 import { ProgressLine } from './progress-line.ts';
 import { runSummary, summaryText } from './run-summary.ts';
 import { ConfigError, helpText, loadWorkerConfig, type WorkerConfig } from './worker-config.ts';
-import { cpuStagesOf, inputSpecOf, ledgerOf, limitsOf, metricsOf, runIdOf, sinkOf, sourceOf, workerIdOf } from './wiring.ts';
+import { cpuStagesOf, inputSpecOf, ledgerOf, limitsOf, metricsOf, runIdOf, sinkOf, sourceOf, workerIdOf, type Opened } from './wiring.ts';
 
 /** Inputs to enqueue in one call; the listing streams, so a crawl's 100,000 files never sit in memory at once. */
 const enqueueBatchInputs = 1_000;
@@ -71,73 +76,152 @@ async function enqueueInputs(config: WorkerConfig, source: Source, ledger: Ledge
 
 /**
  * SIGINT/SIGTERM: the first drains (claim nothing more, finish or release running jobs by
- * the drain deadline), the second exits at once. Installed before anything else starts, so
- * a signal during enqueueing is not lost: the run then drains before it claims.
+ * the drain deadline), the second stops at once: the worker's fiber is interrupted, so every
+ * resource it opened is closed on the way out — open uploads aborted, leases released, threads
+ * stopped — within `stopAtOnceMs`; a third signal, or that deadline, exits without waiting.
+ * Installed before anything else starts, so a signal during enqueueing is not lost: the run
+ * then drains before it claims.
  */
+const stopAtOnceMs = 10_000;
+const interruptedExitCode = 130;
+
 class ShutdownSignals {
   private signals = 0;
   private runtime: NodeRuntime | null = null;
+  private stopNow: (() => void) | null = null;
 
   constructor(private readonly logger: Logger) {
     process.on('SIGINT', (signal) => this.onSignal(signal));
     process.on('SIGTERM', (signal) => this.onSignal(signal));
   }
 
-  get requested(): boolean {
-    return this.signals > 0;
-  }
-
   attach(runtime: NodeRuntime): void {
     this.runtime = runtime;
-    if (this.requested) runtime.requestShutdown();
+    if (this.signals > 0) runtime.requestShutdown();
+  }
+
+  /** What the second signal does: interrupt the worker's fiber. */
+  onStopNow(stop: () => void): void {
+    this.stopNow = stop;
   }
 
   private onSignal(signal: NodeJS.Signals): void {
     this.signals += 1;
-    if (this.signals > 1) {
-      this.logger.log('error', 'second signal: exiting at once', { signal });
-      process.exit(130);
+    if (this.signals === 1) {
+      this.logger.log('warn', 'draining: claiming nothing more, finishing or releasing running jobs', { signal });
+      this.runtime?.requestShutdown();
+      return;
     }
-    this.logger.log('warn', 'draining: claiming nothing more, finishing or releasing running jobs', { signal });
-    this.runtime?.requestShutdown();
+    if (this.signals === 2 && this.stopNow !== null) {
+      this.logger.log('error', 'second signal: stopping at once, aborting uploads and releasing leases', { signal });
+      this.stopNow();
+      setTimeout(() => process.exit(interruptedExitCode), stopAtOnceMs).unref();
+      return;
+    }
+    this.logger.log('error', 'exiting without cleanup', { signal });
+    process.exit(interruptedExitCode);
   }
 }
 
-async function runWorker(config: WorkerConfig): Promise<number> {
-  const logger = jsonLinesLogger(config.logLevel);
-  const signals = new ShutdownSignals(logger);
-  const runId = runIdOf(config);
-  const source = sourceOf(config);
-  const ledger = await ledgerOf(config);
-  const cpu = cpuStagesOf(config);
-  try {
+/**
+ * Opens an adapter for the worker's scope: it is closed when the scope ends, whichever way —
+ * done, failed or interrupted — in the reverse order of opening. A failing close is logged,
+ * never hides the outcome.
+ */
+function scoped<T>(logger: Logger, what: string, open: () => Promise<Opened<T>> | Opened<T>): Effect.Effect<T, unknown, Scope.Scope> {
+  const acquire = Effect.tryPromise({ try: async () => open(), catch: (error: unknown) => error });
+  const release = (opened: Opened<T>) => Effect.promise(() => opened.close().catch((error: unknown) => {
+    logger.log('warn', `closing the ${what} failed`, { error: describeError(error) });
+  }));
+  return Effect.acquireRelease(acquire, release).pipe(Effect.map((opened) => opened.value));
+}
+
+/** Waits for a promise inside the worker's fiber; its rejection is the fiber's failure. */
+function awaited<T>(run: () => Promise<T>): Effect.Effect<T, unknown> {
+  return Effect.tryPromise({ try: run, catch: (error: unknown) => error });
+}
+
+function openedLedger(config: WorkerConfig): () => Promise<Opened<InspectableLedger>> {
+  return async () => {
+    const ledger = await ledgerOf(config);
+    return { value: ledger, close: () => ledger.close() };
+  };
+}
+
+/**
+ * Which of the jobs this worker failed the ledger holds failed for good: the exit code is 3
+ * only for those. A retryable failure (throttling, a timeout) went back to the queue and may
+ * have been done since, by this worker or another. One lookup a failed job.
+ */
+async function jobsFailedForGood(ledger: InspectableLedger, runId: string, outcome: RunOutcome): Promise<Set<string>> {
+  const failed = new Set<string>();
+  for (const ended of outcome.ended) {
+    if (ended.outcome !== 'failed' || failed.has(ended.jobId)) continue;
+    if ((await ledger.jobStatus(runId, ended.jobId))?.state === 'failed') failed.add(ended.jobId);
+  }
+  return failed;
+}
+
+/**
+ * The runtime, opened last so it is closed first: on interruption it abandons its jobs
+ * (uploads aborted, leases released) before the sink, ledger and threads close under it.
+ */
+function openedRuntime(runtime: NodeRuntime): Opened<NodeRuntime> {
+  return { value: runtime, close: () => runtime.abandon() };
+}
+
+function runWorker(config: WorkerConfig, logger: Logger, signals: ShutdownSignals): Effect.Effect<number, unknown, Scope.Scope> {
+  return Effect.gen(function* () {
+    const runId = runIdOf(config);
+    const source = yield* scoped(logger, 'source', () => sourceOf(config));
+    const ledger = yield* scoped(logger, 'ledger', openedLedger(config));
+    const cpu = yield* scoped(logger, 'CPU threads', () => cpuStagesOf(config));
+    const sink = yield* scoped(logger, 'sink', () => sinkOf(config));
+    const metrics = yield* scoped(logger, 'metrics', () => metricsOf(config, runId, (message) => logger.log('warn', message)));
     const startedMs = performance.now();
-    const inputs = await enqueueInputs(config, source, ledger, runId);
+    const inputs = yield* awaited(() => enqueueInputs(config, source, ledger, runId));
     logger.log('info', 'run enqueued', { runId, inputs });
-    const metrics = metricsOf(config, runId, (message) => logger.log('warn', message));
-    const runtime = new NodeRuntime(
-      { source, cpu, sink: sinkOf(config), ledger, emitMetrics: (snapshot) => metrics.report(snapshot) },
+    const runtime = yield* scoped(logger, 'runtime', () => openedRuntime(new NodeRuntime(
+      { source, cpu, sink, ledger, emitMetrics: (snapshot) => metrics.report(snapshot) },
       {
         runId,
         workerId: workerIdOf(),
         limits: limitsOf(config),
         logger,
-        onJobEnded: (ended) => logger.log(ended.outcome === 'committed' ? 'info' : 'warn', 'job ended', { jobId: ended.jobId, input: ended.uri, outcome: ended.outcome, failure: ended.failure }),
+        onJobEnded: (ended) => logger.log(ended.outcome === 'committed' ? 'info' : 'warn', 'job ended', {
+          jobId: ended.jobId, input: ended.uri, outcome: ended.outcome, failure: ended.failure,
+          rows: ended.summary.rows, badByReason: ended.summary.counters.badByReason,
+        }),
       },
-    );
+    )));
     signals.attach(runtime);
     // A live line on a terminal, unless the logs are wanted there.
-    const progressLine = new ProgressLine(process.stderr, () => runtime.counters(), inputs);
-    if (config.logLevel === 'warn' || config.logLevel === 'error') progressLine.start();
-    const outcome: RunOutcome = await runtime.run();
+    const showLine = config.logLevel === 'warn' || config.logLevel === 'error';
+    const progressLine = yield* scoped(logger, 'progress line', () => openedProgressLine(new ProgressLine(process.stderr, () => runtime.counters(), inputs), showLine));
+    const outcome: RunOutcome = yield* awaited(() => runtime.run());
     progressLine.stop();
-    const summary = runSummary(outcome, await ledger.stats(runId), performance.now() - startedMs);
+    const failedForGood = yield* awaited(() => jobsFailedForGood(ledger, runId, outcome));
+    const summary = runSummary(outcome, yield* awaited(() => ledger.stats(runId)), performance.now() - startedMs, failedForGood);
     process.stderr.write(`${summaryText(summary, { runId, output: config.output.startsWith('s3://') ? config.output : resolve(config.output) })}\n`);
     return summary.failed.length > 0 ? 3 : 0;
-  } finally {
-    await cpu.close();
-    await ledger.close();
-  }
+  });
+}
+
+function openedProgressLine(line: ProgressLine, show: boolean): Opened<ProgressLine> {
+  if (show) line.start();
+  return { value: line, close: async () => line.stop() };
+}
+
+/** Runs the worker as an interruptible fiber; the exit code says how it ended. */
+async function runWorkerCommand(config: WorkerConfig): Promise<number> {
+  const logger = jsonLinesLogger(config.logLevel);
+  const signals = new ShutdownSignals(logger);
+  const fiber = Effect.runFork(Effect.scoped(runWorker(config, logger, signals)));
+  signals.onStopNow(() => void Effect.runPromise(Fiber.interrupt(fiber)));
+  const exit = await Effect.runPromise(Fiber.await(fiber));
+  if (Exit.isSuccess(exit)) return exit.value;
+  if (Cause.hasInterruptsOnly(exit.cause)) return interruptedExitCode;
+  throw Cause.squash(exit.cause);
 }
 
 /** `node cmd/worker status`: where a run stands, from either ledger. */
@@ -153,23 +237,36 @@ async function printStatus(config: WorkerConfig, json: boolean): Promise<number>
 }
 
 /**
- * `node cmd/worker cleanup --output s3://… [--dry-run]`: aborts multipart uploads under the
- * output prefix begun more than `cleanupAgeHours` ago, whose workers died (their parts are
- * billed until aborted). Younger uploads may belong to live workers and are left alone.
+ * `node cmd/worker cleanup --output s3://… [--dry-run] [--older-than-hours H]`: aborts
+ * multipart uploads under the output prefix begun more than H hours ago (default 24), whose
+ * workers died (their parts are billed until aborted). Younger uploads may belong to live
+ * workers: use a small H only when no worker of the run is running.
  */
-const cleanupAgeHours = 24;
+const cleanupAgeHoursDefault = 24;
 
-async function cleanup(config: WorkerConfig, dryRun: boolean): Promise<number> {
+async function cleanup(config: WorkerConfig, dryRun: boolean, olderThanHours: number): Promise<number> {
   if (!config.output.startsWith('s3://')) throw new ConfigError('cleanup needs --output s3://bucket/prefix (a local output leaves no parts behind)');
   const endpoint = config.s3Endpoint;
+  const [{ createS3Client }, { abortIncompleteUploads }] = await Promise.all([
+    import('../../adapters/aws/aws-clients.ts'), import('../../adapters/sink/multipart-cleanup.ts'),
+  ]);
   const result = await abortIncompleteUploads({
     client: createS3Client(endpoint === undefined ? {} : { endpoint }),
     output: config.output,
-    initiatedBeforeMs: Date.now() - cleanupAgeHours * 3_600_000,
+    initiatedBeforeMs: Date.now() - olderThanHours * 3_600_000,
     dryRun,
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);
   return 0;
+}
+
+/** Takes `--older-than-hours H` out of the arguments of `cleanup`. */
+function cleanupAge(argv: readonly string[]): { olderThanHours: number; rest: string[] } {
+  const at = argv.indexOf('--older-than-hours');
+  if (at < 0) return { olderThanHours: cleanupAgeHoursDefault, rest: [...argv] };
+  const olderThanHours = Number(argv[at + 1]);
+  if (!Number.isFinite(olderThanHours) || olderThanHours < 0) throw new ConfigError(`--older-than-hours must be a number ≥ 0, got "${argv[at + 1] ?? ''}"`);
+  return { olderThanHours, rest: [...argv.slice(0, at), ...argv.slice(at + 2)] };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -179,8 +276,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const options = subcommand === null ? argv : argv.slice(1).filter((argument) => argument !== '--json' && argument !== '--dry-run');
   let config: WorkerConfig;
   try {
+    if (subcommand === 'cleanup') {
+      const { olderThanHours, rest } = cleanupAge(options);
+      return await cleanup(loadWorkerConfig(rest, process.env), dryRun, olderThanHours);
+    }
     config = loadWorkerConfig(options, process.env);
-    if (subcommand === 'cleanup') return await cleanup(config, dryRun);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`error: ${error.message}\n`);
@@ -192,7 +292,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${helpText()}\n`);
     return 0;
   }
-  return subcommand === 'status' ? printStatus(config, json) : runWorker(config);
+  return subcommand === 'status' ? printStatus(config, json) : runWorkerCommand(config);
 }
 
 main(process.argv.slice(2)).then(

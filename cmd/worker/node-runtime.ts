@@ -14,7 +14,7 @@ import { totalCount } from '../../core/record-counters.ts';
 import type { Ledger } from '../../core/ledger.ts';
 import type { WorkerLimits } from '../../core/limits.ts';
 import type { MetricsSnapshot } from '../../core/metrics-snapshot.ts';
-import type { Sink } from '../../core/sink.ts';
+import type { Sink, UploadHandle } from '../../core/sink.ts';
 import type { Source } from '../../core/source.ts';
 import { step } from '../../core/step.ts';
 import { createWorkerState, type WorkerCounters, type WorkerState } from '../../core/worker-state.ts';
@@ -51,9 +51,12 @@ export class NodeRuntime {
   private readonly inbox: Input[] = [];
   private readonly jobs = new Map<string, JobData>();
   private readonly ended: CommandOf<'jobEnded'>[] = [];
-  private readonly ledgerWrites = new Set<Promise<unknown>>();
+  /** Ledger, abort and metrics writes running in the background; `finish` waits for them. */
+  private readonly backgroundWrites = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
   private turnQueued = false;
+  /** Set by `abandon`: the core is not stepped again. */
+  private abandoned = false;
   private resolveRun: ((outcome: RunOutcome) => void) | null = null;
   private readonly startedAtMs = performance.now();
   private readonly progress: ProgressReporter;
@@ -102,6 +105,7 @@ export class NodeRuntime {
 
   private turn(): void {
     this.turnQueued = false;
+    if (this.abandoned) return;
     const inputs = this.inbox.splice(0, this.inbox.length);
     const result = step(this.state, this.nowMs(), inputs);
     for (const command of result.commands) this.execute(command);
@@ -133,18 +137,15 @@ export class NodeRuntime {
         return this.drop(command.jobId, command.reason);
       case 'failJob':
         this.options.logger.log('warn', 'job failed', { jobId: command.lease.jobId, failure: command.failure });
-        return this.ledgerWrite(this.adapters.ledger.fail(this.options.runId, command.lease, command.failure));
+        return this.background('ledger write', this.adapters.ledger.fail(this.options.runId, command.lease, command.failure));
       case 'releaseJob':
-        return this.ledgerWrite(this.adapters.ledger.release(this.options.runId, command.lease));
+        return this.background('ledger write', this.adapters.ledger.release(this.options.runId, command.lease));
       case 'jobEnded':
         this.ended.push(command);
         this.options.onJobEnded?.(command);
         return;
       case 'emitMetrics':
-        this.adapters.emitMetrics(command.snapshot).catch((error: unknown) => {
-          this.options.logger.log('warn', 'metrics not sent', { error: describeError(error) });
-        });
-        return;
+        return this.background('metrics', this.adapters.emitMetrics(command.snapshot));
       case 'finished':
         return void this.finish();
     }
@@ -191,7 +192,7 @@ export class NodeRuntime {
     const chunk = data.chunks.get(command.chunkIndex);
     if (chunk === undefined) throw new FailureError(ourFault(`chunk ${command.chunkIndex} of ${command.jobId} is not held`));
     data.chunks.delete(command.chunkIndex);
-    const decoded = await this.adapters.cpu.decode(command.jobId, data.claimed.input, chunk, command.final);
+    const decoded = await this.adapters.cpu.decode(command.jobId, command.cpuLane, data.claimed.input, chunk, command.final);
     this.progress.decoded(data.claimed.input.uri, totalCount(decoded.counters.byType), chunk.length, totalCount(decoded.counters.badByReason));
     return { kind: 'chunkDecoded', taskId: command.taskId, ...decoded };
   }
@@ -199,7 +200,7 @@ export class NodeRuntime {
   /** Encodes the next row group; the last one also writes the footer. */
   private async encode(command: CommandOf<'encodeRowGroup'>): Promise<Input> {
     const data = this.jobData(command.jobId);
-    const bytes = await this.adapters.cpu.encode(command.jobId, command.rows, command.final);
+    const bytes = await this.adapters.cpu.encode(command.jobId, command.cpuLane, command.rows, command.final);
     data.output.append(bytes);
     return { kind: 'rowGroupEncoded', taskId: command.taskId, bytes: bytes.length };
   }
@@ -211,12 +212,27 @@ export class NodeRuntime {
       bytes = data.output.take(command.offsetBytes, command.lengthBytes);
       data.partBytes.set(command.partNumber, bytes);
     }
-    data.upload ??= this.adapters.sink.begin(command.outputKey, data.abort.signal);
-    const handle = await data.upload;
+    const handle = await this.uploadOf(data, command.outputKey);
     const receipt = await this.adapters.sink.uploadPart(handle, command.partNumber, bytes, data.abort.signal);
     data.receipts.set(command.partNumber, receipt);
     data.partBytes.delete(command.partNumber);
     return { kind: 'partUploaded', taskId: command.taskId };
+  }
+
+  /**
+   * The job's multipart upload, begun by its first part. A begin that failed (a throttled
+   * CreateMultipartUpload) is forgotten, so the part's retry begins again rather than
+   * failing on the same rejection until the job gives up.
+   */
+  private uploadOf(data: JobData, outputKey: string): Promise<UploadHandle> {
+    if (data.upload === null) {
+      const begun = this.adapters.sink.begin(outputKey, data.abort.signal);
+      data.upload = begun;
+      begun.catch(() => {
+        if (data.upload === begun) data.upload = null;
+      });
+    }
+    return data.upload;
   }
 
   /**
@@ -263,22 +279,39 @@ export class NodeRuntime {
     data.abort.abort(new FailureError(ourFault(`job dropped: ${reason}`)));
     const upload = data.upload;
     if (upload !== null) {
-      this.ledgerWrite(upload.then((handle) => this.adapters.sink.abort(handle)));
+      this.background('upload abort', upload.then((handle) => this.adapters.sink.abort(handle)));
     }
   }
 
-  /** Ledger and abort writes run in the background; `finish` waits for them. */
-  private ledgerWrite(write: Promise<unknown>): void {
+  /**
+   * Gives every job up at once, when the worker must stop now (a second signal, a fatal
+   * error): cancels their I/O, aborts their uploads and releases their leases, so nothing
+   * half-written stays and no other worker waits for the leases to run out. The core is not
+   * consulted: it will not be stepped again. Waits for the writes; callers bound the wait.
+   */
+  async abandon(): Promise<void> {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.abandoned = true;
+    for (const [jobId, data] of [...this.jobs]) {
+      this.drop(jobId, 'the worker is stopping now');
+      const lease = { jobId, attempt: data.claimed.attempt };
+      this.background('ledger write', this.adapters.ledger.release(this.options.runId, lease));
+    }
+    await Promise.all([...this.backgroundWrites]);
+  }
+
+  private background(what: string, write: Promise<unknown>): void {
     const tracked = write.catch((error: unknown) => {
-      this.options.logger.log('warn', 'ledger or sink write failed', { error: describeError(error) });
+      this.options.logger.log('warn', `${what} failed`, { error: describeError(error) });
     });
-    this.ledgerWrites.add(tracked);
-    void tracked.finally(() => this.ledgerWrites.delete(tracked));
+    this.backgroundWrites.add(tracked);
+    void tracked.finally(() => this.backgroundWrites.delete(tracked));
   }
 
   private async finish(): Promise<void> {
     if (this.timer !== null) clearTimeout(this.timer);
-    await Promise.all([...this.ledgerWrites]);
+    await Promise.all([...this.backgroundWrites]);
     await this.progress.stop();
     this.resolveRun?.({ ended: this.ended });
   }

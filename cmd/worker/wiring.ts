@@ -1,6 +1,9 @@
 /**
- * Builds the adapters a configuration names: source, sink, ledger, metrics, and the core's
- * limits. Everything the binary needs from the outside world is made here and nowhere else.
+ * Builds the adapters a configuration names: source, sink, ledger, metrics, CPU stages, and the
+ * core's limits. Everything the binary needs from the outside world is made here and nowhere
+ * else. Each comes with what closes it, and the heavy ones (the AWS SDK, the PostgreSQL driver,
+ * the decoder and encoder when threads do that work) are loaded only when the configuration
+ * needs them: a local run's main thread stays small (see memory-plan.ts).
  */
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
@@ -9,23 +12,26 @@ import { fileURLToPath } from 'node:url';
 import type { InputRef } from '../../core/input-ref.ts';
 import { withLimits, type WorkerLimits } from '../../core/limits.ts';
 import type { Sink } from '../../core/sink.ts';
-import { createCloudWatchClient, createS3Client } from '../../adapters/aws/aws-clients.ts';
-import { CloudWatchMetrics } from '../../adapters/metrics/cloudwatch-metrics.ts';
+import type { Source } from '../../core/source.ts';
 import { JsonLinesMetrics, type SnapshotReporter } from '../../adapters/metrics/json-lines-metrics.ts';
 import { NoMetrics } from '../../adapters/metrics/no-metrics.ts';
 import type { InspectableLedger } from '../../adapters/ledger/ledger-options.ts';
 import { defaultEmbeddedDirectory, openLedger } from '../../adapters/ledger/open-ledger.ts';
 import { LocalFolderSink } from '../../adapters/sink/local-folder-sink.ts';
-import { S3Sink } from '../../adapters/sink/s3-sink.ts';
 import { AnySource } from '../../adapters/source/any-source.ts';
 import { outputKeyFor } from '../../adapters/source/output-key.ts';
-import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
-import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
 import { CpuPool } from './cpu-pool.ts';
 import { InProcessCpu, type CpuStages } from './cpu-stages.ts';
-import type { WorkerConfig } from './worker-config.ts';
+import { memoryPlan } from './memory-plan.ts';
+import { ConfigError, type WorkerConfig } from './worker-config.ts';
 
 const mebibyte = 1024 * 1024;
+
+/** An adapter and what releases it: connections, threads, buffered metrics. */
+export interface Opened<T> {
+  readonly value: T;
+  close(): Promise<void>;
+}
 
 /** The sample WARC files that ship with the project: the default input. */
 export const samplesFolder = fileURLToPath(new URL('../../samples/', import.meta.url));
@@ -45,20 +51,34 @@ export function outputKeyOf(input: InputRef): string {
   return outputKeyFor(input, 'parquet');
 }
 
-export function sourceOf(config: WorkerConfig): AnySource {
+async function s3ClientFor(config: WorkerConfig) {
+  const { createS3Client } = await import('../../adapters/aws/aws-clients.ts');
   const endpoint = config.s3Endpoint;
-  return new AnySource({
-    commonCrawlBase: config.ccBase,
-    s3Client: () => createS3Client(endpoint === undefined ? {} : { endpoint }),
-  });
+  return createS3Client(endpoint === undefined ? {} : { endpoint });
 }
 
-export function sinkOf(config: WorkerConfig): Sink {
+/** Every kind of input; the S3 client is built on the first `s3://` input, if any. */
+export function sourceOf(config: WorkerConfig): Opened<Source> {
+  let destroyClient = (): void => undefined;
+  const source = new AnySource({
+    commonCrawlBase: config.ccBase,
+    s3Source: async () => {
+      const { S3Source } = await import('../../adapters/source/s3-source.ts');
+      const client = await s3ClientFor(config);
+      destroyClient = () => client.destroy();
+      return new S3Source({ client });
+    },
+  });
+  return { value: source, close: async () => destroyClient() };
+}
+
+export async function sinkOf(config: WorkerConfig): Promise<Opened<Sink>> {
   if (config.output.startsWith('s3://')) {
-    const endpoint = config.s3Endpoint;
-    return new S3Sink({ client: createS3Client(endpoint === undefined ? {} : { endpoint }), output: config.output });
+    const { S3Sink } = await import('../../adapters/sink/s3-sink.ts');
+    const client = await s3ClientFor(config);
+    return { value: new S3Sink({ client, output: config.output }), close: async () => client.destroy() };
   }
-  return new LocalFolderSink({ root: resolve(config.output) });
+  return { value: new LocalFolderSink({ root: resolve(config.output) }), close: async () => undefined };
 }
 
 /**
@@ -74,22 +94,37 @@ export function ledgerOf(config: WorkerConfig, readOnly = false): Promise<Inspec
 }
 
 /** Decode and encode on one thread per core, or on the event loop with `--threads 0`. */
-export function cpuStagesOf(config: WorkerConfig): CpuStages {
-  return config.threads === 0 ? new InProcessCpu(new WarcDecoder(), createParquetEncoder()) : new CpuPool(config.threads);
+export async function cpuStagesOf(config: WorkerConfig): Promise<Opened<CpuStages>> {
+  if (config.threads > 0) {
+    const pool = new CpuPool(config.threads);
+    return { value: pool, close: () => pool.close() };
+  }
+  const [{ WarcDecoder }, { createParquetEncoder }] = await Promise.all([
+    import('../../adapters/warc/warc-decoder.ts'), import('../../adapters/parquet/parquet-encoder.ts'),
+  ]);
+  const stages = new InProcessCpu(new WarcDecoder(), createParquetEncoder());
+  return { value: stages, close: () => stages.close() };
 }
 
-/** The core's limits for this process: one CPU slot per thread; network concurrency is the core's default. */
+/**
+ * The core's limits for this process: one CPU slot per thread, the data share of the memory
+ * budget (memory-plan.ts); network concurrency is the core's default.
+ */
 export function limitsOf(config: WorkerConfig): WorkerLimits {
   const cpuSlots = Math.max(1, config.threads);
+  const plan = memoryPlan(config.memoryBudgetMb, config.threads, config.chunkMb);
+  if (typeof plan === 'string') throw new ConfigError(plan);
   return withLimits({
     stageWorkersMax: { decode: cpuSlots, encode: cpuSlots },
     cpuSlotsMax: cpuSlots,
-    memoryBudgetBytes: config.memoryBudgetMb * mebibyte,
+    memoryBudgetBytes: plan.dataBudgetBytes,
+    jobsActiveMax: plan.jobsActiveMax,
     chunkBytes: config.chunkMb * mebibyte,
     leaseMs: config.leaseSeconds * 1_000,
     heartbeatIntervalMs: Math.floor((config.leaseSeconds * 1_000) / 5),
     leaseSafetyMs: Math.floor((config.leaseSeconds * 1_000) / 10),
     drainTimeoutMs: config.drainTimeout * 1_000,
+    metricsIntervalMs: config.metricsInterval * 1_000,
     seed: process.pid,
   });
 }
@@ -99,8 +134,19 @@ export function workerIdOf(): string {
 }
 
 /** Where metrics snapshots go: JSON lines on stdout by default, CloudWatch in AWS, or nowhere. */
-export function metricsOf(config: WorkerConfig, runId: string, log: (message: string) => void): SnapshotReporter {
-  if (config.metrics === 'none') return new NoMetrics();
-  if (config.metrics === 'stdout') return new JsonLinesMetrics();
-  return new CloudWatchMetrics({ client: createCloudWatchClient(), dimensions: { RunId: runId }, log });
+export async function metricsOf(config: WorkerConfig, runId: string, log: (message: string) => void): Promise<Opened<SnapshotReporter>> {
+  if (config.metrics === 'none') return { value: new NoMetrics(), close: async () => undefined };
+  if (config.metrics === 'stdout') return { value: new JsonLinesMetrics(), close: async () => undefined };
+  const [{ createCloudWatchClient }, { CloudWatchMetrics }] = await Promise.all([
+    import('../../adapters/aws/aws-clients.ts'), import('../../adapters/metrics/cloudwatch-metrics.ts'),
+  ]);
+  const client = createCloudWatchClient();
+  const metrics = new CloudWatchMetrics({ client, dimensions: { RunId: runId }, log });
+  return {
+    value: metrics,
+    close: async () => {
+      await metrics.flush();
+      client.destroy();
+    },
+  };
 }

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { parseShard, shardFromEnvironment } from '../../adapters/ledger/static-shard.ts';
+import { cpuSlotReserveMb, defaultBudgetMb, memoryPlan } from './memory-plan.ts';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -34,7 +35,8 @@ export const optionSpecs = {
   s3Endpoint: { flag: 's3-endpoint', environment: 'S3_ENDPOINT', kind: 'string', defaultValue: undefined, help: 'endpoint of an S3-compatible store (AWS_ENDPOINT_URL_S3 works too)' },
   ccBase: { flag: 'cc-base', environment: 'CC_BASE', kind: 'string', defaultValue: 'https://data.commoncrawl.org/', help: 'where cc: crawl ids are resolved (or s3://commoncrawl/)' },
   metrics: { flag: 'metrics', environment: 'METRICS', kind: 'string', defaultValue: 'stdout', help: 'none, stdout (JSON lines) or cloudwatch' },
-  memoryBudgetMb: { flag: 'memory-budget-mb', environment: 'MEMORY_BUDGET_MB', kind: 'integer', defaultValue: 1024, help: 'bytes held between stages, in MiB' },
+  metricsInterval: { flag: 'metrics-interval', environment: 'METRICS_INTERVAL', kind: 'integer', defaultValue: 15, help: 'seconds between metrics snapshots' },
+  memoryBudgetMb: { flag: 'memory-budget-mb', environment: 'MEMORY_BUDGET_MB', kind: 'integer', defaultValue: undefined, help: `memory beyond the main thread's fixed ~110 MB, in MiB: ${cpuSlotReserveMb} MiB per CPU thread, the rest for data between stages (default: the threads' share + max(512, 4 chunks per thread))` },
   threads: { flag: 'threads', environment: 'THREADS', kind: 'integer', defaultValue: undefined, help: 'CPU threads for decode and encode; 0 runs them on the main thread (default: one per core)' },
   chunkMb: { flag: 'chunk-mb', environment: 'CHUNK_MB', kind: 'integer', defaultValue: 32, help: 'size of one ranged read, in MiB' },
   logLevel: { flag: 'log-level', environment: 'LOG_LEVEL', kind: 'string', defaultValue: 'warn', help: 'debug, info, warn or error (JSON lines on stderr)' },
@@ -55,6 +57,7 @@ export interface WorkerConfig {
   readonly s3Endpoint: string | undefined;
   readonly ccBase: string;
   readonly metrics: 'none' | 'stdout' | 'cloudwatch';
+  readonly metricsInterval: number;
   readonly memoryBudgetMb: number;
   readonly chunkMb: number;
   readonly threads: number;
@@ -140,6 +143,11 @@ export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.Pr
   const pick = (name: OptionName): string | number | boolean | undefined =>
     flags.values[name] ?? fromEnvironment[name] ?? fromFile[name] ?? optionSpecs[name].defaultValue;
   const text = (name: OptionName): string | undefined => (pick(name) === undefined ? undefined : String(pick(name)));
+  const threads = asInteger('threads', pick('threads'), 0) ?? availableParallelism();
+  const chunkMb = asInteger('chunkMb', pick('chunkMb'), 1) as number;
+  const memoryBudgetMb = asInteger('memoryBudgetMb', pick('memoryBudgetMb'), 1) ?? defaultBudgetMb(threads, chunkMb);
+  const plan = memoryPlan(memoryBudgetMb, threads, chunkMb);
+  if (typeof plan === 'string') throw new ConfigError(plan);
   return {
     input: text('input'),
     output: text('output') as string,
@@ -152,16 +160,17 @@ export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.Pr
     s3Endpoint: text('s3Endpoint'),
     ccBase: text('ccBase') as string,
     metrics: oneOf('metrics', pick('metrics'), ['none', 'stdout', 'cloudwatch'] as const),
-    memoryBudgetMb: asInteger('memoryBudgetMb', pick('memoryBudgetMb'), 16) as number,
-    chunkMb: asInteger('chunkMb', pick('chunkMb'), 1) as number,
-    threads: asInteger('threads', pick('threads'), 0) ?? availableParallelism(),
+    metricsInterval: asInteger('metricsInterval', pick('metricsInterval'), 1) as number,
+    memoryBudgetMb,
+    chunkMb,
+    threads,
     logLevel: oneOf('logLevel', pick('logLevel'), ['debug', 'info', 'warn', 'error'] as const),
     help: flags.help,
   };
 }
 
 export function helpText(): string {
-  const lines = ['usage: node cmd/worker [options]', '       node cmd/worker status [--ledger URL] [--run-id ID] [--json]', '       node cmd/worker cleanup --output s3://bucket/prefix [--dry-run]   (aborts multipart uploads older than a day)', '', 'options (flag, environment variable, default):'];
+  const lines = ['usage: node cmd/worker [options]', '       node cmd/worker status [--ledger URL] [--run-id ID] [--json]', '       node cmd/worker cleanup --output s3://bucket/prefix [--dry-run] [--older-than-hours H]   (aborts multipart uploads begun over H hours ago, default 24)', '', 'options (flag, environment variable, default):'];
   for (const spec of Object.values(optionSpecs) as OptionSpec[]) {
     const fallback = spec.defaultValue === undefined ? '' : ` [default: ${String(spec.defaultValue)}]`;
     lines.push(`  --${spec.flag.padEnd(18)} ${spec.environment.padEnd(17)} ${spec.help}${fallback}`);

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureSchema, createParquetEncoder, parquetCompressionDefault, parquetWriterOptions } from '../../adapters/parquet/parquet-encoder.ts';
 import { captureColumns } from '../../core/capture-row.ts';
 import type { CaptureRow } from '../../core/capture-row.ts';
+import { escopeteUrlColumns } from '../support/escopete-url-columns.ts';
 
 let instance: DuckDBInstance;
 let connection: DuckDBConnection;
@@ -38,23 +39,8 @@ afterAll(() => {
 
 function sampleRow(overrides: Partial<CaptureRow> = {}): CaptureRow {
   return {
-    url_surtkey: 'org,wikipedia,an)/wiki/escopete',
+    ...escopeteUrlColumns,
     url: 'https://an.wikipedia.org/wiki/Escopete',
-    url_host_name: 'an.wikipedia.org',
-    url_host_tld: 'org',
-    url_host_2nd_last_part: 'wikipedia',
-    url_host_3rd_last_part: 'an',
-    url_host_4th_last_part: null,
-    url_host_5th_last_part: null,
-    url_host_registry_suffix: 'org',
-    url_host_registered_domain: 'wikipedia.org',
-    url_host_private_suffix: 'org',
-    url_host_private_domain: 'wikipedia.org',
-    url_host_name_reversed: 'org.wikipedia.an',
-    url_protocol: 'https',
-    url_port: null,
-    url_path: '/wiki/Escopete',
-    url_query: null,
     fetch_time: Date.UTC(2024, 4, 18, 12, 34, 56, 789),
     fetch_status: 200,
     fetch_redirect: null,

@@ -73,7 +73,7 @@ describe('S3 listings', () => {
   });
 
   test('a manifest object resolves crawl-data lines in its bucket, as cc: with an s3 base', async () => {
-    const source = new AnySource({ commonCrawlBase: 's3://warcs/', s3Client: () => server.client });
+    const source = new AnySource({ commonCrawlBase: 's3://warcs/', s3Source: async () => new S3Source({ client: server.client }) });
     const inputs = await listAll(source, 'cc:CC-MAIN-2024-22');
     expect(inputs).toEqual([{ uri: `s3://warcs/${ccPath}`, filename: ccPath, crawl: 'CC-MAIN-2024-22', subset: 'warc', segment: '1715971057216.39' }]);
     const whole = fixture('commoncrawl/whirlwind.warc.gz');

@@ -8,32 +8,13 @@ import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { surtKey, urlColumns, type UrlColumns } from '../../adapters/warc/url-columns.ts';
+import { escopeteUrlColumns } from '../support/escopete-url-columns.ts';
 
 const fixtureUrl = new URL('../../../shared/fixtures/warc/commoncrawl/whirlwind.warc.gz', import.meta.url);
 
-/** The "complete row" of CommonCrawl's whirlwind tour (CC-MAIN-2024-22), read back from the columnar index. */
-const escopeteRow: UrlColumns = {
-  url_surtkey: 'org,wikipedia,an)/wiki/escopete',
-  url_host_name: 'an.wikipedia.org',
-  url_host_tld: 'org',
-  url_host_2nd_last_part: 'wikipedia',
-  url_host_3rd_last_part: 'an',
-  url_host_4th_last_part: null,
-  url_host_5th_last_part: null,
-  url_host_registry_suffix: 'org',
-  url_host_registered_domain: 'wikipedia.org',
-  url_host_private_suffix: 'org',
-  url_host_private_domain: 'wikipedia.org',
-  url_host_name_reversed: 'org.wikipedia.an',
-  url_protocol: 'https',
-  url_port: null,
-  url_path: '/wiki/Escopete',
-  url_query: null,
-};
-
 describe('urlColumns on the whirlwind tour capture', () => {
   it('writes the row the columnar index holds for https://an.wikipedia.org/wiki/Escopete', () => {
-    expect(urlColumns('https://an.wikipedia.org/wiki/Escopete')).toEqual(escopeteRow);
+    expect(urlColumns('https://an.wikipedia.org/wiki/Escopete')).toEqual(escopeteUrlColumns);
   });
 
   it('reads that URL from the shared fixture, the WARC file the tour indexes', () => {

@@ -5,25 +5,22 @@
 // one run because the machine is shared and noisy (each contender runs three times,
 // alternating, and its best time counts; CPU time of the whole process, zlib's thread pool
 // included, is reported beside wall time, as it suffers less from other processes on the two
-// cores); and peak RSS while decoding a 1 GB file
-// (goal <= 300 MB) in a child process, from the kernel's max RSS. The files are generated once
-// and cached under `.bench/` (git-ignored). Run: npx tsx test/bench/decode.ts
-import { spawnSync } from 'node:child_process';
+// cores). Its child mode (`--decode-for-rss FILE`) decodes a 1 GB file for peak-rss.ts, which
+// reports that peak with its baseline. The files are generated once and cached under
+// `.bench/` (git-ignored). Run: npx tsx test/bench/decode.ts
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import zlib from 'node:zlib';
 import { WARCParser } from 'warcio';
 import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
 import type { InputRef } from '../../core/input-ref.ts';
-import { writeCommonCrawlLikeWarc, writeRepeated } from '../fixtures-gen/commoncrawl-like-warc.ts';
+import { writeCommonCrawlLikeWarc } from '../fixtures-gen/commoncrawl-like-warc.ts';
 import { printFigures } from './bench-figure.ts';
 import type { BenchFigure } from './bench-figure.ts';
 
 const benchFolder = fileURLToPath(new URL('../../.bench/', import.meta.url));
 const smallFile = `${benchFolder}commoncrawl-like-100mb.warc.gz`;
-const largeFile = `${benchFolder}commoncrawl-like-1gb.warc.gz`;
 const smallBytes = 100_000_000;
-const largeBytes = 1_000_000_000;
 const chunkBytes = 32 * 1024 * 1024;
 const megabyte = 1_000_000;
 /** Each contender runs this many times, alternating; the best time counts (noise only slows). */
@@ -82,15 +79,6 @@ async function warcioAll(chunks: Buffer[]): Promise<void> {
   if (records === 0) throw new Error('warcio read no responses');
 }
 
-/** Decodes the large file in a child process; returns its kernel-reported peak RSS in bytes. */
-function peakRssBytes(): { peakRssBytes: number; rows: number; seconds: number } {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--decode-for-rss', largeFile], {
-    encoding: 'utf8', maxBuffer: 1024 * 1024,
-  });
-  if (child.status !== 0) throw new Error(`RSS child failed: ${child.stderr}`);
-  return JSON.parse(child.stdout.trim().split('\n').pop()!) as { peakRssBytes: number; rows: number; seconds: number };
-}
-
 /**
  * The child: reads 32 MiB chunks into fresh buffers, as fetched chunks arrive, and drops the
  * rows after each push, as the worker hands them to the encoder.
@@ -113,7 +101,6 @@ function decodeForRss(path: string): void {
 
 export async function run(): Promise<BenchFigure[]> {
   writeCommonCrawlLikeWarc(smallFile, smallBytes);
-  writeRepeated(smallFile, largeFile, largeBytes);
   const bytes = readFileSync(smallFile);
   const chunks = chunksOf(bytes);
   const contenders = { decoder: () => decodeAll(chunks), gunzip: () => gunzipAll(chunks), warcio: () => warcioAll(chunks) };
@@ -130,13 +117,11 @@ export async function run(): Promise<BenchFigure[]> {
     const baseline = speed(best[against][clock]);
     return { name: `decode MB/s (${clock === 'wall' ? 'wall' : 'CPU'} time) vs ${against}`, value, unit: 'MB/s', baseline: { name: baselineName, value: baseline }, ratio: value / baseline, goal };
   };
-  const rss = peakRssBytes();
   return [
     figure('wall', 'gunzip', 'zlib streaming gunzip', '>= 0.7x'),
     figure('wall', 'warcio', 'warcio iteration', '>= 3x'),
     figure('cpu', 'gunzip', 'zlib streaming gunzip', '>= 0.7x'),
     figure('cpu', 'warcio', 'warcio iteration', '>= 3x'),
-    { name: `peak RSS decoding ${(statSync(largeFile).size / megabyte).toFixed(0)} MB (${rss.rows} rows)`, value: rss.peakRssBytes / megabyte, unit: 'MB', goal: '<= 300 MB' },
   ];
 }
 

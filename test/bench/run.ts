@@ -1,21 +1,27 @@
 /**
  * `npm run bench`: runs every benchmark one after another (never in parallel: they would
  * measure each other) and prints each figure with the baseline measured in the same run, as a
- * table and then as one JSON document. `npm run bench -- core-step decode` runs some of them.
- * Names: core-step, decode, encode, end-to-end, ledger, sim.
+ * table and then as one JSON document (every figure with name, value, unit, baseline, ratio,
+ * goal, the part of the goal checked and whether it is met; the load average before and after,
+ * since the machine may be shared). `npm run bench -- core-step decode` runs some of them.
+ * Names: calibration, core-step, decode, encode, end-to-end, ledger, peak-rss, sim, soak.
  */
-import type { BenchFigure } from './bench-figure.ts';
-import { printFigures } from './bench-figure.ts';
+import { cpus, loadavg } from 'node:os';
+import type { BenchFigure, FigureRecord } from './bench-figure.ts';
+import { printFigures, recordOf } from './bench-figure.ts';
 
 type Bench = () => Promise<BenchFigure[]>;
 
 const benches: Record<string, () => Promise<Bench>> = {
+  calibration: async () => (await import('./calibration.ts')).run,
   'core-step': async () => (await import('./core-step.ts')).run,
   decode: async () => (await import('./decode.ts')).run,
   encode: async () => (await import('./encode.ts')).run,
   'end-to-end': async () => (await import('./end-to-end.ts')).run,
   ledger: async () => (await import('./ledger.ts')).run,
+  'peak-rss': async () => (await import('./peak-rss.ts')).run,
   sim: async () => (await import('./sim.ts')).run,
+  soak: async () => (await import('./soak.ts')).run,
 };
 
 const chosen = process.argv.slice(2).filter((name) => !name.startsWith('-'));
@@ -25,11 +31,13 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 
-const results: Record<string, BenchFigure[]> = {};
+const loadBefore = loadavg();
+const results: Record<string, FigureRecord[]> = {};
 for (const name of chosen.length > 0 ? chosen : Object.keys(benches)) {
   const load = benches[name] as () => Promise<Bench>;
   const figures = await (await load())();
   printFigures(name, figures);
-  results[name] = figures;
+  results[name] = figures.map(recordOf);
 }
-console.log(`\n${JSON.stringify({ machine: { node: process.version, cpus: (await import('node:os')).cpus().length }, results }, null, 2)}`);
+const machine = { node: process.version, cpus: cpus().length, loadAverage1mBefore: loadBefore[0], loadAverage1mAfter: loadavg()[0] };
+console.log(`\n${JSON.stringify({ machine, results }, null, 2)}`);

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { rowsByFile } from '../support/parquet-rows.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const binary = resolve(import.meta.dirname, '../../cmd/worker');
@@ -23,18 +23,6 @@ function runWorker(args: string[], environment: Record<string, string> = {}): { 
     timeout: 60_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-async function rowsByFile(folder: string): Promise<Map<string, number>> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  const reader = await connection.runAndReadAll(
-    `SELECT warc_filename, count(*)::INTEGER AS n FROM read_parquet('${folder}/**/*.parquet') GROUP BY warc_filename`,
-  );
-  const counts = new Map<string, number>();
-  for (const row of reader.getRowObjects()) counts.set(String(row.warc_filename), Number(row.n));
-  connection.closeSync();
-  return counts;
 }
 
 afterAll(() => rmSync(workFolder, { recursive: true, force: true }));

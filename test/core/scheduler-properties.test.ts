@@ -12,6 +12,7 @@ import type { Command, CommandOf } from '../../core/commands.ts';
 import type { Input } from '../../core/inputs.ts';
 import { stages, type Stage } from '../../core/stage.ts';
 import { cpuActive, networkActive } from '../../core/worker-state.ts';
+import { queuedEntries } from '../../core/ready-queue.ts';
 import { faultsArbitrary, scenarioArbitrary } from './scenario-arbitrary.ts';
 import { runScenario, type RunResult, type Scenario, type StepRecord } from './scripted-driver.ts';
 
@@ -240,6 +241,38 @@ describe('scheduler core properties', () => {
     );
   });
 
+  it('runs one CPU task a lane at a time, and every CPU task of a job on the lane it was pinned to', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary(), (scenario) => {
+        const laneOfTask = new Map<number, number>();
+        const busyLanes = new Set<number>();
+        const laneOfJob = new Map<string, number>();
+        const attempts = new Map<string, number>();
+        runScenario(scenario, (_state, record) => {
+          for (const input of inputsOf(record, 'jobsClaimed')) for (const job of input.jobs) attempts.set(job.jobId, job.attempt);
+          for (const input of record.inputs) {
+            const lane = 'taskId' in input ? laneOfTask.get(input.taskId) : undefined;
+            if (lane === undefined || !('taskId' in input)) continue;
+            busyLanes.delete(lane);
+            laneOfTask.delete(input.taskId);
+          }
+          for (const command of record.commands) {
+            if (command.kind !== 'decodeChunk' && command.kind !== 'encodeRowGroup') continue;
+            expect(command.cpuLane).toBeGreaterThanOrEqual(0);
+            expect(command.cpuLane).toBeLessThan(scenario.limits.cpuSlotsMax);
+            expect(busyLanes.has(command.cpuLane)).toBe(false);
+            busyLanes.add(command.cpuLane);
+            laneOfTask.set(command.taskId, command.cpuLane);
+            const job = `${command.jobId}@${attempts.get(command.jobId)}`;
+            expect(laneOfJob.get(job) ?? command.cpuLane).toBe(command.cpuLane);
+            laneOfJob.set(job, command.cpuLane);
+          }
+        });
+      }),
+      runs,
+    );
+  });
+
   it('serves the oldest job first within a stage under the weighted policy', () => {
     fc.assert(
       fc.property(scenarioArbitrary().filter((scenario) => scenario.limits.policy === 'weighted'), (scenario) => {
@@ -249,8 +282,12 @@ describe('scheduler core properties', () => {
             const job = state.jobs.get(jobOf(command as TaskCommand));
             if (job === undefined) continue;
             const stage = stageOfCommand[command.kind as keyof typeof stageOfCommand];
-            for (const waiting of state.ready[stage].toArray()) {
-              if (!waiting.job.ended) expect(job.seq).toBeLessThanOrEqual(waiting.job.seq);
+            for (const waiting of queuedEntries(state, stage)) {
+              if (waiting.job.ended || job.seq <= waiting.job.seq) continue;
+              // An older job is passed over only while its CPU lane is busy (core/cpu-lanes.ts).
+              expect(stage === 'decode' || stage === 'encode').toBe(true);
+              expect(waiting.job.cpuLane).toBeGreaterThanOrEqual(0);
+              expect(state.laneBusy[waiting.job.cpuLane]).toBe(true);
             }
           }
         });

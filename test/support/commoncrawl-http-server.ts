@@ -2,12 +2,32 @@
  * A loopback HTTP server serving a CommonCrawl-like tree (`crawl-data/<crawl>/warc.paths.gz`
  * and WARC files) with Range support, and faults a test can switch on: 503/429 answers,
  * slow answers, bodies that stall halfway, connections dropped mid-body, a mode that
- * ignores Range, a wrong Content-Range. It records every request (method, path, Range, User-Agent).
+ * ignores Range, a wrong Content-Range; seeded random 503s and slow answers on a share of all
+ * requests; GETs of chosen files held back with 503 until the test lets them through. It
+ * records every request (method, path, Range, User-Agent) and counts the faults it served.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { nextUnit, seededRandom, type SeededRandom } from '../../core/seeded-random.ts';
+
+/**
+ * Faults drawn per request from a seeded generator: a share answered 503, a share answered
+ * only after a wait. Requests arrive in an order the server does not control, so a seed
+ * replays the mix of faults, not which request got which.
+ */
+export interface RandomFaults {
+  readonly throttleRatio: number;
+  readonly slowRatio: number;
+  /** A slow answer waits a duration drawn uniformly from [min, max]. */
+  readonly slowMs: readonly [number, number];
+  readonly random: SeededRandom;
+}
+
+export function randomFaults(seed: number, options: Omit<RandomFaults, 'random'>): RandomFaults {
+  return { ...options, random: seededRandom(seed) };
+}
 
 export interface ServerFaults {
   /** The next `count` requests answer `status` (503, 429, 500…). */
@@ -24,6 +44,17 @@ export interface ServerFaults {
   shiftRange: boolean;
   /** HEAD answers 405, as some servers do. */
   refuseHead: boolean;
+  /** Seeded random 503s and slow answers on every request, or none. */
+  random: RandomFaults | null;
+  /** Paths (as in `files`) whose GETs answer 503 while listed: work held back until the test lets it through. */
+  heldGets: Set<string>;
+}
+
+/** How many faults the server has served. */
+export interface FaultCounts {
+  throttled: number;
+  slowed: number;
+  held: number;
 }
 
 export interface RecordedRequest {
@@ -38,6 +69,7 @@ export interface CommonCrawlHttpServer {
   readonly files: ReadonlyMap<string, Uint8Array>;
   readonly faults: ServerFaults;
   readonly requests: RecordedRequest[];
+  readonly faultCounts: FaultCounts;
   stop(): Promise<void>;
 }
 
@@ -58,7 +90,8 @@ export function commonCrawlTree(): Map<string, Uint8Array> {
   return files;
 }
 
-function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | null {
+/** A `Range: bytes=a-b` header against a file of `size` bytes; null when absent or of another form. */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | null {
   const match = header === undefined ? null : /^bytes=(\d+)-(\d*)$/.exec(header);
   if (match === null) return null;
   const start = Number(match[1]);
@@ -81,14 +114,44 @@ function sendBody(response: ServerResponse, body: Uint8Array, faults: ServerFaul
   response.end(body);
 }
 
-function answer(request: IncomingMessage, response: ServerResponse, files: ReadonlyMap<string, Uint8Array>, faults: ServerFaults): void {
+function pathOf(request: IncomingMessage): string {
+  return decodeURIComponent(new URL(request.url ?? '/', 'http://loopback').pathname).replace(/^\//, '');
+}
+
+/** The 503 a fault calls for, if any: counted faults first, then held files, then the random draw. */
+function throttleFault(request: IncomingMessage, faults: ServerFaults, counts: FaultCounts): { status: number; retryAfter?: string } | null {
   if (faults.failNext !== null && faults.failNext.count > 0) {
     faults.failNext.count -= 1;
-    const headers = faults.failNext.retryAfter !== undefined ? { 'retry-after': faults.failNext.retryAfter } : {};
-    response.writeHead(faults.failNext.status, headers).end('Slow Down');
+    return faults.failNext;
+  }
+  if (request.method === 'GET' && faults.heldGets.has(pathOf(request))) {
+    counts.held += 1;
+    return { status: 503 };
+  }
+  if (faults.random !== null && nextUnit(faults.random.random) < faults.random.throttleRatio) {
+    counts.throttled += 1;
+    return { status: 503 };
+  }
+  return null;
+}
+
+/** The wait before answering: the fixed delay, plus a drawn one for a random share. */
+function delayOf(faults: ServerFaults, counts: FaultCounts): number {
+  const random = faults.random;
+  if (random === null || nextUnit(random.random) >= random.slowRatio) return faults.delayMs;
+  counts.slowed += 1;
+  const [min, max] = random.slowMs;
+  return faults.delayMs + min + Math.floor(nextUnit(random.random) * (max - min));
+}
+
+function answer(request: IncomingMessage, response: ServerResponse, files: ReadonlyMap<string, Uint8Array>, faults: ServerFaults, counts: FaultCounts): void {
+  const fault = throttleFault(request, faults, counts);
+  if (fault !== null) {
+    const headers = fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {};
+    response.writeHead(fault.status, headers).end('Slow Down');
     return;
   }
-  const path = decodeURIComponent(new URL(request.url ?? '/', 'http://loopback').pathname).replace(/^\//, '');
+  const path = pathOf(request);
   const file = files.get(path);
   if (file === undefined) {
     response.writeHead(404).end('Not Found');
@@ -116,7 +179,10 @@ function answer(request: IncomingMessage, response: ServerResponse, files: Reado
 }
 
 export async function startCommonCrawlHttpServer(files: ReadonlyMap<string, Uint8Array> = commonCrawlTree()): Promise<CommonCrawlHttpServer> {
-  const faults: ServerFaults = { failNext: null, delayMs: 0, dropNext: 0, stallNext: 0, ignoreRange: false, shiftRange: false, refuseHead: false };
+  const faults: ServerFaults = {
+    failNext: null, delayMs: 0, dropNext: 0, stallNext: 0, ignoreRange: false, shiftRange: false, refuseHead: false, random: null, heldGets: new Set(),
+  };
+  const faultCounts: FaultCounts = { throttled: 0, slowed: 0, held: 0 };
   const requests: RecordedRequest[] = [];
   const server: Server = createServer((request, response) => {
     requests.push({
@@ -125,9 +191,9 @@ export async function startCommonCrawlHttpServer(files: ReadonlyMap<string, Uint
       range: request.headers.range ?? null,
       userAgent: request.headers['user-agent'] ?? null,
     });
-    const delayMs = faults.delayMs;
-    if (delayMs > 0) setTimeout(() => answer(request, response, files, faults), delayMs);
-    else answer(request, response, files, faults);
+    const delayMs = delayOf(faults, faultCounts);
+    if (delayMs > 0) setTimeout(() => answer(request, response, files, faults, faultCounts), delayMs);
+    else answer(request, response, files, faults, faultCounts);
   });
   await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
   const { port } = server.address() as AddressInfo;
@@ -136,6 +202,7 @@ export async function startCommonCrawlHttpServer(files: ReadonlyMap<string, Uint
     files,
     faults,
     requests,
+    faultCounts,
     stop: () =>
       new Promise((resolveClose) => {
         server.closeAllConnections();

@@ -21,7 +21,9 @@ async function uploadsOf(store, bucket) {
   for (const uploadId of ids) {
     const key = await readFile(join(folder, uploadId, 'key'), 'utf8').catch(() => null);
     if (key === null) continue;
-    const initiated = (await stat(join(folder, uploadId))).mtime;
+    // An upload completed or aborted while being listed is gone: skip it, as S3 would.
+    const initiated = (await stat(join(folder, uploadId)).catch(() => null))?.mtime;
+    if (initiated === undefined) continue;
     uploads.push({ key, uploadId, initiated, folder: join(folder, uploadId) });
   }
   return uploads.sort((left, right) =>

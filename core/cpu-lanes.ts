@@ -1,0 +1,41 @@
+import { assert } from './failure.ts';
+import type { JobState } from './job-state.ts';
+import type { WorkerState } from './worker-state.ts';
+
+/**
+ * CPU lanes: one per CPU thread. A job's decoder (a record may straddle chunks), its gathered
+ * rows and its encoder are state that cannot move between threads, so a job is pinned to one
+ * lane from its first CPU task until it ends, and a lane runs one task at a time. The core
+ * dispatches a CPU task only to an idle lane: were lanes left to the driver, two tasks of jobs
+ * pinned to one thread would queue there while another thread idled (measured: 7 of 24 CPU
+ * tasks of a two-thread run waited so). CPU tasks queue per lane (ready-queue.ts), so the
+ * next one whose lane is idle is found in O(lanes).
+ */
+
+/** Occupies the job's lane, pinning the job first to the idle lane holding the fewest jobs. */
+export function occupyLane(state: WorkerState, job: JobState): number {
+  if (job.cpuLane < 0) {
+    let chosen = -1;
+    for (let lane = 0; lane < state.laneBusy.length; lane++) {
+      if (state.laneBusy[lane]) continue;
+      if (chosen < 0 || (state.lanePinned[lane] as number) < (state.lanePinned[chosen] as number)) chosen = lane;
+    }
+    assert(chosen >= 0, `no idle CPU lane for ${job.claimed.jobId}`);
+    job.cpuLane = chosen;
+    state.lanePinned[chosen] = (state.lanePinned[chosen] as number) + 1;
+  }
+  assert(!state.laneBusy[job.cpuLane], `CPU lane ${job.cpuLane} is busy`);
+  state.laneBusy[job.cpuLane] = true;
+  return job.cpuLane;
+}
+
+/** The job's CPU task answered: its lane is idle again. */
+export function freeLane(state: WorkerState, job: JobState): void {
+  state.laneBusy[job.cpuLane] = false;
+}
+
+/** The job ended: it no longer counts towards its lane's share. */
+export function unpinLane(state: WorkerState, job: JobState): void {
+  if (job.cpuLane < 0) return;
+  state.lanePinned[job.cpuLane] = (state.lanePinned[job.cpuLane] as number) - 1;
+}

@@ -1,0 +1,41 @@
+/**
+ * The end-of-run summary: a failed attempt the ledger retried is not a failure for good, so
+ * it neither lists the input as failed nor makes the exit code 3.
+ */
+import { describe, expect, it } from 'vitest';
+import type { CommandOf, JobOutcome } from '../../core/commands.ts';
+import { ourFault } from '../../core/failure.ts';
+import { runSummary, summaryText } from '../../cmd/worker/run-summary.ts';
+
+function ended(jobId: string, outcome: JobOutcome): CommandOf<'jobEnded'> {
+  return {
+    kind: 'jobEnded',
+    jobId,
+    uri: `/warcs/${jobId}.warc.gz`,
+    outcome,
+    summary: { jobId, inputBytes: 100, rows: outcome === 'committed' ? 7 : 0, outputBytes: 50, parts: 1, counters: { byType: { response: 7 }, badByReason: {} } },
+    ...(outcome === 'failed' ? { failure: ourFault(`${jobId} went wrong`) } : {}),
+  };
+}
+
+const stats = { done: 2, failed: 1, pending: 0, claimed: 0, remaining: 0, inputBytesDone: 200, rowsDone: 14 };
+
+describe('the run summary', () => {
+  it('lists only the failures the ledger holds for good, and counts the retried attempts apart', () => {
+    // Job b failed once (throttled), went back to the queue and was done on its second claim.
+    const outcome = { ended: [ended('a', 'committed'), ended('b', 'failed'), ended('c', 'failed'), ended('b', 'committed')] };
+    const summary = runSummary(outcome, stats, 1_000, new Set(['c']));
+    expect(summary.failed.map((failed) => failed.jobId)).toEqual(['c']);
+    expect(summary.retried).toBe(1);
+    expect(summary.committed).toBe(2);
+    const text = summaryText(summary, { runId: 'run-x', output: '/out' });
+    expect(text).toContain('2 files exported, 1 failed, 0 released, 1 failed attempts retried');
+    expect(text).toContain('failed: /warcs/c.warc.gz: c went wrong');
+    expect(text).not.toContain('failed: /warcs/b.warc.gz');
+  });
+
+  it('has nothing failed when every failure was retried', () => {
+    const summary = runSummary({ ended: [ended('b', 'failed'), ended('b', 'committed')] }, { ...stats, failed: 0 }, 1_000, new Set());
+    expect(summary.failed).toEqual([]);
+  });
+});

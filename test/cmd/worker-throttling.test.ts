@@ -1,0 +1,410 @@
+/**
+ * The real binary against a remote that throttles in bursts, as S3 and CommonCrawl's
+ * CloudFront do: a loopback proxy in front of the CommonCrawl-like HTTP tree (the source) or
+ * s3rver (the sink) answers every request with 503 SlowDown for a few seconds mid-run. For
+ * each remote the test proves, from the metrics log (`--metrics stdout`, a snapshot a second)
+ * and the proxy's record of every request:
+ * - the remote's AIMD concurrency limit falls during the burst and climbs again after it;
+ * - the run still completes (exit 0) with every input exported exactly once, one row per
+ *   capture as warcio counts them;
+ * - the requests sent during the burst stay within a bound derived from the worker's rules
+ *   (core retry backoff, memory budget, rate limit), each reached the core as exactly one
+ *   throttled failure, and neither the HTTP client nor the AWS SDK retried one on its own;
+ * - every task refused in the burst sends its request again after it (a throttled
+ *   CreateMultipartUpload once stayed failed in the node runtime, and its job with it).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultLimits } from '../../core/limits.ts';
+import type { Remote } from '../../core/stage.ts';
+import { startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
+import { startFaultProxy, type Burst, type FaultProxy, type ProxiedRequest } from '../support/fault-proxy.ts';
+import { repeatedWarcCrawl, type RepeatedWarcCrawl } from '../support/repeated-warc-crawl.ts';
+import { s3rverCredentials, startS3rver, type RunningS3rver } from '../support/s3rver-process.ts';
+
+const binary = resolve(import.meta.dirname, '../../cmd/worker');
+const workFolder = mkdtempSync(join(tmpdir(), 'worker-throttling-'));
+const mebibyte = 1024 * 1024;
+const crawlId = 'CC-MAIN-2024-33';
+const bucket = 'exports';
+
+/**
+ * Twelve files of 4.5 MiB read in 1 MiB chunks: 60 ranged GETs and 12 objects, enough for a
+ * run of several seconds on two cores in which a burst falls mid-run; the last chunk of
+ * each file is about half a chunk. The memory budget is the default: the bounds below take
+ * the budget the core works with from its metrics.
+ */
+const fileCount = 12;
+const fileBytes = 4.5 * mebibyte;
+const chunkMb = 1;
+const threads = 1;
+/** How long a burst lasts after its first refusal: several retries of one task fall inside it (the backoff doubles from 250 ms). */
+const burstMs = 3_000;
+/** Chunks fetched before the source burst starts: it then falls with most of the run still to come. */
+const chunksBeforeBurst = 6;
+const runDeadlineMs = 45_000;
+
+/** The polite HTTP client's token bucket (adapters/source/polite-http-client.ts defaults). */
+const sourceRequestsPerSecond = 20;
+const sourceRequestBurst = 20;
+
+interface Snapshot {
+  /** `performance.now()` of this process when the line arrived. */
+  readonly receivedAtMs: number;
+  readonly remoteLimit: Record<Remote, number>;
+  readonly memoryBudgetBytes: number;
+  readonly counters: { readonly throttles: number };
+}
+
+interface WorkerRun {
+  readonly snapshots: Snapshot[];
+  readonly stderr: () => string;
+  /** The exit code, or null once the deadline killed the worker. */
+  readonly exited: Promise<number | null>;
+  readonly child: ChildProcess;
+}
+
+let crawl: RepeatedWarcCrawl;
+let server: CommonCrawlHttpServer;
+let s3: RunningS3rver;
+const runs: WorkerRun[] = [];
+
+beforeAll(async () => {
+  crawl = await repeatedWarcCrawl(crawlId, fileCount, fileBytes);
+  server = await startCommonCrawlHttpServer(crawl.files);
+  s3 = await startS3rver([bucket]);
+});
+
+afterAll(async () => {
+  for (const run of runs) run.child.kill('SIGKILL');
+  await server?.stop();
+  await s3?.stop();
+  rmSync(workFolder, { recursive: true, force: true });
+});
+
+/** Starts the worker on the crawl through the two proxies; metrics lines are collected as they come. */
+function startWorker(source: FaultProxy, sink: FaultProxy, prefix: string): WorkerRun {
+  const cwd = join(workFolder, prefix);
+  mkdirSync(cwd, { recursive: true });
+  const args = [
+    binary, '--input', `cc:${crawlId}`, '--cc-base', `${source.origin}/`, '--output', `s3://${bucket}/${prefix}`, '--s3-endpoint', sink.origin,
+    '--metrics', 'stdout', '--metrics-interval', '1', '--chunk-mb', String(chunkMb), '--threads', String(threads),
+  ];
+  const env = {
+    PATH: process.env.PATH ?? '', HOME: cwd, AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey,
+  };
+  const child = spawn(process.execPath, args, { cwd, env });
+  const snapshots: Snapshot[] = [];
+  let stderr = '';
+  let pending = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    const lines = (pending + chunk.toString()).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines.filter((text) => text.startsWith('{'))) {
+      snapshots.push({ ...(JSON.parse(line) as Omit<Snapshot, 'receivedAtMs'>), receivedAtMs: performance.now() });
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const deadline = setTimeout(() => child.kill('SIGKILL'), runDeadlineMs);
+  const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => {
+    clearTimeout(deadline);
+    resolveExit(code);
+  }));
+  const run = { snapshots, stderr: () => stderr, exited, child };
+  runs.push(run);
+  return run;
+}
+
+/** Polls `ready` every 20 ms until it holds; fails if the worker exits first or the deadline passes. */
+async function waitUntil(what: string, run: WorkerRun, ready: () => boolean): Promise<void> {
+  let exitCode: number | null | undefined;
+  void run.exited.then((code) => (exitCode = code));
+  for (let waited = 0; waited < runDeadlineMs; waited += 20) {
+    if (ready()) return;
+    if (exitCode !== undefined) throw new Error(`the worker exited (${exitCode}) before ${what}: ${run.stderr().slice(-2_000)}`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 20));
+  }
+  throw new Error(`timed out waiting until ${what}`);
+}
+
+/**
+ * Throttles every request until `burstMs` after the first refused request that `counts`:
+ * the burst meets the worker mid-run however fast this machine is at the moment (a worker
+ * waiting on decode may send nothing for a while), and lasts long enough for retries.
+ */
+async function throttle(proxy: FaultProxy, counts: (request: ProxiedRequest) => boolean): Promise<Burst> {
+  proxy.startBurst();
+  const burst = proxy.bursts.at(-1);
+  if (burst === undefined) throw new Error('no burst recorded');
+  for (let waited = 0; waited < runDeadlineMs; waited += 20) {
+    const first = proxy.requestsDuring(burst).find(counts);
+    if (first !== undefined && performance.now() >= first.atMs + burstMs) break;
+    await new Promise((resolveWait) => setTimeout(resolveWait, 20));
+  }
+  proxy.endBurst();
+  return burst;
+}
+
+/** The shortest delay before retry number `retry`: retry-policy.ts waits at least half the doubling window. */
+function shortestBackoffMs(retry: number): number {
+  return Math.ceil(Math.min(defaultLimits.retryCapMs, defaultLimits.retryBaseMs * 2 ** (retry - 1)) / 2);
+}
+
+/**
+ * Attempts one task can make within `windowMs` of its first: each retry waits at least its
+ * shortest backoff after the throttled answer before it (a timer fires no sooner), and a
+ * task gives up after `throttledAttemptsMax`.
+ */
+function attemptsWithin(windowMs: number): number {
+  let attempts = 1;
+  for (let elapsed = shortestBackoffMs(1); attempts < defaultLimits.throttledAttemptsMax && elapsed <= windowMs; elapsed += shortestBackoffMs(attempts)) {
+    attempts += 1;
+  }
+  return attempts;
+}
+
+/** The refused requests grouped by what they ask for: the attempts of one task each. */
+function groupBy(requests: readonly ProxiedRequest[], keyOf: (request: ProxiedRequest) => string): Map<string, ProxiedRequest[]> {
+  const groups = new Map<string, ProxiedRequest[]>();
+  for (const request of requests) {
+    const key = keyOf(request);
+    groups.set(key, [...(groups.get(key) ?? []), request]);
+  }
+  return groups;
+}
+
+/** Smallest gap between two requests of the same task: a retry inside a client would show as a gap near zero. */
+function smallestRetryGapMs(groups: ReadonlyMap<string, readonly ProxiedRequest[]>): number {
+  let smallest = Infinity;
+  for (const attempts of groups.values()) {
+    for (let index = 1; index < attempts.length; index++) smallest = Math.min(smallest, attempts[index]!.atMs - attempts[index - 1]!.atMs);
+  }
+  return smallest;
+}
+
+/**
+ * The limit of `remote` around `burst`: every snapshot before it shows the ceiling (nothing
+ * was throttled yet); the lowest after its start; whether a snapshot after its end and after
+ * that lowest point shows more.
+ */
+function limitAround(snapshots: readonly Snapshot[], remote: Remote, burst: Burst, ceiling: number): { before: number[]; lowest: number; recoveredTo: number } {
+  const before = snapshots.filter((snapshot) => snapshot.receivedAtMs < burst.startMs).map((snapshot) => snapshot.remoteLimit[remote]);
+  const after = snapshots.filter((snapshot) => snapshot.receivedAtMs >= burst.startMs);
+  const lowest = Math.min(ceiling, ...after.map((snapshot) => snapshot.remoteLimit[remote]));
+  const lowestIndex = after.findIndex((snapshot) => snapshot.remoteLimit[remote] === lowest);
+  const later = after.slice(lowestIndex + 1).filter((snapshot) => snapshot.receivedAtMs >= (burst.endMs ?? Infinity));
+  return { before, lowest, recoveredTo: Math.max(lowest, ...later.map((snapshot) => snapshot.remoteLimit[remote])) };
+}
+
+/** Rows and distinct (file, offset) pairs per WARC file, read with DuckDB from the objects under `prefix`. */
+async function exportedRows(prefix: string): Promise<{ keys: string[]; byFile: Map<string, { rows: number; captures: number }> }> {
+  const listing = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/` }));
+  const keys = (listing.Contents ?? []).map((object) => object.Key ?? '').sort();
+  const local = join(workFolder, `${prefix}-objects`);
+  mkdirSync(local, { recursive: true });
+  for (const key of keys) {
+    const object = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    writeFileSync(join(local, key.replaceAll('/', '_')), (await object.Body?.transformToByteArray()) ?? new Uint8Array(0));
+  }
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  const reader = await connection.runAndReadAll(
+    `SELECT warc_filename, count(*)::INTEGER AS n, count(DISTINCT warc_record_offset)::INTEGER AS offsets FROM read_parquet('${local}/*.parquet') GROUP BY warc_filename`,
+  );
+  const byFile = new Map<string, { rows: number; captures: number }>();
+  for (const row of reader.getRowObjects()) byFile.set(String(row.warc_filename), { rows: Number(row.n), captures: Number(row.offsets) });
+  connection.closeSync();
+  return { keys, byFile };
+}
+
+/** Exit 0, one object per input, one row per capture and no capture twice. */
+async function expectEveryInputExportedOnce(run: WorkerRun, code: number | null, prefix: string): Promise<void> {
+  expect(code, run.stderr().slice(-3_000)).toBe(0);
+  expect(run.stderr()).toContain(`${fileCount} files exported, 0 failed`);
+  const { keys, byFile } = await exportedRows(prefix);
+  const names = crawl.inputs.map((path) => path.split('/').at(-1)!.replace(/\.warc\.gz$/, '.parquet'));
+  expect(keys).toEqual(names.map((name) => `${prefix}/crawl=${crawlId}/subset=warc/${name}`).sort());
+  expect(crawl.capturesPerFile).toBe(crawl.pagesPerFile);
+  expect(Object.fromEntries(byFile)).toEqual(Object.fromEntries(crawl.inputs.map((path) => [path, { rows: crawl.capturesPerFile, captures: crawl.capturesPerFile }])));
+}
+
+function lastSnapshot(run: WorkerRun): Snapshot {
+  const last = run.snapshots.at(-1);
+  if (last === undefined) throw new Error('no metrics snapshot');
+  return last;
+}
+
+describe('node cmd/worker against a source that throttles in a burst', () => {
+  it('cuts the source limit and lets it climb again, sends a bounded number of requests, exports every input once', async () => {
+    const source = await startFaultProxy(server.baseUrl);
+    const sink = await startFaultProxy(s3.endpoint);
+    try {
+      const run = startWorker(source, sink, 'source-burst');
+      const rangedGets = (): number => source.requests.filter((request) => request.headers.range !== undefined && !request.refused).length;
+      await waitUntil(`${chunksBeforeBurst} chunks were fetched`, run, () => run.snapshots.length > 0 && rangedGets() >= chunksBeforeBurst);
+      const burst = await throttle(source, (request) => request.headers.range !== undefined);
+      const code = await run.exited;
+      await expectEveryInputExportedOnce(run, code, 'source-burst');
+
+      const ceiling = defaultLimits.stageWorkersMax.fetch;
+      const limit = limitAround(run.snapshots, 'source', burst, ceiling);
+      expect(limit.before.length).toBeGreaterThan(0);
+      expect(limit.before.every((value) => value === ceiling), `before the burst: ${limit.before.join(' ')}`).toBe(true);
+      expect(limit.lowest).toBeLessThan(ceiling);
+      expect(limit.recoveredTo).toBeGreaterThan(limit.lowest);
+
+      const refused = source.requestsDuring(burst);
+      const chunks = groupBy(refused, (request) => `${request.path} ${request.headers.range ?? ''}`);
+      const durationMs = (burst.endMs ?? 0) - burst.startMs;
+      const perChunk = attemptsWithin(durationMs);
+      // Every chunk refused in the burst stays reserved in the memory budget until it is
+      // fetched and decoded, which cannot happen before the burst ends: together they fit the
+      // data budget plus the one chunk the stall rule may start over it (core/capacity.ts).
+      const budgetBytes = lastSnapshot(run).memoryBudgetBytes;
+      const chunkBytes = chunkMb * mebibyte;
+      const refusedChunkBytes = [...chunks.keys()].reduce((sum, key) => {
+        const [first, last] = (/bytes=(\d+)-(\d+)/.exec(key) ?? []).slice(1).map(Number);
+        return sum + (last! - first! + 1);
+      }, 0);
+      expect(refusedChunkBytes).toBeLessThanOrEqual(budgetBytes + chunkBytes);
+      // The bound on requests in a burst of D ms. The HTTP client does not retry a 503 (only a
+      // dropped connection), so each request is one attempt of one chunk's fetch task. Each
+      // chunk then makes at most attemptsWithin(D) attempts (core backoff, at least 250 ms,
+      // 500 ms, 1 s… between them), and the chunks in play are those the budget holds: at most
+      // (budget + chunk) / smallest chunk. The AIMD cut does not slow the first attempts down:
+      // even at a limit of 1, a 503 comes back at once and frees the slot for a chunk not yet
+      // tried. What paces them is the client's token bucket: its burst, plus its rate over D
+      // and one second more for requests let through just before the burst that arrive in it.
+      const smallestChunk = Math.min(chunkBytes, crawl.warcBytes % chunkBytes || chunkBytes);
+      const chunksInPlay = Math.min(fileCount * Math.ceil(crawl.warcBytes / chunkBytes), Math.floor((budgetBytes + chunkBytes) / smallestChunk));
+      const tokens = sourceRequestBurst + Math.floor((sourceRequestsPerSecond * (durationMs + 1_000)) / 1_000);
+      const bound = Math.min(chunksInPlay * perChunk, tokens);
+      console.log(`source burst of ${durationMs.toFixed(0)} ms: ${refused.length} requests refused (bound ${bound}), ${chunks.size} chunks (bound ${chunksInPlay}), `
+        + `at most ${Math.max(...[...chunks.values()].map((attempts) => attempts.length))} attempts a chunk (bound ${perChunk}), limit ${ceiling} → ${limit.lowest} → ${limit.recoveredTo}`);
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused.length).toBeLessThanOrEqual(bound);
+      for (const attempts of chunks.values()) expect(attempts.length).toBeLessThanOrEqual(perChunk);
+      expect(smallestRetryGapMs(chunks)).toBeGreaterThanOrEqual(shortestBackoffMs(1));
+      // One refused request, one throttled failure in the core: nothing retried out of its sight.
+      expect(lastSnapshot(run).counters.throttles).toBe(source.requests.filter((request) => request.refused).length);
+    } finally {
+      await source.stop();
+      await sink.stop();
+    }
+  });
+});
+
+/** CreateMultipartUpload and UploadPart: what the sink's AIMD limit counts (commits, PutObject and Complete, it does not). */
+function isUpload(request: ProxiedRequest): boolean {
+  return request.path.includes('?uploads') || request.path.includes('partNumber=');
+}
+
+/** A run whose sink throttles in one burst, shared by the tests below. */
+interface SinkBurstRun {
+  readonly run: WorkerRun;
+  readonly burst: Burst;
+  /** Tasks (method and path) refused during the burst that never sent a request after it. */
+  readonly neverRetried: string[];
+  readonly code: number | null;
+}
+
+/**
+ * The longest a task refused `attempts` times waits before its next attempt, with room for
+ * a loaded machine: after that, a task that sent nothing will not.
+ */
+function retryDeadlineMs(attempts: number): number {
+  return Math.min(defaultLimits.retryCapMs, defaultLimits.retryBaseMs * 2 ** (attempts - 1)) + 10_000;
+}
+
+/** Refused tasks (aborts aside: their refusal is ignored) with no request after the burst. */
+function tasksNotRetried(proxy: FaultProxy, burst: Burst): string[] {
+  const refused = groupBy(proxy.requestsDuring(burst).filter((request) => request.method !== 'DELETE'), (request) => `${request.method} ${request.path}`);
+  const after = new Set(proxy.requests.filter((request) => request.atMs > (burst.endMs ?? Infinity)).map((request) => `${request.method} ${request.path}`));
+  return [...refused.keys()].filter((task) => !after.has(task));
+}
+
+async function runWithSinkBurst(source: FaultProxy, sink: FaultProxy): Promise<SinkBurstRun> {
+  const run = startWorker(source, sink, 'sink-burst');
+  const objectsWritten = (): number => sink.requests.filter((request) => request.method === 'PUT' && !request.refused).length;
+  await waitUntil('the first object was written', run, () => run.snapshots.length > 0 && objectsWritten() >= 1);
+  const burst = await throttle(sink, isUpload);
+  const deadline = (burst.endMs ?? 0) + retryDeadlineMs(attemptsWithin((burst.endMs ?? 0) - burst.startMs));
+  let exitCode: number | null | undefined;
+  void run.exited.then((code) => (exitCode = code));
+  for (let waited = 0; waited < runDeadlineMs && performance.now() < deadline && exitCode === undefined; waited += 100) {
+    if (tasksNotRetried(sink, burst).length === 0) break;
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+  }
+  const neverRetried = tasksNotRetried(sink, burst);
+  // Tasks that will never be retried keep the run from ending: stop it rather than wait out the deadline.
+  if (neverRetried.length > 0) run.child.kill('SIGKILL');
+  return { run, burst, neverRetried, code: await run.exited };
+}
+
+describe('node cmd/worker against a sink that throttles in a burst', () => {
+  let source: FaultProxy;
+  let sink: FaultProxy;
+  let result: SinkBurstRun;
+
+  beforeAll(async () => {
+    source = await startFaultProxy(server.baseUrl);
+    sink = await startFaultProxy(s3.endpoint);
+    result = await runWithSinkBurst(source, sink);
+  }, 90_000);
+
+  afterAll(async () => {
+    await source?.stop();
+    await sink?.stop();
+  });
+
+  it('cuts the sink limit, sends a bounded number of requests, each one SDK attempt, retries spaced by the core\'s backoff', () => {
+    const { run, burst } = result;
+    const refused = sink.requestsDuring(burst);
+    const uploadRequests = refused.filter(isUpload);
+    expect(uploadRequests.length, 'no upload was refused: the burst came too late in the run').toBeGreaterThan(0);
+
+    const ceiling = defaultLimits.stageWorkersMax.upload;
+    const limit = limitAround(run.snapshots, 'sink', burst, ceiling);
+    expect(limit.before.length).toBeGreaterThan(0);
+    expect(limit.before.every((value) => value === ceiling), `before the burst: ${limit.before.join(' ')}`).toBe(true);
+    expect(limit.lowest).toBeLessThan(ceiling);
+
+    // The SDK is built with maxAttempts 1 (adapters/aws/aws-clients.ts): it says so in every request.
+    expect(new Set(sink.requests.map((request) => request.headers['amz-sdk-request']))).toEqual(new Set(['attempt=1; max=1']));
+    const tasks = groupBy(refused, (request) => `${request.method} ${request.path}`);
+    const durationMs = (burst.endMs ?? 0) - burst.startMs;
+    const perTask = attemptsWithin(durationMs);
+    // The bound on requests in a burst of D ms. The SDK sends one request per call, and a
+    // refused call ends its task's attempt, so each request is one attempt of one task. A
+    // job has at most two sink tasks (its part's upload, its commit; each output here is one
+    // part) and each makes at most attemptsWithin(D) attempts; a job also sends one abort
+    // of its empty multipart upload after a PutObject, whose refusal is ignored. Jobs held
+    // at once are at most jobsActiveMax, and no more than the inputs.
+    const jobsHeld = Math.min(defaultLimits.jobsActiveMax, fileCount);
+    const bound = jobsHeld * (2 * perTask + 1);
+    console.log(`sink burst of ${durationMs.toFixed(0)} ms: ${refused.length} requests refused (bound ${bound}), ${uploadRequests.length} of them uploads, `
+      + `at most ${Math.max(...[...tasks.values()].map((attempts) => attempts.length))} attempts a task (bound ${perTask}), limit ${ceiling} → ${limit.lowest}`);
+    expect(refused.length).toBeLessThanOrEqual(bound);
+    for (const attempts of tasks.values()) expect(attempts.length).toBeLessThanOrEqual(perTask);
+    expect(smallestRetryGapMs(tasks)).toBeGreaterThanOrEqual(shortestBackoffMs(1));
+  });
+
+  it('retries every refused upload after the burst, lets the limit climb again, and exports every input once', async () => {
+    const { run, burst, neverRetried, code } = result;
+    expect(neverRetried, 'tasks refused in the burst that never sent another request').toEqual([]);
+    await expectEveryInputExportedOnce(run, code, 'sink-burst');
+    const ceiling = defaultLimits.stageWorkersMax.upload;
+    const limit = limitAround(run.snapshots, 'sink', burst, ceiling);
+    console.log(`sink limit ${ceiling} → ${limit.lowest} → ${limit.recoveredTo}`);
+    expect(limit.recoveredTo).toBeGreaterThan(limit.lowest);
+    // One refused request, one throttled failure in the core (an ignored abort is no failure).
+    const refusedTasks = sink.requests.filter((request) => request.refused && request.method !== 'DELETE');
+    expect(lastSnapshot(run).counters.throttles).toBe(refusedTasks.length);
+  });
+});

@@ -1,0 +1,17 @@
+/** Rows of the Parquet files below a folder, per WARC file, read with DuckDB (not our encoder's reader). */
+import { DuckDBInstance } from '@duckdb/node-api';
+
+export async function rowsByFile(folder: string): Promise<Map<string, number>> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    const reader = await connection.runAndReadAll(
+      `SELECT warc_filename, count(*)::INTEGER AS n FROM read_parquet('${folder}/**/*.parquet') GROUP BY warc_filename`,
+    );
+    const counts = new Map<string, number>();
+    for (const row of reader.getRowObjects()) counts.set(String(row.warc_filename), Number(row.n));
+    return counts;
+  } finally {
+    connection.closeSync();
+  }
+}
