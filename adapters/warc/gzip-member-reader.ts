@@ -1,4 +1,4 @@
-import { findGzipMagic, gzipTrailerBytes, inflateMember, inflateTruncatedMember, parseGzipHeader } from './gzip-member.ts';
+import { findGzipMagic, findWholeMember, gzipTrailerBytes, inflateMember, inflateTruncatedMember, parseGzipHeader } from './gzip-member.ts';
 import { StreamingMemberInflater } from './streaming-member-inflater.ts';
 import type { Segment } from './warc-record-parser.ts';
 import { type WarcLimits, warcLimits } from './warc-limits.ts';
@@ -78,15 +78,23 @@ export class GzipMemberReader {
     return this.endInsideMember(working, base, index);
   }
 
-  private resynchronise(working: Buffer, index: number, reason: string): number {
+  private resynchronise(working: Buffer, index: number, reason: string, next = findGzipMagic(working, index + 1)): number {
     if (!this.resynchronising) this.sink.damaged(reason);
     this.resynchronising = true;
     this.attemptedBytes = 0;
-    const next = findGzipMagic(working, index + 1);
     return next === -1 ? working.length : next;
   }
 
+  /**
+   * At the end of the input, a member that does not end is either cut off (the file is
+   * truncated) or damaged so that it claims the bytes behind it: a flipped flag that gives its
+   * header a long FEXTRA field, or deflate data that runs on through the next members without
+   * an error. A whole member further on tells the two apart; without it every record after
+   * such damage was lost as part of one truncated member.
+   */
   private endInsideMember(working: Buffer, base: number, index: number): number {
+    const next = findWholeMember(working, index + 1, this.limits);
+    if (next !== -1) return this.resynchronise(working, index, 'corrupt gzip member', next);
     const output = inflateTruncatedMember(working, index, working.length, this.limits);
     if (output.length > 0) {
       this.sink.segment({ bytes: output, start: 0, end: output.length, identityOffset: null, memberOffset: base + index, sourceEnd: base + working.length });

@@ -137,3 +137,17 @@ export function findGzipMagic(bytes: Buffer, from: number): number {
   }
   return -1;
 }
+
+/**
+ * Index of the first gzip magic at or after `from` where a whole member starts (one that
+ * inflates and whose trailer matches, or one too large to inflate in one piece), or -1. Each
+ * candidate is tried once, and a false magic fails within a few bytes of deflate data.
+ */
+export function findWholeMember(bytes: Buffer, from: number, limits: WarcLimits = warcLimits): number {
+  for (let index = findGzipMagic(bytes, from); index !== -1; index = findGzipMagic(bytes, index + 1)) {
+    const limit = Math.min(bytes.length, index + limits.memberBufferBytesMax);
+    const found = inflateMember(bytes, index, limit, limits).kind;
+    if (found === 'member' || found === 'too-large') return index;
+  }
+  return -1;
+}

@@ -3,7 +3,8 @@
 // is read again, not swallowed as the end of the damaged line; and that a member which
 // inflates about 1,000 times (a run of one byte) is inflated with a bounded amount of output
 // held, however much one compressed piece yields; and that a file with no record read says
-// in its failure what damage was seen instead.
+// in its failure what damage was seen instead; and that a damaged member whose header or
+// deflate data claims the bytes behind it costs that member only, not the rest of the file.
 import { readFileSync } from 'node:fs';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -64,6 +65,43 @@ describe('WARC decoder after a damaged gzip member', () => {
       expect(decoded.rows.map((row) => row.warc_record_offset), `chunks of ${chunkBytes}`).toEqual([text.length]);
       expect(decoded.badByReason).toEqual({ 'non-WARC data': 1 });
     }
+  });
+});
+
+describe('WARC decoder on a damaged member that claims the bytes behind it', () => {
+  const rowsAfter = (prefixBytes: number) => [prefixBytes + 1023];
+
+  it('reads the members after a header whose flipped flag announces a long extra field', () => {
+    const bytes = Buffer.concat([whirlwind, whirlwind]);
+    bytes[1023 + 3]! ^= 0x04;
+    bytes.writeUInt16LE(60_000, 1023 + 10);
+    for (const chunkBytes of [bytes.length, 4096, 777]) {
+      const decoded = decode(bytes, chunkBytes);
+      expect(decoded.rows.map((row) => row.warc_record_offset), `chunks of ${chunkBytes}`).toEqual(rowsAfter(whirlwind.length));
+      expect(decoded.badByReason).toEqual({ 'corrupt gzip member': 1 });
+    }
+  });
+
+  it('reads the members after deflate data that runs on through them', () => {
+    // A stored block that is not the last one, as long as the file behind it: zlib reads the
+    // whole file as its data and then waits for a next block that never comes.
+    const storedBlock = Buffer.from([0x00, 0, 0, 0, 0]);
+    storedBlock.writeUInt16LE(whirlwind.length, 1);
+    storedBlock.writeUInt16LE(~whirlwind.length & 0xffff, 3);
+    const runsOn = Buffer.concat([zlib.gzipSync(Buffer.alloc(0)).subarray(0, 10), storedBlock]);
+    const bytes = Buffer.concat([runsOn, whirlwind]);
+    for (const chunkBytes of [bytes.length, 4096, 777]) {
+      const decoded = decode(bytes, chunkBytes);
+      expect(decoded.rows.map((row) => row.warc_record_offset), `chunks of ${chunkBytes}`).toEqual(rowsAfter(runsOn.length));
+      expect(decoded.badByReason).toEqual({ 'corrupt gzip member': 1 });
+    }
+  });
+
+  it('still counts a last member cut off by the end of the file as truncated', () => {
+    const bytes = whirlwind.subarray(0, 1023 + 5000);
+    const decoded = decode(bytes, 777);
+    expect(decoded.rows).toEqual([]);
+    expect(decoded.badByReason).toEqual({ 'truncated gzip member': 1 });
   });
 });
 
