@@ -5,7 +5,7 @@
  * then find nothing left to do. A failed migration rolls back whole.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import type { PoolClient } from 'pg';
+import type { ClientBase } from 'pg';
 
 const migrationsDirectory = new URL('./migrations/', import.meta.url);
 const migrationFilePattern = /^(\d{3})-[a-z0-9-]+\.sql$/;
@@ -38,7 +38,7 @@ export function checkSchemaName(schema: string): void {
 }
 
 /** Applies the migrations the schema lacks; returns the versions applied now. */
-export async function migrate(client: PoolClient, schema: string): Promise<number[]> {
+export async function migrate(client: ClientBase, schema: string): Promise<number[]> {
   checkSchemaName(schema);
   const migrations = await loadMigrations();
   await client.query('BEGIN');

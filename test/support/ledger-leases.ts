@@ -1,9 +1,11 @@
 /**
  * Reads a run's leases straight from the PostgreSQL ledger's table (schema `cc_ledger`), for
  * tests that must know what a worker holds at the moment they kill or stop it. Read-only:
- * what the tests assert about a run comes from `node cmd/worker status`, not from here.
+ * what the tests assert about a run comes from `node cmd/worker status`, not from here. Its
+ * only write is the ledger's own migration, so that the table is there to read.
  */
 import pg from 'pg';
+import { migrate } from '../../adapters/ledger/postgres-migrations.ts';
 
 export interface HeldLeases {
   /** Jobs the worker holds on a live lease. */
@@ -30,6 +32,9 @@ export class LedgerLeases {
   static async open(connectionString: string, runId: string): Promise<LedgerLeases> {
     const client = new pg.Client({ connectionString, options: '-c search_path=cc_ledger', connectionTimeoutMillis: 10_000 });
     await client.connect();
+    // On a fresh database the table exists only once a worker has migrated it; migrating here
+    // (as every worker does, under the same lock) lets a test look before its first worker has.
+    await migrate(client, 'cc_ledger');
     return new LedgerLeases(client, runId);
   }
 
