@@ -18,3 +18,13 @@ export function jsonLinesLogger(threshold: LogLevel, write: (line: string) => vo
     },
   };
 }
+
+/**
+ * Sends node's process warnings (the AWS SDK's notice about supported node versions, say)
+ * through `logger`, one JSON line each, in place of node's own multi-line text on the same
+ * stderr, which a log collector reading JSON lines would split into lines it cannot parse.
+ */
+export function logProcessWarnings(logger: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => logger.log('warn', 'node warning', { name: warning.name, warning: warning.message }));
+}

@@ -20,7 +20,7 @@ import { readRunStatus, runStatusText } from '../../adapters/ledger/open-ledger.
 import { shardInputs } from '../../adapters/ledger/static-shard.ts';
 import type { Source } from '../../core/source.ts';
 import { describeError } from '../../adapters/aws/redact.ts';
-import { jsonLinesLogger, type Logger } from './logger.ts';
+import { jsonLinesLogger, logProcessWarnings, type Logger } from './logger.ts';
 import { NodeRuntime, type RunOutcome } from './node-runtime.ts';
 import { ProgressLine } from './progress-line.ts';
 import { runSummary, summaryText } from './run-summary.ts';
@@ -215,6 +215,7 @@ function openedProgressLine(line: ProgressLine, show: boolean): Opened<ProgressL
 /** Runs the worker as an interruptible fiber; the exit code says how it ended. */
 async function runWorkerCommand(config: WorkerConfig): Promise<number> {
   const logger = jsonLinesLogger(config.logLevel);
+  logProcessWarnings(logger);
   const signals = new ShutdownSignals(logger);
   const fiber = Effect.runFork(Effect.scoped(runWorker(config, logger, signals)));
   signals.onStopNow(() => void Effect.runPromise(Fiber.interrupt(fiber)));
@@ -246,6 +247,7 @@ const cleanupAgeHoursDefault = 24;
 
 async function cleanup(config: WorkerConfig, dryRun: boolean, olderThanHours: number): Promise<number> {
   if (!config.output.startsWith('s3://')) throw new ConfigError('cleanup needs --output s3://bucket/prefix (a local output leaves no parts behind)');
+  logProcessWarnings(jsonLinesLogger(config.logLevel));
   const endpoint = config.s3Endpoint;
   const [{ createS3Client }, { abortIncompleteUploads }] = await Promise.all([
     import('../../adapters/aws/aws-clients.ts'), import('../../adapters/sink/multipart-cleanup.ts'),

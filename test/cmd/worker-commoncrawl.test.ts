@@ -116,9 +116,14 @@ describe('node cmd/worker on a CommonCrawl-like HTTP tree', () => {
     try {
       const credentials = { AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey, AWS_REGION: 'us-east-1' };
       const args = [binary, '--input', `cc:${sampleCrawl}`, '--cc-base', server.baseUrl, '--output', 's3://exports/index', '--s3-endpoint', s3.endpoint, '--metrics', 'none', '--threads', '1'];
-      const result = await runAsync(args, { ...credentials, HOME: workFolder });
+      const result = await runAsync(args, { ...credentials, HOME: workFolder, LOG_LEVEL: 'info' });
       expect(result.stderr).toContain('3 files exported, 0 failed');
       expect(result.code).toBe(0);
+      // Everything before the summary is a JSON line, node's warnings (the AWS SDK's among them) too.
+      const lines = result.stderr.split('\n');
+      const summaryAt = lines.findIndex((line) => line.startsWith('run '));
+      expect(summaryAt).toBeGreaterThan(0);
+      for (const line of lines.slice(0, summaryAt)) expect(() => JSON.parse(line), line).not.toThrow();
       const listing = await s3.client.send(new ListObjectsV2Command({ Bucket: 'exports', Prefix: 'index/' }));
       const keys = (listing.Contents ?? []).map((object) => object.Key as string).sort();
       expect(keys).toEqual([
