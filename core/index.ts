@@ -1,13 +1,13 @@
 /** The core's public surface: the state machine, its inputs and commands, limits and ports. */
 export { step, type StepResult } from './step.ts';
 export { createWorkerState, type WorkerState } from './worker-state.ts';
-export type { Input, InputKind } from './inputs.ts';
+export type { Input, InputKind, InputOf, UnsizedJob } from './inputs.ts';
 export type { Command, CommandKind, CommandOf, JobOutcome, JobSummary } from './commands.ts';
 export { defaultLimits, validateLimits, withLimits, type WorkerLimits } from './limits.ts';
 export type { MetricsSnapshot } from './metrics-snapshot.ts';
 export { stages, remotes, policies, type Stage, type Remote, type Policy, type PerStage } from './stage.ts';
 export * from './failure.ts';
-export type { ClaimedJob, InputRef, Lease } from './input-ref.ts';
+export type { ClaimedJob, InputRef, Lease, LeasedJob } from './input-ref.ts';
 export type { Source, ByteRange } from './source.ts';
 export type { Decoder, JobDecoder, DecodedChunk } from './decoder.ts';
 export type { Encoder, JobEncoder } from './encoder.ts';

@@ -2,7 +2,7 @@
 export interface InputRef {
   /** Where to read it: a local path, `https://…` URL or `s3://bucket/key`. */
   readonly uri: string;
-  /** Size in bytes when known from a listing; the source is asked otherwise. */
+  /** Size in bytes when known from a listing; the source is asked otherwise, when a worker claims it. */
   readonly sizeBytes?: number;
   /** `warc_filename`: path relative to the crawl base (for CommonCrawl `crawl-data/…`). */
   readonly filename: string;
@@ -20,6 +20,15 @@ export interface ClaimedJob {
   readonly attempt: number;
   /** Object key of the output, below the output root. */
   readonly outputKey: string;
+}
+
+/**
+ * A job as the ledger hands it out. Its size is null when the input was enqueued without one
+ * (a `warc.paths` manifest lists paths only): the worker that claims it asks the source, once
+ * a claim, so a fleet asks once a file instead of every worker once a file at start.
+ */
+export interface LeasedJob extends Omit<ClaimedJob, 'sizeBytes'> {
+  readonly sizeBytes: number | null;
 }
 
 /** A lease as the ledger knows it: a job, who holds it and with which attempt. */

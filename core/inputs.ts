@@ -1,6 +1,12 @@
 import type { Failure } from './failure.ts';
-import type { ClaimedJob } from './input-ref.ts';
+import type { ClaimedJob, LeasedJob } from './input-ref.ts';
 import type { RecordCounters } from './record-counters.ts';
+
+/** A claimed job enqueued without a size, whose size the source would not give. */
+export interface UnsizedJob {
+  readonly job: LeasedJob;
+  readonly failure: Failure;
+}
 
 /**
  * Facts the driver feeds the core: what happened since the last step. Every task the core
@@ -8,7 +14,13 @@ import type { RecordCounters } from './record-counters.ts';
  * since (the answer then only frees the memory the task held).
  */
 export type Input =
-  | { readonly kind: 'jobsClaimed'; readonly jobs: readonly ClaimedJob[]; readonly exhausted: boolean }
+  | {
+      readonly kind: 'jobsClaimed';
+      readonly jobs: readonly ClaimedJob[];
+      readonly exhausted: boolean;
+      /** Claimed jobs the driver could not learn the size of (the input is gone, the source refused): they fail at once. */
+      readonly unsized?: readonly UnsizedJob[];
+    }
   | { readonly kind: 'claimFailed'; readonly failure: Failure }
   | { readonly kind: 'chunkFetched'; readonly taskId: number; readonly bytes: number }
   | {
@@ -29,3 +41,4 @@ export type Input =
   | { readonly kind: 'timer' };
 
 export type InputKind = Input['kind'];
+export type InputOf<K extends InputKind> = Extract<Input, { kind: K }>;

@@ -1,9 +1,9 @@
 import type { Failure } from './failure.ts';
-import type { ClaimedJob, InputRef, Lease } from './input-ref.ts';
+import type { InputRef, Lease, LeasedJob } from './input-ref.ts';
 import type { RecordCounters } from './record-counters.ts';
 
 export interface ClaimResult {
-  readonly jobs: readonly ClaimedJob[];
+  readonly jobs: readonly LeasedJob[];
   /** No job of the run is pending or leased by anyone: the run has nothing left to hand out. */
   readonly exhausted: boolean;
 }
@@ -46,7 +46,7 @@ export interface RunStats {
  * lease cannot complete, fail or release the job.
  */
 export interface Ledger {
-  /** Idempotent: an input enqueued twice is one job. Returns how many were new. */
+  /** Idempotent: an input enqueued twice is one job. Returns how many were new. Sizes may be missing. */
   enqueue(runId: string, inputs: readonly InputRef[]): Promise<number>;
   claim(runId: string, workerId: string, count: number, leaseMs: number): Promise<ClaimResult>;
   heartbeat(runId: string, workerId: string, leases: readonly Lease[], leaseMs: number): Promise<HeartbeatResult>;

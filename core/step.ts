@@ -2,7 +2,7 @@ import { allowed } from './aimd-limit.ts';
 import type { Command } from './commands.ts';
 import { dispatchReadyTasks } from './dispatch.ts';
 import { assert } from './failure.ts';
-import type { Input } from './inputs.ts';
+import type { Input, InputOf } from './inputs.ts';
 import type { ClaimedJob } from './input-ref.ts';
 import { admitJob, endJob, maybeQueueCommit } from './job-lifecycle.ts';
 import { ChunkStatus, PartStatus, type JobState } from './job-state.ts';
@@ -51,7 +51,7 @@ function start(state: WorkerState, nowMs: number): void {
 function applyInput(state: WorkerState, input: Input, nowMs: number, commands: Command[]): void {
   switch (input.kind) {
     case 'jobsClaimed':
-      return onJobsClaimed(state, input.jobs, input.exhausted, nowMs, commands);
+      return onJobsClaimed(state, input, nowMs, commands);
     case 'claimFailed':
       state.claimInFlight = false;
       state.claimNotBeforeMs = nowMs + state.limits.claimIdleMs;
@@ -73,18 +73,25 @@ function applyInput(state: WorkerState, input: Input, nowMs: number, commands: C
   }
 }
 
-function onJobsClaimed(state: WorkerState, jobs: readonly ClaimedJob[], exhausted: boolean, nowMs: number, commands: Command[]): void {
+function onJobsClaimed(state: WorkerState, claim: InputOf<'jobsClaimed'>, nowMs: number, commands: Command[]): void {
+  const unsized = claim.unsized ?? [];
+  const claimedCount = claim.jobs.length + unsized.length;
   state.claimInFlight = false;
-  state.exhausted = exhausted && jobs.length === 0;
-  if (jobs.length === 0) state.claimNotBeforeMs = nowMs + state.limits.claimIdleMs;
+  state.exhausted = claim.exhausted && claimedCount === 0;
+  if (claimedCount === 0) state.claimNotBeforeMs = nowMs + state.limits.claimIdleMs;
   const leaseValidUntilMs = state.claimSentAtMs + state.limits.leaseMs;
-  for (const claimed of jobs) {
+  const admit = (claimed: ClaimedJob) => {
     // The ledger may hand back a job whose earlier lease of ours expired: that lease is gone.
     const stale = state.jobs.get(claimed.jobId);
     if (stale !== undefined) endJob(state, stale, 'lost', commands);
-    const job = admitJob(state, claimed, nowMs, leaseValidUntilMs);
+    return admitJob(state, claimed, nowMs, leaseValidUntilMs);
+  };
+  for (const claimed of claim.jobs) {
+    const job = admit(claimed);
     if (state.draining) endJob(state, job, 'released', commands);
   }
+  // Failed through the same path as any job, so the ledger, the counters and the summary know.
+  for (const { job, failure } of unsized) endJob(state, admit({ ...job, sizeBytes: 0 }), 'failed', commands, failure);
 }
 
 /** A renewal is trusted from when it was sent: the ledger's lease can only run longer than that. */

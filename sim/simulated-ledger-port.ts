@@ -7,7 +7,7 @@
  * rules the real ledgers share in adapters/ledger/ledger-options.ts are restated here.
  */
 import type { Failure } from '../core/failure.ts';
-import type { ClaimedJob, InputRef, Lease } from '../core/input-ref.ts';
+import type { InputRef, Lease, LeasedJob } from '../core/input-ref.ts';
 import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress } from '../core/ledger.ts';
 import { grantLease, holdsLease, leaseRanOut, renewLease, type LeasedState } from './lease-fence.ts';
 
@@ -34,7 +34,7 @@ export interface SimulatedJobStatus {
 interface PortJob extends LeasedState {
   readonly jobId: string;
   readonly input: InputRef;
-  readonly sizeBytes: number;
+  readonly sizeBytes: number | null;
   readonly outputKey: string;
   status: SimulatedJobStatus['state'];
   /** Claims that ended badly or are under way; a release hands its claim back. */
@@ -105,7 +105,7 @@ export class SimulatedLedgerPort {
     checkClaim(count, leaseMs);
     const run = this.run(runId);
     const nowMs = this.clock.nowMs();
-    const claimed: ClaimedJob[] = [];
+    const claimed: LeasedJob[] = [];
     // Bounded by the run's open jobs; stops once `count` jobs are taken. Deleting the job at
     // hand while iterating a Set is well defined, so failing an expired job needs no copy.
     for (const jobId of run.open) {
@@ -283,17 +283,17 @@ export class SimulatedLedgerPort {
 
 function newJob(jobId: string, input: InputRef, outputKey: string, nowMs: number): PortJob {
   return {
-    jobId, input, sizeBytes: input.sizeBytes as number, outputKey,
+    jobId, input, sizeBytes: input.sizeBytes ?? null, outputKey,
     status: 'pending', attempts: 0, chargedAttempts: 0, holder: null,
     leaseExpiresAtMs: 0, claimableAtMs: nowMs, lastError: null, result: null,
   };
 }
 
-/** The size is required at enqueue, as in the real ledgers: a claimed job says how many chunks it has. */
+/** A size is optional at enqueue, as in the real ledgers (the claiming worker asks the source); given, it is a byte count. */
 function checkSize(input: InputRef): void {
   const sizeBytes = input.sizeBytes;
-  if (sizeBytes === undefined || !Number.isSafeInteger(sizeBytes) || sizeBytes < 0) {
-    throw new Error(`ledger enqueue refused (caller's fault): input ${input.uri} has no valid sizeBytes (${String(sizeBytes)}); list sizes before enqueuing`);
+  if (sizeBytes !== undefined && (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0)) {
+    throw new Error(`ledger enqueue refused (caller's fault): input ${input.uri} has an invalid sizeBytes (${String(sizeBytes)})`);
   }
 }
 

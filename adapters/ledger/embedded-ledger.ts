@@ -21,7 +21,7 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Failure } from '../../core/failure.ts';
-import type { ClaimedJob, InputRef, Lease } from '../../core/input-ref.ts';
+import type { InputRef, Lease, LeasedJob } from '../../core/input-ref.ts';
 import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress } from '../../core/ledger.ts';
 import { JournalFile, replayJournal } from './journal-file.ts';
 import {
@@ -46,7 +46,7 @@ export interface EmbeddedLedgerOptions extends LedgerOptions {
 interface StoredJob {
   readonly jobId: string;
   readonly input: InputRef;
-  readonly sizeBytes: number;
+  readonly sizeBytes: number | null;
   readonly outputKey: string;
   readonly state: JobStatus['state'];
   readonly attempt: number;
@@ -150,7 +150,7 @@ export class EmbeddedLedger implements InspectableLedger {
     const run = this.run(runId);
     const nowMs = Date.now();
     const changed: StoredJob[] = [];
-    const claimed: ClaimedJob[] = [];
+    const claimed: LeasedJob[] = [];
     // Bounded by the run's open jobs; stops once `count` jobs are taken.
     for (const jobId of run.open) {
       if (claimed.length >= count) break;

@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import type { Failure } from '../../core/failure.ts';
-import type { ClaimedJob, InputRef, Lease } from '../../core/input-ref.ts';
+import type { InputRef, Lease, LeasedJob } from '../../core/input-ref.ts';
 import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress } from '../../core/ledger.ts';
 import {
   checkClaim, checkLeaseMs, checkRunId, enqueueBatchMax, enqueuedJobOf, lastErrorOf, leaseExpiredError, retryScheduleOf,
@@ -31,7 +31,7 @@ interface ClaimedRow {
   job_id: string;
   state: string;
   input: InputRef;
-  size_bytes: number;
+  size_bytes: number | null;
   attempt: number;
   output_key: string;
 }
@@ -114,7 +114,7 @@ export class PostgresLedger implements InspectableLedger {
     const result = await this.query<ClaimedRow>('claiming jobs', statements.claimSql, [
       runId, count, workerId, leaseMs, this.schedule.attemptsMax, leaseExpiredError,
     ]);
-    const jobs: ClaimedJob[] = result.rows
+    const jobs: LeasedJob[] = result.rows
       .filter((row) => row.state === 'leased')
       .map((row) => ({ jobId: row.job_id, input: row.input, sizeBytes: row.size_bytes, attempt: row.attempt, outputKey: row.output_key }));
     if (jobs.length > 0) return { jobs, exhausted: false };

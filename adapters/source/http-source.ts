@@ -38,9 +38,9 @@ export class HttpSource implements Source {
   }
 
   /**
-   * Sizes are looked up while enqueueing, outside the core, one HEAD per file of a
-   * manifest: a 503 there is retried like a listing's, or one throttled HEAD of thousands
-   * would stop the worker before it starts.
+   * A manifest's files are sized when a worker claims them, one HEAD a file, outside the
+   * core's limits: a 503 there is retried like a listing's, so that a throttled HEAD does not
+   * fail its job at once.
    */
   async sizeOf(input: InputRef, signal?: AbortSignal): Promise<number> {
     return input.sizeBytes ?? withListingRetry(this.listingRetry, () => this.client.sizeOf(input.uri, signal), signal);

@@ -53,7 +53,7 @@ export class S3Source implements Source {
   async sizeOf(input: InputRef, signal?: AbortSignal): Promise<number> {
     if (input.sizeBytes !== undefined) return input.sizeBytes;
     const { bucket, key } = parseS3Uri(input.uri);
-    // Looked up while enqueueing, outside the core: a throttled HEAD is retried like a listing.
+    // Looked up when a worker claims the job, outside the core: a throttled HEAD is retried like a listing.
     const head = await withListingRetry(this.listingRetry, () => classified(`HEAD ${input.uri}`, () =>
       this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }),
     ), signal);

@@ -29,23 +29,11 @@ import { cpuStagesOf, inputSpecOf, ledgerOf, limitsOf, metricsOf, runIdOf, sinkO
 
 /** Inputs to enqueue in one call; the listing streams, so a crawl's 100,000 files never sit in memory at once. */
 const enqueueBatchInputs = 1_000;
-/** Size lookups in flight while enqueueing (a manifest lists paths without sizes). */
-const sizeLookupsMax = 32;
-
-/** The batch with every input's size, looked up `sizeLookupsMax` at a time where missing. */
-async function withSizes(source: Source, batch: readonly InputRef[]): Promise<InputRef[]> {
-  const sized: InputRef[] = [];
-  for (let start = 0; start < batch.length; start += sizeLookupsMax) {
-    const slice = batch.slice(start, start + sizeLookupsMax);
-    sized.push(...(await Promise.all(slice.map(async (input) => (input.sizeBytes === undefined ? { ...input, sizeBytes: await source.sizeOf(input) } : input)))));
-  }
-  return sized;
-}
-
 /**
- * Enqueues the run's inputs (idempotent: every worker of a fleet may do it). Unsharded, the
- * listing streams in batches; a static shard needs the whole list, sorted by URI, so that
- * every worker strides the same list.
+ * Enqueues the run's inputs (idempotent: every worker of a fleet may do it), with the sizes
+ * the listing gave; a manifest gives none, and the worker that claims such a job asks the
+ * source then. Unsharded, the listing streams in batches; a static shard needs the whole
+ * list, sorted by URI, so that every worker strides the same list.
  */
 async function enqueueInputs(config: WorkerConfig, source: Source, ledger: Ledger, runId: string): Promise<number> {
   const listing = source.list(inputSpecOf(config));
@@ -55,7 +43,7 @@ async function enqueueInputs(config: WorkerConfig, source: Source, ledger: Ledge
     all.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
     const mine = shardInputs(all, config.shard.index, config.shard.count).slice(0, config.limit ?? Infinity);
     for (let start = 0; start < mine.length; start += enqueueBatchInputs) {
-      await ledger.enqueue(runId, await withSizes(source, mine.slice(start, start + enqueueBatchInputs)));
+      await ledger.enqueue(runId, mine.slice(start, start + enqueueBatchInputs));
     }
     return mine.length;
   }
@@ -66,11 +54,11 @@ async function enqueueInputs(config: WorkerConfig, source: Source, ledger: Ledge
     kept += 1;
     batch.push(input);
     if (batch.length >= enqueueBatchInputs) {
-      await ledger.enqueue(runId, await withSizes(source, batch));
+      await ledger.enqueue(runId, batch);
       batch = [];
     }
   }
-  if (batch.length > 0) await ledger.enqueue(runId, await withSizes(source, batch));
+  if (batch.length > 0) await ledger.enqueue(runId, batch);
   return kept;
 }
 

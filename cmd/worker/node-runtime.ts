@@ -9,7 +9,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Command, CommandOf, JobSummary } from '../../core/commands.ts';
 import { FailureError, ourFault } from '../../core/failure.ts';
-import type { Input } from '../../core/inputs.ts';
+import type { ClaimedJob, LeasedJob } from '../../core/input-ref.ts';
+import type { Input, UnsizedJob } from '../../core/inputs.ts';
 import { totalCount } from '../../core/record-counters.ts';
 import type { Ledger } from '../../core/ledger.ts';
 import type { WorkerLimits } from '../../core/limits.ts';
@@ -168,15 +169,39 @@ export class NodeRuntime {
   private claim(count: number): void {
     const { ledger } = this.adapters;
     ledger.claim(this.options.runId, this.options.workerId, count, this.options.limits.leaseMs).then(
-      (result) => {
-        for (const job of result.jobs) this.jobs.set(job.jobId, new JobData(job));
-        this.deliver({ kind: 'jobsClaimed', jobs: result.jobs, exhausted: result.exhausted });
+      async (result) => {
+        const { jobs, unsized } = await this.sized(result.jobs);
+        for (const job of jobs) this.jobs.set(job.jobId, new JobData(job));
+        this.deliver({ kind: 'jobsClaimed', jobs, exhausted: result.exhausted, unsized });
       },
       (error: unknown) => {
         this.options.logger.log('warn', 'claim failed', { error: describeError(error) });
         this.deliver({ kind: 'claimFailed', failure: failureOf(error) });
       },
     );
+  }
+
+  /**
+   * Asks the source for the sizes the ledger lacks (inputs of a manifest, enqueued without
+   * one), all of a claim at once: a claim is a few jobs, and a HEAD is small beside reading a
+   * file. The source retries a throttled lookup itself; a job whose size it still cannot give
+   * fails through the core like any job, and the ledger retries it unless the fault is the
+   * input's (gone, say).
+   */
+  private async sized(leased: readonly LeasedJob[]): Promise<{ jobs: ClaimedJob[]; unsized: UnsizedJob[] }> {
+    const looked = await Promise.all(leased.map(async (job): Promise<ClaimedJob | UnsizedJob> => {
+      if (job.sizeBytes !== null) return { ...job, sizeBytes: job.sizeBytes };
+      try {
+        return { ...job, sizeBytes: await this.adapters.source.sizeOf(job.input) };
+      } catch (error) {
+        return { job, failure: failureOf(error) };
+      }
+    }));
+    // In the ledger's order: the core starts jobs in the order it is handed them.
+    return {
+      jobs: looked.filter((entry): entry is ClaimedJob => !('failure' in entry)),
+      unsized: looked.filter((entry): entry is UnsizedJob => 'failure' in entry),
+    };
   }
 
   private async fetch(command: CommandOf<'fetchChunk'>): Promise<Input> {

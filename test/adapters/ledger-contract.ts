@@ -82,14 +82,27 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       await ledger?.close();
     });
 
-    test('enqueue is idempotent, counts only new inputs and refuses an input without a size', async () => {
+    test('enqueue is idempotent, counts only new inputs and refuses an invalid size', async () => {
       const runId = freshRunId();
       expect(await ledger.enqueue(runId, contractInputs(5))).toBe(5);
       expect(await ledger.enqueue(runId, contractInputs(7))).toBe(2);
       expect(await ledger.enqueue(runId, [...contractInputs(3), ...contractInputs(3)])).toBe(0);
-      const { sizeBytes: _ignored, ...sizeless } = contractInputs(1, 'sizeless')[0]!;
-      await expect(ledger.enqueue(runId, [sizeless])).rejects.toThrow(/sizeBytes/);
+      const [negative] = contractInputs(1, 'negative');
+      await expect(ledger.enqueue(runId, [{ ...negative!, sizeBytes: -1 }])).rejects.toThrow(/sizeBytes/);
+      await expect(ledger.enqueue(runId, [{ ...negative!, sizeBytes: 1.5 }])).rejects.toThrow(/sizeBytes/);
       expect(await ledger.stats(runId)).toMatchObject({ pending: 7, claimed: 0, done: 0, failed: 0, remaining: 7 });
+    });
+
+    test('takes an input without a size and hands it out with a null size, for the claiming worker to ask', async () => {
+      const runId = freshRunId();
+      const [sized, unsized] = contractInputs(2, 'manifest');
+      const { sizeBytes: _listed, ...sizeless } = unsized!;
+      expect(await ledger.enqueue(runId, [sized!, sizeless])).toBe(2);
+      const { jobs } = await ledger.claim(runId, 'worker-a', 2, longLeaseMs);
+      const byUri = new Map(jobs.map((job) => [job.input.uri, job]));
+      expect(byUri.get(sized!.uri)?.sizeBytes).toBe(sized!.sizeBytes);
+      expect(byUri.get(sizeless.uri)?.sizeBytes).toBeNull();
+      expect(byUri.get(sizeless.uri)?.input).toEqual(sizeless);
     });
 
     test('claims hand every job out once, with its input, size, output key and attempt 1', async () => {

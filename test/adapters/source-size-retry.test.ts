@@ -1,8 +1,8 @@
 /**
- * Size lookups (one HEAD per file of a manifest, while a worker enqueues, outside the core's
+ * Size lookups (one HEAD per file of a manifest, when a worker claims it, outside the core's
  * retries) ride out throttling like listings do: a 503 on a HEAD is retried with backoff,
- * over HTTP and over S3, instead of stopping the worker before it starts. A missing file
- * still fails at once, unretried.
+ * over HTTP and over S3, instead of failing the job at once. A missing file still fails at
+ * once, unretried.
  */
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';

@@ -11,8 +11,7 @@
  * What is compared: the simulator's makespan starts when the worker's core starts and ends at
  * the last commit; the run's own span is the same thing, the `atMs` of the last metrics snapshot
  * (the core emits one when it finishes; `atMs` counts from the runtime's start). The process
- * also spends time before that (node and tsx loading, listing the crawl, one HEAD per file)
- * and after it (closing threads and the ledger), which the simulator does not model: it is
+ * also spends time before that (node and tsx loading, listing the crawl) and after it (closing threads and the ledger), which the simulator does not model: it is
  * printed beside, as the process's wall time, and left out of the error.
  *
  * Run: npm run bench -- calibration   (or npx tsx test/bench/calibration.ts); about 2 minutes,

@@ -4,16 +4,19 @@
  * manifest with crawl, subset and segment taken from the path; SIGTERM during a slow run
  * drains within the drain timeout, exits 0, leaves no visible or temporary output and
  * releases its leases, and the next start finishes the run with nothing lost or doubled; and
- * the same crawl exported to an S3-compatible server (s3rver) on loopback reads back whole.
+ * the same crawl exported to an S3-compatible server (s3rver) on loopback reads back whole;
+ * and the manifest's files, listed without sizes, are sized once each when claimed (one
+ * HEAD a file, none on a rerun), a listed file that is gone failing for good.
  */
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sampleCrawl, startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
+import { commonCrawlTree, sampleCrawl, startCommonCrawlHttpServer, type CommonCrawlHttpServer, type RecordedRequest } from '../support/commoncrawl-http-server.ts';
 import { s3rverCredentials, startS3rver } from '../support/s3rver-process.ts';
 
 const binary = resolve(import.meta.dirname, '../../cmd/worker');
@@ -74,6 +77,31 @@ describe('node cmd/worker on a CommonCrawl-like HTTP tree', () => {
     ]);
     for (const row of rows) expect(row.warc_filename.startsWith(`crawl-data/${sampleCrawl}/segments/`)).toBe(true);
     expect(filesBelow(output).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('sizes each file of the manifest once, when it is claimed, and fails a listed file that is gone', async () => {
+    const tree = commonCrawlTree();
+    const listed = [...tree.keys()].filter((path) => path.endsWith('.warc.gz'));
+    const gone = listed[0]!.replace(/-00000\.warc\.gz$/, '-00099.warc.gz');
+    tree.set(`crawl-data/${sampleCrawl}/warc.paths.gz`, gzipSync(`${[...listed, gone].join('\n')}\n`));
+    const treeServer = await startCommonCrawlHttpServer(tree);
+    try {
+      const args = [binary, '--input', `cc:${sampleCrawl}`, '--cc-base', treeServer.baseUrl, '--output', join(workFolder, 'sized-at-claim'), '--metrics', 'none', '--threads', '1'];
+      const first = await runAsync(args);
+      expect(first.code, first.stderr).toBe(3);
+      expect(first.stderr).toContain('3 files exported, 1 failed');
+      expect(first.stderr).toMatch(/failed: \S+-00099\.warc\.gz: .*404/);
+      const heads = (requests: readonly RecordedRequest[]) => requests.filter((request) => request.method === 'HEAD').map((request) => request.path);
+      expect(heads(treeServer.requests).sort()).toEqual([...listed, gone].map((path) => `/${path}`).sort());
+      // Finished and failed jobs are not claimed again, so nothing is sized again.
+      const seen = treeServer.requests.length;
+      const second = await runAsync(args);
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.stderr).toContain('0 files exported, 0 failed');
+      expect(heads(treeServer.requests.slice(seen))).toEqual([]);
+    } finally {
+      await treeServer.stop();
+    }
   });
 
   it('drains on SIGTERM within the drain timeout, leaves nothing half-written, and resumes on the next start', async () => {

@@ -117,18 +117,28 @@ function endModelJob(model: Model, jobId: string, outcome: JobOutcome): void {
   model.ended.set(jobId, outcome);
 }
 
+const inputGone: Failure = { reason: 'HEAD 404', fault: 'input', retryable: false, throttled: false };
+
+/**
+ * The ledger answers a claim; the last `unsized` of the jobs are ones the driver could not
+ * size (enqueued without a size, their input gone): they end failed at once, draining or not.
+ */
 class ClaimCommand implements fc.Command<Model, Real> {
-  constructor(readonly count: number) {}
+  constructor(readonly count: number, readonly unsized: number) {}
   check = (): boolean => true;
   run(model: Model, real: Real): void {
     if (real.claimCount === 0) return;
-    const jobs = Array.from({ length: Math.min(this.count, real.claimCount) }, () => {
+    const claimed = Array.from({ length: Math.min(this.count, real.claimCount) }, () => {
       const jobId = `job-${real.nextJob++}`;
       const input = { uri: `${jobId}.warc.gz`, filename: `${jobId}.warc.gz`, crawl: null, subset: null, segment: null };
       return { jobId, input, sizeBytes: 1_000, attempt: 1, outputKey: `${jobId}.parquet` };
     });
+    const sizedCount = Math.max(0, claimed.length - this.unsized);
+    const jobs = claimed.slice(0, sizedCount);
+    const unsized = claimed.slice(sizedCount).map((job) => ({ job: { ...job, sizeBytes: null }, failure: inputGone }));
     real.claimCount = 0;
-    runStep(real, [{ kind: 'jobsClaimed', jobs, exhausted: false }]);
+    runStep(real, [{ kind: 'jobsClaimed', jobs, exhausted: false, unsized }]);
+    for (const { job } of unsized) model.ended.set(job.jobId, 'failed');
     for (const job of jobs) {
       // A claim answered after shutdown hands its jobs straight back.
       if (model.draining) {
@@ -139,7 +149,7 @@ class ClaimCommand implements fc.Command<Model, Real> {
     }
     check(model, real);
   }
-  toString = (): string => `claim(${this.count})`;
+  toString = (): string => `claim(${this.count}, ${this.unsized} unsized)`;
 }
 
 class AnswerCommand implements fc.Command<Model, Real> {
@@ -241,7 +251,7 @@ const answers = fc.tuple(fc.nat({ max: 2 }), fc.constantFrom('success', 'success
 // Answers dominate and shutdown is rare, so runs live long enough to meet retries and leases.
 const commandsArbitrary = fc.commands(
   [
-    fc.integer({ min: 0, max: 4 }).map((count) => new ClaimCommand(count)),
+    fc.tuple(fc.integer({ min: 0, max: 4 }), fc.constantFrom(0, 0, 0, 1, 2)).map(([count, unsized]) => new ClaimCommand(count, unsized)),
     answers,
     answers,
     answers,
