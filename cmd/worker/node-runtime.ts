@@ -168,17 +168,16 @@ export class NodeRuntime {
 
   private claim(count: number): void {
     const { ledger } = this.adapters;
-    ledger.claim(this.options.runId, this.options.workerId, count, this.options.limits.leaseMs).then(
-      async (result) => {
+    ledger.claim(this.options.runId, this.options.workerId, count, this.options.limits.leaseMs)
+      .then(async (result) => {
         const { jobs, unsized } = await this.sized(result.jobs);
         for (const job of jobs) this.jobs.set(job.jobId, new JobData(job));
         this.deliver({ kind: 'jobsClaimed', jobs, exhausted: result.exhausted, unsized });
-      },
-      (error: unknown) => {
+      })
+      .catch((error: unknown) => {
         this.options.logger.log('warn', 'claim failed', { error: describeError(error) });
         this.deliver({ kind: 'claimFailed', failure: failureOf(error) });
-      },
-    );
+      });
   }
 
   /**
