@@ -3,11 +3,12 @@
  * PostgreSQL ledgers: idempotent enqueue keyed by input URI per run; claims with a lease and
  * an attempt number that fences complete, fail, release and heartbeat; expired leases taken
  * over (and charged); retryable failures back off and come back up to an attempt limit;
- * release charges nothing; progress rows and stats. sim/ may import only core/, so the few
- * rules the real ledgers share in adapters/ledger/ledger-options.ts are restated here.
+ * release charges nothing; progress rows and stats. The retry schedule and the checks on what
+ * a caller hands it are the real ledgers' own, from core/ledger-rules.ts.
  */
 import type { Failure } from '../core/failure.ts';
 import type { InputRef, Lease, LeasedJob } from '../core/input-ref.ts';
+import { checkClaim, checkLeaseMs, checkRunId, checkSizeBytes, jobRetryDelayMs, lastErrorOf, leaseExpiredError, retryScheduleOf, type RetrySchedule } from '../core/ledger-rules.ts';
 import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress } from '../core/ledger.ts';
 import { grantLease, holdsLease, leaseRanOut, renewLease, type LeasedState } from './lease-fence.ts';
 
@@ -54,41 +55,23 @@ interface RunState {
   readonly progress: Map<string, WorkerProgress>;
 }
 
-/** The same defaults as the real ledgers: retries after 1, 2, 4, 8 minutes, failed at the fifth charged attempt. */
-const defaultAttemptsMax = 5;
-const defaultRetryBaseMs = 60_000;
-const defaultRetryCapMs = 30 * 60_000;
-const claimCountMax = 10_000;
-const leaseMsMax = 7 * 24 * 3_600_000;
-const leaseExpiredError = "ours: lease expired (the worker died or hung) on the job's last allowed attempt";
-
 export class SimulatedLedgerPort {
   private readonly runs = new Map<string, RunState>();
-  private readonly attemptsMax: number;
-  private readonly retryBaseMs: number;
-  private readonly retryCapMs: number;
+  private readonly schedule: RetrySchedule;
   private readonly outputKeyOf: (input: InputRef) => string;
   private readonly clock: { nowMs(): number };
   private closed = false;
 
   constructor(options: SimulatedLedgerPortOptions) {
-    this.attemptsMax = options.attemptsMax ?? defaultAttemptsMax;
-    this.retryBaseMs = options.retryBaseMs ?? defaultRetryBaseMs;
-    this.retryCapMs = options.retryCapMs ?? defaultRetryCapMs;
+    this.schedule = retryScheduleOf(options);
     this.outputKeyOf = options.outputKeyOf;
     this.clock = options.clock;
-    if (!Number.isInteger(this.attemptsMax) || this.attemptsMax < 1) {
-      throw new Error(`ledger configuration error (caller's): attemptsMax must be a positive integer, got ${this.attemptsMax}`);
-    }
-    if (!(this.retryBaseMs >= 1 && this.retryBaseMs <= this.retryCapMs)) {
-      throw new Error(`ledger configuration error (caller's): retryBaseMs must be in [1, retryCapMs], got ${this.retryBaseMs}`);
-    }
   }
 
   async enqueue(runId: string, inputs: readonly InputRef[]): Promise<number> {
     const run = this.run(runId);
     // Check every input before storing any, so a refused batch leaves nothing half-enqueued.
-    for (const input of inputs) checkSize(input);
+    for (const input of inputs) checkSizeBytes(input);
     let added = 0;
     for (const input of inputs) {
       if (run.jobIdByUri.has(input.uri)) continue;
@@ -112,7 +95,7 @@ export class SimulatedLedgerPort {
       if (claimed.length >= count) break;
       const job = run.jobs.get(jobId) as PortJob;
       if (!this.claimable(job, nowMs)) continue;
-      if (job.status === 'leased' && job.chargedAttempts >= this.attemptsMax) {
+      if (job.status === 'leased' && job.chargedAttempts >= this.schedule.attemptsMax) {
         this.finish(run, job, 'failed', leaseExpiredError);
         continue;
       }
@@ -151,15 +134,15 @@ export class SimulatedLedgerPort {
   }
 
   async fail(runId: string, lease: Lease, failure: Failure): Promise<boolean> {
-    const lastError = `${failure.fault}: ${failure.reason}`.slice(0, 2_000);
+    const lastError = lastErrorOf(failure);
     return this.fencedChange(runId, lease, (run, job, nowMs) => {
-      const retry = (failure.retryable || failure.throttled) && job.chargedAttempts < this.attemptsMax;
+      const retry = (failure.retryable || failure.throttled) && job.chargedAttempts < this.schedule.attemptsMax;
       if (!retry) {
         this.finish(run, job, 'failed', lastError);
         return;
       }
       job.lastError = lastError;
-      this.reopen(run, job, nowMs + this.retryDelayMs(job.chargedAttempts));
+      this.reopen(run, job, nowMs + jobRetryDelayMs(this.schedule, job.chargedAttempts));
     });
   }
 
@@ -180,7 +163,7 @@ export class SimulatedLedgerPort {
     for (const jobId of run.open) {
       const job = run.jobs.get(jobId) as PortJob;
       if (!leaseRanOut(job, job.attempts, nowMs)) continue;
-      if (job.chargedAttempts >= this.attemptsMax) {
+      if (job.chargedAttempts >= this.schedule.attemptsMax) {
         this.finish(run, job, 'failed', leaseExpiredError);
         continue;
       }
@@ -231,12 +214,6 @@ export class SimulatedLedgerPort {
     this.closed = true;
   }
 
-  /** Retry delay after the `chargedAttempts`-th attempt: base × 2^(n − 1), capped, as the real ledgers compute it. */
-  private retryDelayMs(chargedAttempts: number): number {
-    const exponent = Math.min(Math.max(chargedAttempts - 1, 0), 30);
-    return Math.min(this.retryCapMs, this.retryBaseMs * 2 ** exponent);
-  }
-
   /** A pending job whose wait is over, or a leased job whose lease ran out. */
   private claimable(job: PortJob, nowMs: number): boolean {
     if (job.status === 'pending') return job.claimableAtMs <= nowMs;
@@ -269,9 +246,7 @@ export class SimulatedLedgerPort {
 
   private run(runId: string): RunState {
     if (this.closed) throw new Error('ledger call refused (caller\'s fault): the ledger is closed');
-    if (runId === '' || runId.length > 200) {
-      throw new Error(`ledger call refused (caller's fault): run id must be 1–200 characters, got ${JSON.stringify(runId)}`);
-    }
+    checkRunId(runId);
     let run = this.runs.get(runId);
     if (run === undefined) {
       run = { jobs: new Map(), jobIdByUri: new Map(), open: new Set(), progress: new Map() };
@@ -289,23 +264,3 @@ function newJob(jobId: string, input: InputRef, outputKey: string, nowMs: number
   };
 }
 
-/** A size is optional at enqueue, as in the real ledgers (the claiming worker asks the source); given, it is a byte count. */
-function checkSize(input: InputRef): void {
-  const sizeBytes = input.sizeBytes;
-  if (sizeBytes !== undefined && (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0)) {
-    throw new Error(`ledger enqueue refused (caller's fault): input ${input.uri} has an invalid sizeBytes (${String(sizeBytes)})`);
-  }
-}
-
-function checkClaim(count: number, leaseMs: number): void {
-  if (!Number.isInteger(count) || count < 1 || count > claimCountMax) {
-    throw new Error(`ledger claim refused (caller's fault): count must be an integer in [1, ${claimCountMax}], got ${count}`);
-  }
-  checkLeaseMs(leaseMs);
-}
-
-function checkLeaseMs(leaseMs: number): void {
-  if (!(leaseMs >= 1 && leaseMs <= leaseMsMax)) {
-    throw new Error(`ledger call refused (caller's fault): leaseMs must be in [1 ms, 7 days], got ${leaseMs}`);
-  }
-}

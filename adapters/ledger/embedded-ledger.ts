@@ -25,9 +25,9 @@ import type { InputRef, Lease, LeasedJob } from '../../core/input-ref.ts';
 import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress } from '../../core/ledger.ts';
 import { JournalFile, replayJournal } from './journal-file.ts';
 import {
-  checkClaim, checkLeaseMs, checkRunId, enqueueBatchMax, enqueuedJobOf, jobRetryDelayMs, lastErrorOf, leaseExpiredError, retryScheduleOf,
-  type FailedJob, type InspectableLedger, type JobStatus, type LedgerOptions, type RetrySchedule,
-} from './ledger-options.ts';
+  checkClaim, checkLeaseMs, checkRunId, jobRetryDelayMs, lastErrorOf, leaseExpiredError, retryScheduleOf, type RetrySchedule,
+} from '../../core/ledger-rules.ts';
+import { enqueueBatchMax, enqueuedJobOf, type FailedJob, type InspectableLedger, type JobStatus, type LedgerOptions } from './ledger-options.ts';
 
 export interface EmbeddedLedgerOptions extends LedgerOptions {
   /** The ledger's folder, created if missing; e.g. `<output>/.ledger`. */

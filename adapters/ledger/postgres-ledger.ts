@@ -11,10 +11,8 @@ import pg from 'pg';
 import type { Failure } from '../../core/failure.ts';
 import type { InputRef, Lease, LeasedJob } from '../../core/input-ref.ts';
 import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress } from '../../core/ledger.ts';
-import {
-  checkClaim, checkLeaseMs, checkRunId, enqueueBatchMax, enqueuedJobOf, lastErrorOf, leaseExpiredError, retryScheduleOf,
-  type FailedJob, type InspectableLedger, type JobStatus, type LedgerOptions, type RetrySchedule,
-} from './ledger-options.ts';
+import { checkClaim, checkLeaseMs, checkRunId, lastErrorOf, leaseExpiredError, retryScheduleOf, type RetrySchedule } from '../../core/ledger-rules.ts';
+import { enqueueBatchMax, enqueuedJobOf, type FailedJob, type InspectableLedger, type JobStatus, type LedgerOptions } from './ledger-options.ts';
 import * as statements from './postgres-ledger-statements.ts';
 import { checkSchemaName, migrate } from './postgres-migrations.ts';
 

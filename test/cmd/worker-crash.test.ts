@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextUnit, seededRandom, type SeededRandom } from '../../core/seeded-random.ts';
-import { defaultRetrySchedule } from '../../adapters/ledger/ledger-options.ts';
+import { defaultRetrySchedule } from '../../core/ledger-rules.ts';
 import { randomFaults, startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
 import { LedgerLeases } from '../support/ledger-leases.ts';
 import { expectedObjectKey, mixedCrawlTree, type MixedCrawlTree } from '../support/mixed-crawl-tree.ts';
