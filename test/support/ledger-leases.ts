@@ -1,8 +1,8 @@
 /**
  * Reads a run's leases straight from the PostgreSQL ledger's table (schema `cc_ledger`), for
- * tests that must know what a worker holds at the moment they kill or stop it. Read-only:
- * what the tests assert about a run comes from `node cmd/worker status`, not from here. Its
- * only write is the ledger's own migration, so that the table is there to read.
+ * tests that must know what a worker holds at the moment they kill or stop it. It changes no
+ * job (its only write is the ledger's own migration, so that the table is there to read), and
+ * what the tests assert about a run comes from `node cmd/worker status`, not from here.
  */
 import pg from 'pg';
 import { migrate } from '../../adapters/ledger/postgres-migrations.ts';
