@@ -42,6 +42,9 @@ interface Exchange {
   readonly timedOut: () => boolean;
 }
 
+/** Requests a client sends to one origin unless told otherwise: 20 a second, a burst of 20. */
+export const defaultRequestRate = { requestsPerSecond: 20, burst: 20 } as const;
+
 export class PoliteHttpClient {
   private readonly bucket: TokenBucket;
   private readonly userAgent: string;
@@ -52,7 +55,10 @@ export class PoliteHttpClient {
   private readonly wholeBytesMax: number;
 
   constructor(options: PoliteHttpClientOptions = {}) {
-    this.bucket = new TokenBucket({ requestsPerSecond: options.requestsPerSecond ?? 20, burst: options.burst ?? 20 });
+    this.bucket = new TokenBucket({
+      requestsPerSecond: options.requestsPerSecond ?? defaultRequestRate.requestsPerSecond,
+      burst: options.burst ?? defaultRequestRate.burst,
+    });
     this.userAgent = options.userAgent ?? userAgent();
     this.headersTimeoutMs = options.headersTimeoutMs ?? 30_000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;

@@ -24,6 +24,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../core/limits.ts';
 import { defaultListingRetry } from '../../adapters/source/listing-retry.ts';
+import { defaultRequestRate } from '../../adapters/source/polite-http-client.ts';
 import type { Remote } from '../../core/stage.ts';
 import { startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
 import { startFaultProxy, type Burst, type FaultProxy, type ProxiedRequest } from '../support/fault-proxy.ts';
@@ -51,10 +52,6 @@ const burstMs = 3_000;
 /** Chunks fetched before the source burst starts: it then falls with most of the run still to come. */
 const chunksBeforeBurst = 6;
 const runDeadlineMs = 45_000;
-
-/** The polite HTTP client's token bucket (adapters/source/polite-http-client.ts defaults). */
-const sourceRequestsPerSecond = 20;
-const sourceRequestBurst = 20;
 
 interface Snapshot {
   /** `performance.now()` of this process when the line arrived. */
@@ -291,7 +288,7 @@ describe('node cmd/worker against a source that throttles in a burst', () => {
       // and one second more for requests let through just before the burst that arrive in it.
       const smallestChunk = Math.min(chunkBytes, crawl.warcBytes % chunkBytes || chunkBytes);
       const chunksInPlay = Math.min(fileCount * Math.ceil(crawl.warcBytes / chunkBytes), Math.floor((budgetBytes + chunkBytes) / smallestChunk));
-      const tokens = sourceRequestBurst + Math.floor((sourceRequestsPerSecond * (durationMs + 1_000)) / 1_000);
+      const tokens = defaultRequestRate.burst + Math.floor((defaultRequestRate.requestsPerSecond * (durationMs + 1_000)) / 1_000);
       const bound = Math.min(chunksInPlay * perChunk, tokens);
       console.log(`source burst of ${durationMs.toFixed(0)} ms: ${refused.length} requests refused (bound ${bound}), ${chunks.size} chunks (bound ${chunksInPlay}), `
         + `at most ${Math.max(...[...chunks.values()].map((attempts) => attempts.length))} attempts a chunk (bound ${perChunk}), limit ${ceiling} → ${limit.lowest} → ${limit.recoveredTo}`);
