@@ -90,8 +90,12 @@ function onJobsClaimed(state: WorkerState, claim: InputOf<'jobsClaimed'>, nowMs:
     const job = admit(claimed);
     if (state.draining) endJob(state, job, 'released', commands);
   }
-  // Failed through the same path as any job, so the ledger, the counters and the summary know.
-  for (const { job, failure } of unsized) endJob(state, admit({ ...job, sizeBytes: 0 }), 'failed', commands, failure);
+  // Failed through the same path as any job, so the ledger, the counters and the summary know;
+  // while draining, one that is not the input's fault (its lookup was cut short) goes back uncharged.
+  for (const { job, failure } of unsized) {
+    const outcome = state.draining && failure.fault !== 'input' ? 'released' : 'failed';
+    endJob(state, admit({ ...job, sizeBytes: 0 }), outcome, commands, outcome === 'failed' ? failure : undefined);
+  }
 }
 
 /** A renewal is trusted from when it was sent: the ledger's lease can only run longer than that. */

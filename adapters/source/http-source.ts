@@ -38,12 +38,12 @@ export class HttpSource implements Source {
   }
 
   /**
-   * A manifest's files are sized when a worker claims them, one HEAD a file, outside the
-   * core's limits: a 503 there is retried like a listing's, so that a throttled HEAD does not
-   * fail its job at once.
+   * One lookup (a HEAD, or a one-byte GET where HEAD is refused). A manifest's files are
+   * sized when a worker claims them, and the worker retries a throttled lookup by the core's
+   * rules for a chunk (cmd/worker/claim-sizing.ts): retrying here too would multiply them.
    */
   async sizeOf(input: InputRef, signal?: AbortSignal): Promise<number> {
-    return input.sizeBytes ?? withListingRetry(this.listingRetry, () => this.client.sizeOf(input.uri, signal), signal);
+    return input.sizeBytes ?? this.client.sizeOf(input.uri, signal);
   }
 
   read(input: InputRef, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {

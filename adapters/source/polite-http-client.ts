@@ -181,7 +181,7 @@ export class PoliteHttpClient {
     const headLength = contentLength(head.response);
     if (head.response.status === 200 && headLength !== null) return headLength;
     if (head.response.status !== 200 && head.response.status !== 405 && head.response.status !== 501) {
-      throw new FailureError(failureForStatus(head.response.status, redact(url), head.response.headers.get('retry-after')));
+      throw new FailureError(failureForStatus(head.response.status, redact(url), head.response.headers.get('retry-after'), 'HEAD'));
     }
     // No usable HEAD: ask for one byte and read the size from Content-Range.
     const probe = await this.send(url, 'GET', 'bytes=0-0', signal);

@@ -53,10 +53,10 @@ export class S3Source implements Source {
   async sizeOf(input: InputRef, signal?: AbortSignal): Promise<number> {
     if (input.sizeBytes !== undefined) return input.sizeBytes;
     const { bucket, key } = parseS3Uri(input.uri);
-    // Looked up when a worker claims the job, outside the core: a throttled HEAD is retried like a listing.
-    const head = await withListingRetry(this.listingRetry, () => classified(`HEAD ${input.uri}`, () =>
+    // One HEAD: the claiming worker retries a throttled one (cmd/worker/claim-sizing.ts).
+    const head = await classified(`HEAD ${input.uri}`, () =>
       this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }),
-    ), signal);
+    );
     if (head.ContentLength === undefined) throw new FailureError(remoteFault(`HEAD ${input.uri} gave no size`));
     return head.ContentLength;
   }

@@ -9,17 +9,19 @@
 import { performance } from 'node:perf_hooks';
 import type { Command, CommandOf, JobSummary } from '../../core/commands.ts';
 import { FailureError, ourFault } from '../../core/failure.ts';
-import type { ClaimedJob, LeasedJob } from '../../core/input-ref.ts';
-import type { Input, UnsizedJob } from '../../core/inputs.ts';
+import type { LeasedJob } from '../../core/input-ref.ts';
+import type { Input } from '../../core/inputs.ts';
 import { totalCount } from '../../core/record-counters.ts';
 import type { Ledger } from '../../core/ledger.ts';
 import type { WorkerLimits } from '../../core/limits.ts';
 import type { MetricsSnapshot } from '../../core/metrics-snapshot.ts';
 import type { Sink, UploadHandle } from '../../core/sink.ts';
 import type { Source } from '../../core/source.ts';
+import { seededRandom, type SeededRandom } from '../../core/seeded-random.ts';
 import { step } from '../../core/step.ts';
 import { createWorkerState, type WorkerCounters, type WorkerState } from '../../core/worker-state.ts';
 import { describeError } from '../../adapters/aws/redact.ts';
+import { sizeClaim } from './claim-sizing.ts';
 import type { CpuStages } from './cpu-stages.ts';
 import { JobData } from './job-data.ts';
 import type { Logger } from './logger.ts';
@@ -61,9 +63,16 @@ export class NodeRuntime {
   private resolveRun: ((outcome: RunOutcome) => void) | null = null;
   private readonly startedAtMs = performance.now();
   private readonly progress: ProgressReporter;
+  /** Aborted on shutdown: stops the size lookups of a claim the core has not seen yet. */
+  private readonly shutdown = new AbortController();
+  /** Jobs claimed and being sized: held by this worker, not yet known to the core. */
+  private readonly sizing = new Map<string, LeasedJob>();
+  private readonly sizingRandom: SeededRandom;
 
   constructor(private readonly adapters: RuntimeAdapters, private readonly options: RuntimeOptions) {
     this.state = createWorkerState(options.limits);
+    // Its own stream: drawing from the core's generator would change the core's jitter.
+    this.sizingRandom = seededRandom(options.limits.seed ^ 0x5a17e5);
     this.progress = new ProgressReporter(adapters.ledger, options.runId, options.workerId, (error) => {
       options.logger.log('warn', 'progress not recorded', { error: describeError(error) });
     });
@@ -86,6 +95,8 @@ export class NodeRuntime {
   requestShutdown(): void {
     this.progress.draining();
     this.deliver({ kind: 'shutdownRequested' });
+    // After the core hears of the drain: the jobs whose sizing this cuts short come back to a draining core, which releases them.
+    this.shutdown.abort();
   }
 
   private nowMs(): number {
@@ -168,9 +179,16 @@ export class NodeRuntime {
 
   private claim(count: number): void {
     const { ledger } = this.adapters;
-    ledger.claim(this.options.runId, this.options.workerId, count, this.options.limits.leaseMs)
+    const { limits } = this.options;
+    // The core trusts a claim's leases from when it was sent, as here.
+    const trustedUntilMs = this.nowMs() + limits.leaseMs - limits.leaseSafetyMs;
+    ledger.claim(this.options.runId, this.options.workerId, count, limits.leaseMs)
       .then(async (result) => {
-        const { jobs, unsized } = await this.sized(result.jobs);
+        for (const job of result.jobs) this.sizing.set(job.jobId, job);
+        const sizingOptions = { source: this.adapters.source, limits, random: this.sizingRandom, nowMs: () => this.nowMs(), trustedUntilMs, signal: this.shutdown.signal };
+        const { jobs, unsized } = await sizeClaim(result.jobs, sizingOptions).finally(() => {
+          for (const job of result.jobs) this.sizing.delete(job.jobId);
+        });
         for (const job of jobs) this.jobs.set(job.jobId, new JobData(job));
         this.deliver({ kind: 'jobsClaimed', jobs, exhausted: result.exhausted, unsized });
       })
@@ -178,29 +196,6 @@ export class NodeRuntime {
         this.options.logger.log('warn', 'claim failed', { error: describeError(error) });
         this.deliver({ kind: 'claimFailed', failure: failureOf(error) });
       });
-  }
-
-  /**
-   * Asks the source for the sizes the ledger lacks (inputs of a manifest, enqueued without
-   * one), all of a claim at once: a claim is a few jobs, and a HEAD is small beside reading a
-   * file. The source retries a throttled lookup itself; a job whose size it still cannot give
-   * fails through the core like any job, and the ledger retries it unless the fault is the
-   * input's (gone, say).
-   */
-  private async sized(leased: readonly LeasedJob[]): Promise<{ jobs: ClaimedJob[]; unsized: UnsizedJob[] }> {
-    const looked = await Promise.all(leased.map(async (job): Promise<ClaimedJob | UnsizedJob> => {
-      if (job.sizeBytes !== null) return { ...job, sizeBytes: job.sizeBytes };
-      try {
-        return { ...job, sizeBytes: await this.adapters.source.sizeOf(job.input) };
-      } catch (error) {
-        return { job, failure: failureOf(error) };
-      }
-    }));
-    // In the ledger's order: the core starts jobs in the order it is handed them.
-    return {
-      jobs: looked.filter((entry): entry is ClaimedJob => !('failure' in entry)),
-      unsized: looked.filter((entry): entry is UnsizedJob => 'failure' in entry),
-    };
   }
 
   private async fetch(command: CommandOf<'fetchChunk'>): Promise<Input> {
@@ -317,10 +312,14 @@ export class NodeRuntime {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.abandoned = true;
+    this.shutdown.abort();
     for (const [jobId, data] of [...this.jobs]) {
       this.drop(jobId, 'the worker is stopping now');
       const lease = { jobId, attempt: data.claimed.attempt };
       this.background('ledger write', this.adapters.ledger.release(this.options.runId, lease));
+    }
+    for (const job of this.sizing.values()) {
+      this.background('ledger write', this.adapters.ledger.release(this.options.runId, { jobId: job.jobId, attempt: job.attempt }));
     }
     await Promise.all([...this.backgroundWrites]);
   }

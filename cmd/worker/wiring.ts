@@ -90,7 +90,7 @@ export function ledgerOf(config: WorkerConfig, readOnly = false): Promise<Inspec
     ? undefined
     : `${defaultEmbeddedDirectory(config.output)}-shard-${config.shard.index}-of-${config.shard.count}`;
   const url = shardFolder ?? (config.ledger === 'embedded' ? undefined : config.ledger);
-  return openLedger({ url, output: config.output, outputKeyOf, readOnly });
+  return openLedger({ url, output: config.output, outputKeyOf, readOnly, attemptsMax: config.jobAttempts });
 }
 
 /** Decode and encode on one thread per core, or on the event loop with `--threads 0`. */

@@ -31,6 +31,7 @@ export const optionSpecs = {
   shard: { flag: 'shard', environment: 'SHARD', kind: 'string', defaultValue: undefined, help: 'static shard I/N: inputs I, I+N, … of the sorted list (also WORKER_INDEX or JOB_COMPLETION_INDEX with WORKER_COUNT)' },
   limit: { flag: 'limit', environment: 'LIMIT', kind: 'integer', defaultValue: undefined, help: 'export at most this many inputs' },
   leaseSeconds: { flag: 'lease-seconds', environment: 'LEASE_SECONDS', kind: 'integer', defaultValue: 300, help: 'lease of a claimed job' },
+  jobAttempts: { flag: 'job-attempts', environment: 'JOB_ATTEMPTS', kind: 'integer', defaultValue: 5, help: 'claims of one job that may end badly (a retryable failure, a lease that ran out) before it fails for good; retries wait 1, 2, 4… minutes' },
   drainTimeout: { flag: 'drain-timeout', environment: 'DRAIN_TIMEOUT', kind: 'integer', defaultValue: 30, help: 'seconds running jobs may finish after SIGTERM before they are released' },
   s3Endpoint: { flag: 's3-endpoint', environment: 'S3_ENDPOINT', kind: 'string', defaultValue: undefined, help: 'endpoint of an S3-compatible store (AWS_ENDPOINT_URL_S3 works too)' },
   ccBase: { flag: 'cc-base', environment: 'CC_BASE', kind: 'string', defaultValue: 'https://data.commoncrawl.org/', help: 'where cc: crawl ids are resolved (or s3://commoncrawl/)' },
@@ -53,6 +54,7 @@ export interface WorkerConfig {
   readonly shard: { readonly index: number; readonly count: number } | undefined;
   readonly limit: number | undefined;
   readonly leaseSeconds: number;
+  readonly jobAttempts: number;
   readonly drainTimeout: number;
   readonly s3Endpoint: string | undefined;
   readonly ccBase: string;
@@ -156,6 +158,7 @@ export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.Pr
     shard: shardOf(pick('shard'), environment),
     limit: asInteger('limit', pick('limit'), 1),
     leaseSeconds: asInteger('leaseSeconds', pick('leaseSeconds'), 10) as number,
+    jobAttempts: asInteger('jobAttempts', pick('jobAttempts'), 1) as number,
     drainTimeout: asInteger('drainTimeout', pick('drainTimeout'), 0) as number,
     s3Endpoint: text('s3Endpoint'),
     ccBase: text('ccBase') as string,

@@ -10,8 +10,8 @@
  * - the requests sent during the burst stay within a bound derived from the worker's rules
  *   (core retry backoff, memory budget, rate limit), each reached the core as exactly one
  *   throttled failure, and neither the HTTP client nor the AWS SDK retried one on its own
- *   (a HEAD that sizes a claimed file is the exception: the source retries it, a bounded
- *   number of times);
+ *   (a HEAD that sizes a claimed file is the exception: the worker retries it before the
+ *   core sees the job, by the same backoff and bound as a chunk's);
  * - every task refused in the burst sends its request again after it (a throttled
  *   CreateMultipartUpload once stayed failed in the node runtime, and its job with it).
  */
@@ -23,7 +23,6 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../core/limits.ts';
-import { defaultListingRetry } from '../../adapters/source/listing-retry.ts';
 import { defaultRequestRate } from '../../adapters/source/polite-http-client.ts';
 import type { Remote } from '../../core/stage.ts';
 import { startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
@@ -259,15 +258,16 @@ describe('node cmd/worker against a source that throttles in a burst', () => {
       expect(limit.lowest).toBeLessThan(ceiling);
       expect(limit.recoveredTo).toBeGreaterThan(limit.lowest);
 
-      // The manifest's files are sized when claimed: a HEAD refused in the burst is retried by
-      // the source itself (listing-retry.ts), outside the core, at most its attempts a file.
-      const isHead = (request: ProxiedRequest) => request.method === 'HEAD';
-      const refusedHeads = groupBy(source.requestsDuring(burst).filter(isHead), (request) => request.path);
-      for (const attempts of refusedHeads.values()) expect(attempts.length).toBeLessThanOrEqual(defaultListingRetry.attemptsMax);
-      const refused = source.requestsDuring(burst).filter((request) => !isHead(request));
-      const chunks = groupBy(refused, (request) => `${request.path} ${request.headers.range ?? ''}`);
+      // The manifest's files are sized when claimed: a HEAD refused in the burst is retried
+      // before the core sees its job (claim-sizing.ts), spaced and bounded as a chunk's fetch.
       const durationMs = (burst.endMs ?? 0) - burst.startMs;
       const perChunk = attemptsWithin(durationMs);
+      const isHead = (request: ProxiedRequest) => request.method === 'HEAD';
+      const refusedHeads = groupBy(source.requestsDuring(burst).filter(isHead), (request) => request.path);
+      for (const attempts of refusedHeads.values()) expect(attempts.length).toBeLessThanOrEqual(perChunk);
+      if (refusedHeads.size > 0) expect(smallestRetryGapMs(refusedHeads)).toBeGreaterThanOrEqual(shortestBackoffMs(1));
+      const refused = source.requestsDuring(burst).filter((request) => !isHead(request));
+      const chunks = groupBy(refused, (request) => `${request.path} ${request.headers.range ?? ''}`);
       // Every chunk refused in the burst stays reserved in the memory budget until it is
       // fetched and decoded, which cannot happen before the burst ends: together they fit the
       // data budget plus the one chunk the stall rule may start over it (core/capacity.ts).
@@ -290,7 +290,9 @@ describe('node cmd/worker against a source that throttles in a burst', () => {
       const chunksInPlay = Math.min(fileCount * Math.ceil(crawl.warcBytes / chunkBytes), Math.floor((budgetBytes + chunkBytes) / smallestChunk));
       const tokens = defaultRequestRate.burst + Math.floor((defaultRequestRate.requestsPerSecond * (durationMs + 1_000)) / 1_000);
       const bound = Math.min(chunksInPlay * perChunk, tokens);
-      console.log(`source burst of ${durationMs.toFixed(0)} ms: ${refused.length} requests refused (bound ${bound}), ${chunks.size} chunks (bound ${chunksInPlay}), `
+      const headsRefused = [...refusedHeads.values()].reduce((sum, attempts) => sum + attempts.length, 0);
+      console.log(`source burst of ${durationMs.toFixed(0)} ms: ${refused.length} GETs refused (bound ${bound}), ${chunks.size} chunks (bound ${chunksInPlay}), `
+        + `${headsRefused} HEADs of ${refusedHeads.size} files refused, `
         + `at most ${Math.max(...[...chunks.values()].map((attempts) => attempts.length))} attempts a chunk (bound ${perChunk}), limit ${ceiling} → ${limit.lowest} → ${limit.recoveredTo}`);
       expect(refused.length).toBeGreaterThan(0);
       expect(refused.length).toBeLessThanOrEqual(bound);

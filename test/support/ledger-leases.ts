@@ -10,8 +10,6 @@ import { migrate } from '../../adapters/ledger/postgres-migrations.ts';
 export interface HeldLeases {
   /** Jobs the worker holds on a live lease. */
   readonly jobs: number;
-  /** The most claims one of those jobs has been charged (a job is given up at the ledger's attemptsMax). */
-  readonly chargedAttemptsMax: number;
   readonly outputKeys: readonly string[];
 }
 
@@ -40,14 +38,13 @@ export class LedgerLeases {
 
   /** Live leases of the worker whose id starts with `workerIdPrefix`. */
   async heldBy(workerIdPrefix: string): Promise<HeldLeases> {
-    const { rows } = await this.client.query<{ charged_attempts: number; output_key: string }>(
-      `SELECT charged_attempts, output_key FROM ledger_jobs
+    const { rows } = await this.client.query<{ output_key: string }>(
+      `SELECT output_key FROM ledger_jobs
        WHERE run_id = $1 AND state = 'leased' AND claimable_at > now() AND starts_with(lease_owner, $2)`,
       [this.runId, workerIdPrefix],
     );
     return {
       jobs: rows.length,
-      chargedAttemptsMax: rows.reduce((max, row) => Math.max(max, row.charged_attempts), 0),
       outputKeys: rows.map((row) => row.output_key),
     };
   }
