@@ -14,6 +14,8 @@
  *    and did not finish released, uncharged. (Commits go at once here: a commit in flight
  *    at the deadline is waited for, so it is not what this test times.)
  * 3. A second signal during a drain exits at once with code 130.
+ * 4. SIGTERM while the jobs of a claim are being sized (every answer takes 8 s): exit 0
+ *    long before the HEADs would answer, every job released uncharged, no GET of a chunk sent.
  *
  * The SIGTERM test on the embedded ledger and a local folder is in worker-commoncrawl.test.ts.
  * Needs the machine's PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test).
@@ -239,13 +241,35 @@ describe('graceful shutdown on PostgreSQL and S3', () => {
   it('exits at once with code 130 on a second signal during the drain', async () => {
     const run = await newRun('second-signal');
     server.faults.delayMs = 3_000;
+    const requestsBefore = server.requests.length;
     const worker = startWorker('second-signal', run, 60);
-    await waitUntil('a claimed job', worker, 60_000, async () => (await run.ledger.heldBy(worker.workerIdPrefix)).jobs > 0);
+    // A chunk's GET sent, not only a job claimed: the drain waits for a running job, while a
+    // job still being sized when the signal comes is released at once.
+    const chunkRequested = async () => server.requests.slice(requestsBefore).some((request) => request.method === 'GET' && request.range !== null);
+    await waitUntil('a chunk requested', worker, 60_000, chunkRequested);
     worker.signal('SIGTERM');
     await sleep(1_000);
     expect(worker.exit, 'the first signal drains: with 3 s answers and a 60 s drain the worker is still running').toBeNull();
     const { exit, elapsedMs } = await signalAndWait(worker, 10_000);
     expect(exit.code).toBe(130);
     expect(elapsedMs).toBeLessThan(3_000);
+  }, 120_000);
+
+  it('releases at once, uncharged, the jobs it is still sizing when SIGTERM comes', async () => {
+    const run = await newRun('sizing');
+    const answerMs = 8_000;
+    server.faults.delayMs = answerMs;
+    const requestsBefore = server.requests.length;
+    const worker = startWorker('sizing', run, 60);
+    await waitUntil('a claimed job', worker, 60_000, async () => (await run.ledger.heldBy(worker.workerIdPrefix)).jobs > 0);
+    const { exit, elapsedMs } = await signalAndWait(worker, 30_000);
+    expect(exit.code, exit.stderr.slice(-2_000)).toBe(0);
+    expect(elapsedMs).toBeLessThan(answerMs - 2_000);
+    const sent = server.requests.slice(requestsBefore);
+    expect(sent.filter((request) => request.method === 'GET' && request.range !== null)).toEqual([]);
+    const held = (await run.ledger.jobs()).filter((job) => job.leaseOwner?.startsWith(worker.workerIdPrefix) === true);
+    expect(held.length).toBeGreaterThan(0);
+    expect(held.map((job) => ({ claimable: job.claimableNow, charged: job.chargedAttempts }))).toEqual(held.map(() => ({ claimable: true, charged: 0 })));
+    console.log(`worker-shutdown: sizing: exit 0 ${elapsedMs} ms after SIGTERM (answers take ${answerMs} ms); ${held.length} jobs released uncharged`);
   }, 120_000);
 });
