@@ -95,7 +95,8 @@ export class NodeRuntime {
   requestShutdown(): void {
     this.progress.draining();
     this.deliver({ kind: 'shutdownRequested' });
-    // After the core hears of the drain: the jobs whose sizing this cuts short come back to a draining core, which releases them.
+    // After the core hears of the drain, so that the jobs whose sizing this cuts short come
+    // back to a draining core, which releases them.
     this.shutdown.abort();
   }
 
@@ -185,7 +186,9 @@ export class NodeRuntime {
     ledger.claim(this.options.runId, this.options.workerId, count, limits.leaseMs)
       .then(async (result) => {
         for (const job of result.jobs) this.sizing.set(job.jobId, job);
-        const sizingOptions = { source: this.adapters.source, limits, random: this.sizingRandom, nowMs: () => this.nowMs(), trustedUntilMs, signal: this.shutdown.signal };
+        const sizingOptions = {
+          source: this.adapters.source, limits, random: this.sizingRandom, nowMs: () => this.nowMs(), trustedUntilMs, signal: this.shutdown.signal,
+        };
         const { jobs, unsized } = await sizeClaim(result.jobs, sizingOptions).finally(() => {
           for (const job of result.jobs) this.sizing.delete(job.jobId);
         });
