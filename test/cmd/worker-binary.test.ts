@@ -82,6 +82,7 @@ describe('node cmd/worker', () => {
       [['--metrics', 'carrier-pigeon'], {}, '--metrics must be one of none, stdout, cloudwatch'],
       [[], { LEASE_SECONDS: 'soon' }, '--lease-seconds must be an integer'],
       [['--shard', '3/2'], {}, 'shard index must be in [0, 1]'],
+      [[], { JOB_ATTEMPTS: '0' }, '--job-attempts must be an integer ≥ 1'],
     ] as const) {
       const result = runWorker([...args], { ...environment });
       expect(result.code).toBe(2);
