@@ -18,6 +18,7 @@ import type { WorkerLimits } from '../../core/limits.ts';
 import { decideRetry, type TaskAttempts } from '../../core/retry-policy.ts';
 import type { SeededRandom } from '../../core/seeded-random.ts';
 import type { Source } from '../../core/source.ts';
+import { sleep } from '../../adapters/source/token-bucket.ts';
 import { failureOf } from './task-failure.ts';
 
 export interface ClaimSizingOptions {
@@ -65,7 +66,8 @@ async function sizeWithRetries(job: LeasedJob, options: ClaimSizingOptions): Pro
     if (options.signal.aborted) return cancelled();
     const decision = decideRetry(options.limits, attempts, failure, options.random);
     if (decision.kind === 'give-up' || options.nowMs() + decision.delayMs >= options.trustedUntilMs) return failure;
-    const waited = await wait(decision.delayMs, options.signal);
+    // The source adapters' sleep: it rejects as soon as the signal is aborted.
+    const waited = await sleep(decision.delayMs, options.signal).then(() => true, () => false);
     if (!waited) return cancelled();
   }
 }
@@ -73,19 +75,4 @@ async function sizeWithRetries(job: LeasedJob, options: ClaimSizingOptions): Pro
 /** Not the input's fault nor the remote's: the core hands such a job back to the ledger uncharged while it drains. */
 function cancelled(): Failure {
   return ourFault('sizing the input was cancelled: the worker is shutting down', true);
-}
-
-/** Resolves true after `delayMs`, or false as soon as `signal` is aborted. */
-function wait(delayMs: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolveWait) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolveWait(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolveWait(true);
-    }, delayMs);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -2,19 +2,15 @@
  * Sizing a claim's jobs (cmd/worker/claim-sizing.ts), against a loopback CommonCrawl-like
  * server: a throttled HEAD is retried by the core's rules for a chunk fetch, spaced by its
  * backoff and bounded by its attempt limits; a missing file fails at once; retries stop
- * while the claim's lease is still trusted, and at once on shutdown; and the core hands a
- * job whose lookup the shutdown cut short back to the ledger uncharged, while one whose
- * input is gone still fails.
+ * while the claim's lease is still trusted, and at once on shutdown (what the core then does
+ * with such a job: test/core/unsized-claims.test.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { InputRef } from '../../core/input-ref.ts';
-import { inputFault, ourFault } from '../../core/failure.ts';
 import { withLimits } from '../../core/limits.ts';
 import { seededRandom } from '../../core/seeded-random.ts';
 import type { Source } from '../../core/source.ts';
-import { step } from '../../core/step.ts';
-import { createWorkerState } from '../../core/worker-state.ts';
 import { HttpSource } from '../../adapters/source/http-source.ts';
 import { inputRefFor } from '../../adapters/source/input-naming.ts';
 import { PoliteHttpClient } from '../../adapters/source/polite-http-client.ts';
@@ -124,33 +120,5 @@ describe('sizing a claim', () => {
     const sized = await sizeClaim([leased(known, 42), leased(input()), leased(known, 7)], options(source));
     expect(sized.jobs.map((job) => job.sizeBytes)).toEqual([42, tree.get(path)!.length, 7]);
     expect(server.requests).toHaveLength(1);
-  });
-});
-
-describe('the core, given jobs it could not size', () => {
-  const job = (id: string) => ({ ...leased(inputRefFor(`https://example.invalid/${id}.warc.gz`, `${id}.warc.gz`)), jobId: id });
-
-  test('releases a cancelled one while draining, and fails one whose input is gone', () => {
-    const state = createWorkerState(withLimits({}));
-    expect(step(state, 0, []).commands.map((command) => command.kind)).toContain('claimJobs');
-    step(state, 1, [{ kind: 'shutdownRequested' }]);
-    const { commands } = step(state, 2, [{
-      kind: 'jobsClaimed', jobs: [], exhausted: false,
-      unsized: [{ job: job('cut'), failure: ourFault('sizing cancelled', true) }, { job: job('gone'), failure: inputFault('HEAD answered 404') }],
-    }]);
-    const ledgerWrites = commands.filter((command) => command.kind === 'releaseJob' || command.kind === 'failJob')
-      .map((command) => `${command.kind} ${(command as { lease: { jobId: string } }).lease.jobId}`);
-    expect(ledgerWrites).toEqual(['releaseJob cut', 'failJob gone']);
-  });
-
-  test('fails a throttled one when not draining: the ledger retries it later', () => {
-    const state = createWorkerState(withLimits({}));
-    step(state, 0, []);
-    const { commands } = step(state, 1, [{
-      kind: 'jobsClaimed', jobs: [], exhausted: false,
-      unsized: [{ job: job('busy'), failure: { reason: 'HEAD answered 503', fault: 'remote', retryable: true, throttled: true } }],
-    }]);
-    expect(commands.filter((command) => command.kind === 'failJob')).toHaveLength(1);
-    expect(commands.filter((command) => command.kind === 'releaseJob')).toHaveLength(0);
   });
 });
