@@ -7,7 +7,6 @@
  * the input's whole location holds CommonCrawl's layout, however deep the folder given, the
  * name is CommonCrawl's own `crawl-data/…` and the root is the folder above `crawl-data/`.
  */
-import { sep } from 'node:path';
 import type { InputRef } from '../../core/input-ref.ts';
 
 const commonCrawlPathPattern = /(?:^|\/)(crawl-data\/(CC-MAIN-[^/]+)\/segments\/([^/]+)\/([^/]+)\/[^/]+)$/;
@@ -32,13 +31,13 @@ export function urlPath(url: URL): string {
   }
 }
 
-/** The path part of a location: an S3 key, a URL's decoded path, or a local path with `/`. */
+/** The path part of a location: an S3 key, a URL's decoded path, or the local path itself. */
 function pathOf(location: string): string {
   if (location.startsWith('s3://')) return location.replace(/^s3:\/\/[^/]*\/?/, '');
   if (schemePattern.test(location)) {
     return URL.canParse(location) ? urlPath(new URL(location)) : location;
   }
-  return sep === '\\' ? location.replaceAll('\\', '/') : location;
+  return location;
 }
 
 /**
@@ -49,7 +48,9 @@ function pathOf(location: string): string {
 export function inputRefFor(location: string, relativePath: string, sizeBytes?: number): InputRef {
   const base = { uri: location, ...(sizeBytes !== undefined ? { sizeBytes } : {}) };
   const match = commonCrawlPathPattern.exec(pathOf(location));
-  if (match === null) return { ...base, filename: relativePath.replace(/^\/+/, ''), crawl: null, subset: null, segment: null };
+  if (match === null) {
+    return { ...base, filename: relativePath.replace(/^\/+/, ''), crawl: null, subset: null, segment: null };
+  }
   const [, filename, crawl, segment, subset] = match as unknown as [string, string, string, string, string];
   return { ...base, filename, crawl, subset, segment };
 }

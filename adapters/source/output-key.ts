@@ -35,7 +35,7 @@ export function outputName(name: string): string {
 /** Hive-style partition values, percent-escaped where a separator or escape would make two values one. */
 function partitionValue(value: string | null): string {
   if (value === null || value === '') return unknown;
-  return value.replace(/[%/=\\]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  return value.replace(/[%/=\\]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 function safeRelativePath(path: string): string {

@@ -169,6 +169,8 @@ describe('CommonCrawl paths in any location', () => {
     const [other] = await listAll(new HttpSource(), 'https://example.invalid/dir/x%20y.warc');
     expect(other).toMatchObject({ filename: 'x y.warc', crawl: null });
     expect(outputKeyFor(other as InputRef)).toBe('crawl=unknown/subset=unknown/x y.warc.parquet');
+    const [undecodable] = await listAll(new HttpSource(), 'https://example.invalid/dir/x%E0%A4.warc');
+    expect(undecodable?.filename).toBe('x%E0%A4.warc');
   });
 
   test('an S3 key below any prefix, given at any depth', () => {
