@@ -4,7 +4,7 @@ export interface InputRef {
   readonly uri: string;
   /** Size in bytes when known from a listing; the source is asked otherwise, when a worker claims it. */
   readonly sizeBytes?: number;
-  /** `warc_filename`: path relative to the crawl base (for CommonCrawl `crawl-data/…`). */
+  /** `warc_filename`: path relative to the input root (for CommonCrawl `crawl-data/…`, from above `crawl-data/`). */
   readonly filename: string;
   readonly crawl: string | null;
   readonly subset: string | null;

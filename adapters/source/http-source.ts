@@ -1,10 +1,11 @@
 /**
- * HTTPS (and HTTP) inputs: one URL, or a remote manifest (`…/warc.paths.gz`) whose lines
- * are relative to the crawl base. Reads are ranged GETs through the polite client.
+ * HTTPS (and HTTP) inputs: one URL, named below its folder as a single local file is, or a
+ * remote manifest (`…/warc.paths.gz`) whose lines are relative to the crawl base. Reads are
+ * ranged GETs through the polite client.
  */
 import type { InputRef } from '../../core/input-ref.ts';
 import type { ByteRange, Source } from '../../core/source.ts';
-import { inputRefFor, isManifestName } from './input-naming.ts';
+import { baseName, inputRefFor, isManifestName, urlPath } from './input-naming.ts';
 import { defaultListingRetry, withListingRetry, type ListingRetry } from './listing-retry.ts';
 import { manifestBase, manifestLines, resolveManifestLine } from './manifest.ts';
 import { PoliteHttpClient } from './polite-http-client.ts';
@@ -26,7 +27,7 @@ export class HttpSource implements Source {
   async *list(spec: string, signal?: AbortSignal): AsyncIterable<InputRef> {
     const url = new URL(spec);
     if (!isManifestName(url.pathname)) {
-      yield inputRefFor(url.href, decodeURIComponent(url.pathname));
+      yield inputRefFor(url.href, baseName(urlPath(url)));
       return;
     }
     const bytes = await withListingRetry(this.listingRetry, () => this.client.getWhole(url.href, signal), signal);

@@ -1,11 +1,16 @@
 /**
- * Names an input: its `warc_filename` (the path relative to the crawl base) and the crawl,
- * subset and segment a CommonCrawl path carries
- * (`crawl-data/<crawl>/segments/<segment>/<subset>/<file>`).
+ * Names an input: its `warc_filename` and the crawl, subset and segment a CommonCrawl path
+ * carries (`crawl-data/<crawl>/segments/<segment>/<subset>/<file>`).
+ *
+ * `warc_filename` joined to the input root locates the file again. The root is the folder
+ * (or prefix, or crawl base) the input was listed from, or a single file's folder; but when
+ * the input's whole location holds CommonCrawl's layout, however deep the folder given, the
+ * name is CommonCrawl's own `crawl-data/…` and the root is the folder above `crawl-data/`.
  */
 import type { InputRef } from '../../core/input-ref.ts';
 
-const commonCrawlPathPattern = /(?:^|\/)(crawl-data\/([^/]+)\/segments\/([^/]+)\/([^/]+)\/[^/]+)$/;
+const commonCrawlPathPattern = /(?:^|\/)(crawl-data\/(CC-MAIN-[^/]+)\/segments\/([^/]+)\/([^/]+)\/[^/]+)$/;
+const schemePattern = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /** The file name extensions a folder or prefix listing takes as WARC inputs. */
 export function isWarcName(name: string): boolean {
@@ -17,18 +22,35 @@ export function isManifestName(name: string): boolean {
   return /(?:^|\/)(?:[^/]*\.)?paths(?:\.gz)?$/i.test(name);
 }
 
+/** A URL's path as the names in it read: percent-escapes decoded where they are well formed. */
+export function urlPath(url: URL): string {
+  try {
+    return decodeURIComponent(url.pathname);
+  } catch {
+    return url.pathname;
+  }
+}
+
+/** The path part of a location: an S3 key, a URL's decoded path, or the local path itself. */
+function pathOf(location: string): string {
+  if (location.startsWith('s3://')) return location.replace(/^s3:\/\/[^/]*\/?/, '');
+  if (schemePattern.test(location)) {
+    return URL.canParse(location) ? urlPath(new URL(location)) : location;
+  }
+  return location;
+}
+
 /**
- * `relativePath` is the input's path below the root it was listed from (a folder, a
- * prefix, a crawl base); a CommonCrawl path inside it wins, from `crawl-data/` on.
+ * `location` is where the input is read; `relativePath` its path below the root it was
+ * listed from. CommonCrawl's layout is looked for in the whole location, so a mirror's
+ * segment folder or one of its files names its inputs as the mirror's root does.
  */
-export function inputRefFor(uri: string, relativePath: string, sizeBytes?: number): InputRef {
-  const cleaned = relativePath.replace(/^\/+/, '');
-  const match = commonCrawlPathPattern.exec(cleaned);
-  const base = {
-    uri,
-    ...(sizeBytes !== undefined ? { sizeBytes } : {}),
-  };
-  if (match === null) return { ...base, filename: cleaned, crawl: null, subset: null, segment: null };
+export function inputRefFor(location: string, relativePath: string, sizeBytes?: number): InputRef {
+  const base = { uri: location, ...(sizeBytes !== undefined ? { sizeBytes } : {}) };
+  const match = commonCrawlPathPattern.exec(pathOf(location));
+  if (match === null) {
+    return { ...base, filename: relativePath.replace(/^\/+/, ''), crawl: null, subset: null, segment: null };
+  }
   const [, filename, crawl, segment, subset] = match as unknown as [string, string, string, string, string];
   return { ...base, filename, crawl, subset, segment };
 }

@@ -5,6 +5,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { FailureError, inputFault } from '../../core/failure.ts';
+import { urlPath } from './input-naming.ts';
 
 export interface ManifestLimits {
   /** A CommonCrawl `warc.paths` has about 100,000 lines; a million leaves room. */
@@ -33,7 +34,10 @@ function hasScheme(line: string): boolean {
 }
 
 function checkLine(line: string, location: string): void {
-  if (hasScheme(line)) return;
+  if (hasScheme(line)) {
+    if (URL.canParse(line)) return;
+    throw new FailureError(inputFault(`manifest ${location} has a line that is not a readable address: ${line}`));
+  }
   if (line.startsWith('/') || line.split('/').includes('..')) {
     throw new FailureError(inputFault(`manifest ${location} has a line outside its base: ${line}`));
   }
@@ -66,8 +70,11 @@ export function manifestBase(location: string): string {
   return location.slice(0, location.lastIndexOf('/') + 1);
 }
 
-/** A manifest line as a location: absolute URLs stay; relative lines join the base. */
+/**
+ * A manifest line as a location: relative lines join the base; an absolute URL stays, named
+ * by its path below its origin (its own root).
+ */
 export function resolveManifestLine(line: string, base: string): { location: string; relativePath: string } {
-  if (hasScheme(line)) return { location: line, relativePath: new URL(line).pathname.replace(/^\/+/, '') };
-  return { location: `${base}${line}`, relativePath: line };
+  if (!hasScheme(line)) return { location: `${base}${line}`, relativePath: line };
+  return { location: line, relativePath: urlPath(new URL(line)).replace(/^\/+/, '') };
 }

@@ -108,16 +108,17 @@ describe('local listings', () => {
 
 describe('output keys', () => {
   test('CommonCrawl inputs go under their crawl and subset with the bare name', () => {
-    const input = inputRefFor('https://x/y', `${segmentPath}/CC-MAIN-20240517233122-20240518023122-00000.warc.gz`);
+    const path = `${segmentPath}/CC-MAIN-20240517233122-20240518023122-00000.warc.gz`;
+    const input = inputRefFor(`https://data.commoncrawl.org/${path}`, path);
     expect(outputKeyFor(input, 'parquet')).toBe('crawl=CC-MAIN-2024-22/subset=warc/CC-MAIN-20240517233122-20240518023122-00000.parquet');
   });
 
-  test('other inputs keep their path below the root, so repeated names never collide', async () => {
+  test('other inputs keep their path below the root and their whole name, so repeated names never collide', async () => {
     const keys = (await listAll(root)).map((input) => outputKeyFor(input, '.parquet'));
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys).toContain('crawl=unknown/subset=unknown/a/example.parquet');
     expect(keys).toContain('crawl=unknown/subset=unknown/b/example.parquet');
-    expect(keys).toContain('crawl=unknown/subset=unknown/plain.parquet');
+    expect(keys).toContain('crawl=unknown/subset=unknown/plain.warc.parquet');
   });
 });
 

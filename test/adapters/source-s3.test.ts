@@ -2,7 +2,8 @@
  * Proves the S3 source against s3rver on loopback: the Source contract over an
  * `s3://bucket/prefix` listing; a listing that follows continuation tokens past many pages;
  * a manifest object whose `crawl-data/` lines resolve in the same bucket (as
- * `cc:` with `--cc-base s3://commoncrawl/` does); a missing object is the input's fault.
+ * `cc:` with `--cc-base s3://commoncrawl/` does); a prefix deep in CommonCrawl's layout named
+ * as CommonCrawl names its files; a missing object is the input's fault.
  */
 import { readFileSync } from 'node:fs';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -70,6 +71,15 @@ describe('S3 listings', () => {
     expect(inputs.map((input) => input.filename)).toEqual(Array.from({ length: 9 }, (_, index) => `file-${index}.warc.gz`));
     expect(inputs.every((input) => input.sizeBytes === 1)).toBe(true);
     expect(listRequests).toBe(5);
+  });
+
+  test('a prefix or key deep inside CommonCrawl\'s layout names its file as CommonCrawl does', async () => {
+    const source = new S3Source({ client: server.client });
+    const named = { uri: `s3://warcs/${ccPath}`, filename: ccPath, crawl: 'CC-MAIN-2024-22', subset: 'warc', segment: '1715971057216.39' };
+    const folder = ccPath.slice(0, ccPath.lastIndexOf('/') + 1);
+    for (const spec of ['s3://warcs/crawl-data/', `s3://warcs/${folder}`, `s3://warcs/${folder.replace(/warc\/$/, '')}`, `s3://warcs/${ccPath}`]) {
+      expect(await listAll(source, spec), spec).toEqual([{ ...named, sizeBytes: fixture('commoncrawl/whirlwind.warc.gz').length }]);
+    }
   });
 
   test('a manifest object resolves crawl-data lines in its bucket, as cc: with an s3 base', async () => {

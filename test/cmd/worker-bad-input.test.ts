@@ -269,8 +269,9 @@ function filesBelow(folder: string): string[] {
   return walk(folder);
 }
 
+/** A `.warc.gz` input drops that ending; any other keeps its whole name. */
 function parquetKey(name: string): string {
-  return `crawl=unknown/subset=unknown/${name.replace(/\.warc(\.gz)?$/, '')}.parquet`;
+  return `crawl=unknown/subset=unknown/${name.replace(/\.warc\.gz$/, '')}.parquet`;
 }
 
 function sumCounts(counts: Iterable<Record<string, number>>): Record<string, number> {
