@@ -36,7 +36,7 @@ export function buildCaptureRow(record: ParsedRecord, metadata: ParsedRecord | n
   }
   // A revisit without HTTP headers (pywb's and warcit's identical-payload revisits) is a row with no status.
   if (status === null && notHttpScheme(url)) return { kind: 'skipped', reason: notHttpCapture };
-  const fetchTime = parseWarcDate(record.warc.get('warc-date'));
+  const fetchTime = captureTime(record.warc.get('warc-date'));
   let columns;
   try {
     columns = urlColumns(url);
@@ -83,6 +83,15 @@ export function buildCaptureRow(record: ParsedRecord, metadata: ParsedRecord | n
       subset: input.subset,
     },
   };
+}
+
+/**
+ * The WARC-Date as a capture time, or null when it cannot be read. An instant before 1970 is
+ * no web capture, and Parquet's TIMESTAMP_MILLIS as written here holds none: it is null too.
+ */
+function captureTime(value: string | null): number | null {
+  const time = parseWarcDate(value);
+  return time === null || time < 0 ? null : time;
 }
 
 /** WARC 1.0's grammar wraps the URI in angle brackets; some writers (and the 0.18 draft) do. */

@@ -86,6 +86,8 @@ describe('WARC-Date in the W3C forms WARC allows', () => {
       response('http://example.com/minute', { date: '2019-08-15T01:02Z' }),
       response('http://example.com/unreadable', { date: 'Thu, 15 Aug 2019 01:02:03 GMT' }),
       response('http://example.com/fraction', { date: '2019-08-15T01:02:03.75Z' }),
+      // A date, but no web capture's: Parquet's TIMESTAMP_MILLIS as written holds nothing before 1970.
+      response('http://example.com/before-1970', { date: '1969-12-31T23:59:59Z' }),
     ]);
     const decoded = decodeEveryWay(bytes);
     expect(decoded.rows.map((row) => [row.url, row.fetch_time])).toEqual([
@@ -93,9 +95,10 @@ describe('WARC-Date in the W3C forms WARC allows', () => {
       ['http://example.com/minute', Date.UTC(2019, 7, 15, 1, 2)],
       ['http://example.com/unreadable', null],
       ['http://example.com/fraction', Date.UTC(2019, 7, 15, 1, 2, 3, 750)],
+      ['http://example.com/before-1970', null],
     ]);
     expect(decoded.badByReason).toEqual({});
-    expect(decoded.warningByReason).toEqual({ 'unreadable WARC-Date': 1 });
+    expect(decoded.warningByReason).toEqual({ 'unreadable WARC-Date': 2 });
   });
 });
 
