@@ -16,7 +16,9 @@ export interface RecordCounters {
   readonly warningByReason?: Readonly<Record<string, number>>;
 }
 
-export const emptyRecordCounters: RecordCounters = { byType: {}, badByReason: {}, skippedByReason: {}, warningByReason: {} };
+export const emptyRecordCounters: RecordCounters = {
+  byType: {}, badByReason: {}, skippedByReason: {}, warningByReason: {},
+};
 
 /** Adds two count tables; keys are few (record types, bad-record reasons), so this stays cheap. */
 export function addRecordCounters(a: RecordCounters, b: RecordCounters): RecordCounters {

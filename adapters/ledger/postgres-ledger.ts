@@ -175,7 +175,8 @@ export class PostgresLedger implements InspectableLedger {
   async stats(runId: string): Promise<RunStats> {
     checkRunId(runId);
     const result = await this.query<{
-      state: string; jobs: number; input_bytes: number; rows_written: number; bad_records: number; skipped_records: number;
+      state: string; jobs: number; input_bytes: number; rows_written: number;
+      bad_records: number; skipped_records: number;
     }>(
       'reading run stats', statements.statsSql, [runId]);
     const byState = new Map(result.rows.map((row) => [row.state, row]));

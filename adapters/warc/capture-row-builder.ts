@@ -32,7 +32,8 @@ export function buildCaptureRow(record: ParsedRecord, metadata: ParsedRecord | n
   if (url === null) return { kind: 'bad', reason: 'missing WARC-Target-URI' };
   const status = fetchStatus(record);
   if (status === null && record.type !== 'revisit') {
-    return notHttp(record, url) ? { kind: 'skipped', reason: notHttpCapture } : { kind: 'bad', reason: 'no HTTP status line' };
+    if (notHttp(record, url)) return { kind: 'skipped', reason: notHttpCapture };
+    return { kind: 'bad', reason: 'no HTTP status line' };
   }
   // A revisit without HTTP headers (pywb's and warcit's identical-payload revisits) is a row with no status.
   if (status === null && notHttpScheme(url)) return { kind: 'skipped', reason: notHttpCapture };

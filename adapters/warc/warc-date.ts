@@ -10,7 +10,10 @@
  * them. WARC 0.17 and 0.18 writers (and ARC-derived tools) write 14 digits, `20240518015811`.
  */
 const commonPattern = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
-const w3cPattern = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?)?)?)?$/;
+const w3cPattern = new RegExp(
+  '^(\\d{4})(?:-(\\d{2})(?:-(\\d{2})'
+  + '(?:T(\\d{2}):(\\d{2})(?::(\\d{2})(?:\\.(\\d+))?)?(Z|[+-]\\d{2}:?\\d{2})?)?)?)?$',
+);
 const digitsPattern = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/;
 /** Digits of a fraction that can change the milliseconds; the rest are dropped. */
 const fractionDigitsUsed = 3;
@@ -19,20 +22,26 @@ export function parseWarcDate(value: string | null): number | null {
   if (value === null) return null;
   // The form of nearly every record first: one small pattern, no zone to apply.
   const common = commonPattern.exec(value) ?? digitsPattern.exec(value);
-  if (common !== null) return utc(Number(common[1]), Number(common[2]), Number(common[3]), Number(common[4]), Number(common[5]), Number(common[6]), 0);
+  if (common !== null) return utc(common.slice(1, 7).map(Number), 0);
   if (value.length > 64) return null;
   const match = w3cPattern.exec(value);
   if (match === null) return null;
-  const [, year, month, day, hour, minute, second, fraction, zone] = match;
-  const milliseconds = fraction === undefined ? 0 : Number(fraction.slice(0, fractionDigitsUsed).padEnd(fractionDigitsUsed, '0'));
-  const time = utc(Number(year), Number(month ?? 1), Number(day ?? 1), Number(hour ?? 0), Number(minute ?? 0), Number(second ?? 0), milliseconds);
+  const [, year, month = '1', day = '1', hour = '0', minute = '0', second = '0', fraction, zone] = match;
+  const milliseconds = fraction === undefined
+    ? 0
+    : Number(fraction.slice(0, fractionDigitsUsed).padEnd(fractionDigitsUsed, '0'));
+  const time = utc([year, month, day, hour, minute, second].map(Number), milliseconds);
   if (time === null) return null;
   const offset = zoneOffsetMinutes(zone);
   return offset === null ? null : time - offset * 60_000;
 }
 
-/** The instant of a calendar date and time in UTC, or null when it is no such date (2024-02-31). */
-function utc(year: number, month: number, day: number, hour: number, minute: number, second: number, milliseconds: number): number | null {
+/**
+ * The instant of a calendar date and time in UTC (year, month, day, hour, minute, second), or
+ * null when it is no such date (2024-02-31).
+ */
+function utc(fields: number[], milliseconds: number): number | null {
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = fields;
   // A leap second (60) is allowed and rolls into the next minute.
   if (hour > 23 || minute > 59 || second > 60) return null;
   const time = Date.UTC(year, month - 1, day, hour, minute, second, milliseconds);

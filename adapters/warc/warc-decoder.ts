@@ -195,8 +195,10 @@ export class WarcJobDecoder implements JobDecoder {
       const damage = Object.entries(this.jobBadByReason).map(([reason, times]) => `${reason} ${times}`).join(', ');
       throw new FailureError(inputFault(`${this.input.uri}: not a WARC file, no WARC record found${damage === '' ? '' : ` (damage seen: ${damage})`}`));
     }
-    if (this.jobRows === 0 && this.jobSkipped === 0 && this.jobOtherTypes === 0 && Object.keys(this.jobBadByReason).length > 0) {
-      throw new FailureError(inputFault(`${this.input.uri}: no row, every record was bad (${mostFirst(this.jobBadByReason)})`));
+    const lostAll = this.jobRows === 0 && this.jobSkipped === 0 && this.jobOtherTypes === 0;
+    if (lostAll && Object.keys(this.jobBadByReason).length > 0) {
+      const damage = mostFirst(this.jobBadByReason);
+      throw new FailureError(inputFault(`${this.input.uri}: no row, every record was bad (${damage})`));
     }
   }
 
@@ -242,7 +244,10 @@ export class WarcJobDecoder implements JobDecoder {
 
   private takeDecoded(): DecodedChunk {
     const counters = {
-      byType: this.byType, badByReason: this.badByReason, skippedByReason: this.skippedByReason, warningByReason: this.warningByReason,
+      byType: this.byType,
+      badByReason: this.badByReason,
+      skippedByReason: this.skippedByReason,
+      warningByReason: this.warningByReason,
     };
     const decoded = { rows: this.rows, rowBytes: this.rowBytes, counters };
     this.rows = [];

@@ -214,8 +214,8 @@ export class WarcRecordParser {
         continue;
       }
       if (byte !== recordMagic[this.matched]) {
-        if (this.finished !== null && !this.seeking && !this.shortBlock && this.trailerBytes === 0) return this.startBlockRest(index);
-        return this.damaged(index);
+        const rightAfterBlock = this.finished !== null && !this.seeking && !this.shortBlock && this.trailerBytes === 0;
+        return rightAfterBlock ? this.startBlockRest(index) : this.damaged(index);
       }
       if (this.matched === 0) this.beginRecord(segment, index);
       index++;

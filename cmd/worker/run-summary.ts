@@ -99,8 +99,10 @@ export function summaryText(summary: RunSummary, where: { runId: string; output:
     `  records ${summary.records} (bad ${summary.badRecords}, skipped ${summary.skippedRecords}), rows ${summary.rows}`,
   ];
   if (summary.badRecords > 0) lines.push(`  bad records by reason: ${reasonCounts(summary.badByReason)}`);
-  if (summary.skippedRecords > 0) lines.push(`  skipped records by reason: ${reasonCounts(summary.skippedByReason)}`);
-  if (summary.recordWarnings > 0) lines.push(`  rows with warnings by reason: ${reasonCounts(summary.warningByReason)}`);
+  const skipped = reasonCounts(summary.skippedByReason);
+  const warned = reasonCounts(summary.warningByReason);
+  if (summary.skippedRecords > 0) lines.push(`  skipped records by reason: ${skipped}`);
+  if (summary.recordWarnings > 0) lines.push(`  rows with warnings by reason: ${warned}`);
   lines.push(
     `  read ${megabytes.toFixed(1)} MB, wrote ${(summary.outputBytes / 1e6).toFixed(2)} MB in ${seconds.toFixed(1)} s (${(megabytes / Math.max(seconds, 1e-3)).toFixed(1)} MB/s)`,
     `  run: ${summary.stats.done} done, ${summary.stats.failed} failed, ${summary.stats.remaining} remaining`,

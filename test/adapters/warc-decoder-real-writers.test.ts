@@ -33,7 +33,8 @@ function decode(bytes: Buffer, chunkBytes = bytes.length): Decoded {
   const decoder = new WarcJobDecoder(input);
   const decoded: Decoded = { rows: [], byType: {}, badByReason: {}, skippedByReason: {}, warningByReason: {} };
   for (let offset = 0; offset < bytes.length; offset += chunkBytes) {
-    const result = decoder.push(new Uint8Array(bytes.subarray(offset, offset + chunkBytes)), offset + chunkBytes >= bytes.length);
+    const chunk = new Uint8Array(bytes.subarray(offset, offset + chunkBytes));
+    const result = decoder.push(chunk, offset + chunkBytes >= bytes.length);
     decoded.rows.push(...result.rows);
     add(decoded.byType, result.counters.byType);
     add(decoded.badByReason, result.counters.badByReason);
@@ -75,12 +76,14 @@ describe('WARC-Date in the W3C forms WARC allows', () => {
       ['20190815010203', Date.UTC(2019, 7, 15, 1, 2, 3)],
     ];
     for (const [text, time] of cases) expect(parseWarcDate(text), text).toBe(time);
-    for (const bad of ['2019-08-15T01:02:03+25:00', '2019-08-15T01:02:03+02:60', '2019-02-30T00:00Z', '2019-08-15T24:00Z', '15/08/2019', '2019-08-15T01Z', '']) {
-      expect(parseWarcDate(bad), bad).toBeNull();
-    }
+    const unreadable = [
+      '2019-08-15T01:02:03+25:00', '2019-08-15T01:02:03+02:60', '2019-02-30T00:00Z', '2019-08-15T24:00Z',
+      '15/08/2019', '2019-08-15T01Z', '',
+    ];
+    for (const bad of unreadable) expect(parseWarcDate(bad), bad).toBeNull();
   });
 
-  it('exports the records with those dates, and keeps a record whose date cannot be read with a null fetch_time and a warning', () => {
+  it('exports records with those dates; one whose date cannot be read keeps its row, fetch_time null, warned', () => {
     const bytes = Buffer.concat([
       response('http://example.com/offset', { date: '2019-08-15T03:02:03+02:00' }),
       response('http://example.com/minute', { date: '2019-08-15T01:02Z' }),
@@ -108,7 +111,11 @@ describe('revisits without HTTP headers', () => {
       warcinfo(), response('http://example.com/a'), pywbRevisit('http://example.com/a', '2019-08-16T00:00:00Z'),
       warcitRevisit('http://example.com/b.png'), response('http://example.com/c'),
     ]);
-    for (const file of [bytes, gzipEach([warcinfo(), response('http://example.com/a'), pywbRevisit('http://example.com/a'), warcitRevisit('http://example.com/b.png')])]) {
+    const gzipped = gzipEach([
+      warcinfo(), response('http://example.com/a'), pywbRevisit('http://example.com/a'),
+      warcitRevisit('http://example.com/b.png'),
+    ]);
+    for (const file of [bytes, gzipped]) {
       const decoded = decodeEveryWay(file);
       expect(decoded.badByReason).toEqual({});
       expect(decoded.rows).toHaveLength(await countRowRecords(file));
@@ -124,19 +131,22 @@ describe('revisits without HTTP headers', () => {
   });
 
   it('keeps the columns of a revisit that carries its HTTP headers', () => {
-    const revisit = writerRecord({ type: 'revisit', url: 'http://example.com/r', id: '<urn:uuid:r>', block: 'HTTP/1.1 301 Moved\r\nLocation: /s\r\nContent-Type: text/html\r\n\r\n' });
+    const block = 'HTTP/1.1 301 Moved\r\nLocation: /s\r\nContent-Type: text/html\r\n\r\n';
+    const revisit = writerRecord({ type: 'revisit', url: 'http://example.com/r', id: '<urn:uuid:r>', block });
     const [row] = decodeEveryWay(revisit).rows;
-    expect([row!.fetch_status, row!.content_mime_type, row!.fetch_redirect]).toEqual([301, 'text/html', 'http://example.com/s']);
+    const columns = [row!.fetch_status, row!.content_mime_type, row!.fetch_redirect];
+    expect(columns).toEqual([301, 'text/html', 'http://example.com/s']);
   });
 });
 
 describe('records around damage and odd line ends', () => {
   it('keeps a good record followed by garbage, and counts the garbage', () => {
     const garbage = Buffer.from('\u0000\u0001 garbage written after the last record, not a WARC header\nmore of it\n');
-    const atEnd = decodeEveryWay(Buffer.concat([response('http://example.com/1'), response('http://example.com/2'), garbage]));
+    const [first, second] = [response('http://example.com/1'), response('http://example.com/2')];
+    const atEnd = decodeEveryWay(Buffer.concat([first, second, garbage]));
     expect(atEnd.rows.map((row) => row.url)).toEqual(['http://example.com/1', 'http://example.com/2']);
     expect(atEnd.badByReason).toEqual({ 'non-WARC data': 1 });
-    const between = decodeEveryWay(Buffer.concat([response('http://example.com/1'), garbage, response('http://example.com/2')]));
+    const between = decodeEveryWay(Buffer.concat([first, garbage, second]));
     expect(between.rows.map((row) => row.url)).toEqual(['http://example.com/1', 'http://example.com/2']);
     expect(between.badByReason).toEqual({ 'non-WARC data': 1 });
   });
@@ -150,26 +160,30 @@ describe('records around damage and odd line ends', () => {
     expect(decoded.badByReason).toEqual({});
   });
 
-  it('reads a response whose Content-Length is one or two bytes off when the next record follows, as warcio does', async () => {
+  it('reads a response whose Content-Length is a byte or two off when the next record follows, as warcio', async () => {
     for (const lengthError of [-2, -1, 1, 2]) {
-      const records = [warcinfo(), response('http://example.com/off', { lengthError }), response('http://example.com/next')];
+      const off = response('http://example.com/off', { lengthError });
+      const records = [warcinfo(), off, response('http://example.com/next')];
       for (const file of [Buffer.concat(records), gzipEach(records)]) {
         const decoded = decodeEveryWay(file);
-        expect(decoded.rows.map((row) => row.url), `off by ${lengthError}`).toEqual(['http://example.com/off', 'http://example.com/next']);
+        const urls = decoded.rows.map((row) => row.url);
+        expect(urls, `off by ${lengthError}`).toEqual(['http://example.com/off', 'http://example.com/next']);
         expect(decoded.rows).toHaveLength(await countRowRecords(file));
         expect(decoded.badByReason, `off by ${lengthError}`).toEqual({});
       }
     }
     // The record's range runs to the next record, its stray bytes included.
     const short = response('http://example.com/off', { lengthError: -2 });
-    const [row] = decode(Buffer.concat([short, response('http://example.com/next')])).rows;
+    const decoded = decode(Buffer.concat([short, response('http://example.com/next')]));
+    const [row] = decoded.rows;
     expect([row!.warc_record_offset, row!.warc_record_length]).toEqual([0, short.length]);
-    expect(decode(Buffer.concat([short, response('http://example.com/next')])).warningByReason).toEqual({ 'Content-Length short of the block': 1 });
+    expect(decoded.warningByReason).toEqual({ 'Content-Length short of the block': 1 });
   });
 
   it('still counts a Content-Length far short of its block as wrong', () => {
     const body = 'x'.repeat(400);
-    const bytes = Buffer.concat([response('http://example.com/far', { block: httpBlock(body), lengthError: -200 }), response('http://example.com/next')]);
+    const far = response('http://example.com/far', { block: httpBlock(body), lengthError: -200 });
+    const bytes = Buffer.concat([far, response('http://example.com/next')]);
     const decoded = decodeEveryWay(bytes);
     expect(decoded.rows.map((row) => row.url)).toEqual(['http://example.com/next']);
     expect(decoded.badByReason).toEqual({ 'wrong Content-Length': 1 });
@@ -177,12 +191,19 @@ describe('records around damage and odd line ends', () => {
 });
 
 describe('records that are not HTTP captures', () => {
-  it('counts Heritrix\'s dns: and whois: records as skipped, apart from bad records; resource records stay rows', () => {
-    const resource = writerRecord({ type: 'resource', url: 'http://example.com/file.txt', id: '<urn:uuid:res>', headers: ['Content-Type: text/plain'], block: 'text' });
-    const records = [warcinfo(), heritrixDns('example.com'), response('http://example.com/'), heritrixWhois('example.com'), resource];
+  it('counts Heritrix\'s dns: and whois: records as skipped, apart from bad ones; resource records stay rows', () => {
+    const resource = writerRecord({
+      type: 'resource', url: 'http://example.com/file.txt', id: '<urn:uuid:res>',
+      headers: ['Content-Type: text/plain'], block: 'text',
+    });
+    const records = [
+      warcinfo(), heritrixDns('example.com'), response('http://example.com/'), heritrixWhois('example.com'), resource,
+    ];
     for (const file of [Buffer.concat(records), gzipEach(records)]) {
       const decoded = decodeEveryWay(file);
-      expect(decoded.rows.map((row) => [row.url, row.fetch_status])).toEqual([['http://example.com/', 200], ['http://example.com/file.txt', 200]]);
+      expect(decoded.rows.map((row) => [row.url, row.fetch_status])).toEqual([
+        ['http://example.com/', 200], ['http://example.com/file.txt', 200],
+      ]);
       expect(decoded.badByReason).toEqual({});
       expect(decoded.skippedByReason).toEqual({ 'not an HTTP capture': 2 });
       expect(decoded.byType).toEqual({ warcinfo: 1, response: 3, resource: 1 });
@@ -215,7 +236,9 @@ describe('a file that gives no row', () => {
     for (const chunkBytes of [bad.length, 17]) {
       const failure = failureOf(bad, chunkBytes)?.failure;
       expect(failure).toMatchObject({ fault: 'input', retryable: false });
-      expect(failure?.reason).toBe('writers.warc: no row, every record was bad (missing WARC-Target-URI 1, no HTTP status line 1)');
+      expect(failure?.reason).toBe(
+        'writers.warc: no row, every record was bad (missing WARC-Target-URI 1, no HTTP status line 1)',
+      );
     }
   });
 

@@ -18,7 +18,10 @@ function ended(jobId: string, outcome: JobOutcome): CommandOf<'jobEnded'> {
   };
 }
 
-const stats = { done: 2, failed: 1, pending: 0, claimed: 0, remaining: 0, inputBytesDone: 200, rowsDone: 14, badRecordsDone: 0, skippedRecordsDone: 0 };
+const stats = {
+  done: 2, failed: 1, pending: 0, claimed: 0, remaining: 0, inputBytesDone: 200, rowsDone: 14,
+  badRecordsDone: 0, skippedRecordsDone: 0,
+};
 
 describe('the run summary', () => {
   it('lists only the failures the ledger holds for good, and counts the retried attempts apart', () => {
@@ -43,7 +46,8 @@ describe('the run summary', () => {
       };
       return { ...base, summary: { ...base.summary, counters } };
     };
-    const summary = runSummary({ ended: [heritrix('a'), heritrix('b'), ended('c', 'committed')] }, stats, 1_000, new Set());
+    const outcome = { ended: [heritrix('a'), heritrix('b'), ended('c', 'committed')] };
+    const summary = runSummary(outcome, stats, 1_000, new Set());
     expect([summary.badRecords, summary.skippedRecords, summary.recordWarnings]).toEqual([2, 4, 2]);
     const text = summaryText(summary, { runId: 'run-x', output: '/out' });
     expect(text).toContain('records 27 (bad 2, skipped 4), rows 21');

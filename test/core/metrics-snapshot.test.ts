@@ -14,7 +14,10 @@ describe('metrics snapshot', () => {
       skippedByReason: { 'not an HTTP capture': 3 }, warningByReason: { 'unreadable WARC-Date': 1 },
     };
     // A chunk handed in by a decoder that counts no skipped record at all.
-    state.counters.records = addRecordCounters(addRecordCounters(state.counters.records, heritrixChunk), { byType: { response: 2 }, badByReason: {} });
-    expect(metricsSnapshot(state, 0).counters).toMatchObject({ records: 8, badRecords: 1, skippedRecords: 3, recordWarnings: 1 });
+    const plainChunk = { byType: { response: 2 }, badByReason: {} };
+    state.counters.records = addRecordCounters(addRecordCounters(state.counters.records, heritrixChunk), plainChunk);
+    expect(metricsSnapshot(state, 0).counters).toMatchObject({
+      records: 8, badRecords: 1, skippedRecords: 3, recordWarnings: 1,
+    });
   });
 });

@@ -22,15 +22,24 @@ export function writerRecord(record: WriterRecord): Buffer {
   const lineEnd = record.lineEnd ?? '\r\n';
   const block = Buffer.from(record.block, 'utf8');
   const lines = [
-    'WARC/1.0', `WARC-Type: ${record.type}`, `WARC-Target-URI: ${record.url}`, `WARC-Date: ${record.date ?? '2019-08-15T01:02:03Z'}`,
-    `WARC-Record-ID: ${record.id}`, ...(record.headers ?? []), `Content-Length: ${block.length + (record.lengthError ?? 0)}`,
+    'WARC/1.0',
+    `WARC-Type: ${record.type}`,
+    `WARC-Target-URI: ${record.url}`,
+    `WARC-Date: ${record.date ?? '2019-08-15T01:02:03Z'}`,
+    `WARC-Record-ID: ${record.id}`,
+    ...(record.headers ?? []),
+    `Content-Length: ${block.length + (record.lengthError ?? 0)}`,
   ];
-  return Buffer.concat([Buffer.from(lines.join(lineEnd) + lineEnd + lineEnd, 'utf8'), block, Buffer.from(lineEnd + lineEnd, 'utf8')]);
+  const header = Buffer.from(lines.join(lineEnd) + lineEnd + lineEnd, 'utf8');
+  return Buffer.concat([header, block, Buffer.from(lineEnd + lineEnd, 'utf8')]);
 }
 
 /** An HTTP response block with a small HTML body. */
 export function httpBlock(body = '<html>hello</html>', status = '200 OK', lineEnd = '\r\n'): string {
-  return [`HTTP/1.1 ${status}`, 'Content-Type: text/html; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`, '', body].join(lineEnd);
+  const lines = [
+    `HTTP/1.1 ${status}`, 'Content-Type: text/html; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`,
+  ];
+  return [...lines, '', body].join(lineEnd);
 }
 
 let serial = 0;
@@ -42,7 +51,10 @@ function recordId(): string {
 export function response(url: string, options: Partial<WriterRecord> = {}): Buffer {
   return writerRecord({
     type: 'response', url, id: recordId(), block: httpBlock(),
-    headers: ['Content-Type: application/http; msgtype=response', 'WARC-Payload-Digest: sha1:RY7PLBUFQNI2FFV5FTUQK72W6SNPXLQU'],
+    headers: [
+      'Content-Type: application/http; msgtype=response',
+      'WARC-Payload-Digest: sha1:RY7PLBUFQNI2FFV5FTUQK72W6SNPXLQU',
+    ],
     ...options,
   });
 }
@@ -96,7 +108,8 @@ export function heritrixWhois(domain: string): Buffer {
 export function warcinfo(lineEnd = '\r\n'): Buffer {
   return writerRecord({
     type: 'warcinfo', url: 'urn:x-test', id: recordId(), lineEnd,
-    headers: ['Content-Type: application/warc-fields'], block: `software: test-writer/1.0${lineEnd}format: WARC File Format 1.0${lineEnd}`,
+    headers: ['Content-Type: application/warc-fields'],
+    block: `software: test-writer/1.0${lineEnd}format: WARC File Format 1.0${lineEnd}`,
   });
 }
 
@@ -111,7 +124,8 @@ export function crCrLfFile(urls: readonly string[]): Buffer {
     warcinfo(lineEnd),
     ...urls.map((url) => writerRecord({
       type: 'response', url, id: recordId(), lineEnd,
-      headers: ['Content-Type: application/http; msgtype=response'], block: httpBlock('<html>hello</html>', '200 OK', lineEnd),
+      headers: ['Content-Type: application/http; msgtype=response'],
+      block: httpBlock('<html>hello</html>', '200 OK', lineEnd),
     })),
   ]);
 }
