@@ -22,9 +22,10 @@ export interface CaptureRow {
   url_port: number | null;
   url_path: string | null;
   url_query: string | null;
-  /** WARC-Date, milliseconds since the epoch, UTC. */
-  fetch_time: number;
-  fetch_status: number;
+  /** WARC-Date, milliseconds since the epoch, UTC; null when the date cannot be read (the capture is kept). */
+  fetch_time: number | null;
+  /** HTTP status; null for a revisit that carries no HTTP headers (its mime type is `warc/revisit`). */
+  fetch_status: number | null;
   fetch_redirect: string | null;
   content_digest: string | null;
   content_mime_type: string | null;

@@ -38,6 +38,10 @@ export interface RunStats {
   readonly remaining: number;
   readonly inputBytesDone: number;
   readonly rowsDone: number;
+  /** Bad records of the done jobs, from their stored results. */
+  readonly badRecordsDone: number;
+  /** Skipped records (no web capture: `dns:`, `whois:`) of the done jobs, apart from the bad ones. */
+  readonly skippedRecordsDone: number;
 }
 
 /**

@@ -17,7 +17,16 @@ export interface MetricsSnapshot {
   readonly memoryBudgetBytes: number;
   /** Current AIMD concurrency limit of each remote. */
   readonly remoteLimit: Record<Remote, number>;
-  readonly counters: Omit<WorkerCounters, 'records'> & { readonly records: number; readonly badRecords: number };
+  /**
+   * `badRecords` counts damage; `skippedRecords` records that are no web capture (`dns:`,
+   * `whois:`), apart from damage; `recordWarnings` rows kept with something mended or null.
+   */
+  readonly counters: Omit<WorkerCounters, 'records'> & {
+    readonly records: number;
+    readonly badRecords: number;
+    readonly skippedRecords: number;
+    readonly recordWarnings: number;
+  };
 }
 
 export function metricsSnapshot(state: WorkerState, nowMs: number): MetricsSnapshot {
@@ -31,6 +40,12 @@ export function metricsSnapshot(state: WorkerState, nowMs: number): MetricsSnaps
     heldBytes: state.heldBytes,
     memoryBudgetBytes: state.limits.memoryBudgetBytes,
     remoteLimit: { source: allowed(state.remotes.source), sink: allowed(state.remotes.sink) },
-    counters: { ...counters, records: totalCount(records.byType), badRecords: totalCount(records.badByReason) },
+    counters: {
+      ...counters,
+      records: totalCount(records.byType),
+      badRecords: totalCount(records.badByReason),
+      skippedRecords: totalCount(records.skippedByReason),
+      recordWarnings: totalCount(records.warningByReason),
+    },
   };
 }

@@ -10,6 +10,7 @@ import type { Failure } from '../core/failure.ts';
 import type { InputRef, Lease, LeasedJob } from '../core/input-ref.ts';
 import { checkClaim, checkLeaseMs, checkRunId, checkSizeBytes, jobRetryDelayMs, lastErrorOf, leaseExpiredError, retryScheduleOf, type RetrySchedule } from '../core/ledger-rules.ts';
 import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress } from '../core/ledger.ts';
+import { totalCount } from '../core/record-counters.ts';
 import { grantLease, holdsLease, leaseRanOut, renewLease, type LeasedState } from './lease-fence.ts';
 
 export interface SimulatedLedgerPortOptions {
@@ -181,14 +182,18 @@ export class SimulatedLedgerPort {
     const counts = { pending: 0, leased: 0, done: 0, failed: 0 };
     let inputBytesDone = 0;
     let rowsDone = 0;
+    let badRecordsDone = 0;
+    let skippedRecordsDone = 0;
     for (const job of this.run(runId).jobs.values()) {
       counts[job.status] += 1;
       inputBytesDone += job.result?.inputBytes ?? 0;
       rowsDone += job.result?.rows ?? 0;
+      badRecordsDone += totalCount(job.result?.counters.badByReason);
+      skippedRecordsDone += totalCount(job.result?.counters.skippedByReason);
     }
     return {
       pending: counts.pending, claimed: counts.leased, done: counts.done, failed: counts.failed,
-      remaining: counts.pending + counts.leased, inputBytesDone, rowsDone,
+      remaining: counts.pending + counts.leased, inputBytesDone, rowsDone, badRecordsDone, skippedRecordsDone,
     };
   }
 

@@ -23,6 +23,7 @@ import { join, resolve } from 'node:path';
 import type { Failure } from '../../core/failure.ts';
 import type { InputRef, Lease, LeasedJob } from '../../core/input-ref.ts';
 import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress } from '../../core/ledger.ts';
+import { totalCount } from '../../core/record-counters.ts';
 import { JournalFile, replayJournal } from './journal-file.ts';
 import {
   checkClaim, checkLeaseMs, checkRunId, jobRetryDelayMs, lastErrorOf, leaseExpiredError, retryScheduleOf, type RetrySchedule,
@@ -233,16 +234,20 @@ export class EmbeddedLedger implements InspectableLedger {
     const counts = { pending: 0, leased: 0, done: 0, failed: 0 };
     let inputBytesDone = 0;
     let rowsDone = 0;
+    let badRecordsDone = 0;
+    let skippedRecordsDone = 0;
     for (const job of this.runs.get(runId)?.jobs.values() ?? []) {
       counts[job.state] += 1;
       if (job.state === 'done' && job.result !== null) {
         inputBytesDone += job.result.inputBytes;
         rowsDone += job.result.rows;
+        badRecordsDone += totalCount(job.result.counters.badByReason);
+        skippedRecordsDone += totalCount(job.result.counters.skippedByReason);
       }
     }
     return {
       pending: counts.pending, claimed: counts.leased, done: counts.done, failed: counts.failed,
-      remaining: counts.pending + counts.leased, inputBytesDone, rowsDone,
+      remaining: counts.pending + counts.leased, inputBytesDone, rowsDone, badRecordsDone, skippedRecordsDone,
     };
   }
 

@@ -74,7 +74,8 @@ export function runStatusText(status: RunStatus): string {
   const total = stats.done + stats.failed + stats.remaining;
   const lines = [
     `run ${status.runId}: ${stats.done}/${total} done, ${stats.failed} failed, ${stats.pending} pending, ${stats.claimed} claimed`,
-    `  done: ${(stats.inputBytesDone / 1024 ** 3).toFixed(2)} GiB read, ${stats.rowsDone} rows written`,
+    `  done: ${(stats.inputBytesDone / 1024 ** 3).toFixed(2)} GiB read, ${stats.rowsDone} rows written, `
+      + `${stats.badRecordsDone} bad records, ${stats.skippedRecordsDone} skipped`,
   ];
   for (const worker of status.workers) {
     const current = worker.currentInput ?? '-';

@@ -117,11 +117,18 @@ export const workerProgressSql = `
     bad_records::float8 AS bad_records, status
   FROM ledger_progress WHERE run_id = $1 ORDER BY worker_id`;
 
-/** $1 run. */
+/** $1 run. Bad and skipped records are summed from each done job's stored counters. */
 export const statsSql = `
   SELECT state, count(*)::float8 AS jobs, coalesce(sum(input_bytes), 0)::float8 AS input_bytes,
-    coalesce(sum(rows_written), 0)::float8 AS rows_written
-  FROM ledger_jobs WHERE run_id = $1 GROUP BY state`;
+    coalesce(sum(rows_written), 0)::float8 AS rows_written,
+    coalesce(sum(bad.records), 0)::float8 AS bad_records,
+    coalesce(sum(skipped.records), 0)::float8 AS skipped_records
+  FROM ledger_jobs
+    LEFT JOIN LATERAL (SELECT sum(value::numeric) AS records
+      FROM jsonb_each_text(counters -> 'badByReason')) AS bad ON true
+    LEFT JOIN LATERAL (SELECT sum(value::numeric) AS records
+      FROM jsonb_each_text(counters -> 'skippedByReason')) AS skipped ON true
+  WHERE run_id = $1 GROUP BY state`;
 
 /** $1 run, $2 job. For status and tests: a job's last error after it failed. */
 export const jobStateSql = `

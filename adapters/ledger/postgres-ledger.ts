@@ -174,7 +174,10 @@ export class PostgresLedger implements InspectableLedger {
 
   async stats(runId: string): Promise<RunStats> {
     checkRunId(runId);
-    const result = await this.query<{ state: string; jobs: number; input_bytes: number; rows_written: number }>(
+    const result = await this.query<{
+      state: string; jobs: number; input_bytes: number; rows_written: number;
+      bad_records: number; skipped_records: number;
+    }>(
       'reading run stats', statements.statsSql, [runId]);
     const byState = new Map(result.rows.map((row) => [row.state, row]));
     const jobsIn = (state: string): number => byState.get(state)?.jobs ?? 0;
@@ -186,6 +189,8 @@ export class PostgresLedger implements InspectableLedger {
       remaining: jobsIn('pending') + jobsIn('leased'),
       inputBytesDone: byState.get('done')?.input_bytes ?? 0,
       rowsDone: byState.get('done')?.rows_written ?? 0,
+      badRecordsDone: byState.get('done')?.bad_records ?? 0,
+      skippedRecordsDone: byState.get('done')?.skipped_records ?? 0,
     };
   }
 

@@ -16,6 +16,8 @@ type Counters = MetricsSnapshot['counters'];
 const counterMetrics: readonly [keyof Counters, string, MetricDatum['unit']][] = [
   ['records', 'Records', 'Count'],
   ['badRecords', 'BadRecords', 'Count'],
+  ['skippedRecords', 'SkippedRecords', 'Count'],
+  ['recordWarnings', 'RecordWarnings', 'Count'],
   ['rows', 'Rows', 'Count'],
   ['bytesIn', 'BytesIn', 'Bytes'],
   ['bytesOut', 'BytesOut', 'Bytes'],

@@ -45,7 +45,9 @@ const requiredString: FieldDefinition = { type: 'UTF8', optional: false };
 /**
  * Column types of DESIGN.md's "Output" table. `fetch_status` is INT32 with the INT_16 converted
  * type because Parquet has no 16-bit physical type; readers (DuckDB included) read it as SMALLINT.
- * `fetch_time` is INT64 with TIMESTAMP_MILLIS, which the Parquet spec defines as UTC.
+ * `fetch_time` is INT64 with TIMESTAMP_MILLIS, which the Parquet spec defines as UTC. Both are
+ * optional: real captures can lack them (a WARC-Date that cannot be read; a revisit written
+ * without HTTP headers), and such a capture is kept with a null rather than lost.
  */
 const columnTypes: Record<(typeof captureColumns)[number], FieldDefinition> = {
   url_surtkey: requiredString,
@@ -65,8 +67,8 @@ const columnTypes: Record<(typeof captureColumns)[number], FieldDefinition> = {
   url_port: { type: 'INT32', optional: true },
   url_path: optionalString,
   url_query: optionalString,
-  fetch_time: { type: 'TIMESTAMP_MILLIS', optional: false },
-  fetch_status: { type: 'INT_16', optional: false },
+  fetch_time: { type: 'TIMESTAMP_MILLIS', optional: true },
+  fetch_status: { type: 'INT_16', optional: true },
   fetch_redirect: optionalString,
   content_digest: optionalString,
   content_mime_type: optionalString,

@@ -4,10 +4,19 @@ import { urlColumns } from './url-columns.ts';
 import { parseWarcDate } from './warc-date.ts';
 import type { ParsedRecord } from './warc-record-parser.ts';
 
-/** A row, or the reason a record that should have made one cannot. */
+/**
+ * A row (with what was odd about it, or null); the reason a record that should have made one
+ * cannot (damage); or the reason a record of a row type is not a capture of the web (skipped).
+ */
 export type RowResult =
-  | { readonly kind: 'row'; readonly row: CaptureRow }
-  | { readonly kind: 'bad'; readonly reason: string };
+  | { readonly kind: 'row'; readonly row: CaptureRow; readonly warning: string | null }
+  | { readonly kind: 'bad'; readonly reason: string }
+  | { readonly kind: 'skipped'; readonly reason: string };
+
+/** Skipped reason of Heritrix's `dns:` and `whois:` records, and of any other response that is no HTTP exchange. */
+export const notHttpCapture = 'not an HTTP capture';
+/** Warning of a row whose WARC-Date cannot be read: the capture is kept, its fetch_time is null. */
+export const unreadableDate = 'unreadable WARC-Date';
 
 /** Record types that become rows, as in CommonCrawl's index. */
 export const rowRecordTypes: ReadonlySet<string> = new Set(['response', 'revisit', 'resource']);
@@ -21,10 +30,14 @@ const statusPattern = /^HTTP\/\S+\s+(\d{3})(?:\s|$)/;
 export function buildCaptureRow(record: ParsedRecord, metadata: ParsedRecord | null, input: InputRef): RowResult {
   const url = targetUri(record);
   if (url === null) return { kind: 'bad', reason: 'missing WARC-Target-URI' };
-  const fetchTime = parseWarcDate(record.warc.get('warc-date'));
-  if (fetchTime === null) return { kind: 'bad', reason: 'invalid WARC-Date' };
   const status = fetchStatus(record);
-  if (status === null) return { kind: 'bad', reason: 'no HTTP status line' };
+  if (status === null && record.type !== 'revisit') {
+    if (notHttp(record, url)) return { kind: 'skipped', reason: notHttpCapture };
+    return { kind: 'bad', reason: 'no HTTP status line' };
+  }
+  // A revisit without HTTP headers (pywb's and warcit's identical-payload revisits) is a row with no status.
+  if (status === null && notHttpScheme(url)) return { kind: 'skipped', reason: notHttpCapture };
+  const fetchTime = captureTime(record.warc.get('warc-date'));
   let columns;
   try {
     columns = urlColumns(url);
@@ -35,6 +48,7 @@ export function buildCaptureRow(record: ParsedRecord, metadata: ParsedRecord | n
   // measured about 10% of decode time faster than spreading the URL columns in.
   return {
     kind: 'row',
+    warning: fetchTime === null ? unreadableDate : null,
     row: {
       url_surtkey: columns.url_surtkey,
       url,
@@ -55,9 +69,9 @@ export function buildCaptureRow(record: ParsedRecord, metadata: ParsedRecord | n
       url_query: columns.url_query,
       fetch_time: fetchTime,
       fetch_status: status,
-      fetch_redirect: redirect(record, status, url),
+      fetch_redirect: status === null ? null : redirect(record, status, url),
       content_digest: digest(record.warc.get('warc-payload-digest')),
-      content_mime_type: mimeType(record),
+      content_mime_type: status === null ? 'warc/revisit' : mimeType(record),
       content_mime_detected: record.warc.get('warc-identified-payload-type'),
       content_charset: metadata?.metadata?.get('charset-detected') ?? null,
       content_languages: languages(metadata?.metadata?.get('languages-cld2') ?? null),
@@ -72,6 +86,15 @@ export function buildCaptureRow(record: ParsedRecord, metadata: ParsedRecord | n
   };
 }
 
+/**
+ * The WARC-Date as a capture time, or null when it cannot be read. An instant before 1970 is
+ * no web capture, and Parquet's TIMESTAMP_MILLIS as written here holds none: it is null too.
+ */
+function captureTime(value: string | null): number | null {
+  const time = parseWarcDate(value);
+  return time === null || time < 0 ? null : time;
+}
+
 /** WARC 1.0's grammar wraps the URI in angle brackets; some writers (and the 0.18 draft) do. */
 export function targetUri(record: ParsedRecord): string | null {
   const value = record.warc.get('warc-target-uri');
@@ -80,16 +103,33 @@ export function targetUri(record: ParsedRecord): string | null {
 }
 
 /**
- * Resource records carry no HTTP exchange, but the column is required: a stored resource is
- * a capture that succeeded, so it gets 200, the reading of CommonCrawl's index this project
- * was given (warcio's CDX indexer writes no status for them; CommonCrawl's own WARCs hold no
- * resource records to check against). Revisits carry the status line of the response they
- * repeat, when the writer kept it; one without is a bad record.
+ * Resource records carry no HTTP exchange: a stored resource is a capture that succeeded, so
+ * it gets 200, the reading of CommonCrawl's index this project was given (warcio's CDX
+ * indexer writes no status for them; CommonCrawl's own WARCs hold no resource records to
+ * check against). Revisits carry the status line of the response they repeat, when the writer
+ * kept it; one without (Content-Length 0, or no HTTP headers) has none, as in cdxj-indexer,
+ * and its mime type is `warc/revisit`.
  */
 function fetchStatus(record: ParsedRecord): number | null {
   if (record.type === 'resource') return 200;
   const match = record.httpStatusLine === null ? null : statusPattern.exec(record.httpStatusLine);
   return match === null ? null : Number(match[1]);
+}
+
+/**
+ * A response or revisit with no HTTP status line that is not meant to hold HTTP: its target
+ * is not an http(s) URI (Heritrix's `dns:` and `whois:` lookups), or its WARC Content-Type
+ * names another block (`text/dns`). Such a record is skipped, not counted as damage.
+ */
+function notHttp(record: ParsedRecord, url: string): boolean {
+  if (notHttpScheme(url)) return true;
+  const type = record.warc.get('content-type');
+  return type !== null && !type.trimStart().toLowerCase().startsWith('application/http');
+}
+
+function notHttpScheme(url: string): boolean {
+  const scheme = url.slice(0, url.indexOf(':') + 1).toLowerCase();
+  return scheme !== 'http:' && scheme !== 'https:';
 }
 
 function redirect(record: ParsedRecord, status: number, url: string): string | null {

@@ -69,9 +69,13 @@ export class LineReader {
   }
 }
 
-/** Decodes a line as UTF-8 (WARC 1.1 allows UTF-8 values), dropping a trailing CR. */
+/**
+ * Decodes a line as UTF-8 (WARC 1.1 allows UTF-8 values), dropping the CRs before its LF: one
+ * as written, or more where CR LF went through a stream that turns LF into CR LF (CR CR LF).
+ */
 function decodeLine(bytes: Buffer, start: number, lineEnd: number): string {
-  const end = lineEnd > start && bytes[lineEnd - 1] === carriageReturn ? lineEnd - 1 : lineEnd;
+  let end = lineEnd;
+  while (end > start && bytes[end - 1] === carriageReturn) end--;
   return bytes.toString('utf8', start, end);
 }
 

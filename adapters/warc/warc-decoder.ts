@@ -23,7 +23,14 @@ import { type ParsedRecord, type RecordSink, WarcRecordParser } from './warc-rec
  *   compressed piece in which the record's last byte came out.
  *
  * `byType` counts every record whose WARC header was read, good or bad; `badByReason` counts
- * damage: a bad record, or a damaged stretch of input (which can hold several records).
+ * damage: a bad record, or a damaged stretch of input (which can hold several records);
+ * `skippedByReason` counts records of a row type that are no capture of the web (Heritrix's
+ * `dns:` and `whois:` lookups), which are not damage; `warningByReason` counts rows kept with
+ * something mended or left null.
+ *
+ * A file that gives no row while records were bad, none skipped and none of a type that makes
+ * no row (a request, a warcinfo), lost all it held: the job fails with the damage as reason,
+ * instead of committing an empty file.
  */
 export class WarcDecoder implements Decoder {
   open(input: InputRef): JobDecoder {
@@ -69,8 +76,14 @@ export class WarcJobDecoder implements JobDecoder {
   private rowBytes = 0;
   private byType: Record<string, number> = {};
   private badByReason: Record<string, number> = {};
+  private skippedByReason: Record<string, number> = {};
+  private warningByReason: Record<string, number> = {};
   /** The damage of the whole job, for the message when no record is found: the chunks' counts are handed out as they go. */
   private readonly jobBadByReason: Record<string, number> = {};
+  /** Of the whole job, for the rule on a file that gives no row. */
+  private jobRows = 0;
+  private jobSkipped = 0;
+  private jobOtherTypes = 0;
   private ended = false;
 
   private readonly observer: ((record: ParsedRecord) => void) | undefined;
@@ -78,12 +91,16 @@ export class WarcJobDecoder implements JobDecoder {
   constructor(private readonly input: InputRef, options: WarcJobDecoderOptions = {}) {
     this.observer = options.observer;
     const sink: RecordSink = {
-      recordType: (type) => count(this.byType, type),
+      recordType: (type) => {
+        count(this.byType, type);
+        if (!rowRecordTypes.has(type)) this.jobOtherTypes++;
+      },
       record: (record) => {
         this.observer?.(record);
         this.onRecord(record);
       },
       bad: (reason) => this.countBad(reason),
+      warning: (reason) => count(this.warningByReason, reason),
     };
     this.parser = new WarcRecordParser(sink, options.limits);
     this.members = new GzipMemberReader({
@@ -178,6 +195,11 @@ export class WarcJobDecoder implements JobDecoder {
       const damage = Object.entries(this.jobBadByReason).map(([reason, times]) => `${reason} ${times}`).join(', ');
       throw new FailureError(inputFault(`${this.input.uri}: not a WARC file, no WARC record found${damage === '' ? '' : ` (damage seen: ${damage})`}`));
     }
+    const lostAll = this.jobRows === 0 && this.jobSkipped === 0 && this.jobOtherTypes === 0;
+    if (lostAll && Object.keys(this.jobBadByReason).length > 0) {
+      const damage = mostFirst(this.jobBadByReason);
+      throw new FailureError(inputFault(`${this.input.uri}: no row, every record was bad (${damage})`));
+    }
   }
 
   private countBad(reason: string): void {
@@ -209,18 +231,41 @@ export class WarcJobDecoder implements JobDecoder {
       this.countBad(result.reason);
       return;
     }
+    if (result.kind === 'skipped') {
+      count(this.skippedByReason, result.reason);
+      this.jobSkipped++;
+      return;
+    }
+    if (result.warning !== null) count(this.warningByReason, result.warning);
+    this.jobRows++;
     this.rows.push(result.row);
     this.rowBytes += estimateRowBytes(result.row);
   }
 
   private takeDecoded(): DecodedChunk {
-    const decoded = { rows: this.rows, rowBytes: this.rowBytes, counters: { byType: this.byType, badByReason: this.badByReason } };
+    const counters = {
+      byType: this.byType,
+      badByReason: this.badByReason,
+      skippedByReason: this.skippedByReason,
+      warningByReason: this.warningByReason,
+    };
+    const decoded = { rows: this.rows, rowBytes: this.rowBytes, counters };
     this.rows = [];
     this.rowBytes = 0;
     this.byType = {};
     this.badByReason = {};
+    this.skippedByReason = {};
+    this.warningByReason = {};
     return decoded;
   }
+}
+
+/** `reason n, reason n`, the most frequent first (ties by name, so the text is stable). */
+function mostFirst(counts: Readonly<Record<string, number>>): string {
+  return Object.entries(counts)
+    .sort(([reasonA, a], [reasonB, b]) => b - a || (reasonA < reasonB ? -1 : 1))
+    .map(([reason, times]) => `${reason} ${times}`)
+    .join(', ');
 }
 
 function count(counts: Record<string, number>, key: string): void {

@@ -15,6 +15,12 @@ export const warcLimits = {
   /** CR and LF bytes tolerated between the end of a block and the next `WARC/`. */
   trailerBytesMax: 64,
   /**
+   * Bytes after a block, up to a line end, that are taken as the block's own when the next
+   * record follows them: a Content-Length a byte or two short (warcio reads such a record).
+   * Past it the Content-Length is wrong and the record is counted bad.
+   */
+  blockRestBytesMax: 64,
+  /**
    * Compressed bytes of one gzip member inflated in one piece with `inflateRawSync`. A larger
    * member (a whole-file gzip) is inflated by a streaming inflater instead, so the carry
    * between chunks never grows past this.

@@ -35,9 +35,14 @@ export interface RecordSink {
   recordType(type: string): void;
   record(record: ParsedRecord): void;
   bad(reason: string): void;
+  /** A record was read whole, but not quite as written: see `shortBlockWarning`. */
+  warning(reason: string): void;
 }
 
-type State = 'record-start' | 'seek' | 'warc-header' | 'http-header' | 'metadata-body' | 'skip-block';
+/** Warning of a record whose block runs a few bytes past its Content-Length, up to a line end. */
+export const shortBlockWarning = 'Content-Length short of the block';
+
+type State = 'record-start' | 'block-rest' | 'seek' | 'warc-header' | 'http-header' | 'metadata-body' | 'skip-block';
 
 const recordMagic = Buffer.from('WARC/', 'latin1');
 const lineFeed = 0x0a;
@@ -60,9 +65,13 @@ interface OpenRecord {
  * Reads WARC records from bytes fed in order, in pieces of any size. It keeps only header
  * lines (bounded) and skips block bytes by counting, so a record's body is never copied.
  *
- * A record is confirmed, and handed to the sink, only when the next `WARC/` follows it (after
- * at most `trailerBytesMax` CR/LF) or the input ends: that is how a wrong Content-Length is
- * caught. After damage it scans for a line that starts with `WARC/` and a version.
+ * A record is confirmed, and handed to the sink, when the next `WARC/` follows it (after at
+ * most `trailerBytesMax` CR/LF) or the input ends: that is how a wrong Content-Length is
+ * caught. Two cases are mended as warcio mends them: bytes right after the block, up to a line
+ * end within `blockRestBytesMax`, then the next `WARC/` (a Content-Length a byte or two short:
+ * the record is kept with a warning); and a record closed by its two line ends and followed by
+ * something that is not a record (the record is kept, the rest counted as non-WARC data).
+ * After damage it scans for a line that starts with `WARC/` and a version.
  */
 export class WarcRecordParser {
   private state: State = 'record-start';
@@ -70,6 +79,11 @@ export class WarcRecordParser {
   private seeking = false;
   private matched = 0;
   private trailerBytes = 0;
+  /** Line feeds among the trailer's bytes: two close a record as WARC writes it. */
+  private trailerLineEnds = 0;
+  /** The block before ran past its Content-Length up to a line end (see `blockRest`). */
+  private shortBlock = false;
+  private blockRestBytes = 0;
   private headerBytes = 0;
   private blockRemaining = 0;
   private firstLine = true;
@@ -97,6 +111,8 @@ export class WarcRecordParser {
     // without this a record whose member follows a damaged line (one past its limit, or text
     // with no line end) was lost uncounted, its `WARC/1.0` line taken for the damaged line's end.
     else if (newMember && this.state === 'seek') this.enterRecordStart(true);
+    // One member a record: the member's end ends the bytes past the block as a line end would.
+    else if (newMember && this.state === 'block-rest') this.endBlockRest();
     let index = segment.start;
     // Each step consumes at least one byte or changes state towards one that does.
     let steps = 0;
@@ -112,6 +128,8 @@ export class WarcRecordParser {
    * a truncated gzip member or a truncated file).
    */
   finish(): boolean {
+    if (this.state === 'block-rest') this.endBlockRest();
+    if (this.state === 'record-start' && this.matched === 0 && this.shortBlock) this.warnShortBlock();
     if (this.state === 'record-start' || this.state === 'seek') {
       this.confirmFinished();
       // The input ended inside the `WARC/` that starts a record.
@@ -166,6 +184,7 @@ export class WarcRecordParser {
   private step(segment: Segment, index: number): number {
     switch (this.state) {
       case 'record-start': return this.recordStart(segment, index);
+      case 'block-rest': return this.blockRest(segment, index);
       case 'seek': return this.seek(segment, index);
       case 'warc-header': return this.warcHeader(segment, index);
       case 'http-header': return this.httpHeader(segment, index);
@@ -179,6 +198,8 @@ export class WarcRecordParser {
     this.seeking = seeking;
     this.matched = 0;
     this.trailerBytes = 0;
+    this.trailerLineEnds = 0;
+    this.shortBlock = false;
   }
 
   private recordStart(segment: Segment, index: number): number {
@@ -187,14 +208,19 @@ export class WarcRecordParser {
       const byte = bytes[index]!;
       if (this.matched === 0 && (byte === carriageReturn || byte === lineFeed)) {
         if (++this.trailerBytes > this.limits.trailerBytesMax) return this.damaged(index + 1);
+        if (byte === lineFeed) this.trailerLineEnds++;
         index++;
         if (this.finished !== null) this.finished.end = endOffset(segment, index);
         continue;
       }
-      if (byte !== recordMagic[this.matched]) return this.damaged(index);
+      if (byte !== recordMagic[this.matched]) {
+        const rightAfterBlock = this.finished !== null && !this.seeking && !this.shortBlock && this.trailerBytes === 0;
+        return rightAfterBlock ? this.startBlockRest(index) : this.damaged(index);
+      }
       if (this.matched === 0) this.beginRecord(segment, index);
       index++;
       if (++this.matched === recordMagic.length) {
+        if (this.shortBlock) this.warnShortBlock();
         this.confirmFinished();
         this.state = 'warc-header';
         return index;
@@ -203,14 +229,60 @@ export class WarcRecordParser {
     return index;
   }
 
-  /** The bytes where a record should start are something else. */
+  /**
+   * The bytes where a record should start are something else. A record closed by its two line
+   * ends was whole: it is kept and what follows it is the damage. Otherwise its Content-Length
+   * did not lead to the next record, and the record is lost with it.
+   */
   private damaged(index: number): number {
-    if (!this.seeking) this.sink.bad(this.finished !== null ? 'wrong Content-Length' : 'non-WARC data');
+    if (this.finished !== null && !this.shortBlock && this.trailerLineEnds >= 2) {
+      this.confirmFinished();
+      if (!this.seeking) this.sink.bad('non-WARC data');
+    } else if (!this.seeking) this.sink.bad(this.finished !== null ? 'wrong Content-Length' : 'non-WARC data');
     this.finished = null;
     this.open = null;
     this.state = 'seek';
     this.seeking = true;
     return index;
+  }
+
+  /**
+   * Bytes right after a block, where a record or its closing line ends should be: the block
+   * may run on past its Content-Length (a writer that counted a byte or two short). The bytes
+   * matched of a `WARC/` that was not one are part of them.
+   */
+  private startBlockRest(index: number): number {
+    this.state = 'block-rest';
+    this.blockRestBytes = this.matched;
+    this.open = null;
+    return index;
+  }
+
+  /** Reads to the line end that closes the block's rest, or gives up past `blockRestBytesMax`. */
+  private blockRest(segment: Segment, index: number): number {
+    const allowed = this.limits.blockRestBytesMax - this.blockRestBytes;
+    const window = Math.min(segment.end, index + allowed + 1);
+    const lineEnd = segment.bytes.subarray(index, window).indexOf(lineFeed);
+    if (lineEnd === -1) {
+      this.blockRestBytes += window - index;
+      if (this.blockRestBytes > this.limits.blockRestBytesMax) return this.damaged(window);
+      this.finished!.end = endOffset(segment, window);
+      return window;
+    }
+    const next = index + lineEnd + 1;
+    this.finished!.end = endOffset(segment, next);
+    this.endBlockRest();
+    return next;
+  }
+
+  /** The block's rest ended: the closing line ends and the next `WARC/` may follow. */
+  private endBlockRest(): void {
+    this.enterRecordStart(false);
+    this.shortBlock = true;
+  }
+
+  private warnShortBlock(): void {
+    if (this.finished !== null && this.finished.badReason === null) this.sink.warning(shortBlockWarning);
   }
 
   private seek(segment: Segment, index: number): number {

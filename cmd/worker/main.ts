@@ -179,6 +179,8 @@ function runWorker(config: WorkerConfig, logger: Logger, signals: ShutdownSignal
         onJobEnded: (ended) => logger.log(ended.outcome === 'committed' ? 'info' : 'warn', 'job ended', {
           jobId: ended.jobId, input: ended.uri, outcome: ended.outcome, failure: ended.failure,
           rows: ended.summary.rows, badByReason: ended.summary.counters.badByReason,
+          skippedByReason: ended.summary.counters.skippedByReason,
+          warningByReason: ended.summary.counters.warningByReason,
         }),
       },
     )));

@@ -20,6 +20,12 @@ export interface RunSummary {
   readonly badRecords: number;
   /** Bad records of every job this worker ended, by reason. */
   readonly badByReason: Readonly<Record<string, number>>;
+  /** Records that are no web capture (`dns:`, `whois:`), not damage: counted apart from bad ones. */
+  readonly skippedRecords: number;
+  readonly skippedByReason: Readonly<Record<string, number>>;
+  /** Rows kept with something mended or left null (an unreadable WARC-Date), by reason. */
+  readonly recordWarnings: number;
+  readonly warningByReason: Readonly<Record<string, number>>;
   /** Exported inputs with bad records (a failed input is listed with its failure instead). */
   readonly damaged: readonly DamagedInput[];
   readonly rows: number;
@@ -63,6 +69,10 @@ export function runSummary(outcome: RunOutcome, stats: RunStats, elapsedMs: numb
     records: totalCount(counters.byType),
     badRecords: totalCount(counters.badByReason),
     badByReason: counters.badByReason,
+    skippedRecords: totalCount(counters.skippedByReason),
+    skippedByReason: counters.skippedByReason ?? {},
+    recordWarnings: totalCount(counters.warningByReason),
+    warningByReason: counters.warningByReason ?? {},
     damaged,
     rows,
     inputBytes,
@@ -86,9 +96,13 @@ export function summaryText(summary: RunSummary, where: { runId: string; output:
   const lines = [
     `run ${where.runId}: ${summary.committed} files exported, ${summary.failed.length} failed, ${summary.released} released`
       + (summary.retried > 0 ? `, ${summary.retried} failed attempts retried` : ''),
-    `  records ${summary.records} (bad ${summary.badRecords}), rows ${summary.rows}`,
+    `  records ${summary.records} (bad ${summary.badRecords}, skipped ${summary.skippedRecords}), rows ${summary.rows}`,
   ];
   if (summary.badRecords > 0) lines.push(`  bad records by reason: ${reasonCounts(summary.badByReason)}`);
+  const skipped = reasonCounts(summary.skippedByReason);
+  const warned = reasonCounts(summary.warningByReason);
+  if (summary.skippedRecords > 0) lines.push(`  skipped records by reason: ${skipped}`);
+  if (summary.recordWarnings > 0) lines.push(`  rows with warnings by reason: ${warned}`);
   lines.push(
     `  read ${megabytes.toFixed(1)} MB, wrote ${(summary.outputBytes / 1e6).toFixed(2)} MB in ${seconds.toFixed(1)} s (${(megabytes / Math.max(seconds, 1e-3)).toFixed(1)} MB/s)`,
     `  run: ${summary.stats.done} done, ${summary.stats.failed} failed, ${summary.stats.remaining} remaining`,

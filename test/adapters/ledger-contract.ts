@@ -44,7 +44,10 @@ export function contractInputs(count: number, prefix = 'file'): InputRef[] {
 
 export const someResult: JobResult = {
   rows: 10, inputBytes: 1_000, outputBytes: 200,
-  counters: { byType: { response: 10 }, badByReason: { 'truncated gzip member': 1 } },
+  counters: {
+    byType: { response: 12 }, badByReason: { 'truncated gzip member': 1 },
+    skippedByReason: { 'not an HTTP capture': 2 }, warningByReason: { 'unreadable WARC-Date': 1 },
+  },
 };
 
 export function sleep(milliseconds: number): Promise<void> {
@@ -141,6 +144,7 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       expect(await ledger.complete(runId, leaseOf(second), { ...someResult, rows: 5, inputBytes: 500 })).toBe(true);
       expect(await ledger.stats(runId)).toEqual({
         pending: 0, claimed: 0, done: 2, failed: 0, remaining: 0, inputBytesDone: 1_500, rowsDone: 15,
+        badRecordsDone: 2, skippedRecordsDone: 4,
       });
     });
 

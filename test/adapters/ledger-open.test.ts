@@ -67,7 +67,7 @@ test('status reads stats and worker rows from either ledger, as text and as JSON
     });
     expect(runStatusText(status)).toBe([
       `run ${runId}: 1/3 done, 1 failed, 1 pending, 0 claimed`,
-      '  done: 0.00 GiB read, 10 rows written',
+      '  done: 0.00 GiB read, 10 rows written, 1 bad records, 2 skipped',
       '  worker-a running: s3://bucket/file-1.warc.gz (1500 records, 2 bad, 3.0 MiB)',
       `  failed: ${broken!.input.uri}: input: not a WARC file`,
     ].join('\n'));

@@ -45,6 +45,8 @@ describe('CloudWatch metrics', () => {
     expect(find('HeldBytes')).toMatchObject({ value: 123_456_789, unit: 'Bytes' });
     expect(put?.data.filter((datum) => datum.name === 'RemoteLimit').map((datum) => datum.dimensions.Remote)).toEqual(['source', 'sink']);
     for (const name of ['Records', 'BadRecords', 'BytesIn', 'BytesOut', 'Failures', 'Throttles']) expect(find(name)).toBeDefined();
+    // Skipped records (dns:, whois:) are sent apart from bad ones, and rows kept with a warning too.
+    expect([find('SkippedRecords')?.value, find('RecordWarnings')?.value, find('BadRecords')?.value]).toEqual([2, 1, 4]);
     expect(find('Throttles')?.value).toBe(2);
   });
 

