@@ -199,8 +199,9 @@ function runWorker(config: WorkerConfig, logger: Logger, signals: ShutdownSignal
     logger.log('info', 'run enqueued', { runId, inputs, added: enqueued.added, refused: enqueued.refusedCount });
     // A run with nothing left says so, and when it finished, instead of starting to export nothing.
     const before = yield* awaited(() => ledger.stats(runId));
-    const listing = yield* awaited(() => ledger.runListing(runId));
-    if (enqueued.added === 0 && before.remaining === 0 && listing !== undefined && before.done + before.failed > 0) {
+    const finished = enqueued.added === 0 && before.remaining === 0 && before.done + before.failed > 0;
+    const listing = finished ? yield* awaited(() => ledger.runListing(runId)) : undefined;
+    if (listing !== undefined) {
       const report = yield* awaited(() => ledgerReportOf(ledger, runId, enqueued));
       process.stderr.write(`${finishedRunText(listing, before, report, output)}\n`);
       return exitCodeOf(before, report);

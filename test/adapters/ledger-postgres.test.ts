@@ -128,6 +128,28 @@ describe('PostgreSQL ledger under a fleet', () => {
     }
   });
 
+  test('workers enqueueing together, each with its own input of one output key, leave one holder and name it to the others', async () => {
+    const runId = `collide-${Date.now()}`;
+    const [shared] = contractInputs(1, 'collide');
+    const enqueuers = await Promise.all(Array.from({ length: 8 }, () =>
+      PostgresLedger.open({ ...contractOptions, connectionString, schema, connectionsMax: 1 })));
+    try {
+      const results = await Promise.all(enqueuers.map((enqueuer, index) => enqueuer.enqueue(runId, [
+        { ...shared!, uri: `s3://bucket-${index}/${shared!.filename}` }, ...contractInputs(1, `own-${index}`),
+      ])));
+      const holders = results.filter((result) => result.added === 2);
+      expect(holders).toHaveLength(1);
+      const holderUri = `s3://bucket-${results.indexOf(holders[0]!)}/${shared!.filename}`;
+      for (const result of results.filter((candidate) => candidate !== holders[0])) {
+        expect(result.added).toBe(1);
+        expect(result.collisions).toEqual([{ uri: expect.stringMatching(/^s3:\/\/bucket-\d\//), outputKey: contractOptions.outputKeyOf(shared!), heldBy: holderUri }]);
+      }
+      expect(await ledger.stats(runId)).toMatchObject({ pending: 9 });
+    } finally {
+      await Promise.all(enqueuers.map((enqueuer) => enqueuer.close()));
+    }
+  });
+
   test('8 concurrent claimers over 10,000 jobs take each job exactly once', async () => {
     const runId = `fleet-${Date.now()}`;
     expect((await ledger.enqueue(runId, contractInputs(10_000, 'fleet'))).added).toBe(10_000);
