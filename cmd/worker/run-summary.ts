@@ -118,7 +118,7 @@ function reportLines(lines: string[], stats: RunStats, report: LedgerReport): vo
 export function finishedRunText(listing: RunListing, stats: RunStats, report: LedgerReport, output: string): string {
   const at = listing.lastFinishedMs === null ? '' : ` at ${new Date(listing.lastFinishedMs).toISOString()}`;
   const lines = [
-    `run ${listing.runId} finished${at} with ${stats.done} files exported, ${stats.failed} failed: nothing left to do`,
+    `run ${listing.runId} finished${at} with ${stats.done + stats.failed} files: ${stats.done} exported, ${stats.failed} failed; nothing left to do`,
     `  output: ${output}`,
   ];
   reportLines(lines, stats, report);

@@ -62,10 +62,10 @@ describe('the run summary', () => {
   it('says when a finished run finished, and how to export it again', () => {
     const listing = { runId: 'run-x', input: '/warcs', output: '/out', pending: 0, claimed: 0, done: 2, failed: 0, lastActivityMs: 0, lastFinishedMs: Date.UTC(2026, 0, 2, 3, 4, 5) };
     const text = finishedRunText(listing, { ...stats, failed: 0 }, emptyLedgerReport, '/out');
-    expect(text.split('\n')[0]).toBe('run run-x finished at 2026-01-02T03:04:05.000Z with 2 files exported, 0 failed: nothing left to do');
+    expect(text.split('\n')[0]).toBe('run run-x finished at 2026-01-02T03:04:05.000Z with 2 files: 2 exported, 0 failed; nothing left to do');
     expect(text).toContain('new --run-id');
     expect(text).not.toContain('retry-failed');
     expect(finishedRunText({ ...listing, lastFinishedMs: null }, stats, { ...emptyLedgerReport, failed: [{ uri: '/warcs/b', lastError: null }] }, '/out'))
-      .toMatch(/^run run-x finished with 2 files exported, 1 failed[\s\S]*failed: \/warcs\/b: no error recorded[\s\S]*retry-failed/);
+      .toMatch(/^run run-x finished with 3 files: 2 exported, 1 failed[\s\S]*failed: \/warcs\/b: no error recorded[\s\S]*retry-failed/);
   });
 });

@@ -44,7 +44,7 @@ describe('node cmd/worker', () => {
   it('does not redo finished work when run again', () => {
     const second = runWorker([]);
     expect(second.code).toBe(0);
-    expect(second.stderr).toMatch(/^run run-[0-9a-f]+ finished at \S+Z with 3 files exported, 0 failed: nothing left to do$/m);
+    expect(second.stderr).toMatch(/^run run-[0-9a-f]+ finished at \S+Z with 3 files: 3 exported, 0 failed; nothing left to do$/m);
   });
 
   it('writes the same Parquet bytes with decode and encode on the event loop (--threads 0) as on the thread pool', () => {

@@ -97,7 +97,7 @@ describe('node cmd/worker on a CommonCrawl-like HTTP tree', () => {
       const seen = treeServer.requests.length;
       const second = await runAsync(args);
       expect(second.code, second.stderr).toBe(3);
-      expect(second.stderr).toContain('with 3 files exported, 1 failed: nothing left to do');
+      expect(second.stderr).toContain('with 4 files: 3 exported, 1 failed; nothing left to do');
       expect(second.stderr).toMatch(/failed: \S+-00099\.warc\.gz: .*404/);
       expect(heads(treeServer.requests.slice(seen))).toEqual([]);
     } finally {

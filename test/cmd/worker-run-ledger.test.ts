@@ -81,7 +81,7 @@ describe('a run with a failed input', () => {
   it('says on a re-run of a finished run when it finished, with how many files, and how to export again', () => {
     const rerun = runWorker(options);
     expect(rerun.code, rerun.stderr).toBe(0);
-    expect(rerun.stderr).toMatch(/^run run-[0-9a-f]+ finished at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z with 2 files exported/m);
+    expect(rerun.stderr).toMatch(/^run run-[0-9a-f]+ finished at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z with 2 files: 2 exported, 0 failed/m);
     expect(rerun.stderr).toContain('--run-id');
     expect(rerun.stderr).not.toContain('0 files exported');
   });
