@@ -285,7 +285,7 @@ export class SimulatedLedgerPort {
   }
 
   /** Every enqueue here already refused shared keys: there are none to report. */
-  async sharedOutputKeys(runId: string, _limit: number): Promise<{ uri: string; outputKey: string; heldBy: string; state: SimulatedJobStatus['state'] }[]> {
+  async sharedOutputKeys(runId: string, _limit: number): Promise<(OutputKeyCollision & { state: SimulatedJobStatus['state'] })[]> {
     this.checkOpen(runId);
     return [];
   }

@@ -84,7 +84,10 @@ interface RunState {
   readonly progress: Map<string, WorkerProgress>;
   /** Which job holds each output key: the first enqueued. */
   readonly outputKeyHolders: Map<string, string>;
-  /** Jobs a journal written before keys had to be distinct holds under a key held first by another input: job id → that input. */
+  /**
+   * Jobs that a journal written before keys had to be distinct holds under a key another input
+   * held first: job id → that input.
+   */
   readonly sharedKeys: Map<string, string>;
   record: RunRecord | null;
   /** Epoch ms of the last progress report. */
@@ -331,7 +334,8 @@ export class EmbeddedLedger implements InspectableLedger {
       const failed: StoredJob[] = [];
       for (const [jobId, heldBy] of run.sharedKeys) {
         const job = run.jobs.get(jobId)!;
-        if (job.state === 'pending' || job.state === 'leased') failed.push(finished(job, 'failed', sharedOutputKeyError(job.outputKey, heldBy)));
+        if (job.state !== 'pending' && job.state !== 'leased') continue;
+        failed.push(finished(job, 'failed', sharedOutputKeyError(job.outputKey, heldBy)));
       }
       for (const job of failed) this.store(run, job);
       if (failed.length > 0) await this.write({ kind: 'jobs', runId, jobs: failed });
@@ -397,7 +401,10 @@ export class EmbeddedLedger implements InspectableLedger {
   private run(runId: string): RunState {
     let run = this.runs.get(runId);
     if (run === undefined) {
-      run = { jobs: new Map(), open: new Set(), progress: new Map(), outputKeyHolders: new Map(), sharedKeys: new Map(), record: null, progressAtMs: 0 };
+      run = {
+        jobs: new Map(), open: new Set(), progress: new Map(), outputKeyHolders: new Map(), sharedKeys: new Map(),
+        record: null, progressAtMs: 0,
+      };
       this.runs.set(runId, run);
     }
     return run;
@@ -453,14 +460,18 @@ export class EmbeddedLedger implements InspectableLedger {
       for (let start = 0; start < jobs.length; start += enqueueBatchMax) {
         lines.push(JSON.stringify({ kind: 'jobs', runId, jobs: jobs.slice(start, start + enqueueBatchMax) }));
       }
-      for (const progress of run.progress.values()) lines.push(JSON.stringify({ kind: 'progress', runId, progress, atMs: run.progressAtMs }));
+      for (const progress of run.progress.values()) {
+        lines.push(JSON.stringify({ kind: 'progress', runId, progress, atMs: run.progressAtMs }));
+      }
     }
     return lines;
   }
 
   private liveLineCount(): number {
     let count = 0;
-    for (const run of this.runs.values()) count += Math.ceil(run.jobs.size / enqueueBatchMax) + run.progress.size + (run.record === null ? 0 : 1);
+    for (const run of this.runs.values()) {
+      count += Math.ceil(run.jobs.size / enqueueBatchMax) + run.progress.size + (run.record === null ? 0 : 1);
+    }
     return count;
   }
 }

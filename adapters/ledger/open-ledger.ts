@@ -91,13 +91,14 @@ export function runStatusText(status: RunStatus): string {
 }
 
 /** How a user exports failed inputs again, once fixed. */
-export const retryHint = 'to export the failed inputs again once fixed: `node cmd/worker retry-failed` with the same options, then run again'
-  + ' (or everything under a new --run-id)';
+export const retryHint = 'to export the failed inputs again once fixed: `node cmd/worker retry-failed` with the same options,'
+  + ' then run again (or everything under a new --run-id)';
 
 /** An input left sharing its output with another by a ledger written before outputs had to be distinct. */
 export function sharedOutputKeyLine(job: SharedOutputKey): string {
   const what = job.state === 'done' ? 'both were exported, one over the other' : 'it was not exported';
-  return `  shared output: ${job.uri}: its output ${job.outputKey} is also the output of ${job.heldBy} (${what}); export it under a new --run-id`;
+  return `  shared output: ${job.uri}: its output ${job.outputKey} is also the output of ${job.heldBy} (${what});`
+    + ' export it under a new --run-id';
 }
 
 /** What `status` prints when no run is named: every run the ledger holds, the most recently active first. */
@@ -106,7 +107,8 @@ export function runListText(runs: readonly RunListing[], where: string): string 
   const lines = [`runs in the ledger at ${where} (name one with --run-id, or with the --input and --output it ran with):`];
   for (const run of runs) {
     lines.push(`  ${run.runId} input ${run.input ?? '(not recorded)'} output ${run.output ?? '(not recorded)'}: `
-      + `${run.done} done, ${run.pending + run.claimed} pending, ${run.failed} failed, last activity ${new Date(run.lastActivityMs).toISOString()}`);
+      + `${run.done} done, ${run.pending + run.claimed} pending, ${run.failed} failed, `
+      + `last activity ${new Date(run.lastActivityMs).toISOString()}`);
   }
   return lines.join('\n');
 }

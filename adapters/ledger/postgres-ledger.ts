@@ -119,9 +119,8 @@ export class PostgresLedger implements InspectableLedger {
   /** Of the inputs an enqueue skipped, those refused for their output key, in batch order. */
   private async collisionsOf(runId: string, skipped: readonly EnqueuedJob[]): Promise<OutputKeyCollision[]> {
     if (skipped.length === 0) return [];
-    const result = await this.query<{ job_id: string; held_by: string }>('finding who holds output keys', statements.outputKeyHoldersSql, [
-      runId, skipped.map((job) => job.jobId), skipped.map((job) => job.outputKey),
-    ]);
+    const result = await this.query<{ job_id: string; held_by: string }>('finding who holds output keys',
+      statements.outputKeyHoldersSql, [runId, skipped.map((job) => job.jobId), skipped.map((job) => job.outputKey)]);
     const heldBy = new Map(result.rows.map((row) => [row.job_id, row.held_by]));
     return skipped.flatMap((job) => {
       const holder = heldBy.get(job.jobId);
@@ -229,7 +228,8 @@ export class PostgresLedger implements InspectableLedger {
 
   async retryFailed(runId: string): Promise<FailedJob[]> {
     checkRunId(runId);
-    const result = await this.query<{ uri: string; last_error: string | null }>('putting failed jobs back', statements.retryFailedSql, [runId]);
+    const result = await this.query<{ uri: string; last_error: string | null }>(
+      'putting failed jobs back', statements.retryFailedSql, [runId]);
     return result.rows.map((row) => ({ uri: row.uri, lastError: row.last_error }));
   }
 
@@ -258,7 +258,9 @@ export class PostgresLedger implements InspectableLedger {
   async sharedOutputKeys(runId: string, limit: number): Promise<SharedOutputKey[]> {
     const result = await this.query<{ uri: string; output_key: string; output_key_held_by: string; state: JobStatus['state'] }>(
       'listing shared output keys', statements.sharedOutputKeysSql, [runId, limit]);
-    return result.rows.map((row) => ({ uri: row.uri, outputKey: row.output_key, heldBy: row.output_key_held_by, state: row.state }));
+    return result.rows.map((row) => ({
+      uri: row.uri, outputKey: row.output_key, heldBy: row.output_key_held_by, state: row.state,
+    }));
   }
 
   async jobStatus(runId: string, jobId: string): Promise<JobStatus | undefined> {

@@ -44,7 +44,8 @@ export function runOriginOf(config: WorkerConfig): RunOrigin {
 }
 
 function unknownRunLine(runId: string, config: WorkerConfig): string {
-  return `error: no run ${runId} in the ledger at ${ledgerWhere(config)}; \`node cmd/worker status\` without --run-id and --input lists the runs it holds\n`;
+  return `error: no run ${runId} in the ledger at ${ledgerWhere(config)};`
+    + ' `node cmd/worker status` without --run-id and --input lists the runs it holds\n';
 }
 
 /** `node cmd/worker status [--json]`: one run (exit 2 if the ledger holds no such run), or every run when none is named. */
@@ -62,9 +63,12 @@ export async function statusCommand(config: WorkerConfig, json: boolean): Promis
       return 2;
     }
     const status = await readRunStatus(ledger, runId);
-    process.stdout.write(`${json
-      ? JSON.stringify({ runId: status.runId, ...status.stats, workers: status.workers, failedJobs: status.failed, sharedOutputKeys: status.shared })
-      : runStatusText(status)}\n`);
+    const printed = json
+      ? JSON.stringify({
+        runId: status.runId, ...status.stats, workers: status.workers, failedJobs: status.failed, sharedOutputKeys: status.shared,
+      })
+      : runStatusText(status);
+    process.stdout.write(`${printed}\n`);
     return 0;
   } finally {
     await ledger.close();
@@ -87,7 +91,9 @@ export async function retryFailedCommand(config: WorkerConfig): Promise<number> 
     }
     const lines = [`run ${runId}: ${reset.length} failed job${reset.length === 1 ? '' : 's'} put back to pending, attempts reset:`];
     const sorted = reset.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
-    for (const job of sorted.slice(0, summaryInputsListedMax)) lines.push(`  ${job.uri} (was: ${job.lastError ?? 'no error recorded'})`);
+    for (const job of sorted.slice(0, summaryInputsListedMax)) {
+      lines.push(`  ${job.uri} (was: ${job.lastError ?? 'no error recorded'})`);
+    }
     if (sorted.length > summaryInputsListedMax) lines.push(`  … and ${sorted.length - summaryInputsListedMax} more`);
     lines.push('run the same command without retry-failed to export them');
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -217,7 +217,8 @@ export class NodeRuntime {
     // Read before the decode: a CPU thread takes the chunk's buffer (transferred, not copied), which leaves it empty here.
     const chunkBytes = chunk.length;
     const decoded = await this.adapters.cpu.decode(command.jobId, command.cpuLane, data.claimed.input, chunk, command.final);
-    this.progress.decoded(data.claimed.input.uri, totalCount(decoded.counters.byType), chunkBytes, totalCount(decoded.counters.badByReason));
+    const { byType, badByReason } = decoded.counters;
+    this.progress.decoded(data.claimed.input.uri, totalCount(byType), chunkBytes, totalCount(badByReason));
     return { kind: 'chunkDecoded', taskId: command.taskId, ...decoded };
   }
 

@@ -105,8 +105,9 @@ export function exitCodeOf(stats: RunStats, report: LedgerReport): 0 | 3 {
 
 function reportLines(lines: string[], stats: RunStats, report: LedgerReport): void {
   listed(lines, report.failed.map((job) => `  failed: ${job.uri}: ${job.lastError ?? 'no error recorded'}`), 'failed', stats.failed);
-  listed(lines, report.refused.map((job) => `  refused: ${job.uri}: its output ${job.outputKey} is already the output of ${job.heldBy} in this run`),
-    'refused', report.refusedCount);
+  const refused = report.refused.map((job) =>
+    `  refused: ${job.uri}: its output ${job.outputKey} is already the output of ${job.heldBy} in this run`);
+  listed(lines, refused, 'refused', report.refusedCount);
   lines.push(...report.shared.map(sharedOutputKeyLine));
   if (stats.failed > 0) lines.push(`  ${retryHint}`);
 }
@@ -118,7 +119,8 @@ function reportLines(lines: string[], stats: RunStats, report: LedgerReport): vo
 export function finishedRunText(listing: RunListing, stats: RunStats, report: LedgerReport, output: string): string {
   const at = listing.lastFinishedMs === null ? '' : ` at ${new Date(listing.lastFinishedMs).toISOString()}`;
   const lines = [
-    `run ${listing.runId} finished${at} with ${stats.done + stats.failed} files: ${stats.done} exported, ${stats.failed} failed; nothing left to do`,
+    `run ${listing.runId} finished${at} with ${stats.done + stats.failed} files: `
+      + `${stats.done} exported, ${stats.failed} failed; nothing left to do`,
     `  output: ${output}`,
   ];
   reportLines(lines, stats, report);
@@ -141,8 +143,8 @@ export function summaryText(summary: RunSummary, where: { runId: string; output:
     `  output: ${where.output}`,
   );
   listed(lines, summary.damaged.map((input) => `  exported with bad records: ${input.uri}: ${reasonCounts(input.badByReason)}`), 'exported with bad records');
-  if (report === undefined) listed(lines, summary.failed.map((failed) => `  failed: ${failed.uri}: ${failed.failure?.reason ?? 'unknown'}`), 'failed');
-  else reportLines(lines, summary.stats, report);
+  if (report !== undefined) reportLines(lines, summary.stats, report);
+  else listed(lines, summary.failed.map((failed) => `  failed: ${failed.uri}: ${failed.failure?.reason ?? 'unknown'}`), 'failed');
   return lines.join('\n');
 }
 
