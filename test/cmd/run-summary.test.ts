@@ -50,6 +50,12 @@ describe('the run summary', () => {
     expect(exitCodeOf(clean, emptyLedgerReport)).toBe(0);
     expect(exitCodeOf(stats, emptyLedgerReport)).toBe(3);
     expect(exitCodeOf(clean, { ...emptyLedgerReport, refused: report.refused, refusedCount: 1 })).toBe(3);
+    // Two inputs a ledger older than the rule exported to one object: the run cannot be made whole in place.
+    const shared = [{ uri: '/warcs/y.warc', outputKey: 'y.parquet', heldBy: '/warcs/y.warc.gz', state: 'done' as const }];
+    expect(exitCodeOf(clean, { ...emptyLedgerReport, shared })).toBe(3);
+    expect(summaryText(runSummary({ ended: [] }, clean, 1_000, new Set()), { runId: 'run-x', output: '/out' }, { ...emptyLedgerReport, shared }))
+      .toContain('  shared output: /warcs/y.warc: its output y.parquet is also the output of /warcs/y.warc.gz (both were exported, one over the other);'
+        + ' export it under a new --run-id');
     // This worker failed nothing; the run still holds a failure from an earlier one.
     const text = summaryText(runSummary({ ended: [ended('a', 'committed')] }, stats, 1_000, new Set()), { runId: 'run-x', output: '/out' }, report);
     expect(text).toContain('1 files exported, 0 failed');
