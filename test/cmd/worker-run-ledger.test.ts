@@ -109,7 +109,8 @@ describe('status', () => {
   });
 
   it('refuses an unknown run with exit 2 and one line', () => {
-    for (const args of [['--run-id', 'no-such-run', '--output', 'listed'], ['--input', join(workFolder, 'nowhere'), '--output', 'listed']]) {
+    // The second names a run by an input that exists but was never exported to this output.
+    for (const args of [['--run-id', 'no-such-run', '--output', 'listed'], ['--input', join(workFolder, 'warcs'), '--output', 'listed']]) {
       const status = runWorker(['status', ...args]);
       expect(status.code).toBe(2);
       expect(status.stderr.trim().split('\n')).toHaveLength(1);
