@@ -3,7 +3,8 @@
  * PostgreSQL ledgers: idempotent enqueue keyed by input URI per run; claims with a lease and
  * an attempt number that fences complete, fail, release and heartbeat; expired leases taken
  * over (and charged); retryable failures back off and come back up to an attempt limit;
- * release charges nothing; progress rows and stats. The retry schedule and the checks on what
+ * release charges nothing; an output key held by one input per run; failed jobs reset on
+ * request; runs listed; progress rows and stats. The retry schedule and the checks on what
  * a caller hands it are the real ledgers' own, from core/ledger-rules.ts.
  */
 import type { Failure } from '../core/failure.ts';

@@ -4,7 +4,9 @@
  * complete, fail, release and heartbeat refused to anyone but the current, unexpired holder;
  * expired leases taken over by others (and charged); retries after retryBaseMs × 2^(n − 1)
  * that stop at attemptsMax; release that charges nothing; `exhausted` only when nothing is
- * pending, leased or waiting for a retry; progress rows and stats.
+ * pending, leased or waiting for a retry; progress rows and stats; an output key held once per
+ * run (a second input refused, naming both, the rest of its batch enqueued); `retryFailed`
+ * resetting failed jobs and nothing else; the runs listed with their origin and counts.
  *
  * Times are real by default (the PostgreSQL ledger uses the database's clock): leases that
  * must expire are 300 ms, leases that must not are 60 s, and waits leave generous margins for
