@@ -84,3 +84,12 @@ export function lastErrorOf(failure: { readonly fault: string; readonly reason: 
 }
 
 export const leaseExpiredError = "ours: lease expired (the worker died or hung) on the job's last allowed attempt";
+
+/**
+ * The last error of a job the ledger found sharing its output key with an input enqueued
+ * before it (a ledger written before keys had to be distinct). The PostgreSQL migration that
+ * introduced the rule writes the same words (migrations/004-distinct-output-keys.sql).
+ */
+export function sharedOutputKeyError(outputKey: string, heldBy: string): string {
+  return `input: output ${outputKey} is also the output of ${heldBy} in this run; export this input under a new --run-id`;
+}

@@ -44,14 +44,42 @@ export interface RunStats {
   readonly skippedRecordsDone: number;
 }
 
+/** Where a run reads and writes, stored by its first enqueue so that `status` can list runs. */
+export interface RunOrigin {
+  readonly input: string;
+  readonly output: string;
+}
+
+/**
+ * An input refused at enqueue: another input of the run already holds its output key, and
+ * one object cannot hold two inputs (the second would overwrite the first).
+ */
+export interface OutputKeyCollision {
+  readonly uri: string;
+  readonly outputKey: string;
+  /** The input that holds the key. */
+  readonly heldBy: string;
+}
+
+export interface EnqueueResult {
+  /** Inputs new to the run. */
+  readonly added: number;
+  /** Inputs refused for their output key; the rest of the batch was enqueued. */
+  readonly collisions: readonly OutputKeyCollision[];
+}
+
 /**
  * Shared memory of a run: which inputs exist, who holds which, what is done.
  * Every write after `claim` is fenced by the lease's attempt number: a worker that lost its
  * lease cannot complete, fail or release the job.
  */
 export interface Ledger {
-  /** Idempotent: an input enqueued twice is one job. Returns how many were new. Sizes may be missing. */
-  enqueue(runId: string, inputs: readonly InputRef[]): Promise<number>;
+  /**
+   * Idempotent: an input enqueued twice is one job. Sizes may be missing. An input whose output
+   * key another input of the run holds is refused and reported, without refusing the others.
+   * The run's first enqueue keeps its origin (later ones do not change it).
+   */
+  enqueue(runId: string, inputs: readonly InputRef[], origin?: RunOrigin): Promise<EnqueueResult>;
   claim(runId: string, workerId: string, count: number, leaseMs: number): Promise<ClaimResult>;
   heartbeat(runId: string, workerId: string, leases: readonly Lease[], leaseMs: number): Promise<HeartbeatResult>;
   /** Returns false when the lease was lost: the result is not recorded. */

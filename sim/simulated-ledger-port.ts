@@ -3,13 +3,16 @@
  * PostgreSQL ledgers: idempotent enqueue keyed by input URI per run; claims with a lease and
  * an attempt number that fences complete, fail, release and heartbeat; expired leases taken
  * over (and charged); retryable failures back off and come back up to an attempt limit;
- * release charges nothing; progress rows and stats. The retry schedule and the checks on what
+ * release charges nothing; an output key held by one input per run; failed jobs reset on
+ * request; runs listed; progress rows and stats. The retry schedule and the checks on what
  * a caller hands it are the real ledgers' own, from core/ledger-rules.ts.
  */
 import type { Failure } from '../core/failure.ts';
 import type { InputRef, Lease, LeasedJob } from '../core/input-ref.ts';
 import { checkClaim, checkLeaseMs, checkRunId, checkSizeBytes, jobRetryDelayMs, lastErrorOf, leaseExpiredError, retryScheduleOf, type RetrySchedule } from '../core/ledger-rules.ts';
-import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress } from '../core/ledger.ts';
+import type {
+  ClaimResult, EnqueueResult, HeartbeatResult, JobResult, OutputKeyCollision, RunOrigin, RunStats, WorkerProgress,
+} from '../core/ledger.ts';
 import { totalCount } from '../core/record-counters.ts';
 import { grantLease, holdsLease, leaseRanOut, renewLease, type LeasedState } from './lease-fence.ts';
 
@@ -46,6 +49,20 @@ interface PortJob extends LeasedState {
   claimableAtMs: number;
   lastError: string | null;
   result: JobResult | null;
+  finishedAtMs: number | null;
+}
+
+/** A run as `status` lists it (the shape of the real ledgers' `RunListing`). */
+export interface SimulatedRunListing {
+  readonly runId: string;
+  readonly input: string | null;
+  readonly output: string | null;
+  readonly pending: number;
+  readonly claimed: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly lastActivityMs: number;
+  readonly lastFinishedMs: number | null;
 }
 
 interface RunState {
@@ -54,6 +71,11 @@ interface RunState {
   /** Pending and leased jobs in claim order; a job that becomes pending again goes to the back. */
   readonly open: Set<string>;
   readonly progress: Map<string, WorkerProgress>;
+  /** Which job holds each output key: the first enqueued. */
+  readonly outputKeyHolders: Map<string, string>;
+  origin: RunOrigin | null;
+  readonly createdAtMs: number;
+  progressAtMs: number;
 }
 
 export class SimulatedLedgerPort {
@@ -69,20 +91,30 @@ export class SimulatedLedgerPort {
     this.clock = options.clock;
   }
 
-  async enqueue(runId: string, inputs: readonly InputRef[]): Promise<number> {
-    const run = this.run(runId);
+  async enqueue(runId: string, inputs: readonly InputRef[], origin?: RunOrigin): Promise<EnqueueResult> {
     // Check every input before storing any, so a refused batch leaves nothing half-enqueued.
+    checkRunId(runId);
     for (const input of inputs) checkSizeBytes(input);
+    const run = this.run(runId);
+    if (run.origin === null && origin !== undefined) run.origin = origin;
     let added = 0;
+    const collisions: OutputKeyCollision[] = [];
     for (const input of inputs) {
       if (run.jobIdByUri.has(input.uri)) continue;
-      const job = newJob(`job-${run.jobs.size}`, input, this.outputKeyOf(input), this.clock.nowMs());
+      const outputKey = this.outputKeyOf(input);
+      const holder = run.jobs.get(run.outputKeyHolders.get(outputKey) ?? '');
+      if (holder !== undefined) {
+        collisions.push({ uri: input.uri, outputKey, heldBy: holder.input.uri });
+        continue;
+      }
+      const job = newJob(`job-${run.jobs.size}`, input, outputKey, this.clock.nowMs());
       run.jobs.set(job.jobId, job);
       run.jobIdByUri.set(input.uri, job.jobId);
+      run.outputKeyHolders.set(outputKey, job.jobId);
       run.open.add(job.jobId);
       added += 1;
     }
-    return added;
+    return { added, collisions };
   }
 
   async claim(runId: string, workerId: string, count: number, leaseMs: number): Promise<ClaimResult> {
@@ -175,7 +207,9 @@ export class SimulatedLedgerPort {
   }
 
   async progress(runId: string, progress: WorkerProgress): Promise<void> {
-    this.run(runId).progress.set(progress.workerId, { ...progress });
+    const run = this.run(runId);
+    run.progress.set(progress.workerId, { ...progress });
+    run.progressAtMs = this.clock.nowMs();
   }
 
   async stats(runId: string): Promise<RunStats> {
@@ -184,7 +218,8 @@ export class SimulatedLedgerPort {
     let rowsDone = 0;
     let badRecordsDone = 0;
     let skippedRecordsDone = 0;
-    for (const job of this.run(runId).jobs.values()) {
+    this.checkOpen(runId);
+    for (const job of this.runs.get(runId)?.jobs.values() ?? []) {
       counts[job.status] += 1;
       inputBytesDone += job.result?.inputBytes ?? 0;
       rowsDone += job.result?.rows ?? 0;
@@ -212,6 +247,53 @@ export class SimulatedLedgerPort {
     const failed = [...(this.runs.get(runId)?.jobs.values() ?? [])].filter((job) => job.status === 'failed');
     const listed = failed.map((job) => ({ uri: job.input.uri, lastError: job.lastError }));
     return listed.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0)).slice(0, limit);
+  }
+
+  /** Failed jobs back to pending, claimable at once, charged attempts at 0; the attempt number keeps counting. */
+  async retryFailed(runId: string): Promise<{ uri: string; lastError: string | null }[]> {
+    this.checkOpen(runId);
+    const run = this.runs.get(runId);
+    const reset: { uri: string; lastError: string | null }[] = [];
+    for (const job of run?.jobs.values() ?? []) {
+      if (job.status !== 'failed') continue;
+      reset.push({ uri: job.input.uri, lastError: job.lastError });
+      job.chargedAttempts = 0;
+      job.finishedAtMs = null;
+      this.reopen(run!, job, this.clock.nowMs());
+    }
+    return reset;
+  }
+
+  async listRuns(): Promise<SimulatedRunListing[]> {
+    const listed: SimulatedRunListing[] = [];
+    for (const runId of this.runs.keys()) {
+      const listing = await this.runListing(runId);
+      if (listing !== undefined) listed.push(listing);
+    }
+    return listed.sort((a, b) => b.lastActivityMs - a.lastActivityMs || (a.runId < b.runId ? -1 : 1));
+  }
+
+  async runListing(runId: string): Promise<SimulatedRunListing | undefined> {
+    this.checkOpen(runId);
+    const run = this.runs.get(runId);
+    if (run === undefined || run.jobs.size === 0) return undefined;
+    const counts = { pending: 0, leased: 0, done: 0, failed: 0 };
+    let lastFinishedMs: number | null = null;
+    for (const job of run.jobs.values()) {
+      counts[job.status] += 1;
+      if (job.finishedAtMs !== null) lastFinishedMs = Math.max(lastFinishedMs ?? 0, job.finishedAtMs);
+    }
+    return {
+      runId, input: run.origin?.input ?? null, output: run.origin?.output ?? null,
+      pending: counts.pending, claimed: counts.leased, done: counts.done, failed: counts.failed,
+      lastActivityMs: Math.max(run.createdAtMs, lastFinishedMs ?? 0, run.progressAtMs), lastFinishedMs,
+    };
+  }
+
+  /** Every enqueue here already refused shared keys: there are none to report. */
+  async sharedOutputKeys(runId: string, _limit: number): Promise<(OutputKeyCollision & { state: SimulatedJobStatus['state'] })[]> {
+    this.checkOpen(runId);
+    return [];
   }
 
   /** Nothing to flush: the state lives in memory. Later calls are a bug in the caller. */
@@ -246,15 +328,23 @@ export class SimulatedLedgerPort {
     job.status = status;
     job.holder = null;
     job.lastError = lastError;
+    job.finishedAtMs = this.clock.nowMs();
     run.open.delete(job.jobId);
   }
 
-  private run(runId: string): RunState {
+  private checkOpen(runId: string): void {
     if (this.closed) throw new Error('ledger call refused (caller\'s fault): the ledger is closed');
     checkRunId(runId);
+  }
+
+  private run(runId: string): RunState {
+    this.checkOpen(runId);
     let run = this.runs.get(runId);
     if (run === undefined) {
-      run = { jobs: new Map(), jobIdByUri: new Map(), open: new Set(), progress: new Map() };
+      run = {
+        jobs: new Map(), jobIdByUri: new Map(), open: new Set(), progress: new Map(), outputKeyHolders: new Map(),
+        origin: null, createdAtMs: this.clock.nowMs(), progressAtMs: 0,
+      };
       this.runs.set(runId, run);
     }
     return run;
@@ -265,7 +355,7 @@ function newJob(jobId: string, input: InputRef, outputKey: string, nowMs: number
   return {
     jobId, input, sizeBytes: input.sizeBytes ?? null, outputKey,
     status: 'pending', attempts: 0, chargedAttempts: 0, holder: null,
-    leaseExpiresAtMs: 0, claimableAtMs: nowMs, lastError: null, result: null,
+    leaseExpiresAtMs: 0, claimableAtMs: nowMs, lastError: null, result: null, finishedAtMs: null,
   };
 }
 

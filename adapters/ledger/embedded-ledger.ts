@@ -22,13 +22,19 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Failure } from '../../core/failure.ts';
 import type { InputRef, Lease, LeasedJob } from '../../core/input-ref.ts';
-import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress } from '../../core/ledger.ts';
+import type {
+  ClaimResult, EnqueueResult, HeartbeatResult, JobResult, OutputKeyCollision, RunOrigin, RunStats, WorkerProgress,
+} from '../../core/ledger.ts';
 import { totalCount } from '../../core/record-counters.ts';
 import { JournalFile, replayJournal } from './journal-file.ts';
 import {
-  checkClaim, checkLeaseMs, checkRunId, jobRetryDelayMs, lastErrorOf, leaseExpiredError, retryScheduleOf, type RetrySchedule,
+  checkClaim, checkLeaseMs, checkRunId, jobRetryDelayMs, lastErrorOf, leaseExpiredError, retryScheduleOf, sharedOutputKeyError,
+  type RetrySchedule,
 } from '../../core/ledger-rules.ts';
-import { enqueueBatchMax, enqueuedJobOf, type FailedJob, type InspectableLedger, type JobStatus, type LedgerOptions } from './ledger-options.ts';
+import {
+  enqueueBatchMax, enqueuedJobOf, type FailedJob, type InspectableLedger, type JobStatus, type LedgerOptions, type RunListing,
+  type SharedOutputKey,
+} from './ledger-options.ts';
 
 export interface EmbeddedLedgerOptions extends LedgerOptions {
   /** The ledger's folder, created if missing; e.g. `<output>/.ledger`. */
@@ -57,17 +63,36 @@ interface StoredJob {
   readonly claimableAtMs: number | null;
   readonly lastError: string | null;
   readonly result: JobResult | null;
+  /** Epoch ms at which it was done or failed; absent in journals written before it was kept. */
+  readonly finishedAtMs?: number | null;
+}
+
+/** What the run's first enqueue recorded; absent in journals written before it was kept. */
+interface RunRecord {
+  readonly origin: RunOrigin | null;
+  readonly createdAtMs: number;
 }
 
 type JournalLine =
   | { readonly kind: 'jobs'; readonly runId: string; readonly jobs: readonly StoredJob[] }
-  | { readonly kind: 'progress'; readonly runId: string; readonly progress: WorkerProgress };
+  | { readonly kind: 'progress'; readonly runId: string; readonly progress: WorkerProgress; readonly atMs?: number }
+  | { readonly kind: 'run'; readonly runId: string; readonly record: RunRecord };
 
 interface RunState {
   readonly jobs: Map<string, StoredJob>;
   /** Pending or leased jobs, in the order they became so: what a claim scans. */
   readonly open: Set<string>;
   readonly progress: Map<string, WorkerProgress>;
+  /** Which job holds each output key: the first enqueued. */
+  readonly outputKeyHolders: Map<string, string>;
+  /**
+   * Jobs that a journal written before keys had to be distinct holds under a key another input
+   * held first: job id → that input.
+   */
+  readonly sharedKeys: Map<string, string>;
+  record: RunRecord | null;
+  /** Epoch ms of the last progress report. */
+  progressAtMs: number;
 }
 
 const lockFileName = 'lock';
@@ -109,6 +134,7 @@ export class EmbeddedLedger implements InspectableLedger {
         liveLines: () => ledger.liveLineCount(),
         compactLinesMin: options.compactLinesMin ?? 10_000,
       });
+      await ledger.failSharedOutputKeys();
     } catch (error) {
       await ledger.close();
       throw error;
@@ -123,26 +149,36 @@ export class EmbeddedLedger implements InspectableLedger {
     await releaseLock(this.directory);
   }
 
-  async enqueue(runId: string, inputs: readonly InputRef[]): Promise<number> {
+  async enqueue(runId: string, inputs: readonly InputRef[], origin?: RunOrigin): Promise<EnqueueResult> {
     checkRunId(runId);
     const jobs = inputs.map((input) => enqueuedJobOf(input, this.outputKeyOf));
     const run = this.run(runId);
+    const writes: Promise<void>[] = [];
+    if (run.record === null || (run.record.origin === null && origin !== undefined)) {
+      run.record = { origin: origin ?? null, createdAtMs: run.record?.createdAtMs ?? Date.now() };
+      writes.push(this.write({ kind: 'run', runId, record: run.record }));
+    }
     const added: StoredJob[] = [];
+    const collisions: OutputKeyCollision[] = [];
     for (const job of jobs) {
-      // `store` below makes a duplicate within this call a known job too.
+      // `store` below makes a duplicate within this call a known job too, and its key held.
       if (run.jobs.has(job.jobId)) continue;
+      const holder = run.jobs.get(run.outputKeyHolders.get(job.outputKey) ?? '');
+      if (holder !== undefined) {
+        collisions.push({ uri: job.input.uri, outputKey: job.outputKey, heldBy: holder.input.uri });
+        continue;
+      }
       const stored: StoredJob = {
         ...job, state: 'pending', attempt: 0, chargedAttempts: 0, leaseOwner: null, claimableAtMs: Date.now(), lastError: null, result: null,
       };
       this.store(run, stored);
       added.push(stored);
     }
-    const writes: Promise<void>[] = [];
     for (let start = 0; start < added.length; start += enqueueBatchMax) {
       writes.push(this.write({ kind: 'jobs', runId, jobs: added.slice(start, start + enqueueBatchMax) }));
     }
     await Promise.all(writes);
-    return added.length;
+    return { added: added.length, collisions };
   }
 
   async claim(runId: string, workerId: string, count: number, leaseMs: number): Promise<ClaimResult> {
@@ -225,8 +261,86 @@ export class EmbeddedLedger implements InspectableLedger {
 
   async progress(runId: string, progress: WorkerProgress): Promise<void> {
     checkRunId(runId);
-    this.run(runId).progress.set(progress.workerId, { ...progress });
-    await this.write({ kind: 'progress', runId, progress });
+    const run = this.run(runId);
+    run.progress.set(progress.workerId, { ...progress });
+    run.progressAtMs = Date.now();
+    await this.write({ kind: 'progress', runId, progress, atMs: run.progressAtMs });
+  }
+
+  async retryFailed(runId: string): Promise<FailedJob[]> {
+    checkRunId(runId);
+    const run = this.runs.get(runId);
+    if (run === undefined) return [];
+    const nowMs = Date.now();
+    const reset: StoredJob[] = [];
+    const was: FailedJob[] = [];
+    for (const job of run.jobs.values()) {
+      if (job.state !== 'failed' || run.sharedKeys.has(job.jobId)) continue;
+      was.push({ uri: job.input.uri, lastError: job.lastError });
+      reset.push({ ...job, state: 'pending', chargedAttempts: 0, leaseOwner: null, claimableAtMs: nowMs, finishedAtMs: null });
+    }
+    for (const job of reset) this.store(run, job);
+    const writes: Promise<void>[] = [];
+    for (let start = 0; start < reset.length; start += enqueueBatchMax) {
+      writes.push(this.write({ kind: 'jobs', runId, jobs: reset.slice(start, start + enqueueBatchMax) }));
+    }
+    await Promise.all(writes);
+    return was;
+  }
+
+  async listRuns(): Promise<RunListing[]> {
+    const listed: RunListing[] = [];
+    for (const runId of this.runs.keys()) {
+      const listing = await this.runListing(runId);
+      if (listing !== undefined) listed.push(listing);
+    }
+    return listed.sort((a, b) => b.lastActivityMs - a.lastActivityMs || (a.runId < b.runId ? -1 : 1));
+  }
+
+  async runListing(runId: string): Promise<RunListing | undefined> {
+    const run = this.runs.get(runId);
+    // A run exists once something was enqueued in it; progress alone names no run.
+    if (run === undefined || (run.record === null && run.jobs.size === 0)) return undefined;
+    const counts = { pending: 0, leased: 0, done: 0, failed: 0 };
+    let lastFinishedMs: number | null = null;
+    for (const job of run.jobs.values()) {
+      counts[job.state] += 1;
+      if (typeof job.finishedAtMs === 'number') lastFinishedMs = Math.max(lastFinishedMs ?? 0, job.finishedAtMs);
+    }
+    return {
+      runId, input: run.record?.origin?.input ?? null, output: run.record?.origin?.output ?? null,
+      pending: counts.pending, claimed: counts.leased, done: counts.done, failed: counts.failed,
+      lastActivityMs: Math.max(run.record?.createdAtMs ?? 0, lastFinishedMs ?? 0, run.progressAtMs), lastFinishedMs,
+    };
+  }
+
+  async sharedOutputKeys(runId: string, limit: number): Promise<SharedOutputKey[]> {
+    const run = this.runs.get(runId);
+    const shared: SharedOutputKey[] = [];
+    for (const [jobId, heldBy] of run?.sharedKeys ?? []) {
+      if (shared.length >= limit) break;
+      const job = run!.jobs.get(jobId)!;
+      shared.push({ uri: job.input.uri, outputKey: job.outputKey, heldBy, state: job.state });
+    }
+    return shared;
+  }
+
+  /**
+   * A journal written before output keys had to be distinct may hold two inputs under one key.
+   * The first enqueued keeps it; a later one not yet finished is failed with both named, so it
+   * cannot overwrite the first's object (one already done has: `sharedOutputKeys` says so).
+   */
+  private async failSharedOutputKeys(): Promise<void> {
+    for (const [runId, run] of this.runs) {
+      const failed: StoredJob[] = [];
+      for (const [jobId, heldBy] of run.sharedKeys) {
+        const job = run.jobs.get(jobId)!;
+        if (job.state !== 'pending' && job.state !== 'leased') continue;
+        failed.push(finished(job, 'failed', sharedOutputKeyError(job.outputKey, heldBy)));
+      }
+      for (const job of failed) this.store(run, job);
+      if (failed.length > 0) await this.write({ kind: 'jobs', runId, jobs: failed });
+    }
   }
 
   async stats(runId: string): Promise<RunStats> {
@@ -292,7 +406,10 @@ export class EmbeddedLedger implements InspectableLedger {
   private run(runId: string): RunState {
     let run = this.runs.get(runId);
     if (run === undefined) {
-      run = { jobs: new Map(), open: new Set(), progress: new Map() };
+      run = {
+        jobs: new Map(), open: new Set(), progress: new Map(), outputKeyHolders: new Map(), sharedKeys: new Map(),
+        record: null, progressAtMs: 0,
+      };
       this.runs.set(runId, run);
     }
     return run;
@@ -302,6 +419,11 @@ export class EmbeddedLedger implements InspectableLedger {
   private store(run: RunState, job: StoredJob): void {
     const previous = run.jobs.get(job.jobId);
     run.jobs.set(job.jobId, job);
+    if (previous === undefined) {
+      const holder = run.jobs.get(run.outputKeyHolders.get(job.outputKey) ?? '');
+      if (holder === undefined) run.outputKeyHolders.set(job.outputKey, job.jobId);
+      else run.sharedKeys.set(job.jobId, holder.input.uri);
+    }
     const isOpen = job.state === 'pending' || job.state === 'leased';
     if (!isOpen) run.open.delete(job.jobId);
     else if (previous === undefined || previous.state !== job.state || job.state === 'pending') {
@@ -312,7 +434,10 @@ export class EmbeddedLedger implements InspectableLedger {
 
   private apply(line: JournalLine): void {
     const run = this.run(line.runId);
-    if (line.kind === 'progress') run.progress.set(line.progress.workerId, line.progress);
+    if (line.kind === 'progress') {
+      run.progress.set(line.progress.workerId, line.progress);
+      run.progressAtMs = Math.max(run.progressAtMs, line.atMs ?? 0);
+    } else if (line.kind === 'run') run.record = line.record;
     else for (const job of line.jobs) this.store(run, job);
   }
 
@@ -335,24 +460,29 @@ export class EmbeddedLedger implements InspectableLedger {
   private snapshotLines(): string[] {
     const lines: string[] = [];
     for (const [runId, run] of this.runs) {
+      if (run.record !== null) lines.push(JSON.stringify({ kind: 'run', runId, record: run.record }));
       const jobs = [...run.jobs.values()];
       for (let start = 0; start < jobs.length; start += enqueueBatchMax) {
         lines.push(JSON.stringify({ kind: 'jobs', runId, jobs: jobs.slice(start, start + enqueueBatchMax) }));
       }
-      for (const progress of run.progress.values()) lines.push(JSON.stringify({ kind: 'progress', runId, progress }));
+      for (const progress of run.progress.values()) {
+        lines.push(JSON.stringify({ kind: 'progress', runId, progress, atMs: run.progressAtMs }));
+      }
     }
     return lines;
   }
 
   private liveLineCount(): number {
     let count = 0;
-    for (const run of this.runs.values()) count += Math.ceil(run.jobs.size / enqueueBatchMax) + run.progress.size;
+    for (const run of this.runs.values()) {
+      count += Math.ceil(run.jobs.size / enqueueBatchMax) + run.progress.size + (run.record === null ? 0 : 1);
+    }
     return count;
   }
 }
 
 function finished(job: StoredJob, state: 'done' | 'failed', lastError: string | null): StoredJob {
-  return { ...job, state, claimableAtMs: null, lastError };
+  return { ...job, state, claimableAtMs: null, lastError, finishedAtMs: Date.now() };
 }
 
 /**

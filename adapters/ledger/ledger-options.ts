@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { InputRef } from '../../core/input-ref.ts';
-import type { Ledger, WorkerProgress } from '../../core/ledger.ts';
+import type { Ledger, OutputKeyCollision, WorkerProgress } from '../../core/ledger.ts';
 import { checkSizeBytes } from '../../core/ledger-rules.ts';
 
 export interface LedgerOptions {
@@ -74,11 +74,48 @@ export interface FailedJob {
   readonly lastError: string | null;
 }
 
-/** What both ledgers offer beyond the port: reads for `status` and tests, and closing. */
+/** A run as `status` lists it. */
+export interface RunListing {
+  readonly runId: string;
+  /** What the run's first enqueue said; null for a run enqueued without it (an older worker). */
+  readonly input: string | null;
+  readonly output: string | null;
+  readonly pending: number;
+  readonly claimed: number;
+  readonly done: number;
+  readonly failed: number;
+  /** Epoch ms of the last enqueue, job end or worker progress report. */
+  readonly lastActivityMs: number;
+  /** Epoch ms at which the last job ended (done or failed); null before any did. */
+  readonly lastFinishedMs: number | null;
+}
+
+/**
+ * A job that shares its output key with an input enqueued before it: left by a ledger written
+ * before keys had to be distinct, found when the ledger was upgraded (PostgreSQL) or read
+ * (embedded). Such a job is never handed out again, nor reset by `retryFailed`.
+ */
+export interface SharedOutputKey extends OutputKeyCollision {
+  readonly state: JobStatus['state'];
+}
+
+/** What both ledgers offer beyond the port: reads for `status` and tests, the operator's commands, and closing. */
 export interface InspectableLedger extends Ledger {
   jobStatus(runId: string, jobId: string): Promise<JobStatus | undefined>;
   workerProgress(runId: string): Promise<WorkerProgress[]>;
   /** Jobs failed for good, by URI, at most `limit` (a crawl may fail thousands). */
   failedJobs(runId: string, limit: number): Promise<FailedJob[]>;
+  /**
+   * Puts the run's failed jobs back to pending, claimable at once, with their charged attempts
+   * at 0 (the attempt number, which fences writes, keeps counting); returns them as they were.
+   * Only an operator's command calls this: a worker never resets poison inputs by itself.
+   */
+  retryFailed(runId: string): Promise<FailedJob[]>;
+  /** Every run the ledger holds, the most recently active first. */
+  listRuns(): Promise<RunListing[]>;
+  /** One run; undefined when the ledger holds no such run (reading it creates nothing). */
+  runListing(runId: string): Promise<RunListing | undefined>;
+  /** Jobs of the run sharing an output key with an earlier input, at most `limit`. */
+  sharedOutputKeys(runId: string, limit: number): Promise<SharedOutputKey[]>;
   close(): Promise<void>;
 }

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunStats, WorkerProgress } from '../../core/ledger.ts';
 import { EmbeddedLedger } from './embedded-ledger.ts';
-import type { FailedJob, InspectableLedger, LedgerOptions } from './ledger-options.ts';
+import type { FailedJob, InspectableLedger, LedgerOptions, RunListing, SharedOutputKey } from './ledger-options.ts';
 
 export interface OpenLedgerOptions extends LedgerOptions {
   /** `--ledger`; undefined or '' for the default. */
@@ -56,16 +56,19 @@ export interface RunStatus {
   readonly workers: readonly WorkerProgress[];
   /** The first failed jobs by URI (all of them when `stats.failed` is no larger). */
   readonly failed: readonly FailedJob[];
+  /** Inputs sharing an output with an input enqueued before them (a ledger older than the rule). */
+  readonly shared: readonly SharedOutputKey[];
 }
 
 /** Failed jobs a status lists; `stats.failed` says how many there are in all. */
 const failedListedMax = 20;
 
 export async function readRunStatus(ledger: InspectableLedger, runId: string): Promise<RunStatus> {
-  const [stats, workers, failed] = await Promise.all([
+  const [stats, workers, failed, shared] = await Promise.all([
     ledger.stats(runId), ledger.workerProgress(runId), ledger.failedJobs(runId, failedListedMax),
+    ledger.sharedOutputKeys(runId, failedListedMax),
   ]);
-  return { runId, stats, workers, failed };
+  return { runId, stats, workers, failed, shared };
 }
 
 /** What `status` prints on a terminal: the run's counts, then one line per worker. */
@@ -83,5 +86,30 @@ export function runStatusText(status: RunStatus): string {
   }
   for (const job of status.failed) lines.push(`  failed: ${job.uri}: ${job.lastError ?? 'no error recorded'}`);
   if (stats.failed > status.failed.length) lines.push(`  … and ${stats.failed - status.failed.length} more failed`);
+  for (const job of status.shared) lines.push(sharedOutputKeyLine(job));
+  if (stats.failed > 0) lines.push(`  ${retryHint}`);
+  return lines.join('\n');
+}
+
+/** How a user exports failed inputs again, once fixed. */
+export const retryHint = 'to export the failed inputs again once fixed: `node cmd/worker retry-failed` with the same options,'
+  + ' then run again (or everything under a new --run-id)';
+
+/** An input left sharing its output with another by a ledger written before outputs had to be distinct. */
+export function sharedOutputKeyLine(job: SharedOutputKey): string {
+  const what = job.state === 'done' ? 'both were exported, one over the other' : 'it was not exported';
+  return `  shared output: ${job.uri}: its output ${job.outputKey} is also the output of ${job.heldBy} (${what});`
+    + ' export it under a new --run-id';
+}
+
+/** What `status` prints when no run is named: every run the ledger holds, the most recently active first. */
+export function runListText(runs: readonly RunListing[], where: string): string {
+  if (runs.length === 0) return `the ledger at ${where} holds no run`;
+  const lines = [`runs in the ledger at ${where} (name one with --run-id, or with the --input and --output it ran with):`];
+  for (const run of runs) {
+    lines.push(`  ${run.runId} input ${run.input ?? '(not recorded)'} output ${run.output ?? '(not recorded)'}: `
+      + `${run.done} done, ${run.pending + run.claimed} pending, ${run.failed} failed, `
+      + `last activity ${new Date(run.lastActivityMs).toISOString()}`);
+  }
   return lines.join('\n');
 }

@@ -13,13 +13,38 @@ const milliseconds = "* interval '1 millisecond'";
 
 const fencedLease = `run_id = $1 AND job_id = $2 AND attempt = $3 AND state = 'leased' AND claimable_at > now()`;
 
-/** $1 run, $2 job ids, $3 uris, $4 inputs (json), $5 sizes, $6 output keys. */
+/**
+ * $1 run, $2 job ids, $3 uris, $4 inputs (json), $5 sizes, $6 output keys, $7 and $8 the run's
+ * input and output (null when not given). Without a conflict target, a row conflicting with
+ * either unique index — the job already there (the same input again), or its output key held
+ * by another input — is skipped, never an error that would refuse the whole batch; the caller
+ * tells the two apart with `outputKeyHoldersSql`. The run's row is written by its first
+ * enqueue; a later one only fills in an origin an older worker left out.
+ */
 export const enqueueSql = `
+  WITH run AS (
+    INSERT INTO ledger_runs (run_id, input, output) VALUES ($1, $7, $8)
+    ON CONFLICT (run_id) DO UPDATE SET input = excluded.input, output = excluded.output
+      WHERE ledger_runs.input IS NULL AND excluded.input IS NOT NULL
+  )
   INSERT INTO ledger_jobs (run_id, job_id, uri, input, size_bytes, output_key, claimable_at)
   SELECT $1, job_id, uri, input, size_bytes, output_key, now()
   FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::text[])
     AS batch (job_id, uri, input, size_bytes, output_key)
-  ON CONFLICT (run_id, job_id) DO NOTHING`;
+  ON CONFLICT DO NOTHING
+  RETURNING job_id`;
+
+/**
+ * $1 run, $2 job ids, $3 output keys: of inputs an enqueue skipped, those that are not jobs of
+ * the run, with the input holding their output key. A separate statement, so that it sees rows
+ * committed by concurrent enqueues after the insert's snapshot.
+ */
+export const outputKeyHoldersSql = `
+  SELECT skipped.job_id, holder.uri AS held_by
+  FROM unnest($2::text[], $3::text[]) AS skipped (job_id, output_key)
+  JOIN ledger_jobs AS holder ON holder.run_id = $1 AND holder.output_key = skipped.output_key
+    AND holder.output_key_held_by IS NULL AND holder.job_id <> skipped.job_id
+  WHERE NOT EXISTS (SELECT 1 FROM ledger_jobs AS own WHERE own.run_id = $1 AND own.job_id = skipped.job_id)`;
 
 /**
  * $1 run, $2 count, $3 worker, $4 lease ms, $5 attemptsMax, $6 error of a job given up.
@@ -137,3 +162,45 @@ export const jobStateSql = `
 /** $1 run, $2 limit. */
 export const failedJobsSql = `
   SELECT uri, last_error FROM ledger_jobs WHERE run_id = $1 AND state = 'failed' ORDER BY uri LIMIT $2`;
+
+/**
+ * $1 run. The failed jobs back to pending, claimable at once, charged attempts at 0; the
+ * attempt number, the fencing token, keeps counting. Jobs sharing another's output key stay
+ * failed. Returns them as they were (the CTE reads the rows before the update).
+ */
+export const retryFailedSql = `
+  WITH failed AS (
+    SELECT job_id, uri, last_error FROM ledger_jobs
+    WHERE run_id = $1 AND state = 'failed' AND output_key_held_by IS NULL
+    FOR UPDATE
+  )
+  UPDATE ledger_jobs AS job SET state = 'pending', claimable_at = now(), charged_attempts = 0,
+    lease_owner = NULL, finished_at = NULL
+  FROM failed
+  WHERE job.run_id = $1 AND job.job_id = failed.job_id
+  RETURNING failed.uri, failed.last_error`;
+
+/** $1 run, or null for every run. Epoch milliseconds as float8. */
+export const runListingSql = `
+  SELECT run.run_id, run.input, run.output,
+    coalesce(jobs.pending, 0)::float8 AS pending, coalesce(jobs.leased, 0)::float8 AS leased,
+    coalesce(jobs.done, 0)::float8 AS done, coalesce(jobs.failed, 0)::float8 AS failed,
+    extract(epoch FROM greatest(run.created_at, jobs.last_finished, progress.last_report)) * 1000 AS last_activity_ms,
+    extract(epoch FROM jobs.last_finished) * 1000 AS last_finished_ms
+  FROM ledger_runs AS run
+  LEFT JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE state = 'pending') AS pending, count(*) FILTER (WHERE state = 'leased') AS leased,
+      count(*) FILTER (WHERE state = 'done') AS done, count(*) FILTER (WHERE state = 'failed') AS failed,
+      max(finished_at) AS last_finished
+    FROM ledger_jobs WHERE run_id = run.run_id
+  ) AS jobs ON true
+  LEFT JOIN LATERAL (
+    SELECT max(updated_at) AS last_report FROM ledger_progress WHERE run_id = run.run_id
+  ) AS progress ON true
+  WHERE $1::text IS NULL OR run.run_id = $1
+  ORDER BY last_activity_ms DESC, run.run_id`;
+
+/** $1 run, $2 limit. */
+export const sharedOutputKeysSql = `
+  SELECT uri, output_key, output_key_held_by, state FROM ledger_jobs
+  WHERE run_id = $1 AND output_key_held_by IS NOT NULL ORDER BY uri LIMIT $2`;

@@ -10,9 +10,14 @@
 import pg from 'pg';
 import type { Failure } from '../../core/failure.ts';
 import type { InputRef, Lease, LeasedJob } from '../../core/input-ref.ts';
-import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress } from '../../core/ledger.ts';
+import type {
+  ClaimResult, EnqueueResult, HeartbeatResult, JobResult, OutputKeyCollision, RunOrigin, RunStats, WorkerProgress,
+} from '../../core/ledger.ts';
 import { checkClaim, checkLeaseMs, checkRunId, lastErrorOf, leaseExpiredError, retryScheduleOf, type RetrySchedule } from '../../core/ledger-rules.ts';
-import { enqueueBatchMax, enqueuedJobOf, type FailedJob, type InspectableLedger, type JobStatus, type LedgerOptions } from './ledger-options.ts';
+import {
+  enqueueBatchMax, enqueuedJobOf, type EnqueuedJob, type FailedJob, type InspectableLedger, type JobStatus, type LedgerOptions,
+  type RunListing, type SharedOutputKey,
+} from './ledger-options.ts';
 import * as statements from './postgres-ledger-statements.ts';
 import { checkSchemaName, migrate } from './postgres-migrations.ts';
 
@@ -87,23 +92,40 @@ export class PostgresLedger implements InspectableLedger {
     }
   }
 
-  async enqueue(runId: string, inputs: readonly InputRef[]): Promise<number> {
+  async enqueue(runId: string, inputs: readonly InputRef[], origin?: RunOrigin): Promise<EnqueueResult> {
     checkRunId(runId);
     const jobs = inputs.map((input) => enqueuedJobOf(input, this.outputKeyOf));
     let added = 0;
+    const collisions: OutputKeyCollision[] = [];
     for (let start = 0; start < jobs.length; start += enqueueBatchMax) {
       const batch = jobs.slice(start, start + enqueueBatchMax);
-      const result = await this.query('enqueuing inputs', statements.enqueueSql, [
+      const result = await this.query<{ job_id: string }>('enqueuing inputs', statements.enqueueSql, [
         runId,
         batch.map((job) => job.jobId),
         batch.map((job) => job.input.uri),
         batch.map((job) => JSON.stringify(job.input)),
         batch.map((job) => job.sizeBytes),
         batch.map((job) => job.outputKey),
+        origin?.input ?? null,
+        origin?.output ?? null,
       ]);
       added += result.rowCount ?? 0;
+      const inserted = new Set(result.rows.map((row) => row.job_id));
+      collisions.push(...await this.collisionsOf(runId, batch.filter((job) => !inserted.has(job.jobId))));
     }
-    return added;
+    return { added, collisions };
+  }
+
+  /** Of the inputs an enqueue skipped, those refused for their output key, in batch order. */
+  private async collisionsOf(runId: string, skipped: readonly EnqueuedJob[]): Promise<OutputKeyCollision[]> {
+    if (skipped.length === 0) return [];
+    const result = await this.query<{ job_id: string; held_by: string }>('finding who holds output keys',
+      statements.outputKeyHoldersSql, [runId, skipped.map((job) => job.jobId), skipped.map((job) => job.outputKey)]);
+    const heldBy = new Map(result.rows.map((row) => [row.job_id, row.held_by]));
+    return skipped.flatMap((job) => {
+      const holder = heldBy.get(job.jobId);
+      return holder === undefined ? [] : [{ uri: job.input.uri, outputKey: job.outputKey, heldBy: holder }];
+    });
   }
 
   async claim(runId: string, workerId: string, count: number, leaseMs: number): Promise<ClaimResult> {
@@ -207,6 +229,43 @@ export class PostgresLedger implements InspectableLedger {
   async failedJobs(runId: string, limit: number): Promise<FailedJob[]> {
     const result = await this.query<{ uri: string; last_error: string | null }>('listing failed jobs', statements.failedJobsSql, [runId, limit]);
     return result.rows.map((row) => ({ uri: row.uri, lastError: row.last_error }));
+  }
+
+  async retryFailed(runId: string): Promise<FailedJob[]> {
+    checkRunId(runId);
+    const result = await this.query<{ uri: string; last_error: string | null }>(
+      'putting failed jobs back', statements.retryFailedSql, [runId]);
+    return result.rows.map((row) => ({ uri: row.uri, lastError: row.last_error }));
+  }
+
+  async listRuns(): Promise<RunListing[]> {
+    return this.runListings(null);
+  }
+
+  async runListing(runId: string): Promise<RunListing | undefined> {
+    checkRunId(runId);
+    return (await this.runListings(runId))[0];
+  }
+
+  private async runListings(runId: string | null): Promise<RunListing[]> {
+    const result = await this.query<{
+      run_id: string; input: string | null; output: string | null; pending: number; leased: number; done: number; failed: number;
+      last_activity_ms: string; last_finished_ms: string | null;
+    }>('listing runs', statements.runListingSql, [runId]);
+    return result.rows.map((row) => ({
+      runId: row.run_id, input: row.input, output: row.output,
+      pending: row.pending, claimed: row.leased, done: row.done, failed: row.failed,
+      lastActivityMs: Math.round(Number(row.last_activity_ms)),
+      lastFinishedMs: row.last_finished_ms === null ? null : Math.round(Number(row.last_finished_ms)),
+    }));
+  }
+
+  async sharedOutputKeys(runId: string, limit: number): Promise<SharedOutputKey[]> {
+    const result = await this.query<{ uri: string; output_key: string; output_key_held_by: string; state: JobStatus['state'] }>(
+      'listing shared output keys', statements.sharedOutputKeysSql, [runId, limit]);
+    return result.rows.map((row) => ({
+      uri: row.uri, outputKey: row.output_key, heldBy: row.output_key_held_by, state: row.state,
+    }));
   }
 
   async jobStatus(runId: string, jobId: string): Promise<JobStatus | undefined> {

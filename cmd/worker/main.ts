@@ -2,8 +2,9 @@
  * `node cmd/worker`: exports WARC inputs to Parquet. Parses the configuration, enqueues the
  * run's inputs in the ledger (idempotent, so every worker of a fleet may do it), runs the
  * core on the node runtime until the run is done or a signal drains it, prints a summary.
- * Exit codes: 0 all jobs done; 1 fatal error; 2 bad usage or configuration; 3 finished, but
- * some jobs failed for good (listed).
+ * Exit codes: 0 all jobs done; 1 fatal error; 2 bad usage or configuration; 3 the run holds
+ * inputs it did not export — failed for good, or refused for an output another input holds
+ * (listed on every invocation until `retry-failed` or a new run id).
  */
 import { performance } from 'node:perf_hooks';
 // Modules, not the 'effect' barrel: the barrel loads all of Effect (about 20 MB more RSS).
@@ -14,52 +15,77 @@ import * as Fiber from 'effect/Fiber';
 import type * as Scope from 'effect/Scope';
 import { resolve } from 'node:path';
 import type { InputRef } from '../../core/input-ref.ts';
-import type { Ledger } from '../../core/ledger.ts';
+import type { Ledger, OutputKeyCollision } from '../../core/ledger.ts';
 import type { InspectableLedger } from '../../adapters/ledger/ledger-options.ts';
-import { readRunStatus, runStatusText } from '../../adapters/ledger/open-ledger.ts';
 import { shardInputs } from '../../adapters/ledger/static-shard.ts';
 import type { Source } from '../../core/source.ts';
 import { describeError } from '../../adapters/aws/redact.ts';
 import { jsonLinesLogger, logProcessWarnings, type Logger } from './logger.ts';
 import { NodeRuntime, type RunOutcome } from './node-runtime.ts';
 import { ProgressLine } from './progress-line.ts';
-import { runSummary, summaryText } from './run-summary.ts';
+import { retryFailedCommand, runOriginOf, statusCommand } from './ledger-commands.ts';
+import { exitCodeOf, finishedRunText, runSummary, summaryInputsListedMax, summaryText, type LedgerReport } from './run-summary.ts';
 import { ConfigError, helpText, loadWorkerConfig, type WorkerConfig } from './worker-config.ts';
 import { cpuStagesOf, inputSpecOf, ledgerOf, limitsOf, metricsOf, runIdOf, sinkOf, sourceOf, workerIdOf, type Opened } from './wiring.ts';
 
 /** Inputs to enqueue in one call; the listing streams, so a crawl's 100,000 files never sit in memory at once. */
 const enqueueBatchInputs = 1_000;
+/** What enqueueing the listing did: inputs listed, new to the run, and refused for their output (the first few named). */
+interface Enqueued {
+  readonly listed: number;
+  added: number;
+  readonly refused: OutputKeyCollision[];
+  refusedCount: number;
+}
+
 /**
  * Enqueues the run's inputs (idempotent: every worker of a fleet may do it), with the sizes
  * the listing gave; a manifest gives none, and the worker that claims such a job asks the
  * source then. Unsharded, the listing streams in batches; a static shard needs the whole
  * list, sorted by URI, so that every worker strides the same list.
  */
-async function enqueueInputs(config: WorkerConfig, source: Source, ledger: Ledger, runId: string): Promise<number> {
+async function enqueueInputs(config: WorkerConfig, source: Source, ledger: Ledger, runId: string): Promise<Enqueued> {
   const listing = source.list(inputSpecOf(config));
+  const origin = runOriginOf(config);
+  const enqueue = async (batch: readonly InputRef[], into: Enqueued): Promise<void> => {
+    const result = await ledger.enqueue(runId, batch, origin);
+    into.added += result.added;
+    into.refusedCount += result.collisions.length;
+    into.refused.push(...result.collisions.slice(0, summaryInputsListedMax - into.refused.length));
+  };
   if (config.shard !== undefined) {
     const all: InputRef[] = [];
     for await (const input of listing) all.push(input);
     all.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
     const mine = shardInputs(all, config.shard.index, config.shard.count).slice(0, config.limit ?? Infinity);
+    const enqueued: Enqueued = { listed: mine.length, added: 0, refused: [], refusedCount: 0 };
     for (let start = 0; start < mine.length; start += enqueueBatchInputs) {
-      await ledger.enqueue(runId, mine.slice(start, start + enqueueBatchInputs));
+      await enqueue(mine.slice(start, start + enqueueBatchInputs), enqueued);
     }
-    return mine.length;
+    return enqueued;
   }
   let batch: InputRef[] = [];
   let kept = 0;
+  const enqueued: Enqueued = { listed: 0, added: 0, refused: [], refusedCount: 0 };
   for await (const input of listing) {
     if (config.limit !== undefined && kept >= config.limit) break;
     kept += 1;
     batch.push(input);
     if (batch.length >= enqueueBatchInputs) {
-      await ledger.enqueue(runId, batch);
+      await enqueue(batch, enqueued);
       batch = [];
     }
   }
-  if (batch.length > 0) await ledger.enqueue(runId, batch);
-  return kept;
+  if (batch.length > 0) await enqueue(batch, enqueued);
+  return { ...enqueued, listed: kept };
+}
+
+/** What the ledger holds against the run, for the summary and the exit code. */
+async function ledgerReportOf(ledger: InspectableLedger, runId: string, enqueued: Enqueued): Promise<LedgerReport> {
+  const [failed, shared] = await Promise.all([
+    ledger.failedJobs(runId, summaryInputsListedMax), ledger.sharedOutputKeys(runId, summaryInputsListedMax),
+  ]);
+  return { failed, refused: enqueued.refused, refusedCount: enqueued.refusedCount, shared };
 }
 
 /**
@@ -167,8 +193,19 @@ function runWorker(config: WorkerConfig, logger: Logger, signals: ShutdownSignal
     const sink = yield* scoped(logger, 'sink', () => sinkOf(config));
     const metrics = yield* scoped(logger, 'metrics', () => metricsOf(config, runId, (message) => logger.log('warn', message)));
     const startedMs = performance.now();
-    const inputs = yield* awaited(() => enqueueInputs(config, source, ledger, runId));
-    logger.log('info', 'run enqueued', { runId, inputs });
+    const enqueued = yield* awaited(() => enqueueInputs(config, source, ledger, runId));
+    const inputs = enqueued.listed;
+    const output = config.output.startsWith('s3://') ? config.output : resolve(config.output);
+    logger.log('info', 'run enqueued', { runId, inputs, added: enqueued.added, refused: enqueued.refusedCount });
+    // A run with nothing left says so, and when it finished, instead of starting to export nothing.
+    const before = yield* awaited(() => ledger.stats(runId));
+    const finished = enqueued.added === 0 && before.remaining === 0 && before.done + before.failed > 0;
+    const listing = finished ? yield* awaited(() => ledger.runListing(runId)) : undefined;
+    if (listing !== undefined) {
+      const report = yield* awaited(() => ledgerReportOf(ledger, runId, enqueued));
+      process.stderr.write(`${finishedRunText(listing, before, report, output)}\n`);
+      return exitCodeOf(before, report);
+    }
     const runtime = yield* scoped(logger, 'runtime', () => openedRuntime(new NodeRuntime(
       { source, cpu, sink, ledger, emitMetrics: (snapshot) => metrics.report(snapshot) },
       {
@@ -192,8 +229,9 @@ function runWorker(config: WorkerConfig, logger: Logger, signals: ShutdownSignal
     progressLine.stop();
     const failedForGood = yield* awaited(() => jobsFailedForGood(ledger, runId, outcome));
     const summary = runSummary(outcome, yield* awaited(() => ledger.stats(runId)), performance.now() - startedMs, failedForGood);
-    process.stderr.write(`${summaryText(summary, { runId, output: config.output.startsWith('s3://') ? config.output : resolve(config.output) })}\n`);
-    return summary.failed.length > 0 ? 3 : 0;
+    const report = yield* awaited(() => ledgerReportOf(ledger, runId, enqueued));
+    process.stderr.write(`${summaryText(summary, { runId, output }, report)}\n`);
+    return exitCodeOf(summary.stats, report);
   });
 }
 
@@ -213,18 +251,6 @@ async function runWorkerCommand(config: WorkerConfig): Promise<number> {
   if (Exit.isSuccess(exit)) return exit.value;
   if (Cause.hasInterruptsOnly(exit.cause)) return interruptedExitCode;
   throw Cause.squash(exit.cause);
-}
-
-/** `node cmd/worker status`: where a run stands, from either ledger. */
-async function printStatus(config: WorkerConfig, json: boolean): Promise<number> {
-  const ledger = await ledgerOf(config, true);
-  try {
-    const status = await readRunStatus(ledger, runIdOf(config));
-    process.stdout.write(`${json ? JSON.stringify({ runId: status.runId, ...status.stats, workers: status.workers, failedJobs: status.failed }) : runStatusText(status)}\n`);
-    return 0;
-  } finally {
-    await ledger.close();
-  }
 }
 
 /**
@@ -262,7 +288,7 @@ function cleanupAge(argv: readonly string[]): { olderThanHours: number; rest: st
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const subcommand = argv[0] === 'status' || argv[0] === 'cleanup' ? argv[0] : null;
+  const subcommand = argv[0] === 'status' || argv[0] === 'cleanup' || argv[0] === 'retry-failed' ? argv[0] : null;
   const json = subcommand === 'status' && argv.includes('--json');
   const dryRun = subcommand === 'cleanup' && argv.includes('--dry-run');
   const options = subcommand === null ? argv : argv.slice(1).filter((argument) => argument !== '--json' && argument !== '--dry-run');
@@ -284,7 +310,9 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${helpText()}\n`);
     return 0;
   }
-  return subcommand === 'status' ? printStatus(config, json) : runWorkerCommand(config);
+  if (subcommand === 'status') return statusCommand(config, json);
+  if (subcommand === 'retry-failed') return retryFailedCommand(config);
+  return runWorkerCommand(config);
 }
 
 main(process.argv.slice(2)).then(

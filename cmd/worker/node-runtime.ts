@@ -214,8 +214,11 @@ export class NodeRuntime {
     const chunk = data.chunks.get(command.chunkIndex);
     if (chunk === undefined) throw new FailureError(ourFault(`chunk ${command.chunkIndex} of ${command.jobId} is not held`));
     data.chunks.delete(command.chunkIndex);
+    // Read before the decode: a CPU thread takes the chunk's buffer (transferred, not copied), which leaves it empty here.
+    const chunkBytes = chunk.length;
     const decoded = await this.adapters.cpu.decode(command.jobId, command.cpuLane, data.claimed.input, chunk, command.final);
-    this.progress.decoded(data.claimed.input.uri, totalCount(decoded.counters.byType), chunk.length, totalCount(decoded.counters.badByReason));
+    const { byType, badByReason } = decoded.counters;
+    this.progress.decoded(data.claimed.input.uri, totalCount(byType), chunkBytes, totalCount(badByReason));
     return { kind: 'chunkDecoded', taskId: command.taskId, ...decoded };
   }
 

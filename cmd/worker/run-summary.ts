@@ -1,5 +1,7 @@
 import type { CommandOf } from '../../core/commands.ts';
-import type { RunStats } from '../../core/ledger.ts';
+import type { FailedJob, RunListing, SharedOutputKey } from '../../adapters/ledger/ledger-options.ts';
+import { retryHint, sharedOutputKeyLine } from '../../adapters/ledger/open-ledger.ts';
+import type { OutputKeyCollision, RunStats } from '../../core/ledger.ts';
 import { addRecordCounters, emptyRecordCounters, totalCount } from '../../core/record-counters.ts';
 import type { RunOutcome } from './node-runtime.ts';
 
@@ -90,7 +92,53 @@ export function reasonCounts(counts: Readonly<Record<string, number>>): string {
     .join(', ');
 }
 
-export function summaryText(summary: RunSummary, where: { runId: string; output: string }): string {
+/**
+ * What the ledger holds against the run, whoever caused it, listed on every invocation until
+ * it is dealt with: failed jobs (by any worker, at any time), inputs refused at enqueue because
+ * another input holds their output, and inputs a ledger older than that rule let share one.
+ */
+export interface LedgerReport {
+  /** The run's failed jobs, the first `summaryInputsListedMax` by URI; `RunStats.failed` counts them all. */
+  readonly failed: readonly FailedJob[];
+  /** Refused at this invocation's enqueue, at most `summaryInputsListedMax`; `refusedCount` counts them all. */
+  readonly refused: readonly OutputKeyCollision[];
+  readonly refusedCount: number;
+  readonly shared: readonly SharedOutputKey[];
+}
+
+export const emptyLedgerReport: LedgerReport = { failed: [], refused: [], refusedCount: 0, shared: [] };
+
+/** 3 while the run holds an input it did not export: failed, refused, or sharing another's output. */
+export function exitCodeOf(stats: RunStats, report: LedgerReport): 0 | 3 {
+  return stats.failed > 0 || report.refusedCount > 0 || report.shared.length > 0 ? 3 : 0;
+}
+
+function reportLines(lines: string[], stats: RunStats, report: LedgerReport): void {
+  listed(lines, report.failed.map((job) => `  failed: ${job.uri}: ${job.lastError ?? 'no error recorded'}`), 'failed', stats.failed);
+  const refused = report.refused.map((job) =>
+    `  refused: ${job.uri}: its output ${job.outputKey} is already the output of ${job.heldBy} in this run`);
+  listed(lines, refused, 'refused', report.refusedCount);
+  lines.push(...report.shared.map(sharedOutputKeyLine));
+  if (stats.failed > 0) lines.push(`  ${retryHint}`);
+}
+
+/**
+ * What a run that has nothing left to do says when started again: when it finished, with how
+ * many files, what it holds against it, and how to export again.
+ */
+export function finishedRunText(listing: RunListing, stats: RunStats, report: LedgerReport, output: string): string {
+  const at = listing.lastFinishedMs === null ? '' : ` at ${new Date(listing.lastFinishedMs).toISOString()}`;
+  const lines = [
+    `run ${listing.runId} finished${at} with ${stats.done + stats.failed} files: `
+      + `${stats.done} exported, ${stats.failed} failed; nothing left to do`,
+    `  output: ${output}`,
+  ];
+  reportLines(lines, stats, report);
+  if (stats.failed === 0) lines.push('  to export everything again: run under a new --run-id');
+  return lines.join('\n');
+}
+
+export function summaryText(summary: RunSummary, where: { runId: string; output: string }, report?: LedgerReport): string {
   const seconds = summary.elapsedMs / 1_000;
   const megabytes = summary.inputBytes / 1e6;
   const lines = [
@@ -109,11 +157,14 @@ export function summaryText(summary: RunSummary, where: { runId: string; output:
     `  output: ${where.output}`,
   );
   listed(lines, summary.damaged.map((input) => `  exported with bad records: ${input.uri}: ${reasonCounts(input.badByReason)}`), 'exported with bad records');
-  listed(lines, summary.failed.map((failed) => `  failed: ${failed.uri}: ${failed.failure?.reason ?? 'unknown'}`), 'failed');
+  if (report !== undefined) reportLines(lines, summary.stats, report);
+  else listed(lines, summary.failed.map((failed) => `  failed: ${failed.uri}: ${failed.failure?.reason ?? 'unknown'}`), 'failed');
   return lines.join('\n');
 }
 
-function listed(lines: string[], items: readonly string[], what: string): void {
+/** The first `summaryInputsListedMax` items, then how many more of `total` there are. */
+function listed(lines: string[], items: readonly string[], what: string, total = items.length): void {
   lines.push(...items.slice(0, summaryInputsListedMax));
-  if (items.length > summaryInputsListedMax) lines.push(`  … and ${items.length - summaryInputsListedMax} more ${what}`);
+  const shown = Math.min(items.length, summaryInputsListedMax);
+  if (total > shown) lines.push(`  … and ${total - shown} more ${what}`);
 }

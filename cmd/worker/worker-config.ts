@@ -173,12 +173,18 @@ export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.Pr
 }
 
 export function helpText(): string {
-  const lines = ['usage: node cmd/worker [options]', '       node cmd/worker status [--ledger URL] [--run-id ID] [--json]', '       node cmd/worker cleanup --output s3://bucket/prefix [--dry-run] [--older-than-hours H]   (aborts multipart uploads begun over H hours ago, default 24)', '', 'options (flag, environment variable, default):'];
+  const lines = [
+    'usage: node cmd/worker [options]',
+    '       node cmd/worker status [--ledger URL] [--run-id ID | --input … --output …] [--json]   (every run when none is named)',
+    '       node cmd/worker retry-failed [the run\'s options]   (the run\'s failed jobs back to pending, attempts reset)',
+    '       node cmd/worker cleanup --output s3://bucket/prefix [--dry-run] [--older-than-hours H]   (aborts multipart uploads begun over H hours ago, default 24)', '', 'options (flag, environment variable, default):'];
   for (const spec of Object.values(optionSpecs) as OptionSpec[]) {
     const fallback = spec.defaultValue === undefined ? '' : ` [default: ${String(spec.defaultValue)}]`;
     lines.push(`  --${spec.flag.padEnd(18)} ${spec.environment.padEnd(17)} ${spec.help}${fallback}`);
   }
   lines.push('', 'Precedence: flag, then environment, then --config file, then default. AWS settings come from the SDK\'s usual chain.');
-  lines.push('Exit codes: 0 all jobs done; 1 fatal error; 2 bad usage or configuration; 3 finished, some jobs failed for good.');
+  lines.push('Exit codes: 0 all jobs done; 1 fatal error; 2 bad usage or configuration (or an unknown run); 3 the run holds'
+    + ' inputs it did not export (failed for good, or refused for an output another input holds), listed on every run'
+    + ' until retry-failed or a new --run-id.');
   return lines.join('\n');
 }

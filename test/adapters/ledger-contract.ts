@@ -4,7 +4,9 @@
  * complete, fail, release and heartbeat refused to anyone but the current, unexpired holder;
  * expired leases taken over by others (and charged); retries after retryBaseMs × 2^(n − 1)
  * that stop at attemptsMax; release that charges nothing; `exhausted` only when nothing is
- * pending, leased or waiting for a retry; progress rows and stats.
+ * pending, leased or waiting for a retry; progress rows and stats; an output key held once per
+ * run (a second input refused, naming both, the rest of its batch enqueued); `retryFailed`
+ * resetting failed jobs and nothing else; the runs listed with their origin and counts.
  *
  * Times are real by default (the PostgreSQL ledger uses the database's clock): leases that
  * must expire are 300 ms, leases that must not are 60 s, and waits leave generous margins for
@@ -87,9 +89,9 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
 
     test('enqueue is idempotent, counts only new inputs and refuses an invalid size', async () => {
       const runId = freshRunId();
-      expect(await ledger.enqueue(runId, contractInputs(5))).toBe(5);
-      expect(await ledger.enqueue(runId, contractInputs(7))).toBe(2);
-      expect(await ledger.enqueue(runId, [...contractInputs(3), ...contractInputs(3)])).toBe(0);
+      expect(await ledger.enqueue(runId, contractInputs(5))).toEqual({ added: 5, collisions: [] });
+      expect((await ledger.enqueue(runId, contractInputs(7))).added).toBe(2);
+      expect(await ledger.enqueue(runId, [...contractInputs(3), ...contractInputs(3)])).toEqual({ added: 0, collisions: [] });
       const [negative] = contractInputs(1, 'negative');
       await expect(ledger.enqueue(runId, [{ ...negative!, sizeBytes: -1 }])).rejects.toThrow(/sizeBytes/);
       await expect(ledger.enqueue(runId, [{ ...negative!, sizeBytes: 1.5 }])).rejects.toThrow(/sizeBytes/);
@@ -100,7 +102,7 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       const runId = freshRunId();
       const [sized, unsized] = contractInputs(2, 'manifest');
       const { sizeBytes: _listed, ...sizeless } = unsized!;
-      expect(await ledger.enqueue(runId, [sized!, sizeless])).toBe(2);
+      expect((await ledger.enqueue(runId, [sized!, sizeless])).added).toBe(2);
       const { jobs } = await ledger.claim(runId, 'worker-a', 2, longLeaseMs);
       const byUri = new Map(jobs.map((job) => [job.input.uri, job]));
       expect(byUri.get(sized!.uri)?.sizeBytes).toBe(sized!.sizeBytes);
@@ -284,10 +286,116 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       expect((await ledger.claim(runId, 'worker-a', 10, longLeaseMs)).jobs).toHaveLength(2);
     });
 
+    test('a second input with an output key the run holds is refused, naming both inputs; the rest of the batch is enqueued', async () => {
+      const runId = freshRunId();
+      const [first, second, third] = contractInputs(3, 'keyed');
+      // Another folder, the same file name: the same output key, a different input.
+      const twin = { ...first!, uri: first!.uri.replace('s3://bucket/', 's3://other-bucket/') };
+      const twinOfThird = { ...third!, uri: third!.uri.replace('s3://bucket/', 's3://third-bucket/') };
+      const key = contractOptions.outputKeyOf(first!);
+      expect(contractOptions.outputKeyOf(twin)).toBe(key);
+      expect(await ledger.enqueue(runId, [first!, twin, second!])).toEqual({
+        added: 2, collisions: [{ uri: twin.uri, outputKey: key, heldBy: first!.uri }],
+      });
+      // In a later batch, against a key enqueued before; and two newcomers sharing a key: the first wins.
+      const later = await ledger.enqueue(runId, [twin, third!, twinOfThird]);
+      expect(later.added).toBe(1);
+      expect(later.collisions).toEqual([
+        { uri: twin.uri, outputKey: key, heldBy: first!.uri },
+        { uri: twinOfThird.uri, outputKey: contractOptions.outputKeyOf(third!), heldBy: third!.uri },
+      ]);
+      // Enqueuing a held input again is not a collision.
+      expect(await ledger.enqueue(runId, [first!, second!])).toEqual({ added: 0, collisions: [] });
+      expect(await ledger.stats(runId)).toMatchObject({ pending: 3, remaining: 3 });
+      const { jobs } = await ledger.claim(runId, 'worker-a', 10, longLeaseMs);
+      expect(jobs.map((job) => job.input.uri).sort()).toEqual([first!.uri, second!.uri, third!.uri].sort());
+      // Output keys are held per run: another run takes the twin.
+      expect(await ledger.enqueue(freshRunId(), [twin])).toEqual({ added: 1, collisions: [] });
+    });
+
+    test('retryFailed puts the failed jobs back to pending with their charged attempts reset, and touches nothing else', async () => {
+      const runId = freshRunId();
+      const otherRunId = freshRunId();
+      await ledger.enqueue(otherRunId, contractInputs(1, 'retry-other'));
+      const otherJob = (await ledger.claim(otherRunId, 'worker-a', 1, longLeaseMs)).jobs[0]!;
+      expect(await ledger.fail(otherRunId, leaseOf(otherJob), inputFault('broken elsewhere'))).toBe(true);
+      // A job throttled at each of its three charged attempts fails for good.
+      await ledger.enqueue(runId, contractInputs(1, 'retry-throttled'));
+      const throttled = (await ledger.claim(runId, 'worker-a', 1, longLeaseMs)).jobs[0]!;
+      let last = throttled;
+      for (let attempt = 1; attempt < 3; attempt += 1) {
+        expect(await ledger.fail(runId, leaseOf(last), remoteFault('503', { throttled: true }))).toBe(true);
+        last = await claimWithin(runId, 3_000);
+      }
+      expect(await ledger.fail(runId, leaseOf(last), remoteFault('503 at the last attempt', { throttled: true }))).toBe(true);
+      await ledger.enqueue(runId, contractInputs(4, 'retry'));
+      const [broken, done, leased] = (await ledger.claim(runId, 'worker-a', 3, longLeaseMs)).jobs;
+      expect(await ledger.fail(runId, leaseOf(broken!), inputFault('not a WARC file'))).toBe(true);
+      expect(await ledger.complete(runId, leaseOf(done!), someResult)).toBe(true);
+      const untouched = [done!.jobId, leased!.jobId, ...(await pendingJobIds(runId))];
+      const before = await Promise.all(untouched.map((jobId) => ledger.jobStatus(runId, jobId)));
+      const statsBefore = await ledger.stats(runId);
+      expect(statsBefore).toMatchObject({ failed: 2, done: 1, claimed: 1, pending: 1 });
+
+      const reset = await ledger.retryFailed(runId);
+      expect(reset.sort((a, b) => (a.uri < b.uri ? -1 : 1))).toEqual([
+        { uri: broken!.input.uri, lastError: 'input: not a WARC file' },
+        { uri: throttled!.input.uri, lastError: 'remote: 503 at the last attempt' },
+      ].sort((a, b) => (a.uri < b.uri ? -1 : 1)));
+      expect(await ledger.jobStatus(runId, broken!.jobId)).toMatchObject({ state: 'pending', chargedAttempts: 0, attempt: 1 });
+      expect(await ledger.jobStatus(runId, throttled!.jobId)).toMatchObject({ state: 'pending', chargedAttempts: 0, attempt: 3 });
+      expect(await Promise.all(untouched.map((jobId) => ledger.jobStatus(runId, jobId)))).toEqual(before);
+      expect(await ledger.stats(runId)).toMatchObject({ failed: 0, done: 1, claimed: 1, pending: 3 });
+      expect(await ledger.jobStatus(otherRunId, otherJob.jobId)).toMatchObject({ state: 'failed' });
+      expect(await ledger.retryFailed(runId)).toEqual([]);
+      // Claimable at once; the fencing attempt keeps counting, so no stale lease matches it.
+      const again = (await ledger.claim(runId, 'worker-b', 10, longLeaseMs)).jobs;
+      const retried = again.find((job) => job.jobId === throttled!.jobId);
+      expect(retried?.attempt).toBe(4);
+      expect(await ledger.complete(runId, leaseOf(last), someResult)).toBe(false);
+      expect(await ledger.complete(runId, leaseOf(retried!), someResult)).toBe(true);
+      expect(await ledger.jobStatus(runId, throttled!.jobId)).toMatchObject({ state: 'done', chargedAttempts: 1 });
+    });
+
+    /** Jobs of the run still pending (claimed by nobody yet), read through claims that are given back. */
+    async function pendingJobIds(runId: string): Promise<string[]> {
+      const { jobs } = await ledger.claim(runId, 'worker-peek', 100, longLeaseMs);
+      for (const job of jobs) expect(await ledger.release(runId, leaseOf(job))).toBe(true);
+      return jobs.map((job) => job.jobId);
+    }
+
+    test('lists the runs it holds, with their input, output, counts and last activity; an unknown run is undefined', async () => {
+      const runId = freshRunId();
+      const otherRunId = freshRunId();
+      const startedMs = clock.nowMs();
+      await ledger.enqueue(runId, contractInputs(3, 'listed'), { input: './warcs', output: '/data/out' });
+      // The first enqueue names the run; later ones do not change it.
+      await ledger.enqueue(runId, contractInputs(4, 'listed'), { input: './elsewhere', output: '/elsewhere' });
+      await ledger.enqueue(otherRunId, contractInputs(1, 'listed-other'));
+      const [done, failed] = (await ledger.claim(runId, 'worker-a', 2, longLeaseMs)).jobs;
+      await clock.sleep(20);
+      expect(await ledger.complete(runId, leaseOf(done!), someResult)).toBe(true);
+      expect(await ledger.fail(runId, leaseOf(failed!), inputFault('empty file'))).toBe(true);
+      const endedMs = clock.nowMs();
+      const runs = await ledger.listRuns();
+      const listed = runs.find((run) => run.runId === runId);
+      expect(listed).toMatchObject({ runId, input: './warcs', output: '/data/out', pending: 2, claimed: 0, done: 1, failed: 1 });
+      // Database clocks and ours may differ by a little.
+      expect(listed!.lastActivityMs).toBeGreaterThanOrEqual(startedMs + 20 - 1_000);
+      expect(listed!.lastActivityMs).toBeLessThanOrEqual(endedMs + 1_000);
+      expect(listed!.lastFinishedMs).toBeGreaterThanOrEqual(startedMs + 20 - 1_000);
+      expect(runs.find((run) => run.runId === otherRunId)).toMatchObject({ input: null, output: null, pending: 1, done: 0 });
+      expect(await ledger.runListing(runId)).toEqual(listed);
+      expect(await ledger.runListing(freshRunId())).toBeUndefined();
+      // Reading an unknown run creates nothing.
+      await ledger.stats(freshRunId());
+      expect((await ledger.listRuns()).length).toBe(runs.length);
+    });
+
     test('a large enqueue is one job per input and claims drain it in batches', async () => {
       const runId = freshRunId();
-      expect(await ledger.enqueue(runId, contractInputs(2_500, 'large'))).toBe(2_500);
-      expect(await ledger.enqueue(runId, contractInputs(2_500, 'large'))).toBe(0);
+      expect((await ledger.enqueue(runId, contractInputs(2_500, 'large'))).added).toBe(2_500);
+      expect((await ledger.enqueue(runId, contractInputs(2_500, 'large'))).added).toBe(0);
       const seen = new Set<string>();
       for (let round = 0; round < 30; round += 1) {
         const { jobs, exhausted } = await ledger.claim(runId, 'worker-a', 100, longLeaseMs);

@@ -61,7 +61,7 @@ test('a worker killed at random points and restarted redoes nothing done and los
       expect(await ledger.stats('crash-run'), context).toMatchObject({ done: jobCount, failed: 0, remaining: 0 });
       const journalLines = (await readFile(join(directory, journalFileName), 'utf8')).split('\n').length;
       expect(journalLines, `compaction keeps the journal short; ${context}`).toBeLessThan(200);
-      expect(await ledger.enqueue('crash-run', contractInputs(jobCount, 'crash'))).toBe(0);
+      expect((await ledger.enqueue('crash-run', contractInputs(jobCount, 'crash'))).added).toBe(0);
     } finally {
       await ledger.close();
     }

@@ -27,6 +27,40 @@ registerLedgerContract('embedded', async (options) => EmbeddedLedger.open({ ...o
 describe('embedded ledger journal', () => {
   const options = { ...contractOptions };
 
+  test('a journal holding two inputs under one output key is read: the pair is reported, the later input not exported again', async () => {
+    const directory = await freshFolder();
+    const stored = (jobId: string, uri: string, outputKey: string, state: string) => ({
+      jobId, input: { uri, filename: uri.slice(7), crawl: null, subset: null, segment: null }, sizeBytes: 10, outputKey, state,
+      attempt: state === 'pending' ? 0 : 1, chargedAttempts: state === 'pending' ? 0 : 1, leaseOwner: null,
+      claimableAtMs: state === 'pending' ? 0 : null, lastError: state === 'failed' ? 'input: not a WARC file' : null,
+      result: state === 'done' ? someResult : null,
+    });
+    // As a worker wrote it before output keys had to be distinct: x.warc.gz and x.warc both became x.parquet.
+    const jobs = [
+      stored('j-x-gz', '/warcs/x.warc.gz', 'out/x.parquet', 'done'), stored('j-x', '/warcs/x.warc', 'out/x.parquet', 'pending'),
+      stored('j-y1', '/warcs/y.warc.gz', 'out/y.parquet', 'done'), stored('j-y2', '/warcs/y.warc', 'out/y.parquet', 'done'),
+      stored('j-z', '/warcs/z.warc.gz', 'out/z.parquet', 'failed'),
+    ];
+    await writeFile(join(directory, journalFileName), `${JSON.stringify({ kind: 'jobs', runId: 'legacy', jobs })}\n`);
+    for (let opening = 0; opening < 2; opening += 1) {
+      const ledger = await EmbeddedLedger.open({ ...options, directory });
+      expect(await ledger.sharedOutputKeys('legacy', 10)).toEqual([
+        { uri: '/warcs/x.warc', outputKey: 'out/x.parquet', heldBy: '/warcs/x.warc.gz', state: 'failed' },
+        { uri: '/warcs/y.warc', outputKey: 'out/y.parquet', heldBy: '/warcs/y.warc.gz', state: 'done' },
+      ]);
+      const failed = await ledger.failedJobs('legacy', 10);
+      expect(failed.find((job) => job.uri === '/warcs/x.warc')?.lastError).toMatch(/out\/x\.parquet .*\/warcs\/x\.warc\.gz/);
+      expect(await ledger.claim('legacy', 'worker-a', 10, 60_000)).toEqual({ jobs: [], exhausted: true });
+      expect((await ledger.retryFailed('legacy')).map((job) => job.uri)).toEqual(opening === 0 ? ['/warcs/z.warc.gz'] : []);
+      expect(await ledger.jobStatus('legacy', 'j-x')).toMatchObject({ state: 'failed' });
+      if (opening === 0) {
+        const z = (await ledger.claim('legacy', 'worker-a', 10, 60_000)).jobs[0]!;
+        expect(await ledger.complete('legacy', z, someResult)).toBe(true);
+      }
+      await ledger.close();
+    }
+  });
+
   test('a torn last line is cut off and ignored; appends then start on a clean line', async () => {
     const directory = await freshFolder();
     const ledger = await EmbeddedLedger.open({ ...options, directory });

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
 import { EmbeddedLedger } from '../../adapters/ledger/embedded-ledger.ts';
-import { defaultEmbeddedDirectory, openLedger, readRunStatus, runStatusText } from '../../adapters/ledger/open-ledger.ts';
+import { defaultEmbeddedDirectory, openLedger, readRunStatus, retryHint, runStatusText } from '../../adapters/ledger/open-ledger.ts';
 import { PostgresLedger } from '../../adapters/ledger/postgres-ledger.ts';
 import { inputFault } from '../../core/failure.ts';
 import { contractInputs, contractOptions, someResult } from './ledger-contract.ts';
@@ -70,6 +70,7 @@ test('status reads stats and worker rows from either ledger, as text and as JSON
       '  done: 0.00 GiB read, 10 rows written, 1 bad records, 2 skipped',
       '  worker-a running: s3://bucket/file-1.warc.gz (1500 records, 2 bad, 3.0 MiB)',
       `  failed: ${broken!.input.uri}: input: not a WARC file`,
+      `  ${retryHint}`,
     ].join('\n'));
     await ledger.close();
   }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { PostgresLedger } from '../../adapters/ledger/postgres-ledger.ts';
 import { contractInputs, contractOptions, registerLedgerContract, sleep, someResult } from './ledger-contract.ts';
 import { childPath, startChild } from './ledger-children/child-process.ts';
+import { loadMigrations } from '../../adapters/ledger/postgres-migrations.ts';
 
 const connectionString = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `ledger_test_${process.pid}`;
@@ -42,9 +43,67 @@ describe('PostgreSQL ledger under a fleet', () => {
     await client.connect();
     try {
       const applied = await client.query(`SELECT version FROM ${racingSchema}.ledger_migrations ORDER BY version`);
-      expect(applied.rows.map((row) => row.version)).toEqual([1, 2, 3]);
+      expect(applied.rows.map((row) => row.version)).toEqual([1, 2, 3, 4]);
     } finally {
       await client.query(`DROP SCHEMA IF EXISTS ${racingSchema} CASCADE`);
+      await client.end();
+    }
+  });
+
+  test('a ledger holding two inputs under one output key is migrated: the pair is reported, the later input not exported again', async () => {
+    const legacySchema = `${schema}_legacy`;
+    const client = new pg.Client({ connectionString });
+    await client.connect();
+    try {
+      // A schema as the ledger left it before output keys had to be distinct.
+      await client.query(`CREATE SCHEMA ${legacySchema}; SET search_path TO ${legacySchema}`);
+      await client.query('CREATE TABLE ledger_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
+      for (const migration of (await loadMigrations()).filter((candidate) => candidate.version <= 3)) {
+        await client.query(migration.sql);
+        await client.query('INSERT INTO ledger_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      }
+      // x.warc.gz and x.warc both became x.parquet; y twice, both exported; z alone; another run holds x too.
+      const rows: [string, string, string, string, string][] = [
+        ['legacy', 'j-x-gz', '/warcs/x.warc.gz', 'out/x.parquet', 'done'],
+        ['legacy', 'j-x', '/warcs/x.warc', 'out/x.parquet', 'pending'],
+        ['legacy', 'j-y1', '/warcs/y.warc.gz', 'out/y.parquet', 'done'],
+        ['legacy', 'j-y2', '/warcs/y.warc', 'out/y.parquet', 'done'],
+        ['legacy', 'j-z', '/warcs/z.warc.gz', 'out/z.parquet', 'failed'],
+        ['other', 'j-x-gz', '/warcs/x.warc.gz', 'out/x.parquet', 'pending'],
+      ];
+      for (const [index, [runId, jobId, uri, outputKey, state]] of rows.entries()) {
+        await client.query(`INSERT INTO ledger_jobs (run_id, job_id, uri, input, size_bytes, output_key, state, claimable_at, enqueued_at, last_error)
+          VALUES ($1, $2, $3, $4, 10, $5, $6, CASE WHEN $6 = 'pending' THEN now() END, now() + $7 * interval '1 second',
+            CASE WHEN $6 = 'failed' THEN 'input: not a WARC file' END)`,
+        [runId, jobId, uri, JSON.stringify({ uri, filename: uri.slice(7), crawl: null, subset: null, segment: null }), outputKey, state, index]);
+      }
+      const migrated = await PostgresLedger.open({ ...contractOptions, connectionString, schema: legacySchema, connectionsMax: 1 });
+      try {
+        expect(await migrated.sharedOutputKeys('legacy', 10)).toEqual([
+          { uri: '/warcs/x.warc', outputKey: 'out/x.parquet', heldBy: '/warcs/x.warc.gz', state: 'failed' },
+          { uri: '/warcs/y.warc', outputKey: 'out/y.parquet', heldBy: '/warcs/y.warc.gz', state: 'done' },
+        ]);
+        expect(await migrated.sharedOutputKeys('other', 10)).toEqual([]);
+        const failed = await migrated.failedJobs('legacy', 10);
+        expect(failed.find((job) => job.uri === '/warcs/x.warc')?.lastError).toMatch(/out\/x\.parquet .*\/warcs\/x\.warc\.gz/);
+        // The later input is never handed out: it would overwrite the first's object.
+        expect(await migrated.claim('legacy', 'worker-a', 10, 60_000)).toEqual({ jobs: [], exhausted: true });
+        expect((await migrated.retryFailed('legacy')).map((job) => job.uri)).toEqual(['/warcs/z.warc.gz']);
+        expect(await migrated.jobStatus('legacy', 'j-x')).toMatchObject({ state: 'failed' });
+        // From now on the rule holds for every input.
+        const [fresh] = contractInputs(1, 'fresh');
+        const twin = { ...fresh!, uri: 's3://elsewhere/fresh-0.warc.gz' };
+        expect(await migrated.enqueue('legacy', [fresh!, twin])).toEqual({
+          added: 1, collisions: [{ uri: twin.uri, outputKey: contractOptions.outputKeyOf(fresh!), heldBy: fresh!.uri }],
+        });
+        expect((await migrated.listRuns()).map((run) => [run.runId, run.input, run.done])).toEqual(expect.arrayContaining([
+          ['legacy', null, 3], ['other', null, 0],
+        ]));
+      } finally {
+        await migrated.close();
+      }
+    } finally {
+      await client.query(`DROP SCHEMA IF EXISTS ${legacySchema} CASCADE`);
       await client.end();
     }
   });
@@ -69,9 +128,31 @@ describe('PostgreSQL ledger under a fleet', () => {
     }
   });
 
+  test('workers enqueueing together, each with its own input of one output key, leave one holder and name it to the others', async () => {
+    const runId = `collide-${Date.now()}`;
+    const [shared] = contractInputs(1, 'collide');
+    const enqueuers = await Promise.all(Array.from({ length: 8 }, () =>
+      PostgresLedger.open({ ...contractOptions, connectionString, schema, connectionsMax: 1 })));
+    try {
+      const results = await Promise.all(enqueuers.map((enqueuer, index) => enqueuer.enqueue(runId, [
+        { ...shared!, uri: `s3://bucket-${index}/${shared!.filename}` }, ...contractInputs(1, `own-${index}`),
+      ])));
+      const holders = results.filter((result) => result.added === 2);
+      expect(holders).toHaveLength(1);
+      const holderUri = `s3://bucket-${results.indexOf(holders[0]!)}/${shared!.filename}`;
+      for (const result of results.filter((candidate) => candidate !== holders[0])) {
+        expect(result.added).toBe(1);
+        expect(result.collisions).toEqual([{ uri: expect.stringMatching(/^s3:\/\/bucket-\d\//), outputKey: contractOptions.outputKeyOf(shared!), heldBy: holderUri }]);
+      }
+      expect(await ledger.stats(runId)).toMatchObject({ pending: 9 });
+    } finally {
+      await Promise.all(enqueuers.map((enqueuer) => enqueuer.close()));
+    }
+  });
+
   test('8 concurrent claimers over 10,000 jobs take each job exactly once', async () => {
     const runId = `fleet-${Date.now()}`;
-    expect(await ledger.enqueue(runId, contractInputs(10_000, 'fleet'))).toBe(10_000);
+    expect((await ledger.enqueue(runId, contractInputs(10_000, 'fleet'))).added).toBe(10_000);
     const claimers = await Promise.all(Array.from({ length: 8 }, () =>
       PostgresLedger.open({ ...contractOptions, connectionString, schema, connectionsMax: 1 })));
     try {

@@ -41,4 +41,23 @@ describe('deployment files', () => {
     expect(names.length).toBeGreaterThan(3);
     for (const name of names) expect(workerVariables.has(name), `user-data sets ${name}`).toBe(true);
   });
+
+  it('has the Indexed Job end a shard that exits 3 (inputs failed for good) or 2 (configuration) instead of retrying it', () => {
+    const job = parseAllDocuments(readFileSync(resolve(deploy, 'kubernetes/sharded-indexed-job.yaml'), 'utf8'))[0]!.toJS() as {
+      spec: {
+        backoffLimitPerIndex?: number;
+        podFailurePolicy?: { rules: { action: string; onExitCodes?: { containerName?: string; operator: string; values: number[] } }[] };
+        template: { spec: { restartPolicy: string; containers: { name: string }[] } };
+      };
+    };
+    // A pod failure policy needs pods that are not restarted in place, and FailIndex a per-index limit.
+    expect(job.spec.template.spec.restartPolicy).toBe('Never');
+    expect(job.spec.backoffLimitPerIndex).toBeGreaterThan(0);
+    const container = job.spec.template.spec.containers[0]!.name;
+    const actionOn = (code: number) => job.spec.podFailurePolicy?.rules.find((rule) => rule.onExitCodes?.operator === 'In'
+      && rule.onExitCodes.values.includes(code) && rule.onExitCodes.containerName === container)?.action;
+    expect(actionOn(3)).toBe('FailIndex');
+    expect(actionOn(2)).toBe('FailJob');
+    expect(actionOn(1)).toBeUndefined();
+  });
 });

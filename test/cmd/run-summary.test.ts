@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandOf, JobOutcome } from '../../core/commands.ts';
 import { ourFault } from '../../core/failure.ts';
-import { runSummary, summaryText } from '../../cmd/worker/run-summary.ts';
+import { emptyLedgerReport, exitCodeOf, finishedRunText, runSummary, summaryText } from '../../cmd/worker/run-summary.ts';
 
 function ended(jobId: string, outcome: JobOutcome): CommandOf<'jobEnded'> {
   return {
@@ -59,5 +59,41 @@ describe('the run summary', () => {
   it('has nothing failed when every failure was retried', () => {
     const summary = runSummary({ ended: [ended('b', 'failed'), ended('b', 'committed')] }, { ...stats, failed: 0 }, 1_000, new Set());
     expect(summary.failed).toEqual([]);
+  });
+
+  it('lists what the ledger holds against the run, whoever failed it, and exits 3 while it holds any', () => {
+    const report = {
+      failed: [{ uri: '/warcs/old.warc.gz', lastError: 'input: not a WARC file' }],
+      refused: [{ uri: '/warcs/x.warc.gz', outputKey: 'x.parquet', heldBy: '/warcs/x.warc' }],
+      refusedCount: 3,
+      shared: [],
+    };
+    const clean = { ...stats, failed: 0 };
+    expect(exitCodeOf(clean, emptyLedgerReport)).toBe(0);
+    expect(exitCodeOf(stats, emptyLedgerReport)).toBe(3);
+    expect(exitCodeOf(clean, { ...emptyLedgerReport, refused: report.refused, refusedCount: 1 })).toBe(3);
+    // Two inputs a ledger older than the rule exported to one object: the run cannot be made whole in place.
+    const shared = [{ uri: '/warcs/y.warc', outputKey: 'y.parquet', heldBy: '/warcs/y.warc.gz', state: 'done' as const }];
+    expect(exitCodeOf(clean, { ...emptyLedgerReport, shared })).toBe(3);
+    expect(summaryText(runSummary({ ended: [] }, clean, 1_000, new Set()), { runId: 'run-x', output: '/out' }, { ...emptyLedgerReport, shared }))
+      .toContain('  shared output: /warcs/y.warc: its output y.parquet is also the output of /warcs/y.warc.gz (both were exported, one over the other);'
+        + ' export it under a new --run-id');
+    // This worker failed nothing; the run still holds a failure from an earlier one.
+    const text = summaryText(runSummary({ ended: [ended('a', 'committed')] }, stats, 1_000, new Set()), { runId: 'run-x', output: '/out' }, report);
+    expect(text).toContain('1 files exported, 0 failed');
+    expect(text).toContain('  failed: /warcs/old.warc.gz: input: not a WARC file');
+    expect(text).toContain('  refused: /warcs/x.warc.gz: its output x.parquet is already the output of /warcs/x.warc in this run');
+    expect(text).toContain('  … and 2 more refused');
+    expect(text).toContain('retry-failed');
+  });
+
+  it('says when a finished run finished, and how to export it again', () => {
+    const listing = { runId: 'run-x', input: '/warcs', output: '/out', pending: 0, claimed: 0, done: 2, failed: 0, lastActivityMs: 0, lastFinishedMs: Date.UTC(2026, 0, 2, 3, 4, 5) };
+    const text = finishedRunText(listing, { ...stats, failed: 0 }, emptyLedgerReport, '/out');
+    expect(text.split('\n')[0]).toBe('run run-x finished at 2026-01-02T03:04:05.000Z with 2 files: 2 exported, 0 failed; nothing left to do');
+    expect(text).toContain('new --run-id');
+    expect(text).not.toContain('retry-failed');
+    expect(finishedRunText({ ...listing, lastFinishedMs: null }, stats, { ...emptyLedgerReport, failed: [{ uri: '/warcs/b', lastError: null }] }, '/out'))
+      .toMatch(/^run run-x finished with 3 files: 2 exported, 1 failed[\s\S]*failed: \/warcs\/b: no error recorded[\s\S]*retry-failed/);
   });
 });

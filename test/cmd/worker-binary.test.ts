@@ -44,8 +44,7 @@ describe('node cmd/worker', () => {
   it('does not redo finished work when run again', () => {
     const second = runWorker([]);
     expect(second.code).toBe(0);
-    expect(second.stderr).toContain('0 files exported');
-    expect(second.stderr).toContain('3 done, 0 failed, 0 remaining');
+    expect(second.stderr).toMatch(/^run run-[0-9a-f]+ finished at \S+Z with 3 files: 3 exported, 0 failed; nothing left to do$/m);
   });
 
   it('writes the same Parquet bytes with decode and encode on the event loop (--threads 0) as on the thread pool', () => {
@@ -58,7 +57,13 @@ describe('node cmd/worker', () => {
   });
 
   it('reports the run from its ledger with `status`', () => {
-    const status = runWorker(['status', '--json']);
+    // No run named: every run of the ledger beside ./out, here the samples' run.
+    const listing = runWorker(['status', '--json']);
+    expect(listing.code).toBe(0);
+    const { runs } = JSON.parse(listing.stdout) as { runs: { runId: string; input: string; done: number; failed: number }[] };
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ input: resolve(import.meta.dirname, '../../samples'), done: 3, failed: 0 });
+    const status = runWorker(['status', '--json', '--run-id', runs[0]!.runId]);
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ done: 3, failed: 0, remaining: 0, rowsDone: 19 });
   });

@@ -93,11 +93,12 @@ describe('node cmd/worker on a CommonCrawl-like HTTP tree', () => {
       expect(first.stderr).toMatch(/failed: \S+-00099\.warc\.gz: .*404/);
       const heads = (requests: readonly RecordedRequest[]) => requests.filter((request) => request.method === 'HEAD').map((request) => request.path);
       expect(heads(treeServer.requests).sort()).toEqual([...listed, gone].map((path) => `/${path}`).sort());
-      // Finished and failed jobs are not claimed again, so nothing is sized again.
+      // Finished and failed jobs are not claimed again, so nothing is sized again; the failed one is listed again.
       const seen = treeServer.requests.length;
       const second = await runAsync(args);
-      expect(second.code, second.stderr).toBe(0);
-      expect(second.stderr).toContain('0 files exported, 0 failed');
+      expect(second.code, second.stderr).toBe(3);
+      expect(second.stderr).toContain('with 4 files: 3 exported, 1 failed; nothing left to do');
+      expect(second.stderr).toMatch(/failed: \S+-00099\.warc\.gz: .*404/);
       expect(heads(treeServer.requests.slice(seen))).toEqual([]);
     } finally {
       await treeServer.stop();
