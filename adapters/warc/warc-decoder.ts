@@ -3,15 +3,18 @@ import type { DecodedChunk, Decoder, JobDecoder } from '../../core/decoder.ts';
 import { FailureError, inputFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import { buildCaptureRow, estimateRowBytes, metadataDescribes, rowRecordTypes } from './capture-row-builder.ts';
-import { findGzipMagic, inflateTruncatedMember, startsGzipMember } from './gzip-member.ts';
+import { ArcRecordParser, arcFileMagic, startsArcFile } from './arc-record-parser.ts';
+import { findGzipMagic, inflateMember, inflateTruncatedMember, startsGzipMember } from './gzip-member.ts';
 import { GzipMemberReader } from './gzip-member-reader.ts';
+import type { RecordParser } from './record-parser.ts';
 import type { WarcLimits } from './warc-limits.ts';
 import { type ParsedRecord, type RecordSink, WarcRecordParser } from './warc-record-parser.ts';
 
 /**
  * The WARC decoder: `.warc.gz` with one gzip member a record (CommonCrawl), gzip whose members
  * do not follow records (a whole-file gzip), and plain `.warc`, told apart by their first
- * bytes, not their names.
+ * bytes, not their names. ARC files, plain or gzip, are read by their own parser into the
+ * same records (`arc-record-parser.ts`): an ARC starts with `filedesc://`.
  *
  * Offsets and lengths (`warc_record_offset`, `warc_record_length`):
  * - one member a record: the member's compressed offset and length, as CommonCrawl's index;
@@ -49,6 +52,18 @@ function gzipMemberFollows(window: Buffer): boolean {
   return false;
 }
 
+/**
+ * Whether the first gzip member inflates to an ARC file's start, or null while too few of its
+ * bytes are in to tell. The answer depends only on the member, never on where chunks were cut.
+ */
+function firstMemberIsArc(working: Buffer, final: boolean): boolean | null {
+  const window = working.subarray(0, detectionWindowBytes);
+  const output = inflateTruncatedMember(window, 0, window.length);
+  if (output.length >= arcFileMagic.length) return startsArcFile(output);
+  const whole = final || window.length === detectionWindowBytes || inflateMember(window, 0, window.length).kind !== 'incomplete';
+  return whole ? startsArcFile(output) : null;
+}
+
 export interface WarcJobDecoderOptions {
   /** Sees every record read in full, whatever its type: tests check offsets with it. */
   readonly observer?: (record: ParsedRecord) => void;
@@ -61,7 +76,8 @@ export class WarcJobDecoder implements JobDecoder {
   /** Bytes not consumed yet: a member cut by the chunk's end. Bounded by the member reader. */
   private carry: Buffer = Buffer.alloc(0);
   private carryOffset = 0;
-  private readonly parser: WarcRecordParser;
+  private parser: RecordParser;
+  private readonly sink: RecordSink;
   private readonly members: GzipMemberReader;
   /** The last response, revisit or resource record, waiting for its metadata record. */
   private pending: ParsedRecord | null = null;
@@ -74,8 +90,10 @@ export class WarcJobDecoder implements JobDecoder {
   private ended = false;
 
   private readonly observer: ((record: ParsedRecord) => void) | undefined;
+  private readonly limits: WarcLimits | undefined;
 
   constructor(private readonly input: InputRef, options: WarcJobDecoderOptions = {}) {
+    this.limits = options.limits;
     this.observer = options.observer;
     const sink: RecordSink = {
       recordType: (type) => count(this.byType, type),
@@ -85,6 +103,7 @@ export class WarcJobDecoder implements JobDecoder {
       },
       bad: (reason) => this.countBad(reason),
     };
+    this.sink = sink;
     this.parser = new WarcRecordParser(sink, options.limits);
     this.members = new GzipMemberReader({
       segment: (segment) => this.parser.feed(segment),
@@ -152,8 +171,17 @@ export class WarcJobDecoder implements JobDecoder {
   private detectFormat(working: Buffer, final: boolean): void {
     if (working.length < magicBytes && !final) return;
     if (working.length === 0) throw new FailureError(inputFault(`${this.input.uri}: empty file, no WARC record`));
-    if (startsGzipMember(working, 0)) this.format = 'gzip';
-    else if (working.subarray(0, magicBytes).equals(warcMagic)) this.format = 'plain';
+    if (startsGzipMember(working, 0)) {
+      const arc = firstMemberIsArc(working, final);
+      if (arc === null) return;
+      this.format = 'gzip';
+      if (arc) this.parser = new ArcRecordParser(this.sink, this.limits);
+    } else if (working.subarray(0, magicBytes).equals(warcMagic)) this.format = 'plain';
+    else if (working.length < arcFileMagic.length && !final) return;
+    else if (startsArcFile(working)) {
+      this.format = 'plain';
+      this.parser = new ArcRecordParser(this.sink, this.limits);
+    }
     // Neither: a damaged first member, or junk before the first record. Decide on a fixed
     // window, so that where the chunks were cut cannot change the decision.
     else if (working.length >= detectionWindowBytes || final) this.format = gzipMemberFollows(working.subarray(0, detectionWindowBytes)) ? 'gzip' : 'plain';
