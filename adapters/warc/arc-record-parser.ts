@@ -147,8 +147,14 @@ export class ArcRecordParser implements RecordParser {
     }
   }
 
-  finish(): boolean {
+  finish(endedInsideMember: boolean): boolean {
     if (this.state === 'start' || this.state === 'seek') {
+      this.confirmFinished();
+      return false;
+    }
+    if (this.inflated && !endedInsideMember && this.state !== 'header') {
+      // The last member is whole, and so is its record, whatever its Archive-length says.
+      this.finishBlock();
       this.confirmFinished();
       return false;
     }

@@ -197,7 +197,7 @@ export class WarcJobDecoder implements JobDecoder {
   }
 
   private finish(): void {
-    const cut = this.parser.finish();
+    const cut = this.parser.finish(this.members.endedInsideMember);
     if (this.members.endedInsideMember) this.countBad('truncated gzip member');
     else if (cut) this.countBad('truncated record');
     this.flushPending();

@@ -85,16 +85,16 @@ describe('ARC files', () => {
     ['plain .arc with version 2 header lines', { gzip: false, version: 2 }],
   ] as const) {
     it(`${label}: a row per HTTP capture with the columns its records say, whole and in small chunks`, () => {
-      const captures = sampleCaptures();
+      const captures = sampleCaptures().filter((capture) => capture.url.startsWith('http'));
       const { bytes, places } = writeArc(captures, { name: 'IAH-20080430204825-00000-example.arc', ...options });
       const whole = decode(bytes);
-      expect(whole.badByReason).toEqual({ 'no HTTP status line': 1 });
+      expect(whole.badByReason).toEqual({});
       expect(whole.byType).toEqual({ warcinfo: 1, response: captures.length });
       expect(whole.rows.map((row) => row.url)).toEqual(httpUrls);
       expect(whole.rows.map(pick)).toEqual(expectedRows(captures, places));
       expect(whole.rows.find((row) => row.url.endsWith('/old'))?.fetch_redirect).toBe('http://www.example.com/new/');
       expect(whole.rows[1]).toMatchObject({ url_host_name: 'www.example.com', url_host_registered_domain: 'example.com', warc_filename: input.filename });
-      // Every record's range, the version block and the dns: lookup included.
+      // Every record's range, the version block's included.
       expect(whole.records.map((record) => ({ offset: record.offset, length: record.length }))).toEqual(places.map(({ offset, length }) => ({ offset, length })));
       for (const [largest, seed] of [[7, 1], [300, 2], [5000, 3]] as const) {
         const chunked = decode(bytes, largest, seed);
@@ -104,6 +104,27 @@ describe('ARC files', () => {
       }
     });
   }
+
+  it('reads a dns: lookup as a response whose block is its document (text/dns), with no HTTP status, and makes no row of it', () => {
+    for (const gzip of [true, false]) {
+      const captures = sampleCaptures();
+      const { bytes, places } = writeArc(captures, { name: 'x.arc', gzip });
+      const decoded = decode(bytes, 9);
+      const dns = decoded.records.find((record) => record.warc.get('warc-target-uri') === 'dns:www.example.com')!;
+      expect(dns).toMatchObject({ type: 'response', httpStatusLine: null, offset: places[1]!.offset, length: places[1]!.length });
+      expect(dns.warc.get('content-type')).toBe('text/dns');
+      expect(dns.warc.get('warc-ip-address')).toBe('192.0.2.53');
+      expect(decoded.rows.map((row) => row.url)).toEqual(httpUrls);
+      expect(decoded.byType).toEqual({ warcinfo: 1, response: captures.length });
+    }
+  });
+
+  it('reads the version block as a warcinfo record naming the file', () => {
+    const { records } = decode(writeArc(sampleCaptures(), { name: 'IAH-20080430204825-00000-example.arc', gzip: true }).bytes);
+    expect(records[0]!.type).toBe('warcinfo');
+    expect(records[0]!.warc.get('warc-filename')).toBe('IAH-20080430204825-00000-example.arc');
+    expect(records[0]!.warc.get('warc-date')).toBe('2008-04-30T20:48:25Z');
+  });
 
   it('gives each gzip member its range: inflating it yields exactly its record', () => {
     const { bytes } = writeArc(sampleCaptures(), { name: 'x.arc', gzip: true });
@@ -190,6 +211,18 @@ describe('damaged ARC files', () => {
     const shortHead = short.indexOf('\r\n\r\n') + 4;
     expect(decoded.rows[1]!.content_digest).toBe(payloadDigest(Buffer.concat([short.subarray(0, shortHead), short.subarray(shortHead, short.length - 30)])));
     expect(decoded.rows[2]!.content_digest).toBe(payloadDigest(Buffer.concat([captures[2]!.block, Buffer.from('\n')])));
+  });
+
+  it('gzip: the last member ends its record too, unless the file was cut inside it', () => {
+    const captures = pages(3);
+    captures[2] = { ...captures[2]!, lengthError: 40 };
+    const { bytes, places } = writeArc(captures, { name: 'x.arc', gzip: true });
+    const whole = decode(bytes, 21);
+    expect(whole.badByReason).toEqual({});
+    expect(whole.rows.map((row) => [row.url, row.warc_record_offset, row.warc_record_length]).at(-1)).toEqual([captures[2]!.url, places[3]!.offset, places[3]!.length]);
+    const cut = decode(bytes.subarray(0, bytes.length - 5), 21);
+    expect(cut.badByReason).toEqual({ 'truncated gzip member': 1 });
+    expect(cut.rows).toHaveLength(2);
   });
 
   it('gzip: a corrupt member, a truncated file and a garbled header line are counted; the rest come out', () => {
