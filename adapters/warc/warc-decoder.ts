@@ -43,6 +43,12 @@ const warcMagic = Buffer.from('WARC/', 'latin1');
 const straddleWindowBytes = 64 * 1024;
 /** Input that starts with neither is searched this far for a gzip member holding a record. */
 const detectionWindowBytes = 64 * 1024;
+/**
+ * Compressed bytes of the first member inflated to see whether it starts an ARC file: enough
+ * for any deflate block's code tables and the 11 bytes of `filedesc://`, and small enough that
+ * a member of one repeated byte cannot inflate to more than a few MiB here.
+ */
+const arcDetectionBytes = 4 * 1024;
 
 /** Whether a gzip member whose output starts with `WARC/` follows the damaged start. */
 function gzipMemberFollows(window: Buffer): boolean {
@@ -57,10 +63,10 @@ function gzipMemberFollows(window: Buffer): boolean {
  * bytes are in to tell. The answer depends only on the member, never on where chunks were cut.
  */
 function firstMemberIsArc(working: Buffer, final: boolean): boolean | null {
-  const window = working.subarray(0, detectionWindowBytes);
+  const window = working.subarray(0, arcDetectionBytes);
   const output = inflateTruncatedMember(window, 0, window.length);
   if (output.length >= arcFileMagic.length) return startsArcFile(output);
-  const whole = final || window.length === detectionWindowBytes || inflateMember(window, 0, window.length).kind !== 'incomplete';
+  const whole = final || window.length === arcDetectionBytes || inflateMember(window, 0, window.length).kind !== 'incomplete';
   return whole ? startsArcFile(output) : null;
 }
 

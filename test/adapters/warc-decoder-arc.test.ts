@@ -126,6 +126,17 @@ describe('ARC files', () => {
     expect(records[0]!.warc.get('warc-date')).toBe('2008-04-30T20:48:25Z');
   });
 
+  it('reads an ARC gzipped whole, as one member, like a whole-file gzip WARC', () => {
+    const captures = sampleCaptures().filter((capture) => capture.url.startsWith('http'));
+    const plain = writeArc(captures, { name: 'x.arc', gzip: false }).bytes;
+    for (const largest of [null, 9, 700]) {
+      const decoded = decode(zlib.gzipSync(plain), largest);
+      expect(decoded.badByReason).toEqual({});
+      expect(decoded.rows.map((row) => row.url)).toEqual(httpUrls);
+      expect(decoded.rows.map((row) => row.content_digest)).toEqual(captures.map((capture) => payloadDigest(capture.block)));
+    }
+  });
+
   it('gives each gzip member its range: inflating it yields exactly its record', () => {
     const { bytes } = writeArc(sampleCaptures(), { name: 'x.arc', gzip: true });
     const { records } = decode(bytes);
