@@ -158,9 +158,10 @@ export class ArcRecordParser implements RecordParser {
       this.confirmFinished();
       return false;
     }
-    // The input ended inside a header line or a block: the record before it stands.
+    // The input ended inside a header line or a block: the record before it stands. A line
+    // read while seeking after damage is no record, and its damage was counted already.
     this.confirmFinished();
-    const cut = this.open !== null;
+    const cut = this.open !== null && !this.seeking;
     this.open = null;
     this.lines.clear();
     this.enterStart(true);
@@ -367,14 +368,17 @@ export class ArcRecordParser implements RecordParser {
   }
 
   /**
-   * Bytes where a header line should be. Right after a record's block, in a plain file, the
-   * Archive-length was wrong and that record is lost; in a gzip member, its member holds
-   * more than its length said, and the record stands.
+   * Bytes where a header line should be. Right after a record's block in a plain file, the
+   * Archive-length was wrong and that record is lost; after its closing line feed, the record
+   * was whole and what follows is damage of its own; in a gzip member, the member held more
+   * than the length said, and the record stands.
    */
   private damaged(next: number, reason: string): number {
-    if (this.finished !== null && this.inflated) this.confirmFinished();
-    else if (this.finished !== null) this.sink.bad('wrong Archive-length');
-    else if (!this.seeking) this.sink.bad(reason);
+    if (this.finished !== null && !this.inflated && this.separatorBytes === 0) this.sink.bad('wrong Archive-length');
+    else {
+      if (!this.seeking && !(this.finished !== null && this.inflated)) this.sink.bad(reason);
+      this.confirmFinished();
+    }
     this.finished = null;
     this.open = null;
     this.lines.clear();

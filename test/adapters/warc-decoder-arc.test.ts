@@ -255,17 +255,23 @@ describe('damaged ARC files', () => {
     expect(read.rows).toHaveLength(5);
   });
 
-  it('plain: garbage between records and a cut file are counted; the records after the garbage come out', () => {
-    // As with WARC, the record the garbage follows is taken for one whose length was wrong.
+  it('plain: garbage between records and a cut file are counted; the records around the garbage come out', () => {
     const captures = pages(4);
     const { bytes, places } = writeArc(captures, { name: 'x.arc', gzip: false });
     const junk = Buffer.from('junk line one\n\x00\x01 binary junk without structure\nmore junk\n');
     const joined = Buffer.concat([bytes.subarray(0, places[3]!.offset), junk, bytes.subarray(places[3]!.offset)]);
     for (const largest of [null, 5, 64]) {
       const decoded = decode(joined, largest);
-      expect(decoded.badByReason).toEqual({ 'wrong Archive-length': 1 });
-      expect(decoded.rows.map((row) => row.url)).toEqual(['p0', 'p2', 'p3'].map((page) => `http://www.example.com/${page}`));
+      expect(decoded.badByReason).toEqual({ 'invalid ARC header line': 1 });
+      expect(decoded.rows.map((row) => row.url)).toEqual(['p0', 'p1', 'p2', 'p3'].map((page) => `http://www.example.com/${page}`));
     }
+    // Garbage at the end counts once, and the last record stands.
+    const trailing = decode(Buffer.concat([bytes, Buffer.from('no line end here')]), 9);
+    expect(trailing.badByReason).toEqual({ 'truncated record': 1 });
+    expect(trailing.rows).toHaveLength(4);
+    const junkThenCut = decode(Buffer.concat([bytes, Buffer.from('junk\nmore junk, cut')]), 9);
+    expect(junkThenCut.badByReason).toEqual({ 'invalid ARC header line': 1 });
+    expect(junkThenCut.rows).toHaveLength(4);
     const cut = decode(bytes.subarray(0, places[4]!.offset + 60), 9);
     expect(cut.badByReason).toEqual({ 'truncated record': 1 });
     expect(cut.rows).toHaveLength(3);
