@@ -11,6 +11,15 @@ export function startsArcFile(bytes: Uint8Array): boolean {
   return bytes.length >= arcFileMagic.length && arcFileMagic.equals(bytes.subarray(0, arcFileMagic.length));
 }
 
+/** Whether bytes start an ARC file, or an ARC record's header line (of either version). */
+export function startsArcRecord(bytes: Buffer): boolean {
+  if (startsArcFile(bytes)) return true;
+  const lineEnd = bytes.subarray(0, warcLimits.headerLineBytesMax).indexOf(lineFeed);
+  if (lineEnd === -1) return false;
+  const line = bytes.toString('utf8', 0, lineEnd);
+  return Object.values(fieldCountByVersion).some((count) => parseArcHeaderLine(line, count) !== null);
+}
+
 /**
  * Fields of a record's header line. Version 1: `URL IP-address Archive-date Content-type
  * Archive-length`; version 2 puts `Result-code Checksum Location Offset Filename` before the length.

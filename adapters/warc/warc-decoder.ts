@@ -3,7 +3,7 @@ import type { DecodedChunk, Decoder, JobDecoder } from '../../core/decoder.ts';
 import { FailureError, inputFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import { buildCaptureRow, estimateRowBytes, metadataDescribes, rowRecordTypes } from './capture-row-builder.ts';
-import { ArcRecordParser, arcFileMagic, startsArcFile } from './arc-record-parser.ts';
+import { ArcRecordParser, arcFileMagic, startsArcFile, startsArcRecord } from './arc-record-parser.ts';
 import { findGzipMagic, inflateMember, inflateTruncatedMember, startsGzipMember } from './gzip-member.ts';
 import { GzipMemberReader } from './gzip-member-reader.ts';
 import type { RecordParser } from './record-parser.ts';
@@ -50,24 +50,29 @@ const detectionWindowBytes = 64 * 1024;
  */
 const arcDetectionBytes = 4 * 1024;
 
-/** Whether a gzip member whose output starts with `WARC/` follows the damaged start. */
-function gzipMemberFollows(window: Buffer): boolean {
+/** Which archive a gzip member after the damaged start holds (its output starts a WARC or ARC record), if any. */
+function gzipMemberFollows(window: Buffer): 'warc' | 'arc' | null {
   for (let index = findGzipMagic(window, 1), tries = 0; index !== -1 && tries < 64; index = findGzipMagic(window, index + 1), tries++) {
-    if (inflateTruncatedMember(window, index, window.length).subarray(0, magicBytes).equals(warcMagic)) return true;
+    const output = inflateTruncatedMember(window, index, window.length);
+    if (output.subarray(0, magicBytes).equals(warcMagic)) return 'warc';
+    if (startsArcRecord(output)) return 'arc';
   }
-  return false;
+  return null;
 }
 
 /**
- * Whether the first gzip member inflates to an ARC file's start, or null while too few of its
- * bytes are in to tell. The answer depends only on the member, never on where chunks were cut.
+ * What the first gzip member starts: a WARC record, an ARC file, neither (it is damaged), or
+ * null while too few of its bytes are in to tell. The answer depends only on the member,
+ * never on where chunks were cut.
  */
-function firstMemberIsArc(working: Buffer, final: boolean): boolean | null {
+function firstMemberHolds(working: Buffer, final: boolean): 'warc' | 'arc' | 'neither' | null {
   const window = working.subarray(0, arcDetectionBytes);
   const output = inflateTruncatedMember(window, 0, window.length);
-  if (output.length >= arcFileMagic.length) return startsArcFile(output);
-  const whole = final || window.length === arcDetectionBytes || inflateMember(window, 0, window.length).kind !== 'incomplete';
-  return whole ? startsArcFile(output) : null;
+  const whole = output.length >= arcFileMagic.length || final || window.length === arcDetectionBytes
+    || inflateMember(window, 0, window.length).kind !== 'incomplete';
+  if (!whole) return null;
+  if (startsArcFile(output)) return 'arc';
+  return output.subarray(0, magicBytes).equals(warcMagic) ? 'warc' : 'neither';
 }
 
 export interface WarcJobDecoderOptions {
@@ -178,9 +183,12 @@ export class WarcJobDecoder implements JobDecoder {
     if (working.length < magicBytes && !final) return;
     if (working.length === 0) throw new FailureError(inputFault(`${this.input.uri}: empty file, no WARC record`));
     if (startsGzipMember(working, 0)) {
-      const arc = firstMemberIsArc(working, final);
-      if (arc === null) return;
+      const holds = firstMemberHolds(working, final);
+      if (holds === null) return;
+      // A damaged first member: the members after it, in a fixed window, tell ARC from WARC.
+      if (holds === 'neither' && working.length < detectionWindowBytes && !final) return;
       this.format = 'gzip';
+      const arc = holds === 'arc' || (holds === 'neither' && gzipMemberFollows(working.subarray(0, detectionWindowBytes)) === 'arc');
       if (arc) this.parser = new ArcRecordParser(this.sink, this.limits);
     } else if (working.subarray(0, magicBytes).equals(warcMagic)) this.format = 'plain';
     else if (working.length < arcFileMagic.length && !final) return;
@@ -190,7 +198,11 @@ export class WarcJobDecoder implements JobDecoder {
     }
     // Neither: a damaged first member, or junk before the first record. Decide on a fixed
     // window, so that where the chunks were cut cannot change the decision.
-    else if (working.length >= detectionWindowBytes || final) this.format = gzipMemberFollows(working.subarray(0, detectionWindowBytes)) ? 'gzip' : 'plain';
+    else if (working.length >= detectionWindowBytes || final) {
+      const follows = gzipMemberFollows(working.subarray(0, detectionWindowBytes));
+      this.format = follows === null ? 'plain' : 'gzip';
+      if (follows === 'arc') this.parser = new ArcRecordParser(this.sink, this.limits);
+    }
   }
 
   private read(working: Buffer, final: boolean): number {

@@ -255,6 +255,20 @@ describe('damaged ARC files', () => {
     expect(read.rows).toHaveLength(5);
   });
 
+  it('gzip: a damaged first member (the version block) is counted and the records after it are still read as ARC', () => {
+    const captures = pages(4);
+    const { bytes, places } = writeArc(captures, { name: 'x.arc', gzip: true });
+    for (const position of [0, 15, places[1]!.offset - 12]) {
+      const damaged = Buffer.from(bytes);
+      damaged[position] ^= 0x5a;
+      for (const largest of [null, 7]) {
+        const decoded = decode(damaged, largest);
+        expect(Object.values(decoded.badByReason).reduce((sum, count) => sum + count, 0), `byte ${position}`).toBe(1);
+        expect(decoded.rows.map((row) => row.url)).toEqual(captures.map((capture) => capture.url));
+      }
+    }
+  });
+
   it('plain: garbage between records and a cut file are counted; the records around the garbage come out', () => {
     const captures = pages(4);
     const { bytes, places } = writeArc(captures, { name: 'x.arc', gzip: false });
