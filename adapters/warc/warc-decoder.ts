@@ -3,8 +3,8 @@ import type { DecodedChunk, Decoder, JobDecoder } from '../../core/decoder.ts';
 import { FailureError, inputFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import { buildCaptureRow, estimateRowBytes, metadataDescribes, rowRecordTypes } from './capture-row-builder.ts';
-import { ArcRecordParser, arcFileMagic, startsArcFile, startsArcRecord } from './arc-record-parser.ts';
-import { findGzipMagic, inflateMember, inflateTruncatedMember, startsGzipMember } from './gzip-member.ts';
+import { ArcRecordParser } from './arc-record-parser.ts';
+import { detectArchiveFormat } from './archive-format.ts';
 import { GzipMemberReader } from './gzip-member-reader.ts';
 import type { RecordParser } from './record-parser.ts';
 import type { WarcLimits } from './warc-limits.ts';
@@ -13,8 +13,8 @@ import { type ParsedRecord, type RecordSink, WarcRecordParser } from './warc-rec
 /**
  * The WARC decoder: `.warc.gz` with one gzip member a record (CommonCrawl), gzip whose members
  * do not follow records (a whole-file gzip), and plain `.warc`, told apart by their first
- * bytes, not their names. ARC files, plain or gzip, are read by their own parser into the
- * same records (`arc-record-parser.ts`): an ARC starts with `filedesc://`.
+ * bytes, not their names (`archive-format.ts`). ARC files, plain or gzip, are read by their own
+ * parser into the same records (`arc-record-parser.ts`).
  *
  * Offsets and lengths (`warc_record_offset`, `warc_record_length`):
  * - one member a record: the member's compressed offset and length, as CommonCrawl's index;
@@ -36,44 +36,8 @@ export class WarcDecoder implements Decoder {
 
 type Format = 'unknown' | 'gzip' | 'plain';
 
-/** Bytes needed to tell gzip (1f 8b 08) from plain WARC (`WARC/`). */
-const magicBytes = 5;
-const warcMagic = Buffer.from('WARC/', 'latin1');
 /** First window of a new chunk joined to the carried bytes of a straddling member. */
 const straddleWindowBytes = 64 * 1024;
-/** Input that starts with neither is searched this far for a gzip member holding a record. */
-const detectionWindowBytes = 64 * 1024;
-/**
- * Compressed bytes of the first member inflated to see whether it starts an ARC file: enough
- * for any deflate block's code tables and the 11 bytes of `filedesc://`, and small enough that
- * a member of one repeated byte cannot inflate to more than a few MiB here.
- */
-const arcDetectionBytes = 4 * 1024;
-
-/** Which archive a gzip member after the damaged start holds (its output starts a WARC or ARC record), if any. */
-function gzipMemberFollows(window: Buffer): 'warc' | 'arc' | null {
-  for (let index = findGzipMagic(window, 1), tries = 0; index !== -1 && tries < 64; index = findGzipMagic(window, index + 1), tries++) {
-    const output = inflateTruncatedMember(window, index, window.length);
-    if (output.subarray(0, magicBytes).equals(warcMagic)) return 'warc';
-    if (startsArcRecord(output)) return 'arc';
-  }
-  return null;
-}
-
-/**
- * What the first gzip member starts: a WARC record, an ARC file, neither (it is damaged), or
- * null while too few of its bytes are in to tell. The answer depends only on the member,
- * never on where chunks were cut.
- */
-function firstMemberHolds(working: Buffer, final: boolean): 'warc' | 'arc' | 'neither' | null {
-  const window = working.subarray(0, arcDetectionBytes);
-  const output = inflateTruncatedMember(window, 0, window.length);
-  const whole = output.length >= arcFileMagic.length || final || window.length === arcDetectionBytes
-    || inflateMember(window, 0, window.length).kind !== 'incomplete';
-  if (!whole) return null;
-  if (startsArcFile(output)) return 'arc';
-  return output.subarray(0, magicBytes).equals(warcMagic) ? 'warc' : 'neither';
-}
 
 export interface WarcJobDecoderOptions {
   /** Sees every record read in full, whatever its type: tests check offsets with it. */
@@ -180,29 +144,11 @@ export class WarcJobDecoder implements JobDecoder {
   }
 
   private detectFormat(working: Buffer, final: boolean): void {
-    if (working.length < magicBytes && !final) return;
-    if (working.length === 0) throw new FailureError(inputFault(`${this.input.uri}: empty file, no WARC record`));
-    if (startsGzipMember(working, 0)) {
-      const holds = firstMemberHolds(working, final);
-      if (holds === null) return;
-      // A damaged first member: the members after it, in a fixed window, tell ARC from WARC.
-      if (holds === 'neither' && working.length < detectionWindowBytes && !final) return;
-      this.format = 'gzip';
-      const arc = holds === 'arc' || (holds === 'neither' && gzipMemberFollows(working.subarray(0, detectionWindowBytes)) === 'arc');
-      if (arc) this.parser = new ArcRecordParser(this.sink, this.limits);
-    } else if (working.subarray(0, magicBytes).equals(warcMagic)) this.format = 'plain';
-    else if (working.length < arcFileMagic.length && !final) return;
-    else if (startsArcFile(working)) {
-      this.format = 'plain';
-      this.parser = new ArcRecordParser(this.sink, this.limits);
-    }
-    // Neither: a damaged first member, or junk before the first record. Decide on a fixed
-    // window, so that where the chunks were cut cannot change the decision.
-    else if (working.length >= detectionWindowBytes || final) {
-      const follows = gzipMemberFollows(working.subarray(0, detectionWindowBytes));
-      this.format = follows === null ? 'plain' : 'gzip';
-      if (follows === 'arc') this.parser = new ArcRecordParser(this.sink, this.limits);
-    }
+    if (working.length === 0 && final) throw new FailureError(inputFault(`${this.input.uri}: empty file, no WARC record`));
+    const detected = working.length === 0 ? null : detectArchiveFormat(working, final);
+    if (detected === null) return;
+    this.format = detected.container;
+    if (detected.archive === 'arc') this.parser = new ArcRecordParser(this.sink, this.limits);
   }
 
   private read(working: Buffer, final: boolean): number {
