@@ -236,15 +236,21 @@ export class ArcRecordParser implements RecordParser {
         return index;
       }
       index++;
-      if (++this.separatorBytes > this.limits.trailerBytesMax && !this.seeking) return this.damaged(index, 'non-ARC data');
+      const tooMany = ++this.separatorBytes > this.limits.trailerBytesMax;
+      if (tooMany && !this.seeking) return this.damaged(index, 'non-ARC data');
       if (this.finished !== null) this.finished.end = endOffset(segment, index);
     }
     return index;
   }
 
   private beginRecord(segment: Segment, index: number): void {
-    const offset = segment.identityOffset === null ? segment.memberOffset : segment.identityOffset + (index - segment.start);
-    this.open = { type: 'unknown', warc: new HeaderFields(), httpStatusLine: null, http: null, payload: null, offset, end: offset, badReason: null };
+    const offset = segment.identityOffset === null
+      ? segment.memberOffset
+      : segment.identityOffset + (index - segment.start);
+    this.open = {
+      type: 'unknown', warc: new HeaderFields(), httpStatusLine: null, http: null, payload: null,
+      offset, end: offset, badReason: null,
+    };
     this.lines.clear();
   }
 
@@ -255,7 +261,9 @@ export class ArcRecordParser implements RecordParser {
       return segment.end;
     }
     if (result.kind === 'too-long') return this.damaged(index, 'ARC header line past its limit');
-    const header = result.text.startsWith('filedesc://') ? parseVersionBlockLine(result.text) : parseArcHeaderLine(result.text, this.fieldCount);
+    const header = result.text.startsWith('filedesc://')
+      ? parseVersionBlockLine(result.text)
+      : parseArcHeaderLine(result.text, this.fieldCount);
     if (header === null) {
       this.damaged(result.next, 'invalid ARC header line');
       // At a line start: the next line may be a header line.

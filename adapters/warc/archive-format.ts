@@ -45,15 +45,20 @@ export function detectArchiveFormat(working: Buffer, final: boolean): ArchiveFor
 
 /** Which archive a gzip member after the damaged start holds (its output starts a WARC or ARC record), if any. */
 function gzipMemberFollows(window: Buffer): 'warc' | 'arc' | null {
-  for (let index = findGzipMagic(window, 1), tries = 0; index !== -1 && tries < 64; index = findGzipMagic(window, index + 1), tries++) {
+  // Each candidate magic is tried once, at most 64 of them.
+  for (let index = findGzipMagic(window, 1), tries = 0; index !== -1 && tries < 64; tries++) {
     const output = inflateTruncatedMember(window, index, window.length);
     if (output.subarray(0, magicBytes).equals(warcMagic)) return 'warc';
     if (startsArcRecord(output)) return 'arc';
+    index = findGzipMagic(window, index + 1);
   }
   return null;
 }
 
-/** What the first gzip member starts: a WARC record, an ARC file, neither (it is damaged), or null while it cannot tell yet. */
+/**
+ * What the first gzip member starts: a WARC record, an ARC file, neither (it is damaged), or
+ * null while too few of its bytes are in to tell.
+ */
 function firstMemberHolds(working: Buffer, final: boolean): 'warc' | 'arc' | 'neither' | null {
   const window = working.subarray(0, firstMemberBytes);
   const output = inflateTruncatedMember(window, 0, window.length);

@@ -181,6 +181,17 @@ describe('ARC files', () => {
     expect(parseArcHeaderLine('http://a.example/ 192.0.2.1 20040925001013 text/html -1', 5)).toBeNull();
   });
 
+  it('reads 14-digit dates, and longer ones to the second (as pywb) and minute-precision ones', () => {
+    const block = httpResponse('200 OK', ['Content-Type: text/html'], 'x');
+    const captures = [
+      { url: 'http://a.example/1', date: '20040925001013', contentType: 'text/html', block },
+      { url: 'http://a.example/2', date: '20040925001013123', contentType: 'text/html', block },
+      { url: 'http://a.example/3', date: '200409250010', contentType: 'text/html', block },
+    ];
+    const { rows } = decode(writeArc(captures, { name: 'x.arc', gzip: false }).bytes);
+    expect(rows.map((row) => row.fetch_time)).toEqual([Date.UTC(2004, 8, 25, 0, 10, 13), Date.UTC(2004, 8, 25, 0, 10, 13), Date.UTC(2004, 8, 25, 0, 10, 0)]);
+  });
+
   it('writes base32 as RFC 4648 does', () => {
     for (const [text, encoded] of [['', ''], ['f', 'MY======'], ['fo', 'MZXQ===='], ['foo', 'MZXW6==='], ['foob', 'MZXW6YQ='], ['fooba', 'MZXW6YTB'], ['foobar', 'MZXW6YTBOI======']]) {
       expect(base32(Buffer.from(text!))).toBe(encoded);
