@@ -113,8 +113,9 @@ const httpSchemes = /^https?:/i;
  * ends, or the input ends. In a file of one gzip member a record (Heritrix, CommonCrawl) the
  * member is the record: an Archive-length running past the member ends the record there, and
  * bytes left in the member after the block are skipped, as warcio reads them. In a plain ARC
- * the length is all there is, so a header line must follow the block; else the record counts
- * as bad and the parser looks for the next line that reads as a header line.
+ * the length is all there is: a block not closed by a line feed had a wrong length, and its
+ * record counts as bad; other bytes where a header line should be are damage of their own.
+ * After damage the parser looks for the next line that reads as a header line.
  */
 export class ArcRecordParser implements RecordParser {
   private state: State = 'start';
