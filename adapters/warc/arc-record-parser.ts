@@ -38,7 +38,7 @@ export interface ArcHeaderLine {
 
 /** A URL starts with its scheme (`http:`, `dns:`, `filedesc:`): a body line rarely does. */
 const schemePattern = /^[a-z][a-z0-9+.-]*:/i;
-const datePattern = /^\d{12,17}$/;
+const datePattern = /^\d{12,20}$/;
 const lengthPattern = /^\d{1,15}$/;
 
 /**

@@ -10,6 +10,7 @@ export interface ArchiveFormat {
 /** Bytes needed to tell gzip (1f 8b 08) from plain WARC (`WARC/`). */
 const magicBytes = 5;
 const warcMagic = Buffer.from('WARC/', 'latin1');
+const lineFeed = 0x0a;
 /** Input that starts with neither is searched this far for a gzip member holding a record. */
 export const detectionWindowBytes = 64 * 1024;
 /**
@@ -37,8 +38,9 @@ export function detectArchiveFormat(working: Buffer, final: boolean): ArchiveFor
   if (working.subarray(0, magicBytes).equals(warcMagic)) return { container: 'plain', archive: 'warc' };
   if (working.length < arcFileMagic.length && !final) return null;
   if (startsArcFile(working)) return { container: 'plain', archive: 'arc' };
-  // Neither: a damaged first member, or junk before the first record.
+  // Neither: an ARC without its version block, a damaged first member, or junk before the first record.
   if (working.length < detectionWindowBytes && !final) return null;
+  if (startsArcRecord(working.subarray(0, detectionWindowBytes))) return { container: 'plain', archive: 'arc' };
   const follows = gzipMemberFollows(working.subarray(0, detectionWindowBytes));
   return follows === null ? { container: 'plain', archive: 'warc' } : { container: 'gzip', archive: follows };
 }
@@ -56,15 +58,17 @@ function gzipMemberFollows(window: Buffer): 'warc' | 'arc' | null {
 }
 
 /**
- * What the first gzip member starts: a WARC record, an ARC file, neither (it is damaged), or
- * null while too few of its bytes are in to tell.
+ * What the first gzip member starts: a WARC record, an ARC file (or, without its version block,
+ * an ARC record's header line), neither (it is damaged), or null while too few of its bytes
+ * are in to tell. Each answer needs a prefix of the output that more bytes cannot change.
  */
 function firstMemberHolds(working: Buffer, final: boolean): 'warc' | 'arc' | 'neither' | null {
   const window = working.subarray(0, firstMemberBytes);
   const output = inflateTruncatedMember(window, 0, window.length);
-  const enough = output.length >= arcFileMagic.length || final || window.length === firstMemberBytes
-    || inflateMember(window, 0, window.length).kind !== 'incomplete';
-  if (!enough) return null;
+  if (output.subarray(0, magicBytes).equals(warcMagic)) return 'warc';
   if (startsArcFile(output)) return 'arc';
-  return output.subarray(0, magicBytes).equals(warcMagic) ? 'warc' : 'neither';
+  const complete = final || window.length === firstMemberBytes
+    || inflateMember(window, 0, window.length).kind !== 'incomplete';
+  if (!complete && (output.length < arcFileMagic.length || output.indexOf(lineFeed) === -1)) return null;
+  return startsArcRecord(output) ? 'arc' : 'neither';
 }

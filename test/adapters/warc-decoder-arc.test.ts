@@ -181,6 +181,34 @@ describe('ARC files', () => {
     expect(parseArcHeaderLine('http://a.example/ 192.0.2.1 20040925001013 text/html -1', 5)).toBeNull();
   });
 
+  it('reads an ARC without its version block, plain or gzip, told by its first header line', () => {
+    const captures = sampleCaptures().filter((capture) => capture.url.startsWith('http'));
+    for (const gzip of [true, false]) {
+      const { bytes, places } = writeArc(captures, { name: 'x.arc', gzip, withoutVersionBlock: true });
+      for (const largest of [null, 6, 333]) {
+        const decoded = decode(bytes, largest);
+        expect(decoded.badByReason).toEqual({});
+        expect(decoded.byType).toEqual({ response: captures.length });
+        expect(decoded.rows.map((row) => row.url)).toEqual(httpUrls);
+        expect(decoded.rows.map((row) => row.warc_record_offset)).toEqual(places.map((place) => place.offset));
+      }
+    }
+  });
+
+  it('counts header lines with a length that is no number as bad, as pywb\'s bad.arc has them', () => {
+    const version = '1 0 Bad Capture\nURL IP-address Archive-date Content-type Archive-length\n';
+    const good = httpResponse('200 OK', ['Content-Type: text/html'], 'ok');
+    const bytes = Buffer.from([
+      `filedesc://bad.arc 127.0.0.1 20140301000000 text/plain ${version.length}\n${version}\n`,
+      'http://example.com/ 93.184.216.119 201404010000000000 text/html -1\n\n',
+      'http://example.com/ 93.184.216.119 201404010000000000 text/html abc\n\n',
+      `http://example.com/good 93.184.216.119 201404010000000000 text/html ${good.length}\n${good.toString('latin1')}\n`,
+    ].join(''), 'latin1');
+    const decoded = decode(bytes, 5);
+    expect(decoded.badByReason).toEqual({ 'invalid ARC header line': 1 });
+    expect(decoded.rows.map((row) => [row.url, row.fetch_time])).toEqual([['http://example.com/good', Date.UTC(2014, 3, 1)]]);
+  });
+
   it('reads 14-digit dates, and longer ones to the second (as pywb) and minute-precision ones', () => {
     const block = httpResponse('200 OK', ['Content-Type: text/html'], 'x');
     const captures = [

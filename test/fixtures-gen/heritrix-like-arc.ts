@@ -28,6 +28,8 @@ export interface ArcWriteOptions {
   readonly version?: 1 | 2;
   /** Gzip headers with an FEXTRA field, as some ARC writers add one. */
   readonly extraField?: boolean;
+  /** Leaves the version block out, as a file cut from the middle of an ARC (or a careless writer) has none. */
+  readonly withoutVersionBlock?: boolean;
 }
 
 /** Where a record went and what its bytes say. */
@@ -120,7 +122,9 @@ export function writeArc(captures: readonly ArcCapture[], options: ArcWriteOptio
     parts.push(bytes);
     offset += bytes.length;
   }
-  return { bytes: Buffer.concat(parts), places };
+  return options.withoutVersionBlock === true
+    ? { bytes: Buffer.concat(parts.slice(1)), places: places.slice(1).map((place) => ({ ...place, offset: place.offset - places[1]!.offset })) }
+    : { bytes: Buffer.concat(parts), places };
 }
 
 /** A small crawl's captures: pages, a redirect, a 404, a `dns:` lookup, LF-only headers, a URL with spaces. */
