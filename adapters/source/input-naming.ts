@@ -12,9 +12,9 @@ import type { InputRef } from '../../core/input-ref.ts';
 const commonCrawlPathPattern = /(?:^|\/)(crawl-data\/(CC-MAIN-[^/]+)\/segments\/([^/]+)\/([^/]+)\/[^/]+)$/;
 const schemePattern = /^[a-z][a-z0-9+.-]*:\/\//i;
 
-/** The file name extensions a folder or prefix listing takes as WARC inputs. */
+/** The file name extensions a folder or prefix listing takes as inputs: WARC, and ARC (crawls before WARC). */
 export function isWarcName(name: string): boolean {
-  return /\.warc(?:\.gz)?$/i.test(name);
+  return /\.(?:warc|arc)(?:\.gz)?$/i.test(name);
 }
 
 /** True for `warc.paths`, `warc.paths.gz` and other `*.paths[.gz]` manifests. */

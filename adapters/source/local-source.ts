@@ -1,5 +1,5 @@
 /**
- * Local WARC inputs: a file, a folder (recursive, `.warc` / `.warc.gz`), a glob, or a
+ * Local WARC inputs: a file, a folder (recursive, `.warc[.gz]` and `.arc[.gz]`), a glob, or a
  * manifest (`warc.paths[.gz]`) whose lines are relative to it. An input's `filename` is its
  * path below the folder or glob root, so repeated names in sub-folders keep distinct keys,
  * or CommonCrawl's `crawl-data/…` path wherever a mirror's layout shows (input-naming.ts).

@@ -1,5 +1,5 @@
 /**
- * `s3://bucket/prefix` inputs: a paginated ListObjectsV2 listing (`.warc` / `.warc.gz`
+ * `s3://bucket/prefix` inputs: a paginated ListObjectsV2 listing (`.warc[.gz]`, `.arc[.gz]`
  * keys, in key order) or a manifest object, and ranged GetObject reads checked against
  * Content-Range so a store that ignored Range never hands back the wrong bytes.
  */

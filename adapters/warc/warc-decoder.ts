@@ -3,15 +3,18 @@ import type { DecodedChunk, Decoder, JobDecoder } from '../../core/decoder.ts';
 import { FailureError, inputFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import { buildCaptureRow, estimateRowBytes, metadataDescribes, rowRecordTypes } from './capture-row-builder.ts';
-import { findGzipMagic, inflateTruncatedMember, startsGzipMember } from './gzip-member.ts';
+import { ArcRecordParser } from './arc-record-parser.ts';
+import { detectArchiveFormat } from './archive-format.ts';
 import { GzipMemberReader } from './gzip-member-reader.ts';
+import type { RecordParser } from './record-parser.ts';
 import type { WarcLimits } from './warc-limits.ts';
 import { type ParsedRecord, type RecordSink, WarcRecordParser } from './warc-record-parser.ts';
 
 /**
  * The WARC decoder: `.warc.gz` with one gzip member a record (CommonCrawl), gzip whose members
  * do not follow records (a whole-file gzip), and plain `.warc`, told apart by their first
- * bytes, not their names.
+ * bytes, not their names (`archive-format.ts`). ARC files, plain or gzip, are read by their own
+ * parser into the same records (`arc-record-parser.ts`).
  *
  * Offsets and lengths (`warc_record_offset`, `warc_record_length`):
  * - one member a record: the member's compressed offset and length, as CommonCrawl's index;
@@ -40,21 +43,8 @@ export class WarcDecoder implements Decoder {
 
 type Format = 'unknown' | 'gzip' | 'plain';
 
-/** Bytes needed to tell gzip (1f 8b 08) from plain WARC (`WARC/`). */
-const magicBytes = 5;
-const warcMagic = Buffer.from('WARC/', 'latin1');
 /** First window of a new chunk joined to the carried bytes of a straddling member. */
 const straddleWindowBytes = 64 * 1024;
-/** Input that starts with neither is searched this far for a gzip member holding a record. */
-const detectionWindowBytes = 64 * 1024;
-
-/** Whether a gzip member whose output starts with `WARC/` follows the damaged start. */
-function gzipMemberFollows(window: Buffer): boolean {
-  for (let index = findGzipMagic(window, 1), tries = 0; index !== -1 && tries < 64; index = findGzipMagic(window, index + 1), tries++) {
-    if (inflateTruncatedMember(window, index, window.length).subarray(0, magicBytes).equals(warcMagic)) return true;
-  }
-  return false;
-}
 
 export interface WarcJobDecoderOptions {
   /** Sees every record read in full, whatever its type: tests check offsets with it. */
@@ -68,7 +58,8 @@ export class WarcJobDecoder implements JobDecoder {
   /** Bytes not consumed yet: a member cut by the chunk's end. Bounded by the member reader. */
   private carry: Buffer = Buffer.alloc(0);
   private carryOffset = 0;
-  private readonly parser: WarcRecordParser;
+  private parser: RecordParser;
+  private readonly sink: RecordSink;
   private readonly members: GzipMemberReader;
   /** The last response, revisit or resource record, waiting for its metadata record. */
   private pending: ParsedRecord | null = null;
@@ -87,8 +78,10 @@ export class WarcJobDecoder implements JobDecoder {
   private ended = false;
 
   private readonly observer: ((record: ParsedRecord) => void) | undefined;
+  private readonly limits: WarcLimits | undefined;
 
   constructor(private readonly input: InputRef, options: WarcJobDecoderOptions = {}) {
+    this.limits = options.limits;
     this.observer = options.observer;
     const sink: RecordSink = {
       recordType: (type) => {
@@ -102,6 +95,7 @@ export class WarcJobDecoder implements JobDecoder {
       bad: (reason) => this.countBad(reason),
       warning: (reason) => count(this.warningByReason, reason),
     };
+    this.sink = sink;
     this.parser = new WarcRecordParser(sink, options.limits);
     this.members = new GzipMemberReader({
       segment: (segment) => this.parser.feed(segment),
@@ -167,13 +161,11 @@ export class WarcJobDecoder implements JobDecoder {
   }
 
   private detectFormat(working: Buffer, final: boolean): void {
-    if (working.length < magicBytes && !final) return;
-    if (working.length === 0) throw new FailureError(inputFault(`${this.input.uri}: empty file, no WARC record`));
-    if (startsGzipMember(working, 0)) this.format = 'gzip';
-    else if (working.subarray(0, magicBytes).equals(warcMagic)) this.format = 'plain';
-    // Neither: a damaged first member, or junk before the first record. Decide on a fixed
-    // window, so that where the chunks were cut cannot change the decision.
-    else if (working.length >= detectionWindowBytes || final) this.format = gzipMemberFollows(working.subarray(0, detectionWindowBytes)) ? 'gzip' : 'plain';
+    if (working.length === 0 && final) throw new FailureError(inputFault(`${this.input.uri}: empty file, no WARC record`));
+    const detected = working.length === 0 ? null : detectArchiveFormat(working, final);
+    if (detected === null) return;
+    this.format = detected.container;
+    if (detected.archive === 'arc') this.parser = new ArcRecordParser(this.sink, this.limits);
   }
 
   private read(working: Buffer, final: boolean): number {
@@ -186,7 +178,7 @@ export class WarcJobDecoder implements JobDecoder {
   }
 
   private finish(): void {
-    const cut = this.parser.finish();
+    const cut = this.parser.finish(this.members.endedInsideMember);
     if (this.members.endedInsideMember) this.countBad('truncated gzip member');
     else if (cut) this.countBad('truncated record');
     this.flushPending();
