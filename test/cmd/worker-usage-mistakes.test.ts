@@ -1,7 +1,8 @@
 /**
  * A user's mistakes, made with the real binary: an input that does not exist, an output path
  * that is a file (or lies below one), an input that lists no WARC file (a folder, an empty
- * manifest, a remote crawl with an empty manifest) or a remote manifest that is missing. Each
+ * manifest, a remote crawl with an empty manifest, an empty S3 prefix) or a remote manifest or
+ * bucket that is missing. Each
  * exits 2 with one line that names the path and says what to do, and nothing is written: no
  * output folder, no ledger. `cleanup` of a local output says there is nothing to clean, or
  * removes the temporary files a killed worker left there (old ones only).
@@ -13,18 +14,22 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
+import { s3rverCredentials, startS3rver, type RunningS3rver } from '../support/s3rver-process.ts';
 
 const binary = resolve(import.meta.dirname, '../../cmd/worker');
 const root = mkdtempSync(join(tmpdir(), 'worker-mistakes-'));
 let server: CommonCrawlHttpServer;
+let s3: RunningS3rver;
 
 beforeAll(async () => {
   // CC-MAIN-2024-10 lists nothing; CC-MAIN-2024-18 has no manifest at all.
   server = await startCommonCrawlHttpServer(new Map([['crawl-data/CC-MAIN-2024-10/warc.paths.gz', new Uint8Array(gzipSync(''))]]));
+  s3 = await startS3rver(['inputs']);
 });
 
 afterAll(async () => {
   await server?.stop();
+  await s3?.stop();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -46,7 +51,11 @@ function tree(folder: string): string[] {
 
 /** Runs the binary to its end; asynchronously, so the loopback server in this process can answer it. */
 function runIn(folder: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [binary, ...args, '--metrics', 'none'], { cwd: folder, env: { PATH: process.env.PATH ?? '', HOME: folder } });
+  const env = {
+    PATH: process.env.PATH ?? '', HOME: folder, AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey,
+  };
+  const child = spawn(process.execPath, [binary, ...args, '--metrics', 'none'], { cwd: folder, env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -62,10 +71,12 @@ function runIn(folder: string, args: string[]): Promise<{ code: number | null; s
 async function expectMistake(folder: string, args: string[], path: string, says: RegExp): Promise<void> {
   const before = tree(folder);
   const result = await runIn(folder, args);
-  expect(result.stderr.trim().split('\n'), result.stderr).toHaveLength(1);
-  expect(result.stderr).toMatch(/^error: /);
-  expect(result.stderr).toContain(path);
-  expect(result.stderr).toMatch(says);
+  // JSON log lines aside (node's warnings, such as the AWS SDK's about node versions, come as such).
+  const text = result.stderr.split('\n').filter((line) => line !== '' && !line.startsWith('{"'));
+  expect(text, result.stderr).toHaveLength(1);
+  expect(text[0]).toMatch(/^error: /);
+  expect(text[0]).toContain(path);
+  expect(text[0]).toMatch(says);
   expect(result.stderr).not.toMatch(/FailureError|    at /);
   expect(result.code).toBe(2);
   expect(tree(folder)).toEqual(before);
@@ -99,6 +110,13 @@ describe('node cmd/worker, given a mistake', () => {
     const base = server.baseUrl;
     await expectMistake(folder, ['--input', 'cc:CC-MAIN-2024-10', '--cc-base', base, '--output', './out'], 'cc:CC-MAIN-2024-10', /no input files found/);
     await expectMistake(folder, ['--input', 'cc:CC-MAIN-2024-18', '--cc-base', base, '--output', './out'], 'cc:CC-MAIN-2024-18', /404/);
+  });
+
+  it('exits 2 for an S3 prefix that holds no WARC file, or a bucket that does not exist', async () => {
+    const folder = caseFolder('s3-inputs');
+    const endpoint = ['--s3-endpoint', s3.endpoint];
+    await expectMistake(folder, ['--input', 's3://inputs/nothing-here/', ...endpoint, '--output', './out'], 's3://inputs/nothing-here/', /no input files found/);
+    await expectMistake(folder, ['--input', 's3://no-such-bucket/crawl/', ...endpoint, '--output', './out'], 's3://no-such-bucket/crawl/', /NoSuchBucket|does not exist/);
   });
 
   it('says a local output has nothing to clean, exit 0', async () => {
