@@ -32,7 +32,8 @@ export async function removeAbandonedTemporaries(options: LocalCleanupOptions): 
   if (!exists) return { removed, kept };
   // The walk is bounded by its own depth and entry limits.
   for await (const path of walkFiles(options.root)) {
-    if (path === '.ledger' || path.startsWith('.ledger/') || !isSinkTemporaryName(path.slice(path.lastIndexOf('/') + 1))) continue;
+    const inLedger = path === '.ledger' || path.startsWith('.ledger/');
+    if (inLedger || !isSinkTemporaryName(path.slice(path.lastIndexOf('/') + 1))) continue;
     const full = join(options.root, path);
     const modifiedMs = await stat(full).then((info) => info.mtimeMs, () => null);
     if (modifiedMs === null) continue;

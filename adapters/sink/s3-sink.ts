@@ -78,8 +78,11 @@ export class S3Sink implements Sink {
     return handle;
   }
 
-  async uploadPart(handle: UploadHandle, partNumber: number, bytes: Uint8Array, signal?: AbortSignal): Promise<PartReceipt> {
-    assert(Number.isInteger(partNumber) && partNumber >= 1 && partNumber <= s3PartsMax, `part number ${partNumber} outside 1..${s3PartsMax}`);
+  async uploadPart(
+    handle: UploadHandle, partNumber: number, bytes: Uint8Array, signal?: AbortSignal,
+  ): Promise<PartReceipt> {
+    const inRange = Number.isInteger(partNumber) && partNumber >= 1 && partNumber <= s3PartsMax;
+    assert(inRange, `part number ${partNumber} outside 1..${s3PartsMax}`);
     const object = this.openObject(handle);
     if (partNumber === 1 && bytes.length < s3PartBytesMin) {
       object.held = bytes;
@@ -92,7 +95,8 @@ export class S3Sink implements Sink {
   }
 
   async complete(handle: UploadHandle, parts: readonly PartReceipt[], signal?: AbortSignal): Promise<void> {
-    assert(parts.length >= 1 && parts.length <= s3PartsMax, `an object needs 1..${s3PartsMax} parts, got ${parts.length}`);
+    const counted = parts.length >= 1 && parts.length <= s3PartsMax;
+    assert(counted, `an object needs 1..${s3PartsMax} parts, got ${parts.length}`);
     const object = this.openObject(handle);
     if (object.held !== null && parts.length === 1) return this.putWhole(handle, object, object.held, signal);
     const uploadId = await this.multipartOf(object, signal);
@@ -108,7 +112,8 @@ export class S3Sink implements Sink {
       UploadId: uploadId,
       MultipartUpload: { Parts: receipts.map((receipt) => ({ PartNumber: receipt.partNumber, ETag: receipt.etag })) },
     });
-    await classified(`complete upload of ${this.where(object.key)}`, () => this.client.send(command, { abortSignal: signal }));
+    const what = `complete upload of ${this.where(object.key)}`;
+    await classified(what, () => this.client.send(command, { abortSignal: signal }));
     this.open.delete(handle.uploadId);
   }
 
@@ -126,7 +131,8 @@ export class S3Sink implements Sink {
   private openObject(handle: UploadHandle): OpenObject {
     const object = this.open.get(handle.uploadId);
     if (object === undefined || object.key !== handle.key) {
-      throw new FailureError(ourFault(`no open upload ${handle.uploadId} for ${this.where(handle.key)}: completed or aborted already`));
+      const where = this.where(handle.key);
+      throw new FailureError(ourFault(`no open upload ${handle.uploadId} for ${where}: completed or aborted already`));
     }
     return object;
   }
@@ -148,14 +154,19 @@ export class S3Sink implements Sink {
   }
 
   private async createMultipart(key: string, signal?: AbortSignal): Promise<string> {
-    const command = new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.objectKey(key), ContentType: this.contentType });
-    const answer = await classified(`begin upload of ${this.where(key)}`, () => this.client.send(command, { abortSignal: signal }));
-    if (answer.UploadId === undefined) throw new FailureError(remoteFault(`begin upload of ${this.where(key)} gave no upload id`));
+    const command = new CreateMultipartUploadCommand({
+      Bucket: this.bucket, Key: this.objectKey(key), ContentType: this.contentType,
+    });
+    const what = `begin upload of ${this.where(key)}`;
+    const answer = await classified(what, () => this.client.send(command, { abortSignal: signal }));
+    if (answer.UploadId === undefined) throw new FailureError(remoteFault(`${what} gave no upload id`));
     return answer.UploadId;
   }
 
   private async abortMultipart(key: string, uploadId: string): Promise<void> {
-    const command = new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.objectKey(key), UploadId: uploadId });
+    const command = new AbortMultipartUploadCommand({
+      Bucket: this.bucket, Key: this.objectKey(key), UploadId: uploadId,
+    });
     try {
       await classified(`abort upload of ${this.where(key)}`, () => this.client.send(command));
     } catch (error) {
@@ -165,7 +176,9 @@ export class S3Sink implements Sink {
     }
   }
 
-  private async sendPart(key: string, uploadId: string, partNumber: number, bytes: Uint8Array, signal?: AbortSignal): Promise<PartReceipt> {
+  private async sendPart(
+    key: string, uploadId: string, partNumber: number, bytes: Uint8Array, signal?: AbortSignal,
+  ): Promise<PartReceipt> {
     const command = new UploadPartCommand({
       Bucket: this.bucket,
       Key: this.objectKey(key),
@@ -174,12 +187,15 @@ export class S3Sink implements Sink {
       Body: bytes,
       ContentLength: bytes.length,
     });
-    const answer = await classified(`upload part ${partNumber} of ${this.where(key)}`, () => this.client.send(command, { abortSignal: signal }));
-    if (answer.ETag === undefined) throw new FailureError(ourFault(`part ${partNumber} of ${this.where(key)} came back without an ETag`, true));
+    const what = `part ${partNumber} of ${this.where(key)}`;
+    const answer = await classified(`upload ${what}`, () => this.client.send(command, { abortSignal: signal }));
+    if (answer.ETag === undefined) throw new FailureError(ourFault(`${what} came back without an ETag`, true));
     return { partNumber, etag: answer.ETag };
   }
 
-  private async putWhole(handle: UploadHandle, object: OpenObject, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+  private async putWhole(
+    handle: UploadHandle, object: OpenObject, bytes: Uint8Array, signal?: AbortSignal,
+  ): Promise<void> {
     const command = new PutObjectCommand({
       Bucket: this.bucket,
       Key: this.objectKey(object.key),
@@ -192,7 +208,8 @@ export class S3Sink implements Sink {
     // A multipart upload begun for this object (a part it no longer lists) is empty of what it
     // holds now; a failed abort leaves only an upload that the cleanup command removes.
     const uploadId = await object.multipart?.catch(() => null);
-    if (uploadId !== null && uploadId !== undefined) await this.abortMultipart(object.key, uploadId).catch(() => undefined);
+    if (uploadId === null || uploadId === undefined) return;
+    await this.abortMultipart(object.key, uploadId).catch(() => undefined);
   }
 
   private where(key: string): string {

@@ -51,8 +51,9 @@ async function checkFolder(what: string, path: string, fix: string): Promise<voi
   for (let depth = 0; depth < ancestorsMax; depth += 1) {
     const found = await statOrNull(ancestor);
     if (found !== null) {
-      if (!found.isDirectory()) throw new ConfigError(`${what} ${folder} cannot be created: ${ancestor} is a file; ${fix}`);
-      if (!(await writable(ancestor))) throw new ConfigError(`${what} ${folder} cannot be created: ${ancestor} is not writable by this user; ${fix}`);
+      const cannot = `${what} ${folder} cannot be created: ${ancestor}`;
+      if (!found.isDirectory()) throw new ConfigError(`${cannot} is a file; ${fix}`);
+      if (!(await writable(ancestor))) throw new ConfigError(`${cannot} is not writable by this user; ${fix}`);
       return;
     }
     if (dirname(ancestor) === ancestor) break;
@@ -95,12 +96,14 @@ function isLocalSpec(spec: string): boolean {
 /** An input fault while listing is the user's: the input named does not exist or cannot be read. */
 function listingMistake(spec: string, error: unknown): unknown {
   if (error instanceof FailureError && error.failure.fault === 'input') {
-    return new ConfigError(`--input ${spec}: ${error.failure.reason}; check that it names an input this worker may read`);
+    const fix = 'check that it names an input this worker may read';
+    return new ConfigError(`--input ${spec}: ${error.failure.reason}; ${fix}`);
   }
   return error;
 }
 
-const inputKinds = 'a WARC file, a folder of them, a glob, a manifest (warc.paths[.gz]), https://, s3:// or cc:CC-MAIN-…';
+const inputKinds =
+  'a WARC file, a folder of them, a glob, a manifest (warc.paths[.gz]), https://, s3:// or cc:CC-MAIN-…';
 
 /**
  * The run's listing, its first input already read: a missing or unreadable input, or one
@@ -125,7 +128,8 @@ export async function listedInputs(source: Source, spec: string): Promise<AsyncI
   };
   const first = await next();
   if (first.done === true) {
-    throw new ConfigError(`--input ${spec}: no input files found (a folder or prefix is searched, recursively, for ${inputEndings()} files); name ${inputKinds}`);
+    const searched = `a folder or prefix is searched, recursively, for ${inputEndings()} files`;
+    throw new ConfigError(`--input ${spec}: no input files found (${searched}); name ${inputKinds}`);
   }
   return {
     async *[Symbol.asyncIterator]() {
