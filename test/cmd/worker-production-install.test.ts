@@ -59,7 +59,9 @@ function run(command: string, args: string[], timeoutMs: number) {
 beforeAll(() => {
   copyImageFiles();
   const install = run('npm', ['ci', '--omit=dev', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], installTimeoutMs);
-  if (install.code !== 0) throw new Error(`npm ci --omit=dev --offline failed (${install.code}): ${install.stderr}${install.error?.message ?? ''}`);
+  if (install.code !== 0) {
+    throw new Error(`npm ci --omit=dev --offline failed (${install.code}): ${install.stderr}${install.error?.message ?? ''}`);
+  }
 }, installTimeoutMs + 10_000);
 
 afterAll(() => rmSync(copyRoot, { recursive: true, force: true }));
@@ -81,7 +83,8 @@ describe('the worker with production dependencies only', () => {
     const exported = run(process.execPath, ['cmd/worker', '--metrics', 'none'], 120_000);
     expect(exported.stderr).toContain('3 files exported, 0 failed');
     expect(exported.code).toBe(0);
-    const objects = readdirSync(join(copyRoot, 'out'), { recursive: true, encoding: 'utf8' }).filter((path) => path.endsWith('.parquet'));
+    const written = readdirSync(join(copyRoot, 'out'), { recursive: true, encoding: 'utf8' });
+    const objects = written.filter((path) => path.endsWith('.parquet'));
     expect(objects).toHaveLength(3);
   });
 });

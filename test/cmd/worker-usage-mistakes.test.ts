@@ -23,7 +23,8 @@ let s3: RunningS3rver;
 
 beforeAll(async () => {
   // CC-MAIN-2024-10 lists nothing; CC-MAIN-2024-18 has no manifest at all.
-  server = await startCommonCrawlHttpServer(new Map([['crawl-data/CC-MAIN-2024-10/warc.paths.gz', new Uint8Array(gzipSync(''))]]));
+  const emptyManifest = new Uint8Array(gzipSync(''));
+  server = await startCommonCrawlHttpServer(new Map([['crawl-data/CC-MAIN-2024-10/warc.paths.gz', emptyManifest]]));
   s3 = await startS3rver(['inputs']);
 });
 
@@ -85,38 +86,70 @@ async function expectMistake(folder: string, args: string[], path: string, says:
 describe('node cmd/worker, given a mistake', () => {
   it('exits 2 for an input that does not exist, and creates no output folder', async () => {
     const folder = caseFolder('missing-input');
-    await expectMistake(folder, ['--input', './missing', '--output', './out'], './missing', /no such file or folder; name a WARC file/);
+    await expectMistake(
+      folder, ['--input', './missing', '--output', './out'],
+      './missing', /no such file or folder; name a WARC file/,
+    );
   });
 
   it('exits 2 for an output path that is a file, or lies below a file, and writes no ledger', async () => {
     const folder = caseFolder('output-file', { 'taken.parquet': 'not a folder' });
-    await expectMistake(folder, ['--output', './taken.parquet'], join(folder, 'taken.parquet'), /is a file, not a folder: name a folder/);
-    await expectMistake(folder, ['--output', './taken.parquet/out'], join(folder, 'taken.parquet'), /cannot be created: .* is a file/);
+    await expectMistake(
+      folder, ['--output', './taken.parquet'],
+      join(folder, 'taken.parquet'), /is a file, not a folder: name a folder/,
+    );
+    await expectMistake(
+      folder, ['--output', './taken.parquet/out'],
+      join(folder, 'taken.parquet'), /cannot be created: .* is a file/,
+    );
   });
 
   it('exits 2 for a ledger folder that cannot be created', async () => {
     const folder = caseFolder('ledger-file', { 'ledger-here': 'a file' });
-    await expectMistake(folder, ['--output', './out', '--ledger', './ledger-here/journal'], join(folder, 'ledger-here'), /ledger folder .* cannot be created/);
+    await expectMistake(
+      folder, ['--output', './out', '--ledger', './ledger-here/journal'],
+      join(folder, 'ledger-here'), /ledger folder .* cannot be created/,
+    );
   });
 
   it('exits 2 for a folder, or a manifest, that lists no WARC file, naming what inputs are taken', async () => {
-    const folder = caseFolder('no-warc', { 'inputs/readme.txt': 'nothing to export here\n', 'inputs/deeper/notes.md': '# notes\n', 'empty.paths': '' });
-    await expectMistake(folder, ['--input', './inputs', '--output', './out'], './inputs', /no input files found .*\.warc and \.warc\.gz|no input files found .*\.warc, \.warc\.gz/);
-    await expectMistake(folder, ['--input', './empty.paths', '--output', './out'], './empty.paths', /no input files found/);
+    const folder = caseFolder('no-warc', {
+      'inputs/readme.txt': 'nothing to export here\n', 'inputs/deeper/notes.md': '# notes\n', 'empty.paths': '',
+    });
+    await expectMistake(
+      folder, ['--input', './inputs', '--output', './out'],
+      './inputs', /no input files found .*\.warc and \.warc\.gz|no input files found .*\.warc, \.warc\.gz/,
+    );
+    await expectMistake(
+      folder, ['--input', './empty.paths', '--output', './out'],
+      './empty.paths', /no input files found/,
+    );
   });
 
   it('exits 2 for a remote crawl whose manifest lists nothing, or is missing', async () => {
     const folder = caseFolder('remote');
     const base = server.baseUrl;
-    await expectMistake(folder, ['--input', 'cc:CC-MAIN-2024-10', '--cc-base', base, '--output', './out'], 'cc:CC-MAIN-2024-10', /no input files found/);
-    await expectMistake(folder, ['--input', 'cc:CC-MAIN-2024-18', '--cc-base', base, '--output', './out'], 'cc:CC-MAIN-2024-18', /404/);
+    await expectMistake(
+      folder, ['--input', 'cc:CC-MAIN-2024-10', '--cc-base', base, '--output', './out'],
+      'cc:CC-MAIN-2024-10', /no input files found/,
+    );
+    await expectMistake(
+      folder, ['--input', 'cc:CC-MAIN-2024-18', '--cc-base', base, '--output', './out'],
+      'cc:CC-MAIN-2024-18', /404/,
+    );
   });
 
   it('exits 2 for an S3 prefix that holds no WARC file, or a bucket that does not exist', async () => {
     const folder = caseFolder('s3-inputs');
     const endpoint = ['--s3-endpoint', s3.endpoint];
-    await expectMistake(folder, ['--input', 's3://inputs/nothing-here/', ...endpoint, '--output', './out'], 's3://inputs/nothing-here/', /no input files found/);
-    await expectMistake(folder, ['--input', 's3://no-such-bucket/crawl/', ...endpoint, '--output', './out'], 's3://no-such-bucket/crawl/', /NoSuchBucket|does not exist/);
+    await expectMistake(
+      folder, ['--input', 's3://inputs/nothing-here/', ...endpoint, '--output', './out'],
+      's3://inputs/nothing-here/', /no input files found/,
+    );
+    await expectMistake(
+      folder, ['--input', 's3://no-such-bucket/crawl/', ...endpoint, '--output', './out'],
+      's3://no-such-bucket/crawl/', /NoSuchBucket|does not exist/,
+    );
   });
 
   it('says a local output has nothing to clean, exit 0', async () => {
@@ -144,7 +177,9 @@ describe('node cmd/worker, given a mistake', () => {
     const dry = await runIn(folder, ['cleanup', '--output', './out', '--older-than-hours', '1', '--dry-run']);
     expect(dry.code).toBe(0);
     expect(JSON.parse(dry.stdout)).toEqual({
-      removed: [`crawl=unknown/subset=unknown/.b.parquet.${uploadId}.part-1.tmp`, `crawl=unknown/subset=unknown/.b.parquet.${uploadId}.tmp`],
+      removed: [
+        `crawl=unknown/subset=unknown/.b.parquet.${uploadId}.part-1.tmp`, `crawl=unknown/subset=unknown/.b.parquet.${uploadId}.tmp`,
+      ],
       kept: 1,
     });
     expect(existsSync(join(folder, `out/crawl=unknown/subset=unknown/.b.parquet.${uploadId}.tmp`))).toBe(true);
@@ -153,7 +188,8 @@ describe('node cmd/worker, given a mistake', () => {
     expect(JSON.parse(done.stdout)).toMatchObject({ kept: 1 });
     expect(tree(join(folder, 'out'))).toEqual([
       '.ledger', '.ledger/journal.jsonl', '.notes.tmp', 'crawl=unknown', 'crawl=unknown/subset=unknown',
-      'crawl=unknown/subset=unknown/.c.parquet.1b4e28ba-2fa1-11d2-883f-0016d3cca427.part-2.tmp', 'crawl=unknown/subset=unknown/a.parquet',
+      'crawl=unknown/subset=unknown/.c.parquet.1b4e28ba-2fa1-11d2-883f-0016d3cca427.part-2.tmp',
+      'crawl=unknown/subset=unknown/a.parquet',
     ]);
   });
 });
