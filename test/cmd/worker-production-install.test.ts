@@ -86,5 +86,5 @@ describe('the worker with production dependencies only', () => {
     const written = readdirSync(join(copyRoot, 'out'), { recursive: true, encoding: 'utf8' });
     const objects = written.filter((path) => path.endsWith('.parquet'));
     expect(objects).toHaveLength(3);
-  });
+  }, 130_000);
 });
