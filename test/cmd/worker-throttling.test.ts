@@ -4,9 +4,10 @@
  * s3rver (the sink) answers every request with 503 SlowDown for a few seconds mid-run. For
  * each remote the test proves, from the metrics log (`--metrics stdout`, a snapshot a second)
  * and the proxy's record of every request:
- * - the source's AIMD concurrency limit falls during the burst and climbs again after it; the
- *   sink's, which bounds part uploads, stays where it was: each output here is one part under
- *   S3's 5 MiB minimum, written with one PutObject at its commit and nothing before;
+ * - the source's AIMD concurrency limit falls during the burst and climbs again after it; so
+ *   does the sink's, which bounds part uploads, in a run whose outputs have two parts; where
+ *   each output is one part under S3's 5 MiB minimum, written with one PutObject at its commit
+ *   and nothing before, the sink's limit stays where it was while refused commits retry;
  * - the run still completes (exit 0) with every input exported exactly once, one row per
  *   capture as warcio counts them;
  * - the requests sent during the burst stay within a bound derived from the worker's rules
