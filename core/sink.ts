@@ -11,7 +11,10 @@ export interface PartReceipt {
 
 /**
  * Where output objects go: S3 (multipart) or a local folder (temporary name, then rename).
- * An object becomes visible only at `complete`, whole; `abort` leaves nothing behind.
+ * An object becomes visible only at `complete`, whole; `abort` leaves nothing behind. A sink
+ * may send nothing at `begin` and hold a small first part until it knows whether more come
+ * (S3 writes a one-part object with a single `PutObject`); `abort` of an upload that never
+ * sent anything, or of one already ended, does nothing.
  */
 export interface Sink {
   begin(key: string, signal?: AbortSignal): Promise<UploadHandle>;

@@ -20,6 +20,14 @@ export interface LocalFolderSinkOptions {
 
 const partsMax = 10_000;
 
+/** `.<name>.<uploadId>.part-<n>.tmp` and `.<name>.<uploadId>.tmp`, the upload id a UUID. */
+const temporaryName = /^\..+\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(?:part-\d+\.)?tmp$/;
+
+/** True for the name of a temporary file this sink writes (what `cleanup` may remove). */
+export function isSinkTemporaryName(name: string): boolean {
+  return temporaryName.test(name);
+}
+
 export class LocalFolderSink implements Sink {
   readonly partBytesMin: number;
   private readonly root: string;

@@ -1,12 +1,16 @@
 /**
- * Output objects on S3 (or an S3-compatible store through `--s3-endpoint`): a multipart
- * upload created at `begin`, parts uploaded as the core hands them over (in parallel, any
- * order), `CompleteMultipartUpload` at the end, `AbortMultipartUpload` on failure, lost
- * lease or shutdown. Nothing is visible under the key until `complete`.
+ * Output objects on S3 (or an S3-compatible store through `--s3-endpoint`): parts uploaded as
+ * the core hands them over (in parallel, any order), `CompleteMultipartUpload` at the end,
+ * `AbortMultipartUpload` on failure, lost lease or shutdown. Nothing is visible under the
+ * key until `complete`.
  *
- * Small objects: a first part under the 5 MiB minimum can only be the only part, so it is
- * held in memory (at most 5 MiB an open object) and written with one `PutObject` at
- * `complete`; the multipart upload begun for it is then aborted.
+ * A multipart upload costs three requests more than a `PutObject` and, where a store has no
+ * abort, leaves an empty upload behind; most outputs (a CommonCrawl file gives about 3.6 MB
+ * of Parquet) fit in one part under S3's 5 MiB minimum. So `begin` sends nothing, and the
+ * multipart upload is created only once a second part, or a first part of 5 MiB or more,
+ * exists. A small first part is held in memory (at most 5 MiB an open object) and, if it
+ * stays the only part, written with one `PutObject` at `complete`; an upload aborted before
+ * then sends nothing.
  */
 import {
   AbortMultipartUploadCommand,
@@ -16,6 +20,7 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { randomUUID } from 'node:crypto';
 import { FailureError, assert, ourFault, remoteFault } from '../../core/failure.ts';
 import type { PartReceipt, Sink, UploadHandle } from '../../core/sink.ts';
 import { classified } from '../aws/aws-failure.ts';
@@ -34,14 +39,23 @@ export interface S3SinkOptions {
   readonly contentType?: string;
 }
 
+/** What the sink knows of one open object; `uploadId` of its handle is the key here. */
+interface OpenObject {
+  readonly key: string;
+  /** The multipart upload, once a part needed one; shared by parts sent at once. */
+  multipart: Promise<string> | null;
+  /** A first part under the minimum, kept for `PutObject` until another part comes. */
+  held: Uint8Array | null;
+}
+
 export class S3Sink implements Sink {
   readonly partBytesMin = s3PartBytesMin;
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly contentType: string;
-  /** Small first parts waiting for `complete`; one entry at most per open upload. */
-  private readonly held = new Map<string, Uint8Array>();
+  /** Objects begun and neither completed nor aborted: one entry each, as many as the core's jobs. */
+  private readonly open = new Map<string, OpenObject>();
 
   constructor(options: S3SinkOptions) {
     const { bucket, key } = parseS3Uri(options.output);
@@ -56,83 +70,146 @@ export class S3Sink implements Sink {
     return `${this.prefix}${key}`;
   }
 
+  /** Sends nothing: the first part says whether the object needs a multipart upload. */
   async begin(key: string, signal?: AbortSignal): Promise<UploadHandle> {
-    const command = new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.objectKey(key), ContentType: this.contentType });
-    const answer = await classified(`begin upload of ${this.where(key)}`, () => this.client.send(command, { abortSignal: signal }));
-    if (answer.UploadId === undefined) throw new FailureError(remoteFault(`begin upload of ${this.where(key)} gave no upload id`));
-    return { key, uploadId: answer.UploadId };
+    signal?.throwIfAborted();
+    const handle = { key, uploadId: `object-${randomUUID()}` };
+    this.open.set(handle.uploadId, { key, multipart: null, held: null });
+    return handle;
   }
 
-  async uploadPart(handle: UploadHandle, partNumber: number, bytes: Uint8Array, signal?: AbortSignal): Promise<PartReceipt> {
-    assert(Number.isInteger(partNumber) && partNumber >= 1 && partNumber <= s3PartsMax, `part number ${partNumber} outside 1..${s3PartsMax}`);
+  async uploadPart(
+    handle: UploadHandle, partNumber: number, bytes: Uint8Array, signal?: AbortSignal,
+  ): Promise<PartReceipt> {
+    const inRange = Number.isInteger(partNumber) && partNumber >= 1 && partNumber <= s3PartsMax;
+    assert(inRange, `part number ${partNumber} outside 1..${s3PartsMax}`);
+    const object = this.openObject(handle);
     if (partNumber === 1 && bytes.length < s3PartBytesMin) {
-      this.held.set(handle.uploadId, bytes);
+      object.held = bytes;
       return { partNumber, etag: heldEtag };
     }
     // A first part sent again at full size replaces a small one held before.
-    if (partNumber === 1) this.held.delete(handle.uploadId);
-    return this.sendPart(handle, partNumber, bytes, signal);
+    if (partNumber === 1) object.held = null;
+    const uploadId = await this.multipartOf(object, signal);
+    return this.sendPart(object.key, uploadId, partNumber, bytes, signal);
   }
 
   async complete(handle: UploadHandle, parts: readonly PartReceipt[], signal?: AbortSignal): Promise<void> {
-    assert(parts.length >= 1 && parts.length <= s3PartsMax, `an object needs 1..${s3PartsMax} parts, got ${parts.length}`);
-    const held = this.held.get(handle.uploadId);
-    if (held !== undefined && parts.length === 1) return this.putWhole(handle, held, signal);
+    const counted = parts.length >= 1 && parts.length <= s3PartsMax;
+    assert(counted, `an object needs 1..${s3PartsMax} parts, got ${parts.length}`);
+    const object = this.openObject(handle);
+    if (object.held !== null && parts.length === 1) return this.putWhole(handle, object, object.held, signal);
+    const uploadId = await this.multipartOf(object, signal);
     let receipts = [...parts].sort((left, right) => left.partNumber - right.partNumber);
-    if (held !== undefined) {
+    if (object.held !== null) {
       // A small first part with more parts after it: S3 will refuse it, and says why.
-      const sent = await this.sendPart(handle, 1, held, signal);
+      const sent = await this.sendPart(object.key, uploadId, 1, object.held, signal);
       receipts = receipts.map((receipt) => (receipt.partNumber === 1 ? sent : receipt));
     }
     const command = new CompleteMultipartUploadCommand({
       Bucket: this.bucket,
-      Key: this.objectKey(handle.key),
-      UploadId: handle.uploadId,
+      Key: this.objectKey(object.key),
+      UploadId: uploadId,
       MultipartUpload: { Parts: receipts.map((receipt) => ({ PartNumber: receipt.partNumber, ETag: receipt.etag })) },
     });
-    await classified(`complete upload of ${this.where(handle.key)}`, () => this.client.send(command, { abortSignal: signal }));
-    this.held.delete(handle.uploadId);
+    const what = `complete upload of ${this.where(object.key)}`;
+    await classified(what, () => this.client.send(command, { abortSignal: signal }));
+    this.open.delete(handle.uploadId);
   }
 
+  /** Aborts the multipart upload if one was begun; an object that never needed one sends nothing. */
   async abort(handle: UploadHandle): Promise<void> {
-    this.held.delete(handle.uploadId);
-    const command = new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.objectKey(handle.key), UploadId: handle.uploadId });
+    const object = this.open.get(handle.uploadId);
+    if (object === undefined) return;
+    this.open.delete(handle.uploadId);
+    // A begin still in flight is waited for, so its upload is not left open; one that failed left nothing.
+    const uploadId = await object.multipart?.catch(() => null);
+    if (uploadId === null || uploadId === undefined) return;
+    await this.abortMultipart(object.key, uploadId);
+  }
+
+  private openObject(handle: UploadHandle): OpenObject {
+    const object = this.open.get(handle.uploadId);
+    if (object === undefined || object.key !== handle.key) {
+      const where = this.where(handle.key);
+      throw new FailureError(ourFault(`no open upload ${handle.uploadId} for ${where}: completed or aborted already`));
+    }
+    return object;
+  }
+
+  /**
+   * The object's multipart upload, created on first need. A create that failed (throttled,
+   * say) is forgotten, so the part's retry creates it again rather than meeting the same
+   * rejection until the job gives up.
+   */
+  private multipartOf(object: OpenObject, signal?: AbortSignal): Promise<string> {
+    if (object.multipart === null) {
+      const created = this.createMultipart(object.key, signal);
+      object.multipart = created;
+      created.catch(() => {
+        if (object.multipart === created) object.multipart = null;
+      });
+    }
+    return object.multipart;
+  }
+
+  private async createMultipart(key: string, signal?: AbortSignal): Promise<string> {
+    const command = new CreateMultipartUploadCommand({
+      Bucket: this.bucket, Key: this.objectKey(key), ContentType: this.contentType,
+    });
+    const what = `begin upload of ${this.where(key)}`;
+    const answer = await classified(what, () => this.client.send(command, { abortSignal: signal }));
+    if (answer.UploadId === undefined) throw new FailureError(remoteFault(`${what} gave no upload id`));
+    return answer.UploadId;
+  }
+
+  private async abortMultipart(key: string, uploadId: string): Promise<void> {
+    const command = new AbortMultipartUploadCommand({
+      Bucket: this.bucket, Key: this.objectKey(key), UploadId: uploadId,
+    });
     try {
-      await classified(`abort upload of ${this.where(handle.key)}`, () => this.client.send(command));
+      await classified(`abort upload of ${this.where(key)}`, () => this.client.send(command));
     } catch (error) {
-      // Aborting twice, or after the upload completed, is not a failure of the abort.
+      // An upload aborted or completed by someone else is not a failure of the abort.
       if (error instanceof FailureError && /NoSuchUpload/.test(error.failure.reason)) return;
       throw error;
     }
   }
 
-  private async sendPart(handle: UploadHandle, partNumber: number, bytes: Uint8Array, signal?: AbortSignal): Promise<PartReceipt> {
+  private async sendPart(
+    key: string, uploadId: string, partNumber: number, bytes: Uint8Array, signal?: AbortSignal,
+  ): Promise<PartReceipt> {
     const command = new UploadPartCommand({
       Bucket: this.bucket,
-      Key: this.objectKey(handle.key),
-      UploadId: handle.uploadId,
+      Key: this.objectKey(key),
+      UploadId: uploadId,
       PartNumber: partNumber,
       Body: bytes,
       ContentLength: bytes.length,
     });
-    const answer = await classified(`upload part ${partNumber} of ${this.where(handle.key)}`, () => this.client.send(command, { abortSignal: signal }));
-    if (answer.ETag === undefined) throw new FailureError(ourFault(`part ${partNumber} of ${this.where(handle.key)} came back without an ETag`, true));
+    const what = `part ${partNumber} of ${this.where(key)}`;
+    const answer = await classified(`upload ${what}`, () => this.client.send(command, { abortSignal: signal }));
+    if (answer.ETag === undefined) throw new FailureError(ourFault(`${what} came back without an ETag`, true));
     return { partNumber, etag: answer.ETag };
   }
 
-  private async putWhole(handle: UploadHandle, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+  private async putWhole(
+    handle: UploadHandle, object: OpenObject, bytes: Uint8Array, signal?: AbortSignal,
+  ): Promise<void> {
     const command = new PutObjectCommand({
       Bucket: this.bucket,
-      Key: this.objectKey(handle.key),
+      Key: this.objectKey(object.key),
       Body: bytes,
       ContentLength: bytes.length,
       ContentType: this.contentType,
     });
-    await classified(`put ${this.where(handle.key)}`, () => this.client.send(command, { abortSignal: signal }));
-    this.held.delete(handle.uploadId);
-    // The multipart upload begun for this object is empty now; a failed abort leaves only
-    // an empty upload that the cleanup command removes.
-    await this.abort(handle).catch(() => undefined);
+    await classified(`put ${this.where(object.key)}`, () => this.client.send(command, { abortSignal: signal }));
+    this.open.delete(handle.uploadId);
+    // A multipart upload begun for this object (a part it no longer lists) is empty of what it
+    // holds now; a failed abort leaves only an upload that the cleanup command removes.
+    const uploadId = await object.multipart?.catch(() => null);
+    if (uploadId === null || uploadId === undefined) return;
+    await this.abortMultipart(object.key, uploadId).catch(() => undefined);
   }
 
   private where(key: string): string {

@@ -18,12 +18,12 @@ import type { InputRef } from '../../core/input-ref.ts';
 import type { Ledger, OutputKeyCollision } from '../../core/ledger.ts';
 import type { InspectableLedger } from '../../adapters/ledger/ledger-options.ts';
 import { shardInputs } from '../../adapters/ledger/static-shard.ts';
-import type { Source } from '../../core/source.ts';
 import { describeError } from '../../adapters/aws/redact.ts';
 import { jsonLinesLogger, logProcessWarnings, type Logger } from './logger.ts';
 import { NodeRuntime, type RunOutcome } from './node-runtime.ts';
 import { ProgressLine } from './progress-line.ts';
 import { retryFailedCommand, runOriginOf, statusCommand } from './ledger-commands.ts';
+import { checkOutputFolders, listedInputs } from './run-preflight.ts';
 import { exitCodeOf, finishedRunText, runSummary, summaryInputsListedMax, summaryText, type LedgerReport } from './run-summary.ts';
 import { ConfigError, helpText, loadWorkerConfig, type WorkerConfig } from './worker-config.ts';
 import { cpuStagesOf, inputSpecOf, ledgerOf, limitsOf, metricsOf, runIdOf, sinkOf, sourceOf, workerIdOf, type Opened } from './wiring.ts';
@@ -44,8 +44,9 @@ interface Enqueued {
  * source then. Unsharded, the listing streams in batches; a static shard needs the whole
  * list, sorted by URI, so that every worker strides the same list.
  */
-async function enqueueInputs(config: WorkerConfig, source: Source, ledger: Ledger, runId: string): Promise<Enqueued> {
-  const listing = source.list(inputSpecOf(config));
+async function enqueueInputs(
+  config: WorkerConfig, listing: AsyncIterable<InputRef>, ledger: Ledger, runId: string,
+): Promise<Enqueued> {
   const origin = runOriginOf(config);
   const enqueue = async (batch: readonly InputRef[], into: Enqueued): Promise<void> => {
     const result = await ledger.enqueue(runId, batch, origin);
@@ -187,23 +188,26 @@ function openedRuntime(runtime: NodeRuntime): Opened<NodeRuntime> {
 function runWorker(config: WorkerConfig, logger: Logger, signals: ShutdownSignals): Effect.Effect<number, unknown, Scope.Scope> {
   return Effect.gen(function* () {
     const runId = runIdOf(config);
+    // The user's mistakes first, before the ledger, sink or threads create anything.
+    yield* awaited(() => checkOutputFolders(config));
     const source = yield* scoped(logger, 'source', () => sourceOf(config));
+    const listing = yield* awaited(() => listedInputs(source, inputSpecOf(config)));
     const ledger = yield* scoped(logger, 'ledger', openedLedger(config));
     const cpu = yield* scoped(logger, 'CPU threads', () => cpuStagesOf(config));
     const sink = yield* scoped(logger, 'sink', () => sinkOf(config));
     const metrics = yield* scoped(logger, 'metrics', () => metricsOf(config, runId, (message) => logger.log('warn', message)));
     const startedMs = performance.now();
-    const enqueued = yield* awaited(() => enqueueInputs(config, source, ledger, runId));
+    const enqueued = yield* awaited(() => enqueueInputs(config, listing, ledger, runId));
     const inputs = enqueued.listed;
     const output = config.output.startsWith('s3://') ? config.output : resolve(config.output);
     logger.log('info', 'run enqueued', { runId, inputs, added: enqueued.added, refused: enqueued.refusedCount });
     // A run with nothing left says so, and when it finished, instead of starting to export nothing.
     const before = yield* awaited(() => ledger.stats(runId));
     const finished = enqueued.added === 0 && before.remaining === 0 && before.done + before.failed > 0;
-    const listing = finished ? yield* awaited(() => ledger.runListing(runId)) : undefined;
-    if (listing !== undefined) {
+    const run = finished ? yield* awaited(() => ledger.runListing(runId)) : undefined;
+    if (run !== undefined) {
       const report = yield* awaited(() => ledgerReportOf(ledger, runId, enqueued));
-      process.stderr.write(`${finishedRunText(listing, before, report, output)}\n`);
+      process.stderr.write(`${finishedRunText(run, before, report, output)}\n`);
       return exitCodeOf(before, report);
     }
     const runtime = yield* scoped(logger, 'runtime', () => openedRuntime(new NodeRuntime(
@@ -250,19 +254,25 @@ async function runWorkerCommand(config: WorkerConfig): Promise<number> {
   const exit = await Effect.runPromise(Fiber.await(fiber));
   if (Exit.isSuccess(exit)) return exit.value;
   if (Cause.hasInterruptsOnly(exit.cause)) return interruptedExitCode;
-  throw Cause.squash(exit.cause);
+  const error = Cause.squash(exit.cause);
+  if (error instanceof ConfigError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    return 2;
+  }
+  throw error;
 }
 
 /**
  * `node cmd/worker cleanup --output s3://… [--dry-run] [--older-than-hours H]`: aborts
  * multipart uploads under the output prefix begun more than H hours ago (default 24), whose
  * workers died (their parts are billed until aborted). Younger uploads may belong to live
- * workers: use a small H only when no worker of the run is running.
+ * workers: use a small H only when no worker of the run is running. A local output is
+ * cleaned of its stopped workers' temporary files instead (cleanupLocal).
  */
 const cleanupAgeHoursDefault = 24;
 
 async function cleanup(config: WorkerConfig, dryRun: boolean, olderThanHours: number): Promise<number> {
-  if (!config.output.startsWith('s3://')) throw new ConfigError('cleanup needs --output s3://bucket/prefix (a local output leaves no parts behind)');
+  if (!config.output.startsWith('s3://')) return cleanupLocal(config, dryRun, olderThanHours);
   logProcessWarnings(jsonLinesLogger(config.logLevel));
   const endpoint = config.s3Endpoint;
   const [{ createS3Client }, { abortIncompleteUploads }] = await Promise.all([
@@ -275,6 +285,22 @@ async function cleanup(config: WorkerConfig, dryRun: boolean, olderThanHours: nu
     dryRun,
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);
+  return 0;
+}
+
+/**
+ * A local output has no multipart uploads; what a worker killed mid-job leaves there is the
+ * local sink's hidden temporary files, removed the same way (older than H hours).
+ */
+async function cleanupLocal(config: WorkerConfig, dryRun: boolean, olderThanHours: number): Promise<number> {
+  const { removeAbandonedTemporaries } = await import('../../adapters/sink/local-cleanup.ts');
+  const root = resolve(config.output);
+  const result = await removeAbandonedTemporaries({ root, modifiedBeforeMs: Date.now() - olderThanHours * 3_600_000, dryRun });
+  if (result.removed.length === 0 && result.kept === 0) {
+    process.stdout.write(`nothing to clean: ${root} is a local folder, with no multipart uploads and no temporary file left by a stopped worker\n`);
+  } else {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  }
   return 0;
 }
 

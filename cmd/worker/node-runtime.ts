@@ -245,8 +245,8 @@ export class NodeRuntime {
   }
 
   /**
-   * The job's multipart upload, begun by its first part. A begin that failed (a throttled
-   * CreateMultipartUpload) is forgotten, so the part's retry begins again rather than
+   * The job's upload, begun by its first part. A begin that failed (the sink could not start
+   * one) is forgotten, so the part's retry begins again rather than
    * failing on the same rejection until the job gives up.
    */
   private uploadOf(data: JobData, outputKey: string): Promise<UploadHandle> {

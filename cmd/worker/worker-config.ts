@@ -24,7 +24,7 @@ interface OptionSpec {
 
 /** Every option, in the order `--help` shows them. The YAML key is the camelCase name. */
 export const optionSpecs = {
-  input: { flag: 'input', environment: 'INPUT', kind: 'string', defaultValue: undefined, help: 'WARC file, folder, glob, manifest (warc.paths[.gz]), cc:CC-MAIN-…, https:// or s3:// (default: the bundled samples)' },
+  input: { flag: 'input', environment: 'INPUT', kind: 'string', defaultValue: undefined, help: 'WARC or ARC file, folder, glob, manifest (warc.paths[.gz]), cc:CC-MAIN-…, https:// or s3:// (default: the bundled samples)' },
   output: { flag: 'output', environment: 'OUTPUT', kind: 'string', defaultValue: './out', help: 'local folder or s3://bucket/prefix' },
   ledger: { flag: 'ledger', environment: 'LEDGER_URL', kind: 'string', defaultValue: 'embedded', help: '"embedded" (a journal beside the output) or postgres://…' },
   runId: { flag: 'run-id', environment: 'RUN_ID', kind: 'string', defaultValue: undefined, help: 'name of the run every worker shares (default: derived from input and output)' },
@@ -177,7 +177,11 @@ export function helpText(): string {
     'usage: node cmd/worker [options]',
     '       node cmd/worker status [--ledger URL] [--run-id ID | --input … --output …] [--json]   (every run when none is named)',
     '       node cmd/worker retry-failed [the run\'s options]   (the run\'s failed jobs back to pending, attempts reset)',
-    '       node cmd/worker cleanup --output s3://bucket/prefix [--dry-run] [--older-than-hours H]   (aborts multipart uploads begun over H hours ago, default 24)', '', 'options (flag, environment variable, default):'];
+    '       node cmd/worker cleanup --output s3://bucket/prefix|FOLDER [--dry-run] [--older-than-hours H]',
+    '         (aborts multipart uploads, or removes a local folder\'s temporary files, older than H hours, default 24)',
+    '',
+    'options (flag, environment variable, default):',
+  ];
   for (const spec of Object.values(optionSpecs) as OptionSpec[]) {
     const fallback = spec.defaultValue === undefined ? '' : ` [default: ${String(spec.defaultValue)}]`;
     lines.push(`  --${spec.flag.padEnd(18)} ${spec.environment.padEnd(17)} ${spec.help}${fallback}`);

@@ -2,7 +2,8 @@
  * The Sink contract: what every Sink (S3, local folder, the simulator's) must do. An object
  * appears only at `complete`, whole and byte-identical, whatever order its parts arrived
  * in; a part uploaded again replaces the first; `abort` leaves nothing behind; completing
- * the same key again overwrites it; a small object may be one part.
+ * the same key again overwrites it; a small object may be one part; an upload aborted
+ * before its first part leaves nothing either.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -83,6 +84,15 @@ export function sinkContract(name: string, setup: () => Promise<SinkContractSubj
       expect(await subject.readObject(key)).toBeNull();
       expect(await subject.leftovers()).toEqual([]);
       await subject.sink.abort(handle);
+    });
+
+    test('an upload aborted before any part leaves nothing, and aborting it again is harmless', async () => {
+      const key = 'aborted/empty.parquet';
+      const handle = await subject.sink.begin(key);
+      await subject.sink.abort(handle);
+      await subject.sink.abort(handle);
+      expect(await subject.readObject(key)).toBeNull();
+      expect(await subject.leftovers()).toEqual([]);
     });
 
     test('completing the same key again overwrites it', async () => {

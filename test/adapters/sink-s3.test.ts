@@ -2,7 +2,10 @@
  * Proves the S3 sink against s3rver on loopback: the Sink contract; a 60 MiB multipart
  * upload in 5 MiB parts read back byte-identical; an aborted upload leaves no object and no
  * open upload; the cleanup function lists (paginated) and aborts incomplete uploads under
- * the output prefix only, keeping those begun after its cut-off. (s3rver lacks
+ * the output prefix only, keeping those begun after its cut-off; and, counted by a proxy in
+ * front of s3rver, the requests an object costs: one PutObject for an object of one small
+ * part, a multipart upload only once a second part or a first part of 5 MiB exists, nothing
+ * at all for an upload aborted before then. (s3rver lacks
  * ListMultipartUploads and AbortMultipartUpload; test/support/s3rver-main.mjs adds them.)
  */
 import { createHash } from 'node:crypto';
@@ -10,9 +13,11 @@ import { GetObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FailureError } from '../../core/failure.ts';
 import type { PartReceipt } from '../../core/sink.ts';
+import { createS3Client } from '../../adapters/aws/aws-clients.ts';
 import { abortIncompleteUploads } from '../../adapters/sink/multipart-cleanup.ts';
 import { S3Sink, s3PartBytesMin } from '../../adapters/sink/s3-sink.ts';
-import { startS3rver, type RunningS3rver } from '../support/s3rver-process.ts';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
+import { s3rverCredentials, startS3rver, type RunningS3rver } from '../support/s3rver-process.ts';
 import { sinkContract } from './sink-contract.ts';
 
 let server: RunningS3rver;
@@ -78,7 +83,7 @@ describe('S3 sink', () => {
     const sink = new S3Sink({ client: server.client, output: 's3://output/cleanup/' });
     const other = new S3Sink({ client: server.client, output: 's3://output/elsewhere/' });
     for (const name of ['a', 'b', 'c']) await sink.uploadPart(await sink.begin(`${name}.parquet`), 1, new Uint8Array(s3PartBytesMin));
-    await other.begin('kept.parquet');
+    await other.uploadPart(await other.begin('kept.parquet'), 1, new Uint8Array(s3PartBytesMin));
     const dry = await abortIncompleteUploads({ client: server.client, output: 's3://output/cleanup/', dryRun: true, pageUploads: 2 });
     expect(dry.aborted.map((upload) => upload.key)).toEqual(['cleanup/a.parquet', 'cleanup/b.parquet', 'cleanup/c.parquet']);
     const early = await abortIncompleteUploads({ client: server.client, output: 's3://output/cleanup/', initiatedBeforeMs: Date.now() - 3_600_000 });
@@ -101,10 +106,123 @@ describe('S3 sink', () => {
     expect(stored?.[0]).toBe(2);
   });
 
-  test('a missing bucket is a classified failure, not a bare error', async () => {
+  test('a missing bucket is a classified failure, not a bare error, whether the object is put or uploaded in parts', async () => {
     const sink = new S3Sink({ client: server.client, output: 's3://no-such-bucket/x' });
-    const error = await sink.begin('y.parquet').catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(FailureError);
-    expect((error as FailureError).failure.fault).toBe('input');
+    const small = await sink.begin('small.parquet');
+    const put = await sink.complete(small, [await sink.uploadPart(small, 1, new Uint8Array(10))]).catch((caught: unknown) => caught);
+    const big = await sink.begin('big.parquet');
+    const part = await sink.uploadPart(big, 1, new Uint8Array(s3PartBytesMin)).catch((caught: unknown) => caught);
+    for (const error of [put, part]) {
+      expect(error).toBeInstanceOf(FailureError);
+      expect((error as FailureError).failure.fault).toBe('input');
+    }
+  });
+});
+
+/** What an S3 request asks for, told from its method and query as S3's REST API does. */
+function requestKind(method: string, path: string): string {
+  const query = new URL(path, 'http://proxy').searchParams;
+  if (method === 'POST' && query.has('uploads')) return 'CreateMultipartUpload';
+  if (method === 'POST' && query.has('uploadId')) return 'CompleteMultipartUpload';
+  if (method === 'PUT' && query.has('uploadId')) return 'UploadPart';
+  if (method === 'PUT') return 'PutObject';
+  if (method === 'DELETE' && query.has('uploadId')) return 'AbortMultipartUpload';
+  return `${method} ${path}`;
+}
+
+describe('S3 sink requests, counted by a proxy in front of s3rver', () => {
+  let proxy: FaultProxy;
+  let sink: S3Sink;
+  const sent = (): string[] => proxy.requests.map((request) => requestKind(request.method, request.path));
+
+  beforeAll(async () => {
+    proxy = await startFaultProxy(server.endpoint);
+    const client = createS3Client({ endpoint: proxy.origin, region: 'us-east-1', maxAttempts: 1, credentials: s3rverCredentials });
+    sink = new S3Sink({ client, output: 's3://output/counted' });
+  });
+  afterAll(async () => proxy?.stop());
+
+  /** Runs `steps` and returns the requests they sent, in order. */
+  async function requestsOf(steps: () => Promise<void>): Promise<string[]> {
+    const before = proxy.requests.length;
+    await steps();
+    return sent().slice(before);
+  }
+
+  test('an object of one part under 5 MiB is one PutObject: no multipart upload begun, none aborted', async () => {
+    const bytes = new Uint8Array(s3PartBytesMin - 1).fill(3);
+    const requests = await requestsOf(async () => {
+      const handle = await sink.begin('small.parquet');
+      await sink.complete(handle, [await sink.uploadPart(handle, 1, bytes)]);
+    });
+    expect(requests).toEqual(['PutObject']);
+    expect((await readObject('output', 'counted/small.parquet'))?.length).toBe(bytes.length);
+    expect(await openUploads('output', 'counted/')).toEqual([]);
+  });
+
+  test('a first part of 5 MiB begins the multipart upload; the object completes with no abort', async () => {
+    const requests = await requestsOf(async () => {
+      const handle = await sink.begin('big.parquet');
+      const first = await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin).fill(1));
+      const second = await sink.uploadPart(handle, 2, new Uint8Array(10).fill(2));
+      await sink.complete(handle, [first, second]);
+    });
+    expect(requests).toEqual(['CreateMultipartUpload', 'UploadPart', 'UploadPart', 'CompleteMultipartUpload']);
+    expect((await readObject('output', 'counted/big.parquet'))?.length).toBe(s3PartBytesMin + 10);
+  });
+
+  test('parts sent at once begin one multipart upload, which a second part begins even while the first is small', async () => {
+    const requests = await requestsOf(async () => {
+      const handle = await sink.begin('parallel.parquet');
+      const receipts = await Promise.all([3, 2].map((number) => sink.uploadPart(handle, number, new Uint8Array(s3PartBytesMin).fill(number))));
+      receipts.push(await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin).fill(1)));
+      await sink.complete(handle, receipts);
+    });
+    expect(requests.filter((kind) => kind === 'CreateMultipartUpload')).toHaveLength(1);
+    expect(requests[0]).toBe('CreateMultipartUpload');
+    expect(requests.filter((kind) => kind === 'UploadPart')).toHaveLength(3);
+    expect(requests.at(-1)).toBe('CompleteMultipartUpload');
+    expect(requests).not.toContain('AbortMultipartUpload');
+    expect((await readObject('output', 'counted/parallel.parquet'))?.length).toBe(3 * s3PartBytesMin);
+  });
+
+  test('an upload aborted before a multipart upload was needed sends nothing, and nothing is left', async () => {
+    const requests = await requestsOf(async () => {
+      const empty = await sink.begin('never-a-part.parquet');
+      await sink.abort(empty);
+      await sink.abort(empty);
+      const held = await sink.begin('held-part.parquet');
+      await sink.uploadPart(held, 1, new Uint8Array(1_000));
+      await sink.abort(held);
+    });
+    expect(requests).toEqual([]);
+    expect(await readObject('output', 'counted/held-part.parquet')).toBeNull();
+    expect(await openUploads('output', 'counted/')).toEqual([]);
+  });
+
+  test('an upload aborted after its multipart upload began aborts it once', async () => {
+    const requests = await requestsOf(async () => {
+      const handle = await sink.begin('aborted.parquet');
+      await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin));
+      await sink.abort(handle);
+      await sink.abort(handle);
+    });
+    expect(requests).toEqual(['CreateMultipartUpload', 'UploadPart', 'AbortMultipartUpload']);
+    expect(await openUploads('output', 'counted/')).toEqual([]);
+  });
+
+  test('a refused CreateMultipartUpload fails the part, and the part sent again begins the upload then', async () => {
+    const handle = await sink.begin('refused.parquet');
+    proxy.startBurst();
+    const refused = await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin)).catch((error: unknown) => error);
+    proxy.endBurst();
+    expect(refused).toBeInstanceOf(FailureError);
+    expect((refused as FailureError).failure.throttled).toBe(true);
+    const requests = await requestsOf(async () => {
+      const receipt = await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin).fill(9));
+      await sink.complete(handle, [receipt]);
+    });
+    expect(requests).toEqual(['CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload']);
+    expect((await readObject('output', 'counted/refused.parquet'))?.[0]).toBe(9);
   });
 });

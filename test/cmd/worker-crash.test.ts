@@ -11,7 +11,8 @@
  *   counts response, revisit and resource records in it: a partial object made visible
  *   would have fewer, a doubled one more;
  * - no (warc_filename, warc_record_offset) appears twice across all objects;
- * - killed workers left incomplete multipart uploads (reported), and after
+ * - killed workers left incomplete multipart uploads (reported; an output of one part under
+ *   5 MiB is one PutObject and leaves none), and after
  *   `node cmd/worker cleanup --older-than-hours 0` none remain;
  * - `status --json` says done = inputs, failed = 0, remaining = 0, rowsDone = rows counted.
  *
@@ -114,7 +115,7 @@ function shuffled<T>(items: readonly T[], random: SeededRandom): T[] {
 interface KillRecord {
   readonly worker: string;
   readonly jobsHeld: number;
-  /** The victim had begun uploading (an open multipart upload) for one of its jobs. */
+  /** The victim was writing an object of one of its jobs: an open multipart upload, or a write held at the proxy. */
   readonly uploading: boolean;
 }
 
@@ -154,8 +155,10 @@ class Fleet {
       const worker = this.slots[slot]!;
       const held = await ledger.heldBy(worker.workerIdPrefix);
       if (held.jobs === 0) continue;
+      const writing = new Set(sinkProxy.heldWrites());
       const uploads = await listIncompleteUploads(s3.client, bucket, `${prefix}/`);
-      const uploading = uploads.some((upload) => held.outputKeys.some((key) => upload.key === `${prefix}/${key}`));
+      const uploading = held.outputKeys.some((key) => writing.has(`${bucket}/${prefix}/${key}`))
+        || uploads.some((upload) => held.outputKeys.some((key) => upload.key === `${prefix}/${key}`));
       const exit = await worker.killNow();
       if (exit.signal !== 'SIGKILL') this.unexpectedExits.push({ worker: worker.name, exit });
       this.kills.push({ worker: worker.name, jobsHeld: held.jobs, uploading });

@@ -95,10 +95,16 @@ async function waitUntil(what: string, worker: WorkerProcess, timeoutMs: number,
   }
 }
 
-/** The worker holds a lease and has a multipart upload open for one of its jobs. */
+/**
+ * The worker holds a lease and is writing one of its jobs' objects: a multipart upload open
+ * (an output of two parts), or a write held at the slow proxy (an output of one small part
+ * goes as one PutObject at its commit).
+ */
 async function uploading(worker: WorkerProcess, run: Run): Promise<boolean> {
   const held = await run.ledger.heldBy(worker.workerIdPrefix);
   if (held.jobs === 0) return false;
+  const writing = new Set(sinkProxy.heldWrites());
+  if (held.outputKeys.some((key) => writing.has(`${bucket}/${run.prefix}/${key}`))) return true;
   const uploads = await listIncompleteUploads(s3.client, bucket, `${run.prefix}/`);
   return uploads.some((upload) => held.outputKeys.some((key) => upload.key === `${run.prefix}/${key}`));
 }

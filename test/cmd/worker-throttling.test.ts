@@ -4,7 +4,10 @@
  * s3rver (the sink) answers every request with 503 SlowDown for a few seconds mid-run. For
  * each remote the test proves, from the metrics log (`--metrics stdout`, a snapshot a second)
  * and the proxy's record of every request:
- * - the remote's AIMD concurrency limit falls during the burst and climbs again after it;
+ * - the source's AIMD concurrency limit falls during the burst and climbs again after it; so
+ *   does the sink's, which bounds part uploads, in a run whose outputs have two parts; where
+ *   each output is one part under S3's 5 MiB minimum, written with one PutObject at its commit
+ *   and nothing before, the sink's limit stays where it was while refused commits retry;
  * - the run still completes (exit 0) with every input exported exactly once, one row per
  *   capture as warcio counts them;
  * - the requests sent during the burst stay within a bound derived from the worker's rules
@@ -12,13 +15,13 @@
  *   throttled failure, and neither the HTTP client nor the AWS SDK retried one on its own
  *   (a HEAD that sizes a claimed file is the exception: the worker retries it before the
  *   core sees the job, by the same backoff and bound as a chunk's);
- * - every task refused in the burst sends its request again after it (a throttled
- *   CreateMultipartUpload once stayed failed in the node runtime, and its job with it).
+ * - every task refused in the burst sends its request again after it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +30,9 @@ import { defaultRequestRate } from '../../adapters/source/polite-http-client.ts'
 import type { Remote } from '../../core/stage.ts';
 import { startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
 import { startFaultProxy, type Burst, type FaultProxy, type ProxiedRequest } from '../support/fault-proxy.ts';
+import { denseWarc } from '../support/dense-warc.ts';
 import { repeatedWarcCrawl, type RepeatedWarcCrawl } from '../support/repeated-warc-crawl.ts';
+import { countRowRecords } from '../support/warcio-record-count.ts';
 import { s3rverCredentials, startS3rver, type RunningS3rver } from '../support/s3rver-process.ts';
 
 const binary = resolve(import.meta.dirname, '../../cmd/worker');
@@ -51,6 +56,14 @@ const burstMs = 3_000;
 /** Chunks fetched before the source burst starts: it then falls with most of the run still to come. */
 const chunksBeforeBurst = 6;
 const runDeadlineMs = 45_000;
+/**
+ * A second crawl of four dense files (12 MB, 21,000 records each; 12.4 MB of Parquet in two
+ * row groups): each output is two parts, the first over S3's 5 MiB minimum, so the sink's
+ * part uploads (and its AIMD limit) meet the burst there.
+ */
+const denseCrawlId = 'CC-MAIN-2024-38';
+const denseFileCount = 4;
+const denseRecords = 21_000;
 
 interface Snapshot {
   /** `performance.now()` of this process when the line arrived. */
@@ -69,13 +82,15 @@ interface WorkerRun {
 }
 
 let crawl: RepeatedWarcCrawl;
+let denseCrawl: RepeatedWarcCrawl;
 let server: CommonCrawlHttpServer;
 let s3: RunningS3rver;
 const runs: WorkerRun[] = [];
 
 beforeAll(async () => {
   crawl = await repeatedWarcCrawl(crawlId, fileCount, fileBytes);
-  server = await startCommonCrawlHttpServer(crawl.files);
+  denseCrawl = await denseRepeatedCrawl(denseCrawlId, denseFileCount);
+  server = await startCommonCrawlHttpServer(new Map([...crawl.files, ...denseCrawl.files]));
   s3 = await startS3rver([bucket]);
 });
 
@@ -86,12 +101,27 @@ afterAll(async () => {
   rmSync(workFolder, { recursive: true, force: true });
 });
 
-/** Starts the worker on the crawl through the two proxies; metrics lines are collected as they come. */
-function startWorker(source: FaultProxy, sink: FaultProxy, prefix: string): WorkerRun {
+/** The dense crawl: one dense file under `count` names, its captures counted by warcio. */
+async function denseRepeatedCrawl(id: string, count: number): Promise<RepeatedWarcCrawl> {
+  const bytes = denseWarc(denseRecords, 20240918);
+  const files = new Map<string, Uint8Array>();
+  const inputs: string[] = [];
+  for (let index = 0; index < count; index++) {
+    const path = `crawl-data/${id}/segments/1726500000000.11/warc/${id}-20240917000000-${String(index).padStart(5, '0')}.warc.gz`;
+    files.set(path, bytes);
+    inputs.push(path);
+  }
+  files.set(`crawl-data/${id}/warc.paths.gz`, new Uint8Array(gzipSync(`${inputs.join('\n')}\n`)));
+  const captures = await countRowRecords(new Uint8Array(gunzipSync(bytes)));
+  return { files, inputs, warcBytes: bytes.length, capturesPerFile: captures, pagesPerFile: denseRecords };
+}
+
+/** Starts the worker on a crawl through the two proxies; metrics lines are collected as they come. */
+function startWorker(source: FaultProxy, sink: FaultProxy, prefix: string, crawlOf = crawlId): WorkerRun {
   const cwd = join(workFolder, prefix);
   mkdirSync(cwd, { recursive: true });
   const args = [
-    binary, '--input', `cc:${crawlId}`, '--cc-base', `${source.origin}/`, '--output', `s3://${bucket}/${prefix}`, '--s3-endpoint', sink.origin,
+    binary, '--input', `cc:${crawlOf}`, '--cc-base', `${source.origin}/`, '--output', `s3://${bucket}/${prefix}`, '--s3-endpoint', sink.origin,
     '--metrics', 'stdout', '--metrics-interval', '1', '--chunk-mb', String(chunkMb), '--threads', String(threads),
   ];
   const env = {
@@ -223,14 +253,17 @@ async function exportedRows(prefix: string): Promise<{ keys: string[]; byFile: M
 }
 
 /** Exit 0, one object per input, one row per capture and no capture twice. */
-async function expectEveryInputExportedOnce(run: WorkerRun, code: number | null, prefix: string): Promise<void> {
+async function expectEveryInputExportedOnce(
+  run: WorkerRun, code: number | null, prefix: string, exported = crawl, exportedId = crawlId,
+): Promise<void> {
   expect(code, run.stderr().slice(-3_000)).toBe(0);
-  expect(run.stderr()).toContain(`${fileCount} files exported, 0 failed`);
+  expect(run.stderr()).toContain(`${exported.inputs.length} files exported, 0 failed`);
   const { keys, byFile } = await exportedRows(prefix);
-  const names = crawl.inputs.map((path) => path.split('/').at(-1)!.replace(/\.warc\.gz$/, '.parquet'));
-  expect(keys).toEqual(names.map((name) => `${prefix}/crawl=${crawlId}/subset=warc/${name}`).sort());
-  expect(crawl.capturesPerFile).toBe(crawl.pagesPerFile);
-  expect(Object.fromEntries(byFile)).toEqual(Object.fromEntries(crawl.inputs.map((path) => [path, { rows: crawl.capturesPerFile, captures: crawl.capturesPerFile }])));
+  const names = exported.inputs.map((path) => path.split('/').at(-1)!.replace(/\.warc\.gz$/, '.parquet'));
+  expect(keys).toEqual(names.map((name) => `${prefix}/crawl=${exportedId}/subset=warc/${name}`).sort());
+  expect(exported.capturesPerFile).toBe(exported.pagesPerFile);
+  const rows = { rows: exported.capturesPerFile, captures: exported.capturesPerFile };
+  expect(Object.fromEntries(byFile)).toEqual(Object.fromEntries(exported.inputs.map((path) => [path, rows])));
 }
 
 function lastSnapshot(run: WorkerRun): Snapshot {
@@ -307,9 +340,18 @@ describe('node cmd/worker against a source that throttles in a burst', () => {
   });
 });
 
-/** CreateMultipartUpload and UploadPart: what the sink's AIMD limit counts (commits, PutObject and Complete, it does not). */
-function isUpload(request: ProxiedRequest): boolean {
-  return request.path.includes('?uploads') || request.path.includes('partNumber=');
+/** What a request to the sink asks for, told from its method and query as in S3's REST API. */
+function sinkRequestKind(request: ProxiedRequest): string {
+  const query = new URL(request.path, 'http://proxy').searchParams;
+  if (request.method === 'POST') return query.has('uploads') ? 'CreateMultipartUpload' : 'CompleteMultipartUpload';
+  if (request.method === 'PUT') return query.has('uploadId') ? 'UploadPart' : 'PutObject';
+  if (request.method === 'DELETE') return 'AbortMultipartUpload';
+  return request.method;
+}
+
+/** An object write: here, every output is one part under S3's 5 MiB minimum, so its commit is one PutObject. */
+function isPutObject(request: ProxiedRequest): boolean {
+  return sinkRequestKind(request) === 'PutObject';
 }
 
 /** A run whose sink throttles in one burst, shared by the tests below. */
@@ -329,18 +371,24 @@ function retryDeadlineMs(attempts: number): number {
   return Math.min(defaultLimits.retryCapMs, defaultLimits.retryBaseMs * 2 ** (attempts - 1)) + 10_000;
 }
 
-/** Refused tasks (aborts aside: their refusal is ignored) with no request after the burst. */
+/** Refused tasks with no request after the burst. */
 function tasksNotRetried(proxy: FaultProxy, burst: Burst): string[] {
-  const refused = groupBy(proxy.requestsDuring(burst).filter((request) => request.method !== 'DELETE'), (request) => `${request.method} ${request.path}`);
+  const refused = groupBy(proxy.requestsDuring(burst), (request) => `${request.method} ${request.path}`);
   const after = new Set(proxy.requests.filter((request) => request.atMs > (burst.endMs ?? Infinity)).map((request) => `${request.method} ${request.path}`));
   return [...refused.keys()].filter((task) => !after.has(task));
 }
 
-async function runWithSinkBurst(source: FaultProxy, sink: FaultProxy): Promise<SinkBurstRun> {
-  const run = startWorker(source, sink, 'sink-burst');
-  const objectsWritten = (): number => sink.requests.filter((request) => request.method === 'PUT' && !request.refused).length;
-  await waitUntil('the first object was written', run, () => run.snapshots.length > 0 && objectsWritten() >= 1);
-  const burst = await throttle(sink, isUpload);
+/**
+ * Runs the worker on a crawl and throttles its sink once the first request that `counts`
+ * went through, until `burstMs` after the first such request refused.
+ */
+async function runWithSinkBurst(
+  source: FaultProxy, sink: FaultProxy, prefix: string, crawlOf: string, counts: (request: ProxiedRequest) => boolean,
+): Promise<SinkBurstRun> {
+  const run = startWorker(source, sink, prefix, crawlOf);
+  const written = (): number => sink.requests.filter((request) => counts(request) && !request.refused).length;
+  await waitUntil('the first write went through', run, () => run.snapshots.length > 0 && written() >= 1);
+  const burst = await throttle(sink, counts);
   const deadline = (burst.endMs ?? 0) + retryDeadlineMs(attemptsWithin((burst.endMs ?? 0) - burst.startMs));
   let exitCode: number | null | undefined;
   void run.exited.then((code) => (exitCode = code));
@@ -362,7 +410,7 @@ describe('node cmd/worker against a sink that throttles in a burst', () => {
   beforeAll(async () => {
     source = await startFaultProxy(server.baseUrl);
     sink = await startFaultProxy(s3.endpoint);
-    result = await runWithSinkBurst(source, sink);
+    result = await runWithSinkBurst(source, sink, 'sink-burst', crawlId, isPutObject);
   }, 90_000);
 
   afterAll(async () => {
@@ -370,17 +418,13 @@ describe('node cmd/worker against a sink that throttles in a burst', () => {
     await sink?.stop();
   });
 
-  it('cuts the sink limit, sends a bounded number of requests, each one SDK attempt, retries spaced by the core\'s backoff', () => {
+  it('writes each object with one PutObject; refused ones are bounded, each one SDK attempt, retried by the core\'s backoff', () => {
     const { run, burst } = result;
+    // No multipart upload for an object of one small part: no create, part, complete or abort.
+    expect(new Set(sink.requests.map(sinkRequestKind))).toEqual(new Set(['PutObject']));
+    expect(sink.requests.filter((request) => !request.refused)).toHaveLength(fileCount);
     const refused = sink.requestsDuring(burst);
-    const uploadRequests = refused.filter(isUpload);
-    expect(uploadRequests.length, 'no upload was refused: the burst came too late in the run').toBeGreaterThan(0);
-
-    const ceiling = defaultLimits.stageWorkersMax.upload;
-    const limit = limitAround(run.snapshots, 'sink', burst, ceiling);
-    expect(limit.before.length).toBeGreaterThan(0);
-    expect(limit.before.every((value) => value === ceiling), `before the burst: ${limit.before.join(' ')}`).toBe(true);
-    expect(limit.lowest).toBeLessThan(ceiling);
+    expect(refused.length, 'no object write was refused: the burst came too late in the run').toBeGreaterThan(0);
 
     // The SDK is built with maxAttempts 1 (adapters/aws/aws-clients.ts): it says so in every request.
     expect(new Set(sink.requests.map((request) => request.headers['amz-sdk-request']))).toEqual(new Set(['attempt=1; max=1']));
@@ -388,30 +432,98 @@ describe('node cmd/worker against a sink that throttles in a burst', () => {
     const durationMs = (burst.endMs ?? 0) - burst.startMs;
     const perTask = attemptsWithin(durationMs);
     // The bound on requests in a burst of D ms. The SDK sends one request per call, and a
-    // refused call ends its task's attempt, so each request is one attempt of one task. A
-    // job has at most two sink tasks (its part's upload, its commit; each output here is one
-    // part) and each makes at most attemptsWithin(D) attempts; a job also sends one abort
-    // of its empty multipart upload after a PutObject, whose refusal is ignored. Jobs held
-    // at once are at most jobsActiveMax, and no more than the inputs.
+    // refused call ends its task's attempt, so each request is one attempt of one task. A job
+    // here has one sink task that sends anything, its commit (its one part is held for the
+    // PutObject), and it makes at most attemptsWithin(D) attempts. Jobs held at once are at
+    // most jobsActiveMax, and no more than the inputs.
     const jobsHeld = Math.min(defaultLimits.jobsActiveMax, fileCount);
-    const bound = jobsHeld * (2 * perTask + 1);
-    console.log(`sink burst of ${durationMs.toFixed(0)} ms: ${refused.length} requests refused (bound ${bound}), ${uploadRequests.length} of them uploads, `
-      + `at most ${Math.max(...[...tasks.values()].map((attempts) => attempts.length))} attempts a task (bound ${perTask}), limit ${ceiling} → ${limit.lowest}`);
+    const bound = jobsHeld * perTask;
+    const ceiling = defaultLimits.stageWorkersMax.upload;
+    const limit = limitAround(run.snapshots, 'sink', burst, ceiling);
+    console.log(`sink burst of ${durationMs.toFixed(0)} ms: ${refused.length} PutObject refused (bound ${bound}), `
+      + `at most ${Math.max(...[...tasks.values()].map((attempts) => attempts.length))} attempts a task (bound ${perTask}), sink limit ${ceiling} → ${limit.lowest}`);
     expect(refused.length).toBeLessThanOrEqual(bound);
     for (const attempts of tasks.values()) expect(attempts.length).toBeLessThanOrEqual(perTask);
     expect(smallestRetryGapMs(tasks)).toBeGreaterThanOrEqual(shortestBackoffMs(1));
+    // The sink's AIMD limit bounds part uploads, and none was sent: a refused commit is
+    // retried with the core's backoff without lowering it.
+    expect(limit.lowest).toBe(ceiling);
   });
 
-  it('retries every refused upload after the burst, lets the limit climb again, and exports every input once', async () => {
-    const { run, burst, neverRetried, code } = result;
+  it('retries every refused object write after the burst and exports every input once', async () => {
+    const { run, neverRetried, code } = result;
     expect(neverRetried, 'tasks refused in the burst that never sent another request').toEqual([]);
     await expectEveryInputExportedOnce(run, code, 'sink-burst');
+    // One refused request, one throttled failure in the core.
+    expect(lastSnapshot(run).counters.throttles).toBe(sink.requests.filter((request) => request.refused).length);
+  });
+});
+
+/** CreateMultipartUpload and UploadPart: the requests of the upload stage, whose throttles cut the sink's limit. */
+function isPartUpload(request: ProxiedRequest): boolean {
+  const kind = sinkRequestKind(request);
+  return kind === 'CreateMultipartUpload' || kind === 'UploadPart';
+}
+
+describe('node cmd/worker against a sink that throttles part uploads in a burst', () => {
+  let source: FaultProxy;
+  let sink: FaultProxy;
+  let result: SinkBurstRun;
+
+  beforeAll(async () => {
+    source = await startFaultProxy(server.baseUrl);
+    sink = await startFaultProxy(s3.endpoint);
+    result = await runWithSinkBurst(source, sink, 'sink-part-burst', denseCrawlId, isPartUpload);
+  }, 120_000);
+
+  afterAll(async () => {
+    await source?.stop();
+    await sink?.stop();
+  });
+
+  it('cuts the sink limit and lets it climb again, sends a bounded number of requests, each one SDK attempt', () => {
+    const { run, burst } = result;
+    const refused = sink.requestsDuring(burst);
+    expect(refused.filter(isPartUpload).length, 'no part upload was refused: the burst came too late').toBeGreaterThan(0);
+    // Each object began one multipart upload (none for nothing) and completed it; no PutObject, no abort.
+    const accepted = sink.requests.filter((request) => !request.refused).map(sinkRequestKind);
+    expect(accepted.filter((kind) => kind === 'CreateMultipartUpload')).toHaveLength(denseFileCount);
+    expect(accepted.filter((kind) => kind === 'CompleteMultipartUpload')).toHaveLength(denseFileCount);
+    expect(accepted.filter((kind) => kind === 'PutObject' || kind === 'AbortMultipartUpload')).toEqual([]);
+    expect(new Set(sink.requests.map((request) => request.headers['amz-sdk-request']))).toEqual(new Set(['attempt=1; max=1']));
+
+    const ceiling = defaultLimits.stageWorkersMax.upload;
+    const limit = limitAround(run.snapshots, 'sink', burst, ceiling);
+    expect(limit.before.every((value) => value === ceiling), `before the burst: ${limit.before.join(' ')}`).toBe(true);
+    expect(limit.lowest).toBeLessThan(ceiling);
+
+    const durationMs = (burst.endMs ?? 0) - burst.startMs;
+    const perTask = attemptsWithin(durationMs);
+    // A job here has three sink tasks (two parts and its commit), each making at most
+    // attemptsWithin(D) attempts, one request each: a part's attempt sends either the
+    // CreateMultipartUpload the object still lacks or its UploadPart. Both parts of an
+    // object may try the create, so its creates are bounded by two tasks' attempts.
+    const bound = Math.min(defaultLimits.jobsActiveMax, denseFileCount) * 3 * perTask;
+    const byTask = groupBy(refused, (request) => `${request.method} ${request.path}`);
+    console.log(`sink part burst of ${durationMs.toFixed(0)} ms: ${refused.length} requests refused (bound ${bound}), `
+      + `${refused.filter(isPartUpload).length} of them part uploads, limit ${ceiling} → ${limit.lowest}`);
+    expect(refused.length).toBeLessThanOrEqual(bound);
+    for (const [task, attempts] of byTask) {
+      const creates = task.startsWith('POST') && task.includes('uploads');
+      expect(attempts.length, task).toBeLessThanOrEqual(creates ? 2 * perTask : perTask);
+    }
+    const oneTaskEach = new Map([...byTask].filter(([task]) => !(task.startsWith('POST') && task.includes('uploads'))));
+    expect(smallestRetryGapMs(oneTaskEach)).toBeGreaterThanOrEqual(shortestBackoffMs(1));
+  });
+
+  it('retries every refused request after the burst, lets the limit climb again, and exports every input once', async () => {
+    const { run, burst, neverRetried, code } = result;
+    expect(neverRetried, 'tasks refused in the burst that never sent another request').toEqual([]);
+    await expectEveryInputExportedOnce(run, code, 'sink-part-burst', denseCrawl, denseCrawlId);
     const ceiling = defaultLimits.stageWorkersMax.upload;
     const limit = limitAround(run.snapshots, 'sink', burst, ceiling);
     console.log(`sink limit ${ceiling} → ${limit.lowest} → ${limit.recoveredTo}`);
     expect(limit.recoveredTo).toBeGreaterThan(limit.lowest);
-    // One refused request, one throttled failure in the core (an ignored abort is no failure).
-    const refusedTasks = sink.requests.filter((request) => request.refused && request.method !== 'DELETE');
-    expect(lastSnapshot(run).counters.throttles).toBe(refusedTasks.length);
+    expect(lastSnapshot(run).counters.throttles).toBe(sink.requests.filter((request) => request.refused).length);
   });
 });

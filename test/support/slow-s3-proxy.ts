@@ -28,6 +28,8 @@ export interface SlowS3Proxy {
   readonly delayedWrites: () => number;
   /** Writes dropped because their sender had gone (with `forwardOrphans` off). */
   readonly droppedWrites: () => number;
+  /** Bucket and key (`bucket/key`) of each write held back now, not yet forwarded. */
+  readonly heldWrites: () => string[];
   stop(): Promise<void>;
 }
 
@@ -64,7 +66,8 @@ export async function startSlowS3Proxy(targetEndpoint: string, seed: number, wri
   const random = seededRandom(seed);
   let delayed = 0;
   let dropped = 0;
-  const waiting = new Set<NodeJS.Timeout>();
+  /** Each held write's timer, with the `bucket/key` it writes. */
+  const waiting = new Map<NodeJS.Timeout, string>();
   const server: Server = createServer((request, response) => {
     // The sender went away before we answered: its connection closed with no answer written.
     let senderGone = false;
@@ -84,7 +87,7 @@ export async function startSlowS3Proxy(targetEndpoint: string, seed: number, wri
         }
         forward(target, request, body, response, () => senderGone);
       }, min + Math.floor(nextUnit(random) * (max - min)));
-      waiting.add(timer);
+      waiting.set(timer, decodeURIComponent(new URL(request.url ?? '/', 'http://proxy').pathname.slice(1)));
     });
   });
   await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
@@ -94,9 +97,10 @@ export async function startSlowS3Proxy(targetEndpoint: string, seed: number, wri
     writes,
     delayedWrites: () => delayed,
     droppedWrites: () => dropped,
+    heldWrites: () => [...waiting.values()],
     stop: () =>
       new Promise((resolveClose) => {
-        for (const timer of waiting) clearTimeout(timer);
+        for (const timer of waiting.keys()) clearTimeout(timer);
         server.closeAllConnections();
         server.close(() => resolveClose());
       }),
