@@ -81,9 +81,12 @@ describe('credentials stay out of errors, logs and metrics', () => {
       await failureTexts(async () => {
         for await (const listed of source.list('s3://bucket/prefix/')) void listed;
       });
-      await failureTexts(() => sink.begin('key.parquet'));
-      await failureTexts(() => sink.uploadPart({ key: 'key.parquet', uploadId: 'u1' }, 2, new Uint8Array(10)));
-      await failureTexts(() => sink.complete({ key: 'key.parquet', uploadId: 'u1' }, [{ partNumber: 1, etag: 'e' }]));
+      // begin sends nothing: a second part begins the multipart upload, a lone small part is one PutObject.
+      const multipart = await sink.begin('key.parquet');
+      await failureTexts(() => sink.uploadPart(multipart, 2, new Uint8Array(10)));
+      const whole = await sink.begin('whole.parquet');
+      const held = await sink.uploadPart(whole, 1, new Uint8Array(10));
+      await failureTexts(() => sink.complete(whole, [held]));
       await failureTexts(() => abortIncompleteUploads({ client, output: 's3://bucket/out/' }));
       client.destroy();
       // The echo server did send the signed headers back: redaction, not luck, removed them.

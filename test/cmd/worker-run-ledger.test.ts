@@ -126,16 +126,26 @@ describe('status', () => {
 describe('inputs that would share an output', () => {
   it('refuses the second input, naming both, exports the rest and exits 3', async () => {
     const input = join(workFolder, 'twins');
-    mkdirSync(input, { recursive: true });
-    // Whatever the naming rule, two of these three names make one output name (x.warc holds it).
+    // Two copies of one CommonCrawl mirror below one root: the same crawl, subset and file name
+    // is the one way two listed inputs share an object, so the ledger must refuse the second.
+    const layout = 'crawl-data/CC-MAIN-2024-22/segments/1715971057216.39/warc';
+    const name = 'CC-MAIN-20240517-00000.warc.gz';
+    for (const copy of ['copy-a', 'copy-b']) {
+      mkdirSync(join(input, copy, layout), { recursive: true });
+      copyFileSync(whirlwind, join(input, copy, layout, name));
+    }
     writeFileSync(join(input, 'x.warc'), gunzipSync(readFileSync(example)));
-    for (const name of ['x.warc.gz', 'x.warc.warc.gz']) copyFileSync(whirlwind, join(input, name));
     const result = runWorker(['--input', input, '--output', 'out-twins', '--metrics', 'none']);
     expect(result.code, result.stderr).toBe(3);
     expect(result.stderr).toContain('2 files exported');
     const refused = result.stderr.split('\n').filter((line) => line.startsWith('  refused: '));
     expect(refused).toHaveLength(1);
-    expect(refused[0]).toMatch(new RegExp(`refused: ${input}/x\\.warc\\.\\S+: its output \\S+\\.parquet is already the output of ${input}/x\\.warc in this run`));
+    const escaped = (path: string): string => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const held = `crawl=CC-MAIN-2024-22/subset=warc/${name.replace('.warc.gz', '.parquet')}`;
+    expect(refused[0]).toMatch(new RegExp(
+      `refused: ${escaped(join(input, 'copy-b', layout, name))}: its output ${escaped(held)} `
+      + `is already the output of ${escaped(join(input, 'copy-a', layout, name))} in this run`,
+    ));
     expect((await rowsByFile(join(workFolder, 'out-twins'))).size).toBe(2);
   });
 });
