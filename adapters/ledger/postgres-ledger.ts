@@ -136,10 +136,10 @@ export class PostgresLedger implements InspectableLedger {
 
   async complete(runId: string, lease: Lease, result: JobResult): Promise<boolean> {
     checkRunId(runId);
-    const update = await this.query('completing a job', statements.completeSql, [
+    const update = await this.query<{ accepted: boolean }>('completing a job', statements.completeSql, [
       runId, lease.jobId, lease.attempt, result.rows, result.inputBytes, result.outputBytes, JSON.stringify(result.counters),
     ]);
-    return update.rowCount === 1;
+    return update.rows[0]?.accepted === true;
   }
 
   async fail(runId: string, lease: Lease, failure: Failure): Promise<boolean> {
