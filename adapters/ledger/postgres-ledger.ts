@@ -14,6 +14,7 @@ import type { ClaimResult, HeartbeatResult, JobResult, RunStats, WorkerProgress 
 import { checkClaim, checkLeaseMs, checkRunId, lastErrorOf, leaseExpiredError, retryScheduleOf, type RetrySchedule } from '../../core/ledger-rules.ts';
 import { enqueueBatchMax, enqueuedJobOf, type FailedJob, type InspectableLedger, type JobStatus, type LedgerOptions } from './ledger-options.ts';
 import * as statements from './postgres-ledger-statements.ts';
+import { postgresFailure } from './postgres-failure.ts';
 import { checkSchemaName, migrate } from './postgres-migrations.ts';
 
 export interface PostgresLedgerOptions extends LedgerOptions {
@@ -70,7 +71,7 @@ export class PostgresLedger implements InspectableLedger {
       }
     } catch (error) {
       await pool.end();
-      throw databaseError('connecting and migrating', error);
+      throw postgresFailure('connecting and migrating', error);
     }
     return ledger;
   }
@@ -83,7 +84,7 @@ export class PostgresLedger implements InspectableLedger {
     try {
       return await this.pool.query<Row>(sql, parameters);
     } catch (error) {
-      throw databaseError(what, error);
+      throw postgresFailure(what, error);
     }
   }
 
@@ -211,10 +212,4 @@ export class PostgresLedger implements InspectableLedger {
     if (row === undefined) return undefined;
     return { state: row.state, attempt: row.attempt, chargedAttempts: row.charged_attempts, lastError: row.last_error };
   }
-}
-
-/** The database failed us: a remote's fault, with what we were doing and its own words. */
-function databaseError(what: string, error: unknown): Error {
-  const message = error instanceof Error ? error.message : String(error);
-  return new Error(`ledger database (PostgreSQL, remote) failed while ${what}: ${message}`, { cause: error });
 }
