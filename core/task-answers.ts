@@ -208,7 +208,8 @@ function giveUp(state: WorkerState, job: JobState, task: TaskInFlight, failure: 
  */
 function describeFailure(task: TaskInFlight, failure: Failure): Failure {
   if (task.stage === 'commit' && task.index === CommitStep.Ledger) {
-    return { ...failure, retryable: true, reason: `recording the job done in the ledger failed (its object is published): ${failure.reason}` };
+    const reason = `recording the job done in the ledger failed (its object is published): ${failure.reason}`;
+    return { ...failure, retryable: true, reason };
   }
   if (task.stage === 'commit') return { ...failure, reason: `commit of the object failed: ${failure.reason}` };
   const where = task.stage === 'fetch' || task.stage === 'decode' ? `chunk ${task.index}` : task.stage === 'upload' ? `part ${task.index}` : `row group ${task.index}`;

@@ -349,7 +349,9 @@ export class SimulatedInstance {
     const epoch = this.epoch;
     context.queue.at(endMs, () => {
       let inputs: Input[];
-      if (callFails && !landsUnheard) inputs = [{ kind: 'taskFailed', taskId: command.taskId, failure: remoteFault('ledger connection lost before the write') }];
+      if (callFails && !landsUnheard) {
+        inputs = [{ kind: 'taskFailed', taskId: command.taskId, failure: remoteFault('ledger connection lost before the write') }];
+      }
       else if (context.ledger.complete(lease, endMs)) {
         inputs = landsUnheard
           ? [{ kind: 'taskFailed', taskId: command.taskId, failure: remoteFault('ledger connection lost after COMMIT') }]

@@ -64,9 +64,11 @@ const classes: Readonly<Record<string, { readonly name: string; readonly fault: 
 };
 
 /** Socket errors of a connection that broke or never opened. */
-const networkCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const networkCodes = new Set([
+  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+]);
 /** The driver's own words for a connection that ended under it or could not be had in time. */
-const lostConnectionPattern = /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|Connection terminated due to connection timeout/i;
+const lostConnectionPattern = /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect/i;
 
 export function classifyPostgresError(error: unknown, what: string): Failure {
   if (error instanceof FailureError) return error.failure;
@@ -77,7 +79,8 @@ export function classifyPostgresError(error: unknown, what: string): Failure {
     const retryable = retryableStates[code];
     if (retryable !== undefined) return remoteFault(`${where}: ${retryable} (SQLSTATE ${code}): ${message}`);
     const known = classes[code.slice(0, 2)];
-    const name = namedStates[code] === undefined ? known?.name ?? 'error' : `${known?.name ?? 'error'}, ${namedStates[code]}`;
+    const className = known?.name ?? 'error';
+    const name = namedStates[code] === undefined ? className : `${className}, ${namedStates[code]}`;
     const reason = `${where}: ${name} (SQLSTATE ${code}): ${message}`;
     return known?.fault === 'remote' ? remoteFault(reason, { retryable: false }) : ourFault(reason);
   }

@@ -77,7 +77,8 @@ export const completeSql = `
     RETURNING job_id
   )
   SELECT EXISTS (SELECT 1 FROM completed)
-      OR EXISTS (SELECT 1 FROM ledger_jobs WHERE run_id = $1 AND job_id = $2 AND attempt = $3 AND state = 'done') AS accepted`;
+      OR EXISTS (SELECT 1 FROM ledger_jobs
+                 WHERE run_id = $1 AND job_id = $2 AND attempt = $3 AND state = 'done') AS accepted`;
 
 /**
  * $1 run, $2 job, $3 attempt, $4 retryable, $5 attemptsMax, $6 retry base ms, $7 retry cap ms,

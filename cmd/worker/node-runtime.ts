@@ -266,7 +266,8 @@ export class NodeRuntime {
    */
   private async completeObject(command: CommandOf<'completeObject'>): Promise<Input> {
     const data = this.jobData(command.jobId);
-    const handle = await (data.upload ?? Promise.reject(new FailureError(ourFault('complete of an object with no upload'))));
+    const noUpload = new FailureError(ourFault('complete of an object with no upload'));
+    const handle = await (data.upload ?? Promise.reject(noUpload));
     const parts = [...data.receipts.values()].sort((a, b) => a.partNumber - b.partNumber);
     await this.adapters.sink.complete(handle, parts, data.abort.signal);
     data.upload = null;
