@@ -140,7 +140,9 @@ export class FakeLedger {
     return true;
   }
 
-  steal(jobId: string): void {
+  /** Another worker takes the job: only a lease still held can be taken (a job done, or taken already, is not). */
+  steal(jobId: string, attempt: number, nowMs: number): void {
+    if (!this.holds(jobId, attempt, nowMs)) return;
     this.leases.delete(jobId);
     this.queue.push(jobId);
   }
@@ -258,7 +260,7 @@ class ScriptedDriver {
     const faults = this.scenario.faults;
     if (command.leases.length > 0 && nextUnit(this.random) < faults.leaseStolen) {
       const victim = command.leases[Math.floor(nextUnit(this.random) * command.leases.length)];
-      if (victim !== undefined) this.ledger.steal(victim.jobId);
+      if (victim !== undefined) this.ledger.steal(victim.jobId, victim.attempt, nowMs);
     }
     if (nextUnit(this.random) < faults.heartbeatLost) return;
     const renewed: string[] = [];
