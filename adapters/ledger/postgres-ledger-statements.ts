@@ -61,24 +61,22 @@ export const heartbeatSql = `
     AND job.lease_owner = $2 AND job.state = 'leased' AND job.claimable_at > now()
   RETURNING job.job_id`;
 
-/**
- * $1 run, $2 job, $3 attempt, $4 rows, $5 input bytes, $6 output bytes, $7 counters.
- * Idempotent for the attempt that completed the job: a write whose COMMIT landed but whose
- * answer was lost (the connection dropped) is sent again, and must hear "done", not "lease
- * lost". The retry changes nothing (the first result stands). The outer SELECT sees the row as
- * it was before this statement's UPDATE, so `accepted` is true exactly when this call
- * completed the job or the same attempt had done so before; any other attempt is refused.
- */
+/** $1 run, $2 job, $3 attempt, $4 rows, $5 input bytes, $6 output bytes, $7 counters. */
 export const completeSql = `
-  WITH completed AS (
-    UPDATE ledger_jobs SET state = 'done', claimable_at = NULL, finished_at = now(),
-      rows_written = $4, input_bytes = $5, output_bytes = $6, counters = $7
-    WHERE ${fencedLease}
-    RETURNING job_id
-  )
-  SELECT EXISTS (SELECT 1 FROM completed)
-      OR EXISTS (SELECT 1 FROM ledger_jobs
-                 WHERE run_id = $1 AND job_id = $2 AND attempt = $3 AND state = 'done') AS accepted`;
+  UPDATE ledger_jobs SET state = 'done', claimable_at = NULL, finished_at = now(),
+    rows_written = $4, input_bytes = $5, output_bytes = $6, counters = $7
+  WHERE ${fencedLease}`;
+
+/**
+ * $1 run, $2 job, $3 attempt. Whether this attempt completed the job already: asked when the
+ * fenced UPDATE matched nothing, so that a write whose COMMIT landed but whose answer was lost
+ * (a connection dropped) hears "done" when it is sent again, and not "lease lost". A done job
+ * is never claimed again, so the answer cannot change once it is true.
+ */
+export const completedBySql = `
+  SELECT EXISTS (
+    SELECT 1 FROM ledger_jobs WHERE run_id = $1 AND job_id = $2 AND attempt = $3 AND state = 'done'
+  ) AS done`;
 
 /**
  * $1 run, $2 job, $3 attempt, $4 retryable, $5 attemptsMax, $6 retry base ms, $7 retry cap ms,

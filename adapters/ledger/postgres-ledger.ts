@@ -137,10 +137,14 @@ export class PostgresLedger implements InspectableLedger {
 
   async complete(runId: string, lease: Lease, result: JobResult): Promise<boolean> {
     checkRunId(runId);
-    const update = await this.query<{ accepted: boolean }>('completing a job', statements.completeSql, [
+    const update = await this.query('completing a job', statements.completeSql, [
       runId, lease.jobId, lease.attempt, result.rows, result.inputBytes, result.outputBytes, JSON.stringify(result.counters),
     ]);
-    return update.rows[0]?.accepted === true;
+    if (update.rowCount === 1) return true;
+    // Idempotent for the attempt that did it: its retry after a lost answer hears "done".
+    const parameters = [runId, lease.jobId, lease.attempt];
+    const done = await this.query<{ done: boolean }>('checking a completion', statements.completedBySql, parameters);
+    return done.rows[0]?.done === true;
   }
 
   async fail(runId: string, lease: Lease, failure: Failure): Promise<boolean> {
