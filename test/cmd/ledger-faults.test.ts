@@ -235,8 +235,13 @@ describe('ledger failures on the real PostgreSQL', () => {
     try {
       const first = runtimeFor(run, 'worker-a', slowSource(2_000));
       const firstRun = runToEnd(first);
-      // Drains while the job's first chunk is being read: the job is released at once (no drain time).
-      await new Promise((resolveWait) => setTimeout(resolveWait, 500));
+      // Drains once the job is claimed, while its first chunk is being read (2 s): the job is
+      // released at once (no drain time).
+      for (let polls = 0; (await run.ledger.stats(run.runId)).claimed === 0; polls += 1) {
+        expect(polls, 'the job was not claimed within 10 s').toBeLessThan(200);
+        await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+      }
+      await new Promise((resolveWait) => setTimeout(resolveWait, 200));
       first.requestShutdown();
       expect(outcomesOf(await firstRun)).toEqual(['released']);
       expect(await matchedUpdates('release_40001')).toBe(1);
