@@ -60,7 +60,17 @@ export type Command =
       readonly lengthBytes: number;
       readonly final: boolean;
     }
-  /** Complete the object (atomically visible) and record the job done in the ledger, fenced by the lease. */
+  /**
+   * First step of a commit: complete the job's object, making it visible, whole, under its
+   * final key; answer `objectCompleted`. Nothing may abort the object after this.
+   */
+  | { readonly kind: 'completeObject'; readonly taskId: number; readonly jobId: string; readonly outputKey: string }
+  /**
+   * Second step, once the object is complete: record the job done in the ledger, fenced by
+   * the lease; answer `jobCommitted`, or `leaseLost` and `taskFailed` when the ledger refuses.
+   * The core retries it alone (see job-lifecycle.ts); the ledger's complete is idempotent for
+   * the attempt that did it, so a retry after a write that landed unheard answers "done".
+   */
   | { readonly kind: 'commitJob'; readonly taskId: number; readonly lease: Lease; readonly outputKey: string; readonly summary: JobSummary }
   /** Renew these leases; answer with `leasesRenewed` carrying `sentAtMs`, and `leaseLost` for each refused. */
   | { readonly kind: 'heartbeat'; readonly leases: readonly Lease[]; readonly sentAtMs: number }

@@ -1,5 +1,5 @@
 import type { Command } from './commands.ts';
-import { jobSummary, holdBytes } from './job-lifecycle.ts';
+import { CommitStep, jobSummary, holdBytes } from './job-lifecycle.ts';
 import { ChunkStatus, chunkRange, PartStatus, type JobState } from './job-state.ts';
 import { stalledOnMemory } from './capacity.ts';
 import { occupyLane } from './cpu-lanes.ts';
@@ -127,10 +127,15 @@ function startUpload(state: WorkerState, job: JobState, partNumber: number): Com
   };
 }
 
+/** The commit's next step (job-lifecycle.ts): complete the object, then record the job done. */
 function startCommit(state: WorkerState, job: JobState): Command {
   assert(state.lastNowMs < job.leaseValidUntilMs - state.limits.leaseSafetyMs, `commit of ${job.claimed.jobId} on an expired lease`);
   job.commitRunning = true;
-  const taskId = track(state, 'commit', job, 0, 0);
+  if (!job.objectCompleted) {
+    const taskId = track(state, 'commit', job, CommitStep.Object, 0);
+    return { kind: 'completeObject', taskId, jobId: job.claimed.jobId, outputKey: job.claimed.outputKey };
+  }
+  const taskId = track(state, 'commit', job, CommitStep.Ledger, 0);
   return {
     kind: 'commitJob',
     taskId,

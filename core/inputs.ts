@@ -32,6 +32,7 @@ export type Input =
     }
   | { readonly kind: 'rowGroupEncoded'; readonly taskId: number; readonly bytes: number }
   | { readonly kind: 'partUploaded'; readonly taskId: number }
+  | { readonly kind: 'objectCompleted'; readonly taskId: number }
   | { readonly kind: 'jobCommitted'; readonly taskId: number }
   | { readonly kind: 'taskFailed'; readonly taskId: number; readonly failure: Failure }
   /** The ledger renewed these leases on a heartbeat sent at `sentAtMs`. */

@@ -73,11 +73,33 @@ function addPart(state: WorkerState, job: JobState, lengthBytes: number, final: 
   enqueueReady(state, job, 'upload', job.parts.length, nowMs);
 }
 
-/** Queues the commit once every part of a fully encoded object is uploaded. */
+/**
+ * A commit is two steps, each a task of the commit stage that retries alone with the core's
+ * backoff: first the object is completed (visible, whole, under its final key), then the job
+ * is recorded done in the ledger, fenced by the lease. A failed ledger write is tried again
+ * without touching the object; the ledger's complete is idempotent for the attempt that did
+ * it, so a write that landed but whose answer was lost hears "done" on its retry.
+ *
+ * The lease between and during the tries of the ledger write: each try is made only on a
+ * lease still trusted, like any task (the lease check covers the backoff, and heartbeats go
+ * on renewing it); a lease that lapses, or is reported lost, meanwhile ends the job as lost,
+ * not failed. Tries that run out fail the job retryably, never for good from this attempt:
+ * the ledger brings it back after its delay. Either way the published object stays: its key
+ * depends only on the input, so the attempt that does the job next writes the same rows over
+ * it and records it then; taking it down instead could remove a write that in fact landed.
+ */
+export const CommitStep = {
+  /** Task index of completing the object. */
+  Object: 0,
+  /** Task index of the ledger write. */
+  Ledger: 1,
+} as const;
+
+/** Queues the next step of the commit once every part of a fully encoded object is uploaded. */
 export function maybeQueueCommit(state: WorkerState, job: JobState, nowMs: number): void {
   if (!job.encodeDone || job.commitQueued || job.partsUploaded < job.parts.length) return;
   job.commitQueued = true;
-  enqueueReady(state, job, 'commit', 0, nowMs);
+  enqueueReady(state, job, 'commit', job.objectCompleted ? CommitStep.Ledger : CommitStep.Object, nowMs);
 }
 
 /** Adds bytes to what the job holds in the budget. */

@@ -68,10 +68,15 @@ export interface JobState {
   partsUploaded: number;
 
   commitQueued: boolean;
+  /** A step of the commit (completing the object, or the ledger write) is in flight. */
   commitRunning: boolean;
-  /** The ledger reported the lease lost while the commit was in flight; the commit's answer decides. */
+  /** The ledger reported the lease lost while a commit step was in flight; that step's answer decides. */
   leaseLostDuringCommit: boolean;
+  /** The object is complete under its final key: what is left of the commit is the ledger write. */
+  objectCompleted: boolean;
+  /** Attempts of completing the object, and of the ledger write; each step retries alone. */
   readonly commitAttempts: TaskAttempts;
+  readonly ledgerWriteAttempts: TaskAttempts;
 
   /** The lease is trusted until this time (a renewal's send time + leaseMs; never the ledger's clock). */
   leaseValidUntilMs: number;
@@ -135,7 +140,9 @@ export function newJobState(claimed: ClaimedJob, seq: number, limits: WorkerLimi
     commitQueued: false,
     commitRunning: false,
     leaseLostDuringCommit: false,
+    objectCompleted: false,
     commitAttempts: { failures: 0, throttles: 0 },
+    ledgerWriteAttempts: { failures: 0, throttles: 0 },
     leaseValidUntilMs,
     heldBytes: 0,
     inFlightBytes: 0,

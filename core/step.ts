@@ -152,11 +152,15 @@ function expireLeases(state: WorkerState, nowMs: number, commands: Command[]): v
   state.nextLeaseCheckAtMs = nextCheckAtMs;
 }
 
-/** At the drain deadline, every job not committing is handed back to the ledger. */
+/**
+ * At the drain deadline, every job not committing is handed back to the ledger. A job whose
+ * object is published is committing until its ledger write ends: that write is a round trip,
+ * and a release would only make another worker write the same object again.
+ */
 function endDrainAtDeadline(state: WorkerState, nowMs: number, commands: Command[]): void {
   if (!state.draining || nowMs < state.drainDeadlineMs) return;
   for (const job of [...state.jobs.values()]) {
-    if (!job.commitRunning) endJob(state, job, 'released', commands);
+    if (!job.commitRunning && !job.objectCompleted) endJob(state, job, 'released', commands);
   }
 }
 

@@ -4,7 +4,7 @@ import { freeLane } from './cpu-lanes.ts';
 import { assert, type Failure } from './failure.ts';
 import type { Input } from './inputs.ts';
 import {
-  cutParts, endJob, holdBytes, maybeQueueCommit, maybeQueueDecode, maybeQueueEncode, queueFetchWindow, releaseBytes,
+  CommitStep, cutParts, endJob, holdBytes, maybeQueueCommit, maybeQueueDecode, maybeQueueEncode, queueFetchWindow, releaseBytes,
 } from './job-lifecycle.ts';
 import { ChunkStatus, PartStatus, type JobState } from './job-state.ts';
 import { addRecordCounters } from './record-counters.ts';
@@ -43,6 +43,8 @@ export function applyTaskAnswer(state: WorkerState, answer: TaskAnswer, nowMs: n
       return onRowGroupEncoded(state, task, answer.bytes, nowMs);
     case 'partUploaded':
       return onPartUploaded(state, task, nowMs);
+    case 'objectCompleted':
+      return onObjectCompleted(state, task, nowMs, commands);
     case 'jobCommitted':
       return endJob(state, job, 'committed', commands);
   }
@@ -53,10 +55,13 @@ const stageOfAnswer = {
   chunkDecoded: 'decode',
   rowGroupEncoded: 'encode',
   partUploaded: 'upload',
+  objectCompleted: 'commit',
   jobCommitted: 'commit',
 } as const;
 
 function answerMatchesStage(kind: keyof typeof stageOfAnswer, task: TaskInFlight): boolean {
+  if (kind === 'objectCompleted') return task.stage === 'commit' && task.index === CommitStep.Object;
+  if (kind === 'jobCommitted') return task.stage === 'commit' && task.index === CommitStep.Ledger;
   return stageOfAnswer[kind] === task.stage;
 }
 
@@ -121,6 +126,22 @@ function onPartUploaded(state: WorkerState, task: TaskInFlight, nowMs: number): 
 }
 
 /**
+ * The object is published: the ledger write comes next (job-lifecycle.ts). A lease reported
+ * lost while the object was completing is lost indeed (the ledger was not written), so the
+ * job ends here; otherwise the lease is checked again before the write, as the check skipped
+ * the job while its object completed.
+ */
+function onObjectCompleted(state: WorkerState, task: TaskInFlight, nowMs: number, commands: Command[]): void {
+  const job = task.job;
+  job.objectCompleted = true;
+  job.commitRunning = false;
+  job.commitQueued = false;
+  if (job.leaseLostDuringCommit) return endJob(state, job, 'lost', commands);
+  state.nextLeaseCheckAtMs = Math.min(state.nextLeaseCheckAtMs, job.leaseValidUntilMs - state.limits.leaseSafetyMs);
+  maybeQueueCommit(state, job, nowMs);
+}
+
+/**
  * A failed task: fetches, uploads and commits retry in place (a retried chunk or part does
  * not restart its job); decode and encode failures end the job, since the decoder and encoder
  * hold per-job state that a half-done call may have changed.
@@ -158,7 +179,7 @@ function attemptsOf(job: JobState, task: TaskInFlight): TaskAttempts | undefined
     case 'upload':
       return job.parts[task.index - 1]?.attempts;
     case 'commit':
-      return job.commitAttempts;
+      return task.index === CommitStep.Ledger ? job.ledgerWriteAttempts : job.commitAttempts;
     default:
       return undefined;
   }
@@ -174,11 +195,25 @@ function markBackoff(job: JobState, task: TaskInFlight): void {
 }
 
 function giveUp(state: WorkerState, job: JobState, task: TaskInFlight, failure: Failure, commands: Command[]): void {
-  const where = task.stage === 'fetch' || task.stage === 'decode' ? `chunk ${task.index}` : task.stage === 'upload' ? `part ${task.index}` : `row group ${task.index}`;
-  const described: Failure = { ...failure, reason: `${task.stage} of ${task.stage === 'commit' ? 'the object' : where} failed: ${failure.reason}` };
+  const described = describeFailure(task, failure);
   // A drain past its deadline hands the job back rather than failing it: it did nothing wrong.
   const outcome = state.draining && nowAfterDeadline(state) && failure.fault !== 'input' ? 'released' : 'failed';
   endJob(state, job, outcome, commands, outcome === 'failed' ? described : undefined);
+}
+
+/**
+ * The failure a job ends with, naming the task. A ledger write that gave up leaves a published
+ * object behind, whatever the fault: the job is failed retryably so the ledger brings it back
+ * (job-lifecycle.ts), never failed for good from here.
+ */
+function describeFailure(task: TaskInFlight, failure: Failure): Failure {
+  if (task.stage === 'commit' && task.index === CommitStep.Ledger) {
+    const reason = `recording the job done in the ledger failed (its object is published): ${failure.reason}`;
+    return { ...failure, retryable: true, reason };
+  }
+  if (task.stage === 'commit') return { ...failure, reason: `commit of the object failed: ${failure.reason}` };
+  const where = task.stage === 'fetch' || task.stage === 'decode' ? `chunk ${task.index}` : task.stage === 'upload' ? `part ${task.index}` : `row group ${task.index}`;
+  return { ...failure, reason: `${task.stage} of ${where} failed: ${failure.reason}` };
 }
 
 function nowAfterDeadline(state: WorkerState): boolean {

@@ -74,8 +74,11 @@ export class MemoryTally {
       case 'uploadPart':
         this.tasks.set(command.taskId, { job: this.job(command.jobId), kind: 'upload', index: command.partNumber, bytes: command.lengthBytes });
         return;
+      case 'completeObject':
+        this.tasks.set(command.taskId, { job: this.job(command.jobId), kind: 'commit', index: 0, bytes: 0 });
+        return;
       case 'commitJob':
-        this.tasks.set(command.taskId, { job: this.job(command.lease.jobId), kind: 'commit', index: 0, bytes: 0 });
+        this.tasks.set(command.taskId, { job: this.job(command.lease.jobId), kind: 'commit', index: 1, bytes: 0 });
         return;
       case 'jobEnded':
         return this.onJobEnded(command.jobId);

@@ -38,10 +38,18 @@ export interface LedgerModel {
    * then expires and the job is reclaimed).
    */
   readonly callFailureRate: number;
-  /** CompleteMultipartUpload plus the fenced ledger write of a commit. */
+  /**
+   * Of the commits' ledger writes that fail, the share that took effect before the answer was
+   * lost (a connection dropped after COMMIT): the worker tries again and must hear "done".
+   */
+  readonly answerLostShare: number;
+  /**
+   * The first step of a commit, CompleteMultipartUpload. The second, the fenced ledger write,
+   * is a ledger call (`callLatencyMedianMs`, `callFailureRate`), retried alone when it fails.
+   */
   readonly commitLatencyMedianMs: number;
   readonly commitLatencySigma: number;
-  /** Probability that a commit fails retryably (a 500 on CompleteMultipartUpload). */
+  /** Probability that completing an object fails retryably (a 500 on CompleteMultipartUpload). */
   readonly commitFailureRate: number;
   /** Attempts of a job (claims) before the ledger marks it dead. */
   readonly jobAttemptsMax: number;
@@ -124,7 +132,9 @@ export const defaultModels: Models = {
     callLatencySigma: 0.5,
     // A managed PostgreSQL fails over a few times a year; one call in 100,000 is our assumption.
     callFailureRate: 0.00001,
-    // CompleteMultipartUpload is ~100–300 ms in our experience of S3, plus the ledger write.
+    // An assumption: a connection that drops mid-call is as likely to drop after the commit as before.
+    answerLostShare: 0.5,
+    // CompleteMultipartUpload is ~100–300 ms in our experience of S3.
     commitLatencyMedianMs: 150,
     commitLatencySigma: 0.5,
     commitFailureRate: 0.0005,

@@ -1,5 +1,6 @@
 import type { Command, CommandOf } from '../core/commands.ts';
 import { inputFault, remoteFault } from '../core/failure.ts';
+import type { Lease } from '../core/input-ref.ts';
 import type { Input } from '../core/inputs.ts';
 import type { MetricsSnapshot } from '../core/metrics-snapshot.ts';
 import type { WorkerLimits } from '../core/limits.ts';
@@ -37,13 +38,14 @@ export interface SimulationContext {
 /** Bytes of a Parquet footer (schema, row-group and column statistics) added by the last encode. */
 const footerBytes = 16 * 1024;
 
-type TaskCommand = CommandOf<'fetchChunk' | 'decodeChunk' | 'encodeRowGroup' | 'uploadPart' | 'commitJob'>;
+type TaskCommand = CommandOf<'fetchChunk' | 'decodeChunk' | 'encodeRowGroup' | 'uploadPart' | 'completeObject' | 'commitJob'>;
 
 const stageOfCommand: Record<TaskCommand['kind'], Stage> = {
   fetchChunk: 'fetch',
   decodeChunk: 'decode',
   encodeRowGroup: 'encode',
   uploadPart: 'upload',
+  completeObject: 'commit',
   commitJob: 'commit',
 };
 
@@ -227,6 +229,8 @@ export class SimulatedInstance {
         return this.encode(command, nowMs);
       case 'uploadPart':
         return this.upload(command, nowMs);
+      case 'completeObject':
+        return this.completeObject(command, nowMs);
       case 'commitJob':
         return this.commit(command, nowMs);
     }
@@ -302,25 +306,57 @@ export class SimulatedInstance {
     this.transfer(command.taskId, context.models.sink, context.sinkCeiling, this.outbound, command.lengthBytes, nowMs, success);
   }
 
+  /** A commit step may start only on a lease the worker was not told it lost and the ledger grants. */
+  private checkCommitLease(lease: Lease, nowMs: number): void {
+    const context = this.context;
+    const toldLost = this.lostLeases.has(`${lease.jobId}#${lease.attempt}`);
+    // A retried write of the attempt that completed the job (its answer was lost) is no commit on a lost lease.
+    const granted = context.ledger.holds(lease, nowMs) || context.ledger.completedBy(lease);
+    context.checkers.onCommitDispatch(this.index, lease, toldLost, granted, nowMs);
+  }
+
   /**
-   * CompleteMultipartUpload and the fenced ledger write happen at the end of the commit's
-   * latency, on the remote side: a crash meanwhile loses the answer, not the commit.
+   * The first step of a commit, CompleteMultipartUpload: it takes the commit latency and may
+   * fail retryably. It happens at the end of its latency, on the remote side.
+   */
+  private completeObject(command: CommandOf<'completeObject'>, nowMs: number): void {
+    const context = this.context;
+    const attempt = this.heldJobs.get(command.jobId)?.[1] ?? -1;
+    this.checkCommitLease({ jobId: command.jobId, attempt }, nowMs);
+    const model = context.models.ledger;
+    const endMs = nowMs + lognormal(context.random.ledger, model.commitLatencyMedianMs, model.commitLatencySigma);
+    const failed = chance(context.random.faults, model.commitFailureRate);
+    const answer: Input = failed
+      ? { kind: 'taskFailed', taskId: command.taskId, failure: remoteFault('CompleteMultipartUpload: 500 InternalError') }
+      : { kind: 'objectCompleted', taskId: command.taskId };
+    this.answerAt(endMs, [answer]);
+  }
+
+  /**
+   * The second step, the fenced ledger write, a ledger call: it may fail before it lands, or
+   * land and lose its answer (a connection dropped after COMMIT), when the worker retries it
+   * and the ledger, idempotent for that attempt, answers "done". The write happens at the end
+   * of its latency, on the ledger's side: a crash meanwhile loses the answer, not the write.
    */
   private commit(command: CommandOf<'commitJob'>, nowMs: number): void {
     const context = this.context;
     const lease = command.lease;
-    const toldLost = this.lostLeases.has(`${lease.jobId}#${lease.attempt}`);
-    context.checkers.onCommitDispatch(this.index, lease, toldLost, context.ledger.holds(lease, nowMs), nowMs);
-    const model = context.models.ledger;
-    const endMs = nowMs + lognormal(context.random.ledger, model.commitLatencyMedianMs, model.commitLatencySigma);
-    const failed = chance(context.random.faults, model.commitFailureRate);
+    this.checkCommitLease(lease, nowMs);
+    const latencyMs = this.ledgerLatencyMs();
+    const callFails = this.ledgerCallFails();
+    const landsUnheard = callFails && chance(context.random.ledger, context.models.ledger.answerLostShare);
+    const endMs = nowMs + latencyMs;
     const epoch = this.epoch;
     context.queue.at(endMs, () => {
       let inputs: Input[];
-      if (failed) inputs = [{ kind: 'taskFailed', taskId: command.taskId, failure: remoteFault('CompleteMultipartUpload: 500 InternalError') }];
+      if (callFails && !landsUnheard) {
+        inputs = [{ kind: 'taskFailed', taskId: command.taskId, failure: remoteFault('ledger connection lost before the write') }];
+      }
       else if (context.ledger.complete(lease, endMs)) {
-        context.checkers.onCommittedAnswer(lease.jobId, endMs);
-        inputs = [{ kind: 'jobCommitted', taskId: command.taskId }];
+        inputs = landsUnheard
+          ? [{ kind: 'taskFailed', taskId: command.taskId, failure: remoteFault('ledger connection lost after COMMIT') }]
+          : [{ kind: 'jobCommitted', taskId: command.taskId }];
+        if (!landsUnheard) context.checkers.onCommittedAnswer(lease.jobId, endMs);
       } else {
         inputs = [
           { kind: 'leaseLost', jobId: lease.jobId },

@@ -159,7 +159,10 @@ export class SimulatedLedgerPort {
     return { renewed, lost };
   }
 
+  /** Idempotent for the attempt that completed the job: its retry hears "done" and changes nothing. */
   async complete(runId: string, lease: Lease, result: JobResult): Promise<boolean> {
+    const done = this.run(runId).jobs.get(lease.jobId);
+    if (done?.status === 'done' && done.attempts === lease.attempt) return true;
     return this.fencedChange(runId, lease, (run, job) => {
       job.result = result;
       this.finish(run, job, 'done', job.lastError);

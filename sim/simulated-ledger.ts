@@ -114,8 +114,19 @@ export class SimulatedLedger {
     return { renewed, lost };
   }
 
-  /** The fenced completion: false when the lease is no longer held (the caller lost it). */
+  /** Whether the job is done, by this very attempt. */
+  completedBy(lease: Lease): boolean {
+    const job = this.byId.get(lease.jobId);
+    return job !== undefined && job.status === 'done' && job.attempts === lease.attempt;
+  }
+
+  /**
+   * The fenced completion: false when the lease is no longer held (the caller lost it).
+   * Idempotent for the attempt that completed the job, as the real ledgers: its retry (the
+   * first answer was lost) is answered true and counts no second completion.
+   */
   complete(lease: Lease, nowMs: number): boolean {
+    if (this.completedBy(lease)) return true;
     if (!this.holds(lease, nowMs)) return false;
     const job = this.byId.get(lease.jobId) as LedgerJob;
     job.completions += 1;

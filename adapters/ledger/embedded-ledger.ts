@@ -222,8 +222,15 @@ export class EmbeddedLedger implements InspectableLedger {
     return { renewed: renewed.map((job) => job.jobId), lost };
   }
 
+  /**
+   * Idempotent for the attempt that completed the job: its retry (the first answer was lost)
+   * hears "done" and changes nothing, as in the PostgreSQL ledger.
+   */
   async complete(runId: string, lease: Lease, result: JobResult): Promise<boolean> {
-    return this.fencedChange(runId, lease, (job) => ({ ...finished(job, 'done', job.lastError), result }));
+    checkRunId(runId);
+    const job = this.runs.get(runId)?.jobs.get(lease.jobId);
+    if (job?.state === 'done' && job.attempt === lease.attempt) return true;
+    return this.fencedChange(runId, lease, (held) => ({ ...finished(held, 'done', held.lastError), result }));
   }
 
   async fail(runId: string, lease: Lease, failure: Failure): Promise<boolean> {

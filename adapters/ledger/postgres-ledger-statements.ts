@@ -93,6 +93,17 @@ export const completeSql = `
   WHERE ${fencedLease}`;
 
 /**
+ * $1 run, $2 job, $3 attempt. Whether this attempt completed the job already: asked when the
+ * fenced UPDATE matched nothing, so that a write whose COMMIT landed but whose answer was lost
+ * (a connection dropped) hears "done" when it is sent again, and not "lease lost". A done job
+ * is never claimed again, so the answer cannot change once it is true.
+ */
+export const completedBySql = `
+  SELECT EXISTS (
+    SELECT 1 FROM ledger_jobs WHERE run_id = $1 AND job_id = $2 AND attempt = $3 AND state = 'done'
+  ) AS done`;
+
+/**
  * $1 run, $2 job, $3 attempt, $4 retryable, $5 attemptsMax, $6 retry base ms, $7 retry cap ms,
  * $8 last error. The delay is retryBaseMs × 2^(charged − 1), capped: the formula of
  * `jobRetryDelayMs` in ledger-options.ts.

@@ -19,6 +19,7 @@ import {
   type RunListing, type SharedOutputKey,
 } from './ledger-options.ts';
 import * as statements from './postgres-ledger-statements.ts';
+import { postgresFailure } from './postgres-failure.ts';
 import { checkSchemaName, migrate } from './postgres-migrations.ts';
 
 export interface PostgresLedgerOptions extends LedgerOptions {
@@ -75,7 +76,7 @@ export class PostgresLedger implements InspectableLedger {
       }
     } catch (error) {
       await pool.end();
-      throw databaseError('connecting and migrating', error);
+      throw postgresFailure('connecting and migrating', error);
     }
     return ledger;
   }
@@ -88,7 +89,7 @@ export class PostgresLedger implements InspectableLedger {
     try {
       return await this.pool.query<Row>(sql, parameters);
     } catch (error) {
-      throw databaseError(what, error);
+      throw postgresFailure(what, error);
     }
   }
 
@@ -161,7 +162,11 @@ export class PostgresLedger implements InspectableLedger {
     const update = await this.query('completing a job', statements.completeSql, [
       runId, lease.jobId, lease.attempt, result.rows, result.inputBytes, result.outputBytes, JSON.stringify(result.counters),
     ]);
-    return update.rowCount === 1;
+    if (update.rowCount === 1) return true;
+    // Idempotent for the attempt that did it: its retry after a lost answer hears "done".
+    const parameters = [runId, lease.jobId, lease.attempt];
+    const done = await this.query<{ done: boolean }>('checking a completion', statements.completedBySql, parameters);
+    return done.rows[0]?.done === true;
   }
 
   async fail(runId: string, lease: Lease, failure: Failure): Promise<boolean> {
@@ -275,10 +280,4 @@ export class PostgresLedger implements InspectableLedger {
     if (row === undefined) return undefined;
     return { state: row.state, attempt: row.attempt, chargedAttempts: row.charged_attempts, lastError: row.last_error };
   }
-}
-
-/** The database failed us: a remote's fault, with what we were doing and its own words. */
-function databaseError(what: string, error: unknown): Error {
-  const message = error instanceof Error ? error.message : String(error);
-  return new Error(`ledger database (PostgreSQL, remote) failed while ${what}: ${message}`, { cause: error });
 }

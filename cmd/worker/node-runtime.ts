@@ -142,8 +142,10 @@ export class NodeRuntime {
         return this.answer(command.taskId, () => this.encode(command));
       case 'uploadPart':
         return this.answer(command.taskId, () => this.uploadPart(command));
+      case 'completeObject':
+        return this.answer(command.taskId, () => this.completeObject(command));
       case 'commitJob':
-        return this.commit(command);
+        return this.answer(command.taskId, () => this.commit(command));
       case 'heartbeat':
         return this.heartbeat(command);
       case 'dropJob':
@@ -261,27 +263,36 @@ export class NodeRuntime {
   }
 
   /**
-   * Completes the object, then records the job done in the ledger, fenced by the lease. A
-   * refused completion means the lease was lost: the answer says so, and the object (same key,
-   * same content) is overwritten by whoever holds the job now.
+   * The first step of a commit: makes the object visible, whole, under its final key. From
+   * then on the upload is no longer ours to abort: a dropped job leaves the object, which the
+   * attempt that does the job next writes again with the same rows (core/job-lifecycle.ts).
    */
-  private commit(command: CommandOf<'commitJob'>): void {
-    const run = async (): Promise<void> => {
-      const data = this.jobData(command.lease.jobId);
-      const handle = await (data.upload ?? Promise.reject(new FailureError(ourFault('commit with no upload'))));
-      const parts = [...data.receipts.values()].sort((a, b) => a.partNumber - b.partNumber);
-      await this.adapters.sink.complete(handle, parts, data.abort.signal);
-      data.upload = null;
-      const accepted = await this.adapters.ledger.complete(this.options.runId, command.lease, resultOf(command.summary));
-      this.jobs.delete(command.lease.jobId);
-      if (!accepted) {
-        this.deliver({ kind: 'leaseLost', jobId: command.lease.jobId });
-        this.deliver({ kind: 'taskFailed', taskId: command.taskId, failure: ourFault('the ledger refused the completion: lease lost') });
-        return;
-      }
-      this.deliver({ kind: 'jobCommitted', taskId: command.taskId });
-    };
-    run().catch((error: unknown) => this.deliver({ kind: 'taskFailed', taskId: command.taskId, failure: failureOf(error) }));
+  private async completeObject(command: CommandOf<'completeObject'>): Promise<Input> {
+    const data = this.jobData(command.jobId);
+    const noUpload = new FailureError(ourFault('complete of an object with no upload'));
+    const handle = await (data.upload ?? Promise.reject(noUpload));
+    const parts = [...data.receipts.values()].sort((a, b) => a.partNumber - b.partNumber);
+    await this.adapters.sink.complete(handle, parts, data.abort.signal);
+    data.upload = null;
+    return { kind: 'objectCompleted', taskId: command.taskId };
+  }
+
+  /**
+   * The second step: records the job done in the ledger, fenced by the lease. A failure comes
+   * back classified by the ledger and the core retries this write alone; the ledger's complete
+   * is idempotent for this attempt, so a write that landed unheard answers "done" on its retry.
+   * A refusal means the lease was lost: the answer says so, and the object (same key, same
+   * rows) is overwritten by whoever holds the job now.
+   */
+  private async commit(command: CommandOf<'commitJob'>): Promise<Input> {
+    const jobId = command.lease.jobId;
+    const accepted = await this.adapters.ledger.complete(this.options.runId, command.lease, resultOf(command.summary));
+    if (!accepted) {
+      this.deliver({ kind: 'leaseLost', jobId });
+      throw new FailureError(ourFault('the ledger refused the completion: lease lost'));
+    }
+    this.jobs.delete(jobId);
+    return { kind: 'jobCommitted', taskId: command.taskId };
   }
 
   private heartbeat(command: CommandOf<'heartbeat'>): void {

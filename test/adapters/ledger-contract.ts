@@ -1,7 +1,8 @@
 /**
  * The Ledger port's contract, registered against any implementation: idempotent enqueue;
  * claims that hand each job out once, with its size, output key and a fencing attempt;
- * complete, fail, release and heartbeat refused to anyone but the current, unexpired holder;
+ * complete, fail, release and heartbeat refused to anyone but the current, unexpired holder,
+ * except that complete answers done again to the attempt that completed the job (idempotent);
  * expired leases taken over by others (and charged); retries after retryBaseMs × 2^(n − 1)
  * that stop at attemptsMax; release that charges nothing; `exhausted` only when nothing is
  * pending, leased or waiting for a retry; progress rows and stats; an output key held once per
@@ -132,7 +133,7 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       expect(await ledger.claim(runId, 'worker-c', 3, longLeaseMs)).toEqual({ jobs: [], exhausted: true });
     });
 
-    test('complete is fenced: a wrong attempt or a second complete is refused; stats add up the results', async () => {
+    test('complete is fenced: a wrong attempt is refused, before and after the job is done; stats add up the results', async () => {
       const runId = freshRunId();
       await ledger.enqueue(runId, contractInputs(2));
       const { jobs } = await ledger.claim(runId, 'worker-a', 2, longLeaseMs);
@@ -140,7 +141,8 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       expect(await ledger.complete(runId, { jobId: first.jobId, attempt: first.attempt + 1 }, someResult)).toBe(false);
       expect(await ledger.complete(runId, { jobId: 'no-such-job', attempt: 1 }, someResult)).toBe(false);
       expect(await ledger.complete(runId, leaseOf(first), someResult)).toBe(true);
-      expect(await ledger.complete(runId, leaseOf(first), someResult)).toBe(false);
+      expect(await ledger.complete(runId, { jobId: first.jobId, attempt: first.attempt + 1 }, someResult)).toBe(false);
+      expect(await ledger.complete(runId, { jobId: first.jobId, attempt: first.attempt - 1 }, someResult)).toBe(false);
       expect(await ledger.fail(runId, leaseOf(first), inputFault('late'))).toBe(false);
       expect(await ledger.release(runId, leaseOf(first))).toBe(false);
       expect(await ledger.complete(runId, leaseOf(second), { ...someResult, rows: 5, inputBytes: 500 })).toBe(true);
@@ -148,6 +150,45 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
         pending: 0, claimed: 0, done: 2, failed: 0, remaining: 0, inputBytesDone: 1_500, rowsDone: 15,
         badRecordsDone: 2, skippedRecordsDone: 4,
       });
+    });
+
+    test('complete is idempotent for the attempt that did it: its retry answers done and changes nothing', async () => {
+      const runId = freshRunId();
+      await ledger.enqueue(runId, contractInputs(1));
+      const job = (await ledger.claim(runId, 'worker-a', 1, shortLeaseMs)).jobs[0]!;
+      expect(await ledger.complete(runId, leaseOf(job), someResult)).toBe(true);
+      // The answer of the first write was lost (a connection dropped after COMMIT): the same
+      // attempt writes again, even after its lease would have run out, and hears "done".
+      await clock.sleep(shortLeaseMs + 300);
+      expect(await ledger.complete(runId, leaseOf(job), { ...someResult, rows: 99 })).toBe(true);
+      expect(await ledger.jobStatus(runId, job.jobId)).toMatchObject({ state: 'done', attempt: 1, chargedAttempts: 1 });
+      // The first write's result stands: the retry records nothing.
+      expect(await ledger.stats(runId)).toMatchObject({ done: 1, rowsDone: someResult.rows, remaining: 0 });
+      expect(await ledger.reclaimExpired(runId)).toBe(0);
+      expect(await ledger.claim(runId, 'worker-b', 1, longLeaseMs)).toEqual({ jobs: [], exhausted: true });
+    });
+
+    test('an attempt that lost its lease is still refused once a later attempt has completed the job', async () => {
+      const runId = freshRunId();
+      await ledger.enqueue(runId, contractInputs(1));
+      const stale = (await ledger.claim(runId, 'worker-a', 1, shortLeaseMs)).jobs[0]!;
+      await clock.sleep(shortLeaseMs + 300);
+      const fresh = (await ledger.claim(runId, 'worker-b', 1, longLeaseMs)).jobs[0]!;
+      expect(await ledger.complete(runId, leaseOf(fresh), someResult)).toBe(true);
+      expect(await ledger.complete(runId, leaseOf(stale), someResult)).toBe(false);
+      expect(await ledger.complete(runId, leaseOf(fresh), someResult)).toBe(true);
+      expect(await ledger.jobStatus(runId, fresh.jobId)).toMatchObject({ state: 'done', attempt: 2 });
+    });
+
+    test('a job that failed or was released is not made done by a complete of its old attempt', async () => {
+      const runId = freshRunId();
+      await ledger.enqueue(runId, contractInputs(2));
+      const [failed, released] = (await ledger.claim(runId, 'worker-a', 2, longLeaseMs)).jobs;
+      expect(await ledger.fail(runId, leaseOf(failed!), inputFault('not a WARC file'))).toBe(true);
+      expect(await ledger.release(runId, leaseOf(released!))).toBe(true);
+      expect(await ledger.complete(runId, leaseOf(failed!), someResult)).toBe(false);
+      expect(await ledger.complete(runId, leaseOf(released!), someResult)).toBe(false);
+      expect(await ledger.stats(runId)).toMatchObject({ done: 0, failed: 1, pending: 1 });
     });
 
     test('heartbeat renews the leases its worker holds and reports the rest lost', async () => {

@@ -23,6 +23,7 @@ export const faultsArbitrary: fc.Arbitrary<FaultRates> = fc.record({
   permanent: fc.double({ min: 0, max: 0.02, noNaN: true }),
   heartbeatLost: fc.constant(0),
   leaseStolen: fc.constant(0),
+  commitAnswerLost: fc.double({ min: 0, max: 0.3, noNaN: true }),
 });
 
 export interface LimitsOptions {

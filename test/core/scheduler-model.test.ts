@@ -4,7 +4,7 @@
  * failures, lost leases, shutdown, time passing), and after every event checks that the core
  * holds the jobs the model holds, runs each at the stage the model expects, and ends each the
  * way the model says. Jobs are one chunk, one row group and one part, so a job's life is the
- * five stages in order.
+ * five stages in order, the commit in its two steps (the object, then the ledger write).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -35,15 +35,24 @@ const limits = withLimits({
 });
 
 const nextStage: Record<Stage, Stage | 'done'> = { fetch: 'decode', decode: 'encode', encode: 'upload', upload: 'commit', commit: 'done' };
-const stageOfKind: Record<string, Stage> = { fetchChunk: 'fetch', decodeChunk: 'decode', encodeRowGroup: 'encode', uploadPart: 'upload', commitJob: 'commit' };
+const stageOfKind: Record<string, Stage> = {
+  fetchChunk: 'fetch', decodeChunk: 'decode', encodeRowGroup: 'encode', uploadPart: 'upload', completeObject: 'commit', commitJob: 'commit',
+};
 
 interface ModelJob {
   stage: Stage;
   /** Waiting out a retry delay: no task may run until the core redispatches it. */
   backoff: boolean;
-  failures: Map<Stage, number>;
-  throttles: Map<Stage, number>;
+  failures: Map<string, number>;
+  throttles: Map<string, number>;
   leaseLostDuringCommit: boolean;
+  /** The commit's first step is done: what is left is the ledger write. */
+  objectCompleted: boolean;
+}
+
+/** Each step of the commit counts its own tries. */
+function stepOf(job: ModelJob): string {
+  return job.stage === 'commit' && job.objectCompleted ? 'commit-ledger' : job.stage;
 }
 
 interface Model {
@@ -145,7 +154,7 @@ class ClaimCommand implements fc.Command<Model, Real> {
         model.ended.set(job.jobId, 'released');
         continue;
       }
-      model.jobs.set(job.jobId, { stage: 'fetch', backoff: false, failures: new Map(), throttles: new Map(), leaseLostDuringCommit: false });
+      model.jobs.set(job.jobId, { stage: 'fetch', backoff: false, failures: new Map(), throttles: new Map(), leaseLostDuringCommit: false, objectCompleted: false });
     }
     check(model, real);
   }
@@ -160,20 +169,20 @@ class AnswerCommand implements fc.Command<Model, Real> {
     if (tasks.length === 0) return;
     const [taskId, task] = tasks[this.pick % tasks.length] as [number, { jobId: string; stage: Stage }];
     real.tasks.delete(taskId);
-    runStep(real, [this.answerFor(taskId, task.stage)]);
+    runStep(real, [this.answerFor(taskId, task.stage, model.jobs.get(task.jobId)?.objectCompleted ?? false)]);
     const job = model.jobs.get(task.jobId);
     if (job !== undefined) this.advanceModel(model, task.jobId, job, real.nowMs);
     check(model, real);
   }
 
-  private answerFor(taskId: number, stage: Stage): Input {
+  private answerFor(taskId: number, stage: Stage, objectCompleted: boolean): Input {
     if (this.outcome !== 'success') return { kind: 'taskFailed', taskId, failure: this.failure() };
     const counters = { byType: { response: 1 }, badByReason: {} };
     if (stage === 'fetch') return { kind: 'chunkFetched', taskId, bytes: 1_000 };
     if (stage === 'decode') return { kind: 'chunkDecoded', taskId, rows: 1, rowBytes: 10, counters };
     if (stage === 'encode') return { kind: 'rowGroupEncoded', taskId, bytes: 100 };
     if (stage === 'upload') return { kind: 'partUploaded', taskId };
-    return { kind: 'jobCommitted', taskId };
+    return objectCompleted ? { kind: 'jobCommitted', taskId } : { kind: 'objectCompleted', taskId };
   }
 
   private failure(): Failure {
@@ -183,6 +192,12 @@ class AnswerCommand implements fc.Command<Model, Real> {
   }
 
   private advanceModel(model: Model, jobId: string, job: ModelJob, nowMs: number): void {
+    if (this.outcome === 'success' && job.stage === 'commit' && !job.objectCompleted) {
+      // A lease reported lost while the object completed is lost: the ledger was not written.
+      if (job.leaseLostDuringCommit) return endModelJob(model, jobId, 'lost');
+      job.objectCompleted = true;
+      return;
+    }
     if (this.outcome === 'success') {
       const next = nextStage[job.stage];
       if (next === 'done') return endModelJob(model, jobId, 'committed');
@@ -195,8 +210,8 @@ class AnswerCommand implements fc.Command<Model, Real> {
     if (this.outcome === 'permanent' || !retriesInPlace) return endModelJob(model, jobId, 'failed');
     if (pastDeadline) return endModelJob(model, jobId, 'released');
     const counts = this.outcome === 'throttled' ? job.throttles : job.failures;
-    const count = (counts.get(job.stage) ?? 0) + 1;
-    counts.set(job.stage, count);
+    const count = (counts.get(stepOf(job)) ?? 0) + 1;
+    counts.set(stepOf(job), count);
     if (count >= attemptsMax) return endModelJob(model, jobId, 'failed');
     job.backoff = true;
   }
@@ -227,7 +242,8 @@ class AdvanceTimeCommand implements fc.Command<Model, Real> {
     runStep(real, [{ kind: 'timer' }]);
     if (model.draining && real.nowMs >= model.drainDeadlineMs) {
       const committing = new Set([...real.tasks.values()].filter((task) => task.stage === 'commit').map((task) => task.jobId));
-      for (const jobId of [...model.jobs.keys()]) if (!committing.has(jobId)) endModelJob(model, jobId, 'released');
+      // A job whose object is published goes on to its ledger write.
+      for (const [jobId, job] of [...model.jobs]) if (!committing.has(jobId) && !job.objectCompleted) endModelJob(model, jobId, 'released');
     }
     check(model, real);
   }

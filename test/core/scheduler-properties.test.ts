@@ -27,8 +27,8 @@ function inputsOf<K extends Input['kind']>(record: StepRecord, kind: K): Extract
 }
 
 /** Task commands with the job they belong to, in dispatch order. */
-type TaskCommand = CommandOf<'fetchChunk' | 'decodeChunk' | 'encodeRowGroup' | 'uploadPart' | 'commitJob'>;
-const taskKinds = new Set(['fetchChunk', 'decodeChunk', 'encodeRowGroup', 'uploadPart', 'commitJob']);
+type TaskCommand = CommandOf<'fetchChunk' | 'decodeChunk' | 'encodeRowGroup' | 'uploadPart' | 'completeObject' | 'commitJob'>;
+const taskKinds = new Set(['fetchChunk', 'decodeChunk', 'encodeRowGroup', 'uploadPart', 'completeObject', 'commitJob']);
 function jobOf(command: TaskCommand): string {
   return command.kind === 'commitJob' ? command.lease.jobId : command.jobId;
 }
@@ -140,6 +140,28 @@ describe('scheduler core properties', () => {
     );
   });
 
+  it('accepts a ledger write that landed unheard as done by the same attempt: no job redone, each object completed once', () => {
+    const lostAnswers = faultsArbitrary.map((faults) => ({ ...faults, retryable: 0, throttled: 0, permanent: 0, commitAnswerLost: 0.5 }));
+    fc.assert(
+      fc.property(scenarioArbitrary({ faults: lostAnswers }), (scenario) => {
+        const result = runScenario(scenario);
+        expect(result.finished).toBe(true);
+        checkEveryJobEndsOnce(result);
+        const jobs = scenario.jobSizesBytes.length;
+        const commits = result.trace.flatMap((record) => commandsOf(record, 'commitJob'));
+        // Answers were lost, and each lost one was retried, not taken for a lost lease.
+        if (commits.length > jobs) expect(result.ledger.commitRefused).toEqual([]);
+        expect(result.ledger.committed.size).toBe(jobs);
+        for (const count of result.ledger.committed.values()) expect(count).toBe(1);
+        for (const attempt of result.ledger.completedBy.values()) expect(attempt).toBe(1);
+        expect(result.ledger.objectsCompleted.size).toBe(jobs);
+        for (const count of result.ledger.objectsCompleted.values()) expect(count).toBe(1);
+        expect(result.ledger.failed.size).toBe(0);
+      }),
+      runs,
+    );
+  });
+
   it('bounds retries: a task is dispatched at most taskAttemptsMax + throttledAttemptsMax - 1 times', () => {
     fc.assert(
       fc.property(scenarioArbitrary({ faults: faultsArbitrary.map((faults) => ({ ...faults, retryable: faults.retryable * 2 })) }), (scenario) => {
@@ -162,7 +184,7 @@ describe('scheduler core properties', () => {
     );
   });
 
-  it('drains on shutdown: claims nothing after it, and finishes by the drain deadline plus the answer of the slowest task', () => {
+  it('drains on shutdown: claims nothing after it, and finishes by the drain deadline plus the two steps of a commit', () => {
     fc.assert(
       fc.property(scenarioArbitrary({ faults: faultsArbitrary, shutdown: true }), (scenario) => {
         const shutdownAtMs = scenario.shutdownAtMs as number;
@@ -171,7 +193,8 @@ describe('scheduler core properties', () => {
         const shutdownStep = result.trace.findIndex((record) => inputsOf(record, 'shutdownRequested').length > 0);
         if (shutdownStep >= 0) {
           for (const record of result.trace.slice(shutdownStep)) expect(commandsOf(record, 'claimJobs')).toEqual([]);
-          expect(result.endMs).toBeLessThanOrEqual(shutdownAtMs + scenario.limits.drainTimeoutMs + maxDurationMs(scenario) + 1);
+          // A commit in flight at the deadline finishes: its object, then its ledger write.
+          expect(result.endMs).toBeLessThanOrEqual(shutdownAtMs + scenario.limits.drainTimeoutMs + 2 * maxDurationMs(scenario) + 1);
         }
         checkEveryJobEndsOnce(result);
       }),
@@ -208,7 +231,10 @@ describe('scheduler core properties', () => {
     const leaseFaults = faultsArbitrary.map((faults) => ({ ...faults, heartbeatLost: 0.4, leaseStolen: 0.3 }));
     fc.assert(
       fc.property(scenarioArbitrary({ faults: leaseFaults, shortLeases: true, jobsMax: 8 }), (scenario) => {
-        checkNoCommitAfterLostLease(scenario, runScenario(scenario));
+        const result = runScenario(scenario);
+        checkNoCommitAfterLostLease(scenario, result);
+        // Stolen leases and lost commit answers together still record each input once.
+        for (const count of result.ledger.committed.values()) expect(count).toBe(1);
       }),
       runs,
     );
@@ -324,6 +350,7 @@ const stageOfCommand = {
   decodeChunk: 'decode',
   encodeRowGroup: 'encode',
   uploadPart: 'upload',
+  completeObject: 'commit',
   commitJob: 'commit',
 } as const satisfies Record<string, Stage>;
 
@@ -344,10 +371,10 @@ function checkEveryJobEndsOnce(result: RunResult): void {
 
 function checkPerJobOrder(scenario: Scenario, result: RunResult): void {
   const limits = scenario.limits;
-  interface JobTrace { nextDecode: number; decodeRunning: boolean; fetched: Set<number>; nextRowGroup: number; encodeRunning: boolean; lastDecodeDone: boolean; finalEncoded: boolean; partEnd: number; parts: Map<number, CommandOf<'uploadPart'>>; uploaded: Set<number>; committed: boolean }
+  interface JobTrace { nextDecode: number; decodeRunning: boolean; fetched: Set<number>; nextRowGroup: number; encodeRunning: boolean; lastDecodeDone: boolean; finalEncoded: boolean; partEnd: number; parts: Map<number, CommandOf<'uploadPart'>>; uploaded: Set<number>; committed: boolean; objectCompleted: boolean }
   const jobs = new Map<string, JobTrace>();
   const tasks = new Map<number, { jobId: string; command: TaskCommand }>();
-  const fresh = (): JobTrace => ({ nextDecode: 0, decodeRunning: false, fetched: new Set(), nextRowGroup: 0, encodeRunning: false, lastDecodeDone: false, finalEncoded: false, partEnd: 0, parts: new Map(), uploaded: new Set(), committed: false });
+  const fresh = (): JobTrace => ({ nextDecode: 0, decodeRunning: false, fetched: new Set(), nextRowGroup: 0, encodeRunning: false, lastDecodeDone: false, finalEncoded: false, partEnd: 0, parts: new Map(), uploaded: new Set(), committed: false, objectCompleted: false });
   for (const record of result.trace) {
     for (const input of inputsOf(record, 'jobsClaimed')) for (const job of input.jobs) jobs.set(job.jobId, fresh());
     for (const input of record.inputs) {
@@ -367,6 +394,7 @@ function checkPerJobOrder(scenario: Scenario, result: RunResult): void {
         if (ok && command.final) job.finalEncoded = true;
       }
       if (command.kind === 'uploadPart' && ok) job.uploaded.add(command.partNumber);
+      if (command.kind === 'completeObject' && ok) job.objectCompleted = true;
     }
     for (const command of record.commands) {
       if (!taskKinds.has(command.kind)) continue;
@@ -395,9 +423,12 @@ function checkPerJobOrder(scenario: Scenario, result: RunResult): void {
           job.parts.set(task.partNumber, task);
           job.partEnd += task.lengthBytes;
         }
-      } else if (task.kind === 'commitJob') {
+      } else if (task.kind === 'completeObject') {
         expect(job.finalEncoded).toBe(true);
         expect(job.uploaded.size).toBe(job.parts.size);
+        expect(job.objectCompleted, 'an object completed twice').toBe(false);
+      } else if (task.kind === 'commitJob') {
+        expect(job.objectCompleted, 'a ledger write before its object was complete').toBe(true);
         expect(task.summary.outputBytes).toBe(job.partEnd);
       }
     }
@@ -426,9 +457,10 @@ function checkNoCommitAfterLostLease(scenario: Scenario, result: RunResult): voi
     for (const command of record.commands) {
       if (command.kind === 'claimJobs') claimSentAtMs = record.nowMs;
       if (command.kind === 'heartbeat') heartbeatLeases.set(command.sentAtMs, command.leases.map((held) => held.jobId));
-      if (command.kind === 'commitJob') {
-        const known = lease.get(command.lease.jobId);
-        expect(known?.lost, `commit of ${command.lease.jobId} after its lease was lost`).toBe(false);
+      if (command.kind === 'commitJob' || command.kind === 'completeObject') {
+        const jobId = command.kind === 'commitJob' ? command.lease.jobId : command.jobId;
+        const known = lease.get(jobId);
+        expect(known?.lost, `commit of ${jobId} after its lease was lost`).toBe(false);
         expect(record.nowMs).toBeLessThan((known?.validUntilMs ?? 0) - leaseSafetyMs);
       }
     }

@@ -26,9 +26,11 @@ export interface FaultRates {
   readonly heartbeatLost: number;
   /** Probability, per heartbeat, that another worker takes one of our leases. */
   readonly leaseStolen: number;
+  /** Probability that a commit's ledger write lands but its answer is lost (a connection dropped after COMMIT). */
+  readonly commitAnswerLost: number;
 }
 
-export const noFaults: FaultRates = { retryable: 0, throttled: 0, permanent: 0, heartbeatLost: 0, leaseStolen: 0 };
+export const noFaults: FaultRates = { retryable: 0, throttled: 0, permanent: 0, heartbeatLost: 0, leaseStolen: 0, commitAnswerLost: 0 };
 
 export interface Scenario {
   readonly limits: WorkerLimits;
@@ -73,7 +75,12 @@ export class FakeLedger {
   readonly sizes = new Map<string, number>();
   readonly attempts = new Map<string, number>();
   readonly leases = new Map<string, { attempt: number; expiresAtMs: number }>();
+  /** Completions recorded per job; a retry of the attempt that did it answers done and adds none. */
   readonly committed = new Map<string, number>();
+  /** The attempt that completed each job. */
+  readonly completedBy = new Map<string, number>();
+  /** Objects completed per job (each attempt that got that far completes its own). */
+  readonly objectsCompleted = new Map<string, number>();
   readonly failed = new Set<string>();
   readonly commitRefused: string[] = [];
 
@@ -116,12 +123,26 @@ export class FakeLedger {
 
   /** Retryable failures come back up to three attempts; then, like permanent ones, they are dead. */
   fail(jobId: string, retryable: boolean): void {
+    // Fenced as the real ledgers are: a job done stays done.
+    if (this.completedBy.has(jobId)) return;
     this.leases.delete(jobId);
     if (retryable && (this.attempts.get(jobId) ?? 0) < 3) this.queue.push(jobId);
     else this.failed.add(jobId);
   }
 
-  steal(jobId: string): void {
+  /** The fenced, idempotent completion: true when `attempt` holds the lease or already completed the job. */
+  complete(jobId: string, attempt: number, nowMs: number): boolean {
+    if (this.completedBy.get(jobId) === attempt) return true;
+    if (!this.holds(jobId, attempt, nowMs)) return false;
+    this.leases.delete(jobId);
+    this.completedBy.set(jobId, attempt);
+    this.committed.set(jobId, (this.committed.get(jobId) ?? 0) + 1);
+    return true;
+  }
+
+  /** Another worker takes the job: only a lease still held can be taken (a job done, or taken already, is not). */
+  steal(jobId: string, attempt: number, nowMs: number): void {
+    if (!this.holds(jobId, attempt, nowMs)) return;
     this.leases.delete(jobId);
     this.queue.push(jobId);
   }
@@ -132,6 +153,7 @@ const stageDurationKey: Record<string, Stage> = {
   decodeChunk: 'decode',
   encodeRowGroup: 'encode',
   uploadPart: 'upload',
+  completeObject: 'commit',
   commitJob: 'commit',
 };
 
@@ -238,7 +260,7 @@ class ScriptedDriver {
     const faults = this.scenario.faults;
     if (command.leases.length > 0 && nextUnit(this.random) < faults.leaseStolen) {
       const victim = command.leases[Math.floor(nextUnit(this.random) * command.leases.length)];
-      if (victim !== undefined) this.ledger.steal(victim.jobId);
+      if (victim !== undefined) this.ledger.steal(victim.jobId, victim.attempt, nowMs);
     }
     if (nextUnit(this.random) < faults.heartbeatLost) return;
     const renewed: string[] = [];
@@ -276,14 +298,17 @@ class ScriptedDriver {
       }
       case 'uploadPart':
         return this.answer(atMs, { kind: 'partUploaded', taskId: command.taskId });
+      case 'completeObject':
+        this.ledger.objectsCompleted.set(command.jobId, (this.ledger.objectsCompleted.get(command.jobId) ?? 0) + 1);
+        return this.answer(atMs, { kind: 'objectCompleted', taskId: command.taskId });
       case 'commitJob': {
-        if (!this.ledger.holds(command.lease.jobId, command.lease.attempt, atMs)) {
+        const answerLost = nextUnit(this.random) < this.scenario.faults.commitAnswerLost;
+        if (!this.ledger.complete(command.lease.jobId, command.lease.attempt, atMs)) {
           this.ledger.commitRefused.push(command.lease.jobId);
           this.answer(atMs, { kind: 'leaseLost', jobId: command.lease.jobId });
           return this.answer(atMs, { kind: 'taskFailed', taskId: command.taskId, failure: { reason: 'lease lost', fault: 'ours', retryable: false, throttled: false } });
         }
-        this.ledger.leases.delete(command.lease.jobId);
-        this.ledger.committed.set(command.lease.jobId, (this.ledger.committed.get(command.lease.jobId) ?? 0) + 1);
+        if (answerLost) return this.answer(atMs, { kind: 'taskFailed', taskId: command.taskId, failure: { reason: 'connection lost after COMMIT', fault: 'remote', retryable: true, throttled: false } });
         return this.answer(atMs, { kind: 'jobCommitted', taskId: command.taskId });
       }
     }
