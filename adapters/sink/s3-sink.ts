@@ -16,11 +16,12 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { FailureError, assert, ourFault, remoteFault } from '../../core/failure.ts';
 import type { PartReceipt, Sink, UploadHandle } from '../../core/sink.ts';
 import { classified } from '../aws/aws-failure.ts';
@@ -31,6 +32,15 @@ export const s3PartBytesMin = 5 * 1024 * 1024;
 export const s3PartsMax = 10_000;
 
 const heldEtag = 'held-for-put-object';
+
+/** S3's ETag of a multipart object: the MD5 of its parts' binary MD5s, then `-` and their count. */
+export function multipartEtag(receipts: readonly PartReceipt[]): string | null {
+  const digests = receipts.map((receipt) => receipt.etag.replace(/"/g, ''));
+  if (!digests.every((digest) => /^[0-9a-f]{32}$/i.test(digest))) return null;
+  const whole = createHash('md5');
+  for (const digest of digests) whole.update(Buffer.from(digest, 'hex'));
+  return `${whole.digest('hex')}-${digests.length}`;
+}
 
 export interface S3SinkOptions {
   readonly client: S3Client;
@@ -46,6 +56,8 @@ interface OpenObject {
   multipart: Promise<string> | null;
   /** A first part under the minimum, kept for `PutObject` until another part comes. */
   held: Uint8Array | null;
+  /** Bytes of each part sent, so a completion whose answer was lost can be recognised. */
+  readonly partBytes: Map<number, number>;
 }
 
 export class S3Sink implements Sink {
@@ -74,7 +86,7 @@ export class S3Sink implements Sink {
   async begin(key: string, signal?: AbortSignal): Promise<UploadHandle> {
     signal?.throwIfAborted();
     const handle = { key, uploadId: `object-${randomUUID()}` };
-    this.open.set(handle.uploadId, { key, multipart: null, held: null });
+    this.open.set(handle.uploadId, { key, multipart: null, held: null, partBytes: new Map() });
     return handle;
   }
 
@@ -91,7 +103,9 @@ export class S3Sink implements Sink {
     // A first part sent again at full size replaces a small one held before.
     if (partNumber === 1) object.held = null;
     const uploadId = await this.multipartOf(object, signal);
-    return this.sendPart(object.key, uploadId, partNumber, bytes, signal);
+    const receipt = await this.sendPart(object.key, uploadId, partNumber, bytes, signal);
+    object.partBytes.set(partNumber, bytes.length);
+    return receipt;
   }
 
   async complete(handle: UploadHandle, parts: readonly PartReceipt[], signal?: AbortSignal): Promise<void> {
@@ -104,6 +118,7 @@ export class S3Sink implements Sink {
     if (object.held !== null) {
       // A small first part with more parts after it: S3 will refuse it, and says why.
       const sent = await this.sendPart(object.key, uploadId, 1, object.held, signal);
+      object.partBytes.set(1, object.held.length);
       receipts = receipts.map((receipt) => (receipt.partNumber === 1 ? sent : receipt));
     }
     const command = new CompleteMultipartUploadCommand({
@@ -113,8 +128,31 @@ export class S3Sink implements Sink {
       MultipartUpload: { Parts: receipts.map((receipt) => ({ PartNumber: receipt.partNumber, ETag: receipt.etag })) },
     });
     const what = `complete upload of ${this.where(object.key)}`;
-    await classified(what, () => this.client.send(command, { abortSignal: signal }));
+    try {
+      await classified(what, () => this.client.send(command, { abortSignal: signal }));
+    } catch (error) {
+      // A retry after an answer that was lost finds the upload gone: done, if the object is this upload.
+      const gone = error instanceof FailureError && /NoSuchUpload/.test(error.failure.reason);
+      if (!gone || !(await this.holdsUpload(object, receipts, signal))) throw error;
+    }
     this.open.delete(handle.uploadId);
+  }
+
+  /**
+   * Whether the object under the key is what completing these parts made. S3 names a multipart
+   * object by the MD5 of its parts' MD5s and their count (`<hex>-<parts>`); a store whose ETag
+   * has no part count (some S3-compatible stores) is matched by its length instead. Anything
+   * else (an upload aborted by `cleanup`, an object another attempt wrote) is not taken as done.
+   */
+  private async holdsUpload(object: OpenObject, receipts: readonly PartReceipt[], signal?: AbortSignal): Promise<boolean> {
+    const command = new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(object.key) });
+    const head = await classified(`look up ${this.where(object.key)}`, () => this.client.send(command, { abortSignal: signal }))
+      .catch(() => null);
+    const etag = head?.ETag?.replace(/"/g, '');
+    if (head === null || etag === undefined) return false;
+    if (etag.includes('-')) return etag === multipartEtag(receipts);
+    const length = receipts.reduce((sum, receipt) => sum + (object.partBytes.get(receipt.partNumber) ?? Number.NaN), 0);
+    return head.ContentLength === length;
   }
 
   /** Aborts the multipart upload if one was begun; an object that never needed one sends nothing. */

@@ -9,13 +9,13 @@
  * ListMultipartUploads and AbortMultipartUpload; test/support/s3rver-main.mjs adds them.)
  */
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, GetObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FailureError } from '../../core/failure.ts';
 import type { PartReceipt } from '../../core/sink.ts';
 import { createS3Client } from '../../adapters/aws/aws-clients.ts';
 import { abortIncompleteUploads } from '../../adapters/sink/multipart-cleanup.ts';
-import { S3Sink, s3PartBytesMin } from '../../adapters/sink/s3-sink.ts';
+import { S3Sink, multipartEtag, s3PartBytesMin } from '../../adapters/sink/s3-sink.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { s3rverCredentials, startS3rver, type RunningS3rver } from '../support/s3rver-process.ts';
 import { sinkContract } from './sink-contract.ts';
@@ -68,6 +68,45 @@ describe('S3 sink', () => {
     const stored = await readObject('output', 'big/crawl=x/subset=y/big.parquet');
     expect(stored?.length).toBe(12 * s3PartBytesMin);
     expect(createHash('sha256').update(stored as Uint8Array).digest('hex')).toBe(whole.digest('hex'));
+  });
+
+  test('a completion whose answer was lost is done when retried, and an aborted upload is not', async () => {
+    // The store completes the upload, then the answer is lost: the retry meets NoSuchUpload.
+    let dropped = 0;
+    const losing = new Proxy(server.client, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: Parameters<S3Client['send']>[0], options?: object) => {
+          const answer = await target.send(command as never, options as never);
+          if (command instanceof CompleteMultipartUploadCommand && dropped++ === 0) {
+            throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+          }
+          return answer;
+        };
+      },
+    });
+    const sink = new S3Sink({ client: losing, output: 's3://output/lost-answer' });
+    const handle = await sink.begin('l.parquet');
+    const parts = [new Uint8Array(s3PartBytesMin).fill(3), new Uint8Array(100).fill(4)];
+    const receipts = await Promise.all(parts.map((part, index) => sink.uploadPart(handle, index + 1, part)));
+    await expect(sink.complete(handle, receipts)).rejects.toMatchObject({ failure: { retryable: true } });
+    await sink.complete(handle, receipts);
+    expect((await readObject('output', 'lost-answer/l.parquet'))?.length).toBe(s3PartBytesMin + 100);
+
+    const other = new S3Sink({ client: server.client, output: 's3://output/lost-answer' });
+    const aborted = await other.begin('a.parquet');
+    const abortedReceipts = await Promise.all(parts.map((part, index) => other.uploadPart(aborted, index + 1, part)));
+    await abortIncompleteUploads({ client: server.client, output: 's3://output/lost-answer/' });
+    await expect(other.complete(aborted, abortedReceipts)).rejects.toBeInstanceOf(FailureError);
+    expect(await readObject('output', 'lost-answer/a.parquet')).toBeNull();
+  });
+
+  test("S3's multipart ETag is the MD5 of the parts' MD5s and their count", () => {
+    const parts = ['alpha', 'beta'].map((text) => createHash('md5').update(text).digest());
+    const expected = `${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-2`;
+    const receipts = parts.map((digest, index) => ({ partNumber: index + 1, etag: `"${digest.toString('hex')}"` }));
+    expect(multipartEtag(receipts)).toBe(expected);
+    expect(multipartEtag([{ partNumber: 1, etag: 'not-an-md5' }])).toBeNull();
   });
 
   test('an aborted upload leaves no object and no open upload', async () => {

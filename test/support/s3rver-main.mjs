@@ -3,7 +3,8 @@
 // a 500). Arguments: data folder, then bucket names. Prints `port=<n>` once listening.
 //
 // s3rver 3.7 answers NotImplemented to ListMultipartUploads and MethodNotAllowed to
-// AbortMultipartUpload. Both are added here, in front of its router, over s3rver's own
+// AbortMultipartUpload, and an internal error (500) where S3 answers NoSuchUpload (404) to
+// completing an upload that is gone. All three are set right here, in front of its router, over s3rver's own
 // upload folders (`<bucket>/._S3rver_uploads/<uploadId>/key`), so the sink's abort and the
 // cleanup command run against the same store that holds the parts.
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -52,6 +53,9 @@ function listUploadsXml(bucket, query, uploads) {
   return `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${bucket}</Bucket><Prefix>${xmlEscape(prefix)}</Prefix><MaxUploads>${uploadsMax}</MaxUploads><IsTruncated>${truncated}</IsTruncated>${markers}${entries}</ListMultipartUploadsResult>`;
 }
 
+const noSuchUploadXml =
+  '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>';
+
 /** The additions skip s3rver's own authentication, so they check the key id as it does. */
 function knownKey(ctx) {
   const authorization = ctx.get('authorization');
@@ -73,12 +77,22 @@ function multipartAdditions(store) {
       ctx.body = listUploadsXml(bucket, ctx.query, await uploadsOf(store, bucket));
       return;
     }
-    if (ctx.method === 'DELETE' && keyParts.length > 0 && typeof ctx.query.uploadId === 'string') {
+    const namesUpload = keyParts.length > 0 && typeof ctx.query.uploadId === 'string';
+    if (ctx.method === 'POST' && namesUpload) {
+      const known = (await uploadsOf(store, bucket)).some((candidate) => candidate.uploadId === ctx.query.uploadId);
+      if (!known) {
+        ctx.status = 404;
+        ctx.type = 'application/xml';
+        ctx.body = noSuchUploadXml;
+        return;
+      }
+    }
+    if (ctx.method === 'DELETE' && namesUpload) {
       const upload = (await uploadsOf(store, bucket)).find((candidate) => candidate.uploadId === ctx.query.uploadId);
       if (upload === undefined) {
         ctx.status = 404;
         ctx.type = 'application/xml';
-        ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>';
+        ctx.body = noSuchUploadXml;
         return;
       }
       await rm(upload.folder, { recursive: true, force: true });
