@@ -35,7 +35,12 @@ export function onSuccess(aimd: AimdLimit): void {
  * A throttling answer to a request dispatched as number `dispatchSeq`; `nextDispatchSeq` is
  * the number the next request will get.
  */
-export function onThrottle(aimd: AimdLimit, decreaseFactor: number, dispatchSeq: number, nextDispatchSeq: number): void {
+export function onThrottle(
+  aimd: AimdLimit,
+  decreaseFactor: number,
+  dispatchSeq: number,
+  nextDispatchSeq: number,
+): void {
   if (dispatchSeq <= aimd.decreasedAtDispatch) return;
   aimd.limit = Math.max(aimd.floor, Math.floor(aimd.limit * decreaseFactor));
   aimd.decreasedAtDispatch = nextDispatchSeq - 1;

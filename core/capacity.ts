@@ -15,9 +15,11 @@ export function canStart(state: WorkerState, stage: Stage): boolean {
   if (state.active[stage] >= limits.stageWorkersMax[stage]) return false;
   switch (stage) {
     case 'fetch':
-      return networkActive(state) < limits.networkStreamsMax
-        && state.active.fetch < allowed(state.remotes.source)
-        && fetchFitsMemory(state);
+      return (
+        networkActive(state) < limits.networkStreamsMax &&
+        state.active.fetch < allowed(state.remotes.source) &&
+        fetchFitsMemory(state)
+      );
     case 'decode':
     case 'encode':
       return cpuActive(state) < limits.cpuSlotsMax && peekReady(state, stage) !== undefined;
@@ -57,6 +59,7 @@ function fetchFitsMemory(state: WorkerState): boolean {
  */
 export function stalledOnMemory(state: WorkerState): boolean {
   if (state.inFlight.size > 0 || state.backoffCount > 0 || state.readyCount.fetch === 0) return false;
-  if (state.readyCount.decode + state.readyCount.encode + state.readyCount.upload + state.readyCount.commit > 0) return false;
+  if (state.readyCount.decode + state.readyCount.encode + state.readyCount.upload + state.readyCount.commit > 0)
+    return false;
   return !fetchFitsMemory(state);
 }

@@ -35,7 +35,14 @@ export type Command =
    * Decode chunk `chunkIndex` (fetched earlier) with the job's decoder; chunks come in order.
    * `cpuLane` is the CPU thread the job is pinned to (see cpu-lanes.ts).
    */
-  | { readonly kind: 'decodeChunk'; readonly taskId: number; readonly jobId: string; readonly cpuLane: number; readonly chunkIndex: number; readonly final: boolean }
+  | {
+      readonly kind: 'decodeChunk';
+      readonly taskId: number;
+      readonly jobId: string;
+      readonly cpuLane: number;
+      readonly chunkIndex: number;
+      readonly final: boolean;
+    }
   /**
    * Encode the next `rows` rows the job's decoder produced as row group `rowGroupIndex`, on
    * the job's CPU lane; `final` also writes the footer (rows may then be 0).
@@ -71,7 +78,13 @@ export type Command =
    * The core retries it alone (see job-lifecycle.ts); the ledger's complete is idempotent for
    * the attempt that did it, so a retry after a write that landed unheard answers "done".
    */
-  | { readonly kind: 'commitJob'; readonly taskId: number; readonly lease: Lease; readonly outputKey: string; readonly summary: JobSummary }
+  | {
+      readonly kind: 'commitJob';
+      readonly taskId: number;
+      readonly lease: Lease;
+      readonly outputKey: string;
+      readonly summary: JobSummary;
+    }
   /** Renew these leases; answer with `leasesRenewed` carrying `sentAtMs`, and `leaseLost` for each refused. */
   | { readonly kind: 'heartbeat'; readonly leases: readonly Lease[]; readonly sentAtMs: number }
   /** Free everything held for the job and abort its upload; answers of its tasks still in flight will come and are ignored. */
@@ -79,7 +92,14 @@ export type Command =
   | { readonly kind: 'failJob'; readonly lease: Lease; readonly failure: Failure; readonly summary: JobSummary }
   | { readonly kind: 'releaseJob'; readonly lease: Lease }
   /** Report: the job ended here, once per claimed job. */
-  | { readonly kind: 'jobEnded'; readonly jobId: string; readonly uri: string; readonly outcome: JobOutcome; readonly summary: JobSummary; readonly failure?: Failure }
+  | {
+      readonly kind: 'jobEnded';
+      readonly jobId: string;
+      readonly uri: string;
+      readonly outcome: JobOutcome;
+      readonly summary: JobSummary;
+      readonly failure?: Failure;
+    }
   | { readonly kind: 'emitMetrics'; readonly snapshot: MetricsSnapshot }
   /** Nothing is left to do: the run is exhausted or the drain ended. Emitted once. */
   | { readonly kind: 'finished' };

@@ -74,7 +74,15 @@ function startTask(state: WorkerState, entry: ReadyEntry): Command {
 }
 
 /** Records a task in flight; `bytes` is what it holds of the budget while it runs. */
-function track(state: WorkerState, stage: Stage, job: JobState, index: number, bytes: number, rows = 0, final = false): number {
+function track(
+  state: WorkerState,
+  stage: Stage,
+  job: JobState,
+  index: number,
+  bytes: number,
+  rows = 0,
+  final = false,
+): number {
   const taskId = state.nextTaskId++;
   state.inFlight.set(taskId, { taskId, stage, job, index, bytes, rows, final, dispatchSeq: state.nextDispatchSeq++ });
   state.active[stage] += 1;
@@ -90,14 +98,28 @@ function startFetch(state: WorkerState, job: JobState, index: number): Command {
   }
   job.chunkStatus[index] = ChunkStatus.Fetching;
   const taskId = track(state, 'fetch', job, index, range.lengthBytes);
-  return { kind: 'fetchChunk', taskId, jobId: job.claimed.jobId, input: job.claimed.input, chunkIndex: index, ...range };
+  return {
+    kind: 'fetchChunk',
+    taskId,
+    jobId: job.claimed.jobId,
+    input: job.claimed.input,
+    chunkIndex: index,
+    ...range,
+  };
 }
 
 function startDecode(state: WorkerState, job: JobState, index: number): Command {
   const { lengthBytes } = chunkRange(job, state.limits.chunkBytes, index);
   const cpuLane = occupyLane(state, job);
   const taskId = track(state, 'decode', job, index, lengthBytes);
-  return { kind: 'decodeChunk', taskId, jobId: job.claimed.jobId, cpuLane, chunkIndex: index, final: index === job.chunkCount - 1 };
+  return {
+    kind: 'decodeChunk',
+    taskId,
+    jobId: job.claimed.jobId,
+    cpuLane,
+    chunkIndex: index,
+    final: index === job.chunkCount - 1,
+  };
 }
 
 /** An encode takes every row gathered so far; when decoding is done it is the last row group. */
@@ -107,12 +129,23 @@ function startEncode(state: WorkerState, job: JobState): Command {
   const taskId = track(state, 'encode', job, job.nextRowGroup, job.rowBytesBuffered, rows, job.decodeDone);
   job.rowsBuffered = 0;
   job.rowBytesBuffered = 0;
-  return { kind: 'encodeRowGroup', taskId, jobId: job.claimed.jobId, cpuLane, rowGroupIndex: job.nextRowGroup, rows, final: job.decodeDone };
+  return {
+    kind: 'encodeRowGroup',
+    taskId,
+    jobId: job.claimed.jobId,
+    cpuLane,
+    rowGroupIndex: job.nextRowGroup,
+    rows,
+    final: job.decodeDone,
+  };
 }
 
 function startUpload(state: WorkerState, job: JobState, partNumber: number): Command {
   const part = job.parts[partNumber - 1];
-  assert(part !== undefined && part.status === PartStatus.Ready, `part ${partNumber} of ${job.claimed.jobId} is not ready`);
+  assert(
+    part !== undefined && part.status === PartStatus.Ready,
+    `part ${partNumber} of ${job.claimed.jobId} is not ready`,
+  );
   part.status = PartStatus.Uploading;
   const taskId = track(state, 'upload', job, partNumber, part.lengthBytes);
   return {
@@ -129,7 +162,10 @@ function startUpload(state: WorkerState, job: JobState, partNumber: number): Com
 
 /** The commit's next step (job-lifecycle.ts): complete the object, then record the job done. */
 function startCommit(state: WorkerState, job: JobState): Command {
-  assert(state.lastNowMs < job.leaseValidUntilMs - state.limits.leaseSafetyMs, `commit of ${job.claimed.jobId} on an expired lease`);
+  assert(
+    state.lastNowMs < job.leaseValidUntilMs - state.limits.leaseSafetyMs,
+    `commit of ${job.claimed.jobId} on an expired lease`,
+  );
   job.commitRunning = true;
   if (!job.objectCompleted) {
     const taskId = track(state, 'commit', job, CommitStep.Object, 0);

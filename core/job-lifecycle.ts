@@ -58,7 +58,8 @@ export function cutParts(state: WorkerState, job: JobState, nowMs: number): void
     if (uncut > 0 || job.parts.length === 0) addPart(state, job, uncut, true, nowMs);
     return;
   }
-  if (uncut >= job.partTargetBytes && job.parts.length < state.limits.partsMax - 1) addPart(state, job, uncut, false, nowMs);
+  if (uncut >= job.partTargetBytes && job.parts.length < state.limits.partsMax - 1)
+    addPart(state, job, uncut, false, nowMs);
 }
 
 function addPart(state: WorkerState, job: JobState, lengthBytes: number, final: boolean, nowMs: number): void {
@@ -128,7 +129,13 @@ export function jobSummary(job: JobState): JobSummary {
  * Ends a job here, once: frees what it holds (bytes held by its tasks in flight are freed as
  * their answers come), tells the driver to drop its data and the ledger how it ended.
  */
-export function endJob(state: WorkerState, job: JobState, outcome: JobOutcome, commands: Command[], failure?: Failure): void {
+export function endJob(
+  state: WorkerState,
+  job: JobState,
+  outcome: JobOutcome,
+  commands: Command[],
+  failure?: Failure,
+): void {
   if (job.ended) return;
   job.ended = true;
   state.jobs.delete(job.claimed.jobId);
@@ -138,11 +145,16 @@ export function endJob(state: WorkerState, job: JobState, outcome: JobOutcome, c
   job.heldBytes = job.inFlightBytes;
   const summary = jobSummary(job);
   const lease = { jobId: job.claimed.jobId, attempt: job.claimed.attempt };
-  if (outcome !== 'committed') commands.push({ kind: 'dropJob', jobId: lease.jobId, reason: failure?.reason ?? outcome });
+  if (outcome !== 'committed')
+    commands.push({ kind: 'dropJob', jobId: lease.jobId, reason: failure?.reason ?? outcome });
   if (outcome === 'failed' && failure) commands.push({ kind: 'failJob', lease, failure, summary });
   if (outcome === 'released') commands.push({ kind: 'releaseJob', lease });
   const uri = job.claimed.input.uri;
-  commands.push(failure ? { kind: 'jobEnded', jobId: lease.jobId, uri, outcome, summary, failure } : { kind: 'jobEnded', jobId: lease.jobId, uri, outcome, summary });
+  commands.push(
+    failure
+      ? { kind: 'jobEnded', jobId: lease.jobId, uri, outcome, summary, failure }
+      : { kind: 'jobEnded', jobId: lease.jobId, uri, outcome, summary },
+  );
   countOutcome(state, outcome);
   // With no job left, the ledger may now say the run is exhausted: ask at once, not after claimIdleMs.
   if (state.jobs.size === 0) state.claimNotBeforeMs = Math.min(state.claimNotBeforeMs, state.lastNowMs);
@@ -155,4 +167,3 @@ function countOutcome(state: WorkerState, outcome: JobOutcome): void {
   else if (outcome === 'released') counters.jobsReleased += 1;
   else counters.jobsLost += 1;
 }
-

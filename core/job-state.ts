@@ -101,7 +101,11 @@ export function chunkCountOf(sizeBytes: number, chunkBytes: number): number {
 }
 
 /** Byte range of chunk `index` of a job. */
-export function chunkRange(job: JobState, chunkBytes: number, index: number): { offsetBytes: number; lengthBytes: number } {
+export function chunkRange(
+  job: JobState,
+  chunkBytes: number,
+  index: number,
+): { offsetBytes: number; lengthBytes: number } {
   const offsetBytes = index * chunkBytes;
   return { offsetBytes, lengthBytes: Math.max(0, Math.min(chunkBytes, job.claimed.sizeBytes - offsetBytes)) };
 }
@@ -114,7 +118,12 @@ function partTargetBytesFor(limits: WorkerLimits, sizeBytes: number): number {
   return Math.max(limits.partBytes, Math.ceil(sizeBytes / (limits.partsMax - 1)));
 }
 
-export function newJobState(claimed: ClaimedJob, seq: number, limits: WorkerLimits, leaseValidUntilMs: number): JobState {
+export function newJobState(
+  claimed: ClaimedJob,
+  seq: number,
+  limits: WorkerLimits,
+  leaseValidUntilMs: number,
+): JobState {
   const chunkCount = chunkCountOf(claimed.sizeBytes, limits.chunkBytes);
   return {
     claimed,

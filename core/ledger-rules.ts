@@ -31,10 +31,14 @@ export function retryScheduleOf(options: Partial<RetrySchedule>): RetrySchedule 
     retryCapMs: options.retryCapMs ?? defaultRetrySchedule.retryCapMs,
   };
   if (!Number.isInteger(schedule.attemptsMax) || schedule.attemptsMax < 1) {
-    throw new Error(`ledger configuration error (caller's): attemptsMax must be a positive integer, got ${schedule.attemptsMax}`);
+    throw new Error(
+      `ledger configuration error (caller's): attemptsMax must be a positive integer, got ${schedule.attemptsMax}`,
+    );
   }
   if (!(schedule.retryBaseMs >= 1 && schedule.retryBaseMs <= schedule.retryCapMs)) {
-    throw new Error(`ledger configuration error (caller's): retryBaseMs must be in [1, retryCapMs], got ${schedule.retryBaseMs}`);
+    throw new Error(
+      `ledger configuration error (caller's): retryBaseMs must be in [1, retryCapMs], got ${schedule.retryBaseMs}`,
+    );
   }
   return schedule;
 }
@@ -55,13 +59,17 @@ export function jobRetryDelayMs(schedule: RetrySchedule, chargedAttempts: number
 export function checkSizeBytes(input: InputRef): void {
   const sizeBytes = input.sizeBytes;
   if (sizeBytes !== undefined && (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0)) {
-    throw new Error(`ledger enqueue refused (caller's fault): input ${input.uri} has an invalid sizeBytes (${String(sizeBytes)})`);
+    throw new Error(
+      `ledger enqueue refused (caller's fault): input ${input.uri} has an invalid sizeBytes (${String(sizeBytes)})`,
+    );
   }
 }
 
 export function checkRunId(runId: string): void {
   if (runId === '' || runId.length > 200) {
-    throw new Error(`ledger call refused (caller's fault): run id must be 1–200 characters, got ${JSON.stringify(runId)}`);
+    throw new Error(
+      `ledger call refused (caller's fault): run id must be 1–200 characters, got ${JSON.stringify(runId)}`,
+    );
   }
 }
 

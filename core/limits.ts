@@ -105,15 +105,23 @@ export function validateLimits(limits: WorkerLimits): void {
   assert(limits.partBytes >= limits.partBytesMin, 'partBytes must be at least partBytesMin (S3 rejects smaller parts)');
   assert(limits.partsMax >= 1, 'partsMax must be at least 1');
   assert(limits.jobsActiveMax >= 1 && limits.claimBatchMax >= 1, 'jobsActiveMax and claimBatchMax must be at least 1');
-  assert(limits.heartbeatIntervalMs * 2 + limits.leaseSafetyMs < limits.leaseMs,
-    'two heartbeats and the safety margin must fit in one lease, or one slow heartbeat loses it');
+  assert(
+    limits.heartbeatIntervalMs * 2 + limits.leaseSafetyMs < limits.leaseMs,
+    'two heartbeats and the safety margin must fit in one lease, or one slow heartbeat loses it',
+  );
   assert(limits.taskAttemptsMax >= 1 && limits.throttledAttemptsMax >= 1, 'attempt limits must be at least 1');
   assert(limits.retryBaseMs >= 1 && limits.retryBaseMs <= limits.retryCapMs, 'retryBaseMs must be in [1, retryCapMs]');
   assert(limits.remoteConcurrencyFloor >= 1, 'remoteConcurrencyFloor must be at least 1');
-  assert(limits.remoteConcurrencyFloor <= limits.stageWorkersMax.fetch && limits.remoteConcurrencyFloor <= limits.stageWorkersMax.upload,
-    'remoteConcurrencyFloor must not exceed the fetch and upload caps');
+  assert(
+    limits.remoteConcurrencyFloor <= limits.stageWorkersMax.fetch &&
+      limits.remoteConcurrencyFloor <= limits.stageWorkersMax.upload,
+    'remoteConcurrencyFloor must not exceed the fetch and upload caps',
+  );
   assert(limits.remoteDecreaseFactor > 0 && limits.remoteDecreaseFactor < 1, 'remoteDecreaseFactor must be in (0, 1)');
-  assert(limits.metricsIntervalMs >= 1 && limits.claimIdleMs >= 1 && limits.starvationMs >= 1, 'intervals must be positive');
+  assert(
+    limits.metricsIntervalMs >= 1 && limits.claimIdleMs >= 1 && limits.starvationMs >= 1,
+    'intervals must be positive',
+  );
   assert(limits.drainTimeoutMs >= 0, 'drainTimeoutMs must not be negative');
   assert(limits.downstreamGain >= 0, 'downstreamGain must not be negative');
 }
@@ -130,7 +138,9 @@ export function fetchWindowChunks(limits: WorkerLimits): number {
 }
 
 /** Limits with some fields replaced; the stage caps merge per stage. */
-export function withLimits(overrides: Partial<Omit<WorkerLimits, 'stageWorkersMax'>> & { stageWorkersMax?: Partial<PerStage<number>> }): WorkerLimits {
+export function withLimits(
+  overrides: Partial<Omit<WorkerLimits, 'stageWorkersMax'>> & { stageWorkersMax?: Partial<PerStage<number>> },
+): WorkerLimits {
   return {
     ...defaultLimits,
     ...overrides,

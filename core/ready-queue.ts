@@ -11,7 +11,14 @@ import type { ReadyEntry, WorkerState } from './worker-state.ts';
  * ended stay in a heap until they reach its top, where they are discarded; the counts never
  * include them.
  */
-export function enqueueReady(state: WorkerState, job: JobState, stage: Stage, index: number, nowMs: number, reserved = false): void {
+export function enqueueReady(
+  state: WorkerState,
+  job: JobState,
+  stage: Stage,
+  index: number,
+  nowMs: number,
+  reserved = false,
+): void {
   heapOf(state, stage, job).push({ job, stage, index, readySeq: state.nextReadySeq++, reserved });
   if (state.readyCount[stage] === 0) state.waitingSinceMs[stage] = nowMs;
   state.readyCount[stage] += 1;
@@ -82,14 +89,24 @@ export function queuedEntries(state: WorkerState, stage: Stage): ReadyEntry[] {
 }
 
 /** Puts a failed task aside until `readyAtMs`. */
-export function scheduleBackoff(state: WorkerState, job: JobState, stage: Stage, index: number, readyAtMs: number): void {
+export function scheduleBackoff(
+  state: WorkerState,
+  job: JobState,
+  stage: Stage,
+  index: number,
+  readyAtMs: number,
+): void {
   state.backoff.push({ job, stage, index, readyAtMs, seq: state.nextBackoffSeq++ });
   state.backoffCount += 1;
   job.backoffCount += 1;
 }
 
 /** Moves every task whose retry delay has passed back into its ready queue. */
-export function releaseDueBackoff(state: WorkerState, nowMs: number, onDue: (job: JobState, stage: Stage, index: number) => void): void {
+export function releaseDueBackoff(
+  state: WorkerState,
+  nowMs: number,
+  onDue: (job: JobState, stage: Stage, index: number) => void,
+): void {
   // Bounded by the heap's size: each pass removes one entry.
   for (let top = state.backoff.peek(); top !== undefined && top.readyAtMs <= nowMs; top = state.backoff.peek()) {
     state.backoff.pop();

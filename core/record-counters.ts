@@ -17,7 +17,10 @@ export interface RecordCounters {
 }
 
 export const emptyRecordCounters: RecordCounters = {
-  byType: {}, badByReason: {}, skippedByReason: {}, warningByReason: {},
+  byType: {},
+  badByReason: {},
+  skippedByReason: {},
+  warningByReason: {},
 };
 
 /** Adds two count tables; keys are few (record types, bad-record reasons), so this stays cheap. */

@@ -214,7 +214,8 @@ function nextWakeAtMs(state: WorkerState, nowMs: number): number | null {
   let wakeAtMs = Math.min(nextBackoffAtMs(state), state.nextMetricsAtMs);
   if (state.jobs.size > 0) wakeAtMs = Math.min(wakeAtMs, state.nextHeartbeatAtMs, state.nextLeaseCheckAtMs);
   if (state.draining && state.drainDeadlineMs > nowMs) wakeAtMs = Math.min(wakeAtMs, state.drainDeadlineMs);
-  if (!state.draining && !state.claimInFlight && state.claimNotBeforeMs > nowMs) wakeAtMs = Math.min(wakeAtMs, state.claimNotBeforeMs);
+  if (!state.draining && !state.claimInFlight && state.claimNotBeforeMs > nowMs)
+    wakeAtMs = Math.min(wakeAtMs, state.claimNotBeforeMs);
   assert(wakeAtMs > nowMs, `a wake-up at ${wakeAtMs} is not after now (${nowMs}): the driver would spin`);
   return Number.isFinite(wakeAtMs) ? wakeAtMs : null;
 }

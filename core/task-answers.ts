@@ -4,7 +4,15 @@ import { freeLane } from './cpu-lanes.ts';
 import { assert, type Failure } from './failure.ts';
 import type { Input } from './inputs.ts';
 import {
-  CommitStep, cutParts, endJob, holdBytes, maybeQueueCommit, maybeQueueDecode, maybeQueueEncode, queueFetchWindow, releaseBytes,
+  CommitStep,
+  cutParts,
+  endJob,
+  holdBytes,
+  maybeQueueCommit,
+  maybeQueueDecode,
+  maybeQueueEncode,
+  queueFetchWindow,
+  releaseBytes,
 } from './job-lifecycle.ts';
 import { ChunkStatus, PartStatus, type JobState } from './job-state.ts';
 import { addRecordCounters } from './record-counters.ts';
@@ -116,7 +124,10 @@ function onRowGroupEncoded(state: WorkerState, task: TaskInFlight, bytes: number
 function onPartUploaded(state: WorkerState, task: TaskInFlight, nowMs: number): void {
   const job = task.job;
   const part = job.parts[task.index - 1];
-  assert(part !== undefined && part.status === PartStatus.Uploading, `part ${task.index} of ${job.claimed.jobId} was not uploading`);
+  assert(
+    part !== undefined && part.status === PartStatus.Uploading,
+    `part ${task.index} of ${job.claimed.jobId} was not uploading`,
+  );
   part.status = PartStatus.Uploaded;
   releaseBytes(state, job, task.bytes);
   job.partsUploaded += 1;
@@ -146,13 +157,20 @@ function onObjectCompleted(state: WorkerState, task: TaskInFlight, nowMs: number
  * not restart its job); decode and encode failures end the job, since the decoder and encoder
  * hold per-job state that a half-done call may have changed.
  */
-function onTaskFailed(state: WorkerState, task: TaskInFlight, failure: Failure, nowMs: number, commands: Command[]): void {
+function onTaskFailed(
+  state: WorkerState,
+  task: TaskInFlight,
+  failure: Failure,
+  nowMs: number,
+  commands: Command[],
+): void {
   const job = task.job;
   state.counters.tasksFailed += 1;
   if (failure.throttled) {
     state.counters.throttles += 1;
     const remote = task.stage === 'fetch' ? state.remotes.source : state.remotes.sink;
-    if (task.stage === 'fetch' || task.stage === 'upload') onThrottle(remote, state.limits.remoteDecreaseFactor, task.dispatchSeq, state.nextDispatchSeq);
+    if (task.stage === 'fetch' || task.stage === 'upload')
+      onThrottle(remote, state.limits.remoteDecreaseFactor, task.dispatchSeq, state.nextDispatchSeq);
   }
   const attempts = attemptsOf(job, task);
   if (attempts === undefined || (state.draining && nowMs >= state.drainDeadlineMs)) {
@@ -190,8 +208,7 @@ function markBackoff(job: JobState, task: TaskInFlight): void {
   else if (task.stage === 'upload') {
     const part = job.parts[task.index - 1];
     if (part !== undefined) part.status = PartStatus.Backoff;
-  }
-  else if (task.stage === 'commit') job.commitRunning = false;
+  } else if (task.stage === 'commit') job.commitRunning = false;
 }
 
 function giveUp(state: WorkerState, job: JobState, task: TaskInFlight, failure: Failure, commands: Command[]): void {
@@ -212,7 +229,12 @@ function describeFailure(task: TaskInFlight, failure: Failure): Failure {
     return { ...failure, retryable: true, reason };
   }
   if (task.stage === 'commit') return { ...failure, reason: `commit of the object failed: ${failure.reason}` };
-  const where = task.stage === 'fetch' || task.stage === 'decode' ? `chunk ${task.index}` : task.stage === 'upload' ? `part ${task.index}` : `row group ${task.index}`;
+  const where =
+    task.stage === 'fetch' || task.stage === 'decode'
+      ? `chunk ${task.index}`
+      : task.stage === 'upload'
+        ? `part ${task.index}`
+        : `row group ${task.index}`;
   return { ...failure, reason: `${task.stage} of ${where} failed: ${failure.reason}` };
 }
 

@@ -59,9 +59,7 @@ function pickWeighted(state: WorkerState, nowMs: number): Stage | null {
     const starving = isStarving(state, stage, nowMs);
     // Starving stages compare by how long they waited; others by weight.
     const key = starving ? nowMs - state.waitingSinceMs[stage] : stageWeight(state, stage);
-    const better = best === null
-      || (starving && !bestStarving)
-      || (starving === bestStarving && key >= bestKey);
+    const better = best === null || (starving && !bestStarving) || (starving === bestStarving && key >= bestKey);
     if (better) {
       best = stage;
       bestStarving = starving;

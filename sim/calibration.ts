@@ -12,8 +12,13 @@ export interface Calibration {
 
 function isSnapshot(value: unknown): value is MetricsSnapshot {
   const candidate = value as Partial<MetricsSnapshot> | null;
-  return typeof candidate === 'object' && candidate !== null && typeof candidate.atMs === 'number'
-    && typeof candidate.activeWorkers === 'object' && typeof candidate.counters === 'object';
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.atMs === 'number' &&
+    typeof candidate.activeWorkers === 'object' &&
+    typeof candidate.counters === 'object'
+  );
 }
 
 function snapshotsOf(logText: string): MetricsSnapshot[] {
@@ -38,7 +43,8 @@ function busySecondsOf(snapshots: readonly MetricsSnapshot[]): Record<BusyStage,
   for (let index = 1; index < snapshots.length; index++) {
     const before = snapshots[index - 1] as MetricsSnapshot;
     const seconds = ((snapshots[index] as MetricsSnapshot).atMs - before.atMs) / 1000;
-    for (const stage of ['fetch', 'decode', 'encode', 'commit'] as const) busy[stage] += before.activeWorkers[stage] * seconds;
+    for (const stage of ['fetch', 'decode', 'encode', 'commit'] as const)
+      busy[stage] += before.activeWorkers[stage] * seconds;
   }
   return busy;
 }
@@ -87,7 +93,9 @@ export function calibrate(logText: string, models: Models, chunkBytes: number): 
     const fetchSeconds = busySeconds.fetch / (fetchedBytes / chunkBytes);
     const movingSeconds = fetchSeconds - models.source.latencyMedianMs / 1000;
     source.streamBytesPerSecond = chunkBytes / (movingSeconds > 0 ? movingSeconds : fetchSeconds);
-    notes.push(`fetch ${fetchSeconds.toFixed(2)} s per chunk, ${(source.streamBytesPerSecond / 1e6).toFixed(1)} MB/s per stream`);
+    notes.push(
+      `fetch ${fetchSeconds.toFixed(2)} s per chunk, ${(source.streamBytesPerSecond / 1e6).toFixed(1)} MB/s per stream`,
+    );
   }
   if (busySeconds.commit > 0 && committed > 0) {
     // The commit stage is busy with both steps; the ledger write's share is a ledger call, modelled apart.
@@ -99,7 +107,9 @@ export function calibrate(logText: string, models: Models, chunkBytes: number): 
   if (last.bytesIn > 0 && last.rows > 0) {
     data.rowsPerInputByte = last.rows / last.bytesIn;
     data.parquetBytesPerRow = last.bytesOut / last.rows;
-    notes.push(`${Math.round(data.rowsPerInputByte * 1e6)} rows per MB in, ${Math.round(data.parquetBytesPerRow)} Parquet bytes per row`);
+    notes.push(
+      `${Math.round(data.rowsPerInputByte * 1e6)} rows per MB in, ${Math.round(data.parquetBytesPerRow)} Parquet bytes per row`,
+    );
   }
   if (notes.length === 0) return 'the metrics log shows no work done (no busy workers, or counters that do not move)';
   return { overrides: { cpu, source, ledger, data }, notes };

@@ -3,7 +3,14 @@ import type { Scenario } from './scenario.ts';
 
 /** Fleet sizes and types a sweep tries when the scenario names none. */
 export const sweepInstanceCounts: readonly number[] = [10, 25, 50, 100, 200];
-export const sweepInstanceTypes: readonly string[] = ['c6gn.4xlarge', 'c7gn.4xlarge', 'c6i.4xlarge', 'm6i.4xlarge', 'c6gn.8xlarge', 'c6i.8xlarge'];
+export const sweepInstanceTypes: readonly string[] = [
+  'c6gn.4xlarge',
+  'c7gn.4xlarge',
+  'c6i.4xlarge',
+  'm6i.4xlarge',
+  'c6gn.8xlarge',
+  'c6i.8xlarge',
+];
 
 export interface SweepResult {
   readonly deadlineHours: number | null;
@@ -17,7 +24,11 @@ export interface SweepResult {
 }
 
 /** Simulates every type × count (a bounded grid) and picks the cheapest fleet that meets the deadline. */
-export function sweep(base: Scenario, deadlineHours: number | null, onRun?: (result: SimulationResult) => void): SweepResult {
+export function sweep(
+  base: Scenario,
+  deadlineHours: number | null,
+  onRun?: (result: SimulationResult) => void,
+): SweepResult {
   const runs: SimulationResult[] = [];
   for (const instanceType of sweepInstanceTypes) {
     for (const instances of sweepInstanceCounts) {
@@ -26,13 +37,20 @@ export function sweep(base: Scenario, deadlineHours: number | null, onRun?: (res
       onRun?.(result);
     }
   }
-  const meets = runs.filter((run) => run.violationCount === 0 && run.filesFailed === 0
-    && (deadlineHours === null || run.makespanHours <= deadlineHours));
+  const meets = runs.filter(
+    (run) =>
+      run.violationCount === 0 &&
+      run.filesFailed === 0 &&
+      (deadlineHours === null || run.makespanHours <= deadlineHours),
+  );
   const cheapestCost = Math.min(...meets.map((run) => run.costDollars));
   // Fleets within 2% of the cheapest cost are as cheap; of those, the one that finishes first.
   const cheapest = meets
     .filter((run) => run.costDollars <= cheapestCost * 1.02)
-    .reduce<SimulationResult | null>((best, run) => (best === null || run.makespanHours < best.makespanHours ? run : best), null);
+    .reduce<SimulationResult | null>(
+      (best, run) => (best === null || run.makespanHours < best.makespanHours ? run : best),
+      null,
+    );
   return { deadlineHours, runs, cheapest };
 }
 
@@ -40,13 +58,17 @@ export function sweepTable(result: SweepResult): string {
   const lines = ['type           instances  makespan h        $  files/hour  bottleneck'];
   for (const run of result.runs) {
     const mark = run === result.cheapest ? ' ← cheapest (within 2%) meeting the deadline, fastest of those' : '';
-    lines.push(`${run.instanceType.padEnd(14)} ${String(run.instances).padStart(9)}  ${run.makespanHours.toFixed(2).padStart(10)} ${run.costDollars.toFixed(2).padStart(8)}  `
-      + `${Math.round(run.filesPerHour).toString().padStart(10)}  ${run.bottleneck}${run.violationCount > 0 ? ' (CHECKER FAILED)' : ''}${mark}`);
+    lines.push(
+      `${run.instanceType.padEnd(14)} ${String(run.instances).padStart(9)}  ${run.makespanHours.toFixed(2).padStart(10)} ${run.costDollars.toFixed(2).padStart(8)}  ` +
+        `${Math.round(run.filesPerHour).toString().padStart(10)}  ${run.bottleneck}${run.violationCount > 0 ? ' (CHECKER FAILED)' : ''}${mark}`,
+    );
   }
   const deadline = result.deadlineHours === null ? 'no deadline' : `a deadline of ${result.deadlineHours} h`;
-  lines.push(result.cheapest === null
-    ? `no fleet in the sweep meets ${deadline}`
-    : `cheapest fleet for ${deadline}: ${result.cheapest.instances} × ${result.cheapest.instanceType}, `
-      + `${result.cheapest.makespanHours.toFixed(2)} h, $${result.cheapest.costDollars.toFixed(2)}`);
+  lines.push(
+    result.cheapest === null
+      ? `no fleet in the sweep meets ${deadline}`
+      : `cheapest fleet for ${deadline}: ${result.cheapest.instances} × ${result.cheapest.instanceType}, ` +
+          `${result.cheapest.makespanHours.toFixed(2)} h, $${result.cheapest.costDollars.toFixed(2)}`,
+  );
   return lines.join('\n');
 }

@@ -33,13 +33,19 @@ export class Checkers {
   onDispatch(instance: number, active: PerStage<number>, stage: Stage, nowMs: number): void {
     const limits = this.limits;
     if (active[stage] > limits.stageWorkersMax[stage]) {
-      this.report(`t=${nowMs}ms instance ${instance}: ${active[stage]} ${stage} tasks run, cap ${limits.stageWorkersMax[stage]}`);
+      this.report(
+        `t=${nowMs}ms instance ${instance}: ${active[stage]} ${stage} tasks run, cap ${limits.stageWorkersMax[stage]}`,
+      );
     }
     if (active.decode + active.encode > limits.cpuSlotsMax) {
-      this.report(`t=${nowMs}ms instance ${instance}: ${active.decode + active.encode} CPU tasks on ${limits.cpuSlotsMax} threads`);
+      this.report(
+        `t=${nowMs}ms instance ${instance}: ${active.decode + active.encode} CPU tasks on ${limits.cpuSlotsMax} threads`,
+      );
     }
     if (active.fetch + active.upload > limits.networkStreamsMax) {
-      this.report(`t=${nowMs}ms instance ${instance}: ${active.fetch + active.upload} network streams, cap ${limits.networkStreamsMax}`);
+      this.report(
+        `t=${nowMs}ms instance ${instance}: ${active.fetch + active.upload} network streams, cap ${limits.networkStreamsMax}`,
+      );
     }
   }
 
@@ -52,7 +58,9 @@ export class Checkers {
   afterStep(instance: number, state: WorkerState, tallyBytes: number, nowMs: number): void {
     const limits = state.limits;
     if (tallyBytes !== state.heldBytes) {
-      this.report(`t=${nowMs}ms instance ${instance}: the core counts ${state.heldBytes} bytes held, the driver ${tallyBytes}`);
+      this.report(
+        `t=${nowMs}ms instance ${instance}: the core counts ${state.heldBytes} bytes held, the driver ${tallyBytes}`,
+      );
     }
     if (tallyBytes < 0) this.report(`t=${nowMs}ms instance ${instance}: held bytes went negative (${tallyBytes})`);
     if (tallyBytes <= limits.memoryBudgetBytes) return;
@@ -66,8 +74,14 @@ export class Checkers {
 
   /** A commit is dispatched: its lease must not be one the worker was told it lost, and the ledger must still grant it. */
   onCommitDispatch(instance: number, lease: Lease, toldLost: boolean, ledgerHolds: boolean, nowMs: number): void {
-    if (toldLost) this.report(`t=${nowMs}ms instance ${instance}: commit of ${lease.jobId} attempt ${lease.attempt} after it was told the lease was lost`);
-    else if (!ledgerHolds) this.report(`t=${nowMs}ms instance ${instance}: commit of ${lease.jobId} attempt ${lease.attempt} on a lease the ledger no longer grants`);
+    if (toldLost)
+      this.report(
+        `t=${nowMs}ms instance ${instance}: commit of ${lease.jobId} attempt ${lease.attempt} after it was told the lease was lost`,
+      );
+    else if (!ledgerHolds)
+      this.report(
+        `t=${nowMs}ms instance ${instance}: commit of ${lease.jobId} attempt ${lease.attempt} on a lease the ledger no longer grants`,
+      );
   }
 
   onCommittedAnswer(jobId: string, nowMs: number): void {
@@ -77,9 +91,19 @@ export class Checkers {
   }
 
   /** After the run: every job ended (done or dead), once, and within the bounds. */
-  atEnd(ledger: SimulatedLedger, options: { readonly endMs: number; readonly finished: boolean; readonly why: string; readonly jobEndBoundMs: number; readonly runBoundMs: number }): void {
+  atEnd(
+    ledger: SimulatedLedger,
+    options: {
+      readonly endMs: number;
+      readonly finished: boolean;
+      readonly why: string;
+      readonly jobEndBoundMs: number;
+      readonly runBoundMs: number;
+    },
+  ): void {
     if (!options.finished) this.report(`the run did not finish (${options.why}) at t=${options.endMs}ms`);
-    if (options.endMs > options.runBoundMs) this.report(`the run took ${options.endMs}ms, bound ${options.runBoundMs}ms`);
+    if (options.endMs > options.runBoundMs)
+      this.report(`the run took ${options.endMs}ms, bound ${options.runBoundMs}ms`);
     let lost = 0;
     for (const job of ledger.jobs) {
       if (job.completions > 1) this.report(`${job.jobId} was completed ${job.completions} times in the ledger`);
@@ -89,7 +113,8 @@ export class Checkers {
         continue;
       }
       const tookMs = job.endedAtMs - Math.max(0, job.firstClaimAtMs);
-      if (tookMs > options.jobEndBoundMs) this.report(`${job.jobId} took ${tookMs}ms to end, bound ${options.jobEndBoundMs}ms`);
+      if (tookMs > options.jobEndBoundMs)
+        this.report(`${job.jobId} took ${tookMs}ms to end, bound ${options.jobEndBoundMs}ms`);
     }
     if (lost > 3) this.report(`${lost} jobs never ended in all`);
   }

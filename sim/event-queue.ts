@@ -15,7 +15,9 @@ interface ScheduledEvent {
  * livelock in the core or a model) stops and says so instead of hanging.
  */
 export class EventQueue {
-  private readonly heap = new BinaryHeap<ScheduledEvent>((a, b) => (a.atMs !== b.atMs ? a.atMs < b.atMs : a.seq < b.seq));
+  private readonly heap = new BinaryHeap<ScheduledEvent>((a, b) =>
+    a.atMs !== b.atMs ? a.atMs < b.atMs : a.seq < b.seq,
+  );
   private nextSeq = 0;
   private nowMsValue = 0;
   private processed = 0;

@@ -27,7 +27,12 @@ export interface SimulationResult {
   readonly seed: number;
   readonly files: number;
   /** How the run was simulated: instances and files actually simulated. */
-  readonly simulated: { readonly instances: number; readonly files: number; readonly events: number; readonly hours: number };
+  readonly simulated: {
+    readonly instances: number;
+    readonly files: number;
+    readonly events: number;
+    readonly hours: number;
+  };
   readonly makespanHours: number;
   readonly filesDone: number;
   readonly filesFailed: number;
@@ -81,8 +86,11 @@ interface Sample {
 function sampleOf(scenario: Scenario): Sample {
   const sampled = scenario.sampleInstancesMax > 0 && scenario.instances > scenario.sampleInstancesMax;
   const instances = sampled ? scenario.sampleInstancesMax : scenario.instances;
-  const shareFiles = sampled ? Math.max(1, Math.round((scenario.files * instances) / scenario.instances)) : scenario.files;
-  const files = scenario.sampleFilesMax > 0 ? Math.min(shareFiles, Math.max(scenario.sampleFilesMax, 10 * instances)) : shareFiles;
+  const shareFiles = sampled
+    ? Math.max(1, Math.round((scenario.files * instances) / scenario.instances))
+    : scenario.files;
+  const files =
+    scenario.sampleFilesMax > 0 ? Math.min(shareFiles, Math.max(scenario.sampleFilesMax, 10 * instances)) : shareFiles;
   return { instances, shareFiles, files, scale: scenario.files / files };
 }
 
@@ -93,7 +101,10 @@ function sampleOf(scenario: Scenario): Sample {
  */
 function extrapolatedEndMs(ledger: SimulatedLedger, endMs: number, sample: Sample): number {
   if (sample.shareFiles <= sample.files) return endMs;
-  const ends = ledger.jobs.filter((job) => job.status === 'done').map((job) => job.endedAtMs).sort((a, b) => a - b);
+  const ends = ledger.jobs
+    .filter((job) => job.status === 'done')
+    .map((job) => job.endedAtMs)
+    .sort((a, b) => a - b);
   const low = Math.floor(0.1 * ends.length);
   const high = Math.floor(0.9 * ends.length);
   const spanMs = (ends[high] ?? 0) - (ends[low] ?? 0);
@@ -103,7 +114,9 @@ function extrapolatedEndMs(ledger: SimulatedLedger, endMs: number, sample: Sampl
 
 function fileSizes(scenario: Scenario, files: number, random: SimulationContext['random']): number[] {
   const spread = scenario.fileBytesSpread;
-  return Array.from({ length: files }, () => Math.round(scenario.fileBytes * (1 - spread + 2 * spread * uniform(random.workload))));
+  return Array.from({ length: files }, () =>
+    Math.round(scenario.fileBytes * (1 - spread + 2 * spread * uniform(random.workload))),
+  );
 }
 
 /**
@@ -121,28 +134,51 @@ export function simulate(scenario: Scenario, observer: SimulationObserver = {}):
   const limits = limitsForInstance(type, scenario);
   const queue = new EventQueue(eventsPerFileMax * sample.files + 100_000);
   const ledger = new SimulatedLedger(sizes, models.ledger);
-  const badJobs = new Set(ledger.jobs.filter(() => chance(random.workload, models.data.badInputRate)).map((job) => job.jobId));
+  const badJobs = new Set(
+    ledger.jobs.filter(() => chance(random.workload, models.data.badInputRate)).map((job) => job.jobId),
+  );
   const fleetShare = sample.instances / scenario.instances;
   let finishedCount = 0;
   const context: SimulationContext = {
-    queue, ledger, models, random, badJobs, limits,
+    queue,
+    ledger,
+    models,
+    random,
+    badJobs,
+    limits,
     sourceCeiling: new RateCeiling(models.source.requestsPerSecondMax * fleetShare),
     sinkCeiling: new RateCeiling(models.sink.requestsPerSecondMax * fleetShare),
     checkers: new Checkers(limits),
     statistics: new RunStatistics(),
     onSnapshot: observer.onSnapshot ?? (() => {}),
     onFinishedWithTasks: observer.onFinished ?? (() => {}),
-    onFinished: () => { finishedCount += 1; },
+    onFinished: () => {
+      finishedCount += 1;
+    },
   };
-  const instances = Array.from({ length: sample.instances }, (_, index) =>
-    new SimulatedInstance(index, context, new NetworkLink(nicBytesPerSecond(type)), new NetworkLink(nicBytesPerSecond(type))));
+  const instances = Array.from(
+    { length: sample.instances },
+    (_, index) =>
+      new SimulatedInstance(
+        index,
+        context,
+        new NetworkLink(nicBytesPerSecond(type)),
+        new NetworkLink(nicBytesPerSecond(type)),
+      ),
+  );
   for (const instance of instances) {
     queue.at(0, () => instance.start());
     scheduleCrash(context, instance);
   }
   const why = queue.run(() => finishedCount === instances.length);
   const endMs = lastEndMs(ledger, queue.nowMs);
-  context.checkers.atEnd(ledger, { endMs, finished: why === 'stopped', why, jobEndBoundMs: scenario.jobEndBoundMs, runBoundMs: scenario.runBoundMs });
+  context.checkers.atEnd(ledger, {
+    endMs,
+    finished: why === 'stopped',
+    why,
+    jobEndBoundMs: scenario.jobEndBoundMs,
+    runBoundMs: scenario.runBoundMs,
+  });
   return summarize({ scenario, type, sample, context, instances, endMs });
 }
 
@@ -185,7 +221,9 @@ function summarize(parts: SummaryParts): SimulationResult {
   const latencies = done.map((job) => (job.endedAtMs - job.firstClaimAtMs) / 1000).sort((a, b) => a - b);
   const bytesDone = done.reduce((sum, job) => sum + job.sizeBytes, 0) * sample.scale;
   const instanceMs = Math.max(endMs, 1) * sample.instances;
-  const stageUtilization = mapStages((stage) => statistics.activeAreaMs[stage] / (limits.stageWorkersMax[stage] * instanceMs));
+  const stageUtilization = mapStages(
+    (stage) => statistics.activeAreaMs[stage] / (limits.stageWorkersMax[stage] * instanceMs),
+  );
   const nicBytes = nicBytesPerSecond(type) * (instanceMs / 1000);
   const resourceUtilization: ResourceUtilization = {
     cpu: (statistics.activeAreaMs.decode + statistics.activeAreaMs.encode) / (limits.cpuSlotsMax * instanceMs),
@@ -200,7 +238,12 @@ function summarize(parts: SummaryParts): SimulationResult {
     policy: scenario.policy,
     seed: scenario.seed,
     files: scenario.files,
-    simulated: { instances: sample.instances, files: sample.files, events: context.queue.eventsProcessed, hours: endMs / 3_600_000 },
+    simulated: {
+      instances: sample.instances,
+      files: sample.files,
+      events: context.queue.eventsProcessed,
+      hours: endMs / 3_600_000,
+    },
     makespanHours: hours,
     filesDone: Math.round(done.length * sample.scale),
     filesFailed: Math.round((ledger.jobs.length - done.length) * sample.scale),
@@ -243,5 +286,11 @@ function bottleneckOf(utilization: ResourceUtilization, activeAreaMs: PerStage<n
 }
 
 function mapStages<T>(make: (stage: (typeof stages)[number]) => T): PerStage<T> {
-  return { fetch: make('fetch'), decode: make('decode'), encode: make('encode'), upload: make('upload'), commit: make('commit') };
+  return {
+    fetch: make('fetch'),
+    decode: make('decode'),
+    encode: make('encode'),
+    upload: make('upload'),
+    commit: make('commit'),
+  };
 }

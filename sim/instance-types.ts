@@ -18,8 +18,14 @@ export interface InstanceType {
   readonly dollarsPerHour: number;
 }
 
-const row = (name: string, vcpus: number, memoryGibibytes: number, networkGbps: number, baselineGbps: number, dollarsPerHour: number): InstanceType =>
-  ({ name, vcpus, memoryGibibytes, networkGbps, baselineGbps, dollarsPerHour });
+const row = (
+  name: string,
+  vcpus: number,
+  memoryGibibytes: number,
+  networkGbps: number,
+  baselineGbps: number,
+  dollarsPerHour: number,
+): InstanceType => ({ name, vcpus, memoryGibibytes, networkGbps, baselineGbps, dollarsPerHour });
 
 export const instanceTypes: readonly InstanceType[] = [
   // Graviton2, network optimised.

@@ -59,7 +59,12 @@ export class MemoryTally {
       }
       case 'decodeChunk': {
         const job = this.job(command.jobId);
-        this.tasks.set(command.taskId, { job, kind: 'decode', index: command.chunkIndex, bytes: job.chunkBytes.get(command.chunkIndex) ?? 0 });
+        this.tasks.set(command.taskId, {
+          job,
+          kind: 'decode',
+          index: command.chunkIndex,
+          bytes: job.chunkBytes.get(command.chunkIndex) ?? 0,
+        });
         return;
       }
       case 'encodeRowGroup': {
@@ -72,7 +77,12 @@ export class MemoryTally {
         return;
       }
       case 'uploadPart':
-        this.tasks.set(command.taskId, { job: this.job(command.jobId), kind: 'upload', index: command.partNumber, bytes: command.lengthBytes });
+        this.tasks.set(command.taskId, {
+          job: this.job(command.jobId),
+          kind: 'upload',
+          index: command.partNumber,
+          bytes: command.lengthBytes,
+        });
         return;
       case 'completeObject':
         this.tasks.set(command.taskId, { job: this.job(command.jobId), kind: 'commit', index: 0, bytes: 0 });

@@ -49,11 +49,23 @@ interface StageState {
 }
 
 export function simulateTandem(options: TandemOptions): TandemMeasures {
-  assert(options.servers.length === options.meanServiceMs.length && options.servers.length > 0, 'one service time per stage');
+  assert(
+    options.servers.length === options.meanServiceMs.length && options.servers.length > 0,
+    'one service time per stage',
+  );
   const random = randomStreams(options.seed);
   const queue = new EventQueue(options.jobs * options.servers.length * 3 + 1_000);
   const stages: StageState[] = options.servers.map(() => ({
-    waiting: [], waitingHead: 0, busy: 0, jobsHere: 0, areaMs: 0, lastChangeMs: 0, arrivals: 0, departures: 0, sojournMs: 0, waitMs: 0,
+    waiting: [],
+    waitingHead: 0,
+    busy: 0,
+    jobsHere: 0,
+    areaMs: 0,
+    lastChangeMs: 0,
+    arrivals: 0,
+    departures: 0,
+    sojournMs: 0,
+    waitMs: 0,
   }));
   let admitted = 0;
   let completed = 0;
@@ -92,7 +104,8 @@ export function simulateTandem(options: TandemOptions): TandemMeasures {
       completed += 1;
       if (firstCompletionMs < 0) firstCompletionMs = queue.nowMs;
     }
-    if (stage.waitingHead < stage.waiting.length) startService(index, (stage.waiting[stage.waitingHead++] as { arrivedMs: number }).arrivedMs);
+    if (stage.waitingHead < stage.waiting.length)
+      startService(index, (stage.waiting[stage.waitingHead++] as { arrivedMs: number }).arrivedMs);
     else if (index === 0 && options.arrivalsPerMs === 'saturated') admit();
   };
   if (options.arrivalsPerMs === 'saturated') {
@@ -110,7 +123,8 @@ export function simulateTandem(options: TandemOptions): TandemMeasures {
   for (const stage of stages) touch(stage, 0);
   const endMs = queue.nowMs;
   // Saturated runs measure the steady rate after the pipeline filled, up to the last admission.
-  const throughputPerMs = options.arrivalsPerMs === 'saturated' ? completed / (endMs - firstCompletionMs) : completed / endMs;
+  const throughputPerMs =
+    options.arrivalsPerMs === 'saturated' ? completed / (endMs - firstCompletionMs) : completed / endMs;
   return {
     throughputPerMs,
     endMs,

@@ -5,7 +5,16 @@ import { nextUnit, seededRandom, type SeededRandom } from '../core/seeded-random
  * so that, say, turning faults on does not shift the latencies every other request gets:
  * comparing two runs (two policies, two fleet sizes) then compares like with like.
  */
-export const randomPurposes = ['fetch', 'upload', 'cpu', 'ledger', 'faults', 'crashes', 'coreSeeds', 'workload'] as const;
+export const randomPurposes = [
+  'fetch',
+  'upload',
+  'cpu',
+  'ledger',
+  'faults',
+  'crashes',
+  'coreSeeds',
+  'workload',
+] as const;
 export type RandomPurpose = (typeof randomPurposes)[number];
 
 export type RandomStreams = Record<RandomPurpose, SeededRandom>;

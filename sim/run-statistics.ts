@@ -54,10 +54,11 @@ export class RunStatistics {
   /** Fleet-wide series: a snapshot mean times the instances simulated, times `scale`. */
   timeSeries(instancesSimulated: number, scale: number, endMs: number): TimeSeries {
     const buckets = Math.max(1, Math.ceil(endMs / this.bucketMs));
-    const fleetMean = (sums: number[]): number[] => Array.from({ length: buckets }, (_, index) => {
-      const count = this.snapshotCounts[index] ?? 0;
-      return count === 0 ? 0 : ((sums[index] ?? 0) / count) * instancesSimulated * scale;
-    });
+    const fleetMean = (sums: number[]): number[] =>
+      Array.from({ length: buckets }, (_, index) => {
+        const count = this.snapshotCounts[index] ?? 0;
+        return count === 0 ? 0 : ((sums[index] ?? 0) / count) * instancesSimulated * scale;
+      });
     const hours = this.bucketMs / 3_600_000;
     return {
       bucketMs: this.bucketMs,
@@ -93,7 +94,13 @@ function perStageArrays(): PerStage<number[]> {
 }
 
 function mapStages<T>(make: (stage: Stage) => T): PerStage<T> {
-  return { fetch: make('fetch'), decode: make('decode'), encode: make('encode'), upload: make('upload'), commit: make('commit') };
+  return {
+    fetch: make('fetch'),
+    decode: make('decode'),
+    encode: make('encode'),
+    upload: make('upload'),
+    commit: make('commit'),
+  };
 }
 
 function addAt(values: number[], index: number, amount: number): void {

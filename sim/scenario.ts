@@ -65,7 +65,8 @@ const scenarioKeys = new Set(['crawl', 'models', 'limits', ...Object.keys(defaul
 
 /** Merges a scenario file over a base; returns an error message for what cannot be used. */
 export function applyScenarioFile(base: Scenario, file: unknown): Scenario | string {
-  if (typeof file !== 'object' || file === null || Array.isArray(file)) return 'the scenario file must hold a mapping of scenario keys';
+  if (typeof file !== 'object' || file === null || Array.isArray(file))
+    return 'the scenario file must hold a mapping of scenario keys';
   const unknownKey = Object.keys(file).find((key) => !scenarioKeys.has(key));
   if (unknownKey !== undefined) return `unknown scenario key "${unknownKey}" (known: ${[...scenarioKeys].join(', ')})`;
   const given = file as ScenarioFile;
@@ -73,14 +74,23 @@ export function applyScenarioFile(base: Scenario, file: unknown): Scenario | str
   if (given.crawl !== undefined) {
     const preset = findCrawlPreset(given.crawl);
     if (preset === undefined) return `unknown crawl preset "${given.crawl}"`;
-    scenario = { ...scenario, files: preset.files, fileBytes: preset.fileBytes, fileBytesSpread: preset.fileBytesSpread };
+    scenario = {
+      ...scenario,
+      files: preset.files,
+      fileBytes: preset.fileBytes,
+      fileBytesSpread: preset.fileBytesSpread,
+    };
   }
   const { crawl: _crawl, models, limits, ...rest } = given;
   return {
     ...scenario,
     ...rest,
     models: withModels(scenario.models, models),
-    limits: { ...scenario.limits, ...limits, stageWorkersMax: { ...scenario.limits.stageWorkersMax, ...limits?.stageWorkersMax } },
+    limits: {
+      ...scenario.limits,
+      ...limits,
+      stageWorkersMax: { ...scenario.limits.stageWorkersMax, ...limits?.stageWorkersMax },
+    },
   };
 }
 
@@ -92,8 +102,10 @@ export function scenarioProblem(scenario: Scenario): string | null {
   if (!(scenario.fileBytes >= 1)) return 'fileBytes must be positive';
   if (!(scenario.fileBytesSpread >= 0 && scenario.fileBytesSpread < 1)) return 'fileBytesSpread must be in [0, 1)';
   if (!Number.isInteger(scenario.seed)) return 'seed must be an integer';
-  if (!Number.isInteger(scenario.sampleInstancesMax) || scenario.sampleInstancesMax < 0) return 'sampleInstancesMax must be a non-negative integer';
-  if (!Number.isInteger(scenario.sampleFilesMax) || scenario.sampleFilesMax < 0) return 'sampleFilesMax must be a non-negative integer';
+  if (!Number.isInteger(scenario.sampleInstancesMax) || scenario.sampleInstancesMax < 0)
+    return 'sampleInstancesMax must be a non-negative integer';
+  if (!Number.isInteger(scenario.sampleFilesMax) || scenario.sampleFilesMax < 0)
+    return 'sampleFilesMax must be a non-negative integer';
   return null;
 }
 
@@ -113,7 +125,10 @@ const gibibyte = 1024 ** 3;
  */
 export function limitsForInstance(type: InstanceType, scenario: Scenario): WorkerLimits {
   const nicBytesPerSecond = type.baselineGbps * bytesPerGigabit;
-  const fetch = Math.min(256, Math.max(4, Math.ceil((1.5 * nicBytesPerSecond) / scenario.models.source.streamBytesPerSecond)));
+  const fetch = Math.min(
+    256,
+    Math.max(4, Math.ceil((1.5 * nicBytesPerSecond) / scenario.models.source.streamBytesPerSecond)),
+  );
   const upload = Math.max(4, Math.ceil(fetch / 4));
   const overrides = scenario.limits;
   return withLimits({

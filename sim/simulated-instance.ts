@@ -38,7 +38,9 @@ export interface SimulationContext {
 /** Bytes of a Parquet footer (schema, row-group and column statistics) added by the last encode. */
 const footerBytes = 16 * 1024;
 
-type TaskCommand = CommandOf<'fetchChunk' | 'decodeChunk' | 'encodeRowGroup' | 'uploadPart' | 'completeObject' | 'commitJob'>;
+type TaskCommand = CommandOf<
+  'fetchChunk' | 'decodeChunk' | 'encodeRowGroup' | 'uploadPart' | 'completeObject' | 'commitJob'
+>;
 
 const stageOfCommand: Record<TaskCommand['kind'], Stage> = {
   fetchChunk: 'fetch',
@@ -112,7 +114,8 @@ export class SimulatedInstance {
 
   private integrate(): void {
     const nowMs = this.context.queue.nowMs;
-    if (this.state !== null) this.context.statistics.integrate(this.active, this.state.readyCount, nowMs - this.lastIntegratedMs);
+    if (this.state !== null)
+      this.context.statistics.integrate(this.active, this.state.readyCount, nowMs - this.lastIntegratedMs);
     this.lastIntegratedMs = nowMs;
   }
 
@@ -130,7 +133,8 @@ export class SimulatedInstance {
     }
     // A finished core steps no more (core/step.ts), so answers still coming leave its count frozen.
     if (!state.finished) this.context.checkers.afterStep(this.index, state, this.memory.heldBytes, nowMs);
-    if (state.heldBytes > this.context.statistics.peakHeldBytes) this.context.statistics.peakHeldBytes = state.heldBytes;
+    if (state.heldBytes > this.context.statistics.peakHeldBytes)
+      this.context.statistics.peakHeldBytes = state.heldBytes;
     this.scheduleWake(result.wakeAtMs);
   }
 
@@ -175,10 +179,14 @@ export class SimulatedInstance {
       case 'claimJobs': {
         const latencyMs = this.ledgerLatencyMs();
         if (this.ledgerCallFails()) {
-          return this.answerAt(nowMs + latencyMs, [{ kind: 'claimFailed', failure: remoteFault('ledger unavailable') }]);
+          return this.answerAt(nowMs + latencyMs, [
+            { kind: 'claimFailed', failure: remoteFault('ledger unavailable') },
+          ]);
         }
         const claim = context.ledger.claim(this.index, command.count, nowMs, context.limits.leaseMs);
-        return this.answerAt(nowMs + latencyMs, [{ kind: 'jobsClaimed', jobs: claim.jobs, exhausted: claim.exhausted }]);
+        return this.answerAt(nowMs + latencyMs, [
+          { kind: 'jobsClaimed', jobs: claim.jobs, exhausted: claim.exhausted },
+        ]);
       }
       case 'heartbeat': {
         const latencyMs = this.ledgerLatencyMs();
@@ -250,18 +258,36 @@ export class SimulatedInstance {
    * latency, or its timeout); otherwise it ends when its bytes have passed stream and NIC.
    * Every request draws the same numbers whatever its outcome, so streams stay aligned.
    */
-  private transfer(taskId: number, model: TransferModel, ceiling: RateCeiling, link: NetworkLink, bytes: number, nowMs: number, success: Input): void {
+  private transfer(
+    taskId: number,
+    model: TransferModel,
+    ceiling: RateCeiling,
+    link: NetworkLink,
+    bytes: number,
+    nowMs: number,
+    success: Input,
+  ): void {
     const random = this.context.random;
-    const latencyMs = lognormal(link === this.inbound ? random.fetch : random.upload, model.latencyMedianMs, model.latencySigma);
+    const latencyMs = lognormal(
+      link === this.inbound ? random.fetch : random.upload,
+      model.latencyMedianMs,
+      model.latencySigma,
+    );
     const roll = uniform(random.faults);
     if (!ceiling.admit(nowMs)) {
-      return this.answerAt(nowMs + latencyMs, [{ kind: 'taskFailed', taskId, failure: remoteFault('503 SlowDown: request-rate ceiling', { throttled: true }) }]);
+      return this.answerAt(nowMs + latencyMs, [
+        { kind: 'taskFailed', taskId, failure: remoteFault('503 SlowDown: request-rate ceiling', { throttled: true }) },
+      ]);
     }
     if (roll < model.slowDownRate) {
-      return this.answerAt(nowMs + latencyMs, [{ kind: 'taskFailed', taskId, failure: remoteFault('503 SlowDown', { throttled: true }) }]);
+      return this.answerAt(nowMs + latencyMs, [
+        { kind: 'taskFailed', taskId, failure: remoteFault('503 SlowDown', { throttled: true }) },
+      ]);
     }
     if (roll < model.slowDownRate + model.timeoutRate) {
-      return this.answerAt(nowMs + model.timeoutMs, [{ kind: 'taskFailed', taskId, failure: remoteFault('request timed out') }]);
+      return this.answerAt(nowMs + model.timeoutMs, [
+        { kind: 'taskFailed', taskId, failure: remoteFault('request timed out') },
+      ]);
     }
     const aloneEndMs = nowMs + latencyMs + (bytes / model.streamBytesPerSecond) * 1000;
     this.answerAt(link.transferEndMs(nowMs + latencyMs, bytes, aloneEndMs), [success]);
@@ -270,14 +296,26 @@ export class SimulatedInstance {
   private fetch(command: CommandOf<'fetchChunk'>, nowMs: number): void {
     const context = this.context;
     if (command.chunkIndex === 0 && context.badJobs.has(command.jobId)) {
-      return this.answerAt(nowMs + context.models.source.latencyMedianMs, [{ kind: 'taskFailed', taskId: command.taskId, failure: inputFault('not a WARC file') }]);
+      return this.answerAt(nowMs + context.models.source.latencyMedianMs, [
+        { kind: 'taskFailed', taskId: command.taskId, failure: inputFault('not a WARC file') },
+      ]);
     }
     const success: Input = { kind: 'chunkFetched', taskId: command.taskId, bytes: command.lengthBytes };
-    this.transfer(command.taskId, context.models.source, context.sourceCeiling, this.inbound, command.lengthBytes, nowMs, success);
+    this.transfer(
+      command.taskId,
+      context.models.source,
+      context.sourceCeiling,
+      this.inbound,
+      command.lengthBytes,
+      nowMs,
+      success,
+    );
   }
 
   private serviceMs(meanMs: number): number {
-    return this.context.models.cpu.serviceTime === 'exponential' ? exponential(this.context.random.cpu, meanMs) : meanMs;
+    return this.context.models.cpu.serviceTime === 'exponential'
+      ? exponential(this.context.random.cpu, meanMs)
+      : meanMs;
   }
 
   private decode(command: CommandOf<'decodeChunk'>, nowMs: number): void {
@@ -286,11 +324,16 @@ export class SimulatedInstance {
     const startBytes = Math.min(sizeBytes, command.chunkIndex * limits.chunkBytes);
     const endBytes = Math.min(sizeBytes, startBytes + limits.chunkBytes);
     // Cumulative rounding, so a job's chunks add up to its whole row count.
-    const rows = Math.floor(endBytes * models.data.rowsPerInputByte) - Math.floor(startBytes * models.data.rowsPerInputByte);
-    const rowBytes = Math.floor(endBytes * models.data.rowBytesPerInputByte) - Math.floor(startBytes * models.data.rowBytesPerInputByte);
+    const rows =
+      Math.floor(endBytes * models.data.rowsPerInputByte) - Math.floor(startBytes * models.data.rowsPerInputByte);
+    const rowBytes =
+      Math.floor(endBytes * models.data.rowBytesPerInputByte) -
+      Math.floor(startBytes * models.data.rowBytesPerInputByte);
     const meanMs = ((endBytes - startBytes) / models.cpu.decodeBytesPerSecondPerCore) * 1000;
     const counters = { byType: { response: rows }, badByReason: {} };
-    this.answerAt(nowMs + this.serviceMs(meanMs), [{ kind: 'chunkDecoded', taskId: command.taskId, rows, rowBytes, counters }]);
+    this.answerAt(nowMs + this.serviceMs(meanMs), [
+      { kind: 'chunkDecoded', taskId: command.taskId, rows, rowBytes, counters },
+    ]);
   }
 
   private encode(command: CommandOf<'encodeRowGroup'>, nowMs: number): void {
@@ -303,7 +346,15 @@ export class SimulatedInstance {
   private upload(command: CommandOf<'uploadPart'>, nowMs: number): void {
     const context = this.context;
     const success: Input = { kind: 'partUploaded', taskId: command.taskId };
-    this.transfer(command.taskId, context.models.sink, context.sinkCeiling, this.outbound, command.lengthBytes, nowMs, success);
+    this.transfer(
+      command.taskId,
+      context.models.sink,
+      context.sinkCeiling,
+      this.outbound,
+      command.lengthBytes,
+      nowMs,
+      success,
+    );
   }
 
   /** A commit step may start only on a lease the worker was not told it lost and the ledger grants. */
@@ -327,7 +378,11 @@ export class SimulatedInstance {
     const endMs = nowMs + lognormal(context.random.ledger, model.commitLatencyMedianMs, model.commitLatencySigma);
     const failed = chance(context.random.faults, model.commitFailureRate);
     const answer: Input = failed
-      ? { kind: 'taskFailed', taskId: command.taskId, failure: remoteFault('CompleteMultipartUpload: 500 InternalError') }
+      ? {
+          kind: 'taskFailed',
+          taskId: command.taskId,
+          failure: remoteFault('CompleteMultipartUpload: 500 InternalError'),
+        }
       : { kind: 'objectCompleted', taskId: command.taskId };
     this.answerAt(endMs, [answer]);
   }
@@ -350,17 +405,32 @@ export class SimulatedInstance {
     context.queue.at(endMs, () => {
       let inputs: Input[];
       if (callFails && !landsUnheard) {
-        inputs = [{ kind: 'taskFailed', taskId: command.taskId, failure: remoteFault('ledger connection lost before the write') }];
-      }
-      else if (context.ledger.complete(lease, endMs)) {
+        inputs = [
+          {
+            kind: 'taskFailed',
+            taskId: command.taskId,
+            failure: remoteFault('ledger connection lost before the write'),
+          },
+        ];
+      } else if (context.ledger.complete(lease, endMs)) {
         inputs = landsUnheard
-          ? [{ kind: 'taskFailed', taskId: command.taskId, failure: remoteFault('ledger connection lost after COMMIT') }]
+          ? [
+              {
+                kind: 'taskFailed',
+                taskId: command.taskId,
+                failure: remoteFault('ledger connection lost after COMMIT'),
+              },
+            ]
           : [{ kind: 'jobCommitted', taskId: command.taskId }];
         if (!landsUnheard) context.checkers.onCommittedAnswer(lease.jobId, endMs);
       } else {
         inputs = [
           { kind: 'leaseLost', jobId: lease.jobId },
-          { kind: 'taskFailed', taskId: command.taskId, failure: { reason: 'commit refused: lease lost', fault: 'ours', retryable: false, throttled: false } },
+          {
+            kind: 'taskFailed',
+            taskId: command.taskId,
+            failure: { reason: 'commit refused: lease lost', fault: 'ours', retryable: false, throttled: false },
+          },
         ];
       }
       if (epoch !== this.epoch || this.state === null) return;

@@ -9,9 +9,26 @@
  */
 import type { Failure } from '../core/failure.ts';
 import type { InputRef, Lease, LeasedJob } from '../core/input-ref.ts';
-import { checkClaim, checkLeaseMs, checkRunId, checkSizeBytes, jobRetryDelayMs, lastErrorOf, leaseExpiredError, retryScheduleOf, type RetrySchedule } from '../core/ledger-rules.ts';
+import {
+  checkClaim,
+  checkLeaseMs,
+  checkRunId,
+  checkSizeBytes,
+  jobRetryDelayMs,
+  lastErrorOf,
+  leaseExpiredError,
+  retryScheduleOf,
+  type RetrySchedule,
+} from '../core/ledger-rules.ts';
 import type {
-  ClaimResult, EnqueueResult, HeartbeatResult, JobResult, OutputKeyCollision, RunOrigin, RunStats, WorkerProgress,
+  ClaimResult,
+  EnqueueResult,
+  HeartbeatResult,
+  JobResult,
+  OutputKeyCollision,
+  RunOrigin,
+  RunStats,
+  WorkerProgress,
 } from '../core/ledger.ts';
 import { totalCount } from '../core/record-counters.ts';
 import { grantLease, holdsLease, leaseRanOut, renewLease, type LeasedState } from './lease-fence.ts';
@@ -135,12 +152,23 @@ export class SimulatedLedgerPort {
       grantLease(job, nowMs, leaseMs);
       job.chargedAttempts += 1;
       job.holder = workerId;
-      claimed.push({ jobId, input: job.input, sizeBytes: job.sizeBytes, attempt: job.attempts, outputKey: job.outputKey });
+      claimed.push({
+        jobId,
+        input: job.input,
+        sizeBytes: job.sizeBytes,
+        attempt: job.attempts,
+        outputKey: job.outputKey,
+      });
     }
     return { jobs: claimed, exhausted: claimed.length === 0 && run.open.size === 0 };
   }
 
-  async heartbeat(runId: string, workerId: string, leases: readonly Lease[], leaseMs: number): Promise<HeartbeatResult> {
+  async heartbeat(
+    runId: string,
+    workerId: string,
+    leases: readonly Lease[],
+    leaseMs: number,
+  ): Promise<HeartbeatResult> {
     if (leases.length === 0) return { renewed: [], lost: [] };
     checkLeaseMs(leaseMs);
     const run = this.run(runId);
@@ -230,8 +258,15 @@ export class SimulatedLedgerPort {
       skippedRecordsDone += totalCount(job.result?.counters.skippedByReason);
     }
     return {
-      pending: counts.pending, claimed: counts.leased, done: counts.done, failed: counts.failed,
-      remaining: counts.pending + counts.leased, inputBytesDone, rowsDone, badRecordsDone, skippedRecordsDone,
+      pending: counts.pending,
+      claimed: counts.leased,
+      done: counts.done,
+      failed: counts.failed,
+      remaining: counts.pending + counts.leased,
+      inputBytesDone,
+      rowsDone,
+      badRecordsDone,
+      skippedRecordsDone,
     };
   }
 
@@ -287,14 +322,23 @@ export class SimulatedLedgerPort {
       if (job.finishedAtMs !== null) lastFinishedMs = Math.max(lastFinishedMs ?? 0, job.finishedAtMs);
     }
     return {
-      runId, input: run.origin?.input ?? null, output: run.origin?.output ?? null,
-      pending: counts.pending, claimed: counts.leased, done: counts.done, failed: counts.failed,
-      lastActivityMs: Math.max(run.createdAtMs, lastFinishedMs ?? 0, run.progressAtMs), lastFinishedMs,
+      runId,
+      input: run.origin?.input ?? null,
+      output: run.origin?.output ?? null,
+      pending: counts.pending,
+      claimed: counts.leased,
+      done: counts.done,
+      failed: counts.failed,
+      lastActivityMs: Math.max(run.createdAtMs, lastFinishedMs ?? 0, run.progressAtMs),
+      lastFinishedMs,
     };
   }
 
   /** Every enqueue here already refused shared keys: there are none to report. */
-  async sharedOutputKeys(runId: string, _limit: number): Promise<(OutputKeyCollision & { state: SimulatedJobStatus['state'] })[]> {
+  async sharedOutputKeys(
+    runId: string,
+    _limit: number,
+  ): Promise<(OutputKeyCollision & { state: SimulatedJobStatus['state'] })[]> {
     this.checkOpen(runId);
     return [];
   }
@@ -310,7 +354,11 @@ export class SimulatedLedgerPort {
     return leaseRanOut(job, job.attempts, nowMs);
   }
 
-  private async fencedChange(runId: string, lease: Lease, change: (run: RunState, job: PortJob, nowMs: number) => void): Promise<boolean> {
+  private async fencedChange(
+    runId: string,
+    lease: Lease,
+    change: (run: RunState, job: PortJob, nowMs: number) => void,
+  ): Promise<boolean> {
     const run = this.run(runId);
     const nowMs = this.clock.nowMs();
     const job = run.jobs.get(lease.jobId);
@@ -336,7 +384,7 @@ export class SimulatedLedgerPort {
   }
 
   private checkOpen(runId: string): void {
-    if (this.closed) throw new Error('ledger call refused (caller\'s fault): the ledger is closed');
+    if (this.closed) throw new Error("ledger call refused (caller's fault): the ledger is closed");
     checkRunId(runId);
   }
 
@@ -345,8 +393,14 @@ export class SimulatedLedgerPort {
     let run = this.runs.get(runId);
     if (run === undefined) {
       run = {
-        jobs: new Map(), jobIdByUri: new Map(), open: new Set(), progress: new Map(), outputKeyHolders: new Map(),
-        origin: null, createdAtMs: this.clock.nowMs(), progressAtMs: 0,
+        jobs: new Map(),
+        jobIdByUri: new Map(),
+        open: new Set(),
+        progress: new Map(),
+        outputKeyHolders: new Map(),
+        origin: null,
+        createdAtMs: this.clock.nowMs(),
+        progressAtMs: 0,
       };
       this.runs.set(runId, run);
     }
@@ -356,9 +410,18 @@ export class SimulatedLedgerPort {
 
 function newJob(jobId: string, input: InputRef, outputKey: string, nowMs: number): PortJob {
   return {
-    jobId, input, sizeBytes: input.sizeBytes ?? null, outputKey,
-    status: 'pending', attempts: 0, chargedAttempts: 0, holder: null,
-    leaseExpiresAtMs: 0, claimableAtMs: nowMs, lastError: null, result: null, finishedAtMs: null,
+    jobId,
+    input,
+    sizeBytes: input.sizeBytes ?? null,
+    outputKey,
+    status: 'pending',
+    attempts: 0,
+    chargedAttempts: 0,
+    holder: null,
+    leaseExpiresAtMs: 0,
+    claimableAtMs: nowMs,
+    lastError: null,
+    result: null,
+    finishedAtMs: null,
   };
 }
-

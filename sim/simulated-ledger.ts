@@ -41,7 +41,9 @@ export class SimulatedLedger {
   /** Claimable jobs in order; `pendingHead` is the next to hand out. */
   private readonly pendingQueue: LedgerJob[] = [];
   private pendingHead = 0;
-  private readonly delayed = new BinaryHeap<{ atMs: number; seq: number; job: LedgerJob }>((a, b) => (a.atMs !== b.atMs ? a.atMs < b.atMs : a.seq < b.seq));
+  private readonly delayed = new BinaryHeap<{ atMs: number; seq: number; job: LedgerJob }>((a, b) =>
+    a.atMs !== b.atMs ? a.atMs < b.atMs : a.seq < b.seq,
+  );
   private readonly expiries = new BinaryHeap<Expiry>((a, b) => a.atMs < b.atMs);
   private delayedSeq = 0;
   leased = 0;
@@ -88,7 +90,11 @@ export class SimulatedLedger {
       claimed.push(claimedJob(job));
     }
     this.compactPending();
-    const exhausted = claimed.length === 0 && this.pendingHead >= this.pendingQueue.length && this.delayed.size === 0 && this.leased === 0;
+    const exhausted =
+      claimed.length === 0 &&
+      this.pendingHead >= this.pendingQueue.length &&
+      this.delayed.size === 0 &&
+      this.leased === 0;
     return { jobs: claimed, exhausted };
   }
 
@@ -201,7 +207,14 @@ function claimedJob(job: LedgerJob): ClaimedJob {
   const name = `${job.jobId}.warc.gz`;
   return {
     jobId: job.jobId,
-    input: { uri: `s3://commoncrawl/simulated/${name}`, sizeBytes: job.sizeBytes, filename: name, crawl: 'CC-MAIN-SIM', subset: 'warc', segment: null },
+    input: {
+      uri: `s3://commoncrawl/simulated/${name}`,
+      sizeBytes: job.sizeBytes,
+      filename: name,
+      crawl: 'CC-MAIN-SIM',
+      subset: 'warc',
+      segment: null,
+    },
     sizeBytes: job.sizeBytes,
     attempt: job.attempts,
     outputKey: `crawl=CC-MAIN-SIM/subset=warc/${job.jobId}.parquet`,

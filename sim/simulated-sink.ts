@@ -30,21 +30,33 @@ export class SimulatedSink implements Sink {
 
   constructor(options: SimulatedSinkOptions = {}) {
     this.partBytesMin = options.partBytesMin ?? 5 * 1024 * 1024;
-    assert(Number.isSafeInteger(this.partBytesMin) && this.partBytesMin >= 1, `partBytesMin is a positive byte count, got ${this.partBytesMin}`);
+    assert(
+      Number.isSafeInteger(this.partBytesMin) && this.partBytesMin >= 1,
+      `partBytesMin is a positive byte count, got ${this.partBytesMin}`,
+    );
   }
 
   async begin(key: string, signal?: AbortSignal): Promise<UploadHandle> {
     signal?.throwIfAborted();
-    if (key === '' || key.startsWith('/')) throw new FailureError(ourFault(`object key ${JSON.stringify(key)} is empty or absolute`));
+    if (key === '' || key.startsWith('/'))
+      throw new FailureError(ourFault(`object key ${JSON.stringify(key)} is empty or absolute`));
     this.uploadsBegun += 1;
     const uploadId = `upload-${this.uploadsBegun}`;
     this.uploads.set(uploadId, { key, parts: new Map() });
     return { key, uploadId };
   }
 
-  async uploadPart(handle: UploadHandle, partNumber: number, bytes: Uint8Array, signal?: AbortSignal): Promise<PartReceipt> {
+  async uploadPart(
+    handle: UploadHandle,
+    partNumber: number,
+    bytes: Uint8Array,
+    signal?: AbortSignal,
+  ): Promise<PartReceipt> {
     signal?.throwIfAborted();
-    assert(Number.isInteger(partNumber) && partNumber >= 1 && partNumber <= partNumberMax, `part numbers run from 1 to ${partNumberMax}, got ${partNumber}`);
+    assert(
+      Number.isInteger(partNumber) && partNumber >= 1 && partNumber <= partNumberMax,
+      `part numbers run from 1 to ${partNumberMax}, got ${partNumber}`,
+    );
     const upload = this.openUpload(handle);
     this.partsUploaded += 1;
     // Each upload of a part gets its own tag, so a completion naming a replaced part is caught.
@@ -81,7 +93,9 @@ export class SimulatedSink implements Sink {
   private openUpload(handle: UploadHandle): OpenUpload {
     const upload = this.uploads.get(handle.uploadId);
     if (upload === undefined || upload.key !== handle.key) {
-      throw new FailureError(ourFault(`no open upload ${handle.uploadId} for ${handle.key}: completed or aborted already`));
+      throw new FailureError(
+        ourFault(`no open upload ${handle.uploadId} for ${handle.key}: completed or aborted already`),
+      );
     }
     return upload;
   }
@@ -92,7 +106,11 @@ export class SimulatedSink implements Sink {
       throw new FailureError(ourFault(`part ${receipt.partNumber} of ${upload.key} is not the part the store holds`));
     }
     if (!isLast && part.bytes.length < this.partBytesMin) {
-      throw new FailureError(ourFault(`part ${receipt.partNumber} of ${upload.key} is ${part.bytes.length} bytes, under the ${this.partBytesMin}-byte minimum`));
+      throw new FailureError(
+        ourFault(
+          `part ${receipt.partNumber} of ${upload.key} is ${part.bytes.length} bytes, under the ${this.partBytesMin}-byte minimum`,
+        ),
+      );
     }
     return part.bytes;
   }

@@ -29,7 +29,10 @@ export class SimulatedSource implements Source {
     this.clock = options.clock;
     this.latencyMs = options.latencyMs ?? 0;
     assert(this.latencyMs >= 0, `latency is zero or more milliseconds, got ${this.latencyMs}`);
-    assert(this.latencyMs === 0 || this.clock !== undefined, 'a simulated source with latency needs a clock to spend it on');
+    assert(
+      this.latencyMs === 0 || this.clock !== undefined,
+      'a simulated source with latency needs a clock to spend it on',
+    );
   }
 
   static uriOf(path: string): string {
@@ -51,8 +54,14 @@ export class SimulatedSource implements Source {
   }
 
   async read(input: InputRef, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
-    assert(Number.isSafeInteger(range.offsetBytes) && range.offsetBytes >= 0, `a read starts at a byte offset, got ${range.offsetBytes}`);
-    assert(Number.isSafeInteger(range.lengthBytes) && range.lengthBytes >= 0, `a read has a length, got ${range.lengthBytes}`);
+    assert(
+      Number.isSafeInteger(range.offsetBytes) && range.offsetBytes >= 0,
+      `a read starts at a byte offset, got ${range.offsetBytes}`,
+    );
+    assert(
+      Number.isSafeInteger(range.lengthBytes) && range.lengthBytes >= 0,
+      `a read has a length, got ${range.lengthBytes}`,
+    );
     await this.respond(signal);
     const bytes = this.bytesOf(input);
     // A copy, as a network read would give: the caller may keep or change it.

@@ -9,28 +9,34 @@ export function textReport(result: SimulationResult): string {
   const lines = [
     `fleet            ${result.instances} × ${result.instanceType}, policy ${result.policy}, seed ${result.seed}`,
     `files            ${result.files} (${result.filesDone} done, ${result.filesFailed} failed)`,
-    `simulated        ${sample.instances} instances with ${sample.files} files for ${sample.hours.toFixed(2)} h, ${sample.events} events`
-      + (sample.instances < result.instances || sample.files < result.files ? ' (a sample, scaled to the fleet and crawl)' : ''),
+    `simulated        ${sample.instances} instances with ${sample.files} files for ${sample.hours.toFixed(2)} h, ${sample.events} events` +
+      (sample.instances < result.instances || sample.files < result.files
+        ? ' (a sample, scaled to the fleet and crawl)'
+        : ''),
     `makespan         ${result.makespanHours.toFixed(2)} h`,
     `throughput       ${Math.round(result.filesPerHour)} files/hour, ${result.gigabytesPerHour.toFixed(0)} GB/hour`,
     `cost             $${result.costDollars.toFixed(2)} (on-demand, per-second billing)`,
     `bottleneck       ${result.bottleneck}`,
     ...(sample.instances < result.instances && result.bottleneck.includes('ceiling')
-      ? ['caution          a fleet-wide ceiling binds, and a sample of the fleet meets it more smoothly than the whole fleet does:'
-        + ' expect a makespan up to ~10% longer (bench sim.ts: 8 of 50 instances came out 7–10% short); sampleInstancesMax: 0 simulates all']
+      ? [
+          'caution          a fleet-wide ceiling binds, and a sample of the fleet meets it more smoothly than the whole fleet does:' +
+            ' expect a makespan up to ~10% longer (bench sim.ts: 8 of 50 instances came out 7–10% short); sampleInstancesMax: 0 simulates all',
+        ]
       : []),
-    `resources        CPU ${percent(result.resourceUtilization.cpu)}, network in ${percent(result.resourceUtilization.networkIn)}, `
-      + `out ${percent(result.resourceUtilization.networkOut)}, source requests ${percent(result.resourceUtilization.sourceRequests)}, `
-      + `sink requests ${percent(result.resourceUtilization.sinkRequests)}`,
+    `resources        CPU ${percent(result.resourceUtilization.cpu)}, network in ${percent(result.resourceUtilization.networkIn)}, ` +
+      `out ${percent(result.resourceUtilization.networkOut)}, source requests ${percent(result.resourceUtilization.sourceRequests)}, ` +
+      `sink requests ${percent(result.resourceUtilization.sinkRequests)}`,
     `job latency      p50 ${result.jobLatencySeconds.p50.toFixed(1)} s, p99 ${result.jobLatencySeconds.p99.toFixed(1)} s`,
     `peak memory      ${(result.peakHeldBytes / 1024 ** 3).toFixed(2)} GiB held on one instance`,
-    `faults           ${result.crashes} crashes, ${result.jobsReclaimed} leases reclaimed, `
-      + `${result.throttled.source} source and ${result.throttled.sink} sink requests over the ceiling`,
+    `faults           ${result.crashes} crashes, ${result.jobsReclaimed} leases reclaimed, ` +
+      `${result.throttled.source} source and ${result.throttled.sink} sink requests over the ceiling`,
     '',
     'stage      utilization  mean queue depth per instance',
   ];
   for (const stage of stages) {
-    lines.push(`${stage.padEnd(10)} ${percent(result.stageUtilization[stage]).padStart(11)}  ${result.meanQueueDepth[stage].toFixed(2).padStart(8)}`);
+    lines.push(
+      `${stage.padEnd(10)} ${percent(result.stageUtilization[stage]).padStart(11)}  ${result.meanQueueDepth[stage].toFixed(2).padStart(8)}`,
+    );
   }
   return lines.join('\n');
 }

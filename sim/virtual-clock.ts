@@ -16,7 +16,9 @@ export class VirtualClock {
   private currentMs: number;
   private sequence = 0;
   /** Bounded by `sleepersMax`: a caller that sleeps without anyone advancing is a bug. */
-  private readonly sleepers = new BinaryHeap<Sleeper>((a, b) => (a.atMs !== b.atMs ? a.atMs < b.atMs : a.sequence < b.sequence));
+  private readonly sleepers = new BinaryHeap<Sleeper>((a, b) =>
+    a.atMs !== b.atMs ? a.atMs < b.atMs : a.sequence < b.sequence,
+  );
   private readonly sleepersMax: number;
 
   constructor(options: { readonly startMs?: number; readonly sleepersMax?: number } = {}) {
@@ -30,7 +32,10 @@ export class VirtualClock {
 
   /** Moves time forward and wakes, in time order, every sleeper that is due. */
   advance(milliseconds: number): void {
-    assert(Number.isFinite(milliseconds) && milliseconds >= 0, `virtual time moves forward only, got ${milliseconds} ms`);
+    assert(
+      Number.isFinite(milliseconds) && milliseconds >= 0,
+      `virtual time moves forward only, got ${milliseconds} ms`,
+    );
     this.currentMs += milliseconds;
     for (let top = this.sleepers.peek(); top !== undefined && top.atMs <= this.currentMs; top = this.sleepers.peek()) {
       this.sleepers.pop();
@@ -40,9 +45,15 @@ export class VirtualClock {
 
   /** Settles once virtual time reaches now + `milliseconds`; at once for zero. */
   sleep(milliseconds: number): Promise<void> {
-    assert(Number.isFinite(milliseconds) && milliseconds >= 0, `a sleep lasts zero or more milliseconds, got ${milliseconds}`);
+    assert(
+      Number.isFinite(milliseconds) && milliseconds >= 0,
+      `a sleep lasts zero or more milliseconds, got ${milliseconds}`,
+    );
     if (milliseconds === 0) return Promise.resolve();
-    assert(this.sleepers.size < this.sleepersMax, `more than ${this.sleepersMax} sleepers on the virtual clock: nobody advances it`);
+    assert(
+      this.sleepers.size < this.sleepersMax,
+      `more than ${this.sleepersMax} sleepers on the virtual clock: nobody advances it`,
+    );
     return new Promise((resolve) => {
       this.sleepers.push({ atMs: this.currentMs + milliseconds, sequence: this.sequence++, wake: resolve });
     });

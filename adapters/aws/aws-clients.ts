@@ -74,6 +74,8 @@ export function createCloudWatchClient(options: AwsClientOptions = {}): CloudWat
     requestHandler: requestHandlerOptions(options),
     ...(region !== undefined ? { region } : {}),
     ...(options.credentials !== undefined ? { credentials: { ...options.credentials } } : {}),
-    ...(options.endpoint !== undefined ? { endpoint: options.endpoint, region: region ?? regionForCustomEndpoint } : {}),
+    ...(options.endpoint !== undefined
+      ? { endpoint: options.endpoint, region: region ?? regionForCustomEndpoint }
+      : {}),
   });
 }

@@ -17,7 +17,14 @@ const throttlingCodes = new Set([
   'BandwidthLimitExceeded',
   'ServiceUnavailable',
 ]);
-const inputCodes = new Set(['NoSuchKey', 'NoSuchBucket', 'NotFound', 'AccessDenied', 'Forbidden', 'InvalidObjectState']);
+const inputCodes = new Set([
+  'NoSuchKey',
+  'NoSuchBucket',
+  'NotFound',
+  'AccessDenied',
+  'Forbidden',
+  'InvalidObjectState',
+]);
 const networkCodes = new Set([
   'ECONNRESET',
   'ECONNREFUSED',

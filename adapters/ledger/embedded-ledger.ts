@@ -23,16 +23,36 @@ import { join, resolve } from 'node:path';
 import type { Failure } from '../../core/failure.ts';
 import type { InputRef, Lease, LeasedJob } from '../../core/input-ref.ts';
 import type {
-  ClaimResult, EnqueueResult, HeartbeatResult, JobResult, OutputKeyCollision, RunOrigin, RunStats, WorkerProgress,
+  ClaimResult,
+  EnqueueResult,
+  HeartbeatResult,
+  JobResult,
+  OutputKeyCollision,
+  RunOrigin,
+  RunStats,
+  WorkerProgress,
 } from '../../core/ledger.ts';
 import { totalCount } from '../../core/record-counters.ts';
 import { JournalFile, replayJournal } from './journal-file.ts';
 import {
-  checkClaim, checkLeaseMs, checkRunId, jobRetryDelayMs, lastErrorOf, leaseExpiredError, retryScheduleOf, sharedOutputKeyError,
+  checkClaim,
+  checkLeaseMs,
+  checkRunId,
+  jobRetryDelayMs,
+  lastErrorOf,
+  leaseExpiredError,
+  retryScheduleOf,
+  sharedOutputKeyError,
   type RetrySchedule,
 } from '../../core/ledger-rules.ts';
 import {
-  enqueueBatchMax, enqueuedJobOf, type FailedJob, type InspectableLedger, type JobStatus, type LedgerOptions, type RunListing,
+  enqueueBatchMax,
+  enqueuedJobOf,
+  type FailedJob,
+  type InspectableLedger,
+  type JobStatus,
+  type LedgerOptions,
+  type RunListing,
   type SharedOutputKey,
 } from './ledger-options.ts';
 
@@ -169,7 +189,14 @@ export class EmbeddedLedger implements InspectableLedger {
         continue;
       }
       const stored: StoredJob = {
-        ...job, state: 'pending', attempt: 0, chargedAttempts: 0, leaseOwner: null, claimableAtMs: Date.now(), lastError: null, result: null,
+        ...job,
+        state: 'pending',
+        attempt: 0,
+        chargedAttempts: 0,
+        leaseOwner: null,
+        claimableAtMs: Date.now(),
+        lastError: null,
+        result: null,
       };
       this.store(run, stored);
       added.push(stored);
@@ -193,18 +220,38 @@ export class EmbeddedLedger implements InspectableLedger {
       if (claimed.length >= count) break;
       const job = run.jobs.get(jobId);
       if (job === undefined || job.claimableAtMs === null || job.claimableAtMs > nowMs) continue;
-      const next = job.state === 'leased' && job.chargedAttempts >= this.schedule.attemptsMax
-        ? finished(job, 'failed', leaseExpiredError)
-        : { ...job, state: 'leased' as const, attempt: job.attempt + 1, chargedAttempts: job.chargedAttempts + 1, leaseOwner: workerId, claimableAtMs: nowMs + leaseMs };
+      const next =
+        job.state === 'leased' && job.chargedAttempts >= this.schedule.attemptsMax
+          ? finished(job, 'failed', leaseExpiredError)
+          : {
+              ...job,
+              state: 'leased' as const,
+              attempt: job.attempt + 1,
+              chargedAttempts: job.chargedAttempts + 1,
+              leaseOwner: workerId,
+              claimableAtMs: nowMs + leaseMs,
+            };
       changed.push(next);
-      if (next.state === 'leased') claimed.push({ jobId, input: next.input, sizeBytes: next.sizeBytes, attempt: next.attempt, outputKey: next.outputKey });
+      if (next.state === 'leased')
+        claimed.push({
+          jobId,
+          input: next.input,
+          sizeBytes: next.sizeBytes,
+          attempt: next.attempt,
+          outputKey: next.outputKey,
+        });
     }
     for (const job of changed) this.store(run, job);
     if (changed.length > 0) await this.write({ kind: 'jobs', runId, jobs: changed });
     return { jobs: claimed, exhausted: claimed.length === 0 && run.open.size === 0 };
   }
 
-  async heartbeat(runId: string, workerId: string, leases: readonly Lease[], leaseMs: number): Promise<HeartbeatResult> {
+  async heartbeat(
+    runId: string,
+    workerId: string,
+    leases: readonly Lease[],
+    leaseMs: number,
+  ): Promise<HeartbeatResult> {
     checkRunId(runId);
     if (leases.length === 0) return { renewed: [], lost: [] };
     checkLeaseMs(leaseMs);
@@ -245,7 +292,10 @@ export class EmbeddedLedger implements InspectableLedger {
 
   async release(runId: string, lease: Lease): Promise<boolean> {
     return this.fencedChange(runId, lease, (job, nowMs) => ({
-      ...job, state: 'pending', claimableAtMs: nowMs, chargedAttempts: job.chargedAttempts - 1,
+      ...job,
+      state: 'pending',
+      claimableAtMs: nowMs,
+      chargedAttempts: job.chargedAttempts - 1,
     }));
   }
 
@@ -256,10 +306,13 @@ export class EmbeddedLedger implements InspectableLedger {
     const changed: StoredJob[] = [];
     for (const jobId of run.open) {
       const job = run.jobs.get(jobId);
-      if (job === undefined || job.state !== 'leased' || job.claimableAtMs === null || job.claimableAtMs > nowMs) continue;
-      changed.push(job.chargedAttempts >= this.schedule.attemptsMax
-        ? finished(job, 'failed', leaseExpiredError)
-        : { ...job, state: 'pending', claimableAtMs: nowMs });
+      if (job === undefined || job.state !== 'leased' || job.claimableAtMs === null || job.claimableAtMs > nowMs)
+        continue;
+      changed.push(
+        job.chargedAttempts >= this.schedule.attemptsMax
+          ? finished(job, 'failed', leaseExpiredError)
+          : { ...job, state: 'pending', claimableAtMs: nowMs },
+      );
     }
     for (const job of changed) this.store(run, job);
     if (changed.length > 0) await this.write({ kind: 'jobs', runId, jobs: changed });
@@ -284,7 +337,14 @@ export class EmbeddedLedger implements InspectableLedger {
     for (const job of run.jobs.values()) {
       if (job.state !== 'failed' || run.sharedKeys.has(job.jobId)) continue;
       was.push({ uri: job.input.uri, lastError: job.lastError });
-      reset.push({ ...job, state: 'pending', chargedAttempts: 0, leaseOwner: null, claimableAtMs: nowMs, finishedAtMs: null });
+      reset.push({
+        ...job,
+        state: 'pending',
+        chargedAttempts: 0,
+        leaseOwner: null,
+        claimableAtMs: nowMs,
+        finishedAtMs: null,
+      });
     }
     for (const job of reset) this.store(run, job);
     const writes: Promise<void>[] = [];
@@ -315,9 +375,15 @@ export class EmbeddedLedger implements InspectableLedger {
       if (typeof job.finishedAtMs === 'number') lastFinishedMs = Math.max(lastFinishedMs ?? 0, job.finishedAtMs);
     }
     return {
-      runId, input: run.record?.origin?.input ?? null, output: run.record?.origin?.output ?? null,
-      pending: counts.pending, claimed: counts.leased, done: counts.done, failed: counts.failed,
-      lastActivityMs: Math.max(run.record?.createdAtMs ?? 0, lastFinishedMs ?? 0, run.progressAtMs), lastFinishedMs,
+      runId,
+      input: run.record?.origin?.input ?? null,
+      output: run.record?.origin?.output ?? null,
+      pending: counts.pending,
+      claimed: counts.leased,
+      done: counts.done,
+      failed: counts.failed,
+      lastActivityMs: Math.max(run.record?.createdAtMs ?? 0, lastFinishedMs ?? 0, run.progressAtMs),
+      lastFinishedMs,
     };
   }
 
@@ -367,8 +433,15 @@ export class EmbeddedLedger implements InspectableLedger {
       }
     }
     return {
-      pending: counts.pending, claimed: counts.leased, done: counts.done, failed: counts.failed,
-      remaining: counts.pending + counts.leased, inputBytesDone, rowsDone, badRecordsDone, skippedRecordsDone,
+      pending: counts.pending,
+      claimed: counts.leased,
+      done: counts.done,
+      failed: counts.failed,
+      remaining: counts.pending + counts.leased,
+      inputBytesDone,
+      rowsDone,
+      badRecordsDone,
+      skippedRecordsDone,
     };
   }
 
@@ -398,7 +471,11 @@ export class EmbeddedLedger implements InspectableLedger {
     return job;
   }
 
-  private async fencedChange(runId: string, lease: Lease, change: (job: StoredJob, nowMs: number) => StoredJob): Promise<boolean> {
+  private async fencedChange(
+    runId: string,
+    lease: Lease,
+    change: (job: StoredJob, nowMs: number) => StoredJob,
+  ): Promise<boolean> {
     checkRunId(runId);
     const run = this.run(runId);
     const nowMs = Date.now();
@@ -414,8 +491,13 @@ export class EmbeddedLedger implements InspectableLedger {
     let run = this.runs.get(runId);
     if (run === undefined) {
       run = {
-        jobs: new Map(), open: new Set(), progress: new Map(), outputKeyHolders: new Map(), sharedKeys: new Map(),
-        record: null, progressAtMs: 0,
+        jobs: new Map(),
+        open: new Set(),
+        progress: new Map(),
+        outputKeyHolders: new Map(),
+        sharedKeys: new Map(),
+        record: null,
+        progressAtMs: 0,
       };
       this.runs.set(runId, run);
     }
@@ -459,7 +541,8 @@ export class EmbeddedLedger implements InspectableLedger {
   }
 
   private write(line: JournalLine): Promise<void> {
-    if (this.readOnly) return Promise.reject(new Error('embedded ledger opened read-only (for status) was asked to write (our bug)'));
+    if (this.readOnly)
+      return Promise.reject(new Error('embedded ledger opened read-only (for status) was asked to write (our bug)'));
     if (this.journal === undefined) return Promise.reject(new Error('embedded ledger used after close (our bug)'));
     return this.journal.append(JSON.stringify(line));
   }
@@ -498,7 +581,9 @@ function finished(job: StoredJob, state: 'done' | 'failed', lastError: string | 
  */
 async function takeLock(directory: string): Promise<void> {
   if (openDirectories.has(resolve(directory))) {
-    throw new Error(`embedded ledger in ${directory} is already open in this process (our bug: open it once and share it)`);
+    throw new Error(
+      `embedded ledger in ${directory} is already open in this process (our bug: open it once and share it)`,
+    );
   }
   const path = join(directory, lockFileName);
   for (let tries = 0; tries < 2; tries += 1) {
@@ -515,11 +600,15 @@ async function takeLock(directory: string): Promise<void> {
     // Our own pid in the lock file, with the folder not open here, is a previous incarnation:
     // a restarted container often gets the same pid as the process that was killed.
     if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processIsAlive(holder)) {
-      throw new Error(`embedded ledger in ${directory} is in use by process ${holder} (user's configuration): run one worker per ledger folder, or use --ledger postgres://… for several (if that process is not a worker, its pid was reused: delete ${path})`);
+      throw new Error(
+        `embedded ledger in ${directory} is in use by process ${holder} (user's configuration): run one worker per ledger folder, or use --ledger postgres://… for several (if that process is not a worker, its pid was reused: delete ${path})`,
+      );
     }
     await rm(path, { force: true });
   }
-  throw new Error(`embedded ledger in ${directory}: could not take the lock file ${path} (another process keeps taking it)`);
+  throw new Error(
+    `embedded ledger in ${directory}: could not take the lock file ${path} (another process keeps taking it)`,
+  );
 }
 
 async function releaseLock(directory: string): Promise<void> {

@@ -47,7 +47,10 @@ export interface ReplayedJournal {
  * A reader beside a running writer (`status`) passes `cutTornTail: false`: its "torn" tail
  * may be a line being written.
  */
-export async function replayJournal(directory: string, options: { cutTornTail: boolean } = { cutTornTail: true }): Promise<ReplayedJournal> {
+export async function replayJournal(
+  directory: string,
+  options: { cutTornTail: boolean } = { cutTornTail: true },
+): Promise<ReplayedJournal> {
   const path = join(directory, journalFileName);
   let bytes: Buffer;
   try {
@@ -65,11 +68,16 @@ export async function replayJournal(directory: string, options: { cutTornTail: b
   while (validCount > 0 && parsed[validCount - 1] === undefined) validCount -= 1;
   const firstInvalid = parsed.findIndex((line, index) => line === undefined && index < validCount);
   if (firstInvalid >= 0) {
-    throw new Error(`embedded ledger journal ${path} is corrupt at line ${firstInvalid + 1} (disk or an edit, not ours to guess): ${texts[firstInvalid]?.slice(0, 120)}`);
+    throw new Error(
+      `embedded ledger journal ${path} is corrupt at line ${firstInvalid + 1} (disk or an edit, not ours to guess): ${texts[firstInvalid]?.slice(0, 120)}`,
+    );
   }
   const keptBytes = texts.slice(0, validCount).reduce((sum, text) => sum + Buffer.byteLength(text) + 1, 0);
   if (keptBytes < bytes.length && options.cutTornTail) await truncate(path, keptBytes);
-  return { lines: parsed.slice(0, validCount).filter((line) => line !== undefined), tornBytes: bytes.length - keptBytes };
+  return {
+    lines: parsed.slice(0, validCount).filter((line) => line !== undefined),
+    tornBytes: bytes.length - keptBytes,
+  };
 }
 
 function parseLine(text: string): unknown {
@@ -130,7 +138,10 @@ export class JournalFile {
         await this.writeOrCompact(batch.map((entry) => entry.line));
         for (const entry of batch) entry.waiter.resolve();
       } catch (error) {
-        this.broken = new Error(`embedded ledger journal in ${this.directory} failed to write (local disk): ${(error as Error).message}`, { cause: error });
+        this.broken = new Error(
+          `embedded ledger journal in ${this.directory} failed to write (local disk): ${(error as Error).message}`,
+          { cause: error },
+        );
         for (const entry of [...batch, ...this.queued]) entry.waiter.reject(this.broken);
         this.queued = [];
       }

@@ -40,12 +40,19 @@ export async function openLedger(options: OpenLedgerOptions): Promise<Inspectabl
   if (/^postgres(ql)?:\/\//i.test(url)) {
     // Loaded only for a fleet: a local run need not load the PostgreSQL driver.
     const { PostgresLedger } = await import('./postgres-ledger.ts');
-    return PostgresLedger.open({ ...options, connectionString: url, ...(options.schema ? { schema: options.schema } : {}) });
+    return PostgresLedger.open({
+      ...options,
+      connectionString: url,
+      ...(options.schema ? { schema: options.schema } : {}),
+    });
   }
-  if (url === '' || url === 'embedded') return EmbeddedLedger.open({ ...options, directory: defaultEmbeddedDirectory(options.output) });
+  if (url === '' || url === 'embedded')
+    return EmbeddedLedger.open({ ...options, directory: defaultEmbeddedDirectory(options.output) });
   if (url.startsWith('file://')) return EmbeddedLedger.open({ ...options, directory: fileURLToPath(url) });
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
-    throw new Error(`configuration error (user's): --ledger must be empty (embedded), a folder, or postgres://…; got ${url}`);
+    throw new Error(
+      `configuration error (user's): --ledger must be empty (embedded), a folder, or postgres://…; got ${url}`,
+    );
   }
   return EmbeddedLedger.open({ ...options, directory: resolve(url) });
 }
@@ -65,7 +72,9 @@ const failedListedMax = 20;
 
 export async function readRunStatus(ledger: InspectableLedger, runId: string): Promise<RunStatus> {
   const [stats, workers, failed, shared] = await Promise.all([
-    ledger.stats(runId), ledger.workerProgress(runId), ledger.failedJobs(runId, failedListedMax),
+    ledger.stats(runId),
+    ledger.workerProgress(runId),
+    ledger.failedJobs(runId, failedListedMax),
     ledger.sharedOutputKeys(runId, failedListedMax),
   ]);
   return { runId, stats, workers, failed, shared };
@@ -77,12 +86,14 @@ export function runStatusText(status: RunStatus): string {
   const total = stats.done + stats.failed + stats.remaining;
   const lines = [
     `run ${status.runId}: ${stats.done}/${total} done, ${stats.failed} failed, ${stats.pending} pending, ${stats.claimed} claimed`,
-    `  done: ${(stats.inputBytesDone / 1024 ** 3).toFixed(2)} GiB read, ${stats.rowsDone} rows written, `
-      + `${stats.badRecordsDone} bad records, ${stats.skippedRecordsDone} skipped`,
+    `  done: ${(stats.inputBytesDone / 1024 ** 3).toFixed(2)} GiB read, ${stats.rowsDone} rows written, ` +
+      `${stats.badRecordsDone} bad records, ${stats.skippedRecordsDone} skipped`,
   ];
   for (const worker of status.workers) {
     const current = worker.currentInput ?? '-';
-    lines.push(`  ${worker.workerId} ${worker.status}: ${current} (${worker.records} records, ${worker.badRecords} bad, ${(worker.bytes / 1024 ** 2).toFixed(1)} MiB)`);
+    lines.push(
+      `  ${worker.workerId} ${worker.status}: ${current} (${worker.records} records, ${worker.badRecords} bad, ${(worker.bytes / 1024 ** 2).toFixed(1)} MiB)`,
+    );
   }
   for (const job of status.failed) lines.push(`  failed: ${job.uri}: ${job.lastError ?? 'no error recorded'}`);
   if (stats.failed > status.failed.length) lines.push(`  … and ${stats.failed - status.failed.length} more failed`);
@@ -92,24 +103,31 @@ export function runStatusText(status: RunStatus): string {
 }
 
 /** How a user exports failed inputs again, once fixed. */
-export const retryHint = 'to export the failed inputs again once fixed: `node cmd/worker retry-failed` with the same options,'
-  + ' then run again (or everything under a new --run-id)';
+export const retryHint =
+  'to export the failed inputs again once fixed: `node cmd/worker retry-failed` with the same options,' +
+  ' then run again (or everything under a new --run-id)';
 
 /** An input left sharing its output with another by a ledger written before outputs had to be distinct. */
 export function sharedOutputKeyLine(job: SharedOutputKey): string {
   const what = job.state === 'done' ? 'both were exported, one over the other' : 'it was not exported';
-  return `  shared output: ${job.uri}: its output ${job.outputKey} is also the output of ${job.heldBy} (${what});`
-    + ' export it under a new --run-id';
+  return (
+    `  shared output: ${job.uri}: its output ${job.outputKey} is also the output of ${job.heldBy} (${what});` +
+    ' export it under a new --run-id'
+  );
 }
 
 /** What `status` prints when no run is named: every run the ledger holds, the most recently active first. */
 export function runListText(runs: readonly RunListing[], where: string): string {
   if (runs.length === 0) return `the ledger at ${where} holds no run`;
-  const lines = [`runs in the ledger at ${where} (name one with --run-id, or with the --input and --output it ran with):`];
+  const lines = [
+    `runs in the ledger at ${where} (name one with --run-id, or with the --input and --output it ran with):`,
+  ];
   for (const run of runs) {
-    lines.push(`  ${run.runId} input ${run.input ?? '(not recorded)'} output ${run.output ?? '(not recorded)'}: `
-      + `${run.done} done, ${run.pending + run.claimed} pending, ${run.failed} failed, `
-      + `last activity ${new Date(run.lastActivityMs).toISOString()}`);
+    lines.push(
+      `  ${run.runId} input ${run.input ?? '(not recorded)'} output ${run.output ?? '(not recorded)'}: ` +
+        `${run.done} done, ${run.pending + run.claimed} pending, ${run.failed} failed, ` +
+        `last activity ${new Date(run.lastActivityMs).toISOString()}`,
+    );
   }
   return lines.join('\n');
 }

@@ -60,15 +60,22 @@ const classes: Readonly<Record<string, { readonly name: string; readonly fault: 
   '55': { name: 'object not in prerequisite state', fault: 'remote' },
   '57': { name: 'operator intervention', fault: 'remote' },
   '58': { name: 'system error', fault: 'remote' },
-  'XX': { name: 'internal error', fault: 'remote' },
+  XX: { name: 'internal error', fault: 'remote' },
 };
 
 /** Socket errors of a connection that broke or never opened. */
 const networkCodes = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
 ]);
 /** The driver's own words for a connection that ended under it or could not be had in time. */
-const lostConnectionPattern = /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect/i;
+const lostConnectionPattern =
+  /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect/i;
 
 export function classifyPostgresError(error: unknown, what: string): Failure {
   if (error instanceof FailureError) return error.failure;

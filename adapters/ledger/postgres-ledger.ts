@@ -11,12 +11,34 @@ import pg from 'pg';
 import type { Failure } from '../../core/failure.ts';
 import type { InputRef, Lease, LeasedJob } from '../../core/input-ref.ts';
 import type {
-  ClaimResult, EnqueueResult, HeartbeatResult, JobResult, OutputKeyCollision, RunOrigin, RunStats, WorkerProgress,
+  ClaimResult,
+  EnqueueResult,
+  HeartbeatResult,
+  JobResult,
+  OutputKeyCollision,
+  RunOrigin,
+  RunStats,
+  WorkerProgress,
 } from '../../core/ledger.ts';
-import { checkClaim, checkLeaseMs, checkRunId, lastErrorOf, leaseExpiredError, retryScheduleOf, type RetrySchedule } from '../../core/ledger-rules.ts';
 import {
-  enqueueBatchMax, enqueuedJobOf, type EnqueuedJob, type FailedJob, type InspectableLedger, type JobStatus, type LedgerOptions,
-  type RunListing, type SharedOutputKey,
+  checkClaim,
+  checkLeaseMs,
+  checkRunId,
+  lastErrorOf,
+  leaseExpiredError,
+  retryScheduleOf,
+  type RetrySchedule,
+} from '../../core/ledger-rules.ts';
+import {
+  enqueueBatchMax,
+  enqueuedJobOf,
+  type EnqueuedJob,
+  type FailedJob,
+  type InspectableLedger,
+  type JobStatus,
+  type LedgerOptions,
+  type RunListing,
+  type SharedOutputKey,
 } from './ledger-options.ts';
 import * as statements from './postgres-ledger-statements.ts';
 import { postgresFailure } from './postgres-failure.ts';
@@ -85,7 +107,11 @@ export class PostgresLedger implements InspectableLedger {
     await this.pool.end();
   }
 
-  private async query<Row extends pg.QueryResultRow>(what: string, sql: string, parameters: unknown[]): Promise<pg.QueryResult<Row>> {
+  private async query<Row extends pg.QueryResultRow>(
+    what: string,
+    sql: string,
+    parameters: unknown[],
+  ): Promise<pg.QueryResult<Row>> {
     try {
       return await this.pool.query<Row>(sql, parameters);
     } catch (error) {
@@ -112,7 +138,12 @@ export class PostgresLedger implements InspectableLedger {
       ]);
       added += result.rowCount ?? 0;
       const inserted = new Set(result.rows.map((row) => row.job_id));
-      collisions.push(...await this.collisionsOf(runId, batch.filter((job) => !inserted.has(job.jobId))));
+      collisions.push(
+        ...(await this.collisionsOf(
+          runId,
+          batch.filter((job) => !inserted.has(job.jobId)),
+        )),
+      );
     }
     return { added, collisions };
   }
@@ -120,8 +151,11 @@ export class PostgresLedger implements InspectableLedger {
   /** Of the inputs an enqueue skipped, those refused for their output key, in batch order. */
   private async collisionsOf(runId: string, skipped: readonly EnqueuedJob[]): Promise<OutputKeyCollision[]> {
     if (skipped.length === 0) return [];
-    const result = await this.query<{ job_id: string; held_by: string }>('finding who holds output keys',
-      statements.outputKeyHoldersSql, [runId, skipped.map((job) => job.jobId), skipped.map((job) => job.outputKey)]);
+    const result = await this.query<{ job_id: string; held_by: string }>(
+      'finding who holds output keys',
+      statements.outputKeyHoldersSql,
+      [runId, skipped.map((job) => job.jobId), skipped.map((job) => job.outputKey)],
+    );
     const heldBy = new Map(result.rows.map((row) => [row.job_id, row.held_by]));
     return skipped.flatMap((job) => {
       const holder = heldBy.get(job.jobId);
@@ -133,22 +167,44 @@ export class PostgresLedger implements InspectableLedger {
     checkRunId(runId);
     checkClaim(count, leaseMs);
     const result = await this.query<ClaimedRow>('claiming jobs', statements.claimSql, [
-      runId, count, workerId, leaseMs, this.schedule.attemptsMax, leaseExpiredError,
+      runId,
+      count,
+      workerId,
+      leaseMs,
+      this.schedule.attemptsMax,
+      leaseExpiredError,
     ]);
     const jobs: LeasedJob[] = result.rows
       .filter((row) => row.state === 'leased')
-      .map((row) => ({ jobId: row.job_id, input: row.input, sizeBytes: row.size_bytes, attempt: row.attempt, outputKey: row.output_key }));
+      .map((row) => ({
+        jobId: row.job_id,
+        input: row.input,
+        sizeBytes: row.size_bytes,
+        attempt: row.attempt,
+        outputKey: row.output_key,
+      }));
     if (jobs.length > 0) return { jobs, exhausted: false };
-    const open = await this.query<{ open: boolean }>('checking whether the run is over', statements.anyOpenJobSql, [runId]);
+    const open = await this.query<{ open: boolean }>('checking whether the run is over', statements.anyOpenJobSql, [
+      runId,
+    ]);
     return { jobs, exhausted: !open.rows[0]?.open };
   }
 
-  async heartbeat(runId: string, workerId: string, leases: readonly Lease[], leaseMs: number): Promise<HeartbeatResult> {
+  async heartbeat(
+    runId: string,
+    workerId: string,
+    leases: readonly Lease[],
+    leaseMs: number,
+  ): Promise<HeartbeatResult> {
     checkRunId(runId);
     if (leases.length === 0) return { renewed: [], lost: [] };
     checkLeaseMs(leaseMs);
     const result = await this.query<{ job_id: string }>('renewing leases', statements.heartbeatSql, [
-      runId, workerId, leaseMs, leases.map((lease) => lease.jobId), leases.map((lease) => lease.attempt),
+      runId,
+      workerId,
+      leaseMs,
+      leases.map((lease) => lease.jobId),
+      leases.map((lease) => lease.attempt),
     ]);
     const renewed = new Set(result.rows.map((row) => row.job_id));
     return {
@@ -160,7 +216,13 @@ export class PostgresLedger implements InspectableLedger {
   async complete(runId: string, lease: Lease, result: JobResult): Promise<boolean> {
     checkRunId(runId);
     const update = await this.query('completing a job', statements.completeSql, [
-      runId, lease.jobId, lease.attempt, result.rows, result.inputBytes, result.outputBytes, JSON.stringify(result.counters),
+      runId,
+      lease.jobId,
+      lease.attempt,
+      result.rows,
+      result.inputBytes,
+      result.outputBytes,
+      JSON.stringify(result.counters),
     ]);
     if (update.rowCount === 1) return true;
     // Idempotent for the attempt that did it: its retry after a lost answer hears "done".
@@ -172,8 +234,14 @@ export class PostgresLedger implements InspectableLedger {
   async fail(runId: string, lease: Lease, failure: Failure): Promise<boolean> {
     checkRunId(runId);
     const update = await this.query('failing a job', statements.failSql, [
-      runId, lease.jobId, lease.attempt, failure.retryable || failure.throttled,
-      this.schedule.attemptsMax, this.schedule.retryBaseMs, this.schedule.retryCapMs, lastErrorOf(failure),
+      runId,
+      lease.jobId,
+      lease.attempt,
+      failure.retryable || failure.throttled,
+      this.schedule.attemptsMax,
+      this.schedule.retryBaseMs,
+      this.schedule.retryCapMs,
+      lastErrorOf(failure),
     ]);
     return update.rowCount === 1;
   }
@@ -187,7 +255,9 @@ export class PostgresLedger implements InspectableLedger {
   async reclaimExpired(runId: string): Promise<number> {
     checkRunId(runId);
     const result = await this.query<{ state: string }>('reclaiming expired leases', statements.reclaimExpiredSql, [
-      runId, this.schedule.attemptsMax, leaseExpiredError,
+      runId,
+      this.schedule.attemptsMax,
+      leaseExpiredError,
     ]);
     return result.rows.filter((row) => row.state === 'pending').length;
   }
@@ -195,17 +265,26 @@ export class PostgresLedger implements InspectableLedger {
   async progress(runId: string, progress: WorkerProgress): Promise<void> {
     checkRunId(runId);
     await this.query('recording progress', statements.progressSql, [
-      runId, progress.workerId, progress.currentInput, progress.records, progress.bytes, progress.badRecords, progress.status,
+      runId,
+      progress.workerId,
+      progress.currentInput,
+      progress.records,
+      progress.bytes,
+      progress.badRecords,
+      progress.status,
     ]);
   }
 
   async stats(runId: string): Promise<RunStats> {
     checkRunId(runId);
     const result = await this.query<{
-      state: string; jobs: number; input_bytes: number; rows_written: number;
-      bad_records: number; skipped_records: number;
-    }>(
-      'reading run stats', statements.statsSql, [runId]);
+      state: string;
+      jobs: number;
+      input_bytes: number;
+      rows_written: number;
+      bad_records: number;
+      skipped_records: number;
+    }>('reading run stats', statements.statsSql, [runId]);
     const byState = new Map(result.rows.map((row) => [row.state, row]));
     const jobsIn = (state: string): number => byState.get(state)?.jobs ?? 0;
     return {
@@ -223,23 +302,39 @@ export class PostgresLedger implements InspectableLedger {
 
   async workerProgress(runId: string): Promise<WorkerProgress[]> {
     const result = await this.query<{
-      worker_id: string; current_input: string | null; records: number; bytes: number; bad_records: number; status: WorkerProgress['status'];
+      worker_id: string;
+      current_input: string | null;
+      records: number;
+      bytes: number;
+      bad_records: number;
+      status: WorkerProgress['status'];
     }>('reading worker progress', statements.workerProgressSql, [runId]);
     return result.rows.map((row) => ({
-      workerId: row.worker_id, currentInput: row.current_input, records: row.records, bytes: row.bytes,
-      badRecords: row.bad_records, status: row.status,
+      workerId: row.worker_id,
+      currentInput: row.current_input,
+      records: row.records,
+      bytes: row.bytes,
+      badRecords: row.bad_records,
+      status: row.status,
     }));
   }
 
   async failedJobs(runId: string, limit: number): Promise<FailedJob[]> {
-    const result = await this.query<{ uri: string; last_error: string | null }>('listing failed jobs', statements.failedJobsSql, [runId, limit]);
+    const result = await this.query<{ uri: string; last_error: string | null }>(
+      'listing failed jobs',
+      statements.failedJobsSql,
+      [runId, limit],
+    );
     return result.rows.map((row) => ({ uri: row.uri, lastError: row.last_error }));
   }
 
   async retryFailed(runId: string): Promise<FailedJob[]> {
     checkRunId(runId);
     const result = await this.query<{ uri: string; last_error: string | null }>(
-      'putting failed jobs back', statements.retryFailedSql, [runId]);
+      'putting failed jobs back',
+      statements.retryFailedSql,
+      [runId],
+    );
     return result.rows.map((row) => ({ uri: row.uri, lastError: row.last_error }));
   }
 
@@ -254,28 +349,51 @@ export class PostgresLedger implements InspectableLedger {
 
   private async runListings(runId: string | null): Promise<RunListing[]> {
     const result = await this.query<{
-      run_id: string; input: string | null; output: string | null; pending: number; leased: number; done: number; failed: number;
-      last_activity_ms: string; last_finished_ms: string | null;
+      run_id: string;
+      input: string | null;
+      output: string | null;
+      pending: number;
+      leased: number;
+      done: number;
+      failed: number;
+      last_activity_ms: string;
+      last_finished_ms: string | null;
     }>('listing runs', statements.runListingSql, [runId]);
     return result.rows.map((row) => ({
-      runId: row.run_id, input: row.input, output: row.output,
-      pending: row.pending, claimed: row.leased, done: row.done, failed: row.failed,
+      runId: row.run_id,
+      input: row.input,
+      output: row.output,
+      pending: row.pending,
+      claimed: row.leased,
+      done: row.done,
+      failed: row.failed,
       lastActivityMs: Math.round(Number(row.last_activity_ms)),
       lastFinishedMs: row.last_finished_ms === null ? null : Math.round(Number(row.last_finished_ms)),
     }));
   }
 
   async sharedOutputKeys(runId: string, limit: number): Promise<SharedOutputKey[]> {
-    const result = await this.query<{ uri: string; output_key: string; output_key_held_by: string; state: JobStatus['state'] }>(
-      'listing shared output keys', statements.sharedOutputKeysSql, [runId, limit]);
+    const result = await this.query<{
+      uri: string;
+      output_key: string;
+      output_key_held_by: string;
+      state: JobStatus['state'];
+    }>('listing shared output keys', statements.sharedOutputKeysSql, [runId, limit]);
     return result.rows.map((row) => ({
-      uri: row.uri, outputKey: row.output_key, heldBy: row.output_key_held_by, state: row.state,
+      uri: row.uri,
+      outputKey: row.output_key,
+      heldBy: row.output_key_held_by,
+      state: row.state,
     }));
   }
 
   async jobStatus(runId: string, jobId: string): Promise<JobStatus | undefined> {
-    const result = await this.query<{ state: JobStatus['state']; attempt: number; charged_attempts: number; last_error: string | null }>(
-      'reading a job', statements.jobStateSql, [runId, jobId]);
+    const result = await this.query<{
+      state: JobStatus['state'];
+      attempt: number;
+      charged_attempts: number;
+      last_error: string | null;
+    }>('reading a job', statements.jobStateSql, [runId, jobId]);
     const row = result.rows[0];
     if (row === undefined) return undefined;
     return { state: row.state, attempt: row.attempt, chargedAttempts: row.charged_attempts, lastError: row.last_error };

@@ -25,7 +25,10 @@ export async function loadMigrations(): Promise<Migration[]> {
     migrations.push({ version, name, sql });
   }
   migrations.forEach((migration, index) => {
-    if (migration.version !== index + 1) throw new Error(`invariant broken: migrations must be numbered 001, 002, … without gaps; found ${migration.name}`);
+    if (migration.version !== index + 1)
+      throw new Error(
+        `invariant broken: migrations must be numbered 001, 002, … without gaps; found ${migration.name}`,
+      );
   });
   return migrations;
 }
@@ -33,7 +36,9 @@ export async function loadMigrations(): Promise<Migration[]> {
 /** A schema name goes into SQL text, so only plain lower-case identifiers are accepted. */
 export function checkSchemaName(schema: string): void {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-    throw new Error(`ledger configuration error (caller's): schema must be a lower-case SQL identifier, got ${JSON.stringify(schema)}`);
+    throw new Error(
+      `ledger configuration error (caller's): schema must be a lower-case SQL identifier, got ${JSON.stringify(schema)}`,
+    );
   }
 }
 
@@ -54,7 +59,10 @@ export async function migrate(client: ClientBase, schema: string): Promise<numbe
       if (appliedVersions.has(migration.version)) continue;
       await client.query(`SET LOCAL search_path TO ${schema}`);
       await client.query(migration.sql);
-      await client.query(`INSERT INTO ${schema}.ledger_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
+      await client.query(`INSERT INTO ${schema}.ledger_migrations (version, name) VALUES ($1, $2)`, [
+        migration.version,
+        migration.name,
+      ]);
       appliedNow.push(migration.version);
     }
     await client.query('COMMIT');

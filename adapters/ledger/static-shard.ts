@@ -23,7 +23,8 @@ export function shardInputs<Input>(sortedInputs: readonly Input[], index: number
 /** Parses `--shard I/N` (0-based index). */
 export function parseShard(text: string): Shard {
   const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
-  if (match === null) throw new Error(`configuration error (user's): --shard must look like I/N, e.g. 0/4; got ${JSON.stringify(text)}`);
+  if (match === null)
+    throw new Error(`configuration error (user's): --shard must look like I/N, e.g. 0/4; got ${JSON.stringify(text)}`);
   const shard = { index: Number(match[1]), count: Number(match[2]) };
   checkShard(shard);
   return shard;
@@ -35,11 +36,14 @@ export function parseShard(text: string): Shard {
  * Undefined when no index is set: the worker is not sharded.
  */
 export function shardFromEnvironment(environment: Readonly<Record<string, string | undefined>>): Shard | undefined {
-  const indexText = environment['WORKER_INDEX'] ?? environment['JOB_COMPLETION_INDEX'] ?? environment['AWS_BATCH_JOB_ARRAY_INDEX'];
+  const indexText =
+    environment['WORKER_INDEX'] ?? environment['JOB_COMPLETION_INDEX'] ?? environment['AWS_BATCH_JOB_ARRAY_INDEX'];
   if (indexText === undefined || indexText === '') return undefined;
   const countText = environment['WORKER_COUNT'];
   if (countText === undefined || countText === '') {
-    throw new Error(`configuration error (user's): a worker index (${indexText}) is set but WORKER_COUNT is not; set WORKER_COUNT to the number of workers`);
+    throw new Error(
+      `configuration error (user's): a worker index (${indexText}) is set but WORKER_COUNT is not; set WORKER_COUNT to the number of workers`,
+    );
   }
   return parseShard(`${indexText}/${countText}`);
 }

@@ -78,7 +78,11 @@ export class CloudWatchMetrics implements Metrics, SnapshotReporter {
         sent += batch.length;
       } catch (error) {
         this.failedPuts += 1;
-        this.options.log?.(redact(`CloudWatch PutMetricData failed, keeping ${pending.length - sent} data points for the next round: ${describeError(error)}`));
+        this.options.log?.(
+          redact(
+            `CloudWatch PutMetricData failed, keeping ${pending.length - sent} data points for the next round: ${describeError(error)}`,
+          ),
+        );
         break;
       }
     }

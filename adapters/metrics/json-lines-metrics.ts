@@ -43,4 +43,3 @@ export class JsonLinesMetrics implements Metrics, SnapshotReporter {
     this.stream.write(`${line}\n`);
   }
 }
-

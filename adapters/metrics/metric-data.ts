@@ -43,7 +43,12 @@ export function metricDataFromSnapshot(
 ): MetricDatum[] {
   const common = options.dimensions ?? {};
   const timestampMs = snapshot.atMs;
-  const datum = (name: string, value: number, unit: MetricDatum['unit'], extra: Record<string, string> = {}): MetricDatum => ({
+  const datum = (
+    name: string,
+    value: number,
+    unit: MetricDatum['unit'],
+    extra: Record<string, string> = {},
+  ): MetricDatum => ({
     name,
     value,
     unit,
@@ -55,7 +60,8 @@ export function metricDataFromSnapshot(
     data.push(datum('QueueDepth', snapshot.queueDepth[stage], 'Count', { Stage: stage }));
     data.push(datum('ActiveWorkers', snapshot.activeWorkers[stage], 'Count', { Stage: stage }));
   }
-  for (const remote of remotes) data.push(datum('RemoteLimit', snapshot.remoteLimit[remote], 'Count', { Remote: remote }));
+  for (const remote of remotes)
+    data.push(datum('RemoteLimit', snapshot.remoteLimit[remote], 'Count', { Remote: remote }));
   data.push(datum('BackoffTasks', snapshot.backoffTasks, 'Count'));
   data.push(datum('JobsActive', snapshot.jobsActive, 'Count'));
   data.push(datum('HeldBytes', snapshot.heldBytes, 'Bytes'));

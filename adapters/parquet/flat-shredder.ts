@@ -55,7 +55,9 @@ function bytesOf(columnBytes: Map<string, Buffer>, column: FlatColumn, value: un
  */
 function checkedInteger(column: FlatColumn, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < column.minimum || value > column.maximum) {
-    throw new Error(`parquet encoder: ${column.name} = ${String(value)} is not an integer in [${column.minimum}, ${column.maximum}] (a bug upstream)`);
+    throw new Error(
+      `parquet encoder: ${column.name} = ${String(value)} is not an integer in [${column.minimum}, ${column.maximum}] (a bug upstream)`,
+    );
   }
   return value;
 }
@@ -74,7 +76,9 @@ export function flatColumns(schema: ParquetSchema): FlatColumn[] {
     const type = field.originalType ?? field.primitiveType ?? '';
     const range = integerRanges[type];
     if (field.isNested || field.repetitionType === 'REPEATED' || (type !== 'UTF8' && range === undefined)) {
-      throw new Error(`parquet encoder: column ${field.name} (${type}, ${field.repetitionType}) is not flat UTF8 or integer (a bug here)`);
+      throw new Error(
+        `parquet encoder: column ${field.name} (${type}, ${field.repetitionType}) is not flat UTF8 or integer (a bug here)`,
+      );
     }
     return {
       name: field.name as keyof CaptureRow,
@@ -106,7 +110,13 @@ interface RowRange {
   readonly end: number;
 }
 
-function shredColumn(column: FlatColumn, rows: readonly CaptureRow[], range: RowRange, values: ColumnValues, strings: StringBytes): void {
+function shredColumn(
+  column: FlatColumn,
+  rows: readonly CaptureRow[],
+  range: RowRange,
+  values: ColumnValues,
+  strings: StringBytes,
+): void {
   const { dlevels, rlevels, values: stored, distinct_values: distinct } = values as Required<ColumnValues>;
   const columnBytes = columnStrings(strings, column);
   for (let index = range.start; index < range.end; index += 1) {
@@ -133,7 +143,13 @@ function shredColumn(column: FlatColumn, rows: readonly CaptureRow[], range: Row
  * shredding was about 35 % of encode time. A bad row throws with the buffer half-filled; the job
  * encoder then refuses further use.
  */
-export function shredRows(columns: readonly FlatColumn[], rows: readonly CaptureRow[], range: RowRange, buffer: RowBuffer, strings: StringBytes): void {
+export function shredRows(
+  columns: readonly FlatColumn[],
+  rows: readonly CaptureRow[],
+  range: RowRange,
+  buffer: RowBuffer,
+  strings: StringBytes,
+): void {
   initialise(columns, buffer);
   for (const column of columns) shredColumn(column, rows, range, buffer.columnData![column.path]!, strings);
   buffer.rowCount! += range.end - range.start;
@@ -146,7 +162,12 @@ export function shredRows(columns: readonly FlatColumn[], rows: readonly Capture
  * UTF-8 Buffers. parquetjs copies a Buffer it is given and adds the copy to its distinct-value
  * set, so the shared Buffer of the same string leaves the set first: the string is counted once.
  */
-export function rowForAppend(columns: readonly FlatColumn[], row: CaptureRow, buffer: RowBuffer, strings: StringBytes): Record<string, unknown> {
+export function rowForAppend(
+  columns: readonly FlatColumn[],
+  row: CaptureRow,
+  buffer: RowBuffer,
+  strings: StringBytes,
+): Record<string, unknown> {
   initialise(columns, buffer);
   const prepared: Record<string, unknown> = {};
   for (const column of columns) {

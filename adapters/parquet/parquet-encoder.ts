@@ -180,7 +180,8 @@ class ParquetJobEncoder implements JobEncoder {
 
   /** The writer is made on first use because `open()` is synchronous and parquetjs's factory is not. */
   private async openedWriter(): Promise<ParquetWriter> {
-    if (this.state !== 'open') throw new Error(`parquet encoder: used after it was ${this.state} (a bug in the caller)`);
+    if (this.state !== 'open')
+      throw new Error(`parquet encoder: used after it was ${this.state} (a bug in the caller)`);
     this.writer ??= await ParquetWriter.openStream(this.schema, this.collector.stream as never, parquetWriterOptions());
     return this.writer;
   }

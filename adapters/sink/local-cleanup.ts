@@ -28,14 +28,20 @@ export interface LocalCleanupResult {
 export async function removeAbandonedTemporaries(options: LocalCleanupOptions): Promise<LocalCleanupResult> {
   const removed: string[] = [];
   let kept = 0;
-  const exists = await stat(options.root).then((info) => info.isDirectory(), () => false);
+  const exists = await stat(options.root).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
   if (!exists) return { removed, kept };
   // The walk is bounded by its own depth and entry limits.
   for await (const path of walkFiles(options.root)) {
     const inLedger = path === '.ledger' || path.startsWith('.ledger/');
     if (inLedger || !isSinkTemporaryName(path.slice(path.lastIndexOf('/') + 1))) continue;
     const full = join(options.root, path);
-    const modifiedMs = await stat(full).then((info) => info.mtimeMs, () => null);
+    const modifiedMs = await stat(full).then(
+      (info) => info.mtimeMs,
+      () => null,
+    );
     if (modifiedMs === null) continue;
     if (modifiedMs >= options.modifiedBeforeMs) {
       kept += 1;

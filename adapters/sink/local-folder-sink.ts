@@ -53,8 +53,13 @@ export class LocalFolderSink implements Sink {
   }
 
   async uploadPart(handle: UploadHandle, partNumber: number, bytes: Uint8Array): Promise<PartReceipt> {
-    assert(Number.isInteger(partNumber) && partNumber >= 1 && partNumber <= partsMax, `part number ${partNumber} outside 1..${partsMax}`);
-    await fileStep(`write part ${partNumber} of ${handle.key}`, () => writeFile(this.partPath(handle, partNumber), bytes));
+    assert(
+      Number.isInteger(partNumber) && partNumber >= 1 && partNumber <= partsMax,
+      `part number ${partNumber} outside 1..${partsMax}`,
+    );
+    await fileStep(`write part ${partNumber} of ${handle.key}`, () =>
+      writeFile(this.partPath(handle, partNumber), bytes),
+    );
     return { partNumber, etag: createHash('md5').update(bytes).digest('hex') };
   }
 
@@ -85,7 +90,8 @@ export class LocalFolderSink implements Sink {
         // One part in memory at a time: parts are the core's upload size, already budgeted.
         const bytes = await readFile(this.partPath(handle, part.partNumber));
         const etag = createHash('md5').update(bytes).digest('hex');
-        if (etag !== part.etag) throw new FailureError(ourFault(`part ${part.partNumber} of ${handle.key} changed after its upload`));
+        if (etag !== part.etag)
+          throw new FailureError(ourFault(`part ${part.partNumber} of ${handle.key} changed after its upload`));
         await output.write(bytes);
       }
       await output.sync();

@@ -50,7 +50,9 @@ export async function abortIncompleteUploads(options: MultipartCleanupOptions): 
     }
     try {
       const command = new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.key, UploadId: upload.uploadId });
-      await classified(`abort s3://${bucket}/${upload.key}`, () => options.client.send(command, { abortSignal: options.signal }));
+      await classified(`abort s3://${bucket}/${upload.key}`, () =>
+        options.client.send(command, { abortSignal: options.signal }),
+      );
       aborted.push(upload);
     } catch (error) {
       failed.push({ upload, reason: error instanceof FailureError ? error.failure.reason : 'unknown error' });
@@ -59,7 +61,11 @@ export async function abortIncompleteUploads(options: MultipartCleanupOptions): 
   return { aborted, kept, failed };
 }
 
-async function* listUploads(options: MultipartCleanupOptions, bucket: string, prefix: string): AsyncGenerator<AbandonedUpload> {
+async function* listUploads(
+  options: MultipartCleanupOptions,
+  bucket: string,
+  prefix: string,
+): AsyncGenerator<AbandonedUpload> {
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
   const pagesMax = options.pagesMax ?? 10_000;
@@ -71,7 +77,9 @@ async function* listUploads(options: MultipartCleanupOptions, bucket: string, pr
       UploadIdMarker: uploadIdMarker,
       MaxUploads: options.pageUploads ?? 1000,
     });
-    const answer = await classified(`list uploads under s3://${bucket}/${prefix}`, () => options.client.send(command, { abortSignal: options.signal }));
+    const answer = await classified(`list uploads under s3://${bucket}/${prefix}`, () =>
+      options.client.send(command, { abortSignal: options.signal }),
+    );
     for (const upload of answer.Uploads ?? []) {
       if (upload.Key === undefined || upload.UploadId === undefined) continue;
       yield { key: upload.Key, uploadId: upload.UploadId, initiatedMs: upload.Initiated?.getTime() ?? null };

@@ -91,7 +91,10 @@ export class S3Sink implements Sink {
   }
 
   async uploadPart(
-    handle: UploadHandle, partNumber: number, bytes: Uint8Array, signal?: AbortSignal,
+    handle: UploadHandle,
+    partNumber: number,
+    bytes: Uint8Array,
+    signal?: AbortSignal,
   ): Promise<PartReceipt> {
     const inRange = Number.isInteger(partNumber) && partNumber >= 1 && partNumber <= s3PartsMax;
     assert(inRange, `part number ${partNumber} outside 1..${s3PartsMax}`);
@@ -144,10 +147,15 @@ export class S3Sink implements Sink {
    * has no part count (some S3-compatible stores) is matched by its length instead. Anything
    * else (an upload aborted by `cleanup`, an object another attempt wrote) is not taken as done.
    */
-  private async holdsUpload(object: OpenObject, receipts: readonly PartReceipt[], signal?: AbortSignal): Promise<boolean> {
+  private async holdsUpload(
+    object: OpenObject,
+    receipts: readonly PartReceipt[],
+    signal?: AbortSignal,
+  ): Promise<boolean> {
     const command = new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(object.key) });
-    const head = await classified(`look up ${this.where(object.key)}`, () => this.client.send(command, { abortSignal: signal }))
-      .catch(() => null);
+    const head = await classified(`look up ${this.where(object.key)}`, () =>
+      this.client.send(command, { abortSignal: signal }),
+    ).catch(() => null);
     const etag = head?.ETag?.replace(/"/g, '');
     if (head === null || etag === undefined) return false;
     if (etag.includes('-')) return etag === multipartEtag(receipts);
@@ -193,7 +201,9 @@ export class S3Sink implements Sink {
 
   private async createMultipart(key: string, signal?: AbortSignal): Promise<string> {
     const command = new CreateMultipartUploadCommand({
-      Bucket: this.bucket, Key: this.objectKey(key), ContentType: this.contentType,
+      Bucket: this.bucket,
+      Key: this.objectKey(key),
+      ContentType: this.contentType,
     });
     const what = `begin upload of ${this.where(key)}`;
     const answer = await classified(what, () => this.client.send(command, { abortSignal: signal }));
@@ -203,7 +213,9 @@ export class S3Sink implements Sink {
 
   private async abortMultipart(key: string, uploadId: string): Promise<void> {
     const command = new AbortMultipartUploadCommand({
-      Bucket: this.bucket, Key: this.objectKey(key), UploadId: uploadId,
+      Bucket: this.bucket,
+      Key: this.objectKey(key),
+      UploadId: uploadId,
     });
     try {
       await classified(`abort upload of ${this.where(key)}`, () => this.client.send(command));
@@ -215,7 +227,11 @@ export class S3Sink implements Sink {
   }
 
   private async sendPart(
-    key: string, uploadId: string, partNumber: number, bytes: Uint8Array, signal?: AbortSignal,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    bytes: Uint8Array,
+    signal?: AbortSignal,
   ): Promise<PartReceipt> {
     const command = new UploadPartCommand({
       Bucket: this.bucket,
@@ -232,7 +248,10 @@ export class S3Sink implements Sink {
   }
 
   private async putWhole(
-    handle: UploadHandle, object: OpenObject, bytes: Uint8Array, signal?: AbortSignal,
+    handle: UploadHandle,
+    object: OpenObject,
+    bytes: Uint8Array,
+    signal?: AbortSignal,
   ): Promise<void> {
     const command = new PutObjectCommand({
       Bucket: this.bucket,

@@ -59,14 +59,16 @@ export class AnySource implements Source {
   private async sourceFor(location: string): Promise<Source> {
     if (/^https?:\/\//i.test(location)) return this.http;
     if (location.startsWith('s3://')) return this.s3Source();
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) throw new FailureError(inputFault(`unsupported input address: ${location}`));
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location))
+      throw new FailureError(inputFault(`unsupported input address: ${location}`));
     return this.local;
   }
 
   private s3Source(): Promise<Source> {
     if (this.s3 === null) {
       const build = this.options.s3Source;
-      if (build === undefined) throw new FailureError(inputFault('s3:// inputs need an S3 source, and none was configured'));
+      if (build === undefined)
+        throw new FailureError(inputFault('s3:// inputs need an S3 source, and none was configured'));
       this.s3 = build();
     }
     return this.s3;

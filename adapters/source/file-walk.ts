@@ -24,12 +24,14 @@ async function isLinkedFile(path: string): Promise<boolean> {
 export async function* walkFiles(root: string, limits = defaultWalkLimits): AsyncGenerator<string> {
   let entriesSeen = 0;
   async function* visit(relative: string, depth: number): AsyncGenerator<string> {
-    if (depth > limits.depthMax) throw new FailureError(inputFault(`folder ${root} is nested deeper than ${limits.depthMax}`));
+    if (depth > limits.depthMax)
+      throw new FailureError(inputFault(`folder ${root} is nested deeper than ${limits.depthMax}`));
     const entries = await readdir(join(root, relative), { withFileTypes: true });
     entries.sort((left, right) => (left.name < right.name ? -1 : left.name > right.name ? 1 : 0));
     for (const entry of entries) {
       entriesSeen += 1;
-      if (entriesSeen > limits.entriesMax) throw new FailureError(inputFault(`folder ${root} has more than ${limits.entriesMax} entries`));
+      if (entriesSeen > limits.entriesMax)
+        throw new FailureError(inputFault(`folder ${root} has more than ${limits.entriesMax} entries`));
       const child = relative === '' ? entry.name : `${relative}/${entry.name}`;
       if (entry.isDirectory()) yield* visit(child, depth + 1);
       else if (entry.isFile() || (entry.isSymbolicLink() && (await isLinkedFile(join(root, child))))) yield child;

@@ -43,7 +43,10 @@ export function globToRegExp(pattern: string): RegExp {
     else if (character === '?') source += '[^/]';
     else if (character === '[' && classEnd(pattern, index) > 0) {
       const end = classEnd(pattern, index);
-      const body = pattern.slice(index + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+      const body = pattern
+        .slice(index + 1, end)
+        .replace(/^!/, '^')
+        .replace(/\\/g, '\\\\');
       source += `[${body}]`;
       index = end;
     } else if (character === '{') {

@@ -2,8 +2,15 @@
 import { FailureError, inputFault, ourFault, remoteFault, type Failure } from '../../core/failure.ts';
 import { describeError, redact } from '../aws/redact.ts';
 
-export function failureForStatus(status: number, url: string, retryAfter: string | null, method: 'GET' | 'HEAD' = 'GET'): Failure {
-  const reason = redact(`${method} ${url} answered HTTP ${status}${retryAfter !== null ? ` (Retry-After: ${retryAfter})` : ''}`);
+export function failureForStatus(
+  status: number,
+  url: string,
+  retryAfter: string | null,
+  method: 'GET' | 'HEAD' = 'GET',
+): Failure {
+  const reason = redact(
+    `${method} ${url} answered HTTP ${status}${retryAfter !== null ? ` (Retry-After: ${retryAfter})` : ''}`,
+  );
   if (status === 429 || status === 503) return remoteFault(reason, { throttled: true });
   if (status === 401 || status === 403 || status === 404 || status === 410) return inputFault(reason);
   if (status === 408 || status >= 500) return remoteFault(reason);

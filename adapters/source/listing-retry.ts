@@ -13,7 +13,11 @@ export interface ListingRetry {
 
 export const defaultListingRetry: ListingRetry = { attemptsMax: 5, firstDelayMs: 1_000 };
 
-export async function withListingRetry<T>(retry: ListingRetry, call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+export async function withListingRetry<T>(
+  retry: ListingRetry,
+  call: () => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await call();

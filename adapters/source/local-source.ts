@@ -105,4 +105,3 @@ async function* guardedWalk(walk: AsyncGenerator<string>, root: string): AsyncGe
     yield next.value;
   }
 }
-

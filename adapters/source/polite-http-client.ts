@@ -90,7 +90,12 @@ export class PoliteHttpClient {
     }
   }
 
-  private async send(url: string, method: 'GET' | 'HEAD', range: string | null, signal?: AbortSignal): Promise<Exchange> {
+  private async send(
+    url: string,
+    method: 'GET' | 'HEAD',
+    range: string | null,
+    signal?: AbortSignal,
+  ): Promise<Exchange> {
     await this.bucket.take(signal);
     const controller = new AbortController();
     let timedOut = false;
@@ -120,11 +125,22 @@ export class PoliteHttpClient {
     return new DroppedConnectionError(networkFailure(error, shown));
   }
 
-  private async readBody(exchange: Exchange, url: string, skipBytes: number, lengthBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
+  private async readBody(
+    exchange: Exchange,
+    url: string,
+    skipBytes: number,
+    lengthBytes: number,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
     const body = exchange.response.body;
     if (body === null) return new Uint8Array(0);
     try {
-      return await readBodyWindow(body, { skipBytes, lengthBytes, idleTimeoutMs: this.idleTimeoutMs, onIdle: exchange.abortForIdle });
+      return await readBodyWindow(body, {
+        skipBytes,
+        lengthBytes,
+        idleTimeoutMs: this.idleTimeoutMs,
+        onIdle: exchange.abortForIdle,
+      });
     } catch (error) {
       throw this.transportFailure(error, url, exchange.timedOut(), signal);
     }
@@ -142,26 +158,41 @@ export class PoliteHttpClient {
     throw new FailureError(failureForStatus(response.status, redact(url), response.headers.get('retry-after')));
   }
 
-  private async readPartial(exchange: Exchange, url: string, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
+  private async readPartial(
+    exchange: Exchange,
+    url: string,
+    range: ByteRange,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
     const contentRange = parseContentRange(exchange.response.headers.get('content-range'));
     if (contentRange === null || contentRange.firstByte !== range.offsetBytes) {
       await exchange.response.body?.cancel().catch(() => undefined);
       const header = exchange.response.headers.get('content-range') ?? 'none';
-      throw new FailureError(remoteFault(redact(`GET ${url} answered Content-Range ${header} for bytes from ${range.offsetBytes}`)));
+      throw new FailureError(
+        remoteFault(redact(`GET ${url} answered Content-Range ${header} for bytes from ${range.offsetBytes}`)),
+      );
     }
     const servedBytes = contentRange.lastByte - contentRange.firstByte + 1;
     const atEnd = contentRange.totalBytes !== null && contentRange.lastByte === contentRange.totalBytes - 1;
     if (servedBytes < range.lengthBytes && !atEnd) {
       await exchange.response.body?.cancel().catch(() => undefined);
-      throw new FailureError(remoteFault(redact(`GET ${url} served ${servedBytes} of ${range.lengthBytes} bytes before the end`)));
+      throw new FailureError(
+        remoteFault(redact(`GET ${url} served ${servedBytes} of ${range.lengthBytes} bytes before the end`)),
+      );
     }
     const expected = Math.min(servedBytes, range.lengthBytes);
     const bytes = await this.readBody(exchange, url, 0, expected, signal);
-    if (bytes.length !== expected) throw new DroppedConnectionError(shortBody(redact(url), bytes.length, expected).failure);
+    if (bytes.length !== expected)
+      throw new DroppedConnectionError(shortBody(redact(url), bytes.length, expected).failure);
     return bytes;
   }
 
-  private async readIgnoringRange(exchange: Exchange, url: string, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
+  private async readIgnoringRange(
+    exchange: Exchange,
+    url: string,
+    range: ByteRange,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
     const totalBytes = contentLength(exchange.response);
     if (range.offsetBytes > this.skipBytesMax) {
       await exchange.response.body?.cancel().catch(() => undefined);
@@ -171,7 +202,8 @@ export class PoliteHttpClient {
     const bytes = await this.readBody(exchange, url, range.offsetBytes, range.lengthBytes, signal);
     if (totalBytes !== null) {
       const expected = Math.max(0, Math.min(range.lengthBytes, totalBytes - range.offsetBytes));
-      if (bytes.length !== expected) throw new DroppedConnectionError(shortBody(redact(url), bytes.length, expected).failure);
+      if (bytes.length !== expected)
+        throw new DroppedConnectionError(shortBody(redact(url), bytes.length, expected).failure);
     }
     return bytes;
   }
@@ -181,19 +213,25 @@ export class PoliteHttpClient {
     const headLength = contentLength(head.response);
     if (head.response.status === 200 && headLength !== null) return headLength;
     if (head.response.status !== 200 && head.response.status !== 405 && head.response.status !== 501) {
-      throw new FailureError(failureForStatus(head.response.status, redact(url), head.response.headers.get('retry-after'), 'HEAD'));
+      throw new FailureError(
+        failureForStatus(head.response.status, redact(url), head.response.headers.get('retry-after'), 'HEAD'),
+      );
     }
     // No usable HEAD: ask for one byte and read the size from Content-Range.
     const probe = await this.send(url, 'GET', 'bytes=0-0', signal);
     await probe.response.body?.cancel().catch(() => undefined);
     const { status, headers } = probe.response;
     const total =
-      status === 206 ? parseContentRange(headers.get('content-range'))?.totalBytes ?? null
-      : status === 200 ? contentLength(probe.response)
-      : status === 416 ? unsatisfiedRangeTotal(headers.get('content-range'))
-      : null;
+      status === 206
+        ? (parseContentRange(headers.get('content-range'))?.totalBytes ?? null)
+        : status === 200
+          ? contentLength(probe.response)
+          : status === 416
+            ? unsatisfiedRangeTotal(headers.get('content-range'))
+            : null;
     if (total !== null) return total;
-    if (status === 206 || status === 200 || status === 416) throw new FailureError(remoteFault(redact(`GET ${url} does not say its size`)));
+    if (status === 206 || status === 200 || status === 416)
+      throw new FailureError(remoteFault(redact(`GET ${url} does not say its size`)));
     throw new FailureError(failureForStatus(status, redact(url), headers.get('retry-after')));
   }
 
@@ -211,8 +249,10 @@ export class PoliteHttpClient {
       throw new FailureError(inputFault(redact(`GET ${url} is ${declared} bytes, more than ${this.wholeBytesMax}`)));
     }
     const bytes = await this.readBody(exchange, url, 0, declared ?? this.wholeBytesMax + 1, signal);
-    if (bytes.length > this.wholeBytesMax) throw new FailureError(inputFault(redact(`GET ${url} is more than ${this.wholeBytesMax} bytes`)));
-    if (declared !== null && bytes.length !== declared) throw new DroppedConnectionError(shortBody(redact(url), bytes.length, declared).failure);
+    if (bytes.length > this.wholeBytesMax)
+      throw new FailureError(inputFault(redact(`GET ${url} is more than ${this.wholeBytesMax} bytes`)));
+    if (declared !== null && bytes.length !== declared)
+      throw new DroppedConnectionError(shortBody(redact(url), bytes.length, declared).failure);
     return bytes;
   }
 }
@@ -226,6 +266,8 @@ function contentLength(response: Response): number | null {
 function checkIdentityEncoding(response: Response, url: string): void {
   const encoding = response.headers.get('content-encoding');
   if (encoding !== null && encoding !== 'identity') {
-    throw new FailureError(remoteFault(redact(`GET ${url} answered with Content-Encoding ${encoding}`), { retryable: false }));
+    throw new FailureError(
+      remoteFault(redact(`GET ${url} answered with Content-Encoding ${encoding}`), { retryable: false }),
+    );
   }
 }

@@ -76,15 +76,25 @@ export class S3Source implements Source {
     }
   }
 
-  private async checkedRange(uri: string, range: ByteRange, contentRange: string | undefined, body: ObjectBody | undefined): Promise<Uint8Array> {
+  private async checkedRange(
+    uri: string,
+    range: ByteRange,
+    contentRange: string | undefined,
+    body: ObjectBody | undefined,
+  ): Promise<Uint8Array> {
     const served = parseContentRange(contentRange ?? null);
     if (served === null || served.firstByte !== range.offsetBytes || body === undefined) {
       body?.destroy?.();
-      throw new FailureError(remoteFault(`GET ${uri} answered Content-Range ${contentRange ?? 'none'} for bytes from ${range.offsetBytes}`, { retryable: false }));
+      throw new FailureError(
+        remoteFault(`GET ${uri} answered Content-Range ${contentRange ?? 'none'} for bytes from ${range.offsetBytes}`, {
+          retryable: false,
+        }),
+      );
     }
     const expected = Math.min(range.lengthBytes, served.lastByte - served.firstByte + 1);
     const bytes = await classified(`GET ${uri} body`, () => body.transformToByteArray());
-    if (bytes.length < expected) throw new FailureError(remoteFault(`GET ${uri} ended after ${bytes.length} of ${expected} bytes`));
+    if (bytes.length < expected)
+      throw new FailureError(remoteFault(`GET ${uri} ended after ${bytes.length} of ${expected} bytes`));
     return bytes.length === expected ? bytes : bytes.subarray(0, expected);
   }
 
@@ -92,7 +102,12 @@ export class S3Source implements Source {
     const root = prefix.slice(0, prefix.lastIndexOf('/') + 1);
     let continuationToken: string | undefined;
     for (let page = 0; page < this.pagesMax; page += 1) {
-      const command = new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: this.pageKeys, ContinuationToken: continuationToken });
+      const command = new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        MaxKeys: this.pageKeys,
+        ContinuationToken: continuationToken,
+      });
       const answer = await withListingRetry(
         this.listingRetry,
         () => classified(`LIST s3://${bucket}/${prefix}`, () => this.client.send(command, { abortSignal: signal })),
@@ -114,13 +129,18 @@ export class S3Source implements Source {
     const base = manifestBase(key);
     for (const line of manifestLines(bytes, uri)) {
       const { location, relativePath } = resolveManifestLine(line, base);
-      yield inputRefFor(/^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location : s3Uri({ bucket, key: location }), relativePath);
+      yield inputRefFor(
+        /^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location : s3Uri({ bucket, key: location }),
+        relativePath,
+      );
     }
   }
 
   private async getWhole(bucket: string, key: string, signal?: AbortSignal): Promise<Uint8Array> {
     const uri = s3Uri({ bucket, key });
-    const answer = await classified(`GET ${uri}`, () => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }));
+    const answer = await classified(`GET ${uri}`, () =>
+      this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }),
+    );
     const body = answer.Body as ObjectBody | undefined;
     if ((answer.ContentLength ?? 0) > this.manifestBytesMax || body === undefined) {
       body?.destroy?.();

@@ -133,7 +133,10 @@ export class ArcRecordParser implements RecordParser {
   private lastMemberOffset = -1;
   private inflated = false;
 
-  constructor(private readonly sink: RecordSink, private readonly limits: WarcLimits = warcLimits) {
+  constructor(
+    private readonly sink: RecordSink,
+    private readonly limits: WarcLimits = warcLimits,
+  ) {
     this.lines = new LineReader(limits);
   }
 
@@ -210,13 +213,20 @@ export class ArcRecordParser implements RecordParser {
 
   private step(segment: Segment, index: number): number {
     switch (this.state) {
-      case 'start': return this.recordStart(segment, index);
-      case 'header': return this.headerLine(segment, index);
-      case 'version': return this.versionBlock(segment, index);
-      case 'http-header': return this.httpHeader(segment, index);
-      case 'payload': return this.readBlock(segment, index, true);
-      case 'skip-block': return this.readBlock(segment, index, false);
-      case 'seek': return this.seek(segment, index);
+      case 'start':
+        return this.recordStart(segment, index);
+      case 'header':
+        return this.headerLine(segment, index);
+      case 'version':
+        return this.versionBlock(segment, index);
+      case 'http-header':
+        return this.httpHeader(segment, index);
+      case 'payload':
+        return this.readBlock(segment, index, true);
+      case 'skip-block':
+        return this.readBlock(segment, index, false);
+      case 'seek':
+        return this.seek(segment, index);
     }
   }
 
@@ -245,12 +255,17 @@ export class ArcRecordParser implements RecordParser {
   }
 
   private beginRecord(segment: Segment, index: number): void {
-    const offset = segment.identityOffset === null
-      ? segment.memberOffset
-      : segment.identityOffset + (index - segment.start);
+    const offset =
+      segment.identityOffset === null ? segment.memberOffset : segment.identityOffset + (index - segment.start);
     this.open = {
-      type: 'unknown', warc: new HeaderFields(), httpStatusLine: null, http: null, payload: null,
-      offset, end: offset, badReason: null,
+      type: 'unknown',
+      warc: new HeaderFields(),
+      httpStatusLine: null,
+      http: null,
+      payload: null,
+      offset,
+      end: offset,
+      badReason: null,
     };
     this.lines.clear();
   }
@@ -290,7 +305,8 @@ export class ArcRecordParser implements RecordParser {
       // The block of an HTTP capture is the HTTP response; of anything else (dns:), the document.
       `Content-Type: ${http ? 'application/http; msgtype=response' : header.contentType}`,
       `Content-Length: ${header.length}`,
-    ]) open.warc.add(line);
+    ])
+      open.warc.add(line);
     this.recordsSeen++;
     this.sink.recordType(type);
     this.blockRemaining = header.length;
@@ -336,7 +352,10 @@ export class ArcRecordParser implements RecordParser {
   }
 
   /** Reads one line of the block, never past the block's end. */
-  private blockLine(segment: Segment, index: number):
+  private blockLine(
+    segment: Segment,
+    index: number,
+  ):
     | { kind: 'line'; text: string; next: number }
     | { kind: 'more'; next: number }
     | { kind: 'past-limit'; next: number } {
@@ -422,8 +441,13 @@ export class ArcRecordParser implements RecordParser {
     }
     if (record.payload !== null) record.warc.add(`WARC-Payload-Digest: sha1:${base32(record.payload.digest())}`);
     const parsed: ParsedRecord = {
-      type: record.type, warc: record.warc, httpStatusLine: record.httpStatusLine, http: record.http,
-      metadata: null, offset: record.offset, length: record.end - record.offset,
+      type: record.type,
+      warc: record.warc,
+      httpStatusLine: record.httpStatusLine,
+      http: record.http,
+      metadata: null,
+      offset: record.offset,
+      length: record.end - record.offset,
     };
     this.sink.record(parsed);
   }

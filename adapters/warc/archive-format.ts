@@ -67,8 +67,8 @@ function firstMemberHolds(working: Buffer, final: boolean): 'warc' | 'arc' | 'ne
   const output = inflateTruncatedMember(window, 0, window.length);
   if (output.subarray(0, magicBytes).equals(warcMagic)) return 'warc';
   if (startsArcFile(output)) return 'arc';
-  const complete = final || window.length === firstMemberBytes
-    || inflateMember(window, 0, window.length).kind !== 'incomplete';
+  const complete =
+    final || window.length === firstMemberBytes || inflateMember(window, 0, window.length).kind !== 'incomplete';
   if (!complete && (output.length < arcFileMagic.length || output.indexOf(lineFeed) === -1)) return null;
   return startsArcRecord(output) ? 'arc' : 'neither';
 }

@@ -151,7 +151,8 @@ function digest(value: string | null): string | null {
 
 /** HTTP Content-Type for HTTP records; the WARC Content-Type for resource records. */
 function mimeType(record: ParsedRecord): string | null {
-  const value = record.type === 'resource' ? record.warc.get('content-type') : record.http?.get('content-type') ?? null;
+  const value =
+    record.type === 'resource' ? record.warc.get('content-type') : (record.http?.get('content-type') ?? null);
   if (value === null) return null;
   const bare = value.split(';', 1)[0]!.trim().toLowerCase();
   return bare.length === 0 ? null : bare;

@@ -1,4 +1,11 @@
-import { findGzipMagic, findWholeMember, gzipTrailerBytes, inflateMember, inflateTruncatedMember, parseGzipHeader } from './gzip-member.ts';
+import {
+  findGzipMagic,
+  findWholeMember,
+  gzipTrailerBytes,
+  inflateMember,
+  inflateTruncatedMember,
+  parseGzipHeader,
+} from './gzip-member.ts';
 import { StreamingMemberInflater } from './streaming-member-inflater.ts';
 import type { Segment } from './warc-record-parser.ts';
 import { type WarcLimits, warcLimits } from './warc-limits.ts';
@@ -37,7 +44,10 @@ export class GzipMemberReader {
   private resynchronising = false;
   private truncated = false;
 
-  constructor(private readonly sink: MemberSink, private readonly limits: WarcLimits = warcLimits) {}
+  constructor(
+    private readonly sink: MemberSink,
+    private readonly limits: WarcLimits = warcLimits,
+  ) {}
 
   /** True when the input ended inside a member. */
   get endedInsideMember(): boolean {
@@ -48,7 +58,10 @@ export class GzipMemberReader {
     let index = 0;
     // Each turn consumes bytes, or returns to wait for more: bounded by the bytes, plus one.
     for (let turns = 0; turns <= working.length + 1 && index < working.length; turns++) {
-      const next = this.streaming === null ? this.readMember(working, base, index, final) : this.readStream(working, base, index, final);
+      const next =
+        this.streaming === null
+          ? this.readMember(working, base, index, final)
+          : this.readStream(working, base, index, final);
       if (next === null) return index;
       index = next;
     }
@@ -66,11 +79,19 @@ export class GzipMemberReader {
     if (result.kind === 'member') {
       this.attemptedBytes = 0;
       this.resynchronising = false;
-      this.sink.segment({ bytes: result.output, start: 0, end: result.output.length, identityOffset: null, memberOffset: base + index, sourceEnd: base + result.end });
+      this.sink.segment({
+        bytes: result.output,
+        start: 0,
+        end: result.output.length,
+        identityOffset: null,
+        memberOffset: base + index,
+        sourceEnd: base + result.end,
+      });
       return result.end;
     }
     if (result.kind === 'corrupt') return this.resynchronise(working, index, result.reason);
-    if (result.kind === 'too-large' || limit - index === this.limits.memberBufferBytesMax) return this.startStreaming(working, base, index);
+    if (result.kind === 'too-large' || limit - index === this.limits.memberBufferBytesMax)
+      return this.startStreaming(working, base, index);
     if (!final) {
       this.attemptedBytes = available;
       return null;
@@ -78,7 +99,12 @@ export class GzipMemberReader {
     return this.endInsideMember(working, base, index);
   }
 
-  private resynchronise(working: Buffer, index: number, reason: string, next = findGzipMagic(working, index + 1)): number {
+  private resynchronise(
+    working: Buffer,
+    index: number,
+    reason: string,
+    next = findGzipMagic(working, index + 1),
+  ): number {
     if (!this.resynchronising) this.sink.damaged(reason);
     this.resynchronising = true;
     this.attemptedBytes = 0;
@@ -97,7 +123,14 @@ export class GzipMemberReader {
     if (next !== -1) return this.resynchronise(working, index, 'corrupt gzip member', next);
     const output = inflateTruncatedMember(working, index, working.length, this.limits);
     if (output.length > 0) {
-      this.sink.segment({ bytes: output, start: 0, end: output.length, identityOffset: null, memberOffset: base + index, sourceEnd: base + working.length });
+      this.sink.segment({
+        bytes: output,
+        start: 0,
+        end: output.length,
+        identityOffset: null,
+        memberOffset: base + index,
+        sourceEnd: base + working.length,
+      });
     }
     if (!this.resynchronising || output.length > 0) this.truncated = true;
     return working.length;
@@ -123,7 +156,9 @@ export class GzipMemberReader {
     const member = this.streaming!;
     if (member.deflateEnd !== null) return this.readStreamTrailer(working, index, final);
     const position = base + index;
-    const pieceEnd = member.deflateOffset + (Math.floor((position - member.deflateOffset) / this.limits.streamPieceBytes) + 1) * this.limits.streamPieceBytes;
+    const pieceEnd =
+      member.deflateOffset +
+      (Math.floor((position - member.deflateOffset) / this.limits.streamPieceBytes) + 1) * this.limits.streamPieceBytes;
     const available = Math.min(working.length, pieceEnd - base);
     if (available < pieceEnd - base && !final) return null;
     const piece = working.subarray(index, available);
@@ -145,7 +180,14 @@ export class GzipMemberReader {
 
   private emitStreamed(member: StreamingMember, outputs: readonly Buffer[], sourceEnd: number): void {
     for (const output of outputs) {
-      this.sink.segment({ bytes: output, start: 0, end: output.length, identityOffset: null, memberOffset: member.offset, sourceEnd });
+      this.sink.segment({
+        bytes: output,
+        start: 0,
+        end: output.length,
+        identityOffset: null,
+        memberOffset: member.offset,
+        sourceEnd,
+      });
     }
   }
 
@@ -158,7 +200,8 @@ export class GzipMemberReader {
       return working.length;
     }
     this.streaming = null;
-    if (!member.inflater.trailerMatches(working, index)) return this.resynchronise(working, index, 'gzip checksum mismatch');
+    if (!member.inflater.trailerMatches(working, index))
+      return this.resynchronise(working, index, 'gzip checksum mismatch');
     this.resynchronising = false;
     return index + gzipTrailerBytes;
   }

@@ -3,9 +3,7 @@ import { type WarcLimits, warcLimits } from './warc-limits.ts';
 
 /** What parsing a gzip member header (RFC 1952, section 2.3) gives. */
 export type GzipHeader =
-  | { readonly kind: 'header'; readonly length: number }
-  | { readonly kind: 'incomplete' }
-  | { readonly kind: 'invalid' };
+  { readonly kind: 'header'; readonly length: number } | { readonly kind: 'incomplete' } | { readonly kind: 'invalid' };
 
 const flagHeaderCrc = 0x02;
 const flagExtra = 0x04;
@@ -20,7 +18,12 @@ export function startsGzipMember(bytes: Uint8Array, index: number): boolean {
 }
 
 /** Parses the header at `index`, with its optional FEXTRA, FNAME, FCOMMENT and FHCRC fields. */
-export function parseGzipHeader(bytes: Buffer, index: number, limit: number, limits: WarcLimits = warcLimits): GzipHeader {
+export function parseGzipHeader(
+  bytes: Buffer,
+  index: number,
+  limit: number,
+  limits: WarcLimits = warcLimits,
+): GzipHeader {
   if (limit - index < fixedHeaderBytes) return { kind: 'incomplete' };
   if (!startsGzipMember(bytes, index)) return { kind: 'invalid' };
   const flags = bytes[index + 3]!;
@@ -34,7 +37,8 @@ export function parseGzipHeader(bytes: Buffer, index: number, limit: number, lim
     if ((flags & flag) === 0) continue;
     const terminator = bytes.indexOf(0, position);
     const searchEnd = Math.min(limit, position + limits.gzipHeaderStringBytesMax);
-    if (terminator === -1 || terminator >= searchEnd) return searchEnd < limit ? { kind: 'invalid' } : { kind: 'incomplete' };
+    if (terminator === -1 || terminator >= searchEnd)
+      return searchEnd < limit ? { kind: 'invalid' } : { kind: 'incomplete' };
     position = terminator + 1;
   }
   if ((flags & flagHeaderCrc) !== 0) position += 2;
@@ -57,7 +61,12 @@ export type MemberInflation =
  * found without scanning. The trailer's CRC-32 and size are checked: a flipped bit that still
  * inflates is caught here, not passed on as a row.
  */
-export function inflateMember(bytes: Buffer, index: number, limit: number, limits: WarcLimits = warcLimits): MemberInflation {
+export function inflateMember(
+  bytes: Buffer,
+  index: number,
+  limit: number,
+  limits: WarcLimits = warcLimits,
+): MemberInflation {
   const header = parseGzipHeader(bytes, index, limit, limits);
   if (header.kind === 'incomplete') return header;
   if (header.kind === 'invalid') return { kind: 'corrupt', reason: 'non-gzip data between members' };
@@ -98,14 +107,17 @@ function outputChunkBytes(bytes: Buffer, deflateStart: number, limit: number): n
 }
 
 export function trailerMatches(bytes: Buffer, trailer: number, output: Buffer): boolean {
-  return bytes.readUInt32LE(trailer) === zlib.crc32(output) && bytes.readUInt32LE(trailer + 4) === output.length % 2 ** 32;
+  return (
+    bytes.readUInt32LE(trailer) === zlib.crc32(output) && bytes.readUInt32LE(trailer + 4) === output.length % 2 ** 32
+  );
 }
 
 function classifyInflateError(error: unknown): MemberInflation {
   const code = (error as { code?: unknown }).code;
   if (code === 'Z_BUF_ERROR') return { kind: 'incomplete' };
   if (code === 'ERR_BUFFER_TOO_LARGE') return { kind: 'too-large' };
-  if (code === 'Z_DATA_ERROR' || code === 'Z_NEED_DICT' || code === 'Z_STREAM_ERROR') return { kind: 'corrupt', reason: 'corrupt gzip member' };
+  if (code === 'Z_DATA_ERROR' || code === 'Z_NEED_DICT' || code === 'Z_STREAM_ERROR')
+    return { kind: 'corrupt', reason: 'corrupt gzip member' };
   throw error;
 }
 
@@ -113,7 +125,12 @@ function classifyInflateError(error: unknown): MemberInflation {
  * Inflates what there is of a member cut off by the end of the input, so the records in it
  * are still counted; the caller counts the member as truncated.
  */
-export function inflateTruncatedMember(bytes: Buffer, index: number, limit: number, limits: WarcLimits = warcLimits): Buffer {
+export function inflateTruncatedMember(
+  bytes: Buffer,
+  index: number,
+  limit: number,
+  limits: WarcLimits = warcLimits,
+): Buffer {
   const header = parseGzipHeader(bytes, index, limit, limits);
   if (header.kind !== 'header') return Buffer.alloc(0);
   try {

@@ -70,7 +70,9 @@ export class StreamingMemberInflater {
 
   /** Whether an 8-byte gzip trailer matches what was inflated. */
   trailerMatches(trailer: Buffer, index: number): boolean {
-    return trailer.readUInt32LE(index) === this.checksum && trailer.readUInt32LE(index + 4) === this.outputBytes % 2 ** 32;
+    return (
+      trailer.readUInt32LE(index) === this.checksum && trailer.readUInt32LE(index + 4) === this.outputBytes % 2 ** 32
+    );
   }
 
   private takeOutputs(): Buffer[] {

@@ -65,7 +65,11 @@ interface UrlParts {
 }
 
 const noParts: UrlParts = { protocol: null, hostName: null, port: null, path: null, query: null };
-const defaultPorts = new Map([['http', 80], ['https', 443], ['ftp', 21]]);
+const defaultPorts = new Map([
+  ['http', 80],
+  ['https', 443],
+  ['ftp', 21],
+]);
 /** java.net.URL throws "unknown protocol" for every other scheme; cc-index-table then tries java.net.URI. */
 const javaUrlProtocols = new Set(['http', 'https', 'ftp', 'file', 'mailto']);
 const javaSchemePattern = /^[a-z][a-z0-9+.-]*$/;
@@ -215,7 +219,8 @@ function hierarchicalUriParts(scheme: string | null, rest: string): UrlParts {
   const path = percentDecodeUtf8(rawPath);
   const query = question < 0 ? null : percentDecodeUtf8(rest.slice(question + 1));
   // HostName reads whois: URIs as `whois://server/queried-name` and keeps the queried name.
-  const hostName = scheme === null ? null : scheme === 'whois' ? stripLeadingSlashes(path) : (server?.host.toLowerCase() ?? null);
+  const hostName =
+    scheme === null ? null : scheme === 'whois' ? stripLeadingSlashes(path) : (server?.host.toLowerCase() ?? null);
   return { protocol: scheme, hostName, port: server?.port ?? null, path, query };
 }
 
@@ -281,7 +286,10 @@ function urlDecodedHost(host: string): string {
  * fallback for names IDN.toASCII refuses (its HostNameTest).
  */
 function asciiHost(host: string): string {
-  return host.split(labelSeparators).map((label) => asciiLabel(label) ?? label).join('.');
+  return host
+    .split(labelSeparators)
+    .map((label) => asciiLabel(label) ?? label)
+    .join('.');
 }
 
 const labelSeparators = /[.\u3002\uff0e\uff61]/;
@@ -374,7 +382,9 @@ function javaSplitOnDots(name: string): string[] {
   return labels;
 }
 
-function hostColumns(host: NormalisedHost | null): Omit<UrlColumns, 'url_surtkey' | 'url_protocol' | 'url_port' | 'url_path' | 'url_query'> {
+function hostColumns(
+  host: NormalisedHost | null,
+): Omit<UrlColumns, 'url_surtkey' | 'url_protocol' | 'url_port' | 'url_path' | 'url_query'> {
   const name = host?.name ?? null;
   const labels = host?.reversedLabels ?? null;
   // HostName looks suffixes up for host names only, not for IP addresses.
@@ -410,8 +420,14 @@ const noSuffix: SuffixAndDomain = { suffix: null, domain: null };
  * `kawasaki.jp`). These rules have not changed in a decade.
  */
 const exceptionRules = new Set([
-  'www.ck', 'city.kawasaki.jp', 'city.kitakyushu.jp', 'city.kobe.jp', 'city.nagoya.jp',
-  'city.sapporo.jp', 'city.sendai.jp', 'city.yokohama.jp',
+  'www.ck',
+  'city.kawasaki.jp',
+  'city.kitakyushu.jp',
+  'city.kobe.jp',
+  'city.nagoya.jp',
+  'city.sapporo.jp',
+  'city.sendai.jp',
+  'city.yokohama.jp',
 ]);
 
 function suffixAndDomain(host: string, withPrivateDomains: boolean): SuffixAndDomain {
@@ -426,7 +442,8 @@ function suffixAndDomain(host: string, withPrivateDomains: boolean): SuffixAndDo
   });
   const suffix = result.publicSuffix;
   // crawler-commons has no implicit `*` rule: a name under an unlisted TLD has no suffix.
-  if (suffix === null || !(result.isIcann === true || (withPrivateDomains && result.isPrivate === true))) return noSuffix;
+  if (suffix === null || !(result.isIcann === true || (withPrivateDomains && result.isPrivate === true)))
+    return noSuffix;
   const domain = result.domain;
   if (domain !== null && exceptionRules.has(domain)) return { suffix: domain, domain };
   return { suffix, domain: isStrictDomain(host, suffix) ? domain : null };
@@ -474,7 +491,8 @@ export function surtKey(url: string): string {
  */
 function surtParse(raw: string): SurtUrl | undefined {
   let text = raw;
-  if (isPythonSpace(text.charCodeAt(0)) || isPythonSpace(text.charCodeAt(text.length - 1))) text = text.replace(/^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g, '');
+  if (isPythonSpace(text.charCodeAt(0)) || isPythonSpace(text.charCodeAt(text.length - 1)))
+    text = text.replace(/^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g, '');
   if (/[\n\r\t]/.test(text)) text = text.replace(/[\n\r\t]/g, '');
   if (text === '') return undefined;
   if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(text)) text = `http://${text}`;
@@ -534,7 +552,8 @@ function surtHostAndPort(hostInfo: string): { host: string | null; port: number 
     portText = colon < 0 ? '' : hostInfo.slice(colon + 1);
   }
   let port: number | null | undefined = null;
-  if (portText !== '') port = /^\d+$/.test(portText) && Number(portText) <= 65535 ? Number(portText) || null : undefined;
+  if (portText !== '')
+    port = /^\d+$/.test(portText) && Number(portText) <= 65535 ? Number(portText) || null : undefined;
   // Every later step lowers the host's ASCII letters again, so lowering it all here is the same.
   return { host: host === '' ? null : asciiLower(host), port };
 }
@@ -572,7 +591,9 @@ function iaCanonicalise(url: SurtUrl): void {
 }
 
 function formatSurt(url: SurtUrl): string {
-  let key = url.host ? `${url.host.split('.').reverse().join(',')}${url.port === null ? '' : `:${url.port}`})` : `${url.scheme}:`;
+  let key = url.host
+    ? `${url.host.split('.').reverse().join(',')}${url.port === null ? '' : `:${url.port}`})`
+    : `${url.scheme}:`;
   if (url.path) key += url.path;
   else if (url.query !== null) key += '/';
   if (url.query !== null) key += `?${url.query}`;
@@ -602,9 +623,14 @@ function attemptIpFormats(host: string): string | null {
   const first = host.charCodeAt(0);
   if (!(first >= 0x30 && first <= 0x39)) return null;
   if (/^\d+$/.test(host)) return dottedQuad(lowThirtyTwoBits(host));
-  if (!/^([1-9]\d*)(\.\d+)?(\.\d+)?(\.\d+)?$/.test(host) && !/^(0[0-7]*)(\.[0-7]+)?(\.[0-7]+)?(\.[0-7]+)?$/.test(host)) return null;
+  if (!/^([1-9]\d*)(\.\d+)?(\.\d+)?(\.\d+)?$/.test(host) && !/^(0[0-7]*)(\.[0-7]+)?(\.[0-7]+)?(\.[0-7]+)?$/.test(host))
+    return null;
   // inet_aton reads a leading zero as octal.
-  const parts = host.split('.').map((part) => (part.length > 1 && part.startsWith('0') ? (/^[0-7]+$/.test(part) ? parseInt(part, 8) : NaN) : Number(part)));
+  const parts = host
+    .split('.')
+    .map((part) =>
+      part.length > 1 && part.startsWith('0') ? (/^[0-7]+$/.test(part) ? parseInt(part, 8) : NaN) : Number(part),
+    );
   return parts.some(Number.isNaN) ? null : ipv4FromParts(parts);
 }
 
@@ -638,7 +664,10 @@ function normalizePath(path: string | null): string {
   }
   if (kept.length === 0) return '/';
   const last = kept.pop() as string;
-  return `/${kept.filter((segment) => segment !== '').map((segment) => `${segment}/`).join('')}${last}`;
+  return `/${kept
+    .filter((segment) => segment !== '')
+    .map((segment) => `${segment}/`)
+    .join('')}${last}`;
 }
 
 const pathSessionIdPatterns = [
@@ -680,7 +709,10 @@ function alphaReorderQuery(query: string): string {
   if (query.length <= 1 || !query.includes('&')) return query;
   const keyed = query.split('&').map((argument) => {
     const equals = argument.indexOf('=');
-    return { argument, key: equals < 0 ? `${argument}\0` : `${argument.slice(0, equals)}\0\x01${argument.slice(equals + 1)}` };
+    return {
+      argument,
+      key: equals < 0 ? `${argument}\0` : `${argument.slice(0, equals)}\0\x01${argument.slice(equals + 1)}`,
+    };
   });
   keyed.sort((left, right) => (left.key < right.key ? -1 : left.key > right.key ? 1 : 0));
   return keyed.map(({ argument }) => argument).join('&');
@@ -719,7 +751,10 @@ function unescapeRepeatedly(bytes: string): string {
 /** urllib's quote_from_bytes with surt's safe set: escapes controls, space, `#`, `%` and non-ASCII. */
 function escapeOnce(bytes: string): string {
   if (!/[\x00-\x20#%\x7f-\xff]/.test(bytes)) return bytes;
-  return bytes.replace(/[\x00-\x20#%\x7f-\xff]/g, (byte) => `%${byte.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  return bytes.replace(
+    /[\x00-\x20#%\x7f-\xff]/g,
+    (byte) => `%${byte.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
 }
 
 /** Percent-decodes as UTF-8, malformed sequences becoming U+FFFD, as Java's decoders do. */

@@ -11,8 +11,8 @@
  */
 const commonPattern = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
 const w3cPattern = new RegExp(
-  '^(\\d{4})(?:-(\\d{2})(?:-(\\d{2})'
-  + '(?:T(\\d{2}):(\\d{2})(?::(\\d{2})(?:\\.(\\d+))?)?(Z|[+-]\\d{2}:?\\d{2})?)?)?)?$',
+  '^(\\d{4})(?:-(\\d{2})(?:-(\\d{2})' +
+    '(?:T(\\d{2}):(\\d{2})(?::(\\d{2})(?:\\.(\\d+))?)?(Z|[+-]\\d{2}:?\\d{2})?)?)?)?$',
 );
 const digitsPattern = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/;
 /** Digits of a fraction that can change the milliseconds; the rest are dropped. */
@@ -27,9 +27,8 @@ export function parseWarcDate(value: string | null): number | null {
   const match = w3cPattern.exec(value);
   if (match === null) return null;
   const [, year, month = '1', day = '1', hour = '0', minute = '0', second = '0', fraction, zone] = match;
-  const milliseconds = fraction === undefined
-    ? 0
-    : Number(fraction.slice(0, fractionDigitsUsed).padEnd(fractionDigitsUsed, '0'));
+  const milliseconds =
+    fraction === undefined ? 0 : Number(fraction.slice(0, fractionDigitsUsed).padEnd(fractionDigitsUsed, '0'));
   const time = utc([year, month, day, hour, minute, second].map(Number), milliseconds);
   if (time === null) return null;
   const offset = zoneOffsetMinutes(zone);

@@ -80,7 +80,10 @@ export class WarcJobDecoder implements JobDecoder {
   private readonly observer: ((record: ParsedRecord) => void) | undefined;
   private readonly limits: WarcLimits | undefined;
 
-  constructor(private readonly input: InputRef, options: WarcJobDecoderOptions = {}) {
+  constructor(
+    private readonly input: InputRef,
+    options: WarcJobDecoderOptions = {},
+  ) {
     this.limits = options.limits;
     this.observer = options.observer;
     const sink: RecordSink = {
@@ -97,13 +100,16 @@ export class WarcJobDecoder implements JobDecoder {
     };
     this.sink = sink;
     this.parser = new WarcRecordParser(sink, options.limits);
-    this.members = new GzipMemberReader({
-      segment: (segment) => this.parser.feed(segment),
-      damaged: (reason) => {
-        this.countBad(reason);
-        this.parser.reset();
+    this.members = new GzipMemberReader(
+      {
+        segment: (segment) => this.parser.feed(segment),
+        damaged: (reason) => {
+          this.countBad(reason);
+          this.parser.reset();
+        },
       },
-    }, options.limits);
+      options.limits,
+    );
   }
 
   /**
@@ -114,7 +120,8 @@ export class WarcJobDecoder implements JobDecoder {
     if (this.ended) throw new Error('invariant broken: push after the final chunk');
     this.ended = final;
     const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (this.format === 'unknown') this.readWorking(this.carry.length === 0 ? bytes : Buffer.concat([this.carry, bytes]), final);
+    if (this.format === 'unknown')
+      this.readWorking(this.carry.length === 0 ? bytes : Buffer.concat([this.carry, bytes]), final);
     else if (this.carry.length === 0) this.readWorking(bytes, final);
     else {
       const rest = this.readStraddling(bytes, final);
@@ -161,7 +168,8 @@ export class WarcJobDecoder implements JobDecoder {
   }
 
   private detectFormat(working: Buffer, final: boolean): void {
-    if (working.length === 0 && final) throw new FailureError(inputFault(`${this.input.uri}: empty file, no WARC record`));
+    if (working.length === 0 && final)
+      throw new FailureError(inputFault(`${this.input.uri}: empty file, no WARC record`));
     const detected = working.length === 0 ? null : detectArchiveFormat(working, final);
     if (detected === null) return;
     this.format = detected.container;
@@ -171,7 +179,14 @@ export class WarcJobDecoder implements JobDecoder {
   private read(working: Buffer, final: boolean): number {
     if (this.format === 'gzip') return this.members.read(working, this.carryOffset, final);
     if (this.format === 'plain') {
-      this.parser.feed({ bytes: working, start: 0, end: working.length, identityOffset: this.carryOffset, memberOffset: 0, sourceEnd: 0 });
+      this.parser.feed({
+        bytes: working,
+        start: 0,
+        end: working.length,
+        identityOffset: this.carryOffset,
+        memberOffset: 0,
+        sourceEnd: 0,
+      });
       return working.length;
     }
     return 0;
@@ -184,8 +199,14 @@ export class WarcJobDecoder implements JobDecoder {
     this.flushPending();
     if (this.parser.recordCount === 0) {
       // The damage says why: a header line past its limit is not the same fault as a text file.
-      const damage = Object.entries(this.jobBadByReason).map(([reason, times]) => `${reason} ${times}`).join(', ');
-      throw new FailureError(inputFault(`${this.input.uri}: not a WARC file, no WARC record found${damage === '' ? '' : ` (damage seen: ${damage})`}`));
+      const damage = Object.entries(this.jobBadByReason)
+        .map(([reason, times]) => `${reason} ${times}`)
+        .join(', ');
+      throw new FailureError(
+        inputFault(
+          `${this.input.uri}: not a WARC file, no WARC record found${damage === '' ? '' : ` (damage seen: ${damage})`}`,
+        ),
+      );
     }
     const lostAll = this.jobRows === 0 && this.jobSkipped === 0 && this.jobOtherTypes === 0;
     if (lostAll && Object.keys(this.jobBadByReason).length > 0) {

@@ -94,7 +94,10 @@ export class WarcRecordParser {
   /** The gzip member the last inflated bytes came from, to see where a new one starts. */
   private lastMemberOffset = -1;
 
-  constructor(private readonly sink: RecordSink, private readonly limits: WarcLimits = warcLimits) {
+  constructor(
+    private readonly sink: RecordSink,
+    private readonly limits: WarcLimits = warcLimits,
+  ) {
     this.lines = new LineReader(limits);
   }
 
@@ -169,8 +172,12 @@ export class WarcRecordParser {
     if (this.state !== 'http-header' && this.state !== 'metadata-body' && this.state !== 'skip-block') return false;
     const bytes = segment.bytes;
     const start = segment.start;
-    return segment.end - start > recordMagic.length && bytes.compare(recordMagic, 0, recordMagic.length, start, start + recordMagic.length) === 0
-      && bytes[start + recordMagic.length]! >= 0x30 && bytes[start + recordMagic.length]! <= 0x39;
+    return (
+      segment.end - start > recordMagic.length &&
+      bytes.compare(recordMagic, 0, recordMagic.length, start, start + recordMagic.length) === 0 &&
+      bytes[start + recordMagic.length]! >= 0x30 &&
+      bytes[start + recordMagic.length]! <= 0x39
+    );
   }
 
   private cutAtMemberStart(): void {
@@ -183,13 +190,20 @@ export class WarcRecordParser {
 
   private step(segment: Segment, index: number): number {
     switch (this.state) {
-      case 'record-start': return this.recordStart(segment, index);
-      case 'block-rest': return this.blockRest(segment, index);
-      case 'seek': return this.seek(segment, index);
-      case 'warc-header': return this.warcHeader(segment, index);
-      case 'http-header': return this.httpHeader(segment, index);
-      case 'metadata-body': return this.metadataBody(segment, index);
-      case 'skip-block': return this.skipBlock(segment, index);
+      case 'record-start':
+        return this.recordStart(segment, index);
+      case 'block-rest':
+        return this.blockRest(segment, index);
+      case 'seek':
+        return this.seek(segment, index);
+      case 'warc-header':
+        return this.warcHeader(segment, index);
+      case 'http-header':
+        return this.httpHeader(segment, index);
+      case 'metadata-body':
+        return this.metadataBody(segment, index);
+      case 'skip-block':
+        return this.skipBlock(segment, index);
     }
   }
 
@@ -293,8 +307,18 @@ export class WarcRecordParser {
   }
 
   private beginRecord(segment: Segment, index: number): void {
-    const offset = segment.identityOffset === null ? segment.memberOffset : segment.identityOffset + (index - segment.start);
-    this.open = { warc: new HeaderFields(), type: 'unknown', httpStatusLine: null, http: null, metadata: null, offset, end: offset, badReason: null };
+    const offset =
+      segment.identityOffset === null ? segment.memberOffset : segment.identityOffset + (index - segment.start);
+    this.open = {
+      warc: new HeaderFields(),
+      type: 'unknown',
+      httpStatusLine: null,
+      http: null,
+      metadata: null,
+      offset,
+      end: offset,
+      badReason: null,
+    };
     this.headerBytes = 0;
     this.firstLine = true;
     this.lines.clear();
@@ -306,7 +330,8 @@ export class WarcRecordParser {
     if (result.kind === 'partial') return this.consumedHeader(segment, segment.end, segment.end - index);
     if (result.kind === 'too-long') return this.headerDamage(index, 'WARC header line past its limit');
     const next = this.consumedHeader(segment, result.next, result.next - index);
-    if (this.headerBytes > this.limits.headerBlockBytesMax) return this.headerDamage(next, 'WARC header block past its limit');
+    if (this.headerBytes > this.limits.headerBlockBytesMax)
+      return this.headerDamage(next, 'WARC header block past its limit');
     if (this.firstLine) {
       this.firstLine = false;
       if (!versionPattern.test(result.text)) return this.damagedVersion(next);
@@ -395,7 +420,11 @@ export class WarcRecordParser {
   }
 
   /** Reads one line of the block, never past the block's end. */
-  private blockLine(segment: Segment, index: number, blockBytesMax: number):
+  private blockLine(
+    segment: Segment,
+    index: number,
+    blockBytesMax: number,
+  ):
     | { kind: 'line'; text: string; next: number }
     | { kind: 'more'; next: number }
     | { kind: 'past-limit'; next: number } {
@@ -456,8 +485,13 @@ export class WarcRecordParser {
       return;
     }
     this.sink.record({
-      type: record.type, warc: record.warc, httpStatusLine: record.httpStatusLine, http: record.http,
-      metadata: record.metadata, offset: record.offset, length: record.end - record.offset,
+      type: record.type,
+      warc: record.warc,
+      httpStatusLine: record.httpStatusLine,
+      http: record.http,
+      metadata: record.metadata,
+      offset: record.offset,
+      length: record.end - record.offset,
     });
   }
 

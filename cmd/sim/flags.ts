@@ -19,12 +19,14 @@ export interface SimFlags {
 
 export class UsageError extends Error {}
 
-export const usage = 'usage: npm run sim -- [--scenario FILE] [--instances N] [--instance-type T] [--files N] [--seed S] '
-  + '[--policy weighted|fifo|round-robin] [--sweep] [--deadline HOURS] [--calibrate METRICS_LOG] [--json] [--html FILE]';
+export const usage =
+  'usage: npm run sim -- [--scenario FILE] [--instances N] [--instance-type T] [--files N] [--seed S] ' +
+  '[--policy weighted|fifo|round-robin] [--sweep] [--deadline HOURS] [--calibrate METRICS_LOG] [--json] [--html FILE]';
 
 function positiveInteger(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text) || Number(text) < 1) throw new UsageError(`--${name} must be a positive integer, got "${text}"`);
+  if (!/^\d+$/.test(text) || Number(text) < 1)
+    throw new UsageError(`--${name} must be a positive integer, got "${text}"`);
   return Number(text);
 }
 
@@ -54,12 +56,14 @@ export function parseSimFlags(argv: readonly string[]): SimFlags {
     throw new UsageError(`${(error as Error).message.split('\n')[0] ?? 'bad arguments'}; ${usage}`);
   }
   const values = parsed.values;
-  if (values.seed !== undefined && !/^-?\d+$/.test(values.seed)) throw new UsageError(`--seed must be an integer, got "${values.seed}"`);
+  if (values.seed !== undefined && !/^-?\d+$/.test(values.seed))
+    throw new UsageError(`--seed must be an integer, got "${values.seed}"`);
   if (values.policy !== undefined && !(policies as readonly string[]).includes(values.policy)) {
     throw new UsageError(`--policy must be one of ${policies.join(', ')}, got "${values.policy}"`);
   }
   const deadlineHours = values.deadline === undefined ? undefined : Number(values.deadline);
-  if (deadlineHours !== undefined && !(deadlineHours > 0)) throw new UsageError(`--deadline must be a positive number of hours, got "${values.deadline}"`);
+  if (deadlineHours !== undefined && !(deadlineHours > 0))
+    throw new UsageError(`--deadline must be a positive number of hours, got "${values.deadline}"`);
   if (deadlineHours !== undefined && !values.sweep) throw new UsageError('--deadline only makes sense with --sweep');
   return {
     scenario: values.scenario,

@@ -9,7 +9,14 @@ import { simulate, type SimulationResult } from '../../sim/fleet-simulation.ts';
 import { htmlReport } from '../../sim/html-report.ts';
 import { findInstanceType } from '../../sim/instance-types.ts';
 import { withModels, type ModelOverrides } from '../../sim/models.ts';
-import { applyScenarioFile, defaultScenario, limitsForInstance, scenarioProblem, type Scenario, type ScenarioFile } from '../../sim/scenario.ts';
+import {
+  applyScenarioFile,
+  defaultScenario,
+  limitsForInstance,
+  scenarioProblem,
+  type Scenario,
+  type ScenarioFile,
+} from '../../sim/scenario.ts';
 import { textReport } from '../../sim/text-report.ts';
 import { parseSimFlags, usage, UsageError, type SimFlags } from './flags.ts';
 
@@ -17,7 +24,9 @@ function readText(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new UsageError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new UsageError(
+      `cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
 }
 
@@ -30,7 +39,9 @@ function loadScenario(flags: SimFlags): Scenario {
     try {
       file = flags.scenario.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
     } catch (error) {
-      throw new UsageError(`scenario file ${flags.scenario} is not valid ${flags.scenario.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
+      throw new UsageError(
+        `scenario file ${flags.scenario} is not valid ${flags.scenario.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`,
+      );
     }
     const applied = applyScenarioFile(scenario, file);
     if (typeof applied === 'string') throw new UsageError(`scenario file ${flags.scenario}: ${applied}`);
@@ -84,17 +95,26 @@ function replayCommand(argv: readonly string[], seed: number): string {
   const args = [...argv];
   const seedIndex = args.indexOf('--seed');
   if (seedIndex >= 0) args.splice(seedIndex, 2);
-  const quoted = [...args, '--seed', String(seed)].map((arg) => (/^[\w./:=,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`));
+  const quoted = [...args, '--seed', String(seed)].map((arg) =>
+    /^[\w./:=,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`,
+  );
   return `npm run sim -- ${quoted.join(' ')}`;
 }
 
 function reportViolations(results: readonly SimulationResult[], argv: readonly string[]): boolean {
   const failing = results.filter((result) => result.violationCount > 0);
   for (const result of failing) {
-    console.error(`checker failed: ${result.violationCount} violation(s) with ${result.instances} × ${result.instanceType}:`);
+    console.error(
+      `checker failed: ${result.violationCount} violation(s) with ${result.instances} × ${result.instanceType}:`,
+    );
     for (const violation of result.violations) console.error(`  ${violation}`);
-    const fleet = result.instances === Number(argv[argv.indexOf('--instances') + 1]) ? [] : ['--instances', String(result.instances), '--instance-type', result.instanceType];
-    console.error(`replay: ${replayCommand([...argv.filter((arg) => arg !== '--sweep'), ...(argv.includes('--sweep') ? fleet : [])], result.seed)}`);
+    const fleet =
+      result.instances === Number(argv[argv.indexOf('--instances') + 1])
+        ? []
+        : ['--instances', String(result.instances), '--instance-type', result.instanceType];
+    console.error(
+      `replay: ${replayCommand([...argv.filter((arg) => arg !== '--sweep'), ...(argv.includes('--sweep') ? fleet : [])], result.seed)}`,
+    );
   }
   return failing.length > 0;
 }
@@ -108,7 +128,10 @@ function main(argv: readonly string[]): number {
   const scenario = loadScenario(flags);
   if (flags.sweep) {
     const result = sweep(scenario, flags.deadlineHours ?? null);
-    if (flags.json) console.log(JSON.stringify({ ...result, runs: result.runs.map(({ timeSeries: _series, ...run }) => run) }, null, 2));
+    if (flags.json)
+      console.log(
+        JSON.stringify({ ...result, runs: result.runs.map(({ timeSeries: _series, ...run }) => run) }, null, 2),
+      );
     else console.log(sweepTable(result));
     if (flags.html !== undefined && result.cheapest !== null) writeFileSync(flags.html, htmlReport(result.cheapest));
     return reportViolations(result.runs, argv) ? 1 : 0;
@@ -130,7 +153,7 @@ const helpText = [
   '  --policy P             weighted (default), fifo or round-robin',
   '  --sweep                try instance counts and types; with --deadline HOURS, the cheapest that meets it',
   '  --calibrate LOG        set CPU rates, commit latency, per-stream rate and rows per byte from a real',
-  '                         run\'s metrics log (JSON lines); models the scenario file sets win over it',
+  "                         run's metrics log (JSON lines); models the scenario file sets win over it",
   '  --json                 print the result as JSON',
   '  --html FILE            write a report with charts of queue depth, active workers and throughput',
   'Exit codes: 0 done; 1 a checker found a violation (the replay command is printed); 2 bad usage.',

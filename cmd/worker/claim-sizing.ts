@@ -41,11 +41,13 @@ export interface SizedClaim {
 
 /** Sizes every job of the claim at once (a claim is a few jobs); keeps the ledger's order, in which the core starts them. */
 export async function sizeClaim(leased: readonly LeasedJob[], options: ClaimSizingOptions): Promise<SizedClaim> {
-  const looked = await Promise.all(leased.map(async (job): Promise<ClaimedJob | UnsizedJob> => {
-    if (job.sizeBytes !== null) return { ...job, sizeBytes: job.sizeBytes };
-    const sized = await sizeWithRetries(job, options);
-    return typeof sized === 'number' ? { ...job, sizeBytes: sized } : { job, failure: sized };
-  }));
+  const looked = await Promise.all(
+    leased.map(async (job): Promise<ClaimedJob | UnsizedJob> => {
+      if (job.sizeBytes !== null) return { ...job, sizeBytes: job.sizeBytes };
+      const sized = await sizeWithRetries(job, options);
+      return typeof sized === 'number' ? { ...job, sizeBytes: sized } : { job, failure: sized };
+    }),
+  );
   return {
     jobs: looked.filter((entry): entry is ClaimedJob => !('failure' in entry)),
     unsized: looked.filter((entry): entry is UnsizedJob => 'failure' in entry),
@@ -67,7 +69,10 @@ async function sizeWithRetries(job: LeasedJob, options: ClaimSizingOptions): Pro
     const decision = decideRetry(options.limits, attempts, failure, options.random);
     if (decision.kind === 'give-up' || options.nowMs() + decision.delayMs >= options.trustedUntilMs) return failure;
     // The source adapters' sleep: it rejects as soon as the signal is aborted.
-    const waited = await sleep(decision.delayMs, options.signal).then(() => true, () => false);
+    const waited = await sleep(decision.delayMs, options.signal).then(
+      () => true,
+      () => false,
+    );
     if (!waited) return cancelled();
   }
 }

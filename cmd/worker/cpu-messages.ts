@@ -8,11 +8,30 @@ import type { RecordCounters } from '../../core/record-counters.ts';
  * chunk bytes go in (transferred, not copied) and encoded bytes come out.
  */
 export type CpuRequest =
-  | { readonly op: 'decode'; readonly requestId: number; readonly jobId: string; readonly input: InputRef; readonly chunk: Uint8Array; readonly final: boolean }
-  | { readonly op: 'encode'; readonly requestId: number; readonly jobId: string; readonly rows: number; readonly final: boolean }
+  | {
+      readonly op: 'decode';
+      readonly requestId: number;
+      readonly jobId: string;
+      readonly input: InputRef;
+      readonly chunk: Uint8Array;
+      readonly final: boolean;
+    }
+  | {
+      readonly op: 'encode';
+      readonly requestId: number;
+      readonly jobId: string;
+      readonly rows: number;
+      readonly final: boolean;
+    }
   | { readonly op: 'drop'; readonly jobId: string };
 
 export type CpuReply =
-  | { readonly requestId: number; readonly ok: true; readonly rows: number; readonly rowBytes: number; readonly counters: RecordCounters }
+  | {
+      readonly requestId: number;
+      readonly ok: true;
+      readonly rows: number;
+      readonly rowBytes: number;
+      readonly counters: RecordCounters;
+    }
   | { readonly requestId: number; readonly ok: true; readonly encoded: Uint8Array }
   | { readonly requestId: number; readonly ok: false; readonly failure: Failure };

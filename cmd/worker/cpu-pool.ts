@@ -33,7 +33,8 @@ const threadYoungGenerationMb = 8;
 
 /** Bytes a thread may take over without a copy: a whole, unshared ArrayBuffer. */
 function transferable(chunk: Uint8Array): Uint8Array {
-  const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
+  const whole =
+    chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
   return whole ? chunk : chunk.slice();
 }
 
@@ -50,16 +51,32 @@ export class CpuPool implements CpuStages {
     for (let index = 0; index < size; index++) this.threads.push(this.spawn());
   }
 
-  async decode(jobId: string, cpuLane: number, input: InputRef, chunk: Uint8Array, final: boolean): Promise<DecodeResult> {
+  async decode(
+    jobId: string,
+    cpuLane: number,
+    input: InputRef,
+    chunk: Uint8Array,
+    final: boolean,
+  ): Promise<DecodeResult> {
     const bytes = transferable(chunk);
-    const reply = await this.request(jobId, cpuLane, (requestId) => ({ op: 'decode', requestId, jobId, input, chunk: bytes, final }), [bytes.buffer as ArrayBuffer]);
+    const reply = await this.request(
+      jobId,
+      cpuLane,
+      (requestId) => ({ op: 'decode', requestId, jobId, input, chunk: bytes, final }),
+      [bytes.buffer as ArrayBuffer],
+    );
     if (!('rowBytes' in reply)) throw new FailureError(ourFault('CPU thread answered a decode with no rows'));
     return reply;
   }
 
   /** Encodes the next `rows` rows of the job; `final` also writes the footer and unpins it. */
   async encode(jobId: string, cpuLane: number, rows: number, final: boolean): Promise<Uint8Array> {
-    const reply = await this.request(jobId, cpuLane, (requestId) => ({ op: 'encode', requestId, jobId, rows, final }), []);
+    const reply = await this.request(
+      jobId,
+      cpuLane,
+      (requestId) => ({ op: 'encode', requestId, jobId, rows, final }),
+      [],
+    );
     if (!('encoded' in reply)) throw new FailureError(ourFault('CPU thread answered an encode with no bytes'));
     if (final) this.unpin(jobId);
     return reply.encoded;
@@ -80,8 +97,16 @@ export class CpuPool implements CpuStages {
     await Promise.all(this.threads.map((thread) => thread.worker.terminate()));
   }
 
-  private request(jobId: string, cpuLane: number, make: (requestId: number) => CpuRequest, transfer: ArrayBuffer[]): Promise<CpuReply & { ok: true }> {
-    if (this.orphaned.has(jobId)) return Promise.reject(new FailureError(ourFault(`the CPU thread of job ${jobId} died; its decoder state is lost`)));
+  private request(
+    jobId: string,
+    cpuLane: number,
+    make: (requestId: number) => CpuRequest,
+    transfer: ArrayBuffer[],
+  ): Promise<CpuReply & { ok: true }> {
+    if (this.orphaned.has(jobId))
+      return Promise.reject(
+        new FailureError(ourFault(`the CPU thread of job ${jobId} died; its decoder state is lost`)),
+      );
     const thread = this.threadFor(jobId, cpuLane);
     const requestId = this.nextRequestId++;
     return new Promise<CpuReply>((resolve, reject) => {
@@ -95,9 +120,11 @@ export class CpuPool implements CpuStages {
 
   private threadFor(jobId: string, cpuLane: number): CpuThread {
     const thread = this.threads[cpuLane];
-    if (thread === undefined) throw new FailureError(ourFault(`CPU lane ${cpuLane} is not one of the ${this.threads.length} threads`));
+    if (thread === undefined)
+      throw new FailureError(ourFault(`CPU lane ${cpuLane} is not one of the ${this.threads.length} threads`));
     const pinned = this.pinned.get(jobId);
-    if (pinned !== undefined && pinned !== thread) throw new FailureError(ourFault(`job ${jobId} moved CPU lanes; its decoder state is on another thread`));
+    if (pinned !== undefined && pinned !== thread)
+      throw new FailureError(ourFault(`job ${jobId} moved CPU lanes; its decoder state is on another thread`));
     thread.jobs.add(jobId);
     this.pinned.set(jobId, thread);
     return thread;
@@ -109,7 +136,11 @@ export class CpuPool implements CpuStages {
   }
 
   private spawn(): CpuThread {
-    const thread: CpuThread = { worker: new Worker(threadEntry, { resourceLimits: { maxYoungGenerationSizeMb: threadYoungGenerationMb } }), pending: new Map(), jobs: new Set() };
+    const thread: CpuThread = {
+      worker: new Worker(threadEntry, { resourceLimits: { maxYoungGenerationSizeMb: threadYoungGenerationMb } }),
+      pending: new Map(),
+      jobs: new Set(),
+    };
     thread.worker.on('message', (reply: CpuReply) => {
       const pending = thread.pending.get(reply.requestId);
       thread.pending.delete(reply.requestId);
@@ -125,7 +156,9 @@ export class CpuPool implements CpuStages {
   private onThreadDeath(thread: CpuThread, error: unknown): void {
     const index = this.threads.indexOf(thread);
     if (index < 0) return;
-    const failure = new FailureError(ourFault(`CPU thread died: ${error instanceof Error ? error.message : String(error)}`));
+    const failure = new FailureError(
+      ourFault(`CPU thread died: ${error instanceof Error ? error.message : String(error)}`),
+    );
     for (const pending of thread.pending.values()) pending.reject(failure);
     thread.pending.clear();
     for (const jobId of thread.jobs) {

@@ -35,7 +35,10 @@ export class InProcessCpu implements CpuStages {
   readonly size = 1;
   private readonly jobs = new Map<string, JobCodec>();
 
-  constructor(private readonly decoder: Decoder, private readonly encoder: Encoder) {}
+  constructor(
+    private readonly decoder: Decoder,
+    private readonly encoder: Encoder,
+  ) {}
 
   private jobOf(jobId: string): JobCodec {
     let job = this.jobs.get(jobId);
@@ -46,7 +49,13 @@ export class InProcessCpu implements CpuStages {
     return job;
   }
 
-  async decode(jobId: string, _cpuLane: number, input: InputRef, chunk: Uint8Array, final: boolean): Promise<DecodeResult> {
+  async decode(
+    jobId: string,
+    _cpuLane: number,
+    input: InputRef,
+    chunk: Uint8Array,
+    final: boolean,
+  ): Promise<DecodeResult> {
     const job = this.jobOf(jobId);
     job.decoder ??= this.decoder.open(input);
     const decoded = job.decoder.push(chunk, final);

@@ -26,7 +26,10 @@ export class EncodedOutput {
 
   /** Copies out bytes [offset, offset + lengthBytes) and frees what no later part needs. */
   take(offset: number, lengthBytes: number): Uint8Array {
-    assert(offset >= this.takenUpTo && offset + lengthBytes <= this.length, `part [${offset}, +${lengthBytes}) is outside the encoded bytes`);
+    assert(
+      offset >= this.takenUpTo && offset + lengthBytes <= this.length,
+      `part [${offset}, +${lengthBytes}) is outside the encoded bytes`,
+    );
     const part = new Uint8Array(lengthBytes);
     for (const segment of this.segments) {
       const start = Math.max(offset, segment.offset);
@@ -40,7 +43,11 @@ export class EncodedOutput {
   private markTaken(start: number, end: number): void {
     this.takenAhead.set(start, end);
     // Bounded by the number of parts taken ahead: each pass consumes one entry.
-    for (let next = this.takenAhead.get(this.takenUpTo); next !== undefined; next = this.takenAhead.get(this.takenUpTo)) {
+    for (
+      let next = this.takenAhead.get(this.takenUpTo);
+      next !== undefined;
+      next = this.takenAhead.get(this.takenUpTo)
+    ) {
       this.takenAhead.delete(this.takenUpTo);
       this.takenUpTo = next;
     }

@@ -5,7 +5,11 @@
 // their own in node 20) each of their modules costs a round trip there. Effect's 66 modules
 // load in 60–80 ms here and in about 180 ms through the hooks.
 await Promise.all([
-  import('effect/Effect'), import('effect/Cause'), import('effect/Exit'), import('effect/Fiber'), import('yaml'),
+  import('effect/Effect'),
+  import('effect/Cause'),
+  import('effect/Exit'),
+  import('effect/Fiber'),
+  import('yaml'),
 ]);
 const { register } = await import('tsx/esm/api');
 

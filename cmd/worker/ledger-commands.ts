@@ -6,7 +6,12 @@
  */
 import { resolve } from 'node:path';
 import type { InspectableLedger } from '../../adapters/ledger/ledger-options.ts';
-import { defaultEmbeddedDirectory, readRunStatus, runListText, runStatusText } from '../../adapters/ledger/open-ledger.ts';
+import {
+  defaultEmbeddedDirectory,
+  readRunStatus,
+  runListText,
+  runStatusText,
+} from '../../adapters/ledger/open-ledger.ts';
 import type { RunOrigin } from '../../core/ledger.ts';
 import { summaryInputsListedMax } from './run-summary.ts';
 import { inputSpecOf, ledgerOf, runIdOf } from './wiring.ts';
@@ -44,8 +49,10 @@ export function runOriginOf(config: WorkerConfig): RunOrigin {
 }
 
 function unknownRunLine(runId: string, config: WorkerConfig): string {
-  return `error: no run ${runId} in the ledger at ${ledgerWhere(config)};`
-    + ' `node cmd/worker status` without --run-id and --input lists the runs it holds\n';
+  return (
+    `error: no run ${runId} in the ledger at ${ledgerWhere(config)};` +
+    ' `node cmd/worker status` without --run-id and --input lists the runs it holds\n'
+  );
 }
 
 /** `node cmd/worker status [--json]`: one run (exit 2 if the ledger holds no such run), or every run when none is named. */
@@ -65,8 +72,12 @@ export async function statusCommand(config: WorkerConfig, json: boolean): Promis
     const status = await readRunStatus(ledger, runId);
     const printed = json
       ? JSON.stringify({
-        runId: status.runId, ...status.stats, workers: status.workers, failedJobs: status.failed, sharedOutputKeys: status.shared,
-      })
+          runId: status.runId,
+          ...status.stats,
+          workers: status.workers,
+          failedJobs: status.failed,
+          sharedOutputKeys: status.shared,
+        })
       : runStatusText(status);
     process.stdout.write(`${printed}\n`);
     return 0;
@@ -89,7 +100,9 @@ export async function retryFailedCommand(config: WorkerConfig): Promise<number> 
       process.stdout.write(`run ${runId}: no failed job to put back\n`);
       return 0;
     }
-    const lines = [`run ${runId}: ${reset.length} failed job${reset.length === 1 ? '' : 's'} put back to pending, attempts reset:`];
+    const lines = [
+      `run ${runId}: ${reset.length} failed job${reset.length === 1 ? '' : 's'} put back to pending, attempts reset:`,
+    ];
     const sorted = reset.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
     for (const job of sorted.slice(0, summaryInputsListedMax)) {
       lines.push(`  ${job.uri} (was: ${job.lastError ?? 'no error recorded'})`);

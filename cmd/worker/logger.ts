@@ -8,7 +8,10 @@ export interface Logger {
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
 }
 
-export function jsonLinesLogger(threshold: LogLevel, write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
+export function jsonLinesLogger(
+  threshold: LogLevel,
+  write: (line: string) => void = (line) => process.stderr.write(line),
+): Logger {
   const rank = logLevels.indexOf(threshold);
   return {
     log(level, message, fields = {}) {
@@ -26,5 +29,7 @@ export function jsonLinesLogger(threshold: LogLevel, write: (line: string) => vo
  */
 export function logProcessWarnings(logger: Logger): void {
   process.removeAllListeners('warning');
-  process.on('warning', (warning) => logger.log('warn', 'node warning', { name: warning.name, warning: warning.message }));
+  process.on('warning', (warning) =>
+    logger.log('warn', 'node warning', { name: warning.name, warning: warning.message }),
+  );
 }

@@ -24,9 +24,27 @@ import { NodeRuntime, type RunOutcome } from './node-runtime.ts';
 import { ProgressLine } from './progress-line.ts';
 import { retryFailedCommand, runOriginOf, statusCommand } from './ledger-commands.ts';
 import { checkOutputFolders, listedInputs } from './run-preflight.ts';
-import { exitCodeOf, finishedRunText, runSummary, summaryInputsListedMax, summaryText, type LedgerReport } from './run-summary.ts';
+import {
+  exitCodeOf,
+  finishedRunText,
+  runSummary,
+  summaryInputsListedMax,
+  summaryText,
+  type LedgerReport,
+} from './run-summary.ts';
 import { ConfigError, helpText, loadWorkerConfig, type WorkerConfig } from './worker-config.ts';
-import { cpuStagesOf, inputSpecOf, ledgerOf, limitsOf, metricsOf, runIdOf, sinkOf, sourceOf, workerIdOf, type Opened } from './wiring.ts';
+import {
+  cpuStagesOf,
+  inputSpecOf,
+  ledgerOf,
+  limitsOf,
+  metricsOf,
+  runIdOf,
+  sinkOf,
+  sourceOf,
+  workerIdOf,
+  type Opened,
+} from './wiring.ts';
 
 /** Inputs to enqueue in one call; the listing streams, so a crawl's 100,000 files never sit in memory at once. */
 const enqueueBatchInputs = 1_000;
@@ -45,7 +63,10 @@ interface Enqueued {
  * list, sorted by URI, so that every worker strides the same list.
  */
 async function enqueueInputs(
-  config: WorkerConfig, listing: AsyncIterable<InputRef>, ledger: Ledger, runId: string,
+  config: WorkerConfig,
+  listing: AsyncIterable<InputRef>,
+  ledger: Ledger,
+  runId: string,
 ): Promise<Enqueued> {
   const origin = runOriginOf(config);
   const enqueue = async (batch: readonly InputRef[], into: Enqueued): Promise<void> => {
@@ -84,7 +105,8 @@ async function enqueueInputs(
 /** What the ledger holds against the run, for the summary and the exit code. */
 async function ledgerReportOf(ledger: InspectableLedger, runId: string, enqueued: Enqueued): Promise<LedgerReport> {
   const [failed, shared] = await Promise.all([
-    ledger.failedJobs(runId, summaryInputsListedMax), ledger.sharedOutputKeys(runId, summaryInputsListedMax),
+    ledger.failedJobs(runId, summaryInputsListedMax),
+    ledger.sharedOutputKeys(runId, summaryInputsListedMax),
   ]);
   return { failed, refused: enqueued.refused, refusedCount: enqueued.refusedCount, shared };
 }
@@ -143,11 +165,18 @@ class ShutdownSignals {
  * done, failed or interrupted — in the reverse order of opening. A failing close is logged,
  * never hides the outcome.
  */
-function scoped<T>(logger: Logger, what: string, open: () => Promise<Opened<T>> | Opened<T>): Effect.Effect<T, unknown, Scope.Scope> {
+function scoped<T>(
+  logger: Logger,
+  what: string,
+  open: () => Promise<Opened<T>> | Opened<T>,
+): Effect.Effect<T, unknown, Scope.Scope> {
   const acquire = Effect.tryPromise({ try: async () => open(), catch: (error: unknown) => error });
-  const release = (opened: Opened<T>) => Effect.promise(() => opened.close().catch((error: unknown) => {
-    logger.log('warn', `closing the ${what} failed`, { error: describeError(error) });
-  }));
+  const release = (opened: Opened<T>) =>
+    Effect.promise(() =>
+      opened.close().catch((error: unknown) => {
+        logger.log('warn', `closing the ${what} failed`, { error: describeError(error) });
+      }),
+    );
   return Effect.acquireRelease(acquire, release).pipe(Effect.map((opened) => opened.value));
 }
 
@@ -185,7 +214,11 @@ function openedRuntime(runtime: NodeRuntime): Opened<NodeRuntime> {
   return { value: runtime, close: () => runtime.abandon() };
 }
 
-function runWorker(config: WorkerConfig, logger: Logger, signals: ShutdownSignals): Effect.Effect<number, unknown, Scope.Scope> {
+function runWorker(
+  config: WorkerConfig,
+  logger: Logger,
+  signals: ShutdownSignals,
+): Effect.Effect<number, unknown, Scope.Scope> {
   return Effect.gen(function* () {
     const runId = runIdOf(config);
     // The user's mistakes first, before the ledger, sink or threads create anything.
@@ -195,7 +228,9 @@ function runWorker(config: WorkerConfig, logger: Logger, signals: ShutdownSignal
     const ledger = yield* scoped(logger, 'ledger', openedLedger(config));
     const cpu = yield* scoped(logger, 'CPU threads', () => cpuStagesOf(config));
     const sink = yield* scoped(logger, 'sink', () => sinkOf(config));
-    const metrics = yield* scoped(logger, 'metrics', () => metricsOf(config, runId, (message) => logger.log('warn', message)));
+    const metrics = yield* scoped(logger, 'metrics', () =>
+      metricsOf(config, runId, (message) => logger.log('warn', message)),
+    );
     const startedMs = performance.now();
     const enqueued = yield* awaited(() => enqueueInputs(config, listing, ledger, runId));
     const inputs = enqueued.listed;
@@ -210,29 +245,45 @@ function runWorker(config: WorkerConfig, logger: Logger, signals: ShutdownSignal
       process.stderr.write(`${finishedRunText(run, before, report, output)}\n`);
       return exitCodeOf(before, report);
     }
-    const runtime = yield* scoped(logger, 'runtime', () => openedRuntime(new NodeRuntime(
-      { source, cpu, sink, ledger, emitMetrics: (snapshot) => metrics.report(snapshot) },
-      {
-        runId,
-        workerId: workerIdOf(),
-        limits: limitsOf(config),
-        logger,
-        onJobEnded: (ended) => logger.log(ended.outcome === 'committed' ? 'info' : 'warn', 'job ended', {
-          jobId: ended.jobId, input: ended.uri, outcome: ended.outcome, failure: ended.failure,
-          rows: ended.summary.rows, badByReason: ended.summary.counters.badByReason,
-          skippedByReason: ended.summary.counters.skippedByReason,
-          warningByReason: ended.summary.counters.warningByReason,
-        }),
-      },
-    )));
+    const runtime = yield* scoped(logger, 'runtime', () =>
+      openedRuntime(
+        new NodeRuntime(
+          { source, cpu, sink, ledger, emitMetrics: (snapshot) => metrics.report(snapshot) },
+          {
+            runId,
+            workerId: workerIdOf(),
+            limits: limitsOf(config),
+            logger,
+            onJobEnded: (ended) =>
+              logger.log(ended.outcome === 'committed' ? 'info' : 'warn', 'job ended', {
+                jobId: ended.jobId,
+                input: ended.uri,
+                outcome: ended.outcome,
+                failure: ended.failure,
+                rows: ended.summary.rows,
+                badByReason: ended.summary.counters.badByReason,
+                skippedByReason: ended.summary.counters.skippedByReason,
+                warningByReason: ended.summary.counters.warningByReason,
+              }),
+          },
+        ),
+      ),
+    );
     signals.attach(runtime);
     // A live line on a terminal, unless the logs are wanted there.
     const showLine = config.logLevel === 'warn' || config.logLevel === 'error';
-    const progressLine = yield* scoped(logger, 'progress line', () => openedProgressLine(new ProgressLine(process.stderr, () => runtime.counters(), inputs), showLine));
+    const progressLine = yield* scoped(logger, 'progress line', () =>
+      openedProgressLine(new ProgressLine(process.stderr, () => runtime.counters(), inputs), showLine),
+    );
     const outcome: RunOutcome = yield* awaited(() => runtime.run());
     progressLine.stop();
     const failedForGood = yield* awaited(() => jobsFailedForGood(ledger, runId, outcome));
-    const summary = runSummary(outcome, yield* awaited(() => ledger.stats(runId)), performance.now() - startedMs, failedForGood);
+    const summary = runSummary(
+      outcome,
+      yield* awaited(() => ledger.stats(runId)),
+      performance.now() - startedMs,
+      failedForGood,
+    );
     const report = yield* awaited(() => ledgerReportOf(ledger, runId, enqueued));
     process.stderr.write(`${summaryText(summary, { runId, output }, report)}\n`);
     return exitCodeOf(summary.stats, report);
@@ -276,7 +327,8 @@ async function cleanup(config: WorkerConfig, dryRun: boolean, olderThanHours: nu
   logProcessWarnings(jsonLinesLogger(config.logLevel));
   const endpoint = config.s3Endpoint;
   const [{ createS3Client }, { abortIncompleteUploads }] = await Promise.all([
-    import('../../adapters/aws/aws-clients.ts'), import('../../adapters/sink/multipart-cleanup.ts'),
+    import('../../adapters/aws/aws-clients.ts'),
+    import('../../adapters/sink/multipart-cleanup.ts'),
   ]);
   const result = await abortIncompleteUploads({
     client: createS3Client(endpoint === undefined ? {} : { endpoint }),
@@ -295,9 +347,15 @@ async function cleanup(config: WorkerConfig, dryRun: boolean, olderThanHours: nu
 async function cleanupLocal(config: WorkerConfig, dryRun: boolean, olderThanHours: number): Promise<number> {
   const { removeAbandonedTemporaries } = await import('../../adapters/sink/local-cleanup.ts');
   const root = resolve(config.output);
-  const result = await removeAbandonedTemporaries({ root, modifiedBeforeMs: Date.now() - olderThanHours * 3_600_000, dryRun });
+  const result = await removeAbandonedTemporaries({
+    root,
+    modifiedBeforeMs: Date.now() - olderThanHours * 3_600_000,
+    dryRun,
+  });
   if (result.removed.length === 0 && result.kept === 0) {
-    process.stdout.write(`nothing to clean: ${root} is a local folder, with no multipart uploads and no temporary file left by a stopped worker\n`);
+    process.stdout.write(
+      `nothing to clean: ${root} is a local folder, with no multipart uploads and no temporary file left by a stopped worker\n`,
+    );
   } else {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   }
@@ -309,7 +367,8 @@ function cleanupAge(argv: readonly string[]): { olderThanHours: number; rest: st
   const at = argv.indexOf('--older-than-hours');
   if (at < 0) return { olderThanHours: cleanupAgeHoursDefault, rest: [...argv] };
   const olderThanHours = Number(argv[at + 1]);
-  if (!Number.isFinite(olderThanHours) || olderThanHours < 0) throw new ConfigError(`--older-than-hours must be a number ≥ 0, got "${argv[at + 1] ?? ''}"`);
+  if (!Number.isFinite(olderThanHours) || olderThanHours < 0)
+    throw new ConfigError(`--older-than-hours must be a number ≥ 0, got "${argv[at + 1] ?? ''}"`);
   return { olderThanHours, rest: [...argv.slice(0, at), ...argv.slice(at + 2)] };
 }
 
@@ -317,7 +376,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const subcommand = argv[0] === 'status' || argv[0] === 'cleanup' || argv[0] === 'retry-failed' ? argv[0] : null;
   const json = subcommand === 'status' && argv.includes('--json');
   const dryRun = subcommand === 'cleanup' && argv.includes('--dry-run');
-  const options = subcommand === null ? argv : argv.slice(1).filter((argument) => argument !== '--json' && argument !== '--dry-run');
+  const options =
+    subcommand === null ? argv : argv.slice(1).filter((argument) => argument !== '--json' && argument !== '--dry-run');
   let config: WorkerConfig;
   try {
     if (subcommand === 'cleanup') {

@@ -52,8 +52,10 @@ export function defaultBudgetMb(threads: number = availableParallelism(), chunkM
 export function memoryPlan(budgetMb: number, threads: number, chunkMb: number): MemoryPlan | string {
   const minimum = minimumBudgetMb(threads, chunkMb);
   if (budgetMb < minimum) {
-    return `--memory-budget-mb ${budgetMb} is too small for ${threads} CPU thread(s) and ${chunkMb} MiB chunks: it needs at least ${minimum} `
-      + `(${cpuSlotReserveMb} MiB per thread, one chunk per thread and one more); lower --threads or --chunk-mb, or raise the budget`;
+    return (
+      `--memory-budget-mb ${budgetMb} is too small for ${threads} CPU thread(s) and ${chunkMb} MiB chunks: it needs at least ${minimum} ` +
+      `(${cpuSlotReserveMb} MiB per thread, one chunk per thread and one more); lower --threads or --chunk-mb, or raise the budget`
+    );
   }
   const dataMb = budgetMb - reserveMb(threads);
   const jobsFitting = Math.floor(((dataMb - chunkMb) * mebibyte) / defaultLimits.partBytes);

@@ -48,7 +48,6 @@ export interface RunOutcome {
   readonly ended: CommandOf<'jobEnded'>[];
 }
 
-
 export class NodeRuntime {
   private readonly state: WorkerState;
   private readonly inbox: Input[] = [];
@@ -69,7 +68,10 @@ export class NodeRuntime {
   private readonly sizing = new Map<string, LeasedJob>();
   private readonly sizingRandom: SeededRandom;
 
-  constructor(private readonly adapters: RuntimeAdapters, private readonly options: RuntimeOptions) {
+  constructor(
+    private readonly adapters: RuntimeAdapters,
+    private readonly options: RuntimeOptions,
+  ) {
     this.state = createWorkerState(options.limits);
     // Its own stream: drawing from the core's generator would change the core's jitter.
     this.sizingRandom = seededRandom(options.limits.seed ^ 0x5a17e5);
@@ -152,7 +154,10 @@ export class NodeRuntime {
         return this.drop(command.jobId, command.reason);
       case 'failJob':
         this.options.logger.log('warn', 'job failed', { jobId: command.lease.jobId, failure: command.failure });
-        return this.background('ledger write', this.adapters.ledger.fail(this.options.runId, command.lease, command.failure));
+        return this.background(
+          'ledger write',
+          this.adapters.ledger.fail(this.options.runId, command.lease, command.failure),
+        );
       case 'releaseJob':
         return this.background('ledger write', this.adapters.ledger.release(this.options.runId, command.lease));
       case 'jobEnded':
@@ -185,11 +190,17 @@ export class NodeRuntime {
     const { limits } = this.options;
     // The core trusts a claim's leases from when it was sent, as here.
     const trustedUntilMs = this.nowMs() + limits.leaseMs - limits.leaseSafetyMs;
-    ledger.claim(this.options.runId, this.options.workerId, count, limits.leaseMs)
+    ledger
+      .claim(this.options.runId, this.options.workerId, count, limits.leaseMs)
       .then(async (result) => {
         for (const job of result.jobs) this.sizing.set(job.jobId, job);
         const sizingOptions = {
-          source: this.adapters.source, limits, random: this.sizingRandom, nowMs: () => this.nowMs(), trustedUntilMs, signal: this.shutdown.signal,
+          source: this.adapters.source,
+          limits,
+          random: this.sizingRandom,
+          nowMs: () => this.nowMs(),
+          trustedUntilMs,
+          signal: this.shutdown.signal,
         };
         const { jobs, unsized } = await sizeClaim(result.jobs, sizingOptions).finally(() => {
           for (const job of result.jobs) this.sizing.delete(job.jobId);
@@ -206,7 +217,10 @@ export class NodeRuntime {
   private async fetch(command: CommandOf<'fetchChunk'>): Promise<Input> {
     const data = this.jobData(command.jobId);
     const range = { offsetBytes: command.offsetBytes, lengthBytes: command.lengthBytes };
-    const bytes = command.lengthBytes === 0 ? new Uint8Array(0) : await this.adapters.source.read(command.input, range, data.abort.signal);
+    const bytes =
+      command.lengthBytes === 0
+        ? new Uint8Array(0)
+        : await this.adapters.source.read(command.input, range, data.abort.signal);
     data.chunks.set(command.chunkIndex, bytes);
     return { kind: 'chunkFetched', taskId: command.taskId, bytes: bytes.length };
   }
@@ -214,11 +228,18 @@ export class NodeRuntime {
   private async decode(command: CommandOf<'decodeChunk'>): Promise<Input> {
     const data = this.jobData(command.jobId);
     const chunk = data.chunks.get(command.chunkIndex);
-    if (chunk === undefined) throw new FailureError(ourFault(`chunk ${command.chunkIndex} of ${command.jobId} is not held`));
+    if (chunk === undefined)
+      throw new FailureError(ourFault(`chunk ${command.chunkIndex} of ${command.jobId} is not held`));
     data.chunks.delete(command.chunkIndex);
     // Read before the decode: a CPU thread takes the chunk's buffer (transferred, not copied), which leaves it empty here.
     const chunkBytes = chunk.length;
-    const decoded = await this.adapters.cpu.decode(command.jobId, command.cpuLane, data.claimed.input, chunk, command.final);
+    const decoded = await this.adapters.cpu.decode(
+      command.jobId,
+      command.cpuLane,
+      data.claimed.input,
+      chunk,
+      command.final,
+    );
     const { byType, badByReason } = decoded.counters;
     this.progress.decoded(data.claimed.input.uri, totalCount(byType), chunkBytes, totalCount(badByReason));
     return { kind: 'chunkDecoded', taskId: command.taskId, ...decoded };
@@ -315,7 +336,10 @@ export class NodeRuntime {
     data.abort.abort(new FailureError(ourFault(`job dropped: ${reason}`)));
     const upload = data.upload;
     if (upload !== null) {
-      this.background('upload abort', upload.then((handle) => this.adapters.sink.abort(handle)));
+      this.background(
+        'upload abort',
+        upload.then((handle) => this.adapters.sink.abort(handle)),
+      );
     }
   }
 
@@ -336,7 +360,10 @@ export class NodeRuntime {
       this.background('ledger write', this.adapters.ledger.release(this.options.runId, lease));
     }
     for (const job of this.sizing.values()) {
-      this.background('ledger write', this.adapters.ledger.release(this.options.runId, { jobId: job.jobId, attempt: job.attempt }));
+      this.background(
+        'ledger write',
+        this.adapters.ledger.release(this.options.runId, { jobId: job.jobId, attempt: job.attempt }),
+      );
     }
     await Promise.all([...this.backgroundWrites]);
   }
@@ -357,6 +384,16 @@ export class NodeRuntime {
   }
 }
 
-function resultOf(summary: JobSummary): { rows: number; inputBytes: number; outputBytes: number; counters: JobSummary['counters'] } {
-  return { rows: summary.rows, inputBytes: summary.inputBytes, outputBytes: summary.outputBytes, counters: summary.counters };
+function resultOf(summary: JobSummary): {
+  rows: number;
+  inputBytes: number;
+  outputBytes: number;
+  counters: JobSummary['counters'];
+} {
+  return {
+    rows: summary.rows,
+    inputBytes: summary.inputBytes,
+    outputBytes: summary.outputBytes,
+    counters: summary.counters,
+  };
 }

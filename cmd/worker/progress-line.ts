@@ -12,8 +12,10 @@ export function progressText(counters: WorkerCounters, filesTotal: number, elaps
   const remaining = Math.max(0, filesTotal - filesDone);
   const eta = filesDone === 0 ? '?' : `${Math.round((remaining * seconds) / filesDone)} s`;
   const failed = counters.jobsFailed > 0 ? ` (${counters.jobsFailed} failed)` : '';
-  return `files ${filesDone}/${filesTotal}${failed}, records ${totalCount(counters.records.byType)}, `
-    + `in ${inRate.toFixed(1)} MB/s, out ${outRate.toFixed(2)} MB/s, ETA ${eta}`;
+  return (
+    `files ${filesDone}/${filesTotal}${failed}, records ${totalCount(counters.records.byType)}, ` +
+    `in ${inRate.toFixed(1)} MB/s, out ${outRate.toFixed(2)} MB/s, ETA ${eta}`
+  );
 }
 
 /**
@@ -24,7 +26,11 @@ export class ProgressLine {
   private timer: NodeJS.Timeout | null = null;
   private readonly startedMs = Date.now();
 
-  constructor(private readonly stream: NodeJS.WriteStream, private readonly read: () => WorkerCounters, private readonly filesTotal: number) {}
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    private readonly read: () => WorkerCounters,
+    private readonly filesTotal: number,
+  ) {}
 
   start(): void {
     if (!this.stream.isTTY) return;

@@ -32,7 +32,10 @@ async function statOrNull(path: string): Promise<Awaited<ReturnType<typeof stat>
 }
 
 async function writable(path: string): Promise<boolean> {
-  return access(path, constants.W_OK | constants.X_OK).then(() => true, () => false);
+  return access(path, constants.W_OK | constants.X_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**

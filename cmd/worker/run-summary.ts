@@ -49,7 +49,12 @@ export const summaryInputsListedMax = 1_000;
  * `failedForGood` says which of its failed jobs the ledger will not retry: a throttled or
  * otherwise retryable failure goes back to the queue and may be done by now.
  */
-export function runSummary(outcome: RunOutcome, stats: RunStats, elapsedMs: number, failedForGood: ReadonlySet<string>): RunSummary {
+export function runSummary(
+  outcome: RunOutcome,
+  stats: RunStats,
+  elapsedMs: number,
+  failedForGood: ReadonlySet<string>,
+): RunSummary {
   let counters = emptyRecordCounters;
   let rows = 0;
   let inputBytes = 0;
@@ -61,7 +66,8 @@ export function runSummary(outcome: RunOutcome, stats: RunStats, elapsedMs: numb
     rows += ended.summary.rows;
     inputBytes += ended.summary.inputBytes;
     outputBytes += ended.summary.outputBytes;
-    if (totalCount(ended.summary.counters.badByReason) > 0) damaged.push({ uri: ended.uri, badByReason: ended.summary.counters.badByReason });
+    if (totalCount(ended.summary.counters.badByReason) > 0)
+      damaged.push({ uri: ended.uri, badByReason: ended.summary.counters.badByReason });
   }
   return {
     committed: outcome.ended.filter((ended) => ended.outcome === 'committed').length,
@@ -114,9 +120,15 @@ export function exitCodeOf(stats: RunStats, report: LedgerReport): 0 | 3 {
 }
 
 function reportLines(lines: string[], stats: RunStats, report: LedgerReport): void {
-  listed(lines, report.failed.map((job) => `  failed: ${job.uri}: ${job.lastError ?? 'no error recorded'}`), 'failed', stats.failed);
-  const refused = report.refused.map((job) =>
-    `  refused: ${job.uri}: its output ${job.outputKey} is already the output of ${job.heldBy} in this run`);
+  listed(
+    lines,
+    report.failed.map((job) => `  failed: ${job.uri}: ${job.lastError ?? 'no error recorded'}`),
+    'failed',
+    stats.failed,
+  );
+  const refused = report.refused.map(
+    (job) => `  refused: ${job.uri}: its output ${job.outputKey} is already the output of ${job.heldBy} in this run`,
+  );
   listed(lines, refused, 'refused', report.refusedCount);
   lines.push(...report.shared.map(sharedOutputKeyLine));
   if (stats.failed > 0) lines.push(`  ${retryHint}`);
@@ -129,8 +141,8 @@ function reportLines(lines: string[], stats: RunStats, report: LedgerReport): vo
 export function finishedRunText(listing: RunListing, stats: RunStats, report: LedgerReport, output: string): string {
   const at = listing.lastFinishedMs === null ? '' : ` at ${new Date(listing.lastFinishedMs).toISOString()}`;
   const lines = [
-    `run ${listing.runId} finished${at} with ${stats.done + stats.failed} files: `
-      + `${stats.done} exported, ${stats.failed} failed; nothing left to do`,
+    `run ${listing.runId} finished${at} with ${stats.done + stats.failed} files: ` +
+      `${stats.done} exported, ${stats.failed} failed; nothing left to do`,
     `  output: ${output}`,
   ];
   reportLines(lines, stats, report);
@@ -138,12 +150,16 @@ export function finishedRunText(listing: RunListing, stats: RunStats, report: Le
   return lines.join('\n');
 }
 
-export function summaryText(summary: RunSummary, where: { runId: string; output: string }, report?: LedgerReport): string {
+export function summaryText(
+  summary: RunSummary,
+  where: { runId: string; output: string },
+  report?: LedgerReport,
+): string {
   const seconds = summary.elapsedMs / 1_000;
   const megabytes = summary.inputBytes / 1e6;
   const lines = [
-    `run ${where.runId}: ${summary.committed} files exported, ${summary.failed.length} failed, ${summary.released} released`
-      + (summary.retried > 0 ? `, ${summary.retried} failed attempts retried` : ''),
+    `run ${where.runId}: ${summary.committed} files exported, ${summary.failed.length} failed, ${summary.released} released` +
+      (summary.retried > 0 ? `, ${summary.retried} failed attempts retried` : ''),
     `  records ${summary.records} (bad ${summary.badRecords}, skipped ${summary.skippedRecords}), rows ${summary.rows}`,
   ];
   if (summary.badRecords > 0) lines.push(`  bad records by reason: ${reasonCounts(summary.badByReason)}`);
@@ -156,9 +172,18 @@ export function summaryText(summary: RunSummary, where: { runId: string; output:
     `  run: ${summary.stats.done} done, ${summary.stats.failed} failed, ${summary.stats.remaining} remaining`,
     `  output: ${where.output}`,
   );
-  listed(lines, summary.damaged.map((input) => `  exported with bad records: ${input.uri}: ${reasonCounts(input.badByReason)}`), 'exported with bad records');
+  listed(
+    lines,
+    summary.damaged.map((input) => `  exported with bad records: ${input.uri}: ${reasonCounts(input.badByReason)}`),
+    'exported with bad records',
+  );
   if (report !== undefined) reportLines(lines, summary.stats, report);
-  else listed(lines, summary.failed.map((failed) => `  failed: ${failed.uri}: ${failed.failure?.reason ?? 'unknown'}`), 'failed');
+  else
+    listed(
+      lines,
+      summary.failed.map((failed) => `  failed: ${failed.uri}: ${failed.failure?.reason ?? 'unknown'}`),
+      'failed',
+    );
   return lines.join('\n');
 }
 

@@ -86,9 +86,10 @@ export async function sinkOf(config: WorkerConfig): Promise<Opened<Sink>> {
  * shard keeps an embedded ledger of its own, so shards never share a journal.
  */
 export function ledgerOf(config: WorkerConfig, readOnly = false): Promise<InspectableLedger> {
-  const shardFolder = config.shard === undefined || config.ledger !== 'embedded'
-    ? undefined
-    : `${defaultEmbeddedDirectory(config.output)}-shard-${config.shard.index}-of-${config.shard.count}`;
+  const shardFolder =
+    config.shard === undefined || config.ledger !== 'embedded'
+      ? undefined
+      : `${defaultEmbeddedDirectory(config.output)}-shard-${config.shard.index}-of-${config.shard.count}`;
   const url = shardFolder ?? (config.ledger === 'embedded' ? undefined : config.ledger);
   return openLedger({ url, output: config.output, outputKeyOf, readOnly, attemptsMax: config.jobAttempts });
 }
@@ -100,7 +101,8 @@ export async function cpuStagesOf(config: WorkerConfig): Promise<Opened<CpuStage
     return { value: pool, close: () => pool.close() };
   }
   const [{ WarcDecoder }, { createParquetEncoder }] = await Promise.all([
-    import('../../adapters/warc/warc-decoder.ts'), import('../../adapters/parquet/parquet-encoder.ts'),
+    import('../../adapters/warc/warc-decoder.ts'),
+    import('../../adapters/parquet/parquet-encoder.ts'),
   ]);
   const stages = new InProcessCpu(new WarcDecoder(), createParquetEncoder());
   return { value: stages, close: () => stages.close() };
@@ -134,11 +136,16 @@ export function workerIdOf(): string {
 }
 
 /** Where metrics snapshots go: JSON lines on stdout by default, CloudWatch in AWS, or nowhere. */
-export async function metricsOf(config: WorkerConfig, runId: string, log: (message: string) => void): Promise<Opened<SnapshotReporter>> {
+export async function metricsOf(
+  config: WorkerConfig,
+  runId: string,
+  log: (message: string) => void,
+): Promise<Opened<SnapshotReporter>> {
   if (config.metrics === 'none') return { value: new NoMetrics(), close: async () => undefined };
   if (config.metrics === 'stdout') return { value: new JsonLinesMetrics(), close: async () => undefined };
   const [{ createCloudWatchClient }, { CloudWatchMetrics }] = await Promise.all([
-    import('../../adapters/aws/aws-clients.ts'), import('../../adapters/metrics/cloudwatch-metrics.ts'),
+    import('../../adapters/aws/aws-clients.ts'),
+    import('../../adapters/metrics/cloudwatch-metrics.ts'),
   ]);
   const client = createCloudWatchClient();
   const metrics = new CloudWatchMetrics({ client, dimensions: { RunId: runId }, log });

@@ -24,24 +24,132 @@ interface OptionSpec {
 
 /** Every option, in the order `--help` shows them. The YAML key is the camelCase name. */
 export const optionSpecs = {
-  input: { flag: 'input', environment: 'INPUT', kind: 'string', defaultValue: undefined, help: 'WARC or ARC file, folder, glob, manifest (warc.paths[.gz]), cc:CC-MAIN-…, https:// or s3:// (default: the bundled samples)' },
-  output: { flag: 'output', environment: 'OUTPUT', kind: 'string', defaultValue: './out', help: 'local folder or s3://bucket/prefix' },
-  ledger: { flag: 'ledger', environment: 'LEDGER_URL', kind: 'string', defaultValue: 'embedded', help: '"embedded" (a journal beside the output) or postgres://…' },
-  runId: { flag: 'run-id', environment: 'RUN_ID', kind: 'string', defaultValue: undefined, help: 'name of the run every worker shares (default: derived from input and output)' },
-  shard: { flag: 'shard', environment: 'SHARD', kind: 'string', defaultValue: undefined, help: 'static shard I/N: inputs I, I+N, … of the sorted list (also WORKER_INDEX or JOB_COMPLETION_INDEX with WORKER_COUNT)' },
-  limit: { flag: 'limit', environment: 'LIMIT', kind: 'integer', defaultValue: undefined, help: 'export at most this many inputs' },
-  leaseSeconds: { flag: 'lease-seconds', environment: 'LEASE_SECONDS', kind: 'integer', defaultValue: 300, help: 'lease of a claimed job' },
-  jobAttempts: { flag: 'job-attempts', environment: 'JOB_ATTEMPTS', kind: 'integer', defaultValue: 5, help: 'claims of one job that may end badly (a retryable failure, a lease that ran out) before it fails for good; retries wait 1, 2, 4… minutes' },
-  drainTimeout: { flag: 'drain-timeout', environment: 'DRAIN_TIMEOUT', kind: 'integer', defaultValue: 30, help: 'seconds running jobs may finish after SIGTERM before they are released' },
-  s3Endpoint: { flag: 's3-endpoint', environment: 'S3_ENDPOINT', kind: 'string', defaultValue: undefined, help: 'endpoint of an S3-compatible store (AWS_ENDPOINT_URL_S3 works too)' },
-  ccBase: { flag: 'cc-base', environment: 'CC_BASE', kind: 'string', defaultValue: 'https://data.commoncrawl.org/', help: 'where cc: crawl ids are resolved (or s3://commoncrawl/)' },
-  metrics: { flag: 'metrics', environment: 'METRICS', kind: 'string', defaultValue: 'stdout', help: 'none, stdout (JSON lines) or cloudwatch' },
-  metricsInterval: { flag: 'metrics-interval', environment: 'METRICS_INTERVAL', kind: 'integer', defaultValue: 15, help: 'seconds between metrics snapshots' },
-  memoryBudgetMb: { flag: 'memory-budget-mb', environment: 'MEMORY_BUDGET_MB', kind: 'integer', defaultValue: undefined, help: `memory beyond the main thread's fixed ~110 MB, in MiB: ${cpuSlotReserveMb} MiB per CPU thread, the rest for data between stages (default: the threads' share + max(512, 4 chunks per thread))` },
-  threads: { flag: 'threads', environment: 'THREADS', kind: 'integer', defaultValue: undefined, help: 'CPU threads for decode and encode; 0 runs them on the main thread (default: one per core)' },
-  chunkMb: { flag: 'chunk-mb', environment: 'CHUNK_MB', kind: 'integer', defaultValue: 32, help: 'size of one ranged read, in MiB' },
-  logLevel: { flag: 'log-level', environment: 'LOG_LEVEL', kind: 'string', defaultValue: 'warn', help: 'debug, info, warn or error (JSON lines on stderr)' },
-  config: { flag: 'config', environment: 'CONFIG_FILE', kind: 'string', defaultValue: undefined, help: 'YAML file with any of these options (camelCase keys)' },
+  input: {
+    flag: 'input',
+    environment: 'INPUT',
+    kind: 'string',
+    defaultValue: undefined,
+    help: 'WARC or ARC file, folder, glob, manifest (warc.paths[.gz]), cc:CC-MAIN-…, https:// or s3:// (default: the bundled samples)',
+  },
+  output: {
+    flag: 'output',
+    environment: 'OUTPUT',
+    kind: 'string',
+    defaultValue: './out',
+    help: 'local folder or s3://bucket/prefix',
+  },
+  ledger: {
+    flag: 'ledger',
+    environment: 'LEDGER_URL',
+    kind: 'string',
+    defaultValue: 'embedded',
+    help: '"embedded" (a journal beside the output) or postgres://…',
+  },
+  runId: {
+    flag: 'run-id',
+    environment: 'RUN_ID',
+    kind: 'string',
+    defaultValue: undefined,
+    help: 'name of the run every worker shares (default: derived from input and output)',
+  },
+  shard: {
+    flag: 'shard',
+    environment: 'SHARD',
+    kind: 'string',
+    defaultValue: undefined,
+    help: 'static shard I/N: inputs I, I+N, … of the sorted list (also WORKER_INDEX or JOB_COMPLETION_INDEX with WORKER_COUNT)',
+  },
+  limit: {
+    flag: 'limit',
+    environment: 'LIMIT',
+    kind: 'integer',
+    defaultValue: undefined,
+    help: 'export at most this many inputs',
+  },
+  leaseSeconds: {
+    flag: 'lease-seconds',
+    environment: 'LEASE_SECONDS',
+    kind: 'integer',
+    defaultValue: 300,
+    help: 'lease of a claimed job',
+  },
+  jobAttempts: {
+    flag: 'job-attempts',
+    environment: 'JOB_ATTEMPTS',
+    kind: 'integer',
+    defaultValue: 5,
+    help: 'claims of one job that may end badly (a retryable failure, a lease that ran out) before it fails for good; retries wait 1, 2, 4… minutes',
+  },
+  drainTimeout: {
+    flag: 'drain-timeout',
+    environment: 'DRAIN_TIMEOUT',
+    kind: 'integer',
+    defaultValue: 30,
+    help: 'seconds running jobs may finish after SIGTERM before they are released',
+  },
+  s3Endpoint: {
+    flag: 's3-endpoint',
+    environment: 'S3_ENDPOINT',
+    kind: 'string',
+    defaultValue: undefined,
+    help: 'endpoint of an S3-compatible store (AWS_ENDPOINT_URL_S3 works too)',
+  },
+  ccBase: {
+    flag: 'cc-base',
+    environment: 'CC_BASE',
+    kind: 'string',
+    defaultValue: 'https://data.commoncrawl.org/',
+    help: 'where cc: crawl ids are resolved (or s3://commoncrawl/)',
+  },
+  metrics: {
+    flag: 'metrics',
+    environment: 'METRICS',
+    kind: 'string',
+    defaultValue: 'stdout',
+    help: 'none, stdout (JSON lines) or cloudwatch',
+  },
+  metricsInterval: {
+    flag: 'metrics-interval',
+    environment: 'METRICS_INTERVAL',
+    kind: 'integer',
+    defaultValue: 15,
+    help: 'seconds between metrics snapshots',
+  },
+  memoryBudgetMb: {
+    flag: 'memory-budget-mb',
+    environment: 'MEMORY_BUDGET_MB',
+    kind: 'integer',
+    defaultValue: undefined,
+    help: `memory beyond the main thread's fixed ~110 MB, in MiB: ${cpuSlotReserveMb} MiB per CPU thread, the rest for data between stages (default: the threads' share + max(512, 4 chunks per thread))`,
+  },
+  threads: {
+    flag: 'threads',
+    environment: 'THREADS',
+    kind: 'integer',
+    defaultValue: undefined,
+    help: 'CPU threads for decode and encode; 0 runs them on the main thread (default: one per core)',
+  },
+  chunkMb: {
+    flag: 'chunk-mb',
+    environment: 'CHUNK_MB',
+    kind: 'integer',
+    defaultValue: 32,
+    help: 'size of one ranged read, in MiB',
+  },
+  logLevel: {
+    flag: 'log-level',
+    environment: 'LOG_LEVEL',
+    kind: 'string',
+    defaultValue: 'warn',
+    help: 'debug, info, warn or error (JSON lines on stderr)',
+  },
+  config: {
+    flag: 'config',
+    environment: 'CONFIG_FILE',
+    kind: 'string',
+    defaultValue: undefined,
+    help: 'YAML file with any of these options (camelCase keys)',
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof optionSpecs;
@@ -70,9 +178,16 @@ export interface WorkerConfig {
 type RawValues = Partial<Record<OptionName, string | number | boolean>>;
 
 function flagValues(argv: readonly string[]): { values: RawValues; help: boolean } {
-  const options = Object.fromEntries(Object.values(optionSpecs).map((spec) => [spec.flag, { type: 'string' as const }]));
+  const options = Object.fromEntries(
+    Object.values(optionSpecs).map((spec) => [spec.flag, { type: 'string' as const }]),
+  );
   try {
-    const parsed = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true });
+    const parsed = parseArgs({
+      args: [...argv],
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: false,
+      strict: true,
+    });
     const values: RawValues = {};
     for (const [name, spec] of Object.entries(optionSpecs) as [OptionName, OptionSpec][]) {
       const value = (parsed.values as Record<string, string | boolean | undefined>)[spec.flag];
@@ -101,10 +216,12 @@ function fileValues(path: string): RawValues {
     throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message.split('\n')[0]}`);
   }
   if (document === null || document === undefined) return {};
-  if (typeof document !== 'object' || Array.isArray(document)) throw new ConfigError(`config file ${path} must be a mapping of option: value`);
+  if (typeof document !== 'object' || Array.isArray(document))
+    throw new ConfigError(`config file ${path} must be a mapping of option: value`);
   const values: RawValues = {};
   for (const [key, value] of Object.entries(document as Record<string, unknown>)) {
-    if (!(key in optionSpecs) || key === 'config') throw new ConfigError(`config file ${path}: unknown option "${key}" (see --help)`);
+    if (!(key in optionSpecs) || key === 'config')
+      throw new ConfigError(`config file ${path}: unknown option "${key}" (see --help)`);
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
       throw new ConfigError(`config file ${path}: option "${key}" must be a single value`);
     }
@@ -113,7 +230,11 @@ function fileValues(path: string): RawValues {
   return values;
 }
 
-function asInteger(name: OptionName, value: string | number | boolean | undefined, minimum: number): number | undefined {
+function asInteger(
+  name: OptionName,
+  value: string | number | boolean | undefined,
+  minimum: number,
+): number | undefined {
   if (value === undefined) return undefined;
   const number = typeof value === 'number' ? value : Number(value);
   if (!Number.isInteger(number) || number < minimum) {
@@ -176,9 +297,9 @@ export function helpText(): string {
   const lines = [
     'usage: node cmd/worker [options]',
     '       node cmd/worker status [--ledger URL] [--run-id ID | --input … --output …] [--json]   (every run when none is named)',
-    '       node cmd/worker retry-failed [the run\'s options]   (the run\'s failed jobs back to pending, attempts reset)',
+    "       node cmd/worker retry-failed [the run's options]   (the run's failed jobs back to pending, attempts reset)",
     '       node cmd/worker cleanup --output s3://bucket/prefix|FOLDER [--dry-run] [--older-than-hours H]',
-    '         (aborts multipart uploads, or removes a local folder\'s temporary files, older than H hours, default 24)',
+    "         (aborts multipart uploads, or removes a local folder's temporary files, older than H hours, default 24)",
     '',
     'options (flag, environment variable, default):',
   ];
@@ -186,9 +307,14 @@ export function helpText(): string {
     const fallback = spec.defaultValue === undefined ? '' : ` [default: ${String(spec.defaultValue)}]`;
     lines.push(`  --${spec.flag.padEnd(18)} ${spec.environment.padEnd(17)} ${spec.help}${fallback}`);
   }
-  lines.push('', 'Precedence: flag, then environment, then --config file, then default. AWS settings come from the SDK\'s usual chain.');
-  lines.push('Exit codes: 0 all jobs done; 1 fatal error; 2 bad usage or configuration (or an unknown run); 3 the run holds'
-    + ' inputs it did not export (failed for good, or refused for an output another input holds), listed on every run'
-    + ' until retry-failed or a new --run-id.');
+  lines.push(
+    '',
+    "Precedence: flag, then environment, then --config file, then default. AWS settings come from the SDK's usual chain.",
+  );
+  lines.push(
+    'Exit codes: 0 all jobs done; 1 fatal error; 2 bad usage or configuration (or an unknown run); 3 the run holds' +
+      ' inputs it did not export (failed for good, or refused for an output another input holds), listed on every run' +
+      ' until retry-failed or a new --run-id.',
+  );
   return lines.join('\n');
 }

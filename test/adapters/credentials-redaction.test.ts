@@ -35,7 +35,10 @@ function setEnvironment(name: string, value: string): void {
 
 /** Runs a call expected to fail and keeps every text its error could show. */
 async function failureTexts(call: () => Promise<unknown>): Promise<FailureError> {
-  const error = await call().then(() => null, (caught: unknown) => caught);
+  const error = await call().then(
+    () => null,
+    (caught: unknown) => caught,
+  );
   expect(error).toBeInstanceOf(FailureError);
   texts.push((error as Error).message, String(error), inspect(error, { depth: 10, showHidden: true }));
   return error as FailureError;
@@ -97,7 +100,10 @@ describe('credentials stay out of errors, logs and metrics', () => {
 
   test('CloudWatch failing against the echo server logs no credentials, and the metrics hold none', async () => {
     const lines: string[] = [];
-    const metrics = new CloudWatchMetrics({ client: createCloudWatchClient({ endpoint: echo.url, maxAttempts: 1 }), log: (line) => lines.push(line) });
+    const metrics = new CloudWatchMetrics({
+      client: createCloudWatchClient({ endpoint: echo.url, maxAttempts: 1 }),
+      log: (line) => lines.push(line),
+    });
     await metrics.report(sampleSnapshot(1_700_000_000_000));
     expect(metrics.failedPuts).toBe(1);
     expect(lines.join('\n')).toMatch(/denied, you sent/);
@@ -115,7 +121,8 @@ describe('credentials stay out of errors, logs and metrics', () => {
   test('redact removes key ids, signatures, tokens and environment secrets', () => {
     const text = `Authorization: AWS4-HMAC-SHA256 Credential=${accessKeyId}/20240101/us-east-1/s3/aws4_request, Signature=abc123 X-Amz-Security-Token=tok&x=1 secret ${secretAccessKey} ASIAABCDEFGHIJKLMNOP https://u:p4ss@host/`;
     const cleaned = redact(text);
-    for (const secret of [accessKeyId, secretAccessKey, 'abc123', 'tok&', 'ASIAABCDEFGHIJKLMNOP', 'p4ss']) expect(cleaned).not.toContain(secret);
+    for (const secret of [accessKeyId, secretAccessKey, 'abc123', 'tok&', 'ASIAABCDEFGHIJKLMNOP', 'p4ss'])
+      expect(cleaned).not.toContain(secret);
     expect(describeError(new Error(`failed with ${secretAccessKey}`))).not.toContain(secretAccessKey);
   });
 });

@@ -46,10 +46,14 @@ export function contractInputs(count: number, prefix = 'file'): InputRef[] {
 }
 
 export const someResult: JobResult = {
-  rows: 10, inputBytes: 1_000, outputBytes: 200,
+  rows: 10,
+  inputBytes: 1_000,
+  outputBytes: 200,
   counters: {
-    byType: { response: 12 }, badByReason: { 'truncated gzip member': 1 },
-    skippedByReason: { 'not an HTTP capture': 2 }, warningByReason: { 'unreadable WARC-Date': 1 },
+    byType: { response: 12 },
+    badByReason: { 'truncated gzip member': 1 },
+    skippedByReason: { 'not an HTTP capture': 2 },
+    warningByReason: { 'unreadable WARC-Date': 1 },
   },
 };
 
@@ -92,7 +96,10 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       const runId = freshRunId();
       expect(await ledger.enqueue(runId, contractInputs(5))).toEqual({ added: 5, collisions: [] });
       expect((await ledger.enqueue(runId, contractInputs(7))).added).toBe(2);
-      expect(await ledger.enqueue(runId, [...contractInputs(3), ...contractInputs(3)])).toEqual({ added: 0, collisions: [] });
+      expect(await ledger.enqueue(runId, [...contractInputs(3), ...contractInputs(3)])).toEqual({
+        added: 0,
+        collisions: [],
+      });
       const [negative] = contractInputs(1, 'negative');
       await expect(ledger.enqueue(runId, [{ ...negative!, sizeBytes: -1 }])).rejects.toThrow(/sizeBytes/);
       await expect(ledger.enqueue(runId, [{ ...negative!, sizeBytes: 1.5 }])).rejects.toThrow(/sizeBytes/);
@@ -123,7 +130,11 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       expect(new Set(all.map((job) => job.input.uri))).toEqual(new Set(inputs.map((input) => input.uri)));
       for (const job of all) {
         const input = inputs.find((candidate) => candidate.uri === job.input.uri)!;
-        expect(job).toMatchObject({ attempt: 1, sizeBytes: input.sizeBytes, outputKey: contractOptions.outputKeyOf(input) });
+        expect(job).toMatchObject({
+          attempt: 1,
+          sizeBytes: input.sizeBytes,
+          outputKey: contractOptions.outputKeyOf(input),
+        });
         expect(job.input).toEqual(input);
       }
       const third = await ledger.claim(runId, 'worker-c', 3, longLeaseMs);
@@ -147,8 +158,15 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       expect(await ledger.release(runId, leaseOf(first))).toBe(false);
       expect(await ledger.complete(runId, leaseOf(second), { ...someResult, rows: 5, inputBytes: 500 })).toBe(true);
       expect(await ledger.stats(runId)).toEqual({
-        pending: 0, claimed: 0, done: 2, failed: 0, remaining: 0, inputBytesDone: 1_500, rowsDone: 15,
-        badRecordsDone: 2, skippedRecordsDone: 4,
+        pending: 0,
+        claimed: 0,
+        done: 2,
+        failed: 0,
+        remaining: 0,
+        inputBytesDone: 1_500,
+        rowsDone: 15,
+        badRecordsDone: 2,
+        skippedRecordsDone: 4,
       });
     });
 
@@ -196,12 +214,18 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       await ledger.enqueue(runId, contractInputs(3));
       const { jobs } = await ledger.claim(runId, 'worker-a', 2, shortLeaseMs);
       const [held, fenced] = [jobs[0]!, jobs[1]!];
-      const result = await ledger.heartbeat(runId, 'worker-a', [
-        leaseOf(held), { jobId: fenced.jobId, attempt: fenced.attempt + 1 }, { jobId: 'no-such-job', attempt: 1 },
-      ], longLeaseMs);
+      const result = await ledger.heartbeat(
+        runId,
+        'worker-a',
+        [leaseOf(held), { jobId: fenced.jobId, attempt: fenced.attempt + 1 }, { jobId: 'no-such-job', attempt: 1 }],
+        longLeaseMs,
+      );
       expect(result.renewed).toEqual([held.jobId]);
       expect(new Set(result.lost)).toEqual(new Set([fenced.jobId, 'no-such-job']));
-      expect(await ledger.heartbeat(runId, 'worker-b', [leaseOf(held)], longLeaseMs)).toEqual({ renewed: [], lost: [held.jobId] });
+      expect(await ledger.heartbeat(runId, 'worker-b', [leaseOf(held)], longLeaseMs)).toEqual({
+        renewed: [],
+        lost: [held.jobId],
+      });
       await clock.sleep(shortLeaseMs + 300);
       // The renewed lease outlived its first 300 ms; the other expired and went to a new claimer.
       expect(await ledger.complete(runId, leaseOf(held), someResult)).toBe(true);
@@ -222,9 +246,16 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       expect(await ledger.complete(runId, leaseOf(stale), someResult)).toBe(false);
       expect(await ledger.fail(runId, leaseOf(stale), remoteFault('503'))).toBe(false);
       expect(await ledger.release(runId, leaseOf(stale))).toBe(false);
-      expect(await ledger.heartbeat(runId, 'worker-a', [leaseOf(stale)], longLeaseMs)).toEqual({ renewed: [], lost: [stale.jobId] });
+      expect(await ledger.heartbeat(runId, 'worker-a', [leaseOf(stale)], longLeaseMs)).toEqual({
+        renewed: [],
+        lost: [stale.jobId],
+      });
       expect(await ledger.complete(runId, leaseOf(fresh), someResult)).toBe(true);
-      expect(await ledger.jobStatus(runId, fresh.jobId)).toMatchObject({ state: 'done', attempt: 2, chargedAttempts: 2 });
+      expect(await ledger.jobStatus(runId, fresh.jobId)).toMatchObject({
+        state: 'done',
+        attempt: 2,
+        chargedAttempts: 2,
+      });
     });
 
     test('reclaimExpired makes expired leases claimable and counts them', async () => {
@@ -245,7 +276,10 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       await ledger.enqueue(runId, contractInputs(1));
       const job = (await ledger.claim(runId, 'worker-a', 1, longLeaseMs)).jobs[0]!;
       expect(await ledger.fail(runId, leaseOf(job), inputFault('not a WARC file'))).toBe(true);
-      expect(await ledger.jobStatus(runId, job.jobId)).toMatchObject({ state: 'failed', lastError: 'input: not a WARC file' });
+      expect(await ledger.jobStatus(runId, job.jobId)).toMatchObject({
+        state: 'failed',
+        lastError: 'input: not a WARC file',
+      });
       expect(await ledger.failedJobs(runId, 10)).toEqual([{ uri: job.input.uri, lastError: 'input: not a WARC file' }]);
       expect(await ledger.stats(runId)).toMatchObject({ failed: 1, remaining: 0 });
       expect(await ledger.claim(runId, 'worker-a', 1, longLeaseMs)).toEqual({ jobs: [], exhausted: true });
@@ -257,7 +291,9 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       let job = (await ledger.claim(runId, 'worker-a', 1, longLeaseMs)).jobs[0]!;
       for (const delayMs of [500, 800]) {
         const failedAtMs = clock.nowMs();
-        expect(await ledger.fail(runId, leaseOf(job), remoteFault(`503 before ${delayMs}`, { throttled: true }))).toBe(true);
+        expect(await ledger.fail(runId, leaseOf(job), remoteFault(`503 before ${delayMs}`, { throttled: true }))).toBe(
+          true,
+        );
         // Waiting for a retry is not the end of the run.
         expect(await ledger.claim(runId, 'worker-a', 1, longLeaseMs)).toEqual({ jobs: [], exhausted: false });
         job = await claimWithin(runId, delayMs + 2_000);
@@ -267,7 +303,11 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       }
       expect(job.attempt).toBe(3);
       expect(await ledger.fail(runId, leaseOf(job), remoteFault('503 at the last attempt'))).toBe(true);
-      expect(await ledger.jobStatus(runId, job.jobId)).toMatchObject({ state: 'failed', chargedAttempts: 3, lastError: 'remote: 503 at the last attempt' });
+      expect(await ledger.jobStatus(runId, job.jobId)).toMatchObject({
+        state: 'failed',
+        chargedAttempts: 3,
+        lastError: 'remote: 503 at the last attempt',
+      });
       expect(await ledger.claim(runId, 'worker-a', 1, longLeaseMs)).toEqual({ jobs: [], exhausted: true });
     });
 
@@ -291,7 +331,11 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
         expect(await ledger.release(runId, leaseOf(job))).toBe(true);
       }
       const job = (await ledger.claim(runId, 'worker-last', 1, longLeaseMs)).jobs[0]!;
-      expect(await ledger.jobStatus(runId, job.jobId)).toMatchObject({ state: 'leased', attempt: 5, chargedAttempts: 1 });
+      expect(await ledger.jobStatus(runId, job.jobId)).toMatchObject({
+        state: 'leased',
+        attempt: 5,
+        chargedAttempts: 1,
+      });
       // Four releases later, a retryable failure is still only the first charged attempt.
       expect(await ledger.fail(runId, leaseOf(job), remoteFault('reset'))).toBe(true);
       expect(await ledger.jobStatus(runId, job.jobId)).toMatchObject({ state: 'pending' });
@@ -314,10 +358,22 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       const otherRunId = freshRunId();
       await ledger.enqueue(runId, contractInputs(2));
       await ledger.enqueue(otherRunId, contractInputs(3));
-      const base = { currentInput: 's3://bucket/file-0.warc.gz', records: 1_000, bytes: 5_000_000, badRecords: 1, status: 'running' as const };
+      const base = {
+        currentInput: 's3://bucket/file-0.warc.gz',
+        records: 1_000,
+        bytes: 5_000_000,
+        badRecords: 1,
+        status: 'running' as const,
+      };
       await ledger.progress(runId, { workerId: 'worker-b', ...base });
       await ledger.progress(runId, { workerId: 'worker-a', ...base });
-      await ledger.progress(runId, { workerId: 'worker-a', ...base, records: 2_000, currentInput: null, status: 'stopped' });
+      await ledger.progress(runId, {
+        workerId: 'worker-a',
+        ...base,
+        records: 2_000,
+        currentInput: null,
+        status: 'stopped',
+      });
       expect(await ledger.workerProgress(runId)).toEqual([
         { workerId: 'worker-a', ...base, records: 2_000, currentInput: null, status: 'stopped' },
         { workerId: 'worker-b', ...base },
@@ -336,7 +392,8 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       const key = contractOptions.outputKeyOf(first!);
       expect(contractOptions.outputKeyOf(twin)).toBe(key);
       expect(await ledger.enqueue(runId, [first!, twin, second!])).toEqual({
-        added: 2, collisions: [{ uri: twin.uri, outputKey: key, heldBy: first!.uri }],
+        added: 2,
+        collisions: [{ uri: twin.uri, outputKey: key, heldBy: first!.uri }],
       });
       // In a later batch, against a key enqueued before; and two newcomers sharing a key: the first wins.
       const later = await ledger.enqueue(runId, [twin, third!, twinOfThird]);
@@ -368,7 +425,9 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
         expect(await ledger.fail(runId, leaseOf(last), remoteFault('503', { throttled: true }))).toBe(true);
         last = await claimWithin(runId, 3_000);
       }
-      expect(await ledger.fail(runId, leaseOf(last), remoteFault('503 at the last attempt', { throttled: true }))).toBe(true);
+      expect(await ledger.fail(runId, leaseOf(last), remoteFault('503 at the last attempt', { throttled: true }))).toBe(
+        true,
+      );
       await ledger.enqueue(runId, contractInputs(4, 'retry'));
       const [broken, done, leased] = (await ledger.claim(runId, 'worker-a', 3, longLeaseMs)).jobs;
       expect(await ledger.fail(runId, leaseOf(broken!), inputFault('not a WARC file'))).toBe(true);
@@ -379,12 +438,22 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       expect(statsBefore).toMatchObject({ failed: 2, done: 1, claimed: 1, pending: 1 });
 
       const reset = await ledger.retryFailed(runId);
-      expect(reset.sort((a, b) => (a.uri < b.uri ? -1 : 1))).toEqual([
-        { uri: broken!.input.uri, lastError: 'input: not a WARC file' },
-        { uri: throttled!.input.uri, lastError: 'remote: 503 at the last attempt' },
-      ].sort((a, b) => (a.uri < b.uri ? -1 : 1)));
-      expect(await ledger.jobStatus(runId, broken!.jobId)).toMatchObject({ state: 'pending', chargedAttempts: 0, attempt: 1 });
-      expect(await ledger.jobStatus(runId, throttled!.jobId)).toMatchObject({ state: 'pending', chargedAttempts: 0, attempt: 3 });
+      expect(reset.sort((a, b) => (a.uri < b.uri ? -1 : 1))).toEqual(
+        [
+          { uri: broken!.input.uri, lastError: 'input: not a WARC file' },
+          { uri: throttled!.input.uri, lastError: 'remote: 503 at the last attempt' },
+        ].sort((a, b) => (a.uri < b.uri ? -1 : 1)),
+      );
+      expect(await ledger.jobStatus(runId, broken!.jobId)).toMatchObject({
+        state: 'pending',
+        chargedAttempts: 0,
+        attempt: 1,
+      });
+      expect(await ledger.jobStatus(runId, throttled!.jobId)).toMatchObject({
+        state: 'pending',
+        chargedAttempts: 0,
+        attempt: 3,
+      });
       expect(await Promise.all(untouched.map((jobId) => ledger.jobStatus(runId, jobId)))).toEqual(before);
       expect(await ledger.stats(runId)).toMatchObject({ failed: 0, done: 1, claimed: 1, pending: 3 });
       expect(await ledger.jobStatus(otherRunId, otherJob.jobId)).toMatchObject({ state: 'failed' });
@@ -420,12 +489,25 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
       const endedMs = clock.nowMs();
       const runs = await ledger.listRuns();
       const listed = runs.find((run) => run.runId === runId);
-      expect(listed).toMatchObject({ runId, input: './warcs', output: '/data/out', pending: 2, claimed: 0, done: 1, failed: 1 });
+      expect(listed).toMatchObject({
+        runId,
+        input: './warcs',
+        output: '/data/out',
+        pending: 2,
+        claimed: 0,
+        done: 1,
+        failed: 1,
+      });
       // Database clocks and ours may differ by a little.
       expect(listed!.lastActivityMs).toBeGreaterThanOrEqual(startedMs + 20 - 1_000);
       expect(listed!.lastActivityMs).toBeLessThanOrEqual(endedMs + 1_000);
       expect(listed!.lastFinishedMs).toBeGreaterThanOrEqual(startedMs + 20 - 1_000);
-      expect(runs.find((run) => run.runId === otherRunId)).toMatchObject({ input: null, output: null, pending: 1, done: 0 });
+      expect(runs.find((run) => run.runId === otherRunId)).toMatchObject({
+        input: null,
+        output: null,
+        pending: 1,
+        done: 0,
+      });
       expect(await ledger.runListing(runId)).toEqual(listed);
       expect(await ledger.runListing(freshRunId())).toBeUndefined();
       // Reading an unknown run creates nothing.

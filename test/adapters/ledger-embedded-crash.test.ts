@@ -37,7 +37,10 @@ test('a worker killed at random points and restarted redoes nothing done and los
   let kills = 0;
   try {
     for (let start = 0; start < killsMax + 3; start += 1) {
-      const child = startChild(childPath('embedded-worker.ts'), { LEDGER_DIRECTORY: directory, JOB_COUNT: String(jobCount) });
+      const child = startChild(childPath('embedded-worker.ts'), {
+        LEDGER_DIRECTORY: directory,
+        JOB_COUNT: String(jobCount),
+      });
       if (kills < killsMax) {
         // Some kills land while the child opens the ledger (replay, enqueue), most while it works.
         const moment = random() < 0.3 ? 'starting' : 'ready';
@@ -75,7 +78,8 @@ function checkTranscript(transcript: readonly string[], context: string): void {
   const done = new Set<string>();
   for (const line of transcript) {
     const [word, jobId] = line.split(' ');
-    if (word === 'claimed') expect(done.has(jobId!), `job ${jobId} handed out after it was done; ${context}`).toBe(false);
+    if (word === 'claimed')
+      expect(done.has(jobId!), `job ${jobId} handed out after it was done; ${context}`).toBe(false);
     if (word === 'done') {
       expect(done.has(jobId!), `job ${jobId} completed twice; ${context}`).toBe(false);
       done.add(jobId!);

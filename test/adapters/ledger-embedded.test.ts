@@ -22,7 +22,9 @@ afterAll(async () => {
   for (const folder of folders) await rm(folder, { recursive: true, force: true });
 });
 
-registerLedgerContract('embedded', async (options) => EmbeddedLedger.open({ ...options, directory: await freshFolder() }));
+registerLedgerContract('embedded', async (options) =>
+  EmbeddedLedger.open({ ...options, directory: await freshFolder() }),
+);
 
 describe('embedded ledger journal', () => {
   const options = { ...contractOptions };
@@ -30,15 +32,24 @@ describe('embedded ledger journal', () => {
   test('a journal holding two inputs under one output key is read: the pair is reported, the later input not exported again', async () => {
     const directory = await freshFolder();
     const stored = (jobId: string, uri: string, outputKey: string, state: string) => ({
-      jobId, input: { uri, filename: uri.slice(7), crawl: null, subset: null, segment: null }, sizeBytes: 10, outputKey, state,
-      attempt: state === 'pending' ? 0 : 1, chargedAttempts: state === 'pending' ? 0 : 1, leaseOwner: null,
-      claimableAtMs: state === 'pending' ? 0 : null, lastError: state === 'failed' ? 'input: not a WARC file' : null,
+      jobId,
+      input: { uri, filename: uri.slice(7), crawl: null, subset: null, segment: null },
+      sizeBytes: 10,
+      outputKey,
+      state,
+      attempt: state === 'pending' ? 0 : 1,
+      chargedAttempts: state === 'pending' ? 0 : 1,
+      leaseOwner: null,
+      claimableAtMs: state === 'pending' ? 0 : null,
+      lastError: state === 'failed' ? 'input: not a WARC file' : null,
       result: state === 'done' ? someResult : null,
     });
     // As a worker wrote it before output keys had to be distinct: x.warc.gz and x.warc both became x.parquet.
     const jobs = [
-      stored('j-x-gz', '/warcs/x.warc.gz', 'out/x.parquet', 'done'), stored('j-x', '/warcs/x.warc', 'out/x.parquet', 'pending'),
-      stored('j-y1', '/warcs/y.warc.gz', 'out/y.parquet', 'done'), stored('j-y2', '/warcs/y.warc', 'out/y.parquet', 'done'),
+      stored('j-x-gz', '/warcs/x.warc.gz', 'out/x.parquet', 'done'),
+      stored('j-x', '/warcs/x.warc', 'out/x.parquet', 'pending'),
+      stored('j-y1', '/warcs/y.warc.gz', 'out/y.parquet', 'done'),
+      stored('j-y2', '/warcs/y.warc', 'out/y.parquet', 'done'),
       stored('j-z', '/warcs/z.warc.gz', 'out/z.parquet', 'failed'),
     ];
     await writeFile(join(directory, journalFileName), `${JSON.stringify({ kind: 'jobs', runId: 'legacy', jobs })}\n`);
@@ -49,9 +60,13 @@ describe('embedded ledger journal', () => {
         { uri: '/warcs/y.warc', outputKey: 'out/y.parquet', heldBy: '/warcs/y.warc.gz', state: 'done' },
       ]);
       const failed = await ledger.failedJobs('legacy', 10);
-      expect(failed.find((job) => job.uri === '/warcs/x.warc')?.lastError).toMatch(/out\/x\.parquet .*\/warcs\/x\.warc\.gz/);
+      expect(failed.find((job) => job.uri === '/warcs/x.warc')?.lastError).toMatch(
+        /out\/x\.parquet .*\/warcs\/x\.warc\.gz/,
+      );
       expect(await ledger.claim('legacy', 'worker-a', 10, 60_000)).toEqual({ jobs: [], exhausted: true });
-      expect((await ledger.retryFailed('legacy')).map((job) => job.uri)).toEqual(opening === 0 ? ['/warcs/z.warc.gz'] : []);
+      expect((await ledger.retryFailed('legacy')).map((job) => job.uri)).toEqual(
+        opening === 0 ? ['/warcs/z.warc.gz'] : [],
+      );
       expect(await ledger.jobStatus('legacy', 'j-x')).toMatchObject({ state: 'failed' });
       if (opening === 0) {
         const z = (await ledger.claim('legacy', 'worker-a', 10, 60_000)).jobs[0]!;
@@ -95,7 +110,7 @@ describe('embedded ledger journal', () => {
     await expect(EmbeddedLedger.open({ ...options, directory })).rejects.toThrow(/corrupt at line 1/);
   });
 
-  test('a restart makes the dead process\'s leases claimable at once, charging them', async () => {
+  test("a restart makes the dead process's leases claimable at once, charging them", async () => {
     const directory = await freshFolder();
     const ledger = await EmbeddedLedger.open({ ...options, directory });
     await ledger.enqueue('run', contractInputs(2));
@@ -118,7 +133,9 @@ describe('embedded ledger journal', () => {
     await ledger.close();
     // Another live process (our parent) holds it.
     await writeFile(join(directory, 'lock'), String(process.ppid));
-    await expect(EmbeddedLedger.open({ ...options, directory })).rejects.toThrow(/in use by process .* use --ledger postgres/);
+    await expect(EmbeddedLedger.open({ ...options, directory })).rejects.toThrow(
+      /in use by process .* use --ledger postgres/,
+    );
     // Our own pid, left by a previous incarnation (a restarted container reuses pids).
     await writeFile(join(directory, 'lock'), String(process.pid));
     await (await EmbeddedLedger.open({ ...options, directory })).close();
@@ -131,7 +148,14 @@ describe('embedded ledger journal', () => {
     for (let round = 0; round < 20; round += 1) {
       const { jobs } = await ledger.claim('run', 'worker-a', 2, 60_000);
       await Promise.all(jobs.map((job) => ledger.complete('run', job, someResult)));
-      await ledger.progress('run', { workerId: 'worker-a', currentInput: null, records: round, bytes: 0, badRecords: 0, status: 'running' });
+      await ledger.progress('run', {
+        workerId: 'worker-a',
+        currentInput: null,
+        records: round,
+        bytes: 0,
+        badRecords: 0,
+        status: 'running',
+      });
     }
     const before = await ledger.stats('run');
     await ledger.close();

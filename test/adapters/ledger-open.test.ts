@@ -9,7 +9,13 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
 import { EmbeddedLedger } from '../../adapters/ledger/embedded-ledger.ts';
-import { defaultEmbeddedDirectory, openLedger, readRunStatus, retryHint, runStatusText } from '../../adapters/ledger/open-ledger.ts';
+import {
+  defaultEmbeddedDirectory,
+  openLedger,
+  readRunStatus,
+  retryHint,
+  runStatusText,
+} from '../../adapters/ledger/open-ledger.ts';
 import { PostgresLedger } from '../../adapters/ledger/postgres-ledger.ts';
 import { inputFault } from '../../core/failure.ts';
 import { contractInputs, contractOptions, someResult } from './ledger-contract.ts';
@@ -59,19 +65,30 @@ test('status reads stats and worker rows from either ledger, as text and as JSON
     const [job, broken] = (await ledger.claim(runId, 'worker-a', 2, 60_000)).jobs;
     await ledger.complete(runId, job!, someResult);
     await ledger.fail(runId, broken!, inputFault('not a WARC file'));
-    await ledger.progress(runId, { workerId: 'worker-a', currentInput: 's3://bucket/file-1.warc.gz', records: 1_500, bytes: 3 * 1024 ** 2, badRecords: 2, status: 'running' });
+    await ledger.progress(runId, {
+      workerId: 'worker-a',
+      currentInput: 's3://bucket/file-1.warc.gz',
+      records: 1_500,
+      bytes: 3 * 1024 ** 2,
+      badRecords: 2,
+      status: 'running',
+    });
     const status = await readRunStatus(ledger, runId);
     expect(JSON.parse(JSON.stringify(status))).toMatchObject({
-      runId, stats: { done: 1, failed: 1, pending: 1 }, workers: [{ workerId: 'worker-a', records: 1_500 }],
+      runId,
+      stats: { done: 1, failed: 1, pending: 1 },
+      workers: [{ workerId: 'worker-a', records: 1_500 }],
       failed: [{ uri: broken!.input.uri, lastError: 'input: not a WARC file' }],
     });
-    expect(runStatusText(status)).toBe([
-      `run ${runId}: 1/3 done, 1 failed, 1 pending, 0 claimed`,
-      '  done: 0.00 GiB read, 10 rows written, 1 bad records, 2 skipped',
-      '  worker-a running: s3://bucket/file-1.warc.gz (1500 records, 2 bad, 3.0 MiB)',
-      `  failed: ${broken!.input.uri}: input: not a WARC file`,
-      `  ${retryHint}`,
-    ].join('\n'));
+    expect(runStatusText(status)).toBe(
+      [
+        `run ${runId}: 1/3 done, 1 failed, 1 pending, 0 claimed`,
+        '  done: 0.00 GiB read, 10 rows written, 1 bad records, 2 skipped',
+        '  worker-a running: s3://bucket/file-1.warc.gz (1500 records, 2 bad, 3.0 MiB)',
+        `  failed: ${broken!.input.uri}: input: not a WARC file`,
+        `  ${retryHint}`,
+      ].join('\n'),
+    );
     await ledger.close();
   }
 });

@@ -36,8 +36,11 @@ describe('PostgreSQL ledger under a fleet', () => {
 
   test('workers opening together apply each migration once', async () => {
     const racingSchema = `${schema}_race`;
-    const ledgers = await Promise.all(Array.from({ length: 4 }, () =>
-      PostgresLedger.open({ ...contractOptions, connectionString, schema: racingSchema, connectionsMax: 1 })));
+    const ledgers = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        PostgresLedger.open({ ...contractOptions, connectionString, schema: racingSchema, connectionsMax: 1 }),
+      ),
+    );
     await Promise.all(ledgers.map((opened) => opened.close()));
     const client = new pg.Client({ connectionString });
     await client.connect();
@@ -57,10 +60,15 @@ describe('PostgreSQL ledger under a fleet', () => {
     try {
       // A schema as the ledger left it before output keys had to be distinct.
       await client.query(`CREATE SCHEMA ${legacySchema}; SET search_path TO ${legacySchema}`);
-      await client.query('CREATE TABLE ledger_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
+      await client.query(
+        'CREATE TABLE ledger_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+      );
       for (const migration of (await loadMigrations()).filter((candidate) => candidate.version <= 3)) {
         await client.query(migration.sql);
-        await client.query('INSERT INTO ledger_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+        await client.query('INSERT INTO ledger_migrations (version, name) VALUES ($1, $2)', [
+          migration.version,
+          migration.name,
+        ]);
       }
       // x.warc.gz and x.warc both became x.parquet; y twice, both exported; z alone; another run holds x too.
       const rows: [string, string, string, string, string][] = [
@@ -72,12 +80,27 @@ describe('PostgreSQL ledger under a fleet', () => {
         ['other', 'j-x-gz', '/warcs/x.warc.gz', 'out/x.parquet', 'pending'],
       ];
       for (const [index, [runId, jobId, uri, outputKey, state]] of rows.entries()) {
-        await client.query(`INSERT INTO ledger_jobs (run_id, job_id, uri, input, size_bytes, output_key, state, claimable_at, enqueued_at, last_error)
+        await client.query(
+          `INSERT INTO ledger_jobs (run_id, job_id, uri, input, size_bytes, output_key, state, claimable_at, enqueued_at, last_error)
           VALUES ($1, $2, $3, $4, 10, $5, $6, CASE WHEN $6 = 'pending' THEN now() END, now() + $7 * interval '1 second',
             CASE WHEN $6 = 'failed' THEN 'input: not a WARC file' END)`,
-        [runId, jobId, uri, JSON.stringify({ uri, filename: uri.slice(7), crawl: null, subset: null, segment: null }), outputKey, state, index]);
+          [
+            runId,
+            jobId,
+            uri,
+            JSON.stringify({ uri, filename: uri.slice(7), crawl: null, subset: null, segment: null }),
+            outputKey,
+            state,
+            index,
+          ],
+        );
       }
-      const migrated = await PostgresLedger.open({ ...contractOptions, connectionString, schema: legacySchema, connectionsMax: 1 });
+      const migrated = await PostgresLedger.open({
+        ...contractOptions,
+        connectionString,
+        schema: legacySchema,
+        connectionsMax: 1,
+      });
       try {
         expect(await migrated.sharedOutputKeys('legacy', 10)).toEqual([
           { uri: '/warcs/x.warc', outputKey: 'out/x.parquet', heldBy: '/warcs/x.warc.gz', state: 'failed' },
@@ -85,7 +108,9 @@ describe('PostgreSQL ledger under a fleet', () => {
         ]);
         expect(await migrated.sharedOutputKeys('other', 10)).toEqual([]);
         const failed = await migrated.failedJobs('legacy', 10);
-        expect(failed.find((job) => job.uri === '/warcs/x.warc')?.lastError).toMatch(/out\/x\.parquet .*\/warcs\/x\.warc\.gz/);
+        expect(failed.find((job) => job.uri === '/warcs/x.warc')?.lastError).toMatch(
+          /out\/x\.parquet .*\/warcs\/x\.warc\.gz/,
+        );
         // The later input is never handed out: it would overwrite the first's object.
         expect(await migrated.claim('legacy', 'worker-a', 10, 60_000)).toEqual({ jobs: [], exhausted: true });
         expect((await migrated.retryFailed('legacy')).map((job) => job.uri)).toEqual(['/warcs/z.warc.gz']);
@@ -94,11 +119,15 @@ describe('PostgreSQL ledger under a fleet', () => {
         const [fresh] = contractInputs(1, 'fresh');
         const twin = { ...fresh!, uri: 's3://elsewhere/fresh-0.warc.gz' };
         expect(await migrated.enqueue('legacy', [fresh!, twin])).toEqual({
-          added: 1, collisions: [{ uri: twin.uri, outputKey: contractOptions.outputKeyOf(fresh!), heldBy: fresh!.uri }],
+          added: 1,
+          collisions: [{ uri: twin.uri, outputKey: contractOptions.outputKeyOf(fresh!), heldBy: fresh!.uri }],
         });
-        expect((await migrated.listRuns()).map((run) => [run.runId, run.input, run.done])).toEqual(expect.arrayContaining([
-          ['legacy', null, 3], ['other', null, 0],
-        ]));
+        expect((await migrated.listRuns()).map((run) => [run.runId, run.input, run.done])).toEqual(
+          expect.arrayContaining([
+            ['legacy', null, 3],
+            ['other', null, 0],
+          ]),
+        );
       } finally {
         await migrated.close();
       }
@@ -131,18 +160,32 @@ describe('PostgreSQL ledger under a fleet', () => {
   test('workers enqueueing together, each with its own input of one output key, leave one holder and name it to the others', async () => {
     const runId = `collide-${Date.now()}`;
     const [shared] = contractInputs(1, 'collide');
-    const enqueuers = await Promise.all(Array.from({ length: 8 }, () =>
-      PostgresLedger.open({ ...contractOptions, connectionString, schema, connectionsMax: 1 })));
+    const enqueuers = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        PostgresLedger.open({ ...contractOptions, connectionString, schema, connectionsMax: 1 }),
+      ),
+    );
     try {
-      const results = await Promise.all(enqueuers.map((enqueuer, index) => enqueuer.enqueue(runId, [
-        { ...shared!, uri: `s3://bucket-${index}/${shared!.filename}` }, ...contractInputs(1, `own-${index}`),
-      ])));
+      const results = await Promise.all(
+        enqueuers.map((enqueuer, index) =>
+          enqueuer.enqueue(runId, [
+            { ...shared!, uri: `s3://bucket-${index}/${shared!.filename}` },
+            ...contractInputs(1, `own-${index}`),
+          ]),
+        ),
+      );
       const holders = results.filter((result) => result.added === 2);
       expect(holders).toHaveLength(1);
       const holderUri = `s3://bucket-${results.indexOf(holders[0]!)}/${shared!.filename}`;
       for (const result of results.filter((candidate) => candidate !== holders[0])) {
         expect(result.added).toBe(1);
-        expect(result.collisions).toEqual([{ uri: expect.stringMatching(/^s3:\/\/bucket-\d\//), outputKey: contractOptions.outputKeyOf(shared!), heldBy: holderUri }]);
+        expect(result.collisions).toEqual([
+          {
+            uri: expect.stringMatching(/^s3:\/\/bucket-\d\//),
+            outputKey: contractOptions.outputKeyOf(shared!),
+            heldBy: holderUri,
+          },
+        ]);
       }
       expect(await ledger.stats(runId)).toMatchObject({ pending: 9 });
     } finally {
@@ -153,10 +196,15 @@ describe('PostgreSQL ledger under a fleet', () => {
   test('8 concurrent claimers over 10,000 jobs take each job exactly once', async () => {
     const runId = `fleet-${Date.now()}`;
     expect((await ledger.enqueue(runId, contractInputs(10_000, 'fleet'))).added).toBe(10_000);
-    const claimers = await Promise.all(Array.from({ length: 8 }, () =>
-      PostgresLedger.open({ ...contractOptions, connectionString, schema, connectionsMax: 1 })));
+    const claimers = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        PostgresLedger.open({ ...contractOptions, connectionString, schema, connectionsMax: 1 }),
+      ),
+    );
     try {
-      const taken = await Promise.all(claimers.map((claimer, index) => claimUntilExhausted(claimer, runId, `worker-${index}`)));
+      const taken = await Promise.all(
+        claimers.map((claimer, index) => claimUntilExhausted(claimer, runId, `worker-${index}`)),
+      );
       const all = taken.flat();
       expect(all).toHaveLength(10_000);
       expect(new Set(all).size).toBe(10_000);
@@ -173,7 +221,11 @@ describe('PostgreSQL ledger under a fleet', () => {
     const leaseMs = 1_500;
     await ledger.enqueue(runId, contractInputs(5, 'killed'));
     const child = startChild(childPath('postgres-claimer.ts'), {
-      DATABASE_URL: connectionString, LEDGER_SCHEMA: schema, RUN_ID: runId, CLAIM_COUNT: '3', LEASE_MS: String(leaseMs),
+      DATABASE_URL: connectionString,
+      LEDGER_SCHEMA: schema,
+      RUN_ID: runId,
+      CLAIM_COUNT: '3',
+      LEASE_MS: String(leaseMs),
     });
     const line = await child.waitForLine((text) => text.startsWith('{"claimed"'), 20_000);
     const claimedAtMs = Date.now();
@@ -203,7 +255,8 @@ async function claimUntilExhausted(claimer: PostgresLedger, runId: string, worke
     if (exhausted) return taken;
     for (const job of jobs) {
       taken.push(job.jobId);
-      if (!(await claimer.complete(runId, job, someResult))) throw new Error(`complete of a held lease refused: ${job.jobId}`);
+      if (!(await claimer.complete(runId, job, someResult)))
+        throw new Error(`complete of a held lease refused: ${job.jobId}`);
     }
   }
   throw new Error('claimer did not see the run end within 10,000 rounds');

@@ -21,8 +21,17 @@ describe('static shards', () => {
   test('the shards of any list are disjoint, cover it once and differ in size by at most one', () => {
     fc.assert(
       fc.property(fc.array(fc.nat(), { maxLength: 200 }), fc.integer({ min: 1, max: 40 }), (values, count) => {
-        const shards = Array.from({ length: count }, (_, index) => shardInputs(values.map((value, position) => ({ value, position })), index, count));
-        const positions = shards.flat().map((item) => item.position).sort((a, b) => a - b);
+        const shards = Array.from({ length: count }, (_, index) =>
+          shardInputs(
+            values.map((value, position) => ({ value, position })),
+            index,
+            count,
+          ),
+        );
+        const positions = shards
+          .flat()
+          .map((item) => item.position)
+          .sort((a, b) => a - b);
         expect(positions).toEqual(values.map((_, position) => position));
         const sizes = shards.map((shard) => shard.length);
         expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
@@ -30,7 +39,7 @@ describe('static shards', () => {
     );
   });
 
-  test('--shard I/N is parsed, and a shard out of range is refused as the user\'s error', () => {
+  test("--shard I/N is parsed, and a shard out of range is refused as the user's error", () => {
     expect(parseShard('2/8')).toEqual({ index: 2, count: 8 });
     expect(parseShard(' 0 / 1 ')).toEqual({ index: 0, count: 1 });
     expect(() => parseShard('8/8')).toThrow(/shard index must be in \[0, 7\]/);

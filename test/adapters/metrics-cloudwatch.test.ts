@@ -39,14 +39,29 @@ describe('CloudWatch metrics', () => {
     const [put] = endpoint.puts;
     expect(put?.headers['x-amz-target']).toBe('GraniteServiceVersion20100801.PutMetricData');
     expect(put?.namespace).toBe('CommonCrawlWorker');
-    const find = (name: string, stage?: string) => put?.data.find((datum) => datum.name === name && (stage === undefined || datum.dimensions.Stage === stage));
-    expect(find('QueueDepth', 'fetch')).toMatchObject({ value: 4, unit: 'Count', dimensions: { Stage: 'fetch', RunId: 'run-7' }, timestampMs: 1_700_000_000_000 });
-    expect(find('ActiveWorkers', 'upload')).toMatchObject({ value: 4, dimensions: { Stage: 'upload', RunId: 'run-7' } });
+    const find = (name: string, stage?: string) =>
+      put?.data.find((datum) => datum.name === name && (stage === undefined || datum.dimensions.Stage === stage));
+    expect(find('QueueDepth', 'fetch')).toMatchObject({
+      value: 4,
+      unit: 'Count',
+      dimensions: { Stage: 'fetch', RunId: 'run-7' },
+      timestampMs: 1_700_000_000_000,
+    });
+    expect(find('ActiveWorkers', 'upload')).toMatchObject({
+      value: 4,
+      dimensions: { Stage: 'upload', RunId: 'run-7' },
+    });
     expect(find('HeldBytes')).toMatchObject({ value: 123_456_789, unit: 'Bytes' });
-    expect(put?.data.filter((datum) => datum.name === 'RemoteLimit').map((datum) => datum.dimensions.Remote)).toEqual(['source', 'sink']);
-    for (const name of ['Records', 'BadRecords', 'BytesIn', 'BytesOut', 'Failures', 'Throttles']) expect(find(name)).toBeDefined();
+    expect(put?.data.filter((datum) => datum.name === 'RemoteLimit').map((datum) => datum.dimensions.Remote)).toEqual([
+      'source',
+      'sink',
+    ]);
+    for (const name of ['Records', 'BadRecords', 'BytesIn', 'BytesOut', 'Failures', 'Throttles'])
+      expect(find(name)).toBeDefined();
     // Skipped records (dns:, whois:) are sent apart from bad ones, and rows kept with a warning too.
-    expect([find('SkippedRecords')?.value, find('RecordWarnings')?.value, find('BadRecords')?.value]).toEqual([2, 1, 4]);
+    expect([find('SkippedRecords')?.value, find('RecordWarnings')?.value, find('BadRecords')?.value]).toEqual([
+      2, 1, 4,
+    ]);
     expect(find('Throttles')?.value).toBe(2);
   });
 
@@ -71,7 +86,9 @@ describe('CloudWatch metrics', () => {
     }));
     await sink.put(data);
     expect(endpoint.puts.map((put) => put.data.length)).toEqual([1_000, 1_000, 500]);
-    expect(endpoint.puts.flatMap((put) => put.data.map((datum) => datum.value))).toEqual(data.map((datum) => datum.value));
+    expect(endpoint.puts.flatMap((put) => put.data.map((datum) => datum.value))).toEqual(
+      data.map((datum) => datum.value),
+    );
     expect(endpoint.puts.every((put) => put.bodyBytes < 1_000_000)).toBe(true);
   });
 
@@ -81,11 +98,16 @@ describe('CloudWatch metrics', () => {
       value: index,
       unit: 'None',
       timestampMs: 0,
-      dimensions: Object.fromEntries(Array.from({ length: 29 }, (_, dimension) => [`Dimension${dimension}`, 'v'.repeat(60)])),
+      dimensions: Object.fromEntries(
+        Array.from({ length: 29 }, (_, dimension) => [`Dimension${dimension}`, 'v'.repeat(60)]),
+      ),
     }));
     const batches = metricBatches(wide);
     expect(batches.length).toBeGreaterThan(1);
-    for (const batch of batches) expect(Buffer.byteLength(JSON.stringify({ Namespace: 'CommonCrawlWorker', MetricData: batch }))).toBeLessThan(1_000_000);
+    for (const batch of batches)
+      expect(Buffer.byteLength(JSON.stringify({ Namespace: 'CommonCrawlWorker', MetricData: batch }))).toBeLessThan(
+        1_000_000,
+      );
     expect(batches.flat().length).toBe(900);
   });
 

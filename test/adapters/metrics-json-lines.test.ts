@@ -14,7 +14,14 @@ function collect(): { stream: PassThrough; lines: () => string[] } {
   const stream = new PassThrough();
   const chunks: Buffer[] = [];
   stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-  return { stream, lines: () => Buffer.concat(chunks).toString('utf8').split('\n').filter((line) => line !== '') };
+  return {
+    stream,
+    lines: () =>
+      Buffer.concat(chunks)
+        .toString('utf8')
+        .split('\n')
+        .filter((line) => line !== ''),
+  };
 }
 
 describe('JSON-lines metrics', () => {
@@ -28,8 +35,12 @@ describe('JSON-lines metrics', () => {
 
   test('a batch of data points is one line', async () => {
     const { stream, lines } = collect();
-    await new JsonLinesMetrics({ stream }).put([{ name: 'QueueDepth', value: 3, unit: 'Count', timestampMs: 5, dimensions: { Stage: 'fetch' } }]);
-    expect(JSON.parse(lines()[0] as string)).toEqual({ metricData: [{ name: 'QueueDepth', value: 3, unit: 'Count', timestampMs: 5, dimensions: { Stage: 'fetch' } }] });
+    await new JsonLinesMetrics({ stream }).put([
+      { name: 'QueueDepth', value: 3, unit: 'Count', timestampMs: 5, dimensions: { Stage: 'fetch' } },
+    ]);
+    expect(JSON.parse(lines()[0] as string)).toEqual({
+      metricData: [{ name: 'QueueDepth', value: 3, unit: 'Count', timestampMs: 5, dimensions: { Stage: 'fetch' } }],
+    });
   });
 
   test('a stream that does not drain loses lines, counted', async () => {

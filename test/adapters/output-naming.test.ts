@@ -51,14 +51,26 @@ describe('output names', () => {
   });
 
   test('names the plain rule would map onto another input’s key stay apart', () => {
-    const names = ['x', 'x.warc', 'x.warc.gz', 'x.warc.warc.gz', 'x.WARC.GZ', 'x.WARC.GZ.warc.gz', 'x.gz', 'x.gz.warc.gz', 'x.warc.gz.warc.gz'];
+    const names = [
+      'x',
+      'x.warc',
+      'x.warc.gz',
+      'x.warc.warc.gz',
+      'x.WARC.GZ',
+      'x.WARC.GZ.warc.gz',
+      'x.gz',
+      'x.gz.warc.gz',
+      'x.warc.gz.warc.gz',
+    ];
     const keys = names.map((name) => keyOf(`/data/${name}`, name));
     expect(new Set(keys).size).toBe(names.length);
   });
 
   test('partition values that differ only in a separator or escape stay apart', () => {
     const path = (crawlName: string) => `crawl-data/${crawlName}/segments/s/warc/x.warc.gz`;
-    const keys = ['CC-MAIN-a=b', 'CC-MAIN-a_b', 'CC-MAIN-a%3Db', 'CC-MAIN-a\\b'].map((name) => keyOf(`/m/${path(name)}`, path(name)));
+    const keys = ['CC-MAIN-a=b', 'CC-MAIN-a_b', 'CC-MAIN-a%3Db', 'CC-MAIN-a\\b'].map((name) =>
+      keyOf(`/m/${path(name)}`, path(name)),
+    );
     expect(new Set(keys).size).toBe(4);
     expect(keys[0]).toMatch(/^crawl=CC-MAIN-a%3Db\/subset=warc\//);
   });
@@ -67,8 +79,41 @@ describe('output names', () => {
 /** One file or folder name: odd characters, case variants and every ending the rules look at. */
 const nameArbitrary = fc
   .tuple(
-    fc.constantFrom('x', 'X', 'a.b', 'crawl-data', 'segments', 'warc', 'CC-MAIN-2024-22', 'a=b', 'a%3Db', 'a_b', 'é', 'sp ace', 'a\\b', '-', '.hidden', 'unknown'),
-    fc.constantFrom('', '.warc', '.warc.gz', '.WARC.GZ', '.Warc.Gz', '.warc.GZ', '.arc', '.arc.gz', '.ARC', '.gz', '.txt', '.parquet', '.warc.warc.gz', '.gz.warc.gz', '.warc.gz.warc.gz'),
+    fc.constantFrom(
+      'x',
+      'X',
+      'a.b',
+      'crawl-data',
+      'segments',
+      'warc',
+      'CC-MAIN-2024-22',
+      'a=b',
+      'a%3Db',
+      'a_b',
+      'é',
+      'sp ace',
+      'a\\b',
+      '-',
+      '.hidden',
+      'unknown',
+    ),
+    fc.constantFrom(
+      '',
+      '.warc',
+      '.warc.gz',
+      '.WARC.GZ',
+      '.Warc.Gz',
+      '.warc.GZ',
+      '.arc',
+      '.arc.gz',
+      '.ARC',
+      '.gz',
+      '.txt',
+      '.parquet',
+      '.warc.warc.gz',
+      '.gz.warc.gz',
+      '.warc.gz.warc.gz',
+    ),
   )
   .map(([stem, ending]) => `${stem}${ending}`);
 
@@ -78,16 +123,30 @@ const pathArbitrary = fc.oneof(
   fc
     .record({
       prefix: fc.array(nameArbitrary, { maxLength: 2 }),
-      crawlName: fc.constantFrom('CC-MAIN-2024-22', 'CC-MAIN-2024-26', 'CC-MAIN-a=b', 'CC-MAIN-a_b', 'CC-NEWS', 'unknown'),
+      crawlName: fc.constantFrom(
+        'CC-MAIN-2024-22',
+        'CC-MAIN-2024-26',
+        'CC-MAIN-a=b',
+        'CC-MAIN-a_b',
+        'CC-NEWS',
+        'unknown',
+      ),
       segmentName: fc.constantFrom('1715971057216.39', '1715971058000.10', 'S'),
       subset: fc.constantFrom('warc', 'crawldiagnostics', 'unknown', 'a=b', 'a_b'),
       name: nameArbitrary,
     })
     .map(({ prefix, crawlName, segmentName, subset, name }) =>
-      [...prefix, 'crawl-data', crawlName, 'segments', segmentName, subset, name].join('/')),
+      [...prefix, 'crawl-data', crawlName, 'segments', segmentName, subset, name].join('/'),
+    ),
 );
 
-const rootArbitrary = fc.constantFrom('/data/', '/data/crawl-data/', '/data/crawl-data/CC-MAIN-2024-22/', 's3://bucket/', 's3://bucket/prefix/');
+const rootArbitrary = fc.constantFrom(
+  '/data/',
+  '/data/crawl-data/',
+  '/data/crawl-data/CC-MAIN-2024-22/',
+  's3://bucket/',
+  's3://bucket/prefix/',
+);
 
 describe('output keys under one root', () => {
   test('distinct inputs share a key only as one CommonCrawl file in two places (same crawl, subset and name)', () => {
@@ -102,7 +161,11 @@ describe('output keys under one root', () => {
             // The same CommonCrawl file mirrored twice, or in two segments: CommonCrawl names
             // are unique within a crawl and subset, so only a copy can do this.
             expect(input.crawl, `${other.uri} and ${input.uri} share ${key}`).not.toBeNull();
-            expect([other.crawl, other.subset, other.filename.split('/').at(-1)]).toEqual([input.crawl, input.subset, input.filename.split('/').at(-1)]);
+            expect([other.crawl, other.subset, other.filename.split('/').at(-1)]).toEqual([
+              input.crawl,
+              input.subset,
+              input.filename.split('/').at(-1),
+            ]);
           }
           byKey.set(key, input);
         }
@@ -146,7 +209,13 @@ describe('CommonCrawl paths in any location', () => {
   }
 
   test('a local folder at the mirror’s root, at crawl-data/, at a segment and at its warc/ folder', async () => {
-    for (const folder of [mirror, join(mirror, 'crawl-data'), join(mirror, 'crawl-data', crawl), dirname(segmentFolder()), segmentFolder()]) {
+    for (const folder of [
+      mirror,
+      join(mirror, 'crawl-data'),
+      join(mirror, 'crawl-data', crawl),
+      dirname(segmentFolder()),
+      segmentFolder(),
+    ]) {
       expectCommonCrawlInput(await listAll(new LocalSource(), folder));
     }
   });
@@ -160,7 +229,8 @@ describe('CommonCrawl paths in any location', () => {
 
   test('a local --cc-base', async () => {
     await writeFile(join(mirror, 'crawl-data', crawl, 'warc.paths.gz'), gzipSync(`${ccPath}\n`));
-    for (const base of [mirror, `${mirror}/`]) expectCommonCrawlInput(await listAll(new AnySource({ commonCrawlBase: base }), `cc:${crawl}`));
+    for (const base of [mirror, `${mirror}/`])
+      expectCommonCrawlInput(await listAll(new AnySource({ commonCrawlBase: base }), `cc:${crawl}`));
   });
 
   test('an HTTPS address of one file: its crawl path, or its name below its folder', async () => {

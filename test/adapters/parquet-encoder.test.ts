@@ -15,7 +15,12 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { captureSchema, createParquetEncoder, parquetCompressionDefault, parquetWriterOptions } from '../../adapters/parquet/parquet-encoder.ts';
+import {
+  captureSchema,
+  createParquetEncoder,
+  parquetCompressionDefault,
+  parquetWriterOptions,
+} from '../../adapters/parquet/parquet-encoder.ts';
 import { captureColumns } from '../../core/capture-row.ts';
 import type { CaptureRow } from '../../core/capture-row.ts';
 import { escopeteUrlColumns } from '../support/escopete-url-columns.ts';
@@ -50,7 +55,8 @@ function sampleRow(overrides: Partial<CaptureRow> = {}): CaptureRow {
     content_charset: 'UTF-8',
     content_languages: 'arg,spa',
     content_truncated: null,
-    warc_filename: 'crawl-data/CC-MAIN-2024-22/segments/1715971057216.39/warc/CC-MAIN-20240517233122-20240518023122-00000.warc.gz',
+    warc_filename:
+      'crawl-data/CC-MAIN-2024-22/segments/1715971057216.39/warc/CC-MAIN-20240517233122-20240518023122-00000.warc.gz',
     warc_record_offset: 1234,
     warc_record_length: 5678,
     warc_segment: '1715971057216.39',
@@ -83,11 +89,15 @@ async function stringStatistics(path: string): Promise<StringStatistic[]> {
 function expectedStringStatistics(rowGroups: readonly (readonly CaptureRow[])[]): StringStatistic[] {
   const numeric = new Set(['url_port', 'fetch_time', 'fetch_status', 'warc_record_offset', 'warc_record_length']);
   const columns = captureColumns.filter((column) => !numeric.has(column));
-  return rowGroups.filter((rows) => rows.length > 0).flatMap((rows, rowGroup) => columns.map((column) => {
-    const present = rows.map((row) => row[column]).filter((value): value is string => typeof value === 'string');
-    present.sort((left, right) => Buffer.compare(Buffer.from(left), Buffer.from(right)));
-    return { rowGroup, column, minimum: present[0] ?? null, maximum: present.at(-1) ?? null };
-  }));
+  return rowGroups
+    .filter((rows) => rows.length > 0)
+    .flatMap((rows, rowGroup) =>
+      columns.map((column) => {
+        const present = rows.map((row) => row[column]).filter((value): value is string => typeof value === 'string');
+        present.sort((left, right) => Buffer.compare(Buffer.from(left), Buffer.from(right)));
+        return { rowGroup, column, minimum: present[0] ?? null, maximum: present.at(-1) ?? null };
+      }),
+    );
 }
 
 /** Distinct rows with a mix of nulls and values, numbered from `first`. */
@@ -108,10 +118,20 @@ function numberedRows(count: number, first: number): CaptureRow[] {
 async function encodedByAppendRowAlone(rowGroups: readonly (readonly CaptureRow[])[]): Promise<Buffer> {
   const pieces: Buffer[] = [];
   const stream = {
-    write: (piece: Buffer, callback?: () => void) => { pieces.push(piece); callback?.(); return true; },
-    end: (callback?: () => void) => { callback?.(); },
+    write: (piece: Buffer, callback?: () => void) => {
+      pieces.push(piece);
+      callback?.();
+      return true;
+    },
+    end: (callback?: () => void) => {
+      callback?.();
+    },
   };
-  const writer = await ParquetWriter.openStream(captureSchema(parquetCompressionDefault), stream as never, parquetWriterOptions());
+  const writer = await ParquetWriter.openStream(
+    captureSchema(parquetCompressionDefault),
+    stream as never,
+    parquetWriterOptions(),
+  );
   for (const rows of rowGroups) {
     writer.setRowGroupSize(rows.length);
     for (const row of rows) await writer.appendRow(row as unknown as Record<string, unknown>);
@@ -121,7 +141,9 @@ async function encodedByAppendRowAlone(rowGroups: readonly (readonly CaptureRow[
 }
 
 /** Writes the row groups through one job encoder and returns the path of the concatenated file. */
-async function encodeToFile(rowGroups: readonly (readonly CaptureRow[])[]): Promise<{ path: string; pieces: Uint8Array[] }> {
+async function encodeToFile(
+  rowGroups: readonly (readonly CaptureRow[])[],
+): Promise<{ path: string; pieces: Uint8Array[] }> {
   const job = createParquetEncoder().open();
   const pieces: Uint8Array[] = [];
   for (const rows of rowGroups) pieces.push(await job.writeRowGroup(rows));
@@ -169,7 +191,9 @@ async function repetitions(path: string): Promise<Record<string, string>> {
   const reader = await connection.runAndReadAll(
     `SELECT "name", repetition_type FROM parquet_schema('${path}') WHERE "name" <> 'root'`,
   );
-  return Object.fromEntries(reader.getRowObjectsJS().map((values) => [String(values['name']), String(values['repetition_type'])]));
+  return Object.fromEntries(
+    reader.getRowObjectsJS().map((values) => [String(values['name']), String(values['repetition_type'])]),
+  );
 }
 
 const awkwardRows: CaptureRow[] = [
@@ -185,13 +209,31 @@ const awkwardRows: CaptureRow[] = [
     warc_record_length: 2 ** 33,
   }),
   sampleRow({
-    url_host_name: null, url_host_tld: null, url_host_2nd_last_part: null, url_host_3rd_last_part: null,
-    url_host_registry_suffix: null, url_host_registered_domain: null, url_host_private_suffix: null,
-    url_host_private_domain: null, url_host_name_reversed: null, url_protocol: null, url_path: null,
-    content_digest: null, content_mime_type: null, content_mime_detected: null, content_charset: null,
-    content_languages: null, warc_segment: null, crawl: null, subset: null,
-    fetch_status: 301, fetch_redirect: 'https://an.wikipedia.org/wiki/Escopete_(arma)', url_port: 0,
-    fetch_time: 0, warc_record_offset: Number.MAX_SAFE_INTEGER, warc_record_length: 0,
+    url_host_name: null,
+    url_host_tld: null,
+    url_host_2nd_last_part: null,
+    url_host_3rd_last_part: null,
+    url_host_registry_suffix: null,
+    url_host_registered_domain: null,
+    url_host_private_suffix: null,
+    url_host_private_domain: null,
+    url_host_name_reversed: null,
+    url_protocol: null,
+    url_path: null,
+    content_digest: null,
+    content_mime_type: null,
+    content_mime_detected: null,
+    content_charset: null,
+    content_languages: null,
+    warc_segment: null,
+    crawl: null,
+    subset: null,
+    fetch_status: 301,
+    fetch_redirect: 'https://an.wikipedia.org/wiki/Escopete_(arma)',
+    url_port: 0,
+    fetch_time: 0,
+    warc_record_offset: Number.MAX_SAFE_INTEGER,
+    warc_record_length: 0,
   }),
   sampleRow({ url_surtkey: '', url: '', warc_filename: '', content_truncated: 'length', fetch_status: -32768 }),
   sampleRow({ fetch_status: 32767, url_port: 2 ** 31 - 1, fetch_time: Date.UTC(9999, 11, 31, 23, 59, 59, 999) }),
@@ -219,9 +261,16 @@ describe('parquet encoder, read back by DuckDB', () => {
     // UTF-16 puts U+FF01 after U+1F980; UTF-8 bytes (what readers assume) put it before.
     const rows = [sampleRow({ url: 'x\uFF01' }), sampleRow({ url: 'x\u{1F980}' })];
     const { path } = await encodeToFile([rows]);
-    const reader = await connection.runAndReadAll(`SELECT count(*) AS "rows" FROM read_parquet('${path}') WHERE url = 'x\u{1F980}'`);
+    const reader = await connection.runAndReadAll(
+      `SELECT count(*) AS "rows" FROM read_parquet('${path}') WHERE url = 'x\u{1F980}'`,
+    );
     expect(reader.getRowObjectsJS()).toEqual([{ rows: 1n }]);
-    expect(await stringStatistics(path)).toContainEqual({ rowGroup: 0, column: 'url', minimum: 'x\uFF01', maximum: 'x\u{1F980}' });
+    expect(await stringStatistics(path)).toContainEqual({
+      rowGroup: 0,
+      column: 'url',
+      minimum: 'x\uFF01',
+      maximum: 'x\u{1F980}',
+    });
   });
 
   it('writes byte for byte what parquetjs writes when every row goes through its appendRow', async () => {
@@ -238,7 +287,9 @@ describe('parquet encoder, read back by DuckDB', () => {
     const reader = await connection.runAndReadAll(
       `SELECT strftime(fetch_time, '%Y-%m-%dT%H:%M:%S.%g') AS "text", epoch_ms(fetch_time) AS "ms" FROM read_parquet('${path}')`,
     );
-    expect(reader.getRowObjectsJS()).toEqual([{ text: '2024-05-18T12:34:56.789', ms: BigInt(Date.UTC(2024, 4, 18, 12, 34, 56, 789)) }]);
+    expect(reader.getRowObjectsJS()).toEqual([
+      { text: '2024-05-18T12:34:56.789', ms: BigInt(Date.UTC(2024, 4, 18, 12, 34, 56, 789)) },
+    ]);
   });
 
   it('declares the column types and repetitions of the Output table, in captureColumns order', async () => {
@@ -246,10 +297,14 @@ describe('parquet encoder, read back by DuckDB', () => {
     const types = await columnTypes(path);
     expect(Object.keys(types)).toEqual([...captureColumns]);
     const special: Record<string, string> = {
-      url_port: 'INTEGER', fetch_time: 'TIMESTAMP', fetch_status: 'SMALLINT',
-      warc_record_offset: 'BIGINT', warc_record_length: 'BIGINT',
+      url_port: 'INTEGER',
+      fetch_time: 'TIMESTAMP',
+      fetch_status: 'SMALLINT',
+      warc_record_offset: 'BIGINT',
+      warc_record_length: 'BIGINT',
     };
-    for (const column of captureColumns) expect([column, types[column]]).toEqual([column, special[column] ?? 'VARCHAR']);
+    for (const column of captureColumns)
+      expect([column, types[column]]).toEqual([column, special[column] ?? 'VARCHAR']);
     const required = new Set(['url_surtkey', 'url', 'warc_filename', 'warc_record_offset', 'warc_record_length']);
     const repetition = await repetitions(path);
     for (const column of captureColumns) {
@@ -259,7 +314,8 @@ describe('parquet encoder, read back by DuckDB', () => {
 
   it('returns the magic with the first row group and the footer from finish', async () => {
     const { pieces } = await encodeToFile([[sampleRow()], [sampleRow()]]);
-    const text = (bytes: Uint8Array, start: number, end: number) => Buffer.from(bytes.subarray(start, end)).toString('latin1');
+    const text = (bytes: Uint8Array, start: number, end: number) =>
+      Buffer.from(bytes.subarray(start, end)).toString('latin1');
     expect(text(pieces[0]!, 0, 4)).toBe('PAR1');
     expect(text(pieces[1]!, 0, 4)).not.toBe('PAR1');
     const footer = pieces[2]!;

@@ -17,7 +17,15 @@ import type { CaptureRow } from '../../core/capture-row.ts';
 const schema = captureSchema('GZIP');
 const columns = flatColumns(schema);
 
-const required = new Set<string>(['url_surtkey', 'url', 'warc_filename', 'fetch_time', 'fetch_status', 'warc_record_offset', 'warc_record_length']);
+const required = new Set<string>([
+  'url_surtkey',
+  'url',
+  'warc_filename',
+  'fetch_time',
+  'fetch_status',
+  'warc_record_offset',
+  'warc_record_length',
+]);
 const numbers: Record<string, fc.Arbitrary<number>> = {
   url_port: fc.integer(),
   fetch_time: fc.integer({ min: 0, max: Date.UTC(9999, 0, 1) }),
@@ -28,7 +36,8 @@ const numbers: Record<string, fc.Arbitrary<number>> = {
 
 // Few distinct strings, so distinct-value sets hold repeats as they do on real data.
 function columnArbitrary(column: string): fc.Arbitrary<unknown> {
-  const value = numbers[column] ?? fc.oneof(fc.constantFrom('a', 'text/html', 'ü🦀'), fc.string({ unit: 'binary', maxLength: 12 }));
+  const value =
+    numbers[column] ?? fc.oneof(fc.constantFrom('a', 'text/html', 'ü🦀'), fc.string({ unit: 'binary', maxLength: 12 }));
   return required.has(column) ? value : fc.option(value, { nil: null });
 }
 
@@ -39,7 +48,9 @@ const rowArbitrary = fc.record(
 const stringColumns = captureColumns.filter((column) => !(column in numbers));
 
 function withStringsAsBytes(row: CaptureRow): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(row).map(([name, value]) => [name, typeof value === 'string' ? Buffer.from(value, 'utf8') : value]));
+  return Object.fromEntries(
+    Object.entries(row).map(([name, value]) => [name, typeof value === 'string' ? Buffer.from(value, 'utf8') : value]),
+  );
 }
 
 function shreddedByParquetjs(rows: readonly CaptureRow[]): RowBuffer {
@@ -61,10 +72,14 @@ function shreddedByEncoderPath(rows: readonly CaptureRow[], cut: number): RowBuf
 
 /** Distinct-value sets compared by content: parquetjs keeps one Buffer object per row, we one per string. */
 function byContent(buffer: RowBuffer): unknown {
-  const columnData = Object.fromEntries(Object.entries(buffer.columnData ?? {}).map(([path, data]) => {
-    const distinct = [...(data.distinct_values ?? [])].map((value) => (Buffer.isBuffer(value) ? `bytes ${value.toString('hex')}` : value));
-    return [path, { ...data, distinct_values: [...new Set(distinct)].sort() }];
-  }));
+  const columnData = Object.fromEntries(
+    Object.entries(buffer.columnData ?? {}).map(([path, data]) => {
+      const distinct = [...(data.distinct_values ?? [])].map((value) =>
+        Buffer.isBuffer(value) ? `bytes ${value.toString('hex')}` : value,
+      );
+      return [path, { ...data, distinct_values: [...new Set(distinct)].sort() }];
+    }),
+  );
   return { ...buffer, columnData };
 }
 
@@ -102,8 +117,14 @@ describe('flat shredder', () => {
   it('refuses values outside the column types, in shredded rows and in the appended last row', () => {
     const valid = fc.sample(rowArbitrary, { numRuns: 1, seed: 1 })[0]!;
     const bad: Partial<Record<keyof CaptureRow, unknown>>[] = [
-      { fetch_status: 40000 }, { fetch_status: 200.5 }, { url_port: Number.NaN }, { url_port: 2 ** 31 },
-      { warc_record_offset: 2 ** 53 }, { fetch_time: -1 }, { url: 42 }, { url_surtkey: null },
+      { fetch_status: 40000 },
+      { fetch_status: 200.5 },
+      { url_port: Number.NaN },
+      { url_port: 2 ** 31 },
+      { warc_record_offset: 2 ** 53 },
+      { fetch_time: -1 },
+      { url: 42 },
+      { url_surtkey: null },
     ];
     for (const change of bad) {
       const row = { ...valid, ...change } as CaptureRow;

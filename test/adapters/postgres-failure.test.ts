@@ -28,7 +28,9 @@ afterAll(async () => {
 
 /** The error the server sends for a statement that raises `sqlState`. */
 async function raised(sqlState: string): Promise<unknown> {
-  const error = await client.query(`DO $$ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '${sqlState}'; END $$`).catch((caught: unknown) => caught);
+  const error = await client
+    .query(`DO $$ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '${sqlState}'; END $$`)
+    .catch((caught: unknown) => caught);
   expect(error).toBeInstanceOf(Error);
   return error;
 }
@@ -69,7 +71,11 @@ describe('PostgreSQL errors, classified', () => {
 
   test('a statement on a missing table, as the server reports it, is ours', async () => {
     const error = await client.query('SELECT * FROM no_such_table_here').catch((caught: unknown) => caught);
-    expect(classifyPostgresError(error, 'reading a job')).toMatchObject({ fault: 'ours', retryable: false, reason: expect.stringMatching(/undefined table \(SQLSTATE 42P01\)/) });
+    expect(classifyPostgresError(error, 'reading a job')).toMatchObject({
+      fault: 'ours',
+      retryable: false,
+      reason: expect.stringMatching(/undefined table \(SQLSTATE 42P01\)/),
+    });
   });
 
   test('a backend terminated under a running statement, and the dead connection after it, are retryable', async () => {
@@ -89,9 +95,16 @@ describe('PostgreSQL errors, classified', () => {
   });
 
   test('a refused connection is retryable; anything already classified keeps its class', async () => {
-    const refused = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:1/test', connectionTimeoutMillis: 2_000 });
+    const refused = new pg.Client({
+      connectionString: 'postgres://postgres@127.0.0.1:1/test',
+      connectionTimeoutMillis: 2_000,
+    });
     const error = await refused.connect().catch((caught: unknown) => caught);
-    expect(classifyPostgresError(error, 'connecting')).toMatchObject({ fault: 'remote', retryable: true, reason: expect.stringMatching(/ECONNREFUSED/) });
+    expect(classifyPostgresError(error, 'connecting')).toMatchObject({
+      fault: 'remote',
+      retryable: true,
+      reason: expect.stringMatching(/ECONNREFUSED/),
+    });
     const known: Failure = { reason: 'mine', fault: 'input', retryable: false, throttled: false };
     expect(classifyPostgresError(new FailureError(known), 'anything')).toBe(known);
   });
@@ -109,7 +122,11 @@ describe('PostgreSQL errors, classified', () => {
         WHEN (NEW.state = 'done' AND NEW.run_id = '${runId}') EXECUTE FUNCTION ${schema}.refuse_done()`);
       const error = await ledger.complete(runId, job, someResult).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(FailureError);
-      expect((error as FailureError).failure).toMatchObject({ fault: 'remote', retryable: true, reason: expect.stringMatching(/completing a job: serialization failure \(SQLSTATE 40001\)/) });
+      expect((error as FailureError).failure).toMatchObject({
+        fault: 'remote',
+        retryable: true,
+        reason: expect.stringMatching(/completing a job: serialization failure \(SQLSTATE 40001\)/),
+      });
       await client.query(`DROP TRIGGER refuse_done ON ${schema}.ledger_jobs`);
       expect(await ledger.complete(runId, job, someResult)).toBe(true);
     } finally {

@@ -35,7 +35,6 @@ function fingerprint(bytes: Uint8Array | null): string | null {
   return bytes === null ? null : `${bytes.length} ${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-
 export function sinkContract(name: string, setup: () => Promise<SinkContractSubject>): void {
   describe(`Sink contract: ${name}`, () => {
     let subject: SinkContractSubject;
@@ -59,7 +58,9 @@ export function sinkContract(name: string, setup: () => Promise<SinkContractSubj
       const key = 'crawl=CC-MAIN-2024-22/subset=warc/multi.parquet';
       const parts = [patterned(subject.partBytesMin, 2), patterned(subject.partBytesMin, 3), patterned(1_000, 4)];
       const handle = await subject.sink.begin(key);
-      const receipts = await Promise.all([3, 1, 2].map((number) => subject.sink.uploadPart(handle, number, parts[number - 1] as Uint8Array)));
+      const receipts = await Promise.all(
+        [3, 1, 2].map((number) => subject.sink.uploadPart(handle, number, parts[number - 1] as Uint8Array)),
+      );
       await subject.sink.complete(handle, receipts);
       expect(fingerprint(await subject.readObject(key))).toBe(fingerprint(Buffer.concat(parts)));
       expect(await subject.leftovers()).toEqual([]);
@@ -70,7 +71,10 @@ export function sinkContract(name: string, setup: () => Promise<SinkContractSubj
       const handle = await subject.sink.begin(key);
       const first = patterned(subject.partBytesMin, 5);
       await subject.sink.uploadPart(handle, 1, patterned(subject.partBytesMin, 6));
-      const receipts: PartReceipt[] = [await subject.sink.uploadPart(handle, 1, first), await subject.sink.uploadPart(handle, 2, patterned(10, 7))];
+      const receipts: PartReceipt[] = [
+        await subject.sink.uploadPart(handle, 1, first),
+        await subject.sink.uploadPart(handle, 2, patterned(10, 7)),
+      ];
       await subject.sink.complete(handle, receipts);
       expect(fingerprint(await subject.readObject(key))).toBe(fingerprint(Buffer.concat([first, patterned(10, 7)])));
     });

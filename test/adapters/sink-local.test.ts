@@ -14,7 +14,10 @@ import { sinkContract } from './sink-contract.ts';
 
 async function filesBelow(root: string): Promise<string[]> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name).slice(root.length + 1)).sort();
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(root.length + 1))
+    .sort();
 }
 
 sinkContract('local folder', async () => {
@@ -24,7 +27,11 @@ sinkContract('local folder', async () => {
   return {
     sink,
     partBytesMin: sink.partBytesMin,
-    readObject: (key) => readFile(sink.pathOf(key)).then((bytes) => new Uint8Array(bytes), () => null),
+    readObject: (key) =>
+      readFile(sink.pathOf(key)).then(
+        (bytes) => new Uint8Array(bytes),
+        () => null,
+      ),
     leftovers: async () => (await filesBelow(root)).filter((path) => path.split('/').at(-1)?.startsWith('.') === true),
     teardown: () => rm(root, { recursive: true, force: true }),
   };

@@ -9,7 +9,12 @@
  * ListMultipartUploads and AbortMultipartUpload; test/support/s3rver-main.mjs adds them.)
  */
 import { createHash } from 'node:crypto';
-import { CompleteMultipartUploadCommand, GetObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FailureError } from '../../core/failure.ts';
 import type { PartReceipt } from '../../core/sink.ts';
@@ -67,7 +72,11 @@ describe('S3 sink', () => {
     await sink.complete(handle, receipts);
     const stored = await readObject('output', 'big/crawl=x/subset=y/big.parquet');
     expect(stored?.length).toBe(12 * s3PartBytesMin);
-    expect(createHash('sha256').update(stored as Uint8Array).digest('hex')).toBe(whole.digest('hex'));
+    expect(
+      createHash('sha256')
+        .update(stored as Uint8Array)
+        .digest('hex'),
+    ).toBe(whole.digest('hex'));
   });
 
   test('a completion whose answer was lost is done when retried, and an aborted upload is not', async () => {
@@ -121,13 +130,31 @@ describe('S3 sink', () => {
   test('cleanup aborts incomplete uploads under the prefix, page by page, and keeps newer ones', async () => {
     const sink = new S3Sink({ client: server.client, output: 's3://output/cleanup/' });
     const other = new S3Sink({ client: server.client, output: 's3://output/elsewhere/' });
-    for (const name of ['a', 'b', 'c']) await sink.uploadPart(await sink.begin(`${name}.parquet`), 1, new Uint8Array(s3PartBytesMin));
+    for (const name of ['a', 'b', 'c'])
+      await sink.uploadPart(await sink.begin(`${name}.parquet`), 1, new Uint8Array(s3PartBytesMin));
     await other.uploadPart(await other.begin('kept.parquet'), 1, new Uint8Array(s3PartBytesMin));
-    const dry = await abortIncompleteUploads({ client: server.client, output: 's3://output/cleanup/', dryRun: true, pageUploads: 2 });
-    expect(dry.aborted.map((upload) => upload.key)).toEqual(['cleanup/a.parquet', 'cleanup/b.parquet', 'cleanup/c.parquet']);
-    const early = await abortIncompleteUploads({ client: server.client, output: 's3://output/cleanup/', initiatedBeforeMs: Date.now() - 3_600_000 });
+    const dry = await abortIncompleteUploads({
+      client: server.client,
+      output: 's3://output/cleanup/',
+      dryRun: true,
+      pageUploads: 2,
+    });
+    expect(dry.aborted.map((upload) => upload.key)).toEqual([
+      'cleanup/a.parquet',
+      'cleanup/b.parquet',
+      'cleanup/c.parquet',
+    ]);
+    const early = await abortIncompleteUploads({
+      client: server.client,
+      output: 's3://output/cleanup/',
+      initiatedBeforeMs: Date.now() - 3_600_000,
+    });
     expect(early).toMatchObject({ aborted: [], kept: 3 });
-    const result = await abortIncompleteUploads({ client: server.client, output: 's3://output/cleanup/', pageUploads: 2 });
+    const result = await abortIncompleteUploads({
+      client: server.client,
+      output: 's3://output/cleanup/',
+      pageUploads: 2,
+    });
     expect(result.aborted.length).toBe(3);
     expect(result.failed).toEqual([]);
     expect(await openUploads('output', 'cleanup/')).toEqual([]);
@@ -148,7 +175,9 @@ describe('S3 sink', () => {
   test('a missing bucket is a classified failure, not a bare error, whether the object is put or uploaded in parts', async () => {
     const sink = new S3Sink({ client: server.client, output: 's3://no-such-bucket/x' });
     const small = await sink.begin('small.parquet');
-    const put = await sink.complete(small, [await sink.uploadPart(small, 1, new Uint8Array(10))]).catch((caught: unknown) => caught);
+    const put = await sink
+      .complete(small, [await sink.uploadPart(small, 1, new Uint8Array(10))])
+      .catch((caught: unknown) => caught);
     const big = await sink.begin('big.parquet');
     const part = await sink.uploadPart(big, 1, new Uint8Array(s3PartBytesMin)).catch((caught: unknown) => caught);
     for (const error of [put, part]) {
@@ -176,7 +205,12 @@ describe('S3 sink requests, counted by a proxy in front of s3rver', () => {
 
   beforeAll(async () => {
     proxy = await startFaultProxy(server.endpoint);
-    const client = createS3Client({ endpoint: proxy.origin, region: 'us-east-1', maxAttempts: 1, credentials: s3rverCredentials });
+    const client = createS3Client({
+      endpoint: proxy.origin,
+      region: 'us-east-1',
+      maxAttempts: 1,
+      credentials: s3rverCredentials,
+    });
     sink = new S3Sink({ client, output: 's3://output/counted' });
   });
   afterAll(async () => proxy?.stop());
@@ -213,7 +247,9 @@ describe('S3 sink requests, counted by a proxy in front of s3rver', () => {
   test('parts sent at once begin one multipart upload, which a second part begins even while the first is small', async () => {
     const requests = await requestsOf(async () => {
       const handle = await sink.begin('parallel.parquet');
-      const receipts = await Promise.all([3, 2].map((number) => sink.uploadPart(handle, number, new Uint8Array(s3PartBytesMin).fill(number))));
+      const receipts = await Promise.all(
+        [3, 2].map((number) => sink.uploadPart(handle, number, new Uint8Array(s3PartBytesMin).fill(number))),
+      );
       receipts.push(await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin).fill(1)));
       await sink.complete(handle, receipts);
     });

@@ -26,7 +26,12 @@ async function listAll(source: Source, spec: string): Promise<InputRef[]> {
   return inputs;
 }
 
-async function readInChunks(source: Source, input: InputRef, chunkBytes: number, sizeBytes: number): Promise<Uint8Array> {
+async function readInChunks(
+  source: Source,
+  input: InputRef,
+  chunkBytes: number,
+  sizeBytes: number,
+): Promise<Uint8Array> {
   const whole = new Uint8Array(sizeBytes);
   for (let offset = 0; offset < sizeBytes; offset += chunkBytes) {
     const bytes = await source.read(input, { offsetBytes: offset, lengthBytes: chunkBytes });
@@ -78,7 +83,9 @@ export function sourceContract(name: string, setup: () => Promise<SourceContract
       const input = inputs[0] as InputRef;
       const expected = subject.expected[0]?.bytes as Uint8Array;
       const offsets = Array.from({ length: 8 }, (_, index) => Math.floor((expected.length * index) / 8));
-      const reads = await Promise.all(offsets.map((offset) => subject.source.read(input, { offsetBytes: offset, lengthBytes: 777 })));
+      const reads = await Promise.all(
+        offsets.map((offset) => subject.source.read(input, { offsetBytes: offset, lengthBytes: 777 })),
+      );
       reads.forEach((bytes, index) => {
         const offset = offsets[index] as number;
         expect(bytes).toEqual(expected.subarray(offset, offset + 777));

@@ -13,7 +13,12 @@ import { AnySource, commonCrawlManifest } from '../../adapters/source/any-source
 import { HttpSource } from '../../adapters/source/http-source.ts';
 import { inputRefFor } from '../../adapters/source/input-naming.ts';
 import { PoliteHttpClient, type PoliteHttpClientOptions } from '../../adapters/source/polite-http-client.ts';
-import { commonCrawlTree, sampleCrawl, startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
+import {
+  commonCrawlTree,
+  sampleCrawl,
+  startCommonCrawlHttpServer,
+  type CommonCrawlHttpServer,
+} from '../support/commoncrawl-http-server.ts';
 import { sourceContract } from './source-contract.ts';
 
 const tree = commonCrawlTree();
@@ -23,7 +28,10 @@ sourceContract('CommonCrawl over HTTP (cc: crawl id)', async () => {
   const server = await startCommonCrawlHttpServer(tree);
   return {
     // The default rate (20 a second) is for CommonCrawl; a loopback server takes more.
-    source: new AnySource({ commonCrawlBase: server.baseUrl, http: new HttpSource({ client: new PoliteHttpClient({ requestsPerSecond: 2000, burst: 200 }) }) }),
+    source: new AnySource({
+      commonCrawlBase: server.baseUrl,
+      http: new HttpSource({ client: new PoliteHttpClient({ requestsPerSecond: 2000, burst: 200 }) }),
+    }),
     spec: `cc:${sampleCrawl}`,
     expected: warcPaths.map((path) => ({ filename: path, bytes: tree.get(path) as Uint8Array })),
     missing: inputRefFor(`${server.baseUrl}crawl-data/nothing.warc.gz`, 'crawl-data/nothing.warc.gz'),
@@ -38,11 +46,17 @@ describe('polite HTTP source under faults', () => {
   let input: InputRef;
 
   function source(options: PoliteHttpClientOptions = {}): HttpSource {
-    return new HttpSource({ client: new PoliteHttpClient({ requestsPerSecond: 1000, burst: 100, ...options }), listingRetry: { attemptsMax: 3, firstDelayMs: 10 } });
+    return new HttpSource({
+      client: new PoliteHttpClient({ requestsPerSecond: 1000, burst: 100, ...options }),
+      listingRetry: { attemptsMax: 3, firstDelayMs: 10 },
+    });
   }
 
   async function failureOf(promise: Promise<unknown>): Promise<FailureError> {
-    const error = await promise.then(() => null, (caught: unknown) => caught);
+    const error = await promise.then(
+      () => null,
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(FailureError);
     return error as FailureError;
   }
@@ -53,7 +67,15 @@ describe('polite HTTP source under faults', () => {
   });
   afterAll(async () => server.stop());
   beforeEach(() => {
-    Object.assign(server.faults, { failNext: null, delayMs: 0, dropNext: 0, stallNext: 0, ignoreRange: false, shiftRange: false, refuseHead: false });
+    Object.assign(server.faults, {
+      failNext: null,
+      delayMs: 0,
+      dropNext: 0,
+      stallNext: 0,
+      ignoreRange: false,
+      shiftRange: false,
+      refuseHead: false,
+    });
     server.requests.length = 0;
   });
 
@@ -76,13 +98,17 @@ describe('polite HTTP source under faults', () => {
 
   test('a connection dropped mid-body is retried at once and the bytes are right', async () => {
     server.faults.dropNext = 1;
-    expect(await source().read(input, { offsetBytes: 1000, lengthBytes: 60_000 })).toEqual(bytes.subarray(1000, 61_000));
+    expect(await source().read(input, { offsetBytes: 1000, lengthBytes: 60_000 })).toEqual(
+      bytes.subarray(1000, 61_000),
+    );
     expect(server.requests.length).toBe(2);
   });
 
   test('connections dropped past the attempt bound are a retryable remote fault', async () => {
     server.faults.dropNext = 3;
-    const dropped = await failureOf(source({ connectionAttempts: 2 }).read(input, { offsetBytes: 0, lengthBytes: 60_000 }));
+    const dropped = await failureOf(
+      source({ connectionAttempts: 2 }).read(input, { offsetBytes: 0, lengthBytes: 60_000 }),
+    );
     expect(dropped.failure).toMatchObject({ fault: 'remote', retryable: true, throttled: false });
     expect(server.requests.length).toBe(2);
   });
@@ -96,16 +122,24 @@ describe('polite HTTP source under faults', () => {
 
   test('a body that stalls halfway times out as a retryable remote fault', async () => {
     server.faults.stallNext = 1;
-    const stalled = await failureOf(source({ idleTimeoutMs: 200 }).read(input, { offsetBytes: 0, lengthBytes: 60_000 }));
+    const stalled = await failureOf(
+      source({ idleTimeoutMs: 200 }).read(input, { offsetBytes: 0, lengthBytes: 60_000 }),
+    );
     expect(stalled.failure).toMatchObject({ fault: 'remote', retryable: true, throttled: false });
     expect(stalled.message).toMatch(/timed out/);
   });
 
   test('a server that ignores Range is sliced to the asked bytes, within the skip bound', async () => {
     server.faults.ignoreRange = true;
-    expect(await source().read(input, { offsetBytes: 5_000, lengthBytes: 3_000 })).toEqual(bytes.subarray(5_000, 8_000));
-    expect(await source().read(input, { offsetBytes: bytes.length - 5, lengthBytes: 3_000 })).toEqual(bytes.subarray(bytes.length - 5));
-    const tooFar = await failureOf(source({ ignoredRangeSkipBytesMax: 1_000 }).read(input, { offsetBytes: 5_000, lengthBytes: 10 }));
+    expect(await source().read(input, { offsetBytes: 5_000, lengthBytes: 3_000 })).toEqual(
+      bytes.subarray(5_000, 8_000),
+    );
+    expect(await source().read(input, { offsetBytes: bytes.length - 5, lengthBytes: 3_000 })).toEqual(
+      bytes.subarray(bytes.length - 5),
+    );
+    const tooFar = await failureOf(
+      source({ ignoredRangeSkipBytesMax: 1_000 }).read(input, { offsetBytes: 5_000, lengthBytes: 10 }),
+    );
     expect(tooFar.failure).toMatchObject({ fault: 'remote', retryable: false });
   });
 
@@ -127,13 +161,18 @@ describe('polite HTTP source under faults', () => {
     const missing = inputRefFor(`${server.baseUrl}crawl-data/none.warc.gz`, 'none.warc.gz');
     expect((await failureOf(source().sizeOf(missing))).failure).toMatchObject({ fault: 'input', retryable: false });
     server.faults.failNext = { status: 500, count: 1 };
-    expect((await failureOf(source().read(input, { offsetBytes: 0, lengthBytes: 1 }))).failure).toMatchObject({ fault: 'remote', retryable: true, throttled: false });
+    expect((await failureOf(source().read(input, { offsetBytes: 0, lengthBytes: 1 }))).failure).toMatchObject({
+      fault: 'remote',
+      retryable: true,
+      throttled: false,
+    });
   });
 
   test('the manifest listing rides out a 503 with bounded retries', async () => {
     server.faults.failNext = { status: 503, count: 2 };
     const inputs: InputRef[] = [];
-    for await (const listed of source().list(commonCrawlManifest(`cc:${sampleCrawl}`, server.baseUrl))) inputs.push(listed);
+    for await (const listed of source().list(commonCrawlManifest(`cc:${sampleCrawl}`, server.baseUrl)))
+      inputs.push(listed);
     expect(inputs.map((listed) => listed.filename)).toEqual(warcPaths);
     expect(inputs[2]).toMatchObject({ crawl: sampleCrawl, subset: 'crawldiagnostics', segment: '1715971058000.10' });
   });
@@ -141,13 +180,17 @@ describe('polite HTTP source under faults', () => {
   test('the request rate stays within the token bucket', async () => {
     const limited = source({ requestsPerSecond: 20, burst: 1 });
     const started = performance.now();
-    await Promise.all(Array.from({ length: 6 }, (_, index) => limited.read(input, { offsetBytes: index, lengthBytes: 1 })));
+    await Promise.all(
+      Array.from({ length: 6 }, (_, index) => limited.read(input, { offsetBytes: index, lengthBytes: 1 })),
+    );
     // Six requests with a burst of one at 20 a second: the last may start after 250 ms.
     expect(performance.now() - started).toBeGreaterThanOrEqual(240);
   });
 
   test('a crawl id that is not one is refused with what to write', () => {
     expect(() => commonCrawlManifest('cc:2024-22', 'https://data.commoncrawl.org/')).toThrow(/cc:CC-MAIN-2024-22/);
-    expect(commonCrawlManifest('cc:CC-MAIN-2024-22', 's3://commoncrawl/')).toBe('s3://commoncrawl/crawl-data/CC-MAIN-2024-22/warc.paths.gz');
+    expect(commonCrawlManifest('cc:CC-MAIN-2024-22', 's3://commoncrawl/')).toBe(
+      's3://commoncrawl/crawl-data/CC-MAIN-2024-22/warc.paths.gz',
+    );
   });
 });

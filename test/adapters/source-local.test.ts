@@ -51,7 +51,9 @@ sourceContract('local folder', async () => {
   return {
     source: new LocalSource(),
     spec: root,
-    expected: await Promise.all(warcs.map(async ([path]) => ({ filename: path, bytes: new Uint8Array(await readFile(join(root, path))) }))),
+    expected: await Promise.all(
+      warcs.map(async ([path]) => ({ filename: path, bytes: new Uint8Array(await readFile(join(root, path))) })),
+    ),
     missing: inputRefFor(join(root, 'gone.warc.gz'), 'gone.warc.gz'),
   };
 });
@@ -70,7 +72,10 @@ describe('local listings', () => {
   });
 
   test('globs match below their static root', async () => {
-    expect((await listAll(`${root}/*/example.warc.gz`)).map((input) => input.filename)).toEqual(['a/example.warc.gz', 'b/example.warc.gz']);
+    expect((await listAll(`${root}/*/example.warc.gz`)).map((input) => input.filename)).toEqual([
+      'a/example.warc.gz',
+      'b/example.warc.gz',
+    ]);
     expect((await listAll(`${root}/**/*.warc.gz`)).length).toBe(3);
     expect((await listAll(`${root}/{a,plain}*`)).map((input) => input.filename)).toEqual(['plain.warc']);
     expect((await listAll(`${root}/[ab]/*.gz`)).length).toBe(2);
@@ -87,7 +92,9 @@ describe('local listings', () => {
     await writeFile(join(root, 'crawl-data/CC-MAIN-2024-22/warc.paths.gz'), gzipSync(lines));
     await writeFile(join(root, 'local.paths'), 'a/example.warc.gz\nplain.warc\n');
     const commonCrawl = await listAll(join(root, 'crawl-data/CC-MAIN-2024-22/warc.paths.gz'));
-    expect(commonCrawl.map((input) => input.uri)).toEqual([join(root, segmentPath, 'CC-MAIN-20240517233122-20240518023122-00000.warc.gz')]);
+    expect(commonCrawl.map((input) => input.uri)).toEqual([
+      join(root, segmentPath, 'CC-MAIN-20240517233122-20240518023122-00000.warc.gz'),
+    ]);
     expect(commonCrawl[0]?.crawl).toBe('CC-MAIN-2024-22');
     const local = await listAll(join(root, 'local.paths'));
     expect(local.map((input) => input.filename)).toEqual(['a/example.warc.gz', 'plain.warc']);
@@ -110,7 +117,9 @@ describe('output keys', () => {
   test('CommonCrawl inputs go under their crawl and subset with the bare name', () => {
     const path = `${segmentPath}/CC-MAIN-20240517233122-20240518023122-00000.warc.gz`;
     const input = inputRefFor(`https://data.commoncrawl.org/${path}`, path);
-    expect(outputKeyFor(input, 'parquet')).toBe('crawl=CC-MAIN-2024-22/subset=warc/CC-MAIN-20240517233122-20240518023122-00000.parquet');
+    expect(outputKeyFor(input, 'parquet')).toBe(
+      'crawl=CC-MAIN-2024-22/subset=warc/CC-MAIN-20240517233122-20240518023122-00000.parquet',
+    );
   });
 
   test('other inputs keep their path below the root and their whole name, so repeated names never collide', async () => {

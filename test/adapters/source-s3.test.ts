@@ -19,7 +19,8 @@ import { sourceContract } from './source-contract.ts';
 
 const fixtures = new URL('../../../shared/fixtures/warc/', import.meta.url);
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(name, fixtures)));
-const ccPath = 'crawl-data/CC-MAIN-2024-22/segments/1715971057216.39/warc/CC-MAIN-20240517233122-20240518023122-00000.warc.gz';
+const ccPath =
+  'crawl-data/CC-MAIN-2024-22/segments/1715971057216.39/warc/CC-MAIN-20240517233122-20240518023122-00000.warc.gz';
 const objects: [string, Uint8Array][] = [
   ['mirror/a/x.warc.gz', fixture('warcio/example.warc.gz')],
   ['mirror/b/x.warc.gz', fixture('warcio/post-test.warc.gz')],
@@ -44,14 +45,17 @@ async function listAll(source: { list(spec: string): AsyncIterable<InputRef> }, 
 beforeAll(async () => {
   server = await startS3rver(['warcs']);
   for (const [key, body] of objects) await put(server.client, key, body);
-  for (let index = 0; index < 9; index += 1) await put(server.client, `many/file-${index}.warc.gz`, new Uint8Array([index]));
+  for (let index = 0; index < 9; index += 1)
+    await put(server.client, `many/file-${index}.warc.gz`, new Uint8Array([index]));
 });
 afterAll(async () => server?.stop());
 
 sourceContract('S3 prefix listing (s3rver)', async () => ({
   source: new S3Source({ client: server.client, pageKeys: 2 }),
   spec: 's3://warcs/mirror/',
-  expected: objects.filter(([key]) => key.startsWith('mirror/') && !key.endsWith('.txt')).map(([key, bytes]) => ({ filename: key.slice('mirror/'.length), bytes })),
+  expected: objects
+    .filter(([key]) => key.startsWith('mirror/') && !key.endsWith('.txt'))
+    .map(([key, bytes]) => ({ filename: key.slice('mirror/'.length), bytes })),
   missing: inputRefFor('s3://warcs/mirror/none.warc.gz', 'none.warc.gz'),
 }));
 
@@ -68,42 +72,92 @@ describe('S3 listings', () => {
     );
     const inputs = await listAll(new S3Source({ client, pageKeys: 2 }), 's3://warcs/many/');
     client.middlewareStack.remove('countListings');
-    expect(inputs.map((input) => input.filename)).toEqual(Array.from({ length: 9 }, (_, index) => `file-${index}.warc.gz`));
+    expect(inputs.map((input) => input.filename)).toEqual(
+      Array.from({ length: 9 }, (_, index) => `file-${index}.warc.gz`),
+    );
     expect(inputs.every((input) => input.sizeBytes === 1)).toBe(true);
     expect(listRequests).toBe(5);
   });
 
-  test('a prefix or key deep inside CommonCrawl\'s layout names its file as CommonCrawl does', async () => {
+  test("a prefix or key deep inside CommonCrawl's layout names its file as CommonCrawl does", async () => {
     const source = new S3Source({ client: server.client });
-    const named = { uri: `s3://warcs/${ccPath}`, filename: ccPath, crawl: 'CC-MAIN-2024-22', subset: 'warc', segment: '1715971057216.39' };
+    const named = {
+      uri: `s3://warcs/${ccPath}`,
+      filename: ccPath,
+      crawl: 'CC-MAIN-2024-22',
+      subset: 'warc',
+      segment: '1715971057216.39',
+    };
     const folder = ccPath.slice(0, ccPath.lastIndexOf('/') + 1);
-    for (const spec of ['s3://warcs/crawl-data/', `s3://warcs/${folder}`, `s3://warcs/${folder.replace(/warc\/$/, '')}`, `s3://warcs/${ccPath}`]) {
-      expect(await listAll(source, spec), spec).toEqual([{ ...named, sizeBytes: fixture('commoncrawl/whirlwind.warc.gz').length }]);
+    for (const spec of [
+      's3://warcs/crawl-data/',
+      `s3://warcs/${folder}`,
+      `s3://warcs/${folder.replace(/warc\/$/, '')}`,
+      `s3://warcs/${ccPath}`,
+    ]) {
+      expect(await listAll(source, spec), spec).toEqual([
+        { ...named, sizeBytes: fixture('commoncrawl/whirlwind.warc.gz').length },
+      ]);
     }
   });
 
   test('a manifest object resolves crawl-data lines in its bucket, as cc: with an s3 base', async () => {
-    const source = new AnySource({ commonCrawlBase: 's3://warcs/', s3Source: async () => new S3Source({ client: server.client }) });
+    const source = new AnySource({
+      commonCrawlBase: 's3://warcs/',
+      s3Source: async () => new S3Source({ client: server.client }),
+    });
     const inputs = await listAll(source, 'cc:CC-MAIN-2024-22');
-    expect(inputs).toEqual([{ uri: `s3://warcs/${ccPath}`, filename: ccPath, crawl: 'CC-MAIN-2024-22', subset: 'warc', segment: '1715971057216.39' }]);
+    expect(inputs).toEqual([
+      {
+        uri: `s3://warcs/${ccPath}`,
+        filename: ccPath,
+        crawl: 'CC-MAIN-2024-22',
+        subset: 'warc',
+        segment: '1715971057216.39',
+      },
+    ]);
     const whole = fixture('commoncrawl/whirlwind.warc.gz');
     expect(await source.sizeOf(inputs[0] as InputRef)).toBe(whole.length);
-    expect(await source.read(inputs[0] as InputRef, { offsetBytes: 300, lengthBytes: 500 })).toEqual(whole.subarray(300, 800));
+    expect(await source.read(inputs[0] as InputRef, { offsetBytes: 300, lengthBytes: 500 })).toEqual(
+      whole.subarray(300, 800),
+    );
   });
 });
 
 describe('AWS error classification', () => {
   const sdkError = (name: string, status?: number): Error =>
-    Object.assign(new Error(`${name} happened`), { name, ...(status !== undefined ? { $metadata: { httpStatusCode: status } } : {}) });
+    Object.assign(new Error(`${name} happened`), {
+      name,
+      ...(status !== undefined ? { $metadata: { httpStatusCode: status } } : {}),
+    });
 
   test('throttling, missing input, remote trouble and configuration are told apart', () => {
-    expect(classifyAwsError(sdkError('SlowDown', 503), 'GET x')).toMatchObject({ fault: 'remote', throttled: true, retryable: true });
+    expect(classifyAwsError(sdkError('SlowDown', 503), 'GET x')).toMatchObject({
+      fault: 'remote',
+      throttled: true,
+      retryable: true,
+    });
     expect(classifyAwsError(sdkError('ThrottlingException', 400), 'PUT x')).toMatchObject({ throttled: true });
     expect(classifyAwsError(sdkError('NoSuchKey', 404), 'GET x')).toMatchObject({ fault: 'input', retryable: false });
-    expect(classifyAwsError(sdkError('AccessDenied', 403), 'GET x')).toMatchObject({ fault: 'input', retryable: false });
-    expect(classifyAwsError(sdkError('InternalError', 500), 'GET x')).toMatchObject({ fault: 'remote', retryable: true, throttled: false });
-    expect(classifyAwsError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 'GET x')).toMatchObject({ fault: 'remote', retryable: true });
-    expect(classifyAwsError(sdkError('CredentialsProviderError'), 'GET x')).toMatchObject({ fault: 'ours', retryable: false });
-    expect(classifyAwsError(sdkError('InvalidArgument', 400), 'GET x')).toMatchObject({ fault: 'ours', retryable: false });
+    expect(classifyAwsError(sdkError('AccessDenied', 403), 'GET x')).toMatchObject({
+      fault: 'input',
+      retryable: false,
+    });
+    expect(classifyAwsError(sdkError('InternalError', 500), 'GET x')).toMatchObject({
+      fault: 'remote',
+      retryable: true,
+      throttled: false,
+    });
+    expect(classifyAwsError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 'GET x')).toMatchObject(
+      { fault: 'remote', retryable: true },
+    );
+    expect(classifyAwsError(sdkError('CredentialsProviderError'), 'GET x')).toMatchObject({
+      fault: 'ours',
+      retryable: false,
+    });
+    expect(classifyAwsError(sdkError('InvalidArgument', 400), 'GET x')).toMatchObject({
+      fault: 'ours',
+      retryable: false,
+    });
   });
 });

@@ -11,7 +11,11 @@ import { HttpSource } from '../../adapters/source/http-source.ts';
 import { inputRefFor } from '../../adapters/source/input-naming.ts';
 import { PoliteHttpClient } from '../../adapters/source/polite-http-client.ts';
 import { S3Source } from '../../adapters/source/s3-source.ts';
-import { commonCrawlTree, startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
+import {
+  commonCrawlTree,
+  startCommonCrawlHttpServer,
+  type CommonCrawlHttpServer,
+} from '../support/commoncrawl-http-server.ts';
 
 describe('one size lookup', () => {
   const tree = commonCrawlTree();
@@ -32,14 +36,20 @@ describe('one size lookup', () => {
     server.faults.failNext = { status: 503, count: 1 };
     const input = inputRefFor(`${server.baseUrl}${path}`, path);
     const error = await source.sizeOf(input).catch((caught: unknown) => caught);
-    expect((error as FailureError).failure).toMatchObject({ fault: 'remote', throttled: true, reason: expect.stringMatching(/^HEAD /) });
+    expect((error as FailureError).failure).toMatchObject({
+      fault: 'remote',
+      throttled: true,
+      reason: expect.stringMatching(/^HEAD /),
+    });
     expect(server.requests).toHaveLength(1);
     expect(await source.sizeOf(input)).toBe(tree.get(path)!.length);
   });
 
-  test('over HTTP: a missing file fails at once, as the input\'s fault', async () => {
+  test("over HTTP: a missing file fails at once, as the input's fault", async () => {
     const source = new HttpSource({ client: new PoliteHttpClient({ requestsPerSecond: 1000, burst: 100 }) });
-    const error = await source.sizeOf(inputRefFor(`${server.baseUrl}crawl-data/none.warc.gz`, 'crawl-data/none.warc.gz')).catch((caught: unknown) => caught);
+    const error = await source
+      .sizeOf(inputRefFor(`${server.baseUrl}crawl-data/none.warc.gz`, 'crawl-data/none.warc.gz'))
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(FailureError);
     expect((error as FailureError).failure).toMatchObject({ fault: 'input', retryable: false });
     expect(server.requests).toHaveLength(1);
@@ -51,7 +61,11 @@ describe('one size lookup', () => {
       send: async (command: unknown) => {
         expect(command).toBeInstanceOf(HeadObjectCommand);
         heads += 1;
-        if (heads === 1) throw Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
+        if (heads === 1)
+          throw Object.assign(new Error('Please reduce your request rate.'), {
+            name: 'SlowDown',
+            $metadata: { httpStatusCode: 503 },
+          });
         return { ContentLength: 1234 };
       },
     } as unknown as S3Client;

@@ -29,7 +29,11 @@ describe('urlColumns on the whirlwind tour capture', () => {
 // surt library (internetarchive/surt tests/test_surt.py, test_surt).
 const surtCases: readonly (readonly [url: string, key: string, source: string])[] = [
   ['https://commoncrawl.org/faq/', 'org,commoncrawl)/faq', 'cc-index-table TestCCIndex2Table, CC-MAIN-2022-05'],
-  ['https://fusionbikes.com.ar/producto/luz-knog-blinder-mini-niner/', 'ar,com,fusionbikes)/producto/luz-knog-blinder-mini-niner', 'CDX CC-MAIN-2025-21'],
+  [
+    'https://fusionbikes.com.ar/producto/luz-knog-blinder-mini-niner/',
+    'ar,com,fusionbikes)/producto/luz-knog-blinder-mini-niner',
+    'CDX CC-MAIN-2025-21',
+  ],
   [
     'http://futbolinterior.com.ar/component/mailto/?tmpl=component&template=shaper_helix3&link=b2449dac9dd9dbc27fe2d9f8c9dfc250a10eb664',
     'ar,com,futbolinterior)/component/mailto?link=b2449dac9dd9dbc27fe2d9f8c9dfc250a10eb664&template=shaper_helix3&tmpl=component',
@@ -40,8 +44,16 @@ const surtCases: readonly (readonly [url: string, key: string, source: string])[
   ['https://github.com/', 'com,github)/', 'CDX CC-MAIN-2020-29'],
   ['http://165.22.100.0/', '0,100,22,165)/', 'CDX CC-MAIN-2024-30'],
   ['http://165.22.100.0/robots.txt', '0,100,22,165)/robots.txt', 'CDX CC-MAIN-2024-30'],
-  ['https://84.201.146.0/en/projects/aleksandr-solzhenitsyn-conference', '0,146,201,84)/en/projects/aleksandr-solzhenitsyn-conference', 'CDX CC-MAIN-2023-23'],
-  ['http://2016legcoelection.hk01.com/candidate/tag/205/54', 'com,hk01,2016legcoelection)/candidate/tag/205/54', 'CDX CC-MAIN-2018-13'],
+  [
+    'https://84.201.146.0/en/projects/aleksandr-solzhenitsyn-conference',
+    '0,146,201,84)/en/projects/aleksandr-solzhenitsyn-conference',
+    'CDX CC-MAIN-2023-23',
+  ],
+  [
+    'http://2016legcoelection.hk01.com/candidate/tag/205/54',
+    'com,hk01,2016legcoelection)/candidate/tag/205/54',
+    'CDX CC-MAIN-2018-13',
+  ],
   ['', '-', 'surt test_surt'],
   ['filedesc:foo.arc.gz', 'filedesc:foo.arc.gz', 'surt test_surt'],
   ['filedesc://foo.arc.gz', 'filedesc://foo.arc.gz', 'surt test_surt'],
@@ -87,7 +99,10 @@ describe('url_surtkey', () => {
     ['http://www34.archive.org/index.html?b=a&b=b&a=b', 'org,archive)/index.html?a=b&b=a&b=b'],
     ['http://host/%25%32%35', 'host)/%25'],
     ['http://host/%2525252525252525', 'host)/%25'],
-    ['http://%31%36%38%2e%31%38%38%2e%39%39%2e%32%36/%2E%73%65%63%75%72%65/%77%77%77%2E%65%62%61%79%2E%63%6F%6D/', '26,99,188,168)/.secure/www.ebay.com'],
+    [
+      'http://%31%36%38%2e%31%38%38%2e%39%39%2e%32%36/%2E%73%65%63%75%72%65/%77%77%77%2E%65%62%61%79%2E%63%6F%6D/',
+      '26,99,188,168)/.secure/www.ebay.com',
+    ],
     ['http://3279880203/blah', '11,0,127,195)/blah'],
     ['http://www.google.com/blah/..', 'com,google)/'],
     ['http://www.google.com.../', 'com,google)/'],
@@ -97,7 +112,10 @@ describe('url_surtkey', () => {
     ['http://host.com//twoslashes?more//slashes', 'com,host)/twoslashes?more//slashes'],
     ['http:////////////////www.vikings.com', 'com,vikings)/'],
     ['http://https://order.1and1.com', 'com,1and1,order)/'],
-    ['http://mineral.galleries.com:/minerals/silicate/chabazit/chabazit.htm', 'com,galleries,mineral)/minerals/silicate/chabazit/chabazit.htm'],
+    [
+      'http://mineral.galleries.com:/minerals/silicate/chabazit/chabazit.htm',
+      'com,galleries,mineral)/minerals/silicate/chabazit/chabazit.htm',
+    ],
     ['http://bücher.ch:8080?#foo', 'ch,xn--bcher-kva:8080)/'],
     ['http://☃.com/', 'com,xn--n3h)/'],
     ['http://www.t%EF%BF%BD%04.82.net/', 'net,82,t%ef%bf%bd%04)/'],
@@ -119,16 +137,30 @@ type HostExpectation = Partial<UrlColumns>;
 const hostCases: readonly (readonly [url: string, expected: HostExpectation, source: string])[] = [
   [
     'http://123.123.123.123/index.html',
-    { url_host_name: '123.123.123.123', url_host_tld: null, url_host_registry_suffix: null, url_host_registered_domain: null, url_host_name_reversed: null },
+    {
+      url_host_name: '123.123.123.123',
+      url_host_tld: null,
+      url_host_registry_suffix: null,
+      url_host_registered_domain: null,
+      url_host_name_reversed: null,
+    },
     'TestURL.testIPAddress',
   ],
-  ['http://example.invalid/', { url_host_tld: 'invalid', url_host_registry_suffix: null, url_host_registered_domain: null }, 'TestURL.testInvalidDomainName'],
+  [
+    'http://example.invalid/',
+    { url_host_tld: 'invalid', url_host_registry_suffix: null, url_host_registered_domain: null },
+    'TestURL.testInvalidDomainName',
+  ],
   [
     'http://www.example.com/index.html',
     { url_host_tld: 'com', url_host_registered_domain: 'example.com', url_host_private_domain: 'example.com' },
     'TestURL.testHostName',
   ],
-  ['http://myblog.blogspot.com/', { url_host_private_domain: 'myblog.blogspot.com', url_host_registered_domain: 'blogspot.com' }, 'TestURL.testPrivateDomain'],
+  [
+    'http://myblog.blogspot.com/',
+    { url_host_private_domain: 'myblog.blogspot.com', url_host_registered_domain: 'blogspot.com' },
+    'TestURL.testPrivateDomain',
+  ],
   ['http://%f0%9f%a7%a0.s.country/', { url_host_name: 'xn--qv9h.s.country' }, 'HostNameTest, percent-encoded emoji'],
   ['http://🧠.s.country/', { url_host_name: 'xn--qv9h.s.country' }, 'HostNameTest, emoji'],
   ['http://münchen.de/', { url_host_name: 'xn--mnchen-3ya.de' }, 'HostNameTest, IDN'],
@@ -137,16 +169,32 @@ const hostCases: readonly (readonly [url: string, expected: HostExpectation, sou
   ['http:////www.google.com/robot.txt', { url_host_name: 'www.google.com' }, 'WarcUriTest, four slashes'],
   ['http://sites.google.com////robot.txt', { url_host_name: 'sites.google.com' }, 'WarcUriTest, extra path slashes'],
   ['https://sites.google.com////robot.txt', { url_host_name: 'sites.google.com' }, 'WarcUriTest, extra path slashes'],
-  ['https://www.example.com/path/index.html', { url_host_name: 'www.example.com', url_protocol: 'https', url_path: '/path/index.html' }, 'schema examples'],
-  ['http://bbc.co.uk/', { url_host_2nd_last_part: 'co', url_host_registry_suffix: 'co.uk', url_host_registered_domain: 'bbc.co.uk' }, 'schema examples'],
+  [
+    'https://www.example.com/path/index.html',
+    { url_host_name: 'www.example.com', url_protocol: 'https', url_path: '/path/index.html' },
+    'schema examples',
+  ],
+  [
+    'http://bbc.co.uk/',
+    { url_host_2nd_last_part: 'co', url_host_registry_suffix: 'co.uk', url_host_registered_domain: 'bbc.co.uk' },
+    'schema examples',
+  ],
   [
     'https://commoncrawl.s3.amazonaws.com/',
-    { url_host_private_suffix: 's3.amazonaws.com', url_host_private_domain: 'commoncrawl.s3.amazonaws.com', url_host_registry_suffix: 'com' },
+    {
+      url_host_private_suffix: 's3.amazonaws.com',
+      url_host_private_domain: 'commoncrawl.s3.amazonaws.com',
+      url_host_registry_suffix: 'com',
+    },
     'schema examples',
   ],
   ['http://host1.subdomain.example.com/', { url_host_4th_last_part: 'host1' }, 'schema examples'],
   ['http://host1.sub2.subdomain.example.com/', { url_host_5th_last_part: 'host1' }, 'schema examples'],
-  ['https://example.com:8443/search?q=abc&lang=en', { url_port: 8443, url_path: '/search', url_query: 'q=abc&lang=en' }, 'schema examples'],
+  [
+    'https://example.com:8443/search?q=abc&lang=en',
+    { url_port: 8443, url_path: '/search', url_query: 'q=abc&lang=en' },
+    'schema examples',
+  ],
 ];
 
 describe('host and URL part columns', () => {
@@ -160,23 +208,69 @@ describe('host and URL part columns', () => {
 // parts, and surt's rules for the key.
 const edgeCases: readonly (readonly [url: string, expected: HostExpectation])[] = [
   ['http://example.com', { url_path: '', url_query: null, url_surtkey: 'com,example)/' }],
-  ['http://user:secret@Example.com./a%20b?', { url_host_name: 'example.com', url_host_name_reversed: 'com.example', url_path: '/a%20b', url_query: '', url_surtkey: 'com,example)/a%20b' }],
+  [
+    'http://user:secret@Example.com./a%20b?',
+    {
+      url_host_name: 'example.com',
+      url_host_name_reversed: 'com.example',
+      url_path: '/a%20b',
+      url_query: '',
+      url_surtkey: 'com,example)/a%20b',
+    },
+  ],
   ['http://example.com:80/', { url_port: null }],
   ['http://example.com:8080/', { url_port: 8080, url_surtkey: 'com,example:8080)/' }],
-  ['http://example.com:abc/', { url_protocol: 'http', url_host_name: null, url_host_tld: null, url_port: null, url_path: '/' }],
-  ['http://example.com/a b/%7e?x y', { url_path: '/a b/%7e', url_query: 'x y', url_surtkey: 'com,example)/a%20b/~?x%20y' }],
-  ['http://1234567/', { url_host_name: '0.18.214.135', url_host_tld: null, url_host_name_reversed: null, url_surtkey: '135,214,18,0)/' }],
-  ['http://[2001:db8::1]:8080/x', { url_host_name: '[2001:db8::1]', url_host_tld: null, url_port: 8080, url_path: '/x' }],
-  ['http://www.city.kawasaki.jp/', { url_host_registry_suffix: 'city.kawasaki.jp', url_host_registered_domain: 'city.kawasaki.jp' }],
+  [
+    'http://example.com:abc/',
+    { url_protocol: 'http', url_host_name: null, url_host_tld: null, url_port: null, url_path: '/' },
+  ],
+  [
+    'http://example.com/a b/%7e?x y',
+    { url_path: '/a b/%7e', url_query: 'x y', url_surtkey: 'com,example)/a%20b/~?x%20y' },
+  ],
+  [
+    'http://1234567/',
+    { url_host_name: '0.18.214.135', url_host_tld: null, url_host_name_reversed: null, url_surtkey: '135,214,18,0)/' },
+  ],
+  [
+    'http://[2001:db8::1]:8080/x',
+    { url_host_name: '[2001:db8::1]', url_host_tld: null, url_port: 8080, url_path: '/x' },
+  ],
+  [
+    'http://www.city.kawasaki.jp/',
+    { url_host_registry_suffix: 'city.kawasaki.jp', url_host_registered_domain: 'city.kawasaki.jp' },
+  ],
   // IDNA 2003, as Java's IDN.toASCII and python's idna codec: `ß` becomes `ss`.
   ['http://straße.de/', { url_host_name: 'strasse.de', url_surtkey: 'de,strasse)/' }],
   ['http://İstanbul.tr/', { url_host_name: 'xn--istanbul-o0e.tr' }],
-  ['http://пример.рф/', { url_host_name: 'xn--e1afmkfd.xn--p1ai', url_host_registry_suffix: 'xn--p1ai', url_surtkey: 'xn--p1ai,xn--e1afmkfd)/' }],
+  [
+    'http://пример.рф/',
+    {
+      url_host_name: 'xn--e1afmkfd.xn--p1ai',
+      url_host_registry_suffix: 'xn--p1ai',
+      url_surtkey: 'xn--p1ai,xn--e1afmkfd)/',
+    },
+  ],
   [
     'dns:www.example.com',
-    { url_protocol: 'dns', url_host_name: 'www.example.com', url_host_registered_domain: 'example.com', url_path: null, url_query: null, url_surtkey: 'dns:www.example.com' },
+    {
+      url_protocol: 'dns',
+      url_host_name: 'www.example.com',
+      url_host_registered_domain: 'example.com',
+      url_path: null,
+      url_query: null,
+      url_surtkey: 'dns:www.example.com',
+    },
   ],
-  ['whois://whois.iana.org/example.com', { url_protocol: 'whois', url_host_name: 'example.com', url_path: '/example.com', url_surtkey: 'org,iana,whois)/example.com' }],
+  [
+    'whois://whois.iana.org/example.com',
+    {
+      url_protocol: 'whois',
+      url_host_name: 'example.com',
+      url_path: '/example.com',
+      url_surtkey: 'org,iana,whois)/example.com',
+    },
+  ],
   ['not a url', { url_protocol: null, url_host_name: null, url_path: null, url_surtkey: 'not%20a%20url)/' }],
   ['', { url_protocol: null, url_host_name: null, url_surtkey: '-' }],
 ];
@@ -226,14 +320,23 @@ describe('properties', () => {
       path: fc.array(fc.stringMatching(/^[a-z0-9._-]{1,6}$/), { maxLength: 3 }),
       query: fc.array(argument, { maxLength: 4 }),
     });
-    const changes = fc.record({ www: fc.boolean(), casing: fc.array(fc.boolean(), { minLength: 64, maxLength: 64 }), order: fc.array(fc.nat(), { minLength: 4, maxLength: 4 }) });
+    const changes = fc.record({
+      www: fc.boolean(),
+      casing: fc.array(fc.boolean(), { minLength: 64, maxLength: 64 }),
+      order: fc.array(fc.nat(), { minLength: 4, maxLength: 4 }),
+    });
     fc.assert(
       fc.property(variant, changes, (parts, change) => {
         const host = `${parts.labels.join('.')}.${parts.tld}`;
         const build = (hostName: string, query: readonly (readonly [string, string])[]) =>
           `${parts.scheme}://${hostName}/${parts.path.join('/')}${query.length > 0 ? `?${query.map(([name, value]) => `${name}=${value}`).join('&')}` : ''}`;
-        const reordered = parts.query.map((pair, index) => ({ pair, key: change.order[index] ?? 0 })).sort((left, right) => left.key - right.key).map(({ pair }) => pair);
-        const changed = [...build(`${change.www ? 'www.' : ''}${host}`, reordered)].map((character, index) => (change.casing[index % 64] ? character.toUpperCase() : character)).join('');
+        const reordered = parts.query
+          .map((pair, index) => ({ pair, key: change.order[index] ?? 0 }))
+          .sort((left, right) => left.key - right.key)
+          .map(({ pair }) => pair);
+        const changed = [...build(`${change.www ? 'www.' : ''}${host}`, reordered)]
+          .map((character, index) => (change.casing[index % 64] ? character.toUpperCase() : character))
+          .join('');
         expect(surtKey(changed)).toBe(surtKey(build(host, parts.query)));
       }),
       { numRuns: 1000 },

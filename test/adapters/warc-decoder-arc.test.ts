@@ -13,9 +13,21 @@ import { nextUnit, seededRandom } from '../../core/seeded-random.ts';
 import { base32, parseArcHeaderLine } from '../../adapters/warc/arc-record-parser.ts';
 import { WarcJobDecoder } from '../../adapters/warc/warc-decoder.ts';
 import type { ParsedRecord } from '../../adapters/warc/warc-record-parser.ts';
-import { type ArcCapture, httpResponse, payloadDigest, sampleCaptures, writeArc } from '../fixtures-gen/heritrix-like-arc.ts';
+import {
+  type ArcCapture,
+  httpResponse,
+  payloadDigest,
+  sampleCaptures,
+  writeArc,
+} from '../fixtures-gen/heritrix-like-arc.ts';
 
-const input: InputRef = { uri: 'arc', filename: 'IAH-20080430204825-00000.arc.gz', crawl: null, subset: null, segment: null };
+const input: InputRef = {
+  uri: 'arc',
+  filename: 'IAH-20080430204825-00000.arc.gz',
+  crawl: null,
+  subset: null,
+  segment: null,
+};
 
 interface Decoded {
   rows: CaptureRow[];
@@ -51,29 +63,50 @@ function decode(bytes: Buffer, largest: number | null = null, seed = 1): Decoded
 function expectedRows(captures: readonly ArcCapture[], places: readonly { offset: number; length: number }[]) {
   return captures.flatMap((capture, index) => {
     if (!capture.url.startsWith('http')) return [];
-    const head = capture.block.toString('latin1', 0, capture.block.indexOf('\n\n') === -1 ? capture.block.indexOf('\r\n\r\n') : capture.block.indexOf('\n\n'));
+    const head = capture.block.toString(
+      'latin1',
+      0,
+      capture.block.indexOf('\n\n') === -1 ? capture.block.indexOf('\r\n\r\n') : capture.block.indexOf('\n\n'),
+    );
     const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)![1]);
     const mime = /Content-Type: ([^;\r\n]+)/.exec(head)![1]!.toLowerCase();
     const d = capture.date;
-    return [{
-      fetch_time: Date.UTC(Number(d.slice(0, 4)), Number(d.slice(4, 6)) - 1, Number(d.slice(6, 8)), Number(d.slice(8, 10)), Number(d.slice(10, 12)), Number(d.slice(12, 14))),
-      fetch_status: status,
-      content_mime_type: mime,
-      content_digest: payloadDigest(capture.block),
-      warc_record_offset: places[index + 1]!.offset,
-      warc_record_length: places[index + 1]!.length,
-    }];
+    return [
+      {
+        fetch_time: Date.UTC(
+          Number(d.slice(0, 4)),
+          Number(d.slice(4, 6)) - 1,
+          Number(d.slice(6, 8)),
+          Number(d.slice(8, 10)),
+          Number(d.slice(10, 12)),
+          Number(d.slice(12, 14)),
+        ),
+        fetch_status: status,
+        content_mime_type: mime,
+        content_digest: payloadDigest(capture.block),
+        warc_record_offset: places[index + 1]!.offset,
+        warc_record_length: places[index + 1]!.length,
+      },
+    ];
   });
 }
 
 const pick = (row: CaptureRow) => ({
-  fetch_time: row.fetch_time, fetch_status: row.fetch_status, content_mime_type: row.content_mime_type,
-  content_digest: row.content_digest, warc_record_offset: row.warc_record_offset, warc_record_length: row.warc_record_length,
+  fetch_time: row.fetch_time,
+  fetch_status: row.fetch_status,
+  content_mime_type: row.content_mime_type,
+  content_digest: row.content_digest,
+  warc_record_offset: row.warc_record_offset,
+  warc_record_length: row.warc_record_length,
 });
 
 const httpUrls = [
-  'http://www.example.com/robots.txt', 'http://www.example.com/', 'http://www.example.com/old', 'http://www.example.com/missing.html',
-  'http://www.example.org/index.cfm?a=Martinez+Targets+Castor&b=1', 'http://www.example.org/a%20page.html',
+  'http://www.example.com/robots.txt',
+  'http://www.example.com/',
+  'http://www.example.com/old',
+  'http://www.example.com/missing.html',
+  'http://www.example.org/index.cfm?a=Martinez+Targets+Castor&b=1',
+  'http://www.example.org/a%20page.html',
 ];
 
 describe('ARC files', () => {
@@ -93,10 +126,20 @@ describe('ARC files', () => {
       expect(whole.rows.map((row) => row.url)).toEqual(httpUrls);
       expect(whole.rows.map(pick)).toEqual(expectedRows(captures, places));
       expect(whole.rows.find((row) => row.url.endsWith('/old'))?.fetch_redirect).toBe('http://www.example.com/new/');
-      expect(whole.rows[1]).toMatchObject({ url_host_name: 'www.example.com', url_host_registered_domain: 'example.com', warc_filename: input.filename });
+      expect(whole.rows[1]).toMatchObject({
+        url_host_name: 'www.example.com',
+        url_host_registered_domain: 'example.com',
+        warc_filename: input.filename,
+      });
       // Every record's range, the version block's included.
-      expect(whole.records.map((record) => ({ offset: record.offset, length: record.length }))).toEqual(places.map(({ offset, length }) => ({ offset, length })));
-      for (const [largest, seed] of [[7, 1], [300, 2], [5000, 3]] as const) {
+      expect(whole.records.map((record) => ({ offset: record.offset, length: record.length }))).toEqual(
+        places.map(({ offset, length }) => ({ offset, length })),
+      );
+      for (const [largest, seed] of [
+        [7, 1],
+        [300, 2],
+        [5000, 3],
+      ] as const) {
         const chunked = decode(bytes, largest, seed);
         expect(chunked.rows, `chunks up to ${largest}`).toEqual(whole.rows);
         expect(chunked.byType).toEqual(whole.byType);
@@ -111,7 +154,12 @@ describe('ARC files', () => {
       const { bytes, places } = writeArc(captures, { name: 'x.arc', gzip });
       const decoded = decode(bytes, 9);
       const dns = decoded.records.find((record) => record.warc.get('warc-target-uri') === 'dns:www.example.com')!;
-      expect(dns).toMatchObject({ type: 'response', httpStatusLine: null, offset: places[1]!.offset, length: places[1]!.length });
+      expect(dns).toMatchObject({
+        type: 'response',
+        httpStatusLine: null,
+        offset: places[1]!.offset,
+        length: places[1]!.length,
+      });
       expect(dns.warc.get('content-type')).toBe('text/dns');
       expect(dns.warc.get('warc-ip-address')).toBe('192.0.2.53');
       expect(decoded.rows.map((row) => row.url)).toEqual(httpUrls);
@@ -120,7 +168,9 @@ describe('ARC files', () => {
   });
 
   it('reads the version block as a warcinfo record naming the file', () => {
-    const { records } = decode(writeArc(sampleCaptures(), { name: 'IAH-20080430204825-00000-example.arc', gzip: true }).bytes);
+    const { records } = decode(
+      writeArc(sampleCaptures(), { name: 'IAH-20080430204825-00000-example.arc', gzip: true }).bytes,
+    );
     expect(records[0]!.type).toBe('warcinfo');
     expect(records[0]!.warc.get('warc-filename')).toBe('IAH-20080430204825-00000-example.arc');
     expect(records[0]!.warc.get('warc-date')).toBe('2008-04-30T20:48:25Z');
@@ -133,7 +183,9 @@ describe('ARC files', () => {
       const decoded = decode(zlib.gzipSync(plain), largest);
       expect(decoded.badByReason).toEqual({});
       expect(decoded.rows.map((row) => row.url)).toEqual(httpUrls);
-      expect(decoded.rows.map((row) => row.content_digest)).toEqual(captures.map((capture) => payloadDigest(capture.block)));
+      expect(decoded.rows.map((row) => row.content_digest)).toEqual(
+        captures.map((capture) => payloadDigest(capture.block)),
+      );
     }
   });
 
@@ -142,7 +194,11 @@ describe('ARC files', () => {
     const { records } = decode(bytes);
     for (const record of records) {
       const text = zlib.gunzipSync(bytes.subarray(record.offset, record.offset + record.length)).toString('latin1');
-      expect(text.startsWith(record.type === 'warcinfo' ? 'filedesc://' : record.warc.get('warc-target-uri')!.split(/%20|\+/)[0]!)).toBe(true);
+      expect(
+        text.startsWith(
+          record.type === 'warcinfo' ? 'filedesc://' : record.warc.get('warc-target-uri')!.split(/%20|\+/)[0]!,
+        ),
+      ).toBe(true);
       expect(text.endsWith('\n')).toBe(true);
     }
   });
@@ -155,11 +211,26 @@ describe('ARC files', () => {
       const [statusLine, ...headerLines] = head.split('\r\n');
       const body = capture.block.subarray(capture.block.indexOf('\r\n\r\n') + 4);
       const d = capture.date;
-      const record = WARCRecord.create({
-        url: capture.url, type: 'response', date: `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(8, 10)}:${d.slice(10, 12)}:${d.slice(12, 14)}Z`,
-        statusline: statusLine!, httpHeaders: Object.fromEntries(headerLines.map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()])),
-      }, (async function* () { yield body; })());
-      warcParts.push(await WARCSerializer.serialize(record, { gzip: true, digest: { algo: 'sha-1', prefix: 'sha1:', base32: true } }));
+      const record = WARCRecord.create(
+        {
+          url: capture.url,
+          type: 'response',
+          date: `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(8, 10)}:${d.slice(10, 12)}:${d.slice(12, 14)}Z`,
+          statusline: statusLine!,
+          httpHeaders: Object.fromEntries(
+            headerLines.map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]),
+          ),
+        },
+        (async function* () {
+          yield body;
+        })(),
+      );
+      warcParts.push(
+        await WARCSerializer.serialize(record, {
+          gzip: true,
+          digest: { algo: 'sha-1', prefix: 'sha1:', base32: true },
+        }),
+      );
     }
     const fromWarc = decode(Buffer.concat(warcParts));
     const fromArc = decode(writeArc(captures, { name: 'x.arc', gzip: true }).bytes);
@@ -172,10 +243,19 @@ describe('ARC files', () => {
   });
 
   it('reads header lines as warcio and CommonCrawl do: fields from the right, URL words joined', () => {
-    expect(parseArcHeaderLine('http://a.example/x y z 192.0.2.1 20040925001013 text/html 149', 5)?.url).toBe('http://a.example/x%20y%20z');
-    expect(parseArcHeaderLine('http://a.example/q?x=a b 192.0.2.1 20040925001013 text/html 149', 5)?.url).toBe('http://a.example/q?x=a+b');
-    expect(parseArcHeaderLine('http://a.example/ 192.0.2.1 20040925001013 text/html 200 - - 0 f.arc 149', 10))
-      .toEqual({ url: 'http://a.example/', ipAddress: '192.0.2.1', date: '20040925001013', contentType: 'text/html', length: 149 });
+    expect(parseArcHeaderLine('http://a.example/x y z 192.0.2.1 20040925001013 text/html 149', 5)?.url).toBe(
+      'http://a.example/x%20y%20z',
+    );
+    expect(parseArcHeaderLine('http://a.example/q?x=a b 192.0.2.1 20040925001013 text/html 149', 5)?.url).toBe(
+      'http://a.example/q?x=a+b',
+    );
+    expect(parseArcHeaderLine('http://a.example/ 192.0.2.1 20040925001013 text/html 200 - - 0 f.arc 149', 10)).toEqual({
+      url: 'http://a.example/',
+      ipAddress: '192.0.2.1',
+      date: '20040925001013',
+      contentType: 'text/html',
+      length: 149,
+    });
     expect(parseArcHeaderLine('http://a.example/ 192.0.2.1 20040925001013 text/html', 5)).toBeNull();
     expect(parseArcHeaderLine('http://a.example/ 192.0.2.1 2004-09-25 text/html 149', 5)).toBeNull();
     expect(parseArcHeaderLine('http://a.example/ 192.0.2.1 20040925001013 text/html -1', 5)).toBeNull();
@@ -195,18 +275,23 @@ describe('ARC files', () => {
     }
   });
 
-  it('counts header lines with a length that is no number as bad, as pywb\'s bad.arc has them', () => {
+  it("counts header lines with a length that is no number as bad, as pywb's bad.arc has them", () => {
     const version = '1 0 Bad Capture\nURL IP-address Archive-date Content-type Archive-length\n';
     const good = httpResponse('200 OK', ['Content-Type: text/html'], 'ok');
-    const bytes = Buffer.from([
-      `filedesc://bad.arc 127.0.0.1 20140301000000 text/plain ${version.length}\n${version}\n`,
-      'http://example.com/ 93.184.216.119 201404010000000000 text/html -1\n\n',
-      'http://example.com/ 93.184.216.119 201404010000000000 text/html abc\n\n',
-      `http://example.com/good 93.184.216.119 201404010000000000 text/html ${good.length}\n${good.toString('latin1')}\n`,
-    ].join(''), 'latin1');
+    const bytes = Buffer.from(
+      [
+        `filedesc://bad.arc 127.0.0.1 20140301000000 text/plain ${version.length}\n${version}\n`,
+        'http://example.com/ 93.184.216.119 201404010000000000 text/html -1\n\n',
+        'http://example.com/ 93.184.216.119 201404010000000000 text/html abc\n\n',
+        `http://example.com/good 93.184.216.119 201404010000000000 text/html ${good.length}\n${good.toString('latin1')}\n`,
+      ].join(''),
+      'latin1',
+    );
     const decoded = decode(bytes, 5);
     expect(decoded.badByReason).toEqual({ 'invalid ARC header line': 1 });
-    expect(decoded.rows.map((row) => [row.url, row.fetch_time])).toEqual([['http://example.com/good', Date.UTC(2014, 3, 1)]]);
+    expect(decoded.rows.map((row) => [row.url, row.fetch_time])).toEqual([
+      ['http://example.com/good', Date.UTC(2014, 3, 1)],
+    ]);
   });
 
   it('reads 14-digit dates, and longer ones to the second (as pywb) and minute-precision ones', () => {
@@ -217,25 +302,43 @@ describe('ARC files', () => {
       { url: 'http://a.example/3', date: '200409250010', contentType: 'text/html', block },
     ];
     const { rows } = decode(writeArc(captures, { name: 'x.arc', gzip: false }).bytes);
-    expect(rows.map((row) => row.fetch_time)).toEqual([Date.UTC(2004, 8, 25, 0, 10, 13), Date.UTC(2004, 8, 25, 0, 10, 13), Date.UTC(2004, 8, 25, 0, 10, 0)]);
+    expect(rows.map((row) => row.fetch_time)).toEqual([
+      Date.UTC(2004, 8, 25, 0, 10, 13),
+      Date.UTC(2004, 8, 25, 0, 10, 13),
+      Date.UTC(2004, 8, 25, 0, 10, 0),
+    ]);
   });
 
   it('writes base32 as RFC 4648 does', () => {
-    for (const [text, encoded] of [['', ''], ['f', 'MY======'], ['fo', 'MZXQ===='], ['foo', 'MZXW6==='], ['foob', 'MZXW6YQ='], ['fooba', 'MZXW6YTB'], ['foobar', 'MZXW6YTBOI======']]) {
+    for (const [text, encoded] of [
+      ['', ''],
+      ['f', 'MY======'],
+      ['fo', 'MZXQ===='],
+      ['foo', 'MZXW6==='],
+      ['foob', 'MZXW6YQ='],
+      ['fooba', 'MZXW6YTB'],
+      ['foobar', 'MZXW6YTBOI======'],
+    ]) {
       expect(base32(Buffer.from(text!))).toBe(encoded);
     }
   });
 });
 
 describe('damaged ARC files', () => {
-  const pages = (count: number): ArcCapture[] => Array.from({ length: count }, (_, index) => ({
-    url: `http://www.example.com/p${index}`, date: `2008043020${String(4800 + index).padStart(4, '0')}`, contentType: 'text/html',
-    block: httpResponse('200 OK', ['Content-Type: text/html'], `<p>page ${index}</p>\n`.repeat(20)),
-  }));
+  const pages = (count: number): ArcCapture[] =>
+    Array.from({ length: count }, (_, index) => ({
+      url: `http://www.example.com/p${index}`,
+      date: `2008043020${String(4800 + index).padStart(4, '0')}`,
+      contentType: 'text/html',
+      block: httpResponse('200 OK', ['Content-Type: text/html'], `<p>page ${index}</p>\n`.repeat(20)),
+    }));
 
   it('plain: a wrong Archive-length loses that record, and the next one when it ate its header line, counted', () => {
     // Too short: the block's rest is no header line; too long: the next header line is cut.
-    for (const [lengthError, survivors] of [[-7, ['p0', 'p1', 'p3', 'p4']], [9, ['p0', 'p1', 'p4']]] as const) {
+    for (const [lengthError, survivors] of [
+      [-7, ['p0', 'p1', 'p3', 'p4']],
+      [9, ['p0', 'p1', 'p4']],
+    ] as const) {
       const captures = pages(5);
       captures[2] = { ...captures[2]!, lengthError };
       const { bytes } = writeArc(captures, { name: 'x.arc', gzip: false });
@@ -254,12 +357,15 @@ describe('damaged ARC files', () => {
     const { bytes, places } = writeArc(captures, { name: 'x.arc', gzip: true });
     const decoded = decode(bytes, 13);
     expect(decoded.badByReason).toEqual({});
-    expect(decoded.rows.map((row) => [row.url, row.warc_record_offset, row.warc_record_length]))
-      .toEqual(captures.map((capture, index) => [capture.url, places[index + 1]!.offset, places[index + 1]!.length]));
+    expect(decoded.rows.map((row) => [row.url, row.warc_record_offset, row.warc_record_length])).toEqual(
+      captures.map((capture, index) => [capture.url, places[index + 1]!.offset, places[index + 1]!.length]),
+    );
     // The payload is what the length held, or the member's rest: what warcio's reader yields.
     const short = captures[1]!.block;
     const shortHead = short.indexOf('\r\n\r\n') + 4;
-    expect(decoded.rows[1]!.content_digest).toBe(payloadDigest(Buffer.concat([short.subarray(0, shortHead), short.subarray(shortHead, short.length - 30)])));
+    expect(decoded.rows[1]!.content_digest).toBe(
+      payloadDigest(Buffer.concat([short.subarray(0, shortHead), short.subarray(shortHead, short.length - 30)])),
+    );
     expect(decoded.rows[2]!.content_digest).toBe(payloadDigest(Buffer.concat([captures[2]!.block, Buffer.from('\n')])));
   });
 
@@ -269,7 +375,11 @@ describe('damaged ARC files', () => {
     const { bytes, places } = writeArc(captures, { name: 'x.arc', gzip: true });
     const whole = decode(bytes, 21);
     expect(whole.badByReason).toEqual({});
-    expect(whole.rows.map((row) => [row.url, row.warc_record_offset, row.warc_record_length]).at(-1)).toEqual([captures[2]!.url, places[3]!.offset, places[3]!.length]);
+    expect(whole.rows.map((row) => [row.url, row.warc_record_offset, row.warc_record_length]).at(-1)).toEqual([
+      captures[2]!.url,
+      places[3]!.offset,
+      places[3]!.length,
+    ]);
     const cut = decode(bytes.subarray(0, bytes.length - 5), 21);
     expect(cut.badByReason).toEqual({ 'truncated gzip member': 1 });
     expect(cut.rows).toHaveLength(2);
@@ -282,13 +392,19 @@ describe('damaged ARC files', () => {
     corrupt[places[2]!.offset + 20] ^= 0xff;
     const corrupted = decode(corrupt, 17);
     expect(Object.values(corrupted.badByReason).reduce((sum, count) => sum + count, 0)).toBe(1);
-    expect(corrupted.rows.map((row) => row.url)).toEqual(['p0', 'p2', 'p3', 'p4'].map((page) => `http://www.example.com/${page}`));
+    expect(corrupted.rows.map((row) => row.url)).toEqual(
+      ['p0', 'p2', 'p3', 'p4'].map((page) => `http://www.example.com/${page}`),
+    );
 
     const truncated = decode(bytes.subarray(0, places[5]!.offset + 40), 17);
     expect(truncated.badByReason).toEqual({ 'truncated gzip member': 1 });
     expect(truncated.rows).toHaveLength(4);
 
-    const garbled = Buffer.concat([bytes.subarray(0, places[3]!.offset), zlib.gzipSync('this is no header line\nHTTP/1.1 200 OK\r\n\r\nx\n'), bytes.subarray(places[3]!.offset)]);
+    const garbled = Buffer.concat([
+      bytes.subarray(0, places[3]!.offset),
+      zlib.gzipSync('this is no header line\nHTTP/1.1 200 OK\r\n\r\nx\n'),
+      bytes.subarray(places[3]!.offset),
+    ]);
     const read = decode(garbled, 17);
     expect(read.badByReason).toEqual({ 'invalid ARC header line': 1 });
     expect(read.rows).toHaveLength(5);
@@ -302,7 +418,10 @@ describe('damaged ARC files', () => {
       damaged[position] ^= 0x5a;
       for (const largest of [null, 7]) {
         const decoded = decode(damaged, largest);
-        expect(Object.values(decoded.badByReason).reduce((sum, count) => sum + count, 0), `byte ${position}`).toBe(1);
+        expect(
+          Object.values(decoded.badByReason).reduce((sum, count) => sum + count, 0),
+          `byte ${position}`,
+        ).toBe(1);
         expect(decoded.rows.map((row) => row.url)).toEqual(captures.map((capture) => capture.url));
       }
     }
@@ -316,7 +435,9 @@ describe('damaged ARC files', () => {
     for (const largest of [null, 5, 64]) {
       const decoded = decode(joined, largest);
       expect(decoded.badByReason).toEqual({ 'invalid ARC header line': 1 });
-      expect(decoded.rows.map((row) => row.url)).toEqual(['p0', 'p1', 'p2', 'p3'].map((page) => `http://www.example.com/${page}`));
+      expect(decoded.rows.map((row) => row.url)).toEqual(
+        ['p0', 'p1', 'p2', 'p3'].map((page) => `http://www.example.com/${page}`),
+      );
     }
     // Garbage at the end counts once, and the last record stands.
     const trailing = decode(Buffer.concat([bytes, Buffer.from('no line end here')]), 9);

@@ -45,12 +45,22 @@ function add(into: Record<string, number>, counts: Readonly<Record<string, numbe
 
 describe('WARC decoder after a damaged gzip member', () => {
   it('reads the record of the next member after a header line past its limit', () => {
-    const longLine = zlib.gzipSync(Buffer.concat([Buffer.from('WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: http://example.com/'), Buffer.alloc(200_000, 'A')]));
+    const longLine = zlib.gzipSync(
+      Buffer.concat([
+        Buffer.from('WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: http://example.com/'),
+        Buffer.alloc(200_000, 'A'),
+      ]),
+    );
     const bytes = Buffer.concat([whirlwind, longLine, whirlwindResponse, whirlwind]);
     for (const chunkBytes of [bytes.length, 4096, 777]) {
       const decoded = decode(bytes, chunkBytes);
-      expect(decoded.rows.map((row) => row.warc_record_offset), `chunks of ${chunkBytes}`).toEqual([
-        1023, whirlwind.length + longLine.length, whirlwind.length + longLine.length + whirlwindResponse.length + 1023,
+      expect(
+        decoded.rows.map((row) => row.warc_record_offset),
+        `chunks of ${chunkBytes}`,
+      ).toEqual([
+        1023,
+        whirlwind.length + longLine.length,
+        whirlwind.length + longLine.length + whirlwindResponse.length + 1023,
       ]);
       expect(decoded.byType).toEqual({ warcinfo: 2, request: 2, response: 3, metadata: 2 });
       expect(decoded.badByReason).toEqual({ 'WARC header line past its limit': 1 });
@@ -62,7 +72,10 @@ describe('WARC decoder after a damaged gzip member', () => {
     const bytes = Buffer.concat([text, whirlwindResponse]);
     for (const chunkBytes of [bytes.length, 100]) {
       const decoded = decode(bytes, chunkBytes);
-      expect(decoded.rows.map((row) => row.warc_record_offset), `chunks of ${chunkBytes}`).toEqual([text.length]);
+      expect(
+        decoded.rows.map((row) => row.warc_record_offset),
+        `chunks of ${chunkBytes}`,
+      ).toEqual([text.length]);
       expect(decoded.badByReason).toEqual({ 'non-WARC data': 1 });
     }
   });
@@ -77,7 +90,10 @@ describe('WARC decoder on a damaged member that claims the bytes behind it', () 
     bytes.writeUInt16LE(60_000, 1023 + 10);
     for (const chunkBytes of [bytes.length, 4096, 777]) {
       const decoded = decode(bytes, chunkBytes);
-      expect(decoded.rows.map((row) => row.warc_record_offset), `chunks of ${chunkBytes}`).toEqual(rowsAfter(whirlwind.length));
+      expect(
+        decoded.rows.map((row) => row.warc_record_offset),
+        `chunks of ${chunkBytes}`,
+      ).toEqual(rowsAfter(whirlwind.length));
       expect(decoded.badByReason).toEqual({ 'corrupt gzip member': 1 });
     }
   });
@@ -92,7 +108,10 @@ describe('WARC decoder on a damaged member that claims the bytes behind it', () 
     const bytes = Buffer.concat([runsOn, whirlwind]);
     for (const chunkBytes of [bytes.length, 4096, 777]) {
       const decoded = decode(bytes, chunkBytes);
-      expect(decoded.rows.map((row) => row.warc_record_offset), `chunks of ${chunkBytes}`).toEqual(rowsAfter(runsOn.length));
+      expect(
+        decoded.rows.map((row) => row.warc_record_offset),
+        `chunks of ${chunkBytes}`,
+      ).toEqual(rowsAfter(runsOn.length));
       expect(decoded.badByReason).toEqual({ 'corrupt gzip member': 1 });
     }
   });
@@ -127,7 +146,7 @@ describe('WARC decoder on a member that inflates a thousandfold', () => {
     expect(inflater.trailerMatches(deflate, deflate.length - step.unconsumed)).toBe(true);
   });
 
-  it('counts a streamed member\'s endless header line and reads the records around it, however the input is chunked', () => {
+  it("counts a streamed member's endless header line and reads the records around it, however the input is chunked", () => {
     // Past memberOutputBytesMax (64 MiB), so the member takes the streaming inflater.
     const runMebibytes = 80;
     const member = oneByteRunMember(endlessHeaderLinePrefix, runMebibytes);
@@ -135,7 +154,10 @@ describe('WARC decoder on a member that inflates a thousandfold', () => {
     const bytes = Buffer.concat([whirlwind, member, whirlwindResponse]);
     for (const chunkBytes of [bytes.length, mebibyte, 100_000]) {
       const decoded = decode(bytes, chunkBytes);
-      expect(decoded.rows.map((row) => row.warc_record_offset), `chunks of ${chunkBytes}`).toEqual([1023, whirlwind.length + member.length]);
+      expect(
+        decoded.rows.map((row) => row.warc_record_offset),
+        `chunks of ${chunkBytes}`,
+      ).toEqual([1023, whirlwind.length + member.length]);
       expect(decoded.badByReason).toEqual({ 'WARC header line past its limit': 1 });
     }
   });
@@ -155,8 +177,14 @@ describe('WARC decoder on a file with no record read', () => {
   it('names the damage it saw: a header line past its limit is not called a text file', () => {
     const failure = failureOf(oneByteRunMember(endlessHeaderLinePrefix, 1)).failure;
     expect(failure).toMatchObject({ fault: 'input', retryable: false });
-    expect(failure.reason).toBe('damage: not a WARC file, no WARC record found (damage seen: WARC header line past its limit 1)');
-    expect(failureOf(Buffer.from('minutes of the meeting\n'.repeat(10))).failure.reason).toBe('damage: not a WARC file, no WARC record found (damage seen: non-WARC data 1)');
-    expect(failureOf(zlib.gzipSync(Buffer.alloc(0))).failure.reason).toBe('damage: not a WARC file, no WARC record found');
+    expect(failure.reason).toBe(
+      'damage: not a WARC file, no WARC record found (damage seen: WARC header line past its limit 1)',
+    );
+    expect(failureOf(Buffer.from('minutes of the meeting\n'.repeat(10))).failure.reason).toBe(
+      'damage: not a WARC file, no WARC record found (damage seen: non-WARC data 1)',
+    );
+    expect(failureOf(zlib.gzipSync(Buffer.alloc(0))).failure.reason).toBe(
+      'damage: not a WARC file, no WARC record found',
+    );
   });
 });

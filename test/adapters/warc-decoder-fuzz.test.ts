@@ -43,11 +43,25 @@ interface Member {
   page: number;
 }
 
-const lures = ['WARC/1.0\r\nWARC-Type: response\r\n', '\r\n\r\n', '\n\nWARC/1.1\n', 'HTTP/1.1 200 OK\r\n', '\x1f\x8b\x08'].map((text) => Buffer.from(text, 'latin1'));
+const lures = [
+  'WARC/1.0\r\nWARC-Type: response\r\n',
+  '\r\n\r\n',
+  '\n\nWARC/1.1\n',
+  'HTTP/1.1 200 OK\r\n',
+  '\x1f\x8b\x08',
+].map((text) => Buffer.from(text, 'latin1'));
 
 const bodyArbitrary = fc.oneof(
-  { weight: 6, arbitrary: fc.array(fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.constantFrom(...lures)), { maxLength: 10 }).map((parts) => Buffer.concat(parts)) },
-  { weight: 1, arbitrary: fc.integer({ min: 20_000, max: 80_000 }).map((size) => Buffer.alloc(size, 'compressible text ')) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .array(fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.constantFrom(...lures)), { maxLength: 10 })
+      .map((parts) => Buffer.concat(parts)),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 20_000, max: 80_000 }).map((size) => Buffer.alloc(size, 'compressible text ')),
+  },
 );
 
 const pageArbitrary: fc.Arbitrary<Page> = fc.record({
@@ -72,20 +86,44 @@ async function pageRecords(page: Page): Promise<[string, WARCRecord][]> {
   const date = new Date(page.seconds * 1000).toISOString();
   const records: [string, WARCRecord][] = [];
   if (page.withRequest || page.kind === 'request') {
-    records.push(['request', WARCRecord.create({ url, date, type: 'request', statusline: `GET /${page.path} HTTP/1.1`, httpHeaders: { Host: page.host } }, [new Uint8Array(0)])]);
+    records.push([
+      'request',
+      WARCRecord.create(
+        { url, date, type: 'request', statusline: `GET /${page.path} HTTP/1.1`, httpHeaders: { Host: page.host } },
+        [new Uint8Array(0)],
+      ),
+    ]);
   }
   if (page.kind === 'request') return records;
   const httpHeaders: Record<string, string> = { 'Content-Type': 'text/html; charset=utf-8' };
   if (page.status >= 300 && page.status < 400) httpHeaders.Location = `/moved/${page.path}`;
-  const capture = page.kind === 'resource'
-    ? WARCRecord.create({ url, date, type: 'resource', warcHeaders: { 'Content-Type': 'text/plain' } }, [page.body])
-    : WARCRecord.create({ url, date, type: page.kind, statusline: `HTTP/1.1 ${page.status} Something`, httpHeaders, refersToUrl: url, refersToDate: date }, [page.kind === 'revisit' ? new Uint8Array(0) : page.body]);
+  const capture =
+    page.kind === 'resource'
+      ? WARCRecord.create({ url, date, type: 'resource', warcHeaders: { 'Content-Type': 'text/plain' } }, [page.body])
+      : WARCRecord.create(
+          {
+            url,
+            date,
+            type: page.kind,
+            statusline: `HTTP/1.1 ${page.status} Something`,
+            httpHeaders,
+            refersToUrl: url,
+            refersToDate: date,
+          },
+          [page.kind === 'revisit' ? new Uint8Array(0) : page.body],
+        );
   records.push([page.kind, capture]);
   if (page.withMetadata) {
-    const languages = JSON.stringify({ reliable: true, languages: page.languages.map((code) => ({ 'code-iso-639-3': code })) });
+    const languages = JSON.stringify({
+      reliable: true,
+      languages: page.languages.map((code) => ({ 'code-iso-639-3': code })),
+    });
     const body = Buffer.from(`charset-detected: UTF-8\r\nlanguages-cld2: ${languages}\r\n`);
     const concurrentTo = capture.warcHeaders.headers.get('WARC-Record-ID')!;
-    records.push(['metadata', WARCRecord.create({ url, date, type: 'metadata', warcHeaders: { 'WARC-Concurrent-To': concurrentTo } }, [body])]);
+    records.push([
+      'metadata',
+      WARCRecord.create({ url, date, type: 'metadata', warcHeaders: { 'WARC-Concurrent-To': concurrentTo } }, [body]),
+    ]);
   }
   return records;
 }
@@ -95,7 +133,10 @@ async function buildWarc(pages: Page[], gzip: boolean): Promise<{ bytes: Buffer;
   const members: Member[] = [];
   let offset = 0;
   const info = WARCRecord.createWARCInfo({ filename: 'fuzz.warc', type: 'warcinfo' }, { software: 'fuzz' });
-  for (const [index, records] of [[['warcinfo', info] as [string, WARCRecord]], ...(await Promise.all(pages.map(pageRecords)))].entries()) {
+  for (const [index, records] of [
+    [['warcinfo', info] as [string, WARCRecord]],
+    ...(await Promise.all(pages.map(pageRecords))),
+  ].entries()) {
     for (const [type, record] of records) {
       const bytes = await serialize(record, gzip);
       parts.push(bytes);
@@ -113,7 +154,12 @@ interface Decoded {
 }
 
 /** Small enough that a whole-file gzip of a few records is streamed in several pieces. */
-const streamingLimits: WarcLimits = { ...warcLimits, memberBufferBytesMax: 1024, memberOutputBytesMax: 2048, streamPieceBytes: 256 };
+const streamingLimits: WarcLimits = {
+  ...warcLimits,
+  memberBufferBytesMax: 1024,
+  memberOutputBytesMax: 2048,
+  streamPieceBytes: 256,
+};
 
 function decode(bytes: Buffer, chunkSizes: number[] = [], limits: WarcLimits = warcLimits): Decoded {
   const decoder = new WarcJobDecoder(input, { limits });
@@ -126,8 +172,10 @@ function decode(bytes: Buffer, chunkSizes: number[] = [], limits: WarcLimits = w
       const end = Math.min(bytes.length, offset + size);
       const result = decoder.push(new Uint8Array(bytes.subarray(offset, end)), end === bytes.length);
       decoded.rows.push(...result.rows);
-      for (const [key, value] of Object.entries(result.counters.byType)) decoded.counters.byType[key] = (decoded.counters.byType[key] ?? 0) + value;
-      for (const [key, value] of Object.entries(result.counters.badByReason)) decoded.counters.badByReason[key] = (decoded.counters.badByReason[key] ?? 0) + value;
+      for (const [key, value] of Object.entries(result.counters.byType))
+        decoded.counters.byType[key] = (decoded.counters.byType[key] ?? 0) + value;
+      for (const [key, value] of Object.entries(result.counters.badByReason))
+        decoded.counters.badByReason[key] = (decoded.counters.badByReason[key] ?? 0) + value;
       offset = end;
     } while (offset < bytes.length);
   } catch (error) {
@@ -143,7 +191,10 @@ function rowMembers(members: Member[]): Map<number, { capture: Member; metadata:
   members.forEach((member, index) => {
     if (!['response', 'revisit', 'resource'].includes(member.type)) return;
     const next = members[index + 1];
-    byOffset.set(member.offset, { capture: member, metadata: next?.type === 'metadata' && next.page === member.page ? next : null });
+    byOffset.set(member.offset, {
+      capture: member,
+      metadata: next?.type === 'metadata' && next.page === member.page ? next : null,
+    });
   });
   return byOffset;
 }
@@ -158,17 +209,26 @@ function expectNoInventedRows(rows: CaptureRow[], baseline: Map<number, CaptureR
   for (const found of rows) {
     const expected = baseline.get(found.warc_record_offset);
     expect(expected, `row at ${found.warc_record_offset} is not in the intact file`).toBeDefined();
-    const cutInTrailer = found.warc_record_offset + found.warc_record_length === inputEnd && found.warc_record_length >= expected!.warc_record_length - 4;
+    const cutInTrailer =
+      found.warc_record_offset + found.warc_record_length === inputEnd &&
+      found.warc_record_length >= expected!.warc_record_length - 4;
     const row = cutInTrailer ? { ...found, warc_record_length: expected!.warc_record_length } : found;
-    if (row.content_charset === null && expected!.content_charset !== null) expect(row).toEqual(withoutMetadata(expected!));
+    if (row.content_charset === null && expected!.content_charset !== null)
+      expect(row).toEqual(withoutMetadata(expected!));
     else expect(row).toEqual(expected);
   }
 }
 
-function expectIntactRows(rows: CaptureRow[], baseline: Map<number, CaptureRow>, intact: (range: Member) => boolean, members: Member[]): void {
+function expectIntactRows(
+  rows: CaptureRow[],
+  baseline: Map<number, CaptureRow>,
+  intact: (range: Member) => boolean,
+  members: Member[],
+): void {
   const got = new Map(rows.map((row) => [row.warc_record_offset, row]));
   for (const [offset, { capture, metadata }] of rowMembers(members)) {
-    if (intact(capture) && (metadata === null || intact(metadata))) expect(got.get(offset), `row at ${offset}`).toEqual(baseline.get(offset));
+    if (intact(capture) && (metadata === null || intact(metadata)))
+      expect(got.get(offset), `row at ${offset}`).toEqual(baseline.get(offset));
   }
 }
 
@@ -177,7 +237,14 @@ const fileArbitrary = fc.record({
   layout: fc.constantFrom('members', 'plain', 'whole-file'),
   chunkSizes: fc.array(fc.integer({ min: 1, max: 2048 }), { minLength: 1, maxLength: 8 }),
   cut: fc.double({ min: 0, max: 1, noNaN: true }),
-  flips: fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), fc.integer({ min: 1, max: 255 }), fc.boolean()), { minLength: 1, maxLength: 3 }),
+  flips: fc.array(
+    fc.tuple(
+      fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
+      fc.integer({ min: 1, max: 255 }),
+      fc.boolean(),
+    ),
+    { minLength: 1, maxLength: 3 },
+  ),
 });
 
 describe('WARC decoder on random, damaged WARC files written by warcio', () => {
@@ -192,7 +259,8 @@ describe('WARC decoder on random, damaged WARC files written by warcio', () => {
         expect(whole.counters.badByReason).toEqual({});
         const baseline = new Map(whole.rows.map((row) => [row.warc_record_offset, row]));
         expect([...baseline.keys()]).toEqual([...rowMembers(members).keys()]);
-        for (const row of whole.rows) expect(row.warc_record_length).toBe(rowMembers(members).get(row.warc_record_offset)!.capture.length);
+        for (const row of whole.rows)
+          expect(row.warc_record_length).toBe(rowMembers(members).get(row.warc_record_offset)!.capture.length);
 
         const chunked = decode(bytes, chunkSizes);
         expect(chunked.rows).toEqual(whole.rows);
@@ -208,14 +276,20 @@ describe('WARC decoder on random, damaged WARC files written by warcio', () => {
         const positions = flips.map(([where, mask, inFlags]) => {
           // A flipped gzip header flag can make a member claim the bytes behind it; a random
           // byte lands there too seldom to be tried in every run.
-          const position = gzip && inFlags ? members[Math.floor(where * members.length)]!.offset + 3 : Math.floor(where * bytes.length);
+          const position =
+            gzip && inFlags
+              ? members[Math.floor(where * members.length)]!.offset + 3
+              : Math.floor(where * bytes.length);
           damaged[position] = damaged[position]! ^ mask;
           return position;
         });
         const flipped = decode(damaged, chunkSizes);
-        const touched = (member: Member) => positions.some((position) => position >= member.offset && position < member.offset + member.length);
+        const touched = (member: Member) =>
+          positions.some((position) => position >= member.offset && position < member.offset + member.length);
         if (gzip) {
-          expect(!flipped.inputFault || members.filter((member) => !touched(member)).length === 0 || touched(members[0]!)).toBe(true);
+          expect(
+            !flipped.inputFault || members.filter((member) => !touched(member)).length === 0 || touched(members[0]!),
+          ).toBe(true);
           expectNoInventedRows(flipped.rows, baseline);
           expectIntactRows(flipped.rows, baseline, (member) => !touched(member), members);
         } else {
@@ -232,7 +306,12 @@ describe('WARC decoder on random, damaged WARC files written by warcio', () => {
 const withoutOffsets = (row: CaptureRow) => ({ ...row, warc_record_offset: 0, warc_record_length: 0 });
 
 /** One gzip member for the whole file, streamed under `streamingLimits`. */
-function wholeFileProperty(plain: { bytes: Buffer }, chunkSizes: number[], cut: number, flips: [number, number, boolean][]): void {
+function wholeFileProperty(
+  plain: { bytes: Buffer },
+  chunkSizes: number[],
+  cut: number,
+  flips: [number, number, boolean][],
+): void {
   const bytes = zlib.gzipSync(plain.bytes);
   const plainRows = decode(plain.bytes).rows;
   const expected = plainRows.map(withoutOffsets);
@@ -241,7 +320,9 @@ function wholeFileProperty(plain: { bytes: Buffer }, chunkSizes: number[], cut: 
   expect(whole.rows.map(withoutOffsets)).toEqual(expected);
   whole.rows.forEach((row, index) => {
     // Inflating from the member's start up to the reported end yields the whole record.
-    const inflated = zlib.inflateRawSync(bytes.subarray(10, row.warc_record_offset + row.warc_record_length), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    const inflated = zlib.inflateRawSync(bytes.subarray(10, row.warc_record_offset + row.warc_record_length), {
+      finishFlush: zlib.constants.Z_SYNC_FLUSH,
+    });
     const plainRow = plainRows[index]!;
     expect(row.warc_record_offset).toBe(0);
     expect(inflated.length).toBeGreaterThanOrEqual(plainRow.warc_record_offset + plainRow.warc_record_length);

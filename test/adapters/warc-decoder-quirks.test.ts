@@ -31,16 +31,38 @@ interface RecordOptions {
 
 function record(options: RecordOptions = {}): Buffer {
   const lineEnd = options.lineEnd ?? '\r\n';
-  const block = Buffer.from(options.block ?? `HTTP/1.1 200 OK${lineEnd}Content-Type: text/html; charset=utf-8${lineEnd}${lineEnd}<html>hello</html>`);
-  const lines = ['WARC/1.0', `WARC-Type: ${options.type ?? 'response'}`, `WARC-Date: ${options.date ?? '2024-05-18T01:58:10Z'}`];
+  const block = Buffer.from(
+    options.block ??
+      `HTTP/1.1 200 OK${lineEnd}Content-Type: text/html; charset=utf-8${lineEnd}${lineEnd}<html>hello</html>`,
+  );
+  const lines = [
+    'WARC/1.0',
+    `WARC-Type: ${options.type ?? 'response'}`,
+    `WARC-Date: ${options.date ?? '2024-05-18T01:58:10Z'}`,
+  ];
   if (options.url !== null) lines.push(`WARC-Target-URI: ${options.url ?? 'https://example.com/page'}`);
-  lines.push(`WARC-Record-ID: ${options.id ?? '<urn:uuid:1>'}`, ...(options.extra ?? []), `Content-Length: ${block.length + (options.lengthError ?? 0)}`);
-  return Buffer.concat([Buffer.from(lines.join(lineEnd) + lineEnd + lineEnd), block, Buffer.from(options.trailer ?? '\r\n\r\n')]);
+  lines.push(
+    `WARC-Record-ID: ${options.id ?? '<urn:uuid:1>'}`,
+    ...(options.extra ?? []),
+    `Content-Length: ${block.length + (options.lengthError ?? 0)}`,
+  );
+  return Buffer.concat([
+    Buffer.from(lines.join(lineEnd) + lineEnd + lineEnd),
+    block,
+    Buffer.from(options.trailer ?? '\r\n\r\n'),
+  ]);
 }
 
 function metadata(concurrentTo: string, url = 'https://example.com/page'): Buffer {
-  const body = 'fetchTimeMs: 12\r\ncharset-detected: windows-1252\r\nlanguages-cld2: {"reliable":true,"languages":[{"code":"de","code-iso-639-3":"deu"},{"code":"en","code-iso-639-3":"eng"},{"code":"de","code-iso-639-3":"deu"}]}\r\n';
-  return record({ type: 'metadata', url, id: '<urn:uuid:m>', extra: [`WARC-Concurrent-To: ${concurrentTo}`, 'Content-Type: application/warc-fields'], block: body });
+  const body =
+    'fetchTimeMs: 12\r\ncharset-detected: windows-1252\r\nlanguages-cld2: {"reliable":true,"languages":[{"code":"de","code-iso-639-3":"deu"},{"code":"en","code-iso-639-3":"eng"},{"code":"de","code-iso-639-3":"deu"}]}\r\n';
+  return record({
+    type: 'metadata',
+    url,
+    id: '<urn:uuid:m>',
+    extra: [`WARC-Concurrent-To: ${concurrentTo}`, 'Content-Type: application/warc-fields'],
+    block: body,
+  });
 }
 
 function decode(bytes: Buffer, chunkBytes = bytes.length) {
@@ -51,7 +73,8 @@ function decode(bytes: Buffer, chunkBytes = bytes.length) {
   for (let offset = 0; offset < bytes.length || offset === 0; offset += chunkBytes) {
     const result = decoder.push(bytes.subarray(offset, offset + chunkBytes), offset + chunkBytes >= bytes.length);
     rows.push(...result.rows);
-    for (const [key, value] of Object.entries(result.counters.badByReason)) badByReason[key] = (badByReason[key] ?? 0) + value;
+    for (const [key, value] of Object.entries(result.counters.badByReason))
+      badByReason[key] = (badByReason[key] ?? 0) + value;
     for (const [key, value] of Object.entries(result.counters.byType)) byType[key] = (byType[key] ?? 0) + value;
     if (bytes.length === 0) break;
   }
@@ -63,7 +86,9 @@ function gzipWithHeaderFields(data: Buffer): Buffer {
   const extra = Buffer.from([0x41, 0x42, 0x02, 0x00, 0x01, 0x02]);
   const header = Buffer.concat([
     Buffer.from([0x1f, 0x8b, 0x08, 0x04 | 0x08 | 0x10 | 0x02, 0, 0, 0, 0, 0, 3]),
-    Buffer.from([extra.length, 0]), extra, Buffer.from('file.warc\0comment\0'),
+    Buffer.from([extra.length, 0]),
+    extra,
+    Buffer.from('file.warc\0comment\0'),
   ]);
   const headerCrc = Buffer.alloc(2);
   headerCrc.writeUInt16LE(zlib.crc32(header) & 0xffff);
@@ -80,13 +105,27 @@ describe('WARC decoder quirks', () => {
     const { rows, badByReason } = decode(Buffer.concat([first, second]), 7);
     expect(badByReason).toEqual({});
     expect(rows.map((row) => [row.url, row.warc_record_offset, row.warc_record_length])).toEqual([
-      ['https://example.com/a', 0, first.length], ['https://example.com/b', first.length, second.length]]);
+      ['https://example.com/a', 0, first.length],
+      ['https://example.com/b', first.length, second.length],
+    ]);
   });
 
   it('reads WARC 0.18 habits: LF-only lines, folded values, 14-digit dates, <URI>, CR LF CR LF inside Content-Length', () => {
-    const folded = record({ lineEnd: '\n', date: '20240518015810', url: '<https://example.com/old>', extra: ['WARC-Truncated: len', ' gth'], trailer: '\n\n' });
-    const included = record({ url: 'https://example.com/included', block: 'HTTP/1.0 404 Not Found\r\n\r\n\r\n\r\n', trailer: '' });
-    const { rows, badByReason } = decode(Buffer.concat([folded, included, record({ url: 'https://example.com/next' })]));
+    const folded = record({
+      lineEnd: '\n',
+      date: '20240518015810',
+      url: '<https://example.com/old>',
+      extra: ['WARC-Truncated: len', ' gth'],
+      trailer: '\n\n',
+    });
+    const included = record({
+      url: 'https://example.com/included',
+      block: 'HTTP/1.0 404 Not Found\r\n\r\n\r\n\r\n',
+      trailer: '',
+    });
+    const { rows, badByReason } = decode(
+      Buffer.concat([folded, included, record({ url: 'https://example.com/next' })]),
+    );
     expect(badByReason).toEqual({});
     expect(rows.map((row) => [row.url, row.fetch_time, row.fetch_status, row.content_truncated])).toEqual([
       ['https://example.com/old', Date.UTC(2024, 4, 18, 1, 58, 10), 200, 'len gth'],
@@ -96,11 +135,21 @@ describe('WARC decoder quirks', () => {
   });
 
   it('gives resource records status 200 and their WARC Content-Type, and resolves redirects', () => {
-    const resource = record({ type: 'resource', url: 'file:///tmp/a.txt', extra: ['Content-Type: Text/Plain; charset=utf-8'], block: 'just text' });
-    const redirect = record({ url: 'https://example.com/a/b', block: 'HTTP/1.1 302 Found\r\nLocation: ../c?d=1\r\n\r\n' });
+    const resource = record({
+      type: 'resource',
+      url: 'file:///tmp/a.txt',
+      extra: ['Content-Type: Text/Plain; charset=utf-8'],
+      block: 'just text',
+    });
+    const redirect = record({
+      url: 'https://example.com/a/b',
+      block: 'HTTP/1.1 302 Found\r\nLocation: ../c?d=1\r\n\r\n',
+    });
     const { rows } = decode(Buffer.concat([resource, redirect]));
     expect(rows.map((row) => [row.fetch_status, row.content_mime_type, row.fetch_redirect])).toEqual([
-      [200, 'text/plain', null], [302, null, 'https://example.com/c?d=1']]);
+      [200, 'text/plain', null],
+      [302, null, 'https://example.com/c?d=1'],
+    ]);
   });
 
   it('joins only the metadata record that names the response, with languages in order and without repeats', () => {
@@ -108,7 +157,9 @@ describe('WARC decoder quirks', () => {
     expect([joined[0]!.content_charset, joined[0]!.content_languages]).toEqual(['windows-1252', 'deu,eng']);
     const other = decode(Buffer.concat([record({ id: '<urn:uuid:r>' }), metadata('<urn:uuid:other>')])).rows;
     expect([other[0]!.content_charset, other[0]!.content_languages]).toEqual([null, null]);
-    const otherUrl = decode(Buffer.concat([record({ id: '<urn:uuid:r>' }), metadata('<urn:uuid:r>', 'https://example.com/elsewhere')])).rows;
+    const otherUrl = decode(
+      Buffer.concat([record({ id: '<urn:uuid:r>' }), metadata('<urn:uuid:r>', 'https://example.com/elsewhere')]),
+    ).rows;
     expect(otherUrl[0]!.content_charset).toBeNull();
     expect(languages('{"reliable":false,"text-bytes":3}')).toBeNull();
     expect(languages('not json')).toBeNull();
@@ -129,10 +180,17 @@ describe('WARC decoder quirks', () => {
     ]);
     for (const chunkBytes of [bytes.length, 1000, 17]) {
       const { rows, badByReason } = decode(bytes, chunkBytes);
-      expect(rows.map((row) => row.url)).toEqual(['https://example.com/1', 'https://example.com/2', 'https://example.com/3']);
+      expect(rows.map((row) => row.url)).toEqual([
+        'https://example.com/1',
+        'https://example.com/2',
+        'https://example.com/3',
+      ]);
       expect(badByReason).toEqual({
-        'missing WARC-Target-URI': 1, 'HTTP header past its limit': 1,
-        'WARC header line past its limit': 1, 'wrong Content-Length': 1, 'no HTTP status line': 1,
+        'missing WARC-Target-URI': 1,
+        'HTTP header past its limit': 1,
+        'WARC header line past its limit': 1,
+        'wrong Content-Length': 1,
+        'no HTTP status line': 1,
       });
     }
   });
@@ -142,26 +200,51 @@ describe('WARC decoder quirks', () => {
     const corrupt = good('corrupt');
     corrupt.fill(0x55, 20, 40);
     const truncated = good('cut').subarray(0, 60);
-    const bytes = Buffer.concat([good('1'), corrupt, good('2'), Buffer.from('junk between members'), good('3'), truncated]);
+    const bytes = Buffer.concat([
+      good('1'),
+      corrupt,
+      good('2'),
+      Buffer.from('junk between members'),
+      good('3'),
+      truncated,
+    ]);
     for (const chunkBytes of [bytes.length, 50, 7]) {
       const { rows, badByReason } = decode(bytes, chunkBytes);
-      expect(rows.map((row) => row.url)).toEqual(['https://example.com/1', 'https://example.com/2', 'https://example.com/3']);
-      expect(badByReason).toEqual({ 'corrupt gzip member': 1, 'non-gzip data between members': 1, 'truncated gzip member': 1 });
+      expect(rows.map((row) => row.url)).toEqual([
+        'https://example.com/1',
+        'https://example.com/2',
+        'https://example.com/3',
+      ]);
+      expect(badByReason).toEqual({
+        'corrupt gzip member': 1,
+        'non-gzip data between members': 1,
+        'truncated gzip member': 1,
+      });
     }
   });
 
   it('cuts a record whose Content-Length runs past its gzip member at the next member, as warcio does', () => {
     const member = (options: RecordOptions) => zlib.gzipSync(record(options));
-    const bytes = Buffer.concat([member({ url: 'https://example.com/1' }), member({ lengthError: 40 }), member({ url: 'https://example.com/2' }), member({ url: 'https://example.com/3' })]);
+    const bytes = Buffer.concat([
+      member({ url: 'https://example.com/1' }),
+      member({ lengthError: 40 }),
+      member({ url: 'https://example.com/2' }),
+      member({ url: 'https://example.com/3' }),
+    ]);
     for (const chunkBytes of [bytes.length, 33]) {
       const { rows, badByReason } = decode(bytes, chunkBytes);
-      expect(rows.map((row) => row.url)).toEqual(['https://example.com/1', 'https://example.com/2', 'https://example.com/3']);
+      expect(rows.map((row) => row.url)).toEqual([
+        'https://example.com/1',
+        'https://example.com/2',
+        'https://example.com/3',
+      ]);
       expect(badByReason).toEqual({ 'wrong Content-Length': 1 });
     }
   });
 
   it('parses WARC dates strictly', () => {
     expect(parseWarcDate('2024-05-18T01:58:10.123456Z')).toBe(Date.UTC(2024, 4, 18, 1, 58, 10, 123));
-    for (const bad of ['2024-13-01T00:00:00Z', '2024-05-18 01:58:10', '', 'yesterday', '2024-05-18T25:00:00Z']) expect(parseWarcDate(bad)).toBeNull();
+    for (const bad of ['2024-13-01T00:00:00Z', '2024-05-18 01:58:10', '', 'yesterday', '2024-05-18T25:00:00Z'])
+      expect(parseWarcDate(bad)).toBeNull();
   });
 });

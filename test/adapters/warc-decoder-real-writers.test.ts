@@ -15,7 +15,15 @@ import type { InputRef } from '../../core/input-ref.ts';
 import { parseWarcDate } from '../../adapters/warc/warc-date.ts';
 import { WarcJobDecoder } from '../../adapters/warc/warc-decoder.ts';
 import {
-  crCrLfFile, heritrixDns, heritrixWhois, httpBlock, pywbRevisit, response, warcinfo, warcitRevisit, writerRecord,
+  crCrLfFile,
+  heritrixDns,
+  heritrixWhois,
+  httpBlock,
+  pywbRevisit,
+  response,
+  warcinfo,
+  warcitRevisit,
+  writerRecord,
 } from '../fixtures-gen/real-writer-warc.ts';
 import { countRowRecords } from '../support/warcio-record-count.ts';
 
@@ -77,8 +85,13 @@ describe('WARC-Date in the W3C forms WARC allows', () => {
     ];
     for (const [text, time] of cases) expect(parseWarcDate(text), text).toBe(time);
     const unreadable = [
-      '2019-08-15T01:02:03+25:00', '2019-08-15T01:02:03+02:60', '2019-02-30T00:00Z', '2019-08-15T24:00Z',
-      '15/08/2019', '2019-08-15T01Z', '',
+      '2019-08-15T01:02:03+25:00',
+      '2019-08-15T01:02:03+02:60',
+      '2019-02-30T00:00Z',
+      '2019-08-15T24:00Z',
+      '15/08/2019',
+      '2019-08-15T01Z',
+      '',
     ];
     for (const bad of unreadable) expect(parseWarcDate(bad), bad).toBeNull();
   });
@@ -106,13 +119,18 @@ describe('WARC-Date in the W3C forms WARC allows', () => {
 });
 
 describe('revisits without HTTP headers', () => {
-  it('exports pywb\'s and warcit\'s revisits as cdxj-indexer does: warc/revisit, no status', async () => {
+  it("exports pywb's and warcit's revisits as cdxj-indexer does: warc/revisit, no status", async () => {
     const bytes = Buffer.concat([
-      warcinfo(), response('http://example.com/a'), pywbRevisit('http://example.com/a', '2019-08-16T00:00:00Z'),
-      warcitRevisit('http://example.com/b.png'), response('http://example.com/c'),
+      warcinfo(),
+      response('http://example.com/a'),
+      pywbRevisit('http://example.com/a', '2019-08-16T00:00:00Z'),
+      warcitRevisit('http://example.com/b.png'),
+      response('http://example.com/c'),
     ]);
     const gzipped = gzipEach([
-      warcinfo(), response('http://example.com/a'), pywbRevisit('http://example.com/a'),
+      warcinfo(),
+      response('http://example.com/a'),
+      pywbRevisit('http://example.com/a'),
       warcitRevisit('http://example.com/b.png'),
     ]);
     for (const file of [bytes, gzipped]) {
@@ -155,7 +173,8 @@ describe('records around damage and odd line ends', () => {
     const bytes = crCrLfFile(['http://example.com/1', 'http://example.com/2', 'http://example.com/3']);
     const decoded = decodeEveryWay(bytes);
     expect(decoded.rows.map((row) => [row.url, row.fetch_status, row.content_mime_type, row.fetch_time])).toEqual(
-      ['1', '2', '3'].map((path) => [`http://example.com/${path}`, 200, 'text/html', Date.UTC(2019, 7, 15, 1, 2, 3)]));
+      ['1', '2', '3'].map((path) => [`http://example.com/${path}`, 200, 'text/html', Date.UTC(2019, 7, 15, 1, 2, 3)]),
+    );
     expect(decoded.byType).toEqual({ warcinfo: 1, response: 3 });
     expect(decoded.badByReason).toEqual({});
   });
@@ -191,18 +210,26 @@ describe('records around damage and odd line ends', () => {
 });
 
 describe('records that are not HTTP captures', () => {
-  it('counts Heritrix\'s dns: and whois: records as skipped, apart from bad ones; resource records stay rows', () => {
+  it("counts Heritrix's dns: and whois: records as skipped, apart from bad ones; resource records stay rows", () => {
     const resource = writerRecord({
-      type: 'resource', url: 'http://example.com/file.txt', id: '<urn:uuid:res>',
-      headers: ['Content-Type: text/plain'], block: 'text',
+      type: 'resource',
+      url: 'http://example.com/file.txt',
+      id: '<urn:uuid:res>',
+      headers: ['Content-Type: text/plain'],
+      block: 'text',
     });
     const records = [
-      warcinfo(), heritrixDns('example.com'), response('http://example.com/'), heritrixWhois('example.com'), resource,
+      warcinfo(),
+      heritrixDns('example.com'),
+      response('http://example.com/'),
+      heritrixWhois('example.com'),
+      resource,
     ];
     for (const file of [Buffer.concat(records), gzipEach(records)]) {
       const decoded = decodeEveryWay(file);
       expect(decoded.rows.map((row) => [row.url, row.fetch_status])).toEqual([
-        ['http://example.com/', 200], ['http://example.com/file.txt', 200],
+        ['http://example.com/', 200],
+        ['http://example.com/file.txt', 200],
       ]);
       expect(decoded.badByReason).toEqual({});
       expect(decoded.skippedByReason).toEqual({ 'not an HTTP capture': 2 });

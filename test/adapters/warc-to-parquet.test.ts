@@ -30,7 +30,13 @@ const cases: readonly [string, number][] = [
 ];
 
 function decodeRows(name: string): CaptureRow[] {
-  const input: InputRef = { uri: join(fixtures, name), filename: name, crawl: 'CC-MAIN-2024-22', subset: 'warc', segment: '1715971057216.39' };
+  const input: InputRef = {
+    uri: join(fixtures, name),
+    filename: name,
+    crawl: 'CC-MAIN-2024-22',
+    subset: 'warc',
+    segment: '1715971057216.39',
+  };
   const decoder = new WarcDecoder().open(input);
   return decoder.push(new Uint8Array(readFileSync(join(fixtures, name))), true).rows;
 }
@@ -60,11 +66,17 @@ describe('fixture rows through Parquet and DuckDB', () => {
     const encoder = createParquetEncoder().open();
     // Two row groups where there are rows enough, so the join between them is read too.
     const cut = Math.ceil(rows.length / 2);
-    const pieces = [await encoder.writeRowGroup(rows.slice(0, cut)), await encoder.writeRowGroup(rows.slice(cut)), await encoder.finish()];
+    const pieces = [
+      await encoder.writeRowGroup(rows.slice(0, cut)),
+      await encoder.writeRowGroup(rows.slice(cut)),
+      await encoder.finish(),
+    ];
     const path = join(folder, `${name.replaceAll('/', '_')}.parquet`);
     writeFileSync(path, Buffer.concat(pieces));
     const columns = captureColumns.map((column) => `"${column}"`).join(', ');
-    const reader = await connection.runAndReadAll(`SELECT ${columns} FROM read_parquet('${path}', file_row_number = true) ORDER BY file_row_number`);
+    const reader = await connection.runAndReadAll(
+      `SELECT ${columns} FROM read_parquet('${path}', file_row_number = true) ORDER BY file_row_number`,
+    );
     const readBack = reader.getRowObjectsJS().map((values) => fromDuckDB(values as Record<string, unknown>));
     expect(readBack).toEqual(rows);
   });

@@ -49,10 +49,14 @@ export function checkGoal(figure: BenchFigure): { checked: string | null; met: b
   const clause = (figure.goal.split(';')[0] as string).trim();
   const amount = (text: string) => Number(text.replaceAll(',', ''));
   const ratio = againstRatio.exec(clause);
-  if (ratio && figure.ratio !== undefined) return { checked: clause, met: holds(ratio[1] as string, figure.ratio, amount(ratio[2] as string)) };
+  if (ratio && figure.ratio !== undefined)
+    return { checked: clause, met: holds(ratio[1] as string, figure.ratio, amount(ratio[2] as string)) };
   const budget = againstBudget.exec(clause);
   if (budget && figure.baseline && (budget[3] === '' || budget[3] === figure.unit)) {
-    return { checked: clause, met: holds(budget[1] as string, figure.value, figure.baseline.value + amount(budget[2] as string)) };
+    return {
+      checked: clause,
+      met: holds(budget[1] as string, figure.value, figure.baseline.value + amount(budget[2] as string)),
+    };
   }
   const value = againstValue.exec(clause);
   if (value && !ratio && (value[3] === '' || value[3] === figure.unit)) {
@@ -64,8 +68,14 @@ export function checkGoal(figure: BenchFigure): { checked: string | null; met: b
 export function recordOf(figure: BenchFigure): FigureRecord {
   const { checked, met } = checkGoal(figure);
   return {
-    name: figure.name, value: figure.value, unit: figure.unit, baseline: figure.baseline ?? null, ratio: figure.ratio ?? null,
-    goal: figure.goal ?? null, goalChecked: checked, goalMet: met,
+    name: figure.name,
+    value: figure.value,
+    unit: figure.unit,
+    baseline: figure.baseline ?? null,
+    ratio: figure.ratio ?? null,
+    goal: figure.goal ?? null,
+    goalChecked: checked,
+    goalMet: met,
   };
 }
 
@@ -78,6 +88,8 @@ export function printFigures(title: string, figures: readonly BenchFigure[]): vo
     const { met } = checkGoal(figure);
     const verdict = met === null ? '' : met ? ' [met]' : ' [NOT met]';
     const goal = figure.goal ? `  goal ${figure.goal}${verdict}` : '';
-    console.log(`  ${figure.name.padEnd(44)} ${figure.value.toFixed(2).padStart(12)} ${figure.unit}${ratio}${baseline}${goal}`);
+    console.log(
+      `  ${figure.name.padEnd(44)} ${figure.value.toFixed(2).padStart(12)} ${figure.unit}${ratio}${baseline}${goal}`,
+    );
   }
 }

@@ -86,18 +86,40 @@ function warcBytes(fileMb: number): Uint8Array {
 }
 
 export function workerArguments(workload: Workload, baseUrl: string, output: string): string[] {
-  return ['--input', `cc:${crawl}`, '--cc-base', baseUrl, '--output', output, '--metrics', 'stdout', '--metrics-interval', '1',
-    '--threads', String(threads), '--chunk-mb', String(workload.chunkMb), '--memory-budget-mb', String(memoryBudgetMb)];
+  return [
+    '--input',
+    `cc:${crawl}`,
+    '--cc-base',
+    baseUrl,
+    '--output',
+    output,
+    '--metrics',
+    'stdout',
+    '--metrics-interval',
+    '1',
+    '--threads',
+    String(threads),
+    '--chunk-mb',
+    String(workload.chunkMb),
+    '--memory-budget-mb',
+    String(memoryBudgetMb),
+  ];
 }
 
 function snapshotsOf(log: string): MetricsSnapshot[] {
-  return log.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as MetricsSnapshot);
+  return log
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as MetricsSnapshot);
 }
 
 /** Runs the real worker on a workload, every file `warc`, served by the paced server; its own folder, removed after. */
 export async function runWorker(workload: Workload, warc: Uint8Array): Promise<Measured> {
   const server = await startPacedHttpServer({
-    files: crawlTree(crawl, Array.from({ length: workload.files }, () => warc)),
+    files: crawlTree(
+      crawl,
+      Array.from({ length: workload.files }, () => warc),
+    ),
     latencyMs: workload.latencyMs,
     connectionBytesPerSecond: workload.connectionMbPerSecond * 1e6,
     totalBytesPerSecond: Infinity,
@@ -105,12 +127,25 @@ export async function runWorker(workload: Workload, warc: Uint8Array): Promise<M
   const folder = mkdtempSync(join(tmpdir(), 'calibration-'));
   try {
     const started = performance.now();
-    const child = spawn('/usr/bin/time', ['-f', '%U %S', process.execPath, join(root, 'cmd/worker'), ...workerArguments(workload, server.baseUrl, join(folder, 'out'))],
-      { cwd: folder, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(
+      '/usr/bin/time',
+      [
+        '-f',
+        '%U %S',
+        process.execPath,
+        join(root, 'cmd/worker'),
+        ...workerArguments(workload, server.baseUrl, join(folder, 'out')),
+      ],
+      { cwd: folder, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (data: Buffer) => { stdout += data.toString(); });
-    child.stderr.on('data', (data: Buffer) => { stderr += data.toString(); });
+    child.stdout.on('data', (data: Buffer) => {
+      stdout += data.toString();
+    });
+    child.stderr.on('data', (data: Buffer) => {
+      stderr += data.toString();
+    });
     // The worker is GNU time's child: kill the whole process group.
     const timer = setTimeout(() => process.kill(-(child.pid as number), 'SIGKILL'), workerTimeoutMs);
     const code = await new Promise<number | string | null>((resolve) => {
@@ -122,7 +157,8 @@ export async function runWorker(workload: Workload, warc: Uint8Array): Promise<M
     if (code !== 0) throw new Error(`worker on workload ${workload.name} exited ${code}: ${stderr.slice(-2000)}`);
     const snapshots = snapshotsOf(stdout);
     const last = snapshots[snapshots.length - 1];
-    if (last === undefined || last.counters.jobsCommitted !== workload.files) throw new Error(`workload ${workload.name}: not every file was committed`);
+    if (last === undefined || last.counters.jobsCommitted !== workload.files)
+      throw new Error(`workload ${workload.name}: not every file was committed`);
     const [user, system] = (stderr.trim().split('\n').pop() ?? '').split(' ').map(Number);
     return {
       spanSeconds: last.atMs / 1000,
@@ -146,7 +182,11 @@ export async function runWorker(workload: Workload, warc: Uint8Array): Promise<M
  * rows per byte are left to `--calibrate`.
  */
 export function scenarioFor(workload: Workload, fileBytes: number): object {
-  const { policy: _policy, seed: _seed, ...limits } = limitsOf(loadWorkerConfig(workerArguments(workload, 'http://127.0.0.1/', 'out'), process.env));
+  const {
+    policy: _policy,
+    seed: _seed,
+    ...limits
+  } = limitsOf(loadWorkerConfig(workerArguments(workload, 'http://127.0.0.1/', 'out'), process.env));
   const exact = { latencySigma: 0, slowDownRate: 0, timeoutRate: 0, requestsPerSecondMax: 100_000 };
   return {
     instances: 1,
@@ -158,10 +198,20 @@ export function scenarioFor(workload: Workload, fileBytes: number): object {
     sampleFilesMax: 0,
     limits,
     models: {
-      source: { ...exact, latencyMedianMs: workload.latencyMs, streamBytesPerSecond: workload.connectionMbPerSecond * 1e6 },
+      source: {
+        ...exact,
+        latencyMedianMs: workload.latencyMs,
+        streamBytesPerSecond: workload.connectionMbPerSecond * 1e6,
+      },
       // A local folder: a part is a write to a file, a commit an fsync and a rename (calibrated).
       sink: { ...exact, latencyMedianMs: 1, streamBytesPerSecond: 500e6 },
-      ledger: { callLatencyMedianMs: 1, callLatencySigma: 0, callFailureRate: 0, commitLatencySigma: 0, commitFailureRate: 0 },
+      ledger: {
+        callLatencyMedianMs: 1,
+        callLatencySigma: 0,
+        callFailureRate: 0,
+        commitLatencySigma: 0,
+        commitFailureRate: 0,
+      },
       crash: { crashesPerInstanceHour: 0 },
       data: { badInputRate: 0 },
     },
@@ -171,8 +221,13 @@ export function scenarioFor(workload: Workload, fileBytes: number): object {
 /** `npm run sim -- --scenario … --calibrate … --json`, as the script runs it; the predicted makespan in seconds. */
 export function predictSeconds(scenarioPath: string, logPath: string): number {
   const args = ['--scenario', scenarioPath, '--calibrate', logPath, '--json'];
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'cmd/sim/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
-  if (result.status !== 0) throw new Error(`npm run sim -- ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'cmd/sim/main.ts', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (result.status !== 0)
+    throw new Error(`npm run sim -- ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
   const parsed = JSON.parse(result.stdout) as { makespanHours: number; filesDone: number };
   if (parsed.filesDone < 1) throw new Error('the simulation finished no file');
   return parsed.makespanHours * 3600;
@@ -185,13 +240,26 @@ function calibrationNotes(log: string, workload: Workload): string {
   return typeof result === 'string' ? result : result.notes.join(', ');
 }
 
-function figuresOf(workload: Workload, measured: Measured, predictedSeconds: number, calibration: boolean): BenchFigure[] {
+function figuresOf(
+  workload: Workload,
+  measured: Measured,
+  predictedSeconds: number,
+  calibration: boolean,
+): BenchFigure[] {
   const errorPercent = (100 * (predictedSeconds - measured.spanSeconds)) / measured.spanSeconds;
   const megabytes = measured.last.counters.bytesIn / 1e6;
   const what = `${workload.name}: ${workload.files} × ${workload.fileMb} MB, ${workload.chunkMb} MB chunks, ${workload.latencyMs} ms, ${workload.connectionMbPerSecond} MB/s per conn`;
   return [
-    { name: `${what}: measured span`, value: measured.spanSeconds, unit: `s (${(megabytes / measured.spanSeconds).toFixed(1)} MB/s; process wall ${measured.wallSeconds.toFixed(1)} s)` },
-    { name: `${what}: worker CPU`, value: measured.cpuSeconds / measured.wallSeconds, unit: 'cores (CPU s / wall s; 2 cores, shared)' },
+    {
+      name: `${what}: measured span`,
+      value: measured.spanSeconds,
+      unit: `s (${(megabytes / measured.spanSeconds).toFixed(1)} MB/s; process wall ${measured.wallSeconds.toFixed(1)} s)`,
+    },
+    {
+      name: `${what}: worker CPU`,
+      value: measured.cpuSeconds / measured.wallSeconds,
+      unit: 'cores (CPU s / wall s; 2 cores, shared)',
+    },
     {
       name: `${what}: per connection`,
       value: measured.achievedConnectionBytesPerSecond / 1e6,
@@ -224,8 +292,10 @@ export async function run(): Promise<BenchFigure[]> {
     const scenarioPath = join(benchFolder, `workload-${workload.name}.scenario.json`);
     writeFileSync(scenarioPath, `${JSON.stringify(scenarioFor(workload, warc.length), null, 2)}\n`);
     const predicted = predictSeconds(scenarioPath, logPath);
-    console.log(`  ${workload.name}: measured ${measured.spanSeconds.toFixed(1)} s, predicted ${predicted.toFixed(1)} s `
-      + `(npm run sim -- --scenario ${scenarioPath} --calibrate ${logPath})`);
+    console.log(
+      `  ${workload.name}: measured ${measured.spanSeconds.toFixed(1)} s, predicted ${predicted.toFixed(1)} s ` +
+        `(npm run sim -- --scenario ${scenarioPath} --calibrate ${logPath})`,
+    );
     figures.push(...figuresOf(workload, measured, predicted, workload.name === 'A'));
   }
   return figures;

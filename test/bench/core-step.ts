@@ -33,7 +33,13 @@ function answerTo(command: Command): Input | null {
     case 'fetchChunk':
       return { kind: 'chunkFetched', taskId: command.taskId, bytes: command.lengthBytes };
     case 'decodeChunk':
-      return { kind: 'chunkDecoded', taskId: command.taskId, rows: 1, rowBytes: 100, counters: { byType: { response: 1 }, badByReason: {} } };
+      return {
+        kind: 'chunkDecoded',
+        taskId: command.taskId,
+        rows: 1,
+        rowBytes: 100,
+        counters: { byType: { response: 1 }, badByReason: {} },
+      };
     case 'encodeRowGroup':
       return { kind: 'rowGroupEncoded', taskId: command.taskId, bytes: 50 };
     case 'uploadPart':
@@ -87,7 +93,9 @@ export function measureStep(jobs: number): { nanosecondsPerTask: number; queuedA
 
 /** Nanoseconds per push + pop on a heap holding `size` items. */
 function measureHeap(size: number): number {
-  const heap = new BinaryHeap<{ seq: number; index: number }>((a, b) => (a.seq !== b.seq ? a.seq < b.seq : a.index < b.index));
+  const heap = new BinaryHeap<{ seq: number; index: number }>((a, b) =>
+    a.seq !== b.seq ? a.seq < b.seq : a.index < b.index,
+  );
   for (let index = 0; index < size; index++) heap.push({ seq: index % 997, index });
   const started = process.hrtime.bigint();
   for (let index = 0; index < dispatchesMeasured; index++) {

@@ -44,7 +44,8 @@ const input: InputRef = { uri: smallFile, filename: 'bench.warc.gz', crawl: null
 
 function chunksOf(bytes: Buffer): Buffer[] {
   const chunks: Buffer[] = [];
-  for (let offset = 0; offset < bytes.length; offset += chunkBytes) chunks.push(bytes.subarray(offset, offset + chunkBytes));
+  for (let offset = 0; offset < bytes.length; offset += chunkBytes)
+    chunks.push(bytes.subarray(offset, offset + chunkBytes));
   return chunks;
 }
 
@@ -103,8 +104,16 @@ export async function run(): Promise<BenchFigure[]> {
   writeCommonCrawlLikeWarc(smallFile, smallBytes);
   const bytes = readFileSync(smallFile);
   const chunks = chunksOf(bytes);
-  const contenders = { decoder: () => decodeAll(chunks), gunzip: () => gunzipAll(chunks), warcio: () => warcioAll(chunks) };
-  const best = { decoder: { wall: Infinity, cpu: Infinity }, gunzip: { wall: Infinity, cpu: Infinity }, warcio: { wall: Infinity, cpu: Infinity } };
+  const contenders = {
+    decoder: () => decodeAll(chunks),
+    gunzip: () => gunzipAll(chunks),
+    warcio: () => warcioAll(chunks),
+  };
+  const best = {
+    decoder: { wall: Infinity, cpu: Infinity },
+    gunzip: { wall: Infinity, cpu: Infinity },
+    warcio: { wall: Infinity, cpu: Infinity },
+  };
   for (let round = 0; round < rounds; round++) {
     for (const name of ['decoder', 'gunzip', 'warcio'] as const) {
       const timing = await timed(contenders[name]);
@@ -112,10 +121,22 @@ export async function run(): Promise<BenchFigure[]> {
     }
   }
   const speed = (milliseconds: number) => bytes.length / megabyte / (milliseconds / 1000);
-  const figure = (clock: 'wall' | 'cpu', against: 'gunzip' | 'warcio', baselineName: string, goal: string): BenchFigure => {
+  const figure = (
+    clock: 'wall' | 'cpu',
+    against: 'gunzip' | 'warcio',
+    baselineName: string,
+    goal: string,
+  ): BenchFigure => {
     const value = speed(best.decoder[clock]);
     const baseline = speed(best[against][clock]);
-    return { name: `decode MB/s (${clock === 'wall' ? 'wall' : 'CPU'} time) vs ${against}`, value, unit: 'MB/s', baseline: { name: baselineName, value: baseline }, ratio: value / baseline, goal };
+    return {
+      name: `decode MB/s (${clock === 'wall' ? 'wall' : 'CPU'} time) vs ${against}`,
+      value,
+      unit: 'MB/s',
+      baseline: { name: baselineName, value: baseline },
+      ratio: value / baseline,
+      goal,
+    };
   };
   return [
     figure('wall', 'gunzip', 'zlib streaming gunzip', '>= 0.7x'),
@@ -128,5 +149,8 @@ export async function run(): Promise<BenchFigure[]> {
 if (process.argv[2] === '--decode-for-rss') {
   decodeForRss(process.argv[3]!);
 } else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  printFigures(`decode: CommonCrawl-like .warc.gz, ${smallBytes / megabyte} MB, ${chunkBytes / 1024 / 1024} MiB chunks`, await run());
+  printFigures(
+    `decode: CommonCrawl-like .warc.gz, ${smallBytes / megabyte} MB, ${chunkBytes / 1024 / 1024} MiB chunks`,
+    await run(),
+  );
 }

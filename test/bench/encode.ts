@@ -21,12 +21,65 @@ function randomSource(start: number): () => number {
 }
 
 const words = [
-  'news', 'blog', 'shop', 'wiki', 'forum', 'video', 'music', 'sport', 'travel', 'food', 'health',
-  'tech', 'games', 'photo', 'book', 'home', 'garden', 'auto', 'money', 'science', 'history',
-  'weather', 'movies', 'recipes', 'fashion', 'kids', 'pets', 'art', 'design', 'code',
+  'news',
+  'blog',
+  'shop',
+  'wiki',
+  'forum',
+  'video',
+  'music',
+  'sport',
+  'travel',
+  'food',
+  'health',
+  'tech',
+  'games',
+  'photo',
+  'book',
+  'home',
+  'garden',
+  'auto',
+  'money',
+  'science',
+  'history',
+  'weather',
+  'movies',
+  'recipes',
+  'fashion',
+  'kids',
+  'pets',
+  'art',
+  'design',
+  'code',
 ];
-const tlds = ['com', 'com', 'com', 'org', 'net', 'de', 'co.uk', 'fr', 'ru', 'jp', 'it', 'nl', 'com.br', 'pl', 'es', 'info'];
-const mimeTypes = ['text/html', 'text/html', 'text/html', 'text/html', 'application/xhtml+xml', 'application/pdf', 'text/plain', 'image/jpeg'];
+const tlds = [
+  'com',
+  'com',
+  'com',
+  'org',
+  'net',
+  'de',
+  'co.uk',
+  'fr',
+  'ru',
+  'jp',
+  'it',
+  'nl',
+  'com.br',
+  'pl',
+  'es',
+  'info',
+];
+const mimeTypes = [
+  'text/html',
+  'text/html',
+  'text/html',
+  'text/html',
+  'application/xhtml+xml',
+  'application/pdf',
+  'text/plain',
+  'image/jpeg',
+];
 const statuses = [200, 200, 200, 200, 200, 200, 200, 301, 302, 404];
 const languages = ['eng', 'eng', 'deu', 'fra', 'rus', 'jpn', 'spa', 'eng,fra', 'ita', 'nld'];
 const base32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -64,7 +117,8 @@ class IndexLikeRows {
     const hostName = hostLabels.join('.');
     const reversed = [...hostLabels].reverse();
     const path = `/${this.pick(words)}/${this.pick(words)}-${Math.floor(this.random() * 1e9)}.html`;
-    const query = this.random() < 0.2 ? `id=${Math.floor(this.random() * 1e6)}&lang=${this.pick(languages).slice(0, 3)}` : null;
+    const query =
+      this.random() < 0.2 ? `id=${Math.floor(this.random() * 1e6)}&lang=${this.pick(languages).slice(0, 3)}` : null;
     const url = `https://${hostName}${path}${query === null ? '' : `?${query}`}`;
     const status = this.pick(statuses);
     const length = 1_000 + Math.floor(this.random() * 60_000);
@@ -96,7 +150,8 @@ class IndexLikeRows {
       content_charset: mime.startsWith('text/') ? 'UTF-8' : null,
       content_languages: mime === 'text/html' ? this.pick(languages) : null,
       content_truncated: this.random() < 0.005 ? 'length' : null,
-      warc_filename: 'crawl-data/CC-MAIN-2024-22/segments/1715971057216.39/warc/CC-MAIN-20240517233122-20240518023122-00000.warc.gz',
+      warc_filename:
+        'crawl-data/CC-MAIN-2024-22/segments/1715971057216.39/warc/CC-MAIN-20240517233122-20240518023122-00000.warc.gz',
       warc_record_offset: this.offset,
       warc_record_length: length,
       warc_segment: '1715971057216.39',

@@ -44,7 +44,11 @@ function prepareInputs(): string[] {
 async function gunzipSeconds(files: readonly string[]): Promise<number> {
   const started = process.hrtime.bigint();
   for (const file of files) {
-    await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), createGunzip(), new Writable({ write: (_chunk, _encoding, done) => done() }));
+    await pipeline(
+      createReadStream(file, { highWaterMark: 1024 * 1024 }),
+      createGunzip(),
+      new Writable({ write: (_chunk, _encoding, done) => done() }),
+    );
   }
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
@@ -58,8 +62,26 @@ function workerRun(threads: number, budgetMb: number): { seconds: number; peakRs
   const output = `${benchFolder}end-to-end-output-${threads}`;
   rmSync(output, { recursive: true, force: true });
   const started = process.hrtime.bigint();
-  const result = spawnSync('/usr/bin/time', ['-f', '%M %U %S', process.execPath, binary, '--input', inputFolder, '--output', output,
-    '--threads', String(threads), '--metrics', 'none', '--memory-budget-mb', String(budgetMb)], { encoding: 'utf8' });
+  const result = spawnSync(
+    '/usr/bin/time',
+    [
+      '-f',
+      '%M %U %S',
+      process.execPath,
+      binary,
+      '--input',
+      inputFolder,
+      '--output',
+      output,
+      '--threads',
+      String(threads),
+      '--metrics',
+      'none',
+      '--memory-budget-mb',
+      String(budgetMb),
+    ],
+    { encoding: 'utf8' },
+  );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (result.status !== 0) throw new Error(`worker failed (${result.status}): ${result.stderr}`);
   const lines = result.stderr.trim().split('\n');
@@ -80,18 +102,71 @@ export async function run(): Promise<BenchFigure[]> {
   const twoRate = megabytes / two.seconds;
   const baseline = { name: 'zlib streaming gunzip MB/s, one core', value: gunzip };
   return [
-    { name: `worker, 1 thread, ${megabytes.toFixed(0)} MB`, value: oneRate, unit: 'MB/s', baseline, ratio: oneRate / gunzip, goal: '>= 0.5x gunzip per core' },
-    { name: `worker, 2 threads, ${megabytes.toFixed(0)} MB`, value: twoRate, unit: 'MB/s', baseline, ratio: twoRate / gunzip, goal: 'near 2x the 1-thread figure' },
+    {
+      name: `worker, 1 thread, ${megabytes.toFixed(0)} MB`,
+      value: oneRate,
+      unit: 'MB/s',
+      baseline,
+      ratio: oneRate / gunzip,
+      goal: '>= 0.5x gunzip per core',
+    },
+    {
+      name: `worker, 2 threads, ${megabytes.toFixed(0)} MB`,
+      value: twoRate,
+      unit: 'MB/s',
+      baseline,
+      ratio: twoRate / gunzip,
+      goal: 'near 2x the 1-thread figure',
+    },
     { name: 'scaling from 1 to 2 threads', value: twoRate / oneRate, unit: 'x', goal: 'near 2' },
     // Cores kept busy: on a machine with as many cores as threads, this says whether the
     // worker or the machine bounds the scaling (V8's collector and libuv run beside the threads).
-    { name: 'cores busy, 1 thread', value: one.cpuSeconds / one.seconds, unit: 'cores', baseline: { name: 'cores', value: availableParallelism() } },
-    { name: 'cores busy, 2 threads', value: two.cpuSeconds / two.seconds, unit: 'cores', baseline: { name: 'cores', value: availableParallelism() } },
-    { name: 'CPU seconds per GB, 2 threads against 1', value: two.cpuSeconds / one.cpuSeconds, unit: 'x', goal: 'near 1: threads add no work' },
-    { name: 'peak RSS, 1 thread, default budget', value: one.peakRssMb, unit: 'MB', baseline: { name: 'memory budget MB', value: defaultBudgetMb(1) }, goal: '<= budget + 150 MB' },
-    { name: 'peak RSS, 2 threads, default budget', value: two.peakRssMb, unit: 'MB', baseline: { name: 'memory budget MB', value: defaultBudgetMb(2) }, goal: '<= budget + 150 MB' },
-    { name: 'peak RSS, 1 thread, tight budget', value: tightOne.peakRssMb, unit: 'MB', baseline: { name: 'memory budget MB', value: tightBudgetMb }, goal: '<= budget + 150 MB' },
-    { name: 'peak RSS, 2 threads, tight budget', value: tightTwo.peakRssMb, unit: 'MB', baseline: { name: 'memory budget MB', value: tightBudgetMb }, goal: '<= budget + 150 MB' },
+    {
+      name: 'cores busy, 1 thread',
+      value: one.cpuSeconds / one.seconds,
+      unit: 'cores',
+      baseline: { name: 'cores', value: availableParallelism() },
+    },
+    {
+      name: 'cores busy, 2 threads',
+      value: two.cpuSeconds / two.seconds,
+      unit: 'cores',
+      baseline: { name: 'cores', value: availableParallelism() },
+    },
+    {
+      name: 'CPU seconds per GB, 2 threads against 1',
+      value: two.cpuSeconds / one.cpuSeconds,
+      unit: 'x',
+      goal: 'near 1: threads add no work',
+    },
+    {
+      name: 'peak RSS, 1 thread, default budget',
+      value: one.peakRssMb,
+      unit: 'MB',
+      baseline: { name: 'memory budget MB', value: defaultBudgetMb(1) },
+      goal: '<= budget + 150 MB',
+    },
+    {
+      name: 'peak RSS, 2 threads, default budget',
+      value: two.peakRssMb,
+      unit: 'MB',
+      baseline: { name: 'memory budget MB', value: defaultBudgetMb(2) },
+      goal: '<= budget + 150 MB',
+    },
+    {
+      name: 'peak RSS, 1 thread, tight budget',
+      value: tightOne.peakRssMb,
+      unit: 'MB',
+      baseline: { name: 'memory budget MB', value: tightBudgetMb },
+      goal: '<= budget + 150 MB',
+    },
+    {
+      name: 'peak RSS, 2 threads, tight budget',
+      value: tightTwo.peakRssMb,
+      unit: 'MB',
+      baseline: { name: 'memory budget MB', value: tightBudgetMb },
+      goal: '<= budget + 150 MB',
+    },
   ];
 }
 

@@ -28,12 +28,21 @@ const jobsDefault = 10_000;
 const baselineMs = 2_000;
 const runId = 'bench-run';
 
-const result: JobResult = { rows: 30_000, inputBytes: 1 << 30, outputBytes: 1 << 27, counters: { byType: { response: 30_000 }, badByReason: {} } };
+const result: JobResult = {
+  rows: 30_000,
+  inputBytes: 1 << 30,
+  outputBytes: 1 << 27,
+  counters: { byType: { response: 30_000 }, badByReason: {} },
+};
 
 function inputs(count: number): InputRef[] {
   return Array.from({ length: count }, (_, index) => ({
     uri: `s3://commoncrawl/crawl-data/CC-MAIN-2024-22/segments/1/warc/bench-${index}.warc.gz`,
-    filename: `bench-${index}.warc.gz`, sizeBytes: 1 << 30, crawl: 'CC-MAIN-2024-22', subset: 'warc', segment: '1',
+    filename: `bench-${index}.warc.gz`,
+    sizeBytes: 1 << 30,
+    crawl: 'CC-MAIN-2024-22',
+    subset: 'warc',
+    segment: '1',
   }));
 }
 
@@ -48,7 +57,8 @@ async function claimAndComplete(ledger: InspectableLedger, workerId: string, job
     // Nothing claimable while others still hold jobs: wait as the core does (claimIdleMs), briefly.
     if (claim.jobs.length === 0) await new Promise((resolve) => setTimeout(resolve, 2));
     for (const job of claim.jobs) {
-      if (!(await ledger.complete(runId, job, result))) throw new Error(`bench: complete of a held lease refused (${job.jobId})`);
+      if (!(await ledger.complete(runId, job, result)))
+        throw new Error(`bench: complete of a held lease refused (${job.jobId})`);
       completed += 1;
     }
   }
@@ -70,14 +80,16 @@ async function selectOneRoundTripsPerSecond(): Promise<number> {
   await Promise.all(clients.map((client) => client.connect()));
   try {
     const endMs = performance.now() + baselineMs;
-    const counts = await Promise.all(clients.map(async (client) => {
-      let count = 0;
-      while (performance.now() < endMs) {
-        await client.query('SELECT 1');
-        count += 1;
-      }
-      return count;
-    }));
+    const counts = await Promise.all(
+      clients.map(async (client) => {
+        let count = 0;
+        while (performance.now() < endMs) {
+          await client.query('SELECT 1');
+          count += 1;
+        }
+        return count;
+      }),
+    );
     return counts.reduce((sum, count) => sum + count, 0) / (baselineMs / 1_000);
   } finally {
     await Promise.all(clients.map((client) => client.end()));
@@ -131,7 +143,13 @@ async function embeddedFigures(jobs: number): Promise<{ jobsPerSecond: number; a
     try {
       await ledger.enqueue(runId, inputs(jobs));
       // One process owns an embedded ledger: its 8 claimers share the instance, as a worker's jobs do.
-      return { jobsPerSecond: await jobsPerSecond(Array.from({ length: claimersCount }, () => ledger), jobs), appendsPerSecond };
+      return {
+        jobsPerSecond: await jobsPerSecond(
+          Array.from({ length: claimersCount }, () => ledger),
+          jobs,
+        ),
+        appendsPerSecond,
+      };
     } finally {
       await ledger.close();
     }
@@ -147,12 +165,19 @@ export async function run(jobs: number = jobsDefault): Promise<BenchFigure[]> {
   return [
     { name: 'postgres SELECT 1 round trips/s (8 clients)', value: selectOne, unit: 'round trips/s' },
     {
-      name: `postgres claim+complete (8 claimers, batch ${claimBatch})`, value: postgres, unit: 'jobs/s',
-      baseline: { name: 'SELECT 1 round trips/s', value: selectOne }, ratio: postgres / selectOne, goal: '>= 2000 jobs/s',
+      name: `postgres claim+complete (8 claimers, batch ${claimBatch})`,
+      value: postgres,
+      unit: 'jobs/s',
+      baseline: { name: 'SELECT 1 round trips/s', value: selectOne },
+      ratio: postgres / selectOne,
+      goal: '>= 2000 jobs/s',
     },
     {
-      name: `embedded claim+complete (8 claimers, batch ${claimBatch})`, value: embedded.jobsPerSecond, unit: 'jobs/s',
-      baseline: { name: 'fdatasync appends/s', value: embedded.appendsPerSecond }, ratio: embedded.jobsPerSecond / embedded.appendsPerSecond,
+      name: `embedded claim+complete (8 claimers, batch ${claimBatch})`,
+      value: embedded.jobsPerSecond,
+      unit: 'jobs/s',
+      baseline: { name: 'fdatasync appends/s', value: embedded.appendsPerSecond },
+      ratio: embedded.jobsPerSecond / embedded.appendsPerSecond,
     },
   ];
 }

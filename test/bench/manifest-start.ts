@@ -38,7 +38,9 @@ function pathOf(index: number): string {
 /** A tree listing `manifestFiles` paths; only the first is there, for the HEAD baseline. */
 function manifestTree(): Map<string, Uint8Array> {
   const paths = Array.from({ length: manifestFiles }, (_, index) => pathOf(index));
-  const whirlwind = readFileSync(new URL('../../../shared/fixtures/warc/commoncrawl/whirlwind.warc.gz', import.meta.url));
+  const whirlwind = readFileSync(
+    new URL('../../../shared/fixtures/warc/commoncrawl/whirlwind.warc.gz', import.meta.url),
+  );
   return new Map<string, Uint8Array>([
     [`crawl-data/${crawl}/warc.paths.gz`, new Uint8Array(gzipSync(`${paths.join('\n')}\n`))],
     [paths[0]!, new Uint8Array(whirlwind)],
@@ -47,10 +49,28 @@ function manifestTree(): Map<string, Uint8Array> {
 
 /** Milliseconds from spawning the worker to its `run enqueued` line; the worker is then killed. */
 function timeToEnqueued(baseUrl: string, output: string, runId: string): Promise<number> {
-  const args = [binary, '--input', `cc:${crawl}`, '--cc-base', baseUrl, '--output', output, '--ledger', connectionString,
-    '--run-id', runId, '--metrics', 'none', '--threads', '1'];
+  const args = [
+    binary,
+    '--input',
+    `cc:${crawl}`,
+    '--cc-base',
+    baseUrl,
+    '--output',
+    output,
+    '--ledger',
+    connectionString,
+    '--run-id',
+    runId,
+    '--metrics',
+    'none',
+    '--threads',
+    '1',
+  ];
   const startedAt = performance.now();
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return new Promise((resolveTime, reject) => {
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), startTimeoutMs);
@@ -106,10 +126,17 @@ export async function run(): Promise<BenchFigure[]> {
         name: `start with a ${manifestFiles.toLocaleString('en-US')}-file manifest, PostgreSQL ledger: process start to "run enqueued" (ratio: times sooner than the baseline)`,
         value: startSeconds,
         unit: 's',
-        baseline: { name: `every file sized first (${sampleHeads} HEADs in ${sampleSeconds.toFixed(1)} s, scaled)`, value: sizingFirstSeconds },
+        baseline: {
+          name: `every file sized first (${sampleHeads} HEADs in ${sampleSeconds.toFixed(1)} s, scaled)`,
+          value: sizingFirstSeconds,
+        },
         ratio: sizingFirstSeconds / startSeconds,
       },
-      { name: 'HEAD requests the worker sent by then (the first claim\'s, at most)', value: headsBeforeEnqueued, unit: 'requests' },
+      {
+        name: "HEAD requests the worker sent by then (the first claim's, at most)",
+        value: headsBeforeEnqueued,
+        unit: 'requests',
+      },
     ];
   } finally {
     await server.stop();

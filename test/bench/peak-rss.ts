@@ -26,7 +26,10 @@ const megabyte = 1_000_000;
 
 /** Peak RSS in MB of a child process, from GNU time's %M (kilobytes) on the last line of stderr. */
 function peakRssMb(args: readonly string[]): number {
-  const child = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, ...args], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  const child = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
   if (child.status !== 0) throw new Error(`child ${args.join(' ')} failed (${child.status}): ${child.stderr}`);
   const lines = child.stderr.trim().split('\n');
   return (Number(lines[lines.length - 1]) * 1024) / megabyte;
@@ -55,10 +58,20 @@ export async function run(): Promise<BenchFigure[]> {
   const bare = peakRssMb(['-e', '']);
   return [
     {
-      name: `peak RSS decoding ${(statSync(largeFile).size / megabyte).toFixed(0)} MB in 32 MiB chunks`, value: decoding, unit: 'MB',
-      baseline: { name: 'reading the same chunks, no decoding, MB', value: reading }, ratio: decoding / reading, goal: '<= 300 MB',
+      name: `peak RSS decoding ${(statSync(largeFile).size / megabyte).toFixed(0)} MB in 32 MiB chunks`,
+      value: decoding,
+      unit: 'MB',
+      baseline: { name: 'reading the same chunks, no decoding, MB', value: reading },
+      ratio: decoding / reading,
+      goal: '<= 300 MB',
     },
-    { name: 'peak RSS of node cmd/worker --help (tsx, Effect, the sources)', value: help, unit: 'MB', baseline: { name: 'bare node MB', value: bare }, ratio: help / bare },
+    {
+      name: 'peak RSS of node cmd/worker --help (tsx, Effect, the sources)',
+      value: help,
+      unit: 'MB',
+      baseline: { name: 'bare node MB', value: bare },
+      ratio: help / bare,
+    },
   ];
 }
 

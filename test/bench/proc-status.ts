@@ -14,7 +14,13 @@ export interface ProcMemory {
   readonly peakRssBytes: number;
 }
 
-const fields = { rssBytes: 'VmRSS', anonBytes: 'RssAnon', fileBytes: 'RssFile', shmemBytes: 'RssShmem', peakRssBytes: 'VmHWM' } as const;
+const fields = {
+  rssBytes: 'VmRSS',
+  anonBytes: 'RssAnon',
+  fileBytes: 'RssFile',
+  shmemBytes: 'RssShmem',
+  peakRssBytes: 'VmHWM',
+} as const;
 
 /** The process's memory now, or null once it has exited (its status file is gone or empty). */
 export function readProcMemory(pid: number): ProcMemory | null {

@@ -40,5 +40,10 @@ for (const name of chosen.length > 0 ? chosen : Object.keys(benches)) {
   printFigures(name, figures);
   results[name] = figures.map(recordOf);
 }
-const machine = { node: process.version, cpus: cpus().length, loadAverage1mBefore: loadBefore[0], loadAverage1mAfter: loadavg()[0] };
+const machine = {
+  node: process.version,
+  cpus: cpus().length,
+  loadAverage1mBefore: loadBefore[0],
+  loadAverage1mAfter: loadavg()[0],
+};
 console.log(`\n${JSON.stringify({ machine, results }, null, 2)}`);

@@ -20,11 +20,21 @@ function timed(scenario: Scenario): { result: SimulationResult; wallSeconds: num
 }
 
 export async function run(): Promise<BenchFigure[]> {
-  const crawl: Scenario = { ...defaultScenario, instances: 100, instanceType: 'c6gn.4xlarge', files: 100_000, fileBytes: 1024 ** 3 };
+  const crawl: Scenario = {
+    ...defaultScenario,
+    instances: 100,
+    instanceType: 'c6gn.4xlarge',
+    files: 100_000,
+    fileBytes: 1024 ** 3,
+  };
   const whole = timed(crawl);
   return [
     { name: 'whole crawl, sampled: wall time', value: whole.wallSeconds, unit: 's', goal: '< 10 s' },
-    { name: 'whole crawl, sampled: events/s', value: whole.result.simulated.events / whole.wallSeconds, unit: 'events/s' },
+    {
+      name: 'whole crawl, sampled: events/s',
+      value: whole.result.simulated.events / whole.wallSeconds,
+      unit: 'events/s',
+    },
     { name: 'whole crawl, sampled: events', value: whole.result.simulated.events, unit: 'events' },
     { name: 'whole crawl: simulated makespan', value: whole.result.makespanHours, unit: 'h' },
     { name: 'whole crawl: cost', value: whole.result.costDollars, unit: '$' },
@@ -41,7 +51,11 @@ function samplingError(name: string, scenario: Scenario): BenchFigure[] {
   const relativeError = (sample: number, exact: number): number => (100 * (sample - exact)) / exact;
   return [
     { name: `${name}, full detail: wall`, value: full.wallSeconds, unit: 's' },
-    { name: `${name}, full detail: events/s`, value: full.result.simulated.events / full.wallSeconds, unit: 'events/s' },
+    {
+      name: `${name}, full detail: events/s`,
+      value: full.result.simulated.events / full.wallSeconds,
+      unit: 'events/s',
+    },
     {
       name: `${name}: sample's makespan error`,
       value: relativeError(sampled.result.makespanHours, full.result.makespanHours),

@@ -17,7 +17,18 @@
  * reused across runs); the samples go to `.bench/soak-samples.json`. Run: npm run bench -- soak
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -98,8 +109,9 @@ function linkOrCopy(source: string, path: string): void {
 /** Parquet files committed so far: the local sink renames each into place when its job commits. */
 function filesDone(output: string): number {
   if (!existsSync(output)) return 0;
-  return readdirSync(output, { recursive: true, encoding: 'utf8' })
-    .filter((path) => path.endsWith('.parquet') && !path.split('/').some((segment) => segment.startsWith('.'))).length;
+  return readdirSync(output, { recursive: true, encoding: 'utf8' }).filter(
+    (path) => path.endsWith('.parquet') && !path.split('/').some((segment) => segment.startsWith('.')),
+  ).length;
 }
 
 /** Runs the worker over the inputs, sampling its memory every second until it exits. */
@@ -109,8 +121,23 @@ async function soakRun(inputFolder: string, files: number, inputBytes: number): 
   const probeFile = join(scratch, 'probe.jsonl');
   const samples: Sample[] = [];
   const startMs = Date.now();
-  const child = spawn(process.execPath, ['--import', pathToFileURL(probe).href, binary, '--input', inputFolder, '--output', output,
-    '--metrics', 'none', '--memory-budget-mb', String(memoryBudgetMb)], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MEMORY_PROBE_FILE: probeFile } });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      pathToFileURL(probe).href,
+      binary,
+      '--input',
+      inputFolder,
+      '--output',
+      output,
+      '--metrics',
+      'none',
+      '--memory-budget-mb',
+      String(memoryBudgetMb),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MEMORY_PROBE_FILE: probeFile } },
+  );
   let stderr = '';
   child.stderr.on('data', (data: Buffer) => {
     stderr = (stderr + data.toString()).slice(-16_384);
@@ -125,7 +152,12 @@ async function soakRun(inputFolder: string, files: number, inputBytes: number): 
     if (code !== 0) throw new Error(`the worker exited with ${code}: ${stderr}`);
     const done = filesDone(output);
     if (done !== files) throw new Error(`the worker wrote ${done} Parquet files for ${files} inputs`);
-    const probes = existsSync(probeFile) ? readFileSync(probeFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as ProbeLine) : [];
+    const probes = existsSync(probeFile)
+      ? readFileSync(probeFile, 'utf8')
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as ProbeLine)
+      : [];
     return { files, samples, probes, startMs, seconds, inputBytes };
   } finally {
     clearInterval(sampler);
@@ -153,7 +185,10 @@ function steadyWindow(samples: readonly Sample[], files: number): Sample[] {
   const first = Math.ceil(files * warmUpShare);
   const last = files - jobsActiveMax;
   const window = samples.filter((sample) => sample.filesDone >= first && sample.filesDone < last);
-  if (window.length < 10) throw new Error(`only ${window.length} samples between file ${first} and file ${last}: the run was too short to show a trend`);
+  if (window.length < 10)
+    throw new Error(
+      `only ${window.length} samples between file ${first} and file ${last}: the run was too short to show a trend`,
+    );
   return window;
 }
 
@@ -166,7 +201,13 @@ function trendOf(points: readonly Point[]): Trend {
  * Each isolate's quantity, summed over isolates once per second: the last report of every
  * isolate at or before each second carries forward, as each reports on its own clock.
  */
-function probeSeries(probes: readonly ProbeLine[], startMs: number, fromSeconds: number, toSeconds: number, quantity: (line: ProbeLine) => number): Point[] {
+function probeSeries(
+  probes: readonly ProbeLine[],
+  startMs: number,
+  fromSeconds: number,
+  toSeconds: number,
+  quantity: (line: ProbeLine) => number,
+): Point[] {
   const latest = new Map<number, number>();
   const points: Point[] = [];
   let next = 0;
@@ -184,7 +225,9 @@ function probeSeries(probes: readonly ProbeLine[], startMs: number, fromSeconds:
 
 function slopeFigure(name: string, trend: Trend, goal?: string): BenchFigure {
   const figure: BenchFigure = {
-    name, value: trend.slope, unit: 'MB/min',
+    name,
+    value: trend.slope,
+    unit: 'MB/min',
     baseline: { name: 'standard error of the slope MB/min', value: trend.standardError },
     ratio: trend.slope / trend.standardError,
   };
@@ -203,14 +246,18 @@ function componentFigures(run: SoakRun, window: readonly Sample[]): BenchFigure[
   const accounted = series((line) => line.heapTotal + Math.max(line.external, line.arrayBuffers));
   // RSS beyond what the isolates account for: native allocations (zlib, parquet, libuv), code,
   // stacks, and the tsx loader thread, which the probe does not reach.
-  const native = accounted.flatMap((point) => (rssAt.has(point.x) ? [{ x: point.x, y: (rssAt.get(point.x) as number) - point.y }] : []));
+  const native = accounted.flatMap((point) =>
+    rssAt.has(point.x) ? [{ x: point.x, y: (rssAt.get(point.x) as number) - point.y }] : [],
+  );
   const figures: Array<[string, Point[]]> = [
     ['heap used, all isolates', series((line) => line.heapUsed)],
-    ['external (V8\'s count), all isolates', series((line) => line.external)],
+    ["external (V8's count), all isolates", series((line) => line.external)],
     ['ArrayBuffers, all isolates', series((line) => line.arrayBuffers)],
     ['RSS beyond heaps and buffers (native)', native],
   ];
-  return figures.filter(([, points]) => points.length >= 3).map(([name, points]) => slopeFigure(`soak: ${name}, slope`, trendOf(points)));
+  return figures
+    .filter(([, points]) => points.length >= 3)
+    .map(([name, points]) => slopeFigure(`soak: ${name}, slope`, trendOf(points)));
 }
 
 function analyse(run: SoakRun): BenchFigure[] {
@@ -226,24 +273,54 @@ function analyse(run: SoakRun): BenchFigure[] {
   const peakMb = Math.max(...run.samples.map((sample) => sample.memory.peakRssBytes)) / megabyte;
   const windowMinutes = ((window[window.length - 1] as Sample).seconds - (window[0] as Sample).seconds) / 60;
   return [
-    slopeFigure(`soak: RSS slope after warm-up (${window.length} samples, ${windowMinutes.toFixed(1)} min)`, rss, '|slope| <= 2 standard errors'),
+    slopeFigure(
+      `soak: RSS slope after warm-up (${window.length} samples, ${windowMinutes.toFixed(1)} min)`,
+      rss,
+      '|slope| <= 2 standard errors',
+    ),
     {
-      name: 'soak: RSS growth over 24 h at the worst slope not ruled out (|slope| + 2 SE)', value: worstSlope * minutesPerDay, unit: 'MB',
-      baseline: { name: 'memory budget MB', value: memoryBudgetMb }, ratio: (worstSlope * minutesPerDay) / memoryBudgetMb, goal: '<= budget',
+      name: 'soak: RSS growth over 24 h at the worst slope not ruled out (|slope| + 2 SE)',
+      value: worstSlope * minutesPerDay,
+      unit: 'MB',
+      baseline: { name: 'memory budget MB', value: memoryBudgetMb },
+      ratio: (worstSlope * minutesPerDay) / memoryBudgetMb,
+      goal: '<= budget',
       goalMet: worstSlope * minutesPerDay <= memoryBudgetMb,
     },
     {
-      name: 'soak: RSS median, second half of the window minus first', value: halves, unit: 'MB',
-      baseline: { name: 'RSS interquartile range MB', value: spread }, ratio: halves / spread, goal: '|change| <= interquartile range',
+      name: 'soak: RSS median, second half of the window minus first',
+      value: halves,
+      unit: 'MB',
+      baseline: { name: 'RSS interquartile range MB', value: spread },
+      ratio: halves / spread,
+      goal: '|change| <= interquartile range',
       goalMet: Math.abs(halves) <= spread,
     },
     slopeFigure('soak: anonymous RSS (heaps, buffers, native), slope', anon),
     ...componentFigures(run, window),
     { name: 'soak: RSS min after warm-up', value: Math.min(...rssMb), unit: 'MB' },
-    { name: 'soak: RSS median after warm-up', value: median(rssMb), unit: 'MB', baseline: { name: 'memory budget MB', value: memoryBudgetMb }, ratio: median(rssMb) / memoryBudgetMb },
+    {
+      name: 'soak: RSS median after warm-up',
+      value: median(rssMb),
+      unit: 'MB',
+      baseline: { name: 'memory budget MB', value: memoryBudgetMb },
+      ratio: median(rssMb) / memoryBudgetMb,
+    },
     { name: 'soak: RSS max after warm-up', value: Math.max(...rssMb), unit: 'MB' },
-    { name: 'soak: peak RSS of the whole run', value: peakMb, unit: 'MB', baseline: { name: 'memory budget MB', value: memoryBudgetMb }, ratio: peakMb / memoryBudgetMb, goal: '<= budget + 150 MB', goalMet: peakMb <= memoryBudgetMb + 150 },
-    { name: `soak: throughput, ${run.files} files, ${(run.inputBytes / megabyte).toFixed(0)} MB`, value: run.inputBytes / megabyte / run.seconds, unit: 'MB/s' },
+    {
+      name: 'soak: peak RSS of the whole run',
+      value: peakMb,
+      unit: 'MB',
+      baseline: { name: 'memory budget MB', value: memoryBudgetMb },
+      ratio: peakMb / memoryBudgetMb,
+      goal: '<= budget + 150 MB',
+      goalMet: peakMb <= memoryBudgetMb + 150,
+    },
+    {
+      name: `soak: throughput, ${run.files} files, ${(run.inputBytes / megabyte).toFixed(0)} MB`,
+      value: run.inputBytes / megabyte / run.seconds,
+      unit: 'MB/s',
+    },
     { name: 'soak: wall time', value: run.seconds, unit: 's' },
   ];
 }
@@ -262,24 +339,37 @@ function chart(samples: readonly Sample[], window: readonly Sample[], columns = 
   const grid = Array.from({ length: rows }, () => Array.from({ length: columns }, () => ' '));
   samples.forEach((sample, index) => {
     const column = Math.min(columns - 1, Math.floor((index / samples.length) * columns));
-    const row = high === low ? 0 : Math.round(((values[index] as number) - low) / (high - low) * (rows - 1));
+    const row = high === low ? 0 : Math.round((((values[index] as number) - low) / (high - low)) * (rows - 1));
     (grid[rows - 1 - row] as string[])[column] = inWindow.has(sample) ? '#' : '.';
   });
   const label = (row: number) => (row === 0 ? high : row === rows - 1 ? low : NaN);
-  const lines = grid.map((cells, row) => `${Number.isNaN(label(row)) ? ''.padStart(8) : `${label(row).toFixed(0).padStart(5)} MB`} |${cells.join('')}`);
+  const lines = grid.map(
+    (cells, row) =>
+      `${Number.isNaN(label(row)) ? ''.padStart(8) : `${label(row).toFixed(0).padStart(5)} MB`} |${cells.join('')}`,
+  );
   const seconds = (samples[samples.length - 1] as Sample).seconds;
-  return [...lines, `${''.padStart(8)} +${'-'.repeat(columns)}`, `${''.padStart(10)}0 s${`${seconds.toFixed(0)} s`.padStart(columns - 3)}`].join('\n');
+  return [
+    ...lines,
+    `${''.padStart(8)} +${'-'.repeat(columns)}`,
+    `${''.padStart(10)}0 s${`${seconds.toFixed(0)} s`.padStart(columns - 3)}`,
+  ].join('\n');
 }
 
 /** Soaks `files` inputs; more than the default (`npx tsx test/bench/soak.ts 1000`) narrows the slope's error. */
 export async function run(files: number = filesDefault): Promise<BenchFigure[]> {
-  if (!Number.isInteger(files) || files <= jobsActiveMax) throw new Error(`soak needs a whole number of files above ${jobsActiveMax}, got ${files}`);
+  if (!Number.isInteger(files) || files <= jobsActiveMax)
+    throw new Error(`soak needs a whole number of files above ${jobsActiveMax}, got ${files}`);
   const inputFolder = `${benchFolder}soak-input-${files}/`;
   const inputs = prepareInputs(inputFolder, files);
   const inputBytes = inputs.reduce((sum, path) => sum + statSync(path).size, 0);
   const soak = await soakRun(inputFolder, files, inputBytes);
-  writeFileSync(samplesFile, JSON.stringify({ files, startMs: soak.startMs, seconds: soak.seconds, samples: soak.samples, probes: soak.probes }));
-  console.log(`\nsoak: RSS over the run (# = the window the trend is fitted on; samples in ${samplesFile})\n${chart(soak.samples, steadyWindow(soak.samples, files))}`);
+  writeFileSync(
+    samplesFile,
+    JSON.stringify({ files, startMs: soak.startMs, seconds: soak.seconds, samples: soak.samples, probes: soak.probes }),
+  );
+  console.log(
+    `\nsoak: RSS over the run (# = the window the trend is fitted on; samples in ${samplesFile})\n${chart(soak.samples, steadyWindow(soak.samples, files))}`,
+  );
   return analyse(soak);
 }
 

@@ -36,17 +36,24 @@ describe('leastSquares', () => {
 
   it('moves with the data: shifting y keeps slope and error, scaling y scales both', () => {
     const ys = fc.array(fc.double({ min: -1e3, max: 1e3, noNaN: true }), { minLength: 4, maxLength: 40 });
-    fc.assert(fc.property(ys, fc.double({ min: -1e3, max: 1e3, noNaN: true }), fc.double({ min: 0.5, max: 4, noNaN: true }), (values, shift, scale) => {
-      const base = leastSquares(series(values));
-      const shifted = leastSquares(series(values.map((y) => y + shift)));
-      const scaled = leastSquares(series(values.map((y) => y * scale)));
-      const near = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * (1 + Math.abs(b));
-      if (!Number.isFinite(base.standardError)) return;
-      expect(near(shifted.slope, base.slope)).toBe(true);
-      expect(near(shifted.standardError, base.standardError)).toBe(true);
-      expect(near(scaled.slope, base.slope * scale)).toBe(true);
-      expect(near(scaled.standardError, base.standardError * scale)).toBe(true);
-    }));
+    fc.assert(
+      fc.property(
+        ys,
+        fc.double({ min: -1e3, max: 1e3, noNaN: true }),
+        fc.double({ min: 0.5, max: 4, noNaN: true }),
+        (values, shift, scale) => {
+          const base = leastSquares(series(values));
+          const shifted = leastSquares(series(values.map((y) => y + shift)));
+          const scaled = leastSquares(series(values.map((y) => y * scale)));
+          const near = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * (1 + Math.abs(b));
+          if (!Number.isFinite(base.standardError)) return;
+          expect(near(shifted.slope, base.slope)).toBe(true);
+          expect(near(shifted.standardError, base.standardError)).toBe(true);
+          expect(near(scaled.slope, base.slope * scale)).toBe(true);
+          expect(near(scaled.standardError, base.standardError * scale)).toBe(true);
+        },
+      ),
+    );
   });
 
   it('refuses fewer than three points', () => {

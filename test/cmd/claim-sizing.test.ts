@@ -15,7 +15,11 @@ import { HttpSource } from '../../adapters/source/http-source.ts';
 import { inputRefFor } from '../../adapters/source/input-naming.ts';
 import { PoliteHttpClient } from '../../adapters/source/polite-http-client.ts';
 import { sizeClaim, type ClaimSizingOptions } from '../../cmd/worker/claim-sizing.ts';
-import { commonCrawlTree, startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
+import {
+  commonCrawlTree,
+  startCommonCrawlHttpServer,
+  type CommonCrawlHttpServer,
+} from '../support/commoncrawl-http-server.ts';
 
 /** Retries 20–200 ms apart, six throttles at most: the rules of a chunk fetch, made quick. */
 const limits = withLimits({ retryBaseMs: 40, retryCapMs: 200, throttledAttemptsMax: 6, taskAttemptsMax: 3 });
@@ -44,8 +48,13 @@ function leased(input: InputRef, sizeBytes: number | null = null) {
 
 function options(source: Source, overrides: Partial<ClaimSizingOptions> = {}): ClaimSizingOptions {
   return {
-    source, limits, random: seededRandom(7), nowMs: () => performance.now(),
-    trustedUntilMs: performance.now() + 60_000, signal: new AbortController().signal, ...overrides,
+    source,
+    limits,
+    random: seededRandom(7),
+    nowMs: () => performance.now(),
+    trustedUntilMs: performance.now() + 60_000,
+    signal: new AbortController().signal,
+    ...overrides,
   };
 }
 
@@ -77,11 +86,15 @@ describe('sizing a claim', () => {
     server.faults.failNext = { status: 503, count: 1_000 };
     const sized = await sizeClaim([leased(input())], options(source));
     expect(sized.jobs).toEqual([]);
-    expect(sized.unsized[0]?.failure).toMatchObject({ fault: 'remote', throttled: true, reason: expect.stringMatching(/^HEAD .* answered HTTP 503/) });
+    expect(sized.unsized[0]?.failure).toMatchObject({
+      fault: 'remote',
+      throttled: true,
+      reason: expect.stringMatching(/^HEAD .* answered HTTP 503/),
+    });
     expect(server.requests).toHaveLength(limits.throttledAttemptsMax);
   });
 
-  test('fails a missing file at once, as the input\'s fault', async () => {
+  test("fails a missing file at once, as the input's fault", async () => {
     const { source } = timedSource();
     const missing = inputRefFor(`${server.baseUrl}crawl-data/none.warc.gz`, 'crawl-data/none.warc.gz');
     const sized = await sizeClaim([leased(missing)], options(source));
@@ -102,7 +115,7 @@ describe('sizing a claim', () => {
     expect(lookupsAtMs.at(-1)!).toBeLessThan(trustedUntilMs);
   });
 
-  test('stops at once on shutdown, with a failure that is nobody\'s fault', async () => {
+  test("stops at once on shutdown, with a failure that is nobody's fault", async () => {
     const { source } = timedSource();
     server.faults.failNext = { status: 503, count: 1_000 };
     const shutdown = new AbortController();
@@ -111,10 +124,14 @@ describe('sizing a claim', () => {
     const startedAtMs = performance.now();
     const sized = await sizeClaim([leased(input())], options(source, { limits: slowLimits, signal: shutdown.signal }));
     expect(performance.now() - startedAtMs).toBeLessThan(2_000);
-    expect(sized.unsized[0]?.failure).toMatchObject({ fault: 'ours', retryable: true, reason: expect.stringContaining('shutting down') });
+    expect(sized.unsized[0]?.failure).toMatchObject({
+      fault: 'ours',
+      retryable: true,
+      reason: expect.stringContaining('shutting down'),
+    });
   });
 
-  test('asks nothing for jobs the ledger has a size for, and keeps the ledger\'s order', async () => {
+  test("asks nothing for jobs the ledger has a size for, and keeps the ledger's order", async () => {
     const { source } = timedSource();
     const known = inputRefFor(`${server.baseUrl}known.warc.gz`, 'known.warc.gz');
     const sized = await sizeClaim([leased(known, 42), leased(input()), leased(known, 7)], options(source));

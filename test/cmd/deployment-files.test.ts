@@ -32,21 +32,28 @@ describe('deployment files', () => {
     for (const file of ['kubernetes/fleet-deployment.yaml', 'kubernetes/sharded-indexed-job.yaml']) {
       const documents = parseAllDocuments(readFileSync(resolve(deploy, file), 'utf8'));
       for (const document of documents) expect(document.errors, file).toEqual([]);
-      const names = [...readFileSync(resolve(deploy, file), 'utf8').matchAll(/name: (\w+)(?:, value|\n\s+valueFrom)/g)].map((match) => match[1] as string);
+      const names = [
+        ...readFileSync(resolve(deploy, file), 'utf8').matchAll(/name: (\w+)(?:, value|\n\s+valueFrom)/g),
+      ].map((match) => match[1] as string);
       expect(names.length).toBeGreaterThan(3);
       for (const name of names) expect(workerVariables.has(name), `${file} sets ${name}`).toBe(true);
     }
-    const settings = /SETTINGS'\n([\s\S]*?)\nSETTINGS/.exec(readFileSync(resolve(deploy, 'ec2/user-data.sh'), 'utf8'))?.[1] ?? '';
+    const settings =
+      /SETTINGS'\n([\s\S]*?)\nSETTINGS/.exec(readFileSync(resolve(deploy, 'ec2/user-data.sh'), 'utf8'))?.[1] ?? '';
     const names = settings.split('\n').map((line) => line.split('=')[0] as string);
     expect(names.length).toBeGreaterThan(3);
     for (const name of names) expect(workerVariables.has(name), `user-data sets ${name}`).toBe(true);
   });
 
   it('has the Indexed Job end a shard that exits 3 (inputs failed for good) or 2 (configuration) instead of retrying it', () => {
-    const job = parseAllDocuments(readFileSync(resolve(deploy, 'kubernetes/sharded-indexed-job.yaml'), 'utf8'))[0]!.toJS() as {
+    const job = parseAllDocuments(
+      readFileSync(resolve(deploy, 'kubernetes/sharded-indexed-job.yaml'), 'utf8'),
+    )[0]!.toJS() as {
       spec: {
         backoffLimitPerIndex?: number;
-        podFailurePolicy?: { rules: { action: string; onExitCodes?: { containerName?: string; operator: string; values: number[] } }[] };
+        podFailurePolicy?: {
+          rules: { action: string; onExitCodes?: { containerName?: string; operator: string; values: number[] } }[];
+        };
         template: { spec: { restartPolicy: string; containers: { name: string }[] } };
       };
     };
@@ -54,8 +61,13 @@ describe('deployment files', () => {
     expect(job.spec.template.spec.restartPolicy).toBe('Never');
     expect(job.spec.backoffLimitPerIndex).toBeGreaterThan(0);
     const container = job.spec.template.spec.containers[0]!.name;
-    const actionOn = (code: number) => job.spec.podFailurePolicy?.rules.find((rule) => rule.onExitCodes?.operator === 'In'
-      && rule.onExitCodes.values.includes(code) && rule.onExitCodes.containerName === container)?.action;
+    const actionOn = (code: number) =>
+      job.spec.podFailurePolicy?.rules.find(
+        (rule) =>
+          rule.onExitCodes?.operator === 'In' &&
+          rule.onExitCodes.values.includes(code) &&
+          rule.onExitCodes.containerName === container,
+      )?.action;
     expect(actionOn(3)).toBe('FailIndex');
     expect(actionOn(2)).toBe('FailJob');
     expect(actionOn(1)).toBeUndefined();

@@ -83,7 +83,14 @@ async function newRun(name: string, options: { throughProxy?: boolean } = {}): P
   const inputs: InputRef[] = [];
   for await (const found of new AnySource().list(input)) inputs.push(found);
   await ledger.enqueue(runId, inputs);
-  return { runId, output: join(workFolder, runId, 'output'), ledger, inputs, outputKey: outputKeyOf(inputs[0]!), logged: [] };
+  return {
+    runId,
+    output: join(workFolder, runId, 'output'),
+    ledger,
+    inputs,
+    outputKey: outputKeyOf(inputs[0]!),
+    logged: [],
+  };
 }
 
 /** Reads slowly, so that a job lives through several heartbeats. */
@@ -135,12 +142,16 @@ async function failOnce(name: string, when: string, body: string): Promise<void>
       IF nextval('${schema}.${name}_fired') = 1 THEN ${body}; END IF;
       RETURN NEW;
     END $$`);
-  await admin.query(`CREATE TRIGGER ${name} BEFORE UPDATE ON ${schema}.ledger_jobs FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION ${schema}.${name}()`);
+  await admin.query(
+    `CREATE TRIGGER ${name} BEFORE UPDATE ON ${schema}.ledger_jobs FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION ${schema}.${name}()`,
+  );
 }
 
 /** Updates that met the trigger's condition: the first failed, the rest went through. */
 async function matchedUpdates(name: string): Promise<number> {
-  const { rows } = await admin.query<{ last_value: string; is_called: boolean }>(`SELECT last_value, is_called FROM ${schema}.${name}_fired`);
+  const { rows } = await admin.query<{ last_value: string; is_called: boolean }>(
+    `SELECT last_value, is_called FROM ${schema}.${name}_fired`,
+  );
   return rows[0]!.is_called ? Number(rows[0]!.last_value) : 0;
 }
 
@@ -148,11 +159,18 @@ const raise40001 = "RAISE EXCEPTION 'could not serialize access due to concurren
 const terminateOwnBackend = 'PERFORM pg_terminate_backend(pg_backend_pid())';
 
 /** The run's single job as the ledger holds it, and the objects and rows in the output. */
-async function outcomeOf(run: Run): Promise<{ state: string; attempt: number; chargedAttempts: number; objects: string[]; rows: number }> {
-  const jobId = (await admin.query<{ job_id: string }>(`SELECT job_id FROM ${schema}.ledger_jobs WHERE run_id = $1`, [run.runId])).rows[0]!.job_id;
+async function outcomeOf(
+  run: Run,
+): Promise<{ state: string; attempt: number; chargedAttempts: number; objects: string[]; rows: number }> {
+  const jobId = (
+    await admin.query<{ job_id: string }>(`SELECT job_id FROM ${schema}.ledger_jobs WHERE run_id = $1`, [run.runId])
+  ).rows[0]!.job_id;
   const status = (await run.ledger.jobStatus(run.runId, jobId))!;
-  const objects = readdirSync(run.output, { recursive: true, encoding: 'utf8' }).filter((path) => path.endsWith('.parquet'));
-  const rows = objects.length === 0 ? 0 : [...(await rowsByFile(run.output)).values()].reduce((sum, count) => sum + count, 0);
+  const objects = readdirSync(run.output, { recursive: true, encoding: 'utf8' }).filter((path) =>
+    path.endsWith('.parquet'),
+  );
+  const rows =
+    objects.length === 0 ? 0 : [...(await rowsByFile(run.output)).values()].reduce((sum, count) => sum + count, 0);
   return { state: status.state, attempt: status.attempt, chargedAttempts: status.chargedAttempts, objects, rows };
 }
 
@@ -174,7 +192,13 @@ describe('ledger failures on the real PostgreSQL', () => {
       const outcome = await runToEnd(runtimeFor(run, 'worker-a'));
       expect(await matchedUpdates('done_40001')).toBe(2);
       expect(outcomesOf(outcome)).toEqual(['committed']);
-      expect(await outcomeOf(run)).toEqual({ state: 'done', attempt: 1, chargedAttempts: 1, objects: [run.outputKey], rows: 2 });
+      expect(await outcomeOf(run)).toEqual({
+        state: 'done',
+        attempt: 1,
+        chargedAttempts: 1,
+        objects: [run.outputKey],
+        rows: 2,
+      });
     } finally {
       await run.ledger.close();
     }
@@ -188,7 +212,13 @@ describe('ledger failures on the real PostgreSQL', () => {
       const outcome = await runToEnd(runtimeFor(run, 'worker-a'));
       expect(proxy.dropped).toBe(before + 1);
       expect(outcomesOf(outcome)).toEqual(['committed']);
-      expect(await outcomeOf(run)).toEqual({ state: 'done', attempt: 1, chargedAttempts: 1, objects: [run.outputKey], rows: 2 });
+      expect(await outcomeOf(run)).toEqual({
+        state: 'done',
+        attempt: 1,
+        chargedAttempts: 1,
+        objects: [run.outputKey],
+        rows: 2,
+      });
       expect(run.logged.filter((line) => line.level === 'warn' && line.message === 'job failed')).toEqual([]);
     } finally {
       await run.ledger.close();
@@ -197,7 +227,11 @@ describe('ledger failures on the real PostgreSQL', () => {
 
   test('claim: a serialization failure on the claim is a retryable fault of the database; the claim is tried again', async () => {
     const run = await newRun('claim-40001');
-    await failOnce('claim_40001', `NEW.run_id = '${run.runId}' AND NEW.state = 'leased' AND OLD.state = 'pending'`, raise40001);
+    await failOnce(
+      'claim_40001',
+      `NEW.run_id = '${run.runId}' AND NEW.state = 'leased' AND OLD.state = 'pending'`,
+      raise40001,
+    );
     try {
       const outcome = await runToEnd(runtimeFor(run, 'worker-a'));
       expect(await matchedUpdates('claim_40001')).toBe(2);
@@ -205,7 +239,13 @@ describe('ledger failures on the real PostgreSQL', () => {
       expect(claimFailed).toHaveLength(1);
       expect(String(claimFailed[0]!.fields.error)).toMatch(/serialization failure \(SQLSTATE 40001\)/);
       expect(outcomesOf(outcome)).toEqual(['committed']);
-      expect(await outcomeOf(run)).toEqual({ state: 'done', attempt: 1, chargedAttempts: 1, objects: [run.outputKey], rows: 2 });
+      expect(await outcomeOf(run)).toEqual({
+        state: 'done',
+        attempt: 1,
+        chargedAttempts: 1,
+        objects: [run.outputKey],
+        rows: 2,
+      });
     } finally {
       await run.ledger.close();
     }
@@ -214,16 +254,28 @@ describe('ledger failures on the real PostgreSQL', () => {
   test('heartbeat: a backend ended under a renewal loses that renewal only; the next one keeps the lease', async () => {
     const run = await newRun('heartbeat-terminated');
     // A renewal: the job stays leased by the same attempt, its lease moves on.
-    await failOnce('renewal_ended', `NEW.run_id = '${run.runId}' AND OLD.state = 'leased' AND NEW.state = 'leased' AND NEW.attempt = OLD.attempt`, terminateOwnBackend);
+    await failOnce(
+      'renewal_ended',
+      `NEW.run_id = '${run.runId}' AND OLD.state = 'leased' AND NEW.state = 'leased' AND NEW.attempt = OLD.attempt`,
+      terminateOwnBackend,
+    );
     try {
       // Reads of 1.5 s outlast the 0.5 s heartbeat interval several times over.
       const outcome = await runToEnd(runtimeFor(run, 'worker-a', slowSource(1_500)));
       expect(await matchedUpdates('renewal_ended')).toBeGreaterThanOrEqual(2);
       const heartbeatFailed = run.logged.filter((line) => line.message === 'heartbeat failed');
       expect(heartbeatFailed).toHaveLength(1);
-      expect(String(heartbeatFailed[0]!.fields.error)).toMatch(/server shutdown \(admin\) \(SQLSTATE 57P01\)|connection lost/);
+      expect(String(heartbeatFailed[0]!.fields.error)).toMatch(
+        /server shutdown \(admin\) \(SQLSTATE 57P01\)|connection lost/,
+      );
       expect(outcomesOf(outcome)).toEqual(['committed']);
-      expect(await outcomeOf(run)).toEqual({ state: 'done', attempt: 1, chargedAttempts: 1, objects: [run.outputKey], rows: 2 });
+      expect(await outcomeOf(run)).toEqual({
+        state: 'done',
+        attempt: 1,
+        chargedAttempts: 1,
+        objects: [run.outputKey],
+        rows: 2,
+      });
     } finally {
       await run.ledger.close();
     }
@@ -231,7 +283,11 @@ describe('ledger failures on the real PostgreSQL', () => {
 
   test('release: a release that fails on drain leaves the lease to expire; the next worker takes the job, charged, and ends it done once', async () => {
     const run = await newRun('release-40001');
-    await failOnce('release_40001', `NEW.run_id = '${run.runId}' AND OLD.state = 'leased' AND NEW.state = 'pending' AND NEW.charged_attempts < OLD.charged_attempts`, raise40001);
+    await failOnce(
+      'release_40001',
+      `NEW.run_id = '${run.runId}' AND OLD.state = 'leased' AND NEW.state = 'pending' AND NEW.charged_attempts < OLD.charged_attempts`,
+      raise40001,
+    );
     try {
       const first = runtimeFor(run, 'worker-a', slowSource(2_000));
       const firstRun = runToEnd(first);
@@ -247,12 +303,20 @@ describe('ledger failures on the real PostgreSQL', () => {
       expect(await matchedUpdates('release_40001')).toBe(1);
       const releaseFailed = run.logged.filter((line) => line.message === 'ledger write failed');
       expect(releaseFailed).toHaveLength(1);
-      expect(String(releaseFailed[0]!.fields.error)).toMatch(/releasing a job: serialization failure \(SQLSTATE 40001\)/);
+      expect(String(releaseFailed[0]!.fields.error)).toMatch(
+        /releasing a job: serialization failure \(SQLSTATE 40001\)/,
+      );
       expect((await run.ledger.stats(run.runId)).claimed).toBe(1);
       // The lease of the failed release runs out; then a second worker claims the job as attempt 2.
       const outcome = await runToEnd(runtimeFor(run, 'worker-b'));
       expect(outcomesOf(outcome)).toEqual(['committed']);
-      expect(await outcomeOf(run)).toEqual({ state: 'done', attempt: 2, chargedAttempts: 2, objects: [run.outputKey], rows: 2 });
+      expect(await outcomeOf(run)).toEqual({
+        state: 'done',
+        attempt: 2,
+        chargedAttempts: 2,
+        objects: [run.outputKey],
+        rows: 2,
+      });
     } finally {
       await run.ledger.close();
     }

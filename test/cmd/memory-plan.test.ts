@@ -12,20 +12,29 @@ import { ConfigError, loadWorkerConfig } from '../../cmd/worker/worker-config.ts
 const mebibyte = 1024 * 1024;
 
 describe('the memory plan', () => {
-  it('leaves the core the budget less the threads\' reserve, and room for its gathering parts', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 1, max: 128 }), fc.integer({ min: 0, max: 8192 }), (threads, chunkMb, extraMb) => {
-      const budgetMb = minimumBudgetMb(threads, chunkMb) + extraMb;
-      const plan = memoryPlan(budgetMb, threads, chunkMb);
-      if (typeof plan === 'string') throw new Error(plan);
-      const slots = Math.max(1, threads);
-      expect(plan.dataBudgetBytes).toBeGreaterThanOrEqual((slots + 1) * chunkMb * mebibyte);
-      expect(plan.dataBudgetBytes).toBe((budgetMb - slots * cpuSlotReserveMb) * mebibyte);
-      expect(plan.jobsActiveMax).toBeGreaterThanOrEqual(slots);
-      expect(plan.jobsActiveMax).toBeLessThanOrEqual(Math.max(slots, defaultLimits.jobsActiveMax));
-      if (plan.jobsActiveMax > slots) {
-        expect(plan.jobsActiveMax * defaultLimits.partBytes + chunkMb * mebibyte).toBeLessThanOrEqual(plan.dataBudgetBytes);
-      }
-    }));
+  it("leaves the core the budget less the threads' reserve, and room for its gathering parts", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 64 }),
+        fc.integer({ min: 1, max: 128 }),
+        fc.integer({ min: 0, max: 8192 }),
+        (threads, chunkMb, extraMb) => {
+          const budgetMb = minimumBudgetMb(threads, chunkMb) + extraMb;
+          const plan = memoryPlan(budgetMb, threads, chunkMb);
+          if (typeof plan === 'string') throw new Error(plan);
+          const slots = Math.max(1, threads);
+          expect(plan.dataBudgetBytes).toBeGreaterThanOrEqual((slots + 1) * chunkMb * mebibyte);
+          expect(plan.dataBudgetBytes).toBe((budgetMb - slots * cpuSlotReserveMb) * mebibyte);
+          expect(plan.jobsActiveMax).toBeGreaterThanOrEqual(slots);
+          expect(plan.jobsActiveMax).toBeLessThanOrEqual(Math.max(slots, defaultLimits.jobsActiveMax));
+          if (plan.jobsActiveMax > slots) {
+            expect(plan.jobsActiveMax * defaultLimits.partBytes + chunkMb * mebibyte).toBeLessThanOrEqual(
+              plan.dataBudgetBytes,
+            );
+          }
+        },
+      ),
+    );
   });
 
   it('refuses a budget below the minimum, naming the minimum', () => {
@@ -34,9 +43,10 @@ describe('the memory plan', () => {
   });
 
   it('has a default that every thread count and chunk size accepts', () => {
-    for (const threads of [0, 1, 2, 16, 64]) for (const chunkMb of [1, 32, 128]) {
-      expect(typeof memoryPlan(defaultBudgetMb(threads, chunkMb), threads, chunkMb)).toBe('object');
-    }
+    for (const threads of [0, 1, 2, 16, 64])
+      for (const chunkMb of [1, 32, 128]) {
+        expect(typeof memoryPlan(defaultBudgetMb(threads, chunkMb), threads, chunkMb)).toBe('object');
+      }
   });
 
   it('is checked with the rest of the configuration: exit 2 and one line', () => {

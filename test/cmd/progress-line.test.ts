@@ -14,6 +14,8 @@ describe('progress line', () => {
     counters.bytesOut = 1e6;
     counters.records = { byType: { response: 700, request: 300 }, badByReason: {} };
     // 4 of 10 files in 20 s: 6 more take 30 s at that pace.
-    expect(progressText(counters, 10, 20_000)).toBe('files 4/10 (1 failed), records 1000, in 2.0 MB/s, out 0.05 MB/s, ETA 30 s');
+    expect(progressText(counters, 10, 20_000)).toBe(
+      'files 4/10 (1 failed), records 1000, in 2.0 MB/s, out 0.05 MB/s, ETA 30 s',
+    );
   });
 });

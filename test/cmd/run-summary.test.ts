@@ -5,7 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandOf, JobOutcome } from '../../core/commands.ts';
 import { ourFault } from '../../core/failure.ts';
-import { emptyLedgerReport, exitCodeOf, finishedRunText, runSummary, summaryText } from '../../cmd/worker/run-summary.ts';
+import {
+  emptyLedgerReport,
+  exitCodeOf,
+  finishedRunText,
+  runSummary,
+  summaryText,
+} from '../../cmd/worker/run-summary.ts';
 
 function ended(jobId: string, outcome: JobOutcome): CommandOf<'jobEnded'> {
   return {
@@ -13,20 +19,36 @@ function ended(jobId: string, outcome: JobOutcome): CommandOf<'jobEnded'> {
     jobId,
     uri: `/warcs/${jobId}.warc.gz`,
     outcome,
-    summary: { jobId, inputBytes: 100, rows: outcome === 'committed' ? 7 : 0, outputBytes: 50, parts: 1, counters: { byType: { response: 7 }, badByReason: {} } },
+    summary: {
+      jobId,
+      inputBytes: 100,
+      rows: outcome === 'committed' ? 7 : 0,
+      outputBytes: 50,
+      parts: 1,
+      counters: { byType: { response: 7 }, badByReason: {} },
+    },
     ...(outcome === 'failed' ? { failure: ourFault(`${jobId} went wrong`) } : {}),
   };
 }
 
 const stats = {
-  done: 2, failed: 1, pending: 0, claimed: 0, remaining: 0, inputBytesDone: 200, rowsDone: 14,
-  badRecordsDone: 0, skippedRecordsDone: 0,
+  done: 2,
+  failed: 1,
+  pending: 0,
+  claimed: 0,
+  remaining: 0,
+  inputBytesDone: 200,
+  rowsDone: 14,
+  badRecordsDone: 0,
+  skippedRecordsDone: 0,
 };
 
 describe('the run summary', () => {
   it('lists only the failures the ledger holds for good, and counts the retried attempts apart', () => {
     // Job b failed once (throttled), went back to the queue and was done on its second claim.
-    const outcome = { ended: [ended('a', 'committed'), ended('b', 'failed'), ended('c', 'failed'), ended('b', 'committed')] };
+    const outcome = {
+      ended: [ended('a', 'committed'), ended('b', 'failed'), ended('c', 'failed'), ended('b', 'committed')],
+    };
     const summary = runSummary(outcome, stats, 1_000, new Set(['c']));
     expect(summary.failed.map((failed) => failed.jobId)).toEqual(['c']);
     expect(summary.retried).toBe(1);
@@ -41,8 +63,10 @@ describe('the run summary', () => {
     const heritrix = (jobId: string): CommandOf<'jobEnded'> => {
       const base = ended(jobId, 'committed');
       const counters = {
-        byType: { response: 9, warcinfo: 1 }, badByReason: { 'truncated record': 1 },
-        skippedByReason: { 'not an HTTP capture': 2 }, warningByReason: { 'unreadable WARC-Date': 1 },
+        byType: { response: 9, warcinfo: 1 },
+        badByReason: { 'truncated record': 1 },
+        skippedByReason: { 'not an HTTP capture': 2 },
+        warningByReason: { 'unreadable WARC-Date': 1 },
       };
       return { ...base, summary: { ...base.summary, counters } };
     };
@@ -57,7 +81,12 @@ describe('the run summary', () => {
   });
 
   it('has nothing failed when every failure was retried', () => {
-    const summary = runSummary({ ended: [ended('b', 'failed'), ended('b', 'committed')] }, { ...stats, failed: 0 }, 1_000, new Set());
+    const summary = runSummary(
+      { ended: [ended('b', 'failed'), ended('b', 'committed')] },
+      { ...stats, failed: 0 },
+      1_000,
+      new Set(),
+    );
     expect(summary.failed).toEqual([]);
   });
 
@@ -73,27 +102,62 @@ describe('the run summary', () => {
     expect(exitCodeOf(stats, emptyLedgerReport)).toBe(3);
     expect(exitCodeOf(clean, { ...emptyLedgerReport, refused: report.refused, refusedCount: 1 })).toBe(3);
     // Two inputs a ledger older than the rule exported to one object: the run cannot be made whole in place.
-    const shared = [{ uri: '/warcs/y.warc', outputKey: 'y.parquet', heldBy: '/warcs/y.warc.gz', state: 'done' as const }];
+    const shared = [
+      { uri: '/warcs/y.warc', outputKey: 'y.parquet', heldBy: '/warcs/y.warc.gz', state: 'done' as const },
+    ];
     expect(exitCodeOf(clean, { ...emptyLedgerReport, shared })).toBe(3);
-    expect(summaryText(runSummary({ ended: [] }, clean, 1_000, new Set()), { runId: 'run-x', output: '/out' }, { ...emptyLedgerReport, shared }))
-      .toContain('  shared output: /warcs/y.warc: its output y.parquet is also the output of /warcs/y.warc.gz (both were exported, one over the other);'
-        + ' export it under a new --run-id');
+    expect(
+      summaryText(
+        runSummary({ ended: [] }, clean, 1_000, new Set()),
+        { runId: 'run-x', output: '/out' },
+        { ...emptyLedgerReport, shared },
+      ),
+    ).toContain(
+      '  shared output: /warcs/y.warc: its output y.parquet is also the output of /warcs/y.warc.gz (both were exported, one over the other);' +
+        ' export it under a new --run-id',
+    );
     // This worker failed nothing; the run still holds a failure from an earlier one.
-    const text = summaryText(runSummary({ ended: [ended('a', 'committed')] }, stats, 1_000, new Set()), { runId: 'run-x', output: '/out' }, report);
+    const text = summaryText(
+      runSummary({ ended: [ended('a', 'committed')] }, stats, 1_000, new Set()),
+      { runId: 'run-x', output: '/out' },
+      report,
+    );
     expect(text).toContain('1 files exported, 0 failed');
     expect(text).toContain('  failed: /warcs/old.warc.gz: input: not a WARC file');
-    expect(text).toContain('  refused: /warcs/x.warc.gz: its output x.parquet is already the output of /warcs/x.warc in this run');
+    expect(text).toContain(
+      '  refused: /warcs/x.warc.gz: its output x.parquet is already the output of /warcs/x.warc in this run',
+    );
     expect(text).toContain('  … and 2 more refused');
     expect(text).toContain('retry-failed');
   });
 
   it('says when a finished run finished, and how to export it again', () => {
-    const listing = { runId: 'run-x', input: '/warcs', output: '/out', pending: 0, claimed: 0, done: 2, failed: 0, lastActivityMs: 0, lastFinishedMs: Date.UTC(2026, 0, 2, 3, 4, 5) };
+    const listing = {
+      runId: 'run-x',
+      input: '/warcs',
+      output: '/out',
+      pending: 0,
+      claimed: 0,
+      done: 2,
+      failed: 0,
+      lastActivityMs: 0,
+      lastFinishedMs: Date.UTC(2026, 0, 2, 3, 4, 5),
+    };
     const text = finishedRunText(listing, { ...stats, failed: 0 }, emptyLedgerReport, '/out');
-    expect(text.split('\n')[0]).toBe('run run-x finished at 2026-01-02T03:04:05.000Z with 2 files: 2 exported, 0 failed; nothing left to do');
+    expect(text.split('\n')[0]).toBe(
+      'run run-x finished at 2026-01-02T03:04:05.000Z with 2 files: 2 exported, 0 failed; nothing left to do',
+    );
     expect(text).toContain('new --run-id');
     expect(text).not.toContain('retry-failed');
-    expect(finishedRunText({ ...listing, lastFinishedMs: null }, stats, { ...emptyLedgerReport, failed: [{ uri: '/warcs/b', lastError: null }] }, '/out'))
-      .toMatch(/^run run-x finished with 3 files: 2 exported, 1 failed[\s\S]*failed: \/warcs\/b: no error recorded[\s\S]*retry-failed/);
+    expect(
+      finishedRunText(
+        { ...listing, lastFinishedMs: null },
+        stats,
+        { ...emptyLedgerReport, failed: [{ uri: '/warcs/b', lastError: null }] },
+        '/out',
+      ),
+    ).toMatch(
+      /^run run-x finished with 3 files: 2 exported, 1 failed[\s\S]*failed: \/warcs\/b: no error recorded[\s\S]*retry-failed/,
+    );
   });
 });

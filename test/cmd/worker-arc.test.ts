@@ -28,20 +28,28 @@ async function query(sql: string): Promise<Record<string, unknown>[]> {
 }
 
 describe('node cmd/worker on ARC files', () => {
-  it('exports .arc.gz and .arc files beside a .warc.gz, and counts a damaged ARC\'s damage', async () => {
+  it("exports .arc.gz and .arc files beside a .warc.gz, and counts a damaged ARC's damage", async () => {
     const input = join(workFolder, 'input');
     mkdirSync(join(input, '2008'), { recursive: true });
     const captures = sampleCaptures().filter((capture) => capture.url.startsWith('http'));
     const gzipped = writeArc(captures, { name: 'IAH-20080430204825-00000-example.arc', gzip: true });
     writeFileSync(join(input, '2008/IAH-20080430204825-00000-example.arc.gz'), gzipped.bytes);
-    writeFileSync(join(input, '2008/plain-example.arc'), writeArc(captures, { name: 'plain-example.arc', gzip: false }).bytes);
+    writeFileSync(
+      join(input, '2008/plain-example.arc'),
+      writeArc(captures, { name: 'plain-example.arc', gzip: false }).bytes,
+    );
     const damaged = Buffer.from(gzipped.bytes);
     damaged[gzipped.places[3]!.offset + 24] ^= 0xff;
     writeFileSync(join(input, '2008/damaged-example.arc.gz'), damaged);
-    copyFileSync(resolve(import.meta.dirname, '../../samples/commoncrawl/whirlwind.warc.gz'), join(input, 'whirlwind.warc.gz'));
+    copyFileSync(
+      resolve(import.meta.dirname, '../../samples/commoncrawl/whirlwind.warc.gz'),
+      join(input, 'whirlwind.warc.gz'),
+    );
 
     const result = spawnSync(process.execPath, [binary, '--input', input, '--output', 'out', '--metrics', 'none'], {
-      cwd: workFolder, encoding: 'utf8', timeout: 60_000,
+      cwd: workFolder,
+      encoding: 'utf8',
+      timeout: 60_000,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
     });
     expect(result.status, result.stderr).toBe(0);
@@ -55,20 +63,30 @@ describe('node cmd/worker on ARC files', () => {
       '2008/damaged-example.arc.gz': captures.length - 1,
       'whirlwind.warc.gz': 1,
     });
-    const rows = await query(`SELECT url, epoch_ms(fetch_time) AS fetch_ms, fetch_status, content_mime_type, content_digest,
+    const rows =
+      await query(`SELECT url, epoch_ms(fetch_time) AS fetch_ms, fetch_status, content_mime_type, content_digest,
       warc_record_offset, warc_record_length FROM read_parquet('${out}/**/*.parquet')
       WHERE warc_filename = '2008/IAH-20080430204825-00000-example.arc.gz' ORDER BY warc_record_offset`);
-    expect(rows.map((row) => ({ ...row, fetch_ms: Number(row.fetch_ms) }))).toEqual(captures.map((capture, index) => {
-      const d = capture.date;
-      return {
-        url: capture.url.includes('?') ? capture.url.replaceAll(' ', '+') : capture.url.replaceAll(' ', '%20'),
-        fetch_ms: Date.UTC(+d.slice(0, 4), +d.slice(4, 6) - 1, +d.slice(6, 8), +d.slice(8, 10), +d.slice(10, 12), +d.slice(12, 14)),
-        fetch_status: Number(/^HTTP\/1\.1 (\d{3})/.exec(capture.block.toString('latin1', 0, 40))![1]),
-        content_mime_type: /Content-Type: ([^;\r\n]+)/.exec(capture.block.toString('latin1'))![1],
-        content_digest: payloadDigest(capture.block),
-        warc_record_offset: BigInt(gzipped.places[index + 1]!.offset),
-        warc_record_length: BigInt(gzipped.places[index + 1]!.length),
-      };
-    }));
+    expect(rows.map((row) => ({ ...row, fetch_ms: Number(row.fetch_ms) }))).toEqual(
+      captures.map((capture, index) => {
+        const d = capture.date;
+        return {
+          url: capture.url.includes('?') ? capture.url.replaceAll(' ', '+') : capture.url.replaceAll(' ', '%20'),
+          fetch_ms: Date.UTC(
+            +d.slice(0, 4),
+            +d.slice(4, 6) - 1,
+            +d.slice(6, 8),
+            +d.slice(8, 10),
+            +d.slice(10, 12),
+            +d.slice(12, 14),
+          ),
+          fetch_status: Number(/^HTTP\/1\.1 (\d{3})/.exec(capture.block.toString('latin1', 0, 40))![1]),
+          content_mime_type: /Content-Type: ([^;\r\n]+)/.exec(capture.block.toString('latin1'))![1],
+          content_digest: payloadDigest(capture.block),
+          warc_record_offset: BigInt(gzipped.places[index + 1]!.offset),
+          warc_record_length: BigInt(gzipped.places[index + 1]!.length),
+        };
+      }),
+    );
   });
 });

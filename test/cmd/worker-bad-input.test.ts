@@ -18,7 +18,12 @@ import zlib from 'node:zlib';
 import { rowsByFile } from '../support/parquet-rows.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type CorpusFile, type Damage, flipSource, recordPlaces, sharedFixtureRoot, writeDamagedCorpus,
+  type CorpusFile,
+  type Damage,
+  flipSource,
+  recordPlaces,
+  sharedFixtureRoot,
+  writeDamagedCorpus,
 } from '../fixtures-gen/damaged-warc.ts';
 
 const binary = resolve(import.meta.dirname, '../../cmd/worker');
@@ -54,8 +59,12 @@ function runWorker(args: string[]): Promise<WorkerRun> {
   let stdout = '';
   let stderr = '';
   let peakRssBytes = 0;
-  child.stdout!.on('data', (data: Buffer) => { stdout += data.toString('utf8'); });
-  child.stderr!.on('data', (data: Buffer) => { stderr += data.toString('utf8'); });
+  child.stdout!.on('data', (data: Buffer) => {
+    stdout += data.toString('utf8');
+  });
+  child.stderr!.on('data', (data: Buffer) => {
+    stderr += data.toString('utf8');
+  });
   const sample = () => {
     const match = /VmHWM:\s+(\d+) kB/.exec(readStatus(child.pid));
     if (match !== null) peakRssBytes = Math.max(peakRssBytes, Number(match[1]) * 1024);
@@ -82,7 +91,12 @@ function readStatus(pid: number | undefined): string {
 
 /** What the worker must do with one input. */
 type Expected =
-  | { readonly outcome: 'committed'; readonly rowsMin: number; readonly rowsMax: number; readonly bad: Readonly<Record<string, number>> | 'one damaged member' }
+  | {
+      readonly outcome: 'committed';
+      readonly rowsMin: number;
+      readonly rowsMax: number;
+      readonly bad: Readonly<Record<string, number>> | 'one damaged member';
+    }
   | { readonly outcome: 'failed'; readonly reason: RegExp };
 
 /** Bytes of a shared fixture. */
@@ -116,7 +130,11 @@ function holdsWholeWarcHeader(bytes: Buffer): boolean {
   return /^WARC\/\d\.\d\r\n[\s\S]*?\r\n\r\n/.test(text.toString('latin1'));
 }
 
-function committed(rowsMin: number, rowsMax: number, bad: Readonly<Record<string, number>> | 'one damaged member'): Expected {
+function committed(
+  rowsMin: number,
+  rowsMax: number,
+  bad: Readonly<Record<string, number>> | 'one damaged member',
+): Expected {
   return { outcome: 'committed', rowsMin, rowsMax, bad };
 }
 
@@ -146,7 +164,11 @@ async function expectationOf(file: CorpusFile, bytes: Buffer): Promise<Expected>
     case 'cut inside member':
       return cutInsideMember(damage, bytes);
     case 'cut inside record': {
-      if (!holdsWholeWarcHeader(bytes)) return { outcome: 'failed', reason: /not a WARC file, no WARC record found \(damage seen: truncated record 1\)/ };
+      if (!holdsWholeWarcHeader(bytes))
+        return {
+          outcome: 'failed',
+          reason: /not a WARC file, no WARC record found \(damage seen: truncated record 1\)/,
+        };
       // A plain record cut short is never a row; the records before it are.
       const rows = await rowsBefore(shared(damage.source), damage.record);
       return committed(rows, rows, { 'truncated record': 1 });
@@ -156,15 +178,25 @@ async function expectationOf(file: CorpusFile, bytes: Buffer): Promise<Expected>
     case 'wrong Content-Length': {
       // The damaged record (a response) is lost, and only it.
       const rows = (await warcioRows(shared(damage.source))) - 1;
-      const reason = damage.how === 'too long' || damage.how === 'too short' ? 'wrong Content-Length' : 'missing or invalid Content-Length';
+      const reason =
+        damage.how === 'too long' || damage.how === 'too short'
+          ? 'wrong Content-Length'
+          : 'missing or invalid Content-Length';
       return committed(rows, rows, { [reason]: 1 });
     }
     case 'not WARC':
       return { outcome: 'failed', reason: /not a WARC file, no WARC record found \(damage seen: non-WARC data 1\)/ };
     case 'empty':
-      return { outcome: 'failed', reason: bytes.length === 0 ? /empty file, no WARC record/ : /not a WARC file, no WARC record found$/ };
+      return {
+        outcome: 'failed',
+        reason: bytes.length === 0 ? /empty file, no WARC record/ : /not a WARC file, no WARC record found$/,
+      };
     case 'endless header line': {
-      if (damage.between === null) return { outcome: 'failed', reason: /not a WARC file, no WARC record found \(damage seen: WARC header line past its limit 1\)/ };
+      if (damage.between === null)
+        return {
+          outcome: 'failed',
+          reason: /not a WARC file, no WARC record found \(damage seen: WARC header line past its limit 1\)/,
+        };
       const rows = 2 * (await warcioRows(shared(damage.between)));
       return committed(rows, rows, { 'WARC header line past its limit': 1 });
     }
@@ -176,8 +208,15 @@ async function expectationOf(file: CorpusFile, bytes: Buffer): Promise<Expected>
  * as truncated; cut in its gzip header nothing of it comes out, cut in its trailer all of it
  * was inflated (its record may make a row), cut in the middle either.
  */
-async function cutInsideMember(damage: Extract<Damage, { kind: 'cut inside member' }>, bytes: Buffer): Promise<Expected> {
-  if (!holdsWholeWarcHeader(bytes)) return { outcome: 'failed', reason: /not a WARC file, no WARC record found \(damage seen: truncated gzip member 1\)/ };
+async function cutInsideMember(
+  damage: Extract<Damage, { kind: 'cut inside member' }>,
+  bytes: Buffer,
+): Promise<Expected> {
+  if (!holdsWholeWarcHeader(bytes))
+    return {
+      outcome: 'failed',
+      reason: /not a WARC file, no WARC record found \(damage seen: truncated gzip member 1\)/,
+    };
   const source = shared(damage.source);
   const before = await rowsBefore(source, damage.member);
   const through = await rowsBefore(source, damage.member + 1);
@@ -248,16 +287,20 @@ function parseSummary(stderr: string): Reported {
 
 /** `job ended` and `job failed` log lines, by input and by job. */
 function logLines(stderr: string): Record<string, unknown>[] {
-  return stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  return stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 /** Every file below `folder` but the embedded ledger's, relative to it. */
 function filesBelow(folder: string): string[] {
-  const walk = (at: string): string[] => readdirSync(at).flatMap((name) => {
-    const path = join(at, name);
-    if (name === '.ledger') return [];
-    return statSync(path).isDirectory() ? walk(path) : [relative(folder, path)];
-  });
+  const walk = (at: string): string[] =>
+    readdirSync(at).flatMap((name) => {
+      const path = join(at, name);
+      if (name === '.ledger') return [];
+      return statSync(path).isDirectory() ? walk(path) : [relative(folder, path)];
+    });
   return walk(folder);
 }
 
@@ -279,9 +322,14 @@ let reported: Reported;
 
 beforeAll(async () => {
   corpus = await writeDamagedCorpus(corpusFolder, {
-    endlessLineMebibytes, endlessLineBetweenMebibytes: 256, flips: 10, seed: 8, generatedBytes: 3_000_000,
+    endlessLineMebibytes,
+    endlessLineBetweenMebibytes: 256,
+    flips: 10,
+    seed: 8,
+    generatedBytes: 3_000_000,
   });
-  for (const file of corpus) expectations.set(file.name, await expectationOf(file, readFileSync(join(corpusFolder, file.name))));
+  for (const file of corpus)
+    expectations.set(file.name, await expectationOf(file, readFileSync(join(corpusFolder, file.name))));
   run = await runWorker(['--input', corpusFolder, '--output', 'out', '--metrics', 'none', '--chunk-mb', '1']);
   reported = parseSummary(run.stderr);
 }, 200_000);
@@ -295,12 +343,27 @@ describe('node cmd/worker on bad input', () => {
   it('builds a corpus with every kind of damage and intact files among it', () => {
     const kinds = new Set(corpus.map((file) => file.damage.kind));
     expect([...kinds].sort()).toEqual([
-      'byte flipped', 'cut at member start', 'cut at record start', 'cut inside member', 'cut inside record', 'empty',
-      'endless header line', 'generated intact', 'not WARC', 'shared fixture', 'wrong Content-Length',
+      'byte flipped',
+      'cut at member start',
+      'cut at record start',
+      'cut inside member',
+      'cut inside record',
+      'empty',
+      'endless header line',
+      'generated intact',
+      'not WARC',
+      'shared fixture',
+      'wrong Content-Length',
     ]);
-    const sharedFixtures = corpus.filter((file) => file.damage.kind === 'shared fixture').map((file) => (file.damage as { source: string }).source);
+    const sharedFixtures = corpus
+      .filter((file) => file.damage.kind === 'shared fixture')
+      .map((file) => (file.damage as { source: string }).source);
     for (const broken of Object.keys(failedShared)) expect(sharedFixtures).toContain(broken);
-    expect(corpus.filter((file) => file.damage.kind === 'byte flipped').every((file) => (file.damage as { source: string }).source === flipSource)).toBe(true);
+    expect(
+      corpus
+        .filter((file) => file.damage.kind === 'byte flipped')
+        .every((file) => (file.damage as { source: string }).source === flipSource),
+    ).toBe(true);
   });
 
   it('finishes with exit 3, neither crashing nor hanging', () => {
@@ -322,11 +385,15 @@ describe('node cmd/worker on bad input', () => {
         expect(reason, file.name).toContain(uri);
         expect(existsSync(join(workFolder, 'out', parquetKey(file.name))), file.name).toBe(false);
       } else {
-        expect(failedNames.has(file.name), `${file.name} should be exported: ${reported.failures.get(uri)}`).toBe(false);
+        expect(failedNames.has(file.name), `${file.name} should be exported: ${reported.failures.get(uri)}`).toBe(
+          false,
+        );
         expect(existsSync(join(workFolder, 'out', parquetKey(file.name))), file.name).toBe(true);
       }
     }
-    expect(reported.failures.size).toBe([...expectations.values()].filter((expected) => expected.outcome === 'failed').length);
+    expect(reported.failures.size).toBe(
+      [...expectations.values()].filter((expected) => expected.outcome === 'failed').length,
+    );
   });
 
   it('fails bad files for good at once (input fault, no retry) and logs one ending per input', () => {
@@ -338,7 +405,9 @@ describe('node cmd/worker on bad input', () => {
     expect(new Set(jobIds).size).toBe(jobIds.length);
     expect(jobIds).toHaveLength(reported.failures.size);
     const ended = lines.filter((line) => line.message === 'job ended');
-    expect(ended.map((line) => relative(corpusFolder, String(line.input))).sort()).toEqual(corpus.map((file) => file.name).sort());
+    expect(ended.map((line) => relative(corpusFolder, String(line.input))).sort()).toEqual(
+      corpus.map((file) => file.name).sort(),
+    );
     for (const line of ended) {
       const expected = expectations.get(relative(corpusFolder, String(line.input)))!;
       expect(line.outcome, String(line.input)).toBe(expected.outcome);
@@ -355,12 +424,17 @@ describe('node cmd/worker on bad input', () => {
       expect(written, `${file.name}: ${JSON.stringify(file.damage)}`).toBeLessThanOrEqual(expected.rowsMax);
     }
     // Intact files are complete: one row per response, revisit and resource record warcio reads.
-    const intact = corpus.filter((file) => file.damage.kind === 'generated intact' || (file.damage.kind === 'shared fixture' && failedShared[file.damage.source] === undefined));
+    const intact = corpus.filter(
+      (file) =>
+        file.damage.kind === 'generated intact' ||
+        (file.damage.kind === 'shared fixture' && failedShared[file.damage.source] === undefined),
+    );
     expect(intact.length).toBeGreaterThanOrEqual(10);
-    for (const file of intact) expect(rows.get(file.name) ?? 0, file.name).toBe(await warcioRows(readFileSync(join(corpusFolder, file.name))));
+    for (const file of intact)
+      expect(rows.get(file.name) ?? 0, file.name).toBe(await warcioRows(readFileSync(join(corpusFolder, file.name))));
   });
 
-  it('counts the bad records of each exported file by reason, and the run\'s by reason', () => {
+  it("counts the bad records of each exported file by reason, and the run's by reason", () => {
     for (const file of corpus) {
       const expected = expectations.get(file.name)!;
       if (expected.outcome !== 'committed') continue;
@@ -384,8 +458,12 @@ describe('node cmd/worker on bad input', () => {
 
   it('leaves no temporary or half-written file in the output', () => {
     const files = filesBelow(join(workFolder, 'out'));
-    expect(files.filter((name) => !name.endsWith('.parquet') || name.split('/').some((part) => part.startsWith('.')))).toEqual([]);
-    expect(files).toHaveLength([...expectations.values()].filter((expected) => expected.outcome === 'committed').length);
+    expect(
+      files.filter((name) => !name.endsWith('.parquet') || name.split('/').some((part) => part.startsWith('.'))),
+    ).toEqual([]);
+    expect(files).toHaveLength(
+      [...expectations.values()].filter((expected) => expected.outcome === 'committed').length,
+    );
   });
 
   it('keeps its memory bounded while it reads a 2 GiB header line', () => {
@@ -393,33 +471,44 @@ describe('node cmd/worker on bad input', () => {
     expect(run.peakRssBytes).toBeLessThan(peakRssBytesMax);
   });
 
-  it('exits 0 on a run with only recoverable damage, counting the same bad records in 32 MiB chunks as in 1 MiB ones', async () => {
-    const recoverable = corpus.filter((file) => {
-      const expected = expectations.get(file.name)!;
-      return expected.outcome === 'committed' && file.damage.kind !== 'endless header line';
-    });
-    const folder = join(workFolder, 'recoverable');
-    for (const file of recoverable) {
-      mkdirSync(dirname(join(folder, file.name)), { recursive: true });
-      copyFileSync(join(corpusFolder, file.name), join(folder, file.name));
-    }
-    const again = await runWorker(['--input', folder, '--output', 'out-recoverable', '--metrics', 'none']);
-    expect(again.code, again.stderr.slice(-2000)).toBe(0);
-    expect(again.stderr).toContain(`${recoverable.length} files exported, 0 failed`);
-    const damaged = parseSummary(again.stderr).badByInput;
-    expect(damaged.size).toBeGreaterThan(20);
-    for (const file of recoverable) {
-      expect(damaged.get(join(folder, file.name)), file.name).toEqual(reported.badByInput.get(join(corpusFolder, file.name)));
-    }
-    const rows = await rowsByFile(join(workFolder, 'out-recoverable'));
-    const firstRows = await rowsByFile(join(workFolder, 'out'));
-    for (const file of recoverable) expect(rows.get(file.name), file.name).toBe(firstRows.get(file.name));
-  }, runTimeoutMs);
+  it(
+    'exits 0 on a run with only recoverable damage, counting the same bad records in 32 MiB chunks as in 1 MiB ones',
+    async () => {
+      const recoverable = corpus.filter((file) => {
+        const expected = expectations.get(file.name)!;
+        return expected.outcome === 'committed' && file.damage.kind !== 'endless header line';
+      });
+      const folder = join(workFolder, 'recoverable');
+      for (const file of recoverable) {
+        mkdirSync(dirname(join(folder, file.name)), { recursive: true });
+        copyFileSync(join(corpusFolder, file.name), join(folder, file.name));
+      }
+      const again = await runWorker(['--input', folder, '--output', 'out-recoverable', '--metrics', 'none']);
+      expect(again.code, again.stderr.slice(-2000)).toBe(0);
+      expect(again.stderr).toContain(`${recoverable.length} files exported, 0 failed`);
+      const damaged = parseSummary(again.stderr).badByInput;
+      expect(damaged.size).toBeGreaterThan(20);
+      for (const file of recoverable) {
+        expect(damaged.get(join(folder, file.name)), file.name).toEqual(
+          reported.badByInput.get(join(corpusFolder, file.name)),
+        );
+      }
+      const rows = await rowsByFile(join(workFolder, 'out-recoverable'));
+      const firstRows = await rowsByFile(join(workFolder, 'out'));
+      for (const file of recoverable) expect(rows.get(file.name), file.name).toBe(firstRows.get(file.name));
+    },
+    runTimeoutMs,
+  );
 
   it('records every outcome in the ledger, where `status --json` lists the failures with their reasons', async () => {
     const status = await runWorker(['status', '--json', '--input', corpusFolder, '--output', 'out']);
     expect(status.code, status.stderr).toBe(0);
-    const printed = JSON.parse(status.stdout) as { done: number; failed: number; remaining: number; failedJobs: { uri: string; lastError: string | null }[] };
+    const printed = JSON.parse(status.stdout) as {
+      done: number;
+      failed: number;
+      remaining: number;
+      failedJobs: { uri: string; lastError: string | null }[];
+    };
     const failed = [...expectations.values()].filter((expected) => expected.outcome === 'failed').length;
     expect(printed).toMatchObject({ done: corpus.length - failed, failed, remaining: 0 });
     expect(printed.failedJobs.length).toBe(Math.min(failed, statusFailedListedMax));

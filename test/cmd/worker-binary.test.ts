@@ -15,7 +15,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 const binary = resolve(import.meta.dirname, '../../cmd/worker');
 const workFolder = mkdtempSync(join(tmpdir(), 'worker-binary-'));
 
-function runWorker(args: string[], environment: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
+function runWorker(
+  args: string[],
+  environment: Record<string, string> = {},
+): { code: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [binary, ...args], {
     cwd: workFolder,
     encoding: 'utf8',
@@ -44,7 +47,9 @@ describe('node cmd/worker', () => {
   it('does not redo finished work when run again', () => {
     const second = runWorker([]);
     expect(second.code).toBe(0);
-    expect(second.stderr).toMatch(/^run run-[0-9a-f]+ finished at \S+Z with 3 files: 3 exported, 0 failed; nothing left to do$/m);
+    expect(second.stderr).toMatch(
+      /^run run-[0-9a-f]+ finished at \S+Z with 3 files: 3 exported, 0 failed; nothing left to do$/m,
+    );
   });
 
   it('writes the same Parquet bytes with decode and encode on the event loop (--threads 0) as on the thread pool', () => {
@@ -52,7 +57,10 @@ describe('node cmd/worker', () => {
     expect(inline.code).toBe(0);
     for (const name of ['commoncrawl/whirlwind', 'resiliparse/cc-2020-34-excerpt', 'warcio/example']) {
       const key = `crawl=unknown/subset=unknown/${name}.parquet`;
-      expect(readFileSync(join(workFolder, 'out-inline', key)).equals(readFileSync(join(workFolder, 'out', key))), key).toBe(true);
+      expect(
+        readFileSync(join(workFolder, 'out-inline', key)).equals(readFileSync(join(workFolder, 'out', key))),
+        key,
+      ).toBe(true);
     }
   });
 
@@ -60,7 +68,9 @@ describe('node cmd/worker', () => {
     // No run named: every run of the ledger beside ./out, here the samples' run.
     const listing = runWorker(['status', '--json']);
     expect(listing.code).toBe(0);
-    const { runs } = JSON.parse(listing.stdout) as { runs: { runId: string; input: string; done: number; failed: number }[] };
+    const { runs } = JSON.parse(listing.stdout) as {
+      runs: { runId: string; input: string; done: number; failed: number }[];
+    };
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ input: resolve(import.meta.dirname, '../../samples'), done: 3, failed: 0 });
     const status = runWorker(['status', '--json', '--run-id', runs[0]!.runId]);
@@ -71,9 +81,15 @@ describe('node cmd/worker', () => {
   it('finishes with exit 3 and lists the inputs that failed for good, exporting the good ones', () => {
     const input = join(workFolder, 'mixed');
     mkdirSync(input, { recursive: true });
-    writeFileSync(join(input, 'garbage.warc.gz'), Buffer.from('this is not a WARC file at all, nor gzip\n'.repeat(100)));
+    writeFileSync(
+      join(input, 'garbage.warc.gz'),
+      Buffer.from('this is not a WARC file at all, nor gzip\n'.repeat(100)),
+    );
     writeFileSync(join(input, 'empty.warc'), Buffer.alloc(0));
-    copyFileSync(resolve(import.meta.dirname, '../../samples/commoncrawl/whirlwind.warc.gz'), join(input, 'good.warc.gz'));
+    copyFileSync(
+      resolve(import.meta.dirname, '../../samples/commoncrawl/whirlwind.warc.gz'),
+      join(input, 'good.warc.gz'),
+    );
     const result = runWorker(['--input', input, '--output', 'out-mixed', '--metrics', 'none']);
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('1 files exported, 2 failed');
@@ -99,7 +115,19 @@ describe('node cmd/worker', () => {
   it('shows every option with its environment variable in --help', () => {
     const help = runWorker(['--help']);
     expect(help.code).toBe(0);
-    for (const word of ['--input', 'INPUT', '--ledger', 'LEDGER_URL', '--run-id', 'RUN_ID', '--lease-seconds', 'LEASE_SECONDS', '--drain-timeout', '--metrics', 'LOG_LEVEL']) {
+    for (const word of [
+      '--input',
+      'INPUT',
+      '--ledger',
+      'LEDGER_URL',
+      '--run-id',
+      'RUN_ID',
+      '--lease-seconds',
+      'LEASE_SECONDS',
+      '--drain-timeout',
+      '--metrics',
+      'LOG_LEVEL',
+    ]) {
       expect(help.stdout).toContain(word);
     }
   });

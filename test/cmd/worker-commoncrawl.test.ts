@@ -16,7 +16,13 @@ import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commonCrawlTree, sampleCrawl, startCommonCrawlHttpServer, type CommonCrawlHttpServer, type RecordedRequest } from '../support/commoncrawl-http-server.ts';
+import {
+  commonCrawlTree,
+  sampleCrawl,
+  startCommonCrawlHttpServer,
+  type CommonCrawlHttpServer,
+  type RecordedRequest,
+} from '../support/commoncrawl-http-server.ts';
 import { s3rverCredentials, startS3rver } from '../support/s3rver-process.ts';
 
 const binary = resolve(import.meta.dirname, '../../cmd/worker');
@@ -26,11 +32,26 @@ let server: CommonCrawlHttpServer;
 const environment = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
 
 function argsFor(output: string): string[] {
-  return [binary, '--input', `cc:${sampleCrawl}`, '--cc-base', server.baseUrl, '--output', output, '--metrics', 'none', '--threads', '1'];
+  return [
+    binary,
+    '--input',
+    `cc:${sampleCrawl}`,
+    '--cc-base',
+    server.baseUrl,
+    '--output',
+    output,
+    '--metrics',
+    'none',
+    '--threads',
+    '1',
+  ];
 }
 
 /** Runs the binary without blocking this process's event loop, which serves the HTTP tree. */
-function runAsync(args: string[], extra: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; stdout: string }> {
+function runAsync(
+  args: string[],
+  extra: Record<string, string> = {},
+): Promise<{ code: number | null; stderr: string; stdout: string }> {
   const options: SpawnOptions = { env: { ...environment, ...extra }, cwd: workFolder };
   const child = spawn(process.execPath, args, options);
   let stderr = '';
@@ -86,12 +107,25 @@ describe('node cmd/worker on a CommonCrawl-like HTTP tree', () => {
     tree.set(`crawl-data/${sampleCrawl}/warc.paths.gz`, gzipSync(`${[...listed, gone].join('\n')}\n`));
     const treeServer = await startCommonCrawlHttpServer(tree);
     try {
-      const args = [binary, '--input', `cc:${sampleCrawl}`, '--cc-base', treeServer.baseUrl, '--output', join(workFolder, 'sized-at-claim'), '--metrics', 'none', '--threads', '1'];
+      const args = [
+        binary,
+        '--input',
+        `cc:${sampleCrawl}`,
+        '--cc-base',
+        treeServer.baseUrl,
+        '--output',
+        join(workFolder, 'sized-at-claim'),
+        '--metrics',
+        'none',
+        '--threads',
+        '1',
+      ];
       const first = await runAsync(args);
       expect(first.code, first.stderr).toBe(3);
       expect(first.stderr).toContain('3 files exported, 1 failed');
       expect(first.stderr).toMatch(/failed: \S+-00099\.warc\.gz: .*404/);
-      const heads = (requests: readonly RecordedRequest[]) => requests.filter((request) => request.method === 'HEAD').map((request) => request.path);
+      const heads = (requests: readonly RecordedRequest[]) =>
+        requests.filter((request) => request.method === 'HEAD').map((request) => request.path);
       expect(heads(treeServer.requests).sort()).toEqual([...listed, gone].map((path) => `/${path}`).sort());
       // Finished and failed jobs are not claimed again, so nothing is sized again; the failed one is listed again.
       const seen = treeServer.requests.length;
@@ -109,7 +143,9 @@ describe('node cmd/worker on a CommonCrawl-like HTTP tree', () => {
     const output = join(workFolder, 'drain');
     server.faults.delayMs = 2_000;
     let stderr = '';
-    const child = spawn(process.execPath, [...argsFor(output), '--drain-timeout', '1'], { env: { ...environment, LOG_LEVEL: 'info' } });
+    const child = spawn(process.execPath, [...argsFor(output), '--drain-timeout', '1'], {
+      env: { ...environment, LOG_LEVEL: 'info' },
+    });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
     // Wait until the run is enqueued, then a little: the worker claims at once and holds leases from then on.
@@ -128,7 +164,11 @@ describe('node cmd/worker on a CommonCrawl-like HTTP tree', () => {
     expect(drainMs).toBeLessThan(1_000 + 2_000);
     expect(filesBelow(output).filter((name) => name.endsWith('.parquet') || name.endsWith('.tmp'))).toEqual([]);
 
-    const status = spawnSync(process.execPath, [binary, 'status', '--json', '--input', `cc:${sampleCrawl}`, '--output', output], { encoding: 'utf8', env: environment });
+    const status = spawnSync(
+      process.execPath,
+      [binary, 'status', '--json', '--input', `cc:${sampleCrawl}`, '--output', output],
+      { encoding: 'utf8', env: environment },
+    );
     expect(JSON.parse(status.stdout)).toMatchObject({ claimed: 0, done: 0, remaining: 3 });
 
     const rerun = await runAsync(argsFor(output));
@@ -143,8 +183,26 @@ describe('node cmd/worker on a CommonCrawl-like HTTP tree', () => {
   it('exports the crawl to an S3-compatible server, each object whole and readable', async () => {
     const s3 = await startS3rver(['exports']);
     try {
-      const credentials = { AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey, AWS_REGION: 'us-east-1' };
-      const args = [binary, '--input', `cc:${sampleCrawl}`, '--cc-base', server.baseUrl, '--output', 's3://exports/index', '--s3-endpoint', s3.endpoint, '--metrics', 'none', '--threads', '1'];
+      const credentials = {
+        AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey,
+        AWS_REGION: 'us-east-1',
+      };
+      const args = [
+        binary,
+        '--input',
+        `cc:${sampleCrawl}`,
+        '--cc-base',
+        server.baseUrl,
+        '--output',
+        's3://exports/index',
+        '--s3-endpoint',
+        s3.endpoint,
+        '--metrics',
+        'none',
+        '--threads',
+        '1',
+      ];
       const result = await runAsync(args, { ...credentials, HOME: workFolder, LOG_LEVEL: 'info' });
       expect(result.stderr).toContain('3 files exported, 0 failed');
       expect(result.code).toBe(0);

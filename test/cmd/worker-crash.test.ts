@@ -33,14 +33,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextUnit, seededRandom, type SeededRandom } from '../../core/seeded-random.ts';
-import { randomFaults, startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
+import {
+  randomFaults,
+  startCommonCrawlHttpServer,
+  type CommonCrawlHttpServer,
+} from '../support/commoncrawl-http-server.ts';
 import { LedgerLeases } from '../support/ledger-leases.ts';
 import { expectedObjectKey, mixedCrawlTree, type MixedCrawlTree } from '../support/mixed-crawl-tree.ts';
 import { listIncompleteUploads, readExport } from '../support/s3-export-check.ts';
 import { startS3rver, type RunningS3rver } from '../support/s3rver-process.ts';
 import { startSlowS3Proxy, type SlowS3Proxy } from '../support/slow-s3-proxy.ts';
 import { countRowRecordsOf } from '../support/warcio-record-count.ts';
-import { runWorkerCommand, s3rverWorkerOptions, sleep, WorkerProcess, type WorkerExit, type WorkerSpawnOptions } from '../support/worker-process.ts';
+import {
+  runWorkerCommand,
+  s3rverWorkerOptions,
+  sleep,
+  WorkerProcess,
+  type WorkerExit,
+  type WorkerSpawnOptions,
+} from '../support/worker-process.ts';
 import { cpuSlotReserveMb } from '../../cmd/worker/memory-plan.ts';
 
 /** The data share of the memory budget (the thread's share comes on top): small, as a worker on a busy machine has. */
@@ -48,7 +59,8 @@ const dataBudgetMb = 32;
 
 function positiveInteger(name: string, fallback: number): number {
   const value = process.env[name] === undefined ? fallback : Number(process.env[name]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${process.env[name]}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${name} must be a positive integer, got ${process.env[name]}`);
   return value;
 }
 
@@ -87,10 +99,30 @@ function spawnOptions(): WorkerSpawnOptions {
 
 function workerArgs(): string[] {
   return [
-    '--input', `cc:${crawl}`, '--cc-base', server.baseUrl, '--output', `s3://${bucket}/${prefix}`, '--s3-endpoint', sinkProxy.endpoint,
-    '--ledger', databaseUrl, '--run-id', runId, '--lease-seconds', String(leaseSeconds),
-    '--metrics', 'none', '--threads', '1', '--chunk-mb', '1', '--memory-budget-mb', String(cpuSlotReserveMb + dataBudgetMb),
-    '--job-attempts', String(jobAttempts),
+    '--input',
+    `cc:${crawl}`,
+    '--cc-base',
+    server.baseUrl,
+    '--output',
+    `s3://${bucket}/${prefix}`,
+    '--s3-endpoint',
+    sinkProxy.endpoint,
+    '--ledger',
+    databaseUrl,
+    '--run-id',
+    runId,
+    '--lease-seconds',
+    String(leaseSeconds),
+    '--metrics',
+    'none',
+    '--threads',
+    '1',
+    '--chunk-mb',
+    '1',
+    '--memory-budget-mb',
+    String(cpuSlotReserveMb + dataBudgetMb),
+    '--job-attempts',
+    String(jobAttempts),
   ];
 }
 
@@ -157,8 +189,9 @@ class Fleet {
       if (held.jobs === 0) continue;
       const writing = new Set(sinkProxy.heldWrites());
       const uploads = await listIncompleteUploads(s3.client, bucket, `${prefix}/`);
-      const uploading = held.outputKeys.some((key) => writing.has(`${bucket}/${prefix}/${key}`))
-        || uploads.some((upload) => held.outputKeys.some((key) => upload.key === `${prefix}/${key}`));
+      const uploading =
+        held.outputKeys.some((key) => writing.has(`${bucket}/${prefix}/${key}`)) ||
+        uploads.some((upload) => held.outputKeys.some((key) => upload.key === `${prefix}/${key}`));
       const exit = await worker.killNow();
       if (exit.signal !== 'SIGKILL') this.unexpectedExits.push({ worker: worker.name, exit });
       this.kills.push({ worker: worker.name, jobsHeld: held.jobs, uploading });
@@ -175,7 +208,10 @@ async function waitForEnqueue(fleet: Fleet): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const exited = fleet.slots.find((worker) => worker.exit !== null);
-    if (exited !== undefined) throw new Error(`worker ${exited.name} exited with ${exited.exit?.code} before the run was enqueued: ${exited.stderr.slice(-2_000)}`);
+    if (exited !== undefined)
+      throw new Error(
+        `worker ${exited.name} exited with ${exited.exit?.code} before the run was enqueued: ${exited.stderr.slice(-2_000)}`,
+      );
     if ((await ledger.jobs().catch(() => [])).length >= fileCount) return;
     if (Date.now() > deadline) throw new Error(`the fleet had not enqueued ${fileCount} jobs after 60 s`);
     await sleep(200);
@@ -186,7 +222,10 @@ async function waitForEnqueue(fleet: Fleet): Promise<void> {
 async function jobStates(): Promise<Record<string, number>> {
   const states: Record<string, number> = {};
   for (const job of await ledger.jobs()) {
-    const key = job.state === 'leased' ? `leased by ${job.leaseOwner?.split('-').slice(0, 2).join('-')}${job.leaseLive ? '' : ' (expired)'}` : job.state;
+    const key =
+      job.state === 'leased'
+        ? `leased by ${job.leaseOwner?.split('-').slice(0, 2).join('-')}${job.leaseLive ? '' : ' (expired)'}`
+        : job.state;
     states[key] = (states[key] ?? 0) + 1;
   }
   return states;
@@ -197,8 +236,10 @@ async function killPhase(fleet: Fleet): Promise<void> {
   const deadline = Date.now() + killPhaseMs;
   while (fleet.kills.length < killsWanted) {
     if (Date.now() > deadline) {
-      throw new Error(`only ${fleet.kills.length} of ${killsWanted} kills landed on workers holding jobs in ${killPhaseMs} ms `
-        + `(seed ${seed}; ${fleet.idleTurns} turns found no worker holding a job); jobs: ${JSON.stringify(await jobStates())}`);
+      throw new Error(
+        `only ${fleet.kills.length} of ${killsWanted} kills landed on workers holding jobs in ${killPhaseMs} ms ` +
+          `(seed ${seed}; ${fleet.idleTurns} turns found no worker holding a job); jobs: ${JSON.stringify(await jobStates())}`,
+      );
     }
     await sleep(draw(random, killPeriodMs));
     fleet.replaceExited();
@@ -214,8 +255,10 @@ async function finishPhase(fleet: Fleet): Promise<WorkerExit[]> {
     const exit = await worker.exitWithin(Math.max(0, deadline - Date.now()));
     if (exit === null) {
       const stuck = (await ledger.jobs()).filter((job) => job.state !== 'done');
-      throw new Error(`the fleet did not finish within ${finishMs} ms after the kills (seed ${seed}); worker ${worker.name} still runs; `
-        + `jobs not done: ${JSON.stringify(stuck)}`);
+      throw new Error(
+        `the fleet did not finish within ${finishMs} ms after the kills (seed ${seed}); worker ${worker.name} still runs; ` +
+          `jobs not done: ${JSON.stringify(stuck)}`,
+      );
     }
     exits.push(exit);
   }
@@ -228,7 +271,11 @@ beforeAll(async () => {
   server = await startCommonCrawlHttpServer(tree.files);
   server.faults.random = randomFaults(seed, { throttleRatio: 0.1, slowRatio: 0.25, slowMs: [500, 3_000] });
   s3 = await startS3rver([bucket]);
-  sinkProxy = await startSlowS3Proxy(s3.endpoint, seed, { delayMs: [500, 2_500], forwardOrphans: true, partsOnly: false });
+  sinkProxy = await startSlowS3Proxy(s3.endpoint, seed, {
+    delayMs: [500, 2_500],
+    forwardOrphans: true,
+    partsOnly: false,
+  });
   ledger = await LedgerLeases.open(databaseUrl, runId);
 }, 120_000);
 
@@ -242,46 +289,75 @@ afterAll(async () => {
 });
 
 describe('a fleet of three workers killed at random', () => {
-  it(`exports every input exactly once, whole, after ${killsWanted} kills`, async () => {
-    const startedAt = Date.now();
-    console.log(`worker-crash: seed ${seed}, ${fileCount} files, ${killsWanted} kills (replay with CRASH_TEST_SEED=${seed})`);
-    // The smallest inputs are held back until the kills are done: the run cannot end before.
-    const heldBack = [...tree.inputs].sort((a, b) => tree.files.get(a)!.length - tree.files.get(b)!.length).slice(0, heldBackCount);
-    for (const path of heldBack) server.faults.heldGets.add(path);
-    const fleet = new Fleet();
-    fleet.start();
-    await waitForEnqueue(fleet);
-    await killPhase(fleet);
-    const killedAt = Date.now();
-    server.faults.heldGets.clear();
-    const exits = await finishPhase(fleet);
+  it(
+    `exports every input exactly once, whole, after ${killsWanted} kills`,
+    async () => {
+      const startedAt = Date.now();
+      console.log(
+        `worker-crash: seed ${seed}, ${fileCount} files, ${killsWanted} kills (replay with CRASH_TEST_SEED=${seed})`,
+      );
+      // The smallest inputs are held back until the kills are done: the run cannot end before.
+      const heldBack = [...tree.inputs]
+        .sort((a, b) => tree.files.get(a)!.length - tree.files.get(b)!.length)
+        .slice(0, heldBackCount);
+      for (const path of heldBack) server.faults.heldGets.add(path);
+      const fleet = new Fleet();
+      fleet.start();
+      await waitForEnqueue(fleet);
+      await killPhase(fleet);
+      const killedAt = Date.now();
+      server.faults.heldGets.clear();
+      const exits = await finishPhase(fleet);
 
-    for (const exit of exits) expect(exit.code, exit.stderr.slice(-2_000)).toBe(0);
-    expect(fleet.unexpectedExits.map(({ worker, exit }) => `${worker}: ${exit.code ?? exit.signal}: ${exit.stderr.slice(-1_000)}`)).toEqual([]);
+      for (const exit of exits) expect(exit.code, exit.stderr.slice(-2_000)).toBe(0);
+      expect(
+        fleet.unexpectedExits.map(
+          ({ worker, exit }) => `${worker}: ${exit.code ?? exit.signal}: ${exit.stderr.slice(-1_000)}`,
+        ),
+      ).toEqual([]);
 
-    const exported = await readExport(s3.client, bucket, `${prefix}/`, join(workFolder, 'objects'));
-    expect(exported.keys).toEqual(tree.inputs.map(expectedKey).sort());
-    for (const path of tree.inputs) {
-      const object = exported.rowsByKey.get(expectedKey(path));
-      expect({ path, rows: object?.rows, from: object?.warcFilenames }).toEqual({ path, rows: expectedRows.get(path), from: [path] });
-    }
-    const totalRows = [...expectedRows.values()].reduce((sum, count) => sum + count, 0);
-    expect(exported.totals).toEqual({ rows: totalRows, distinctCaptures: totalRows });
+      const exported = await readExport(s3.client, bucket, `${prefix}/`, join(workFolder, 'objects'));
+      expect(exported.keys).toEqual(tree.inputs.map(expectedKey).sort());
+      for (const path of tree.inputs) {
+        const object = exported.rowsByKey.get(expectedKey(path));
+        expect({ path, rows: object?.rows, from: object?.warcFilenames }).toEqual({
+          path,
+          rows: expectedRows.get(path),
+          from: [path],
+        });
+      }
+      const totalRows = [...expectedRows.values()].reduce((sum, count) => sum + count, 0);
+      expect(exported.totals).toEqual({ rows: totalRows, distinctCaptures: totalRows });
 
-    const uploadsBefore = await listIncompleteUploads(s3.client, bucket, `${prefix}/`);
-    const cleanup = await runWorkerCommand(['cleanup', '--output', `s3://${bucket}/${prefix}`, '--s3-endpoint', s3.endpoint, '--older-than-hours', '0'], spawnOptions());
-    expect(cleanup.code, cleanup.stderr).toBe(0);
-    expect(await listIncompleteUploads(s3.client, bucket, `${prefix}/`)).toEqual([]);
+      const uploadsBefore = await listIncompleteUploads(s3.client, bucket, `${prefix}/`);
+      const cleanup = await runWorkerCommand(
+        ['cleanup', '--output', `s3://${bucket}/${prefix}`, '--s3-endpoint', s3.endpoint, '--older-than-hours', '0'],
+        spawnOptions(),
+      );
+      expect(cleanup.code, cleanup.stderr).toBe(0);
+      expect(await listIncompleteUploads(s3.client, bucket, `${prefix}/`)).toEqual([]);
 
-    const status = await runWorkerCommand(['status', '--json', '--ledger', databaseUrl, '--run-id', runId, '--output', `s3://${bucket}/${prefix}`], spawnOptions());
-    expect(JSON.parse(status.stdout)).toMatchObject({ done: fileCount, failed: 0, remaining: 0, rowsDone: totalRows });
+      const status = await runWorkerCommand(
+        ['status', '--json', '--ledger', databaseUrl, '--run-id', runId, '--output', `s3://${bucket}/${prefix}`],
+        spawnOptions(),
+      );
+      expect(JSON.parse(status.stdout)).toMatchObject({
+        done: fileCount,
+        failed: 0,
+        remaining: 0,
+        rowsDone: totalRows,
+      });
 
-    const chargedMost = Math.max(...(await ledger.jobs()).map((job) => job.chargedAttempts));
-    const midUpload = fleet.kills.filter((kill) => kill.uploading).length;
-    const jobsKilled = fleet.kills.reduce((sum, kill) => sum + kill.jobsHeld, 0);
-    console.log(`worker-crash: seed ${seed}: ${fleet.kills.length} kills of workers holding jobs (${jobsKilled} jobs held in all, ${midUpload} mid-upload), `
-      + `${fleet.idleTurns} turns with no worker holding a job, at most ${chargedMost} attempts charged to one job, kill phase ${((killedAt - startedAt) / 1_000).toFixed(1)} s, finish ${((Date.now() - killedAt) / 1_000).toFixed(1)} s; `
-      + `${totalRows} rows; source: ${server.faultCounts.throttled} random 503s, ${server.faultCounts.slowed} slow answers, ${server.faultCounts.held} held GETs; `
-      + `sink: ${sinkProxy.delayedWrites()} slow writes, ${uploadsBefore.length} incomplete multipart uploads before cleanup`);
-  }, killPhaseMs + finishMs + 120_000);
+      const chargedMost = Math.max(...(await ledger.jobs()).map((job) => job.chargedAttempts));
+      const midUpload = fleet.kills.filter((kill) => kill.uploading).length;
+      const jobsKilled = fleet.kills.reduce((sum, kill) => sum + kill.jobsHeld, 0);
+      console.log(
+        `worker-crash: seed ${seed}: ${fleet.kills.length} kills of workers holding jobs (${jobsKilled} jobs held in all, ${midUpload} mid-upload), ` +
+          `${fleet.idleTurns} turns with no worker holding a job, at most ${chargedMost} attempts charged to one job, kill phase ${((killedAt - startedAt) / 1_000).toFixed(1)} s, finish ${((Date.now() - killedAt) / 1_000).toFixed(1)} s; ` +
+          `${totalRows} rows; source: ${server.faultCounts.throttled} random 503s, ${server.faultCounts.slowed} slow answers, ${server.faultCounts.held} held GETs; ` +
+          `sink: ${sinkProxy.delayedWrites()} slow writes, ${uploadsBefore.length} incomplete multipart uploads before cleanup`,
+      );
+    },
+    killPhaseMs + finishMs + 120_000,
+  );
 });

@@ -19,7 +19,11 @@ const environment = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? ''
 
 /** Ten copies of each sample under distinct names: 30 inputs, 19 captures per three. */
 function makeInputs(folder: string): void {
-  const kinds = [['commoncrawl/whirlwind.warc.gz', 1], ['resiliparse/cc-2020-34-excerpt.warc.gz', 16], ['warcio/example.warc.gz', 2]] as const;
+  const kinds = [
+    ['commoncrawl/whirlwind.warc.gz', 1],
+    ['resiliparse/cc-2020-34-excerpt.warc.gz', 16],
+    ['warcio/example.warc.gz', 2],
+  ] as const;
   for (let copy = 0; copy < 10; copy++) {
     for (const [sample] of kinds) {
       const target = join(folder, `copy-${copy}`, sample);
@@ -46,7 +50,20 @@ describe('a fleet of workers on PostgreSQL', () => {
     const output = join(workFolder, 'output');
     makeInputs(input);
     const runId = `fleet-test-${process.pid}-${Date.now()}`;
-    const args = ['--input', input, '--output', output, '--ledger', databaseUrl, '--run-id', runId, '--metrics', 'none', '--threads', '1'];
+    const args = [
+      '--input',
+      input,
+      '--output',
+      output,
+      '--ledger',
+      databaseUrl,
+      '--run-id',
+      runId,
+      '--metrics',
+      'none',
+      '--threads',
+      '1',
+    ];
     const results = await Promise.all([runWorker(args), runWorker(args), runWorker(args)]);
     for (const result of results) expect(result.code, result.stderr).toBe(0);
     const exported = results.map((result) => Number(/(\d+) files exported/.exec(result.stderr)?.[1]));
@@ -61,7 +78,16 @@ describe('a fleet of workers on PostgreSQL', () => {
     connection.closeSync();
     expect(reader.getRowObjects()[0]).toEqual({ n: 190, distinct_captures: 190, files: 30 });
 
-    const status = await runWorker(['status', '--json', '--ledger', databaseUrl, '--run-id', runId, '--output', output]);
+    const status = await runWorker([
+      'status',
+      '--json',
+      '--ledger',
+      databaseUrl,
+      '--run-id',
+      runId,
+      '--output',
+      output,
+    ]);
     expect(JSON.parse(status.stdout)).toMatchObject({ done: 30, failed: 0, remaining: 0, rowsDone: 190 });
   });
 });

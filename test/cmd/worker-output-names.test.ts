@@ -32,7 +32,10 @@ interface Run {
 
 /** Runs the binary without blocking this process's event loop, which may serve an HTTP tree. */
 function runWorker(args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [binary, ...args, '--metrics', 'none', '--threads', '1'], { env: environment, cwd: workFolder });
+  const child = spawn(process.execPath, [binary, ...args, '--metrics', 'none', '--threads', '1'], {
+    env: environment,
+    cwd: workFolder,
+  });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdout.resume();
@@ -72,7 +75,10 @@ describe('node cmd/worker output names', () => {
     const run = await runWorker(['--input', input, '--output', output]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toContain('2 files exported, 0 failed');
-    expect(objectsBelow(output)).toEqual(['crawl=unknown/subset=unknown/x.parquet', 'crawl=unknown/subset=unknown/x.warc.parquet']);
+    expect(objectsBelow(output)).toEqual([
+      'crawl=unknown/subset=unknown/x.parquet',
+      'crawl=unknown/subset=unknown/x.warc.parquet',
+    ]);
     const plain = await rowsOf(join(output, 'crawl=unknown/subset=unknown/x.warc.parquet'));
     const gzip = await rowsOf(join(output, 'crawl=unknown/subset=unknown/x.parquet'));
     // redirect.warc holds one response; example.warc.gz a response and a revisit.
@@ -90,7 +96,10 @@ describe('node cmd/worker output names', () => {
       mkdirSync(dirname(file), { recursive: true });
       copyFileSync(join(fixtures, 'commoncrawl/whirlwind.warc.gz'), file);
       const manifest = new Uint8Array(gzipSync(`${ccPath}\n`));
-      const tree = new Map([[ccPath, new Uint8Array(readFileSync(file))], [`crawl-data/${crawl}/warc.paths.gz`, manifest]]);
+      const tree = new Map([
+        [ccPath, new Uint8Array(readFileSync(file))],
+        [`crawl-data/${crawl}/warc.paths.gz`, manifest],
+      ]);
       const server = await startCommonCrawlHttpServer(tree);
       try {
         const output = join(workFolder, 'cc-out');
@@ -114,7 +123,9 @@ describe('node cmd/worker output names', () => {
       expect(run.stderr).toContain('1 files exported, 0 failed');
       expect(objectsBelow(output)).toEqual([ccKey]);
       const rows = await rowsOf(join(output, ccKey));
-      expect(rows.map((row) => [row.warc_filename, row.warc_segment, row.crawl, row.subset])).toEqual([[ccPath, segment, crawl, 'warc']]);
+      expect(rows.map((row) => [row.warc_filename, row.warc_segment, row.crawl, row.subset])).toEqual([
+        [ccPath, segment, crawl, 'warc'],
+      ]);
       expect(rows).toEqual(commonCrawlRows);
       // warc_filename joined to the input root (the folder above crawl-data/) locates the file.
       const located = join(mirror, String(rows[0]?.warc_filename));

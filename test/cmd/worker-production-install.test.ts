@@ -58,9 +58,15 @@ function run(command: string, args: string[], timeoutMs: number) {
 
 beforeAll(() => {
   copyImageFiles();
-  const install = run('npm', ['ci', '--omit=dev', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], installTimeoutMs);
+  const install = run(
+    'npm',
+    ['ci', '--omit=dev', '--offline', '--no-audit', '--no-fund', '--loglevel=error'],
+    installTimeoutMs,
+  );
   if (install.code !== 0) {
-    throw new Error(`npm ci --omit=dev --offline failed (${install.code}): ${install.stderr}${install.error?.message ?? ''}`);
+    throw new Error(
+      `npm ci --omit=dev --offline failed (${install.code}): ${install.stderr}${install.error?.message ?? ''}`,
+    );
   }
 }, installTimeoutMs + 10_000);
 

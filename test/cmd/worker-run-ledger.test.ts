@@ -81,7 +81,9 @@ describe('a run with a failed input', () => {
   it('says on a re-run of a finished run when it finished, with how many files, and how to export again', () => {
     const rerun = runWorker(options);
     expect(rerun.code, rerun.stderr).toBe(0);
-    expect(rerun.stderr).toMatch(/^run run-[0-9a-f]+ finished at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z with 2 files: 2 exported, 0 failed/m);
+    expect(rerun.stderr).toMatch(
+      /^run run-[0-9a-f]+ finished at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z with 2 files: 2 exported, 0 failed/m,
+    );
     expect(rerun.stderr).toContain('--run-id');
     expect(rerun.stderr).not.toContain('0 files exported');
   });
@@ -93,7 +95,9 @@ describe('status', () => {
     mkdirSync(second, { recursive: true });
     copyFileSync(whirlwind, join(second, 'only.warc.gz'));
     expect(runWorker(['--input', second, '--output', 'listed', '--metrics', 'none']).code).toBe(0);
-    expect(runWorker(['--input', second, '--output', 'listed', '--run-id', 'named-run', '--metrics', 'none']).code).toBe(0);
+    expect(
+      runWorker(['--input', second, '--output', 'listed', '--run-id', 'named-run', '--metrics', 'none']).code,
+    ).toBe(0);
     const listing = runWorker(['status', '--output', 'listed']);
     expect(listing.code, listing.stderr).toBe(0);
     const lines = listing.stdout.trim().split('\n');
@@ -104,13 +108,18 @@ describe('status', () => {
     expect(named).toMatch(/1 done, 0 pending, 0 failed/);
     expect(named).toMatch(/last activity \d{4}-\d\d-\d\dT/);
     expect(lines.filter((line) => /^ {2}\S+ /.test(line))).toHaveLength(2);
-    const json = JSON.parse(runWorker(['status', '--json', '--output', 'listed']).stdout) as { runs: { runId: string; done: number }[] };
+    const json = JSON.parse(runWorker(['status', '--json', '--output', 'listed']).stdout) as {
+      runs: { runId: string; done: number }[];
+    };
     expect(json.runs.map((run) => run.runId)).toContain('named-run');
   });
 
   it('refuses an unknown run with exit 2 and one line', () => {
     // The second names a run by an input that exists but was never exported to this output.
-    for (const args of [['--run-id', 'no-such-run', '--output', 'listed'], ['--input', join(workFolder, 'warcs'), '--output', 'listed']]) {
+    for (const args of [
+      ['--run-id', 'no-such-run', '--output', 'listed'],
+      ['--input', join(workFolder, 'warcs'), '--output', 'listed'],
+    ]) {
       const status = runWorker(['status', ...args]);
       expect(status.code).toBe(2);
       expect(status.stderr.trim().split('\n')).toHaveLength(1);
@@ -142,10 +151,12 @@ describe('inputs that would share an output', () => {
     expect(refused).toHaveLength(1);
     const escaped = (path: string): string => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     const held = `crawl=CC-MAIN-2024-22/subset=warc/${name.replace('.warc.gz', '.parquet')}`;
-    expect(refused[0]).toMatch(new RegExp(
-      `refused: ${escaped(join(input, 'copy-b', layout, name))}: its output ${escaped(held)} `
-      + `is already the output of ${escaped(join(input, 'copy-a', layout, name))} in this run`,
-    ));
+    expect(refused[0]).toMatch(
+      new RegExp(
+        `refused: ${escaped(join(input, 'copy-b', layout, name))}: its output ${escaped(held)} ` +
+          `is already the output of ${escaped(join(input, 'copy-a', layout, name))} in this run`,
+      ),
+    );
     expect((await rowsByFile(join(workFolder, 'out-twins'))).size).toBe(2);
   });
 });

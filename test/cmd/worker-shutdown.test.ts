@@ -24,14 +24,25 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { randomFaults, startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
+import {
+  randomFaults,
+  startCommonCrawlHttpServer,
+  type CommonCrawlHttpServer,
+} from '../support/commoncrawl-http-server.ts';
 import { LedgerLeases, type JobRow } from '../support/ledger-leases.ts';
 import { expectedObjectKey, mixedCrawlTree, type MixedCrawlTree } from '../support/mixed-crawl-tree.ts';
 import { listIncompleteUploads, readExport } from '../support/s3-export-check.ts';
 import { startS3rver, type RunningS3rver } from '../support/s3rver-process.ts';
 import { startSlowS3Proxy, type SlowS3Proxy } from '../support/slow-s3-proxy.ts';
 import { countRowRecordsOf } from '../support/warcio-record-count.ts';
-import { runWorkerCommand, s3rverWorkerOptions, sleep, WorkerProcess, type WorkerExit, type WorkerSpawnOptions } from '../support/worker-process.ts';
+import {
+  runWorkerCommand,
+  s3rverWorkerOptions,
+  sleep,
+  WorkerProcess,
+  type WorkerExit,
+  type WorkerSpawnOptions,
+} from '../support/worker-process.ts';
 import { cpuSlotReserveMb } from '../../cmd/worker/memory-plan.ts';
 
 /** The data share of the memory budget (the thread's share comes on top): small, as a worker on a busy machine has. */
@@ -75,9 +86,30 @@ function spawnOptions(): WorkerSpawnOptions {
 
 function startWorker(name: string, run: Run, drainSeconds: number): WorkerProcess {
   const args = [
-    '--input', `cc:${crawl}`, '--cc-base', server.baseUrl, '--output', `s3://${bucket}/${run.prefix}`, '--s3-endpoint', sinkProxy.endpoint,
-    '--ledger', databaseUrl, '--run-id', run.runId, '--lease-seconds', String(leaseSeconds), '--drain-timeout', String(drainSeconds),
-    '--metrics', 'none', '--threads', '1', '--chunk-mb', '1', '--memory-budget-mb', String(cpuSlotReserveMb + dataBudgetMb),
+    '--input',
+    `cc:${crawl}`,
+    '--cc-base',
+    server.baseUrl,
+    '--output',
+    `s3://${bucket}/${run.prefix}`,
+    '--s3-endpoint',
+    sinkProxy.endpoint,
+    '--ledger',
+    databaseUrl,
+    '--run-id',
+    run.runId,
+    '--lease-seconds',
+    String(leaseSeconds),
+    '--drain-timeout',
+    String(drainSeconds),
+    '--metrics',
+    'none',
+    '--threads',
+    '1',
+    '--chunk-mb',
+    '1',
+    '--memory-budget-mb',
+    String(cpuSlotReserveMb + dataBudgetMb),
   ];
   const worker = new WorkerProcess(name, args, spawnOptions());
   live.push(worker);
@@ -85,10 +117,18 @@ function startWorker(name: string, run: Run, drainSeconds: number): WorkerProces
 }
 
 /** Polls `condition` every 200 ms; fails after `timeoutMs`, or as soon as `worker` exits. */
-async function waitUntil(what: string, worker: WorkerProcess, timeoutMs: number, condition: () => Promise<boolean>): Promise<void> {
+async function waitUntil(
+  what: string,
+  worker: WorkerProcess,
+  timeoutMs: number,
+  condition: () => Promise<boolean>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (worker.exit !== null) throw new Error(`worker ${worker.name} exited (${worker.exit.code}) while waiting for ${what}: ${worker.stderr.slice(-2_000)}`);
+    if (worker.exit !== null)
+      throw new Error(
+        `worker ${worker.name} exited (${worker.exit.code}) while waiting for ${what}: ${worker.stderr.slice(-2_000)}`,
+      );
     if (await condition()) return;
     if (Date.now() > deadline) throw new Error(`no ${what} after ${timeoutMs} ms`);
     await sleep(200);
@@ -110,7 +150,10 @@ async function uploading(worker: WorkerProcess, run: Run): Promise<boolean> {
 }
 
 /** Signals, then waits for the exit (bounded); returns it with the time it took. */
-async function signalAndWait(worker: WorkerProcess, timeoutMs: number): Promise<{ exit: WorkerExit; elapsedMs: number }> {
+async function signalAndWait(
+  worker: WorkerProcess,
+  timeoutMs: number,
+): Promise<{ exit: WorkerExit; elapsedMs: number }> {
   const signalledAt = Date.now();
   worker.signal('SIGTERM');
   const exit = await worker.exitWithin(timeoutMs);
@@ -147,7 +190,10 @@ async function expectCleanDrain(worker: WorkerProcess, run: Run): Promise<{ done
   expect(exported.keys).toEqual(done.map((job) => expectedObjectKey(run.prefix, pathOfUri(job.uri))).sort());
   for (const job of done) {
     const path = pathOfUri(job.uri);
-    expect({ path, rows: exported.rowsByKey.get(expectedObjectKey(run.prefix, path))?.rows }).toEqual({ path, rows: expectedRows.get(path) });
+    expect({ path, rows: exported.rowsByKey.get(expectedObjectKey(run.prefix, path))?.rows }).toEqual({
+      path,
+      rows: expectedRows.get(path),
+    });
   }
   return { done: held.filter((job) => job.state === 'done'), released: held.filter((job) => job.state !== 'done') };
 }
@@ -157,19 +203,34 @@ async function expectResumedRun(run: Run): Promise<number> {
   const startedAt = Date.now();
   const worker = startWorker(`${run.prefix}-resume`, run, 30);
   const exit = await worker.exitWithin(resumeMs);
-  if (exit === null) throw new Error(`the second worker did not finish within ${resumeMs} ms (lease ${leaseSeconds} s): leases not released?`);
+  if (exit === null)
+    throw new Error(
+      `the second worker did not finish within ${resumeMs} ms (lease ${leaseSeconds} s): leases not released?`,
+    );
   expect(exit.code, exit.stderr.slice(-2_000)).toBe(0);
   const exported = await readExport(s3.client, bucket, `${run.prefix}/`, join(workFolder, `${run.prefix}-final`));
   expect(exported.keys).toEqual(tree.inputs.map((path) => expectedObjectKey(run.prefix, path)).sort());
   for (const path of tree.inputs) {
     const object = exported.rowsByKey.get(expectedObjectKey(run.prefix, path));
-    expect({ path, rows: object?.rows, from: object?.warcFilenames }).toEqual({ path, rows: expectedRows.get(path), from: [path] });
+    expect({ path, rows: object?.rows, from: object?.warcFilenames }).toEqual({
+      path,
+      rows: expectedRows.get(path),
+      from: [path],
+    });
   }
   const totalRows = [...expectedRows.values()].reduce((sum, count) => sum + count, 0);
   expect(exported.totals).toEqual({ rows: totalRows, distinctCaptures: totalRows });
   expect(await listIncompleteUploads(s3.client, bucket, `${run.prefix}/`)).toEqual([]);
-  const status = await runWorkerCommand(['status', '--json', '--ledger', databaseUrl, '--run-id', run.runId, '--output', `s3://${bucket}/${run.prefix}`], spawnOptions());
-  expect(JSON.parse(status.stdout)).toMatchObject({ done: tree.inputs.length, failed: 0, remaining: 0, rowsDone: totalRows });
+  const status = await runWorkerCommand(
+    ['status', '--json', '--ledger', databaseUrl, '--run-id', run.runId, '--output', `s3://${bucket}/${run.prefix}`],
+    spawnOptions(),
+  );
+  expect(JSON.parse(status.stdout)).toMatchObject({
+    done: tree.inputs.length,
+    failed: 0,
+    remaining: 0,
+    rowsDone: totalRows,
+  });
   return Date.now() - startedAt;
 }
 
@@ -179,7 +240,11 @@ beforeAll(async () => {
   server = await startCommonCrawlHttpServer(tree.files);
   s3 = await startS3rver([bucket]);
   // A write whose worker gave up on it is dropped, as a PUT cut off mid-body would be.
-  sinkProxy = await startSlowS3Proxy(s3.endpoint, seed, { delayMs: [1_000, 3_000], forwardOrphans: false, partsOnly: false });
+  sinkProxy = await startSlowS3Proxy(s3.endpoint, seed, {
+    delayMs: [1_000, 3_000],
+    forwardOrphans: false,
+    partsOnly: false,
+  });
 }, 60_000);
 
 beforeEach(() => {
@@ -206,8 +271,14 @@ describe('graceful shutdown on PostgreSQL and S3', () => {
     // is the job the drain cannot finish, so it must be released.
     server.faults.heldGets.add(denseInput());
     const worker = startWorker('drain-finish', run, drainSeconds);
-    await waitUntil('the dense job claimed and another job uploading', worker, 90_000, async () =>
-      (await run.ledger.heldBy(worker.workerIdPrefix)).outputKeys.includes(denseKey(run)) && (await uploading(worker, run)));
+    await waitUntil(
+      'the dense job claimed and another job uploading',
+      worker,
+      90_000,
+      async () =>
+        (await run.ledger.heldBy(worker.workerIdPrefix)).outputKeys.includes(denseKey(run)) &&
+        (await uploading(worker, run)),
+    );
     const { exit, elapsedMs } = await signalAndWait(worker, (drainSeconds + 30) * 1_000);
     expect(exit.code, exit.stderr.slice(-2_000)).toBe(0);
     expect(elapsedMs).toBeLessThan((drainSeconds + 5) * 1_000);
@@ -215,8 +286,10 @@ describe('graceful shutdown on PostgreSQL and S3', () => {
     const { done, released } = await expectCleanDrain(worker, run);
     expect(released.map((job) => pathOfUri(job.uri))).toContain(denseInput());
     const resumeMsTaken = await expectResumedRun(run);
-    console.log(`worker-shutdown: drain-finish: exit 0 after ${elapsedMs} ms (drain ${drainSeconds} s); claimed ${done.length + released.length} jobs: `
-      + `${done.length} done, ${released.length} released; second worker finished the run in ${resumeMsTaken} ms (lease ${leaseSeconds} s)`);
+    console.log(
+      `worker-shutdown: drain-finish: exit 0 after ${elapsedMs} ms (drain ${drainSeconds} s); claimed ${done.length + released.length} jobs: ` +
+        `${done.length} done, ${released.length} released; second worker finished the run in ${resumeMsTaken} ms (lease ${leaseSeconds} s)`,
+    );
   }, 300_000);
 
   it('with a drain timeout that expires, exits 0 after about 1 s, aborts its upload and releases every job uncharged', async () => {
@@ -226,7 +299,10 @@ describe('graceful shutdown on PostgreSQL and S3', () => {
     Object.assign(sinkProxy.writes, { delayMs: [8_000, 10_000], partsOnly: true });
     const worker = startWorker('drain-expire', run, 1);
     await waitUntil('a part of the dense output uploading', worker, 120_000, async () =>
-      (await listIncompleteUploads(s3.client, bucket, `${run.prefix}/`)).some((upload) => upload.key === `${run.prefix}/${denseKey(run)}`));
+      (await listIncompleteUploads(s3.client, bucket, `${run.prefix}/`)).some(
+        (upload) => upload.key === `${run.prefix}/${denseKey(run)}`,
+      ),
+    );
     const dropsBefore = sinkProxy.droppedWrites();
     const { exit, elapsedMs } = await signalAndWait(worker, 30_000);
     expect(exit.code, exit.stderr.slice(-2_000)).toBe(0);
@@ -239,9 +315,11 @@ describe('graceful shutdown on PostgreSQL and S3', () => {
     server.faults.delayMs = 0;
     Object.assign(sinkProxy.writes, { delayMs: [1_000, 3_000], partsOnly: false });
     const resumeMsTaken = await expectResumedRun(run);
-    console.log(`worker-shutdown: drain-expire: exit 0 after ${elapsedMs} ms (drain 1 s); claimed ${done.length + released.length} jobs: `
-      + `${done.length} done, ${released.length} released, ${sinkProxy.droppedWrites() - dropsBefore} part uploads cut off; `
-      + `second worker finished the run in ${resumeMsTaken} ms (lease ${leaseSeconds} s)`);
+    console.log(
+      `worker-shutdown: drain-expire: exit 0 after ${elapsedMs} ms (drain 1 s); claimed ${done.length + released.length} jobs: ` +
+        `${done.length} done, ${released.length} released, ${sinkProxy.droppedWrites() - dropsBefore} part uploads cut off; ` +
+        `second worker finished the run in ${resumeMsTaken} ms (lease ${leaseSeconds} s)`,
+    );
   }, 300_000);
 
   it('exits at once with code 130 on a second signal during the drain', async () => {
@@ -251,11 +329,15 @@ describe('graceful shutdown on PostgreSQL and S3', () => {
     const worker = startWorker('second-signal', run, 60);
     // A chunk's GET sent, not only a job claimed: the drain waits for a running job, while a
     // job still being sized when the signal comes is released at once.
-    const chunkRequested = async () => server.requests.slice(requestsBefore).some((request) => request.method === 'GET' && request.range !== null);
+    const chunkRequested = async () =>
+      server.requests.slice(requestsBefore).some((request) => request.method === 'GET' && request.range !== null);
     await waitUntil('a chunk requested', worker, 60_000, chunkRequested);
     worker.signal('SIGTERM');
     await sleep(1_000);
-    expect(worker.exit, 'the first signal drains: with 3 s answers and a 60 s drain the worker is still running').toBeNull();
+    expect(
+      worker.exit,
+      'the first signal drains: with 3 s answers and a 60 s drain the worker is still running',
+    ).toBeNull();
     const { exit, elapsedMs } = await signalAndWait(worker, 10_000);
     expect(exit.code).toBe(130);
     expect(elapsedMs).toBeLessThan(3_000);
@@ -267,7 +349,12 @@ describe('graceful shutdown on PostgreSQL and S3', () => {
     server.faults.delayMs = answerMs;
     const requestsBefore = server.requests.length;
     const worker = startWorker('sizing', run, 60);
-    await waitUntil('a claimed job', worker, 60_000, async () => (await run.ledger.heldBy(worker.workerIdPrefix)).jobs > 0);
+    await waitUntil(
+      'a claimed job',
+      worker,
+      60_000,
+      async () => (await run.ledger.heldBy(worker.workerIdPrefix)).jobs > 0,
+    );
     const { exit, elapsedMs } = await signalAndWait(worker, 30_000);
     expect(exit.code, exit.stderr.slice(-2_000)).toBe(0);
     expect(elapsedMs).toBeLessThan(answerMs - 2_000);
@@ -275,7 +362,11 @@ describe('graceful shutdown on PostgreSQL and S3', () => {
     expect(sent.filter((request) => request.method === 'GET' && request.range !== null)).toEqual([]);
     const held = (await run.ledger.jobs()).filter((job) => job.leaseOwner?.startsWith(worker.workerIdPrefix) === true);
     expect(held.length).toBeGreaterThan(0);
-    expect(held.map((job) => ({ claimable: job.claimableNow, charged: job.chargedAttempts }))).toEqual(held.map(() => ({ claimable: true, charged: 0 })));
-    console.log(`worker-shutdown: sizing: exit 0 ${elapsedMs} ms after SIGTERM (answers take ${answerMs} ms); ${held.length} jobs released uncharged`);
+    expect(held.map((job) => ({ claimable: job.claimableNow, charged: job.chargedAttempts }))).toEqual(
+      held.map(() => ({ claimable: true, charged: 0 })),
+    );
+    console.log(
+      `worker-shutdown: sizing: exit 0 ${elapsedMs} ms after SIGTERM (answers take ${answerMs} ms); ${held.length} jobs released uncharged`,
+    );
   }, 120_000);
 });

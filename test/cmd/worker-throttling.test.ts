@@ -121,12 +121,30 @@ function startWorker(source: FaultProxy, sink: FaultProxy, prefix: string, crawl
   const cwd = join(workFolder, prefix);
   mkdirSync(cwd, { recursive: true });
   const args = [
-    binary, '--input', `cc:${crawlOf}`, '--cc-base', `${source.origin}/`, '--output', `s3://${bucket}/${prefix}`, '--s3-endpoint', sink.origin,
-    '--metrics', 'stdout', '--metrics-interval', '1', '--chunk-mb', String(chunkMb), '--threads', String(threads),
+    binary,
+    '--input',
+    `cc:${crawlOf}`,
+    '--cc-base',
+    `${source.origin}/`,
+    '--output',
+    `s3://${bucket}/${prefix}`,
+    '--s3-endpoint',
+    sink.origin,
+    '--metrics',
+    'stdout',
+    '--metrics-interval',
+    '1',
+    '--chunk-mb',
+    String(chunkMb),
+    '--threads',
+    String(threads),
   ];
   const env = {
-    PATH: process.env.PATH ?? '', HOME: cwd, AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey,
+    PATH: process.env.PATH ?? '',
+    HOME: cwd,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey,
   };
   const child = spawn(process.execPath, args, { cwd, env });
   const snapshots: Snapshot[] = [];
@@ -141,10 +159,12 @@ function startWorker(source: FaultProxy, sink: FaultProxy, prefix: string, crawl
   });
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const deadline = setTimeout(() => child.kill('SIGKILL'), runDeadlineMs);
-  const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => {
-    clearTimeout(deadline);
-    resolveExit(code);
-  }));
+  const exited = new Promise<number | null>((resolveExit) =>
+    child.on('exit', (code) => {
+      clearTimeout(deadline);
+      resolveExit(code);
+    }),
+  );
   const run = { snapshots, stderr: () => stderr, exited, child };
   runs.push(run);
   return run;
@@ -156,7 +176,8 @@ async function waitUntil(what: string, run: WorkerRun, ready: () => boolean): Pr
   void run.exited.then((code) => (exitCode = code));
   for (let waited = 0; waited < runDeadlineMs; waited += 20) {
     if (ready()) return;
-    if (exitCode !== undefined) throw new Error(`the worker exited (${exitCode}) before ${what}: ${run.stderr().slice(-2_000)}`);
+    if (exitCode !== undefined)
+      throw new Error(`the worker exited (${exitCode}) before ${what}: ${run.stderr().slice(-2_000)}`);
     await new Promise((resolveWait) => setTimeout(resolveWait, 20));
   }
   throw new Error(`timed out waiting until ${what}`);
@@ -192,14 +213,21 @@ function shortestBackoffMs(retry: number): number {
  */
 function attemptsWithin(windowMs: number): number {
   let attempts = 1;
-  for (let elapsed = shortestBackoffMs(1); attempts < defaultLimits.throttledAttemptsMax && elapsed <= windowMs; elapsed += shortestBackoffMs(attempts)) {
+  for (
+    let elapsed = shortestBackoffMs(1);
+    attempts < defaultLimits.throttledAttemptsMax && elapsed <= windowMs;
+    elapsed += shortestBackoffMs(attempts)
+  ) {
     attempts += 1;
   }
   return attempts;
 }
 
 /** The refused requests grouped by what they ask for: the attempts of one task each. */
-function groupBy(requests: readonly ProxiedRequest[], keyOf: (request: ProxiedRequest) => string): Map<string, ProxiedRequest[]> {
+function groupBy(
+  requests: readonly ProxiedRequest[],
+  keyOf: (request: ProxiedRequest) => string,
+): Map<string, ProxiedRequest[]> {
   const groups = new Map<string, ProxiedRequest[]>();
   for (const request of requests) {
     const key = keyOf(request);
@@ -212,7 +240,8 @@ function groupBy(requests: readonly ProxiedRequest[], keyOf: (request: ProxiedRe
 function smallestRetryGapMs(groups: ReadonlyMap<string, readonly ProxiedRequest[]>): number {
   let smallest = Infinity;
   for (const attempts of groups.values()) {
-    for (let index = 1; index < attempts.length; index++) smallest = Math.min(smallest, attempts[index]!.atMs - attempts[index - 1]!.atMs);
+    for (let index = 1; index < attempts.length; index++)
+      smallest = Math.min(smallest, attempts[index]!.atMs - attempts[index - 1]!.atMs);
   }
   return smallest;
 }
@@ -222,8 +251,15 @@ function smallestRetryGapMs(groups: ReadonlyMap<string, readonly ProxiedRequest[
  * was throttled yet); the lowest after its start; whether a snapshot after its end and after
  * that lowest point shows more.
  */
-function limitAround(snapshots: readonly Snapshot[], remote: Remote, burst: Burst, ceiling: number): { before: number[]; lowest: number; recoveredTo: number } {
-  const before = snapshots.filter((snapshot) => snapshot.receivedAtMs < burst.startMs).map((snapshot) => snapshot.remoteLimit[remote]);
+function limitAround(
+  snapshots: readonly Snapshot[],
+  remote: Remote,
+  burst: Burst,
+  ceiling: number,
+): { before: number[]; lowest: number; recoveredTo: number } {
+  const before = snapshots
+    .filter((snapshot) => snapshot.receivedAtMs < burst.startMs)
+    .map((snapshot) => snapshot.remoteLimit[remote]);
   const after = snapshots.filter((snapshot) => snapshot.receivedAtMs >= burst.startMs);
   const lowest = Math.min(ceiling, ...after.map((snapshot) => snapshot.remoteLimit[remote]));
   const lowestIndex = after.findIndex((snapshot) => snapshot.remoteLimit[remote] === lowest);
@@ -232,14 +268,19 @@ function limitAround(snapshots: readonly Snapshot[], remote: Remote, burst: Burs
 }
 
 /** Rows and distinct (file, offset) pairs per WARC file, read with DuckDB from the objects under `prefix`. */
-async function exportedRows(prefix: string): Promise<{ keys: string[]; byFile: Map<string, { rows: number; captures: number }> }> {
+async function exportedRows(
+  prefix: string,
+): Promise<{ keys: string[]; byFile: Map<string, { rows: number; captures: number }> }> {
   const listing = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/` }));
   const keys = (listing.Contents ?? []).map((object) => object.Key ?? '').sort();
   const local = join(workFolder, `${prefix}-objects`);
   mkdirSync(local, { recursive: true });
   for (const key of keys) {
     const object = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    writeFileSync(join(local, key.replaceAll('/', '_')), (await object.Body?.transformToByteArray()) ?? new Uint8Array(0));
+    writeFileSync(
+      join(local, key.replaceAll('/', '_')),
+      (await object.Body?.transformToByteArray()) ?? new Uint8Array(0),
+    );
   }
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
@@ -247,19 +288,29 @@ async function exportedRows(prefix: string): Promise<{ keys: string[]; byFile: M
     `SELECT warc_filename, count(*)::INTEGER AS n, count(DISTINCT warc_record_offset)::INTEGER AS offsets FROM read_parquet('${local}/*.parquet') GROUP BY warc_filename`,
   );
   const byFile = new Map<string, { rows: number; captures: number }>();
-  for (const row of reader.getRowObjects()) byFile.set(String(row.warc_filename), { rows: Number(row.n), captures: Number(row.offsets) });
+  for (const row of reader.getRowObjects())
+    byFile.set(String(row.warc_filename), { rows: Number(row.n), captures: Number(row.offsets) });
   connection.closeSync();
   return { keys, byFile };
 }
 
 /** Exit 0, one object per input, one row per capture and no capture twice. */
 async function expectEveryInputExportedOnce(
-  run: WorkerRun, code: number | null, prefix: string, exported = crawl, exportedId = crawlId,
+  run: WorkerRun,
+  code: number | null,
+  prefix: string,
+  exported = crawl,
+  exportedId = crawlId,
 ): Promise<void> {
   expect(code, run.stderr().slice(-3_000)).toBe(0);
   expect(run.stderr()).toContain(`${exported.inputs.length} files exported, 0 failed`);
   const { keys, byFile } = await exportedRows(prefix);
-  const names = exported.inputs.map((path) => path.split('/').at(-1)!.replace(/\.warc\.gz$/, '.parquet'));
+  const names = exported.inputs.map((path) =>
+    path
+      .split('/')
+      .at(-1)!
+      .replace(/\.warc\.gz$/, '.parquet'),
+  );
   expect(keys).toEqual(names.map((name) => `${prefix}/crawl=${exportedId}/subset=warc/${name}`).sort());
   expect(exported.capturesPerFile).toBe(exported.pagesPerFile);
   const rows = { rows: exported.capturesPerFile, captures: exported.capturesPerFile };
@@ -278,8 +329,13 @@ describe('node cmd/worker against a source that throttles in a burst', () => {
     const sink = await startFaultProxy(s3.endpoint);
     try {
       const run = startWorker(source, sink, 'source-burst');
-      const rangedGets = (): number => source.requests.filter((request) => request.headers.range !== undefined && !request.refused).length;
-      await waitUntil(`${chunksBeforeBurst} chunks were fetched`, run, () => run.snapshots.length > 0 && rangedGets() >= chunksBeforeBurst);
+      const rangedGets = (): number =>
+        source.requests.filter((request) => request.headers.range !== undefined && !request.refused).length;
+      await waitUntil(
+        `${chunksBeforeBurst} chunks were fetched`,
+        run,
+        () => run.snapshots.length > 0 && rangedGets() >= chunksBeforeBurst,
+      );
       const burst = await throttle(source, (request) => request.headers.range !== undefined);
       const code = await run.exited;
       await expectEveryInputExportedOnce(run, code, 'source-burst');
@@ -287,7 +343,10 @@ describe('node cmd/worker against a source that throttles in a burst', () => {
       const ceiling = defaultLimits.stageWorkersMax.fetch;
       const limit = limitAround(run.snapshots, 'source', burst, ceiling);
       expect(limit.before.length).toBeGreaterThan(0);
-      expect(limit.before.every((value) => value === ceiling), `before the burst: ${limit.before.join(' ')}`).toBe(true);
+      expect(
+        limit.before.every((value) => value === ceiling),
+        `before the burst: ${limit.before.join(' ')}`,
+      ).toBe(true);
       expect(limit.lowest).toBeLessThan(ceiling);
       expect(limit.recoveredTo).toBeGreaterThan(limit.lowest);
 
@@ -320,19 +379,27 @@ describe('node cmd/worker against a source that throttles in a burst', () => {
       // tried. What paces them is the client's token bucket: its burst, plus its rate over D
       // and one second more for requests let through just before the burst that arrive in it.
       const smallestChunk = Math.min(chunkBytes, crawl.warcBytes % chunkBytes || chunkBytes);
-      const chunksInPlay = Math.min(fileCount * Math.ceil(crawl.warcBytes / chunkBytes), Math.floor((budgetBytes + chunkBytes) / smallestChunk));
-      const tokens = defaultRequestRate.burst + Math.floor((defaultRequestRate.requestsPerSecond * (durationMs + 1_000)) / 1_000);
+      const chunksInPlay = Math.min(
+        fileCount * Math.ceil(crawl.warcBytes / chunkBytes),
+        Math.floor((budgetBytes + chunkBytes) / smallestChunk),
+      );
+      const tokens =
+        defaultRequestRate.burst + Math.floor((defaultRequestRate.requestsPerSecond * (durationMs + 1_000)) / 1_000);
       const bound = Math.min(chunksInPlay * perChunk, tokens);
       const headsRefused = [...refusedHeads.values()].reduce((sum, attempts) => sum + attempts.length, 0);
-      console.log(`source burst of ${durationMs.toFixed(0)} ms: ${refused.length} GETs refused (bound ${bound}), ${chunks.size} chunks (bound ${chunksInPlay}), `
-        + `${headsRefused} HEADs of ${refusedHeads.size} files refused, `
-        + `at most ${Math.max(...[...chunks.values()].map((attempts) => attempts.length))} attempts a chunk (bound ${perChunk}), limit ${ceiling} → ${limit.lowest} → ${limit.recoveredTo}`);
+      console.log(
+        `source burst of ${durationMs.toFixed(0)} ms: ${refused.length} GETs refused (bound ${bound}), ${chunks.size} chunks (bound ${chunksInPlay}), ` +
+          `${headsRefused} HEADs of ${refusedHeads.size} files refused, ` +
+          `at most ${Math.max(...[...chunks.values()].map((attempts) => attempts.length))} attempts a chunk (bound ${perChunk}), limit ${ceiling} → ${limit.lowest} → ${limit.recoveredTo}`,
+      );
       expect(refused.length).toBeGreaterThan(0);
       expect(refused.length).toBeLessThanOrEqual(bound);
       for (const attempts of chunks.values()) expect(attempts.length).toBeLessThanOrEqual(perChunk);
       expect(smallestRetryGapMs(chunks)).toBeGreaterThanOrEqual(shortestBackoffMs(1));
       // One refused request, one throttled failure in the core: nothing retried out of its sight.
-      expect(lastSnapshot(run).counters.throttles).toBe(source.requests.filter((request) => request.refused && !isHead(request)).length);
+      expect(lastSnapshot(run).counters.throttles).toBe(
+        source.requests.filter((request) => request.refused && !isHead(request)).length,
+      );
     } finally {
       await source.stop();
       await sink.stop();
@@ -374,7 +441,11 @@ function retryDeadlineMs(attempts: number): number {
 /** Refused tasks with no request after the burst. */
 function tasksNotRetried(proxy: FaultProxy, burst: Burst): string[] {
   const refused = groupBy(proxy.requestsDuring(burst), (request) => `${request.method} ${request.path}`);
-  const after = new Set(proxy.requests.filter((request) => request.atMs > (burst.endMs ?? Infinity)).map((request) => `${request.method} ${request.path}`));
+  const after = new Set(
+    proxy.requests
+      .filter((request) => request.atMs > (burst.endMs ?? Infinity))
+      .map((request) => `${request.method} ${request.path}`),
+  );
   return [...refused.keys()].filter((task) => !after.has(task));
 }
 
@@ -383,7 +454,11 @@ function tasksNotRetried(proxy: FaultProxy, burst: Burst): string[] {
  * went through, until `burstMs` after the first such request refused.
  */
 async function runWithSinkBurst(
-  source: FaultProxy, sink: FaultProxy, prefix: string, crawlOf: string, counts: (request: ProxiedRequest) => boolean,
+  source: FaultProxy,
+  sink: FaultProxy,
+  prefix: string,
+  crawlOf: string,
+  counts: (request: ProxiedRequest) => boolean,
 ): Promise<SinkBurstRun> {
   const run = startWorker(source, sink, prefix, crawlOf);
   const written = (): number => sink.requests.filter((request) => counts(request) && !request.refused).length;
@@ -392,7 +467,11 @@ async function runWithSinkBurst(
   const deadline = (burst.endMs ?? 0) + retryDeadlineMs(attemptsWithin((burst.endMs ?? 0) - burst.startMs));
   let exitCode: number | null | undefined;
   void run.exited.then((code) => (exitCode = code));
-  for (let waited = 0; waited < runDeadlineMs && performance.now() < deadline && exitCode === undefined; waited += 100) {
+  for (
+    let waited = 0;
+    waited < runDeadlineMs && performance.now() < deadline && exitCode === undefined;
+    waited += 100
+  ) {
     if (tasksNotRetried(sink, burst).length === 0) break;
     await new Promise((resolveWait) => setTimeout(resolveWait, 100));
   }
@@ -418,7 +497,7 @@ describe('node cmd/worker against a sink that throttles in a burst', () => {
     await sink?.stop();
   });
 
-  it('writes each object with one PutObject; refused ones are bounded, each one SDK attempt, retried by the core\'s backoff', () => {
+  it("writes each object with one PutObject; refused ones are bounded, each one SDK attempt, retried by the core's backoff", () => {
     const { run, burst } = result;
     // No multipart upload for an object of one small part: no create, part, complete or abort.
     expect(new Set(sink.requests.map(sinkRequestKind))).toEqual(new Set(['PutObject']));
@@ -427,7 +506,9 @@ describe('node cmd/worker against a sink that throttles in a burst', () => {
     expect(refused.length, 'no object write was refused: the burst came too late in the run').toBeGreaterThan(0);
 
     // The SDK is built with maxAttempts 1 (adapters/aws/aws-clients.ts): it says so in every request.
-    expect(new Set(sink.requests.map((request) => request.headers['amz-sdk-request']))).toEqual(new Set(['attempt=1; max=1']));
+    expect(new Set(sink.requests.map((request) => request.headers['amz-sdk-request']))).toEqual(
+      new Set(['attempt=1; max=1']),
+    );
     const tasks = groupBy(refused, (request) => `${request.method} ${request.path}`);
     const durationMs = (burst.endMs ?? 0) - burst.startMs;
     const perTask = attemptsWithin(durationMs);
@@ -440,8 +521,10 @@ describe('node cmd/worker against a sink that throttles in a burst', () => {
     const bound = jobsHeld * perTask;
     const ceiling = defaultLimits.stageWorkersMax.upload;
     const limit = limitAround(run.snapshots, 'sink', burst, ceiling);
-    console.log(`sink burst of ${durationMs.toFixed(0)} ms: ${refused.length} PutObject refused (bound ${bound}), `
-      + `at most ${Math.max(...[...tasks.values()].map((attempts) => attempts.length))} attempts a task (bound ${perTask}), sink limit ${ceiling} → ${limit.lowest}`);
+    console.log(
+      `sink burst of ${durationMs.toFixed(0)} ms: ${refused.length} PutObject refused (bound ${bound}), ` +
+        `at most ${Math.max(...[...tasks.values()].map((attempts) => attempts.length))} attempts a task (bound ${perTask}), sink limit ${ceiling} → ${limit.lowest}`,
+    );
     expect(refused.length).toBeLessThanOrEqual(bound);
     for (const attempts of tasks.values()) expect(attempts.length).toBeLessThanOrEqual(perTask);
     expect(smallestRetryGapMs(tasks)).toBeGreaterThanOrEqual(shortestBackoffMs(1));
@@ -484,17 +567,24 @@ describe('node cmd/worker against a sink that throttles part uploads in a burst'
   it('cuts the sink limit and lets it climb again, sends a bounded number of requests, each one SDK attempt', () => {
     const { run, burst } = result;
     const refused = sink.requestsDuring(burst);
-    expect(refused.filter(isPartUpload).length, 'no part upload was refused: the burst came too late').toBeGreaterThan(0);
+    expect(refused.filter(isPartUpload).length, 'no part upload was refused: the burst came too late').toBeGreaterThan(
+      0,
+    );
     // Each object began one multipart upload (none for nothing) and completed it; no PutObject, no abort.
     const accepted = sink.requests.filter((request) => !request.refused).map(sinkRequestKind);
     expect(accepted.filter((kind) => kind === 'CreateMultipartUpload')).toHaveLength(denseFileCount);
     expect(accepted.filter((kind) => kind === 'CompleteMultipartUpload')).toHaveLength(denseFileCount);
     expect(accepted.filter((kind) => kind === 'PutObject' || kind === 'AbortMultipartUpload')).toEqual([]);
-    expect(new Set(sink.requests.map((request) => request.headers['amz-sdk-request']))).toEqual(new Set(['attempt=1; max=1']));
+    expect(new Set(sink.requests.map((request) => request.headers['amz-sdk-request']))).toEqual(
+      new Set(['attempt=1; max=1']),
+    );
 
     const ceiling = defaultLimits.stageWorkersMax.upload;
     const limit = limitAround(run.snapshots, 'sink', burst, ceiling);
-    expect(limit.before.every((value) => value === ceiling), `before the burst: ${limit.before.join(' ')}`).toBe(true);
+    expect(
+      limit.before.every((value) => value === ceiling),
+      `before the burst: ${limit.before.join(' ')}`,
+    ).toBe(true);
     expect(limit.lowest).toBeLessThan(ceiling);
 
     const durationMs = (burst.endMs ?? 0) - burst.startMs;
@@ -505,8 +595,10 @@ describe('node cmd/worker against a sink that throttles part uploads in a burst'
     // object may try the create, so its creates are bounded by two tasks' attempts.
     const bound = Math.min(defaultLimits.jobsActiveMax, denseFileCount) * 3 * perTask;
     const byTask = groupBy(refused, (request) => `${request.method} ${request.path}`);
-    console.log(`sink part burst of ${durationMs.toFixed(0)} ms: ${refused.length} requests refused (bound ${bound}), `
-      + `${refused.filter(isPartUpload).length} of them part uploads, limit ${ceiling} → ${limit.lowest}`);
+    console.log(
+      `sink part burst of ${durationMs.toFixed(0)} ms: ${refused.length} requests refused (bound ${bound}), ` +
+        `${refused.filter(isPartUpload).length} of them part uploads, limit ${ceiling} → ${limit.lowest}`,
+    );
     expect(refused.length).toBeLessThanOrEqual(bound);
     for (const [task, attempts] of byTask) {
       const creates = task.startsWith('POST') && task.includes('uploads');

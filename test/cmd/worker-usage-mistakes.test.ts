@@ -53,8 +53,11 @@ function tree(folder: string): string[] {
 /** Runs the binary to its end; asynchronously, so the loopback server in this process can answer it. */
 function runIn(folder: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = {
-    PATH: process.env.PATH ?? '', HOME: folder, AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey,
+    PATH: process.env.PATH ?? '',
+    HOME: folder,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey,
   };
   const child = spawn(process.execPath, [binary, ...args, '--metrics', 'none'], { cwd: folder, env });
   let stdout = '';
@@ -62,10 +65,12 @@ function runIn(folder: string, args: string[]): Promise<{ code: number | null; s
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const deadline = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((resolveRun) => child.on('close', (code) => {
-    clearTimeout(deadline);
-    resolveRun({ code, stdout, stderr });
-  }));
+  return new Promise((resolveRun) =>
+    child.on('close', (code) => {
+      clearTimeout(deadline);
+      resolveRun({ code, stdout, stderr });
+    }),
+  );
 }
 
 /** Exit 2, one line on stderr naming `path` and saying `says`, and the folder as it was. */
@@ -87,42 +92,56 @@ describe('node cmd/worker, given a mistake', () => {
   it('exits 2 for an input that does not exist, and creates no output folder', async () => {
     const folder = caseFolder('missing-input');
     await expectMistake(
-      folder, ['--input', './missing', '--output', './out'],
-      './missing', /no such file or folder; name a WARC file/,
+      folder,
+      ['--input', './missing', '--output', './out'],
+      './missing',
+      /no such file or folder; name a WARC file/,
     );
   });
 
   it('exits 2 for an output path that is a file, or lies below a file, and writes no ledger', async () => {
     const folder = caseFolder('output-file', { 'taken.parquet': 'not a folder' });
     await expectMistake(
-      folder, ['--output', './taken.parquet'],
-      join(folder, 'taken.parquet'), /is a file, not a folder: name a folder/,
+      folder,
+      ['--output', './taken.parquet'],
+      join(folder, 'taken.parquet'),
+      /is a file, not a folder: name a folder/,
     );
     await expectMistake(
-      folder, ['--output', './taken.parquet/out'],
-      join(folder, 'taken.parquet'), /cannot be created: .* is a file/,
+      folder,
+      ['--output', './taken.parquet/out'],
+      join(folder, 'taken.parquet'),
+      /cannot be created: .* is a file/,
     );
   });
 
   it('exits 2 for a ledger folder that cannot be created', async () => {
     const folder = caseFolder('ledger-file', { 'ledger-here': 'a file' });
     await expectMistake(
-      folder, ['--output', './out', '--ledger', './ledger-here/journal'],
-      join(folder, 'ledger-here'), /ledger folder .* cannot be created/,
+      folder,
+      ['--output', './out', '--ledger', './ledger-here/journal'],
+      join(folder, 'ledger-here'),
+      /ledger folder .* cannot be created/,
     );
   });
 
   it('exits 2 for a folder, or a manifest, that lists no WARC file, naming what inputs are taken', async () => {
     const folder = caseFolder('no-warc', {
-      'inputs/readme.txt': 'nothing to export here\n', 'inputs/deeper/notes.md': '# notes\n', 'empty.paths': '',
+      'inputs/readme.txt': 'nothing to export here\n',
+      'inputs/deeper/notes.md': '# notes\n',
+      'empty.paths': '',
     });
     await expectMistake(
-      folder, ['--input', './inputs', '--output', './out'],
-      './inputs', /no input files found .*\.warc and \.warc\.gz|no input files found .*\.warc, \.warc\.gz/,
+      folder,
+      ['--input', './inputs', '--output', './out'],
+      './inputs',
+      /no input files found .*\.warc and \.warc\.gz|no input files found .*\.warc, \.warc\.gz/,
     );
     await expectMistake(
-      folder, ['--input', './empty.paths', '--output', './out'],
-      './empty.paths', /no input files found/,
+      folder,
+      ['--input', './empty.paths', '--output', './out'],
+      './empty.paths',
+      /no input files found/,
     );
   });
 
@@ -130,12 +149,16 @@ describe('node cmd/worker, given a mistake', () => {
     const folder = caseFolder('remote');
     const base = server.baseUrl;
     await expectMistake(
-      folder, ['--input', 'cc:CC-MAIN-2024-10', '--cc-base', base, '--output', './out'],
-      'cc:CC-MAIN-2024-10', /no input files found/,
+      folder,
+      ['--input', 'cc:CC-MAIN-2024-10', '--cc-base', base, '--output', './out'],
+      'cc:CC-MAIN-2024-10',
+      /no input files found/,
     );
     await expectMistake(
-      folder, ['--input', 'cc:CC-MAIN-2024-18', '--cc-base', base, '--output', './out'],
-      'cc:CC-MAIN-2024-18', /404/,
+      folder,
+      ['--input', 'cc:CC-MAIN-2024-18', '--cc-base', base, '--output', './out'],
+      'cc:CC-MAIN-2024-18',
+      /404/,
     );
   });
 
@@ -143,12 +166,16 @@ describe('node cmd/worker, given a mistake', () => {
     const folder = caseFolder('s3-inputs');
     const endpoint = ['--s3-endpoint', s3.endpoint];
     await expectMistake(
-      folder, ['--input', 's3://inputs/nothing-here/', ...endpoint, '--output', './out'],
-      's3://inputs/nothing-here/', /no input files found/,
+      folder,
+      ['--input', 's3://inputs/nothing-here/', ...endpoint, '--output', './out'],
+      's3://inputs/nothing-here/',
+      /no input files found/,
     );
     await expectMistake(
-      folder, ['--input', 's3://no-such-bucket/crawl/', ...endpoint, '--output', './out'],
-      's3://no-such-bucket/crawl/', /NoSuchBucket|does not exist/,
+      folder,
+      ['--input', 's3://no-such-bucket/crawl/', ...endpoint, '--output', './out'],
+      's3://no-such-bucket/crawl/',
+      /NoSuchBucket|does not exist/,
     );
   });
 
@@ -168,7 +195,7 @@ describe('node cmd/worker, given a mistake', () => {
       [`out/crawl=unknown/subset=unknown/.b.parquet.${uploadId}.tmp`]: 'joined, not renamed',
       'out/crawl=unknown/subset=unknown/.c.parquet.1b4e28ba-2fa1-11d2-883f-0016d3cca427.part-2.tmp': 'a live job',
       'out/.ledger/journal.jsonl': '{}\n',
-      'out/.notes.tmp': 'not the sink\'s',
+      'out/.notes.tmp': "not the sink's",
     });
     const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
     for (const name of [`.b.parquet.${uploadId}.part-1.tmp`, `.b.parquet.${uploadId}.tmp`]) {
@@ -178,7 +205,8 @@ describe('node cmd/worker, given a mistake', () => {
     expect(dry.code).toBe(0);
     expect(JSON.parse(dry.stdout)).toEqual({
       removed: [
-        `crawl=unknown/subset=unknown/.b.parquet.${uploadId}.part-1.tmp`, `crawl=unknown/subset=unknown/.b.parquet.${uploadId}.tmp`,
+        `crawl=unknown/subset=unknown/.b.parquet.${uploadId}.part-1.tmp`,
+        `crawl=unknown/subset=unknown/.b.parquet.${uploadId}.tmp`,
       ],
       kept: 1,
     });
@@ -187,7 +215,11 @@ describe('node cmd/worker, given a mistake', () => {
     expect(done.code).toBe(0);
     expect(JSON.parse(done.stdout)).toMatchObject({ kept: 1 });
     expect(tree(join(folder, 'out'))).toEqual([
-      '.ledger', '.ledger/journal.jsonl', '.notes.tmp', 'crawl=unknown', 'crawl=unknown/subset=unknown',
+      '.ledger',
+      '.ledger/journal.jsonl',
+      '.notes.tmp',
+      'crawl=unknown',
+      'crawl=unknown/subset=unknown',
       'crawl=unknown/subset=unknown/.c.parquet.1b4e28ba-2fa1-11d2-883f-0016d3cca427.part-2.tmp',
       'crawl=unknown/subset=unknown/a.parquet',
     ]);

@@ -38,15 +38,20 @@ describe('AIMD concurrency limit', () => {
 
   it('stays within [floor, ceiling] for any sequence of successes and throttles', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 8, max: 64 }), fc.array(fc.boolean(), { maxLength: 500 }), (floor, ceiling, events) => {
-        const aimd = aimdLimit(floor, ceiling);
-        events.forEach((throttled, dispatch) => {
-          if (throttled) onThrottle(aimd, 0.5, dispatch, dispatch + 1);
-          else onSuccess(aimd);
-          expect(allowed(aimd)).toBeGreaterThanOrEqual(floor);
-          expect(allowed(aimd)).toBeLessThanOrEqual(ceiling);
-        });
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 8, max: 64 }),
+        fc.array(fc.boolean(), { maxLength: 500 }),
+        (floor, ceiling, events) => {
+          const aimd = aimdLimit(floor, ceiling);
+          events.forEach((throttled, dispatch) => {
+            if (throttled) onThrottle(aimd, 0.5, dispatch, dispatch + 1);
+            else onSuccess(aimd);
+            expect(allowed(aimd)).toBeGreaterThanOrEqual(floor);
+            expect(allowed(aimd)).toBeLessThanOrEqual(ceiling);
+          });
+        },
+      ),
     );
   });
 });

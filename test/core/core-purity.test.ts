@@ -11,9 +11,22 @@ const coreRoot = resolve(import.meta.dirname, '../../core');
 
 /** Globals that read the outside world or the clock, or schedule work. */
 const forbiddenGlobals = [
-  /\bDate\b/, /\bMath\.random\b/, /\bperformance\b/, /\bsetTimeout\b/, /\bsetInterval\b/, /\bsetImmediate\b/,
-  /\bqueueMicrotask\b/, /\bprocess\b/, /\brequire\s*\(/, /\bfetch\s*\(/, /\bglobalThis\b/, /\bcrypto\b/,
-  /\bBuffer\b/, /\bconsole\b/, /\bawait\b/, /\bimport\s*\(/,
+  /\bDate\b/,
+  /\bMath\.random\b/,
+  /\bperformance\b/,
+  /\bsetTimeout\b/,
+  /\bsetInterval\b/,
+  /\bsetImmediate\b/,
+  /\bqueueMicrotask\b/,
+  /\bprocess\b/,
+  /\brequire\s*\(/,
+  /\bfetch\s*\(/,
+  /\bglobalThis\b/,
+  /\bcrypto\b/,
+  /\bBuffer\b/,
+  /\bconsole\b/,
+  /\bawait\b/,
+  /\bimport\s*\(/,
 ];
 
 export function importSpecifiers(source: string): string[] {
@@ -53,10 +66,13 @@ describe('core purity', () => {
     }
   });
 
-  it.each(coreFiles().map((file) => [relative(coreRoot, file), file]))('%s touches no clock, randomness, timer, process or I/O', (_name, file) => {
-    const code = codeOnly(readFileSync(file, 'utf8'));
-    for (const pattern of forbiddenGlobals) expect(code, `${file} uses ${pattern}`).not.toMatch(pattern);
-  });
+  it.each(coreFiles().map((file) => [relative(coreRoot, file), file]))(
+    '%s touches no clock, randomness, timer, process or I/O',
+    (_name, file) => {
+      const code = codeOnly(readFileSync(file, 'utf8'));
+      for (const pattern of forbiddenGlobals) expect(code, `${file} uses ${pattern}`).not.toMatch(pattern);
+    },
+  );
 
   it('catches what it is meant to catch', () => {
     expect(importSpecifiers("import { readFile } from 'node:fs';")).toEqual(['node:fs']);

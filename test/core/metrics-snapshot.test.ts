@@ -10,14 +10,19 @@ describe('metrics snapshot', () => {
   it('counts skipped records and warnings beside bad records', () => {
     const state = createWorkerState(defaultLimits);
     const heritrixChunk = {
-      byType: { response: 5, warcinfo: 1 }, badByReason: { 'truncated record': 1 },
-      skippedByReason: { 'not an HTTP capture': 3 }, warningByReason: { 'unreadable WARC-Date': 1 },
+      byType: { response: 5, warcinfo: 1 },
+      badByReason: { 'truncated record': 1 },
+      skippedByReason: { 'not an HTTP capture': 3 },
+      warningByReason: { 'unreadable WARC-Date': 1 },
     };
     // A chunk handed in by a decoder that counts no skipped record at all.
     const plainChunk = { byType: { response: 2 }, badByReason: {} };
     state.counters.records = addRecordCounters(addRecordCounters(state.counters.records, heritrixChunk), plainChunk);
     expect(metricsSnapshot(state, 0).counters).toMatchObject({
-      records: 8, badRecords: 1, skippedRecords: 3, recordWarnings: 1,
+      records: 8,
+      badRecords: 1,
+      skippedRecords: 3,
+      recordWarnings: 1,
     });
   });
 });

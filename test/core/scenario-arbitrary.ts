@@ -7,7 +7,9 @@ import { noFaults, type FaultRates, type Scenario } from './scripted-driver.ts';
 export const mebibyte = 1024 * 1024;
 
 const durationRange = (minMs: number, maxMs: number): fc.Arbitrary<readonly [number, number]> =>
-  fc.tuple(fc.integer({ min: minMs, max: maxMs }), fc.integer({ min: 0, max: maxMs * 4 })).map(([low, spread]) => [low, low + spread] as const);
+  fc
+    .tuple(fc.integer({ min: minMs, max: maxMs }), fc.integer({ min: 0, max: maxMs * 4 }))
+    .map(([low, spread]) => [low, low + spread] as const);
 
 export const durationsArbitrary: fc.Arbitrary<PerStage<readonly [number, number]>> = fc.record({
   fetch: durationRange(5, 400),
@@ -62,12 +64,22 @@ export function limitsArbitrary(options: LimitsOptions = {}): fc.Arbitrary<Worke
       const cpuSlotsMax = drawn.cpuSlotsMax;
       const networkStreamsMax = drawn.networkStreamsMax;
       const stageWorkersMax = options.poolBound
-        ? { fetch: networkStreamsMax, decode: cpuSlotsMax, encode: cpuSlotsMax, upload: networkStreamsMax, commit: drawn.jobsActiveMax }
-        : { fetch: drawn.fetch, decode: drawn.decode, encode: drawn.encode, upload: drawn.upload, commit: drawn.commit };
+        ? {
+            fetch: networkStreamsMax,
+            decode: cpuSlotsMax,
+            encode: cpuSlotsMax,
+            upload: networkStreamsMax,
+            commit: drawn.jobsActiveMax,
+          }
+        : {
+            fetch: drawn.fetch,
+            decode: drawn.decode,
+            encode: drawn.encode,
+            upload: drawn.upload,
+            commit: drawn.commit,
+          };
       const chunkBytes = drawn.chunkMebibytes * mebibyte;
-      const leases = options.shortLeases
-        ? { leaseMs: 20_000, heartbeatIntervalMs: 5_000, leaseSafetyMs: 2_000 }
-        : {};
+      const leases = options.shortLeases ? { leaseMs: 20_000, heartbeatIntervalMs: 5_000, leaseSafetyMs: 2_000 } : {};
       return withLimits({
         stageWorkersMax,
         cpuSlotsMax,
@@ -106,7 +118,10 @@ export function scenarioArbitrary(options: ScenarioOptions = {}): fc.Arbitrary<S
   const growthMax = options.growingTransforms ? 3 : 1;
   return fc.record({
     limits: limitsArbitrary(options),
-    jobSizesBytes: fc.array(fc.integer({ min: 0, max: 24 * mebibyte }), { minLength: 1, maxLength: options.jobsMax ?? 24 }),
+    jobSizesBytes: fc.array(fc.integer({ min: 0, max: 24 * mebibyte }), {
+      minLength: 1,
+      maxLength: options.jobsMax ?? 24,
+    }),
     seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     durationMs: durationsArbitrary,
     faults: options.faults ?? fc.constant(noFaults),

@@ -34,9 +34,20 @@ const limits = withLimits({
   retryCapMs: 100,
 });
 
-const nextStage: Record<Stage, Stage | 'done'> = { fetch: 'decode', decode: 'encode', encode: 'upload', upload: 'commit', commit: 'done' };
+const nextStage: Record<Stage, Stage | 'done'> = {
+  fetch: 'decode',
+  decode: 'encode',
+  encode: 'upload',
+  upload: 'commit',
+  commit: 'done',
+};
 const stageOfKind: Record<string, Stage> = {
-  fetchChunk: 'fetch', decodeChunk: 'decode', encodeRowGroup: 'encode', uploadPart: 'upload', completeObject: 'commit', commitJob: 'commit',
+  fetchChunk: 'fetch',
+  decodeChunk: 'decode',
+  encodeRowGroup: 'encode',
+  uploadPart: 'upload',
+  completeObject: 'commit',
+  commitJob: 'commit',
 };
 
 interface ModelJob {
@@ -113,8 +124,9 @@ function check(model: Model, real: Real): void {
       job.backoff = false;
     } else {
       // Caps are wide here, but throttling can narrow a remote's AIMD limit below them.
-      const saturated = (job.stage === 'fetch' && real.state.active.fetch >= allowed(real.state.remotes.source))
-        || (job.stage === 'upload' && real.state.active.upload >= allowed(real.state.remotes.sink));
+      const saturated =
+        (job.stage === 'fetch' && real.state.active.fetch >= allowed(real.state.remotes.source)) ||
+        (job.stage === 'upload' && real.state.active.upload >= allowed(real.state.remotes.sink));
       expect(job.backoff || saturated, `${jobId} should be running ${job.stage}`).toBe(true);
     }
   }
@@ -133,7 +145,10 @@ const inputGone: Failure = { reason: 'HEAD 404', fault: 'input', retryable: fals
  * size (enqueued without a size, their input gone): they end failed at once, draining or not.
  */
 class ClaimCommand implements fc.Command<Model, Real> {
-  constructor(readonly count: number, readonly unsized: number) {}
+  constructor(
+    readonly count: number,
+    readonly unsized: number,
+  ) {}
   check = (): boolean => true;
   run(model: Model, real: Real): void {
     if (real.claimCount === 0) return;
@@ -154,7 +169,14 @@ class ClaimCommand implements fc.Command<Model, Real> {
         model.ended.set(job.jobId, 'released');
         continue;
       }
-      model.jobs.set(job.jobId, { stage: 'fetch', backoff: false, failures: new Map(), throttles: new Map(), leaseLostDuringCommit: false, objectCompleted: false });
+      model.jobs.set(job.jobId, {
+        stage: 'fetch',
+        backoff: false,
+        failures: new Map(),
+        throttles: new Map(),
+        leaseLostDuringCommit: false,
+        objectCompleted: false,
+      });
     }
     check(model, real);
   }
@@ -162,7 +184,10 @@ class ClaimCommand implements fc.Command<Model, Real> {
 }
 
 class AnswerCommand implements fc.Command<Model, Real> {
-  constructor(readonly pick: number, readonly outcome: 'success' | 'retryable' | 'throttled' | 'permanent') {}
+  constructor(
+    readonly pick: number,
+    readonly outcome: 'success' | 'retryable' | 'throttled' | 'permanent',
+  ) {}
   check = (): boolean => true;
   run(model: Model, real: Real): void {
     const tasks = liveTasks(real);
@@ -186,7 +211,8 @@ class AnswerCommand implements fc.Command<Model, Real> {
   }
 
   private failure(): Failure {
-    if (this.outcome === 'throttled') return { reason: '503 SlowDown', fault: 'remote', retryable: true, throttled: true };
+    if (this.outcome === 'throttled')
+      return { reason: '503 SlowDown', fault: 'remote', retryable: true, throttled: true };
     if (this.outcome === 'retryable') return { reason: 'reset', fault: 'remote', retryable: true, throttled: false };
     return { reason: 'not found', fault: 'input', retryable: false, throttled: false };
   }
@@ -241,9 +267,12 @@ class AdvanceTimeCommand implements fc.Command<Model, Real> {
     real.nowMs = Math.max(real.nowMs + 1, Math.min(real.wakeAtMs ?? Infinity, real.nowMs + this.ms));
     runStep(real, [{ kind: 'timer' }]);
     if (model.draining && real.nowMs >= model.drainDeadlineMs) {
-      const committing = new Set([...real.tasks.values()].filter((task) => task.stage === 'commit').map((task) => task.jobId));
+      const committing = new Set(
+        [...real.tasks.values()].filter((task) => task.stage === 'commit').map((task) => task.jobId),
+      );
       // A job whose object is published goes on to its ledger write.
-      for (const [jobId, job] of [...model.jobs]) if (!committing.has(jobId) && !job.objectCompleted) endModelJob(model, jobId, 'released');
+      for (const [jobId, job] of [...model.jobs])
+        if (!committing.has(jobId) && !job.objectCompleted) endModelJob(model, jobId, 'released');
     }
     check(model, real);
   }
@@ -261,19 +290,45 @@ class ShutdownCommand implements fc.Command<Model, Real> {
   toString = (): string => 'shutdown';
 }
 
-const answers = fc.tuple(fc.nat({ max: 2 }), fc.constantFrom('success', 'success', 'success', 'retryable', 'throttled', 'throttled', 'permanent') as fc.Arbitrary<AnswerCommand['outcome']>)
+const answers = fc
+  .tuple(
+    fc.nat({ max: 2 }),
+    fc.constantFrom(
+      'success',
+      'success',
+      'success',
+      'retryable',
+      'throttled',
+      'throttled',
+      'permanent',
+    ) as fc.Arbitrary<AnswerCommand['outcome']>,
+  )
   .map(([pick, outcome]) => new AnswerCommand(pick, outcome));
 
 // Answers dominate and shutdown is rare, so runs live long enough to meet retries and leases.
 const commandsArbitrary = fc.commands(
   [
-    fc.tuple(fc.integer({ min: 0, max: 4 }), fc.constantFrom(0, 0, 0, 1, 2)).map(([count, unsized]) => new ClaimCommand(count, unsized)),
+    fc
+      .tuple(fc.integer({ min: 0, max: 4 }), fc.constantFrom(0, 0, 0, 1, 2))
+      .map(([count, unsized]) => new ClaimCommand(count, unsized)),
     answers,
     answers,
     answers,
     answers,
     // Picks among the oldest few tasks, so one job meets several failures in a row.
-    fc.tuple(fc.nat({ max: 2 }), fc.constantFrom('success', 'success', 'success', 'retryable', 'throttled', 'throttled', 'permanent') as fc.Arbitrary<AnswerCommand['outcome']>)
+    fc
+      .tuple(
+        fc.nat({ max: 2 }),
+        fc.constantFrom(
+          'success',
+          'success',
+          'success',
+          'retryable',
+          'throttled',
+          'throttled',
+          'permanent',
+        ) as fc.Arbitrary<AnswerCommand['outcome']>,
+      )
       .map(([pick, outcome]) => new AnswerCommand(pick, outcome)),
     fc.nat({ max: 2 }).map((pick) => new LoseLeaseCommand(pick)),
     fc.integer({ min: 1, max: 2_000 }).map((ms) => new AdvanceTimeCommand(ms)),

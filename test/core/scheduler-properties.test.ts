@@ -27,7 +27,9 @@ function inputsOf<K extends Input['kind']>(record: StepRecord, kind: K): Extract
 }
 
 /** Task commands with the job they belong to, in dispatch order. */
-type TaskCommand = CommandOf<'fetchChunk' | 'decodeChunk' | 'encodeRowGroup' | 'uploadPart' | 'completeObject' | 'commitJob'>;
+type TaskCommand = CommandOf<
+  'fetchChunk' | 'decodeChunk' | 'encodeRowGroup' | 'uploadPart' | 'completeObject' | 'commitJob'
+>;
 const taskKinds = new Set(['fetchChunk', 'decodeChunk', 'encodeRowGroup', 'uploadPart', 'completeObject', 'commitJob']);
 function jobOf(command: TaskCommand): string {
   return command.kind === 'commitJob' ? command.lease.jobId : command.jobId;
@@ -46,8 +48,10 @@ describe('scheduler core properties', () => {
           for (const stage of stages) expect(state.active[stage]).toBeLessThanOrEqual(caps[stage]);
           expect(cpuActive(state)).toBeLessThanOrEqual(scenario.limits.cpuSlotsMax);
           expect(networkActive(state)).toBeLessThanOrEqual(scenario.limits.networkStreamsMax);
-          if (commandsOf(record, 'fetchChunk').length > 0) expect(state.active.fetch).toBeLessThanOrEqual(allowed(state.remotes.source));
-          if (commandsOf(record, 'uploadPart').length > 0) expect(state.active.upload).toBeLessThanOrEqual(allowed(state.remotes.sink));
+          if (commandsOf(record, 'fetchChunk').length > 0)
+            expect(state.active.fetch).toBeLessThanOrEqual(allowed(state.remotes.source));
+          if (commandsOf(record, 'uploadPart').length > 0)
+            expect(state.active.upload).toBeLessThanOrEqual(allowed(state.remotes.sink));
         });
       }),
       runs,
@@ -114,15 +118,18 @@ describe('scheduler core properties', () => {
 
   it('starves no stage: under the weighted policy, ready work never waits past starvationMs plus a few task durations', () => {
     fc.assert(
-      fc.property(scenarioArbitrary({ poolBound: true }).filter((scenario) => scenario.limits.policy === 'weighted'), (scenario) => {
-        const boundMs = scenario.limits.starvationMs + 3 * maxDurationMs(scenario);
-        runScenario(scenario, (state, record) => {
-          for (const stage of stages) {
-            if (stage === 'fetch' || state.readyCount[stage] === 0) continue;
-            expect(record.nowMs - state.waitingSinceMs[stage], `${stage} waited`).toBeLessThanOrEqual(boundMs);
-          }
-        });
-      }),
+      fc.property(
+        scenarioArbitrary({ poolBound: true }).filter((scenario) => scenario.limits.policy === 'weighted'),
+        (scenario) => {
+          const boundMs = scenario.limits.starvationMs + 3 * maxDurationMs(scenario);
+          runScenario(scenario, (state, record) => {
+            for (const stage of stages) {
+              if (stage === 'fetch' || state.readyCount[stage] === 0) continue;
+              expect(record.nowMs - state.waitingSinceMs[stage], `${stage} waited`).toBeLessThanOrEqual(boundMs);
+            }
+          });
+        },
+      ),
       runs,
     );
   });
@@ -141,7 +148,13 @@ describe('scheduler core properties', () => {
   });
 
   it('accepts a ledger write that landed unheard as done by the same attempt: no job redone, each object completed once', () => {
-    const lostAnswers = faultsArbitrary.map((faults) => ({ ...faults, retryable: 0, throttled: 0, permanent: 0, commitAnswerLost: 0.5 }));
+    const lostAnswers = faultsArbitrary.map((faults) => ({
+      ...faults,
+      retryable: 0,
+      throttled: 0,
+      permanent: 0,
+      commitAnswerLost: 0.5,
+    }));
     fc.assert(
       fc.property(scenarioArbitrary({ faults: lostAnswers }), (scenario) => {
         const result = runScenario(scenario);
@@ -164,22 +177,35 @@ describe('scheduler core properties', () => {
 
   it('bounds retries: a task is dispatched at most taskAttemptsMax + throttledAttemptsMax - 1 times', () => {
     fc.assert(
-      fc.property(scenarioArbitrary({ faults: faultsArbitrary.map((faults) => ({ ...faults, retryable: faults.retryable * 2 })) }), (scenario) => {
-        const limit = scenario.limits.taskAttemptsMax + scenario.limits.throttledAttemptsMax - 1;
-        const dispatches = new Map<string, number>();
-        const attempts = new Map<string, number>();
-        runScenario(scenario, (_state, record) => {
-          for (const input of inputsOf(record, 'jobsClaimed')) for (const job of input.jobs) attempts.set(job.jobId, job.attempt);
-          for (const command of record.commands) {
-            if (!taskKinds.has(command.kind)) continue;
-            const task = command as TaskCommand;
-            const index = 'chunkIndex' in task ? task.chunkIndex : 'partNumber' in task ? task.partNumber : 'rowGroupIndex' in task ? task.rowGroupIndex : 0;
-            const key = `${jobOf(task)}@${attempts.get(jobOf(task))}/${task.kind}/${index}`;
-            dispatches.set(key, (dispatches.get(key) ?? 0) + 1);
-          }
-        });
-        for (const [key, count] of dispatches) expect(count, key).toBeLessThanOrEqual(limit);
-      }),
+      fc.property(
+        scenarioArbitrary({
+          faults: faultsArbitrary.map((faults) => ({ ...faults, retryable: faults.retryable * 2 })),
+        }),
+        (scenario) => {
+          const limit = scenario.limits.taskAttemptsMax + scenario.limits.throttledAttemptsMax - 1;
+          const dispatches = new Map<string, number>();
+          const attempts = new Map<string, number>();
+          runScenario(scenario, (_state, record) => {
+            for (const input of inputsOf(record, 'jobsClaimed'))
+              for (const job of input.jobs) attempts.set(job.jobId, job.attempt);
+            for (const command of record.commands) {
+              if (!taskKinds.has(command.kind)) continue;
+              const task = command as TaskCommand;
+              const index =
+                'chunkIndex' in task
+                  ? task.chunkIndex
+                  : 'partNumber' in task
+                    ? task.partNumber
+                    : 'rowGroupIndex' in task
+                      ? task.rowGroupIndex
+                      : 0;
+              const key = `${jobOf(task)}@${attempts.get(jobOf(task))}/${task.kind}/${index}`;
+              dispatches.set(key, (dispatches.get(key) ?? 0) + 1);
+            }
+          });
+          for (const [key, count] of dispatches) expect(count, key).toBeLessThanOrEqual(limit);
+        },
+      ),
       runs,
     );
   });
@@ -194,7 +220,9 @@ describe('scheduler core properties', () => {
         if (shutdownStep >= 0) {
           for (const record of result.trace.slice(shutdownStep)) expect(commandsOf(record, 'claimJobs')).toEqual([]);
           // A commit in flight at the deadline finishes: its object, then its ledger write.
-          expect(result.endMs).toBeLessThanOrEqual(shutdownAtMs + scenario.limits.drainTimeoutMs + 2 * maxDurationMs(scenario) + 1);
+          expect(result.endMs).toBeLessThanOrEqual(
+            shutdownAtMs + scenario.limits.drainTimeoutMs + 2 * maxDurationMs(scenario) + 1,
+          );
         }
         checkEveryJobEndsOnce(result);
       }),
@@ -204,14 +232,19 @@ describe('scheduler core properties', () => {
 
   it('keeps every AIMD limit between its floor and its ceiling', () => {
     fc.assert(
-      fc.property(scenarioArbitrary({ faults: faultsArbitrary.map((faults) => ({ ...faults, throttled: faults.throttled * 2 })) }), (scenario) => {
-        runScenario(scenario, (state) => {
-          for (const remote of [state.remotes.source, state.remotes.sink]) {
-            expect(remote.limit).toBeGreaterThanOrEqual(remote.floor);
-            expect(remote.limit).toBeLessThanOrEqual(remote.ceiling);
-          }
-        });
-      }),
+      fc.property(
+        scenarioArbitrary({
+          faults: faultsArbitrary.map((faults) => ({ ...faults, throttled: faults.throttled * 2 })),
+        }),
+        (scenario) => {
+          runScenario(scenario, (state) => {
+            for (const remote of [state.remotes.source, state.remotes.sink]) {
+              expect(remote.limit).toBeGreaterThanOrEqual(remote.floor);
+              expect(remote.limit).toBeLessThanOrEqual(remote.ceiling);
+            }
+          });
+        },
+      ),
       runs,
     );
   });
@@ -242,27 +275,32 @@ describe('scheduler core properties', () => {
 
   it('retries a chunk or a part in place: no chunk is decoded twice or fetched after its decode, within one lease', () => {
     fc.assert(
-      fc.property(scenarioArbitrary({ faults: faultsArbitrary.map((faults) => ({ ...faults, retryable: 0.3, permanent: 0 })) }), (scenario) => {
-        const decoded = new Set<string>();
-        const uploaded = new Map<string, string>();
-        const attempts = new Map<string, number>();
-        runScenario(scenario, (_state, record) => {
-          for (const input of inputsOf(record, 'jobsClaimed')) for (const job of input.jobs) attempts.set(job.jobId, job.attempt);
-          for (const fetch of commandsOf(record, 'fetchChunk')) expect(decoded.has(`${fetch.jobId}@${attempts.get(fetch.jobId)}#${fetch.chunkIndex}`)).toBe(false);
-          for (const decode of commandsOf(record, 'decodeChunk')) {
-            const key = `${decode.jobId}@${attempts.get(decode.jobId)}#${decode.chunkIndex}`;
-            expect(decoded.has(key)).toBe(false);
-            decoded.add(key);
-          }
-          for (const upload of commandsOf(record, 'uploadPart')) {
-            // A retried part is the same bytes: same number, same range.
-            const key = `${upload.jobId}@${attempts.get(upload.jobId)}#${upload.partNumber}`;
-            const range = `${upload.offsetBytes}+${upload.lengthBytes}`;
-            expect(uploaded.get(key) ?? range).toBe(range);
-            uploaded.set(key, range);
-          }
-        });
-      }),
+      fc.property(
+        scenarioArbitrary({ faults: faultsArbitrary.map((faults) => ({ ...faults, retryable: 0.3, permanent: 0 })) }),
+        (scenario) => {
+          const decoded = new Set<string>();
+          const uploaded = new Map<string, string>();
+          const attempts = new Map<string, number>();
+          runScenario(scenario, (_state, record) => {
+            for (const input of inputsOf(record, 'jobsClaimed'))
+              for (const job of input.jobs) attempts.set(job.jobId, job.attempt);
+            for (const fetch of commandsOf(record, 'fetchChunk'))
+              expect(decoded.has(`${fetch.jobId}@${attempts.get(fetch.jobId)}#${fetch.chunkIndex}`)).toBe(false);
+            for (const decode of commandsOf(record, 'decodeChunk')) {
+              const key = `${decode.jobId}@${attempts.get(decode.jobId)}#${decode.chunkIndex}`;
+              expect(decoded.has(key)).toBe(false);
+              decoded.add(key);
+            }
+            for (const upload of commandsOf(record, 'uploadPart')) {
+              // A retried part is the same bytes: same number, same range.
+              const key = `${upload.jobId}@${attempts.get(upload.jobId)}#${upload.partNumber}`;
+              const range = `${upload.offsetBytes}+${upload.lengthBytes}`;
+              expect(uploaded.get(key) ?? range).toBe(range);
+              uploaded.set(key, range);
+            }
+          });
+        },
+      ),
       runs,
     );
   });
@@ -275,7 +313,8 @@ describe('scheduler core properties', () => {
         const laneOfJob = new Map<string, number>();
         const attempts = new Map<string, number>();
         runScenario(scenario, (_state, record) => {
-          for (const input of inputsOf(record, 'jobsClaimed')) for (const job of input.jobs) attempts.set(job.jobId, job.attempt);
+          for (const input of inputsOf(record, 'jobsClaimed'))
+            for (const job of input.jobs) attempts.set(job.jobId, job.attempt);
           for (const input of record.inputs) {
             const lane = 'taskId' in input ? laneOfTask.get(input.taskId) : undefined;
             if (lane === undefined || !('taskId' in input)) continue;
@@ -301,23 +340,26 @@ describe('scheduler core properties', () => {
 
   it('serves the oldest job first within a stage under the weighted policy', () => {
     fc.assert(
-      fc.property(scenarioArbitrary().filter((scenario) => scenario.limits.policy === 'weighted'), (scenario) => {
-        runScenario(scenario, (state, record) => {
-          for (const command of record.commands) {
-            if (!taskKinds.has(command.kind) || command.kind === 'fetchChunk') continue;
-            const job = state.jobs.get(jobOf(command as TaskCommand));
-            if (job === undefined) continue;
-            const stage = stageOfCommand[command.kind as keyof typeof stageOfCommand];
-            for (const waiting of queuedEntries(state, stage)) {
-              if (waiting.job.ended || job.seq <= waiting.job.seq) continue;
-              // An older job is passed over only while its CPU lane is busy (core/cpu-lanes.ts).
-              expect(stage === 'decode' || stage === 'encode').toBe(true);
-              expect(waiting.job.cpuLane).toBeGreaterThanOrEqual(0);
-              expect(state.laneBusy[waiting.job.cpuLane]).toBe(true);
+      fc.property(
+        scenarioArbitrary().filter((scenario) => scenario.limits.policy === 'weighted'),
+        (scenario) => {
+          runScenario(scenario, (state, record) => {
+            for (const command of record.commands) {
+              if (!taskKinds.has(command.kind) || command.kind === 'fetchChunk') continue;
+              const job = state.jobs.get(jobOf(command as TaskCommand));
+              if (job === undefined) continue;
+              const stage = stageOfCommand[command.kind as keyof typeof stageOfCommand];
+              for (const waiting of queuedEntries(state, stage)) {
+                if (waiting.job.ended || job.seq <= waiting.job.seq) continue;
+                // An older job is passed over only while its CPU lane is busy (core/cpu-lanes.ts).
+                expect(stage === 'decode' || stage === 'encode').toBe(true);
+                expect(waiting.job.cpuLane).toBeGreaterThanOrEqual(0);
+                expect(state.laneBusy[waiting.job.cpuLane]).toBe(true);
+              }
             }
-          }
-        });
-      }),
+          });
+        },
+      ),
       runs,
     );
   });
@@ -358,7 +400,8 @@ function checkEveryJobEndsOnce(result: RunResult): void {
   const claimed = new Map<string, number>();
   const ended = new Map<string, number>();
   for (const record of result.trace) {
-    for (const input of inputsOf(record, 'jobsClaimed')) for (const job of input.jobs) claimed.set(`${job.jobId}@${job.attempt}`, 0);
+    for (const input of inputsOf(record, 'jobsClaimed'))
+      for (const job of input.jobs) claimed.set(`${job.jobId}@${job.attempt}`, 0);
     // A job's attempt is named by the latest claim of it.
     for (const command of commandsOf(record, 'jobEnded')) {
       const attempt = [...claimed.keys()].filter((key) => key.startsWith(`${command.jobId}@`)).length;
@@ -371,10 +414,36 @@ function checkEveryJobEndsOnce(result: RunResult): void {
 
 function checkPerJobOrder(scenario: Scenario, result: RunResult): void {
   const limits = scenario.limits;
-  interface JobTrace { nextDecode: number; decodeRunning: boolean; fetched: Set<number>; nextRowGroup: number; encodeRunning: boolean; lastDecodeDone: boolean; finalEncoded: boolean; partEnd: number; parts: Map<number, CommandOf<'uploadPart'>>; uploaded: Set<number>; committed: boolean; objectCompleted: boolean }
+  interface JobTrace {
+    nextDecode: number;
+    decodeRunning: boolean;
+    fetched: Set<number>;
+    nextRowGroup: number;
+    encodeRunning: boolean;
+    lastDecodeDone: boolean;
+    finalEncoded: boolean;
+    partEnd: number;
+    parts: Map<number, CommandOf<'uploadPart'>>;
+    uploaded: Set<number>;
+    committed: boolean;
+    objectCompleted: boolean;
+  }
   const jobs = new Map<string, JobTrace>();
   const tasks = new Map<number, { jobId: string; command: TaskCommand }>();
-  const fresh = (): JobTrace => ({ nextDecode: 0, decodeRunning: false, fetched: new Set(), nextRowGroup: 0, encodeRunning: false, lastDecodeDone: false, finalEncoded: false, partEnd: 0, parts: new Map(), uploaded: new Set(), committed: false, objectCompleted: false });
+  const fresh = (): JobTrace => ({
+    nextDecode: 0,
+    decodeRunning: false,
+    fetched: new Set(),
+    nextRowGroup: 0,
+    encodeRunning: false,
+    lastDecodeDone: false,
+    finalEncoded: false,
+    partEnd: 0,
+    parts: new Map(),
+    uploaded: new Set(),
+    committed: false,
+    objectCompleted: false,
+  });
   for (const record of result.trace) {
     for (const input of inputsOf(record, 'jobsClaimed')) for (const job of input.jobs) jobs.set(job.jobId, fresh());
     for (const input of record.inputs) {
@@ -442,7 +511,8 @@ function checkNoCommitAfterLostLease(scenario: Scenario, result: RunResult): voi
   const heartbeatLeases = new Map<number, string[]>();
   for (const record of result.trace) {
     for (const input of record.inputs) {
-      if (input.kind === 'jobsClaimed') for (const job of input.jobs) lease.set(job.jobId, { validUntilMs: claimSentAtMs + leaseMs, lost: false });
+      if (input.kind === 'jobsClaimed')
+        for (const job of input.jobs) lease.set(job.jobId, { validUntilMs: claimSentAtMs + leaseMs, lost: false });
       if (input.kind === 'leaseLost') {
         const known = lease.get(input.jobId);
         if (known) known.lost = true;
@@ -450,13 +520,18 @@ function checkNoCommitAfterLostLease(scenario: Scenario, result: RunResult): voi
       if (input.kind === 'leasesRenewed') {
         for (const jobId of input.jobIds) {
           const known = lease.get(jobId);
-          if (known && (heartbeatLeases.get(input.sentAtMs) ?? []).includes(jobId)) known.validUntilMs = Math.max(known.validUntilMs, input.sentAtMs + leaseMs);
+          if (known && (heartbeatLeases.get(input.sentAtMs) ?? []).includes(jobId))
+            known.validUntilMs = Math.max(known.validUntilMs, input.sentAtMs + leaseMs);
         }
       }
     }
     for (const command of record.commands) {
       if (command.kind === 'claimJobs') claimSentAtMs = record.nowMs;
-      if (command.kind === 'heartbeat') heartbeatLeases.set(command.sentAtMs, command.leases.map((held) => held.jobId));
+      if (command.kind === 'heartbeat')
+        heartbeatLeases.set(
+          command.sentAtMs,
+          command.leases.map((held) => held.jobId),
+        );
       if (command.kind === 'commitJob' || command.kind === 'completeObject') {
         const jobId = command.kind === 'commitJob' ? command.lease.jobId : command.jobId;
         const known = lease.get(jobId);

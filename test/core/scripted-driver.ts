@@ -30,7 +30,14 @@ export interface FaultRates {
   readonly commitAnswerLost: number;
 }
 
-export const noFaults: FaultRates = { retryable: 0, throttled: 0, permanent: 0, heartbeatLost: 0, leaseStolen: 0, commitAnswerLost: 0 };
+export const noFaults: FaultRates = {
+  retryable: 0,
+  throttled: 0,
+  permanent: 0,
+  heartbeatLost: 0,
+  leaseStolen: 0,
+  commitAnswerLost: 0,
+};
 
 export interface Scenario {
   readonly limits: WorkerLimits;
@@ -101,7 +108,13 @@ export class FakeLedger {
       this.attempts.set(jobId, attempt);
       this.leases.set(jobId, { attempt, expiresAtMs: nowMs + leaseMs });
       const sizeBytes = this.sizes.get(jobId) as number;
-      const input = { uri: `file:///${jobId}.warc.gz`, filename: `${jobId}.warc.gz`, crawl: null, subset: null, segment: null };
+      const input = {
+        uri: `file:///${jobId}.warc.gz`,
+        filename: `${jobId}.warc.gz`,
+        crawl: null,
+        subset: null,
+        segment: null,
+      };
       jobs.push({ jobId, input, sizeBytes, attempt, outputKey: `${jobId}.parquet` });
     }
     return { jobs, exhausted: jobs.length === 0 && this.queue.length === 0 && this.leases.size === 0 };
@@ -165,7 +178,9 @@ export function runScenario(scenario: Scenario, observe?: (state: WorkerState, r
 
 class ScriptedDriver {
   private readonly random: SeededRandom;
-  private readonly pending = new BinaryHeap<PendingAnswer>((a, b) => (a.atMs !== b.atMs ? a.atMs < b.atMs : a.seq < b.seq));
+  private readonly pending = new BinaryHeap<PendingAnswer>((a, b) =>
+    a.atMs !== b.atMs ? a.atMs < b.atMs : a.seq < b.seq,
+  );
   private nextSeq = 0;
   readonly ledger: FakeLedger;
 
@@ -221,7 +236,8 @@ class ScriptedDriver {
     const faults = this.scenario.faults;
     const roll = nextUnit(this.random);
     const remote = stage === 'fetch' || stage === 'upload';
-    if (remote && roll < faults.throttled) return { reason: '503 SlowDown', fault: 'remote', retryable: true, throttled: true };
+    if (remote && roll < faults.throttled)
+      return { reason: '503 SlowDown', fault: 'remote', retryable: true, throttled: true };
     if (stage !== 'decode' && stage !== 'encode' && roll < faults.throttled + faults.retryable) {
       return { reason: 'connection reset', fault: 'remote', retryable: true, throttled: false };
     }
@@ -266,7 +282,8 @@ class ScriptedDriver {
     const renewed: string[] = [];
     for (const lease of command.leases) {
       if (this.ledger.holds(lease.jobId, lease.attempt, nowMs)) {
-        (this.ledger.leases.get(lease.jobId) as { expiresAtMs: number }).expiresAtMs = nowMs + this.scenario.limits.leaseMs;
+        (this.ledger.leases.get(lease.jobId) as { expiresAtMs: number }).expiresAtMs =
+          nowMs + this.scenario.limits.leaseMs;
         renewed.push(lease.jobId);
       } else {
         this.answer(nowMs + 1, { kind: 'leaseLost', jobId: lease.jobId });
@@ -275,7 +292,16 @@ class ScriptedDriver {
     this.answer(nowMs + 1, { kind: 'leasesRenewed', jobIds: renewed, sentAtMs: command.sentAtMs });
   }
 
-  private executeTask(command: Exclude<Command, { kind: 'claimJobs' | 'heartbeat' | 'failJob' | 'releaseJob' | 'dropJob' | 'jobEnded' | 'emitMetrics' | 'finished' }>, nowMs: number): void {
+  private executeTask(
+    command: Exclude<
+      Command,
+      {
+        kind:
+          'claimJobs' | 'heartbeat' | 'failJob' | 'releaseJob' | 'dropJob' | 'jobEnded' | 'emitMetrics' | 'finished';
+      }
+    >,
+    nowMs: number,
+  ): void {
     const stage = stageDurationKey[command.kind] as Stage;
     const atMs = nowMs + this.duration(stage);
     const failure = this.failureFor(stage);
@@ -306,9 +332,18 @@ class ScriptedDriver {
         if (!this.ledger.complete(command.lease.jobId, command.lease.attempt, atMs)) {
           this.ledger.commitRefused.push(command.lease.jobId);
           this.answer(atMs, { kind: 'leaseLost', jobId: command.lease.jobId });
-          return this.answer(atMs, { kind: 'taskFailed', taskId: command.taskId, failure: { reason: 'lease lost', fault: 'ours', retryable: false, throttled: false } });
+          return this.answer(atMs, {
+            kind: 'taskFailed',
+            taskId: command.taskId,
+            failure: { reason: 'lease lost', fault: 'ours', retryable: false, throttled: false },
+          });
         }
-        if (answerLost) return this.answer(atMs, { kind: 'taskFailed', taskId: command.taskId, failure: { reason: 'connection lost after COMMIT', fault: 'remote', retryable: true, throttled: false } });
+        if (answerLost)
+          return this.answer(atMs, {
+            kind: 'taskFailed',
+            taskId: command.taskId,
+            failure: { reason: 'connection lost after COMMIT', fault: 'remote', retryable: true, throttled: false },
+          });
         return this.answer(atMs, { kind: 'jobCommitted', taskId: command.taskId });
       }
     }

@@ -61,16 +61,28 @@ function jobAtCommit(driverLimits = limits): { driver: Driver; completeObject: C
   const driver = new Driver(driverLimits);
   driver.feed([]);
   const input = { uri: 'file:///job-0.warc.gz', filename: 'job-0.warc.gz', crawl: null, subset: null, segment: null };
-  let commands = driver.feed([{ kind: 'jobsClaimed', exhausted: false, jobs: [{ ...lease, input, sizeBytes: 1_000, outputKey: 'job-0.parquet' }] }], 1);
+  let commands = driver.feed(
+    [
+      {
+        kind: 'jobsClaimed',
+        exhausted: false,
+        jobs: [{ ...lease, input, sizeBytes: 1_000, outputKey: 'job-0.parquet' }],
+      },
+    ],
+    1,
+  );
   const counters = { byType: { response: 3 }, badByReason: {} };
   for (let round = 0; round < 10; round += 1) {
     const completeObject = driver.of('completeObject', commands)[0];
     if (completeObject !== undefined) return { driver, completeObject };
     const answers: Input[] = [];
     for (const command of commands) {
-      if (command.kind === 'fetchChunk') answers.push({ kind: 'chunkFetched', taskId: command.taskId, bytes: command.lengthBytes });
-      if (command.kind === 'decodeChunk') answers.push({ kind: 'chunkDecoded', taskId: command.taskId, rows: 3, rowBytes: 300, counters });
-      if (command.kind === 'encodeRowGroup') answers.push({ kind: 'rowGroupEncoded', taskId: command.taskId, bytes: 200 });
+      if (command.kind === 'fetchChunk')
+        answers.push({ kind: 'chunkFetched', taskId: command.taskId, bytes: command.lengthBytes });
+      if (command.kind === 'decodeChunk')
+        answers.push({ kind: 'chunkDecoded', taskId: command.taskId, rows: 3, rowBytes: 300, counters });
+      if (command.kind === 'encodeRowGroup')
+        answers.push({ kind: 'rowGroupEncoded', taskId: command.taskId, bytes: 200 });
       if (command.kind === 'uploadPart') answers.push({ kind: 'partUploaded', taskId: command.taskId });
     }
     commands = driver.feed(answers, driver.nowMs + 10);
@@ -98,7 +110,10 @@ describe('a commit in two steps', () => {
 
   it('retries a failed ledger write alone, after the backoff, and commits: the object is completed once', () => {
     const { driver, completeObject } = jobAtCommit();
-    const [first] = driver.of('commitJob', driver.feed([{ kind: 'objectCompleted', taskId: completeObject.taskId }], driver.nowMs + 5));
+    const [first] = driver.of(
+      'commitJob',
+      driver.feed([{ kind: 'objectCompleted', taskId: completeObject.taskId }], driver.nowMs + 5),
+    );
     const failedAtMs = driver.nowMs + 5;
     expect(driver.feed([failed(first!.taskId, serializationFailure)], failedAtMs)).toEqual([]);
     const [second] = driver.of('commitJob', driver.wake());
@@ -131,23 +146,38 @@ describe('a commit in two steps', () => {
     }
     const [failJob] = driver.of('failJob');
     expect(failJob?.failure).toMatchObject({ retryable: true, fault: 'remote' });
-    expect(failJob?.failure.reason).toMatch(/^recording the job done in the ledger failed \(its object is published\): serialization failure/);
+    expect(failJob?.failure.reason).toMatch(
+      /^recording the job done in the ledger failed \(its object is published\): serialization failure/,
+    );
     expect(driver.of('commitJob')).toHaveLength(limits.taskAttemptsMax);
     expect(driver.of('completeObject')).toHaveLength(1);
   });
 
   it('gives a ledger write that cannot pass up at once, and still fails the job retryably', () => {
     const { driver, completeObject } = jobAtCommit();
-    const [commit] = driver.of('commitJob', driver.feed([{ kind: 'objectCompleted', taskId: completeObject.taskId }], driver.nowMs + 5));
-    driver.feed([failed(commit!.taskId, ourFault('permission denied for table ledger_jobs (SQLSTATE 42501)'))], driver.nowMs + 5);
+    const [commit] = driver.of(
+      'commitJob',
+      driver.feed([{ kind: 'objectCompleted', taskId: completeObject.taskId }], driver.nowMs + 5),
+    );
+    driver.feed(
+      [failed(commit!.taskId, ourFault('permission denied for table ledger_jobs (SQLSTATE 42501)'))],
+      driver.nowMs + 5,
+    );
     expect(driver.of('commitJob')).toHaveLength(1);
-    expect(driver.of('failJob')[0]?.failure).toMatchObject({ retryable: true, fault: 'ours', reason: expect.stringMatching(/permission denied/) });
+    expect(driver.of('failJob')[0]?.failure).toMatchObject({
+      retryable: true,
+      fault: 'ours',
+      reason: expect.stringMatching(/permission denied/),
+    });
     expect(driver.of('jobEnded')).toEqual([expect.objectContaining({ outcome: 'failed' })]);
   });
 
   it('ends the job as lost, not failed, when its lease lapses while the ledger write waits', () => {
     const { driver, completeObject } = jobAtCommit();
-    const [commit] = driver.of('commitJob', driver.feed([{ kind: 'objectCompleted', taskId: completeObject.taskId }], driver.nowMs + 5));
+    const [commit] = driver.of(
+      'commitJob',
+      driver.feed([{ kind: 'objectCompleted', taskId: completeObject.taskId }], driver.nowMs + 5),
+    );
     driver.feed([failed(commit!.taskId, serializationFailure)], driver.nowMs + 5);
     // No heartbeat is answered: the lease runs out before the write's next try.
     const lapsedAtMs = limits.leaseMs - limits.leaseSafetyMs;
@@ -196,7 +226,10 @@ describe('a commit in two steps', () => {
 
   it('leaves a lost lease reported during the ledger write to that write: done is done', () => {
     const { driver, completeObject } = jobAtCommit();
-    const [commit] = driver.of('commitJob', driver.feed([{ kind: 'objectCompleted', taskId: completeObject.taskId }], driver.nowMs + 5));
+    const [commit] = driver.of(
+      'commitJob',
+      driver.feed([{ kind: 'objectCompleted', taskId: completeObject.taskId }], driver.nowMs + 5),
+    );
     // A heartbeat racing the write hears the lease gone because the job is done.
     driver.feed([{ kind: 'leaseLost', jobId: 'job-0' }], driver.nowMs + 1);
     driver.feed([{ kind: 'jobCommitted', taskId: commit!.taskId }], driver.nowMs + 5);
@@ -207,7 +240,10 @@ describe('a commit in two steps', () => {
     const driver = new Driver();
     driver.feed([]);
     const input = { uri: 'file:///bad.warc.gz', filename: 'bad.warc.gz', crawl: null, subset: null, segment: null };
-    const commands = driver.feed([{ kind: 'jobsClaimed', exhausted: false, jobs: [{ ...lease, input, sizeBytes: 10, outputKey: 'bad.parquet' }] }], 1);
+    const commands = driver.feed(
+      [{ kind: 'jobsClaimed', exhausted: false, jobs: [{ ...lease, input, sizeBytes: 10, outputKey: 'bad.parquet' }] }],
+      1,
+    );
     const [fetch] = driver.of('fetchChunk', commands);
     driver.feed([failed(fetch!.taskId, inputFault('not a WARC file'))], 5);
     expect(driver.of('failJob')[0]?.failure).toMatchObject({ retryable: false, fault: 'input' });

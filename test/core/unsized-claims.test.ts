@@ -21,11 +21,19 @@ describe('the core, given jobs it could not size', () => {
     const state = createWorkerState(withLimits({}));
     expect(step(state, 0, []).commands.map((command) => command.kind)).toContain('claimJobs');
     step(state, 1, [{ kind: 'shutdownRequested' }]);
-    const { commands } = step(state, 2, [{
-      kind: 'jobsClaimed', jobs: [], exhausted: false,
-      unsized: [{ job: job('cut'), failure: ourFault('sizing cancelled', true) }, { job: job('gone'), failure: inputFault('HEAD answered 404') }],
-    }]);
-    const ledgerWrites = commands.filter((command) => command.kind === 'releaseJob' || command.kind === 'failJob')
+    const { commands } = step(state, 2, [
+      {
+        kind: 'jobsClaimed',
+        jobs: [],
+        exhausted: false,
+        unsized: [
+          { job: job('cut'), failure: ourFault('sizing cancelled', true) },
+          { job: job('gone'), failure: inputFault('HEAD answered 404') },
+        ],
+      },
+    ]);
+    const ledgerWrites = commands
+      .filter((command) => command.kind === 'releaseJob' || command.kind === 'failJob')
       .map((command) => `${command.kind} ${(command as { lease: { jobId: string } }).lease.jobId}`);
     expect(ledgerWrites).toEqual(['releaseJob cut', 'failJob gone']);
   });
@@ -33,10 +41,19 @@ describe('the core, given jobs it could not size', () => {
   test('fails a throttled one when not draining: the ledger retries it later', () => {
     const state = createWorkerState(withLimits({}));
     step(state, 0, []);
-    const { commands } = step(state, 1, [{
-      kind: 'jobsClaimed', jobs: [], exhausted: false,
-      unsized: [{ job: job('busy'), failure: { reason: 'HEAD answered 503', fault: 'remote', retryable: true, throttled: true } }],
-    }]);
+    const { commands } = step(state, 1, [
+      {
+        kind: 'jobsClaimed',
+        jobs: [],
+        exhausted: false,
+        unsized: [
+          {
+            job: job('busy'),
+            failure: { reason: 'HEAD answered 503', fault: 'remote', retryable: true, throttled: true },
+          },
+        ],
+      },
+    ]);
     expect(commands.filter((command) => command.kind === 'failJob')).toHaveLength(1);
     expect(commands.filter((command) => command.kind === 'releaseJob')).toHaveLength(0);
   });

@@ -48,16 +48,19 @@ class PageWriter {
   }
 
   private html(url: string, bytes: number): string {
-    const parts = [`<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>${this.sentence(6)}</title>\n`,
-      `<link rel="stylesheet" href="/static/site.css">\n<link rel="canonical" href="${url}">\n</head>\n<body>\n<div class="content">\n`];
+    const parts = [
+      `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>${this.sentence(6)}</title>\n`,
+      `<link rel="stylesheet" href="/static/site.css">\n<link rel="canonical" href="${url}">\n</head>\n<body>\n<div class="content">\n`,
+    ];
     let size = parts[0]!.length + parts[1]!.length;
     while (size < bytes) {
       const draw = this.random();
-      const part = draw < 0.45
-        ? `<li class="menu-item menu-item-type-post"><a href="/${this.word()}/${this.word()}.html" class="nav-link">${this.sentence(2)}</a></li>\n`
-        : draw < 0.6
-          ? `<div class="widget widget_text"><div class="textwidget"><span class="meta">${this.sentence(3)}</span></div></div>\n`
-          : `<p class="text">${this.sentence(8 + Math.floor(this.random() * 30))}.</p>\n`;
+      const part =
+        draw < 0.45
+          ? `<li class="menu-item menu-item-type-post"><a href="/${this.word()}/${this.word()}.html" class="nav-link">${this.sentence(2)}</a></li>\n`
+          : draw < 0.6
+            ? `<div class="widget widget_text"><div class="textwidget"><span class="meta">${this.sentence(3)}</span></div></div>\n`
+            : `<p class="text">${this.sentence(8 + Math.floor(this.random() * 30))}.</p>\n`;
       parts.push(part);
       size += part.length;
     }
@@ -74,15 +77,50 @@ class PageWriter {
     const bodyBytes = Math.floor(2000 * 50 ** this.random());
     const body = Buffer.from(this.html(url, bodyBytes));
     const responseId = `<urn:uuid:${uuid(page, 2)}>`;
-    const request = Buffer.from(`GET /${page} HTTP/1.1\r\nUser-Agent: CCBot/2.0 (https://commoncrawl.org/faq/)\r\nAccept: text/html\r\nHost: ${host}\r\n\r\n`);
-    const httpHeader = Buffer.from(`HTTP/1.1 200 OK\r\nDate: Sat, 18 May 2024 01:58:11 GMT\r\nContent-Type: text/html; charset=UTF-8\r\nX-Crawler-Content-Length: ${body.length}\r\nServer: nginx\r\n\r\n`);
+    const request = Buffer.from(
+      `GET /${page} HTTP/1.1\r\nUser-Agent: CCBot/2.0 (https://commoncrawl.org/faq/)\r\nAccept: text/html\r\nHost: ${host}\r\n\r\n`,
+    );
+    const httpHeader = Buffer.from(
+      `HTTP/1.1 200 OK\r\nDate: Sat, 18 May 2024 01:58:11 GMT\r\nContent-Type: text/html; charset=UTF-8\r\nX-Crawler-Content-Length: ${body.length}\r\nServer: nginx\r\n\r\n`,
+    );
     const digest = createHash('sha1').update(body).digest('hex').toUpperCase().slice(0, 32);
-    const metadata = Buffer.from(`fetchTimeMs: ${100 + (page % 900)}\r\ncharset-detected: UTF-8\r\nlanguages-cld2: {"reliable":true,"text-bytes":${body.length >> 2},"languages":[{"code":"en","code-iso-639-3":"eng","text-covered":0.98,"score":900.0,"name":"ENGLISH"}]}\r\n`);
+    const metadata = Buffer.from(
+      `fetchTimeMs: ${100 + (page % 900)}\r\ncharset-detected: UTF-8\r\nlanguages-cld2: {"reliable":true,"text-bytes":${body.length >> 2},"languages":[{"code":"en","code-iso-639-3":"eng","text-covered":0.98,"score":900.0,"name":"ENGLISH"}]}\r\n`,
+    );
     return [
-      member(warcRecord('request', url, date, `<urn:uuid:${uuid(page, 1)}>`, 'application/http; msgtype=request', [request], '')),
-      member(warcRecord('response', url, date, responseId, 'application/http; msgtype=response', [httpHeader, body],
-        `WARC-Payload-Digest: sha1:${digest}\r\nWARC-Identified-Payload-Type: text/html\r\n`)),
-      member(warcRecord('metadata', url, date, `<urn:uuid:${uuid(page, 3)}>`, 'application/warc-fields', [metadata], `WARC-Concurrent-To: ${responseId}\r\n`)),
+      member(
+        warcRecord(
+          'request',
+          url,
+          date,
+          `<urn:uuid:${uuid(page, 1)}>`,
+          'application/http; msgtype=request',
+          [request],
+          '',
+        ),
+      ),
+      member(
+        warcRecord(
+          'response',
+          url,
+          date,
+          responseId,
+          'application/http; msgtype=response',
+          [httpHeader, body],
+          `WARC-Payload-Digest: sha1:${digest}\r\nWARC-Identified-Payload-Type: text/html\r\n`,
+        ),
+      ),
+      member(
+        warcRecord(
+          'metadata',
+          url,
+          date,
+          `<urn:uuid:${uuid(page, 3)}>`,
+          'application/warc-fields',
+          [metadata],
+          `WARC-Concurrent-To: ${responseId}\r\n`,
+        ),
+      ),
     ];
   }
 }
@@ -92,10 +130,19 @@ function uuid(page: number, kind: number): string {
   return `00000000-0000-4000-8000-${hex}`;
 }
 
-function warcRecord(type: string, url: string, date: string, id: string, contentType: string, block: Buffer[], extra: string): Buffer {
+function warcRecord(
+  type: string,
+  url: string,
+  date: string,
+  id: string,
+  contentType: string,
+  block: Buffer[],
+  extra: string,
+): Buffer {
   const length = block.reduce((sum, part) => sum + part.length, 0);
-  const header = `WARC/1.0\r\nWARC-Type: ${type}\r\nWARC-Date: ${date}\r\nWARC-Record-ID: ${id}\r\nContent-Length: ${length}\r\n`
-    + `Content-Type: ${contentType}\r\nWARC-Target-URI: ${url}\r\n${extra}\r\n`;
+  const header =
+    `WARC/1.0\r\nWARC-Type: ${type}\r\nWARC-Date: ${date}\r\nWARC-Record-ID: ${id}\r\nContent-Length: ${length}\r\n` +
+    `Content-Type: ${contentType}\r\nWARC-Target-URI: ${url}\r\n${extra}\r\n`;
   return Buffer.concat([Buffer.from(header), ...block, Buffer.from('\r\n\r\n')]);
 }
 
@@ -137,7 +184,8 @@ export function writeRepeated(source: string, path: string, bytes: number): void
   try {
     while (written < bytes) {
       const input = openSync(source, 'r');
-      for (let read = readSync(input, buffer); read > 0; read = readSync(input, buffer)) written += writeSync(output, buffer, 0, read);
+      for (let read = readSync(input, buffer); read > 0; read = readSync(input, buffer))
+        written += writeSync(output, buffer, 0, read);
       closeSync(input);
     }
   } finally {

@@ -31,11 +31,20 @@ export function oneByteRunMember(prefix: Buffer, runMebibytes: number, byte = 0x
   trailer.writeUInt32LE(checksum >>> 0, 0);
   trailer.writeUInt32LE((prefix.length + runMebibytes * mebibyte) % 2 ** 32, 4);
   const finalEmptyBlock = zlib.deflateRawSync(Buffer.alloc(0));
-  return Buffer.concat([plainGzipHeader, zlib.deflateRawSync(prefix, fullFlush), ...new Array<Buffer>(runMebibytes).fill(runBlock), finalEmptyBlock, trailer]);
+  return Buffer.concat([
+    plainGzipHeader,
+    zlib.deflateRawSync(prefix, fullFlush),
+    ...new Array<Buffer>(runMebibytes).fill(runBlock),
+    finalEmptyBlock,
+    trailer,
+  ]);
 }
 
 /** The start of a response record whose target URI line never ends. */
-export const endlessHeaderLinePrefix = Buffer.from('WARC/1.0\r\nWARC-Type: response\r\nWARC-Date: 2024-05-18T01:58:10Z\r\nWARC-Target-URI: http://example.com/', 'latin1');
+export const endlessHeaderLinePrefix = Buffer.from(
+  'WARC/1.0\r\nWARC-Type: response\r\nWARC-Date: 2024-05-18T01:58:10Z\r\nWARC-Target-URI: http://example.com/',
+  'latin1',
+);
 
 /** One record of an intact WARC file as warcio reads it: for gzip, its member's range. */
 export interface RecordPlace {
@@ -64,11 +73,21 @@ export type Damage =
   | { readonly kind: 'shared fixture'; readonly source: string }
   | { readonly kind: 'generated intact'; readonly bytes: number }
   | { readonly kind: 'cut at member start'; readonly source: string; readonly member: number }
-  | { readonly kind: 'cut inside member'; readonly source: string; readonly member: number; readonly where: 'gzip header' | 'middle' | 'gzip trailer' }
+  | {
+      readonly kind: 'cut inside member';
+      readonly source: string;
+      readonly member: number;
+      readonly where: 'gzip header' | 'middle' | 'gzip trailer';
+    }
   | { readonly kind: 'cut at record start'; readonly source: string; readonly record: number }
   | { readonly kind: 'cut inside record'; readonly source: string; readonly record: number }
   | { readonly kind: 'byte flipped'; readonly source: string; readonly position: number; readonly xor: number }
-  | { readonly kind: 'wrong Content-Length'; readonly source: string; readonly record: number; readonly how: ContentLengthDamage }
+  | {
+      readonly kind: 'wrong Content-Length';
+      readonly source: string;
+      readonly record: number;
+      readonly how: ContentLengthDamage;
+    }
   | { readonly kind: 'not WARC'; readonly what: string }
   | { readonly kind: 'empty'; readonly what: string }
   | { readonly kind: 'endless header line'; readonly runMebibytes: number; readonly between: string | null };
@@ -98,7 +117,10 @@ export const memberSources = ['commoncrawl/whirlwind.warc.gz', 'warcio/example.w
 export const flipSource = 'resiliparse/cc-2020-34-excerpt.warc.gz';
 export const plainSource = 'warcio/example-iana.org-chunked.warc';
 /** Records whose Content-Length is damaged: whirlwind's response (a member of its own) and iana's response (plain, not last). */
-const contentLengthTargets = [{ source: 'commoncrawl/whirlwind.warc.gz', record: 2 }, { source: plainSource, record: 1 }] as const;
+const contentLengthTargets = [
+  { source: 'commoncrawl/whirlwind.warc.gz', record: 2 },
+  { source: plainSource, record: 1 },
+] as const;
 
 /** Writes the corpus into `folder` and says what each file is. */
 export async function writeDamagedCorpus(folder: string, options: CorpusOptions): Promise<CorpusFile[]> {
@@ -112,7 +134,10 @@ export async function writeDamagedCorpus(folder: string, options: CorpusOptions)
   const generatedName = 'intact/commoncrawl-like.warc.gz';
   mkdirSync(join(folder, 'intact'), { recursive: true });
   writeCommonCrawlLikeWarc(join(folder, generatedName), options.generatedBytes);
-  files.push({ name: generatedName, damage: { kind: 'generated intact', bytes: statSync(join(folder, generatedName)).size } });
+  files.push({
+    name: generatedName,
+    damage: { kind: 'generated intact', bytes: statSync(join(folder, generatedName)).size },
+  });
   for (const source of memberSources) await writeMemberCuts(source, write);
   await writePlainCuts(write);
   await writeFlips(options, write);
@@ -130,8 +155,13 @@ function sharedFixture(source: string): Buffer {
 
 /** Every `.warc` and `.warc.gz` of the shared fixtures, broken ones included, under `shared/`. */
 function copySharedFixtures(folder: string, files: CorpusFile[]): void {
-  const walk = (at: string): string[] => readdirSync(at).flatMap((name) => (statSync(join(at, name)).isDirectory() ? walk(join(at, name)) : [join(at, name)]));
-  for (const path of walk(sharedFixtureRoot).filter((path) => /\.warc(\.gz)?$/.test(path)).sort()) {
+  const walk = (at: string): string[] =>
+    readdirSync(at).flatMap((name) =>
+      statSync(join(at, name)).isDirectory() ? walk(join(at, name)) : [join(at, name)],
+    );
+  for (const path of walk(sharedFixtureRoot)
+    .filter((path) => /\.warc(\.gz)?$/.test(path))
+    .sort()) {
     const source = relative(sharedFixtureRoot, path);
     const name = join('shared', source);
     mkdirSync(dirname(join(folder, name)), { recursive: true });
@@ -149,10 +179,24 @@ async function writeMemberCuts(source: string, write: Write): Promise<void> {
   const bytes = sharedFixture(source);
   const places = await recordPlaces(bytes);
   places.forEach((place, member) => {
-    if (member > 0) write(`cut/${stem(source)}-at-member-${member}.warc.gz`, bytes.subarray(0, place.offset), { kind: 'cut at member start', source, member });
-    const inside = { 'gzip header': place.offset + 5, middle: place.offset + Math.floor(place.length / 2), 'gzip trailer': place.offset + place.length - 4 } as const;
+    if (member > 0)
+      write(`cut/${stem(source)}-at-member-${member}.warc.gz`, bytes.subarray(0, place.offset), {
+        kind: 'cut at member start',
+        source,
+        member,
+      });
+    const inside = {
+      'gzip header': place.offset + 5,
+      middle: place.offset + Math.floor(place.length / 2),
+      'gzip trailer': place.offset + place.length - 4,
+    } as const;
     for (const [where, cut] of Object.entries(inside) as [keyof typeof inside, number][]) {
-      write(`cut/${stem(source)}-in-member-${member}-${where.replace(' ', '-')}.warc.gz`, bytes.subarray(0, cut), { kind: 'cut inside member', source, member, where });
+      write(`cut/${stem(source)}-in-member-${member}-${where.replace(' ', '-')}.warc.gz`, bytes.subarray(0, cut), {
+        kind: 'cut inside member',
+        source,
+        member,
+        where,
+      });
     }
   });
 }
@@ -162,8 +206,17 @@ async function writePlainCuts(write: Write): Promise<void> {
   const bytes = sharedFixture(plainSource);
   const places = await recordPlaces(bytes);
   places.forEach((place, record) => {
-    if (record > 0) write(`cut/${stem(plainSource)}-at-record-${record}.warc`, bytes.subarray(0, place.offset), { kind: 'cut at record start', source: plainSource, record });
-    write(`cut/${stem(plainSource)}-in-record-${record}.warc`, bytes.subarray(0, place.offset + Math.floor(place.length / 2)), { kind: 'cut inside record', source: plainSource, record });
+    if (record > 0)
+      write(`cut/${stem(plainSource)}-at-record-${record}.warc`, bytes.subarray(0, place.offset), {
+        kind: 'cut at record start',
+        source: plainSource,
+        record,
+      });
+    write(
+      `cut/${stem(plainSource)}-in-record-${record}.warc`,
+      bytes.subarray(0, place.offset + Math.floor(place.length / 2)),
+      { kind: 'cut inside record', source: plainSource, record },
+    );
   });
 }
 
@@ -176,7 +229,12 @@ async function writeFlips(options: CorpusOptions, write: Write): Promise<void> {
     const xor = 1 + Math.floor(nextUnit(random) * 255);
     const flipped = Buffer.from(bytes);
     flipped[position] = flipped[position]! ^ xor;
-    write(`flip/${stem(flipSource)}-at-${position}.warc.gz`, flipped, { kind: 'byte flipped', source: flipSource, position, xor });
+    write(`flip/${stem(flipSource)}-at-${position}.warc.gz`, flipped, {
+      kind: 'byte flipped',
+      source: flipSource,
+      position,
+      xor,
+    });
   }
 }
 
@@ -196,11 +254,18 @@ async function writeContentLengthDamage(write: Write): Promise<void> {
     const gzipped = source.endsWith('.gz');
     const original = bytes.subarray(place.offset, place.offset + place.length);
     const text = gzipped ? zlib.gunzipSync(original) : original;
-    for (const [how, value] of Object.entries(contentLengthValues) as [ContentLengthDamage, (length: number) => string][]) {
+    for (const [how, value] of Object.entries(contentLengthValues) as [
+      ContentLengthDamage,
+      (length: number) => string,
+    ][]) {
       const edited = withContentLength(text, value);
       const member = gzipped ? zlib.gzipSync(edited) : edited;
       const name = `content-length/${stem(source)}-${how.replace(/ /g, '-')}.warc${gzipped ? '.gz' : ''}`;
-      write(name, Buffer.concat([bytes.subarray(0, place.offset), member, bytes.subarray(place.offset + place.length)]), { kind: 'wrong Content-Length', source, record, how });
+      write(
+        name,
+        Buffer.concat([bytes.subarray(0, place.offset), member, bytes.subarray(place.offset + place.length)]),
+        { kind: 'wrong Content-Length', source, record, how },
+      );
     }
   }
 }
@@ -219,7 +284,10 @@ function writeNotWarc(write: Write): void {
   const prose = Buffer.from('These are the minutes of the meeting.\nNothing here is a WARC record.\n'.repeat(50));
   write('not-warc/minutes.warc', prose, { kind: 'not WARC', what: 'a text file' });
   const pngHeader = Buffer.from('89504e470d0a1a0a0000000d4948445200000010000000100806000000', 'hex');
-  write('not-warc/picture.warc.gz', Buffer.concat([pngHeader, Buffer.alloc(2000, 0x7f)]), { kind: 'not WARC', what: 'a PNG header' });
+  write('not-warc/picture.warc.gz', Buffer.concat([pngHeader, Buffer.alloc(2000, 0x7f)]), {
+    kind: 'not WARC',
+    what: 'a PNG header',
+  });
   write('not-warc/minutes-gzipped.warc.gz', zlib.gzipSync(prose), { kind: 'not WARC', what: 'gzip of text' });
   write('empty/zero-bytes.warc.gz', Buffer.alloc(0), { kind: 'empty', what: '0 bytes, named .warc.gz' });
   write('empty/zero-bytes.warc', Buffer.alloc(0), { kind: 'empty', what: '0 bytes, named .warc' });
@@ -229,11 +297,19 @@ function writeNotWarc(write: Write): void {
 /** A header line that never ends: alone in its file, and between the records of two intact files. */
 function writeEndlessLines(options: CorpusOptions, write: Write): void {
   write('endless-line/alone.warc.gz', oneByteRunMember(endlessHeaderLinePrefix, options.endlessLineMebibytes), {
-    kind: 'endless header line', runMebibytes: options.endlessLineMebibytes, between: null,
+    kind: 'endless header line',
+    runMebibytes: options.endlessLineMebibytes,
+    between: null,
   });
   const around = memberSources[0];
   const intact = sharedFixture(around);
-  write('endless-line/between.warc.gz', Buffer.concat([intact, oneByteRunMember(endlessHeaderLinePrefix, options.endlessLineBetweenMebibytes), intact]), {
-    kind: 'endless header line', runMebibytes: options.endlessLineBetweenMebibytes, between: around,
-  });
+  write(
+    'endless-line/between.warc.gz',
+    Buffer.concat([intact, oneByteRunMember(endlessHeaderLinePrefix, options.endlessLineBetweenMebibytes), intact]),
+    {
+      kind: 'endless header line',
+      runMebibytes: options.endlessLineBetweenMebibytes,
+      between: around,
+    },
+  );
 }

@@ -46,7 +46,12 @@ export interface WrittenArc {
 }
 
 /** An HTTP/1.x response block with LF or CRLF lines, as ARC writers stored what the server sent. */
-export function httpResponse(status: string, headers: readonly string[], body: string | Buffer, lineEnd = '\r\n'): Buffer {
+export function httpResponse(
+  status: string,
+  headers: readonly string[],
+  body: string | Buffer,
+  lineEnd = '\r\n',
+): Buffer {
   const head = [`HTTP/1.1 ${status}`, ...headers, '', ''].join(lineEnd);
   return Buffer.concat([Buffer.from(head, 'latin1'), Buffer.isBuffer(body) ? body : Buffer.from(body)]);
 }
@@ -64,13 +69,16 @@ function base32Reference(bytes: Buffer): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
   const bits = [...bytes].map((byte) => byte.toString(2).padStart(8, '0')).join('');
   let text = '';
-  for (let index = 0; index < bits.length; index += 5) text += alphabet[parseInt(bits.slice(index, index + 5).padEnd(5, '0'), 2)];
+  for (let index = 0; index < bits.length; index += 5)
+    text += alphabet[parseInt(bits.slice(index, index + 5).padEnd(5, '0'), 2)];
   return text;
 }
 
 function versionBlock(version: 1 | 2): Buffer {
   if (version === 2) {
-    return Buffer.from('2 0 Alexa Internet\nURL IP-address Archive-date Content-type Result-code Checksum Location Offset Filename Archive-length\n');
+    return Buffer.from(
+      '2 0 Alexa Internet\nURL IP-address Archive-date Content-type Result-code Checksum Location Offset Filename Archive-length\n',
+    );
   }
   const xml = [
     '<?xml version="1.0" encoding="UTF-8"?>',
@@ -104,14 +112,25 @@ function gzipMember(data: Buffer, extraField: boolean): Buffer {
 export function writeArc(captures: readonly ArcCapture[], options: ArcWriteOptions): WrittenArc {
   const version = options.version ?? 1;
   const block = versionBlock(version);
-  const records: { url: string; bytes: Buffer }[] = [{
-    url: `filedesc://${options.name}`,
-    bytes: Buffer.concat([Buffer.from(version === 1
-      ? `filedesc://${options.name} 0.0.0.0 20080430204825 text/plain ${block.length}\n`
-      : `filedesc://${options.name} 0.0.0.0 20080430204825 text/plain 200 - - 0 ${options.name} ${block.length}\n`), block, Buffer.from('\n')]),
-  }];
+  const records: { url: string; bytes: Buffer }[] = [
+    {
+      url: `filedesc://${options.name}`,
+      bytes: Buffer.concat([
+        Buffer.from(
+          version === 1
+            ? `filedesc://${options.name} 0.0.0.0 20080430204825 text/plain ${block.length}\n`
+            : `filedesc://${options.name} 0.0.0.0 20080430204825 text/plain 200 - - 0 ${options.name} ${block.length}\n`,
+        ),
+        block,
+        Buffer.from('\n'),
+      ]),
+    },
+  ];
   for (const capture of captures) {
-    records.push({ url: capture.url, bytes: Buffer.concat([Buffer.from(headerLine(capture, version, options.name)), capture.block, Buffer.from('\n')]) });
+    records.push({
+      url: capture.url,
+      bytes: Buffer.concat([Buffer.from(headerLine(capture, version, options.name)), capture.block, Buffer.from('\n')]),
+    });
   }
   const parts: Buffer[] = [];
   const places: ArcRecordPlace[] = [];
@@ -123,20 +142,72 @@ export function writeArc(captures: readonly ArcCapture[], options: ArcWriteOptio
     offset += bytes.length;
   }
   return options.withoutVersionBlock === true
-    ? { bytes: Buffer.concat(parts.slice(1)), places: places.slice(1).map((place) => ({ ...place, offset: place.offset - places[1]!.offset })) }
+    ? {
+        bytes: Buffer.concat(parts.slice(1)),
+        places: places.slice(1).map((place) => ({ ...place, offset: place.offset - places[1]!.offset })),
+      }
     : { bytes: Buffer.concat(parts), places };
 }
 
 /** A small crawl's captures: pages, a redirect, a 404, a `dns:` lookup, LF-only headers, a URL with spaces. */
 export function sampleCaptures(): ArcCapture[] {
-  const page = (title: string) => `<html><head><title>${title}</title></head><body>${`<p>${title} text</p>\n`.repeat(40)}</body></html>\n`;
+  const page = (title: string) =>
+    `<html><head><title>${title}</title></head><body>${`<p>${title} text</p>\n`.repeat(40)}</body></html>\n`;
   return [
-    { url: 'dns:www.example.com', date: '20080430204826', contentType: 'text/dns', ipAddress: '192.0.2.53', block: Buffer.from('20080430204826\nwww.example.com.\t3600\tIN\tA\t192.0.2.7\n') },
-    { url: 'http://www.example.com/robots.txt', date: '20080430204826', contentType: 'text/plain', block: httpResponse('200 OK', ['Content-Type: text/plain', 'Content-Length: 25'], 'User-agent: *\nDisallow:\n\n') },
-    { url: 'http://www.example.com/', date: '20080430204827', contentType: 'text/html', block: httpResponse('200 OK', ['Server: Apache/2.2.3', 'Content-Type: text/html; charset=ISO-8859-1'], page('Home')) },
-    { url: 'http://www.example.com/old', date: '20080430204828', contentType: 'text/html', block: httpResponse('301 Moved Permanently', ['Location: /new/', 'Content-Type: text/html'], '<a href="/new/">moved</a>\n') },
-    { url: 'http://www.example.com/missing.html', date: '20080430204829', contentType: 'text/html', block: httpResponse('404 Not Found', ['Content-Type: text/html'], page('Not found')) },
-    { url: 'http://www.example.org/index.cfm?a=Martinez Targets Castor&b=1', date: '20080430204830', contentType: 'text/html', block: httpResponse('400 Bad Request', ['Content-Type: text/html'], '<h1>Bad Request</h1>', '\n') },
-    { url: 'http://www.example.org/a page.html', date: '20080430204831', contentType: 'application/pdf', block: httpResponse('200 OK', ['Content-Type: application/pdf'], Buffer.from([0x25, 0x50, 0x44, 0x46, 0x0a, 0x00, 0xff, 0x0d, 0x0a, 0x0a])) },
+    {
+      url: 'dns:www.example.com',
+      date: '20080430204826',
+      contentType: 'text/dns',
+      ipAddress: '192.0.2.53',
+      block: Buffer.from('20080430204826\nwww.example.com.\t3600\tIN\tA\t192.0.2.7\n'),
+    },
+    {
+      url: 'http://www.example.com/robots.txt',
+      date: '20080430204826',
+      contentType: 'text/plain',
+      block: httpResponse('200 OK', ['Content-Type: text/plain', 'Content-Length: 25'], 'User-agent: *\nDisallow:\n\n'),
+    },
+    {
+      url: 'http://www.example.com/',
+      date: '20080430204827',
+      contentType: 'text/html',
+      block: httpResponse(
+        '200 OK',
+        ['Server: Apache/2.2.3', 'Content-Type: text/html; charset=ISO-8859-1'],
+        page('Home'),
+      ),
+    },
+    {
+      url: 'http://www.example.com/old',
+      date: '20080430204828',
+      contentType: 'text/html',
+      block: httpResponse(
+        '301 Moved Permanently',
+        ['Location: /new/', 'Content-Type: text/html'],
+        '<a href="/new/">moved</a>\n',
+      ),
+    },
+    {
+      url: 'http://www.example.com/missing.html',
+      date: '20080430204829',
+      contentType: 'text/html',
+      block: httpResponse('404 Not Found', ['Content-Type: text/html'], page('Not found')),
+    },
+    {
+      url: 'http://www.example.org/index.cfm?a=Martinez Targets Castor&b=1',
+      date: '20080430204830',
+      contentType: 'text/html',
+      block: httpResponse('400 Bad Request', ['Content-Type: text/html'], '<h1>Bad Request</h1>', '\n'),
+    },
+    {
+      url: 'http://www.example.org/a page.html',
+      date: '20080430204831',
+      contentType: 'application/pdf',
+      block: httpResponse(
+        '200 OK',
+        ['Content-Type: application/pdf'],
+        Buffer.from([0x25, 0x50, 0x44, 0x46, 0x0a, 0x00, 0xff, 0x0d, 0x0a, 0x0a]),
+      ),
+    },
   ];
 }

@@ -37,7 +37,9 @@ export function writerRecord(record: WriterRecord): Buffer {
 /** An HTTP response block with a small HTML body. */
 export function httpBlock(body = '<html>hello</html>', status = '200 OK', lineEnd = '\r\n'): string {
   const lines = [
-    `HTTP/1.1 ${status}`, 'Content-Type: text/html; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`,
+    `HTTP/1.1 ${status}`,
+    'Content-Type: text/html; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
   ];
   return [...lines, '', body].join(lineEnd);
 }
@@ -50,7 +52,10 @@ function recordId(): string {
 
 export function response(url: string, options: Partial<WriterRecord> = {}): Buffer {
   return writerRecord({
-    type: 'response', url, id: recordId(), block: httpBlock(),
+    type: 'response',
+    url,
+    id: recordId(),
+    block: httpBlock(),
     headers: [
       'Content-Type: application/http; msgtype=response',
       'WARC-Payload-Digest: sha1:RY7PLBUFQNI2FFV5FTUQK72W6SNPXLQU',
@@ -65,10 +70,15 @@ export function response(url: string, options: Partial<WriterRecord> = {}): Buff
  */
 export function pywbRevisit(url: string, date = '2019-08-15T01:02:03Z'): Buffer {
   return writerRecord({
-    type: 'revisit', url, date, id: recordId(), block: '',
+    type: 'revisit',
+    url,
+    date,
+    id: recordId(),
+    block: '',
     headers: [
       'WARC-Profile: http://netpreserve.org/warc/1.0/revisit/identical-payload-digest',
-      'WARC-Refers-To-Target-URI: ' + url, 'WARC-Refers-To-Date: 2019-08-14T00:00:00Z',
+      'WARC-Refers-To-Target-URI: ' + url,
+      'WARC-Refers-To-Date: 2019-08-14T00:00:00Z',
       'WARC-Payload-Digest: sha1:RY7PLBUFQNI2FFV5FTUQK72W6SNPXLQU',
     ],
   });
@@ -77,11 +87,16 @@ export function pywbRevisit(url: string, date = '2019-08-15T01:02:03Z'): Buffer 
 /** warcit: a file seen twice becomes a revisit of the first with the file's own Content-Type and no block. */
 export function warcitRevisit(url: string): Buffer {
   return writerRecord({
-    type: 'revisit', url, id: recordId(), block: '',
+    type: 'revisit',
+    url,
+    id: recordId(),
+    block: '',
     headers: [
       'WARC-Profile: http://netpreserve.org/warc/1.1/revisit/identical-payload-digest',
-      'WARC-Refers-To-Target-URI: ' + url, 'WARC-Refers-To-Date: 2019-08-15T01:02:00Z',
-      'WARC-Payload-Digest: sha256:0a2b', 'Content-Type: image/png',
+      'WARC-Refers-To-Target-URI: ' + url,
+      'WARC-Refers-To-Date: 2019-08-15T01:02:00Z',
+      'WARC-Payload-Digest: sha256:0a2b',
+      'Content-Type: image/png',
     ],
   });
 }
@@ -89,7 +104,9 @@ export function warcitRevisit(url: string): Buffer {
 /** Heritrix 3's DNS lookup: a response record whose block is the lookup's time and answer. */
 export function heritrixDns(host: string): Buffer {
   return writerRecord({
-    type: 'response', url: `dns:${host}`, id: recordId(),
+    type: 'response',
+    url: `dns:${host}`,
+    id: recordId(),
     headers: ['WARC-IP-Address: 8.8.8.8', 'Content-Type: text/dns'],
     block: `20190815010203\n${host}.\t300\tIN\tA\t93.184.216.34\n`,
   });
@@ -98,7 +115,9 @@ export function heritrixDns(host: string): Buffer {
 /** Heritrix 3's WHOIS lookup: a response record with the server's plain-text answer. */
 export function heritrixWhois(domain: string): Buffer {
   return writerRecord({
-    type: 'response', url: `whois://whois.iana.org/${domain}`, id: recordId(),
+    type: 'response',
+    url: `whois://whois.iana.org/${domain}`,
+    id: recordId(),
     headers: ['WARC-IP-Address: 192.0.32.59', 'Content-Type: text/plain'],
     block: `% IANA WHOIS server\n\ndomain:       ${domain.toUpperCase()}\n`,
   });
@@ -107,7 +126,10 @@ export function heritrixWhois(domain: string): Buffer {
 /** A warcinfo record, as every writer starts its file. */
 export function warcinfo(lineEnd = '\r\n'): Buffer {
   return writerRecord({
-    type: 'warcinfo', url: 'urn:x-test', id: recordId(), lineEnd,
+    type: 'warcinfo',
+    url: 'urn:x-test',
+    id: recordId(),
+    lineEnd,
     headers: ['Content-Type: application/warc-fields'],
     block: `software: test-writer/1.0${lineEnd}format: WARC File Format 1.0${lineEnd}`,
   });
@@ -122,10 +144,15 @@ export function crCrLfFile(urls: readonly string[]): Buffer {
   const lineEnd = '\r\r\n';
   return Buffer.concat([
     warcinfo(lineEnd),
-    ...urls.map((url) => writerRecord({
-      type: 'response', url, id: recordId(), lineEnd,
-      headers: ['Content-Type: application/http; msgtype=response'],
-      block: httpBlock('<html>hello</html>', '200 OK', lineEnd),
-    })),
+    ...urls.map((url) =>
+      writerRecord({
+        type: 'response',
+        url,
+        id: recordId(),
+        lineEnd,
+        headers: ['Content-Type: application/http; msgtype=response'],
+        block: httpBlock('<html>hello</html>', '200 OK', lineEnd),
+      }),
+    ),
   ]);
 }

@@ -31,10 +31,18 @@ async function timedGet(url: string, range: string): Promise<{ bytes: Uint8Array
 
 describe('the paced loopback server', () => {
   const file = new Uint8Array(Array.from({ length: 300_000 }, (_, index) => index % 251));
-  const files = new Map([['crawl-data/X/a.warc.gz', file], ['crawl-data/X/b.warc.gz', file]]);
+  const files = new Map([
+    ['crawl-data/X/a.warc.gz', file],
+    ['crawl-data/X/b.warc.gz', file],
+  ]);
 
   it('answers ranges no sooner than latency plus bytes over the per-connection rate', async () => {
-    const server = await startPacedHttpServer({ files, latencyMs: 100, connectionBytesPerSecond: 1_000_000, totalBytesPerSecond: Infinity });
+    const server = await startPacedHttpServer({
+      files,
+      latencyMs: 100,
+      connectionBytesPerSecond: 1_000_000,
+      totalBytesPerSecond: Infinity,
+    });
     try {
       const { bytes, ms, status } = await timedGet(`${server.baseUrl}crawl-data/X/a.warc.gz`, 'bytes=1000-200999');
       expect(status).toBe(206);
@@ -49,10 +57,17 @@ describe('the paced loopback server', () => {
   });
 
   it('shares the total limit between connections', async () => {
-    const server = await startPacedHttpServer({ files, latencyMs: 0, connectionBytesPerSecond: Infinity, totalBytesPerSecond: 2_000_000 });
+    const server = await startPacedHttpServer({
+      files,
+      latencyMs: 0,
+      connectionBytesPerSecond: Infinity,
+      totalBytesPerSecond: 2_000_000,
+    });
     try {
       const started = performance.now();
-      const answers = await Promise.all(['a', 'b'].map((name) => timedGet(`${server.baseUrl}crawl-data/X/${name}.warc.gz`, 'bytes=0-299999')));
+      const answers = await Promise.all(
+        ['a', 'b'].map((name) => timedGet(`${server.baseUrl}crawl-data/X/${name}.warc.gz`, 'bytes=0-299999')),
+      );
       const ms = performance.now() - started;
       expect(answers.map((answer) => answer.bytes.length)).toEqual([300_000, 300_000]);
       // 600,000 B at 2 MB/s: 300 ms at least, less the catch-up window the total meter grants after idling.
@@ -66,9 +81,16 @@ describe('the paced loopback server', () => {
 describe('calibration from the real worker', () => {
   // Paced so the run lasts several seconds however fast the machine: each 1 MB chunk takes 2 s, so
   // the log holds several snapshots a second apart (at 4 MB/s a fast run left fewer than two).
-  const workload: Workload = { name: 'test', files: 3, fileMb: 3, chunkMb: 1, latencyMs: 20, connectionMbPerSecond: 0.5 };
+  const workload: Workload = {
+    name: 'test',
+    files: 3,
+    fileMb: 3,
+    chunkMb: 1,
+    latencyMs: 20,
+    connectionMbPerSecond: 0.5,
+  };
 
-  it('calibrates from the worker\'s metrics log and predicts its makespan within a factor of 4', async () => {
+  it("calibrates from the worker's metrics log and predicts its makespan within a factor of 4", async () => {
     const warcPath = join(folder, 'small.warc.gz');
     const pages = writeCommonCrawlLikeWarc(warcPath, workload.fileMb * 1e6, 99);
     expect(pages).not.toBeNull();
@@ -83,13 +105,24 @@ describe('calibration from the real worker', () => {
 
     // A file that states Parquet bytes per row keeps it; rows per byte still come from the log.
     const statingPath = join(folder, 'scenario-stating.json');
-    writeFileSync(statingPath, JSON.stringify({ ...scenario, models: { ...scenario.models, data: { ...scenario.models.data, parquetBytesPerRow: 100 } } }));
-    const text = spawnSync(process.execPath, ['--import', 'tsx', 'cmd/sim/main.ts', '--scenario', statingPath, '--calibrate', logPath],
-      { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    writeFileSync(
+      statingPath,
+      JSON.stringify({
+        ...scenario,
+        models: { ...scenario.models, data: { ...scenario.models.data, parquetBytesPerRow: 100 } },
+      }),
+    );
+    const text = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'cmd/sim/main.ts', '--scenario', statingPath, '--calibrate', logPath],
+      { cwd: root, encoding: 'utf8', timeout: 120_000 },
+    );
     expect(text.status, text.stderr).toBe(0);
     const rowsPerMegabyte = Math.round(((pages as number) / warc.length) * 1e6);
     expect(text.stdout).toContain(`${rowsPerMegabyte} rows per MB in`);
-    expect(text.stdout).toMatch(/the scenario file's [\w., ]*data\.parquetBytesPerRow[\w., ]* kept over the calibrated values/);
+    expect(text.stdout).toMatch(
+      /the scenario file's [\w., ]*data\.parquetBytesPerRow[\w., ]* kept over the calibrated values/,
+    );
 
     const predicted = predictSeconds(scenarioPath, logPath);
     expect(predicted / measured.spanSeconds).toBeGreaterThan(0.25);

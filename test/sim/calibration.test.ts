@@ -16,7 +16,10 @@ import { defaultScenario } from '../../sim/scenario.ts';
 
 const near = (measured: number | undefined, expected: number, tolerance: number): void => {
   expect(measured).toBeDefined();
-  expect(Math.abs((measured as number) - expected) / expected, `measured ${measured}, expected ${expected}`).toBeLessThan(tolerance);
+  expect(
+    Math.abs((measured as number) - expected) / expected,
+    `measured ${measured}, expected ${expected}`,
+  ).toBeLessThan(tolerance);
 };
 
 describe('calibration from a metrics log', () => {
@@ -29,9 +32,12 @@ describe('calibration from a metrics log', () => {
     const lines: string[] = [];
     // Busy time is read off snapshots 15 s apart, so the run's start and tail blur it: 600
     // files keep that under 10% (300 gave 16% on encode).
-    simulate({ ...defaultScenario, instances: 1, instanceType: 'c6gn.large', files: 600, models }, {
-      onSnapshot: (_instance: number, snapshot: MetricsSnapshot) => lines.push(JSON.stringify(snapshot)),
-    });
+    simulate(
+      { ...defaultScenario, instances: 1, instanceType: 'c6gn.large', files: 600, models },
+      {
+        onSnapshot: (_instance: number, snapshot: MetricsSnapshot) => lines.push(JSON.stringify(snapshot)),
+      },
+    );
     lines.push('{"level":"info","message":"not a snapshot"}');
     const result = calibrate(lines.join('\n'), defaultModels, defaultScenario.limits.chunkBytes ?? 32 * 1024 * 1024);
     if (typeof result === 'string') throw new Error(result);
@@ -49,12 +55,26 @@ describe('calibration from a metrics log', () => {
       crash: { crashesPerInstanceHour: 0 },
     });
     const lines: string[] = [];
-    simulate({ ...defaultScenario, instances: 1, instanceType: 'c6gn.xlarge', files: 8, fileBytes: 256 * 1024 * 1024, fileBytesSpread: 0, models }, {
-      onSnapshot: (_instance: number, snapshot: MetricsSnapshot) => lines.push(JSON.stringify(snapshot)),
-    });
+    simulate(
+      {
+        ...defaultScenario,
+        instances: 1,
+        instanceType: 'c6gn.xlarge',
+        files: 8,
+        fileBytes: 256 * 1024 * 1024,
+        fileBytesSpread: 0,
+        models,
+      },
+      {
+        onSnapshot: (_instance: number, snapshot: MetricsSnapshot) => lines.push(JSON.stringify(snapshot)),
+      },
+    );
     const first = JSON.parse(lines[0] as string) as MetricsSnapshot;
     const last = JSON.parse(lines[lines.length - 1] as string) as MetricsSnapshot;
-    expect(first.counters.bytesIn / last.counters.bytesIn, 'most bytes fetched before the first snapshot').toBeGreaterThan(0.5);
+    expect(
+      first.counters.bytesIn / last.counters.bytesIn,
+      'most bytes fetched before the first snapshot',
+    ).toBeGreaterThan(0.5);
     const result = calibrate(lines.join('\n'), defaultModels, 32 * 1024 * 1024);
     if (typeof result === 'string') throw new Error(result);
     near(result.overrides.cpu?.decodeBytesPerSecondPerCore, 10_000_000, 0.15);

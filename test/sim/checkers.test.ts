@@ -7,7 +7,11 @@ import { createWorkerState } from '../../core/worker-state.ts';
 import { Checkers } from '../../sim/checkers.ts';
 import { SimulatedLedger } from '../../sim/simulated-ledger.ts';
 
-const limits = withLimits({ stageWorkersMax: { fetch: 2, decode: 1, encode: 1, upload: 1, commit: 1 }, cpuSlotsMax: 1, networkStreamsMax: 2 });
+const limits = withLimits({
+  stageWorkersMax: { fetch: 2, decode: 1, encode: 1, upload: 1, commit: 1 },
+  cpuSlotsMax: 1,
+  networkStreamsMax: 2,
+});
 const bounds = { endMs: 10, finished: true, why: 'stopped', jobEndBoundMs: 1_000, runBoundMs: 1_000 };
 
 describe('checkers', () => {
@@ -44,7 +48,9 @@ describe('checkers', () => {
     const ledger = new SimulatedLedger([10, 10], { jobAttemptsMax: 3, jobRetryDelayMs: 1 });
     ledger.claim(0, 1, 0, 100);
     checkers.atEnd(ledger, { ...bounds, finished: false, why: 'drained' });
-    expect(checkers.violations.join('\n')).toMatch(/did not finish[\s\S]*job-0 never ended: leased[\s\S]*job-1 never ended: pending/);
+    expect(checkers.violations.join('\n')).toMatch(
+      /did not finish[\s\S]*job-0 never ended: leased[\s\S]*job-1 never ended: pending/,
+    );
   });
 
   it('let a clean run pass', () => {

@@ -11,7 +11,10 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 function sim(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'cmd/sim/main.ts', ...args], { cwd: root, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'cmd/sim/main.ts', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -31,7 +34,10 @@ describe('npm run sim', () => {
   it('reads a YAML scenario and lets flags override it', () => {
     const folder = mkdtempSync(join(tmpdir(), 'sim-scenario-'));
     const path = join(folder, 'scenario.yaml');
-    writeFileSync(path, 'instances: 2\ninstanceType: c6i.xlarge\nfiles: 10\nmodels:\n  crash:\n    crashesPerInstanceHour: 0\n');
+    writeFileSync(
+      path,
+      'instances: 2\ninstanceType: c6i.xlarge\nfiles: 10\nmodels:\n  crash:\n    crashesPerInstanceHour: 0\n',
+    );
     const result = sim(['--scenario', path, '--files', '12', '--json']);
     expect(result.status).toBe(0);
     const parsed = JSON.parse(result.stdout);
@@ -55,7 +61,19 @@ describe('npm run sim', () => {
   it('explains every flag with --help and exits 0', () => {
     const result = sim(['--help']);
     expect(result.status).toBe(0);
-    for (const flag of ['--scenario', '--instances', '--instance-type', '--files', '--seed', '--policy', '--sweep', '--deadline', '--calibrate', '--json', '--html']) {
+    for (const flag of [
+      '--scenario',
+      '--instances',
+      '--instance-type',
+      '--files',
+      '--seed',
+      '--policy',
+      '--sweep',
+      '--deadline',
+      '--calibrate',
+      '--json',
+      '--html',
+    ]) {
       expect(result.stdout).toContain(flag);
     }
   });

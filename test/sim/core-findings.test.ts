@@ -14,16 +14,19 @@ describe('core findings', () => {
   // the fetches reserved, and a runtime that exits on `finished` must not cut them off.
   it('`finished` comes only after every task has been answered', () => {
     const finishedWith: number[] = [];
-    const result = simulate({
-      ...defaultScenario,
-      instances: 1,
-      instanceType: 'c6gn.large',
-      files: 1,
-      fileBytes: 8 * mebibyte,
-      fileBytesSpread: 0,
-      limits: { chunkBytes: mebibyte },
-      models: withModels(defaultModels, { data: { badInputRate: 1 }, crash: { crashesPerInstanceHour: 0 } }),
-    }, { onFinished: (_instance, tasksInFlight) => finishedWith.push(tasksInFlight) });
+    const result = simulate(
+      {
+        ...defaultScenario,
+        instances: 1,
+        instanceType: 'c6gn.large',
+        files: 1,
+        fileBytes: 8 * mebibyte,
+        fileBytesSpread: 0,
+        limits: { chunkBytes: mebibyte },
+        models: withModels(defaultModels, { data: { badInputRate: 1 }, crash: { crashesPerInstanceHour: 0 } }),
+      },
+      { onFinished: (_instance, tasksInFlight) => finishedWith.push(tasksInFlight) },
+    );
     expect(result.filesFailed).toBe(1);
     expect(finishedWith).toEqual([0]);
   });

@@ -34,9 +34,13 @@ function byPolicy(scenario: Scenario): Record<Policy, SimulationResult> {
   return results;
 }
 
-const figures = (results: Record<Policy, SimulationResult>): string => policies
-  .map((policy) => `${policy}: ${results[policy].makespanHours.toFixed(4)} h, peak ${(results[policy].peakHeldBytes / gibibyte).toFixed(2)} GiB`)
-  .join('; ');
+const figures = (results: Record<Policy, SimulationResult>): string =>
+  policies
+    .map(
+      (policy) =>
+        `${policy}: ${results[policy].makespanHours.toFixed(4)} h, peak ${(results[policy].peakHeldBytes / gibibyte).toFixed(2)} GiB`,
+    )
+    .join('; ');
 
 describe('the --policy ablation', () => {
   it('weighted holds less memory at its peak than FIFO and round-robin', () => {
@@ -54,7 +58,8 @@ describe('the --policy ablation', () => {
       models: withModels(base.models, { data: { rowBytesPerInputByte: 0.5 } }),
     });
     console.log(`heavy rows, 4 GiB: ${figures(results)}`);
-    for (const other of ['fifo', 'round-robin'] as const) expect(results.weighted.makespanHours).toBeLessThan(results[other].makespanHours);
+    for (const other of ['fifo', 'round-robin'] as const)
+      expect(results.weighted.makespanHours).toBeLessThan(results[other].makespanHours);
   });
 
   // Oldest-job-first once spent a tight budget on the read-ahead of a few jobs, whose chunks

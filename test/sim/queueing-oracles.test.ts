@@ -13,7 +13,9 @@ import { erlangC, simulateTandem } from '../../sim/queueing-network.ts';
 import { defaultScenario, nicBytesPerSecond } from '../../sim/scenario.ts';
 
 const within = (measured: number, expected: number, tolerance: number): void => {
-  expect(Math.abs(measured - expected) / expected, `measured ${measured}, expected ${expected}`).toBeLessThanOrEqual(tolerance);
+  expect(Math.abs(measured - expected) / expected, `measured ${measured}, expected ${expected}`).toBeLessThanOrEqual(
+    tolerance,
+  );
 };
 
 describe('queueing oracles', () => {
@@ -27,7 +29,13 @@ describe('queueing oracles', () => {
   });
 
   it("Little's law L = λW holds at every stage", () => {
-    const measured = simulateTandem({ servers: [8, 2, 2, 4, 1], meanServiceMs: [40, 9, 6, 12, 2], arrivalsPerMs: 0.18, jobs: 100_000, seed: 3 });
+    const measured = simulateTandem({
+      servers: [8, 2, 2, 4, 1],
+      meanServiceMs: [40, 9, 6, 12, 2],
+      arrivalsPerMs: 0.18,
+      jobs: 100_000,
+      seed: 3,
+    });
     for (const stage of measured.stages) within(stage.meanJobs, stage.arrivalsPerMs * stage.meanSojournMs, 0.05);
   });
 
@@ -37,25 +45,43 @@ describe('queueing oracles', () => {
     const arrivalsPerMs = 0.3;
     const offeredLoad = arrivalsPerMs * meanServiceMs;
     const expectedWaitMs = erlangC(servers, offeredLoad) / (servers / meanServiceMs - arrivalsPerMs);
-    const measured = simulateTandem({ servers: [servers], meanServiceMs: [meanServiceMs], arrivalsPerMs, jobs: 200_000, seed: 11 });
+    const measured = simulateTandem({
+      servers: [servers],
+      meanServiceMs: [meanServiceMs],
+      arrivalsPerMs,
+      jobs: 200_000,
+      seed: 11,
+    });
     within((measured.stages[0] as { meanWaitMs: number }).meanWaitMs, expectedWaitMs, 0.1);
   });
 
-  it.each(['c6gn.xlarge', 'c6i.xlarge'])('the worker core on a %s runs at the bound of its CPU or NIC', (instanceType) => {
-    const models = withModels(defaultModels, {
-      cpu: { serviceTime: 'exponential' },
-      source: { slowDownRate: 0, timeoutRate: 0 },
-      sink: { slowDownRate: 0, timeoutRate: 0 },
-      ledger: { commitFailureRate: 0 },
-      crash: { crashesPerInstanceHour: 0 },
-    });
-    const type = findInstanceType(instanceType)!;
-    const fileBytes = defaultScenario.fileBytes;
-    const cpuSecondsPerFile = fileBytes / models.cpu.decodeBytesPerSecondPerCore
-      + (fileBytes * models.data.rowsPerInputByte) / models.cpu.encodeRowsPerSecondPerCore;
-    const boundPerHour = Math.min(type.vcpus / cpuSecondsPerFile, nicBytesPerSecond(type) / fileBytes) * 3_600;
-    const result = simulate({ ...defaultScenario, instances: 1, instanceType, files: 400, fileBytesSpread: 0, models, sampleFilesMax: 0 });
-    expect(result.violationCount).toBe(0);
-    within(result.filesPerHour, boundPerHour, 0.05);
-  });
+  it.each(['c6gn.xlarge', 'c6i.xlarge'])(
+    'the worker core on a %s runs at the bound of its CPU or NIC',
+    (instanceType) => {
+      const models = withModels(defaultModels, {
+        cpu: { serviceTime: 'exponential' },
+        source: { slowDownRate: 0, timeoutRate: 0 },
+        sink: { slowDownRate: 0, timeoutRate: 0 },
+        ledger: { commitFailureRate: 0 },
+        crash: { crashesPerInstanceHour: 0 },
+      });
+      const type = findInstanceType(instanceType)!;
+      const fileBytes = defaultScenario.fileBytes;
+      const cpuSecondsPerFile =
+        fileBytes / models.cpu.decodeBytesPerSecondPerCore +
+        (fileBytes * models.data.rowsPerInputByte) / models.cpu.encodeRowsPerSecondPerCore;
+      const boundPerHour = Math.min(type.vcpus / cpuSecondsPerFile, nicBytesPerSecond(type) / fileBytes) * 3_600;
+      const result = simulate({
+        ...defaultScenario,
+        instances: 1,
+        instanceType,
+        files: 400,
+        fileBytesSpread: 0,
+        models,
+        sampleFilesMax: 0,
+      });
+      expect(result.violationCount).toBe(0);
+      within(result.filesPerHour, boundPerHour, 0.05);
+    },
+  );
 });

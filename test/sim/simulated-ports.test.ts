@@ -34,7 +34,11 @@ const virtualContractClock: ContractClock = {
   nowMs: () => ledgerClock.nowMs(),
   sleep: async (milliseconds) => ledgerClock.advance(milliseconds),
 };
-registerLedgerContract('simulated', async (options) => new SimulatedLedgerPort({ ...options, clock: ledgerClock }), virtualContractClock);
+registerLedgerContract(
+  'simulated',
+  async (options) => new SimulatedLedgerPort({ ...options, clock: ledgerClock }),
+  virtualContractClock,
+);
 
 /** Listed under `crawl/`, in path order: the WARC files only. */
 const listed: [string, Uint8Array][] = [
@@ -51,7 +55,13 @@ sourceContract('simulated', async () => ({
   source: new SimulatedSource({ files: new Map([...unlisted, ...listed]) }),
   spec: 'crawl/',
   expected: listed.map(([filename, bytes]) => ({ filename, bytes })),
-  missing: { uri: SimulatedSource.uriOf('crawl/gone.warc.gz'), filename: 'crawl/gone.warc.gz', crawl: null, subset: null, segment: null },
+  missing: {
+    uri: SimulatedSource.uriOf('crawl/gone.warc.gz'),
+    filename: 'crawl/gone.warc.gz',
+    crawl: null,
+    subset: null,
+    segment: null,
+  },
 }));
 
 sinkContract('simulated', async () => {
@@ -70,7 +80,15 @@ describe('simulated ports beyond their contracts', () => {
     const clock = new VirtualClock();
     const source = new SimulatedSource({ files: new Map(listed), clock, latencyMs: 40 });
     let answered = false;
-    const [input] = [{ uri: SimulatedSource.uriOf('crawl/a.warc.gz'), filename: 'crawl/a.warc.gz', crawl: null, subset: null, segment: null }];
+    const [input] = [
+      {
+        uri: SimulatedSource.uriOf('crawl/a.warc.gz'),
+        filename: 'crawl/a.warc.gz',
+        crawl: null,
+        subset: null,
+        segment: null,
+      },
+    ];
     const reading = source.read(input, { offsetBytes: 0, lengthBytes: 10 }).then((bytes) => {
       answered = true;
       return bytes;
@@ -86,7 +104,10 @@ describe('simulated ports beyond their contracts', () => {
   test('the sink refuses a small part before the last and a receipt for a replaced part', async () => {
     const sink = new SimulatedSink({ partBytesMin: 100 });
     const small = await sink.begin('small/first.parquet');
-    const receipts = [await sink.uploadPart(small, 1, new Uint8Array(99)), await sink.uploadPart(small, 2, new Uint8Array(5))];
+    const receipts = [
+      await sink.uploadPart(small, 1, new Uint8Array(99)),
+      await sink.uploadPart(small, 2, new Uint8Array(5)),
+    ];
     await expect(sink.complete(small, receipts)).rejects.toBeInstanceOf(FailureError);
     const replaced = await sink.begin('replaced/part.parquet');
     const stale = await sink.uploadPart(replaced, 1, new Uint8Array(10));

@@ -47,7 +47,12 @@ function fromJson(text: string): { namespace: string; data: DecodedDatum[] } {
     value: datum.Value,
     unit: datum.Unit,
     dimensions: Object.fromEntries((datum.Dimensions ?? []).map((dimension) => [dimension.Name, dimension.Value])),
-    timestampMs: datum.Timestamp === undefined ? undefined : typeof datum.Timestamp === 'number' ? datum.Timestamp * 1000 : Date.parse(datum.Timestamp),
+    timestampMs:
+      datum.Timestamp === undefined
+        ? undefined
+        : typeof datum.Timestamp === 'number'
+          ? datum.Timestamp * 1000
+          : Date.parse(datum.Timestamp),
   }));
   return { namespace: body.Namespace, data };
 }
@@ -58,8 +63,14 @@ function fromQuery(text: string): { namespace: string; data: DecodedDatum[] } {
   for (let index = 1; form.has(`MetricData.member.${index}.MetricName`); index += 1) {
     const field = (name: string): string | null => form.get(`MetricData.member.${index}.${name}`);
     const dimensions: Record<string, string> = {};
-    for (let dimension = 1; form.has(`MetricData.member.${index}.Dimensions.member.${dimension}.Name`); dimension += 1) {
-      dimensions[field(`Dimensions.member.${dimension}.Name`) as string] = field(`Dimensions.member.${dimension}.Value`) as string;
+    for (
+      let dimension = 1;
+      form.has(`MetricData.member.${index}.Dimensions.member.${dimension}.Name`);
+      dimension += 1
+    ) {
+      dimensions[field(`Dimensions.member.${dimension}.Name`) as string] = field(
+        `Dimensions.member.${dimension}.Value`,
+      ) as string;
     }
     const timestamp = field('Timestamp');
     data.push({
@@ -99,7 +110,12 @@ export async function startCloudWatchEndpoint(): Promise<CloudWatchEndpoint> {
     const decoded = isJson ? fromJson(text) : fromQuery(text);
     puts.push({ ...decoded, bodyBytes: raw.length, rawText: text, headers: request.headers });
     if (isJson) response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end('{}');
-    else response.writeHead(200, { 'content-type': 'text/xml' }).end('<PutMetricDataResponse><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></PutMetricDataResponse>');
+    else
+      response
+        .writeHead(200, { 'content-type': 'text/xml' })
+        .end(
+          '<PutMetricDataResponse><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></PutMetricDataResponse>',
+        );
   });
   await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
   const { port } = server.address() as AddressInfo;

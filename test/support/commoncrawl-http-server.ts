@@ -80,9 +80,18 @@ const fixtures = new URL('../../../shared/fixtures/warc/', import.meta.url);
 export function commonCrawlTree(): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
   const warcs: [string, string][] = [
-    [`crawl-data/${sampleCrawl}/segments/1715971057216.39/warc/CC-MAIN-20240517233122-20240518023122-00000.warc.gz`, 'commoncrawl/whirlwind.warc.gz'],
-    [`crawl-data/${sampleCrawl}/segments/1715971057216.39/warc/CC-MAIN-20240517233122-20240518023122-00001.warc.gz`, 'resiliparse/cc-2020-34-excerpt.warc.gz'],
-    [`crawl-data/${sampleCrawl}/segments/1715971058000.10/crawldiagnostics/CC-MAIN-20240518000000-20240518030000-00000.warc.gz`, 'warcio/example.warc.gz'],
+    [
+      `crawl-data/${sampleCrawl}/segments/1715971057216.39/warc/CC-MAIN-20240517233122-20240518023122-00000.warc.gz`,
+      'commoncrawl/whirlwind.warc.gz',
+    ],
+    [
+      `crawl-data/${sampleCrawl}/segments/1715971057216.39/warc/CC-MAIN-20240517233122-20240518023122-00001.warc.gz`,
+      'resiliparse/cc-2020-34-excerpt.warc.gz',
+    ],
+    [
+      `crawl-data/${sampleCrawl}/segments/1715971058000.10/crawldiagnostics/CC-MAIN-20240518000000-20240518030000-00000.warc.gz`,
+      'warcio/example.warc.gz',
+    ],
   ];
   for (const [path, fixture] of warcs) files.set(path, new Uint8Array(readFileSync(new URL(fixture, fixtures))));
   const manifest = `${warcs.map(([path]) => path).join('\n')}\n`;
@@ -91,7 +100,10 @@ export function commonCrawlTree(): Map<string, Uint8Array> {
 }
 
 /** A `Range: bytes=a-b` header against a file of `size` bytes; null when absent or of another form. */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | null {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | null {
   const match = header === undefined ? null : /^bytes=(\d+)-(\d*)$/.exec(header);
   if (match === null) return null;
   const start = Number(match[1]);
@@ -119,7 +131,11 @@ function pathOf(request: IncomingMessage): string {
 }
 
 /** The 503 a fault calls for, if any: counted faults first, then held files, then the random draw. */
-function throttleFault(request: IncomingMessage, faults: ServerFaults, counts: FaultCounts): { status: number; retryAfter?: string } | null {
+function throttleFault(
+  request: IncomingMessage,
+  faults: ServerFaults,
+  counts: FaultCounts,
+): { status: number; retryAfter?: string } | null {
   if (faults.failNext !== null && faults.failNext.count > 0) {
     faults.failNext.count -= 1;
     return faults.failNext;
@@ -144,7 +160,13 @@ function delayOf(faults: ServerFaults, counts: FaultCounts): number {
   return faults.delayMs + min + Math.floor(nextUnit(random.random) * (max - min));
 }
 
-function answer(request: IncomingMessage, response: ServerResponse, files: ReadonlyMap<string, Uint8Array>, faults: ServerFaults, counts: FaultCounts): void {
+function answer(
+  request: IncomingMessage,
+  response: ServerResponse,
+  files: ReadonlyMap<string, Uint8Array>,
+  faults: ServerFaults,
+  counts: FaultCounts,
+): void {
   const fault = throttleFault(request, faults, counts);
   if (fault !== null) {
     const headers = fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {};
@@ -174,13 +196,26 @@ function answer(request: IncomingMessage, response: ServerResponse, files: Reado
   }
   const start = faults.shiftRange ? Math.min(range.start + 1, range.end) : range.start;
   const body = file.subarray(start, range.end + 1);
-  response.writeHead(206, { 'content-length': body.length, 'content-range': `bytes ${start}-${range.end}/${file.length}` });
+  response.writeHead(206, {
+    'content-length': body.length,
+    'content-range': `bytes ${start}-${range.end}/${file.length}`,
+  });
   sendBody(response, body, faults);
 }
 
-export async function startCommonCrawlHttpServer(files: ReadonlyMap<string, Uint8Array> = commonCrawlTree()): Promise<CommonCrawlHttpServer> {
+export async function startCommonCrawlHttpServer(
+  files: ReadonlyMap<string, Uint8Array> = commonCrawlTree(),
+): Promise<CommonCrawlHttpServer> {
   const faults: ServerFaults = {
-    failNext: null, delayMs: 0, dropNext: 0, stallNext: 0, ignoreRange: false, shiftRange: false, refuseHead: false, random: null, heldGets: new Set(),
+    failNext: null,
+    delayMs: 0,
+    dropNext: 0,
+    stallNext: 0,
+    ignoreRange: false,
+    shiftRange: false,
+    refuseHead: false,
+    random: null,
+    heldGets: new Set(),
   };
   const faultCounts: FaultCounts = { throttled: 0, slowed: 0, held: 0 };
   const requests: RecordedRequest[] = [];

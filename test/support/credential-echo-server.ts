@@ -30,7 +30,9 @@ export async function startCredentialEchoServer(status = 403): Promise<Credentia
       }
       const code = status === 403 ? 'AccessDenied' : 'InternalError';
       const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>denied, you sent ${escapeXml(echoed)}</Message></Error>`;
-      response.writeHead(status, { 'content-type': 'application/xml' }).end(request.method === 'HEAD' ? undefined : body);
+      response
+        .writeHead(status, { 'content-type': 'application/xml' })
+        .end(request.method === 'HEAD' ? undefined : body);
     });
   });
   await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));

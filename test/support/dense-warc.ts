@@ -31,9 +31,10 @@ function responseRecord(random: SeededRandom, index: number): Buffer {
   const http = `HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
   const date = new Date(Date.UTC(2024, 4, 18) + index * 1_000).toISOString().replace(/\.\d+Z$/, 'Z');
   const digest = randomWord(random, 32).toUpperCase();
-  const header = `WARC/1.0\r\nWARC-Type: response\r\nWARC-Date: ${date}\r\nWARC-Record-ID: <urn:uuid:${randomWord(random, 8)}-0000-4000-8000-${index.toString(16).padStart(12, '0')}>\r\n`
-    + `Content-Length: ${Buffer.byteLength(http)}\r\nContent-Type: application/http; msgtype=response\r\nWARC-Target-URI: ${url}\r\n`
-    + `WARC-Payload-Digest: sha1:${digest}\r\nWARC-Identified-Payload-Type: text/html\r\n\r\n`;
+  const header =
+    `WARC/1.0\r\nWARC-Type: response\r\nWARC-Date: ${date}\r\nWARC-Record-ID: <urn:uuid:${randomWord(random, 8)}-0000-4000-8000-${index.toString(16).padStart(12, '0')}>\r\n` +
+    `Content-Length: ${Buffer.byteLength(http)}\r\nContent-Type: application/http; msgtype=response\r\nWARC-Target-URI: ${url}\r\n` +
+    `WARC-Payload-Digest: sha1:${digest}\r\nWARC-Identified-Payload-Type: text/html\r\n\r\n`;
   return gzipSync(Buffer.from(`${header}${http}\r\n\r\n`), { level: 1 });
 }
 

@@ -6,10 +6,19 @@
  * CloudFront do when a client is too fast. It records every request with the time it
  * arrived and whether it was refused, so a test can count what a client sent during a burst.
  */
-import { Agent, createServer, request as forward, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  createServer,
+  request as forward,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export const slowDownBody = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>';
+export const slowDownBody =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>';
 
 export interface ProxiedRequest {
   /** `performance.now()` when the request arrived. */
@@ -81,7 +90,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const current = (): Burst | undefined => bursts.find((burst) => burst.endMs === null);
   const server: Server = createServer((request, response) => {
     const refused = current() !== undefined;
-    requests.push({ atMs: performance.now(), method: request.method ?? 'GET', path: request.url ?? '/', headers: request.headers, refused });
+    requests.push({
+      atMs: performance.now(),
+      method: request.method ?? 'GET',
+      path: request.url ?? '/',
+      headers: request.headers,
+      refused,
+    });
     if (refused) refuse(request, response);
     else pass(request, response, targetUrl, agent);
   });
@@ -99,7 +114,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       if (burst !== undefined) burst.endMs = performance.now();
     },
     requestsDuring(burst) {
-      return requests.filter((request) => request.refused && request.atMs >= burst.startMs && (burst.endMs === null || request.atMs <= burst.endMs));
+      return requests.filter(
+        (request) =>
+          request.refused && request.atMs >= burst.startMs && (burst.endMs === null || request.atMs <= burst.endMs),
+      );
     },
     stop: () =>
       new Promise((resolveClose) => {

@@ -25,10 +25,17 @@ export interface JobRow {
 }
 
 export class LedgerLeases {
-  private constructor(private readonly client: pg.Client, private readonly runId: string) {}
+  private constructor(
+    private readonly client: pg.Client,
+    private readonly runId: string,
+  ) {}
 
   static async open(connectionString: string, runId: string): Promise<LedgerLeases> {
-    const client = new pg.Client({ connectionString, options: '-c search_path=cc_ledger', connectionTimeoutMillis: 10_000 });
+    const client = new pg.Client({
+      connectionString,
+      options: '-c search_path=cc_ledger',
+      connectionTimeoutMillis: 10_000,
+    });
     await client.connect();
     // On a fresh database the table exists only once a worker has migrated it; migrating here
     // (as every worker does, under the same lock) lets a test look before its first worker has.
@@ -52,7 +59,13 @@ export class LedgerLeases {
   /** Every job of the run, in URI order. */
   async jobs(): Promise<JobRow[]> {
     const { rows } = await this.client.query<{
-      uri: string; state: string; lease_owner: string | null; lease_live: boolean; claimable_now: boolean; charged_attempts: number; output_key: string;
+      uri: string;
+      state: string;
+      lease_owner: string | null;
+      lease_live: boolean;
+      claimable_now: boolean;
+      charged_attempts: number;
+      output_key: string;
     }>(
       `SELECT uri, state, lease_owner, (state = 'leased' AND claimable_at > now()) AS lease_live,
               (state = 'pending' AND claimable_at <= now()) AS claimable_now, charged_attempts, output_key
@@ -60,8 +73,13 @@ export class LedgerLeases {
       [this.runId],
     );
     return rows.map((row) => ({
-      uri: row.uri, state: row.state, leaseOwner: row.lease_owner, leaseLive: row.lease_live,
-      claimableNow: row.claimable_now, chargedAttempts: row.charged_attempts, outputKey: row.output_key,
+      uri: row.uri,
+      state: row.state,
+      leaseOwner: row.lease_owner,
+      leaseLive: row.lease_live,
+      claimableNow: row.claimable_now,
+      chargedAttempts: row.charged_attempts,
+      outputKey: row.output_key,
     }));
   }
 

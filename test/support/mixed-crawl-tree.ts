@@ -30,7 +30,11 @@ export interface MixedCrawlTree {
 }
 
 const fixtures = new URL('../../../shared/fixtures/warc/', import.meta.url);
-const fixtureNames = ['commoncrawl/whirlwind.warc.gz', 'resiliparse/cc-2020-34-excerpt.warc.gz', 'warcio/example.warc.gz'];
+const fixtureNames = [
+  'commoncrawl/whirlwind.warc.gz',
+  'resiliparse/cc-2020-34-excerpt.warc.gz',
+  'warcio/example.warc.gz',
+];
 /** Sizes of the generated CommonCrawl-like contents, in bytes. */
 const generatedSizes = [1_500_000, 2_500_000, 3_500_000, 2_000_000];
 /**
@@ -68,9 +72,11 @@ export function mixedCrawlTree(options: MixedCrawlOptions): MixedCrawlTree {
   for (let index = 0; index < options.count; index++) {
     const path = inputPath(options.crawl, index);
     const content =
-      dense !== null && index < options.denseCount ? dense
-      : index % 7 === 6 ? fixtureContents[(index / 7) % fixtureContents.length | 0]!
-      : generated[index % generated.length]!;
+      dense !== null && index < options.denseCount
+        ? dense
+        : index % 7 === 6
+          ? fixtureContents[((index / 7) % fixtureContents.length) | 0]!
+          : generated[index % generated.length]!;
     files.set(path, content);
     inputs.push(path);
   }
@@ -84,6 +90,9 @@ export function mixedCrawlTree(options: MixedCrawlOptions): MixedCrawlTree {
  */
 export function expectedObjectKey(prefix: string, path: string): string {
   const [, crawl, , , subset] = path.split('/');
-  const name = path.split('/').at(-1)!.replace(/\.warc\.gz$/, '');
+  const name = path
+    .split('/')
+    .at(-1)!
+    .replace(/\.warc\.gz$/, '');
   return `${prefix}/crawl=${crawl}/subset=${subset}/${name}.parquet`;
 }

@@ -62,10 +62,11 @@ class Meter {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-
 function sliceBytes(options: PacedServerOptions): number {
   const slowest = Math.min(options.connectionBytesPerSecond, options.totalBytesPerSecond);
-  return Number.isFinite(slowest) ? Math.max(1024, Math.min(sliceBytesMax, Math.floor((slowest * sliceMsMax) / 1000))) : sliceBytesMax;
+  return Number.isFinite(slowest)
+    ? Math.max(1024, Math.min(sliceBytesMax, Math.floor((slowest * sliceMsMax) / 1000)))
+    : sliceBytesMax;
 }
 
 /** Resolves when the response drains or closes, leaving no listener behind. */
@@ -112,20 +113,32 @@ async function answer(request: IncomingMessage, response: ServerResponse, pacing
   const path = decodeURIComponent(new URL(request.url ?? '/', 'http://loopback').pathname).replace(/^\//, '');
   const file = pacing.options.files.get(path);
   if (file === undefined) return void response.writeHead(404).end('Not Found');
-  if (request.method === 'HEAD') return void response.writeHead(200, { 'content-length': file.length, 'accept-ranges': 'bytes' }).end();
+  if (request.method === 'HEAD')
+    return void response.writeHead(200, { 'content-length': file.length, 'accept-ranges': 'bytes' }).end();
   const range = parseRange(request.headers.range, file.length);
-  if (range === 'unsatisfiable') return void response.writeHead(416, { 'content-range': `bytes */${file.length}` }).end();
+  if (range === 'unsatisfiable')
+    return void response.writeHead(416, { 'content-range': `bytes */${file.length}` }).end();
   if (range === null) {
     response.writeHead(200, { 'content-length': file.length });
     return sendPaced(response, file, pacing);
   }
   const body = file.subarray(range.start, range.end + 1);
-  response.writeHead(206, { 'content-length': body.length, 'content-range': `bytes ${range.start}-${range.end}/${file.length}` });
+  response.writeHead(206, {
+    'content-length': body.length,
+    'content-range': `bytes ${range.start}-${range.end}/${file.length}`,
+  });
   return sendPaced(response, body, pacing);
 }
 
 export async function startPacedHttpServer(options: PacedServerOptions): Promise<PacedHttpServer> {
-  const pacing: Pacing = { total: new Meter(options.totalBytesPerSecond), options, slice: sliceBytes(options), sent: 0, bodyBytes: 0, bodyMs: 0 };
+  const pacing: Pacing = {
+    total: new Meter(options.totalBytesPerSecond),
+    options,
+    slice: sliceBytes(options),
+    sent: 0,
+    bodyBytes: 0,
+    bodyMs: 0,
+  };
   const requests = { get: 0, head: 0 };
   const server: Server = createServer((request, response) => {
     if (request.method === 'HEAD') requests.head += 1;
@@ -153,8 +166,10 @@ export async function startPacedHttpServer(options: PacedServerOptions): Promise
  */
 export function crawlTree(crawl: string, warcs: readonly Uint8Array[]): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
-  const paths = warcs.map((_, index) =>
-    `crawl-data/${crawl}/segments/1715971057216.${index % 4}/warc/${crawl}-20240517233122-${String(index).padStart(5, '0')}.warc.gz`);
+  const paths = warcs.map(
+    (_, index) =>
+      `crawl-data/${crawl}/segments/1715971057216.${index % 4}/warc/${crawl}-20240517233122-${String(index).padStart(5, '0')}.warc.gz`,
+  );
   paths.forEach((path, index) => files.set(path, warcs[index] as Uint8Array));
   files.set(`crawl-data/${crawl}/warc.paths.gz`, new Uint8Array(gzipSync(`${paths.join('\n')}\n`)));
   return files;

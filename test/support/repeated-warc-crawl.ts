@@ -41,7 +41,12 @@ function generatedWarc(bytes: number, seed: number): { bytes: Uint8Array; pages:
 }
 
 /** `fileCount` names for one generated WARC file of at least `bytesPerFile` bytes. */
-export async function repeatedWarcCrawl(crawl: string, fileCount: number, bytesPerFile: number, seed = 20240518): Promise<RepeatedWarcCrawl> {
+export async function repeatedWarcCrawl(
+  crawl: string,
+  fileCount: number,
+  bytesPerFile: number,
+  seed = 20240518,
+): Promise<RepeatedWarcCrawl> {
   const warc = generatedWarc(bytesPerFile, seed);
   const files = new Map<string, Uint8Array>();
   const inputs: string[] = [];
@@ -51,5 +56,11 @@ export async function repeatedWarcCrawl(crawl: string, fileCount: number, bytesP
     inputs.push(path);
   }
   files.set(`crawl-data/${crawl}/warc.paths.gz`, new Uint8Array(gzipSync(`${inputs.join('\n')}\n`)));
-  return { files, inputs, warcBytes: warc.bytes.length, capturesPerFile: await countCaptures(warc.bytes), pagesPerFile: warc.pages };
+  return {
+    files,
+    inputs,
+    warcBytes: warc.bytes.length,
+    capturesPerFile: await countCaptures(warc.bytes),
+    pagesPerFile: warc.pages,
+  };
 }

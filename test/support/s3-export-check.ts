@@ -15,7 +15,9 @@ export async function listKeys(client: S3Client, bucket: string, prefix: string)
   const keys: string[] = [];
   let token: string | undefined;
   for (let page = 0; page < pagesMax; page++) {
-    const answer = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const answer = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
     for (const object of answer.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
     if (answer.IsTruncated !== true) return keys.sort();
     token = answer.NextContinuationToken;
@@ -50,9 +52,17 @@ async function listUploadsOnce(client: S3Client, bucket: string, prefix: string)
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
   for (let page = 0; page < pagesMax; page++) {
-    const answer = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+    const answer = await client.send(
+      new ListMultipartUploadsCommand({
+        Bucket: bucket,
+        Prefix: prefix,
+        KeyMarker: keyMarker,
+        UploadIdMarker: uploadIdMarker,
+      }),
+    );
     for (const upload of answer.Uploads ?? []) {
-      if (upload.Key !== undefined && upload.UploadId !== undefined) uploads.push({ key: upload.Key, uploadId: upload.UploadId });
+      if (upload.Key !== undefined && upload.UploadId !== undefined)
+        uploads.push({ key: upload.Key, uploadId: upload.UploadId });
     }
     if (answer.IsTruncated !== true) return uploads;
     keyMarker = answer.NextKeyMarker;
@@ -62,7 +72,12 @@ async function listUploadsOnce(client: S3Client, bucket: string, prefix: string)
 }
 
 /** Downloads each key to `folder` as one flat file; returns key → local path. */
-export async function downloadObjects(client: S3Client, bucket: string, keys: readonly string[], folder: string): Promise<Map<string, string>> {
+export async function downloadObjects(
+  client: S3Client,
+  bucket: string,
+  keys: readonly string[],
+  folder: string,
+): Promise<Map<string, string>> {
   mkdirSync(folder, { recursive: true });
   const paths = new Map<string, string>();
   for (const [index, key] of keys.entries()) {
@@ -129,11 +144,21 @@ export interface ReadExport {
 }
 
 /** Lists, downloads to `folder` and reads every object under the prefix. */
-export async function readExport(client: S3Client, bucket: string, prefix: string, folder: string): Promise<ReadExport> {
+export async function readExport(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  folder: string,
+): Promise<ReadExport> {
   const keys = await listKeys(client, bucket, prefix);
   const paths = await downloadObjects(client, bucket, keys, folder);
   const rowsByKey = await rowsOfObjects(paths);
   const readable = [...rowsByKey.values()].every((object) => !Number.isNaN(object.rows));
-  const totals = keys.length === 0 ? { rows: 0, distinctCaptures: 0 } : readable ? await captureTotals(folder) : { rows: Number.NaN, distinctCaptures: Number.NaN };
+  const totals =
+    keys.length === 0
+      ? { rows: 0, distinctCaptures: 0 }
+      : readable
+        ? await captureTotals(folder)
+        : { rows: Number.NaN, distinctCaptures: Number.NaN };
   return { keys, rowsByKey, totals };
 }

@@ -38,7 +38,9 @@ function listUploadsXml(bucket, query, uploads) {
   const uploadIdMarker = query['upload-id-marker'] ?? '';
   const uploadsMax = Number(query['max-uploads'] ?? 1000);
   const after = (upload) =>
-    keyMarker === '' || upload.key > keyMarker || (upload.key === keyMarker && uploadIdMarker !== '' && upload.uploadId > uploadIdMarker);
+    keyMarker === '' ||
+    upload.key > keyMarker ||
+    (upload.key === keyMarker && uploadIdMarker !== '' && upload.uploadId > uploadIdMarker);
   const matching = uploads.filter((upload) => upload.key.startsWith(prefix) && after(upload));
   const page = matching.slice(0, uploadsMax);
   const truncated = matching.length > uploadsMax;
@@ -49,7 +51,10 @@ function listUploadsXml(bucket, query, uploads) {
         `<Upload><Key>${xmlEscape(upload.key)}</Key><UploadId>${upload.uploadId}</UploadId><Initiated>${upload.initiated.toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`,
     )
     .join('');
-  const markers = truncated && last ? `<NextKeyMarker>${xmlEscape(last.key)}</NextKeyMarker><NextUploadIdMarker>${last.uploadId}</NextUploadIdMarker>` : '';
+  const markers =
+    truncated && last
+      ? `<NextKeyMarker>${xmlEscape(last.key)}</NextKeyMarker><NextUploadIdMarker>${last.uploadId}</NextUploadIdMarker>`
+      : '';
   return `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${bucket}</Bucket><Prefix>${xmlEscape(prefix)}</Prefix><MaxUploads>${uploadsMax}</MaxUploads><IsTruncated>${truncated}</IsTruncated>${markers}${entries}</ListMultipartUploadsResult>`;
 }
 
@@ -64,11 +69,14 @@ function knownKey(ctx) {
 
 function multipartAdditions(store) {
   return async (ctx, next) => {
-    const isAddition = ('uploads' in ctx.query && ctx.method === 'GET') || (ctx.method === 'DELETE' && typeof ctx.query.uploadId === 'string');
+    const isAddition =
+      ('uploads' in ctx.query && ctx.method === 'GET') ||
+      (ctx.method === 'DELETE' && typeof ctx.query.uploadId === 'string');
     if (isAddition && !knownKey(ctx)) {
       ctx.status = 403;
       ctx.type = 'application/xml';
-      ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access Key Id you provided does not exist in our records.</Message></Error>';
+      ctx.body =
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access Key Id you provided does not exist in our records.</Message></Error>';
       return;
     }
     const [, bucket, ...keyParts] = ctx.path.split('/').filter((part, index) => index < 2 || part !== '');

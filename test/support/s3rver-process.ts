@@ -61,4 +61,3 @@ export async function startS3rver(buckets: readonly string[]): Promise<RunningS3
     },
   };
 }
-

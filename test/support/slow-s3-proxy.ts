@@ -7,7 +7,13 @@
  * the body was whole), as the test chooses. Headers pass unchanged (the Host header
  * included), so SigV4 signatures made for the proxy's address still verify.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { nextUnit, seededRandom } from '../../core/seeded-random.ts';
 
@@ -41,7 +47,13 @@ function isDelayed(request: IncomingMessage, writes: SlowWrites): boolean {
   return request.method === 'POST' && url.searchParams.has('uploadId');
 }
 
-function forward(target: URL, request: IncomingMessage, body: Buffer, response: ServerResponse, senderGone: () => boolean): void {
+function forward(
+  target: URL,
+  request: IncomingMessage,
+  body: Buffer,
+  response: ServerResponse,
+  senderGone: () => boolean,
+): void {
   const upstream = httpRequest(
     { host: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers },
     (answer) => {
@@ -79,14 +91,17 @@ export async function startSlowS3Proxy(targetEndpoint: string, seed: number, wri
       if (!isDelayed(request, writes)) return forward(target, request, body, response, () => senderGone);
       delayed += 1;
       const [min, max] = writes.delayMs;
-      const timer = setTimeout(() => {
-        waiting.delete(timer);
-        if (senderGone && !writes.forwardOrphans) {
-          dropped += 1;
-          return;
-        }
-        forward(target, request, body, response, () => senderGone);
-      }, min + Math.floor(nextUnit(random) * (max - min)));
+      const timer = setTimeout(
+        () => {
+          waiting.delete(timer);
+          if (senderGone && !writes.forwardOrphans) {
+            dropped += 1;
+            return;
+          }
+          forward(target, request, body, response, () => senderGone);
+        },
+        min + Math.floor(nextUnit(random) * (max - min)),
+      );
       waiting.set(timer, decodeURIComponent(new URL(request.url ?? '/', 'http://proxy').pathname.slice(1)));
     });
   });

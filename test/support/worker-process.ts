@@ -43,8 +43,15 @@ export class WorkerProcess {
   readonly exited: Promise<WorkerExit>;
   readonly startedAtMs = Date.now();
 
-  constructor(readonly name: string, args: readonly string[], options: WorkerSpawnOptions) {
-    this.child = spawn(process.execPath, [workerBinary, ...args], { env: { ...options.env, HOSTNAME: name }, cwd: options.cwd });
+  constructor(
+    readonly name: string,
+    args: readonly string[],
+    options: WorkerSpawnOptions,
+  ) {
+    this.child = spawn(process.execPath, [workerBinary, ...args], {
+      env: { ...options.env, HOSTNAME: name },
+      cwd: options.cwd,
+    });
     this.child.stderr?.on('data', (chunk: Buffer) => (this.stderrText += chunk.toString()));
     this.child.stdout?.on('data', (chunk: Buffer) => (this.stdoutText += chunk.toString()));
     this.exited = new Promise((resolveExit) => {
@@ -97,7 +104,11 @@ export class WorkerProcess {
 }
 
 /** Runs a short worker command (`status`, `cleanup`) to its end, bounded by `timeoutMs`. */
-export async function runWorkerCommand(args: readonly string[], options: WorkerSpawnOptions, timeoutMs = 60_000): Promise<WorkerExit> {
+export async function runWorkerCommand(
+  args: readonly string[],
+  options: WorkerSpawnOptions,
+  timeoutMs = 60_000,
+): Promise<WorkerExit> {
   const worker = new WorkerProcess('command', args, options);
   const exit = await worker.exitWithin(timeoutMs);
   if (exit !== null) return exit;

@@ -53,9 +53,14 @@ export function startChild(file: string, environment: Record<string, string>): R
         const check = (): void => {
           const found = lines.find(predicate);
           if (found !== undefined) finish(() => resolve(found));
-          else if (child.exitCode !== null || child.signalCode !== null) finish(() => reject(new Error(`child exited before the expected line; stderr: ${errors}`)));
+          else if (child.exitCode !== null || child.signalCode !== null)
+            finish(() => reject(new Error(`child exited before the expected line; stderr: ${errors}`)));
         };
-        const timer = setTimeout(() => finish(() => reject(new Error(`child printed no expected line within ${timeoutMs} ms; stderr: ${errors}`))), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            finish(() => reject(new Error(`child printed no expected line within ${timeoutMs} ms; stderr: ${errors}`))),
+          timeoutMs,
+        );
         const finish = (settle: () => void): void => {
           clearTimeout(timer);
           listeners.delete(check);

@@ -26,10 +26,12 @@ for (let round = 0; round < 10 * jobCount; round += 1) {
   const { jobs, exhausted } = await ledger.claim(runId, `worker-${process.pid}`, 4, 60_000);
   if (exhausted) break;
   for (const job of jobs) process.stdout.write(`claimed ${job.jobId} ${job.attempt}\n`);
-  await Promise.all(jobs.map(async (job) => {
-    if (await ledger.complete(runId, job, someResult)) process.stdout.write(`done ${job.jobId}\n`);
-    else process.stdout.write(`refused ${job.jobId}\n`);
-  }));
+  await Promise.all(
+    jobs.map(async (job) => {
+      if (await ledger.complete(runId, job, someResult)) process.stdout.write(`done ${job.jobId}\n`);
+      else process.stdout.write(`refused ${job.jobId}\n`);
+    }),
+  );
 }
 await ledger.close();
 process.stdout.write('finished\n');

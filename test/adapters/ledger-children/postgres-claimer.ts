@@ -13,5 +13,7 @@ const leaseMs = Number(process.env['LEASE_MS'] ?? '1000');
 
 const ledger = await PostgresLedger.open({ connectionString, schema, outputKeyOf: (input) => input.filename });
 const { jobs } = await ledger.claim(runId, `child-${process.pid}`, count, leaseMs);
-process.stdout.write(JSON.stringify({ claimed: jobs.map((job) => ({ jobId: job.jobId, attempt: job.attempt })) }) + '\n');
+process.stdout.write(
+  JSON.stringify({ claimed: jobs.map((job) => ({ jobId: job.jobId, attempt: job.attempt })) }) + '\n',
+);
 setTimeout(() => process.exit(3), 60_000);
