@@ -310,9 +310,12 @@ function asciiLabel(label: string): string | null {
   return `xn--${punycode(prepared)}`;
 }
 
+// The classes list combining marks one by one, as RFC 3454's tables do: none is meant to combine.
+// eslint-disable-next-line no-misleading-character-class
 const mappedToNothing = /[\u00ad\u034f\u1806\u180b-\u180d\u200b-\u200d\u2060\ufe00-\ufe0f\ufeff]/g;
 /** RFC 3491's prohibited characters: non-ASCII spaces and controls, private use, surrogates and the like. */
 const nameprepProhibited =
+  // eslint-disable-next-line no-misleading-character-class
   /[\u0080-\u00a0\u0340\u0341\u06dd\u070f\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2063\u206a-\u206f\u2ff0-\u2ffb\u3000\ud800-\udfff\ue000-\uf8ff\ufdd0-\ufdef\ufeff\ufff9-\uffff\u{1d173}-\u{1d17a}\u{e0001}\u{e0020}-\u{e007f}\u{f0000}-\u{10ffff}]/u;
 
 function nameprep(label: string): string | null {
@@ -513,7 +516,9 @@ function surtParse(raw: string): SurtUrl | undefined {
   let path: string | null = text.slice(index, hasQuery ? question : bodyEnd) || null;
   const query = hasQuery ? text.slice(question + 1, bodyEnd) || null : null;
   if (hostAndPort.endsWith(':')) hostAndPort = hostAndPort.replace(/:+$/, '');
-  let { host, port } = surtHostAndPort(hostAndPort.slice(hostAndPort.lastIndexOf('@') + 1));
+  const surt = surtHostAndPort(hostAndPort.slice(hostAndPort.lastIndexOf('@') + 1));
+  const port = surt.port;
+  let host = surt.host;
   if (port === undefined) return undefined;
   // "http:////www.vikings.com": the host is the first path segment.
   if (scheme.startsWith('http') && host === null && path !== null) {

@@ -459,7 +459,7 @@ describe('damaged ARC files', () => {
         const damaged = Buffer.from(bytes.subarray(0, bytes.length - Math.floor(nextUnit(random) * 40)));
         const flips = [0, 1, 2].map(() => Math.floor(nextUnit(random) * damaged.length));
         for (const position of flips) damaged[position] ^= 1 + Math.floor(nextUnit(random) * 255);
-        let decoded: Decoded | null = null;
+        let decoded: Decoded;
         try {
           decoded = decode(damaged, 1 + Math.floor(nextUnit(random) * 200), trial);
         } catch (error) {

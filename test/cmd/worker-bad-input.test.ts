@@ -238,7 +238,7 @@ async function flipped(damage: Extract<Damage, { kind: 'byte flipped' }>): Promi
   const hit = places.find((place) => damage.position >= place.offset && damage.position < place.offset + place.length)!;
   const member = Buffer.from(source.subarray(hit.offset, hit.offset + hit.length));
   member[damage.position - hit.offset] = member[damage.position - hit.offset]! ^ damage.xor;
-  let harmless = false;
+  let harmless: boolean;
   try {
     harmless = zlib.gunzipSync(member).equals(zlib.gunzipSync(source.subarray(hit.offset, hit.offset + hit.length)));
   } catch {

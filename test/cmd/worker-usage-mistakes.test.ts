@@ -83,7 +83,7 @@ async function expectMistake(folder: string, args: string[], path: string, says:
   expect(text[0]).toMatch(/^error: /);
   expect(text[0]).toContain(path);
   expect(text[0]).toMatch(says);
-  expect(result.stderr).not.toMatch(/FailureError|    at /);
+  expect(result.stderr).not.toMatch(/FailureError| {4}at /);
   expect(result.code).toBe(2);
   expect(tree(folder)).toEqual(before);
 }

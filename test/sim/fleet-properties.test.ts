@@ -97,7 +97,7 @@ describe('the core in the simulator', () => {
         try {
           result = simulate(scenario);
         } catch (error) {
-          throw new Error(`${(error as Error).message}\nreplay: ${replayCommand(scenario)}`);
+          throw new Error(`${(error as Error).message}\nreplay: ${replayCommand(scenario)}`, { cause: error });
         }
         if (result.violationCount > 0) {
           throw new Error(`${result.violations.join('\n')}\nreplay: ${replayCommand(scenario)}`);
