@@ -1,6 +1,6 @@
 /**
  * Crawls to plan for. A CommonCrawl main crawl is ~90,000–100,000 WARC files of ~1 GiB
- * (DESIGN.md, and the `warc.paths.gz` listings of recent crawls, e.g. CC-MAIN-2024-22 has
+ * (the `warc.paths.gz` listings of recent crawls, e.g. CC-MAIN-2024-22 has
  * 100,000 files); the data model in models.ts turns bytes into rows and Parquet bytes.
  */
 export interface CrawlPreset {

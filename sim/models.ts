@@ -96,11 +96,11 @@ export const defaultModels: Models = {
     latencySigma: 0.8,
     // AWS's S3 performance guidelines: "make one concurrent request for each 85–90 MB/s".
     streamBytesPerSecond: 88_000_000,
-    // CommonCrawl answers 503 when overloaded (DESIGN.md); 0.1% is our assumption for a quiet day.
+    // CommonCrawl answers 503 SlowDown when overloaded; 0.1% is our assumption for a quiet day.
     slowDownRate: 0.001,
     timeoutRate: 0.0001,
     timeoutMs: 30_000,
-    // DESIGN.md: CommonCrawl "serves a few thousand requests per second across all users".
+    // CommonCrawl's data service answers a few thousand requests per second across all users.
     // We take 2,000 for our fleet, leaving the rest to everyone else.
     requestsPerSecondMax: 2_000,
   },
@@ -117,12 +117,13 @@ export const defaultModels: Models = {
     requestsPerSecondMax: 3_500,
   },
   cpu: {
-    // Our WARC decoder inflates each gzip member with node's zlib; DESIGN.md's goal is ≥ 0.7×
-    // zlib's streaming gunzip, which inflates ~150–250 MB/s of compressed input per core on
+    // Our WARC decoder inflates each gzip member with node's zlib; the decode bench's goal is
+    // ≥ 0.7× zlib's streaming gunzip, which inflates ~150–250 MB/s of compressed input per core on
     // current x86 and Graviton. 100 MB/s per core is that goal with headroom for parsing and
     // row building; `--calibrate` replaces it with a measured figure.
     decodeBytesPerSecondPerCore: 100_000_000,
-    // DESIGN.md, measured here: @dsnp/parquetjs writes ~52 k index-like rows/s.
+    // An early measurement of @dsnp/parquetjs writing index-like rows; the encode bench now gives
+    // 24–31 k rows/s on the shared 2-core machine (docs/figures.md). `--calibrate` replaces it.
     encodeRowsPerSecondPerCore: 52_000,
     serviceTime: 'fixed',
   },

@@ -43,7 +43,7 @@ const optionalString: FieldDefinition = { type: 'UTF8', optional: true };
 const requiredString: FieldDefinition = { type: 'UTF8', optional: false };
 
 /**
- * Column types of DESIGN.md's "Output" table. `fetch_status` is INT32 with the INT_16 converted
+ * Column types of the output schema (docs/architecture.md). `fetch_status` is INT32 with the INT_16 converted
  * type because Parquet has no 16-bit physical type; readers (DuckDB included) read it as SMALLINT.
  * `fetch_time` is INT64 with TIMESTAMP_MILLIS, which the Parquet spec defines as UTC. Both are
  * optional: real captures can lack them (a WARC-Date that cannot be read; a revisit written

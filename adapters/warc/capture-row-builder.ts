@@ -25,7 +25,7 @@ const statusPattern = /^HTTP\/\S+\s+(\d{3})(?:\s|$)/;
 
 /**
  * Builds the row of a response, revisit or resource record, joined with the metadata record
- * that followed it (or null). Column meanings are cc-index-table's; see DESIGN.md "Output".
+ * that followed it (or null). Column meanings are cc-index-table's; see docs/architecture.md, "Output schema".
  */
 export function buildCaptureRow(record: ParsedRecord, metadata: ParsedRecord | null, input: InputRef): RowResult {
   const url = targetUri(record);

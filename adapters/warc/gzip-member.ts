@@ -56,7 +56,7 @@ export type MemberInflation =
   | { readonly kind: 'corrupt'; readonly reason: string };
 
 /**
- * Inflates the member at `index` with node's zlib (about 3x faster than pako, see DESIGN.md);
+ * Inflates the member at `index` with node's zlib (about 3x faster than pako: docs/figures.md, the decode bench);
  * the engine's consumed-byte count tells where the deflate data ends, so the member's end is
  * found without scanning. The trailer's CRC-32 and size are checked: a flipped bit that still
  * inflates is caught here, not passed on as a row.

@@ -34,7 +34,7 @@ export type UrlColumns = Pick<
  *   `dns:` and `whois:`), `HostName` normalises the host, crawler-commons'
  *   `EffectiveTldFinder` reads the public suffix list.
  * One deliberate difference: cc-index-table keeps an explicit default port
- * (`http://a.com:80/` gives 80); this project's schema wants null there (DESIGN.md). The
+ * (`http://a.com:80/` gives 80); the output schema wants null there (docs/architecture.md). The
  * crawler behind CommonCrawl drops default ports before fetching, so its data never differs.
  */
 

@@ -1,4 +1,4 @@
-// Proves that the Parquet encoder writes what DESIGN.md's "Output" table promises, checked by an
+// Proves that the Parquet encoder writes what docs/architecture.md's output schema promises, checked by an
 // independent reader (DuckDB): the bytes returned by writeRowGroup calls and finish, concatenated,
 // are one valid Parquet file; every row comes back field by field (nulls, unicode, UTC
 // timestamps, int16 status, int64 offsets past 2^31, port null vs number); the columns have the

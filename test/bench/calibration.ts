@@ -56,7 +56,7 @@ export interface Workload {
  * a workload asks the loopback for at most 32 × its per-connection rate, kept at or under
  * 96 MB/s: more than that, and on this 2-core machine the CPU moving bytes through loopback,
  * not the server's pacing, sets the rate, shared by all streams, which the simulator's link
- * does not model (see the README). Under load from other processes even 96 MB/s can be too
+ * does not model (see docs/figures.md). Under load from other processes even 96 MB/s can be too
  * much: the figures print what one connection achieved against the server's limit.
  */
 export const workloads: readonly Workload[] = [

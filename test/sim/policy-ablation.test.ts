@@ -1,4 +1,4 @@
-// Proves what the `--policy` ablation shows, with the figures the README quotes. On two
+// Proves what the `--policy` ablation shows, with the figures docs/figures.md quotes. On two
 // c6gn.4xlarge instances exporting 600 CommonCrawl-sized files with default limits (16 GiB
 // budget, 32 jobs, no crashes), the weighted policy holds less memory at its peak than FIFO
 // and round-robin (1–2% less over seeds 1–5), though it finishes 1–4% later than FIFO: a
