@@ -51,9 +51,9 @@ export const someResult: JobResult = {
   outputBytes: 200,
   counters: {
     byType: { response: 12 },
-    badByReason: { 'truncated gzip member': 1 },
-    skippedByReason: { 'not an HTTP capture': 2 },
-    warningByReason: { 'unreadable WARC-Date': 1 },
+    badByReason: { truncated_gzip_member: 1 },
+    skippedByReason: { not_http_capture: 2 },
+    warningByReason: { unreadable_warc_date: 1 },
   },
 };
 

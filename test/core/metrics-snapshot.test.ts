@@ -11,9 +11,9 @@ describe('metrics snapshot', () => {
     const state = createWorkerState(defaultLimits);
     const heritrixChunk = {
       byType: { response: 5, warcinfo: 1 },
-      badByReason: { 'truncated record': 1 },
-      skippedByReason: { 'not an HTTP capture': 3 },
-      warningByReason: { 'unreadable WARC-Date': 1 },
+      badByReason: { truncated_record: 1 },
+      skippedByReason: { not_http_capture: 3 },
+      warningByReason: { unreadable_warc_date: 1 },
     };
     // A chunk handed in by a decoder that counts no skipped record at all.
     const plainChunk = { byType: { response: 2 }, badByReason: {} };
