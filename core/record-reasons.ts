@@ -74,7 +74,7 @@ const badRecordMessages: Readonly<Record<BadRecordCode, string>> = {
 };
 
 const skippedRecordMessages: Readonly<Record<SkippedRecordCode, string>> = {
-  not_http_capture: 'a record that is no HTTP exchange (a dns: or whois: lookup)',
+  not_http_capture: 'a record that is no HTTP exchange, such as a dns: or whois: lookup',
   other: unknownStoredReason,
 };
 
@@ -201,4 +201,24 @@ export function reasonMessagesText<Code extends string>(set: ReasonSet<Code>, co
   return countedCodes(set, counts)
     .map(([code, times]) => `${code} ${times} (${set.messages[code]})`)
     .join('; ');
+}
+
+/** Counts of the three sets together, as a job's counters or a run's totals hold them. */
+export interface ReasonTotals {
+  readonly bad: BadRecordCounts;
+  readonly skipped: SkippedRecordCounts;
+  readonly warning: RecordWarningCounts;
+}
+
+/** The lines a person reads under a run's totals, one a set that counted anything: each code, its count and message. */
+export function reasonTotalsLines(totals: ReasonTotals, indent = '  '): string[] {
+  const lines: string[] = [];
+  const line = <Code extends string>(what: string, set: ReasonSet<Code>, counts: ReasonCounts<Code>): void => {
+    if (countedCodes(set, counts).length > 0)
+      lines.push(`${indent}${what} by reason: ${reasonMessagesText(set, counts)}`);
+  };
+  line('bad records', badRecordReasons, totals.bad);
+  line('skipped records', skippedRecordReasons, totals.skipped);
+  line('rows with warnings', recordWarningReasons, totals.warning);
+  return lines;
 }

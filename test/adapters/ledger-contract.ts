@@ -167,6 +167,10 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
         rowsDone: 15,
         badRecordsDone: 2,
         skippedRecordsDone: 4,
+        recordWarningsDone: 2,
+        badByReasonDone: { truncated_gzip_member: 2 },
+        skippedByReasonDone: { not_http_capture: 4 },
+        warningByReasonDone: { unreadable_warc_date: 2 },
       });
     });
 
