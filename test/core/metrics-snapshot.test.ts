@@ -1,5 +1,6 @@
 // Proves that the metrics snapshot reports records skipped (no web capture: dns:, whois:) and
-// rows kept with a warning apart from bad records, from the record counters the decoder hands in.
+// rows kept with a warning apart from bad records, in all and by reason code, from the record
+// counters the decoder hands in.
 import { describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../core/limits.ts';
 import { metricsSnapshot } from '../../core/metrics-snapshot.ts';
@@ -23,6 +24,11 @@ describe('metrics snapshot', () => {
       badRecords: 1,
       skippedRecords: 3,
       recordWarnings: 1,
+    });
+    expect(metricsSnapshot(state, 0).recordReasons).toEqual({
+      bad: { truncated_record: 1 },
+      skipped: { not_http_capture: 3 },
+      warning: { unreadable_warc_date: 1 },
     });
   });
 });
