@@ -52,7 +52,7 @@ export type RecordWarningCounts = ReasonCounts<RecordWarningCode>;
 const unknownStoredReason = 'a reason this version does not know, stored by another version';
 
 const badRecordMessages: Readonly<Record<BadRecordCode, string>> = {
-  corrupt_gzip_member: 'a gzip member that does not inflate; reading went on at the next member',
+  corrupt_gzip_member: 'a gzip member that does not inflate: reading went on at the next member',
   gzip_checksum_mismatch: 'a gzip member whose CRC-32 or length does not match what it inflates to',
   non_gzip_data: 'bytes between gzip members that are no gzip member',
   truncated_gzip_member: 'the file ends inside a gzip member',
