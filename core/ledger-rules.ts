@@ -5,6 +5,8 @@
  * suite holds all three to the same semantics and no copy drifts.
  */
 import type { InputRef } from './input-ref.ts';
+import type { RunStats } from './ledger.ts';
+import { type RecordCounters, totalCount } from './record-counters.ts';
 
 export interface RetrySchedule {
   readonly attemptsMax: number;
@@ -100,4 +102,30 @@ export const leaseExpiredError = "ours: lease expired (the worker died or hung) 
  */
 export function sharedOutputKeyError(outputKey: string, heldBy: string): string {
   return `input: output ${outputKey} is also the output of ${heldBy} in this run; export this input under a new --run-id`;
+}
+
+/** What `RunStats` says of the done jobs' records: totals and counts by reason code. */
+export type DoneRecordStats = Pick<
+  RunStats,
+  | 'badRecordsDone'
+  | 'skippedRecordsDone'
+  | 'recordWarningsDone'
+  | 'badByReasonDone'
+  | 'skippedByReasonDone'
+  | 'warningByReasonDone'
+>;
+
+/** The done jobs' record stats from their counters summed (`addRecordCounters`). */
+export function doneRecordStats(counters: RecordCounters): DoneRecordStats {
+  const bad = counters.badByReason;
+  const skipped = counters.skippedByReason ?? {};
+  const warning = counters.warningByReason ?? {};
+  return {
+    badRecordsDone: totalCount(bad),
+    skippedRecordsDone: totalCount(skipped),
+    recordWarningsDone: totalCount(warning),
+    badByReasonDone: bad,
+    skippedByReasonDone: skipped,
+    warningByReasonDone: warning,
+  };
 }

@@ -1,6 +1,7 @@
 import type { Failure } from './failure.ts';
 import type { InputRef, Lease, LeasedJob } from './input-ref.ts';
 import type { RecordCounters } from './record-counters.ts';
+import type { BadRecordCounts, RecordWarningCounts, SkippedRecordCounts } from './record-reasons.ts';
 
 export interface ClaimResult {
   readonly jobs: readonly LeasedJob[];
@@ -38,10 +39,19 @@ export interface RunStats {
   readonly remaining: number;
   readonly inputBytesDone: number;
   readonly rowsDone: number;
-  /** Bad records of the done jobs, from their stored results. */
+  /** Bad records of the done jobs, from their stored results: the sum of `badByReasonDone`. */
   readonly badRecordsDone: number;
   /** Skipped records (no web capture: `dns:`, `whois:`) of the done jobs, apart from the bad ones. */
   readonly skippedRecordsDone: number;
+  /** Rows of the done jobs kept with a warning (a column left null, a length mended). */
+  readonly recordWarningsDone: number;
+  /**
+   * The same by reason code. Results stored before the codes read into them: a free text that
+   * was a reason becomes its code, one this version does not know counts as `other`.
+   */
+  readonly badByReasonDone: BadRecordCounts;
+  readonly skippedByReasonDone: SkippedRecordCounts;
+  readonly warningByReasonDone: RecordWarningCounts;
 }
 
 /** Where a run reads and writes, stored by its first enqueue so that `status` can list runs. */

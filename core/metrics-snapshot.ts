@@ -1,5 +1,6 @@
 import { allowed } from './aimd-limit.ts';
 import { totalCount } from './record-counters.ts';
+import type { ReasonTotals } from './record-reasons.ts';
 import { perStage, type PerStage, type Remote } from './stage.ts';
 import type { WorkerCounters, WorkerState } from './worker-state.ts';
 
@@ -27,6 +28,8 @@ export interface MetricsSnapshot {
     readonly skippedRecords: number;
     readonly recordWarnings: number;
   };
+  /** The same three counters by reason code, since start. */
+  readonly recordReasons: ReasonTotals;
 }
 
 export function metricsSnapshot(state: WorkerState, nowMs: number): MetricsSnapshot {
@@ -46,6 +49,11 @@ export function metricsSnapshot(state: WorkerState, nowMs: number): MetricsSnaps
       badRecords: totalCount(records.badByReason),
       skippedRecords: totalCount(records.skippedByReason),
       recordWarnings: totalCount(records.warningByReason),
+    },
+    recordReasons: {
+      bad: records.badByReason,
+      skipped: records.skippedByReason ?? {},
+      warning: records.warningByReason ?? {},
     },
   };
 }

@@ -14,6 +14,7 @@ import {
   checkLeaseMs,
   checkRunId,
   checkSizeBytes,
+  doneRecordStats,
   jobRetryDelayMs,
   lastErrorOf,
   leaseExpiredError,
@@ -30,7 +31,7 @@ import type {
   RunStats,
   WorkerProgress,
 } from '../core/ledger.ts';
-import { totalCount } from '../core/record-counters.ts';
+import { addRecordCounters, emptyRecordCounters } from '../core/record-counters.ts';
 import { grantLease, holdsLease, leaseRanOut, renewLease, type LeasedState } from './lease-fence.ts';
 
 export interface SimulatedLedgerPortOptions {
@@ -247,15 +248,13 @@ export class SimulatedLedgerPort {
     const counts = { pending: 0, leased: 0, done: 0, failed: 0 };
     let inputBytesDone = 0;
     let rowsDone = 0;
-    let badRecordsDone = 0;
-    let skippedRecordsDone = 0;
+    let records = emptyRecordCounters;
     this.checkOpen(runId);
     for (const job of this.runs.get(runId)?.jobs.values() ?? []) {
       counts[job.status] += 1;
       inputBytesDone += job.result?.inputBytes ?? 0;
       rowsDone += job.result?.rows ?? 0;
-      badRecordsDone += totalCount(job.result?.counters.badByReason);
-      skippedRecordsDone += totalCount(job.result?.counters.skippedByReason);
+      if (job.result !== null) records = addRecordCounters(records, job.result.counters);
     }
     return {
       pending: counts.pending,
@@ -265,8 +264,7 @@ export class SimulatedLedgerPort {
       remaining: counts.pending + counts.leased,
       inputBytesDone,
       rowsDone,
-      badRecordsDone,
-      skippedRecordsDone,
+      ...doneRecordStats(records),
     };
   }
 

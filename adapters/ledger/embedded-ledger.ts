@@ -32,12 +32,13 @@ import type {
   RunStats,
   WorkerProgress,
 } from '../../core/ledger.ts';
-import { totalCount } from '../../core/record-counters.ts';
+import { addRecordCounters, emptyRecordCounters, readStoredRecordCounters } from '../../core/record-counters.ts';
 import { JournalFile, replayJournal } from './journal-file.ts';
 import {
   checkClaim,
   checkLeaseMs,
   checkRunId,
+  doneRecordStats,
   jobRetryDelayMs,
   lastErrorOf,
   leaseExpiredError,
@@ -421,15 +422,13 @@ export class EmbeddedLedger implements InspectableLedger {
     const counts = { pending: 0, leased: 0, done: 0, failed: 0 };
     let inputBytesDone = 0;
     let rowsDone = 0;
-    let badRecordsDone = 0;
-    let skippedRecordsDone = 0;
+    let records = emptyRecordCounters;
     for (const job of this.runs.get(runId)?.jobs.values() ?? []) {
       counts[job.state] += 1;
       if (job.state === 'done' && job.result !== null) {
         inputBytesDone += job.result.inputBytes;
         rowsDone += job.result.rows;
-        badRecordsDone += totalCount(job.result.counters.badByReason);
-        skippedRecordsDone += totalCount(job.result.counters.skippedByReason);
+        records = addRecordCounters(records, job.result.counters);
       }
     }
     return {
@@ -440,8 +439,7 @@ export class EmbeddedLedger implements InspectableLedger {
       remaining: counts.pending + counts.leased,
       inputBytesDone,
       rowsDone,
-      badRecordsDone,
-      skippedRecordsDone,
+      ...doneRecordStats(records),
     };
   }
 
@@ -527,7 +525,7 @@ export class EmbeddedLedger implements InspectableLedger {
       run.progress.set(line.progress.workerId, line.progress);
       run.progressAtMs = Math.max(run.progressAtMs, line.atMs ?? 0);
     } else if (line.kind === 'run') run.record = line.record;
-    else for (const job of line.jobs) this.store(run, job);
+    else for (const job of line.jobs) this.store(run, storedResultRead(job));
   }
 
   /** At start no lease can be held: the process that held it is gone (we own the lock). */
@@ -569,6 +567,15 @@ export class EmbeddedLedger implements InspectableLedger {
     }
     return count;
   }
+}
+
+/**
+ * A job as the journal gave it back: its result's counters read into reason codes, so that a
+ * result stored before the codes (free-text reasons), or by a later version, reads without fault.
+ */
+function storedResultRead(job: StoredJob): StoredJob {
+  if (job.result === null) return job;
+  return { ...job, result: { ...job.result, counters: readStoredRecordCounters(job.result.counters) } };
 }
 
 function finished(job: StoredJob, state: 'done' | 'failed', lastError: string | null): StoredJob {

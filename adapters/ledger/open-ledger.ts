@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunStats, WorkerProgress } from '../../core/ledger.ts';
+import { reasonTotalsLines } from '../../core/record-reasons.ts';
 import { EmbeddedLedger } from './embedded-ledger.ts';
 import type { FailedJob, InspectableLedger, LedgerOptions, RunListing, SharedOutputKey } from './ledger-options.ts';
 
@@ -87,7 +88,13 @@ export function runStatusText(status: RunStatus): string {
   const lines = [
     `run ${status.runId}: ${stats.done}/${total} done, ${stats.failed} failed, ${stats.pending} pending, ${stats.claimed} claimed`,
     `  done: ${(stats.inputBytesDone / 1024 ** 3).toFixed(2)} GiB read, ${stats.rowsDone} rows written, ` +
-      `${stats.badRecordsDone} bad records, ${stats.skippedRecordsDone} skipped`,
+      `${stats.badRecordsDone} bad records, ${stats.skippedRecordsDone} skipped, ` +
+      `${stats.recordWarningsDone} rows with warnings`,
+    ...reasonTotalsLines({
+      bad: stats.badByReasonDone,
+      skipped: stats.skippedByReasonDone,
+      warning: stats.warningByReasonDone,
+    }),
   ];
   for (const worker of status.workers) {
     const current = worker.currentInput ?? '-';

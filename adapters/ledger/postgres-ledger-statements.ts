@@ -153,18 +153,28 @@ export const workerProgressSql = `
     bad_records::float8 AS bad_records, status
   FROM ledger_progress WHERE run_id = $1 ORDER BY worker_id`;
 
-/** $1 run. Bad and skipped records are summed from each done job's stored counters. */
+/** $1 run. */
 export const statsSql = `
   SELECT state, count(*)::float8 AS jobs, coalesce(sum(input_bytes), 0)::float8 AS input_bytes,
-    coalesce(sum(rows_written), 0)::float8 AS rows_written,
-    coalesce(sum(bad.records), 0)::float8 AS bad_records,
-    coalesce(sum(skipped.records), 0)::float8 AS skipped_records
+    coalesce(sum(rows_written), 0)::float8 AS rows_written
+  FROM ledger_jobs WHERE run_id = $1 GROUP BY state`;
+
+/**
+ * $1 run. The done jobs' stored counts of bad records, skipped records and warnings, summed by
+ * key as stored: reason codes, or the free text of results stored before them, which the
+ * ledger reads into codes. A field that is not an object, or a count that is not a whole
+ * number, is passed over rather than failing `status`.
+ */
+export const reasonCountsSql = `
+  SELECT field.kind, entry.key, sum(entry.value::numeric)::float8 AS records
   FROM ledger_jobs
-    LEFT JOIN LATERAL (SELECT sum(value::numeric) AS records
-      FROM jsonb_each_text(counters -> 'badByReason')) AS bad ON true
-    LEFT JOIN LATERAL (SELECT sum(value::numeric) AS records
-      FROM jsonb_each_text(counters -> 'skippedByReason')) AS skipped ON true
-  WHERE run_id = $1 GROUP BY state`;
+    CROSS JOIN (VALUES ('bad', 'badByReason'), ('skipped', 'skippedByReason'), ('warning', 'warningByReason'))
+      AS field (kind, name)
+    CROSS JOIN LATERAL jsonb_each_text(
+      CASE WHEN jsonb_typeof(counters -> field.name) = 'object' THEN counters -> field.name ELSE '{}'::jsonb END
+    ) AS entry
+  WHERE run_id = $1 AND state = 'done' AND entry.value ~ '^[0-9]+$'
+  GROUP BY field.kind, entry.key`;
 
 /** $1 run, $2 job. For status and tests: a job's last error after it failed. */
 export const jobStateSql = `

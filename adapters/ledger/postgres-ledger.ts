@@ -24,11 +24,13 @@ import {
   checkClaim,
   checkLeaseMs,
   checkRunId,
+  doneRecordStats,
   lastErrorOf,
   leaseExpiredError,
   retryScheduleOf,
   type RetrySchedule,
 } from '../../core/ledger-rules.ts';
+import { type RecordCounters, readStoredRecordCounters } from '../../core/record-counters.ts';
 import {
   enqueueBatchMax,
   enqueuedJobOf,
@@ -277,14 +279,18 @@ export class PostgresLedger implements InspectableLedger {
 
   async stats(runId: string): Promise<RunStats> {
     checkRunId(runId);
-    const result = await this.query<{
-      state: string;
-      jobs: number;
-      input_bytes: number;
-      rows_written: number;
-      bad_records: number;
-      skipped_records: number;
-    }>('reading run stats', statements.statsSql, [runId]);
+    const [result, reasons] = await Promise.all([
+      this.query<{ state: string; jobs: number; input_bytes: number; rows_written: number }>(
+        'reading run stats',
+        statements.statsSql,
+        [runId],
+      ),
+      this.query<{ kind: string; key: string; records: number }>(
+        'reading run stats by reason',
+        statements.reasonCountsSql,
+        [runId],
+      ),
+    ]);
     const byState = new Map(result.rows.map((row) => [row.state, row]));
     const jobsIn = (state: string): number => byState.get(state)?.jobs ?? 0;
     return {
@@ -295,8 +301,7 @@ export class PostgresLedger implements InspectableLedger {
       remaining: jobsIn('pending') + jobsIn('leased'),
       inputBytesDone: byState.get('done')?.input_bytes ?? 0,
       rowsDone: byState.get('done')?.rows_written ?? 0,
-      badRecordsDone: byState.get('done')?.bad_records ?? 0,
-      skippedRecordsDone: byState.get('done')?.skipped_records ?? 0,
+      ...doneRecordStats(storedReasonCounters(reasons.rows)),
     };
   }
 
@@ -398,4 +403,16 @@ export class PostgresLedger implements InspectableLedger {
     if (row === undefined) return undefined;
     return { state: row.state, attempt: row.attempt, chargedAttempts: row.charged_attempts, lastError: row.last_error };
   }
+}
+
+/** The rows of `reasonCountsSql` as counters keyed by code, read as any stored counters are. */
+function storedReasonCounters(rows: readonly { kind: string; key: string; records: number }[]): RecordCounters {
+  const stored = (kind: string): Record<string, number> =>
+    Object.fromEntries(rows.filter((row) => row.kind === kind).map((row) => [row.key, row.records]));
+  return readStoredRecordCounters({
+    byType: {},
+    badByReason: stored('bad'),
+    skippedByReason: stored('skipped'),
+    warningByReason: stored('warning'),
+  });
 }

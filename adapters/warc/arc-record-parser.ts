@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import type { BadRecordCode } from '../../core/record-reasons.ts';
 import { HeaderFields, LineReader } from './line-reader.ts';
 import type { RecordParser } from './record-parser.ts';
 import { type WarcLimits, warcLimits } from './warc-limits.ts';
@@ -95,7 +96,7 @@ interface OpenRecord {
   payload: Hash | null;
   offset: number;
   end: number;
-  badReason: string | null;
+  badReason: BadRecordCode | null;
 }
 
 const lineFeed = 0x0a;
@@ -194,7 +195,7 @@ export class ArcRecordParser implements RecordParser {
       this.confirmFinished();
       this.enterStart(this.seeking);
     } else if (this.state === 'header') {
-      if (!this.seeking) this.sink.bad('invalid ARC header line');
+      if (!this.seeking) this.sink.bad('invalid_arc_header_line');
       this.open = null;
       this.lines.clear();
       this.enterStart(true);
@@ -248,7 +249,7 @@ export class ArcRecordParser implements RecordParser {
       }
       index++;
       const tooMany = ++this.separatorBytes > this.limits.trailerBytesMax;
-      if (tooMany && !this.seeking) return this.damaged(index, 'non-ARC data');
+      if (tooMany && !this.seeking) return this.damaged(index, 'non_arc_data');
       if (this.finished !== null) this.finished.end = endOffset(segment, index);
     }
     return index;
@@ -276,12 +277,12 @@ export class ArcRecordParser implements RecordParser {
       this.open!.end = endOffset(segment, segment.end);
       return segment.end;
     }
-    if (result.kind === 'too-long') return this.damaged(index, 'ARC header line past its limit');
+    if (result.kind === 'too-long') return this.damaged(index, 'arc_header_line_too_long');
     const header = result.text.startsWith('filedesc://')
       ? parseVersionBlockLine(result.text)
       : parseArcHeaderLine(result.text, this.fieldCount);
     if (header === null) {
-      this.damaged(result.next, 'invalid ARC header line');
+      this.damaged(result.next, 'invalid_arc_header_line');
       // At a line start: the next line may be a header line.
       this.enterStart(true);
       return result.next;
@@ -335,7 +336,7 @@ export class ArcRecordParser implements RecordParser {
     const line = this.blockLine(segment, index);
     if (line.kind === 'more') return line.next;
     if (line.kind === 'past-limit') {
-      open.badReason = 'HTTP header past its limit';
+      open.badReason = 'http_header_too_long';
       return this.startSkip(line.next);
     }
     if (this.firstLine) {
@@ -410,8 +411,8 @@ export class ArcRecordParser implements RecordParser {
    * was whole and what follows is damage of its own; in a gzip member, the member held more
    * than the length said, and the record stands.
    */
-  private damaged(next: number, reason: string): number {
-    if (this.finished !== null && !this.inflated && this.separatorBytes === 0) this.sink.bad('wrong Archive-length');
+  private damaged(next: number, reason: BadRecordCode): number {
+    if (this.finished !== null && !this.inflated && this.separatorBytes === 0) this.sink.bad('wrong_archive_length');
     else {
       if (!this.seeking && !(this.finished !== null && this.inflated)) this.sink.bad(reason);
       this.confirmFinished();

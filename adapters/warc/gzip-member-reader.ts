@@ -1,3 +1,4 @@
+import type { BadRecordCode } from '../../core/record-reasons.ts';
 import {
   findGzipMagic,
   findWholeMember,
@@ -14,7 +15,7 @@ import { type WarcLimits, warcLimits } from './warc-limits.ts';
 export interface MemberSink {
   segment(segment: Segment): void;
   /** Damage: the reader skips to the next gzip magic; the WARC parser must forget its open record. */
-  damaged(reason: string): void;
+  damaged(reason: BadRecordCode): void;
 }
 
 /** A member being inflated by streaming. */
@@ -102,7 +103,7 @@ export class GzipMemberReader {
   private resynchronise(
     working: Buffer,
     index: number,
-    reason: string,
+    reason: BadRecordCode,
     next = findGzipMagic(working, index + 1),
   ): number {
     if (!this.resynchronising) this.sink.damaged(reason);
@@ -120,7 +121,7 @@ export class GzipMemberReader {
    */
   private endInsideMember(working: Buffer, base: number, index: number): number {
     const next = findWholeMember(working, index + 1, this.limits);
-    if (next !== -1) return this.resynchronise(working, index, 'corrupt gzip member', next);
+    if (next !== -1) return this.resynchronise(working, index, 'corrupt_gzip_member', next);
     const output = inflateTruncatedMember(working, index, working.length, this.limits);
     if (output.length > 0) {
       this.sink.segment({
@@ -138,7 +139,7 @@ export class GzipMemberReader {
 
   private startStreaming(working: Buffer, base: number, index: number): number | null {
     const header = parseGzipHeader(working, index, working.length, this.limits);
-    if (header.kind !== 'header') return this.resynchronise(working, index, 'corrupt gzip member');
+    if (header.kind !== 'header') return this.resynchronise(working, index, 'corrupt_gzip_member');
     this.attemptedBytes = 0;
     const inflater = new StreamingMemberInflater(this.limits.streamPieceOutputBytesMax);
     this.streaming = { offset: base + index, deflateOffset: base + index + header.length, inflater, deflateEnd: null };
@@ -165,7 +166,7 @@ export class GzipMemberReader {
     const step = member.inflater.push(piece, (outputs) => this.emitStreamed(member, outputs, base + available));
     if (step.kind === 'corrupt') {
       this.streaming = null;
-      return this.resynchronise(working, index, 'corrupt gzip member');
+      return this.resynchronise(working, index, 'corrupt_gzip_member');
     }
     const consumedEnd = step.kind === 'ended' ? available - step.unconsumed : available;
     if (step.kind === 'ended') member.deflateEnd = base + consumedEnd;
@@ -201,7 +202,7 @@ export class GzipMemberReader {
     }
     this.streaming = null;
     if (!member.inflater.trailerMatches(working, index))
-      return this.resynchronise(working, index, 'gzip checksum mismatch');
+      return this.resynchronise(working, index, 'gzip_checksum_mismatch');
     this.resynchronising = false;
     return index + gzipTrailerBytes;
   }

@@ -1,4 +1,5 @@
 import zlib from 'node:zlib';
+import type { BadRecordCode } from '../../core/record-reasons.ts';
 import { type WarcLimits, warcLimits } from './warc-limits.ts';
 
 /** What parsing a gzip member header (RFC 1952, section 2.3) gives. */
@@ -53,7 +54,7 @@ export type MemberInflation =
   | { readonly kind: 'incomplete' }
   /** The member inflates to more than `memberOutputBytesMax`: stream it instead. */
   | { readonly kind: 'too-large' }
-  | { readonly kind: 'corrupt'; readonly reason: string };
+  | { readonly kind: 'corrupt'; readonly reason: BadRecordCode };
 
 /**
  * Inflates the member at `index` with node's zlib (about 3x faster than pako: docs/figures.md, the decode bench);
@@ -69,7 +70,7 @@ export function inflateMember(
 ): MemberInflation {
   const header = parseGzipHeader(bytes, index, limit, limits);
   if (header.kind === 'incomplete') return header;
-  if (header.kind === 'invalid') return { kind: 'corrupt', reason: 'non-gzip data between members' };
+  if (header.kind === 'invalid') return { kind: 'corrupt', reason: 'non_gzip_data' };
   const deflateStart = index + header.length;
   let output: Buffer;
   let consumed: number;
@@ -86,7 +87,7 @@ export function inflateMember(
   }
   const trailer = deflateStart + consumed;
   if (trailer + gzipTrailerBytes > limit) return { kind: 'incomplete' };
-  if (!trailerMatches(bytes, trailer, output)) return { kind: 'corrupt', reason: 'gzip checksum mismatch' };
+  if (!trailerMatches(bytes, trailer, output)) return { kind: 'corrupt', reason: 'gzip_checksum_mismatch' };
   return { kind: 'member', output, end: trailer + gzipTrailerBytes };
 }
 
@@ -117,7 +118,7 @@ function classifyInflateError(error: unknown): MemberInflation {
   if (code === 'Z_BUF_ERROR') return { kind: 'incomplete' };
   if (code === 'ERR_BUFFER_TOO_LARGE') return { kind: 'too-large' };
   if (code === 'Z_DATA_ERROR' || code === 'Z_NEED_DICT' || code === 'Z_STREAM_ERROR')
-    return { kind: 'corrupt', reason: 'corrupt gzip member' };
+    return { kind: 'corrupt', reason: 'corrupt_gzip_member' };
   throw error;
 }
 

@@ -2,6 +2,14 @@ import type { CaptureRow } from '../../core/capture-row.ts';
 import type { DecodedChunk, Decoder, JobDecoder } from '../../core/decoder.ts';
 import { FailureError, inputFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
+import {
+  badRecordReasons,
+  type BadRecordCode,
+  type ReasonCounts,
+  reasonCodesText,
+  type RecordWarningCode,
+  type SkippedRecordCode,
+} from '../../core/record-reasons.ts';
 import { buildCaptureRow, estimateRowBytes, metadataDescribes, rowRecordTypes } from './capture-row-builder.ts';
 import { ArcRecordParser } from './arc-record-parser.ts';
 import { detectArchiveFormat } from './archive-format.ts';
@@ -25,7 +33,8 @@ import { type ParsedRecord, type RecordSink, WarcRecordParser } from './warc-rec
  *   end is unknown when the row is made: the length then runs to the end of the 1 MiB
  *   compressed piece in which the record's last byte came out.
  *
- * `byType` counts every record whose WARC header was read, good or bad; `badByReason` counts
+ * `byType` counts every record whose WARC header was read, good or bad; `badByReason` counts,
+ * by the codes of `core/record-reasons.ts` as every count here,
  * damage: a bad record, or a damaged stretch of input (which can hold several records);
  * `skippedByReason` counts records of a row type that are no capture of the web (Heritrix's
  * `dns:` and `whois:` lookups), which are not damage; `warningByReason` counts rows kept with
@@ -66,11 +75,11 @@ export class WarcJobDecoder implements JobDecoder {
   private rows: CaptureRow[] = [];
   private rowBytes = 0;
   private byType: Record<string, number> = {};
-  private badByReason: Record<string, number> = {};
-  private skippedByReason: Record<string, number> = {};
-  private warningByReason: Record<string, number> = {};
+  private badByReason: ReasonCounts<BadRecordCode> = {};
+  private skippedByReason: ReasonCounts<SkippedRecordCode> = {};
+  private warningByReason: ReasonCounts<RecordWarningCode> = {};
   /** The damage of the whole job, for the message when no record is found: the chunks' counts are handed out as they go. */
-  private readonly jobBadByReason: Record<string, number> = {};
+  private readonly jobBadByReason: ReasonCounts<BadRecordCode> = {};
   /** Of the whole job, for the rule on a file that gives no row. */
   private jobRows = 0;
   private jobSkipped = 0;
@@ -194,14 +203,12 @@ export class WarcJobDecoder implements JobDecoder {
 
   private finish(): void {
     const cut = this.parser.finish(this.members.endedInsideMember);
-    if (this.members.endedInsideMember) this.countBad('truncated gzip member');
-    else if (cut) this.countBad('truncated record');
+    if (this.members.endedInsideMember) this.countBad('truncated_gzip_member');
+    else if (cut) this.countBad('truncated_record');
     this.flushPending();
     if (this.parser.recordCount === 0) {
       // The damage says why: a header line past its limit is not the same fault as a text file.
-      const damage = Object.entries(this.jobBadByReason)
-        .map(([reason, times]) => `${reason} ${times}`)
-        .join(', ');
+      const damage = reasonCodesText(badRecordReasons, this.jobBadByReason);
       throw new FailureError(
         inputFault(
           `${this.input.uri}: not a WARC file, no WARC record found${damage === '' ? '' : ` (damage seen: ${damage})`}`,
@@ -210,12 +217,12 @@ export class WarcJobDecoder implements JobDecoder {
     }
     const lostAll = this.jobRows === 0 && this.jobSkipped === 0 && this.jobOtherTypes === 0;
     if (lostAll && Object.keys(this.jobBadByReason).length > 0) {
-      const damage = mostFirst(this.jobBadByReason);
+      const damage = reasonCodesText(badRecordReasons, this.jobBadByReason);
       throw new FailureError(inputFault(`${this.input.uri}: no row, every record was bad (${damage})`));
     }
   }
 
-  private countBad(reason: string): void {
+  private countBad(reason: BadRecordCode): void {
     count(this.badByReason, reason);
     count(this.jobBadByReason, reason);
   }
@@ -273,14 +280,6 @@ export class WarcJobDecoder implements JobDecoder {
   }
 }
 
-/** `reason n, reason n`, the most frequent first (ties by name, so the text is stable). */
-function mostFirst(counts: Readonly<Record<string, number>>): string {
-  return Object.entries(counts)
-    .sort(([reasonA, a], [reasonB, b]) => b - a || (reasonA < reasonB ? -1 : 1))
-    .map(([reason, times]) => `${reason} ${times}`)
-    .join(', ');
-}
-
-function count(counts: Record<string, number>, key: string): void {
+function count<Key extends string>(counts: Partial<Record<Key, number>>, key: Key): void {
   counts[key] = (counts[key] ?? 0) + 1;
 }

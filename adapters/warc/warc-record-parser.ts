@@ -1,3 +1,4 @@
+import type { BadRecordCode, RecordWarningCode } from '../../core/record-reasons.ts';
 import { HeaderFields, LineReader } from './line-reader.ts';
 import { type WarcLimits, warcLimits } from './warc-limits.ts';
 
@@ -34,13 +35,13 @@ export interface RecordSink {
   /** A record's WARC header was read (counted by type, good or bad). */
   recordType(type: string): void;
   record(record: ParsedRecord): void;
-  bad(reason: string): void;
-  /** A record was read whole, but not quite as written: see `shortBlockWarning`. */
-  warning(reason: string): void;
+  bad(reason: BadRecordCode): void;
+  /**
+   * A record was read whole, but not quite as written: its block runs a few bytes past its
+   * Content-Length, up to a line end (`content_length_short_of_block`).
+   */
+  warning(reason: RecordWarningCode): void;
 }
-
-/** Warning of a record whose block runs a few bytes past its Content-Length, up to a line end. */
-export const shortBlockWarning = 'Content-Length short of the block';
 
 type State = 'record-start' | 'block-rest' | 'seek' | 'warc-header' | 'http-header' | 'metadata-body' | 'skip-block';
 
@@ -58,7 +59,7 @@ interface OpenRecord {
   metadata: HeaderFields | null;
   offset: number;
   end: number;
-  badReason: string | null;
+  badReason: BadRecordCode | null;
 }
 
 /**
@@ -181,7 +182,7 @@ export class WarcRecordParser {
   }
 
   private cutAtMemberStart(): void {
-    this.sink.bad('wrong Content-Length');
+    this.sink.bad('wrong_content_length');
     this.open = null;
     this.blockRemaining = 0;
     this.lines.clear();
@@ -251,8 +252,8 @@ export class WarcRecordParser {
   private damaged(index: number): number {
     if (this.finished !== null && !this.shortBlock && this.trailerLineEnds >= 2) {
       this.confirmFinished();
-      if (!this.seeking) this.sink.bad('non-WARC data');
-    } else if (!this.seeking) this.sink.bad(this.finished !== null ? 'wrong Content-Length' : 'non-WARC data');
+      if (!this.seeking) this.sink.bad('non_warc_data');
+    } else if (!this.seeking) this.sink.bad(this.finished !== null ? 'wrong_content_length' : 'non_warc_data');
     this.finished = null;
     this.open = null;
     this.state = 'seek';
@@ -296,7 +297,7 @@ export class WarcRecordParser {
   }
 
   private warnShortBlock(): void {
-    if (this.finished !== null && this.finished.badReason === null) this.sink.warning(shortBlockWarning);
+    if (this.finished !== null && this.finished.badReason === null) this.sink.warning('content_length_short_of_block');
   }
 
   private seek(segment: Segment, index: number): number {
@@ -328,10 +329,10 @@ export class WarcRecordParser {
     const open = this.open!;
     const result = this.lines.read(segment.bytes, index, segment.end);
     if (result.kind === 'partial') return this.consumedHeader(segment, segment.end, segment.end - index);
-    if (result.kind === 'too-long') return this.headerDamage(index, 'WARC header line past its limit');
+    if (result.kind === 'too-long') return this.headerDamage(index, 'warc_header_line_too_long');
     const next = this.consumedHeader(segment, result.next, result.next - index);
     if (this.headerBytes > this.limits.headerBlockBytesMax)
-      return this.headerDamage(next, 'WARC header block past its limit');
+      return this.headerDamage(next, 'warc_header_block_too_long');
     if (this.firstLine) {
       this.firstLine = false;
       if (!versionPattern.test(result.text)) return this.damagedVersion(next);
@@ -352,14 +353,14 @@ export class WarcRecordParser {
 
   private damagedVersion(next: number): number {
     // `WARC/` followed by no version: not a record start after all.
-    if (!this.seeking) this.sink.bad('non-WARC data');
+    if (!this.seeking) this.sink.bad('non_warc_data');
     this.open = null;
     this.state = 'seek';
     this.seeking = true;
     return next;
   }
 
-  private headerDamage(index: number, reason: string): number {
+  private headerDamage(index: number, reason: BadRecordCode): number {
     this.sink.bad(reason);
     this.open = null;
     this.lines.clear();
@@ -374,7 +375,7 @@ export class WarcRecordParser {
     this.recordsSeen++;
     this.sink.recordType(open.type);
     const contentLength = parseContentLength(open.warc.get('content-length'));
-    if (contentLength === null) return this.headerDamage(next, 'missing or invalid Content-Length');
+    if (contentLength === null) return this.headerDamage(next, 'invalid_content_length');
     this.blockRemaining = contentLength;
     this.headerBytes = 0;
     this.firstLine = true;
@@ -396,7 +397,7 @@ export class WarcRecordParser {
     const line = this.blockLine(segment, index, this.limits.headerBlockBytesMax);
     if (line.kind === 'more') return line.next;
     if (line.kind === 'past-limit') {
-      open.badReason = 'HTTP header past its limit';
+      open.badReason = 'http_header_too_long';
       return this.startSkip(line.next);
     }
     if (this.firstLine) {

@@ -3,12 +3,20 @@ import type { FailedJob, RunListing, SharedOutputKey } from '../../adapters/ledg
 import { retryHint, sharedOutputKeyLine } from '../../adapters/ledger/open-ledger.ts';
 import type { OutputKeyCollision, RunStats } from '../../core/ledger.ts';
 import { addRecordCounters, emptyRecordCounters, totalCount } from '../../core/record-counters.ts';
+import {
+  badRecordReasons,
+  type BadRecordCounts,
+  reasonCodesText,
+  reasonTotalsLines,
+  type RecordWarningCounts,
+  type SkippedRecordCounts,
+} from '../../core/record-reasons.ts';
 import type { RunOutcome } from './node-runtime.ts';
 
 /** An exported input that held bad records, with how many of each reason. */
 export interface DamagedInput {
   readonly uri: string;
-  readonly badByReason: Readonly<Record<string, number>>;
+  readonly badByReason: Readonly<BadRecordCounts>;
 }
 
 export interface RunSummary {
@@ -21,13 +29,13 @@ export interface RunSummary {
   readonly records: number;
   readonly badRecords: number;
   /** Bad records of every job this worker ended, by reason. */
-  readonly badByReason: Readonly<Record<string, number>>;
+  readonly badByReason: Readonly<BadRecordCounts>;
   /** Records that are no web capture (`dns:`, `whois:`), not damage: counted apart from bad ones. */
   readonly skippedRecords: number;
-  readonly skippedByReason: Readonly<Record<string, number>>;
+  readonly skippedByReason: Readonly<SkippedRecordCounts>;
   /** Rows kept with something mended or left null (an unreadable WARC-Date), by reason. */
   readonly recordWarnings: number;
-  readonly warningByReason: Readonly<Record<string, number>>;
+  readonly warningByReason: Readonly<RecordWarningCounts>;
   /** Exported inputs with bad records (a failed input is listed with its failure instead). */
   readonly damaged: readonly DamagedInput[];
   readonly rows: number;
@@ -88,14 +96,6 @@ export function runSummary(
     elapsedMs,
     stats,
   };
-}
-
-/** `reason n, reason n`, the most frequent first (ties by name, so the text is stable). */
-export function reasonCounts(counts: Readonly<Record<string, number>>): string {
-  return Object.entries(counts)
-    .sort(([reasonA, a], [reasonB, b]) => b - a || (reasonA < reasonB ? -1 : 1))
-    .map(([reason, count]) => `${reason} ${count}`)
-    .join(', ');
 }
 
 /**
@@ -162,11 +162,13 @@ export function summaryText(
       (summary.retried > 0 ? `, ${summary.retried} failed attempts retried` : ''),
     `  records ${summary.records} (bad ${summary.badRecords}, skipped ${summary.skippedRecords}), rows ${summary.rows}`,
   ];
-  if (summary.badRecords > 0) lines.push(`  bad records by reason: ${reasonCounts(summary.badByReason)}`);
-  const skipped = reasonCounts(summary.skippedByReason);
-  const warned = reasonCounts(summary.warningByReason);
-  if (summary.skippedRecords > 0) lines.push(`  skipped records by reason: ${skipped}`);
-  if (summary.recordWarnings > 0) lines.push(`  rows with warnings by reason: ${warned}`);
+  lines.push(
+    ...reasonTotalsLines({
+      bad: summary.badByReason,
+      skipped: summary.skippedByReason,
+      warning: summary.warningByReason,
+    }),
+  );
   lines.push(
     `  read ${megabytes.toFixed(1)} MB, wrote ${(summary.outputBytes / 1e6).toFixed(2)} MB in ${seconds.toFixed(1)} s (${(megabytes / Math.max(seconds, 1e-3)).toFixed(1)} MB/s)`,
     `  run: ${summary.stats.done} done, ${summary.stats.failed} failed, ${summary.stats.remaining} remaining`,
@@ -174,7 +176,9 @@ export function summaryText(
   );
   listed(
     lines,
-    summary.damaged.map((input) => `  exported with bad records: ${input.uri}: ${reasonCounts(input.badByReason)}`),
+    summary.damaged.map(
+      (input) => `  exported with bad records: ${input.uri}: ${reasonCodesText(badRecordReasons, input.badByReason)}`,
+    ),
     'exported with bad records',
   );
   if (report !== undefined) reportLines(lines, summary.stats, report);

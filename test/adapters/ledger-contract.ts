@@ -51,9 +51,9 @@ export const someResult: JobResult = {
   outputBytes: 200,
   counters: {
     byType: { response: 12 },
-    badByReason: { 'truncated gzip member': 1 },
-    skippedByReason: { 'not an HTTP capture': 2 },
-    warningByReason: { 'unreadable WARC-Date': 1 },
+    badByReason: { truncated_gzip_member: 1 },
+    skippedByReason: { not_http_capture: 2 },
+    warningByReason: { unreadable_warc_date: 1 },
   },
 };
 
@@ -167,6 +167,10 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
         rowsDone: 15,
         badRecordsDone: 2,
         skippedRecordsDone: 4,
+        recordWarningsDone: 2,
+        badByReasonDone: { truncated_gzip_member: 2 },
+        skippedByReasonDone: { not_http_capture: 4 },
+        warningByReasonDone: { unreadable_warc_date: 2 },
       });
     });
 

@@ -76,6 +76,48 @@ describe('embedded ledger journal', () => {
     }
   });
 
+  test('results stored with free-text reasons, before the codes, read as codes; unknown ones as other', async () => {
+    const directory = await freshFolder();
+    const [old, current] = contractInputs(2);
+    const job = (input: typeof old, result: unknown) => ({
+      jobId: `j-${input!.filename}`,
+      input: input!,
+      sizeBytes: 10,
+      outputKey: `out/${input!.filename}.parquet`,
+      state: 'done',
+      attempt: 1,
+      chargedAttempts: 1,
+      leaseOwner: null,
+      claimableAtMs: null,
+      lastError: null,
+      result,
+    });
+    // As a worker wrote them before the codes: free text, and a bad reason since made a warning.
+    const oldResult = {
+      rows: 3,
+      inputBytes: 100,
+      outputBytes: 10,
+      counters: {
+        byType: { response: 6 },
+        badByReason: { 'truncated gzip member': 1, 'corrupt gzip member': 2, 'invalid WARC-Date': 4 },
+        skippedByReason: { 'not an HTTP capture': 3 },
+      },
+    };
+    const jobs = [job(old, oldResult), job(current, someResult)];
+    await writeFile(join(directory, journalFileName), `${JSON.stringify({ kind: 'jobs', runId: 'before', jobs })}\n`);
+    const ledger = await EmbeddedLedger.open({ ...options, directory });
+    expect(await ledger.stats('before')).toMatchObject({
+      done: 2,
+      badRecordsDone: 8,
+      skippedRecordsDone: 5,
+      recordWarningsDone: 1,
+      badByReasonDone: { truncated_gzip_member: 2, corrupt_gzip_member: 2, other: 4 },
+      skippedByReasonDone: { not_http_capture: 5 },
+      warningByReasonDone: { unreadable_warc_date: 1 },
+    });
+    await ledger.close();
+  });
+
   test('a torn last line is cut off and ignored; appends then start on a clean line', async () => {
     const directory = await freshFolder();
     const ledger = await EmbeddedLedger.open({ ...options, directory });

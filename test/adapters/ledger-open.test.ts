@@ -18,6 +18,7 @@ import {
 } from '../../adapters/ledger/open-ledger.ts';
 import { PostgresLedger } from '../../adapters/ledger/postgres-ledger.ts';
 import { inputFault } from '../../core/failure.ts';
+import { badRecordReasons, recordWarningReasons, skippedRecordReasons } from '../../core/record-reasons.ts';
 import { contractInputs, contractOptions, someResult } from './ledger-contract.ts';
 
 const connectionString = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -76,14 +77,24 @@ test('status reads stats and worker rows from either ledger, as text and as JSON
     const status = await readRunStatus(ledger, runId);
     expect(JSON.parse(JSON.stringify(status))).toMatchObject({
       runId,
-      stats: { done: 1, failed: 1, pending: 1 },
+      stats: {
+        done: 1,
+        failed: 1,
+        pending: 1,
+        badByReasonDone: { truncated_gzip_member: 1 },
+        skippedByReasonDone: { not_http_capture: 2 },
+        warningByReasonDone: { unreadable_warc_date: 1 },
+      },
       workers: [{ workerId: 'worker-a', records: 1_500 }],
       failed: [{ uri: broken!.input.uri, lastError: 'input: not a WARC file' }],
     });
     expect(runStatusText(status)).toBe(
       [
         `run ${runId}: 1/3 done, 1 failed, 1 pending, 0 claimed`,
-        '  done: 0.00 GiB read, 10 rows written, 1 bad records, 2 skipped',
+        '  done: 0.00 GiB read, 10 rows written, 1 bad records, 2 skipped, 1 rows with warnings',
+        `  bad records by reason: truncated_gzip_member 1 (${badRecordReasons.messages.truncated_gzip_member})`,
+        `  skipped records by reason: not_http_capture 2 (${skippedRecordReasons.messages.not_http_capture})`,
+        `  rows with warnings by reason: unreadable_warc_date 1 (${recordWarningReasons.messages.unreadable_warc_date})`,
         '  worker-a running: s3://bucket/file-1.warc.gz (1500 records, 2 bad, 3.0 MiB)',
         `  failed: ${broken!.input.uri}: input: not a WARC file`,
         `  ${retryHint}`,

@@ -137,6 +137,44 @@ describe('PostgreSQL ledger under a fleet', () => {
     }
   });
 
+  test('results stored with free-text reasons, before the codes, read as codes; unknown or damaged ones do not break stats', async () => {
+    const runId = `reasons-${process.pid}`;
+    await ledger.enqueue(runId, contractInputs(3, 'reasons'));
+    const jobs = (await ledger.claim(runId, 'worker-a', 3, 60_000)).jobs;
+    for (const job of jobs) expect(await ledger.complete(runId, job, someResult)).toBe(true);
+    // As a worker wrote them before the codes, and a result whose counters no version wrote.
+    const stored = [
+      {
+        byType: { response: 6 },
+        badByReason: { 'truncated gzip member': 1, 'corrupt gzip member': 2, 'invalid WARC-Date': 4 },
+        skippedByReason: { 'not an HTTP capture': 3 },
+      },
+      { byType: {}, badByReason: 5, skippedByReason: { not_http_capture: 'many' }, warningByReason: null },
+    ];
+    const client = new pg.Client({ connectionString });
+    await client.connect();
+    try {
+      for (const [index, counters] of stored.entries()) {
+        await client.query(`UPDATE ${schema}.ledger_jobs SET counters = $3 WHERE run_id = $1 AND job_id = $2`, [
+          runId,
+          jobs[index]!.jobId,
+          JSON.stringify(counters),
+        ]);
+      }
+    } finally {
+      await client.end();
+    }
+    expect(await ledger.stats(runId)).toMatchObject({
+      done: 3,
+      badRecordsDone: 8,
+      skippedRecordsDone: 5,
+      recordWarningsDone: 1,
+      badByReasonDone: { truncated_gzip_member: 2, corrupt_gzip_member: 2, other: 4 },
+      skippedByReasonDone: { not_http_capture: 5 },
+      warningByReasonDone: { unreadable_warc_date: 1 },
+    });
+  });
+
   test("leases run on the database's clock: a worker whose clock is an hour off changes nothing", async () => {
     const runId = `clock-${Date.now()}`;
     await ledger.enqueue(runId, contractInputs(2, 'clock'));

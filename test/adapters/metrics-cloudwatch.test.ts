@@ -75,6 +75,38 @@ describe('CloudWatch metrics', () => {
     expect(second.find((datum) => datum.name === 'QueueDepth' && datum.dimensions.Stage === 'fetch')?.value).toBe(12);
   });
 
+  test('bad, skipped and warned records go out by Reason too, for the codes that grew since the last snapshot', async () => {
+    const sink = metrics();
+    const first = sampleSnapshot(1_700_000_000_000, 1);
+    const later = sampleSnapshot(1_700_000_015_000, 3);
+    // non_warc_data did not grow: no datum for it; truncated_record grew by 6.
+    await sink.report(first);
+    await sink.report({
+      ...later,
+      recordReasons: { ...later.recordReasons, bad: { truncated_record: 9, non_warc_data: 1 } },
+    });
+    const byReason = (put: number) =>
+      (endpoint.puts[put]?.data ?? [])
+        .filter((datum) => datum.dimensions.Reason !== undefined)
+        .map((datum) => [datum.name, datum.dimensions.Reason, datum.value, datum.unit, datum.dimensions.RunId]);
+    expect(byReason(0)).toEqual([
+      ['BadRecords', 'truncated_record', 3, 'Count', 'run-7'],
+      ['BadRecords', 'non_warc_data', 1, 'Count', 'run-7'],
+      ['SkippedRecords', 'not_http_capture', 2, 'Count', 'run-7'],
+      ['RecordWarnings', 'unreadable_warc_date', 1, 'Count', 'run-7'],
+    ]);
+    expect(byReason(1)).toEqual([
+      ['BadRecords', 'truncated_record', 6, 'Count', 'run-7'],
+      ['SkippedRecords', 'not_http_capture', 4, 'Count', 'run-7'],
+      ['RecordWarnings', 'unreadable_warc_date', 2, 'Count', 'run-7'],
+    ]);
+    // The totals stay without a Reason, for the alarms and the dashboard that sum them.
+    const total = endpoint.puts[1]?.data.find(
+      (datum) => datum.name === 'BadRecords' && !('Reason' in datum.dimensions),
+    );
+    expect(total?.value).toBe(8);
+  });
+
   test('2,500 data points go out in requests of at most 1,000, none lost', async () => {
     const sink = metrics();
     const data: MetricDatum[] = Array.from({ length: 2_500 }, (_, index) => ({
@@ -120,8 +152,11 @@ describe('CloudWatch metrics', () => {
     expect(lines[0]).toMatch(/PutMetricData failed/);
     await sink.report(sampleSnapshot(1_700_000_015_000));
     const sent = endpoint.puts.flatMap((put) => put.data);
-    const snapshotSize = metricDataFromSnapshot(sampleSnapshot(0), null).length;
-    expect(sent.length).toBe(2 * snapshotSize);
+    // The second round sends no datum by Reason: no code grew between the two snapshots.
+    const firstSize = metricDataFromSnapshot(sampleSnapshot(0), null).length;
+    const secondSize = metricDataFromSnapshot(sampleSnapshot(1), sampleSnapshot(0)).length;
+    expect(secondSize).toBeLessThan(firstSize);
+    expect(sent.length).toBe(firstSize + secondSize);
     expect(new Set(sent.map((datum) => datum.timestampMs))).toEqual(new Set([1_700_000_000_000, 1_700_000_015_000]));
   });
 

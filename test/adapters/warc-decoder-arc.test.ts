@@ -12,6 +12,7 @@ import type { InputRef } from '../../core/input-ref.ts';
 import { nextUnit, seededRandom } from '../../core/seeded-random.ts';
 import { base32, parseArcHeaderLine } from '../../adapters/warc/arc-record-parser.ts';
 import { WarcJobDecoder } from '../../adapters/warc/warc-decoder.ts';
+import { expectDecoderCodes } from '../support/reason-codes.ts';
 import type { ParsedRecord } from '../../adapters/warc/warc-record-parser.ts';
 import {
   type ArcCapture,
@@ -52,6 +53,7 @@ function decode(bytes: Buffer, largest: number | null = null, seed = 1): Decoded
     const end = Math.min(bytes.length, offset + size);
     const result = decoder.push(new Uint8Array(bytes.subarray(offset, end)), end === bytes.length);
     decoded.rows.push(...result.rows);
+    expectDecoderCodes(result.counters);
     add(decoded.byType, result.counters.byType);
     add(decoded.badByReason, result.counters.badByReason);
     offset = end;
@@ -288,7 +290,7 @@ describe('ARC files', () => {
       'latin1',
     );
     const decoded = decode(bytes, 5);
-    expect(decoded.badByReason).toEqual({ 'invalid ARC header line': 1 });
+    expect(decoded.badByReason).toEqual({ invalid_arc_header_line: 1 });
     expect(decoded.rows.map((row) => [row.url, row.fetch_time])).toEqual([
       ['http://example.com/good', Date.UTC(2014, 3, 1)],
     ]);
@@ -344,7 +346,7 @@ describe('damaged ARC files', () => {
       const { bytes } = writeArc(captures, { name: 'x.arc', gzip: false });
       for (const largest of [null, 11]) {
         const decoded = decode(bytes, largest);
-        expect(decoded.badByReason, `error ${lengthError}`).toEqual({ 'wrong Archive-length': 1 });
+        expect(decoded.badByReason, `error ${lengthError}`).toEqual({ wrong_archive_length: 1 });
         expect(decoded.rows.map((row) => row.url)).toEqual(survivors.map((page) => `http://www.example.com/${page}`));
       }
     }
@@ -381,7 +383,7 @@ describe('damaged ARC files', () => {
       places[3]!.length,
     ]);
     const cut = decode(bytes.subarray(0, bytes.length - 5), 21);
-    expect(cut.badByReason).toEqual({ 'truncated gzip member': 1 });
+    expect(cut.badByReason).toEqual({ truncated_gzip_member: 1 });
     expect(cut.rows).toHaveLength(2);
   });
 
@@ -397,7 +399,7 @@ describe('damaged ARC files', () => {
     );
 
     const truncated = decode(bytes.subarray(0, places[5]!.offset + 40), 17);
-    expect(truncated.badByReason).toEqual({ 'truncated gzip member': 1 });
+    expect(truncated.badByReason).toEqual({ truncated_gzip_member: 1 });
     expect(truncated.rows).toHaveLength(4);
 
     const garbled = Buffer.concat([
@@ -406,7 +408,7 @@ describe('damaged ARC files', () => {
       bytes.subarray(places[3]!.offset),
     ]);
     const read = decode(garbled, 17);
-    expect(read.badByReason).toEqual({ 'invalid ARC header line': 1 });
+    expect(read.badByReason).toEqual({ invalid_arc_header_line: 1 });
     expect(read.rows).toHaveLength(5);
   });
 
@@ -434,20 +436,20 @@ describe('damaged ARC files', () => {
     const joined = Buffer.concat([bytes.subarray(0, places[3]!.offset), junk, bytes.subarray(places[3]!.offset)]);
     for (const largest of [null, 5, 64]) {
       const decoded = decode(joined, largest);
-      expect(decoded.badByReason).toEqual({ 'invalid ARC header line': 1 });
+      expect(decoded.badByReason).toEqual({ invalid_arc_header_line: 1 });
       expect(decoded.rows.map((row) => row.url)).toEqual(
         ['p0', 'p1', 'p2', 'p3'].map((page) => `http://www.example.com/${page}`),
       );
     }
     // Garbage at the end counts once, and the last record stands.
     const trailing = decode(Buffer.concat([bytes, Buffer.from('no line end here')]), 9);
-    expect(trailing.badByReason).toEqual({ 'truncated record': 1 });
+    expect(trailing.badByReason).toEqual({ truncated_record: 1 });
     expect(trailing.rows).toHaveLength(4);
     const junkThenCut = decode(Buffer.concat([bytes, Buffer.from('junk\nmore junk, cut')]), 9);
-    expect(junkThenCut.badByReason).toEqual({ 'invalid ARC header line': 1 });
+    expect(junkThenCut.badByReason).toEqual({ invalid_arc_header_line: 1 });
     expect(junkThenCut.rows).toHaveLength(4);
     const cut = decode(bytes.subarray(0, places[4]!.offset + 60), 9);
-    expect(cut.badByReason).toEqual({ 'truncated record': 1 });
+    expect(cut.badByReason).toEqual({ truncated_record: 1 });
     expect(cut.rows).toHaveLength(3);
   });
 

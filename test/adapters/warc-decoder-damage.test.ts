@@ -13,6 +13,7 @@ import { FailureError } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import { StreamingMemberInflater } from '../../adapters/warc/streaming-member-inflater.ts';
 import { WarcJobDecoder } from '../../adapters/warc/warc-decoder.ts';
+import { expectDecoderCodes } from '../support/reason-codes.ts';
 import { warcLimits } from '../../adapters/warc/warc-limits.ts';
 import { endlessHeaderLinePrefix, oneByteRunMember } from '../fixtures-gen/damaged-warc.ts';
 
@@ -33,6 +34,7 @@ function decode(bytes: Buffer, chunkBytes = bytes.length): Decoded {
   for (let offset = 0; offset < bytes.length; offset += chunkBytes) {
     const result = decoder.push(bytes.subarray(offset, offset + chunkBytes), offset + chunkBytes >= bytes.length);
     decoded.rows.push(...result.rows);
+    expectDecoderCodes(result.counters);
     add(decoded.byType, result.counters.byType);
     add(decoded.badByReason, result.counters.badByReason);
   }
@@ -63,7 +65,7 @@ describe('WARC decoder after a damaged gzip member', () => {
         whirlwind.length + longLine.length + whirlwindResponse.length + 1023,
       ]);
       expect(decoded.byType).toEqual({ warcinfo: 2, request: 2, response: 3, metadata: 2 });
-      expect(decoded.badByReason).toEqual({ 'WARC header line past its limit': 1 });
+      expect(decoded.badByReason).toEqual({ warc_header_line_too_long: 1 });
     }
   });
 
@@ -76,7 +78,7 @@ describe('WARC decoder after a damaged gzip member', () => {
         decoded.rows.map((row) => row.warc_record_offset),
         `chunks of ${chunkBytes}`,
       ).toEqual([text.length]);
-      expect(decoded.badByReason).toEqual({ 'non-WARC data': 1 });
+      expect(decoded.badByReason).toEqual({ non_warc_data: 1 });
     }
   });
 });
@@ -94,7 +96,7 @@ describe('WARC decoder on a damaged member that claims the bytes behind it', () 
         decoded.rows.map((row) => row.warc_record_offset),
         `chunks of ${chunkBytes}`,
       ).toEqual(rowsAfter(whirlwind.length));
-      expect(decoded.badByReason).toEqual({ 'corrupt gzip member': 1 });
+      expect(decoded.badByReason).toEqual({ corrupt_gzip_member: 1 });
     }
   });
 
@@ -112,7 +114,7 @@ describe('WARC decoder on a damaged member that claims the bytes behind it', () 
         decoded.rows.map((row) => row.warc_record_offset),
         `chunks of ${chunkBytes}`,
       ).toEqual(rowsAfter(runsOn.length));
-      expect(decoded.badByReason).toEqual({ 'corrupt gzip member': 1 });
+      expect(decoded.badByReason).toEqual({ corrupt_gzip_member: 1 });
     }
   });
 
@@ -120,7 +122,7 @@ describe('WARC decoder on a damaged member that claims the bytes behind it', () 
     const bytes = whirlwind.subarray(0, 1023 + 5000);
     const decoded = decode(bytes, 777);
     expect(decoded.rows).toEqual([]);
-    expect(decoded.badByReason).toEqual({ 'truncated gzip member': 1 });
+    expect(decoded.badByReason).toEqual({ truncated_gzip_member: 1 });
   });
 });
 
@@ -158,7 +160,7 @@ describe('WARC decoder on a member that inflates a thousandfold', () => {
         decoded.rows.map((row) => row.warc_record_offset),
         `chunks of ${chunkBytes}`,
       ).toEqual([1023, whirlwind.length + member.length]);
-      expect(decoded.badByReason).toEqual({ 'WARC header line past its limit': 1 });
+      expect(decoded.badByReason).toEqual({ warc_header_line_too_long: 1 });
     }
   });
 });
@@ -178,10 +180,10 @@ describe('WARC decoder on a file with no record read', () => {
     const failure = failureOf(oneByteRunMember(endlessHeaderLinePrefix, 1)).failure;
     expect(failure).toMatchObject({ fault: 'input', retryable: false });
     expect(failure.reason).toBe(
-      'damage: not a WARC file, no WARC record found (damage seen: WARC header line past its limit 1)',
+      'damage: not a WARC file, no WARC record found (damage seen: warc_header_line_too_long 1)',
     );
     expect(failureOf(Buffer.from('minutes of the meeting\n'.repeat(10))).failure.reason).toBe(
-      'damage: not a WARC file, no WARC record found (damage seen: non-WARC data 1)',
+      'damage: not a WARC file, no WARC record found (damage seen: non_warc_data 1)',
     );
     expect(failureOf(zlib.gzipSync(Buffer.alloc(0))).failure.reason).toBe(
       'damage: not a WARC file, no WARC record found',

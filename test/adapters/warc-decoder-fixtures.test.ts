@@ -14,6 +14,7 @@ import { FailureError } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import { urlColumns } from '../../adapters/warc/url-columns.ts';
 import { WarcJobDecoder } from '../../adapters/warc/warc-decoder.ts';
+import { expectDecoderCodes } from '../support/reason-codes.ts';
 import type { ParsedRecord } from '../../adapters/warc/warc-record-parser.ts';
 import { nextUnit, seededRandom } from '../../core/seeded-random.ts';
 import { countRowRecords } from '../support/warcio-record-count.ts';
@@ -77,6 +78,7 @@ function decode(bytes: Buffer, chunkSizes: (() => number) | null = null): Decode
       return decoded;
     }
     decoded.rows.push(...result.rows);
+    expectDecoderCodes(result.counters);
     decoded.rowBytes += result.rowBytes;
     add(decoded.byType, result.counters.byType);
     add(decoded.badByReason, result.counters.badByReason);
@@ -131,9 +133,9 @@ const expectations: Record<string, FixtureExpectation> = {
   // Its only record is cut off: nothing of it is exported, and the job fails instead of committing no row.
   'resiliparse/clipped.warc.gz': {
     byType: { response: 1 },
-    badByReason: { 'truncated gzip member': 1 },
+    badByReason: { truncated_gzip_member: 1 },
     rows: 0,
-    failure: 'fixture: no row, every record was bad (truncated gzip member 1)',
+    failure: 'fixture: no row, every record was bad (truncated_gzip_member 1)',
   },
   'warcio/example.warc.gz': {
     byType: { warcinfo: 2, request: 2, response: 1, revisit: 1 },
@@ -153,7 +155,7 @@ const expectations: Record<string, FixtureExpectation> = {
     byType: { warcinfo: 2, response: 1, request: 1 },
     badByReason: {},
     rows: 1,
-    warningByReason: { 'Content-Length short of the block': 1 },
+    warningByReason: { content_length_short_of_block: 1 },
   },
   'warcio/example-wrong-chunks.warc.gz': { byType: { response: 1, request: 1 }, badByReason: {}, rows: 1 },
   'warcio/example-bad-non-chunked.warc.gz': {
@@ -167,7 +169,7 @@ const expectations: Record<string, FixtureExpectation> = {
     byType: { warcinfo: 2, response: 1, request: 2, revisit: 1 },
     badByReason: {},
     rows: 2,
-    warningByReason: { 'Content-Length short of the block': 1 },
+    warningByReason: { content_length_short_of_block: 1 },
   },
   'warcio-js/example-url-agnostic-revisit.warc.gz': {
     byType: { warcinfo: 1, revisit: 1 },

@@ -19,6 +19,7 @@ import type { CaptureRow } from '../../core/capture-row.ts';
 import { FailureError } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import { WarcJobDecoder } from '../../adapters/warc/warc-decoder.ts';
+import { expectDecoderCodes } from '../support/reason-codes.ts';
 import { type WarcLimits, warcLimits } from '../../adapters/warc/warc-limits.ts';
 
 const input: InputRef = { uri: 'fuzz', filename: 'fuzz.warc.gz', crawl: null, subset: null, segment: null };
@@ -172,6 +173,7 @@ function decode(bytes: Buffer, chunkSizes: number[] = [], limits: WarcLimits = w
       const end = Math.min(bytes.length, offset + size);
       const result = decoder.push(new Uint8Array(bytes.subarray(offset, end)), end === bytes.length);
       decoded.rows.push(...result.rows);
+      expectDecoderCodes(result.counters);
       for (const [key, value] of Object.entries(result.counters.byType))
         decoded.counters.byType[key] = (decoded.counters.byType[key] ?? 0) + value;
       for (const [key, value] of Object.entries(result.counters.badByReason))

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { CaptureRow } from '../../core/capture-row.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import { WarcJobDecoder } from '../../adapters/warc/warc-decoder.ts';
+import { expectDecoderCodes } from '../support/reason-codes.ts';
 import { languages } from '../../adapters/warc/capture-row-builder.ts';
 import { parseWarcDate } from '../../adapters/warc/warc-date.ts';
 
@@ -73,6 +74,7 @@ function decode(bytes: Buffer, chunkBytes = bytes.length) {
   for (let offset = 0; offset < bytes.length || offset === 0; offset += chunkBytes) {
     const result = decoder.push(bytes.subarray(offset, offset + chunkBytes), offset + chunkBytes >= bytes.length);
     rows.push(...result.rows);
+    expectDecoderCodes(result.counters);
     for (const [key, value] of Object.entries(result.counters.badByReason))
       badByReason[key] = (badByReason[key] ?? 0) + value;
     for (const [key, value] of Object.entries(result.counters.byType)) byType[key] = (byType[key] ?? 0) + value;
@@ -186,11 +188,11 @@ describe('WARC decoder quirks', () => {
         'https://example.com/3',
       ]);
       expect(badByReason).toEqual({
-        'missing WARC-Target-URI': 1,
-        'HTTP header past its limit': 1,
-        'WARC header line past its limit': 1,
-        'wrong Content-Length': 1,
-        'no HTTP status line': 1,
+        missing_warc_target_uri: 1,
+        http_header_too_long: 1,
+        warc_header_line_too_long: 1,
+        wrong_content_length: 1,
+        no_http_status_line: 1,
       });
     }
   });
@@ -216,9 +218,9 @@ describe('WARC decoder quirks', () => {
         'https://example.com/3',
       ]);
       expect(badByReason).toEqual({
-        'corrupt gzip member': 1,
-        'non-gzip data between members': 1,
-        'truncated gzip member': 1,
+        corrupt_gzip_member: 1,
+        non_gzip_data: 1,
+        truncated_gzip_member: 1,
       });
     }
   });
@@ -238,7 +240,7 @@ describe('WARC decoder quirks', () => {
         'https://example.com/2',
         'https://example.com/3',
       ]);
-      expect(badByReason).toEqual({ 'wrong Content-Length': 1 });
+      expect(badByReason).toEqual({ wrong_content_length: 1 });
     }
   });
 

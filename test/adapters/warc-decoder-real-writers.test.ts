@@ -14,6 +14,7 @@ import { FailureError } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import { parseWarcDate } from '../../adapters/warc/warc-date.ts';
 import { WarcJobDecoder } from '../../adapters/warc/warc-decoder.ts';
+import { expectDecoderCodes } from '../support/reason-codes.ts';
 import {
   crCrLfFile,
   heritrixDns,
@@ -44,6 +45,7 @@ function decode(bytes: Buffer, chunkBytes = bytes.length): Decoded {
     const chunk = new Uint8Array(bytes.subarray(offset, offset + chunkBytes));
     const result = decoder.push(chunk, offset + chunkBytes >= bytes.length);
     decoded.rows.push(...result.rows);
+    expectDecoderCodes(result.counters);
     add(decoded.byType, result.counters.byType);
     add(decoded.badByReason, result.counters.badByReason);
     add(decoded.skippedByReason, result.counters.skippedByReason ?? {});
@@ -114,7 +116,7 @@ describe('WARC-Date in the W3C forms WARC allows', () => {
       ['http://example.com/before-1970', null],
     ]);
     expect(decoded.badByReason).toEqual({});
-    expect(decoded.warningByReason).toEqual({ 'unreadable WARC-Date': 2 });
+    expect(decoded.warningByReason).toEqual({ unreadable_warc_date: 2 });
   });
 });
 
@@ -163,10 +165,10 @@ describe('records around damage and odd line ends', () => {
     const [first, second] = [response('http://example.com/1'), response('http://example.com/2')];
     const atEnd = decodeEveryWay(Buffer.concat([first, second, garbage]));
     expect(atEnd.rows.map((row) => row.url)).toEqual(['http://example.com/1', 'http://example.com/2']);
-    expect(atEnd.badByReason).toEqual({ 'non-WARC data': 1 });
+    expect(atEnd.badByReason).toEqual({ non_warc_data: 1 });
     const between = decodeEveryWay(Buffer.concat([first, garbage, second]));
     expect(between.rows.map((row) => row.url)).toEqual(['http://example.com/1', 'http://example.com/2']);
-    expect(between.badByReason).toEqual({ 'non-WARC data': 1 });
+    expect(between.badByReason).toEqual({ non_warc_data: 1 });
   });
 
   it('reads a file whose lines end in CR CR LF', () => {
@@ -196,7 +198,7 @@ describe('records around damage and odd line ends', () => {
     const decoded = decode(Buffer.concat([short, response('http://example.com/next')]));
     const [row] = decoded.rows;
     expect([row!.warc_record_offset, row!.warc_record_length]).toEqual([0, short.length]);
-    expect(decoded.warningByReason).toEqual({ 'Content-Length short of the block': 1 });
+    expect(decoded.warningByReason).toEqual({ content_length_short_of_block: 1 });
   });
 
   it('still counts a Content-Length far short of its block as wrong', () => {
@@ -205,7 +207,7 @@ describe('records around damage and odd line ends', () => {
     const bytes = Buffer.concat([far, response('http://example.com/next')]);
     const decoded = decodeEveryWay(bytes);
     expect(decoded.rows.map((row) => row.url)).toEqual(['http://example.com/next']);
-    expect(decoded.badByReason).toEqual({ 'wrong Content-Length': 1 });
+    expect(decoded.badByReason).toEqual({ wrong_content_length: 1 });
   });
 });
 
@@ -232,7 +234,7 @@ describe('records that are not HTTP captures', () => {
         ['http://example.com/file.txt', 200],
       ]);
       expect(decoded.badByReason).toEqual({});
-      expect(decoded.skippedByReason).toEqual({ 'not an HTTP capture': 2 });
+      expect(decoded.skippedByReason).toEqual({ not_http_capture: 2 });
       expect(decoded.byType).toEqual({ warcinfo: 1, response: 3, resource: 1 });
     }
   });
@@ -240,7 +242,7 @@ describe('records that are not HTTP captures', () => {
   it('gives a file of dns: records alone no row and no failure', () => {
     const decoded = decode(Buffer.concat([heritrixDns('a.example'), heritrixDns('b.example')]));
     expect(decoded.rows).toEqual([]);
-    expect(decoded.skippedByReason).toEqual({ 'not an HTTP capture': 2 });
+    expect(decoded.skippedByReason).toEqual({ not_http_capture: 2 });
   });
 });
 
@@ -264,7 +266,7 @@ describe('a file that gives no row', () => {
       const failure = failureOf(bad, chunkBytes)?.failure;
       expect(failure).toMatchObject({ fault: 'input', retryable: false });
       expect(failure?.reason).toBe(
-        'writers.warc: no row, every record was bad (missing WARC-Target-URI 1, no HTTP status line 1)',
+        'writers.warc: no row, every record was bad (missing_warc_target_uri 1, no_http_status_line 1)',
       );
     }
   });

@@ -18,14 +18,33 @@ const sdkVariables = new Set(['AWS_REGION', 'WORKER_COUNT', 'WORKER_INDEX', 'JOB
 const workerVariables = new Set([...Object.values(optionSpecs).map((spec) => spec.environment), ...sdkVariables]);
 
 describe('deployment files', () => {
-  it('chart only metrics the worker sends', () => {
-    const snapshot = metricsSnapshot(createWorkerState(defaultLimits), 0);
-    const sent = new Set(metricDataFromSnapshot(snapshot, snapshot).map((datum) => datum.name));
+  it('chart only metrics the worker sends, under the dimensions it sends them with', () => {
+    const state = createWorkerState(defaultLimits);
+    const before = metricsSnapshot(state, 0);
+    // A run that met every kind of reason, so that the data by Reason go out too.
+    state.counters.records = {
+      byType: { response: 3 },
+      badByReason: { truncated_record: 1 },
+      skippedByReason: { not_http_capture: 1 },
+      warningByReason: { unreadable_warc_date: 1 },
+    };
+    const data = metricDataFromSnapshot(metricsSnapshot(state, 1), before, { dimensions: { RunId: 'run' } });
+    const sent = new Set(
+      data.map(
+        (datum) =>
+          `${Object.keys(datum.dimensions ?? {})
+            .sort()
+            .join(',')} ${datum.name}`,
+      ),
+    );
     const dashboard = readFileSync(resolve(deploy, 'cloudwatch/dashboard.json'), 'utf8');
     JSON.parse(dashboard);
-    const charted = [...dashboard.matchAll(/MetricName=\\"(\w+)\\"/g)].map((match) => match[1] as string);
+    const charted = [...dashboard.matchAll(/SEARCH\('\{CommonCrawlWorker,([\w,]+)\} MetricName=\\"(\w+)\\"/g)].map(
+      (match) => `${(match[1] as string).split(',').sort().join(',')} ${match[2] as string}`,
+    );
     expect(charted.length).toBeGreaterThan(5);
-    for (const name of charted) expect(sent.has(name), `dashboard charts ${name}`).toBe(true);
+    expect(charted).toContain('Reason,RunId BadRecords');
+    for (const metric of charted) expect(sent.has(metric), `dashboard charts ${metric}`).toBe(true);
   });
 
   it('set only variables the worker reads, in valid manifests', () => {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandOf, JobOutcome } from '../../core/commands.ts';
 import { ourFault } from '../../core/failure.ts';
+import { badRecordReasons, recordWarningReasons, skippedRecordReasons } from '../../core/record-reasons.ts';
 import {
   emptyLedgerReport,
   exitCodeOf,
@@ -41,6 +42,10 @@ const stats = {
   rowsDone: 14,
   badRecordsDone: 0,
   skippedRecordsDone: 0,
+  recordWarningsDone: 0,
+  badByReasonDone: {},
+  skippedByReasonDone: {},
+  warningByReasonDone: {},
 };
 
 describe('the run summary', () => {
@@ -64,20 +69,30 @@ describe('the run summary', () => {
       const base = ended(jobId, 'committed');
       const counters = {
         byType: { response: 9, warcinfo: 1 },
-        badByReason: { 'truncated record': 1 },
-        skippedByReason: { 'not an HTTP capture': 2 },
-        warningByReason: { 'unreadable WARC-Date': 1 },
+        badByReason: { truncated_record: 1, non_warc_data: 2 },
+        skippedByReason: { not_http_capture: 2 },
+        warningByReason: { unreadable_warc_date: 1 },
       };
       return { ...base, summary: { ...base.summary, counters } };
     };
     const outcome = { ended: [heritrix('a'), heritrix('b'), ended('c', 'committed')] };
     const summary = runSummary(outcome, stats, 1_000, new Set());
-    expect([summary.badRecords, summary.skippedRecords, summary.recordWarnings]).toEqual([2, 4, 2]);
+    expect([summary.badRecords, summary.skippedRecords, summary.recordWarnings]).toEqual([6, 4, 2]);
+    expect(summary.badByReason).toEqual({ non_warc_data: 4, truncated_record: 2 });
     const text = summaryText(summary, { runId: 'run-x', output: '/out' });
-    expect(text).toContain('records 27 (bad 2, skipped 4), rows 21');
-    expect(text).toContain('  bad records by reason: truncated record 2');
-    expect(text).toContain('  skipped records by reason: not an HTTP capture 4');
-    expect(text).toContain('  rows with warnings by reason: unreadable WARC-Date 2');
+    expect(text).toContain('records 27 (bad 6, skipped 4), rows 21');
+    // The totals name each code with its message; the lines per input, many, the codes alone.
+    const { messages: bad } = badRecordReasons;
+    expect(text).toContain(
+      `  bad records by reason: non_warc_data 4 (${bad.non_warc_data}); truncated_record 2 (${bad.truncated_record})`,
+    );
+    expect(text).toContain(
+      `  skipped records by reason: not_http_capture 4 (${skippedRecordReasons.messages.not_http_capture})`,
+    );
+    expect(text).toContain(
+      `  rows with warnings by reason: unreadable_warc_date 2 (${recordWarningReasons.messages.unreadable_warc_date})`,
+    );
+    expect(text).toContain('  exported with bad records: /warcs/a.warc.gz: non_warc_data 2, truncated_record 1');
   });
 
   it('has nothing failed when every failure was retried', () => {

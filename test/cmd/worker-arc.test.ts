@@ -54,7 +54,7 @@ describe('node cmd/worker on ARC files', () => {
     });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toContain('4 files exported, 0 failed');
-    expect(result.stderr).toMatch(/exported with bad records: .*damaged-example\.arc\.gz: corrupt gzip member 1/);
+    expect(result.stderr).toMatch(/exported with bad records: .*damaged-example\.arc\.gz: corrupt_gzip_member 1/);
 
     const out = join(workFolder, 'out');
     expect(Object.fromEntries(await rowsByFile(out))).toEqual({

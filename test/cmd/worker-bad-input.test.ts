@@ -116,7 +116,7 @@ async function warcioRows(bytes: Uint8Array): Promise<number> {
  * Content-Length is a byte or two short, are read whole as warcio reads them.)
  */
 const failedShared: Record<string, RegExp> = {
-  'resiliparse/clipped.warc.gz': /no row, every record was bad \(truncated gzip member 1\)/,
+  'resiliparse/clipped.warc.gz': /no row, every record was bad \(truncated_gzip_member 1\)/,
 };
 
 /** Whether the bytes hold one whole WARC header: else the decoder reads no record and the job fails. */
@@ -167,11 +167,11 @@ async function expectationOf(file: CorpusFile, bytes: Buffer): Promise<Expected>
       if (!holdsWholeWarcHeader(bytes))
         return {
           outcome: 'failed',
-          reason: /not a WARC file, no WARC record found \(damage seen: truncated record 1\)/,
+          reason: /not a WARC file, no WARC record found \(damage seen: truncated_record 1\)/,
         };
       // A plain record cut short is never a row; the records before it are.
       const rows = await rowsBefore(shared(damage.source), damage.record);
-      return committed(rows, rows, { 'truncated record': 1 });
+      return committed(rows, rows, { truncated_record: 1 });
     }
     case 'byte flipped':
       return flipped(damage);
@@ -179,13 +179,11 @@ async function expectationOf(file: CorpusFile, bytes: Buffer): Promise<Expected>
       // The damaged record (a response) is lost, and only it.
       const rows = (await warcioRows(shared(damage.source))) - 1;
       const reason =
-        damage.how === 'too long' || damage.how === 'too short'
-          ? 'wrong Content-Length'
-          : 'missing or invalid Content-Length';
+        damage.how === 'too long' || damage.how === 'too short' ? 'wrong_content_length' : 'invalid_content_length';
       return committed(rows, rows, { [reason]: 1 });
     }
     case 'not WARC':
-      return { outcome: 'failed', reason: /not a WARC file, no WARC record found \(damage seen: non-WARC data 1\)/ };
+      return { outcome: 'failed', reason: /not a WARC file, no WARC record found \(damage seen: non_warc_data 1\)/ };
     case 'empty':
       return {
         outcome: 'failed',
@@ -195,10 +193,10 @@ async function expectationOf(file: CorpusFile, bytes: Buffer): Promise<Expected>
       if (damage.between === null)
         return {
           outcome: 'failed',
-          reason: /not a WARC file, no WARC record found \(damage seen: WARC header line past its limit 1\)/,
+          reason: /not a WARC file, no WARC record found \(damage seen: warc_header_line_too_long 1\)/,
         };
       const rows = 2 * (await warcioRows(shared(damage.between)));
-      return committed(rows, rows, { 'WARC header line past its limit': 1 });
+      return committed(rows, rows, { warc_header_line_too_long: 1 });
     }
   }
 }
@@ -215,12 +213,12 @@ async function cutInsideMember(
   if (!holdsWholeWarcHeader(bytes))
     return {
       outcome: 'failed',
-      reason: /not a WARC file, no WARC record found \(damage seen: truncated gzip member 1\)/,
+      reason: /not a WARC file, no WARC record found \(damage seen: truncated_gzip_member 1\)/,
     };
   const source = shared(damage.source);
   const before = await rowsBefore(source, damage.member);
   const through = await rowsBefore(source, damage.member + 1);
-  const bad = { 'truncated gzip member': 1 };
+  const bad = { truncated_gzip_member: 1 };
   if (damage.where === 'gzip header') return committed(before, before, bad);
   if (damage.where === 'gzip trailer') return committed(through, through, bad);
   return committed(before, through, bad);
@@ -250,7 +248,7 @@ async function flipped(damage: Extract<Damage, { kind: 'byte flipped' }>): Promi
 }
 
 /** Reasons a damaged gzip member is counted under. */
-const memberDamageReasons = new Set(['corrupt gzip member', 'gzip checksum mismatch', 'non-gzip data between members']);
+const memberDamageReasons = new Set(['corrupt_gzip_member', 'gzip_checksum_mismatch', 'non_gzip_data']);
 
 /** What the summary on stderr says about each input. */
 interface Reported {
@@ -260,10 +258,11 @@ interface Reported {
   readonly badTotals: Record<string, number>;
 }
 
-function parseReasonCounts(text: string): Record<string, number> {
+/** `code n, code n` (a line per input, `, ` between), or `code n (message); code n (message)` (the run's totals). */
+function parseReasonCounts(text: string, separator: ', ' | '; '): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const part of text.split(', ')) {
-    const match = /^(.*) (\d+)$/.exec(part);
+  for (const part of text.split(separator)) {
+    const match = /^([a-z0-9_]+) (\d+)(?: \([^();]+\))?$/.exec(part);
     if (match === null) throw new Error(`not a reason count: ${part}`);
     counts[match[1]!] = Number(match[2]);
   }
@@ -278,9 +277,9 @@ function parseSummary(stderr: string): Reported {
     const failed = /^ {2}failed: (\S+): (.*)$/.exec(line);
     if (failed !== null) failures.set(failed[1]!, failed[2]!);
     const damaged = /^ {2}exported with bad records: (\S+): (.*)$/.exec(line);
-    if (damaged !== null) badByInput.set(damaged[1]!, parseReasonCounts(damaged[2]!));
+    if (damaged !== null) badByInput.set(damaged[1]!, parseReasonCounts(damaged[2]!, ', '));
     const totals = /^ {2}bad records by reason: (.*)$/.exec(line);
-    if (totals !== null) badTotals = parseReasonCounts(totals[1]!);
+    if (totals !== null) badTotals = parseReasonCounts(totals[1]!, '; ');
   }
   return { exported: /files exported/.test(stderr), failures, badByInput, badTotals };
 }
@@ -508,9 +507,12 @@ describe('node cmd/worker on bad input', () => {
       failed: number;
       remaining: number;
       failedJobs: { uri: string; lastError: string | null }[];
+      badByReasonDone: Record<string, number>;
     };
     const failed = [...expectations.values()].filter((expected) => expected.outcome === 'failed').length;
     expect(printed).toMatchObject({ done: corpus.length - failed, failed, remaining: 0 });
+    // The done jobs' bad records by code, as the ledger stored them: those the summary named per exported input.
+    expect(printed.badByReasonDone).toEqual(sumCounts(reported.badByInput.values()));
     expect(printed.failedJobs.length).toBe(Math.min(failed, statusFailedListedMax));
     for (const job of printed.failedJobs) expect(job.lastError, job.uri).toContain(reported.failures.get(job.uri));
   });

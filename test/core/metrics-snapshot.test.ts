@@ -1,5 +1,6 @@
 // Proves that the metrics snapshot reports records skipped (no web capture: dns:, whois:) and
-// rows kept with a warning apart from bad records, from the record counters the decoder hands in.
+// rows kept with a warning apart from bad records, in all and by reason code, from the record
+// counters the decoder hands in.
 import { describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../core/limits.ts';
 import { metricsSnapshot } from '../../core/metrics-snapshot.ts';
@@ -11,9 +12,9 @@ describe('metrics snapshot', () => {
     const state = createWorkerState(defaultLimits);
     const heritrixChunk = {
       byType: { response: 5, warcinfo: 1 },
-      badByReason: { 'truncated record': 1 },
-      skippedByReason: { 'not an HTTP capture': 3 },
-      warningByReason: { 'unreadable WARC-Date': 1 },
+      badByReason: { truncated_record: 1 },
+      skippedByReason: { not_http_capture: 3 },
+      warningByReason: { unreadable_warc_date: 1 },
     };
     // A chunk handed in by a decoder that counts no skipped record at all.
     const plainChunk = { byType: { response: 2 }, badByReason: {} };
@@ -23,6 +24,11 @@ describe('metrics snapshot', () => {
       badRecords: 1,
       skippedRecords: 3,
       recordWarnings: 1,
+    });
+    expect(metricsSnapshot(state, 0).recordReasons).toEqual({
+      bad: { truncated_record: 1 },
+      skipped: { not_http_capture: 3 },
+      warning: { unreadable_warc_date: 1 },
     });
   });
 });

@@ -28,5 +28,10 @@ export function sampleSnapshot(atMs: number, scale = 1): MetricsSnapshot {
       skippedRecords: 2 * scale,
       recordWarnings: 1 * scale,
     },
+    recordReasons: {
+      bad: { truncated_record: 3 * scale, non_warc_data: 1 * scale },
+      skipped: { not_http_capture: 2 * scale },
+      warning: { unreadable_warc_date: 1 * scale },
+    },
   };
 }
