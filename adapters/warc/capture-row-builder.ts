@@ -1,15 +1,15 @@
 import type { CaptureRow } from '../../core/capture-row.ts';
 import type { InputRef } from '../../core/input-ref.ts';
-import { urlColumns } from './url-columns.ts';
+import { readUrl } from './url-columns.ts';
 import { parseWarcDate } from './warc-date.ts';
 import type { ParsedRecord } from './warc-record-parser.ts';
 
 /**
- * A row (with what was odd about it, or null); the reason a record that should have made one
+ * A row (with what was odd about it, each counted); the reason a record that should have made one
  * cannot (damage); or the reason a record of a row type is not a capture of the web (skipped).
  */
 export type RowResult =
-  | { readonly kind: 'row'; readonly row: CaptureRow; readonly warning: string | null }
+  | { readonly kind: 'row'; readonly row: CaptureRow; readonly warnings: readonly string[] }
   | { readonly kind: 'bad'; readonly reason: string }
   | { readonly kind: 'skipped'; readonly reason: string };
 
@@ -17,6 +17,13 @@ export type RowResult =
 export const notHttpCapture = 'not an HTTP capture';
 /** Warning of a row whose WARC-Date cannot be read: the capture is kept, its fetch_time is null. */
 export const unreadableDate = 'unreadable WARC-Date';
+/**
+ * Warning of a row whose WARC-Target-URI surt or Java's URL classes refuse (a bad port, a
+ * space): the capture is kept with its URL, a raw SURT key or null URL parts, as in CommonCrawl.
+ */
+export const unparseableUri = 'unparseable WARC-Target-URI';
+
+const noWarnings: readonly string[] = [];
 
 /** Record types that become rows, as in CommonCrawl's index. */
 export const rowRecordTypes: ReadonlySet<string> = new Set(['response', 'revisit', 'resource']);
@@ -38,17 +45,12 @@ export function buildCaptureRow(record: ParsedRecord, metadata: ParsedRecord | n
   // A revisit without HTTP headers (pywb's and warcit's identical-payload revisits) is a row with no status.
   if (status === null && notHttpScheme(url)) return { kind: 'skipped', reason: notHttpCapture };
   const fetchTime = captureTime(record.warc.get('warc-date'));
-  let columns;
-  try {
-    columns = urlColumns(url);
-  } catch {
-    return { kind: 'bad', reason: 'unparseable WARC-Target-URI' };
-  }
+  const { columns, readable } = readUrl(url);
   // Every property written in schema order in one literal: rows share one hidden class, which
   // measured about 10% of decode time faster than spreading the URL columns in.
   return {
     kind: 'row',
-    warning: fetchTime === null ? unreadableDate : null,
+    warnings: rowWarnings(fetchTime !== null, readable),
     row: {
       url_surtkey: columns.url_surtkey,
       url,
@@ -84,6 +86,13 @@ export function buildCaptureRow(record: ParsedRecord, metadata: ParsedRecord | n
       subset: input.subset,
     },
   };
+}
+
+/** What was odd about a kept row; the common row, with nothing odd, shares one empty list. */
+function rowWarnings(dateRead: boolean, urlRead: boolean): readonly string[] {
+  if (dateRead && urlRead) return noWarnings;
+  if (dateRead) return [unparseableUri];
+  return urlRead ? [unreadableDate] : [unreadableDate, unparseableUri];
 }
 
 /**
