@@ -3,18 +3,63 @@
 // node's argument-parser codes, the SDK's shapes), and a TypeError or the like thrown inside it
 // surfaces as itself (the job fails as our fault) instead of becoming a dropped connection, an
 // empty member, a user's mistake or an ignored log line.
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import zlib from 'node:zlib';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { classifyAwsError } from '../../adapters/aws/aws-failure.ts';
+import { EmbeddedLedger } from '../../adapters/ledger/embedded-ledger.ts';
+import { walkFiles } from '../../adapters/source/file-walk.ts';
 import { urlPath } from '../../adapters/source/input-naming.ts';
+import { manifestLines } from '../../adapters/source/manifest.ts';
+import { userAgent } from '../../adapters/source/user-agent.ts';
+import { FailureError } from '../../core/failure.ts';
+import { contractOptions } from './ledger-contract.ts';
 import { inflateTruncatedMember } from '../../adapters/warc/gzip-member.ts';
 import { ConfigError, loadWorkerConfig } from '../../cmd/worker/worker-config.ts';
 import { parseSimFlags, UsageError } from '../../cmd/sim/flags.ts';
 import { calibrate } from '../../sim/calibration.ts';
 import { defaultModels } from '../../sim/models.ts';
 
-// Switches that make node's argument parser and the shard parser throw as a bug would.
-const broken = vi.hoisted(() => ({ parseArgs: false, parseShard: false }));
+// Switches that make node's argument parser, the shard parser and a few file and zlib calls fail.
+const broken = vi.hoisted(() => ({
+  parseArgs: false,
+  parseShard: false,
+  gunzip: false,
+  packageJson: false,
+  stat: null as string | null,
+  lockRead: null as string | null,
+}));
+vi.mock('node:fs/promises', async (original) => {
+  const fs = await original<typeof import('node:fs/promises')>();
+  const failing = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: injected`), { code });
+  const stat = (async (...args: Parameters<typeof fs.stat>) => {
+    if (broken.stat !== null) throw failing(broken.stat);
+    return fs.stat(...args);
+  }) as typeof fs.stat;
+  const readFile = (async (...args: Parameters<typeof fs.readFile>) => {
+    if (broken.lockRead !== null && String(args[0]).endsWith('/lock')) throw failing(broken.lockRead);
+    return fs.readFile(...args);
+  }) as typeof fs.readFile;
+  return { ...fs, stat, readFile, default: { ...fs, stat, readFile } };
+});
+vi.mock('node:fs', async (original) => {
+  const fs = await original<typeof import('node:fs')>();
+  const readFileSync = ((...args: Parameters<typeof fs.readFileSync>) => {
+    if (broken.packageJson && String(args[0]).endsWith('/package.json')) return '{"version": "1.0.0",';
+    return fs.readFileSync(...args);
+  }) as typeof fs.readFileSync;
+  return { ...fs, readFileSync, default: { ...fs, readFileSync } };
+});
+vi.mock('node:zlib', async (original) => {
+  const zlib = await original<typeof import('node:zlib') & { default: typeof import('node:zlib') }>();
+  const gunzipSync = ((...args: Parameters<typeof zlib.gunzipSync>) => {
+    if (broken.gunzip) throw new TypeError('injected gunzip bug');
+    return zlib.gunzipSync(...args);
+  }) as typeof zlib.gunzipSync;
+  return { ...zlib, gunzipSync, default: { ...zlib.default, gunzipSync } };
+});
 vi.mock('node:util', async (original) => {
   const util = await original<typeof import('node:util')>();
   const parseArgs = ((...args: Parameters<typeof util.parseArgs>) => {
@@ -35,8 +80,8 @@ vi.mock('../../adapters/ledger/static-shard.ts', async (original) => {
 });
 
 afterEach(() => {
-  broken.parseArgs = false;
-  broken.parseShard = false;
+  Object.assign(broken, { parseArgs: false, parseShard: false, gunzip: false, packageJson: false });
+  Object.assign(broken, { stat: null, lockRead: null });
   vi.restoreAllMocks();
 });
 
@@ -103,6 +148,58 @@ describe('catches that take only what they expect', () => {
     const error = captured(() => parseSimFlags([]));
     expect(error).toBeInstanceOf(TypeError);
     expect(error).not.toBeInstanceOf(UsageError);
+  });
+});
+
+describe('file and zlib calls that take only what they expect', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'bugs-surface-'));
+  });
+  afterAll(async () => rm(root, { recursive: true, force: true }));
+
+  async function listed(folder: string): Promise<string[]> {
+    const names: string[] = [];
+    for await (const name of walkFiles(folder)) names.push(name);
+    return names;
+  }
+
+  it('folder walk: a dangling link is no input, a link that cannot be looked at fails the listing', async () => {
+    const folder = join(root, 'walk');
+    await mkdir(folder);
+    await writeFile(join(folder, 'a.warc.gz'), 'x');
+    await symlink(join(folder, 'a.warc.gz'), join(folder, 'b.warc.gz'));
+    await symlink(join(folder, 'gone.warc.gz'), join(folder, 'c.warc.gz'));
+    expect(await listed(folder)).toEqual(['a.warc.gz', 'b.warc.gz']);
+    broken.stat = 'EIO';
+    await expect(listed(folder)).rejects.toThrow('EIO');
+  });
+
+  it('manifest: bytes that are no gzip are the input fault, a bug in inflating them is not', () => {
+    const notGzip = Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff]);
+    expect(captured(() => manifestLines(notGzip, 'warc.paths.gz'))).toMatchObject({ failure: { fault: 'input' } });
+    broken.gunzip = true;
+    const gzipped = zlib.gzipSync(Buffer.from('crawl-data/a.warc.gz\n'));
+    const error = captured(() => manifestLines(gzipped, 'warc.paths.gz'));
+    expect(error).not.toBeInstanceOf(FailureError);
+    expect(error).toBeInstanceOf(TypeError);
+  });
+
+  it('User-Agent: a package.json that does not parse is a broken install, not version 0.0.0', () => {
+    expect(userAgent()).toMatch(/^cc-chunks-worker\/\d+\.\d+\.\d+/);
+    broken.packageJson = true;
+    expect(() => userAgent()).toThrow(SyntaxError);
+  });
+
+  it('embedded ledger: a lock file that cannot be read is not taken over', async () => {
+    const directory = join(root, 'ledger');
+    await (await EmbeddedLedger.open({ ...contractOptions, directory })).close();
+    await writeFile(join(directory, 'lock'), String(process.ppid));
+    broken.lockRead = 'EACCES';
+    await expect(EmbeddedLedger.open({ ...contractOptions, directory })).rejects.toThrow('EACCES');
+    broken.lockRead = 'ENOENT';
+    // Gone between the two calls: the holder let go, and the lock is free to take.
+    await (await EmbeddedLedger.open({ ...contractOptions, directory })).close();
   });
 });
 
