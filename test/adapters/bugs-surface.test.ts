@@ -4,6 +4,8 @@
 // surfaces as itself (the job fails as our fault) instead of becoming a dropped connection, an
 // empty member, a user's mistake or an ignored log line.
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
@@ -13,6 +15,7 @@ import { EmbeddedLedger } from '../../adapters/ledger/embedded-ledger.ts';
 import { walkFiles } from '../../adapters/source/file-walk.ts';
 import { urlPath } from '../../adapters/source/input-naming.ts';
 import { manifestLines } from '../../adapters/source/manifest.ts';
+import { PoliteHttpClient } from '../../adapters/source/polite-http-client.ts';
 import { userAgent } from '../../adapters/source/user-agent.ts';
 import { FailureError } from '../../core/failure.ts';
 import { contractOptions } from './ledger-contract.ts';
@@ -27,6 +30,7 @@ const broken = vi.hoisted(() => ({
   parseArgs: false,
   parseShard: false,
   gunzip: false,
+  bodyWindow: false,
   packageJson: false,
   stat: null as string | null,
   lockRead: null as string | null,
@@ -43,6 +47,16 @@ vi.mock('node:fs/promises', async (original) => {
     return fs.readFile(...args);
   }) as typeof fs.readFile;
   return { ...fs, stat, readFile, default: { ...fs, stat, readFile } };
+});
+vi.mock('../../adapters/source/bounded-body.ts', async (original) => {
+  const body = await original<typeof import('../../adapters/source/bounded-body.ts')>();
+  return {
+    ...body,
+    readBodyWindow: (...args: Parameters<typeof body.readBodyWindow>) => {
+      if (broken.bodyWindow) throw new RangeError('injected body bug');
+      return body.readBodyWindow(...args);
+    },
+  };
 });
 vi.mock('node:fs', async (original) => {
   const fs = await original<typeof import('node:fs')>();
@@ -80,7 +94,7 @@ vi.mock('../../adapters/ledger/static-shard.ts', async (original) => {
 });
 
 afterEach(() => {
-  Object.assign(broken, { parseArgs: false, parseShard: false, gunzip: false, packageJson: false });
+  Object.assign(broken, { parseArgs: false, parseShard: false, gunzip: false, packageJson: false, bodyWindow: false });
   Object.assign(broken, { stat: null, lockRead: null });
   vi.restoreAllMocks();
 });
@@ -211,3 +225,34 @@ function captured(action: () => unknown): unknown {
   }
   throw new Error('expected a throw');
 }
+
+describe('HTTP bodies', () => {
+  it('a dropped body is a retryable remote fault; a bug while reading one is not a dropped connection', async () => {
+    let drops = 1;
+    const server = createServer((_request, response) => {
+      response.writeHead(206, { 'content-range': 'bytes 0-9/100', 'content-length': '10' });
+      if (drops-- > 0) {
+        response.write('01234');
+        response.destroy();
+        return;
+      }
+      response.end('0123456789');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/a.warc.gz`;
+    const client = new PoliteHttpClient({ requestsPerSecond: 1000, burst: 100, connectionAttempts: 1 });
+    try {
+      const dropped = await client
+        .readRange(url, { offsetBytes: 0, lengthBytes: 10 })
+        .catch((caught: unknown) => caught);
+      expect(dropped).toMatchObject({ failure: { fault: 'remote', retryable: true } });
+      broken.bodyWindow = true;
+      const bug = await client.readRange(url, { offsetBytes: 0, lengthBytes: 10 }).catch((caught: unknown) => caught);
+      expect(bug).toBeInstanceOf(RangeError);
+      expect(bug).not.toBeInstanceOf(FailureError);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
