@@ -15,6 +15,7 @@ import { EmbeddedLedger } from '../../adapters/ledger/embedded-ledger.ts';
 import { walkFiles } from '../../adapters/source/file-walk.ts';
 import { urlPath } from '../../adapters/source/input-naming.ts';
 import { manifestLines } from '../../adapters/source/manifest.ts';
+import { removeAbandonedTemporaries } from '../../adapters/sink/local-cleanup.ts';
 import { PoliteHttpClient } from '../../adapters/source/polite-http-client.ts';
 import { userAgent } from '../../adapters/source/user-agent.ts';
 import { FailureError } from '../../core/failure.ts';
@@ -187,6 +188,16 @@ describe('file and zlib calls that take only what they expect', () => {
     expect(await listed(folder)).toEqual(['a.warc.gz', 'b.warc.gz']);
     broken.stat = 'EIO';
     await expect(listed(folder)).rejects.toThrow('EIO');
+  });
+
+  it('local cleanup: a missing output has nothing to clean, one that cannot be looked at says so', async () => {
+    const modifiedBeforeMs = Date.now();
+    expect(await removeAbandonedTemporaries({ root: join(root, 'none'), modifiedBeforeMs })).toEqual({
+      removed: [],
+      kept: 0,
+    });
+    broken.stat = 'EACCES';
+    await expect(removeAbandonedTemporaries({ root, modifiedBeforeMs })).rejects.toThrow('EACCES');
   });
 
   it('manifest: bytes that are no gzip are the input fault, a bug in inflating them is not', () => {
