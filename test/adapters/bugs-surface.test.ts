@@ -3,7 +3,7 @@
 // node's argument-parser codes, the SDK's shapes), and a TypeError or the like thrown inside it
 // surfaces as itself (the job fails as our fault) instead of becoming a dropped connection, an
 // empty member, a user's mistake or an ignored log line.
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { classifyAwsError } from '../../adapters/aws/aws-failure.ts';
 import { EmbeddedLedger } from '../../adapters/ledger/embedded-ledger.ts';
+import { journalFileName, replayJournal } from '../../adapters/ledger/journal-file.ts';
 import { walkFiles } from '../../adapters/source/file-walk.ts';
 import { urlPath } from '../../adapters/source/input-naming.ts';
 import { manifestLines } from '../../adapters/source/manifest.ts';
@@ -214,6 +215,20 @@ describe('file and zlib calls that take only what they expect', () => {
     expect(userAgent()).toMatch(/^cc-chunks-worker\/\d+\.\d+\.\d+/);
     broken.packageJson = true;
     expect(() => userAgent()).toThrow(SyntaxError);
+  });
+
+  it('embedded ledger: a torn last line is cut, but a bug while parsing lines never cuts the journal', async () => {
+    const directory = join(root, 'journal');
+    await mkdir(directory);
+    const path = join(directory, journalFileName);
+    await writeFile(path, '{"op":"a"}\n{"op":"b"}\n{"op":');
+    expect((await replayJournal(directory)).lines).toEqual([{ op: 'a' }, { op: 'b' }]);
+    const whole = '{"op":"a"}\n{"op":"b"}\n';
+    expect(await readFile(path, 'utf8')).toBe(whole);
+    const parse = JSON.parse.bind(JSON);
+    vi.spyOn(JSON, 'parse').mockImplementation((text: string) => (text.startsWith('{"op"') ? injected() : parse(text)));
+    await expect(replayJournal(directory)).rejects.toThrow('injected bug');
+    expect(await readFile(path, 'utf8')).toBe(whole);
   });
 
   it('embedded ledger: a lock file that cannot be read is not taken over', async () => {
