@@ -147,9 +147,10 @@ function redirect(record: ParsedRecord, status: number, url: string): string | n
   if (location === null || location.length === 0) return null;
   try {
     return new URL(location, url).href;
-  } catch {
+  } catch (error) {
     // A Location that does not resolve is still what the server said.
-    return location;
+    if ((error as { code?: unknown } | null)?.code === 'ERR_INVALID_URL') return location;
+    throw error;
   }
 }
 
@@ -176,8 +177,10 @@ export function languages(value: string | null): string | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
-  } catch {
-    return null;
+  } catch (error) {
+    // Metadata that is no JSON names no language; a bug here is not taken for that.
+    if (error instanceof SyntaxError) return null;
+    throw error;
   }
   const list = (parsed as { languages?: unknown } | null)?.languages;
   if (!Array.isArray(list)) return null;

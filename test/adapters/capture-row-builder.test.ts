@@ -3,6 +3,7 @@
 // same row is counted too, and a bug in the URL code fails the chunk instead of becoming a bad record.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { InputRef } from '../../core/input-ref.ts';
+import { languages } from '../../adapters/warc/capture-row-builder.ts';
 import { WarcJobDecoder } from '../../adapters/warc/warc-decoder.ts';
 
 // A switch to make the public suffix lookup throw, as a bug in the URL code would.
@@ -20,8 +21,8 @@ vi.mock('tldts', async (original) => {
 
 const input: InputRef = { uri: 'urls', filename: 'urls.warc', crawl: null, subset: null, segment: null };
 
-function response(url: string, date = '2024-05-18T01:58:10Z'): Buffer {
-  const block = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>hello</html>');
+function response(url: string, date = '2024-05-18T01:58:10Z', statusLine = 'HTTP/1.1 200 OK'): Buffer {
+  const block = Buffer.from(`${statusLine}\r\nContent-Type: text/html\r\n\r\n<html>hello</html>`);
   const head = [
     'WARC/1.0',
     'WARC-Type: response',
@@ -79,5 +80,30 @@ describe('capture rows of odd target URIs', () => {
   it('lets a bug in the host columns throw instead of calling the URI unparseable', () => {
     suffixLookup.broken = true;
     expect(() => decodeWhole(response('https://example.com/'))).toThrow('injected suffix bug');
+  });
+
+  it('reads languages that are no JSON as none, and lets a bug in reading them throw', () => {
+    expect(languages('{"languages":[{"code-iso-639-3":"deu"}]}')).toBe('deu');
+    expect(languages('{"languages":[{"code-iso')).toBeNull();
+    const parse = JSON.parse.bind(JSON);
+    vi.spyOn(JSON, 'parse').mockImplementation((text: string) => {
+      if (text.includes('"languages"')) throw new TypeError('injected bug');
+      return parse(text) as unknown;
+    });
+    expect(() => languages('{"languages":[]}')).toThrow('injected bug');
+  });
+
+  it('keeps a Location that does not resolve as the server wrote it, and lets a bug in resolving it throw', () => {
+    const moved = (location: string) =>
+      response('http://a.com/', undefined, `HTTP/1.1 301 Moved\r\nLocation: ${location}`);
+    expect(decodeWhole(moved('/b')).rows[0]?.fetch_redirect).toBe('http://a.com/b');
+    expect(decodeWhole(moved('http://[bad')).rows[0]?.fetch_redirect).toBe('http://[bad');
+    const Url = URL;
+    vi.spyOn(globalThis, 'URL').mockImplementation(function (input: string | URL, base?: string | URL) {
+      if (String(input).includes('injected')) throw new TypeError('injected bug');
+      return new Url(input, base);
+    } as unknown as typeof URL);
+    const bytes = moved('/injected');
+    expect(() => decodeWhole(bytes)).toThrow('injected bug');
   });
 });
