@@ -40,7 +40,12 @@ export type BadRecordCode = (typeof badRecordCodes)[number];
 export const skippedRecordCodes = ['not_http_capture', 'other'] as const;
 export type SkippedRecordCode = (typeof skippedRecordCodes)[number];
 
-export const recordWarningCodes = ['unreadable_warc_date', 'content_length_short_of_block', 'other'] as const;
+export const recordWarningCodes = [
+  'unreadable_warc_date',
+  'content_length_short_of_block',
+  'unparseable_warc_target_uri',
+  'other',
+] as const;
 export type RecordWarningCode = (typeof recordWarningCodes)[number];
 
 /** How many records of each code; a code not present counted none. */
@@ -81,6 +86,7 @@ const skippedRecordMessages: Readonly<Record<SkippedRecordCode, string>> = {
 const recordWarningMessages: Readonly<Record<RecordWarningCode, string>> = {
   unreadable_warc_date: 'a WARC-Date that does not parse: fetch_time left null',
   content_length_short_of_block: 'a Content-Length a few bytes short of the block: the record read to its line end',
+  unparseable_warc_target_uri: 'a WARC-Target-URI that surt or a URL parser refuses: the row keeps the raw URL',
   other: unknownStoredReason,
 };
 

@@ -21,16 +21,22 @@ function isSnapshot(value: unknown): value is MetricsSnapshot {
   );
 }
 
+/** A log line's JSON value; undefined for a line that is no JSON (other output may share the stream). */
+function parsedJson(line: string): unknown {
+  try {
+    return JSON.parse(line) as unknown;
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
 function snapshotsOf(logText: string): MetricsSnapshot[] {
   const snapshots: MetricsSnapshot[] = [];
   for (const line of logText.split('\n').slice(0, linesMax)) {
     if (line.trim() === '') continue;
-    try {
-      const value: unknown = JSON.parse(line);
-      if (isSnapshot(value)) snapshots.push(value);
-    } catch {
-      // Other log lines may share the stream; only snapshots count.
-    }
+    const value = parsedJson(line);
+    if (isSnapshot(value)) snapshots.push(value);
   }
   return snapshots.sort((a, b) => a.atMs - b.atMs);
 }

@@ -46,6 +46,10 @@ interface SdkErrorShape {
 
 export function classifyAwsError(error: unknown, what: string): Failure {
   if (error instanceof FailureError) return error.failure;
+  // The SDK's failures carry a status, a code or a name of their own; a TypeError or a
+  // RangeError without them was thrown by JavaScript itself: a bug of ours (a command built
+  // wrongly, say), which no retry fixes.
+  if (isLanguageError(error)) return ourFault(`${what}: ${describeError(error)}`);
   const shape = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape;
   const code = shape.Code ?? shape.code ?? shape.name ?? '';
   const status = shape.$metadata?.httpStatusCode;
@@ -58,6 +62,13 @@ export function classifyAwsError(error: unknown, what: string): Failure {
   if (networkCodes.has(code) || status === undefined || status >= 500) return remoteFault(reason);
   // Any other 4xx is a request this program built wrongly, or a configuration error.
   return ourFault(reason);
+}
+
+function isLanguageError(error: unknown): boolean {
+  const languageErrors = error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError;
+  return (
+    languageErrors && (error as SdkErrorShape).$metadata === undefined && (error as SdkErrorShape).code === undefined
+  );
 }
 
 /** Runs an SDK call and rethrows its failure classified and redacted, without the raw error. */

@@ -603,7 +603,7 @@ async function takeLock(directory: string): Promise<void> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
-    const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+    const holder = Number((await lockHolderText(path)).trim());
     // Our own pid in the lock file, with the folder not open here, is a previous incarnation:
     // a restarted container often gets the same pid as the process that was killed.
     if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processIsAlive(holder)) {
@@ -616,6 +616,19 @@ async function takeLock(directory: string): Promise<void> {
   throw new Error(
     `embedded ledger in ${directory}: could not take the lock file ${path} (another process keeps taking it)`,
   );
+}
+
+/**
+ * The pid written in the lock file; empty when the file is gone (its holder let go since).
+ * A lock that cannot be read is not taken over: its holder may be alive.
+ */
+async function lockHolderText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
+  }
 }
 
 async function releaseLock(directory: string): Promise<void> {

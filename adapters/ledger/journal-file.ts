@@ -82,12 +82,16 @@ export async function replayJournal(
 
 function parseLine(text: string): unknown {
   if (text === '') return undefined;
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null ? value : undefined;
-  } catch {
-    return undefined;
+    value = JSON.parse(text);
+  } catch (error) {
+    // A line that is no JSON is a cut write (cut off at the tail) or damage (reported);
+    // anything else is a bug, which must never be taken for a torn line and cut from disk.
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
   }
+  return typeof value === 'object' && value !== null ? value : undefined;
 }
 
 export class JournalFile {

@@ -4,6 +4,7 @@
  * young, so only those last written before a cut-off are removed; the objects themselves and
  * the embedded ledger are never touched.
  */
+import type { Stats } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSinkTemporaryName } from './local-folder-sink.ts';
@@ -28,20 +29,15 @@ export interface LocalCleanupResult {
 export async function removeAbandonedTemporaries(options: LocalCleanupOptions): Promise<LocalCleanupResult> {
   const removed: string[] = [];
   let kept = 0;
-  const exists = await stat(options.root).then(
-    (info) => info.isDirectory(),
-    () => false,
-  );
-  if (!exists) return { removed, kept };
+  const root = await statIfAny(options.root);
+  if (root === null || !root.isDirectory()) return { removed, kept };
   // The walk is bounded by its own depth and entry limits.
   for await (const path of walkFiles(options.root)) {
     const inLedger = path === '.ledger' || path.startsWith('.ledger/');
     if (inLedger || !isSinkTemporaryName(path.slice(path.lastIndexOf('/') + 1))) continue;
     const full = join(options.root, path);
-    const modifiedMs = await stat(full).then(
-      (info) => info.mtimeMs,
-      () => null,
-    );
+    // A temporary gone since the walk saw it was finished or removed by its own worker.
+    const modifiedMs = (await statIfAny(full))?.mtimeMs ?? null;
     if (modifiedMs === null) continue;
     if (modifiedMs >= options.modifiedBeforeMs) {
       kept += 1;
@@ -51,4 +47,15 @@ export async function removeAbandonedTemporaries(options: LocalCleanupOptions): 
     removed.push(path);
   }
   return { removed, kept };
+}
+
+/** A path's status; null where nothing is there. Any other failure (no permission, a disk error) is reported. */
+async function statIfAny(path: string): Promise<Stats | null> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw error;
+  }
 }

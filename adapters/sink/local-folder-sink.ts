@@ -2,14 +2,15 @@
  * Output objects in a local folder. Parts arrive in parallel and in any order, so each is
  * written to its own hidden file beside the target (`.<name>.<uploadId>.part-<n>.tmp`); at
  * `complete` they are joined into `.<name>.<uploadId>.tmp`, fsynced, and renamed over the
- * target, then the folder is fsynced: a reader sees the old file or the whole new one,
- * never half a file. `abort` deletes every temporary file of the upload.
+ * target, then the folder is fsynced (or the commit fails): a reader sees the old file or the
+ * whole new one, never half a file. `abort` deletes every temporary file of the upload.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { FailureError, assert, inputFault, ourFault } from '../../core/failure.ts';
+import { FailureError, assert, inputFault, ourFault, remoteFault, type Failure } from '../../core/failure.ts';
 import type { PartReceipt, Sink, UploadHandle } from '../../core/sink.ts';
+import { describeError } from '../aws/redact.ts';
 import { classifyFileError } from '../source/local-errors.ts';
 
 export interface LocalFolderSinkOptions {
@@ -70,7 +71,7 @@ export class LocalFolderSink implements Sink {
     const ordered = [...parts].sort((left, right) => left.partNumber - right.partNumber);
     await fileStep(`join parts of ${handle.key}`, () => this.joinParts(handle, ordered, joined));
     await fileStep(`publish ${handle.key}`, () => rename(joined, target));
-    await syncFolder(dirname(target));
+    await syncFolder(dirname(target), handle.key);
     await this.removeTemporaries(handle);
   }
 
@@ -104,10 +105,20 @@ export class LocalFolderSink implements Sink {
     const target = this.pathOf(handle.key);
     const folder = dirname(target);
     const prefix = `.${baseOf(target)}.${handle.uploadId}.`;
-    const names = await readdir(folder).catch(() => [] as string[]);
+    const names = await fileStep(`list temporary files of ${handle.key}`, () => readdirIfAny(folder));
     for (const name of names) {
       if (name.startsWith(prefix) && name.endsWith('.tmp')) await rm(join(folder, name), { force: true });
     }
+  }
+}
+
+/** The names in a folder; none where the folder does not exist (begin never made it). */
+async function readdirIfAny(folder: string): Promise<string[]> {
+  try {
+    return await readdir(folder);
+  } catch (error) {
+    if ((error as { code?: unknown } | null)?.code === 'ENOENT') return [];
+    throw error;
   }
 }
 
@@ -123,13 +134,37 @@ async function fileStep<T>(what: string, step: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Makes the rename durable: without it a crash can forget the new directory entry. */
-async function syncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, 'r').catch(() => null);
-  if (handle === null) return;
+/**
+ * Makes the rename durable: without it a crash can forget the new directory entry, and the
+ * ledger would hold the job done for an object that is gone. A failure fails the commit,
+ * retryably as a fault of the disk: the retry joins, renames and syncs again from the parts
+ * still on disk, so it never trusts a second sync of the same rename (after a failed fsync
+ * the kernel may report the next one clean without having written anything).
+ */
+async function syncFolder(folder: string, key: string): Promise<void> {
+  const what = `sync the folder of ${key}`;
+  const handle = await open(folder, 'r').catch((error: unknown) => {
+    throw new FailureError(diskFault(error, what), { cause: error });
+  });
   try {
-    await handle.sync().catch(() => undefined);
+    await handle.sync();
+  } catch (error) {
+    if (!cannotSyncFolders(error)) throw new FailureError(diskFault(error, what), { cause: error });
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * EINVAL and EBADF: this file system or platform does not sync folders at all, so the rename
+ * is as durable as it can make it. PostgreSQL's fsync_fname ignores the same two for folders.
+ */
+function cannotSyncFolders(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'EINVAL' || code === 'EBADF';
+}
+
+/** A fault of the disk the object is on, as a remote store's would be: a later attempt may not meet it. */
+function diskFault(error: unknown, what: string): Failure {
+  return remoteFault(`${what}: ${describeError(error)}`);
 }

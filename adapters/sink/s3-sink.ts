@@ -155,7 +155,12 @@ export class S3Sink implements Sink {
     const command = new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(object.key) });
     const head = await classified(`look up ${this.where(object.key)}`, () =>
       this.client.send(command, { abortSignal: signal }),
-    ).catch(() => null);
+    ).catch((error: unknown) => {
+      // No object (or none we may see) is an answer; a throttled or failing lookup is not, and
+      // the completion is tried again rather than failed for good on the NoSuchUpload.
+      if (error instanceof FailureError && error.failure.fault === 'input') return null;
+      throw error;
+    });
     const etag = head?.ETag?.replace(/"/g, '');
     if (head === null || etag === undefined) return false;
     if (etag.includes('-')) return etag === multipartEtag(receipts);
@@ -263,10 +268,13 @@ export class S3Sink implements Sink {
     await classified(`put ${this.where(object.key)}`, () => this.client.send(command, { abortSignal: signal }));
     this.open.delete(handle.uploadId);
     // A multipart upload begun for this object (a part it no longer lists) is empty of what it
-    // holds now; a failed abort leaves only an upload that the cleanup command removes.
+    // holds now; an abort the store failed leaves only an upload that the cleanup command
+    // removes. A bug of ours in the abort still fails the call.
     const uploadId = await object.multipart?.catch(() => null);
     if (uploadId === null || uploadId === undefined) return;
-    await this.abortMultipart(object.key, uploadId).catch(() => undefined);
+    await this.abortMultipart(object.key, uploadId).catch((error: unknown) => {
+      if (!(error instanceof FailureError) || error.failure.fault === 'ours') throw error;
+    });
   }
 
   private where(key: string): string {

@@ -13,6 +13,25 @@ export interface BodyWindow {
   readonly onIdle: () => void;
 }
 
+/** The body stream itself failed (the connection dropped, an idle timeout aborted it): its cause says how. */
+export class BodyReadError extends Error {
+  constructor(cause: unknown) {
+    super('reading the response body failed', { cause });
+    this.name = 'BodyReadError';
+  }
+}
+
+type BodyReader = ReadableStreamDefaultReader<Uint8Array>;
+
+/** The body's next chunk; a failure of the stream comes back as a BodyReadError, apart from any bug here. */
+async function nextChunk(reader: BodyReader): ReturnType<BodyReader['read']> {
+  try {
+    return await reader.read();
+  } catch (error) {
+    throw new BodyReadError(error);
+  }
+}
+
 export async function readBodyWindow(body: ReadableStream<Uint8Array>, window: BodyWindow): Promise<Uint8Array> {
   const reader = body.getReader();
   const result = new Uint8Array(window.lengthBytes);
@@ -22,7 +41,7 @@ export async function readBodyWindow(body: ReadableStream<Uint8Array>, window: B
   try {
     // Each pass consumes one chunk of a finite body; the loop ends at the window's end.
     while (filled < window.lengthBytes) {
-      const { done, value } = await reader.read();
+      const { done, value } = await nextChunk(reader);
       if (done) break;
       clearTimeout(timer);
       timer = setTimeout(window.onIdle, window.idleTimeoutMs);

@@ -13,11 +13,19 @@ export interface WalkLimits {
 
 export const defaultWalkLimits: WalkLimits = { depthMax: 64, entriesMax: 2_000_000 };
 
+/** Codes of a link that leads nowhere: to nothing, through a file, or round in a loop. */
+const danglingCodes = new Set(['ENOENT', 'ENOTDIR', 'ELOOP']);
+
+/**
+ * Whether a symbolic link leads to a file. A dangling link is no input; any other failure
+ * (a disk error, too many open files) fails the listing rather than leaving an input out.
+ */
 async function isLinkedFile(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isFile();
-  } catch {
-    return false;
+  } catch (error) {
+    if (danglingCodes.has(String((error as { code?: unknown } | null)?.code))) return false;
+    throw error;
   }
 }
 

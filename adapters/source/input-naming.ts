@@ -26,8 +26,10 @@ export function isManifestName(name: string): boolean {
 export function urlPath(url: URL): string {
   try {
     return decodeURIComponent(url.pathname);
-  } catch {
-    return url.pathname;
+  } catch (error) {
+    // A malformed escape (`%E0%A4%A`) is the name's own: it is kept as written.
+    if (error instanceof URIError) return url.pathname;
+    throw error;
   }
 }
 

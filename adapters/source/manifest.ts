@@ -20,12 +20,17 @@ function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
+const zlibInputCode = /^(?:Z_[A-Z_]+|ERR_BUFFER_TOO_LARGE)$/;
+
 function inflate(bytes: Uint8Array, location: string, limits: ManifestLimits): Uint8Array {
   try {
     return gunzipSync(bytes, { maxOutputLength: limits.inflatedBytesMax });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new FailureError(inputFault(`manifest ${location} is not readable gzip: ${message}`));
+    // zlib's codes (Z_DATA_ERROR, Z_BUF_ERROR for a cut file, ERR_BUFFER_TOO_LARGE past the
+    // bound) say what is wrong with the bytes; anything else is a bug here.
+    const code = (error as { code?: unknown } | null)?.code;
+    if (!(error instanceof Error) || typeof code !== 'string' || !zlibInputCode.test(code)) throw error;
+    throw new FailureError(inputFault(`manifest ${location} is not readable gzip: ${error.message}`));
   }
 }
 

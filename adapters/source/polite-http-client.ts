@@ -13,7 +13,7 @@
 import { FailureError, inputFault, ourFault, remoteFault } from '../../core/failure.ts';
 import type { ByteRange } from '../../core/source.ts';
 import { redact } from '../aws/redact.ts';
-import { readBodyWindow, shortBody } from './bounded-body.ts';
+import { BodyReadError, readBodyWindow, shortBody } from './bounded-body.ts';
 import { failureForStatus, networkFailure, parseContentRange, unsatisfiedRangeTotal } from './http-status.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { userAgent } from './user-agent.ts';
@@ -142,7 +142,9 @@ export class PoliteHttpClient {
         onIdle: exchange.abortForIdle,
       });
     } catch (error) {
-      throw this.transportFailure(error, url, exchange.timedOut(), signal);
+      // Only the stream's own failures are the connection's; a bug in reading the window is ours.
+      if (!(error instanceof BodyReadError)) throw error;
+      throw this.transportFailure(error.cause, url, exchange.timedOut(), signal);
     }
   }
 

@@ -10,12 +10,9 @@ interface PackageFacts {
   readonly repository?: string | { readonly url?: string };
 }
 
+/** The project's package.json, shipped beside the code: one missing or unreadable is a broken install. */
 function packageFacts(): PackageFacts {
-  try {
-    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as PackageFacts;
-  } catch {
-    return {};
-  }
+  return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as PackageFacts;
 }
 
 /** `cc-chunks-worker/<version> (+<project url>)`; the url from package.json's homepage or repository. */

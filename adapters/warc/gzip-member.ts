@@ -117,9 +117,12 @@ function classifyInflateError(error: unknown): MemberInflation {
   const code = (error as { code?: unknown }).code;
   if (code === 'Z_BUF_ERROR') return { kind: 'incomplete' };
   if (code === 'ERR_BUFFER_TOO_LARGE') return { kind: 'too-large' };
-  if (code === 'Z_DATA_ERROR' || code === 'Z_NEED_DICT' || code === 'Z_STREAM_ERROR')
-    return { kind: 'corrupt', reason: 'corrupt_gzip_member' };
+  if (isCorruptDeflate(code)) return { kind: 'corrupt', reason: 'corrupt_gzip_member' };
   throw error;
+}
+
+function isCorruptDeflate(code: unknown): boolean {
+  return code === 'Z_DATA_ERROR' || code === 'Z_NEED_DICT' || code === 'Z_STREAM_ERROR';
 }
 
 /**
@@ -139,8 +142,12 @@ export function inflateTruncatedMember(
       finishFlush: zlib.constants.Z_SYNC_FLUSH,
       maxOutputLength: limits.memberOutputBytesMax,
     });
-  } catch {
-    return Buffer.alloc(0);
+  } catch (error) {
+    // What zlib says of the bytes (corrupt, or more than a member may hold) leaves nothing to
+    // read; the member is counted as truncated either way. Anything else is a bug of ours.
+    const code = (error as { code?: unknown } | null)?.code;
+    if (isCorruptDeflate(code) || code === 'Z_BUF_ERROR' || code === 'ERR_BUFFER_TOO_LARGE') return Buffer.alloc(0);
+    throw error;
   }
 }
 

@@ -38,18 +38,38 @@ export type UrlColumns = Pick<
  * crawler behind CommonCrawl drops default ports before fetching, so its data never differs.
  */
 
-/** Builds every URL-derived column of a capture row; never throws, whatever the string. */
-export function urlColumns(url: string): UrlColumns {
+/**
+ * The URL-derived columns, and whether the URL read as a URL: false where surt cannot make a
+ * SURT key (the column then holds the raw string, as in CommonCrawl) or where neither
+ * java.net.URL nor java.net.URI accepts it (its protocol, host, path and query are null).
+ */
+export interface ReadUrl {
+  readonly columns: UrlColumns;
+  readonly readable: boolean;
+}
+
+/**
+ * Builds every URL-derived column of a capture row. Any string gives columns; a throw here is
+ * a bug of this file and is left to fail the job, never to write a wrong row.
+ */
+export function readUrl(url: string): ReadUrl {
   const parts = javaUrlParts(url);
   const host = parts.hostName === null ? null : normalisedHost(parts.hostName);
-  return {
-    url_surtkey: surtKey(url),
+  const key = surtKeyOrNull(url);
+  const columns = {
+    url_surtkey: key ?? url,
     ...hostColumns(host),
     url_protocol: parts.protocol,
     url_port: parts.port === null || parts.port === defaultPorts.get(parts.protocol ?? '') ? null : parts.port,
     url_path: parts.path,
     url_query: parts.query,
   };
+  return { columns, readable: key !== null && parts !== noParts };
+}
+
+/** The URL-derived columns alone. */
+export function urlColumns(url: string): UrlColumns {
+  return readUrl(url).columns;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -473,19 +493,20 @@ interface SurtUrl {
 
 /** The SURT key; like CommonCrawl, the raw string where surt cannot make one. */
 export function surtKey(url: string): string {
+  return surtKeyOrNull(url) ?? url;
+}
+
+/** The SURT key, or null where python's surt raises (a bad port, nothing left after trimming). */
+function surtKeyOrNull(url: string): string | null {
   if (url === '') return '-';
-  try {
-    const bytes = utf8Binary(url);
-    if (bytes.startsWith('filedesc')) return url;
-    const parsed = surtParse(bytes);
-    if (parsed === undefined) return url;
-    googleCanonicalise(parsed);
-    iaCanonicalise(parsed);
-    return formatSurt(parsed);
-  } catch {
-    // Only a bug of ours lands here; the raw string keeps the row and its sort order sane.
-    return url;
-  }
+  const bytes = utf8Binary(url);
+  // surt passes `filedesc:` names of ARC files through as they are, by design.
+  if (bytes.startsWith('filedesc')) return url;
+  const parsed = surtParse(bytes);
+  if (parsed === undefined) return null;
+  googleCanonicalise(parsed);
+  iaCanonicalise(parsed);
+  return formatSurt(parsed);
 }
 
 /**

@@ -256,7 +256,7 @@ export class WarcJobDecoder implements JobDecoder {
       this.jobSkipped++;
       return;
     }
-    if (result.warning !== null) count(this.warningByReason, result.warning);
+    for (const warning of result.warnings) count(this.warningByReason, warning);
     this.jobRows++;
     this.rows.push(result.row);
     this.rowBytes += estimateRowBytes(result.row);

@@ -53,7 +53,10 @@ export function parseSimFlags(argv: readonly string[]): SimFlags {
       },
     });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message.split('\n')[0] ?? 'bad arguments'}; ${usage}`);
+    // Only what parseArgs refuses is bad usage; anything else it throws is a bug here.
+    const code = (error as { code?: unknown } | null)?.code;
+    if (!(error instanceof Error) || typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS_')) throw error;
+    throw new UsageError(`${error.message.split('\n')[0] ?? 'bad arguments'}; ${usage}`);
   }
   const values = parsed.values;
   if (values.seed !== undefined && !/^-?\d+$/.test(values.seed))

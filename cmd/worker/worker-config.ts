@@ -181,22 +181,30 @@ function flagValues(argv: readonly string[]): { values: RawValues; help: boolean
   const options = Object.fromEntries(
     Object.values(optionSpecs).map((spec) => [spec.flag, { type: 'string' as const }]),
   );
+  let parsed;
   try {
-    const parsed = parseArgs({
+    parsed = parseArgs({
       args: [...argv],
       options: { ...options, help: { type: 'boolean', short: 'h' } },
       allowPositionals: false,
       strict: true,
     });
-    const values: RawValues = {};
-    for (const [name, spec] of Object.entries(optionSpecs) as [OptionName, OptionSpec][]) {
-      const value = (parsed.values as Record<string, string | boolean | undefined>)[spec.flag];
-      if (typeof value === 'string') values[name] = value;
-    }
-    return { values, help: parsed.values.help === true };
   } catch (error) {
-    throw new ConfigError(`${(error as Error).message.split('\n')[0]} (see --help)`);
+    if (!isArgumentMistake(error)) throw error;
+    throw new ConfigError(`${error.message.split('\n')[0]} (see --help)`);
   }
+  const values: RawValues = {};
+  for (const [name, spec] of Object.entries(optionSpecs) as [OptionName, OptionSpec][]) {
+    const value = (parsed.values as Record<string, string | boolean | undefined>)[spec.flag];
+    if (typeof value === 'string') values[name] = value;
+  }
+  return { values, help: parsed.values.help === true };
+}
+
+/** What node's parseArgs throws for arguments it refuses (unknown option, missing value, positional). */
+function isArgumentMistake(error: unknown): error is Error & { code: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
 }
 
 function environmentValues(environment: NodeJS.ProcessEnv): RawValues {
@@ -253,7 +261,9 @@ function shardOf(value: string | number | boolean | undefined, environment: Node
   try {
     return value === undefined ? shardFromEnvironment(environment) : parseShard(String(value));
   } catch (error) {
-    throw new ConfigError((error as Error).message.replace(/^configuration error \(user's\): /, ''));
+    const userMistake = /^configuration error \(user's\): /;
+    if (!(error instanceof Error) || !userMistake.test(error.message)) throw error;
+    throw new ConfigError(error.message.replace(userMistake, ''));
   }
 }
 

@@ -2,15 +2,44 @@
  * Proves the local folder sink: the Sink contract (temporary files count as leftovers);
  * while an upload is open the target name does not exist and only hidden temporary files
  * do, so a reader never sees half a file; a key that would leave the output folder is
- * refused as bad input.
+ * refused as bad input; a folder that cannot be synced after the rename fails the commit
+ * (retryable), and the retry writes the object again.
  */
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { FailureError } from '../../core/failure.ts';
 import { LocalFolderSink } from '../../adapters/sink/local-folder-sink.ts';
 import { sinkContract } from './sink-contract.ts';
+
+// What the disk answers when the sink syncs a folder (opened read-only) or opens it: null, success.
+const folderFaults = vi.hoisted(() => ({
+  sync: null as string | null,
+  open: null as string | null,
+  readdir: null as string | null,
+}));
+
+function errorWithCode(code: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: injected`), { code });
+}
+
+vi.mock('node:fs/promises', async (original) => {
+  const fs = await original<typeof import('node:fs/promises')>();
+  const open = async (...args: Parameters<typeof fs.open>) => {
+    if (args[1] !== 'r') return fs.open(...args);
+    if (folderFaults.open !== null) throw errorWithCode(folderFaults.open);
+    const handle = await fs.open(...args);
+    const code = folderFaults.sync;
+    if (code !== null) handle.sync = () => Promise.reject(errorWithCode(code));
+    return handle;
+  };
+  const readdir = (async (...args: Parameters<typeof fs.readdir>) => {
+    if (folderFaults.readdir !== null) throw errorWithCode(folderFaults.readdir);
+    return fs.readdir(...args);
+  }) as typeof fs.readdir;
+  return { ...fs, open, readdir, default: { ...fs, open, readdir } };
+});
 
 async function filesBelow(root: string): Promise<string[]> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
@@ -62,5 +91,70 @@ describe('local folder sink', () => {
       const error = await sink.begin(key).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(FailureError);
     }
+  });
+});
+
+describe('local folder sink, when the folder cannot be made durable', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'local-sink-sync-'));
+  });
+  afterAll(async () => rm(root, { recursive: true, force: true }));
+  afterEach(() => {
+    folderFaults.sync = null;
+    folderFaults.open = null;
+    folderFaults.readdir = null;
+  });
+
+  async function uploaded(sink: LocalFolderSink, key: string, bytes: Uint8Array) {
+    const handle = await sink.begin(key);
+    return { handle, receipt: await sink.uploadPart(handle, 1, bytes) };
+  }
+
+  test('a failed folder sync fails the commit retryably, and the retry writes the object again', async () => {
+    const sink = new LocalFolderSink({ root });
+    const key = 'crawl=unknown/subset=unknown/eio.parquet';
+    const bytes = new Uint8Array(3_000).map((_, index) => index % 251);
+    const { handle, receipt } = await uploaded(sink, key, bytes);
+    folderFaults.sync = 'EIO';
+    const error = await sink.complete(handle, [receipt]).then(
+      () => null,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(FailureError);
+    expect((error as FailureError).failure).toMatchObject({ fault: 'remote', retryable: true });
+    expect((error as FailureError).message).toContain('EIO');
+    folderFaults.sync = null;
+    await sink.complete(handle, [receipt]);
+    expect(new Uint8Array(await readFile(sink.pathOf(key)))).toEqual(bytes);
+    expect(await filesBelow(root)).toEqual([key]);
+  });
+
+  test('a folder that cannot be opened to sync fails the commit too', async () => {
+    const sink = new LocalFolderSink({ root });
+    const { handle, receipt } = await uploaded(sink, 'crawl=unknown/subset=unknown/emfile.parquet', new Uint8Array(9));
+    folderFaults.open = 'EMFILE';
+    const error = await sink.complete(handle, [receipt]).catch((caught: unknown) => caught);
+    expect((error as FailureError).failure).toMatchObject({ retryable: true });
+    await sink.abort(handle);
+  });
+
+  test('a file system that cannot sync folders at all (EINVAL) still commits, as PostgreSQL allows', async () => {
+    const sink = new LocalFolderSink({ root });
+    const key = 'crawl=unknown/subset=unknown/einval.parquet';
+    const { handle, receipt } = await uploaded(sink, key, new Uint8Array(7).fill(1));
+    folderFaults.sync = 'EINVAL';
+    await sink.complete(handle, [receipt]);
+    expect(new Uint8Array(await readFile(sink.pathOf(key)))).toEqual(new Uint8Array(7).fill(1));
+  });
+
+  test('an abort that cannot list the folder says so, rather than reporting nothing left behind', async () => {
+    const sink = new LocalFolderSink({ root });
+    const { handle } = await uploaded(sink, 'crawl=unknown/subset=unknown/eacces.parquet', new Uint8Array(5));
+    folderFaults.readdir = 'EACCES';
+    const error = await sink.abort(handle).catch((caught: unknown) => caught);
+    expect((error as FailureError).message).toContain('EACCES');
+    folderFaults.readdir = null;
+    await sink.abort(handle);
   });
 });

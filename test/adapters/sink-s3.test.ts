@@ -10,8 +10,10 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListMultipartUploadsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -108,6 +110,69 @@ describe('S3 sink', () => {
     await abortIncompleteUploads({ client: server.client, output: 's3://output/lost-answer/' });
     await expect(other.complete(aborted, abortedReceipts)).rejects.toBeInstanceOf(FailureError);
     expect(await readObject('output', 'lost-answer/a.parquet')).toBeNull();
+  });
+
+  test('a lost completion whose check of the object is throttled is retried, not failed for good', async () => {
+    // The answer to the completion is lost, then the HEAD that would check the object is throttled once.
+    const faults = { completes: 0, heads: 0 };
+    const flaky = new Proxy(server.client, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: Parameters<S3Client['send']>[0], options?: object) => {
+          if (command instanceof HeadObjectCommand && faults.heads++ === 0) {
+            throw Object.assign(new Error('Please reduce your request rate.'), {
+              name: 'SlowDown',
+              $metadata: { httpStatusCode: 503 },
+            });
+          }
+          const answer = await target.send(command as never, options as never);
+          if (command instanceof CompleteMultipartUploadCommand && faults.completes++ === 0) {
+            throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+          }
+          return answer;
+        };
+      },
+    });
+    const sink = new S3Sink({ client: flaky, output: 's3://output/lost-then-throttled' });
+    const handle = await sink.begin('t.parquet');
+    const parts = [new Uint8Array(s3PartBytesMin).fill(5), new Uint8Array(10).fill(6)];
+    const receipts = await Promise.all(parts.map((part, index) => sink.uploadPart(handle, index + 1, part)));
+    await expect(sink.complete(handle, receipts)).rejects.toMatchObject({ failure: { retryable: true } });
+    await expect(sink.complete(handle, receipts)).rejects.toMatchObject({
+      failure: { fault: 'remote', throttled: true },
+    });
+    await sink.complete(handle, receipts);
+    expect((await readObject('output', 'lost-then-throttled/t.parquet'))?.length).toBe(s3PartBytesMin + 10);
+  });
+
+  test('an object put whole after its multipart upload began: a failed abort is left to cleanup, a bug is not', async () => {
+    const abortFault = { error: null as Error | null };
+    const failingAbort = new Proxy(server.client, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: Parameters<S3Client['send']>[0], options?: object) => {
+          if (command instanceof AbortMultipartUploadCommand && abortFault.error !== null) throw abortFault.error;
+          return target.send(command as never, options as never);
+        };
+      },
+    });
+    const sink = new S3Sink({ client: failingAbort, output: 's3://output/put-after-multipart' });
+    const putAfterMultipart = async (key: string) => {
+      const handle = await sink.begin(key);
+      const first = await sink.uploadPart(handle, 1, new Uint8Array(10).fill(7));
+      await sink.uploadPart(handle, 2, new Uint8Array(10).fill(8));
+      return sink.complete(handle, [first]);
+    };
+    abortFault.error = Object.assign(new Error('We encountered an internal error.'), {
+      name: 'InternalError',
+      $metadata: { httpStatusCode: 500 },
+    });
+    await putAfterMultipart('remote.parquet');
+    expect((await readObject('output', 'put-after-multipart/remote.parquet'))?.length).toBe(10);
+    abortFault.error = new TypeError("Cannot read properties of undefined (reading 'UploadId')");
+    await expect(putAfterMultipart('bug.parquet')).rejects.toMatchObject({ failure: { fault: 'ours' } });
+    abortFault.error = null;
+    await abortIncompleteUploads({ client: server.client, output: 's3://output/put-after-multipart/' });
   });
 
   test("S3's multipart ETag is the MD5 of the parts' MD5s and their count", () => {

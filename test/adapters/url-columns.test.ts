@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { surtKey, urlColumns, type UrlColumns } from '../../adapters/warc/url-columns.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { readUrl, surtKey, urlColumns, type UrlColumns } from '../../adapters/warc/url-columns.ts';
 import { escopeteUrlColumns } from '../support/escopete-url-columns.ts';
 
 const fixtureUrl = new URL('../../../shared/fixtures/warc/commoncrawl/whirlwind.warc.gz', import.meta.url);
@@ -127,6 +127,27 @@ describe('url_surtkey', () => {
     expect(surtKey('http://example.com:99999/')).toBe('http://example.com:99999/');
     expect(surtKey('http://example.com:abc/x')).toBe('http://example.com:abc/x');
     expect(surtKey('   ')).toBe('   ');
+  });
+
+  it('marks a URL unreadable where surt or both Java parsers refuse it, so the row can be counted', () => {
+    for (const url of ['http://example.com:99999/', 'http://example.com:abc/x', 'http://a.com:abc/x y', '   '])
+      expect(readUrl(url).readable, url).toBe(false);
+    for (const url of ['https://an.wikipedia.org/wiki/Escopete', 'dns:www.example.com', 'http://bücher.ch:8080?#foo'])
+      expect(readUrl(url).readable, url).toBe(true);
+    expect(readUrl('http://example.com:abc/x').columns).toEqual(urlColumns('http://example.com:abc/x'));
+  });
+
+  it('lets a bug in its own code throw rather than hide it behind the raw string', () => {
+    const from = Buffer.from.bind(Buffer);
+    const spy = vi.spyOn(Buffer, 'from').mockImplementation(((value: unknown, ...rest: unknown[]) => {
+      if (typeof value === 'string' && value.includes('bücher')) throw new TypeError('injected bug');
+      return (from as (...args: unknown[]) => Buffer)(value, ...rest);
+    }) as typeof Buffer.from);
+    try {
+      expect(() => surtKey('http://bücher.ch/')).toThrow('injected bug');
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 
