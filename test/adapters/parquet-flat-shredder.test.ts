@@ -36,7 +36,7 @@ const numbers: Record<string, fc.Arbitrary<number>> = {
 
 // Few distinct strings, so distinct-value sets hold repeats as they do on real data.
 function columnArbitrary(column: string): fc.Arbitrary<unknown> {
-  const value =
+  const value: fc.Arbitrary<unknown> =
     numbers[column] ?? fc.oneof(fc.constantFrom('a', 'text/html', 'ü🦀'), fc.string({ unit: 'binary', maxLength: 12 }));
   return required.has(column) ? value : fc.option(value, { nil: null });
 }
