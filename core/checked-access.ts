@@ -17,3 +17,13 @@ export function entryOf<K, V>(map: ReadonlyMap<K, V>, key: K, what: string): V {
   if (value === undefined) throw new Error(`invariant broken: no ${what} ${String(key)}`);
   return value;
 }
+
+/**
+ * The byte at `index`, for parsers' loops over bytes: kept apart from `at` so that this read
+ * only ever sees byte arrays and stays as fast as a plain one.
+ */
+export function byteAt(bytes: Uint8Array, index: number): number {
+  const byte = bytes[index];
+  if (byte === undefined) throw new Error(`invariant broken: byte ${index} outside 0..${bytes.length - 1}`);
+  return byte;
+}

@@ -292,12 +292,13 @@ export class SimulatedLedgerPort {
     this.checkOpen(runId);
     const run = this.runs.get(runId);
     const reset: { uri: string; lastError: string | null }[] = [];
-    for (const job of run?.jobs.values() ?? []) {
+    if (run === undefined) return reset;
+    for (const job of run.jobs.values()) {
       if (job.status !== 'failed') continue;
       reset.push({ uri: job.input.uri, lastError: job.lastError });
       job.chargedAttempts = 0;
       job.finishedAtMs = null;
-      this.reopen(run!, job, this.clock.nowMs());
+      this.reopen(run, job, this.clock.nowMs());
     }
     return reset;
   }
