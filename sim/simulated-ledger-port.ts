@@ -7,6 +7,7 @@
  * request; runs listed; progress rows and stats. The retry schedule and the checks on what
  * a caller hands it are the real ledgers' own, from core/ledger-rules.ts.
  */
+import { entryOf } from '../core/checked-access.ts';
 import type { Failure } from '../core/failure.ts';
 import type { InputRef, Lease, LeasedJob } from '../core/input-ref.ts';
 import {
@@ -143,7 +144,7 @@ export class SimulatedLedgerPort {
     // hand while iterating a Set is well defined, so failing an expired job needs no copy.
     for (const jobId of run.open) {
       if (claimed.length >= count) break;
-      const job = run.jobs.get(jobId) as PortJob;
+      const job = entryOf(run.jobs, jobId, 'job');
       if (!this.claimable(job, nowMs)) continue;
       if (job.status === 'leased' && job.chargedAttempts >= this.schedule.attemptsMax) {
         this.finish(run, job, 'failed', leaseExpiredError);
@@ -225,7 +226,7 @@ export class SimulatedLedgerPort {
     // Bounded by twice the run's open jobs: a reclaimed job moves to the back of `open` and is
     // met once more, pending by then, so it is skipped.
     for (const jobId of run.open) {
-      const job = run.jobs.get(jobId) as PortJob;
+      const job = entryOf(run.jobs, jobId, 'job');
       if (!leaseRanOut(job, job.attempts, nowMs)) continue;
       if (job.chargedAttempts >= this.schedule.attemptsMax) {
         this.finish(run, job, 'failed', leaseExpiredError);

@@ -114,6 +114,15 @@ describe('flat shredder', () => {
     expect(Object.keys(buffer.columnData ?? {})).toEqual([...captureColumns]);
   });
 
+  it('throws naming the row when a range runs past the rows, a bug in the caller', () => {
+    const rows = fc.sample(rowArbitrary, { numRuns: 2, seed: 3 });
+    for (const end of [rows.length + 1, rows.length + 5]) {
+      expect(() => shredRows(columns, rows, { start: 0, end }, {}, newStringBytes())).toThrow(
+        `invariant broken: index ${rows.length} outside 0..${rows.length - 1}`,
+      );
+    }
+  });
+
   it('refuses values outside the column types, in shredded rows and in the appended last row', () => {
     const valid = fc.sample(rowArbitrary, { numRuns: 1, seed: 1 })[0]!;
     const bad: Partial<Record<keyof CaptureRow, unknown>>[] = [

@@ -259,6 +259,9 @@ describe('ARC files', () => {
     expect(parseArcHeaderLine('http://a.example/ 192.0.2.1 20040925001013 text/html', 5)).toBeNull();
     expect(parseArcHeaderLine('http://a.example/ 192.0.2.1 2004-09-25 text/html 149', 5)).toBeNull();
     expect(parseArcHeaderLine('http://a.example/ 192.0.2.1 20040925001013 text/html -1', 5)).toBeNull();
+    // Fewer fields than a header line has: no line reads as one, however few words it holds.
+    for (const fieldCount of [1, 2, 3, 4])
+      expect(parseArcHeaderLine('http://a.example/ 192.0.2.1 20040925001013 text/html 149', fieldCount)).toBeNull();
   });
 
   it('reads an ARC without its version block, plain or gzip, told by its first header line', () => {
