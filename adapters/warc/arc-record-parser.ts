@@ -55,7 +55,7 @@ export function parseArcHeaderLine(line: string, fieldCount: number): ArcHeaderL
   const [ipAddress, date, contentType] = parts.slice(urlWords);
   const length = parts[parts.length - 1];
   const first = parts[0];
-  // Fewer than five fields leave some of these out: such a line is no header line.
+  // A field count below five leaves some of these out: no line is a header line then.
   if (first === undefined || ipAddress === undefined || date === undefined || contentType === undefined) return null;
   if (length === undefined || !schemePattern.test(first) || ipAddress.length === 0 || contentType.length === 0)
     return null;
