@@ -1,8 +1,11 @@
+import { at } from './checked-access.ts';
+
 /**
  * A binary min-heap ordered by a comparator. The core and the simulator keep their ready
  * queues and timers in these, so each push and pop is O(log n) whatever the queue length.
+ * Items are objects, so an empty slot and an item are never confused.
  */
-export class BinaryHeap<T> {
+export class BinaryHeap<T extends object> {
   private readonly items: T[] = [];
   /** `before(a, b)` is true when `a` must come out before `b`. */
   readonly before: (a: T, b: T) => boolean;
@@ -27,10 +30,9 @@ export class BinaryHeap<T> {
 
   pop(): T | undefined {
     const items = this.items;
-    if (items.length === 0) return undefined;
     const top = items[0];
-    const last = items.pop() as T;
-    if (items.length > 0) {
+    const last = items.pop();
+    if (last !== undefined && items.length > 0) {
       items[0] = last;
       this.siftDown(0);
     }
@@ -45,10 +47,10 @@ export class BinaryHeap<T> {
   private siftUp(start: number): void {
     const items = this.items;
     let index = start;
-    const item = items[index] as T;
+    const item = at(items, index);
     while (index > 0) {
       const parentIndex = (index - 1) >> 1;
-      const parent = items[parentIndex] as T;
+      const parent = at(items, parentIndex);
       if (!this.before(item, parent)) break;
       items[index] = parent;
       index = parentIndex;
@@ -60,14 +62,22 @@ export class BinaryHeap<T> {
     const items = this.items;
     const length = items.length;
     let index = start;
-    const item = items[index] as T;
+    const item = at(items, index);
     for (;;) {
       const left = 2 * index + 1;
       if (left >= length) break;
       const right = left + 1;
-      const child = right < length && this.before(items[right] as T, items[left] as T) ? right : left;
-      if (!this.before(items[child] as T, item)) break;
-      items[index] = items[child] as T;
+      let child = left;
+      let childItem = at(items, left);
+      if (right < length) {
+        const rightItem = at(items, right);
+        if (this.before(rightItem, childItem)) {
+          child = right;
+          childItem = rightItem;
+        }
+      }
+      if (!this.before(childItem, item)) break;
+      items[index] = childItem;
       index = child;
     }
     items[index] = item;

@@ -1,3 +1,4 @@
+import { at } from './checked-access.ts';
 import { assert } from './failure.ts';
 import type { JobState } from './job-state.ts';
 import type { WorkerState } from './worker-state.ts';
@@ -18,11 +19,11 @@ export function occupyLane(state: WorkerState, job: JobState): number {
     let chosen = -1;
     for (let lane = 0; lane < state.laneBusy.length; lane++) {
       if (state.laneBusy[lane]) continue;
-      if (chosen < 0 || (state.lanePinned[lane] as number) < (state.lanePinned[chosen] as number)) chosen = lane;
+      if (chosen < 0 || at(state.lanePinned, lane) < at(state.lanePinned, chosen)) chosen = lane;
     }
     assert(chosen >= 0, `no idle CPU lane for ${job.claimed.jobId}`);
     job.cpuLane = chosen;
-    state.lanePinned[chosen] = (state.lanePinned[chosen] as number) + 1;
+    state.lanePinned[chosen] = at(state.lanePinned, chosen) + 1;
   }
   assert(!state.laneBusy[job.cpuLane], `CPU lane ${job.cpuLane} is busy`);
   state.laneBusy[job.cpuLane] = true;
@@ -37,5 +38,5 @@ export function freeLane(state: WorkerState, job: JobState): void {
 /** The job ended: it no longer counts towards its lane's share. */
 export function unpinLane(state: WorkerState, job: JobState): void {
   if (job.cpuLane < 0) return;
-  state.lanePinned[job.cpuLane] = (state.lanePinned[job.cpuLane] as number) - 1;
+  state.lanePinned[job.cpuLane] = at(state.lanePinned, job.cpuLane) - 1;
 }

@@ -1,6 +1,7 @@
 import type { BinaryHeap } from './binary-heap.ts';
+import { at } from './checked-access.ts';
 import type { JobState } from './job-state.ts';
-import type { Stage } from './stage.ts';
+import { type Stage, stages } from './stage.ts';
 import type { ReadyEntry, WorkerState } from './worker-state.ts';
 
 /**
@@ -27,8 +28,8 @@ export function enqueueReady(
 
 function heapOf(state: WorkerState, stage: Stage, job: JobState): BinaryHeap<ReadyEntry> {
   const heaps = state.ready[stage];
-  const at = heaps.length === 1 ? 0 : job.cpuLane < 0 ? heaps.length - 1 : job.cpuLane;
-  return heaps[at] as BinaryHeap<ReadyEntry>;
+  const index = heaps.length === 1 ? 0 : job.cpuLane < 0 ? heaps.length - 1 : job.cpuLane;
+  return at(heaps, index);
 }
 
 /** The heap's top once entries of ended jobs are dropped. */
@@ -43,12 +44,12 @@ function liveTop(heap: BinaryHeap<ReadyEntry>): ReadyEntry | undefined {
 
 /** The top of the heap of jobs not pinned yet, moving entries of jobs pinned since to their lane's heap. */
 function unpinnedTop(heaps: readonly BinaryHeap<ReadyEntry>[]): ReadyEntry | undefined {
-  const unpinned = heaps[heaps.length - 1] as BinaryHeap<ReadyEntry>;
+  const unpinned = at(heaps, heaps.length - 1);
   // Bounded by the heap's size: each pass removes one entry.
   for (let top = liveTop(unpinned); top !== undefined; top = liveTop(unpinned)) {
     if (top.job.cpuLane < 0) return top;
     unpinned.pop();
-    (heaps[top.job.cpuLane] as BinaryHeap<ReadyEntry>).push(top);
+    at(heaps, top.job.cpuLane).push(top);
   }
   return undefined;
 }
@@ -57,15 +58,20 @@ function unpinnedTop(heaps: readonly BinaryHeap<ReadyEntry>[]): ReadyEntry | und
 function nextHeap(state: WorkerState, stage: Stage): BinaryHeap<ReadyEntry> | undefined {
   const heaps = state.ready[stage];
   if (heaps.length === 1) {
-    const only = heaps[0] as BinaryHeap<ReadyEntry>;
+    const only = at(heaps, 0);
     return liveTop(only) === undefined ? undefined : only;
   }
-  let best: BinaryHeap<ReadyEntry> | undefined = unpinnedTop(heaps) === undefined ? undefined : heaps[heaps.length - 1];
+  let bestTop = unpinnedTop(heaps);
+  let best = bestTop === undefined ? undefined : at(heaps, heaps.length - 1);
   for (let lane = 0; lane < heaps.length - 1; lane++) {
     if (state.laneBusy[lane]) continue;
-    const heap = heaps[lane] as BinaryHeap<ReadyEntry>;
+    const heap = at(heaps, lane);
     const top = liveTop(heap);
-    if (top !== undefined && (best === undefined || heap.before(top, best.peek() as ReadyEntry))) best = heap;
+    if (top === undefined) continue;
+    if (bestTop === undefined || heap.before(top, bestTop)) {
+      best = heap;
+      bestTop = top;
+    }
   }
   return best;
 }
@@ -128,7 +134,7 @@ export function nextBackoffAtMs(state: WorkerState): number {
 
 /** Removes a job's entries from the counts; its heap entries are discarded lazily. */
 export function forgetQueuedWork(state: WorkerState, job: JobState): void {
-  for (const stage of Object.keys(job.readyCount) as Stage[]) {
+  for (const stage of stages) {
     state.readyCount[stage] -= job.readyCount[stage];
     job.readyCount[stage] = 0;
   }

@@ -1,3 +1,4 @@
+import { at } from './checked-access.ts';
 import { canStart } from './capacity.ts';
 import { peekReady } from './ready-queue.ts';
 import { stageRank, stages, type Stage } from './stage.ts';
@@ -88,7 +89,7 @@ function pickFifo(state: WorkerState): Stage | null {
 function pickRoundRobin(state: WorkerState): Stage | null {
   for (let offset = 1; offset <= stages.length; offset++) {
     const index = (state.roundRobinCursor + offset) % stages.length;
-    const stage = stages[index] as Stage;
+    const stage = at(stages, index);
     if (canStart(state, stage)) {
       state.roundRobinCursor = index;
       return stage;

@@ -1,3 +1,4 @@
+import { at } from '../core/checked-access.ts';
 import type { MetricsSnapshot } from '../core/metrics-snapshot.ts';
 import type { ModelOverrides, Models } from './models.ts';
 
@@ -47,8 +48,8 @@ type BusyStage = 'fetch' | 'decode' | 'encode' | 'commit';
 function busySecondsOf(snapshots: readonly MetricsSnapshot[]): Record<BusyStage, number> {
   const busy = { fetch: 0, decode: 0, encode: 0, commit: 0 };
   for (let index = 1; index < snapshots.length; index++) {
-    const before = snapshots[index - 1] as MetricsSnapshot;
-    const seconds = ((snapshots[index] as MetricsSnapshot).atMs - before.atMs) / 1000;
+    const before = at(snapshots, index - 1);
+    const seconds = (at(snapshots, index).atMs - before.atMs) / 1000;
     for (const stage of ['fetch', 'decode', 'encode', 'commit'] as const)
       busy[stage] += before.activeWorkers[stage] * seconds;
   }
@@ -75,8 +76,8 @@ export function calibrate(logText: string, models: Models, chunkBytes: number): 
   const snapshots = snapshotsOf(logText);
   if (snapshots.length < 2) return 'the metrics log holds fewer than two metrics snapshots';
   const busySeconds = busySecondsOf(snapshots);
-  const first = (snapshots[0] as MetricsSnapshot).counters;
-  const last = (snapshots[snapshots.length - 1] as MetricsSnapshot).counters;
+  const first = at(snapshots, 0).counters;
+  const last = at(snapshots, snapshots.length - 1).counters;
   const bytesPerRecord = last.records > 0 ? last.bytesIn / last.records : 0;
   const decodedBytes = (last.records - first.records) * bytesPerRecord;
   const fetchedBytes = last.bytesIn - first.bytesIn;

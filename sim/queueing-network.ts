@@ -1,3 +1,4 @@
+import { at } from '../core/checked-access.ts';
 import { assert } from '../core/failure.ts';
 import { EventQueue } from './event-queue.ts';
 import { exponential, randomStreams } from './random-streams.ts';
@@ -76,16 +77,16 @@ export function simulateTandem(options: TandemOptions): TandemMeasures {
     stage.jobsHere += delta;
   };
   const startService = (index: number, arrivedMs: number): void => {
-    const stage = stages[index] as StageState;
+    const stage = at(stages, index);
     stage.busy += 1;
     stage.waitMs += queue.nowMs - arrivedMs;
-    queue.after(exponential(random.cpu, options.meanServiceMs[index] as number), () => finishService(index, arrivedMs));
+    queue.after(exponential(random.cpu, at(options.meanServiceMs, index)), () => finishService(index, arrivedMs));
   };
   const arrive = (index: number): void => {
-    const stage = stages[index] as StageState;
+    const stage = at(stages, index);
     touch(stage, 1);
     stage.arrivals += 1;
-    if (stage.busy < (options.servers[index] as number)) startService(index, queue.nowMs);
+    if (stage.busy < at(options.servers, index)) startService(index, queue.nowMs);
     else stage.waiting.push({ arrivedMs: queue.nowMs });
   };
   const admit = (): void => {
@@ -94,7 +95,7 @@ export function simulateTandem(options: TandemOptions): TandemMeasures {
     arrive(0);
   };
   const finishService = (index: number, arrivedMs: number): void => {
-    const stage = stages[index] as StageState;
+    const stage = at(stages, index);
     stage.busy -= 1;
     touch(stage, -1);
     stage.departures += 1;
@@ -104,12 +105,11 @@ export function simulateTandem(options: TandemOptions): TandemMeasures {
       completed += 1;
       if (firstCompletionMs < 0) firstCompletionMs = queue.nowMs;
     }
-    if (stage.waitingHead < stage.waiting.length)
-      startService(index, (stage.waiting[stage.waitingHead++] as { arrivedMs: number }).arrivedMs);
+    if (stage.waitingHead < stage.waiting.length) startService(index, at(stage.waiting, stage.waitingHead++).arrivedMs);
     else if (index === 0 && options.arrivalsPerMs === 'saturated') admit();
   };
   if (options.arrivalsPerMs === 'saturated') {
-    for (let server = 0; server < (options.servers[0] as number); server++) admit();
+    for (let server = 0; server < at(options.servers, 0); server++) admit();
   } else {
     const rate = options.arrivalsPerMs;
     const next = (): void => {

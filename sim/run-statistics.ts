@@ -1,3 +1,4 @@
+import { at } from '../core/checked-access.ts';
 import type { MetricsSnapshot } from '../core/metrics-snapshot.ts';
 import { stages, type PerStage, type Stage } from '../core/stage.ts';
 
@@ -105,7 +106,7 @@ function mapStages<T>(make: (stage: Stage) => T): PerStage<T> {
 
 function addAt(values: number[], index: number, amount: number): void {
   while (values.length <= index) values.push(0);
-  values[index] = (values[index] as number) + amount;
+  values[index] = at(values, index) + amount;
 }
 
 function mergePairs(values: number[]): number[] {
@@ -118,5 +119,5 @@ function mergePairs(values: number[]): number[] {
 export function percentile(sorted: readonly number[], fraction: number): number {
   if (sorted.length === 0) return 0;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
-  return sorted[rank] as number;
+  return at(sorted, rank);
 }

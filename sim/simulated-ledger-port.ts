@@ -7,6 +7,7 @@
  * request; runs listed; progress rows and stats. The retry schedule and the checks on what
  * a caller hands it are the real ledgers' own, from core/ledger-rules.ts.
  */
+import { entryOf } from '../core/checked-access.ts';
 import type { Failure } from '../core/failure.ts';
 import type { InputRef, Lease, LeasedJob } from '../core/input-ref.ts';
 import {
@@ -144,7 +145,7 @@ export class SimulatedLedgerPort {
     // hand while iterating a Set is well defined, so failing an expired job needs no copy.
     for (const jobId of run.open) {
       if (claimed.length >= count) break;
-      const job = run.jobs.get(jobId) as PortJob;
+      const job = entryOf(run.jobs, jobId, 'job');
       if (!this.claimable(job, nowMs)) continue;
       if (job.status === 'leased' && job.chargedAttempts >= this.schedule.attemptsMax) {
         this.finish(run, job, 'failed', leaseExpiredError);
@@ -226,7 +227,7 @@ export class SimulatedLedgerPort {
     // Bounded by twice the run's open jobs: a reclaimed job moves to the back of `open` and is
     // met once more, pending by then, so it is skipped.
     for (const jobId of run.open) {
-      const job = run.jobs.get(jobId) as PortJob;
+      const job = entryOf(run.jobs, jobId, 'job');
       if (!leaseRanOut(job, job.attempts, nowMs)) continue;
       if (job.chargedAttempts >= this.schedule.attemptsMax) {
         this.finish(run, job, 'failed', leaseExpiredError);
@@ -290,12 +291,13 @@ export class SimulatedLedgerPort {
     this.checkOpen(runId);
     const run = this.runs.get(runId);
     const reset: { uri: string; lastError: string | null }[] = [];
-    for (const job of run?.jobs.values() ?? []) {
+    if (run === undefined) return reset;
+    for (const job of run.jobs.values()) {
       if (job.status !== 'failed') continue;
       reset.push({ uri: job.input.uri, lastError: job.lastError });
       job.chargedAttempts = 0;
       job.finishedAtMs = null;
-      this.reopen(run!, job, this.clock.nowMs());
+      this.reopen(run, job, this.clock.nowMs());
     }
     return reset;
   }

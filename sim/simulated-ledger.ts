@@ -1,3 +1,4 @@
+import { at, entryOf } from '../core/checked-access.ts';
 import { BinaryHeap } from '../core/binary-heap.ts';
 import type { Failure } from '../core/failure.ts';
 import type { ClaimedJob, Lease } from '../core/input-ref.ts';
@@ -80,7 +81,7 @@ export class SimulatedLedger {
     this.advance(nowMs);
     const claimed: ClaimedJob[] = [];
     while (claimed.length < count && this.pendingHead < this.pendingQueue.length) {
-      const job = this.pendingQueue[this.pendingHead++] as LedgerJob;
+      const job = at(this.pendingQueue, this.pendingHead++);
       if (job.status !== 'pending') continue;
       grantLease(job, nowMs, leaseMs);
       job.holder = holder;
@@ -112,7 +113,7 @@ export class SimulatedLedger {
         lost.push(lease.jobId);
         continue;
       }
-      const job = this.byId.get(lease.jobId) as LedgerJob;
+      const job = entryOf(this.byId, lease.jobId, 'job');
       renewLease(job, nowMs, leaseMs);
       this.expiries.push({ atMs: job.leaseExpiresAtMs, jobId: job.jobId, attempt: job.attempts });
       renewed.push(lease.jobId);
@@ -134,7 +135,7 @@ export class SimulatedLedger {
   complete(lease: Lease, nowMs: number): boolean {
     if (this.completedBy(lease)) return true;
     if (!this.holds(lease, nowMs)) return false;
-    const job = this.byId.get(lease.jobId) as LedgerJob;
+    const job = entryOf(this.byId, lease.jobId, 'job');
     job.completions += 1;
     this.endJob(job, 'done', nowMs);
     return true;
@@ -142,7 +143,7 @@ export class SimulatedLedger {
 
   fail(lease: Lease, failure: Failure, nowMs: number): boolean {
     if (!this.holds(lease, nowMs)) return false;
-    const job = this.byId.get(lease.jobId) as LedgerJob;
+    const job = entryOf(this.byId, lease.jobId, 'job');
     job.lastFailure = failure.reason;
     if (!failure.retryable || job.attempts >= this.options.jobAttemptsMax) {
       this.endJob(job, 'dead', nowMs);
@@ -156,7 +157,7 @@ export class SimulatedLedger {
 
   release(lease: Lease, nowMs: number): boolean {
     if (!this.holds(lease, nowMs)) return false;
-    const job = this.byId.get(lease.jobId) as LedgerJob;
+    const job = entryOf(this.byId, lease.jobId, 'job');
     this.leased -= 1;
     job.status = 'pending';
     this.pendingQueue.push(job);
@@ -171,7 +172,7 @@ export class SimulatedLedger {
     }
     for (let top = this.expiries.peek(); top !== undefined && top.atMs <= nowMs; top = this.expiries.peek()) {
       this.expiries.pop();
-      const job = this.byId.get(top.jobId) as LedgerJob;
+      const job = entryOf(this.byId, top.jobId, 'job');
       // Stale entries (renewed since, or a later attempt) are skipped.
       if (!leaseRanOut(job, top.attempt, nowMs)) continue;
       this.reclaimed += 1;

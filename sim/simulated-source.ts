@@ -1,3 +1,4 @@
+import { entryOf } from '../core/checked-access.ts';
 import { FailureError, assert, inputFault } from '../core/failure.ts';
 import type { InputRef } from '../core/input-ref.ts';
 import type { ByteRange, Source } from '../core/source.ts';
@@ -44,7 +45,7 @@ export class SimulatedSource implements Source {
     await this.respond(signal);
     const paths = [...this.files.keys()].filter((path) => path.startsWith(spec) && warcName.test(path)).sort();
     for (const path of paths) {
-      yield inputOf(path, (this.files.get(path) as Uint8Array).length);
+      yield inputOf(path, entryOf(this.files, path, 'file').length);
     }
   }
 

@@ -1,4 +1,5 @@
 /** `s3://bucket/key-or-prefix`, split. */
+import { at } from '../../core/checked-access.ts';
 import { FailureError, inputFault } from '../../core/failure.ts';
 
 export interface S3Location {
@@ -10,7 +11,7 @@ export interface S3Location {
 export function parseS3Uri(uri: string): S3Location {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
   if (match === null) throw new FailureError(inputFault(`not an s3://bucket/key address: ${uri}`));
-  return { bucket: match[1] as string, key: match[2] as string };
+  return { bucket: at(match, 1), key: at(match, 2) };
 }
 
 export function s3Uri(location: S3Location): string {

@@ -20,6 +20,7 @@
  */
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { entryOf } from '../../core/checked-access.ts';
 import type { Failure } from '../../core/failure.ts';
 import type { InputRef, Lease, LeasedJob } from '../../core/input-ref.ts';
 import type {
@@ -391,9 +392,10 @@ export class EmbeddedLedger implements InspectableLedger {
   async sharedOutputKeys(runId: string, limit: number): Promise<SharedOutputKey[]> {
     const run = this.runs.get(runId);
     const shared: SharedOutputKey[] = [];
-    for (const [jobId, heldBy] of run?.sharedKeys ?? []) {
+    if (run === undefined) return shared;
+    for (const [jobId, heldBy] of run.sharedKeys) {
       if (shared.length >= limit) break;
-      const job = run!.jobs.get(jobId)!;
+      const job = entryOf(run.jobs, jobId, 'job');
       shared.push({ uri: job.input.uri, outputKey: job.outputKey, heldBy, state: job.state });
     }
     return shared;
@@ -408,7 +410,7 @@ export class EmbeddedLedger implements InspectableLedger {
     for (const [runId, run] of this.runs) {
       const failed: StoredJob[] = [];
       for (const [jobId, heldBy] of run.sharedKeys) {
-        const job = run.jobs.get(jobId)!;
+        const job = entryOf(run.jobs, jobId, 'job');
         if (job.state !== 'pending' && job.state !== 'leased') continue;
         failed.push(finished(job, 'failed', sharedOutputKeyError(job.outputKey, heldBy)));
       }

@@ -7,6 +7,7 @@
  * Striding rather than cutting the list in N blocks spreads a crawl's segments (whose files
  * differ in size) evenly over the workers.
  */
+import { at } from '../../core/checked-access.ts';
 
 export interface Shard {
   readonly index: number;
@@ -16,7 +17,7 @@ export interface Shard {
 export function shardInputs<Input>(sortedInputs: readonly Input[], index: number, count: number): Input[] {
   checkShard({ index, count });
   const taken: Input[] = [];
-  for (let position = index; position < sortedInputs.length; position += count) taken.push(sortedInputs[position]!);
+  for (let position = index; position < sortedInputs.length; position += count) taken.push(at(sortedInputs, position));
   return taken;
 }
 

@@ -1,5 +1,7 @@
 import type { ParquetSchema, ParquetWriter } from '@dsnp/parquetjs';
 import type { CaptureRow } from '../../core/capture-row.ts';
+import { at } from '../../core/checked-access.ts';
+import { assert } from '../../core/failure.ts';
 
 /** parquetjs's buffer of shredded rows, the one `ParquetWriter.appendRow` fills. */
 export type RowBuffer = ParquetWriter['rowBuffer'];
@@ -105,6 +107,25 @@ function initialise(columns: readonly FlatColumn[], buffer: RowBuffer): void {
   }
 }
 
+/** A column's part of the row buffer, each of them set up by `initialise`. */
+interface ColumnParts {
+  readonly values: ColumnValues;
+  readonly dlevels: number[];
+  readonly rlevels: number[];
+  readonly stored: number[];
+  readonly distinct: Set<unknown>;
+}
+
+function columnParts(buffer: RowBuffer, column: FlatColumn): ColumnParts {
+  const values = buffer.columnData?.[column.path];
+  const { dlevels, rlevels, values: stored, distinct_values: distinct } = values ?? {};
+  assert(
+    values !== undefined && dlevels !== undefined && rlevels !== undefined && stored !== undefined && distinct,
+    `parquet encoder: the row buffer has no column ${column.path}`,
+  );
+  return { values, dlevels, rlevels, stored, distinct };
+}
+
 interface RowRange {
   readonly start: number;
   readonly end: number;
@@ -114,13 +135,13 @@ function shredColumn(
   column: FlatColumn,
   rows: readonly CaptureRow[],
   range: RowRange,
-  values: ColumnValues,
+  parts: ColumnParts,
   strings: StringBytes,
 ): void {
-  const { dlevels, rlevels, values: stored, distinct_values: distinct } = values as Required<ColumnValues>;
+  const { values, dlevels, rlevels, stored, distinct } = parts;
   const columnBytes = columnStrings(strings, column);
   for (let index = range.start; index < range.end; index += 1) {
-    const value = rows[index]![column.name];
+    const value = at(rows, index)[column.name];
     rlevels.push(0);
     if (value === null || value === undefined) {
       if (column.required) throw new Error(`missing required field: ${column.name}`);
@@ -151,9 +172,9 @@ export function shredRows(
   strings: StringBytes,
 ): void {
   initialise(columns, buffer);
-  for (const column of columns) shredColumn(column, rows, range, buffer.columnData![column.path]!, strings);
-  buffer.rowCount! += range.end - range.start;
-  buffer.pageRowCount! += range.end - range.start;
+  for (const column of columns) shredColumn(column, rows, range, columnParts(buffer, column), strings);
+  buffer.rowCount = (buffer.rowCount ?? 0) + (range.end - range.start);
+  buffer.pageRowCount = (buffer.pageRowCount ?? 0) + (range.end - range.start);
 }
 
 /**
@@ -176,7 +197,7 @@ export function rowForAppend(
       prepared[column.name] = value;
     } else if (column.isString) {
       const bytes = bytesOf(columnStrings(strings, column), column, value);
-      buffer.columnData![column.path]!.distinct_values!.delete(bytes);
+      columnParts(buffer, column).distinct.delete(bytes);
       prepared[column.name] = bytes;
     } else {
       prepared[column.name] = checkedInteger(column, value);

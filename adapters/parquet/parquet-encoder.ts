@@ -2,6 +2,7 @@ import { ParquetSchema, ParquetWriter } from '@dsnp/parquetjs';
 import type { FieldDefinition, ParquetCompression, WriterOptions } from '@dsnp/parquetjs';
 import { captureColumns } from '../../core/capture-row.ts';
 import type { CaptureRow } from '../../core/capture-row.ts';
+import { at } from '../../core/checked-access.ts';
 import type { Encoder, JobEncoder } from '../../core/encoder.ts';
 import { flatColumns, newStringBytes, rowForAppend, shredRows } from './flat-shredder.ts';
 
@@ -175,7 +176,7 @@ class ParquetJobEncoder implements JobEncoder {
     const last = rows.length - 1;
     writer.setRowGroupSize(rows.length);
     shredRows(this.columns, rows, { start: 0, end: last }, writer.rowBuffer, strings);
-    await writer.appendRow(rowForAppend(this.columns, rows[last]!, writer.rowBuffer, strings));
+    await writer.appendRow(rowForAppend(this.columns, at(rows, last), writer.rowBuffer, strings));
   }
 
   /** The writer is made on first use because `open()` is synchronous and parquetjs's factory is not. */

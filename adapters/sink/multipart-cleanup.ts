@@ -7,6 +7,7 @@ import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, type S3Client
 import { FailureError } from '../../core/failure.ts';
 import { classified } from '../aws/aws-failure.ts';
 import { parseS3Uri } from '../aws/s3-location.ts';
+import { sendOptions } from '../aws/send-options.ts';
 
 export interface MultipartCleanupOptions {
   readonly client: S3Client;
@@ -51,7 +52,7 @@ export async function abortIncompleteUploads(options: MultipartCleanupOptions): 
     try {
       const command = new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.key, UploadId: upload.uploadId });
       await classified(`abort s3://${bucket}/${upload.key}`, () =>
-        options.client.send(command, { abortSignal: options.signal }),
+        options.client.send(command, sendOptions(options.signal)),
       );
       aborted.push(upload);
     } catch (error) {
@@ -78,7 +79,7 @@ async function* listUploads(
       MaxUploads: options.pageUploads ?? 1000,
     });
     const answer = await classified(`list uploads under s3://${bucket}/${prefix}`, () =>
-      options.client.send(command, { abortSignal: options.signal }),
+      options.client.send(command, sendOptions(options.signal)),
     );
     for (const upload of answer.Uploads ?? []) {
       if (upload.Key === undefined || upload.UploadId === undefined) continue;

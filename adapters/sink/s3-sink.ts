@@ -26,6 +26,7 @@ import { FailureError, assert, ourFault, remoteFault } from '../../core/failure.
 import type { PartReceipt, Sink, UploadHandle } from '../../core/sink.ts';
 import { classified } from '../aws/aws-failure.ts';
 import { parseS3Uri } from '../aws/s3-location.ts';
+import { sendOptions } from '../aws/send-options.ts';
 
 /** S3's limits: every part but the last at least 5 MiB, at most 10,000 parts an object. */
 export const s3PartBytesMin = 5 * 1024 * 1024;
@@ -132,7 +133,7 @@ export class S3Sink implements Sink {
     });
     const what = `complete upload of ${this.where(object.key)}`;
     try {
-      await classified(what, () => this.client.send(command, { abortSignal: signal }));
+      await classified(what, () => this.client.send(command, sendOptions(signal)));
     } catch (error) {
       // A retry after an answer that was lost finds the upload gone: done, if the object is this upload.
       const gone = error instanceof FailureError && /NoSuchUpload/.test(error.failure.reason);
@@ -154,7 +155,7 @@ export class S3Sink implements Sink {
   ): Promise<boolean> {
     const command = new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(object.key) });
     const head = await classified(`look up ${this.where(object.key)}`, () =>
-      this.client.send(command, { abortSignal: signal }),
+      this.client.send(command, sendOptions(signal)),
     ).catch((error: unknown) => {
       // No object (or none we may see) is an answer; a throttled or failing lookup is not, and
       // the completion is tried again rather than failed for good on the NoSuchUpload.
@@ -211,7 +212,7 @@ export class S3Sink implements Sink {
       ContentType: this.contentType,
     });
     const what = `begin upload of ${this.where(key)}`;
-    const answer = await classified(what, () => this.client.send(command, { abortSignal: signal }));
+    const answer = await classified(what, () => this.client.send(command, sendOptions(signal)));
     if (answer.UploadId === undefined) throw new FailureError(remoteFault(`${what} gave no upload id`));
     return answer.UploadId;
   }
@@ -247,7 +248,7 @@ export class S3Sink implements Sink {
       ContentLength: bytes.length,
     });
     const what = `part ${partNumber} of ${this.where(key)}`;
-    const answer = await classified(`upload ${what}`, () => this.client.send(command, { abortSignal: signal }));
+    const answer = await classified(`upload ${what}`, () => this.client.send(command, sendOptions(signal)));
     if (answer.ETag === undefined) throw new FailureError(ourFault(`${what} came back without an ETag`, true));
     return { partNumber, etag: answer.ETag };
   }
@@ -265,7 +266,7 @@ export class S3Sink implements Sink {
       ContentLength: bytes.length,
       ContentType: this.contentType,
     });
-    await classified(`put ${this.where(object.key)}`, () => this.client.send(command, { abortSignal: signal }));
+    await classified(`put ${this.where(object.key)}`, () => this.client.send(command, sendOptions(signal)));
     this.open.delete(handle.uploadId);
     // A multipart upload begun for this object (a part it no longer lists) is empty of what it
     // holds now; an abort the store failed leaves only an upload that the cleanup command

@@ -32,7 +32,7 @@ export function globToRegExp(pattern: string): RegExp {
   let source = '';
   let braceDepth = 0;
   for (let index = 0; index < pattern.length; index += 1) {
-    const character = pattern[index] as string;
+    const character = pattern.charAt(index);
     if (pattern.startsWith('**/', index)) {
       source += '(?:[^/]*/)*';
       index += 2;

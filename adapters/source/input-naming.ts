@@ -8,6 +8,7 @@
  * name is CommonCrawl's own `crawl-data/…` and the root is the folder above `crawl-data/`.
  */
 import type { InputRef } from '../../core/input-ref.ts';
+import { assert } from '../../core/failure.ts';
 
 const commonCrawlPathPattern = /(?:^|\/)(crawl-data\/(CC-MAIN-[^/]+)\/segments\/([^/]+)\/([^/]+)\/[^/]+)$/;
 const schemePattern = /^[a-z][a-z0-9+.-]*:\/\//i;
@@ -53,7 +54,11 @@ export function inputRefFor(location: string, relativePath: string, sizeBytes?: 
   if (match === null) {
     return { ...base, filename: relativePath.replace(/^\/+/, ''), crawl: null, subset: null, segment: null };
   }
-  const [, filename, crawl, segment, subset] = match as unknown as [string, string, string, string, string];
+  const [, filename, crawl, segment, subset] = match;
+  assert(
+    filename !== undefined && crawl !== undefined && segment !== undefined && subset !== undefined,
+    `CommonCrawl path pattern matched ${location} without its four groups`,
+  );
   return { ...base, filename, crawl, subset, segment };
 }
 

@@ -9,6 +9,7 @@ import type { InputRef } from '../../core/input-ref.ts';
 import type { ByteRange, Source } from '../../core/source.ts';
 import { classified } from '../aws/aws-failure.ts';
 import { parseS3Uri, s3Uri } from '../aws/s3-location.ts';
+import { sendOptions } from '../aws/send-options.ts';
 import { parseContentRange } from './http-status.ts';
 import { inputRefFor, isManifestName, isWarcName } from './input-naming.ts';
 import { defaultListingRetry, withListingRetry, type ListingRetry } from './listing-retry.ts';
@@ -55,7 +56,7 @@ export class S3Source implements Source {
     const { bucket, key } = parseS3Uri(input.uri);
     // One HEAD: the claiming worker retries a throttled one (cmd/worker/claim-sizing.ts).
     const head = await classified(`HEAD ${input.uri}`, () =>
-      this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }),
+      this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), sendOptions(signal)),
     );
     if (head.ContentLength === undefined) throw new FailureError(remoteFault(`HEAD ${input.uri} gave no size`));
     return head.ContentLength;
@@ -67,7 +68,7 @@ export class S3Source implements Source {
     const lastByte = range.offsetBytes + range.lengthBytes - 1;
     const command = new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${range.offsetBytes}-${lastByte}` });
     try {
-      const answer = await classified(`GET ${input.uri}`, () => this.client.send(command, { abortSignal: signal }));
+      const answer = await classified(`GET ${input.uri}`, () => this.client.send(command, sendOptions(signal)));
       return await this.checkedRange(input.uri, range, answer.ContentRange, answer.Body as ObjectBody | undefined);
     } catch (error) {
       // Past the end of the object: S3 answers 416 InvalidRange; the port wants no bytes.
@@ -110,7 +111,7 @@ export class S3Source implements Source {
       });
       const answer = await withListingRetry(
         this.listingRetry,
-        () => classified(`LIST s3://${bucket}/${prefix}`, () => this.client.send(command, { abortSignal: signal })),
+        () => classified(`LIST s3://${bucket}/${prefix}`, () => this.client.send(command, sendOptions(signal))),
         signal,
       );
       for (const object of answer.Contents ?? []) {
@@ -139,7 +140,7 @@ export class S3Source implements Source {
   private async getWhole(bucket: string, key: string, signal?: AbortSignal): Promise<Uint8Array> {
     const uri = s3Uri({ bucket, key });
     const answer = await classified(`GET ${uri}`, () =>
-      this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }),
+      this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), sendOptions(signal)),
     );
     const body = answer.Body as ObjectBody | undefined;
     if ((answer.ContentLength ?? 0) > this.manifestBytesMax || body === undefined) {

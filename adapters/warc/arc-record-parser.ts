@@ -1,4 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
+import { at, byteAt } from '../../core/checked-access.ts';
+import { assert } from '../../core/failure.ts';
 import type { BadRecordCode } from '../../core/record-reasons.ts';
 import { HeaderFields, LineReader } from './line-reader.ts';
 import type { RecordParser } from './record-parser.ts';
@@ -51,10 +53,13 @@ export function parseArcHeaderLine(line: string, fieldCount: number): ArcHeaderL
   const parts = line.trimEnd().split(' ');
   if (parts.length < fieldCount) return null;
   const urlWords = parts.length - fieldCount + 1;
-  const [ipAddress, date, contentType] = parts.slice(urlWords) as [string, string, string];
-  const length = parts[parts.length - 1]!;
-  const first = parts[0]!;
-  if (!schemePattern.test(first) || ipAddress.length === 0 || contentType.length === 0) return null;
+  const [ipAddress, date, contentType] = parts.slice(urlWords);
+  const length = parts[parts.length - 1];
+  const first = parts[0];
+  // A field count below five leaves some of these out: no line is a header line then.
+  if (first === undefined || ipAddress === undefined || date === undefined || contentType === undefined) return null;
+  if (length === undefined || !schemePattern.test(first) || ipAddress.length === 0 || contentType.length === 0)
+    return null;
   if (!datePattern.test(date) || !lengthPattern.test(length)) return null;
   const url = urlWords === 1 ? first : parts.slice(0, urlWords).join(first.includes('?') ? '+' : '%20');
   return { url, ipAddress, date, contentType, length: Number(length) };
@@ -241,7 +246,7 @@ export class ArcRecordParser implements RecordParser {
   private recordStart(segment: Segment, index: number): number {
     const bytes = segment.bytes;
     while (index < segment.end) {
-      const byte = bytes[index]!;
+      const byte = byteAt(bytes, index);
       if (byte !== lineFeed && byte !== carriageReturn) {
         this.beginRecord(segment, index);
         this.state = 'header';
@@ -274,7 +279,7 @@ export class ArcRecordParser implements RecordParser {
   private headerLine(segment: Segment, index: number): number {
     const result = this.lines.read(segment.bytes, index, segment.end);
     if (result.kind === 'partial') {
-      this.open!.end = endOffset(segment, segment.end);
+      this.current().end = endOffset(segment, segment.end);
       return segment.end;
     }
     if (result.kind === 'too-long') return this.damaged(index, 'arc_header_line_too_long');
@@ -296,7 +301,7 @@ export class ArcRecordParser implements RecordParser {
     const versionBlock = header.url.startsWith('filedesc://');
     const http = !versionBlock && httpSchemes.test(header.url);
     const type = versionBlock ? 'warcinfo' : 'response';
-    const open: OpenRecord = { ...this.open!, type, end: endOffset(segment, next) };
+    const open: OpenRecord = { ...this.current(), type, end: endOffset(segment, next) };
     this.open = open;
     for (const line of [
       `WARC-Type: ${type}`,
@@ -326,13 +331,13 @@ export class ArcRecordParser implements RecordParser {
   private versionBlock(segment: Segment, index: number): number {
     const line = this.blockLine(segment, index);
     if (line.kind !== 'line') return line.next;
-    const major = line.text.trim().split(' ', 1)[0]!;
+    const major = at(line.text.trim().split(' ', 1), 0);
     this.fieldCount = fieldCountByVersion[major] ?? versionOneFieldCount;
     return this.startSkip(line.next);
   }
 
   private httpHeader(segment: Segment, index: number): number {
-    const open = this.open!;
+    const open = this.current();
     const line = this.blockLine(segment, index);
     if (line.kind === 'more') return line.next;
     if (line.kind === 'past-limit') {
@@ -347,7 +352,10 @@ export class ArcRecordParser implements RecordParser {
     } else if (line.text.length === 0) {
       this.lines.clear();
       this.state = 'payload';
-    } else open.http!.add(line.text);
+    } else {
+      assert(open.http !== null, 'HTTP header state without HTTP header fields');
+      open.http.add(line.text);
+    }
     if (this.blockRemaining === 0) this.finishBlock();
     return line.next;
   }
@@ -366,7 +374,7 @@ export class ArcRecordParser implements RecordParser {
     const next = result.kind === 'line' ? result.next : limit;
     this.blockRemaining -= next - index;
     this.headerBytes += next - index;
-    this.open!.end = endOffset(segment, next);
+    this.current().end = endOffset(segment, next);
     if (this.headerBytes > this.limits.headerBlockBytesMax) {
       this.lines.clear();
       return { kind: 'past-limit', next };
@@ -389,11 +397,18 @@ export class ArcRecordParser implements RecordParser {
   private readBlock(segment: Segment, index: number, hashed: boolean): number {
     const taken = Math.min(this.blockRemaining, segment.end - index);
     const next = index + taken;
-    if (hashed) this.open!.payload?.update(segment.bytes.subarray(index, next));
+    if (hashed) this.current().payload?.update(segment.bytes.subarray(index, next));
     this.blockRemaining -= taken;
-    this.open!.end = endOffset(segment, next);
+    this.current().end = endOffset(segment, next);
     if (this.blockRemaining === 0) this.finishBlock();
     return next;
+  }
+
+  /** The record being read: every state from the header line to the block's end has one. */
+  private current(): OpenRecord {
+    if (this.open === null)
+      throw new Error(`invariant broken: ARC parser in state ${this.state} without an open record`);
+    return this.open;
   }
 
   /** The block is read: the record waits for the next header line, member or the input's end. */

@@ -155,7 +155,8 @@ function mimeType(record: ParsedRecord): string | null {
   const value =
     record.type === 'resource' ? record.warc.get('content-type') : (record.http?.get('content-type') ?? null);
   if (value === null) return null;
-  const bare = value.split(';', 1)[0]!.trim().toLowerCase();
+  const parameters = value.indexOf(';');
+  const bare = (parameters === -1 ? value : value.slice(0, parameters)).trim().toLowerCase();
   return bare.length === 0 ? null : bare;
 }
 

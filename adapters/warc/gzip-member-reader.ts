@@ -62,7 +62,7 @@ export class GzipMemberReader {
       const next =
         this.streaming === null
           ? this.readMember(working, base, index, final)
-          : this.readStream(working, base, index, final);
+          : this.readStream(this.streaming, working, base, index, final);
       if (next === null) return index;
       index = next;
     }
@@ -153,9 +153,14 @@ export class GzipMemberReader {
    * inflates past `streamPieceOutputBytesMax`) is given the piece's end as its source end,
    * even in the piece where the member ends: whether it does is not known yet.
    */
-  private readStream(working: Buffer, base: number, index: number, final: boolean): number | null {
-    const member = this.streaming!;
-    if (member.deflateEnd !== null) return this.readStreamTrailer(working, index, final);
+  private readStream(
+    member: StreamingMember,
+    working: Buffer,
+    base: number,
+    index: number,
+    final: boolean,
+  ): number | null {
+    if (member.deflateEnd !== null) return this.readStreamTrailer(member, working, index, final);
     const position = base + index;
     const pieceEnd =
       member.deflateOffset +
@@ -192,8 +197,7 @@ export class GzipMemberReader {
     }
   }
 
-  private readStreamTrailer(working: Buffer, index: number, final: boolean): number | null {
-    const member = this.streaming!;
+  private readStreamTrailer(member: StreamingMember, working: Buffer, index: number, final: boolean): number | null {
     if (working.length - index < gzipTrailerBytes) {
       if (!final) return null;
       this.truncated = true;

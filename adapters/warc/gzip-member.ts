@@ -1,4 +1,5 @@
 import zlib from 'node:zlib';
+import { byteAt } from '../../core/checked-access.ts';
 import type { BadRecordCode } from '../../core/record-reasons.ts';
 import { type WarcLimits, warcLimits } from './warc-limits.ts';
 
@@ -27,7 +28,7 @@ export function parseGzipHeader(
 ): GzipHeader {
   if (limit - index < fixedHeaderBytes) return { kind: 'incomplete' };
   if (!startsGzipMember(bytes, index)) return { kind: 'invalid' };
-  const flags = bytes[index + 3]!;
+  const flags = byteAt(bytes, index + 3);
   if ((flags & flagsReserved) !== 0) return { kind: 'invalid' };
   let position = index + fixedHeaderBytes;
   if ((flags & flagExtra) !== 0) {

@@ -557,7 +557,7 @@ function isPythonSpace(code: number): boolean {
 }
 
 function firstOf(text: string, characters: string, from: number): number {
-  for (let index = from; index < text.length; index++) if (characters.includes(text[index] as string)) return index;
+  for (let index = from; index < text.length; index++) if (characters.includes(text.charAt(index))) return index;
   return text.length;
 }
 

@@ -1,3 +1,5 @@
+import { byteAt } from '../../core/checked-access.ts';
+import { assert } from '../../core/failure.ts';
 import type { BadRecordCode, RecordWarningCode } from '../../core/record-reasons.ts';
 import { HeaderFields, LineReader } from './line-reader.ts';
 import { type WarcLimits, warcLimits } from './warc-limits.ts';
@@ -173,11 +175,13 @@ export class WarcRecordParser {
     if (this.state !== 'http-header' && this.state !== 'metadata-body' && this.state !== 'skip-block') return false;
     const bytes = segment.bytes;
     const start = segment.start;
+    const versionDigit = bytes[start + recordMagic.length];
     return (
       segment.end - start > recordMagic.length &&
       bytes.compare(recordMagic, 0, recordMagic.length, start, start + recordMagic.length) === 0 &&
-      bytes[start + recordMagic.length]! >= 0x30 &&
-      bytes[start + recordMagic.length]! <= 0x39
+      versionDigit !== undefined &&
+      versionDigit >= 0x30 &&
+      versionDigit <= 0x39
     );
   }
 
@@ -220,7 +224,7 @@ export class WarcRecordParser {
   private recordStart(segment: Segment, index: number): number {
     const bytes = segment.bytes;
     while (index < segment.end) {
-      const byte = bytes[index]!;
+      const byte = byteAt(bytes, index);
       if (this.matched === 0 && (byte === carriageReturn || byte === lineFeed)) {
         if (++this.trailerBytes > this.limits.trailerBytesMax) return this.damaged(index + 1);
         if (byte === lineFeed) this.trailerLineEnds++;
@@ -281,11 +285,11 @@ export class WarcRecordParser {
     if (lineEnd === -1) {
       this.blockRestBytes += window - index;
       if (this.blockRestBytes > this.limits.blockRestBytesMax) return this.damaged(window);
-      this.finished!.end = endOffset(segment, window);
+      this.lastFinished().end = endOffset(segment, window);
       return window;
     }
     const next = index + lineEnd + 1;
-    this.finished!.end = endOffset(segment, next);
+    this.lastFinished().end = endOffset(segment, next);
     this.endBlockRest();
     return next;
   }
@@ -326,7 +330,7 @@ export class WarcRecordParser {
   }
 
   private warcHeader(segment: Segment, index: number): number {
-    const open = this.open!;
+    const open = this.current();
     const result = this.lines.read(segment.bytes, index, segment.end);
     if (result.kind === 'partial') return this.consumedHeader(segment, segment.end, segment.end - index);
     if (result.kind === 'too-long') return this.headerDamage(index, 'warc_header_line_too_long');
@@ -347,7 +351,7 @@ export class WarcRecordParser {
 
   private consumedHeader(segment: Segment, next: number, bytes: number): number {
     this.headerBytes += bytes;
-    this.open!.end = endOffset(segment, next);
+    this.current().end = endOffset(segment, next);
     return next;
   }
 
@@ -370,7 +374,7 @@ export class WarcRecordParser {
   }
 
   private headerEnded(next: number): number {
-    const open = this.open!;
+    const open = this.current();
     open.type = open.warc.get('warc-type') ?? 'unknown';
     this.recordsSeen++;
     this.sink.recordType(open.type);
@@ -393,7 +397,7 @@ export class WarcRecordParser {
   }
 
   private httpHeader(segment: Segment, index: number): number {
-    const open = this.open!;
+    const open = this.current();
     const line = this.blockLine(segment, index, this.limits.headerBlockBytesMax);
     if (line.kind === 'more') return line.next;
     if (line.kind === 'past-limit') {
@@ -407,7 +411,8 @@ export class WarcRecordParser {
       return this.afterBlockLine(line.next);
     }
     if (line.text.length === 0) return this.startSkip(line.next);
-    open.http!.add(line.text);
+    assert(open.http !== null, 'HTTP header state without HTTP header fields');
+    open.http.add(line.text);
     return this.afterBlockLine(line.next);
   }
 
@@ -416,7 +421,10 @@ export class WarcRecordParser {
     if (line.kind === 'more') return line.next;
     // Past the limit the remaining lines are skipped: the record itself is fine.
     if (line.kind === 'past-limit') return this.startSkip(line.next);
-    if (line.text.length > 0) this.open!.metadata!.add(line.text);
+    if (line.text.length === 0) return this.afterBlockLine(line.next);
+    const metadata = this.current().metadata;
+    assert(metadata !== null, 'metadata state without metadata fields');
+    metadata.add(line.text);
     return this.afterBlockLine(line.next);
   }
 
@@ -435,7 +443,7 @@ export class WarcRecordParser {
     const next = result.kind === 'line' ? result.next : limit;
     this.blockRemaining -= next - index;
     this.headerBytes += next - index;
-    this.open!.end = endOffset(segment, next);
+    this.current().end = endOffset(segment, next);
     if (this.headerBytes > blockBytesMax) {
       this.lines.clear();
       return { kind: 'past-limit', next };
@@ -464,9 +472,23 @@ export class WarcRecordParser {
     const skipped = Math.min(this.blockRemaining, segment.end - index);
     this.blockRemaining -= skipped;
     const next = index + skipped;
-    this.open!.end = endOffset(segment, next);
+    this.current().end = endOffset(segment, next);
     if (this.blockRemaining === 0) this.finishBlock();
     return next;
+  }
+
+  /** The record being read: every state from the WARC header to the block's end has one. */
+  private current(): OpenRecord {
+    if (this.open === null)
+      throw new Error(`invariant broken: WARC parser in state ${this.state} without an open record`);
+    return this.open;
+  }
+
+  /** The record whose block was read last: the state after its block has one. */
+  private lastFinished(): OpenRecord {
+    if (this.finished === null)
+      throw new Error(`invariant broken: WARC parser in state ${this.state} without a finished record`);
+    return this.finished;
   }
 
   /** The block is read: the record waits for the next record start to confirm it. */
@@ -501,7 +523,7 @@ export class WarcRecordParser {
    * fold.warc) is a whole record when it announces an empty block.
    */
   private headerOnlyRecordEnds(): boolean {
-    const open = this.open!;
+    const open = this.current();
     if (this.firstLine || parseContentLength(open.warc.get('content-length')) !== 0) return false;
     open.type = open.warc.get('warc-type') ?? 'unknown';
     this.recordsSeen++;

@@ -1,19 +1,22 @@
 import { parseArgs } from 'node:util';
 import { policies, type Policy } from '../../core/stage.ts';
 
-/** The command line of `npm run sim`, parsed; every value checked, so a bad one is one clear line. */
+/**
+ * The command line of `npm run sim`, parsed; every value checked, so a bad one is one clear line.
+ * A flag not given is undefined.
+ */
 export interface SimFlags {
-  readonly scenario?: string;
-  readonly instances?: number;
-  readonly instanceType?: string;
-  readonly files?: number;
-  readonly seed?: number;
-  readonly policy?: Policy;
+  readonly scenario: string | undefined;
+  readonly instances: number | undefined;
+  readonly instanceType: string | undefined;
+  readonly files: number | undefined;
+  readonly seed: number | undefined;
+  readonly policy: Policy | undefined;
   readonly sweep: boolean;
-  readonly deadlineHours?: number;
-  readonly calibrate?: string;
+  readonly deadlineHours: number | undefined;
+  readonly calibrate: string | undefined;
   readonly json: boolean;
-  readonly html?: string;
+  readonly html: string | undefined;
   readonly help: boolean;
 }
 

@@ -3,6 +3,7 @@
 // and fails (exit 1) with the command that replays it when a checker finds a violation.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { assert } from '../../core/failure.ts';
 import { calibrate } from '../../sim/calibration.ts';
 import { sweep, sweepTable } from '../../sim/capacity-sweep.ts';
 import { simulate, type SimulationResult } from '../../sim/fleet-simulation.ts';
@@ -78,7 +79,9 @@ function overridden(calibratedModels: ModelOverrides, fileModels: ModelOverrides
  */
 function calibrated(scenario: Scenario, flags: SimFlags, fileModels: ModelOverrides | undefined): Scenario {
   if (flags.calibrate === undefined) return scenario;
-  const chunkBytes = limitsForInstance(findInstanceType(scenario.instanceType)!, scenario).chunkBytes;
+  const instanceType = findInstanceType(scenario.instanceType);
+  assert(instanceType !== undefined, `instance type ${scenario.instanceType} got past scenarioProblem`);
+  const chunkBytes = limitsForInstance(instanceType, scenario).chunkBytes;
   const result = calibrate(readText(flags.calibrate, 'metrics log'), scenario.models, chunkBytes);
   if (typeof result === 'string') throw new UsageError(`--calibrate ${flags.calibrate}: ${result}`);
   const kept = overridden(result.overrides, fileModels);

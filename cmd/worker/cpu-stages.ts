@@ -1,3 +1,4 @@
+import { at } from '../../core/checked-access.ts';
 import type { CaptureRow } from '../../core/capture-row.ts';
 import type { Decoder, JobDecoder } from '../../core/decoder.ts';
 import type { Encoder, JobEncoder } from '../../core/encoder.ts';
@@ -74,7 +75,7 @@ export class InProcessCpu implements CpuStages {
       pieces.push(await job.encoder.finish());
       this.jobs.delete(jobId);
     }
-    return pieces.length === 1 ? (pieces[0] as Uint8Array) : Buffer.concat(pieces);
+    return pieces.length === 1 ? at(pieces, 0) : Buffer.concat(pieces);
   }
 
   drop(jobId: string): void {

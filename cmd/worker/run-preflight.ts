@@ -9,6 +9,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { at } from '../../core/checked-access.ts';
 import { FailureError } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import type { Source } from '../../core/source.ts';
@@ -89,7 +90,8 @@ export async function checkOutputFolders(config: WorkerConfig): Promise<void> {
 /** The file name endings a folder or prefix listing takes, as `.warc` and `.warc.gz`. */
 function inputEndings(): string {
   const endings = ['.warc', '.warc.gz', '.arc', '.arc.gz'].filter((ending) => isWarcName(`input${ending}`));
-  return endings.length === 1 ? endings[0]! : `${endings.slice(0, -1).join(', ')} and ${endings.at(-1)!}`;
+  const last = at(endings, endings.length - 1);
+  return endings.length === 1 ? last : `${endings.slice(0, -1).join(', ')} and ${last}`;
 }
 
 function isLocalSpec(spec: string): boolean {

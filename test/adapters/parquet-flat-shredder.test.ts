@@ -36,7 +36,7 @@ const numbers: Record<string, fc.Arbitrary<number>> = {
 
 // Few distinct strings, so distinct-value sets hold repeats as they do on real data.
 function columnArbitrary(column: string): fc.Arbitrary<unknown> {
-  const value =
+  const value: fc.Arbitrary<unknown> =
     numbers[column] ?? fc.oneof(fc.constantFrom('a', 'text/html', 'ü🦀'), fc.string({ unit: 'binary', maxLength: 12 }));
   return required.has(column) ? value : fc.option(value, { nil: null });
 }
@@ -112,6 +112,15 @@ describe('flat shredder', () => {
     shredRows(columns, [], { start: 0, end: 0 }, buffer, newStringBytes());
     expect(buffer.rowCount).toBe(0);
     expect(Object.keys(buffer.columnData ?? {})).toEqual([...captureColumns]);
+  });
+
+  it('throws naming the row when a range runs past the rows, a bug in the caller', () => {
+    const rows = fc.sample(rowArbitrary, { numRuns: 2, seed: 3 });
+    for (const end of [rows.length + 1, rows.length + 5]) {
+      expect(() => shredRows(columns, rows, { start: 0, end }, {}, newStringBytes())).toThrow(
+        `invariant broken: index ${rows.length} outside 0..${rows.length - 1}`,
+      );
+    }
   });
 
   it('refuses values outside the column types, in shredded rows and in the appended last row', () => {

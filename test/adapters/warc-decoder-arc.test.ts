@@ -261,6 +261,9 @@ describe('ARC files', () => {
     expect(parseArcHeaderLine('http://a.example/ 192.0.2.1 20040925001013 text/html', 5)).toBeNull();
     expect(parseArcHeaderLine('http://a.example/ 192.0.2.1 2004-09-25 text/html 149', 5)).toBeNull();
     expect(parseArcHeaderLine('http://a.example/ 192.0.2.1 20040925001013 text/html -1', 5)).toBeNull();
+    // Fewer fields than a header line has: no line reads as one, however few words it holds.
+    for (const fieldCount of [1, 2, 3, 4])
+      expect(parseArcHeaderLine('http://a.example/ 192.0.2.1 20040925001013 text/html 149', fieldCount)).toBeNull();
   });
 
   it('reads an ARC without its version block, plain or gzip, told by its first header line', () => {
@@ -391,7 +394,7 @@ describe('damaged ARC files', () => {
     const captures = pages(5);
     const { bytes, places } = writeArc(captures, { name: 'x.arc', gzip: true });
     const corrupt = Buffer.from(bytes);
-    corrupt[places[2]!.offset + 20] ^= 0xff;
+    corrupt[places[2]!.offset + 20]! ^= 0xff;
     const corrupted = decode(corrupt, 17);
     expect(Object.values(corrupted.badByReason).reduce((sum, count) => sum + count, 0)).toBe(1);
     expect(corrupted.rows.map((row) => row.url)).toEqual(
@@ -417,7 +420,7 @@ describe('damaged ARC files', () => {
     const { bytes, places } = writeArc(captures, { name: 'x.arc', gzip: true });
     for (const position of [0, 15, places[1]!.offset - 12]) {
       const damaged = Buffer.from(bytes);
-      damaged[position] ^= 0x5a;
+      damaged[position]! ^= 0x5a;
       for (const largest of [null, 7]) {
         const decoded = decode(damaged, largest);
         expect(
@@ -460,7 +463,7 @@ describe('damaged ARC files', () => {
       for (let trial = 0; trial < 60; trial++) {
         const damaged = Buffer.from(bytes.subarray(0, bytes.length - Math.floor(nextUnit(random) * 40)));
         const flips = [0, 1, 2].map(() => Math.floor(nextUnit(random) * damaged.length));
-        for (const position of flips) damaged[position] ^= 1 + Math.floor(nextUnit(random) * 255);
+        for (const position of flips) damaged[position]! ^= 1 + Math.floor(nextUnit(random) * 255);
         let decoded: Decoded;
         try {
           decoded = decode(damaged, 1 + Math.floor(nextUnit(random) * 200), trial);

@@ -333,6 +333,6 @@ function wholeFileProperty(
   const truncated = decode(bytes.subarray(0, Math.floor(cut * bytes.length)), chunkSizes, streamingLimits);
   for (const row of truncated.rows) expect(expected.map((intact) => withoutMetadata(intact).url)).toContain(row.url);
   const damaged = Buffer.from(bytes);
-  for (const [where, mask] of flips) damaged[Math.floor(where * bytes.length)] ^= mask;
+  for (const [where, mask] of flips) damaged[Math.floor(where * bytes.length)]! ^= mask;
   decode(damaged, chunkSizes, streamingLimits);
 }

@@ -39,7 +39,7 @@ describe('node cmd/worker on ARC files', () => {
       writeArc(captures, { name: 'plain-example.arc', gzip: false }).bytes,
     );
     const damaged = Buffer.from(gzipped.bytes);
-    damaged[gzipped.places[3]!.offset + 24] ^= 0xff;
+    damaged[gzipped.places[3]!.offset + 24]! ^= 0xff;
     writeFileSync(join(input, '2008/damaged-example.arc.gz'), damaged);
     copyFileSync(
       resolve(import.meta.dirname, '../../samples/commoncrawl/whirlwind.warc.gz'),

@@ -50,7 +50,7 @@ export interface Scenario {
   readonly rowsPerByte: number;
   readonly rowBytesPerByte: number;
   readonly encodedPerRowByte: number;
-  readonly shutdownAtMs?: number;
+  readonly shutdownAtMs?: number | undefined;
   readonly stepsMax?: number;
 }
 
