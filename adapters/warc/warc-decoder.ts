@@ -62,6 +62,13 @@ export interface WarcJobDecoderOptions {
   readonly limits?: WarcLimits;
 }
 
+/**
+ * Records that describe the file, not a capture: nearly every writer opens with a `warcinfo`
+ * (an ARC's version block reads as one), so reading it says nothing about whether the file's
+ * captures survived, and a file of it and damaged captures still fails.
+ */
+const describesFile: ReadonlySet<string> = new Set(['warcinfo']);
+
 export class WarcJobDecoder implements JobDecoder {
   private format: Format = 'unknown';
   /** Bytes not consumed yet: a member cut by the chunk's end. Bounded by the member reader. */
@@ -98,7 +105,7 @@ export class WarcJobDecoder implements JobDecoder {
     const sink: RecordSink = {
       recordType: (type) => {
         count(this.byType, type);
-        if (!rowRecordTypes.has(type)) this.jobOtherTypes++;
+        if (!rowRecordTypes.has(type) && !describesFile.has(type)) this.jobOtherTypes++;
       },
       record: (record) => {
         this.observer?.(record);

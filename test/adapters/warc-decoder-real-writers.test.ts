@@ -4,7 +4,8 @@
 // revisits without HTTP headers (as cdxj-indexer: `warc/revisit`, no status); a good record
 // followed by garbage; a file whose lines end in CR CR LF; a Content-Length a byte or two off;
 // and that Heritrix's `dns:` and `whois:` records are counted as skipped, apart from damage.
-// A file whose every record was bad, with nothing skipped and nothing of another type, fails
+// A file whose every capture was bad, with nothing skipped and no capture record of another type
+// (a warcinfo describes the file and does not count), fails
 // with the reason. Each case is fed whole and in small chunks; row counts are checked against
 // warcio's reading where warcio reads the file.
 import zlib from 'node:zlib';
@@ -271,9 +272,23 @@ describe('a file that gives no row', () => {
     }
   });
 
-  it('does not fail when records of other types were read, or some were skipped', () => {
+  it('fails a file of a warcinfo and bad captures: the warcinfo describes the file, not a capture', () => {
     const bad = response('http://example.com/1', { block: 'not an HTTP block at all\r\n' });
-    expect(failureOf(Buffer.concat([warcinfo(), bad]), 64)).toBeNull();
+    for (const chunkBytes of [64, 17]) {
+      const failure = failureOf(Buffer.concat([warcinfo(), bad]), chunkBytes)?.failure;
+      expect(failure?.reason).toBe('writers.warc: no row, every record was bad (no_http_status_line 1)');
+    }
+  });
+
+  it('does not fail when records of other capture types were read, or some were skipped', () => {
+    const bad = response('http://example.com/1', { block: 'not an HTTP block at all\r\n' });
+    const request = writerRecord({
+      type: 'request',
+      url: 'http://example.com/1',
+      id: '<urn:uuid:request-1>',
+      block: 'GET /1 HTTP/1.1\r\nHost: example.com\r\n\r\n',
+    });
+    expect(failureOf(Buffer.concat([warcinfo(), request, bad]), 64)).toBeNull();
     expect(failureOf(Buffer.concat([heritrixDns('example.com'), bad]), 64)).toBeNull();
   });
 });
