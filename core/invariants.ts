@@ -180,8 +180,8 @@ interface TaskPlace {
 /** What the queues and the tasks in flight hold of one job. */
 interface JobCensus {
   /** Where each fetch and upload is, by chunk index and part number. */
-  readonly fetches: Map<number, Place>;
-  readonly uploads: Map<number, Place>;
+  readonly fetches: (Place | undefined)[];
+  readonly uploads: (Place | undefined)[];
   /** A job runs one decode, one encode and one commit step at a time. */
   decode: TaskPlace | undefined;
   encode: TaskPlace | undefined;
@@ -204,13 +204,13 @@ function censusOf(census: Census, job: JobState): JobCensus {
   let entry = census.jobs.get(job);
   if (entry === undefined) {
     entry = {
-      fetches: new Map(),
-      uploads: new Map(),
+      fetches: [],
+      uploads: [],
       decode: undefined,
       encode: undefined,
       commit: undefined,
       tasks: 0,
-      queued: perStage(() => 0),
+      queued: { fetch: 0, decode: 0, encode: 0, upload: 0, commit: 0 },
       backedOff: 0,
       inFlightBytes: 0,
       encodingBytes: 0,
@@ -225,8 +225,8 @@ function recordPlace(entry: JobCensus, stage: Stage, index: number, where: Place
   entry.tasks += 1;
   if (stage === 'fetch' || stage === 'upload') {
     const byIndex = stage === 'fetch' ? entry.fetches : entry.uploads;
-    const earlier = byIndex.get(index);
-    byIndex.set(index, where);
+    const earlier = byIndex[index];
+    byIndex[index] = where;
     return earlier;
   }
   const earlier = entry[stage]?.place;
@@ -244,11 +244,9 @@ function everyTaskInOnePlace(state: WorkerState): Census {
   const place = (job: JobState, stage: Stage, index: number, where: Place): JobCensus => {
     const entry = censusOf(census, job);
     if (job.ended) return entry;
-    const jobId = job.claimed.jobId;
-    if (state.jobs.get(jobId) !== job)
-      broken(Invariant.JobStates, `a task of ${jobId}, neither held nor ended`, { jobId, stage, index });
     const earlier = recordPlace(entry, stage, index, where);
     if (earlier !== undefined) {
+      const jobId = job.claimed.jobId;
       const task = stage === 'fetch' || stage === 'upload' ? `${stage} ${index}` : stage;
       broken(Invariant.TaskPlaces, `${task} of ${jobId} is ${earlier} and ${where}`, {
         jobId,
@@ -275,6 +273,11 @@ function everyTaskInOnePlace(state: WorkerState): Census {
     entry.inFlightBytes += task.bytes;
     if (task.stage === 'encode') entry.encodingBytes += task.bytes;
   }
+  for (const job of census.jobs.keys()) {
+    const jobId = job.claimed.jobId;
+    if (!job.ended && state.jobs.get(jobId) !== job)
+      broken(Invariant.JobStates, `${jobId} has tasks but is neither held nor ended`, { jobId });
+  }
   return census;
 }
 
@@ -284,40 +287,57 @@ function queueCountsAddUp(state: WorkerState, census: Census): void {
   let backoffSum = 0;
   for (const job of state.jobs.values()) {
     const counted = census.jobs.get(job);
-    const jobId = job.claimed.jobId;
-    for (const stage of stages) {
-      const queued = counted?.queued[stage] ?? 0;
-      if (job.readyCount[stage] !== queued)
-        broken(Invariant.QueueSums, `${jobId} counts ${stage} tasks the queues do not hold`, {
-          jobId,
-          stage,
-          counted: job.readyCount[stage],
-          queued,
-        });
-      readySum[stage] += queued;
-    }
+    const queued = counted?.queued ?? noneQueued;
+    if (!sameCounts(job.readyCount, queued))
+      countsBroken(job.claimed.jobId, { jobId: job.claimed.jobId }, job.readyCount, queued);
+    addCounts(readySum, queued);
     const backedOff = counted?.backedOff ?? 0;
     if (job.backoffCount !== backedOff)
-      broken(Invariant.QueueSums, `${jobId} counts backoffs the heap does not hold`, {
-        jobId,
+      broken(Invariant.QueueSums, `${job.claimed.jobId} counts backoffs the heap does not hold`, {
+        jobId: job.claimed.jobId,
         counted: job.backoffCount,
         backedOff,
       });
     backoffSum += backedOff;
   }
-  for (const stage of stages) {
-    if (state.readyCount[stage] !== readySum[stage])
-      broken(Invariant.QueueSums, `the ${stage} ready count is not the sum of the jobs'`, {
-        stage,
-        counted: state.readyCount[stage],
-        queued: readySum[stage],
-      });
-  }
+  if (!sameCounts(state.readyCount, readySum))
+    countsBroken("the worker's sum of the jobs'", {}, state.readyCount, readySum);
   if (state.backoffCount !== backoffSum)
     broken(Invariant.QueueSums, "the backoff count is not the sum of the jobs'", {
       counted: state.backoffCount,
       backedOff: backoffSum,
     });
+}
+
+const noneQueued: PerStage<number> = perStage(() => 0);
+
+/** Stage by stage, spelled out: this runs for every job at every step of a simulation. */
+function sameCounts(a: PerStage<number>, b: PerStage<number>): boolean {
+  return (
+    a.fetch === b.fetch &&
+    a.decode === b.decode &&
+    a.encode === b.encode &&
+    a.upload === b.upload &&
+    a.commit === b.commit
+  );
+}
+
+function addCounts(sum: PerStage<number>, add: PerStage<number>): void {
+  sum.fetch += add.fetch;
+  sum.decode += add.decode;
+  sum.encode += add.encode;
+  sum.upload += add.upload;
+  sum.commit += add.commit;
+}
+
+function countsBroken(whose: string, who: InvariantValues, counted: PerStage<number>, queued: PerStage<number>): never {
+  const stage = stages.find((candidate) => counted[candidate] !== queued[candidate]) ?? 'fetch';
+  broken(Invariant.QueueSums, `${whose}: ${stage} counted, not queued`, {
+    ...who,
+    stage,
+    counted: counted[stage],
+    queued: queued[stage],
+  });
 }
 
 /** Active counts are the tasks in flight by stage; a job's bytes in flight are its tasks' bytes. */
@@ -408,7 +428,7 @@ function chunksMatchPlaces(job: JobState, found: JobCensus | undefined): number 
   let tasks = 0;
   for (let chunk = nextChunkToDecode; chunk < nextChunkToQueue; chunk++) {
     const status = job.chunkStatus[chunk] ?? -1;
-    const place = found?.fetches.get(chunk) ?? 'none';
+    const place = found?.fetches[chunk] ?? 'none';
     const expected = fetchPlaceOf[status] ?? 'none';
     if (place !== expected)
       stateBroken(job, `chunk ${chunk} is ${status}, its fetch ${place}`, { chunk, status, place });
@@ -438,7 +458,7 @@ function partsMatchPlaces(job: JobState, found: JobCensus | undefined): number {
   let uploaded = 0;
   job.parts.forEach((part, at) => {
     const partNumber = at + 1;
-    const place = found?.uploads.get(partNumber) ?? 'none';
+    const place = found?.uploads[partNumber] ?? 'none';
     const expected = uploadPlaceOf[part.status] ?? 'none';
     if (place !== expected)
       stateBroken(job, `part ${partNumber} is ${part.status}, its upload ${place}`, {
@@ -536,13 +556,16 @@ function heldBytesAddUp(state: WorkerState, census: Census): void {
     });
 }
 
+const cpuStages = ['decode', 'encode'] as const;
+
 /**
  * The lane rules of cpu-lanes.ts: a CPU task runs on its job's lane, one task a lane; a lane's
  * pinned count is the held jobs pinned to it; a lane's ready heap holds only jobs pinned there.
  */
 function cpuLanesAddUp(state: WorkerState): void {
   const lanes = state.laneBusy.length;
-  const busyLanes = state.laneBusy.filter(Boolean).length;
+  let busyLanes = 0;
+  for (const busy of state.laneBusy) if (busy) busyLanes += 1;
   if (busyLanes !== state.busyLaneCount)
     broken(Invariant.Lanes, 'lanes marked busy are not the busy count', {
       busyLanes,
@@ -577,9 +600,10 @@ function cpuLanesAddUp(state: WorkerState): void {
         pinnedJobs: count,
       });
   });
-  for (const stage of ['decode', 'encode'] as const) {
-    state.ready[stage].slice(0, lanes).forEach((heap, lane) => {
-      for (const queued of heap.toArray()) {
+  for (const stage of cpuStages) {
+    const heaps = state.ready[stage];
+    for (let lane = 0; lane < lanes; lane++) {
+      for (const queued of heaps[lane]?.toArray() ?? []) {
         if (!queued.job.ended && queued.job.cpuLane !== lane)
           broken(Invariant.Lanes, `${queued.job.claimed.jobId} queued on lane ${lane}, pinned to another`, {
             stage,
@@ -587,6 +611,6 @@ function cpuLanesAddUp(state: WorkerState): void {
             pinnedLane: queued.job.cpuLane,
           });
       }
-    });
+    }
   }
 }
