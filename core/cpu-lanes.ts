@@ -27,12 +27,14 @@ export function occupyLane(state: WorkerState, job: JobState): number {
   }
   assert(!state.laneBusy[job.cpuLane], `CPU lane ${job.cpuLane} is busy`);
   state.laneBusy[job.cpuLane] = true;
+  state.busyLaneCount += 1;
   return job.cpuLane;
 }
 
 /** The job's CPU task answered: its lane is idle again. */
 export function freeLane(state: WorkerState, job: JobState): void {
   state.laneBusy[job.cpuLane] = false;
+  state.busyLaneCount -= 1;
 }
 
 /** The job ended: it no longer counts towards its lane's share. */

@@ -1,5 +1,5 @@
 import type { Command } from './commands.ts';
-import { CommitStep, jobSummary, holdBytes } from './job-lifecycle.ts';
+import { CommitStep, jobSummary, reserveChunk } from './job-lifecycle.ts';
 import { ChunkStatus, chunkRange, PartStatus, type JobState } from './job-state.ts';
 import { stalledOnMemory } from './capacity.ts';
 import { occupyLane } from './cpu-lanes.ts';
@@ -92,10 +92,7 @@ function track(
 
 function startFetch(state: WorkerState, job: JobState, index: number): Command {
   const range = chunkRange(job, state.limits.chunkBytes, index);
-  if (job.chunkReserved[index] === 0) {
-    job.chunkReserved[index] = 1;
-    holdBytes(state, job, range.lengthBytes);
-  }
+  if (job.chunkReserved[index] === 0) reserveChunk(state, job, index, range.lengthBytes);
   job.chunkStatus[index] = ChunkStatus.Fetching;
   const taskId = track(state, 'fetch', job, index, range.lengthBytes);
   return {

@@ -38,6 +38,27 @@ export class FailureError extends Error {
   }
 }
 
+/** The numbers an invariant was checked against, named as the state names them. */
+export type InvariantValues = Readonly<Record<string, number | string | boolean>>;
+
+/**
+ * A rule of the core's state that does not hold: a bug, ours. It names the rule and carries
+ * the numbers that broke it, so the crash says what went wrong without a debugger.
+ */
+export class InvariantError extends Error {
+  readonly invariant: string;
+  readonly values: InvariantValues;
+  constructor(invariant: string, detail: string, values: InvariantValues) {
+    const numbers = Object.entries(values)
+      .map(([name, value]) => `${name}=${String(value)}`)
+      .join(', ');
+    super(`invariant broken: ${invariant}: ${detail} (${numbers})`);
+    this.name = 'InvariantError';
+    this.invariant = invariant;
+    this.values = values;
+  }
+}
+
 /** Asserts what must never happen: a broken invariant is a bug and crashes loudly. */
 export function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(`invariant broken: ${message}`);

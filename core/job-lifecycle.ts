@@ -114,6 +114,22 @@ export function releaseBytes(state: WorkerState, job: JobState, bytes: number): 
   state.heldBytes -= bytes;
 }
 
+/** Reserves a chunk's bytes at its first fetch; they stay reserved through retries (capacity.ts). */
+export function reserveChunk(state: WorkerState, job: JobState, index: number, bytes: number): void {
+  job.chunkReserved[index] = 1;
+  job.chunkBytesReserved += bytes;
+  state.chunkBytesReserved += bytes;
+  holdBytes(state, job, bytes);
+}
+
+/** The chunk is decoded: its bytes are free, and its rows are held instead. */
+export function releaseChunk(state: WorkerState, job: JobState, index: number, bytes: number): void {
+  job.chunkReserved[index] = 0;
+  job.chunkBytesReserved -= bytes;
+  state.chunkBytesReserved -= bytes;
+  releaseBytes(state, job, bytes);
+}
+
 export function jobSummary(job: JobState): JobSummary {
   return {
     jobId: job.claimed.jobId,
@@ -143,6 +159,9 @@ export function endJob(
   forgetQueuedWork(state, job);
   state.heldBytes -= job.heldBytes - job.inFlightBytes;
   job.heldBytes = job.inFlightBytes;
+  // Bytes its tasks in flight hold are no longer a reservation: they are freed as answers come.
+  state.chunkBytesReserved -= job.chunkBytesReserved;
+  job.chunkBytesReserved = 0;
   const summary = jobSummary(job);
   const lease = { jobId: job.claimed.jobId, attempt: job.claimed.attempt };
   if (outcome !== 'committed')

@@ -84,6 +84,8 @@ export interface JobState {
   /** Bytes this job holds in the memory budget, and the part of them held by tasks in flight. */
   heldBytes: number;
   inFlightBytes: number;
+  /** The part of `heldBytes` reserved for its chunks (bits set in `chunkReserved`). */
+  chunkBytesReserved: number;
   /** The CPU lane its decoder, rows and encoder live on, from its first CPU task; -1 before. */
   cpuLane: number;
   /** Ready-queue entries of this job per stage, to fix the global counts when it is dropped. */
@@ -155,6 +157,7 @@ export function newJobState(
     leaseValidUntilMs,
     heldBytes: 0,
     inFlightBytes: 0,
+    chunkBytesReserved: 0,
     cpuLane: -1,
     readyCount: perStage(() => 0),
     backoffCount: 0,

@@ -2,6 +2,7 @@ import { allowed } from './aimd-limit.ts';
 import type { Command } from './commands.ts';
 import { dispatchReadyTasks } from './dispatch.ts';
 import { assert } from './failure.ts';
+import { checkInvariants } from './invariants.ts';
 import type { Input, InputOf } from './inputs.ts';
 import type { ClaimedJob } from './input-ref.ts';
 import { admitJob, endJob, maybeQueueCommit } from './job-lifecycle.ts';
@@ -22,7 +23,9 @@ export interface StepResult {
  * The worker's heart: given what happened and the time now, decide what to do next.
  * Never awaits, never reads a clock, never does I/O: the driver (the simulator or the node
  * runtime) owns time and the outside world. `state` is the driver's to keep and only `step`
- * changes it; the same state, times and inputs always give the same commands.
+ * changes it; the same state, times and inputs always give the same commands. It ends by
+ * checking the state's invariants (invariants.ts): a broken one throws before its commands
+ * can reach the world.
  */
 export function step(state: WorkerState, nowMs: number, inputs: readonly Input[]): StepResult {
   assert(nowMs >= state.lastNowMs, `time went backwards: ${nowMs} < ${state.lastNowMs}`);
@@ -39,7 +42,9 @@ export function step(state: WorkerState, nowMs: number, inputs: readonly Input[]
   claimWhenSlack(state, nowMs, commands);
   emitMetricsWhenDue(state, nowMs, commands);
   finishWhenDone(state, nowMs, commands);
-  return { commands, wakeAtMs: state.finished ? null : nextWakeAtMs(state, nowMs) };
+  const wakeAtMs = state.finished ? null : nextWakeAtMs(state, nowMs);
+  checkInvariants(state);
+  return { commands, wakeAtMs };
 }
 
 function start(state: WorkerState, nowMs: number): void {

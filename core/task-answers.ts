@@ -13,6 +13,7 @@ import {
   maybeQueueEncode,
   queueFetchWindow,
   releaseBytes,
+  releaseChunk,
 } from './job-lifecycle.ts';
 import { ChunkStatus, PartStatus, type JobState } from './job-state.ts';
 import { addRecordCounters } from './record-counters.ts';
@@ -90,8 +91,7 @@ function onChunkDecoded(
   const job = task.job;
   assert(task.index === job.nextChunkToDecode, `chunk ${task.index} of ${job.claimed.jobId} decoded out of order`);
   job.chunkStatus[task.index] = ChunkStatus.Decoded;
-  job.chunkReserved[task.index] = 0;
-  releaseBytes(state, job, task.bytes);
+  releaseChunk(state, job, task.index, task.bytes);
   holdBytes(state, job, answer.rowBytes);
   job.inputBytes += task.bytes;
   job.rowsBuffered += answer.rows;

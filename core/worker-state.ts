@@ -1,5 +1,6 @@
 import { aimdLimit, type AimdLimit } from './aimd-limit.ts';
 import { BinaryHeap } from './binary-heap.ts';
+import type { InvariantChecks } from './invariants.ts';
 import type { JobState } from './job-state.ts';
 import { fetchWindowChunks, validateLimits, type WorkerLimits } from './limits.ts';
 import { emptyRecordCounters, type RecordCounters } from './record-counters.ts';
@@ -82,6 +83,12 @@ export interface WorkerState {
   backoffCount: number;
   readonly remotes: Record<Remote, AimdLimit>;
   heldBytes: number;
+  /**
+   * The part of `heldBytes` reserved by fetches for chunks of jobs still held, from first
+   * dispatch until decoded: the memory the core admits itself (capacity.ts), so its bound
+   * holds whatever sizes the driver reports for rows and encoded bytes.
+   */
+  chunkBytesReserved: number;
 
   nextTaskId: number;
   nextJobSeq: number;
@@ -93,6 +100,8 @@ export interface WorkerState {
   /** Per CPU lane (thread): whether a task runs on it, and how many jobs are pinned to it. */
   readonly laneBusy: boolean[];
   readonly lanePinned: number[];
+  /** Lanes marked busy, kept beside `laneBusy` so the invariant check is O(1). */
+  busyLaneCount: number;
 
   started: boolean;
   lastNowMs: number;
@@ -109,6 +118,13 @@ export interface WorkerState {
   nextLeaseCheckAtMs: number;
 
   readonly counters: WorkerCounters;
+  /** How much `step` checks of this state's invariants at its end (invariants.ts). */
+  readonly invariantChecks: InvariantChecks;
+}
+
+export interface WorkerStateOptions {
+  /** `counters` (the default) costs O(1) a step; `full` also scans every job and task. */
+  readonly invariantChecks?: InvariantChecks;
 }
 
 /**
@@ -124,7 +140,7 @@ function readyOrder(policy: Policy, stage: Stage): (a: ReadyEntry, b: ReadyEntry
   return (a, b) => (a.reserved !== b.reserved ? a.reserved : order(a, b));
 }
 
-export function createWorkerState(limits: WorkerLimits): WorkerState {
+export function createWorkerState(limits: WorkerLimits, options: WorkerStateOptions = {}): WorkerState {
   validateLimits(limits);
   return {
     limits,
@@ -146,6 +162,7 @@ export function createWorkerState(limits: WorkerLimits): WorkerState {
     },
     backoffCount: 0,
     heldBytes: 0,
+    chunkBytesReserved: 0,
     nextTaskId: 1,
     nextJobSeq: 0,
     nextReadySeq: 0,
@@ -154,6 +171,7 @@ export function createWorkerState(limits: WorkerLimits): WorkerState {
     roundRobinCursor: 0,
     laneBusy: Array.from({ length: limits.cpuSlotsMax }, () => false),
     lanePinned: Array.from({ length: limits.cpuSlotsMax }, () => 0),
+    busyLaneCount: 0,
     started: false,
     lastNowMs: -Infinity,
     exhausted: false,
@@ -180,6 +198,7 @@ export function createWorkerState(limits: WorkerLimits): WorkerState {
       rows: 0,
       records: emptyRecordCounters,
     },
+    invariantChecks: options.invariantChecks ?? 'counters',
   };
 }
 

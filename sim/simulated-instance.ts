@@ -91,7 +91,8 @@ export class SimulatedInstance {
   /** Starts (or restarts) the worker with a fresh core. */
   start(): void {
     const seed = Math.floor(uniform(this.context.random.coreSeeds) * 2 ** 31);
-    this.state = createWorkerState({ ...this.context.limits, seed });
+    // The simulator is where the core is proven: every step scans every job and task.
+    this.state = createWorkerState({ ...this.context.limits, seed }, { invariantChecks: 'full' });
     this.crashed = false;
     this.lastIntegratedMs = this.context.queue.nowMs;
     this.runStep([]);

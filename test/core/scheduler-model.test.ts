@@ -343,7 +343,7 @@ describe('scheduler core against a reference model', () => {
     fc.assert(
       fc.property(commandsArbitrary, (commands) => {
         const real: Real = {
-          state: createWorkerState(limits),
+          state: createWorkerState(limits, { invariantChecks: 'full' }),
           nowMs: 0,
           wakeAtMs: null,
           claimCount: 0,

@@ -171,7 +171,7 @@ const stageDurationKey: Record<string, Stage> = {
 };
 
 export function runScenario(scenario: Scenario, observe?: (state: WorkerState, record: StepRecord) => void): RunResult {
-  const state = createWorkerState(scenario.limits);
+  const state = createWorkerState(scenario.limits, { invariantChecks: 'full' });
   const driver = new ScriptedDriver(scenario, state);
   return driver.run(observe);
 }

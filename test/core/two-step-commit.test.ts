@@ -34,7 +34,7 @@ class Driver {
   readonly commands: Command[] = [];
 
   constructor(driverLimits = limits) {
-    this.state = createWorkerState(driverLimits);
+    this.state = createWorkerState(driverLimits, { invariantChecks: 'full' });
   }
 
   feed(inputs: Input[], atMs = this.nowMs): Command[] {

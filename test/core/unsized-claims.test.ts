@@ -18,7 +18,7 @@ describe('the core, given jobs it could not size', () => {
   };
 
   test('releases a cancelled one while draining, and fails one whose input is gone', () => {
-    const state = createWorkerState(withLimits({}));
+    const state = createWorkerState(withLimits({}), { invariantChecks: 'full' });
     expect(step(state, 0, []).commands.map((command) => command.kind)).toContain('claimJobs');
     step(state, 1, [{ kind: 'shutdownRequested' }]);
     const { commands } = step(state, 2, [
@@ -39,7 +39,7 @@ describe('the core, given jobs it could not size', () => {
   });
 
   test('fails a throttled one when not draining: the ledger retries it later', () => {
-    const state = createWorkerState(withLimits({}));
+    const state = createWorkerState(withLimits({}), { invariantChecks: 'full' });
     step(state, 0, []);
     const { commands } = step(state, 1, [
       {
