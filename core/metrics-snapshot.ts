@@ -1,4 +1,4 @@
-import { allowed } from './aimd-limit.ts';
+import { allowed } from './remote-limit.ts';
 import { totalCount } from './record-counters.ts';
 import { perStage, type PerStage, type Remote } from './stage.ts';
 import type { WorkerCounters, WorkerState } from './worker-state.ts';

@@ -1,4 +1,4 @@
-import { aimdLimit, type AimdLimit } from './aimd-limit.ts';
+import { remoteLimit, type RemoteLimit } from './remote-limit.ts';
 import { BinaryHeap } from './binary-heap.ts';
 import type { JobState } from './job-state.ts';
 import { fetchWindowChunks, validateLimits, type WorkerLimits } from './limits.ts';
@@ -80,7 +80,7 @@ export interface WorkerState {
   readonly backoff: BinaryHeap<BackoffEntry>;
   /** Backoff entries of jobs still held (the heap may also hold entries of ended jobs). */
   backoffCount: number;
-  readonly remotes: Record<Remote, AimdLimit>;
+  readonly remotes: Record<Remote, RemoteLimit>;
   heldBytes: number;
 
   nextTaskId: number;
@@ -141,8 +141,8 @@ export function createWorkerState(limits: WorkerLimits): WorkerState {
     waitingSinceMs: perStage(() => 0),
     backoff: new BinaryHeap((a, b) => (a.readyAtMs !== b.readyAtMs ? a.readyAtMs < b.readyAtMs : a.seq < b.seq)),
     remotes: {
-      source: aimdLimit(limits.remoteConcurrencyFloor, limits.stageWorkersMax.fetch),
-      sink: aimdLimit(limits.remoteConcurrencyFloor, limits.stageWorkersMax.upload),
+      source: remoteLimit(limits.remoteConcurrencyFloor, limits.stageWorkersMax.fetch),
+      sink: remoteLimit(limits.remoteConcurrencyFloor, limits.stageWorkersMax.upload),
     },
     backoffCount: 0,
     heldBytes: 0,
