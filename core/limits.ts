@@ -55,6 +55,8 @@ export interface WorkerLimits {
   readonly remoteWindowAnswers: number;
   /** Share of a window's answers a healthy remote may throttle; more within one window cuts the limit. */
   readonly remoteHealthyThrottleFraction: number;
+  /** Throttles in one window below which the limit is never cut, whatever their share. */
+  readonly remoteThrottlesToCutMin: number;
   /** Rounds (each as many successes as the limit before the cut) to climb back to that limit. */
   readonly remoteRecoveryRounds: number;
   /** `windowed`, the default, tells congestion from noise; `aimd` cuts on every burst (for comparison). */
@@ -95,17 +97,19 @@ export const defaultLimits: WorkerLimits = {
   // Halving, as TCP Reno and the AWS SDKs' adaptive mode do: a sustained burst reaches the
   // floor in a few windows, and the cubic recovery makes up for the depth of the cut.
   remoteDecreaseFactor: 0.5,
-  // S3 and CloudFront answer some 503s at any load. A window of 100 answers allowing 10 of
-  // them ignores 1% of random 503s (P(11 or more of 100) ≈ 1e-8) and rarely cuts at 5%
-  // (≈ 1%), yet hears a remote refusing a worker within about a second of its requests (a
-  // c6gn.4xlarge fetches 50–190 chunks a second); a burst cuts at its eleventh 503.
+  // S3 and CloudFront answer some 503s at any load, in ones and twos. A window of 100 answers
+  // cut only from four throttles that are over a tenth of the answers so far ignores 1% of
+  // random 503s (four of the first 40 answers: P ≈ 0.1%) and hears a remote refusing a worker
+  // within about a second of its requests (a c6gn.4xlarge fetches 50–190 chunks a second),
+  // even a remote it sends little, such as the sink; a burst cuts at its fourth 503.
   remoteWindowAnswers: 100,
   remoteHealthyThrottleFraction: 0.1,
-  // Forty rounds back to the limit before the cut: most of the way in the first few, then a
-  // long, slow approach to where the remote refused, so a fleet at a request-rate ceiling
-  // spends little time over it (the simulator: about 2% of requests refused, against 9% at
-  // four rounds); then as fast beyond it, for a remote whose throttling has passed.
-  remoteRecoveryRounds: 40,
+  remoteThrottlesToCutMin: 4,
+  // Sixteen rounds back to the limit before the cut: more than half the way in the first four,
+  // then a long, slow approach to where the remote refused, so a fleet at a request-rate
+  // ceiling spends little time over it (the simulator: about 4% of a fleet's requests refused
+  // at CommonCrawl's ceiling; the cut only hears about 10%); then as fast beyond it.
+  remoteRecoveryRounds: 16,
   throttleRule: 'windowed',
   metricsIntervalMs: 15_000,
   starvationMs: 2_000,
@@ -150,8 +154,10 @@ export function validateLimits(limits: WorkerLimits): void {
     'remoteHealthyThrottleFraction must be in (0, 1)',
   );
   assert(
-    limits.remoteHealthyThrottleFraction * limits.remoteWindowAnswers >= 1,
-    'a window must allow at least one throttle, or a single random 503 would cut the limit',
+    Number.isInteger(limits.remoteThrottlesToCutMin) &&
+      limits.remoteThrottlesToCutMin >= 2 &&
+      limits.remoteThrottlesToCutMin <= limits.remoteWindowAnswers,
+    'remoteThrottlesToCutMin must be in [2, remoteWindowAnswers], or a single random 503 would cut the limit',
   );
   assert(limits.remoteRecoveryRounds > 0, 'remoteRecoveryRounds must be positive');
   assert(

@@ -15,8 +15,10 @@ export interface MetricsSnapshot {
   readonly jobsActive: number;
   readonly heldBytes: number;
   readonly memoryBudgetBytes: number;
-  /** Current AIMD concurrency limit of each remote. */
+  /** Current concurrency limit of each remote (remote-limit.ts). */
   readonly remoteLimit: Record<Remote, number>;
+  /** Times each remote's limit was cut for throttling, since start. */
+  readonly remoteCuts: Record<Remote, number>;
   /**
    * `badRecords` counts damage; `skippedRecords` records that are no web capture (`dns:`,
    * `whois:`), apart from damage; `recordWarnings` rows kept with something mended or null.
@@ -40,6 +42,7 @@ export function metricsSnapshot(state: WorkerState, nowMs: number): MetricsSnaps
     heldBytes: state.heldBytes,
     memoryBudgetBytes: state.limits.memoryBudgetBytes,
     remoteLimit: { source: allowed(state.remotes.source), sink: allowed(state.remotes.sink) },
+    remoteCuts: { source: state.remotes.source.cuts, sink: state.remotes.sink.cuts },
     counters: {
       ...counters,
       records: totalCount(records.byType),

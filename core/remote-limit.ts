@@ -5,7 +5,8 @@ import type { WorkerLimits } from './limits.ts';
  * throttles (503 SlowDown, 429) at any load, so one throttle says little; many in a short
  * span say the remote is full. The `windowed` rule counts the throttles among a window of
  * `remoteWindowAnswers` answers and cuts the limit by `remoteDecreaseFactor` only when they
- * exceed `remoteHealthyThrottleFraction` of the window, at most once a window. After a cut
+ * are at least `remoteThrottlesToCutMin` and more than `remoteHealthyThrottleFraction` of
+ * the window's answers so far, at most once a window. After a cut
  * the limit climbs back along a cubic, as TCP CUBIC does: fast at first, slowly near the
  * limit it had before the cut (where the remote refused last time), then faster beyond it.
  * Its clock is successes, not time: a round is as many successes as that earlier limit.
@@ -71,12 +72,20 @@ export function onRemoteAnswer(remote: RemoteLimit, limits: WorkerLimits, answer
   // Before any cut the limit is the ceiling already.
   if (!throttled && remote.cuts > 0) {
     remote.successesSinceCut += 1;
-    remote.limit = cubicLimit(remote, limits.remoteRecoveryRounds);
+    // Never slower than one slot a round, as the additive rule grew: at a small limit the
+    // cubic's flat approach would take more requests than a remote sent little gets.
+    const additive = Math.min(remote.ceiling, remote.limit + 1 / remote.limit);
+    remote.limit = Math.max(additive, cubicLimit(remote, limits.remoteRecoveryRounds));
   }
   if (dispatchSeq < remote.windowFirstDispatch) return;
   remote.windowAnswers += 1;
   if (throttled) remote.windowThrottles += 1;
-  if (remote.windowThrottles > limits.remoteHealthyThrottleFraction * limits.remoteWindowAnswers) {
+  // Judged on the answers so far, so a remote that answers little is heard too, once it has
+  // refused a few times: fewer say nothing, as a healthy remote's noise comes in ones and twos.
+  if (
+    remote.windowThrottles >= limits.remoteThrottlesToCutMin &&
+    remote.windowThrottles > limits.remoteHealthyThrottleFraction * remote.windowAnswers
+  ) {
     // A worker busy elsewhere (its CPU, its memory) may use far less than its limit: cut
     // what it used, or a cut would change nothing it sends.
     cut(remote, Math.min(remote.limit, answer.inFlight), limits.remoteDecreaseFactor, answer.nextDispatchSeq);

@@ -69,6 +69,7 @@ interface Snapshot {
   /** `performance.now()` of this process when the line arrived. */
   readonly receivedAtMs: number;
   readonly remoteLimit: Record<Remote, number>;
+  readonly remoteCuts: Record<Remote, number>;
   readonly memoryBudgetBytes: number;
   readonly counters: { readonly throttles: number };
 }
@@ -81,8 +82,19 @@ interface WorkerRun {
   readonly child: ChildProcess;
 }
 
+/**
+ * A third crawl for the noise of a healthy remote: 40 files like the first, 200 ranged GETs,
+ * two windows of the source's throttling rule; about 1% of them are refused at random.
+ */
+const noiseCrawlId = 'CC-MAIN-2024-42';
+const noiseFileCount = 40;
+const noiseShare = 0.01;
+/** Refuses the 54th, 65th and 89th ranged GET (of the first 300): three throttles in one window. */
+const noiseSeed = 4;
+
 let crawl: RepeatedWarcCrawl;
 let denseCrawl: RepeatedWarcCrawl;
+let noiseCrawl: RepeatedWarcCrawl;
 let server: CommonCrawlHttpServer;
 let s3: RunningS3rver;
 const runs: WorkerRun[] = [];
@@ -90,7 +102,8 @@ const runs: WorkerRun[] = [];
 beforeAll(async () => {
   crawl = await repeatedWarcCrawl(crawlId, fileCount, fileBytes);
   denseCrawl = await denseRepeatedCrawl(denseCrawlId, denseFileCount);
-  server = await startCommonCrawlHttpServer(new Map([...crawl.files, ...denseCrawl.files]));
+  noiseCrawl = await repeatedWarcCrawl(noiseCrawlId, noiseFileCount, fileBytes);
+  server = await startCommonCrawlHttpServer(new Map([...crawl.files, ...denseCrawl.files, ...noiseCrawl.files]));
   s3 = await startS3rver([bucket]);
 });
 
@@ -400,6 +413,36 @@ describe('node cmd/worker against a source that throttles in a burst', () => {
       expect(lastSnapshot(run).counters.throttles).toBe(
         source.requests.filter((request) => request.refused && !isHead(request)).length,
       );
+    } finally {
+      await source.stop();
+      await sink.stop();
+    }
+  });
+});
+
+describe('node cmd/worker against a source that answers about 1% of its chunk requests 503 at random', () => {
+  it('never cuts the source limit for them, and exports every input once', async () => {
+    const source = await startFaultProxy(server.baseUrl);
+    const sink = await startFaultProxy(s3.endpoint);
+    try {
+      source.refuseAtRandom(noiseShare, noiseSeed, (request) => request.headers.range !== undefined);
+      const run = startWorker(source, sink, 'source-noise', noiseCrawlId);
+      const code = await run.exited;
+      await expectEveryInputExportedOnce(run, code, 'source-noise', noiseCrawl, noiseCrawlId);
+      const gets = source.requests.filter((request) => request.headers.range !== undefined);
+      const refused = gets.filter((request) => request.refused).length;
+      const last = lastSnapshot(run);
+      const ceiling = defaultLimits.stageWorkersMax.fetch;
+      console.log(
+        `${refused} of ${gets.length} GETs refused at random: ${last.remoteCuts.source} cuts, ` +
+          `source limit ${Math.min(...run.snapshots.map((snapshot) => snapshot.remoteLimit.source))}–${ceiling}`,
+      );
+      expect(refused).toBeGreaterThanOrEqual(2);
+      expect(last.counters.throttles).toBe(refused);
+      // The stated fraction: all of it. Fewer throttles than a window allows never cut the
+      // limit (the rule before cut it for each throttle of a request sent after its last cut).
+      expect(last.remoteCuts.source).toBe(0);
+      for (const snapshot of run.snapshots) expect(snapshot.remoteLimit.source).toBe(ceiling);
     } finally {
       await source.stop();
       await sink.stop();
