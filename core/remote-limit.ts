@@ -4,18 +4,18 @@ import type { WorkerLimits } from './limits.ts';
  * Adaptive concurrency of one remote (the source or the sink). A remote answers a few
  * throttles (503 SlowDown, 429) at any load, so one throttle says little; many in a short
  * span say the remote is full. The `windowed` rule counts the throttles among a window of
- * `remoteWindowAnswers` answers and cuts the limit by `remoteDecreaseFactor` only when they
- * are at least `remoteThrottlesToCutMin` and more than `remoteHealthyThrottleFraction` of
- * the window's answers so far, at most once a window. After a cut
- * the limit climbs back along a cubic, as TCP CUBIC does: fast at first, slowly near the
- * limit it had before the cut (where the remote refused last time), then faster beyond it.
- * Its clock is successes, not time: a round is as many successes as that earlier limit.
+ * `remoteWindowAnswers` answers and cuts only when they are at least `remoteThrottlesToCutMin`
+ * and more than `remoteHealthyThrottleFraction` of the window's answers so far, at most once
+ * a window: it multiplies what the worker had in flight by `remoteDecreaseFactor`. Then the
+ * limit climbs back along a cubic, as TCP CUBIC does: fast at first, slowly near the level of
+ * the cut (where the remote refused), then faster beyond it; never slower than one slot a
+ * round. Its clock is successes, not time: a round is as many successes as that level.
  *
  * Requests sent before a cut saw the old, higher limit, so a cut opens a new window that
  * counts only requests dispatched after it; dispatch sequence numbers tell which, no clock.
  *
  * The `aimd` rule is the one before it, kept for comparison: every throttle of a request sent
- * after the last cut cuts, and each success adds 1/limit.
+ * after the last cut halves the limit, and each success adds 1/limit.
  */
 export const throttleRules = ['windowed', 'aimd'] as const;
 export type ThrottleRule = (typeof throttleRules)[number];
@@ -25,7 +25,7 @@ export interface RemoteLimit {
   limit: number;
   readonly floor: number;
   readonly ceiling: number;
-  /** The limit just before the last cut: recovery heads back to it. */
+  /** The level of the last cut (the limit, or fewer requests in flight): recovery heads back to it. */
   limitBeforeCut: number;
   limitAfterCut: number;
   successesSinceCut: number;
