@@ -57,7 +57,7 @@ export interface WorkerLimits {
   readonly remoteHealthyThrottleFraction: number;
   /** Throttles in one window below which the limit is never cut, whatever their share. */
   readonly remoteThrottlesToCutMin: number;
-  /** Rounds (each as many successes as the limit before the cut) to climb back to that limit. */
+  /** Rounds (each as many successes as the level of the last cut) to climb back to that level. */
   readonly remoteRecoveryRounds: number;
   /** `windowed`, the default, tells congestion from noise; `aimd` cuts on every burst (for comparison). */
   readonly throttleRule: ThrottleRule;
@@ -98,17 +98,18 @@ export const defaultLimits: WorkerLimits = {
   // floor in a few windows, and the cubic recovery makes up for the depth of the cut.
   remoteDecreaseFactor: 0.5,
   // S3 and CloudFront answer some 503s at any load, in ones and twos. A window of 100 answers
-  // cut only from four throttles that are over a tenth of the answers so far ignores 1% of
-  // random 503s (four of the first 40 answers: P ≈ 0.1%) and hears a remote refusing a worker
-  // within about a second of its requests (a c6gn.4xlarge fetches 50–190 chunks a second),
-  // even a remote it sends little, such as the sink; a burst cuts at its fourth 503.
+  // cut only by four or more throttles that are over a tenth of its answers so far cuts for
+  // 1% of random 503s once in 1,500 windows (2%: once in 120; 5%: one in six), and hears a
+  // remote refusing a worker within about a second of its requests (a c6gn.4xlarge fetches
+  // 50–190 chunks a second), even a remote it sends little, such as the sink; a burst cuts at
+  // its fourth 503.
   remoteWindowAnswers: 100,
   remoteHealthyThrottleFraction: 0.1,
   remoteThrottlesToCutMin: 4,
-  // Sixteen rounds back to the limit before the cut: more than half the way in the first four,
+  // Sixteen rounds back to the level of the cut: more than half the way in the first four,
   // then a long, slow approach to where the remote refused, so a fleet at a request-rate
   // ceiling spends little time over it (the simulator: about 4% of a fleet's requests refused
-  // at CommonCrawl's ceiling; the cut only hears about 10%); then as fast beyond it.
+  // at CommonCrawl's ceiling); then as fast beyond it.
   remoteRecoveryRounds: 16,
   throttleRule: 'windowed',
   metricsIntervalMs: 15_000,
