@@ -1,4 +1,4 @@
-import { allowed } from './aimd-limit.ts';
+import { allowed } from './remote-limit.ts';
 import { chunkRange } from './job-state.ts';
 import { peekReady } from './ready-queue.ts';
 import type { Stage } from './stage.ts';

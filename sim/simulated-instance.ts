@@ -281,6 +281,7 @@ export class SimulatedInstance {
       ]);
     }
     if (roll < model.slowDownRate) {
+      ceiling.refusedAtRandom += 1;
       return this.answerAt(nowMs + latencyMs, [
         { kind: 'taskFailed', taskId, failure: remoteFault('503 SlowDown', { throttled: true }) },
       ]);
