@@ -149,6 +149,7 @@ export function simulate(scenario: Scenario, observer: SimulationObserver = {}):
     random,
     badJobs,
     limits,
+    invariantChecks: scenario.invariantChecks ?? 'full',
     sourceCeiling: new RateCeiling(models.source.requestsPerSecondMax * fleetShare),
     sinkCeiling: new RateCeiling(models.sink.requestsPerSecondMax * fleetShare),
     checkers: new Checkers(limits),
