@@ -150,15 +150,17 @@ export function validateLimits(limits: WorkerLimits): void {
     Number.isInteger(limits.remoteWindowAnswers) && limits.remoteWindowAnswers >= 1,
     'remoteWindowAnswers must be a positive integer',
   );
+  // A burst as long as a window straddles at most two windows, one of which holds at least
+  // half of it: that half must be enough to cut, in count and in share, whatever the alignment.
   assert(
-    limits.remoteHealthyThrottleFraction > 0 && limits.remoteHealthyThrottleFraction < 1,
-    'remoteHealthyThrottleFraction must be in (0, 1)',
+    limits.remoteHealthyThrottleFraction > 0 && limits.remoteHealthyThrottleFraction < 0.5,
+    'remoteHealthyThrottleFraction must be in (0, 0.5), or a burst of a window could pass uncut',
   );
   assert(
     Number.isInteger(limits.remoteThrottlesToCutMin) &&
       limits.remoteThrottlesToCutMin >= 2 &&
-      limits.remoteThrottlesToCutMin <= limits.remoteWindowAnswers,
-    'remoteThrottlesToCutMin must be in [2, remoteWindowAnswers], or a single random 503 would cut the limit',
+      limits.remoteThrottlesToCutMin <= Math.floor(limits.remoteWindowAnswers / 2),
+    'remoteThrottlesToCutMin must be in [2, remoteWindowAnswers / 2]: one random 503 must not cut, a burst must',
   );
   assert(limits.remoteRecoveryRounds > 0, 'remoteRecoveryRounds must be positive');
   assert(
