@@ -42,7 +42,7 @@ export interface TaskInFlight {
   readonly rows: number;
   /** A decode of the last chunk, or an encode that writes the footer. */
   readonly final: boolean;
-  /** Dispatch order, for AIMD's one-cut-per-burst rule. */
+  /** Dispatch order: a remote's limit tells answers to requests sent before its last cut by it. */
   readonly dispatchSeq: number;
 }
 
