@@ -57,6 +57,8 @@ interface OpenObject {
   multipart: Promise<string> | null;
   /** A first part under the minimum, kept for `PutObject` until another part comes. */
   held: Uint8Array | null;
+  /** The held first part once `complete` sent it, so a retried completion does not send it again. */
+  heldSent: PartReceipt | null;
   /** Bytes of each part sent, so a completion whose answer was lost can be recognised. */
   readonly partBytes: Map<number, number>;
 }
@@ -87,7 +89,7 @@ export class S3Sink implements Sink {
   async begin(key: string, signal?: AbortSignal): Promise<UploadHandle> {
     signal?.throwIfAborted();
     const handle = { key, uploadId: `object-${randomUUID()}` };
-    this.open.set(handle.uploadId, { key, multipart: null, held: null, partBytes: new Map() });
+    this.open.set(handle.uploadId, { key, multipart: null, held: null, heldSent: null, partBytes: new Map() });
     return handle;
   }
 
@@ -102,10 +104,14 @@ export class S3Sink implements Sink {
     const object = this.openObject(handle);
     if (partNumber === 1 && bytes.length < s3PartBytesMin) {
       object.held = bytes;
+      object.heldSent = null;
       return { partNumber, etag: heldEtag };
     }
     // A first part sent again at full size replaces a small one held before.
-    if (partNumber === 1) object.held = null;
+    if (partNumber === 1) {
+      object.held = null;
+      object.heldSent = null;
+    }
     const uploadId = await this.multipartOf(object, signal);
     const receipt = await this.sendPart(object.key, uploadId, partNumber, bytes, signal);
     object.partBytes.set(partNumber, bytes.length);
@@ -121,8 +127,9 @@ export class S3Sink implements Sink {
     let receipts = [...parts].sort((left, right) => left.partNumber - right.partNumber);
     if (object.held !== null) {
       // A small first part with more parts after it: S3 will refuse it, and says why.
-      const sent = await this.sendPart(object.key, uploadId, 1, object.held, signal);
+      object.heldSent ??= await this.sendPart(object.key, uploadId, 1, object.held, signal);
       object.partBytes.set(1, object.held.length);
+      const sent = object.heldSent;
       receipts = receipts.map((receipt) => (receipt.partNumber === 1 ? sent : receipt));
     }
     const command = new CompleteMultipartUploadCommand({
