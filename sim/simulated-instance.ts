@@ -1,4 +1,3 @@
-import type { InvariantChecks } from '../core/invariants.ts';
 import type { Command, CommandOf } from '../core/commands.ts';
 import { inputFault, remoteFault } from '../core/failure.ts';
 import type { Lease } from '../core/input-ref.ts';
@@ -30,7 +29,6 @@ export interface SimulationContext {
   readonly checkers: Checkers;
   readonly statistics: RunStatistics;
   readonly limits: WorkerLimits;
-  readonly invariantChecks: InvariantChecks;
   readonly onFinished: (instance: SimulatedInstance) => void;
   readonly onSnapshot: (instance: number, snapshot: MetricsSnapshot) => void;
   /** The core said `finished`; `tasksInFlight` of its tasks were still unanswered. */
@@ -93,10 +91,8 @@ export class SimulatedInstance {
   /** Starts (or restarts) the worker with a fresh core. */
   start(): void {
     const seed = Math.floor(uniform(this.context.random.coreSeeds) * 2 ** 31);
-    // The simulator is where the core is proven: unless the scenario says otherwise, every
-    // step scans every job and task.
-    const invariantChecks = this.context.invariantChecks;
-    this.state = createWorkerState({ ...this.context.limits, seed }, { invariantChecks });
+    // The simulator is where the core is proven: every step scans every job and task.
+    this.state = createWorkerState({ ...this.context.limits, seed }, { invariantChecks: 'full' });
     this.crashed = false;
     this.lastIntegratedMs = this.context.queue.nowMs;
     this.runStep([]);
@@ -285,7 +281,6 @@ export class SimulatedInstance {
       ]);
     }
     if (roll < model.slowDownRate) {
-      ceiling.refusedAtRandom += 1;
       return this.answerAt(nowMs + latencyMs, [
         { kind: 'taskFailed', taskId, failure: remoteFault('503 SlowDown', { throttled: true }) },
       ]);
