@@ -234,12 +234,12 @@ describe('CommonCrawl paths in any location', () => {
   });
 
   test('an HTTPS address of one file: its crawl path, or its name below its folder', async () => {
-    const [commonCrawl] = await listAll(new HttpSource(), `https://mirror.example.invalid/cc/${ccPath}`);
+    const [commonCrawl] = await listAll(new HttpSource(), `https://127.0.0.1:9/cc/${ccPath}`);
     expect(commonCrawl).toMatchObject({ filename: ccPath, crawl, subset: 'warc', segment });
-    const [other] = await listAll(new HttpSource(), 'https://example.invalid/dir/x%20y.warc');
+    const [other] = await listAll(new HttpSource(), 'https://127.0.0.1:9/dir/x%20y.warc');
     expect(other).toMatchObject({ filename: 'x y.warc', crawl: null });
     expect(outputKeyFor(other as InputRef)).toBe('crawl=unknown/subset=unknown/x y.warc.parquet');
-    const [undecodable] = await listAll(new HttpSource(), 'https://example.invalid/dir/x%E0%A4.warc');
+    const [undecodable] = await listAll(new HttpSource(), 'https://127.0.0.1:9/dir/x%E0%A4.warc');
     expect(undecodable?.filename).toBe('x%E0%A4.warc');
   });
 

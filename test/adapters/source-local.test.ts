@@ -116,7 +116,7 @@ describe('local listings', () => {
 describe('output keys', () => {
   test('CommonCrawl inputs go under their crawl and subset with the bare name', () => {
     const path = `${segmentPath}/CC-MAIN-20240517233122-20240518023122-00000.warc.gz`;
-    const input = inputRefFor(`https://data.commoncrawl.org/${path}`, path);
+    const input = inputRefFor(`https://127.0.0.1:9/${path}`, path);
     expect(outputKeyFor(input, 'parquet')).toBe(
       'crawl=CC-MAIN-2024-22/subset=warc/CC-MAIN-20240517233122-20240518023122-00000.parquet',
     );
