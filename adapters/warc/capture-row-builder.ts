@@ -176,10 +176,18 @@ export function languages(value: string | null): string | null {
   }
   const list = (parsed as { languages?: unknown } | null)?.languages;
   if (!Array.isArray(list)) return null;
+  return languageCodes(list.map((entry) => (entry as Record<string, unknown> | null)?.['code-iso-639-3']));
+}
+
+/** At most this many languages are read: CLD2 names three, and a hostile list is cut here. */
+const languagesMax = 16;
+
+/** Language codes as `content_languages` writes them: in order, comma-joined, repeats and blanks left out. */
+export function languageCodes(candidates: readonly unknown[]): string | null {
   const codes: string[] = [];
-  for (const entry of list.slice(0, 16)) {
-    const code = (entry as Record<string, unknown> | null)?.['code-iso-639-3'];
-    if (typeof code === 'string' && code.length > 0 && code !== 'null' && !codes.includes(code)) codes.push(code);
+  for (const candidate of candidates.slice(0, languagesMax)) {
+    const code = typeof candidate === 'string' ? candidate.trim() : null;
+    if (code !== null && code.length > 0 && code !== 'null' && !codes.includes(code)) codes.push(code);
   }
   return codes.length === 0 ? null : codes.join(',');
 }
