@@ -1,11 +1,12 @@
-// Proves that CommonCrawl's WET and WAT files become rows: on the shared fixtures each row's
-// URL, date, languages, refers-to and content equal warcio's reading of the same record (a
-// parser this project does not share), and each row's offset and length inflate to that very
-// record; feeding a file in random chunks gives the same rows; files written by warcio's
-// writer with broken JSON, envelopes without a URL, a warcinfo's envelope, a WET record
-// without a target URI and blocks past the kept-block limit give counted bad or skipped
-// records beside the good rows, never an exception; a file of nothing but bad records fails;
-// and the format is told by subset or name, so a WARC file's metadata records stay joined.
+// Proves that CommonCrawl's WET and WAT files become rows: on the shared fixtures, and for any
+// text, URL, language list, date and status warcio writes (properties), each row's URL, date,
+// languages, status, refers-to and content equal warcio's reading of the same record (a parser
+// this project does not share), and each row's offset and length inflate to that very record;
+// feeding a file in random chunks gives the same rows; files written by warcio's writer with
+// broken JSON, envelopes without a URL, a warcinfo's envelope, a WET record without target URI
+// and blocks past the kept-block limit give counted bad or skipped records beside the good rows,
+// never an exception; a file of nothing but bad records fails; and the format is told by subset
+// or name, so a WARC file's metadata records stay joined.
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
@@ -331,5 +332,85 @@ describe('format of an input', () => {
     expect(decoded.byType.metadata).toBeGreaterThan(0);
     expect(decoded.rows.every((row) => row.content_mime_type !== 'application/json')).toBe(true);
     expect(decoded.rows.length).toBe(decoded.byType.response ?? 0);
+  });
+});
+
+describe('generated records, any text, URL, languages and status', () => {
+  const languageArbitrary = fc.array(fc.constantFrom('eng', 'fra', 'spa', 'deu', 'zho'), { maxLength: 4 });
+  const urlArbitrary = fc.webUrl({ withQueryParameters: true });
+
+  it('a WET row holds the text, URL and languages warcio reads from the same record', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({ url: urlArbitrary, text: fc.string({ unit: 'grapheme' }), languages: languageArbitrary }),
+          {
+            minLength: 1,
+            maxLength: 4,
+          },
+        ),
+        async (pages) => {
+          const bytes = await derivedFile(
+            pages.map((page) => ({
+              type: 'conversion' as const,
+              url: page.url,
+              headers:
+                page.languages.length === 0 ? {} : { 'WARC-Identified-Content-Language': page.languages.join(',') },
+              block: page.text,
+            })),
+          );
+          const expected = (await warcioRecords(bytes)).filter((record) => record.type === 'conversion');
+          const decoded = decode(bytes, inputOf('wet', 'g.warc.wet.gz'));
+          expect(decoded.rows.map((row) => row.url)).toEqual(expected.map((record) => record.url));
+          expect(decoded.contents.map((content) => Buffer.from(content.content).toString('hex'))).toEqual(
+            expected.map((record) => Buffer.from(record.content).toString('hex')),
+          );
+          expect(decoded.rows.map((row) => row.content_languages)).toEqual(
+            pages.map((page) => (page.languages.length === 0 ? null : [...new Set(page.languages)].join(','))),
+          );
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('a WAT row holds the envelope warcio reads, with its URL, date and status', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            url: urlArbitrary,
+            time: fc.integer({ min: 0, max: 4_102_444_800 }).map((seconds) => seconds * 1000),
+            status: fc.option(fc.integer({ min: 100, max: 599 }), { nil: undefined }),
+          }),
+          { minLength: 1, maxLength: 4 },
+        ),
+        async (captures) => {
+          const bytes = await derivedFile(
+            captures.map((capture) => ({
+              type: 'metadata' as const,
+              url: capture.url,
+              block: watEnvelope(
+                {
+                  'WARC-Type': capture.status === undefined ? 'request' : 'response',
+                  'WARC-Target-URI': capture.url,
+                  'WARC-Date': new Date(capture.time).toISOString().replace('.000Z', 'Z'),
+                },
+                capture.status === undefined ? undefined : String(capture.status),
+              ),
+            })),
+          );
+          const expected = (await warcioRecords(bytes)).filter((record) => record.type === 'metadata');
+          const decoded = decode(bytes, inputOf('wat', 'g.warc.wat.gz'));
+          expect(decoded.rows.map((row) => [row.url, row.fetch_time, row.fetch_status])).toEqual(
+            captures.map((capture) => [capture.url, capture.time, capture.status ?? null]),
+          );
+          expect(decoded.contents.map((content) => Buffer.from(content.content).toString('hex'))).toEqual(
+            expected.map((record) => Buffer.from(record.content).toString('hex')),
+          );
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });
