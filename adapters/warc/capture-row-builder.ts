@@ -90,14 +90,18 @@ function rowWarnings(dateRead: boolean, urlRead: boolean): readonly RecordWarnin
  * The WARC-Date as a capture time, or null when it cannot be read. An instant before 1970 is
  * no web capture, and Parquet's TIMESTAMP_MILLIS as written here holds none: it is null too.
  */
-function captureTime(value: string | null): number | null {
+export function captureTime(value: string | null): number | null {
   const time = parseWarcDate(value);
   return time === null || time < 0 ? null : time;
 }
 
 /** WARC 1.0's grammar wraps the URI in angle brackets; some writers (and the 0.18 draft) do. */
 export function targetUri(record: ParsedRecord): string | null {
-  const value = record.warc.get('warc-target-uri');
+  return unbracketedUri(record.warc.get('warc-target-uri'));
+}
+
+/** A URI without the angle brackets WARC 1.0's grammar puts around it; null when empty or absent. */
+export function unbracketedUri(value: string | null): string | null {
   if (value === null || value.length === 0) return null;
   return value.startsWith('<') && value.endsWith('>') ? value.slice(1, -1) : value;
 }
@@ -145,7 +149,8 @@ function redirect(record: ParsedRecord, status: number, url: string): string | n
   }
 }
 
-function digest(value: string | null): string | null {
+/** A `WARC-Payload-Digest` as the index writes it: without its `sha1:`. */
+export function digest(value: string | null): string | null {
   if (value === null) return null;
   return value.toLowerCase().startsWith('sha1:') ? value.slice(5) : value;
 }

@@ -12,9 +12,8 @@
 import type { CaptureRow } from '../../core/capture-row.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import type { BadRecordCode, RecordWarningCode, SkippedRecordCode } from '../../core/record-reasons.ts';
-import { languageCodes, targetUri } from './capture-row-builder.ts';
+import { captureTime, digest, languageCodes, targetUri, unbracketedUri } from './capture-row-builder.ts';
 import { readUrl } from './url-columns.ts';
-import { parseWarcDate } from './warc-date.ts';
 import type { KeepsBlock, ParsedRecord } from './warc-record-parser.ts';
 
 /** Which of CommonCrawl's derived formats an input holds, if any. */
@@ -106,7 +105,7 @@ function buildWatRow(record: ParsedRecord, input: InputRef): DerivedRowResult {
   const envelope = parseEnvelope(block.bytes);
   if (envelope === null) return { kind: 'bad', reason: 'wat_envelope_not_json' };
   const header = field(envelope, 'WARC-Header-Metadata');
-  const url = unbracketed(text(header, 'WARC-Target-URI'));
+  const url = unbracketedUri(text(header, 'WARC-Target-URI'));
   if (url === null) {
     if (text(header, 'WARC-Type') === 'warcinfo') return { kind: 'skipped', reason: 'describes_warcinfo' };
     return { kind: 'bad', reason: 'wat_envelope_without_url' };
@@ -198,17 +197,6 @@ function contentOf(record: ParsedRecord, content: Uint8Array): DerivedContent {
   };
 }
 
-/** As the capture rows' `fetch_time`: null when unreadable or before 1970. */
-function captureTime(value: string | null): number | null {
-  const time = parseWarcDate(value);
-  return time === null || time < 0 ? null : time;
-}
-
-function digest(value: string | null): string | null {
-  if (value === null) return null;
-  return value.toLowerCase().startsWith('sha1:') ? value.slice(5) : value;
-}
-
 /**
  * `WARC-Identified-Content-Language`: ISO-639-3 codes, comma-separated, most of the text
  * first (`eng,fra`), as the index's `content_languages` writes them.
@@ -216,11 +204,6 @@ function digest(value: string | null): string | null {
 function languageList(value: string | null): string | null {
   if (value === null) return null;
   return languageCodes(value.split(','));
-}
-
-function unbracketed(value: string | null): string | null {
-  if (value === null || value.length === 0) return null;
-  return value.startsWith('<') && value.endsWith('>') ? value.slice(1, -1) : value;
 }
 
 type Json = Readonly<Record<string, unknown>>;
