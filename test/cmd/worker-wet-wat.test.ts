@@ -4,12 +4,12 @@
  * key, the WET rows with the page's URL, date and languages and no status, the WAT rows with
  * the envelope's URL; `cc:` with `--cc-subset wet|wat` (or CC_SUBSET) reads the crawl's
  * `wet.paths.gz` or `wat.paths.gz` from a loopback HTTP tree into the `subset=wet|wat`
- * partition beside the WARC export, each subset a run of its own; and a `--cc-subset` that is
- * no subset is exit 2 with one line.
+ * partition beside the WARC export, each subset a run of its own (flag, CC_SUBSET and YAML
+ * `ccSubset` in their precedence); and a `--cc-subset` that is no subset is exit 2 with one line.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -198,6 +198,16 @@ describe('cc: inputs by subset', () => {
     const local = (args: string[]) =>
       runIdOf(loadWorkerConfig(['--input', 'x.warc.wet.gz', '--output', 'out', ...args], {}));
     expect(local(['--cc-subset', 'wet'])).toBe(local([]));
+  });
+
+  it('takes the subset from the flag, then CC_SUBSET, then the YAML key ccSubset, else warc', () => {
+    const yaml = join(workFolder, 'subset.yaml');
+    writeFileSync(yaml, 'ccSubset: wat\n');
+    const subsetOf = (args: string[], extra: Record<string, string>) => loadWorkerConfig(args, extra).ccSubset;
+    expect(subsetOf([], {})).toBe('warc');
+    expect(subsetOf(['--config', yaml], {})).toBe('wat');
+    expect(subsetOf(['--config', yaml], { CC_SUBSET: 'warc' })).toBe('warc');
+    expect(subsetOf(['--config', yaml, '--cc-subset', 'wet'], { CC_SUBSET: 'warc' })).toBe('wet');
   });
 
   it('exits 2 with one line for a subset CommonCrawl does not publish', async () => {
