@@ -570,7 +570,7 @@ export class WarcRecordParser {
       metadata: record.metadata,
       offset: record.offset,
       length: record.end - record.offset,
-      ...(record.kept === null ? {} : { block: { bytes: Buffer.concat(record.kept), cut: record.keptCut } }),
+      ...(record.kept === null ? {} : { block: { bytes: joined(record.kept), cut: record.keptCut } }),
     });
   }
 
@@ -586,6 +586,12 @@ export class WarcRecordParser {
     this.sink.recordType(open.type);
     return true;
   }
+}
+
+/** The pieces of a kept block as one buffer; a block that came in one piece (most) is not copied again. */
+function joined(pieces: readonly Buffer[]): Buffer {
+  const [first] = pieces;
+  return pieces.length === 1 && first !== undefined ? first : Buffer.concat(pieces);
 }
 
 function endOffset(segment: Segment, index: number): number {
