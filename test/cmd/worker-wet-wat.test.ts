@@ -2,7 +2,8 @@
  * End-to-end tests of the real binary on CommonCrawl's WET and WAT files: a folder holding a
  * WARC file and the WET and WAT files made from it exports three objects that never share a
  * key, the WET rows with the page's URL, date and languages and no status, the WAT rows with
- * the envelope's URL; `cc:` with `--cc-subset wet|wat` (or CC_SUBSET) reads the crawl's
+ * the envelope's URL; damaged ones (broken JSON, an envelope or a text without URL) export what
+ * survives with each bad record counted by its code in the run's summary; `cc:` with `--cc-subset wet|wat` (or CC_SUBSET) reads the crawl's
  * `wet.paths.gz` or `wat.paths.gz` from a loopback HTTP tree into the `subset=wet|wat`
  * partition beside the WARC export, each subset a run of its own (flag, CC_SUBSET and YAML
  * `ccSubset` in their precedence); and a `--cc-subset` that is no subset is exit 2 with one line.
@@ -17,6 +18,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '../../cmd/worker/worker-config.ts';
 import { runIdOf } from '../../cmd/worker/wiring.ts';
+import { derivedFile, watEnvelope } from '../fixtures-gen/derived-warc.ts';
 import { type CommonCrawlHttpServer, startCommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
 
 const binary = resolve(import.meta.dirname, '../../cmd/worker');
@@ -133,6 +135,47 @@ describe('WET and WAT files in a folder', () => {
     const warcRows = await rowsOf(join(output, prefix, 'whirlwind.parquet'));
     expect(warcRows.map((row) => [row.url, row.fetch_status, row.content_mime_type])).toEqual([
       [capture.url, 200, 'text/html'],
+    ]);
+  });
+});
+
+describe('damaged WET and WAT files', () => {
+  it('export what survives and count each bad record by its code in the run summary', async () => {
+    const input = join(workFolder, 'damaged');
+    mkdirSync(input);
+    const good = {
+      'WARC-Type': 'response',
+      'WARC-Target-URI': 'https://example.com/',
+      'WARC-Date': '2024-05-18T01:58:10Z',
+    };
+    writeFileSync(
+      join(input, 'd.warc.wat.gz'),
+      await derivedFile([
+        { type: 'metadata', url: 'https://example.com/', block: watEnvelope(good, '200') },
+        { type: 'metadata', url: 'https://example.com/cut', block: '{"Envelope": {' },
+        { type: 'metadata', url: 'https://example.com/none', block: watEnvelope({ 'WARC-Type': 'request' }) },
+      ]),
+    );
+    writeFileSync(
+      join(input, 'd.warc.wet.gz'),
+      await derivedFile([
+        { type: 'conversion', url: 'https://example.com/', block: 'text' },
+        { type: 'conversion', block: 'no target' },
+      ]),
+    );
+    const output = join(workFolder, 'damaged-out');
+    const run = await runWorker(['--input', input, '--output', output]);
+    expect(run.stderr).toContain('2 files exported, 0 failed');
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/wat_envelope_not_json 1\b/);
+    expect(run.stderr).toMatch(/wat_envelope_without_url 1\b/);
+    expect(run.stderr).toMatch(/missing_warc_target_uri 1\b/);
+    const rows = await query(
+      `SELECT warc_filename, url, fetch_status FROM read_parquet('${output}/**/*.parquet', hive_partitioning = false) ORDER BY warc_filename`,
+    );
+    expect(rows).toEqual([
+      { warc_filename: 'd.warc.wat.gz', url: 'https://example.com/', fetch_status: 200 },
+      { warc_filename: 'd.warc.wet.gz', url: 'https://example.com/', fetch_status: null },
     ]);
   });
 });
