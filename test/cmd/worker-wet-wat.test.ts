@@ -3,10 +3,11 @@
  * WARC file and the WET and WAT files made from it exports three objects that never share a
  * key, the WET rows with the page's URL, date and languages and no status, the WAT rows with
  * the envelope's URL; damaged ones (broken JSON, an envelope or a text without URL) export what
- * survives with each bad record counted by its code in the run's summary; `cc:` with `--cc-subset wet|wat` (or CC_SUBSET) reads the crawl's
- * `wet.paths.gz` or `wat.paths.gz` from a loopback HTTP tree into the `subset=wet|wat`
- * partition beside the WARC export, each subset a run of its own (flag, CC_SUBSET and YAML
- * `ccSubset` in their precedence); and a `--cc-subset` that is no subset is exit 2 with one line.
+ * survives, each bad record counted by its code in the run's summary; `cc:` with
+ * `--cc-subset wet|wat` (or CC_SUBSET) reads the crawl's `wet.paths.gz` or `wat.paths.gz` from
+ * a loopback HTTP tree into the `subset=wet|wat` partition beside the WARC export, each subset
+ * a run of its own (flag, CC_SUBSET and YAML `ccSubset` in their precedence); and a
+ * `--cc-subset` that is no subset is exit 2 with one line.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
