@@ -33,11 +33,14 @@ export const badRecordCodes = [
   'invalid_arc_header_line',
   'arc_header_line_too_long',
   'wrong_archive_length',
+  'wat_envelope_not_json',
+  'wat_envelope_without_url',
+  'wat_envelope_too_long',
   'other',
 ] as const;
 export type BadRecordCode = (typeof badRecordCodes)[number];
 
-export const skippedRecordCodes = ['not_http_capture', 'other'] as const;
+export const skippedRecordCodes = ['not_http_capture', 'describes_warcinfo', 'other'] as const;
 export type SkippedRecordCode = (typeof skippedRecordCodes)[number];
 
 export const recordWarningCodes = [
@@ -75,11 +78,15 @@ const badRecordMessages: Readonly<Record<BadRecordCode, string>> = {
   invalid_arc_header_line: 'an ARC header line that does not parse',
   arc_header_line_too_long: 'an ARC header line past its limit',
   wrong_archive_length: 'an ARC record whose Archive-length does not lead to the next record',
+  wat_envelope_not_json: 'a WAT metadata record whose block is no JSON object with an Envelope',
+  wat_envelope_without_url: 'a WAT envelope whose WARC-Header-Metadata names no WARC-Target-URI',
+  wat_envelope_too_long: 'a WAT envelope past its limit of bytes',
   other: unknownStoredReason,
 };
 
 const skippedRecordMessages: Readonly<Record<SkippedRecordCode, string>> = {
   not_http_capture: 'a record that is no HTTP exchange, such as a dns: or whois: lookup',
+  describes_warcinfo: "a WAT envelope of a WARC file's warcinfo record, which describes the file, not a capture",
   other: unknownStoredReason,
 };
 

@@ -1,7 +1,8 @@
 /**
  * One Source for every kind of input the command line names: it picks the local, HTTP or
  * S3 source by the specification or URI, and resolves `cc:CC-MAIN-…` against the crawl base
- * (`https://data.commoncrawl.org/` by default, `s3://commoncrawl/` inside AWS). The S3
+ * (`https://data.commoncrawl.org/` by default, `s3://commoncrawl/` inside AWS) to the manifest
+ * of the subset asked for (`warc.paths.gz`, `wet.paths.gz` or `wat.paths.gz`). The S3
  * source is built only when an `s3://` input appears, so local runs need no AWS setup and
  * never load the SDK.
  */
@@ -10,25 +11,21 @@ import type { InputRef } from '../../core/input-ref.ts';
 import type { ByteRange, Source } from '../../core/source.ts';
 import { HttpSource } from './http-source.ts';
 import { LocalSource } from './local-source.ts';
+import { type CommonCrawlSubset, commonCrawlManifest } from './manifest.ts';
+
+export { commonCrawlManifest } from './manifest.ts';
 
 export const defaultCommonCrawlBase = 'https://data.commoncrawl.org/';
 
 export interface AnySourceOptions {
   /** `--cc-base`: where `crawl-data/` of CommonCrawl is served. */
   readonly commonCrawlBase?: string;
+  /** `--cc-subset`: which of a crawl's manifests a `cc:` input reads (default `warc`). */
+  readonly commonCrawlSubset?: CommonCrawlSubset;
   readonly local?: LocalSource;
   readonly http?: HttpSource;
   /** Builds the S3 source on first use. */
   readonly s3Source?: () => Promise<Source>;
-}
-
-/** `cc:CC-MAIN-2024-22` → `<base>crawl-data/CC-MAIN-2024-22/warc.paths.gz`. */
-export function commonCrawlManifest(spec: string, base: string): string {
-  const crawl = spec.slice('cc:'.length);
-  if (!/^CC-MAIN-\d{4}-\d{2}$/.test(crawl)) {
-    throw new FailureError(inputFault(`"${spec}" is not a CommonCrawl crawl id; write it like cc:CC-MAIN-2024-22`));
-  }
-  return `${base.endsWith('/') ? base : `${base}/`}crawl-data/${crawl}/warc.paths.gz`;
 }
 
 export class AnySource implements Source {
@@ -44,7 +41,9 @@ export class AnySource implements Source {
   }
 
   async *list(spec: string, signal?: AbortSignal): AsyncIterable<InputRef> {
-    const resolved = spec.startsWith('cc:') ? commonCrawlManifest(spec, this.commonCrawlBase) : spec;
+    const resolved = spec.startsWith('cc:')
+      ? commonCrawlManifest(spec, this.commonCrawlBase, this.options.commonCrawlSubset)
+      : spec;
     yield* (await this.sourceFor(resolved)).list(resolved, signal);
   }
 

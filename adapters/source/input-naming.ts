@@ -13,9 +13,12 @@ import { assert } from '../../core/failure.ts';
 const commonCrawlPathPattern = /(?:^|\/)(crawl-data\/(CC-MAIN-[^/]+)\/segments\/([^/]+)\/([^/]+)\/[^/]+)$/;
 const schemePattern = /^[a-z][a-z0-9+.-]*:\/\//i;
 
-/** The file name extensions a folder or prefix listing takes as inputs: WARC, and ARC (crawls before WARC). */
+/**
+ * The file name extensions a folder or prefix listing takes as inputs: WARC, CommonCrawl's
+ * WET and WAT (`.warc.wet`, `.warc.wat`), and ARC (crawls before WARC).
+ */
 export function isWarcName(name: string): boolean {
-  return /\.(?:warc|arc)(?:\.gz)?$/i.test(name);
+  return /\.(?:warc(?:\.wet|\.wat)?|arc)(?:\.gz)?$/i.test(name);
 }
 
 /** True for `warc.paths`, `warc.paths.gz` and other `*.paths[.gz]` manifests. */

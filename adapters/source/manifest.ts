@@ -1,7 +1,8 @@
 /**
  * Manifests: `warc.paths` / `warc.paths.gz` files, one input path a line, relative to a
  * base. For CommonCrawl the lines start with `crawl-data/` and the base is the crawl base
- * (the manifest itself sits at `<base>crawl-data/<crawl>/warc.paths.gz`).
+ * (the manifest itself sits at `<base>crawl-data/<crawl>/warc.paths.gz`, and those of the WET
+ * and WAT subsets beside it as `wet.paths.gz` and `wat.paths.gz`).
  */
 import { gunzipSync } from 'node:zlib';
 import { FailureError, inputFault } from '../../core/failure.ts';
@@ -82,4 +83,20 @@ export function manifestBase(location: string): string {
 export function resolveManifestLine(line: string, base: string): { location: string; relativePath: string } {
   if (!hasScheme(line)) return { location: `${base}${line}`, relativePath: line };
   return { location: line, relativePath: urlPath(new URL(line)).replace(/^\/+/, '') };
+}
+
+/** CommonCrawl's subsets a `cc:` input can read (`--cc-subset`): the WARC captures, or the WET texts or WAT envelopes made from them. */
+export const commonCrawlSubsets = ['warc', 'wet', 'wat'] as const;
+export type CommonCrawlSubset = (typeof commonCrawlSubsets)[number];
+
+/**
+ * `cc:CC-MAIN-2024-22` → `<base>crawl-data/CC-MAIN-2024-22/<subset>.paths.gz`, the manifest
+ * CommonCrawl publishes for each subset of a crawl.
+ */
+export function commonCrawlManifest(spec: string, base: string, subset: CommonCrawlSubset = 'warc'): string {
+  const crawl = spec.slice('cc:'.length);
+  if (!/^CC-MAIN-\d{4}-\d{2}$/.test(crawl)) {
+    throw new FailureError(inputFault(`"${spec}" is not a CommonCrawl crawl id; write it like cc:CC-MAIN-2024-22`));
+  }
+  return `${base.endsWith('/') ? base : `${base}/`}crawl-data/${crawl}/${subset}.paths.gz`;
 }

@@ -23,6 +23,12 @@ const inputEnding = /\.(?:warc|arc|gz)$/i;
  * (`x.warc.warc.gz` against `x.warc`), and a name with none of those endings, which only a
  * glob, a manifest or a single path can give, takes the `.warc.gz` a stem of its name would
  * drop (`x` becomes `x.warc.gz`, beside `x.warc.gz`'s `x`).
+ *
+ * CommonCrawl's WET and WAT files (`<name>.warc.wet.gz`, `<name>.warc.wat.gz`) keep their whole
+ * name, as any other name ending in `.gz`: `<name>.warc.wet.gz.parquet` never meets the
+ * `<name>.parquet` of the WARC file they were made from, in any folder. In CommonCrawl's layout
+ * they also sit in their own partition (`subset=wet`, `subset=wat`). A shorter `<name>.wet`
+ * would meet the whole name of an input called `<name>.wet`.
  */
 export function outputName(name: string): string {
   if (name.endsWith('.warc.gz')) {

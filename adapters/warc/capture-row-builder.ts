@@ -90,14 +90,18 @@ function rowWarnings(dateRead: boolean, urlRead: boolean): readonly RecordWarnin
  * The WARC-Date as a capture time, or null when it cannot be read. An instant before 1970 is
  * no web capture, and Parquet's TIMESTAMP_MILLIS as written here holds none: it is null too.
  */
-function captureTime(value: string | null): number | null {
+export function captureTime(value: string | null): number | null {
   const time = parseWarcDate(value);
   return time === null || time < 0 ? null : time;
 }
 
 /** WARC 1.0's grammar wraps the URI in angle brackets; some writers (and the 0.18 draft) do. */
 export function targetUri(record: ParsedRecord): string | null {
-  const value = record.warc.get('warc-target-uri');
+  return unbracketedUri(record.warc.get('warc-target-uri'));
+}
+
+/** A URI without the angle brackets WARC 1.0's grammar puts around it; null when empty or absent. */
+export function unbracketedUri(value: string | null): string | null {
   if (value === null || value.length === 0) return null;
   return value.startsWith('<') && value.endsWith('>') ? value.slice(1, -1) : value;
 }
@@ -145,7 +149,8 @@ function redirect(record: ParsedRecord, status: number, url: string): string | n
   }
 }
 
-function digest(value: string | null): string | null {
+/** A `WARC-Payload-Digest` as the index writes it: without its `sha1:`. */
+export function digest(value: string | null): string | null {
   if (value === null) return null;
   return value.toLowerCase().startsWith('sha1:') ? value.slice(5) : value;
 }
@@ -176,10 +181,18 @@ export function languages(value: string | null): string | null {
   }
   const list = (parsed as { languages?: unknown } | null)?.languages;
   if (!Array.isArray(list)) return null;
+  return languageCodes(list.map((entry) => (entry as Record<string, unknown> | null)?.['code-iso-639-3']));
+}
+
+/** At most this many languages are read: CLD2 names three, and a hostile list is cut here. */
+const languagesMax = 16;
+
+/** Language codes as `content_languages` writes them: in order, comma-joined, repeats and blanks left out. */
+export function languageCodes(candidates: readonly unknown[]): string | null {
   const codes: string[] = [];
-  for (const entry of list.slice(0, 16)) {
-    const code = (entry as Record<string, unknown> | null)?.['code-iso-639-3'];
-    if (typeof code === 'string' && code.length > 0 && code !== 'null' && !codes.includes(code)) codes.push(code);
+  for (const candidate of candidates.slice(0, languagesMax)) {
+    const code = typeof candidate === 'string' ? candidate.trim() : null;
+    if (code !== null && code.length > 0 && code !== 'null' && !codes.includes(code)) codes.push(code);
   }
   return codes.length === 0 ? null : codes.join(',');
 }

@@ -10,8 +10,21 @@ import {
   type RecordWarningCode,
   type SkippedRecordCode,
 } from '../../core/record-reasons.ts';
-import { buildCaptureRow, estimateRowBytes, metadataDescribes, rowRecordTypes } from './capture-row-builder.ts';
+import {
+  buildCaptureRow,
+  estimateRowBytes,
+  metadataDescribes,
+  rowRecordTypes,
+  type RowResult,
+} from './capture-row-builder.ts';
 import { ArcRecordParser } from './arc-record-parser.ts';
+import {
+  buildDerivedRow,
+  type DerivedFormat,
+  derivedFormatOf,
+  derivedRowType,
+  keepsDerivedBlock,
+} from './derived-records.ts';
 import { detectArchiveFormat } from './archive-format.ts';
 import { GzipMemberReader } from './gzip-member-reader.ts';
 import type { RecordParser } from './record-parser.ts';
@@ -39,6 +52,10 @@ import { type ParsedRecord, type RecordSink, WarcRecordParser } from './warc-rec
  * `skippedByReason` counts records of a row type that are no capture of the web (Heritrix's
  * `dns:` and `whois:` lookups), which are not damage; `warningByReason` counts rows kept with
  * something mended or left null.
+ *
+ * CommonCrawl's WET and WAT files (`derived-records.ts`), told by their subset or name, are
+ * read by the same parser: each WET `conversion` and each WAT `metadata` record is a row of
+ * its own, and no record waits for a metadata record to join.
  *
  * A file that gives no row while records were bad, none skipped and none of a type that makes
  * no row (a request, a warcinfo), lost all it held: the job fails with the damage as reason,
@@ -95,6 +112,9 @@ export class WarcJobDecoder implements JobDecoder {
 
   private readonly observer: ((record: ParsedRecord) => void) | undefined;
   private readonly limits: WarcLimits | undefined;
+  /** WET or WAT, or null for WARC and ARC captures. */
+  private readonly derived: DerivedFormat | null;
+  private readonly rowTypes: ReadonlySet<string>;
 
   constructor(
     private readonly input: InputRef,
@@ -102,10 +122,12 @@ export class WarcJobDecoder implements JobDecoder {
   ) {
     this.limits = options.limits;
     this.observer = options.observer;
+    this.derived = derivedFormatOf(input);
+    this.rowTypes = this.derived === null ? rowRecordTypes : new Set([derivedRowType[this.derived]]);
     const sink: RecordSink = {
       recordType: (type) => {
         count(this.byType, type);
-        if (!rowRecordTypes.has(type) && !describesFile.has(type)) this.jobOtherTypes++;
+        if (!this.rowTypes.has(type) && !describesFile.has(type)) this.jobOtherTypes++;
       },
       record: (record) => {
         this.observer?.(record);
@@ -115,7 +137,11 @@ export class WarcJobDecoder implements JobDecoder {
       warning: (reason) => count(this.warningByReason, reason),
     };
     this.sink = sink;
-    this.parser = new WarcRecordParser(sink, options.limits);
+    this.parser = new WarcRecordParser(
+      sink,
+      options.limits,
+      this.derived === null ? undefined : keepsDerivedBlock(this.derived),
+    );
     this.members = new GzipMemberReader(
       {
         segment: (segment) => this.parser.feed(segment),
@@ -235,6 +261,10 @@ export class WarcJobDecoder implements JobDecoder {
   }
 
   private onRecord(record: ParsedRecord): void {
+    if (this.derived !== null) {
+      if (this.rowTypes.has(record.type)) this.take(buildDerivedRow(this.derived, record, this.input));
+      return;
+    }
     if (record.type === 'metadata') {
       if (this.pending !== null && metadataDescribes(record, this.pending)) {
         this.emit(this.pending, record);
@@ -253,7 +283,14 @@ export class WarcJobDecoder implements JobDecoder {
   }
 
   private emit(record: ParsedRecord, metadata: ParsedRecord | null): void {
-    const result = buildCaptureRow(record, metadata, this.input);
+    this.take(buildCaptureRow(record, metadata, this.input));
+  }
+
+  /**
+   * Keeps a row, or counts why there is none. A derived row's content (`DerivedRowResult`)
+   * is not among the index columns and is left here.
+   */
+  private take(result: RowResult): void {
     if (result.kind === 'bad') {
       this.countBad(result.reason);
       return;

@@ -12,6 +12,13 @@ export const warcLimits = {
   headerBlockBytesMax: 1 * mebibyte,
   /** Lines read from a metadata record's body; the rest is skipped (CommonCrawl's are < 2 KiB). */
   metadataBodyBytesMax: 1 * mebibyte,
+  /**
+   * Bytes kept of one WET `conversion` or WAT `metadata` block, whose text or JSON is the row's
+   * content. CommonCrawl cuts the WARC payloads these derive from at a few MiB, and a
+   * page's text or envelope is smaller than its payload, so 16 MiB leaves room; past this a
+   * WET text is cut (`content_truncated` `length`) and a WAT envelope is a bad record.
+   */
+  keptBlockBytesMax: 16 * mebibyte,
   /** CR and LF bytes tolerated between the end of a block and the next `WARC/`. */
   trailerBytesMax: 64,
   /**

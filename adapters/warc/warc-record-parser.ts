@@ -30,7 +30,20 @@ export interface ParsedRecord {
   /** Input range of the record: see `Segment` and the decoder's notes on offsets. */
   readonly offset: number;
   readonly length: number;
+  /** The block's bytes, for the record types the parser was asked to keep (`keepsBlock`). */
+  readonly block?: KeptBlock;
 }
+
+/** A block kept whole, or its first `keptBlockBytesMax` bytes (`cut`). */
+export interface KeptBlock {
+  readonly bytes: Uint8Array;
+  readonly cut: boolean;
+}
+
+/** Which records' blocks are kept, by WARC-Type: the others' are skipped by counting. */
+export type KeepsBlock = (type: string) => boolean;
+
+const keepsNoBlock: KeepsBlock = () => false;
 
 /** Where the parser reports what it read. */
 export interface RecordSink {
@@ -45,8 +58,18 @@ export interface RecordSink {
   warning(reason: RecordWarningCode): void;
 }
 
-type State = 'record-start' | 'block-rest' | 'seek' | 'warc-header' | 'http-header' | 'metadata-body' | 'skip-block';
+type State =
+  | 'record-start'
+  | 'block-rest'
+  | 'seek'
+  | 'warc-header'
+  | 'http-header'
+  | 'metadata-body'
+  | 'skip-block'
+  | 'keep-block';
 
+/** States that read a block's bytes. */
+const blockStates: ReadonlySet<State> = new Set<State>(['http-header', 'metadata-body', 'skip-block', 'keep-block']);
 const recordMagic = Buffer.from('WARC/', 'latin1');
 const lineFeed = 0x0a;
 const carriageReturn = 0x0d;
@@ -62,6 +85,10 @@ interface OpenRecord {
   offset: number;
   end: number;
   badReason: BadRecordCode | null;
+  /** Pieces of a kept block, copied (`keep-block`); null when the block is not kept. */
+  kept: Buffer[] | null;
+  keptBytes: number;
+  keptCut: boolean;
 }
 
 /**
@@ -100,6 +127,7 @@ export class WarcRecordParser {
   constructor(
     private readonly sink: RecordSink,
     private readonly limits: WarcLimits = warcLimits,
+    private readonly keepsBlock: KeepsBlock = keepsNoBlock,
   ) {
     this.lines = new LineReader(limits);
   }
@@ -172,7 +200,7 @@ export class WarcRecordParser {
    */
   private startsRecordInsideBlock(segment: Segment): boolean {
     if (this.blockRemaining === 0 || this.open === null) return false;
-    if (this.state !== 'http-header' && this.state !== 'metadata-body' && this.state !== 'skip-block') return false;
+    if (!blockStates.has(this.state)) return false;
     const bytes = segment.bytes;
     const start = segment.start;
     const versionDigit = bytes[start + recordMagic.length];
@@ -209,6 +237,8 @@ export class WarcRecordParser {
         return this.metadataBody(segment, index);
       case 'skip-block':
         return this.skipBlock(segment, index);
+      case 'keep-block':
+        return this.keepBlock(segment, index);
     }
   }
 
@@ -323,6 +353,9 @@ export class WarcRecordParser {
       offset,
       end: offset,
       badReason: null,
+      kept: null,
+      keptBytes: 0,
+      keptCut: false,
     };
     this.headerBytes = 0;
     this.firstLine = true;
@@ -383,7 +416,10 @@ export class WarcRecordParser {
     this.blockRemaining = contentLength;
     this.headerBytes = 0;
     this.firstLine = true;
-    if (open.type === 'response' || open.type === 'revisit') {
+    if (this.keepsBlock(open.type)) {
+      open.kept = [];
+      this.state = 'keep-block';
+    } else if (open.type === 'response' || open.type === 'revisit') {
       open.http = new HeaderFields();
       this.state = 'http-header';
     } else if (open.type === 'metadata') {
@@ -477,6 +513,25 @@ export class WarcRecordParser {
     return next;
   }
 
+  /** Copies the block's bytes, up to `keptBlockBytesMax`; the rest is counted past, as `skipBlock` does. */
+  private keepBlock(segment: Segment, index: number): number {
+    const open = this.current();
+    const taken = Math.min(this.blockRemaining, segment.end - index);
+    const room = Math.max(0, this.limits.keptBlockBytesMax - open.keptBytes);
+    const copied = Math.min(taken, room);
+    if (copied > 0 && open.kept !== null) {
+      // Copied: the segment's buffer is the inflated member or the caller's chunk, reused after this call.
+      open.kept.push(Buffer.from(segment.bytes.subarray(index, index + copied)));
+      open.keptBytes += copied;
+    }
+    if (copied < taken) open.keptCut = true;
+    this.blockRemaining -= taken;
+    const next = index + taken;
+    open.end = endOffset(segment, next);
+    if (this.blockRemaining === 0) this.finishBlock();
+    return next;
+  }
+
   /** The record being read: every state from the WARC header to the block's end has one. */
   private current(): OpenRecord {
     if (this.open === null)
@@ -515,6 +570,7 @@ export class WarcRecordParser {
       metadata: record.metadata,
       offset: record.offset,
       length: record.end - record.offset,
+      ...(record.kept === null ? {} : { block: { bytes: joined(record.kept), cut: record.keptCut } }),
     });
   }
 
@@ -530,6 +586,12 @@ export class WarcRecordParser {
     this.sink.recordType(open.type);
     return true;
   }
+}
+
+/** The pieces of a kept block as one buffer; a block that came in one piece (most) is not copied again. */
+function joined(pieces: readonly Buffer[]): Buffer {
+  const [first] = pieces;
+  return pieces.length === 1 && first !== undefined ? first : Buffer.concat(pieces);
 }
 
 function endOffset(segment: Segment, index: number): number {

@@ -89,7 +89,9 @@ export async function checkOutputFolders(config: WorkerConfig): Promise<void> {
 
 /** The file name endings a folder or prefix listing takes, as `.warc` and `.warc.gz`. */
 function inputEndings(): string {
-  const endings = ['.warc', '.warc.gz', '.arc', '.arc.gz'].filter((ending) => isWarcName(`input${ending}`));
+  const endings = ['.warc', '.warc.gz', '.warc.wet.gz', '.warc.wat.gz', '.arc', '.arc.gz'].filter((ending) =>
+    isWarcName(`input${ending}`),
+  );
   const last = at(endings, endings.length - 1);
   return endings.length === 1 ? last : `${endings.slice(0, -1).join(', ')} and ${last}`;
 }

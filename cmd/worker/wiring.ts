@@ -43,7 +43,9 @@ export function inputSpecOf(config: WorkerConfig): string {
 /** A run id that depends only on what is exported where, so a re-run resumes the same run. */
 export function runIdOf(config: WorkerConfig): string {
   if (config.runId !== undefined) return config.runId;
-  const spec = config.input === undefined ? 'samples' : config.input;
+  const input = config.input === undefined ? 'samples' : config.input;
+  // A cc: input's files depend on its subset; the default's ids stay those of runs before the option.
+  const spec = input.startsWith('cc:') && config.ccSubset !== 'warc' ? `${input} ${config.ccSubset}` : input;
   return `run-${createHash('sha256').update(`${spec}\n${config.output}`).digest('hex').slice(0, 12)}`;
 }
 
@@ -62,6 +64,7 @@ export function sourceOf(config: WorkerConfig): Opened<Source> {
   let destroyClient = (): void => undefined;
   const source = new AnySource({
     commonCrawlBase: config.ccBase,
+    commonCrawlSubset: config.ccSubset,
     s3Source: async () => {
       const { S3Source } = await import('../../adapters/source/s3-source.ts');
       const client = await s3ClientFor(config);

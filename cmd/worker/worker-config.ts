@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { parseShard, shardFromEnvironment } from '../../adapters/ledger/static-shard.ts';
+import { type CommonCrawlSubset, commonCrawlSubsets } from '../../adapters/source/manifest.ts';
 import { cpuSlotReserveMb, defaultBudgetMb, memoryPlan } from './memory-plan.ts';
 
 export class ConfigError extends Error {
@@ -101,6 +102,13 @@ export const optionSpecs = {
     defaultValue: 'https://data.commoncrawl.org/',
     help: 'where cc: crawl ids are resolved (or s3://commoncrawl/)',
   },
+  ccSubset: {
+    flag: 'cc-subset',
+    environment: 'CC_SUBSET',
+    kind: 'string',
+    defaultValue: 'warc',
+    help: "which files of a cc: crawl: warc (captures), wet (page texts) or wat (metadata envelopes), by the crawl's <subset>.paths.gz",
+  },
   metrics: {
     flag: 'metrics',
     environment: 'METRICS',
@@ -166,6 +174,7 @@ export interface WorkerConfig {
   readonly drainTimeout: number;
   readonly s3Endpoint: string | undefined;
   readonly ccBase: string;
+  readonly ccSubset: CommonCrawlSubset;
   readonly metrics: 'none' | 'stdout' | 'cloudwatch';
   readonly metricsInterval: number;
   readonly memoryBudgetMb: number;
@@ -293,6 +302,7 @@ export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.Pr
     drainTimeout: asInteger('drainTimeout', pick('drainTimeout'), 0) as number,
     s3Endpoint: text('s3Endpoint'),
     ccBase: text('ccBase') as string,
+    ccSubset: oneOf('ccSubset', pick('ccSubset'), commonCrawlSubsets),
     metrics: oneOf('metrics', pick('metrics'), ['none', 'stdout', 'cloudwatch'] as const),
     metricsInterval: asInteger('metricsInterval', pick('metricsInterval'), 1) as number,
     memoryBudgetMb,

@@ -46,6 +46,19 @@ describe('output names', () => {
     expect(named('sub/x.warc')).toBe('sub/x.warc.parquet');
   });
 
+  test('a WET or WAT file keeps its whole name, in its own CommonCrawl partition', () => {
+    const derived = (subset: string, name: string) =>
+      keyOf(
+        `/m/${ccPath}`.replace(`/warc/${warcName}`, `/${subset}/${name}`),
+        ccPath.replace(`/warc/${warcName}`, `/${subset}/${name}`),
+      );
+    const wetName = warcName.replace(/\.warc\.gz$/, '.warc.wet.gz');
+    const watName = warcName.replace(/\.warc\.gz$/, '.warc.wat.gz');
+    expect(derived('wet', wetName)).toBe(`crawl=${crawl}/subset=wet/${wetName}.parquet`);
+    expect(derived('wat', watName)).toBe(`crawl=${crawl}/subset=wat/${watName}.parquet`);
+    expect(keyOf('/data/x.warc.wet.gz', 'x.warc.wet.gz')).toBe('crawl=unknown/subset=unknown/x.warc.wet.gz.parquet');
+  });
+
   test('x.warc and x.warc.gz in one folder get two keys', () => {
     expect(keyOf('/data/x.warc', 'x.warc')).not.toBe(keyOf('/data/x.warc.gz', 'x.warc.gz'));
   });
@@ -61,6 +74,12 @@ describe('output names', () => {
       'x.gz',
       'x.gz.warc.gz',
       'x.warc.gz.warc.gz',
+      'x.warc.wet.gz',
+      'x.warc.wat.gz',
+      'x.warc.wet',
+      'x.wet',
+      'x.wet.warc.gz',
+      'x.wet.gz',
     ];
     const keys = names.map((name) => keyOf(`/data/${name}`, name));
     expect(new Set(keys).size).toBe(names.length);
@@ -113,6 +132,11 @@ const nameArbitrary = fc
       '.warc.warc.gz',
       '.gz.warc.gz',
       '.warc.gz.warc.gz',
+      '.warc.wet.gz',
+      '.warc.wat.gz',
+      '.warc.WET.gz',
+      '.wet',
+      '.wet.warc.gz',
     ),
   )
   .map(([stem, ending]) => `${stem}${ending}`);
@@ -132,7 +156,7 @@ const pathArbitrary = fc.oneof(
         'unknown',
       ),
       segmentName: fc.constantFrom('1715971057216.39', '1715971058000.10', 'S'),
-      subset: fc.constantFrom('warc', 'crawldiagnostics', 'unknown', 'a=b', 'a_b'),
+      subset: fc.constantFrom('warc', 'wet', 'wat', 'crawldiagnostics', 'unknown', 'a=b', 'a_b'),
       name: nameArbitrary,
     })
     .map(({ prefix, crawlName, segmentName, subset, name }) =>

@@ -12,9 +12,27 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('input listing', () => {
   it('takes .arc and .arc.gz names as inputs, and not names that only contain arc', () => {
-    for (const name of ['a.arc', 'a.arc.gz', 'b/A.ARC.GZ', 'x.warc', 'x.warc.gz'])
+    for (const name of [
+      'a.arc',
+      'a.arc.gz',
+      'b/A.ARC.GZ',
+      'x.warc',
+      'x.warc.gz',
+      'x.warc.wet.gz',
+      'x.warc.WAT.gz',
+      'x.warc.wet',
+    ])
       expect(isWarcName(name), name).toBe(true);
-    for (const name of ['a.arc.txt', 'search.html', 'a.parc', 'arc', 'a.arc.gz.md5'])
+    for (const name of [
+      'a.arc.txt',
+      'search.html',
+      'a.parc',
+      'arc',
+      'a.arc.gz.md5',
+      'x.wet.gz',
+      'x.warc.wet.gz.md5',
+      'x.warc.wax.gz',
+    ])
       expect(isWarcName(name), name).toBe(false);
   });
 
