@@ -1,7 +1,12 @@
 /**
  * The SQL of the PostgreSQL ledger. Tables are unqualified: each connection's search_path is
- * set to the ledger's schema. Every time is the database's `cc_ledger_now()`, never a worker's clock, so
- * workers whose clocks disagree still agree on who holds a lease.
+ * set to the ledger's schema. Every time is the database's, read through `cc_ledger_now()`
+ * (migration 005: `now()`, unless a test set the session's `cc_ledger.now_ms`), never a
+ * worker's clock, so workers whose clocks disagree still agree on who holds a lease.
+ *
+ * The rules are those of the pure ledger machine (core/ledger-machine.ts), which the embedded
+ * ledger and the simulator run; test/adapters/ledger-postgres-model.test.ts runs random command
+ * sequences against this SQL and the machine and asserts the same answers.
  *
  * A write after a claim is fenced by one predicate: the row is still leased, with the
  * attempt number the claim handed out, and the lease has not expired. A worker whose lease

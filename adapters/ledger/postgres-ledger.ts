@@ -68,11 +68,14 @@ export class PostgresLedger implements InspectableLedger {
   private readonly pool: pg.Pool;
   private readonly schedule: RetrySchedule;
   private readonly outputKeyOf: (input: InputRef) => string;
+  /** A test's clock, handed to the SQL as the session's `cc_ledger.now_ms`; absent, the database's. */
+  private readonly nowMs: (() => number) | undefined;
 
   private constructor(pool: pg.Pool, options: PostgresLedgerOptions) {
     this.pool = pool;
     this.schedule = retryScheduleOf(options);
     this.outputKeyOf = options.outputKeyOf;
+    this.nowMs = options.nowMs;
   }
 
   /** Connects and applies the migrations the schema lacks. */
@@ -115,9 +118,28 @@ export class PostgresLedger implements InspectableLedger {
     parameters: unknown[],
   ): Promise<pg.QueryResult<Row>> {
     try {
-      return await this.pool.query<Row>(sql, parameters);
+      if (this.nowMs === undefined) return await this.pool.query<Row>(sql, parameters);
+      return await this.queryAt(this.nowMs(), sql, parameters);
     } catch (error) {
       throw postgresFailure(what, error);
+    }
+  }
+
+  /**
+   * A statement on a given clock: `cc_ledger_now()` reads the session setting, set on the same
+   * connection just before. Only tests give a clock; the extra round trip is theirs alone.
+   */
+  private async queryAt<Row extends pg.QueryResultRow>(
+    nowMs: number,
+    sql: string,
+    parameters: unknown[],
+  ): Promise<pg.QueryResult<Row>> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("SELECT set_config('cc_ledger.now_ms', $1, false)", [String(nowMs)]);
+      return await client.query<Row>(sql, parameters);
+    } finally {
+      client.release();
     }
   }
 
