@@ -155,6 +155,8 @@ export class LedgerMachine {
   ): Outcome<EnqueueResult> {
     checkRunId(runId);
     for (const job of jobs) checkSizeBytes(job.input);
+    // An empty batch names no run (the SQL ledger writes nothing for it either).
+    if (jobs.length === 0) return { answer: { added: 0, collisions: [] }, records: [] };
     const run = this.runOf(runId);
     const records: LedgerRecord[] = [];
     if (run.record === null || (run.record.origin === null && origin !== undefined)) {

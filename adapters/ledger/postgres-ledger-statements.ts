@@ -89,7 +89,7 @@ export const heartbeatSql = `
   FROM unnest($4::text[], $5::integer[]) AS lease (job_id, attempt)
   WHERE job.run_id = $1 AND job.job_id = lease.job_id AND job.attempt = lease.attempt
     AND job.lease_owner = $2 AND job.state = 'leased' AND job.claimable_at > cc_ledger_now()
-  RETURNING job.job_id`;
+  RETURNING job.job_id, job.attempt`;
 
 /** $1 run, $2 job, $3 attempt, $4 rows, $5 input bytes, $6 output bytes, $7 counters. */
 export const completeSql = `

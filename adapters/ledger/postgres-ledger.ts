@@ -70,6 +70,8 @@ export class PostgresLedger implements InspectableLedger {
   private readonly outputKeyOf: (input: InputRef) => string;
   /** A test's clock, handed to the SQL as the session's `cc_ledger.now_ms`; absent, the database's. */
   private readonly nowMs: (() => number) | undefined;
+  /** The clock each pooled connection's session was last given. */
+  private readonly clockOnConnection = new WeakMap<pg.PoolClient, number>();
 
   private constructor(pool: pg.Pool, options: PostgresLedgerOptions) {
     this.pool = pool;
@@ -136,7 +138,11 @@ export class PostgresLedger implements InspectableLedger {
   ): Promise<pg.QueryResult<Row>> {
     const client = await this.pool.connect();
     try {
-      await client.query("SELECT set_config('cc_ledger.now_ms', $1, false)", [String(nowMs)]);
+      // Set only when it changed on this connection: a test's clock stands still between its steps.
+      if (this.clockOnConnection.get(client) !== nowMs) {
+        await client.query("SELECT set_config('cc_ledger.now_ms', $1, false)", [String(nowMs)]);
+        this.clockOnConnection.set(client, nowMs);
+      }
       return await client.query<Row>(sql, parameters);
     } finally {
       client.release();
@@ -223,17 +229,19 @@ export class PostgresLedger implements InspectableLedger {
     checkRunId(runId);
     if (leases.length === 0) return { renewed: [], lost: [] };
     checkLeaseMs(leaseMs);
-    const result = await this.query<{ job_id: string }>('renewing leases', statements.heartbeatSql, [
+    const result = await this.query<{ job_id: string; attempt: number }>('renewing leases', statements.heartbeatSql, [
       runId,
       workerId,
       leaseMs,
       leases.map((lease) => lease.jobId),
       leases.map((lease) => lease.attempt),
     ]);
-    const renewed = new Set(result.rows.map((row) => row.job_id));
+    // By job and attempt: a stale lease sent beside the live one of the same job is lost.
+    const renewed = new Set(result.rows.map((row) => leaseKey(row.job_id, row.attempt)));
+    const held = (lease: Lease): boolean => renewed.has(leaseKey(lease.jobId, lease.attempt));
     return {
-      renewed: leases.filter((lease) => renewed.has(lease.jobId)).map((lease) => lease.jobId),
-      lost: leases.filter((lease) => !renewed.has(lease.jobId)).map((lease) => lease.jobId),
+      renewed: leases.filter(held).map((lease) => lease.jobId),
+      lost: leases.filter((lease) => !held(lease)).map((lease) => lease.jobId),
     };
   }
 
@@ -425,6 +433,10 @@ export class PostgresLedger implements InspectableLedger {
     if (row === undefined) return undefined;
     return { state: row.state, attempt: row.attempt, chargedAttempts: row.charged_attempts, lastError: row.last_error };
   }
+}
+
+function leaseKey(jobId: string, attempt: number): string {
+  return `${attempt} ${jobId}`;
 }
 
 /** The rows of `reasonCountsSql` as counters keyed by code, read as any stored counters are. */
