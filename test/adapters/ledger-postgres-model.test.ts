@@ -9,8 +9,9 @@
  * step the run's stats, listing, failed jobs, worker progress and each job's state.
  *
  * Several workers, short and long leases, stale and made-up leases, inputs sharing an output
- * key, inputs without a size. A failure prints fast-check's seed and path and the commands;
- * LEDGER_MODEL_SEED=<seed> LEDGER_MODEL_PATH=<path> replays it.
+ * key, inputs without a size. A failure prints fast-check's seed and path, the shrunk commands
+ * and the command line that replays it (LEDGER_MODEL_SEED, LEDGER_MODEL_PATH and
+ * LEDGER_MODEL_COMMANDS); LEDGER_MODEL_RUNS sets the number of runs (default 60).
  */
 import fc from 'fast-check';
 import pg from 'pg';
@@ -349,7 +350,12 @@ const commandsArbitrary = fc.commands(
     fc.constantFrom(1, 39, 40, 41, 299, 300, 500, 800, 2_000).map((ms) => new AdvanceCommand(ms)),
     fc.integer({ min: 1, max: 2_500 }).map((ms) => new AdvanceCommand(ms)),
   ],
-  { maxCommands: commandsMax, size: 'max' },
+  {
+    maxCommands: commandsMax,
+    size: 'max',
+    // Where shrinking left the command list: part of a replay, with the seed and path.
+    ...(process.env['LEDGER_MODEL_COMMANDS'] === undefined ? {} : { replayPath: process.env['LEDGER_MODEL_COMMANDS'] }),
+  },
 );
 
 const initialArbitrary = fc
@@ -411,8 +417,9 @@ describe('PostgreSQL ledger against the pure ledger machine', () => {
           if (!details.failed) return;
           const cause =
             details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+          const commandsPath = /replayPath="([^"]*)"/.exec(fc.stringify(details.counterexample))?.[1] ?? '';
           throw new Error(
-            `${fc.defaultReportMessage(details)}\n${cause}\nreplay: LEDGER_MODEL_SEED=${details.seed} LEDGER_MODEL_PATH=${details.counterexamplePath ?? ''} npx vitest run test/adapters/ledger-postgres-model.test.ts`,
+            `${fc.defaultReportMessage(details)}\n${cause}\nreplay: LEDGER_MODEL_SEED=${details.seed} LEDGER_MODEL_PATH=${details.counterexamplePath ?? ''} LEDGER_MODEL_COMMANDS='${commandsPath}' npx vitest run test/adapters/ledger-postgres-model.test.ts`,
           );
         },
       },
