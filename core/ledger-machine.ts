@@ -505,9 +505,10 @@ export class LedgerMachine {
   sharedOutputKeys(runId: string, limit: number): SharedOutputKey[] {
     const run = this.runs.get(runId);
     const shared: SharedOutputKey[] = [];
-    for (const [jobId, heldBy] of run?.sharedKeys ?? []) {
+    if (run === undefined) return shared;
+    for (const [jobId, heldBy] of run.sharedKeys) {
       if (shared.length >= limit) break;
-      const job = entryOf(run?.jobs ?? new Map<string, Job>(), jobId, 'job').stored;
+      const job = entryOf(run.jobs, jobId, 'job').stored;
       shared.push({ uri: job.input.uri, outputKey: job.outputKey, heldBy, state: job.state });
     }
     return shared;

@@ -111,7 +111,7 @@ export const completedBySql = `
 /**
  * $1 run, $2 job, $3 attempt, $4 retryable, $5 attemptsMax, $6 retry base ms, $7 retry cap ms,
  * $8 last error. The delay is retryBaseMs × 2^(charged − 1), capped: the formula of
- * `jobRetryDelayMs` in ledger-options.ts.
+ * `jobRetryDelayMs` in core/ledger-rules.ts.
  */
 export const failSql = `
   UPDATE ledger_jobs SET
