@@ -1,8 +1,8 @@
 /**
- * The rules every implementation of the Ledger port follows alike (the embedded and
- * PostgreSQL ledgers, and the simulator's): the retry schedule of failed jobs, how a last
- * error is kept, and the checks on what a caller hands them. One place, so that the contract
- * suite holds all three to the same semantics and no copy drifts.
+ * What the pure ledger machine (ledger-machine.ts, which the embedded ledger and the
+ * simulator run) shares with the PostgreSQL ledger's SQL: the retry schedule of failed jobs,
+ * how a last error is kept, the words of the errors the ledger writes, and the checks on what
+ * a caller hands them. The SQL takes these as parameters, so neither restates them.
  */
 import type { InputRef } from './input-ref.ts';
 import type { RunStats } from './ledger.ts';

@@ -102,3 +102,52 @@ export interface Ledger {
   progress(runId: string, progress: WorkerProgress): Promise<void>;
   stats(runId: string): Promise<RunStats>;
 }
+
+/** What the ledger stores of an input at enqueue. */
+export interface EnqueuedJob {
+  /** The job's id within its run, the same for the same input (adapters/ledger: a hash of its URI). */
+  readonly jobId: string;
+  readonly input: InputRef;
+  /** Null when the listing gave none: the claiming worker asks the source. */
+  readonly sizeBytes: number | null;
+  readonly outputKey: string;
+}
+
+/** A job as `status` and the tests see it. */
+export interface JobStatus {
+  readonly state: 'pending' | 'leased' | 'done' | 'failed';
+  readonly attempt: number;
+  readonly chargedAttempts: number;
+  readonly lastError: string | null;
+}
+
+/** A job that failed for good, as the end-of-run summary lists it. */
+export interface FailedJob {
+  readonly uri: string;
+  readonly lastError: string | null;
+}
+
+/** A run as `status` lists it. */
+export interface RunListing {
+  readonly runId: string;
+  /** What the run's first enqueue said; null for a run enqueued without it (an older worker). */
+  readonly input: string | null;
+  readonly output: string | null;
+  readonly pending: number;
+  readonly claimed: number;
+  readonly done: number;
+  readonly failed: number;
+  /** Epoch ms of the last enqueue, job end or worker progress report. */
+  readonly lastActivityMs: number;
+  /** Epoch ms at which the last job ended (done or failed); null before any did. */
+  readonly lastFinishedMs: number | null;
+}
+
+/**
+ * A job that shares its output key with an input enqueued before it: left by a ledger written
+ * before keys had to be distinct, found when the ledger was upgraded (PostgreSQL) or read
+ * (embedded). Such a job is never handed out again, nor reset by `retryFailed`.
+ */
+export interface SharedOutputKey extends OutputKeyCollision {
+  readonly state: JobStatus['state'];
+}

@@ -1,13 +1,13 @@
-import { at, entryOf } from '../core/checked-access.ts';
-import { BinaryHeap } from '../core/binary-heap.ts';
+import { entryOf } from '../core/checked-access.ts';
 import type { Failure } from '../core/failure.ts';
-import type { ClaimedJob, Lease } from '../core/input-ref.ts';
-import { grantLease, holdsLease, leaseRanOut, renewLease, type LeasedState } from './lease-fence.ts';
+import type { ClaimedJob, InputRef, Lease } from '../core/input-ref.ts';
+import { LedgerMachine, type LedgerRecord, type Outcome, type StoredJob } from '../core/ledger-machine.ts';
+import { emptyRecordCounters } from '../core/record-counters.ts';
 
 export type JobStatus = 'pending' | 'leased' | 'done' | 'dead';
 
-/** The ledger's record of one job. */
-export interface LedgerJob extends LeasedState {
+/** The ledger's record of one job, as the checkers and the fleet's report read it. */
+export interface LedgerJob {
   readonly jobId: string;
   readonly sizeBytes: number;
   status: JobStatus;
@@ -22,39 +22,36 @@ export interface LedgerJob extends LeasedState {
   lastFailure: string | null;
 }
 
-interface Expiry {
-  readonly atMs: number;
-  readonly jobId: string;
-  readonly attempt: number;
-}
+/** The fleet's one run. */
+const runId = 'fleet';
 
 /**
- * The ledger all simulated instances share, with the semantics the PostgreSQL ledger has
- * (its lease fence is the one `SimulatedLedgerPort` uses, from lease-fence.ts):
- * claims hand out pending jobs with a lease (attempt number, expiry), heartbeats renew, every
- * write after the claim is fenced by the attempt, expired leases are reclaimed, failed jobs
- * come back after a delay up to `jobAttemptsMax` claims and are dead after that.
- * Every queue here is bounded by the job count times the attempt limit.
+ * The ledger all simulated instances share: the pure ledger machine (core/ledger-machine.ts),
+ * whose rules the embedded ledger journals and the PostgreSQL ledger's SQL is proved to agree
+ * with, on the simulation's time. Its own part is bookkeeping for the checkers and the report:
+ * a view of each job (first claim, end, completions accepted) and counts of leased, ended and
+ * reclaimed jobs, kept from the records each operation returns.
+ *
+ * A failed job comes back after a fixed `jobRetryDelayMs` (the machine's doubling schedule
+ * with its base equal to its cap) up to `jobAttemptsMax` charged claims and is dead after that.
  */
 export class SimulatedLedger {
   readonly jobs: LedgerJob[];
   private readonly byId = new Map<string, LedgerJob>();
-  /** Claimable jobs in order; `pendingHead` is the next to hand out. */
-  private readonly pendingQueue: LedgerJob[] = [];
-  private pendingHead = 0;
-  private readonly delayed = new BinaryHeap<{ atMs: number; seq: number; job: LedgerJob }>((a, b) =>
-    a.atMs !== b.atMs ? a.atMs < b.atMs : a.seq < b.seq,
-  );
-  private readonly expiries = new BinaryHeap<Expiry>((a, b) => a.atMs < b.atMs);
-  private delayedSeq = 0;
+  private readonly machine: LedgerMachine;
   leased = 0;
   ended = 0;
   reclaimed = 0;
 
   constructor(
     sizesBytes: readonly number[],
-    private readonly options: { readonly jobAttemptsMax: number; readonly jobRetryDelayMs: number },
+    options: { readonly jobAttemptsMax: number; readonly jobRetryDelayMs: number },
   ) {
+    this.machine = new LedgerMachine({
+      attemptsMax: options.jobAttemptsMax,
+      retryBaseMs: options.jobRetryDelayMs,
+      retryCapMs: options.jobRetryDelayMs,
+    });
     this.jobs = sizesBytes.map((sizeBytes, index) => ({
       jobId: `job-${index}`,
       sizeBytes,
@@ -67,10 +64,12 @@ export class SimulatedLedger {
       completions: 0,
       lastFailure: null,
     }));
-    for (const job of this.jobs) {
-      this.byId.set(job.jobId, job);
-      this.pendingQueue.push(job);
-    }
+    for (const job of this.jobs) this.byId.set(job.jobId, job);
+    const enqueued = this.jobs.map((job) => {
+      const input = simulatedInput(job);
+      return { jobId: job.jobId, input, sizeBytes: job.sizeBytes, outputKey: outputKeyOf(job) };
+    });
+    this.machine.enqueue(runId, enqueued, undefined, 0);
   }
 
   get allEnded(): boolean {
@@ -78,146 +77,110 @@ export class SimulatedLedger {
   }
 
   claim(holder: number, count: number, nowMs: number, leaseMs: number): { jobs: ClaimedJob[]; exhausted: boolean } {
-    this.advance(nowMs);
-    const claimed: ClaimedJob[] = [];
-    while (claimed.length < count && this.pendingHead < this.pendingQueue.length) {
-      const job = at(this.pendingQueue, this.pendingHead++);
-      if (job.status !== 'pending') continue;
-      grantLease(job, nowMs, leaseMs);
-      job.holder = holder;
-      if (job.firstClaimAtMs < 0) job.firstClaimAtMs = nowMs;
-      this.leased += 1;
-      this.expiries.push({ atMs: job.leaseExpiresAtMs, jobId: job.jobId, attempt: job.attempts });
-      claimed.push(claimedJob(job));
+    const outcome = this.machine.claim(runId, String(holder), count, leaseMs, nowMs);
+    for (const stored of changedJobs(outcome)) {
+      // A claim that meets a leased job takes over (or gives up) a lease that ran out.
+      if (entryOf(this.byId, stored.jobId, 'job').status === 'leased') this.reclaimed += 1;
     }
-    this.compactPending();
-    const exhausted =
-      claimed.length === 0 &&
-      this.pendingHead >= this.pendingQueue.length &&
-      this.delayed.size === 0 &&
-      this.leased === 0;
-    return { jobs: claimed, exhausted };
+    this.follow(outcome, nowMs);
+    const jobs = outcome.answer.jobs.map((job) => ({
+      ...job,
+      sizeBytes: entryOf(this.byId, job.jobId, 'job').sizeBytes,
+    }));
+    return { jobs, exhausted: outcome.answer.exhausted };
   }
 
   /** Whether `lease` is the live lease of its job at `nowMs`. */
   holds(lease: Lease, nowMs: number): boolean {
-    this.advance(nowMs);
-    return holdsLease(this.byId.get(lease.jobId), lease, nowMs);
+    return this.machine.holds(runId, lease, nowMs);
   }
 
+  /**
+   * Renews each lease still held. The fleet's instances name no worker here: each lease is
+   * renewed for its current holder, so the fence is the attempt number alone.
+   */
   heartbeat(leases: readonly Lease[], nowMs: number, leaseMs: number): { renewed: string[]; lost: string[] } {
     const renewed: string[] = [];
     const lost: string[] = [];
     for (const lease of leases) {
-      if (!this.holds(lease, nowMs)) {
-        lost.push(lease.jobId);
-        continue;
-      }
-      const job = entryOf(this.byId, lease.jobId, 'job');
-      renewLease(job, nowMs, leaseMs);
-      this.expiries.push({ atMs: job.leaseExpiresAtMs, jobId: job.jobId, attempt: job.attempts });
-      renewed.push(lease.jobId);
+      const holder = this.byId.get(lease.jobId)?.holder ?? -1;
+      const outcome = this.machine.heartbeat(runId, String(holder), [lease], leaseMs, nowMs);
+      this.follow(outcome, nowMs);
+      renewed.push(...outcome.answer.renewed);
+      lost.push(...outcome.answer.lost);
     }
     return { renewed, lost };
   }
 
   /** Whether the job is done, by this very attempt. */
   completedBy(lease: Lease): boolean {
-    const job = this.byId.get(lease.jobId);
-    return job !== undefined && job.status === 'done' && job.attempts === lease.attempt;
+    return this.machine.completedBy(runId, lease);
   }
 
   /**
    * The fenced completion: false when the lease is no longer held (the caller lost it).
-   * Idempotent for the attempt that completed the job, as the real ledgers: its retry (the
-   * first answer was lost) is answered true and counts no second completion.
+   * Idempotent for the attempt that completed the job: its retry (the first answer was lost)
+   * is answered true and counts no second completion.
    */
   complete(lease: Lease, nowMs: number): boolean {
-    if (this.completedBy(lease)) return true;
-    if (!this.holds(lease, nowMs)) return false;
-    const job = entryOf(this.byId, lease.jobId, 'job');
-    job.completions += 1;
-    this.endJob(job, 'done', nowMs);
-    return true;
+    const outcome = this.machine.complete(runId, lease, simulatedResult, nowMs);
+    if (changedJobs(outcome).length > 0) entryOf(this.byId, lease.jobId, 'job').completions += 1;
+    this.follow(outcome, nowMs);
+    return outcome.answer;
   }
 
   fail(lease: Lease, failure: Failure, nowMs: number): boolean {
-    if (!this.holds(lease, nowMs)) return false;
-    const job = entryOf(this.byId, lease.jobId, 'job');
-    job.lastFailure = failure.reason;
-    if (!failure.retryable || job.attempts >= this.options.jobAttemptsMax) {
-      this.endJob(job, 'dead', nowMs);
-      return true;
-    }
-    this.leased -= 1;
-    job.status = 'pending';
-    this.delayed.push({ atMs: nowMs + this.options.jobRetryDelayMs, seq: this.delayedSeq++, job });
-    return true;
+    const outcome = this.machine.fail(runId, lease, failure, nowMs);
+    this.follow(outcome, nowMs);
+    return outcome.answer;
   }
 
   release(lease: Lease, nowMs: number): boolean {
-    if (!this.holds(lease, nowMs)) return false;
-    const job = entryOf(this.byId, lease.jobId, 'job');
-    this.leased -= 1;
-    job.status = 'pending';
-    this.pendingQueue.push(job);
-    return true;
+    const outcome = this.machine.release(runId, lease, nowMs);
+    this.follow(outcome, nowMs);
+    return outcome.answer;
   }
 
-  /** Moves due retries to the queue and reclaims expired leases (lazily, on every call). */
-  private advance(nowMs: number): void {
-    for (let top = this.delayed.peek(); top !== undefined && top.atMs <= nowMs; top = this.delayed.peek()) {
-      this.delayed.pop();
-      this.pendingQueue.push(top.job);
-    }
-    for (let top = this.expiries.peek(); top !== undefined && top.atMs <= nowMs; top = this.expiries.peek()) {
-      this.expiries.pop();
-      const job = entryOf(this.byId, top.jobId, 'job');
-      // Stale entries (renewed since, or a later attempt) are skipped.
-      if (!leaseRanOut(job, top.attempt, nowMs)) continue;
-      this.reclaimed += 1;
-      if (job.attempts >= this.options.jobAttemptsMax) {
-        job.lastFailure = 'lease expired on its last attempt';
-        this.endJob(job, 'dead', nowMs);
-      } else {
-        this.leased -= 1;
-        job.status = 'pending';
-        this.pendingQueue.push(job);
+  /** Brings the views and counts in step with the jobs an operation changed. */
+  private follow(outcome: Outcome<unknown>, nowMs: number): void {
+    for (const stored of changedJobs(outcome)) {
+      const job = entryOf(this.byId, stored.jobId, 'job');
+      const status: JobStatus = stored.state === 'failed' ? 'dead' : stored.state;
+      if (job.status === 'leased') this.leased -= 1;
+      if (status === 'leased') this.leased += 1;
+      if ((status === 'done' || status === 'dead') && job.status !== 'done' && job.status !== 'dead') {
+        this.ended += 1;
+        job.endedAtMs = stored.finishedAtMs ?? nowMs;
       }
-    }
-  }
-
-  /** Ends a leased job for good. */
-  private endJob(job: LedgerJob, status: 'done' | 'dead', nowMs: number): void {
-    job.status = status;
-    job.endedAtMs = nowMs;
-    this.leased -= 1;
-    this.ended += 1;
-  }
-
-  /** Drops handed-out entries from the front now and then, so the queue stays O(pending). */
-  private compactPending(): void {
-    if (this.pendingHead > 4096 && this.pendingHead * 2 > this.pendingQueue.length) {
-      this.pendingQueue.splice(0, this.pendingHead);
-      this.pendingHead = 0;
+      if (status === 'leased' && job.firstClaimAtMs < 0) job.firstClaimAtMs = nowMs;
+      job.status = status;
+      job.attempts = stored.attempt;
+      job.holder = stored.leaseOwner === null ? -1 : Number(stored.leaseOwner);
+      job.leaseExpiresAtMs = status === 'leased' ? (stored.claimableAtMs ?? 0) : job.leaseExpiresAtMs;
+      job.lastFailure = stored.lastError;
     }
   }
 }
 
-function claimedJob(job: LedgerJob): ClaimedJob {
+function changedJobs(outcome: Outcome<unknown>): StoredJob[] {
+  return outcome.records.flatMap((record: LedgerRecord) => (record.kind === 'jobs' ? record.jobs : []));
+}
+
+/** What a simulated job records as its result: the fleet counts bytes and rows elsewhere. */
+const simulatedResult = { rows: 0, inputBytes: 0, outputBytes: 0, counters: emptyRecordCounters };
+
+function simulatedInput(job: LedgerJob): InputRef {
   const name = `${job.jobId}.warc.gz`;
   return {
-    jobId: job.jobId,
-    input: {
-      uri: `s3://commoncrawl/simulated/${name}`,
-      sizeBytes: job.sizeBytes,
-      filename: name,
-      crawl: 'CC-MAIN-SIM',
-      subset: 'warc',
-      segment: null,
-    },
+    uri: `s3://commoncrawl/simulated/${name}`,
     sizeBytes: job.sizeBytes,
-    attempt: job.attempts,
-    outputKey: `crawl=CC-MAIN-SIM/subset=warc/${job.jobId}.parquet`,
+    filename: name,
+    crawl: 'CC-MAIN-SIM',
+    subset: 'warc',
+    segment: null,
   };
+}
+
+function outputKeyOf(job: LedgerJob): string {
+  return `crawl=CC-MAIN-SIM/subset=warc/${job.jobId}.parquet`;
 }

@@ -5,7 +5,17 @@
  */
 import { createHash } from 'node:crypto';
 import type { InputRef } from '../../core/input-ref.ts';
-import type { Ledger, OutputKeyCollision, WorkerProgress } from '../../core/ledger.ts';
+import type {
+  EnqueuedJob,
+  FailedJob,
+  JobStatus,
+  Ledger,
+  RunListing,
+  SharedOutputKey,
+  WorkerProgress,
+} from '../../core/ledger.ts';
+export type { EnqueuedJob, FailedJob, JobStatus, RunListing, SharedOutputKey } from '../../core/ledger.ts';
+export { journalJobsPerRecordMax as enqueueBatchMax } from '../../core/ledger-machine.ts';
 import { checkSizeBytes } from '../../core/ledger-rules.ts';
 
 export interface LedgerOptions {
@@ -24,13 +34,16 @@ export interface LedgerOptions {
   readonly retryBaseMs?: number;
   /** The retry delay never exceeds this. */
   readonly retryCapMs?: number;
+  /**
+   * The ledger's clock, epoch ms. Default: the system clock (embedded) or the database's
+   * (PostgreSQL, through `cc_ledger_now()`). Tests set it, so that leases expire and retries
+   * come due without real waits.
+   */
+  readonly nowMs?: () => number;
 }
 
 /** Lease of a claim when the caller has no opinion (the core passes its own `leaseMs`). */
 export const defaultLeaseMs = 300_000;
-
-/** Inputs written in one statement or one journal line: bounds statement and line sizes. */
-export const enqueueBatchMax = 1_000;
 
 /**
  * A job's id within its run: the first 128 bits of SHA-256 of the input's URI, hex. The same
@@ -41,15 +54,6 @@ export function jobIdOf(input: InputRef): string {
   return createHash('sha256').update(input.uri).digest('hex').slice(0, 32);
 }
 
-/** What the ledger stores of an input at enqueue. */
-export interface EnqueuedJob {
-  readonly jobId: string;
-  readonly input: InputRef;
-  /** Null when the listing gave none: the claiming worker asks the source. */
-  readonly sizeBytes: number | null;
-  readonly outputKey: string;
-}
-
 /**
  * A size is optional at enqueue: a `warc.paths` manifest lists paths only, and asking the
  * source for each of 100,000 files before the first claim kept every worker of a fleet busy
@@ -58,45 +62,6 @@ export interface EnqueuedJob {
 export function enqueuedJobOf(input: InputRef, outputKeyOf: (input: InputRef) => string): EnqueuedJob {
   checkSizeBytes(input);
   return { jobId: jobIdOf(input), input, sizeBytes: input.sizeBytes ?? null, outputKey: outputKeyOf(input) };
-}
-
-/** A job as `status` and the tests see it. */
-export interface JobStatus {
-  readonly state: 'pending' | 'leased' | 'done' | 'failed';
-  readonly attempt: number;
-  readonly chargedAttempts: number;
-  readonly lastError: string | null;
-}
-
-/** A job that failed for good, as the end-of-run summary lists it. */
-export interface FailedJob {
-  readonly uri: string;
-  readonly lastError: string | null;
-}
-
-/** A run as `status` lists it. */
-export interface RunListing {
-  readonly runId: string;
-  /** What the run's first enqueue said; null for a run enqueued without it (an older worker). */
-  readonly input: string | null;
-  readonly output: string | null;
-  readonly pending: number;
-  readonly claimed: number;
-  readonly done: number;
-  readonly failed: number;
-  /** Epoch ms of the last enqueue, job end or worker progress report. */
-  readonly lastActivityMs: number;
-  /** Epoch ms at which the last job ended (done or failed); null before any did. */
-  readonly lastFinishedMs: number | null;
-}
-
-/**
- * A job that shares its output key with an input enqueued before it: left by a ledger written
- * before keys had to be distinct, found when the ledger was upgraded (PostgreSQL) or read
- * (embedded). Such a job is never handed out again, nor reset by `retryFailed`.
- */
-export interface SharedOutputKey extends OutputKeyCollision {
-  readonly state: JobStatus['state'];
 }
 
 /** What both ledgers offer beyond the port: reads for `status` and tests, the operator's commands, and closing. */

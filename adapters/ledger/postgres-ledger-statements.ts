@@ -1,7 +1,12 @@
 /**
  * The SQL of the PostgreSQL ledger. Tables are unqualified: each connection's search_path is
- * set to the ledger's schema. Every time is the database's `now()`, never a worker's clock, so
- * workers whose clocks disagree still agree on who holds a lease.
+ * set to the ledger's schema. Every time is the database's, read through `cc_ledger_now()`
+ * (migration 005: `now()`, unless a test set the session's `cc_ledger.now_ms`), never a
+ * worker's clock, so workers whose clocks disagree still agree on who holds a lease.
+ *
+ * The rules are those of the pure ledger machine (core/ledger-machine.ts), which the embedded
+ * ledger and the simulator run; test/adapters/ledger-postgres-model.test.ts runs random command
+ * sequences against this SQL and the machine and asserts the same answers.
  *
  * A write after a claim is fenced by one predicate: the row is still leased, with the
  * attempt number the claim handed out, and the lease has not expired. A worker whose lease
@@ -11,7 +16,7 @@
 
 const milliseconds = "* interval '1 millisecond'";
 
-const fencedLease = `run_id = $1 AND job_id = $2 AND attempt = $3 AND state = 'leased' AND claimable_at > now()`;
+const fencedLease = `run_id = $1 AND job_id = $2 AND attempt = $3 AND state = 'leased' AND claimable_at > cc_ledger_now()`;
 
 /**
  * $1 run, $2 job ids, $3 uris, $4 inputs (json), $5 sizes, $6 output keys, $7 and $8 the run's
@@ -28,7 +33,7 @@ export const enqueueSql = `
       WHERE ledger_runs.input IS NULL AND excluded.input IS NOT NULL
   )
   INSERT INTO ledger_jobs (run_id, job_id, uri, input, size_bytes, output_key, claimable_at)
-  SELECT $1, job_id, uri, input, size_bytes, output_key, now()
+  SELECT $1, job_id, uri, input, size_bytes, output_key, cc_ledger_now()
   FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::text[])
     AS batch (job_id, uri, input, size_bytes, output_key)
   ON CONFLICT DO NOTHING
@@ -48,7 +53,7 @@ export const outputKeyHoldersSql = `
 
 /**
  * $1 run, $2 count, $3 worker, $4 lease ms, $5 attemptsMax, $6 error of a job given up.
- * Takes the longest-claimable jobs, skipping rows another claimer has locked, so claimers
+ * Takes the longest-claimable jobs (ties in enqueue order), skipping rows another claimer has locked, so claimers
  * never wait on each other. A job whose lease expired on its last allowed attempt is failed
  * here instead of handed out again (a worker that dies on an input every time must not
  * loop forever); it comes back with state 'failed' and the caller drops it.
@@ -57,8 +62,8 @@ export const claimSql = `
   WITH candidate AS (
     SELECT job_id, (state = 'leased' AND charged_attempts >= $5) AS give_up
     FROM ledger_jobs
-    WHERE run_id = $1 AND claimable_at <= now()
-    ORDER BY claimable_at
+    WHERE run_id = $1 AND claimable_at <= cc_ledger_now()
+    ORDER BY claimable_at, seq
     LIMIT $2
     FOR UPDATE SKIP LOCKED
   )
@@ -67,9 +72,9 @@ export const claimSql = `
     attempt          = job.attempt + CASE WHEN candidate.give_up THEN 0 ELSE 1 END,
     charged_attempts = job.charged_attempts + CASE WHEN candidate.give_up THEN 0 ELSE 1 END,
     lease_owner      = CASE WHEN candidate.give_up THEN job.lease_owner ELSE $3 END,
-    claimable_at     = CASE WHEN candidate.give_up THEN NULL ELSE now() + $4::float8 ${milliseconds} END,
+    claimable_at     = CASE WHEN candidate.give_up THEN NULL ELSE cc_ledger_now() + $4::float8 ${milliseconds} END,
     last_error       = CASE WHEN candidate.give_up THEN $6 ELSE job.last_error END,
-    finished_at      = CASE WHEN candidate.give_up THEN now() ELSE NULL END
+    finished_at      = CASE WHEN candidate.give_up THEN cc_ledger_now() ELSE NULL END
   FROM candidate
   WHERE job.run_id = $1 AND job.job_id = candidate.job_id
   RETURNING job.job_id, job.state, job.input, job.size_bytes::float8 AS size_bytes, job.attempt, job.output_key`;
@@ -80,15 +85,15 @@ export const anyOpenJobSql = `
 
 /** $1 run, $2 worker, $3 lease ms, $4 job ids, $5 attempts. */
 export const heartbeatSql = `
-  UPDATE ledger_jobs AS job SET claimable_at = now() + $3::float8 ${milliseconds}
+  UPDATE ledger_jobs AS job SET claimable_at = cc_ledger_now() + $3::float8 ${milliseconds}
   FROM unnest($4::text[], $5::integer[]) AS lease (job_id, attempt)
   WHERE job.run_id = $1 AND job.job_id = lease.job_id AND job.attempt = lease.attempt
-    AND job.lease_owner = $2 AND job.state = 'leased' AND job.claimable_at > now()
-  RETURNING job.job_id`;
+    AND job.lease_owner = $2 AND job.state = 'leased' AND job.claimable_at > cc_ledger_now()
+  RETURNING job.job_id, job.attempt`;
 
 /** $1 run, $2 job, $3 attempt, $4 rows, $5 input bytes, $6 output bytes, $7 counters. */
 export const completeSql = `
-  UPDATE ledger_jobs SET state = 'done', claimable_at = NULL, finished_at = now(),
+  UPDATE ledger_jobs SET state = 'done', claimable_at = NULL, finished_at = cc_ledger_now(),
     rows_written = $4, input_bytes = $5, output_bytes = $6, counters = $7
   WHERE ${fencedLease}`;
 
@@ -106,34 +111,34 @@ export const completedBySql = `
 /**
  * $1 run, $2 job, $3 attempt, $4 retryable, $5 attemptsMax, $6 retry base ms, $7 retry cap ms,
  * $8 last error. The delay is retryBaseMs × 2^(charged − 1), capped: the formula of
- * `jobRetryDelayMs` in ledger-options.ts.
+ * `jobRetryDelayMs` in core/ledger-rules.ts.
  */
 export const failSql = `
   UPDATE ledger_jobs SET
     state        = CASE WHEN $4 AND charged_attempts < $5 THEN 'pending' ELSE 'failed' END,
     claimable_at = CASE WHEN $4 AND charged_attempts < $5
-                     THEN now() + least($7::float8, $6::float8 * power(2::float8, least(greatest(charged_attempts - 1, 0), 30))) ${milliseconds}
+                     THEN cc_ledger_now() + least($7::float8, $6::float8 * power(2::float8, least(greatest(charged_attempts - 1, 0), 30))) ${milliseconds}
                      ELSE NULL END,
-    finished_at  = CASE WHEN $4 AND charged_attempts < $5 THEN NULL ELSE now() END,
+    finished_at  = CASE WHEN $4 AND charged_attempts < $5 THEN NULL ELSE cc_ledger_now() END,
     last_error   = $8
   WHERE ${fencedLease}`;
 
 /** $1 run, $2 job, $3 attempt. Claimable at once; the attempt is given back. */
 export const releaseSql = `
-  UPDATE ledger_jobs SET state = 'pending', claimable_at = now(), charged_attempts = charged_attempts - 1
+  UPDATE ledger_jobs SET state = 'pending', claimable_at = cc_ledger_now(), charged_attempts = charged_attempts - 1
   WHERE ${fencedLease}`;
 
 /** $1 run, $2 attemptsMax, $3 last error. Returns one row per expired lease, with its new state. */
 export const reclaimExpiredSql = `
   WITH expired AS (
     SELECT job_id FROM ledger_jobs
-    WHERE run_id = $1 AND state = 'leased' AND claimable_at <= now()
+    WHERE run_id = $1 AND state = 'leased' AND claimable_at <= cc_ledger_now()
     FOR UPDATE SKIP LOCKED
   )
   UPDATE ledger_jobs AS job SET
     state        = CASE WHEN job.charged_attempts >= $2 THEN 'failed' ELSE 'pending' END,
-    claimable_at = CASE WHEN job.charged_attempts >= $2 THEN NULL ELSE now() END,
-    finished_at  = CASE WHEN job.charged_attempts >= $2 THEN now() ELSE NULL END,
+    claimable_at = CASE WHEN job.charged_attempts >= $2 THEN NULL ELSE cc_ledger_now() END,
+    finished_at  = CASE WHEN job.charged_attempts >= $2 THEN cc_ledger_now() ELSE NULL END,
     last_error   = CASE WHEN job.charged_attempts >= $2 THEN $3 ELSE job.last_error END
   FROM expired
   WHERE job.run_id = $1 AND job.job_id = expired.job_id
@@ -142,7 +147,7 @@ export const reclaimExpiredSql = `
 /** $1 run, $2 worker, $3 current input, $4 records, $5 bytes, $6 bad records, $7 status. */
 export const progressSql = `
   INSERT INTO ledger_progress (run_id, worker_id, current_input, records, bytes, bad_records, status, updated_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+  VALUES ($1, $2, $3, $4, $5, $6, $7, cc_ledger_now())
   ON CONFLICT (run_id, worker_id) DO UPDATE SET current_input = excluded.current_input,
     records = excluded.records, bytes = excluded.bytes, bad_records = excluded.bad_records,
     status = excluded.status, updated_at = excluded.updated_at`;
@@ -195,7 +200,7 @@ export const retryFailedSql = `
     WHERE run_id = $1 AND state = 'failed' AND output_key_held_by IS NULL
     FOR UPDATE
   )
-  UPDATE ledger_jobs AS job SET state = 'pending', claimable_at = now(), charged_attempts = 0,
+  UPDATE ledger_jobs AS job SET state = 'pending', claimable_at = cc_ledger_now(), charged_attempts = 0,
     lease_owner = NULL, finished_at = NULL
   FROM failed
   WHERE job.run_id = $1 AND job.job_id = failed.job_id

@@ -68,11 +68,16 @@ export class PostgresLedger implements InspectableLedger {
   private readonly pool: pg.Pool;
   private readonly schedule: RetrySchedule;
   private readonly outputKeyOf: (input: InputRef) => string;
+  /** A test's clock, handed to the SQL as the session's `cc_ledger.now_ms`; absent, the database's. */
+  private readonly nowMs: (() => number) | undefined;
+  /** The clock each pooled connection's session was last given. */
+  private readonly clockOnConnection = new WeakMap<pg.PoolClient, number>();
 
   private constructor(pool: pg.Pool, options: PostgresLedgerOptions) {
     this.pool = pool;
     this.schedule = retryScheduleOf(options);
     this.outputKeyOf = options.outputKeyOf;
+    this.nowMs = options.nowMs;
   }
 
   /** Connects and applies the migrations the schema lacks. */
@@ -115,9 +120,32 @@ export class PostgresLedger implements InspectableLedger {
     parameters: unknown[],
   ): Promise<pg.QueryResult<Row>> {
     try {
-      return await this.pool.query<Row>(sql, parameters);
+      if (this.nowMs === undefined) return await this.pool.query<Row>(sql, parameters);
+      return await this.queryAt(this.nowMs(), sql, parameters);
     } catch (error) {
       throw postgresFailure(what, error);
+    }
+  }
+
+  /**
+   * A statement on a given clock: `cc_ledger_now()` reads the session setting, set on the same
+   * connection just before. Only tests give a clock; the extra round trip is theirs alone.
+   */
+  private async queryAt<Row extends pg.QueryResultRow>(
+    nowMs: number,
+    sql: string,
+    parameters: unknown[],
+  ): Promise<pg.QueryResult<Row>> {
+    const client = await this.pool.connect();
+    try {
+      // Set only when it changed on this connection: a test's clock stands still between its steps.
+      if (this.clockOnConnection.get(client) !== nowMs) {
+        await client.query("SELECT set_config('cc_ledger.now_ms', $1, false)", [String(nowMs)]);
+        this.clockOnConnection.set(client, nowMs);
+      }
+      return await client.query<Row>(sql, parameters);
+    } finally {
+      client.release();
     }
   }
 
@@ -201,17 +229,19 @@ export class PostgresLedger implements InspectableLedger {
     checkRunId(runId);
     if (leases.length === 0) return { renewed: [], lost: [] };
     checkLeaseMs(leaseMs);
-    const result = await this.query<{ job_id: string }>('renewing leases', statements.heartbeatSql, [
+    const result = await this.query<{ job_id: string; attempt: number }>('renewing leases', statements.heartbeatSql, [
       runId,
       workerId,
       leaseMs,
       leases.map((lease) => lease.jobId),
       leases.map((lease) => lease.attempt),
     ]);
-    const renewed = new Set(result.rows.map((row) => row.job_id));
+    // By job and attempt: a stale lease sent beside the live one of the same job is lost.
+    const renewed = new Set(result.rows.map((row) => leaseKey(row.job_id, row.attempt)));
+    const held = (lease: Lease): boolean => renewed.has(leaseKey(lease.jobId, lease.attempt));
     return {
-      renewed: leases.filter((lease) => renewed.has(lease.jobId)).map((lease) => lease.jobId),
-      lost: leases.filter((lease) => !renewed.has(lease.jobId)).map((lease) => lease.jobId),
+      renewed: leases.filter(held).map((lease) => lease.jobId),
+      lost: leases.filter((lease) => !held(lease)).map((lease) => lease.jobId),
     };
   }
 
@@ -403,6 +433,10 @@ export class PostgresLedger implements InspectableLedger {
     if (row === undefined) return undefined;
     return { state: row.state, attempt: row.attempt, chargedAttempts: row.charged_attempts, lastError: row.last_error };
   }
+}
+
+function leaseKey(jobId: string, attempt: number): string {
+  return `${attempt} ${jobId}`;
 }
 
 /** The rows of `reasonCountsSql` as counters keyed by code, read as any stored counters are. */

@@ -9,9 +9,10 @@
  * run (a second input refused, naming both, the rest of its batch enqueued); `retryFailed`
  * resetting failed jobs and nothing else; the runs listed with their origin and counts.
  *
- * Times are real by default (the PostgreSQL ledger uses the database's clock): leases that
- * must expire are 300 ms, leases that must not are 60 s, and waits leave generous margins for
- * a busy machine. A ledger on simulated time passes a `ContractClock`.
+ * Time is virtual: every ledger is opened with `nowMs` read from the contract's clock (the
+ * PostgreSQL ledger hands it to its SQL as the session's `cc_ledger.now_ms`), and the
+ * contract's waits advance that clock instead of sleeping, so no test waits for a lease to run
+ * out. A ledger with a clock of its own (the simulator's) passes it as a `ContractClock`.
  *
  * Use: `registerLedgerContract('name', (options) => openTheLedger(options))` in a test file.
  */
@@ -80,13 +81,32 @@ export interface ContractClock {
   sleep(milliseconds: number): Promise<void>;
 }
 
-const realClock: ContractClock = { nowMs: () => Date.now(), sleep };
+/** A clock that moves only when told: `sleep` advances it at once. */
+export function virtualClock(startMs: number): ContractClock & { advance(milliseconds: number): void } {
+  let nowMs = startMs;
+  return {
+    nowMs: () => nowMs,
+    advance: (milliseconds) => {
+      nowMs += milliseconds;
+    },
+    sleep: async (milliseconds) => {
+      nowMs += milliseconds;
+    },
+  };
+}
 
-export function registerLedgerContract(name: string, factory: LedgerFactory, clock: ContractClock = realClock): void {
+/** 2026-01-01T00:00:00Z: a whole second, so the database's timestamps hold the clock's values exactly. */
+export const contractEpochMs = 1_767_225_600_000;
+
+export function registerLedgerContract(
+  name: string,
+  factory: LedgerFactory,
+  clock: ContractClock = virtualClock(contractEpochMs),
+): void {
   describe(`Ledger contract: ${name}`, () => {
     let ledger: InspectableLedger;
     beforeAll(async () => {
-      ledger = await factory(contractOptions);
+      ledger = await factory({ ...contractOptions, nowMs: () => clock.nowMs() });
     });
     afterAll(async () => {
       await ledger?.close();
@@ -502,10 +522,10 @@ export function registerLedgerContract(name: string, factory: LedgerFactory, clo
         done: 1,
         failed: 1,
       });
-      // Database clocks and ours may differ by a little.
-      expect(listed!.lastActivityMs).toBeGreaterThanOrEqual(startedMs + 20 - 1_000);
-      expect(listed!.lastActivityMs).toBeLessThanOrEqual(endedMs + 1_000);
-      expect(listed!.lastFinishedMs).toBeGreaterThanOrEqual(startedMs + 20 - 1_000);
+      // The jobs ended 20 ms after the run was created, on the ledger's clock.
+      expect(endedMs).toBe(startedMs + 20);
+      expect(listed!.lastActivityMs).toBe(endedMs);
+      expect(listed!.lastFinishedMs).toBe(endedMs);
       expect(runs.find((run) => run.runId === otherRunId)).toMatchObject({
         input: null,
         output: null,

@@ -9,7 +9,15 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { PostgresLedger } from '../../adapters/ledger/postgres-ledger.ts';
-import { contractInputs, contractOptions, registerLedgerContract, sleep, someResult } from './ledger-contract.ts';
+import {
+  contractEpochMs,
+  contractInputs,
+  contractOptions,
+  registerLedgerContract,
+  sleep,
+  someResult,
+  virtualClock,
+} from './ledger-contract.ts';
 import { childPath, startChild } from './ledger-children/child-process.ts';
 import { loadMigrations } from '../../adapters/ledger/postgres-migrations.ts';
 
@@ -46,7 +54,7 @@ describe('PostgreSQL ledger under a fleet', () => {
     await client.connect();
     try {
       const applied = await client.query(`SELECT version FROM ${racingSchema}.ledger_migrations ORDER BY version`);
-      expect(applied.rows.map((row) => row.version)).toEqual([1, 2, 3, 4]);
+      expect(applied.rows.map((row) => row.version)).toEqual([1, 2, 3, 4, 5]);
     } finally {
       await client.query(`DROP SCHEMA IF EXISTS ${racingSchema} CASCADE`);
       await client.end();
@@ -186,8 +194,10 @@ describe('PostgreSQL ledger under a fleet', () => {
       expect(await ledger.reclaimExpired(runId)).toBe(0);
       expect(await ledger.complete(runId, job, someResult)).toBe(true);
       vi.setSystemTime(Date.now() - 7_200_000);
-      const next = (await ledger.claim(runId, 'worker-a', 1, 300)).jobs[0]!;
-      await sleep(600);
+      // The one real wait left in the ledger tests: what it shows is the database's own clock
+      // running, which no test clock can stand in for. 30 ms of lease, 150 ms of wait.
+      const next = (await ledger.claim(runId, 'worker-a', 1, 30)).jobs[0]!;
+      await sleep(150);
       // The worker's clock says almost no time passed; the database's says the lease is over.
       expect(await ledger.complete(runId, next, someResult)).toBe(false);
     } finally {
@@ -257,33 +267,60 @@ describe('PostgreSQL ledger under a fleet', () => {
   test('a claimer killed with SIGKILL mid-lease loses its jobs to others after the lease expires', async () => {
     const runId = `killed-${Date.now()}`;
     const leaseMs = 1_500;
-    await ledger.enqueue(runId, contractInputs(5, 'killed'));
+    // Both processes on one test clock, handed to the SQL: the lease runs out when the clock
+    // is moved past it, without a real wait.
+    const clock = virtualClock(contractEpochMs);
+    const survivor = await PostgresLedger.open({
+      ...contractOptions,
+      connectionString,
+      schema,
+      connectionsMax: 1,
+      nowMs: clock.nowMs,
+    });
+    await survivor.enqueue(runId, contractInputs(5, 'killed'));
     const child = startChild(childPath('postgres-claimer.ts'), {
       DATABASE_URL: connectionString,
       LEDGER_SCHEMA: schema,
       RUN_ID: runId,
       CLAIM_COUNT: '3',
       LEASE_MS: String(leaseMs),
+      LEDGER_NOW_MS: String(clock.nowMs()),
     });
-    const line = await child.waitForLine((text) => text.startsWith('{"claimed"'), 20_000);
-    const claimedAtMs = Date.now();
-    await child.kill();
-    const held: { jobId: string; attempt: number }[] = JSON.parse(line).claimed;
-    expect(held).toHaveLength(3);
-    // While the dead worker's lease runs, only the two other jobs can be had.
-    const before = await ledger.claim(runId, 'survivor', 5, 60_000);
-    expect(before.jobs).toHaveLength(2);
-    for (const job of before.jobs) expect(held.map((lease) => lease.jobId)).not.toContain(job.jobId);
-    await sleep(Math.max(0, claimedAtMs + leaseMs + 300 - Date.now()));
-    const after = await ledger.claim(runId, 'survivor', 5, 60_000);
-    expect(after.jobs.map((job) => job.jobId).sort()).toEqual(held.map((lease) => lease.jobId).sort());
-    for (const job of after.jobs) expect(job.attempt).toBe(2);
-    // Had the dead worker only been slow, its late complete would be refused.
-    for (const lease of held) expect(await ledger.complete(runId, lease, someResult)).toBe(false);
-    for (const job of [...before.jobs, ...after.jobs]) expect(await ledger.complete(runId, job, someResult)).toBe(true);
-    expect(await ledger.claim(runId, 'survivor', 5, 60_000)).toEqual({ jobs: [], exhausted: true });
+    try {
+      await killedClaimerLosesItsJobs(survivor, child, runId, leaseMs, clock);
+    } finally {
+      await survivor.close();
+    }
   });
 });
+
+/** The killed claimer held 3 of the run's 5 jobs; its lease runs out at `leaseMs` on `clock`. */
+async function killedClaimerLosesItsJobs(
+  ledger: PostgresLedger,
+  child: ReturnType<typeof startChild>,
+  runId: string,
+  leaseMs: number,
+  clock: ReturnType<typeof virtualClock>,
+): Promise<void> {
+  const line = await child.waitForLine((text) => text.startsWith('{"claimed"'), 20_000);
+  await child.kill();
+  const held: { jobId: string; attempt: number }[] = JSON.parse(line).claimed;
+  expect(held).toHaveLength(3);
+  // While the dead worker's lease runs, only the two other jobs can be had.
+  const before = await ledger.claim(runId, 'survivor', 5, 60_000);
+  expect(before.jobs).toHaveLength(2);
+  for (const job of before.jobs) expect(held.map((lease) => lease.jobId)).not.toContain(job.jobId);
+  clock.advance(leaseMs - 1);
+  expect((await ledger.claim(runId, 'survivor', 5, 60_000)).jobs).toEqual([]);
+  clock.advance(1);
+  const after = await ledger.claim(runId, 'survivor', 5, 60_000);
+  expect(after.jobs.map((job) => job.jobId).sort()).toEqual(held.map((lease) => lease.jobId).sort());
+  for (const job of after.jobs) expect(job.attempt).toBe(2);
+  // Had the dead worker only been slow, its late complete would be refused.
+  for (const lease of held) expect(await ledger.complete(runId, lease, someResult)).toBe(false);
+  for (const job of [...before.jobs, ...after.jobs]) expect(await ledger.complete(runId, job, someResult)).toBe(true);
+  expect(await ledger.claim(runId, 'survivor', 5, 60_000)).toEqual({ jobs: [], exhausted: true });
+}
 
 /** Claims 25 at a time and completes them all, until the run says it is over; at most 10,000 rounds. */
 async function claimUntilExhausted(claimer: PostgresLedger, runId: string, workerId: string): Promise<string[]> {

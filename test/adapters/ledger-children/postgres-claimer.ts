@@ -11,7 +11,14 @@ const runId = process.env['RUN_ID'] ?? '';
 const count = Number(process.env['CLAIM_COUNT'] ?? '1');
 const leaseMs = Number(process.env['LEASE_MS'] ?? '1000');
 
-const ledger = await PostgresLedger.open({ connectionString, schema, outputKeyOf: (input) => input.filename });
+/** The test's clock, fixed: the claim's lease starts when the test says. */
+const nowMs = process.env['LEDGER_NOW_MS'] === undefined ? undefined : Number(process.env['LEDGER_NOW_MS']);
+const ledger = await PostgresLedger.open({
+  connectionString,
+  schema,
+  outputKeyOf: (input) => input.filename,
+  ...(nowMs === undefined ? {} : { nowMs: () => nowMs }),
+});
 const { jobs } = await ledger.claim(runId, `child-${process.pid}`, count, leaseMs);
 process.stdout.write(
   JSON.stringify({ claimed: jobs.map((job) => ({ jobId: job.jobId, attempt: job.attempt })) }) + '\n',
