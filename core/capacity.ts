@@ -1,4 +1,4 @@
-import { allowed } from './aimd-limit.ts';
+import { allowed } from './remote-limit.ts';
 import { chunkRange } from './job-state.ts';
 import { peekReady } from './ready-queue.ts';
 import type { Stage } from './stage.ts';
@@ -6,7 +6,7 @@ import { cpuActive, networkActive, type WorkerState } from './worker-state.ts';
 
 /**
  * Whether the stage's next task may start now: it has one, and starting it breaks no cap —
- * the stage's `MaxWorkers`, the shared CPU threads or network streams, the remote's AIMD
+ * the stage's `MaxWorkers`, the shared CPU threads or network streams, the remote's adaptive
  * limit, and for fetches the memory budget.
  */
 export function canStart(state: WorkerState, stage: Stage): boolean {

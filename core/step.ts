@@ -1,4 +1,4 @@
-import { allowed } from './aimd-limit.ts';
+import { allowed } from './remote-limit.ts';
 import type { Command } from './commands.ts';
 import { dispatchReadyTasks } from './dispatch.ts';
 import { assert } from './failure.ts';

@@ -49,7 +49,10 @@ export interface SimulationResult {
   readonly peakHeldBytes: number;
   readonly crashes: number;
   readonly jobsReclaimed: number;
+  /** Requests of the simulated instances refused for being over the fleet-wide ceiling. */
   readonly throttled: { readonly source: number; readonly sink: number };
+  /** Every 503 the simulated instances were answered: over the ceiling, or at random below it. */
+  readonly slowDowns: { readonly source: number; readonly sink: number };
   readonly violations: readonly string[];
   readonly violationCount: number;
   readonly timeSeries: TimeSeries;
@@ -146,6 +149,7 @@ export function simulate(scenario: Scenario, observer: SimulationObserver = {}):
     random,
     badJobs,
     limits,
+    invariantChecks: scenario.invariantChecks ?? 'full',
     sourceCeiling: new RateCeiling(models.source.requestsPerSecondMax * fleetShare),
     sinkCeiling: new RateCeiling(models.sink.requestsPerSecondMax * fleetShare),
     checkers: new Checkers(limits),
@@ -259,6 +263,10 @@ function summarize(parts: SummaryParts): SimulationResult {
     crashes: instances.reduce((sum, instance) => sum + instance.crashes, 0),
     jobsReclaimed: ledger.reclaimed,
     throttled: { source: context.sourceCeiling.refused, sink: context.sinkCeiling.refused },
+    slowDowns: {
+      source: context.sourceCeiling.refused + context.sourceCeiling.refusedAtRandom,
+      sink: context.sinkCeiling.refused + context.sinkCeiling.refusedAtRandom,
+    },
     violations: context.checkers.violations,
     violationCount: context.checkers.violationCount,
     timeSeries: statistics.timeSeries(sample.instances, scenario.instances / sample.instances, endMs),

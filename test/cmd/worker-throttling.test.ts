@@ -4,7 +4,7 @@
  * s3rver (the sink) answers every request with 503 SlowDown for a few seconds mid-run. For
  * each remote the test proves, from the metrics log (`--metrics stdout`, a snapshot a second)
  * and the proxy's record of every request:
- * - the source's AIMD concurrency limit falls during the burst and climbs again after it; so
+ * - the source's adaptive concurrency limit falls during the burst and climbs again after it; so
  *   does the sink's, which bounds part uploads, in a run whose outputs have two parts; where
  *   each output is one part under S3's 5 MiB minimum, written with one PutObject at its commit
  *   and nothing before, the sink's limit stays where it was while refused commits retry;
@@ -16,6 +16,8 @@
  *   (a HEAD that sizes a claimed file is the exception: the worker retries it before the
  *   core sees the job, by the same backoff and bound as a chunk's);
  * - every task refused in the burst sends its request again after it.
+ * And against a source that refuses about 1% of its chunk requests at random, the noise of a
+ * healthy remote: the source's limit is never cut (the metrics count the cuts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,7 +61,7 @@ const runDeadlineMs = 45_000;
 /**
  * A second crawl of four dense files (12 MB, 21,000 records each; 12.4 MB of Parquet in two
  * row groups): each output is two parts, the first over S3's 5 MiB minimum, so the sink's
- * part uploads (and its AIMD limit) meet the burst there.
+ * part uploads (and its adaptive limit) meet the burst there.
  */
 const denseCrawlId = 'CC-MAIN-2024-38';
 const denseFileCount = 4;
@@ -69,6 +71,7 @@ interface Snapshot {
   /** `performance.now()` of this process when the line arrived. */
   readonly receivedAtMs: number;
   readonly remoteLimit: Record<Remote, number>;
+  readonly remoteCuts: Record<Remote, number>;
   readonly memoryBudgetBytes: number;
   readonly counters: { readonly throttles: number };
 }
@@ -81,8 +84,19 @@ interface WorkerRun {
   readonly child: ChildProcess;
 }
 
+/**
+ * A third crawl for the noise of a healthy remote: 40 files like the first, 200 ranged GETs,
+ * two windows of the source's throttling rule; about 1% of them are refused at random.
+ */
+const noiseCrawlId = 'CC-MAIN-2024-42';
+const noiseFileCount = 40;
+const noiseShare = 0.01;
+/** Refuses the 54th, 65th and 89th ranged GET (of the first 300): three throttles in one window. */
+const noiseSeed = 4;
+
 let crawl: RepeatedWarcCrawl;
 let denseCrawl: RepeatedWarcCrawl;
+let noiseCrawl: RepeatedWarcCrawl;
 let server: CommonCrawlHttpServer;
 let s3: RunningS3rver;
 const runs: WorkerRun[] = [];
@@ -90,7 +104,8 @@ const runs: WorkerRun[] = [];
 beforeAll(async () => {
   crawl = await repeatedWarcCrawl(crawlId, fileCount, fileBytes);
   denseCrawl = await denseRepeatedCrawl(denseCrawlId, denseFileCount);
-  server = await startCommonCrawlHttpServer(new Map([...crawl.files, ...denseCrawl.files]));
+  noiseCrawl = await repeatedWarcCrawl(noiseCrawlId, noiseFileCount, fileBytes);
+  server = await startCommonCrawlHttpServer(new Map([...crawl.files, ...denseCrawl.files, ...noiseCrawl.files]));
   s3 = await startS3rver([bucket]);
 });
 
@@ -374,7 +389,7 @@ describe('node cmd/worker against a source that throttles in a burst', () => {
       // dropped connection), so each request is one attempt of one chunk's fetch task. Each
       // chunk then makes at most attemptsWithin(D) attempts (core backoff, at least 250 ms,
       // 500 ms, 1 s… between them), and the chunks in play are those the budget holds: at most
-      // (budget + chunk) / smallest chunk. The AIMD cut does not slow the first attempts down:
+      // (budget + chunk) / smallest chunk. The limit's cut does not slow the first attempts down:
       // even at a limit of 1, a 503 comes back at once and frees the slot for a chunk not yet
       // tried. What paces them is the client's token bucket: its burst, plus its rate over D
       // and one second more for requests let through just before the burst that arrive in it.
@@ -400,6 +415,36 @@ describe('node cmd/worker against a source that throttles in a burst', () => {
       expect(lastSnapshot(run).counters.throttles).toBe(
         source.requests.filter((request) => request.refused && !isHead(request)).length,
       );
+    } finally {
+      await source.stop();
+      await sink.stop();
+    }
+  });
+});
+
+describe('node cmd/worker against a source that answers about 1% of its chunk requests 503 at random', () => {
+  it('never cuts the source limit for them, and exports every input once', async () => {
+    const source = await startFaultProxy(server.baseUrl);
+    const sink = await startFaultProxy(s3.endpoint);
+    try {
+      source.refuseAtRandom(noiseShare, noiseSeed, (request) => request.headers.range !== undefined);
+      const run = startWorker(source, sink, 'source-noise', noiseCrawlId);
+      const code = await run.exited;
+      await expectEveryInputExportedOnce(run, code, 'source-noise', noiseCrawl, noiseCrawlId);
+      const gets = source.requests.filter((request) => request.headers.range !== undefined);
+      const refused = gets.filter((request) => request.refused).length;
+      const last = lastSnapshot(run);
+      const ceiling = defaultLimits.stageWorkersMax.fetch;
+      console.log(
+        `${refused} of ${gets.length} GETs refused at random: ${last.remoteCuts.source} cuts, ` +
+          `source limit ${Math.min(...run.snapshots.map((snapshot) => snapshot.remoteLimit.source))}–${ceiling}`,
+      );
+      expect(refused).toBeGreaterThanOrEqual(2);
+      expect(last.counters.throttles).toBe(refused);
+      // The stated fraction: all of it. Fewer throttles than a window allows never cut the
+      // limit (the rule before cut it for each throttle of a request sent after its last cut).
+      expect(last.remoteCuts.source).toBe(0);
+      for (const snapshot of run.snapshots) expect(snapshot.remoteLimit.source).toBe(ceiling);
     } finally {
       await source.stop();
       await sink.stop();
@@ -528,7 +573,7 @@ describe('node cmd/worker against a sink that throttles in a burst', () => {
     expect(refused.length).toBeLessThanOrEqual(bound);
     for (const attempts of tasks.values()) expect(attempts.length).toBeLessThanOrEqual(perTask);
     expect(smallestRetryGapMs(tasks)).toBeGreaterThanOrEqual(shortestBackoffMs(1));
-    // The sink's AIMD limit bounds part uploads, and none was sent: a refused commit is
+    // The sink's adaptive limit bounds part uploads, and none was sent: a refused commit is
     // retried with the core's backoff without lowering it.
     expect(limit.lowest).toBe(ceiling);
   });
