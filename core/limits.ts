@@ -1,8 +1,17 @@
 import { assert } from './failure.ts';
 import type { ThrottleRule } from './remote-limit.ts';
-import type { PerStage, Policy } from './stage.ts';
+import type { PerStage, Policy, Remote } from './stage.ts';
 
 const mebibyte = 1024 * 1024;
+
+/**
+ * The request rate one worker sends an HTTPS source unless told otherwise
+ * (`--source-requests-per-second`): CommonCrawl serves a few thousand requests a second to
+ * all its users and asks each to be polite. Twenty is the rate the HTTP client has always
+ * held a worker to; the simulator shows when it binds (a c6gn.4xlarge could fetch 50–190
+ * chunks a second). An S3 source has none.
+ */
+export const httpSourceRequestsPerSecond = 20;
 
 /**
  * Every limit the worker obeys, named in one place, units last. Relations between them are
@@ -61,6 +70,14 @@ export interface WorkerLimits {
   readonly remoteRecoveryRounds: number;
   /** `windowed`, the default, tells congestion from noise; `aimd` cuts on every burst (for comparison). */
   readonly throttleRule: ThrottleRule;
+  /**
+   * Requests a second this worker may send each remote (request-rate.ts), whatever its
+   * concurrency limit allows; null for none. The driver sets the source's from
+   * `--source-requests-per-second`.
+   */
+  readonly remoteRequestsPerSecondMax: Readonly<Record<Remote, number | null>>;
+  /** Seconds of that rate a worker that sent nothing for a while may send at once. */
+  readonly remoteRequestBurstSeconds: number;
   readonly metricsIntervalMs: number;
   /** An eligible task that waited this long is picked before any that did not (no starvation). */
   readonly starvationMs: number;
@@ -112,6 +129,10 @@ export const defaultLimits: WorkerLimits = {
   // at CommonCrawl's ceiling); then as fast beyond it.
   remoteRecoveryRounds: 16,
   throttleRule: 'windowed',
+  // None by default: an S3 source or sink scales with its prefixes and says so with 503s.
+  remoteRequestsPerSecondMax: { source: null, sink: null },
+  // One second, as the HTTP client's bucket allowed (a burst of 20 at 20 a second).
+  remoteRequestBurstSeconds: 1,
   metricsIntervalMs: 15_000,
   starvationMs: 2_000,
   downstreamGain: 4,
@@ -163,6 +184,16 @@ export function validateLimits(limits: WorkerLimits): void {
     'remoteThrottlesToCutMin must be in [2, remoteWindowAnswers / 2]: one random 503 must not cut, a burst must',
   );
   assert(limits.remoteRecoveryRounds > 0, 'remoteRecoveryRounds must be positive');
+  for (const [remote, perSecond] of Object.entries(limits.remoteRequestsPerSecondMax)) {
+    assert(
+      perSecond === null || (Number.isFinite(perSecond) && perSecond > 0),
+      `remoteRequestsPerSecondMax.${remote} must be positive or null`,
+    );
+  }
+  assert(
+    Number.isFinite(limits.remoteRequestBurstSeconds) && limits.remoteRequestBurstSeconds > 0,
+    'remoteRequestBurstSeconds must be positive',
+  );
   assert(
     limits.metricsIntervalMs >= 1 && limits.claimIdleMs >= 1 && limits.starvationMs >= 1,
     'intervals must be positive',

@@ -1,4 +1,5 @@
 import { remoteLimit, type RemoteLimit } from './remote-limit.ts';
+import { requestRate, type RequestRate } from './request-rate.ts';
 import { BinaryHeap } from './binary-heap.ts';
 import type { InvariantChecks } from './invariants.ts';
 import type { JobState } from './job-state.ts';
@@ -82,6 +83,8 @@ export interface WorkerState {
   /** Backoff entries of jobs still held (the heap may also hold entries of ended jobs). */
   backoffCount: number;
   readonly remotes: Record<Remote, RemoteLimit>;
+  /** Each remote's request-rate ceiling for this worker (request-rate.ts). */
+  readonly requestRates: Record<Remote, RequestRate>;
   heldBytes: number;
   /**
    * The part of `heldBytes` reserved by fetches for chunks of jobs still held, from first
@@ -159,6 +162,10 @@ export function createWorkerState(limits: WorkerLimits, options: WorkerStateOpti
     remotes: {
       source: remoteLimit(limits.remoteConcurrencyFloor, limits.stageWorkersMax.fetch),
       sink: remoteLimit(limits.remoteConcurrencyFloor, limits.stageWorkersMax.upload),
+    },
+    requestRates: {
+      source: requestRate(limits.remoteRequestsPerSecondMax.source, limits.remoteRequestBurstSeconds),
+      sink: requestRate(limits.remoteRequestsPerSecondMax.sink, limits.remoteRequestBurstSeconds),
     },
     backoffCount: 0,
     heldBytes: 0,
