@@ -48,6 +48,8 @@ export function takeToken(rate: RequestRate): void {
 /** When the next whole token is there; Infinity when one is there already or there is no ceiling. */
 export function nextTokenAtMs(rate: RequestRate): number {
   if (rate.perSecond === null || rate.tokens >= 1 || rate.lastMs === null) return Infinity;
-  // Rounded up to the next millisecond: a wake-up a hair too early would find no token and spin.
-  return Math.ceil(rate.lastMs + ((1 - rate.tokens) / rate.perSecond) * 1000 + 1e-9);
+  // A whole millisecond, later than the last refill even when the wait rounds away: a wake-up
+  // that found no token wakes once more a millisecond on, never spins.
+  const exactMs = rate.lastMs + ((1 - rate.tokens) / rate.perSecond) * 1000;
+  return Math.max(Math.ceil(exactMs), Math.floor(rate.lastMs) + 1);
 }
