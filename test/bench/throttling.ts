@@ -4,10 +4,13 @@
 // random, and the same crawl on 50 instances, where CommonCrawl's request-rate ceiling binds
 // (with the default 0.1% of random 503s). For each, the `windowed` rule (the default) and the
 // `aimd` rule before it: makespan, the 503s the sample's instances were answered, and of them
-// the requests over the ceiling, per 1,000 files simulated.
+// the requests over the ceiling, per 1,000 files simulated. Under the binding ceiling also the
+// windowed rule with each worker's request rate (--source-requests-per-second) at its share of
+// the ceiling; and the 25-instance crawl from an HTTPS source at the default 20 a second.
 // Run: npx tsx test/bench/throttling.ts (or npm run bench -- throttling)
 import { pathToFileURL } from 'node:url';
 import { throttleRules, type ThrottleRule } from '../../core/remote-limit.ts';
+import { httpSourceRequestsPerSecond } from '../../core/limits.ts';
 import { simulate, type SimulationResult } from '../../sim/fleet-simulation.ts';
 import { withModels } from '../../sim/models.ts';
 import { defaultScenario, type Scenario } from '../../sim/scenario.ts';
@@ -29,12 +32,37 @@ function withRandomSlowDowns(scenario: Scenario, rate: number): Scenario {
   };
 }
 
-export const throttlingCases: readonly { readonly name: string; readonly scenario: Scenario }[] = [
+/** The crawl with each worker's source request rate held to `perSecond` (the governor). */
+function withSourceRate(scenario: Scenario, perSecond: number): Scenario {
+  return { ...scenario, limits: { ...scenario.limits, remoteRequestsPerSecondMax: { source: perSecond, sink: null } } };
+}
+
+const binding: Scenario = { ...crawl, instances: 50 };
+
+export interface ThrottlingCase {
+  readonly name: string;
+  readonly scenario: Scenario;
+  /** The rules compared on it. */
+  readonly rules: readonly ThrottleRule[];
+}
+
+export const throttlingCases: readonly ThrottlingCase[] = [
   ...[0, 0.001, 0.01, 0.05].map((rate) => ({
     name: `25 instances, ${rate * 100}% random 503s`,
     scenario: withRandomSlowDowns(crawl, rate),
+    rules: throttleRules,
   })),
-  { name: '50 instances, CommonCrawl ceiling binds', scenario: { ...crawl, instances: 50 } },
+  { name: '50 instances, CommonCrawl ceiling binds', scenario: binding, rules: throttleRules },
+  {
+    name: `50 instances, CommonCrawl ceiling binds, each worker at ${binding.models.source.requestsPerSecondMax / binding.instances} requests/s`,
+    scenario: withSourceRate(binding, binding.models.source.requestsPerSecondMax / binding.instances),
+    rules: ['windowed'],
+  },
+  {
+    name: `25 instances, HTTPS source at ${httpSourceRequestsPerSecond} requests/s per worker`,
+    scenario: withSourceRate(crawl, httpSourceRequestsPerSecond),
+    rules: ['windowed'],
+  },
 ];
 
 export function simulateWithRule(scenario: Scenario, throttleRule: ThrottleRule): SimulationResult {
@@ -51,8 +79,8 @@ function perThousandFiles(count: number, result: SimulationResult): number {
 export async function run(): Promise<BenchFigure[]> {
   const figures: BenchFigure[] = [];
   const rows: string[] = [];
-  for (const { name, scenario } of throttlingCases) {
-    const results = throttleRules.map((rule) => [rule, simulateWithRule(scenario, rule)] as const);
+  for (const { name, scenario, rules } of throttlingCases) {
+    const results = rules.map((rule) => [rule, simulateWithRule(scenario, rule)] as const);
     for (const [rule, result] of results) {
       const slowDowns = result.slowDowns.source + result.slowDowns.sink;
       const over = result.throttled.source + result.throttled.sink;

@@ -11,7 +11,7 @@
  * - the run still completes (exit 0) with every input exported exactly once, one row per
  *   capture as warcio counts them;
  * - the requests sent during the burst stay within a bound derived from the worker's rules
- *   (core retry backoff, memory budget, rate limit), each reached the core as exactly one
+ *   (core retry backoff, memory budget, the source's request rate), each reached the core as exactly one
  *   throttled failure, and neither the HTTP client nor the AWS SDK retried one on its own
  *   (a HEAD that sizes a claimed file is the exception: the worker retries it before the
  *   core sees the job, by the same backoff and bound as a chunk's);
@@ -27,8 +27,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultLimits } from '../../core/limits.ts';
-import { defaultRequestRate } from '../../adapters/source/polite-http-client.ts';
+import { defaultLimits, httpSourceRequestsPerSecond } from '../../core/limits.ts';
 import type { Remote } from '../../core/stage.ts';
 import { startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
 import { startFaultProxy, type Burst, type FaultProxy, type ProxiedRequest } from '../support/fault-proxy.ts';
@@ -391,15 +390,16 @@ describe('node cmd/worker against a source that throttles in a burst', () => {
       // 500 ms, 1 s… between them), and the chunks in play are those the budget holds: at most
       // (budget + chunk) / smallest chunk. The limit's cut does not slow the first attempts down:
       // even at a limit of 1, a 503 comes back at once and frees the slot for a chunk not yet
-      // tried. What paces them is the client's token bucket: its burst, plus its rate over D
-      // and one second more for requests let through just before the burst that arrive in it.
+      // tried. What paces them is the core's request rate for an HTTPS source (20 a second by
+      // default, core/request-rate.ts): its burst, plus its rate over D and one second more
+      // for requests let through just before the burst that arrive in it.
       const smallestChunk = Math.min(chunkBytes, crawl.warcBytes % chunkBytes || chunkBytes);
       const chunksInPlay = Math.min(
         fileCount * Math.ceil(crawl.warcBytes / chunkBytes),
         Math.floor((budgetBytes + chunkBytes) / smallestChunk),
       );
-      const tokens =
-        defaultRequestRate.burst + Math.floor((defaultRequestRate.requestsPerSecond * (durationMs + 1_000)) / 1_000);
+      const rateBurst = Math.max(1, httpSourceRequestsPerSecond * defaultLimits.remoteRequestBurstSeconds);
+      const tokens = Math.floor(rateBurst + (httpSourceRequestsPerSecond * (durationMs + 1_000)) / 1_000);
       const bound = Math.min(chunksInPlay * perChunk, tokens);
       const headsRefused = [...refusedHeads.values()].reduce((sum, attempts) => sum + attempts.length, 0);
       console.log(
