@@ -4,7 +4,11 @@
 // - under a real ceiling (a source that refuses what goes over N requests a second), the
 //   fleet's accepted rate settles within 10% below N, and the share of its requests refused
 //   stays under 1.5 times the share of a window a healthy remote may throttle (15%; measured
-//   11% at this tight ceiling, 4% for a whole crawl at CommonCrawl's).
+//   11% at this tight ceiling, 4% for a whole crawl at CommonCrawl's);
+// - each worker's own request rate (the governor, core/request-rate.ts) is modelled beside the
+//   fleet-wide ceiling: held to its share of that ceiling, a fleet sends no request over it
+//   and loses no time; held to a rate below what it would send, the planner names that rate
+//   as the bottleneck and the fleet's rate stays within it.
 import { describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../core/limits.ts';
 import type { ThrottleRule } from '../../core/remote-limit.ts';
@@ -24,10 +28,16 @@ const base: Scenario = {
   models: withModels(defaultScenario.models, { crash: { crashesPerInstanceHour: 0 } }),
 };
 
-function run(scenario: Scenario, throttleRule: ThrottleRule, slowDownRate: number, ceiling?: number): SimulationResult {
+function run(
+  scenario: Scenario,
+  throttleRule: ThrottleRule,
+  slowDownRate: number,
+  ceiling?: number,
+  perWorker: number | null = null,
+): SimulationResult {
   const result = simulate({
     ...scenario,
-    limits: { throttleRule },
+    limits: { throttleRule, remoteRequestsPerSecondMax: { source: perWorker, sink: null } },
     models: withModels(scenario.models, {
       source: { slowDownRate, ...(ceiling === undefined ? {} : { requestsPerSecondMax: ceiling }) },
       sink: { slowDownRate },
@@ -80,4 +90,29 @@ describe('the throttling rule in a fleet', () => {
       expect(refusedShare(result)).toBeLessThan(1.5 * defaultLimits.remoteHealthyThrottleFraction);
     }
   });
+
+  it("keeps a fleet held to its share of the ceiling under it, at no cost in time; a worker's own rate binds when lower", () => {
+    const ceiling = 40;
+    const free = run(base, 'windowed', 0, ceiling);
+    const shared = run(base, 'windowed', 0, ceiling, ceiling / base.instances);
+    console.log(
+      `ceiling ${ceiling}/s: ${free.makespanHours.toFixed(3)} h with ${free.throttled.source} refused; ` +
+        `each at ${ceiling / base.instances}/s: ${shared.makespanHours.toFixed(3)} h with ${shared.throttled.source} refused`,
+    );
+    expect(free.throttled.source).toBeGreaterThan(0);
+    expect(shared.throttled.source).toBe(0);
+    expect(shared.makespanHours).toBeLessThanOrEqual(1.02 * free.makespanHours);
+
+    // No fleet-wide ceiling in reach, each worker held to 10 a second: a fifth of what it would send.
+    const perWorker = 10;
+    const governed = run(base, 'windowed', 0, undefined, perWorker);
+    console.log(
+      `each worker at ${perWorker}/s: ${governed.makespanHours.toFixed(3)} h, ${governed.bottleneck} ` +
+        `(${(100 * governed.resourceUtilization.sourceGovernor).toFixed(1)}% of the rate it allows)`,
+    );
+    expect(governed.makespanHours).toBeGreaterThan(free.makespanHours);
+    expect(governed.bottleneck).toMatch(/each worker's source request rate/);
+    expect(governed.resourceUtilization.sourceGovernor).toBeGreaterThanOrEqual(0.9);
+    expect(governed.resourceUtilization.sourceGovernor).toBeLessThanOrEqual(1.001);
+  }, 300_000);
 });
