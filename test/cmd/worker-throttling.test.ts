@@ -56,7 +56,13 @@ const threads = 1;
 const burstMs = 3_000;
 /** Chunks fetched before the source burst starts: it then falls with most of the run still to come. */
 const chunksBeforeBurst = 6;
-const runDeadlineMs = 45_000;
+/**
+ * Only a guard against a run that hangs: on a loaded two-core machine the dense crawl alone has
+ * taken over 45 s, with or without the source's request rate.
+ */
+const runDeadlineMs = 90_000;
+/** A test's own bound: its run, the burst's retries after it, and reading the outputs back. */
+const testTimeoutMs = runDeadlineMs + 60_000;
 /**
  * A second crawl of four dense files (12 MB, 21,000 records each; 12.4 MB of Parquet in two
  * row groups): each output is two parts, the first over S3's 5 MiB minimum, so the sink's
@@ -338,118 +344,127 @@ function lastSnapshot(run: WorkerRun): Snapshot {
 }
 
 describe('node cmd/worker against a source that throttles in a burst', () => {
-  it('cuts the source limit and lets it climb again, sends a bounded number of requests, exports every input once', async () => {
-    const source = await startFaultProxy(server.baseUrl);
-    const sink = await startFaultProxy(s3.endpoint);
-    try {
-      const run = startWorker(source, sink, 'source-burst');
-      const rangedGets = (): number =>
-        source.requests.filter((request) => request.headers.range !== undefined && !request.refused).length;
-      await waitUntil(
-        `${chunksBeforeBurst} chunks were fetched`,
-        run,
-        () => run.snapshots.length > 0 && rangedGets() >= chunksBeforeBurst,
-      );
-      const burst = await throttle(source, (request) => request.headers.range !== undefined);
-      const code = await run.exited;
-      await expectEveryInputExportedOnce(run, code, 'source-burst');
+  it(
+    'cuts the source limit and lets it climb again, sends a bounded number of requests, exports every input once',
+    async () => {
+      const source = await startFaultProxy(server.baseUrl);
+      const sink = await startFaultProxy(s3.endpoint);
+      try {
+        const run = startWorker(source, sink, 'source-burst');
+        const rangedGets = (): number =>
+          source.requests.filter((request) => request.headers.range !== undefined && !request.refused).length;
+        await waitUntil(
+          `${chunksBeforeBurst} chunks were fetched`,
+          run,
+          () => run.snapshots.length > 0 && rangedGets() >= chunksBeforeBurst,
+        );
+        const burst = await throttle(source, (request) => request.headers.range !== undefined);
+        const code = await run.exited;
+        await expectEveryInputExportedOnce(run, code, 'source-burst');
 
-      const ceiling = defaultLimits.stageWorkersMax.fetch;
-      const limit = limitAround(run.snapshots, 'source', burst, ceiling);
-      expect(limit.before.length).toBeGreaterThan(0);
-      expect(
-        limit.before.every((value) => value === ceiling),
-        `before the burst: ${limit.before.join(' ')}`,
-      ).toBe(true);
-      expect(limit.lowest).toBeLessThan(ceiling);
-      expect(limit.recoveredTo).toBeGreaterThan(limit.lowest);
+        const ceiling = defaultLimits.stageWorkersMax.fetch;
+        const limit = limitAround(run.snapshots, 'source', burst, ceiling);
+        expect(limit.before.length).toBeGreaterThan(0);
+        expect(
+          limit.before.every((value) => value === ceiling),
+          `before the burst: ${limit.before.join(' ')}`,
+        ).toBe(true);
+        expect(limit.lowest).toBeLessThan(ceiling);
+        expect(limit.recoveredTo).toBeGreaterThan(limit.lowest);
 
-      // The manifest's files are sized when claimed: a HEAD refused in the burst is retried
-      // before the core sees its job (claim-sizing.ts), spaced and bounded as a chunk's fetch.
-      const durationMs = (burst.endMs ?? 0) - burst.startMs;
-      const perChunk = attemptsWithin(durationMs);
-      const isHead = (request: ProxiedRequest) => request.method === 'HEAD';
-      const refusedHeads = groupBy(source.requestsDuring(burst).filter(isHead), (request) => request.path);
-      for (const attempts of refusedHeads.values()) expect(attempts.length).toBeLessThanOrEqual(perChunk);
-      if (refusedHeads.size > 0) expect(smallestRetryGapMs(refusedHeads)).toBeGreaterThanOrEqual(shortestBackoffMs(1));
-      const refused = source.requestsDuring(burst).filter((request) => !isHead(request));
-      const chunks = groupBy(refused, (request) => `${request.path} ${request.headers.range ?? ''}`);
-      // Every chunk refused in the burst stays reserved in the memory budget until it is
-      // fetched and decoded, which cannot happen before the burst ends: together they fit the
-      // data budget plus the one chunk the stall rule may start over it (core/capacity.ts).
-      const budgetBytes = lastSnapshot(run).memoryBudgetBytes;
-      const chunkBytes = chunkMb * mebibyte;
-      const refusedChunkBytes = [...chunks.keys()].reduce((sum, key) => {
-        const [first, last] = (/bytes=(\d+)-(\d+)/.exec(key) ?? []).slice(1).map(Number);
-        return sum + (last! - first! + 1);
-      }, 0);
-      expect(refusedChunkBytes).toBeLessThanOrEqual(budgetBytes + chunkBytes);
-      // The bound on requests in a burst of D ms. The HTTP client does not retry a 503 (only a
-      // dropped connection), so each request is one attempt of one chunk's fetch task. Each
-      // chunk then makes at most attemptsWithin(D) attempts (core backoff, at least 250 ms,
-      // 500 ms, 1 s… between them), and the chunks in play are those the budget holds: at most
-      // (budget + chunk) / smallest chunk. The limit's cut does not slow the first attempts down:
-      // even at a limit of 1, a 503 comes back at once and frees the slot for a chunk not yet
-      // tried. What paces them is the core's request rate for an HTTPS source (20 a second by
-      // default, core/request-rate.ts): its burst, plus its rate over D and one second more
-      // for requests let through just before the burst that arrive in it.
-      const smallestChunk = Math.min(chunkBytes, crawl.warcBytes % chunkBytes || chunkBytes);
-      const chunksInPlay = Math.min(
-        fileCount * Math.ceil(crawl.warcBytes / chunkBytes),
-        Math.floor((budgetBytes + chunkBytes) / smallestChunk),
-      );
-      const rateBurst = Math.max(1, httpSourceRequestsPerSecond * defaultLimits.remoteRequestBurstSeconds);
-      const tokens = Math.floor(rateBurst + (httpSourceRequestsPerSecond * (durationMs + 1_000)) / 1_000);
-      const bound = Math.min(chunksInPlay * perChunk, tokens);
-      const headsRefused = [...refusedHeads.values()].reduce((sum, attempts) => sum + attempts.length, 0);
-      console.log(
-        `source burst of ${durationMs.toFixed(0)} ms: ${refused.length} GETs refused (bound ${bound}), ${chunks.size} chunks (bound ${chunksInPlay}), ` +
-          `${headsRefused} HEADs of ${refusedHeads.size} files refused, ` +
-          `at most ${Math.max(...[...chunks.values()].map((attempts) => attempts.length))} attempts a chunk (bound ${perChunk}), limit ${ceiling} → ${limit.lowest} → ${limit.recoveredTo}`,
-      );
-      expect(refused.length).toBeGreaterThan(0);
-      expect(refused.length).toBeLessThanOrEqual(bound);
-      for (const attempts of chunks.values()) expect(attempts.length).toBeLessThanOrEqual(perChunk);
-      expect(smallestRetryGapMs(chunks)).toBeGreaterThanOrEqual(shortestBackoffMs(1));
-      // One refused request, one throttled failure in the core: nothing retried out of its sight.
-      expect(lastSnapshot(run).counters.throttles).toBe(
-        source.requests.filter((request) => request.refused && !isHead(request)).length,
-      );
-    } finally {
-      await source.stop();
-      await sink.stop();
-    }
-  });
+        // The manifest's files are sized when claimed: a HEAD refused in the burst is retried
+        // before the core sees its job (claim-sizing.ts), spaced and bounded as a chunk's fetch.
+        const durationMs = (burst.endMs ?? 0) - burst.startMs;
+        const perChunk = attemptsWithin(durationMs);
+        const isHead = (request: ProxiedRequest) => request.method === 'HEAD';
+        const refusedHeads = groupBy(source.requestsDuring(burst).filter(isHead), (request) => request.path);
+        for (const attempts of refusedHeads.values()) expect(attempts.length).toBeLessThanOrEqual(perChunk);
+        if (refusedHeads.size > 0)
+          expect(smallestRetryGapMs(refusedHeads)).toBeGreaterThanOrEqual(shortestBackoffMs(1));
+        const refused = source.requestsDuring(burst).filter((request) => !isHead(request));
+        const chunks = groupBy(refused, (request) => `${request.path} ${request.headers.range ?? ''}`);
+        // Every chunk refused in the burst stays reserved in the memory budget until it is
+        // fetched and decoded, which cannot happen before the burst ends: together they fit the
+        // data budget plus the one chunk the stall rule may start over it (core/capacity.ts).
+        const budgetBytes = lastSnapshot(run).memoryBudgetBytes;
+        const chunkBytes = chunkMb * mebibyte;
+        const refusedChunkBytes = [...chunks.keys()].reduce((sum, key) => {
+          const [first, last] = (/bytes=(\d+)-(\d+)/.exec(key) ?? []).slice(1).map(Number);
+          return sum + (last! - first! + 1);
+        }, 0);
+        expect(refusedChunkBytes).toBeLessThanOrEqual(budgetBytes + chunkBytes);
+        // The bound on requests in a burst of D ms. The HTTP client does not retry a 503 (only a
+        // dropped connection), so each request is one attempt of one chunk's fetch task. Each
+        // chunk then makes at most attemptsWithin(D) attempts (core backoff, at least 250 ms,
+        // 500 ms, 1 s… between them), and the chunks in play are those the budget holds: at most
+        // (budget + chunk) / smallest chunk. The limit's cut does not slow the first attempts down:
+        // even at a limit of 1, a 503 comes back at once and frees the slot for a chunk not yet
+        // tried. What paces them is the core's request rate for an HTTPS source (20 a second by
+        // default, core/request-rate.ts): its burst, plus its rate over D and one second more
+        // for requests let through just before the burst that arrive in it.
+        const smallestChunk = Math.min(chunkBytes, crawl.warcBytes % chunkBytes || chunkBytes);
+        const chunksInPlay = Math.min(
+          fileCount * Math.ceil(crawl.warcBytes / chunkBytes),
+          Math.floor((budgetBytes + chunkBytes) / smallestChunk),
+        );
+        const rateBurst = Math.max(1, httpSourceRequestsPerSecond * defaultLimits.remoteRequestBurstSeconds);
+        const tokens = Math.floor(rateBurst + (httpSourceRequestsPerSecond * (durationMs + 1_000)) / 1_000);
+        const bound = Math.min(chunksInPlay * perChunk, tokens);
+        const headsRefused = [...refusedHeads.values()].reduce((sum, attempts) => sum + attempts.length, 0);
+        console.log(
+          `source burst of ${durationMs.toFixed(0)} ms: ${refused.length} GETs refused (bound ${bound}), ${chunks.size} chunks (bound ${chunksInPlay}), ` +
+            `${headsRefused} HEADs of ${refusedHeads.size} files refused, ` +
+            `at most ${Math.max(...[...chunks.values()].map((attempts) => attempts.length))} attempts a chunk (bound ${perChunk}), limit ${ceiling} → ${limit.lowest} → ${limit.recoveredTo}`,
+        );
+        expect(refused.length).toBeGreaterThan(0);
+        expect(refused.length).toBeLessThanOrEqual(bound);
+        for (const attempts of chunks.values()) expect(attempts.length).toBeLessThanOrEqual(perChunk);
+        expect(smallestRetryGapMs(chunks)).toBeGreaterThanOrEqual(shortestBackoffMs(1));
+        // One refused request, one throttled failure in the core: nothing retried out of its sight.
+        expect(lastSnapshot(run).counters.throttles).toBe(
+          source.requests.filter((request) => request.refused && !isHead(request)).length,
+        );
+      } finally {
+        await source.stop();
+        await sink.stop();
+      }
+    },
+    testTimeoutMs,
+  );
 });
 
 describe('node cmd/worker against a source that answers about 1% of its chunk requests 503 at random', () => {
-  it('never cuts the source limit for them, and exports every input once', async () => {
-    const source = await startFaultProxy(server.baseUrl);
-    const sink = await startFaultProxy(s3.endpoint);
-    try {
-      source.refuseAtRandom(noiseShare, noiseSeed, (request) => request.headers.range !== undefined);
-      const run = startWorker(source, sink, 'source-noise', noiseCrawlId);
-      const code = await run.exited;
-      await expectEveryInputExportedOnce(run, code, 'source-noise', noiseCrawl, noiseCrawlId);
-      const gets = source.requests.filter((request) => request.headers.range !== undefined);
-      const refused = gets.filter((request) => request.refused).length;
-      const last = lastSnapshot(run);
-      const ceiling = defaultLimits.stageWorkersMax.fetch;
-      console.log(
-        `${refused} of ${gets.length} GETs refused at random: ${last.remoteCuts.source} cuts, ` +
-          `source limit ${Math.min(...run.snapshots.map((snapshot) => snapshot.remoteLimit.source))}–${ceiling}`,
-      );
-      expect(refused).toBeGreaterThanOrEqual(2);
-      expect(last.counters.throttles).toBe(refused);
-      // The stated fraction: all of it. Fewer throttles than a window allows never cut the
-      // limit (the rule before cut it for each throttle of a request sent after its last cut).
-      expect(last.remoteCuts.source).toBe(0);
-      for (const snapshot of run.snapshots) expect(snapshot.remoteLimit.source).toBe(ceiling);
-    } finally {
-      await source.stop();
-      await sink.stop();
-    }
-  });
+  it(
+    'never cuts the source limit for them, and exports every input once',
+    async () => {
+      const source = await startFaultProxy(server.baseUrl);
+      const sink = await startFaultProxy(s3.endpoint);
+      try {
+        source.refuseAtRandom(noiseShare, noiseSeed, (request) => request.headers.range !== undefined);
+        const run = startWorker(source, sink, 'source-noise', noiseCrawlId);
+        const code = await run.exited;
+        await expectEveryInputExportedOnce(run, code, 'source-noise', noiseCrawl, noiseCrawlId);
+        const gets = source.requests.filter((request) => request.headers.range !== undefined);
+        const refused = gets.filter((request) => request.refused).length;
+        const last = lastSnapshot(run);
+        const ceiling = defaultLimits.stageWorkersMax.fetch;
+        console.log(
+          `${refused} of ${gets.length} GETs refused at random: ${last.remoteCuts.source} cuts, ` +
+            `source limit ${Math.min(...run.snapshots.map((snapshot) => snapshot.remoteLimit.source))}–${ceiling}`,
+        );
+        expect(refused).toBeGreaterThanOrEqual(2);
+        expect(last.counters.throttles).toBe(refused);
+        // The stated fraction: all of it. Fewer throttles than a window allows never cut the
+        // limit (the rule before cut it for each throttle of a request sent after its last cut).
+        expect(last.remoteCuts.source).toBe(0);
+        for (const snapshot of run.snapshots) expect(snapshot.remoteLimit.source).toBe(ceiling);
+      } finally {
+        await source.stop();
+        await sink.stop();
+      }
+    },
+    testTimeoutMs,
+  );
 });
 
 /** What a request to the sink asks for, told from its method and query as in S3's REST API. */
@@ -535,7 +550,7 @@ describe('node cmd/worker against a sink that throttles in a burst', () => {
     source = await startFaultProxy(server.baseUrl);
     sink = await startFaultProxy(s3.endpoint);
     result = await runWithSinkBurst(source, sink, 'sink-burst', crawlId, isPutObject);
-  }, 90_000);
+  }, testTimeoutMs);
 
   afterAll(async () => {
     await source?.stop();
@@ -602,7 +617,7 @@ describe('node cmd/worker against a sink that throttles part uploads in a burst'
     source = await startFaultProxy(server.baseUrl);
     sink = await startFaultProxy(s3.endpoint);
     result = await runWithSinkBurst(source, sink, 'sink-part-burst', denseCrawlId, isPartUpload);
-  }, 120_000);
+  }, testTimeoutMs);
 
   afterAll(async () => {
     await source?.stop();
