@@ -1,4 +1,5 @@
-import { allowed } from './aimd-limit.ts';
+import { allowed } from './remote-limit.ts';
+import { rateAllows } from './request-rate.ts';
 import { chunkRange } from './job-state.ts';
 import { peekReady } from './ready-queue.ts';
 import type { Stage } from './stage.ts';
@@ -6,8 +7,8 @@ import { cpuActive, networkActive, type WorkerState } from './worker-state.ts';
 
 /**
  * Whether the stage's next task may start now: it has one, and starting it breaks no cap —
- * the stage's `MaxWorkers`, the shared CPU threads or network streams, the remote's AIMD
- * limit, and for fetches the memory budget.
+ * the stage's `MaxWorkers`, the shared CPU threads or network streams, the remote's adaptive
+ * limit and request-rate ceiling, and for fetches the memory budget.
  */
 export function canStart(state: WorkerState, stage: Stage): boolean {
   if (state.readyCount[stage] === 0) return false;
@@ -18,13 +19,18 @@ export function canStart(state: WorkerState, stage: Stage): boolean {
       return (
         networkActive(state) < limits.networkStreamsMax &&
         state.active.fetch < allowed(state.remotes.source) &&
+        rateAllows(state.requestRates.source) &&
         fetchFitsMemory(state)
       );
     case 'decode':
     case 'encode':
       return cpuActive(state) < limits.cpuSlotsMax && peekReady(state, stage) !== undefined;
     case 'upload':
-      return networkActive(state) < limits.networkStreamsMax && state.active.upload < allowed(state.remotes.sink);
+      return (
+        networkActive(state) < limits.networkStreamsMax &&
+        state.active.upload < allowed(state.remotes.sink) &&
+        rateAllows(state.requestRates.sink)
+      );
     case 'commit':
       return true;
   }

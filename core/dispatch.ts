@@ -4,6 +4,7 @@ import { ChunkStatus, chunkRange, PartStatus, type JobState } from './job-state.
 import { stalledOnMemory } from './capacity.ts';
 import { occupyLane } from './cpu-lanes.ts';
 import { enqueueReady, takeReady } from './ready-queue.ts';
+import { rateAllows, refillTokens, takeToken } from './request-rate.ts';
 import { assert } from './failure.ts';
 import type { Stage } from './stage.ts';
 import { pickStage } from './weighted-pick.ts';
@@ -14,13 +15,17 @@ import type { ReadyEntry, WorkerState } from './worker-state.ts';
  * memory, applies the stall rule of capacity.ts (flush gathering rows, else one fetch alone).
  */
 export function dispatchReadyTasks(state: WorkerState, nowMs: number, commands: Command[]): void {
+  refillTokens(state.requestRates.source, nowMs);
+  refillTokens(state.requestRates.sink, nowMs);
   dispatchByPolicy(state, nowMs, commands);
   if (!stalledOnMemory(state)) return;
   if (flushGatheringRows(state, nowMs)) {
     dispatchByPolicy(state, nowMs, commands);
     return;
   }
-  // Nothing else can free memory: one fetch goes over the budget, alone (see capacity.ts).
+  // Nothing else can free memory: one fetch goes over the budget, alone (see capacity.ts),
+  // when the source's request rate allows; else the wake-up at its next token comes back here.
+  if (!rateAllows(state.requestRates.source)) return;
   const entry = takeReady(state, 'fetch');
   assert(entry !== undefined, 'a memory stall with no fetch ready');
   state.waitingSinceMs.fetch = nowMs;
@@ -95,6 +100,7 @@ function startFetch(state: WorkerState, job: JobState, index: number): Command {
   if (job.chunkReserved[index] === 0) reserveChunk(state, job, index, range.lengthBytes);
   job.chunkStatus[index] = ChunkStatus.Fetching;
   const taskId = track(state, 'fetch', job, index, range.lengthBytes);
+  takeToken(state.requestRates.source);
   return {
     kind: 'fetchChunk',
     taskId,
@@ -145,6 +151,7 @@ function startUpload(state: WorkerState, job: JobState, partNumber: number): Com
   );
   part.status = PartStatus.Uploading;
   const taskId = track(state, 'upload', job, partNumber, part.lengthBytes);
+  takeToken(state.requestRates.sink);
   return {
     kind: 'uploadPart',
     taskId,

@@ -1,7 +1,17 @@
 import { assert } from './failure.ts';
-import type { PerStage, Policy } from './stage.ts';
+import type { ThrottleRule } from './remote-limit.ts';
+import type { PerStage, Policy, Remote } from './stage.ts';
 
 const mebibyte = 1024 * 1024;
+
+/**
+ * The request rate one worker sends an HTTPS source unless told otherwise
+ * (`--source-requests-per-second`): CommonCrawl serves a few thousand requests a second to
+ * all its users and asks each to be polite. Twenty is the rate the HTTP client has always
+ * held a worker to; the simulator shows when it binds (a c6gn.4xlarge could fetch 50–190
+ * chunks a second). An S3 source has none.
+ */
+export const httpSourceRequestsPerSecond = 20;
 
 /**
  * Every limit the worker obeys, named in one place, units last. Relations between them are
@@ -46,10 +56,28 @@ export interface WorkerLimits {
   readonly throttledAttemptsMax: number;
   readonly retryBaseMs: number;
   readonly retryCapMs: number;
-  /** AIMD concurrency of each remote lives in [remoteConcurrencyFloor, its stage cap]. */
+  /** The adaptive concurrency of each remote (remote-limit.ts) lives in [remoteConcurrencyFloor, its stage cap]. */
   readonly remoteConcurrencyFloor: number;
-  /** Multiplicative decrease on throttling. */
+  /** What a cut multiplies the limit by. */
   readonly remoteDecreaseFactor: number;
+  /** Answers over which throttles are counted; a cut opens a new window. */
+  readonly remoteWindowAnswers: number;
+  /** Share of a window's answers a healthy remote may throttle; more within one window cuts the limit. */
+  readonly remoteHealthyThrottleFraction: number;
+  /** Throttles in one window below which the limit is never cut, whatever their share. */
+  readonly remoteThrottlesToCutMin: number;
+  /** Rounds (each as many successes as the level of the last cut) to climb back to that level. */
+  readonly remoteRecoveryRounds: number;
+  /** `windowed`, the default, tells congestion from noise; `aimd` cuts on every burst (for comparison). */
+  readonly throttleRule: ThrottleRule;
+  /**
+   * Requests a second this worker may send each remote (request-rate.ts), whatever its
+   * concurrency limit allows; null for none. The driver sets the source's from
+   * `--source-requests-per-second`.
+   */
+  readonly remoteRequestsPerSecondMax: Readonly<Record<Remote, number | null>>;
+  /** Seconds of that rate a worker that sent nothing for a while may send at once. */
+  readonly remoteRequestBurstSeconds: number;
   readonly metricsIntervalMs: number;
   /** An eligible task that waited this long is picked before any that did not (no starvation). */
   readonly starvationMs: number;
@@ -83,7 +111,28 @@ export const defaultLimits: WorkerLimits = {
   retryBaseMs: 500,
   retryCapMs: 30_000,
   remoteConcurrencyFloor: 1,
+  // Halving, as TCP Reno and the AWS SDKs' adaptive mode do: a sustained burst reaches the
+  // floor in a few windows, and the cubic recovery makes up for the depth of the cut.
   remoteDecreaseFactor: 0.5,
+  // S3 and CloudFront answer some 503s at any load, in ones and twos. A window of 100 answers
+  // cut only by four or more throttles that are over a tenth of its answers so far cuts for
+  // 1% of random 503s once in 1,500 windows (2%: once in 120; 5%: one in six), and hears a
+  // remote refusing a worker within about a second of its requests (a c6gn.4xlarge fetches
+  // 50–190 chunks a second), even a remote it sends little, such as the sink; a burst cuts at
+  // its fourth 503.
+  remoteWindowAnswers: 100,
+  remoteHealthyThrottleFraction: 0.1,
+  remoteThrottlesToCutMin: 4,
+  // Sixteen rounds back to the level of the cut: more than half the way in the first four,
+  // then a long, slow approach to where the remote refused, so a fleet at a request-rate
+  // ceiling spends little time over it (the simulator: about 4% of a fleet's requests refused
+  // at CommonCrawl's ceiling); then as fast beyond it.
+  remoteRecoveryRounds: 16,
+  throttleRule: 'windowed',
+  // None by default: an S3 source or sink scales with its prefixes and says so with 503s.
+  remoteRequestsPerSecondMax: { source: null, sink: null },
+  // One second, as the HTTP client's bucket allowed (a burst of 20 at 20 a second).
+  remoteRequestBurstSeconds: 1,
   metricsIntervalMs: 15_000,
   starvationMs: 2_000,
   downstreamGain: 4,
@@ -118,6 +167,33 @@ export function validateLimits(limits: WorkerLimits): void {
     'remoteConcurrencyFloor must not exceed the fetch and upload caps',
   );
   assert(limits.remoteDecreaseFactor > 0 && limits.remoteDecreaseFactor < 1, 'remoteDecreaseFactor must be in (0, 1)');
+  assert(
+    Number.isInteger(limits.remoteWindowAnswers) && limits.remoteWindowAnswers >= 1,
+    'remoteWindowAnswers must be a positive integer',
+  );
+  // A burst as long as a window straddles at most two windows, one of which holds at least
+  // half of it: that half must be enough to cut, in count and in share, whatever the alignment.
+  assert(
+    limits.remoteHealthyThrottleFraction > 0 && limits.remoteHealthyThrottleFraction < 0.5,
+    'remoteHealthyThrottleFraction must be in (0, 0.5), or a burst of a window could pass uncut',
+  );
+  assert(
+    Number.isInteger(limits.remoteThrottlesToCutMin) &&
+      limits.remoteThrottlesToCutMin >= 2 &&
+      limits.remoteThrottlesToCutMin <= Math.floor(limits.remoteWindowAnswers / 2),
+    'remoteThrottlesToCutMin must be in [2, remoteWindowAnswers / 2]: one random 503 must not cut, a burst must',
+  );
+  assert(limits.remoteRecoveryRounds > 0, 'remoteRecoveryRounds must be positive');
+  for (const [remote, perSecond] of Object.entries(limits.remoteRequestsPerSecondMax)) {
+    assert(
+      perSecond === null || (Number.isFinite(perSecond) && perSecond > 0),
+      `remoteRequestsPerSecondMax.${remote} must be positive or null`,
+    );
+  }
+  assert(
+    Number.isFinite(limits.remoteRequestBurstSeconds) && limits.remoteRequestBurstSeconds > 0,
+    'remoteRequestBurstSeconds must be positive',
+  );
   assert(
     limits.metricsIntervalMs >= 1 && limits.claimIdleMs >= 1 && limits.starvationMs >= 1,
     'intervals must be positive',

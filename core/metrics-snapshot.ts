@@ -1,4 +1,4 @@
-import { allowed } from './aimd-limit.ts';
+import { allowed } from './remote-limit.ts';
 import { totalCount } from './record-counters.ts';
 import type { ReasonTotals } from './record-reasons.ts';
 import { perStage, type PerStage, type Remote } from './stage.ts';
@@ -16,8 +16,10 @@ export interface MetricsSnapshot {
   readonly jobsActive: number;
   readonly heldBytes: number;
   readonly memoryBudgetBytes: number;
-  /** Current AIMD concurrency limit of each remote. */
+  /** Current concurrency limit of each remote (remote-limit.ts). */
   readonly remoteLimit: Record<Remote, number>;
+  /** Times each remote's limit was cut for throttling, since start. */
+  readonly remoteCuts: Record<Remote, number>;
   /**
    * `badRecords` counts damage; `skippedRecords` records that are no web capture (`dns:`,
    * `whois:`), apart from damage; `recordWarnings` rows kept with something mended or null.
@@ -43,6 +45,7 @@ export function metricsSnapshot(state: WorkerState, nowMs: number): MetricsSnaps
     heldBytes: state.heldBytes,
     memoryBudgetBytes: state.limits.memoryBudgetBytes,
     remoteLimit: { source: allowed(state.remotes.source), sink: allowed(state.remotes.sink) },
+    remoteCuts: { source: state.remotes.source.cuts, sink: state.remotes.sink.cuts },
     counters: {
       ...counters,
       records: totalCount(records.byType),

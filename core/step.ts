@@ -1,4 +1,4 @@
-import { allowed } from './aimd-limit.ts';
+import { allowed } from './remote-limit.ts';
 import type { Command } from './commands.ts';
 import { dispatchReadyTasks } from './dispatch.ts';
 import { assert } from './failure.ts';
@@ -8,6 +8,7 @@ import type { ClaimedJob } from './input-ref.ts';
 import { admitJob, endJob, maybeQueueCommit } from './job-lifecycle.ts';
 import { ChunkStatus, PartStatus, type JobState } from './job-state.ts';
 import { metricsSnapshot } from './metrics-snapshot.ts';
+import { nextTokenAtMs } from './request-rate.ts';
 import { enqueueReady, nextBackoffAtMs, releaseDueBackoff } from './ready-queue.ts';
 import type { Stage } from './stage.ts';
 import { applyTaskAnswer } from './task-answers.ts';
@@ -219,6 +220,9 @@ function nextWakeAtMs(state: WorkerState, nowMs: number): number | null {
   let wakeAtMs = Math.min(nextBackoffAtMs(state), state.nextMetricsAtMs);
   if (state.jobs.size > 0) wakeAtMs = Math.min(wakeAtMs, state.nextHeartbeatAtMs, state.nextLeaseCheckAtMs);
   if (state.draining && state.drainDeadlineMs > nowMs) wakeAtMs = Math.min(wakeAtMs, state.drainDeadlineMs);
+  // A task held back by its remote's request rate starts when the next token comes.
+  if (state.readyCount.fetch > 0) wakeAtMs = Math.min(wakeAtMs, nextTokenAtMs(state.requestRates.source));
+  if (state.readyCount.upload > 0) wakeAtMs = Math.min(wakeAtMs, nextTokenAtMs(state.requestRates.sink));
   if (!state.draining && !state.claimInFlight && state.claimNotBeforeMs > nowMs)
     wakeAtMs = Math.min(wakeAtMs, state.claimNotBeforeMs);
   assert(wakeAtMs > nowMs, `a wake-up at ${wakeAtMs} is not after now (${nowMs}): the driver would spin`);

@@ -1,4 +1,3 @@
-import { onSuccess, onThrottle } from './aimd-limit.ts';
 import type { Command } from './commands.ts';
 import { freeLane } from './cpu-lanes.ts';
 import { assert, type Failure } from './failure.ts';
@@ -17,6 +16,7 @@ import {
 } from './job-lifecycle.ts';
 import { ChunkStatus, PartStatus, type JobState } from './job-state.ts';
 import { addRecordCounters } from './record-counters.ts';
+import { onRemoteAnswer, type RemoteAnswer } from './remote-limit.ts';
 import { scheduleBackoff } from './ready-queue.ts';
 import { decideRetry, type TaskAttempts } from './retry-policy.ts';
 import type { TaskInFlight, WorkerState } from './worker-state.ts';
@@ -78,7 +78,7 @@ function onChunkFetched(state: WorkerState, task: TaskInFlight, bytes: number, n
   const job = task.job;
   job.chunkStatus[task.index] = ChunkStatus.Fetched;
   state.counters.bytesIn += bytes;
-  onSuccess(state.remotes.source);
+  onRemoteAnswer(state.remotes.source, state.limits, remoteAnswer(state, task, false));
   maybeQueueDecode(state, job, nowMs);
 }
 
@@ -132,7 +132,7 @@ function onPartUploaded(state: WorkerState, task: TaskInFlight, nowMs: number): 
   releaseBytes(state, job, task.bytes);
   job.partsUploaded += 1;
   state.counters.bytesOut += task.bytes;
-  onSuccess(state.remotes.sink);
+  onRemoteAnswer(state.remotes.sink, state.limits, remoteAnswer(state, task, false));
   maybeQueueCommit(state, job, nowMs);
 }
 
@@ -170,7 +170,7 @@ function onTaskFailed(
     state.counters.throttles += 1;
     const remote = task.stage === 'fetch' ? state.remotes.source : state.remotes.sink;
     if (task.stage === 'fetch' || task.stage === 'upload')
-      onThrottle(remote, state.limits.remoteDecreaseFactor, task.dispatchSeq, state.nextDispatchSeq);
+      onRemoteAnswer(remote, state.limits, remoteAnswer(state, task, true));
   }
   const attempts = attemptsOf(job, task);
   if (attempts === undefined || (state.draining && nowMs >= state.drainDeadlineMs)) {
@@ -181,6 +181,12 @@ function onTaskFailed(
   state.counters.retries += 1;
   markBackoff(job, task);
   scheduleBackoff(state, job, task.stage, task.index, nowMs + decision.delayMs);
+}
+
+/** A fetch's or upload's answer as its remote's limit counts it; its own slot is already free. */
+function remoteAnswer(state: WorkerState, task: TaskInFlight, throttled: boolean): RemoteAnswer {
+  const inFlight = state.active[task.stage] + 1;
+  return { throttled, dispatchSeq: task.dispatchSeq, nextDispatchSeq: state.nextDispatchSeq, inFlight };
 }
 
 /** The attempt counters of a task that retries in place; undefined for decode and encode. */

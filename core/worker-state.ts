@@ -1,4 +1,5 @@
-import { aimdLimit, type AimdLimit } from './aimd-limit.ts';
+import { remoteLimit, type RemoteLimit } from './remote-limit.ts';
+import { requestRate, type RequestRate } from './request-rate.ts';
 import { BinaryHeap } from './binary-heap.ts';
 import type { InvariantChecks } from './invariants.ts';
 import type { JobState } from './job-state.ts';
@@ -42,7 +43,7 @@ export interface TaskInFlight {
   readonly rows: number;
   /** A decode of the last chunk, or an encode that writes the footer. */
   readonly final: boolean;
-  /** Dispatch order, for AIMD's one-cut-per-burst rule. */
+  /** Dispatch order: a remote's limit tells answers to requests sent before its last cut by it. */
   readonly dispatchSeq: number;
 }
 
@@ -81,7 +82,9 @@ export interface WorkerState {
   readonly backoff: BinaryHeap<BackoffEntry>;
   /** Backoff entries of jobs still held (the heap may also hold entries of ended jobs). */
   backoffCount: number;
-  readonly remotes: Record<Remote, AimdLimit>;
+  readonly remotes: Record<Remote, RemoteLimit>;
+  /** Each remote's request-rate ceiling for this worker (request-rate.ts). */
+  readonly requestRates: Record<Remote, RequestRate>;
   heldBytes: number;
   /**
    * The part of `heldBytes` reserved by fetches for chunks of jobs still held, from first
@@ -157,8 +160,12 @@ export function createWorkerState(limits: WorkerLimits, options: WorkerStateOpti
     waitingSinceMs: perStage(() => 0),
     backoff: new BinaryHeap((a, b) => (a.readyAtMs !== b.readyAtMs ? a.readyAtMs < b.readyAtMs : a.seq < b.seq)),
     remotes: {
-      source: aimdLimit(limits.remoteConcurrencyFloor, limits.stageWorkersMax.fetch),
-      sink: aimdLimit(limits.remoteConcurrencyFloor, limits.stageWorkersMax.upload),
+      source: remoteLimit(limits.remoteConcurrencyFloor, limits.stageWorkersMax.fetch),
+      sink: remoteLimit(limits.remoteConcurrencyFloor, limits.stageWorkersMax.upload),
+    },
+    requestRates: {
+      source: requestRate(limits.remoteRequestsPerSecondMax.source, limits.remoteRequestBurstSeconds),
+      sink: requestRate(limits.remoteRequestsPerSecondMax.sink, limits.remoteRequestBurstSeconds),
     },
     backoffCount: 0,
     heldBytes: 0,

@@ -18,6 +18,9 @@ export interface ResourceUtilization {
   readonly networkOut: number;
   readonly sourceRequests: number;
   readonly sinkRequests: number;
+  /** Each instance's own request-rate ceiling (limits.remoteRequestsPerSecondMax); 0 when there is none. */
+  readonly sourceGovernor: number;
+  readonly sinkGovernor: number;
 }
 
 export interface SimulationResult {
@@ -49,7 +52,15 @@ export interface SimulationResult {
   readonly peakHeldBytes: number;
   readonly crashes: number;
   readonly jobsReclaimed: number;
+  /**
+   * Each instance's share of the source's fleet-wide request ceiling: as its
+   * `--source-requests-per-second`, it keeps the fleet under that ceiling.
+   */
+  readonly sourceRequestsPerSecondShare: number;
+  /** Requests of the simulated instances refused for being over the fleet-wide ceiling. */
   readonly throttled: { readonly source: number; readonly sink: number };
+  /** Every 503 the simulated instances were answered: over the ceiling, or at random below it. */
+  readonly slowDowns: { readonly source: number; readonly sink: number };
   readonly violations: readonly string[];
   readonly violationCount: number;
   readonly timeSeries: TimeSeries;
@@ -146,6 +157,7 @@ export function simulate(scenario: Scenario, observer: SimulationObserver = {}):
     random,
     badJobs,
     limits,
+    invariantChecks: scenario.invariantChecks ?? 'full',
     sourceCeiling: new RateCeiling(models.source.requestsPerSecondMax * fleetShare),
     sinkCeiling: new RateCeiling(models.sink.requestsPerSecondMax * fleetShare),
     checkers: new Checkers(limits),
@@ -231,6 +243,8 @@ function summarize(parts: SummaryParts): SimulationResult {
     networkOut: instances.reduce((sum, instance) => sum + instance.outbound.bytesCarried, 0) / nicBytes,
     sourceRequests: context.sourceCeiling.accepted / (context.sourceCeiling.requestsPerSecond * (endMs / 1000) || 1),
     sinkRequests: context.sinkCeiling.accepted / (context.sinkCeiling.requestsPerSecond * (endMs / 1000) || 1),
+    sourceGovernor: governorUtilization(context.sourceCeiling, limits.remoteRequestsPerSecondMax.source, instanceMs),
+    sinkGovernor: governorUtilization(context.sinkCeiling, limits.remoteRequestsPerSecondMax.sink, instanceMs),
   };
   return {
     instances: scenario.instances,
@@ -258,7 +272,12 @@ function summarize(parts: SummaryParts): SimulationResult {
     peakHeldBytes: statistics.peakHeldBytes,
     crashes: instances.reduce((sum, instance) => sum + instance.crashes, 0),
     jobsReclaimed: ledger.reclaimed,
+    sourceRequestsPerSecondShare: scenario.models.source.requestsPerSecondMax / scenario.instances,
     throttled: { source: context.sourceCeiling.refused, sink: context.sinkCeiling.refused },
+    slowDowns: {
+      source: context.sourceCeiling.refused + context.sourceCeiling.refusedAtRandom,
+      sink: context.sinkCeiling.refused + context.sinkCeiling.refusedAtRandom,
+    },
     violations: context.checkers.violations,
     violationCount: context.checkers.violationCount,
     timeSeries: statistics.timeSeries(sample.instances, scenario.instances / sample.instances, endMs),
@@ -271,7 +290,23 @@ const resourceNames: Record<keyof ResourceUtilization, string> = {
   networkOut: 'upload (instance network out)',
   sourceRequests: 'fetch (CommonCrawl request-rate ceiling)',
   sinkRequests: 'upload (S3 PUT rate per prefix)',
+  sourceGovernor: "fetch (each worker's source request rate, --source-requests-per-second)",
+  sinkGovernor: "upload (each worker's sink request rate)",
 };
+
+/** What a resource is called in `bottleneck`. */
+export function resourceName(resource: keyof ResourceUtilization): string {
+  return resourceNames[resource];
+}
+
+/**
+ * Requests the sample's instances sent a remote (accepted or refused: each spent a token of
+ * its instance's governor) against what their governors allow over the run.
+ */
+function governorUtilization(ceiling: RateCeiling, perSecond: number | null, instanceMs: number): number {
+  if (perSecond === null) return 0;
+  return (ceiling.accepted + ceiling.refused) / (perSecond * (instanceMs / 1000));
+}
 
 /** The most utilised resource, named by the stage it limits. */
 function bottleneckOf(utilization: ResourceUtilization, activeAreaMs: PerStage<number>): string {

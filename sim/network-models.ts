@@ -34,6 +34,8 @@ export class RateCeiling {
   private lastMs = 0;
   accepted = 0;
   refused = 0;
+  /** 503s answered below the ceiling: the few a healthy remote answers at any load. */
+  refusedAtRandom = 0;
 
   constructor(readonly requestsPerSecond: number) {
     this.tokens = requestsPerSecond;

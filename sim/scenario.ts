@@ -1,3 +1,4 @@
+import type { InvariantChecks } from '../core/invariants.ts';
 import { withLimits, type WorkerLimits } from '../core/limits.ts';
 import type { PerStage, Policy } from '../core/stage.ts';
 import { findCrawlPreset } from './crawl-presets.ts';
@@ -34,6 +35,12 @@ export interface Scenario {
   readonly jobEndBoundMs: number;
   /** Liveness: the whole run must end within this much simulated time. */
   readonly runBoundMs: number;
+  /**
+   * The core's own checks at every step: `full` (the default) scans every job and task, which
+   * is how the simulator proves the core; `counters` keeps the O(1) checks of production, for
+   * comparisons of whole crawls where the scans would double the time and prove nothing new.
+   */
+  readonly invariantChecks?: InvariantChecks;
 }
 
 const hourMs = 3_600_000;

@@ -1,3 +1,4 @@
+import type { InvariantChecks } from '../core/invariants.ts';
 import type { Command, CommandOf } from '../core/commands.ts';
 import { inputFault, remoteFault } from '../core/failure.ts';
 import type { Lease } from '../core/input-ref.ts';
@@ -29,6 +30,7 @@ export interface SimulationContext {
   readonly checkers: Checkers;
   readonly statistics: RunStatistics;
   readonly limits: WorkerLimits;
+  readonly invariantChecks: InvariantChecks;
   readonly onFinished: (instance: SimulatedInstance) => void;
   readonly onSnapshot: (instance: number, snapshot: MetricsSnapshot) => void;
   /** The core said `finished`; `tasksInFlight` of its tasks were still unanswered. */
@@ -91,8 +93,10 @@ export class SimulatedInstance {
   /** Starts (or restarts) the worker with a fresh core. */
   start(): void {
     const seed = Math.floor(uniform(this.context.random.coreSeeds) * 2 ** 31);
-    // The simulator is where the core is proven: every step scans every job and task.
-    this.state = createWorkerState({ ...this.context.limits, seed }, { invariantChecks: 'full' });
+    // The simulator is where the core is proven: unless the scenario says otherwise, every
+    // step scans every job and task.
+    const invariantChecks = this.context.invariantChecks;
+    this.state = createWorkerState({ ...this.context.limits, seed }, { invariantChecks });
     this.crashed = false;
     this.lastIntegratedMs = this.context.queue.nowMs;
     this.runStep([]);
@@ -281,6 +285,7 @@ export class SimulatedInstance {
       ]);
     }
     if (roll < model.slowDownRate) {
+      ceiling.refusedAtRandom += 1;
       return this.answerAt(nowMs + latencyMs, [
         { kind: 'taskFailed', taskId, failure: remoteFault('503 SlowDown', { throttled: true }) },
       ]);

@@ -1,16 +1,22 @@
 /**
  * The HTTP client for CommonCrawl and other HTTPS inputs. Polite: its own User-Agent, a
- * bounded request rate (token bucket), timeouts for headers and for a stalled body. Never
+ * bounded request rate, timeouts for headers and for a stalled body. Never
  * returns wrong bytes: a 206 must name the asked start in Content-Range and deliver its
  * length; a 200 (a server that ignored Range) is sliced, within a bound on bytes skipped.
  *
  * Who retries: a connection dropped before or during a body is retried here, at once and a
  * bounded number of times (cheap, and common when a kept-alive socket was closed by the
  * server). A 503 or 429 is not: it is thrown as a throttled `FailureError`, so the core backs
- * off with jitter and lowers the source's concurrency (AIMD). Timeouts and 5xx are thrown as
- * retryable for the core's backoff too; looping here would hide them from it.
+ * off with jitter and counts it for the source's adaptive limit. Timeouts and 5xx are thrown
+ * as retryable for the core's backoff too; looping here would hide them from it.
+ *
+ * Who paces: ranged reads are tasks of the core, which starts them within the source's
+ * request rate (core/request-rate.ts) — pacing them here too would hide that wait from the
+ * core and the simulator. This client's own token bucket paces only what the core does not
+ * dispatch: the HEADs that size claimed files and manifest reads, at the same rate.
  */
 import { FailureError, inputFault, ourFault, remoteFault } from '../../core/failure.ts';
+import { defaultLimits, httpSourceRequestsPerSecond } from '../../core/limits.ts';
 import type { ByteRange } from '../../core/source.ts';
 import { redact } from '../aws/redact.ts';
 import { BodyReadError, readBodyWindow, shortBody } from './bounded-body.ts';
@@ -20,8 +26,11 @@ import { userAgent } from './user-agent.ts';
 
 export interface PoliteHttpClientOptions {
   readonly userAgent?: string;
-  /** Requests a second to one client; CommonCrawl's fair share for one worker. */
-  readonly requestsPerSecond?: number;
+  /**
+   * Requests a second for the HEADs and manifest reads the core does not dispatch; null for
+   * no pacing. Ranged reads are paced by the core.
+   */
+  readonly requestsPerSecond?: number | null;
   readonly burst?: number;
   readonly headersTimeoutMs?: number;
   readonly idleTimeoutMs?: number;
@@ -42,11 +51,14 @@ interface Exchange {
   readonly timedOut: () => boolean;
 }
 
-/** Requests a client sends to one origin unless told otherwise: 20 a second, a burst of 20. */
-export const defaultRequestRate = { requestsPerSecond: 20, burst: 20 } as const;
+/** What paces a client's own requests unless told otherwise: the HTTPS source's rate, a burst of a second of it. */
+export const defaultRequestRate = {
+  requestsPerSecond: httpSourceRequestsPerSecond,
+  burst: httpSourceRequestsPerSecond * defaultLimits.remoteRequestBurstSeconds,
+} as const;
 
 export class PoliteHttpClient {
-  private readonly bucket: TokenBucket;
+  private readonly bucket: TokenBucket | null;
   private readonly userAgent: string;
   private readonly headersTimeoutMs: number;
   private readonly idleTimeoutMs: number;
@@ -55,10 +67,12 @@ export class PoliteHttpClient {
   private readonly wholeBytesMax: number;
 
   constructor(options: PoliteHttpClientOptions = {}) {
-    this.bucket = new TokenBucket({
-      requestsPerSecond: options.requestsPerSecond ?? defaultRequestRate.requestsPerSecond,
-      burst: options.burst ?? defaultRequestRate.burst,
-    });
+    const requestsPerSecond =
+      options.requestsPerSecond === undefined ? defaultRequestRate.requestsPerSecond : options.requestsPerSecond;
+    this.bucket =
+      requestsPerSecond === null
+        ? null
+        : new TokenBucket({ requestsPerSecond, burst: options.burst ?? Math.max(1, requestsPerSecond) });
     this.userAgent = options.userAgent ?? userAgent();
     this.headersTimeoutMs = options.headersTimeoutMs ?? 30_000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
@@ -67,16 +81,19 @@ export class PoliteHttpClient {
     this.wholeBytesMax = options.wholeBytesMax ?? 64 * 1024 * 1024;
   }
 
+  /** A ranged read: a task of the core, which paced it. */
   readRange(url: string, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
     if (range.lengthBytes === 0) return Promise.resolve(new Uint8Array(0));
     return this.withConnectionRetry(() => this.readRangeOnce(url, range, signal));
   }
 
-  sizeOf(url: string, signal?: AbortSignal): Promise<number> {
+  async sizeOf(url: string, signal?: AbortSignal): Promise<number> {
+    await this.bucket?.take(signal);
     return this.withConnectionRetry(() => this.sizeOnce(url, signal));
   }
 
-  getWhole(url: string, signal?: AbortSignal): Promise<Uint8Array> {
+  async getWhole(url: string, signal?: AbortSignal): Promise<Uint8Array> {
+    await this.bucket?.take(signal);
     return this.withConnectionRetry(() => this.getWholeOnce(url, signal));
   }
 
@@ -96,7 +113,6 @@ export class PoliteHttpClient {
     range: string | null,
     signal?: AbortSignal,
   ): Promise<Exchange> {
-    await this.bucket.take(signal);
     const controller = new AbortController();
     let timedOut = false;
     const abortForTimeout = (): void => {

@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InputRef } from '../../core/input-ref.ts';
-import { withLimits, type WorkerLimits } from '../../core/limits.ts';
+import { httpSourceRequestsPerSecond, withLimits, type WorkerLimits } from '../../core/limits.ts';
 import type { Sink } from '../../core/sink.ts';
 import type { Source } from '../../core/source.ts';
 import { JsonLinesMetrics, type SnapshotReporter } from '../../adapters/metrics/json-lines-metrics.ts';
@@ -19,6 +19,8 @@ import type { InspectableLedger } from '../../adapters/ledger/ledger-options.ts'
 import { defaultEmbeddedDirectory, openLedger } from '../../adapters/ledger/open-ledger.ts';
 import { LocalFolderSink } from '../../adapters/sink/local-folder-sink.ts';
 import { AnySource } from '../../adapters/source/any-source.ts';
+import { HttpSource } from '../../adapters/source/http-source.ts';
+import { PoliteHttpClient } from '../../adapters/source/polite-http-client.ts';
 import { outputKeyFor } from '../../adapters/source/output-key.ts';
 import { CpuPool } from './cpu-pool.ts';
 import { InProcessCpu, type CpuStages } from './cpu-stages.ts';
@@ -65,6 +67,8 @@ export function sourceOf(config: WorkerConfig): Opened<Source> {
   const source = new AnySource({
     commonCrawlBase: config.ccBase,
     commonCrawlSubset: config.ccSubset,
+    // The core paces ranged reads; the client paces the HEADs and manifests it does not see, alike.
+    http: new HttpSource({ client: new PoliteHttpClient({ requestsPerSecond: sourceRequestsPerSecondOf(config) }) }),
     s3Source: async () => {
       const { S3Source } = await import('../../adapters/source/s3-source.ts');
       const client = await s3ClientFor(config);
@@ -112,6 +116,17 @@ export async function cpuStagesOf(config: WorkerConfig): Promise<Opened<CpuStage
 }
 
 /**
+ * `--source-requests-per-second`, or its default for the input's kind: HTTPS inputs (a URL,
+ * or `cc:` against an https base) get the polite rate; S3 and local ones none.
+ */
+export function sourceRequestsPerSecondOf(config: WorkerConfig): number | null {
+  if (config.sourceRequestsPerSecond !== undefined) return config.sourceRequestsPerSecond;
+  const spec = inputSpecOf(config);
+  const location = spec.startsWith('cc:') ? config.ccBase : spec;
+  return /^https?:\/\//i.test(location) ? httpSourceRequestsPerSecond : null;
+}
+
+/**
  * The core's limits for this process: one CPU slot per thread, the data share of the memory
  * budget (memory-plan.ts); network concurrency is the core's default.
  */
@@ -130,6 +145,7 @@ export function limitsOf(config: WorkerConfig): WorkerLimits {
     leaseSafetyMs: Math.floor((config.leaseSeconds * 1_000) / 10),
     drainTimeoutMs: config.drainTimeout * 1_000,
     metricsIntervalMs: config.metricsInterval * 1_000,
+    remoteRequestsPerSecondMax: { source: sourceRequestsPerSecondOf(config), sink: null },
     seed: process.pid,
   });
 }

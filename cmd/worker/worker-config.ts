@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { parseShard, shardFromEnvironment } from '../../adapters/ledger/static-shard.ts';
 import { type CommonCrawlSubset, commonCrawlSubsets } from '../../adapters/source/manifest.ts';
+import { httpSourceRequestsPerSecond } from '../../core/limits.ts';
 import { cpuSlotReserveMb, defaultBudgetMb, memoryPlan } from './memory-plan.ts';
 
 export class ConfigError extends Error {
@@ -109,6 +110,13 @@ export const optionSpecs = {
     defaultValue: 'warc',
     help: "which files of a cc: crawl: warc (captures), wet (page texts) or wat (metadata envelopes), by the crawl's <subset>.paths.gz",
   },
+  sourceRequestsPerSecond: {
+    flag: 'source-requests-per-second',
+    environment: 'SOURCE_REQUESTS_PER_SECOND',
+    kind: 'string',
+    defaultValue: undefined,
+    help: `requests a second this worker sends the source, or none (default: ${httpSourceRequestsPerSecond} for https inputs, none for s3:// and local ones)`,
+  },
   metrics: {
     flag: 'metrics',
     environment: 'METRICS',
@@ -175,6 +183,8 @@ export interface WorkerConfig {
   readonly s3Endpoint: string | undefined;
   readonly ccBase: string;
   readonly ccSubset: CommonCrawlSubset;
+  /** Requests a second to the source; null for none; undefined for the default of the input's kind. */
+  readonly sourceRequestsPerSecond: number | null | undefined;
   readonly metrics: 'none' | 'stdout' | 'cloudwatch';
   readonly metricsInterval: number;
   readonly memoryBudgetMb: number;
@@ -260,6 +270,17 @@ function asInteger(
   return number;
 }
 
+/** A positive number of requests a second, or `none`. */
+function asRate(name: OptionName, value: string | number | boolean | undefined): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'none') return null;
+  const number = typeof value === 'number' ? value : Number(value);
+  if (typeof value === 'boolean' || String(value).trim() === '' || !Number.isFinite(number) || number <= 0) {
+    throw new ConfigError(`--${optionSpecs[name].flag} must be a positive number or none, got "${String(value)}"`);
+  }
+  return number;
+}
+
 function oneOf<T extends string>(name: OptionName, value: unknown, allowed: readonly T[]): T {
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
   throw new ConfigError(`--${optionSpecs[name].flag} must be one of ${allowed.join(', ')}, got "${String(value)}"`);
@@ -303,6 +324,7 @@ export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.Pr
     s3Endpoint: text('s3Endpoint'),
     ccBase: text('ccBase') as string,
     ccSubset: oneOf('ccSubset', pick('ccSubset'), commonCrawlSubsets),
+    sourceRequestsPerSecond: asRate('sourceRequestsPerSecond', pick('sourceRequestsPerSecond')),
     metrics: oneOf('metrics', pick('metrics'), ['none', 'stdout', 'cloudwatch'] as const),
     metricsInterval: asInteger('metricsInterval', pick('metricsInterval'), 1) as number,
     memoryBudgetMb,

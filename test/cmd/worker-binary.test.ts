@@ -104,6 +104,8 @@ describe('node cmd/worker', () => {
       [[], { LEASE_SECONDS: 'soon' }, '--lease-seconds must be an integer'],
       [['--shard', '3/2'], {}, 'shard index must be in [0, 1]'],
       [[], { JOB_ATTEMPTS: '0' }, '--job-attempts must be an integer ≥ 1'],
+      [['--source-requests-per-second', '0'], {}, '--source-requests-per-second must be a positive number or none'],
+      [[], { SOURCE_REQUESTS_PER_SECOND: 'fast' }, '--source-requests-per-second must be a positive number or none'],
     ] as const) {
       const result = runWorker([...args], { ...environment });
       expect(result.code).toBe(2);

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { allowed } from '../../core/aimd-limit.ts';
+import { allowed } from '../../core/remote-limit.ts';
 import type { Command, JobOutcome } from '../../core/commands.ts';
 import type { Failure } from '../../core/failure.ts';
 import type { Input } from '../../core/inputs.ts';

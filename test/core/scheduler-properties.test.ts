@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { allowed } from '../../core/aimd-limit.ts';
+import { allowed } from '../../core/remote-limit.ts';
 import { canStart } from '../../core/capacity.ts';
 import type { Command, CommandOf } from '../../core/commands.ts';
 import type { Input } from '../../core/inputs.ts';

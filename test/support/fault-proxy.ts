@@ -44,6 +44,11 @@ export interface FaultProxy {
   readonly bursts: readonly Burst[];
   /** Refuse every request from now until `endBurst`. */
   startBurst(): void;
+  /**
+   * From now on, refuse each request that `counts` with probability `share`, drawn from a
+   * generator seeded with `seed`: the noise of a healthy remote, the same on every run.
+   */
+  refuseAtRandom(share: number, seed: number, counts: (request: IncomingMessage) => boolean): void;
   endBurst(): void;
   /** The requests refused during `burst`: all that arrived while it lasted. */
   requestsDuring(burst: Burst): ProxiedRequest[];
@@ -81,6 +86,17 @@ function pass(request: IncomingMessage, response: ServerResponse, target: URL, a
   request.pipe(upstream);
 }
 
+/** A small seeded generator of floats in [0, 1). */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let mixed = Math.imul(state ^ (state >>> 15), state | 1);
+    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
+    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** Starts a proxy on 127.0.0.1 in front of `target` (an origin such as `http://127.0.0.1:9000`). */
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const targetUrl = new URL(target);
@@ -88,8 +104,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const requests: ProxiedRequest[] = [];
   const bursts: Burst[] = [];
   const current = (): Burst | undefined => bursts.find((burst) => burst.endMs === null);
+  let refusesAtRandom: (request: IncomingMessage) => boolean = () => false;
   const server: Server = createServer((request, response) => {
-    const refused = current() !== undefined;
+    const refused = current() !== undefined || refusesAtRandom(request);
     requests.push({
       atMs: performance.now(),
       method: request.method ?? 'GET',
@@ -108,6 +125,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     bursts,
     startBurst() {
       if (current() === undefined) bursts.push({ startMs: performance.now(), endMs: null });
+    },
+    refuseAtRandom(share, seed, counts) {
+      const draw = mulberry32(seed);
+      refusesAtRandom = (request) => counts(request) && draw() < share;
     },
     endBurst() {
       const burst = current();

@@ -11,6 +11,7 @@ export function sampleSnapshot(atMs: number, scale = 1): MetricsSnapshot {
     heldBytes: 123_456_789,
     memoryBudgetBytes: 2_000_000_000,
     remoteLimit: { source: 16, sink: 8 },
+    remoteCuts: { source: 2, sink: 1 },
     counters: {
       jobsClaimed: 5 * scale,
       jobsCommitted: 2 * scale,
