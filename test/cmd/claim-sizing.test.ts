@@ -5,23 +5,35 @@
  * manifest gives them. The core sizes each with a `sizeInput` task (a HEAD through the
  * source): a throttled HEAD is retried by the core's rules for a chunk fetch, spaced by its
  * backoff, bounded by its attempt limits and counted as a throttle of the source; a missing
- * file fails at once; shutdown stops the retries and hands the job back. The same rules at the
- * core's level, on virtual time: test/core/core-tasks.test.ts.
+ * file fails at once; shutdown stops the retries and hands the job back. Against s3rver, with
+ * the S3 source and sink: throttled HEADs and CreateMultipartUploads (the core's `startUpload`)
+ * are retried by the core and counted as throttles, and the object is written once. The same
+ * rules at the core's level, on virtual time: test/core/core-tasks.test.ts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import {
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { InputRef } from '../../core/input-ref.ts';
 import { withLimits, type WorkerLimits } from '../../core/limits.ts';
+import type { Sink } from '../../core/sink.ts';
 import type { Source } from '../../core/source.ts';
 import { EmbeddedLedger } from '../../adapters/ledger/embedded-ledger.ts';
 import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
 import { LocalFolderSink } from '../../adapters/sink/local-folder-sink.ts';
+import { S3Sink } from '../../adapters/sink/s3-sink.ts';
 import { HttpSource } from '../../adapters/source/http-source.ts';
 import { inputRefFor } from '../../adapters/source/input-naming.ts';
 import { PoliteHttpClient } from '../../adapters/source/polite-http-client.ts';
+import { S3Source } from '../../adapters/source/s3-source.ts';
 import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
 import { InProcessCpu } from '../../cmd/worker/cpu-stages.ts';
 import { NodeRuntime, type RunOutcome } from '../../cmd/worker/node-runtime.ts';
@@ -31,6 +43,7 @@ import {
   startCommonCrawlHttpServer,
   type CommonCrawlHttpServer,
 } from '../support/commoncrawl-http-server.ts';
+import { startS3rver, type RunningS3rver } from '../support/s3rver-process.ts';
 
 /** Retries 20–200 ms apart, six throttles at most: the rules of a chunk fetch, made quick. */
 const limits = withLimits({
@@ -75,6 +88,7 @@ async function workerFor(
   inputs: readonly InputRef[],
   source: Source,
   workerLimits: WorkerLimits = limits,
+  sink?: Sink,
 ): Promise<Worker> {
   runs += 1;
   const runId = `sizing-${runs}`;
@@ -88,7 +102,7 @@ async function workerFor(
     {
       source,
       cpu: new InProcessCpu(new WarcDecoder(), createParquetEncoder()),
-      sink: new LocalFolderSink({ root: join(workFolder, runId, 'output') }),
+      sink: sink ?? new LocalFolderSink({ root: join(workFolder, runId, 'output') }),
       ledger,
       emitMetrics: async () => undefined,
     },
@@ -187,5 +201,65 @@ describe('sizing claimed jobs, end to end', () => {
     const outcome = await runToEnd(await workerFor([sized], source));
     expect(outcome.ended.map((ended) => ended.outcome)).toEqual(['committed']);
     expect(heads()).toHaveLength(0);
+  });
+});
+
+describe('sizing and starting uploads against s3rver', () => {
+  let s3: RunningS3rver;
+  const key = 'crawl/x.warc.gz';
+  const warc = tree.get(path) as Uint8Array;
+
+  beforeAll(async () => {
+    s3 = await startS3rver(['warcs', 'out']);
+    await s3.client.send(new PutObjectCommand({ Bucket: 'warcs', Key: key, Body: warc, ContentLength: warc.length }));
+  });
+  afterAll(async () => s3?.stop());
+
+  /** s3rver's client, refusing the first `refusals` HEADs and CreateMultipartUploads with 503 SlowDown; records what it sent. */
+  function throttlingClient(refusals: number): { client: S3Client; sent: string[] } {
+    const sent: string[] = [];
+    const left = new Map<new (...args: never[]) => object, number>([
+      [HeadObjectCommand, refusals],
+      [CreateMultipartUploadCommand, refusals],
+    ]);
+    const client = new Proxy(s3.client, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: Parameters<S3Client['send']>[0], options?: object) => {
+          sent.push(command.constructor.name);
+          for (const [kind, count] of left) {
+            if (!(command instanceof kind) || count === 0) continue;
+            left.set(kind, count - 1);
+            throw Object.assign(new Error('Please reduce your request rate.'), {
+              name: 'SlowDown',
+              $metadata: { httpStatusCode: 503 },
+            });
+          }
+          return target.send(command as never, options as never);
+        };
+      },
+    });
+    return { client, sent };
+  }
+
+  test('throttled HEADs and upload starts are retried by the core, counted as throttles, and the object is written once', async () => {
+    const { client, sent } = throttlingClient(2);
+    const { sizeBytes: _none, ...input } = inputRefFor(`s3://warcs/${key}`, key, warc.length);
+    // A part minimum under the object's size: its one part goes into a multipart upload the core starts.
+    const starting = withLimits({ ...limits, partBytesMin: 1_024 });
+    const sink = new S3Sink({ client, output: 's3://out/run' });
+    const worker = await workerFor([input], new S3Source({ client }), starting, sink);
+    const outcome = await runToEnd(worker);
+    expect(outcome.ended.map((ended) => ended.outcome)).toEqual(['committed']);
+    expect(worker.runtime.counters().throttles).toBe(4);
+    const count = (name: string) => sent.filter((sentName) => sentName === name).length;
+    expect(count('HeadObjectCommand')).toBe(3);
+    expect(count('CreateMultipartUploadCommand')).toBe(3);
+    expect(count('UploadPartCommand')).toBe(1);
+    expect(count('CompleteMultipartUploadCommand')).toBe(1);
+    expect(count('PutObjectCommand')).toBe(0);
+    expect(sent.indexOf('UploadPartCommand')).toBeGreaterThan(sent.lastIndexOf('CreateMultipartUploadCommand'));
+    const written = await s3.client.send(new GetObjectCommand({ Bucket: 'out', Key: `run/${outputKeyOf(input)}` }));
+    expect(written.ContentLength).toBe(outcome.ended[0]?.summary.outputBytes);
   });
 });
