@@ -54,6 +54,7 @@ export function canStart(state: WorkerState, stage: Stage): boolean {
 function fetchFitsMemory(state: WorkerState): boolean {
   const head = peekReady(state, 'fetch');
   if (head === undefined) return false;
+  // Retried chunks hold their memory already, and a HEAD (sizing) needs none.
   if (head.reserved) return true;
   const { lengthBytes } = chunkRange(head.job, state.limits.chunkBytes, head.index);
   return state.heldBytes + lengthBytes <= state.limits.memoryBudgetBytes;

@@ -22,6 +22,12 @@ export interface JobSummary {
  */
 export type Command =
   | { readonly kind: 'claimJobs'; readonly count: number }
+  /**
+   * Learn the size of a job claimed without one (a manifest lists paths only): one HEAD of the
+   * input, a request to the source like a chunk's GET and dispatched under the same caps and
+   * limit; answer `inputSized`.
+   */
+  | { readonly kind: 'sizeInput'; readonly taskId: number; readonly jobId: string; readonly input: InputRef }
   | {
       readonly kind: 'fetchChunk';
       readonly taskId: number;
@@ -56,6 +62,13 @@ export type Command =
       readonly rows: number;
       readonly final: boolean;
     }
+  /**
+   * Start the job's upload on the sink (S3's CreateMultipartUpload), a request to the sink
+   * like a part's and dispatched under the same caps and limit; answer `uploadStarted`. Sent
+   * once a job, before its parts, and only for an object of more than one part or a first part
+   * of at least `partBytesMin`: a smaller single part is written whole at `completeObject`.
+   */
+  | { readonly kind: 'startUpload'; readonly taskId: number; readonly jobId: string; readonly outputKey: string }
   /** Upload bytes [offsetBytes, offsetBytes + lengthBytes) of the encoded object as part `partNumber` (from 1). */
   | {
       readonly kind: 'uploadPart';

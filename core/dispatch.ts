@@ -1,6 +1,6 @@
 import type { Command } from './commands.ts';
-import { CommitStep, jobSummary, reserveChunk } from './job-lifecycle.ts';
-import { ChunkStatus, chunkRange, PartStatus, type JobState } from './job-state.ts';
+import { CommitStep, jobSummary, reserveChunk, SizeTaskIndex, StartTaskIndex } from './job-lifecycle.ts';
+import { ChunkStatus, chunkRange, PartStatus, StepStatus, type JobState } from './job-state.ts';
 import { stalledOnMemory } from './capacity.ts';
 import { occupyLane } from './cpu-lanes.ts';
 import { enqueueReady, takeReady } from './ready-queue.ts';
@@ -66,13 +66,15 @@ function flushGatheringRows(state: WorkerState, nowMs: number): boolean {
 function startTask(state: WorkerState, entry: ReadyEntry): Command {
   switch (entry.stage) {
     case 'fetch':
-      return startFetch(state, entry.job, entry.index);
+      return entry.index === SizeTaskIndex ? startSizing(state, entry.job) : startFetch(state, entry.job, entry.index);
     case 'decode':
       return startDecode(state, entry.job, entry.index);
     case 'encode':
       return startEncode(state, entry.job);
     case 'upload':
-      return startUpload(state, entry.job, entry.index);
+      return entry.index === StartTaskIndex
+        ? startUploadStart(state, entry.job)
+        : startPartUpload(state, entry.job, entry.index);
     case 'commit':
       return startCommit(state, entry.job);
   }
@@ -93,6 +95,24 @@ function track(
   state.active[stage] += 1;
   job.inFlightBytes += bytes;
   return taskId;
+}
+
+/** A HEAD of the input: a fetch-stage task that holds no memory. */
+function startSizing(state: WorkerState, job: JobState): Command {
+  assert(job.sizeStatus === StepStatus.Ready, `sizing of ${job.claimed.jobId} is not ready`);
+  job.sizeStatus = StepStatus.Running;
+  const taskId = track(state, 'fetch', job, SizeTaskIndex, 0);
+  takeToken(state.requestRates.source);
+  return { kind: 'sizeInput', taskId, jobId: job.claimed.jobId, input: job.claimed.input };
+}
+
+/** The start of the job's multipart upload: an upload-stage task that holds no memory. */
+function startUploadStart(state: WorkerState, job: JobState): Command {
+  assert(job.startStatus === StepStatus.Ready, `the upload start of ${job.claimed.jobId} is not ready`);
+  job.startStatus = StepStatus.Running;
+  const taskId = track(state, 'upload', job, StartTaskIndex, 0);
+  takeToken(state.requestRates.sink);
+  return { kind: 'startUpload', taskId, jobId: job.claimed.jobId, outputKey: job.claimed.outputKey };
 }
 
 function startFetch(state: WorkerState, job: JobState, index: number): Command {
@@ -143,7 +163,7 @@ function startEncode(state: WorkerState, job: JobState): Command {
   };
 }
 
-function startUpload(state: WorkerState, job: JobState, partNumber: number): Command {
+function startPartUpload(state: WorkerState, job: JobState, partNumber: number): Command {
   const part = job.parts[partNumber - 1];
   assert(
     part !== undefined && part.status === PartStatus.Ready,

@@ -1,7 +1,7 @@
 /** The core's public surface: the state machine, its inputs and commands, limits and ports. */
 export { step, type StepResult } from './step.ts';
 export { createWorkerState, type WorkerState } from './worker-state.ts';
-export type { Input, InputKind, InputOf, UnsizedJob } from './inputs.ts';
+export type { Input, InputKind, InputOf } from './inputs.ts';
 export type { Command, CommandKind, CommandOf, JobOutcome, JobSummary } from './commands.ts';
 export { defaultLimits, validateLimits, withLimits, type WorkerLimits } from './limits.ts';
 export type { MetricsSnapshot } from './metrics-snapshot.ts';

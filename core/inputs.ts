@@ -1,12 +1,6 @@
 import type { Failure } from './failure.ts';
-import type { ClaimedJob, LeasedJob } from './input-ref.ts';
+import type { LeasedJob } from './input-ref.ts';
 import type { RecordCounters } from './record-counters.ts';
-
-/** A claimed job enqueued without a size, whose size the source would not give. */
-export interface UnsizedJob {
-  readonly job: LeasedJob;
-  readonly failure: Failure;
-}
 
 /**
  * Facts the driver feeds the core: what happened since the last step. Every task the core
@@ -14,14 +8,10 @@ export interface UnsizedJob {
  * since (the answer then only frees the memory the task held).
  */
 export type Input =
-  | {
-      readonly kind: 'jobsClaimed';
-      readonly jobs: readonly ClaimedJob[];
-      readonly exhausted: boolean;
-      /** Claimed jobs the driver could not learn the size of (the input is gone, the source refused): they fail at once. */
-      readonly unsized?: readonly UnsizedJob[];
-    }
+  /** Jobs claimed, in the ledger's order; one without a size is sized by a `sizeInput` task first. */
+  | { readonly kind: 'jobsClaimed'; readonly jobs: readonly LeasedJob[]; readonly exhausted: boolean }
   | { readonly kind: 'claimFailed'; readonly failure: Failure }
+  | { readonly kind: 'inputSized'; readonly taskId: number; readonly bytes: number }
   | { readonly kind: 'chunkFetched'; readonly taskId: number; readonly bytes: number }
   | {
       readonly kind: 'chunkDecoded';
@@ -31,6 +21,7 @@ export type Input =
       readonly counters: RecordCounters;
     }
   | { readonly kind: 'rowGroupEncoded'; readonly taskId: number; readonly bytes: number }
+  | { readonly kind: 'uploadStarted'; readonly taskId: number }
   | { readonly kind: 'partUploaded'; readonly taskId: number }
   | { readonly kind: 'objectCompleted'; readonly taskId: number }
   | { readonly kind: 'jobCommitted'; readonly taskId: number }

@@ -1,6 +1,6 @@
 import { InvariantError, type InvariantValues } from './failure.ts';
-import { CommitStep } from './job-lifecycle.ts';
-import { ChunkStatus, chunkRange, PartStatus, type JobState } from './job-state.ts';
+import { CommitStep, SizeTaskIndex, StartTaskIndex } from './job-lifecycle.ts';
+import { ChunkStatus, chunkRange, isSized, PartStatus, StepStatus, type JobState } from './job-state.ts';
 import { perStage, remotes, stages, type PerStage, type Stage } from './stage.ts';
 import { cpuActive, networkActive, type WorkerState } from './worker-state.ts';
 
@@ -182,6 +182,9 @@ interface JobCensus {
   /** Where each fetch and upload is, by chunk index and part number. */
   readonly fetches: (Place | undefined)[];
   readonly uploads: (Place | undefined)[];
+  /** A job sizes its input and starts its upload once, one task at a time. */
+  sizing: TaskPlace | undefined;
+  start: TaskPlace | undefined;
   /** A job runs one decode, one encode and one commit step at a time. */
   decode: TaskPlace | undefined;
   encode: TaskPlace | undefined;
@@ -206,6 +209,8 @@ function censusOf(census: Census, job: JobState): JobCensus {
     entry = {
       fetches: [],
       uploads: [],
+      sizing: undefined,
+      start: undefined,
       decode: undefined,
       encode: undefined,
       commit: undefined,
@@ -223,6 +228,17 @@ function censusOf(census: Census, job: JobState): JobCensus {
 /** Records where a task of a held job is; returns the place it was found in before, if any. */
 function recordPlace(entry: JobCensus, stage: Stage, index: number, where: Place): Place | undefined {
   entry.tasks += 1;
+  const oneOff =
+    stage === 'fetch' && index === SizeTaskIndex
+      ? 'sizing'
+      : stage === 'upload' && index === StartTaskIndex
+        ? 'start'
+        : null;
+  if (oneOff !== null) {
+    const earlier = entry[oneOff]?.place;
+    entry[oneOff] = { place: where, index };
+    return earlier;
+  }
   if (stage === 'fetch' || stage === 'upload') {
     const byIndex = stage === 'fetch' ? entry.fetches : entry.uploads;
     const earlier = byIndex[index];
@@ -368,6 +384,13 @@ const fetchPlaceOf: Readonly<Record<number, Place | undefined>> = {
   [ChunkStatus.Fetching]: 'inFlight',
 };
 
+/** Where the task of a one-off step (sizing, upload start) is for each status; none when None or Done. */
+const oneOffPlaceOf: Readonly<Record<number, Place | undefined>> = {
+  [StepStatus.Ready]: 'ready',
+  [StepStatus.Backoff]: 'backoff',
+  [StepStatus.Running]: 'inFlight',
+};
+
 const uploadPlaceOf: Readonly<Record<number, Place | undefined>> = {
   [PartStatus.Ready]: 'ready',
   [PartStatus.Backoff]: 'backoff',
@@ -392,7 +415,11 @@ const reservedChunk: Readonly<Record<number, boolean>> = {
 function jobStatesMatchPlaces(state: WorkerState, census: Census): void {
   for (const job of state.jobs.values()) {
     const found = census.jobs.get(job);
-    const accounted = chunksMatchPlaces(job, found) + partsMatchPlaces(job, found) + stepsMatchPlaces(job, found);
+    const accounted =
+      oneOffStepsMatchPlaces(job, found) +
+      chunksMatchPlaces(job, found) +
+      partsMatchPlaces(job, found) +
+      stepsMatchPlaces(job, found);
     const tasks = found?.tasks ?? 0;
     if (tasks !== accounted)
       broken(Invariant.JobStates, `${job.claimed.jobId} has tasks its state does not account for`, {
@@ -405,6 +432,41 @@ function jobStatesMatchPlaces(state: WorkerState, census: Census): void {
 
 function stateBroken(job: JobState, detail: string, values: InvariantValues): never {
   broken(Invariant.JobStates, `${job.claimed.jobId}: ${detail}`, { jobId: job.claimed.jobId, ...values });
+}
+
+/**
+ * Sizing and the upload's start are each one task at most, where their status says. A job not
+ * sized yet has no chunk and no part: nothing of it may be fetched before its size is known.
+ * Parts wait (`Cut`) only while the upload's start is still to come, and none is uploaded
+ * before it when it is needed. Returns how many tasks the two steps account for.
+ */
+function oneOffStepsMatchPlaces(job: JobState, found: JobCensus | undefined): number {
+  let tasks = 0;
+  for (const [name, status, task] of [
+    ['sizing', job.sizeStatus, found?.sizing],
+    ['start', job.startStatus, found?.start],
+  ] as const) {
+    const place = task?.place ?? 'none';
+    const expected = oneOffPlaceOf[status] ?? 'none';
+    if (place !== expected) stateBroken(job, `${name} is ${status}, its task ${place}`, { step: name, status, place });
+    if (expected !== 'none') tasks += 1;
+  }
+  if (!isSized(job) && (job.chunkCount !== 0 || job.parts.length !== 0 || job.nextChunkToQueue !== 0))
+    stateBroken(job, 'not sized, yet it has chunks or parts', {
+      sizeStatus: job.sizeStatus,
+      chunkCount: job.chunkCount,
+      parts: job.parts.length,
+    });
+  const started = job.startStatus === StepStatus.None || job.startStatus === StepStatus.Done;
+  for (const [at, part] of job.parts.entries()) {
+    if ((part.status === PartStatus.Cut) === started)
+      stateBroken(job, `part ${at + 1} is ${part.status} with the upload's start ${job.startStatus}`, {
+        part: at + 1,
+        status: part.status,
+        startStatus: job.startStatus,
+      });
+  }
+  return tasks;
 }
 
 /**

@@ -1,19 +1,62 @@
 import { unpinLane } from './cpu-lanes.ts';
 import type { Command, JobOutcome, JobSummary } from './commands.ts';
 import type { Failure } from './failure.ts';
-import type { ClaimedJob } from './input-ref.ts';
-import { ChunkStatus, newJobState, PartStatus, type JobState } from './job-state.ts';
+import type { LeasedJob } from './input-ref.ts';
+import { ChunkStatus, newJobState, PartStatus, setSize, StepStatus, type JobState } from './job-state.ts';
 import { enqueueReady, forgetQueuedWork } from './ready-queue.ts';
 import type { WorkerState } from './worker-state.ts';
 
-/** Takes a claimed job in and queues its first chunks. */
-export function admitJob(state: WorkerState, claimed: ClaimedJob, nowMs: number, leaseValidUntilMs: number): JobState {
-  const job = newJobState(claimed, state.nextJobSeq++, state.limits, leaseValidUntilMs);
-  state.jobs.set(claimed.jobId, job);
+/**
+ * Task indices of the one-off remote steps, beside the chunk indices (from 0) of the fetch
+ * stage and the part numbers (from 1) of the upload stage, whose caps and remote limit they
+ * share: a HEAD is a request to the source like a GET, a CreateMultipartUpload one to the
+ * sink like a part, and a throttled one lowers that remote's limit the same way.
+ */
+export const SizeTaskIndex = -1;
+export const StartTaskIndex = 0;
+
+/**
+ * Takes a claimed job in and queues its first chunks, or its sizing when the ledger holds it
+ * without a size. A job being sized is held like any other: its lease is renewed by the
+ * heartbeats and checked by the lease rule, and it counts against `jobsActiveMax`, which is
+ * what bounds the HEADs a claim can start.
+ */
+export function admitJob(state: WorkerState, leased: LeasedJob, nowMs: number, leaseValidUntilMs: number): JobState {
+  const job = newJobState(leased, state.nextJobSeq++, state.limits, leaseValidUntilMs);
+  state.jobs.set(leased.jobId, job);
   state.counters.jobsClaimed += 1;
   state.nextLeaseCheckAtMs = Math.min(state.nextLeaseCheckAtMs, leaseValidUntilMs - state.limits.leaseSafetyMs);
-  queueFetchWindow(state, job, nowMs);
+  if (job.sizeStatus === StepStatus.Ready) queueSizing(state, job, nowMs);
+  else queueFetchWindow(state, job, nowMs);
   return job;
+}
+
+/** Queues the job's HEAD; it needs no memory, so it goes before new fetches (`reserved`). */
+export function queueSizing(state: WorkerState, job: JobState, nowMs: number): void {
+  job.sizeStatus = StepStatus.Ready;
+  enqueueReady(state, job, 'fetch', SizeTaskIndex, nowMs, true);
+}
+
+/** The job's size is known: its chunks exist now, and the first ones are queued. */
+export function sizeJob(state: WorkerState, job: JobState, sizeBytes: number, nowMs: number): void {
+  setSize(job, state.limits, sizeBytes);
+  job.sizeStatus = StepStatus.Done;
+  queueFetchWindow(state, job, nowMs);
+}
+
+export function queueUploadStart(state: WorkerState, job: JobState, nowMs: number): void {
+  job.startStatus = StepStatus.Ready;
+  enqueueReady(state, job, 'upload', StartTaskIndex, nowMs);
+}
+
+/** The upload is started: the parts cut meanwhile may go. */
+export function uploadStarted(state: WorkerState, job: JobState, nowMs: number): void {
+  job.startStatus = StepStatus.Done;
+  job.parts.forEach((part, at) => {
+    if (part.status !== PartStatus.Cut) return;
+    part.status = PartStatus.Ready;
+    enqueueReady(state, job, 'upload', at + 1, nowMs);
+  });
 }
 
 /** Queues chunks for fetching up to the job's read-ahead window past the next chunk to decode. */
@@ -62,16 +105,24 @@ export function cutParts(state: WorkerState, job: JobState, nowMs: number): void
     addPart(state, job, uncut, false, nowMs);
 }
 
+/**
+ * The first part tells whether the object needs its upload started: one that is not the last,
+ * or is at least `partBytesMin`, goes into a multipart upload, and it and every later part
+ * wait for the start; a small single part is written whole when the object completes.
+ */
 function addPart(state: WorkerState, job: JobState, lengthBytes: number, final: boolean, nowMs: number): void {
+  if (job.parts.length === 0 && (!final || lengthBytes >= state.limits.partBytesMin))
+    queueUploadStart(state, job, nowMs);
+  const waits = job.startStatus !== StepStatus.None && job.startStatus !== StepStatus.Done;
   job.parts.push({
-    status: PartStatus.Ready,
+    status: waits ? PartStatus.Cut : PartStatus.Ready,
     offsetBytes: job.encodedBytesCut,
     lengthBytes,
     final,
     attempts: { failures: 0, throttles: 0 },
   });
   job.encodedBytesCut += lengthBytes;
-  enqueueReady(state, job, 'upload', job.parts.length, nowMs);
+  if (!waits) enqueueReady(state, job, 'upload', job.parts.length, nowMs);
 }
 
 /**

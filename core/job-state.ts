@@ -1,4 +1,4 @@
-import type { ClaimedJob } from './input-ref.ts';
+import type { ClaimedJob, LeasedJob } from './input-ref.ts';
 import type { WorkerLimits } from './limits.ts';
 import { emptyRecordCounters, type RecordCounters } from './record-counters.ts';
 import type { TaskAttempts } from './retry-policy.ts';
@@ -19,12 +19,28 @@ export const ChunkStatus = {
 
 /** Where one part of the output stands. */
 export const PartStatus = {
+  /** Cut, waiting for the job's upload to start (see `StepStatus`). */
+  Cut: 0,
   Ready: 1,
   Backoff: 2,
   Uploading: 3,
   Uploaded: 4,
 } as const;
 export type PartStatus = (typeof PartStatus)[keyof typeof PartStatus];
+
+/**
+ * Where a job's one-off remote step stands: sizing its input (a HEAD on the source) and
+ * starting its upload (CreateMultipartUpload on the sink). `None`: not needed (a job claimed
+ * with its size; an object written whole), or not known to be needed yet.
+ */
+export const StepStatus = {
+  None: 0,
+  Ready: 1,
+  Backoff: 2,
+  Running: 3,
+  Done: 4,
+} as const;
+export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
 
 export interface PartState {
   status: PartStatus;
@@ -36,17 +52,24 @@ export interface PartState {
 
 /** Everything the core knows of one job this worker holds. */
 export interface JobState {
-  readonly claimed: ClaimedJob;
+  /** The job as claimed; until it is sized (`sizeStatus`), its `sizeBytes` is 0 and it has no chunks. */
+  claimed: ClaimedJob;
   /** Claim order: lower is older, and older jobs go first within a stage. */
   readonly seq: number;
-  readonly chunkCount: number;
+  chunkCount: number;
   /** Part size for this job: grows for large inputs so a job never needs more than `partsMax` parts. */
-  readonly partTargetBytes: number;
+  partTargetBytes: number;
   ended: boolean;
+  /** Sizing of a job claimed without a size; `None` for one claimed with it. */
+  sizeStatus: StepStatus;
+  readonly sizeAttempts: TaskAttempts;
+  /** Starting the upload: `Ready` once the first part shows the object needs a multipart upload. */
+  startStatus: StepStatus;
+  readonly startAttempts: TaskAttempts;
 
-  readonly chunkStatus: Uint8Array;
+  chunkStatus: Uint8Array;
   /** Bit per chunk: memory is reserved for it (from first dispatch until decoded, through retries). */
-  readonly chunkReserved: Uint8Array;
+  chunkReserved: Uint8Array;
   readonly chunkAttempts: Map<number, TaskAttempts>;
   /** Chunks below this index have been queued for fetching at least once. */
   nextChunkToQueue: number;
@@ -120,19 +143,36 @@ function partTargetBytesFor(limits: WorkerLimits, sizeBytes: number): number {
   return Math.max(limits.partBytes, Math.ceil(sizeBytes / (limits.partsMax - 1)));
 }
 
-export function newJobState(
-  claimed: ClaimedJob,
-  seq: number,
-  limits: WorkerLimits,
-  leaseValidUntilMs: number,
-): JobState {
-  const chunkCount = chunkCountOf(claimed.sizeBytes, limits.chunkBytes);
+/** Whether the job's size is known: claimed with it, or sized since. */
+export function isSized(job: JobState): boolean {
+  return job.sizeStatus === StepStatus.None || job.sizeStatus === StepStatus.Done;
+}
+
+/** Gives a job its size: its chunks and part size follow from it. */
+export function setSize(job: JobState, limits: WorkerLimits, sizeBytes: number): void {
+  const chunkCount = chunkCountOf(sizeBytes, limits.chunkBytes);
+  job.claimed = { ...job.claimed, sizeBytes };
+  job.chunkCount = chunkCount;
+  job.partTargetBytes = partTargetBytesFor(limits, sizeBytes);
+  job.chunkStatus = new Uint8Array(chunkCount);
+  job.chunkReserved = new Uint8Array(chunkCount);
+}
+
+/** A job claimed without a size has no chunks until a `sizeInput` task sizes it. */
+export function newJobState(leased: LeasedJob, seq: number, limits: WorkerLimits, leaseValidUntilMs: number): JobState {
+  const sized = leased.sizeBytes !== null;
+  const sizeBytes = leased.sizeBytes ?? 0;
+  const chunkCount = sized ? chunkCountOf(sizeBytes, limits.chunkBytes) : 0;
   return {
-    claimed,
+    claimed: { ...leased, sizeBytes },
     seq,
     chunkCount,
-    partTargetBytes: partTargetBytesFor(limits, claimed.sizeBytes),
+    partTargetBytes: partTargetBytesFor(limits, sizeBytes),
     ended: false,
+    sizeStatus: sized ? StepStatus.None : StepStatus.Ready,
+    sizeAttempts: { failures: 0, throttles: 0 },
+    startStatus: StepStatus.None,
+    startAttempts: { failures: 0, throttles: 0 },
     chunkStatus: new Uint8Array(chunkCount),
     chunkReserved: new Uint8Array(chunkCount),
     chunkAttempts: new Map(),

@@ -11,14 +11,19 @@ export interface PartReceipt {
 
 /**
  * Where output objects go: S3 (multipart) or a local folder (temporary name, then rename).
- * An object becomes visible only at `complete`, whole; `abort` leaves nothing behind. A sink
- * may send nothing at `begin` and hold a small first part until it knows whether more come
- * (S3 writes a one-part object with a single `PutObject`); `abort` of an upload that never
- * sent anything, or of one already ended, does nothing.
+ * An object becomes visible only at `complete`, whole; `abort` leaves nothing behind.
+ * `begin` opens an object and sends nothing a remote could refuse or throttle; `start` is the
+ * one request that starts an upload in parts (S3's CreateMultipartUpload). The core sends a
+ * `start` before the parts of an object of more than one part, or of a first part of at least
+ * `partBytesMin`; an object not started is one small part, which a sink may hold until
+ * `complete` and write whole (S3: a single `PutObject`). `abort` of an upload that never sent
+ * anything, or of one already ended, does nothing.
  */
 export interface Sink {
   begin(key: string, signal?: AbortSignal): Promise<UploadHandle>;
-  /** Part numbers start at 1; all parts but the last are at least the sink's minimum part size. */
+  /** Starts the upload in parts; a start that failed may be called again, one that succeeded is not. */
+  start(handle: UploadHandle, signal?: AbortSignal): Promise<void>;
+  /** Part numbers start at 1; all parts but the last are at least the sink's minimum part size; parts after the first need `start`. */
   uploadPart(handle: UploadHandle, partNumber: number, bytes: Uint8Array, signal?: AbortSignal): Promise<PartReceipt>;
   complete(handle: UploadHandle, parts: readonly PartReceipt[], signal?: AbortSignal): Promise<void>;
   abort(handle: UploadHandle): Promise<void>;

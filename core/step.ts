@@ -4,9 +4,16 @@ import { dispatchReadyTasks } from './dispatch.ts';
 import { assert } from './failure.ts';
 import { checkInvariants } from './invariants.ts';
 import type { Input, InputOf } from './inputs.ts';
-import type { ClaimedJob } from './input-ref.ts';
-import { admitJob, endJob, maybeQueueCommit } from './job-lifecycle.ts';
-import { ChunkStatus, PartStatus, type JobState } from './job-state.ts';
+import {
+  admitJob,
+  endJob,
+  maybeQueueCommit,
+  queueSizing,
+  queueUploadStart,
+  SizeTaskIndex,
+  StartTaskIndex,
+} from './job-lifecycle.ts';
+import { ChunkStatus, isSized, PartStatus, type JobState } from './job-state.ts';
 import { metricsSnapshot } from './metrics-snapshot.ts';
 import { nextTokenAtMs } from './request-rate.ts';
 import { enqueueReady, nextBackoffAtMs, releaseDueBackoff } from './ready-queue.ts';
@@ -67,11 +74,7 @@ function applyInput(state: WorkerState, input: Input, nowMs: number, commands: C
     case 'leaseLost':
       return onLeaseLost(state, input.jobId, commands);
     case 'shutdownRequested':
-      if (!state.draining) {
-        state.draining = true;
-        state.drainDeadlineMs = nowMs + state.limits.drainTimeoutMs;
-      }
-      return;
+      return onShutdownRequested(state, nowMs, commands);
     case 'timer':
       return;
     default:
@@ -79,28 +82,29 @@ function applyInput(state: WorkerState, input: Input, nowMs: number, commands: C
   }
 }
 
+/**
+ * Drain: claim nothing more, finish or release the jobs by the deadline. A job still being
+ * sized goes back to the ledger at once, uncharged: it has done nothing yet, and its HEADs
+ * would only spend the drain on a job that cannot finish in it.
+ */
+function onShutdownRequested(state: WorkerState, nowMs: number, commands: Command[]): void {
+  if (state.draining) return;
+  state.draining = true;
+  state.drainDeadlineMs = nowMs + state.limits.drainTimeoutMs;
+  for (const job of [...state.jobs.values()]) if (!isSized(job)) endJob(state, job, 'released', commands);
+}
+
 function onJobsClaimed(state: WorkerState, claim: InputOf<'jobsClaimed'>, nowMs: number, commands: Command[]): void {
-  const unsized = claim.unsized ?? [];
-  const claimedCount = claim.jobs.length + unsized.length;
   state.claimInFlight = false;
-  state.exhausted = claim.exhausted && claimedCount === 0;
-  if (claimedCount === 0) state.claimNotBeforeMs = nowMs + state.limits.claimIdleMs;
+  state.exhausted = claim.exhausted && claim.jobs.length === 0;
+  if (claim.jobs.length === 0) state.claimNotBeforeMs = nowMs + state.limits.claimIdleMs;
   const leaseValidUntilMs = state.claimSentAtMs + state.limits.leaseMs;
-  const admit = (claimed: ClaimedJob) => {
+  for (const leased of claim.jobs) {
     // The ledger may hand back a job whose earlier lease of ours expired: that lease is gone.
-    const stale = state.jobs.get(claimed.jobId);
+    const stale = state.jobs.get(leased.jobId);
     if (stale !== undefined) endJob(state, stale, 'lost', commands);
-    return admitJob(state, claimed, nowMs, leaseValidUntilMs);
-  };
-  for (const claimed of claim.jobs) {
-    const job = admit(claimed);
+    const job = admitJob(state, leased, nowMs, leaseValidUntilMs);
     if (state.draining) endJob(state, job, 'released', commands);
-  }
-  // Failed through the same path as any job, so the ledger, the counters and the summary know;
-  // while draining, one that is not the input's fault (its lookup was cut short) goes back uncharged.
-  for (const { job, failure } of unsized) {
-    const outcome = state.draining && failure.fault !== 'input' ? 'released' : 'failed';
-    endJob(state, admit({ ...job, sizeBytes: 0 }), outcome, commands, outcome === 'failed' ? failure : undefined);
   }
 }
 
@@ -126,7 +130,9 @@ function onLeaseLost(state: WorkerState, jobId: string, commands: Command[]): vo
 }
 
 function requeueAfterBackoff(state: WorkerState, job: JobState, stage: Stage, index: number, nowMs: number): void {
-  if (stage === 'fetch') {
+  if (stage === 'fetch' && index === SizeTaskIndex) queueSizing(state, job, nowMs);
+  else if (stage === 'upload' && index === StartTaskIndex) queueUploadStart(state, job, nowMs);
+  else if (stage === 'fetch') {
     job.chunkStatus[index] = ChunkStatus.Ready;
     enqueueReady(state, job, 'fetch', index, nowMs, job.chunkReserved[index] === 1);
   } else if (stage === 'upload') {

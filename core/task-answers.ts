@@ -13,8 +13,12 @@ import {
   queueFetchWindow,
   releaseBytes,
   releaseChunk,
+  SizeTaskIndex,
+  sizeJob,
+  StartTaskIndex,
+  uploadStarted,
 } from './job-lifecycle.ts';
-import { ChunkStatus, PartStatus, type JobState } from './job-state.ts';
+import { ChunkStatus, PartStatus, StepStatus, type JobState } from './job-state.ts';
 import { addRecordCounters } from './record-counters.ts';
 import { onRemoteAnswer, type RemoteAnswer } from './remote-limit.ts';
 import { scheduleBackoff } from './ready-queue.ts';
@@ -44,6 +48,11 @@ export function applyTaskAnswer(state: WorkerState, answer: TaskAnswer, nowMs: n
   if (answer.kind === 'taskFailed') return onTaskFailed(state, task, answer.failure, nowMs, commands);
   assert(answerMatchesStage(answer.kind, task), `answer ${answer.kind} for a ${task.stage} task`);
   switch (answer.kind) {
+    case 'inputSized':
+      return onInputSized(state, task, answer.bytes, nowMs);
+    case 'uploadStarted':
+      onRemoteAnswer(state.remotes.sink, state.limits, remoteAnswer(state, task, false));
+      return uploadStarted(state, job, nowMs);
     case 'chunkFetched':
       return onChunkFetched(state, task, answer.bytes, nowMs);
     case 'chunkDecoded':
@@ -60,6 +69,8 @@ export function applyTaskAnswer(state: WorkerState, answer: TaskAnswer, nowMs: n
 }
 
 const stageOfAnswer = {
+  inputSized: 'fetch',
+  uploadStarted: 'upload',
   chunkFetched: 'fetch',
   chunkDecoded: 'decode',
   rowGroupEncoded: 'encode',
@@ -71,7 +82,17 @@ const stageOfAnswer = {
 function answerMatchesStage(kind: keyof typeof stageOfAnswer, task: TaskInFlight): boolean {
   if (kind === 'objectCompleted') return task.stage === 'commit' && task.index === CommitStep.Object;
   if (kind === 'jobCommitted') return task.stage === 'commit' && task.index === CommitStep.Ledger;
-  return stageOfAnswer[kind] === task.stage;
+  if (stageOfAnswer[kind] !== task.stage) return false;
+  if (task.stage === 'fetch') return (kind === 'inputSized') === (task.index === SizeTaskIndex);
+  if (task.stage === 'upload') return (kind === 'uploadStarted') === (task.index === StartTaskIndex);
+  return true;
+}
+
+/** The job's size is known: its chunks are queued. A size that is not a byte count is the source's bug. */
+function onInputSized(state: WorkerState, task: TaskInFlight, bytes: number, nowMs: number): void {
+  assert(Number.isSafeInteger(bytes) && bytes >= 0, `size of ${task.job.claimed.jobId} is not a byte count: ${bytes}`);
+  onRemoteAnswer(state.remotes.source, state.limits, remoteAnswer(state, task, false));
+  sizeJob(state, task.job, bytes, nowMs);
 }
 
 function onChunkFetched(state: WorkerState, task: TaskInFlight, bytes: number, nowMs: number): void {
@@ -178,6 +199,8 @@ function onTaskFailed(
   }
   const decision = decideRetry(state.limits, attempts, failure, state.random);
   if (decision.kind === 'give-up') return giveUp(state, job, task, failure, commands);
+  if (task.stage === 'fetch' && task.index === SizeTaskIndex && !retryEndsTrusted(state, job, nowMs + decision.delayMs))
+    return giveUp(state, job, task, failure, commands);
   state.counters.retries += 1;
   markBackoff(job, task);
   scheduleBackoff(state, job, task.stage, task.index, nowMs + decision.delayMs);
@@ -189,8 +212,20 @@ function remoteAnswer(state: WorkerState, task: TaskInFlight, throttled: boolean
   return { throttled, dispatchSeq: task.dispatchSeq, nextDispatchSeq: state.nextDispatchSeq, inFlight };
 }
 
+/**
+ * The lease-trust rule of sizing: no retry starts that would end after the job's lease stops
+ * being trusted. A job being sized is held and renewed like any other, so this bites only when
+ * renewals fail; the job then fails with the HEAD's own failure (which the ledger retries
+ * later) rather than running into the lease check and ending as lost with no reason recorded.
+ */
+function retryEndsTrusted(state: WorkerState, job: JobState, retryAtMs: number): boolean {
+  return retryAtMs < job.leaseValidUntilMs - state.limits.leaseSafetyMs;
+}
+
 /** The attempt counters of a task that retries in place; undefined for decode and encode. */
 function attemptsOf(job: JobState, task: TaskInFlight): TaskAttempts | undefined {
+  if (task.stage === 'fetch' && task.index === SizeTaskIndex) return job.sizeAttempts;
+  if (task.stage === 'upload' && task.index === StartTaskIndex) return job.startAttempts;
   switch (task.stage) {
     case 'fetch': {
       let attempts = job.chunkAttempts.get(task.index);
@@ -210,7 +245,9 @@ function attemptsOf(job: JobState, task: TaskInFlight): TaskAttempts | undefined
 }
 
 function markBackoff(job: JobState, task: TaskInFlight): void {
-  if (task.stage === 'fetch') job.chunkStatus[task.index] = ChunkStatus.Backoff;
+  if (task.stage === 'fetch' && task.index === SizeTaskIndex) job.sizeStatus = StepStatus.Backoff;
+  else if (task.stage === 'upload' && task.index === StartTaskIndex) job.startStatus = StepStatus.Backoff;
+  else if (task.stage === 'fetch') job.chunkStatus[task.index] = ChunkStatus.Backoff;
   else if (task.stage === 'upload') {
     const part = job.parts[task.index - 1];
     if (part !== undefined) part.status = PartStatus.Backoff;
@@ -235,6 +272,10 @@ function describeFailure(task: TaskInFlight, failure: Failure): Failure {
     return { ...failure, retryable: true, reason };
   }
   if (task.stage === 'commit') return { ...failure, reason: `commit of the object failed: ${failure.reason}` };
+  if (task.stage === 'fetch' && task.index === SizeTaskIndex)
+    return { ...failure, reason: `sizing the input failed: ${failure.reason}` };
+  if (task.stage === 'upload' && task.index === StartTaskIndex)
+    return { ...failure, reason: `starting the upload failed: ${failure.reason}` };
   const where =
     task.stage === 'fetch' || task.stage === 'decode'
       ? `chunk ${task.index}`

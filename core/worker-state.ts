@@ -18,7 +18,7 @@ export interface ReadyEntry {
   readonly index: number;
   /** Arrival order in the ready queues, for FIFO and tie-breaking. */
   readonly readySeq: number;
-  /** Retried fetches already hold their memory, so they go before new ones (see dispatch.ts). */
+  /** Retried fetches already hold their memory and a sizing needs none, so they go before new fetches (capacity.ts). */
   readonly reserved: boolean;
 }
 

@@ -1,6 +1,6 @@
 import type { InvariantChecks } from '../core/invariants.ts';
 import type { Command, CommandOf } from '../core/commands.ts';
-import { inputFault, remoteFault } from '../core/failure.ts';
+import { inputFault, remoteFault, type Failure } from '../core/failure.ts';
 import type { Lease } from '../core/input-ref.ts';
 import type { Input } from '../core/inputs.ts';
 import type { MetricsSnapshot } from '../core/metrics-snapshot.ts';
@@ -41,10 +41,19 @@ export interface SimulationContext {
 const footerBytes = 16 * 1024;
 
 type TaskCommand = CommandOf<
-  'fetchChunk' | 'decodeChunk' | 'encodeRowGroup' | 'uploadPart' | 'completeObject' | 'commitJob'
+  | 'sizeInput'
+  | 'startUpload'
+  | 'fetchChunk'
+  | 'decodeChunk'
+  | 'encodeRowGroup'
+  | 'uploadPart'
+  | 'completeObject'
+  | 'commitJob'
 >;
 
 const stageOfCommand: Record<TaskCommand['kind'], Stage> = {
+  sizeInput: 'fetch',
+  startUpload: 'upload',
   fetchChunk: 'fetch',
   decodeChunk: 'decode',
   encodeRowGroup: 'encode',
@@ -71,6 +80,8 @@ export class SimulatedInstance {
   private readonly taskStages = new Map<number, Stage>();
   /** Job id → [size, attempt] of jobs this life of the worker claimed. */
   private readonly heldJobs = new Map<string, readonly [number, number]>();
+  /** Job id → the input's size, which the core learns only by its HEAD (`sizeInput`). */
+  private readonly inputSizes = new Map<string, number>();
   /** The driver's own count of held bytes; a new one for each life of the worker. */
   private memory = new MemoryTally();
   /** `jobId#attempt` of leases the core was told it lost. */
@@ -112,6 +123,7 @@ export class SimulatedInstance {
     this.wakeAtMs = null;
     this.taskStages.clear();
     this.heldJobs.clear();
+    this.inputSizes.clear();
     this.lostLeases.clear();
     this.memory = new MemoryTally();
     for (const stage of Object.keys(this.active) as Stage[]) this.active[stage] = 0;
@@ -171,7 +183,7 @@ export class SimulatedInstance {
       this.taskStages.delete(input.taskId);
       if (stage !== undefined) this.active[stage] -= 1;
     } else if (input.kind === 'jobsClaimed') {
-      for (const job of input.jobs) this.heldJobs.set(job.jobId, [job.sizeBytes, job.attempt]);
+      for (const job of input.jobs) this.heldJobs.set(job.jobId, [this.inputSizes.get(job.jobId) ?? 0, job.attempt]);
     } else if (input.kind === 'leaseLost') {
       const held = this.heldJobs.get(input.jobId);
       if (held !== undefined) this.lostLeases.add(`${input.jobId}#${held[1]}`);
@@ -189,9 +201,11 @@ export class SimulatedInstance {
           ]);
         }
         const claim = context.ledger.claim(this.index, command.count, nowMs, context.limits.leaseMs);
-        return this.answerAt(nowMs + latencyMs, [
-          { kind: 'jobsClaimed', jobs: claim.jobs, exhausted: claim.exhausted },
-        ]);
+        // The crawls come from `warc.paths` manifests (crawl-presets.ts), which list paths only:
+        // the ledger holds no size, and the core sizes each job with a HEAD.
+        for (const job of claim.jobs) this.inputSizes.set(job.jobId, job.sizeBytes);
+        const jobs = claim.jobs.map((job) => ({ ...job, sizeBytes: null }));
+        return this.answerAt(nowMs + latencyMs, [{ kind: 'jobsClaimed', jobs, exhausted: claim.exhausted }]);
       }
       case 'heartbeat': {
         const latencyMs = this.ledgerLatencyMs();
@@ -234,6 +248,15 @@ export class SimulatedInstance {
     this.active[stage] += 1;
     this.context.checkers.onDispatch(this.index, this.active, stage, nowMs);
     switch (command.kind) {
+      case 'sizeInput': {
+        const bytes = this.inputSizes.get(command.jobId) ?? 0;
+        const sized: Input = { kind: 'inputSized', taskId: command.taskId, bytes };
+        return this.request(command.taskId, this.context.models.source, this.context.sourceCeiling, nowMs, sized);
+      }
+      case 'startUpload': {
+        const started: Input = { kind: 'uploadStarted', taskId: command.taskId };
+        return this.request(command.taskId, this.context.models.sink, this.context.sinkCeiling, nowMs, started);
+      }
       case 'fetchChunk':
         return this.fetch(command, nowMs);
       case 'decodeChunk':
@@ -272,31 +295,49 @@ export class SimulatedInstance {
     nowMs: number,
     success: Input,
   ): void {
-    const random = this.context.random;
-    const latencyMs = lognormal(
-      link === this.inbound ? random.fetch : random.upload,
-      model.latencyMedianMs,
-      model.latencySigma,
-    );
-    const roll = uniform(random.faults);
-    if (!ceiling.admit(nowMs)) {
-      return this.answerAt(nowMs + latencyMs, [
-        { kind: 'taskFailed', taskId, failure: remoteFault('503 SlowDown: request-rate ceiling', { throttled: true }) },
-      ]);
-    }
-    if (roll < model.slowDownRate) {
-      ceiling.refusedAtRandom += 1;
-      return this.answerAt(nowMs + latencyMs, [
-        { kind: 'taskFailed', taskId, failure: remoteFault('503 SlowDown', { throttled: true }) },
-      ]);
-    }
-    if (roll < model.slowDownRate + model.timeoutRate) {
-      return this.answerAt(nowMs + model.timeoutMs, [
-        { kind: 'taskFailed', taskId, failure: remoteFault('request timed out') },
-      ]);
-    }
+    const latencyMs = this.latencyMs(model, link === this.inbound);
+    if (this.failedRequest(taskId, model, ceiling, nowMs, latencyMs)) return;
     const aloneEndMs = nowMs + latencyMs + (bytes / model.streamBytesPerSecond) * 1000;
     this.answerAt(link.transferEndMs(nowMs + latencyMs, bytes, aloneEndMs), [success]);
+  }
+
+  /**
+   * A request without a body (a HEAD of an input, a CreateMultipartUpload): a request's fixed
+   * latency on its remote, under the same ceiling and faults as a transfer, and no bytes
+   * through the NIC, so it does not queue behind the transfers on the link.
+   */
+  private request(taskId: number, model: TransferModel, ceiling: RateCeiling, nowMs: number, success: Input): void {
+    const latencyMs = this.latencyMs(model, model === this.context.models.source);
+    if (this.failedRequest(taskId, model, ceiling, nowMs, latencyMs)) return;
+    this.answerAt(nowMs + latencyMs, [success]);
+  }
+
+  private latencyMs(model: TransferModel, inbound: boolean): number {
+    const random = this.context.random;
+    return lognormal(inbound ? random.fetch : random.upload, model.latencyMedianMs, model.latencySigma);
+  }
+
+  /** Answers the request with its failure when the ceiling or the fault roll says so; returns whether it did. */
+  private failedRequest(
+    taskId: number,
+    model: TransferModel,
+    ceiling: RateCeiling,
+    nowMs: number,
+    latencyMs: number,
+  ): boolean {
+    const roll = uniform(this.context.random.faults);
+    let failure: Failure | null = null;
+    let endMs = nowMs + latencyMs;
+    if (!ceiling.admit(nowMs)) failure = remoteFault('503 SlowDown: request-rate ceiling', { throttled: true });
+    else if (roll < model.slowDownRate) {
+      ceiling.refusedAtRandom += 1;
+      failure = remoteFault('503 SlowDown', { throttled: true });
+    } else if (roll < model.slowDownRate + model.timeoutRate) {
+      failure = remoteFault('request timed out');
+      endMs = nowMs + model.timeoutMs;
+    }
+    if (failure !== null) this.answerAt(endMs, [{ kind: 'taskFailed', taskId, failure }]);
+    return failure !== null;
   }
 
   private fetch(command: CommandOf<'fetchChunk'>, nowMs: number): void {

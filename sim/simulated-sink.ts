@@ -6,6 +6,8 @@ const partNumberMax = 10_000;
 
 interface OpenUpload {
   readonly key: string;
+  /** `start` was called: parts after the first may come. */
+  started: boolean;
   readonly parts: Map<number, { readonly bytes: Uint8Array; readonly etag: string }>;
 }
 
@@ -19,13 +21,15 @@ export interface SimulatedSinkOptions {
  * object appears only at `complete`, whole, parts assembled in part-number order; a part
  * uploaded again replaces the first; `abort` leaves nothing; completing a key again
  * overwrites it. A completion that names a part the store does not hold, or a small part
- * before the last, is refused as S3 refuses it.
+ * before the last, is refused as S3 refuses it, and so is a part after the first before the
+ * upload was started (`start`, S3's CreateMultipartUpload).
  */
 export class SimulatedSink implements Sink {
   readonly partBytesMin: number;
   private readonly objects = new Map<string, Uint8Array>();
   private readonly uploads = new Map<string, OpenUpload>();
   private uploadsBegun = 0;
+  private uploadsStarted = 0;
   private partsUploaded = 0;
 
   constructor(options: SimulatedSinkOptions = {}) {
@@ -42,8 +46,21 @@ export class SimulatedSink implements Sink {
       throw new FailureError(ourFault(`object key ${JSON.stringify(key)} is empty or absolute`));
     this.uploadsBegun += 1;
     const uploadId = `upload-${this.uploadsBegun}`;
-    this.uploads.set(uploadId, { key, parts: new Map() });
+    this.uploads.set(uploadId, { key, started: false, parts: new Map() });
     return { key, uploadId };
+  }
+
+  /** Starts the upload in parts, as S3's CreateMultipartUpload; starting it again changes nothing. */
+  async start(handle: UploadHandle, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    const upload = this.openUpload(handle);
+    if (!upload.started) this.uploadsStarted += 1;
+    upload.started = true;
+  }
+
+  /** Uploads started with `start`, counted once each. */
+  startedCount(): number {
+    return this.uploadsStarted;
   }
 
   async uploadPart(
@@ -58,6 +75,8 @@ export class SimulatedSink implements Sink {
       `part numbers run from 1 to ${partNumberMax}, got ${partNumber}`,
     );
     const upload = this.openUpload(handle);
+    if (partNumber > 1 && !upload.started)
+      throw new FailureError(ourFault(`part ${partNumber} of ${handle.key} before its upload was started`));
     this.partsUploaded += 1;
     // Each upload of a part gets its own tag, so a completion naming a replaced part is caught.
     const etag = `"${handle.uploadId}-${partNumber}-${this.partsUploaded}"`;

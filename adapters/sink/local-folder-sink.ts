@@ -53,6 +53,16 @@ export class LocalFolderSink implements Sink {
     return { key, uploadId: randomUUID() };
   }
 
+  /**
+   * A folder has no upload to start: each part is its own temporary file from the first, and
+   * `begin` made the folder. Still checked, so a start of a key that is not a plain path fails
+   * as the start of an S3 upload would.
+   */
+  async start(handle: UploadHandle, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    this.pathOf(handle.key);
+  }
+
   async uploadPart(handle: UploadHandle, partNumber: number, bytes: Uint8Array): Promise<PartReceipt> {
     assert(
       Number.isInteger(partNumber) && partNumber >= 1 && partNumber <= partsMax,

@@ -7,10 +7,11 @@
  * A multipart upload costs three requests more than a `PutObject` and, where a store has no
  * abort, leaves an empty upload behind; most outputs (a CommonCrawl file gives about 3.6 MB
  * of Parquet) fit in one part under S3's 5 MiB minimum. So `begin` sends nothing, and the
- * multipart upload is created only once a second part, or a first part of 5 MiB or more,
- * exists. A small first part is held in memory (at most 5 MiB an open object) and, if it
- * stays the only part, written with one `PutObject` at `complete`; an upload aborted before
- * then sends nothing.
+ * multipart upload is created by `start`, which the core sends (a task under the sink's caps,
+ * adaptive limit and retry rules) only for an object of more than one part or a first part of
+ * 5 MiB or more. Before a start, a first part is held in memory (under 5 MiB, as the core
+ * starts the upload of a larger one) and written with one `PutObject` at `complete`; an
+ * upload aborted before then sends nothing.
  */
 import {
   AbortMultipartUploadCommand,
@@ -53,9 +54,9 @@ export interface S3SinkOptions {
 /** What the sink knows of one open object; `uploadId` of its handle is the key here. */
 interface OpenObject {
   readonly key: string;
-  /** The multipart upload, once a part needed one; shared by parts sent at once. */
+  /** The multipart upload once `start` was called; parts sent at once share it. */
   multipart: Promise<string> | null;
-  /** A first part under the minimum, kept for `PutObject` until another part comes. */
+  /** A first part sent before any start, kept for `PutObject`. */
   held: Uint8Array | null;
   /** The held first part once `complete` sent it, so a retried completion does not send it again. */
   heldSent: PartReceipt | null;
@@ -85,12 +86,29 @@ export class S3Sink implements Sink {
     return `${this.prefix}${key}`;
   }
 
-  /** Sends nothing: the first part says whether the object needs a multipart upload. */
+  /** Sends nothing: the core says whether the object needs a multipart upload (`start`). */
   async begin(key: string, signal?: AbortSignal): Promise<UploadHandle> {
     signal?.throwIfAborted();
     const handle = { key, uploadId: `object-${randomUUID()}` };
     this.open.set(handle.uploadId, { key, multipart: null, held: null, heldSent: null, partBytes: new Map() });
     return handle;
+  }
+
+  /**
+   * Creates the multipart upload (CreateMultipartUpload). A start that failed (throttled, say)
+   * is forgotten, so its retry creates the upload again; a start already made or under way is
+   * shared, so the object never has two.
+   */
+  async start(handle: UploadHandle, signal?: AbortSignal): Promise<void> {
+    const object = this.openObject(handle);
+    if (object.multipart === null) {
+      const created = this.createMultipart(object.key, signal);
+      object.multipart = created;
+      created.catch(() => {
+        if (object.multipart === created) object.multipart = null;
+      });
+    }
+    await object.multipart;
   }
 
   async uploadPart(
@@ -102,17 +120,17 @@ export class S3Sink implements Sink {
     const inRange = Number.isInteger(partNumber) && partNumber >= 1 && partNumber <= s3PartsMax;
     assert(inRange, `part number ${partNumber} outside 1..${s3PartsMax}`);
     const object = this.openObject(handle);
-    if (partNumber === 1 && bytes.length < s3PartBytesMin) {
+    if (object.multipart === null && partNumber === 1) {
       object.held = bytes;
       object.heldSent = null;
       return { partNumber, etag: heldEtag };
     }
-    // A first part sent again at full size replaces a small one held before.
+    // A first part sent again once the upload started replaces one held before.
     if (partNumber === 1) {
       object.held = null;
       object.heldSent = null;
     }
-    const uploadId = await this.multipartOf(object, signal);
+    const uploadId = await this.startedUpload(object, `part ${partNumber}`);
     const receipt = await this.sendPart(object.key, uploadId, partNumber, bytes, signal);
     object.partBytes.set(partNumber, bytes.length);
     return receipt;
@@ -123,7 +141,7 @@ export class S3Sink implements Sink {
     assert(counted, `an object needs 1..${s3PartsMax} parts, got ${parts.length}`);
     const object = this.openObject(handle);
     if (object.held !== null && parts.length === 1) return this.putWhole(handle, object, object.held, signal);
-    const uploadId = await this.multipartOf(object, signal);
+    const uploadId = await this.startedUpload(object, `completion of ${parts.length} parts`);
     let receipts = [...parts].sort((left, right) => left.partNumber - right.partNumber);
     if (object.held !== null) {
       // A small first part with more parts after it: S3 will refuse it, and says why.
@@ -196,20 +214,11 @@ export class S3Sink implements Sink {
     return object;
   }
 
-  /**
-   * The object's multipart upload, created on first need. A create that failed (throttled,
-   * say) is forgotten, so the part's retry creates it again rather than meeting the same
-   * rejection until the job gives up.
-   */
-  private multipartOf(object: OpenObject, signal?: AbortSignal): Promise<string> {
-    if (object.multipart === null) {
-      const created = this.createMultipart(object.key, signal);
-      object.multipart = created;
-      created.catch(() => {
-        if (object.multipart === created) object.multipart = null;
-      });
-    }
-    return object.multipart;
+  /** The object's multipart upload; a part or completion that needs one before `start` is the caller's bug. */
+  private startedUpload(object: OpenObject, what: string): Promise<string> {
+    if (object.multipart !== null) return object.multipart;
+    const where = this.where(object.key);
+    return Promise.reject(new FailureError(ourFault(`${what} of ${where} needs its upload started first`)));
   }
 
   private async createMultipart(key: string, signal?: AbortSignal): Promise<string> {

@@ -40,8 +40,8 @@ export class HttpSource implements Source {
 
   /**
    * One lookup (a HEAD, or a one-byte GET where HEAD is refused). A manifest's files are
-   * sized when a worker claims them, and the worker retries a throttled lookup by the core's
-   * rules for a chunk (cmd/worker/claim-sizing.ts): retrying here too would multiply them.
+   * sized when a worker claims them, and the core retries a throttled lookup by its rules for
+   * a chunk (a `sizeInput` task, core/job-lifecycle.ts): retrying here too would multiply them.
    */
   async sizeOf(input: InputRef, signal?: AbortSignal): Promise<number> {
     return input.sizeBytes ?? this.client.sizeOf(input.uri, signal);

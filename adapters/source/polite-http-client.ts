@@ -10,10 +10,10 @@
  * off with jitter and counts it for the source's adaptive limit. Timeouts and 5xx are thrown
  * as retryable for the core's backoff too; looping here would hide them from it.
  *
- * Who paces: ranged reads are tasks of the core, which starts them within the source's
- * request rate (core/request-rate.ts) — pacing them here too would hide that wait from the
- * core and the simulator. This client's own token bucket paces only what the core does not
- * dispatch: the HEADs that size claimed files and manifest reads, at the same rate.
+ * Who paces: ranged reads and the HEADs that size claimed files are tasks of the core, which
+ * starts them within the source's request rate (core/request-rate.ts) — pacing them here too
+ * would hide that wait from the core and the simulator. This client's own token bucket paces
+ * only what the core does not dispatch: manifest reads, at the same rate.
  */
 import { FailureError, inputFault, ourFault, remoteFault } from '../../core/failure.ts';
 import { defaultLimits, httpSourceRequestsPerSecond } from '../../core/limits.ts';
@@ -87,8 +87,8 @@ export class PoliteHttpClient {
     return this.withConnectionRetry(() => this.readRangeOnce(url, range, signal));
   }
 
-  async sizeOf(url: string, signal?: AbortSignal): Promise<number> {
-    await this.bucket?.take(signal);
+  /** A HEAD: a task of the core, which paced it. */
+  sizeOf(url: string, signal?: AbortSignal): Promise<number> {
     return this.withConnectionRetry(() => this.sizeOnce(url, signal));
   }
 

@@ -54,7 +54,7 @@ export class S3Source implements Source {
   async sizeOf(input: InputRef, signal?: AbortSignal): Promise<number> {
     if (input.sizeBytes !== undefined) return input.sizeBytes;
     const { bucket, key } = parseS3Uri(input.uri);
-    // One HEAD: the claiming worker retries a throttled one (cmd/worker/claim-sizing.ts).
+    // One HEAD: the core retries a throttled one (a `sizeInput` task, core/job-lifecycle.ts).
     const head = await classified(`HEAD ${input.uri}`, () =>
       this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), sendOptions(signal)),
     );

@@ -1,4 +1,4 @@
-import type { ClaimedJob } from '../../core/input-ref.ts';
+import type { LeasedJob } from '../../core/input-ref.ts';
 import type { PartReceipt, UploadHandle } from '../../core/sink.ts';
 import { EncodedOutput } from './encoded-output.ts';
 
@@ -15,5 +15,6 @@ export class JobData {
   upload: Promise<UploadHandle> | null = null;
   readonly abort = new AbortController();
 
-  constructor(readonly claimed: ClaimedJob) {}
+  /** The job as claimed; its size, when the ledger had none, only the core learns (`sizeInput`). */
+  constructor(readonly claimed: LeasedJob) {}
 }

@@ -9,7 +9,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Command, CommandOf, JobSummary } from '../../core/commands.ts';
 import { FailureError, ourFault } from '../../core/failure.ts';
-import type { LeasedJob } from '../../core/input-ref.ts';
 import type { Input } from '../../core/inputs.ts';
 import { totalCount } from '../../core/record-counters.ts';
 import type { Ledger } from '../../core/ledger.ts';
@@ -17,11 +16,9 @@ import type { WorkerLimits } from '../../core/limits.ts';
 import type { MetricsSnapshot } from '../../core/metrics-snapshot.ts';
 import type { Sink, UploadHandle } from '../../core/sink.ts';
 import type { Source } from '../../core/source.ts';
-import { seededRandom, type SeededRandom } from '../../core/seeded-random.ts';
 import { step } from '../../core/step.ts';
 import { createWorkerState, type WorkerCounters, type WorkerState } from '../../core/worker-state.ts';
 import { describeError } from '../../adapters/aws/redact.ts';
-import { sizeClaim } from './claim-sizing.ts';
 import type { CpuStages } from './cpu-stages.ts';
 import { JobData } from './job-data.ts';
 import type { Logger } from './logger.ts';
@@ -62,19 +59,12 @@ export class NodeRuntime {
   private resolveRun: ((outcome: RunOutcome) => void) | null = null;
   private readonly startedAtMs = performance.now();
   private readonly progress: ProgressReporter;
-  /** Aborted on shutdown: stops the size lookups of a claim the core has not seen yet. */
-  private readonly shutdown = new AbortController();
-  /** Jobs claimed and being sized: held by this worker, not yet known to the core. */
-  private readonly sizing = new Map<string, LeasedJob>();
-  private readonly sizingRandom: SeededRandom;
 
   constructor(
     private readonly adapters: RuntimeAdapters,
     private readonly options: RuntimeOptions,
   ) {
     this.state = createWorkerState(options.limits);
-    // Its own stream: drawing from the core's generator would change the core's jitter.
-    this.sizingRandom = seededRandom(options.limits.seed ^ 0x5a17e5);
     this.progress = new ProgressReporter(adapters.ledger, options.runId, options.workerId, (error) => {
       options.logger.log('warn', 'progress not recorded', { error: describeError(error) });
     });
@@ -97,9 +87,6 @@ export class NodeRuntime {
   requestShutdown(): void {
     this.progress.draining();
     this.deliver({ kind: 'shutdownRequested' });
-    // After the core hears of the drain, so that the jobs whose sizing this cuts short come
-    // back to a draining core, which releases them.
-    this.shutdown.abort();
   }
 
   private nowMs(): number {
@@ -136,6 +123,10 @@ export class NodeRuntime {
     switch (command.kind) {
       case 'claimJobs':
         return this.claim(command.count);
+      case 'sizeInput':
+        return this.answer(command.taskId, () => this.sizeInput(command));
+      case 'startUpload':
+        return this.answer(command.taskId, () => this.startUpload(command));
       case 'fetchChunk':
         return this.answer(command.taskId, () => this.fetch(command));
       case 'decodeChunk':
@@ -185,33 +176,35 @@ export class NodeRuntime {
     return data;
   }
 
+  /** Jobs without a size come to the core as they are: it sizes them with `sizeInput` tasks. */
   private claim(count: number): void {
     const { ledger } = this.adapters;
     const { limits } = this.options;
-    // The core trusts a claim's leases from when it was sent, as here.
-    const trustedUntilMs = this.nowMs() + limits.leaseMs - limits.leaseSafetyMs;
     ledger
       .claim(this.options.runId, this.options.workerId, count, limits.leaseMs)
-      .then(async (result) => {
-        for (const job of result.jobs) this.sizing.set(job.jobId, job);
-        const sizingOptions = {
-          source: this.adapters.source,
-          limits,
-          random: this.sizingRandom,
-          nowMs: () => this.nowMs(),
-          trustedUntilMs,
-          signal: this.shutdown.signal,
-        };
-        const { jobs, unsized } = await sizeClaim(result.jobs, sizingOptions).finally(() => {
-          for (const job of result.jobs) this.sizing.delete(job.jobId);
-        });
-        for (const job of jobs) this.jobs.set(job.jobId, new JobData(job));
-        this.deliver({ kind: 'jobsClaimed', jobs, exhausted: result.exhausted, unsized });
+      .then((result) => {
+        for (const job of result.jobs) this.jobs.set(job.jobId, new JobData(job));
+        this.deliver({ kind: 'jobsClaimed', jobs: result.jobs, exhausted: result.exhausted });
       })
       .catch((error: unknown) => {
         this.options.logger.log('warn', 'claim failed', { error: describeError(error) });
         this.deliver({ kind: 'claimFailed', failure: failureOf(error) });
       });
+  }
+
+  /** One HEAD through the source; the core retries it and paces it like a chunk's GET. */
+  private async sizeInput(command: CommandOf<'sizeInput'>): Promise<Input> {
+    const data = this.jobData(command.jobId);
+    const bytes = await this.adapters.source.sizeOf(command.input, data.abort.signal);
+    return { kind: 'inputSized', taskId: command.taskId, bytes };
+  }
+
+  /** Starts the job's upload on the sink (CreateMultipartUpload); the core retries it like a part. */
+  private async startUpload(command: CommandOf<'startUpload'>): Promise<Input> {
+    const data = this.jobData(command.jobId);
+    const handle = await this.uploadOf(data, command.outputKey);
+    await this.adapters.sink.start(handle, data.abort.signal);
+    return { kind: 'uploadStarted', taskId: command.taskId };
   }
 
   private async fetch(command: CommandOf<'fetchChunk'>): Promise<Input> {
@@ -268,9 +261,9 @@ export class NodeRuntime {
   }
 
   /**
-   * The job's upload, begun by its first part. A begin that failed (the sink could not start
-   * one) is forgotten, so the part's retry begins again rather than
-   * failing on the same rejection until the job gives up.
+   * The job's upload handle, opened by its first upload task (its start, or its one part). An
+   * open that failed is forgotten, so the task's retry opens it again rather than failing on
+   * the same rejection until the job gives up.
    */
   private uploadOf(data: JobData, outputKey: string): Promise<UploadHandle> {
     if (data.upload === null) {
@@ -353,17 +346,10 @@ export class NodeRuntime {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.abandoned = true;
-    this.shutdown.abort();
     for (const [jobId, data] of [...this.jobs]) {
       this.drop(jobId, 'the worker is stopping now');
       const lease = { jobId, attempt: data.claimed.attempt };
       this.background('ledger write', this.adapters.ledger.release(this.options.runId, lease));
-    }
-    for (const job of this.sizing.values()) {
-      this.background(
-        'ledger write',
-        this.adapters.ledger.release(this.options.runId, { jobId: job.jobId, attempt: job.attempt }),
-      );
     }
     await Promise.all([...this.backgroundWrites]);
   }

@@ -67,7 +67,7 @@ export function sourceOf(config: WorkerConfig): Opened<Source> {
   const source = new AnySource({
     commonCrawlBase: config.ccBase,
     commonCrawlSubset: config.ccSubset,
-    // The core paces ranged reads; the client paces the HEADs and manifests it does not see, alike.
+    // The core paces ranged reads and HEADs; the client paces the manifest reads it does not see, alike.
     http: new HttpSource({ client: new PoliteHttpClient({ requestsPerSecond: sourceRequestsPerSecondOf(config) }) }),
     s3Source: async () => {
       const { S3Source } = await import('../../adapters/source/s3-source.ts');

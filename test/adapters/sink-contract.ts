@@ -2,8 +2,9 @@
  * The Sink contract: what every Sink (S3, local folder, the simulator's) must do. An object
  * appears only at `complete`, whole and byte-identical, whatever order its parts arrived
  * in; a part uploaded again replaces the first; `abort` leaves nothing behind; completing
- * the same key again overwrites it; a small object may be one part; an upload aborted
- * before its first part leaves nothing either.
+ * the same key again overwrites it; a small object may be one part, sent without a `start`;
+ * an object of several parts is started first (the core's `startUpload`), and a start made
+ * twice is one start; an upload aborted before its first part leaves nothing either.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -58,6 +59,7 @@ export function sinkContract(name: string, setup: () => Promise<SinkContractSubj
       const key = 'crawl=CC-MAIN-2024-22/subset=warc/multi.parquet';
       const parts = [patterned(subject.partBytesMin, 2), patterned(subject.partBytesMin, 3), patterned(1_000, 4)];
       const handle = await subject.sink.begin(key);
+      await subject.sink.start(handle);
       const receipts = await Promise.all(
         [3, 1, 2].map((number) => subject.sink.uploadPart(handle, number, parts[number - 1] as Uint8Array)),
       );
@@ -69,6 +71,7 @@ export function sinkContract(name: string, setup: () => Promise<SinkContractSubj
     test('a part uploaded again replaces the first', async () => {
       const key = 'again/part.parquet';
       const handle = await subject.sink.begin(key);
+      await subject.sink.start(handle);
       const first = patterned(subject.partBytesMin, 5);
       await subject.sink.uploadPart(handle, 1, patterned(subject.partBytesMin, 6));
       const receipts: PartReceipt[] = [
@@ -82,6 +85,7 @@ export function sinkContract(name: string, setup: () => Promise<SinkContractSubj
     test('abort leaves no object and nothing behind', async () => {
       const key = 'aborted/never.parquet';
       const handle = await subject.sink.begin(key);
+      await subject.sink.start(handle);
       await subject.sink.uploadPart(handle, 1, patterned(subject.partBytesMin, 8));
       await subject.sink.uploadPart(handle, 2, patterned(100, 9));
       await subject.sink.abort(handle);
@@ -94,6 +98,30 @@ export function sinkContract(name: string, setup: () => Promise<SinkContractSubj
       const key = 'aborted/empty.parquet';
       const handle = await subject.sink.begin(key);
       await subject.sink.abort(handle);
+      await subject.sink.abort(handle);
+      expect(await subject.readObject(key)).toBeNull();
+      expect(await subject.leftovers()).toEqual([]);
+    });
+
+    test('a start made twice is one start: the parts go into one upload, and nothing is left', async () => {
+      const key = 'started/twice.parquet';
+      const parts = [patterned(subject.partBytesMin, 12), patterned(50, 13)];
+      const handle = await subject.sink.begin(key);
+      await Promise.all([subject.sink.start(handle), subject.sink.start(handle)]);
+      await subject.sink.start(handle);
+      const receipts = [
+        await subject.sink.uploadPart(handle, 1, parts[0] as Uint8Array),
+        await subject.sink.uploadPart(handle, 2, parts[1] as Uint8Array),
+      ];
+      await subject.sink.complete(handle, receipts);
+      expect(fingerprint(await subject.readObject(key))).toBe(fingerprint(Buffer.concat(parts)));
+      expect(await subject.leftovers()).toEqual([]);
+    });
+
+    test('an upload started and aborted before any part leaves nothing', async () => {
+      const key = 'aborted/started.parquet';
+      const handle = await subject.sink.begin(key);
+      await subject.sink.start(handle);
       await subject.sink.abort(handle);
       expect(await subject.readObject(key)).toBeNull();
       expect(await subject.leftovers()).toEqual([]);

@@ -4,8 +4,8 @@
  * open upload; the cleanup function lists (paginated) and aborts incomplete uploads under
  * the output prefix only, keeping those begun after its cut-off; and, counted by a proxy in
  * front of s3rver, the requests an object costs: one PutObject for an object of one small
- * part, a multipart upload only once a second part or a first part of 5 MiB exists, nothing
- * at all for an upload aborted before then. (s3rver lacks
+ * part, a multipart upload only when the caller starts one (the core's `startUpload`), and
+ * nothing at all for an upload aborted before then. (s3rver lacks
  * ListMultipartUploads and AbortMultipartUpload; test/support/s3rver-main.mjs adds them.)
  */
 import { createHash } from 'node:crypto';
@@ -63,6 +63,7 @@ describe('S3 sink', () => {
   test('a 60 MiB object in twelve parts reads back byte-identical', async () => {
     const sink = new S3Sink({ client: server.client, output: 's3://output/big' });
     const handle = await sink.begin('crawl=x/subset=y/big.parquet');
+    await sink.start(handle);
     const whole = createHash('sha256');
     const receipts: PartReceipt[] = [];
     // Parts of distinct content, uploaded two at a time as the core would.
@@ -98,6 +99,7 @@ describe('S3 sink', () => {
     });
     const sink = new S3Sink({ client: losing, output: 's3://output/lost-answer' });
     const handle = await sink.begin('l.parquet');
+    await sink.start(handle);
     const parts = [new Uint8Array(s3PartBytesMin).fill(3), new Uint8Array(100).fill(4)];
     const receipts = await Promise.all(parts.map((part, index) => sink.uploadPart(handle, index + 1, part)));
     await expect(sink.complete(handle, receipts)).rejects.toMatchObject({ failure: { retryable: true } });
@@ -106,6 +108,7 @@ describe('S3 sink', () => {
 
     const other = new S3Sink({ client: server.client, output: 's3://output/lost-answer' });
     const aborted = await other.begin('a.parquet');
+    await other.start(aborted);
     const abortedReceipts = await Promise.all(parts.map((part, index) => other.uploadPart(aborted, index + 1, part)));
     await abortIncompleteUploads({ client: server.client, output: 's3://output/lost-answer/' });
     await expect(other.complete(aborted, abortedReceipts)).rejects.toBeInstanceOf(FailureError);
@@ -135,6 +138,7 @@ describe('S3 sink', () => {
     });
     const sink = new S3Sink({ client: flaky, output: 's3://output/lost-then-throttled' });
     const handle = await sink.begin('t.parquet');
+    await sink.start(handle);
     const parts = [new Uint8Array(s3PartBytesMin).fill(5), new Uint8Array(10).fill(6)];
     const receipts = await Promise.all(parts.map((part, index) => sink.uploadPart(handle, index + 1, part)));
     await expect(sink.complete(handle, receipts)).rejects.toMatchObject({ failure: { retryable: true } });
@@ -160,6 +164,7 @@ describe('S3 sink', () => {
     const putAfterMultipart = async (key: string) => {
       const handle = await sink.begin(key);
       const first = await sink.uploadPart(handle, 1, new Uint8Array(10).fill(7));
+      await sink.start(handle);
       await sink.uploadPart(handle, 2, new Uint8Array(10).fill(8));
       return sink.complete(handle, [first]);
     };
@@ -186,6 +191,7 @@ describe('S3 sink', () => {
   test('an aborted upload leaves no object and no open upload', async () => {
     const sink = new S3Sink({ client: server.client, output: 's3://output/aborted/' });
     const handle = await sink.begin('gone.parquet');
+    await sink.start(handle);
     await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin));
     await sink.abort(handle);
     expect(await readObject('output', 'aborted/gone.parquet')).toBeNull();
@@ -195,9 +201,13 @@ describe('S3 sink', () => {
   test('cleanup aborts incomplete uploads under the prefix, page by page, and keeps newer ones', async () => {
     const sink = new S3Sink({ client: server.client, output: 's3://output/cleanup/' });
     const other = new S3Sink({ client: server.client, output: 's3://output/elsewhere/' });
-    for (const name of ['a', 'b', 'c'])
-      await sink.uploadPart(await sink.begin(`${name}.parquet`), 1, new Uint8Array(s3PartBytesMin));
-    await other.uploadPart(await other.begin('kept.parquet'), 1, new Uint8Array(s3PartBytesMin));
+    const startedWithPart = async (into: S3Sink, key: string) => {
+      const handle = await into.begin(key);
+      await into.start(handle);
+      await into.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin));
+    };
+    for (const name of ['a', 'b', 'c']) await startedWithPart(sink, `${name}.parquet`);
+    await startedWithPart(other, 'kept.parquet');
     const dry = await abortIncompleteUploads({
       client: server.client,
       output: 's3://output/cleanup/',
@@ -226,10 +236,11 @@ describe('S3 sink', () => {
     expect((await openUploads('output', 'elsewhere/')).length).toBe(1);
   });
 
-  test('a small first part held for PutObject is dropped when a full-size part 1 replaces it', async () => {
+  test('a small first part held for PutObject is dropped when part 1 is sent again once the upload started', async () => {
     const sink = new S3Sink({ client: server.client, output: 's3://output/replaced' });
     const handle = await sink.begin('r.parquet');
     await sink.uploadPart(handle, 1, new Uint8Array(10).fill(1));
+    await sink.start(handle);
     const first = await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin).fill(2));
     await sink.complete(handle, [first]);
     const stored = await readObject('output', 'replaced/r.parquet');
@@ -244,8 +255,8 @@ describe('S3 sink', () => {
       .complete(small, [await sink.uploadPart(small, 1, new Uint8Array(10))])
       .catch((caught: unknown) => caught);
     const big = await sink.begin('big.parquet');
-    const part = await sink.uploadPart(big, 1, new Uint8Array(s3PartBytesMin)).catch((caught: unknown) => caught);
-    for (const error of [put, part]) {
+    const start = await sink.start(big).catch((caught: unknown) => caught);
+    for (const error of [put, start]) {
       expect(error).toBeInstanceOf(FailureError);
       expect((error as FailureError).failure.fault).toBe('input');
     }
@@ -298,9 +309,10 @@ describe('S3 sink requests, counted by a proxy in front of s3rver', () => {
     expect(await openUploads('output', 'counted/')).toEqual([]);
   });
 
-  test('a first part of 5 MiB begins the multipart upload; the object completes with no abort', async () => {
+  test('a started upload is one CreateMultipartUpload, its parts and a completion, with no abort', async () => {
     const requests = await requestsOf(async () => {
       const handle = await sink.begin('big.parquet');
+      await sink.start(handle);
       const first = await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin).fill(1));
       const second = await sink.uploadPart(handle, 2, new Uint8Array(10).fill(2));
       await sink.complete(handle, [first, second]);
@@ -309,9 +321,10 @@ describe('S3 sink requests, counted by a proxy in front of s3rver', () => {
     expect((await readObject('output', 'counted/big.parquet'))?.length).toBe(s3PartBytesMin + 10);
   });
 
-  test('parts sent at once begin one multipart upload, which a second part begins even while the first is small', async () => {
+  test('parts sent at once after one start go into its one multipart upload', async () => {
     const requests = await requestsOf(async () => {
       const handle = await sink.begin('parallel.parquet');
+      await sink.start(handle);
       const receipts = await Promise.all(
         [3, 2].map((number) => sink.uploadPart(handle, number, new Uint8Array(s3PartBytesMin).fill(number))),
       );
@@ -343,6 +356,7 @@ describe('S3 sink requests, counted by a proxy in front of s3rver', () => {
   test('an upload aborted after its multipart upload began aborts it once', async () => {
     const requests = await requestsOf(async () => {
       const handle = await sink.begin('aborted.parquet');
+      await sink.start(handle);
       await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin));
       await sink.abort(handle);
       await sink.abort(handle);
@@ -351,18 +365,31 @@ describe('S3 sink requests, counted by a proxy in front of s3rver', () => {
     expect(await openUploads('output', 'counted/')).toEqual([]);
   });
 
-  test('a refused CreateMultipartUpload fails the part, and the part sent again begins the upload then', async () => {
+  test('a refused CreateMultipartUpload fails the start as throttled, and the start made again creates the upload', async () => {
     const handle = await sink.begin('refused.parquet');
     proxy.startBurst();
-    const refused = await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin)).catch((error: unknown) => error);
+    const refused = await sink.start(handle).catch((error: unknown) => error);
     proxy.endBurst();
     expect(refused).toBeInstanceOf(FailureError);
     expect((refused as FailureError).failure.throttled).toBe(true);
     const requests = await requestsOf(async () => {
+      await sink.start(handle);
       const receipt = await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin).fill(9));
       await sink.complete(handle, [receipt]);
     });
     expect(requests).toEqual(['CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload']);
     expect((await readObject('output', 'counted/refused.parquet'))?.[0]).toBe(9);
+  });
+
+  test('a second part before the upload was started is our bug, refused before any request', async () => {
+    const requests = await requestsOf(async () => {
+      const handle = await sink.begin('unstarted.parquet');
+      await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin));
+      const refused = await sink.uploadPart(handle, 2, new Uint8Array(10)).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(FailureError);
+      expect((refused as FailureError).failure).toMatchObject({ fault: 'ours', retryable: false });
+      await sink.abort(handle);
+    });
+    expect(requests).toEqual([]);
   });
 });

@@ -177,11 +177,17 @@ describe('polite HTTP source under faults', () => {
     expect(inputs[2]).toMatchObject({ crawl: sampleCrawl, subset: 'crawldiagnostics', segment: '1715971058000.10' });
   });
 
-  test('the requests the core does not pace (sizes, manifests) stay within the token bucket', async () => {
+  test('the requests the core does not pace (manifest reads) stay within the token bucket', async () => {
     const limited = source({ requestsPerSecond: 20, burst: 1 });
+    const manifest = commonCrawlManifest(`cc:${sampleCrawl}`, server.baseUrl);
+    const listAll = async (): Promise<number> => {
+      let count = 0;
+      for await (const listed of limited.list(manifest)) count += listed.filename.length > 0 ? 1 : 0;
+      return count;
+    };
     const started = performance.now();
-    await Promise.all(Array.from({ length: 6 }, () => limited.sizeOf(input)));
-    // Six requests with a burst of one at 20 a second: the last may start after 250 ms.
+    await Promise.all(Array.from({ length: 6 }, listAll));
+    // Six manifest reads with a burst of one at 20 a second: the last may start after 250 ms.
     expect(performance.now() - started).toBeGreaterThanOrEqual(240);
   });
 

@@ -13,8 +13,7 @@
  * - the requests sent during the burst stay within a bound derived from the worker's rules
  *   (core retry backoff, memory budget, the source's request rate), each reached the core as exactly one
  *   throttled failure, and neither the HTTP client nor the AWS SDK retried one on its own
- *   (a HEAD that sizes a claimed file is the exception: the worker retries it before the
- *   core sees the job, by the same backoff and bound as a chunk's);
+ *   (a HEAD that sizes a claimed file included: it is a task of the core like a chunk's GET);
  * - every task refused in the burst sends its request again after it.
  * And against a source that refuses about 1% of its chunk requests at random, the noise of a
  * healthy remote: the source's limit is never cut (the metrics count the cuts).
@@ -372,8 +371,8 @@ describe('node cmd/worker against a source that throttles in a burst', () => {
         expect(limit.lowest).toBeLessThan(ceiling);
         expect(limit.recoveredTo).toBeGreaterThan(limit.lowest);
 
-        // The manifest's files are sized when claimed: a HEAD refused in the burst is retried
-        // before the core sees its job (claim-sizing.ts), spaced and bounded as a chunk's fetch.
+        // The manifest's files are sized when claimed: a HEAD refused in the burst is a task of
+        // the core like a chunk's GET, spaced and bounded alike.
         const durationMs = (burst.endMs ?? 0) - burst.startMs;
         const perChunk = attemptsWithin(durationMs);
         const isHead = (request: ProxiedRequest) => request.method === 'HEAD';
@@ -420,10 +419,8 @@ describe('node cmd/worker against a source that throttles in a burst', () => {
         expect(refused.length).toBeLessThanOrEqual(bound);
         for (const attempts of chunks.values()) expect(attempts.length).toBeLessThanOrEqual(perChunk);
         expect(smallestRetryGapMs(chunks)).toBeGreaterThanOrEqual(shortestBackoffMs(1));
-        // One refused request, one throttled failure in the core: nothing retried out of its sight.
-        expect(lastSnapshot(run).counters.throttles).toBe(
-          source.requests.filter((request) => request.refused && !isHead(request)).length,
-        );
+        // One refused request, HEADs included, one throttled failure in the core: nothing retried out of its sight.
+        expect(lastSnapshot(run).counters.throttles).toBe(source.requests.filter((request) => request.refused).length);
       } finally {
         await source.stop();
         await sink.stop();

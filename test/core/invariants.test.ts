@@ -9,10 +9,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../core/commands.ts';
 import { InvariantError } from '../../core/failure.ts';
-import type { ClaimedJob } from '../../core/input-ref.ts';
+import type { ClaimedJob, LeasedJob } from '../../core/input-ref.ts';
 import type { Input } from '../../core/inputs.ts';
 import type { InvariantChecks } from '../../core/invariants.ts';
-import { ChunkStatus, type JobState } from '../../core/job-state.ts';
+import { SizeTaskIndex } from '../../core/job-lifecycle.ts';
+import { ChunkStatus, PartStatus, StepStatus, type JobState } from '../../core/job-state.ts';
+import { enqueueReady } from '../../core/ready-queue.ts';
 import { withLimits } from '../../core/limits.ts';
 import { step } from '../../core/step.ts';
 import { createWorkerState, type TaskInFlight, type WorkerState } from '../../core/worker-state.ts';
@@ -286,5 +288,66 @@ describe('the full checks (tests and the simulator)', () => {
     const error = nextStepError(state, nowMs);
     expect(error?.invariant).toBe('CPU lanes add up');
     expect(error?.values).toMatchObject({ pinned: 2, pinnedJobs: 1 });
+  });
+});
+
+describe('the one-off tasks: sizing an input, starting an upload (full checks)', () => {
+  /** A worker whose job `u` came without a size: its HEAD is in flight, and fills the fetch stage. */
+  function sizing(): { state: WorkerState; nowMs: number; job: JobState } {
+    const limits = withLimits({ chunkBytes, stageWorkersMax: { fetch: 1 }, remoteConcurrencyFloor: 1 });
+    const state = createWorkerState(limits, { invariantChecks: 'full' });
+    step(state, 0, []);
+    const unsized: LeasedJob = { ...claimed('u', 0), sizeBytes: null };
+    const { commands } = step(state, 1, [{ kind: 'jobsClaimed', jobs: [unsized], exhausted: true }]);
+    expect(commands.map((command) => command.kind)).toContain('sizeInput');
+    return { state, nowMs: 2, job: jobOf(state, 'u') };
+  }
+
+  it('keeps every invariant while a HEAD is in flight', () => {
+    const { state, nowMs, job } = sizing();
+    expect(job.sizeStatus).toBe(StepStatus.Running);
+    expect(job.chunkCount).toBe(0);
+    expect(nextStepError(state, nowMs)).toBeNull();
+  });
+
+  it('a sizing task whose job says it is sized', () => {
+    const { state, nowMs, job } = sizing();
+    job.sizeStatus = StepStatus.Done;
+    const error = nextStepError(state, nowMs);
+    expect(error?.invariant).toBe('every job in exactly one state');
+    expect(error?.values).toMatchObject({ jobId: 'u', step: 'sizing', place: 'inFlight' });
+  });
+
+  it('two HEADs of one job at once', () => {
+    const { state, nowMs, job } = sizing();
+    enqueueReady(state, job, 'fetch', SizeTaskIndex, nowMs, true);
+    const error = nextStepError(state, nowMs);
+    expect(error?.invariant).toBe('every task in exactly one place');
+    expect(error?.values).toMatchObject({ jobId: 'u', first: 'ready', second: 'inFlight' });
+  });
+
+  it('a job not sized that has chunks', () => {
+    const { state, nowMs, job } = sizing();
+    job.chunkCount = 1;
+    job.chunkStatus = new Uint8Array(1);
+    job.chunkReserved = new Uint8Array(1);
+    const error = nextStepError(state, nowMs);
+    expect(error?.invariant).toBe('every job in exactly one state');
+    expect(error?.values).toMatchObject({ jobId: 'u', chunkCount: 1 });
+  });
+
+  it('a part held back for a start the upload does not need', () => {
+    const { state, nowMs, job } = sizing();
+    step(state, nowMs, [{ kind: 'inputSized', taskId: taskOf(state, 'fetch').taskId, bytes: 0 }]);
+    job.parts.push({
+      status: PartStatus.Cut,
+      offsetBytes: 0,
+      lengthBytes: 0,
+      final: true,
+      attempts: { failures: 0, throttles: 0 },
+    });
+    const error = nextStepError(state, nowMs + 1);
+    expect(error?.invariant).toBe('every job in exactly one state');
+    expect(error?.values).toMatchObject({ jobId: 'u', part: 1, startStatus: StepStatus.None });
   });
 });

@@ -129,5 +129,7 @@ export function scenarioArbitrary(options: ScenarioOptions = {}): fc.Arbitrary<S
     rowBytesPerByte: fc.double({ min: 0.001, max: growthMax, noNaN: true }),
     encodedPerRowByte: fc.double({ min: 0.05, max: growthMax, noNaN: true }),
     shutdownAtMs: options.shutdown ? fc.integer({ min: 0, max: 20_000 }) : fc.constant(undefined),
+    // Half the runs claim jobs from a manifest, without their size: each is sized by a HEAD first.
+    unsized: fc.boolean(),
   });
 }

@@ -4,7 +4,8 @@
  * failures, lost leases, shutdown, time passing), and after every event checks that the core
  * holds the jobs the model holds, runs each at the stage the model expects, and ends each the
  * way the model says. Jobs are one chunk, one row group and one part, so a job's life is the
- * five stages in order, the commit in its two steps (the object, then the ledger write).
+ * five stages in order, the commit in its two steps (the object, then the ledger write); a job
+ * claimed without its size is sized first (a HEAD, under the fetch stage's caps).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -34,14 +35,19 @@ const limits = withLimits({
   retryCapMs: 100,
 });
 
-const nextStage: Record<Stage, Stage | 'done'> = {
+/** The model's steps: the five stages, and sizing before them for a job claimed without a size. */
+type ModelStage = Stage | 'size';
+
+const nextStage: Record<ModelStage, ModelStage | 'done'> = {
+  size: 'fetch',
   fetch: 'decode',
   decode: 'encode',
   encode: 'upload',
   upload: 'commit',
   commit: 'done',
 };
-const stageOfKind: Record<string, Stage> = {
+const stageOfKind: Record<string, ModelStage> = {
+  sizeInput: 'size',
   fetchChunk: 'fetch',
   decodeChunk: 'decode',
   encodeRowGroup: 'encode',
@@ -51,7 +57,7 @@ const stageOfKind: Record<string, Stage> = {
 };
 
 interface ModelJob {
-  stage: Stage;
+  stage: ModelStage;
   /** Waiting out a retry delay: no task may run until the core redispatches it. */
   backoff: boolean;
   failures: Map<string, number>;
@@ -79,7 +85,7 @@ interface Real {
   wakeAtMs: number | null;
   claimCount: number;
   nextJob: number;
-  readonly tasks: Map<number, { jobId: string; stage: Stage }>;
+  readonly tasks: Map<number, { jobId: string; stage: ModelStage }>;
   readonly ended: Map<string, JobOutcome>;
   claimedWhileDraining: boolean;
 }
@@ -104,14 +110,14 @@ function absorb(real: Real, command: Command): void {
 }
 
 /** Tasks of live jobs, so answers name something the core is still waiting for. */
-function liveTasks(real: Real): [number, { jobId: string; stage: Stage }][] {
+function liveTasks(real: Real): [number, { jobId: string; stage: ModelStage }][] {
   return [...real.tasks.entries()].sort(([a], [b]) => a - b);
 }
 
 function check(model: Model, real: Real): void {
   expect([...real.state.jobs.keys()].sort()).toEqual([...model.jobs.keys()].sort());
   expect(Object.fromEntries(real.ended)).toEqual(Object.fromEntries(model.ended));
-  const running = new Map<string, Stage>();
+  const running = new Map<string, ModelStage>();
   for (const [, task] of real.tasks) {
     if (!model.jobs.has(task.jobId)) continue;
     expect(running.has(task.jobId), `two tasks of ${task.jobId} in flight`).toBe(false);
@@ -125,7 +131,8 @@ function check(model: Model, real: Real): void {
     } else {
       // Caps are wide here, but throttling can narrow a remote's AIMD limit below them.
       const saturated =
-        (job.stage === 'fetch' && real.state.active.fetch >= allowed(real.state.remotes.source)) ||
+        ((job.stage === 'fetch' || job.stage === 'size') &&
+          real.state.active.fetch >= allowed(real.state.remotes.source)) ||
         (job.stage === 'upload' && real.state.active.upload >= allowed(real.state.remotes.sink));
       expect(job.backoff || saturated, `${jobId} should be running ${job.stage}`).toBe(true);
     }
@@ -138,12 +145,7 @@ function endModelJob(model: Model, jobId: string, outcome: JobOutcome): void {
   model.ended.set(jobId, outcome);
 }
 
-const inputGone: Failure = { reason: 'HEAD 404', fault: 'input', retryable: false, throttled: false };
-
-/**
- * The ledger answers a claim; the last `unsized` of the jobs are ones the driver could not
- * size (enqueued without a size, their input gone): they end failed at once, draining or not.
- */
+/** The ledger answers a claim; the last `unsized` of the jobs come without a size, and are sized first. */
 class ClaimCommand implements fc.Command<Model, Real> {
   constructor(
     readonly count: number,
@@ -152,17 +154,16 @@ class ClaimCommand implements fc.Command<Model, Real> {
   check = (): boolean => true;
   run(model: Model, real: Real): void {
     if (real.claimCount === 0) return;
-    const claimed = Array.from({ length: Math.min(this.count, real.claimCount) }, () => {
+    const count = Math.min(this.count, real.claimCount);
+    const sizedCount = Math.max(0, count - this.unsized);
+    const jobs = Array.from({ length: count }, (_, index) => {
       const jobId = `job-${real.nextJob++}`;
       const input = { uri: `${jobId}.warc.gz`, filename: `${jobId}.warc.gz`, crawl: null, subset: null, segment: null };
-      return { jobId, input, sizeBytes: 1_000, attempt: 1, outputKey: `${jobId}.parquet` };
+      const sizeBytes = index < sizedCount ? 1_000 : null;
+      return { jobId, input, sizeBytes, attempt: 1, outputKey: `${jobId}.parquet` };
     });
-    const sizedCount = Math.max(0, claimed.length - this.unsized);
-    const jobs = claimed.slice(0, sizedCount);
-    const unsized = claimed.slice(sizedCount).map((job) => ({ job: { ...job, sizeBytes: null }, failure: inputGone }));
     real.claimCount = 0;
-    runStep(real, [{ kind: 'jobsClaimed', jobs, exhausted: false, unsized }]);
-    for (const { job } of unsized) model.ended.set(job.jobId, 'failed');
+    runStep(real, [{ kind: 'jobsClaimed', jobs, exhausted: false }]);
     for (const job of jobs) {
       // A claim answered after shutdown hands its jobs straight back.
       if (model.draining) {
@@ -170,7 +171,7 @@ class ClaimCommand implements fc.Command<Model, Real> {
         continue;
       }
       model.jobs.set(job.jobId, {
-        stage: 'fetch',
+        stage: job.sizeBytes === null ? 'size' : 'fetch',
         backoff: false,
         failures: new Map(),
         throttles: new Map(),
@@ -200,9 +201,10 @@ class AnswerCommand implements fc.Command<Model, Real> {
     check(model, real);
   }
 
-  private answerFor(taskId: number, stage: Stage, objectCompleted: boolean): Input {
+  private answerFor(taskId: number, stage: ModelStage, objectCompleted: boolean): Input {
     if (this.outcome !== 'success') return { kind: 'taskFailed', taskId, failure: this.failure() };
     const counters = { byType: { response: 1 }, badByReason: {} };
+    if (stage === 'size') return { kind: 'inputSized', taskId, bytes: 1_000 };
     if (stage === 'fetch') return { kind: 'chunkFetched', taskId, bytes: 1_000 };
     if (stage === 'decode') return { kind: 'chunkDecoded', taskId, rows: 1, rowBytes: 10, counters };
     if (stage === 'encode') return { kind: 'rowGroupEncoded', taskId, bytes: 100 };
@@ -231,7 +233,7 @@ class AnswerCommand implements fc.Command<Model, Real> {
       return;
     }
     if (job.stage === 'commit' && job.leaseLostDuringCommit) return endModelJob(model, jobId, 'lost');
-    const retriesInPlace = job.stage === 'fetch' || job.stage === 'upload' || job.stage === 'commit';
+    const retriesInPlace = job.stage !== 'decode' && job.stage !== 'encode';
     const pastDeadline = model.draining && nowMs >= model.drainDeadlineMs;
     if (this.outcome === 'permanent' || !retriesInPlace) return endModelJob(model, jobId, 'failed');
     if (pastDeadline) return endModelJob(model, jobId, 'released');
@@ -285,6 +287,8 @@ class ShutdownCommand implements fc.Command<Model, Real> {
     model.draining = true;
     model.drainDeadlineMs = real.nowMs + limits.drainTimeoutMs;
     runStep(real, [{ kind: 'shutdownRequested' }]);
+    // A job still being sized goes back at once: it has done nothing yet.
+    for (const [jobId, job] of [...model.jobs]) if (job.stage === 'size') endModelJob(model, jobId, 'released');
     check(model, real);
   }
   toString = (): string => 'shutdown';

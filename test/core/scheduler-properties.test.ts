@@ -48,9 +48,10 @@ describe('scheduler core properties', () => {
           for (const stage of stages) expect(state.active[stage]).toBeLessThanOrEqual(caps[stage]);
           expect(cpuActive(state)).toBeLessThanOrEqual(scenario.limits.cpuSlotsMax);
           expect(networkActive(state)).toBeLessThanOrEqual(scenario.limits.networkStreamsMax);
-          if (commandsOf(record, 'fetchChunk').length > 0)
+          // HEADs and upload starts are requests to a remote too, under the same limits.
+          if (commandsOf(record, 'fetchChunk').length + commandsOf(record, 'sizeInput').length > 0)
             expect(state.active.fetch).toBeLessThanOrEqual(allowed(state.remotes.source));
-          if (commandsOf(record, 'uploadPart').length > 0)
+          if (commandsOf(record, 'uploadPart').length + commandsOf(record, 'startUpload').length > 0)
             expect(state.active.upload).toBeLessThanOrEqual(allowed(state.remotes.sink));
         });
       }),
@@ -111,6 +112,15 @@ describe('scheduler core properties', () => {
     fc.assert(
       fc.property(scenarioArbitrary({ faults: faultsArbitrary }), (scenario) => {
         checkPerJobOrder(scenario, runScenario(scenario));
+      }),
+      runs,
+    );
+  });
+
+  it('sizes a job before fetching it, and starts an upload once, before its parts, exactly when it needs one', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary({ faults: faultsArbitrary }), (scenario) => {
+        checkOneOffTasks(scenario, runScenario(scenario));
       }),
       runs,
     );
@@ -539,5 +549,61 @@ function checkNoCommitAfterLostLease(scenario: Scenario, result: RunResult): voi
         expect(record.nowMs).toBeLessThan((known?.validUntilMs ?? 0) - leaseSafetyMs);
       }
     }
+  }
+}
+
+/** What one claim of a job (jobs are claimed again after a failure) did of its one-off tasks. */
+interface OneOffTrace {
+  sized: boolean;
+  starts: number;
+  started: boolean;
+  parts: { partNumber: number; lengthBytes: number; final: boolean }[];
+}
+
+/**
+ * Per claim of a job: no chunk fetched before its size came (for a job claimed without one);
+ * a start at most once in flight and never again once done; no part uploaded before the start
+ * is done; and a job whose parts were uploaded started its upload exactly when it has more than
+ * one part or a first part of at least `partBytesMin`.
+ */
+function checkOneOffTasks(scenario: Scenario, result: RunResult): void {
+  const live = new Map<string, OneOffTrace>();
+  const taskJob = new Map<number, string>();
+  const ended: OneOffTrace[] = [];
+  for (const record of result.trace) {
+    for (const input of record.inputs) {
+      if (input.kind === 'inputSized') (live.get(taskJob.get(input.taskId) ?? '') as OneOffTrace).sized = true;
+      if (input.kind === 'uploadStarted') (live.get(taskJob.get(input.taskId) ?? '') as OneOffTrace).started = true;
+    }
+    for (const command of record.commands) {
+      if (command.kind === 'jobEnded') {
+        const trace = live.get(command.jobId);
+        if (trace !== undefined && command.outcome === 'committed') ended.push(trace);
+        live.delete(command.jobId);
+        continue;
+      }
+      if (!('taskId' in command) || command.kind === 'commitJob') continue;
+      let trace = live.get(command.jobId);
+      if (trace === undefined) {
+        trace = { sized: !scenario.unsized, starts: 0, started: false, parts: [] };
+        live.set(command.jobId, trace);
+      }
+      taskJob.set(command.taskId, command.jobId);
+      if (command.kind === 'fetchChunk') expect(trace.sized, `fetch of ${command.jobId} before its size`).toBe(true);
+      if (command.kind === 'startUpload') {
+        expect(trace.started, `start of ${command.jobId} after it started`).toBe(false);
+        trace.starts += 1;
+      }
+      if (command.kind === 'uploadPart') {
+        if (trace.starts > 0) expect(trace.started, `part of ${command.jobId} before its start`).toBe(true);
+        if (!trace.parts.some((part) => part.partNumber === command.partNumber)) trace.parts.push(command);
+      }
+    }
+  }
+  for (const trace of ended) {
+    const first = trace.parts.find((part) => part.partNumber === 1);
+    const needsStart =
+      trace.parts.length > 1 || (first !== undefined && first.lengthBytes >= scenario.limits.partBytesMin);
+    expect(trace.started).toBe(needsStart);
   }
 }

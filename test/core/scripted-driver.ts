@@ -7,7 +7,7 @@
 import { BinaryHeap } from '../../core/binary-heap.ts';
 import type { Command, CommandOf } from '../../core/commands.ts';
 import type { Failure } from '../../core/failure.ts';
-import type { ClaimedJob } from '../../core/input-ref.ts';
+import type { LeasedJob } from '../../core/input-ref.ts';
 import type { Input } from '../../core/inputs.ts';
 import type { WorkerLimits } from '../../core/limits.ts';
 import { nextUnit, seededRandom, type SeededRandom } from '../../core/seeded-random.ts';
@@ -52,6 +52,15 @@ export interface Scenario {
   readonly encodedPerRowByte: number;
   readonly shutdownAtMs?: number | undefined;
   readonly stepsMax?: number;
+  /** The ledger hands jobs out without their size (a manifest's), so the core sizes each with a HEAD. */
+  readonly unsized?: boolean;
+  /**
+   * Scripted answers of the one-off tasks: the failure of try number `tries` (from 1) of a
+   * job's HEAD or upload start in its current attempt, or null for success; after the fault rates.
+   */
+  readonly oneOffFailure?: (kind: 'sizeInput' | 'startUpload', jobId: string, tries: number) => Failure | null;
+  /** Scripted heartbeat answers: false to lose the answer to heartbeat number `beat` (from 1); after the fault rates. */
+  readonly heartbeatAnswered?: (beat: number) => boolean;
 }
 
 export interface StepRecord {
@@ -90,8 +99,15 @@ export class FakeLedger {
   readonly objectsCompleted = new Map<string, number>();
   readonly failed = new Set<string>();
   readonly commitRefused: string[] = [];
+  /** When each HEAD of a job was sent, by `jobId#attempt`. */
+  readonly headsAtMs = new Map<string, number[]>();
+  /** When each start of a job's upload was sent, by `jobId#attempt`. */
+  readonly startsAtMs = new Map<string, number[]>();
 
-  constructor(sizes: readonly number[]) {
+  constructor(
+    sizes: readonly number[],
+    private readonly unsized = false,
+  ) {
     sizes.forEach((size, index) => {
       const jobId = `job-${index}`;
       this.queue.push(jobId);
@@ -99,15 +115,15 @@ export class FakeLedger {
     });
   }
 
-  claim(count: number, nowMs: number, leaseMs: number): { jobs: ClaimedJob[]; exhausted: boolean } {
+  claim(count: number, nowMs: number, leaseMs: number): { jobs: LeasedJob[]; exhausted: boolean } {
     this.reclaimExpired(nowMs);
-    const jobs: ClaimedJob[] = [];
+    const jobs: LeasedJob[] = [];
     while (jobs.length < count && this.queue.length > 0) {
       const jobId = this.queue.shift() as string;
       const attempt = (this.attempts.get(jobId) ?? 0) + 1;
       this.attempts.set(jobId, attempt);
       this.leases.set(jobId, { attempt, expiresAtMs: nowMs + leaseMs });
-      const sizeBytes = this.sizes.get(jobId) as number;
+      const sizeBytes = this.unsized ? null : (this.sizes.get(jobId) as number);
       const input = {
         uri: `file:///${jobId}.warc.gz`,
         filename: `${jobId}.warc.gz`,
@@ -162,6 +178,8 @@ export class FakeLedger {
 }
 
 const stageDurationKey: Record<string, Stage> = {
+  sizeInput: 'fetch',
+  startUpload: 'upload',
   fetchChunk: 'fetch',
   decodeChunk: 'decode',
   encodeRowGroup: 'encode',
@@ -182,6 +200,7 @@ class ScriptedDriver {
     a.atMs !== b.atMs ? a.atMs < b.atMs : a.seq < b.seq,
   );
   private nextSeq = 0;
+  private heartbeats = 0;
   readonly ledger: FakeLedger;
 
   constructor(
@@ -189,7 +208,7 @@ class ScriptedDriver {
     private readonly state: WorkerState,
   ) {
     this.random = seededRandom(scenario.seed);
-    this.ledger = new FakeLedger(scenario.jobSizesBytes);
+    this.ledger = new FakeLedger(scenario.jobSizesBytes, scenario.unsized);
   }
 
   run(observe?: (state: WorkerState, record: StepRecord) => void): RunResult {
@@ -278,7 +297,9 @@ class ScriptedDriver {
       const victim = command.leases[Math.floor(nextUnit(this.random) * command.leases.length)];
       if (victim !== undefined) this.ledger.steal(victim.jobId, victim.attempt, nowMs);
     }
+    this.heartbeats += 1;
     if (nextUnit(this.random) < faults.heartbeatLost) return;
+    if (this.scenario.heartbeatAnswered?.(this.heartbeats) === false) return;
     const renewed: string[] = [];
     for (const lease of command.leases) {
       if (this.ledger.holds(lease.jobId, lease.attempt, nowMs)) {
@@ -304,9 +325,25 @@ class ScriptedDriver {
   ): void {
     const stage = stageDurationKey[command.kind] as Stage;
     const atMs = nowMs + this.duration(stage);
-    const failure = this.failureFor(stage);
+    let failure = this.failureFor(stage);
+    if (command.kind === 'sizeInput' || command.kind === 'startUpload') {
+      const sent = command.kind === 'sizeInput' ? this.ledger.headsAtMs : this.ledger.startsAtMs;
+      const key = `${command.jobId}#${this.ledger.attempts.get(command.jobId) ?? 0}`;
+      const times = sent.get(key) ?? [];
+      times.push(nowMs);
+      sent.set(key, times);
+      failure ??= this.scenario.oneOffFailure?.(command.kind, command.jobId, times.length) ?? null;
+    }
     if (failure !== null) return this.answer(atMs, { kind: 'taskFailed', taskId: command.taskId, failure });
     switch (command.kind) {
+      case 'sizeInput':
+        return this.answer(atMs, {
+          kind: 'inputSized',
+          taskId: command.taskId,
+          bytes: this.ledger.sizes.get(command.jobId) as number,
+        });
+      case 'startUpload':
+        return this.answer(atMs, { kind: 'uploadStarted', taskId: command.taskId });
       case 'fetchChunk':
         return this.answer(atMs, { kind: 'chunkFetched', taskId: command.taskId, bytes: command.lengthBytes });
       case 'decodeChunk': {

@@ -104,6 +104,7 @@ describe('simulated ports beyond their contracts', () => {
   test('the sink refuses a small part before the last and a receipt for a replaced part', async () => {
     const sink = new SimulatedSink({ partBytesMin: 100 });
     const small = await sink.begin('small/first.parquet');
+    await sink.start(small);
     const receipts = [
       await sink.uploadPart(small, 1, new Uint8Array(99)),
       await sink.uploadPart(small, 2, new Uint8Array(5)),
@@ -115,6 +116,16 @@ describe('simulated ports beyond their contracts', () => {
     await expect(sink.complete(replaced, [stale])).rejects.toBeInstanceOf(FailureError);
     expect(sink.readObject('small/first.parquet')).toBeNull();
     expect(sink.readObject('replaced/part.parquet')).toBeNull();
+  });
+
+  test('the sink refuses a part after the first before the upload was started, as S3 would', async () => {
+    const sink = new SimulatedSink({ partBytesMin: 100 });
+    const handle = await sink.begin('unstarted/two.parquet');
+    await sink.uploadPart(handle, 1, new Uint8Array(200));
+    await expect(sink.uploadPart(handle, 2, new Uint8Array(5))).rejects.toBeInstanceOf(FailureError);
+    await sink.start(handle);
+    await sink.uploadPart(handle, 2, new Uint8Array(5));
+    expect(sink.startedCount()).toBe(1);
   });
 
   test('the fleet ledger keeps its fence: an expired lease is refused before it is reclaimed', () => {
