@@ -3,13 +3,14 @@ import type { InputRef } from '../../core/input-ref.ts';
 import type { ByteRange, Source } from '../../core/source.ts';
 
 /**
- * A remote of inputs known by name and size only: a read answers the range's bytes (zeros: the
- * model CPU counts bytes, it does not parse them), so a simulated crawl of gigabytes holds no
- * more than the chunks in flight. Time, faults and throttling are added at the port boundary
+ * A remote of inputs known by name and size only: a read answers the range's length in zeros
+ * (the model CPU counts bytes, it does not parse them), so a simulated crawl of gigabytes holds
+ * one chunk's worth of memory. Time, faults and throttling are added at the port boundary
  * (port-boundary.ts); this answers at once, with the Source contract's ranges.
  */
 export class ModelSource implements Source {
   private readonly sizes: ReadonlyMap<string, number>;
+  private zeroed = new Uint8Array(0);
 
   constructor(private readonly inputs: readonly InputRef[]) {
     const sizes = new Map<string, number>();
@@ -41,7 +42,17 @@ export class ModelSource implements Source {
     signal?.throwIfAborted();
     const sizeBytes = this.sizeOfUri(input.uri);
     const endBytes = Math.min(sizeBytes, range.offsetBytes + range.lengthBytes);
-    return new Uint8Array(Math.max(0, endBytes - range.offsetBytes));
+    return this.zeros(Math.max(0, endBytes - range.offsetBytes));
+  }
+
+  /**
+   * Views of one zeroed buffer, not a copy per read: a simulated crawl reads gigabytes, and
+   * zeroing each chunk was most of a calm run's time. Nothing writes them: the runtime hands
+   * them to the model CPU, which counts their length.
+   */
+  private zeros(lengthBytes: number): Uint8Array {
+    if (this.zeroed.length < lengthBytes) this.zeroed = new Uint8Array(lengthBytes);
+    return this.zeroed.subarray(0, lengthBytes);
   }
 
   private sizeOfUri(uri: string): number {
