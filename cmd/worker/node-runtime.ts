@@ -18,7 +18,12 @@ import type { Sink, UploadHandle } from '../../core/sink.ts';
 import type { Source } from '../../core/source.ts';
 import { seededRandom, type SeededRandom } from '../../core/seeded-random.ts';
 import { step } from '../../core/step.ts';
-import { createWorkerState, type WorkerCounters, type WorkerState } from '../../core/worker-state.ts';
+import {
+  createWorkerState,
+  type WorkerCounters,
+  type WorkerState,
+  type WorkerStateOptions,
+} from '../../core/worker-state.ts';
 import { describeError } from '../../adapters/aws/redact.ts';
 import { sizeClaim } from './claim-sizing.ts';
 import type { CpuStages } from './cpu-stages.ts';
@@ -44,6 +49,8 @@ export interface RuntimeOptions {
   readonly limits: WorkerLimits;
   readonly logger: Logger;
   readonly onJobEnded?: (ended: CommandOf<'jobEnded'>) => void;
+  /** How much the core checks its own invariants each step: `counters` by default, `full` in simulation. */
+  readonly invariantChecks?: WorkerStateOptions['invariantChecks'];
   /** Sees every step of the core, after its commands are carried out: the simulation's checkers. */
   readonly onStep?: (state: WorkerState, inputs: readonly Input[], commands: readonly Command[], nowMs: number) => void;
   /**
@@ -86,7 +93,10 @@ export class NodeRuntime {
   ) {
     this.clock = adapters.clock ?? realClock;
     this.startedAtMs = this.clock.nowMs();
-    this.state = createWorkerState(options.limits);
+    this.state = createWorkerState(
+      options.limits,
+      options.invariantChecks === undefined ? {} : { invariantChecks: options.invariantChecks },
+    );
     // Its own stream: drawing from the core's generator would change the core's jitter.
     this.sizingRandom = seededRandom(options.limits.seed ^ 0x5a17e5);
     this.progress = new ProgressReporter(

@@ -111,6 +111,8 @@ class SimulatedWorkerSlot {
         workerId: life,
         limits: { ...this.limits, seed },
         logger: silentLogger,
+        // The simulation is where the core is proven: every step scans every job and task.
+        invariantChecks: 'full',
         onStep: (state, inputs, commands, nowMs) => tally.onStep(state, inputs, commands, nowMs),
         oneStepCommitForTests: this.options.oneStepCommitForTests ?? false,
       },
@@ -197,18 +199,27 @@ export async function simulateWholeWorker(options: WholeWorkerOptions): Promise<
   };
 }
 
-/** Takes events one at a time, letting the promises each one starts settle, until `done` or a bound. */
+/**
+ * Takes events one at a time, letting the promises each one starts settle, until `done` or a
+ * bound. An exception out of an event (a core invariant broken, a runtime bug) ends the run as
+ * a violation with its seed, as a crash of the process would end the worker.
+ */
 async function runQueue(queue: EventQueue, done: () => boolean, runBoundMs: number): Promise<string> {
   for (;;) {
     await settle();
     if (done()) return 'finished';
     if (queue.nowMs > runBoundMs) return `still running at t=${queue.nowMs}ms, bound ${runBoundMs}ms`;
     let taken = false;
-    const why = queue.run(() => {
-      if (taken) return true;
-      taken = true;
-      return false;
-    });
+    let why: ReturnType<EventQueue['run']>;
+    try {
+      why = queue.run(() => {
+        if (taken) return true;
+        taken = true;
+        return false;
+      });
+    } catch (error) {
+      return `an event threw at t=${queue.nowMs}ms: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+    }
     if (why === 'drained') return 'no event left while workers still run (a runtime waits on nothing)';
     if (why === 'event bound reached') return `the event bound was reached at t=${queue.nowMs}ms (a livelock?)`;
   }
