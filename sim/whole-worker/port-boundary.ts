@@ -12,6 +12,7 @@ import type { JobResult, Ledger, WorkerProgress } from '../../core/ledger.ts';
 import type { PartReceipt, Sink, UploadHandle } from '../../core/sink.ts';
 import type { ByteRange, Source } from '../../core/source.ts';
 import type { Failure } from '../../core/failure.ts';
+import type { MetricsSnapshot } from '../../core/metrics-snapshot.ts';
 import type { Models, TransferModel } from '../models.ts';
 import type { NetworkLink, RateCeiling } from '../network-models.ts';
 import { chance, lognormal, uniform, type RandomStreams } from '../random-streams.ts';
@@ -58,6 +59,8 @@ export class PortBoundary {
   readonly source: Source;
   readonly sink: Sink;
   readonly ledger: Ledger;
+  /** Snapshots go nowhere: what matters here is that emitting one may fail, or be where the instance dies. */
+  readonly emitMetrics: (snapshot: MetricsSnapshot) => Promise<void>;
 
   constructor(
     private readonly world: SharedWorld,
@@ -70,6 +73,8 @@ export class PortBoundary {
     this.source = this.boundSource();
     this.sink = this.boundSink();
     this.ledger = this.boundLedger();
+    // A metrics client buffers and sends in the background: the call itself costs no modelled time.
+    this.emitMetrics = () => this.call({ write: false, throttles: true }, 0, null, async () => undefined);
   }
 
   private draws(): CallDraws {

@@ -103,7 +103,7 @@ class SimulatedWorkerSlot {
         sink: ports.sink,
         ledger: ports.ledger,
         cpu: new ModelCpu(this.limits.cpuSlotsMax, clock, this.world.models, this.world.random.cpu),
-        emitMetrics: async () => undefined,
+        emitMetrics: (snapshot) => ports.emitMetrics(snapshot),
         clock,
       },
       {
