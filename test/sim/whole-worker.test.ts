@@ -8,15 +8,17 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { failureReport, replaySeedVariable, smallRun } from '../../sim/whole-worker/small-runs.ts';
+import type { WholeWorkerResult } from '../../sim/whole-worker/whole-worker-simulation.ts';
 
 const testFile = 'test/sim/whole-worker.test.ts';
 const replaySeed = process.env[replaySeedVariable];
 /** Runs of 0.3–1 s each on the 2-core machine, up to 2 s under load: 32 stay under a minute. */
 const propertyRuns = 32;
 
-async function checkSeed(seed: number): Promise<void> {
+async function checkSeed(seed: number): Promise<WholeWorkerResult> {
   const result = await smallRun(seed);
   if (result.violations.length > 0) throw new Error(failureReport(result, testFile));
+  return result;
 }
 
 describe('whole-worker simulation', () => {
@@ -27,11 +29,17 @@ describe('whole-worker simulation', () => {
   test.skipIf(replaySeed !== undefined)(
     'every checker holds under faults drawn from any seed',
     async () => {
+      const results: WholeWorkerResult[] = [];
       await fc.assert(
-        fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => checkSeed(seed)),
+        fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (seed) => {
+          results.push(await checkSeed(seed));
+        }),
         // A smaller seed is no simpler run: shrinking would only replace the failing seed with another.
         { numRuns: propertyRuns, endOnFailure: true },
       );
+      // The runs met what they were meant to: instances crashed and restarted, bad inputs failed.
+      expect(results.reduce((sum, result) => sum + result.crashes, 0)).toBeGreaterThan(0);
+      expect(results.reduce((sum, result) => sum + result.jobsFailed, 0)).toBeGreaterThan(0);
     },
     90_000,
   );
