@@ -2,8 +2,10 @@
  * The capacity planner's fast instance model (sim/simulated-instance.ts) and the whole worker
  * under simulation (the real core and node runtime over modelled ports) give the same makespan
  * within 5% on shared small scenarios: same fleet, files, models and limits, no faults beyond
- * the models' latencies. Their random draws differ (the fast model draws per task, the ports
- * per call), so agreement is what two faithful models of one system give, not equal numbers.
+ * the models' latencies. Compared is the mean makespan over four seeds: the two draw their
+ * random numbers differently (the fast model per task, the ports per call), and in a run of a
+ * few files per instance one seed's draws decide which instance gets the last files (one of
+ * these scenarios' seeds alone differs by 11%); the mean is what both model.
  */
 import { describe, expect, test } from 'vitest';
 import { simulate } from '../../sim/fleet-simulation.ts';
@@ -25,47 +27,48 @@ const calmModels = withModels(defaultScenario.models, {
   crash: { crashesPerInstanceHour: 0 },
 });
 
-function scenarioOf(
-  instanceType: string,
-  instances: number,
-  files: number,
-  fileMebibytes: number,
-  seed: number,
-): Scenario {
+function scenarioOf(instanceType: string, instances: number, files: number, fileMebibytes: number): Scenario {
   return {
     ...defaultScenario,
     instanceType,
     instances,
     files,
     fileBytes: fileMebibytes * mebibyte,
-    seed,
     sampleInstancesMax: 0,
     sampleFilesMax: 0,
     models: calmModels,
   };
 }
 
-/** Small shared scenarios: CPU-bound on a few cores, more instances than files per core, and longer files. */
+const seeds = [1, 2, 3, 4];
+
+/** Small shared scenarios: bound by the NIC (c6i's 0.78 Gbps baseline), and by the CPU on two instance sizes. */
 const shared: readonly Scenario[] = [
-  scenarioOf('c6gn.large', 2, 16, 256, 7),
-  scenarioOf('c6gn.xlarge', 3, 24, 128, 11),
-  scenarioOf('c6gn.large', 1, 6, 384, 3),
+  scenarioOf('c6i.large', 2, 12, 256),
+  scenarioOf('c6gn.large', 2, 16, 256),
+  scenarioOf('c6gn.xlarge', 3, 24, 128),
 ];
 
 describe('planner model against the whole worker', () => {
   test.each(shared)(
-    '$instanceType × $instances, $files files: makespans within 5%',
-    async (scenario) => {
-      const fast = simulate(scenario);
-      const whole = await simulateWholeWorker({ scenario, plan: noFaults });
-      expect(fast.violations).toEqual([]);
-      expect(whole.violations).toEqual([]);
-      expect(whole.jobsDone).toBe(scenario.files);
-      const fastMs = fast.makespanHours * hourMs;
-      const ratio = whole.makespanMs / fastMs;
-      expect(ratio, `whole worker ${whole.makespanMs} ms, planner ${fastMs} ms`).toBeGreaterThan(1 - agreementMax);
-      expect(ratio, `whole worker ${whole.makespanMs} ms, planner ${fastMs} ms`).toBeLessThan(1 + agreementMax);
+    '$instanceType × $instances, $files files: mean makespans within 5%',
+    async (shape) => {
+      let fastMs = 0;
+      let wholeMs = 0;
+      for (const seed of seeds) {
+        const scenario = { ...shape, seed };
+        const fast = simulate(scenario);
+        const whole = await simulateWholeWorker({ scenario, plan: noFaults });
+        expect(fast.violations).toEqual([]);
+        expect(whole.violations).toEqual([]);
+        expect(whole.jobsDone).toBe(scenario.files);
+        fastMs += (fast.makespanHours * hourMs) / seeds.length;
+        wholeMs += whole.makespanMs / seeds.length;
+      }
+      const ratio = wholeMs / fastMs;
+      expect(ratio, `whole worker ${wholeMs} ms, planner ${fastMs} ms`).toBeGreaterThan(1 - agreementMax);
+      expect(ratio, `whole worker ${wholeMs} ms, planner ${fastMs} ms`).toBeLessThan(1 + agreementMax);
     },
-    60_000,
+    120_000,
   );
 });
