@@ -6,23 +6,28 @@
  * Decode and encode run on `CpuStages`: a thread pool sized to the cores, a job pinned to one
  * thread (cpu-pool.ts), or the event loop for one core; I/O runs on the event loop.
  */
-import { performance } from 'node:perf_hooks';
 import type { Command, CommandOf, JobSummary } from '../../core/commands.ts';
 import { FailureError, ourFault } from '../../core/failure.ts';
 import type { Input } from '../../core/inputs.ts';
-import { totalCount } from '../../core/record-counters.ts';
+import { emptyRecordCounters, totalCount } from '../../core/record-counters.ts';
 import type { Ledger } from '../../core/ledger.ts';
 import type { WorkerLimits } from '../../core/limits.ts';
 import type { MetricsSnapshot } from '../../core/metrics-snapshot.ts';
 import type { Sink, UploadHandle } from '../../core/sink.ts';
 import type { Source } from '../../core/source.ts';
 import { step } from '../../core/step.ts';
-import { createWorkerState, type WorkerCounters, type WorkerState } from '../../core/worker-state.ts';
+import {
+  createWorkerState,
+  type WorkerCounters,
+  type WorkerState,
+  type WorkerStateOptions,
+} from '../../core/worker-state.ts';
 import { describeError } from '../../adapters/aws/redact.ts';
 import type { CpuStages } from './cpu-stages.ts';
 import { JobData } from './job-data.ts';
 import type { Logger } from './logger.ts';
 import { ProgressReporter } from './progress-reporter.ts';
+import { realClock, type RuntimeClock, type TimerHandle } from './runtime-clock.ts';
 import { failureOf } from './task-failure.ts';
 
 export interface RuntimeAdapters {
@@ -31,6 +36,8 @@ export interface RuntimeAdapters {
   readonly sink: Sink;
   readonly ledger: Ledger;
   readonly emitMetrics: (snapshot: MetricsSnapshot) => Promise<void>;
+  /** Time and timers: the process's by default, virtual in the whole-worker simulation. */
+  readonly clock?: RuntimeClock;
 }
 
 export interface RuntimeOptions {
@@ -39,6 +46,17 @@ export interface RuntimeOptions {
   readonly limits: WorkerLimits;
   readonly logger: Logger;
   readonly onJobEnded?: (ended: CommandOf<'jobEnded'>) => void;
+  /** How much the core checks its own invariants each step: `counters` by default, `full` in simulation. */
+  readonly invariantChecks?: WorkerStateOptions['invariantChecks'];
+  /** Sees every step of the core, after its commands are carried out: the simulation's checkers. */
+  readonly onStep?: (state: WorkerState, inputs: readonly Input[], commands: readonly Command[], nowMs: number) => void;
+  /**
+   * For tests only, never set in production: brings back the one-step commit, in which a
+   * ledger error after the object was completed made the retried commit fail the job for good
+   * while its object stayed published. The whole-worker simulation shows its checkers catch it
+   * (test/sim/whole-worker-commit-bug.test.ts).
+   */
+  readonly oneStepCommitForTests?: boolean;
 }
 
 export interface RunOutcome {
@@ -52,22 +70,34 @@ export class NodeRuntime {
   private readonly ended: CommandOf<'jobEnded'>[] = [];
   /** Ledger, abort and metrics writes running in the background; `finish` waits for them. */
   private readonly backgroundWrites = new Set<Promise<unknown>>();
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   private turnQueued = false;
   /** Set by `abandon`: the core is not stepped again. */
   private abandoned = false;
   private resolveRun: ((outcome: RunOutcome) => void) | null = null;
-  private readonly startedAtMs = performance.now();
+  private readonly clock: RuntimeClock;
+  private readonly startedAtMs: number;
   private readonly progress: ProgressReporter;
 
   constructor(
     private readonly adapters: RuntimeAdapters,
     private readonly options: RuntimeOptions,
   ) {
-    this.state = createWorkerState(options.limits);
-    this.progress = new ProgressReporter(adapters.ledger, options.runId, options.workerId, (error) => {
-      options.logger.log('warn', 'progress not recorded', { error: describeError(error) });
-    });
+    this.clock = adapters.clock ?? realClock;
+    this.startedAtMs = this.clock.nowMs();
+    this.state = createWorkerState(
+      options.limits,
+      options.invariantChecks === undefined ? {} : { invariantChecks: options.invariantChecks },
+    );
+    this.progress = new ProgressReporter(
+      adapters.ledger,
+      options.runId,
+      options.workerId,
+      (error) => {
+        options.logger.log('warn', 'progress not recorded', { error: describeError(error) });
+      },
+      this.clock,
+    );
   }
 
   /** Runs until the core says `finished`. */
@@ -90,7 +120,7 @@ export class NodeRuntime {
   }
 
   private nowMs(): number {
-    return performance.now() - this.startedAtMs;
+    return this.clock.nowMs() - this.startedAtMs;
   }
 
   private deliver(input: Input): void {
@@ -102,21 +132,27 @@ export class NodeRuntime {
   private queueTurn(): void {
     if (this.turnQueued) return;
     this.turnQueued = true;
-    setImmediate(() => this.turn());
+    this.clock.soon(() => this.turn());
   }
 
   private turn(): void {
     this.turnQueued = false;
     if (this.abandoned) return;
     const inputs = this.inbox.splice(0, this.inbox.length);
-    const result = step(this.state, this.nowMs(), inputs);
+    const nowMs = this.nowMs();
+    const result = step(this.state, nowMs, inputs);
     for (const command of result.commands) this.execute(command);
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.options.onStep?.(this.state, inputs, result.commands, nowMs);
+    this.cancelTimer();
     if (result.wakeAtMs !== null) {
       const delayMs = Math.max(0, Math.ceil(result.wakeAtMs - this.nowMs()));
-      this.timer = setTimeout(() => this.deliver({ kind: 'timer' }), delayMs);
+      this.timer = this.clock.after(delayMs, () => this.deliver({ kind: 'timer' }));
     }
+  }
+
+  private cancelTimer(): void {
+    if (this.timer !== null) this.clock.cancel(this.timer);
+    this.timer = null;
   }
 
   private execute(command: Command): void {
@@ -288,7 +324,24 @@ export class NodeRuntime {
     const parts = [...data.receipts.values()].sort((a, b) => a.partNumber - b.partNumber);
     await this.adapters.sink.complete(handle, parts, data.abort.signal);
     data.upload = null;
+    if (this.options.oneStepCommitForTests === true) await this.recordDoneInTheSameTask(data);
     return { kind: 'objectCompleted', taskId: command.taskId };
+  }
+
+  /**
+   * The old one-step commit, for tests only (`oneStepCommitForTests`): the ledger write in the
+   * task that completed the object. When it fails the core retries the whole task, whose
+   * completion now finds no upload, a failure of ours that is not retryable: the job fails for
+   * good with its object published. The result recorded is empty: only the bug matters here.
+   */
+  private async recordDoneInTheSameTask(data: JobData): Promise<void> {
+    const lease = { jobId: data.claimed.jobId, attempt: data.claimed.attempt };
+    const result = { rows: 0, inputBytes: 0, outputBytes: 0, counters: emptyRecordCounters };
+    const accepted = await this.adapters.ledger.complete(this.options.runId, lease, result);
+    if (!accepted) {
+      this.deliver({ kind: 'leaseLost', jobId: lease.jobId });
+      throw new FailureError(ourFault('the ledger refused the completion: lease lost'));
+    }
   }
 
   /**
@@ -343,8 +396,7 @@ export class NodeRuntime {
    * consulted: it will not be stepped again. Waits for the writes; callers bound the wait.
    */
   async abandon(): Promise<void> {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.cancelTimer();
     this.abandoned = true;
     for (const [jobId, data] of [...this.jobs]) {
       this.drop(jobId, 'the worker is stopping now');
@@ -363,7 +415,7 @@ export class NodeRuntime {
   }
 
   private async finish(): Promise<void> {
-    if (this.timer !== null) clearTimeout(this.timer);
+    this.cancelTimer();
     await Promise.all([...this.backgroundWrites]);
     await this.progress.stop();
     this.resolveRun?.({ ended: this.ended });

@@ -1,4 +1,5 @@
 import type { Ledger, WorkerProgress } from '../../core/ledger.ts';
+import { realClock, type RuntimeClock, type TimerHandle } from './runtime-clock.ts';
 
 /** Progress rows go to the ledger at least every this many records… */
 const recordsPerReport = 1_000;
@@ -15,17 +16,17 @@ export class ProgressReporter {
   private progress: WorkerProgress;
   private recordsAtLastReport = 0;
   private inFlight: Promise<void> | null = null;
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: TimerHandle;
 
   constructor(
     private readonly ledger: Ledger,
     private readonly runId: string,
     workerId: string,
     private readonly onError: (error: unknown) => void,
+    private readonly clock: RuntimeClock = realClock,
   ) {
     this.progress = { workerId, currentInput: null, records: 0, bytes: 0, badRecords: 0, status: 'running' };
-    this.timer = setInterval(() => this.report(), reportIntervalMs);
-    this.timer.unref();
+    this.timer = clock.every(reportIntervalMs, () => this.report());
   }
 
   decoded(input: string, records: number, bytes: number, badRecords: number): void {
@@ -47,7 +48,7 @@ export class ProgressReporter {
 
   /** The last report, with status `stopped`; waits for it. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.clock.cancel(this.timer);
     await this.inFlight;
     this.progress = { ...this.progress, status: 'stopped', currentInput: null };
     this.report();
