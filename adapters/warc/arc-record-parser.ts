@@ -462,6 +462,7 @@ export class ArcRecordParser implements RecordParser {
       httpStatusLine: record.httpStatusLine,
       http: record.http,
       metadata: null,
+      payload: null,
       offset: record.offset,
       length: record.end - record.offset,
     };

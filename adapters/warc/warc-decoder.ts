@@ -1,4 +1,4 @@
-import type { CaptureRow } from '../../core/capture-row.ts';
+import type { CaptureRow, OutputSchema } from '../../core/capture-row.ts';
 import type { DecodedChunk, Decoder, JobDecoder } from '../../core/decoder.ts';
 import { FailureError, inputFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
@@ -12,11 +12,13 @@ import {
 } from '../../core/record-reasons.ts';
 import { buildCaptureRow, estimateRowBytes, metadataDescribes, rowRecordTypes } from './capture-row-builder.ts';
 import { ArcRecordParser } from './arc-record-parser.ts';
+import { addContentColumns } from './content-columns.ts';
+import type { PayloadBounds } from './payload-decoding.ts';
 import { detectArchiveFormat } from './archive-format.ts';
 import { GzipMemberReader } from './gzip-member-reader.ts';
 import type { RecordParser } from './record-parser.ts';
-import type { WarcLimits } from './warc-limits.ts';
-import { type ParsedRecord, type RecordSink, WarcRecordParser } from './warc-record-parser.ts';
+import { payloadLimits, type WarcLimits } from './warc-limits.ts';
+import { type ParsedRecord, type PayloadCapture, type RecordSink, WarcRecordParser } from './warc-record-parser.ts';
 
 /**
  * The WARC decoder: `.warc.gz` with one gzip member a record (CommonCrawl), gzip whose members
@@ -45,9 +47,34 @@ import { type ParsedRecord, type RecordSink, WarcRecordParser } from './warc-rec
  * instead of committing an empty file.
  */
 export class WarcDecoder implements Decoder {
+  constructor(private readonly output: OutputOptions = indexOutput) {}
+
   open(input: InputRef): JobDecoder {
-    return new WarcJobDecoder(input);
+    return new WarcJobDecoder(input, { output: this.output });
   }
+}
+
+/** What the rows hold: the schema and, for `content`, how much payload a row keeps. */
+export interface OutputOptions {
+  readonly schema: OutputSchema;
+  /** `--content-max-kb` in bytes. */
+  readonly contentBytesMax: number;
+}
+
+export const indexOutput: OutputOptions = { schema: 'index', contentBytesMax: payloadLimits.contentKibDefault * 1024 };
+
+/** The payload bounds of the content schema; null for the index schema. */
+function payloadBoundsOf(output: OutputOptions): PayloadBounds | null {
+  if (output.schema === 'index') return null;
+  return { contentBytesMax: output.contentBytesMax, decodedBytesMax: payloadLimits.decodedBytesMax };
+}
+
+function payloadCaptureOf(bounds: PayloadBounds | null): PayloadCapture | null {
+  if (bounds === null) return null;
+  return {
+    plainBytesMax: bounds.contentBytesMax,
+    encodedBytesMax: Math.max(bounds.contentBytesMax, payloadLimits.encodedHeldBytesMax),
+  };
 }
 
 type Format = 'unknown' | 'gzip' | 'plain';
@@ -60,6 +87,8 @@ export interface WarcJobDecoderOptions {
   readonly observer?: (record: ParsedRecord) => void;
   /** Smaller limits for tests; the defaults are `warcLimits`. */
   readonly limits?: WarcLimits;
+  /** The schema of the rows; the index schema by default. */
+  readonly output?: OutputOptions;
 }
 
 /**
@@ -95,6 +124,8 @@ export class WarcJobDecoder implements JobDecoder {
 
   private readonly observer: ((record: ParsedRecord) => void) | undefined;
   private readonly limits: WarcLimits | undefined;
+  private readonly payloadBounds: PayloadBounds | null;
+  private readonly payloadCapture: PayloadCapture | null;
 
   constructor(
     private readonly input: InputRef,
@@ -102,6 +133,8 @@ export class WarcJobDecoder implements JobDecoder {
   ) {
     this.limits = options.limits;
     this.observer = options.observer;
+    this.payloadBounds = payloadBoundsOf(options.output ?? indexOutput);
+    this.payloadCapture = payloadCaptureOf(this.payloadBounds);
     const sink: RecordSink = {
       recordType: (type) => {
         count(this.byType, type);
@@ -115,7 +148,7 @@ export class WarcJobDecoder implements JobDecoder {
       warning: (reason) => count(this.warningByReason, reason),
     };
     this.sink = sink;
-    this.parser = new WarcRecordParser(sink, options.limits);
+    this.parser = new WarcRecordParser(sink, options.limits, this.payloadCapture);
     this.members = new GzipMemberReader(
       {
         segment: (segment) => this.parser.feed(segment),
@@ -264,9 +297,19 @@ export class WarcJobDecoder implements JobDecoder {
       return;
     }
     for (const warning of result.warnings) count(this.warningByReason, warning);
+    // Here a filter on the index columns may drop the row: nothing of its payload was decoded yet.
+    const row = this.withContent(result.row, record);
     this.jobRows++;
-    this.rows.push(result.row);
-    this.rowBytes += estimateRowBytes(result.row);
+    this.rows.push(row);
+    this.rowBytes += estimateRowBytes(row);
+  }
+
+  /** The row with the content columns when the schema has them, their warnings counted. */
+  private withContent(row: CaptureRow, record: ParsedRecord): CaptureRow {
+    if (this.payloadBounds === null) return row;
+    const content = addContentColumns(row, record, this.payloadBounds);
+    for (const warning of content.warnings) count(this.warningByReason, warning);
+    return content.row;
   }
 
   private takeDecoded(): DecodedChunk {
