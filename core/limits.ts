@@ -22,6 +22,11 @@ export interface WorkerLimits {
   readonly fetchAheadChunksMax: number;
   /** Rows gathered before a row group is encoded (the last row group may be smaller). */
   readonly rowGroupRows: number;
+  /**
+   * Estimated row bytes gathered before a row group is encoded, whichever of this and
+   * `rowGroupRows` comes first: rows that carry payloads (the content schema) are cut by bytes.
+   */
+  readonly rowGroupBytes: number;
   /** Encoded bytes gathered before a part is uploaded (the last part may be smaller). */
   readonly partBytes: number;
   /** S3's smallest part but the last. */
@@ -68,6 +73,8 @@ export const defaultLimits: WorkerLimits = {
   chunkBytes: 32 * mebibyte,
   fetchAheadChunksMax: 8,
   rowGroupRows: 20_000,
+  // Index rows estimate about 1.8 KB each, 36 MB a row group of 20,000: the rows cut them first.
+  rowGroupBytes: 64 * mebibyte,
   partBytes: 8 * mebibyte,
   partBytesMin: 5 * mebibyte,
   partsMax: 10_000,
@@ -102,6 +109,7 @@ export function validateLimits(limits: WorkerLimits): void {
   assert(limits.memoryBudgetBytes >= 1, 'memoryBudgetBytes must be positive');
   assert(limits.fetchAheadChunksMax >= 1, 'fetchAheadChunksMax must be at least 1');
   assert(limits.rowGroupRows >= 1, 'rowGroupRows must be at least 1');
+  assert(limits.rowGroupBytes >= 1, 'rowGroupBytes must be at least 1');
   assert(limits.partBytes >= limits.partBytesMin, 'partBytes must be at least partBytesMin (S3 rejects smaller parts)');
   assert(limits.partsMax >= 1, 'partsMax must be at least 1');
   assert(limits.jobsActiveMax >= 1 && limits.claimBatchMax >= 1, 'jobsActiveMax and claimBatchMax must be at least 1');

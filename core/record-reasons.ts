@@ -47,6 +47,7 @@ export const recordWarningCodes = [
   'undecodable_content_encoding',
   'broken_chunked_transfer_coding',
   'payload_past_decoding_bound',
+  'encoded_payload_cut_short',
   'other',
 ] as const;
 export type RecordWarningCode = (typeof recordWarningCodes)[number];
@@ -96,6 +97,8 @@ const recordWarningMessages: Readonly<Record<RecordWarningCode, string>> = {
     'a chunked payload whose chunking breaks off: the chunks read are kept, then the rest as sent',
   payload_past_decoding_bound:
     'a payload held or decoded past its bound: content is its first part, content_length null',
+  encoded_payload_cut_short:
+    'an encoded payload whose bytes end before its encoding does: content is what they decode to',
   other: unknownStoredReason,
 };
 

@@ -55,6 +55,8 @@ interface Stage {
   readonly whole: boolean;
   /** A bound of ours (held bytes, decoded bytes) cut the output, not the record itself. */
   readonly bounded: boolean;
+  /** An encoding's bytes ended before its end: what they held was decoded. */
+  readonly cutShort: boolean;
 }
 
 type CodingResult =
@@ -74,7 +76,7 @@ export function decodePayload(
   bounds: PayloadBounds,
 ): DecodedPayload {
   const heldAll = raw.bytes.length === raw.totalBytes;
-  let stage: Stage = { bytes: raw.bytes, whole: heldAll && !recordTruncated, bounded: !heldAll };
+  let stage: Stage = { bytes: raw.bytes, whole: heldAll && !recordTruncated, bounded: !heldAll, cutShort: false };
   const { transfer, content } = codingsToRemove(headers);
   if (transfer.length === 0 && content.length === 0) return keep(stage.bytes, raw.totalBytes, bounds, null, []);
   const warnings: RecordWarningCode[] = [];
@@ -82,7 +84,7 @@ export function decodePayload(
     if (coding === 'chunked') {
       const unchunked = removeChunking(stage.bytes);
       if (unchunked.broken) warnings.push('broken_chunked_transfer_coding');
-      stage = { bytes: unchunked.bytes, whole: stage.whole && !unchunked.broken, bounded: stage.bounded };
+      stage = { ...stage, bytes: unchunked.bytes, whole: stage.whole && !unchunked.broken };
       continue;
     }
     const result = removeCoding(coding, stage, bounds);
@@ -96,6 +98,7 @@ export function decodePayload(
     stage = result.stage;
   }
   if (stage.bounded) warnings.push('payload_past_decoding_bound');
+  if (stage.cutShort) warnings.push('encoded_payload_cut_short');
   return keep(stage.bytes, stage.bounded ? null : stage.bytes.length, bounds, null, warnings);
 }
 
@@ -159,12 +162,23 @@ function decodeBounded(decode: SyncDecoder, coding: string, stage: Stage, bounds
       ...flushOptions(coding, stage.whole),
       maxOutputLength: bounds.decodedBytesMax,
     });
-    return { kind: 'decoded', stage: { bytes, whole: stage.whole, bounded: stage.bounded } };
+    return { kind: 'decoded', stage: { ...stage, bytes } };
   } catch (error) {
     if (isTooLarge(error)) return { kind: 'decoded', stage: decodedPrefix(decode, coding, stage, bounds) };
+    // Encoded bytes that end early (a Content-Length a few bytes short, a server that closed
+    // the connection) are read as far as they go, as browsers and warcio read them.
+    if (isCutShort(error) && stage.whole) {
+      const cutShort = decodeBounded(decode, coding, { ...stage, whole: false }, bounds);
+      return cutShort.kind === 'decoded' ? { kind: 'decoded', stage: { ...cutShort.stage, cutShort: true } } : cutShort;
+    }
     if (isZlibError(error)) return { kind: 'failed', reason: `${coding}: ${error.message}` };
     throw error;
   }
+}
+
+/** zlib's and brotli's `unexpected end of file`: the bytes decoded well up to where they end. */
+function isCutShort(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'Z_BUF_ERROR';
 }
 
 /** Compressed bytes decoded first when a payload decodes past the bound; doubled each turn. */
@@ -188,7 +202,7 @@ function decodedPrefix(decode: SyncDecoder, coding: string, stage: Stage, bounds
     }
     if (kept.length >= bounds.contentBytesMax) break;
   }
-  return { bytes: kept, whole: false, bounded: true };
+  return { bytes: kept, whole: false, bounded: true, cutShort: stage.cutShort };
 }
 
 function isTooLarge(error: unknown): boolean {
