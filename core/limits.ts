@@ -98,6 +98,16 @@ export const defaultLimits: WorkerLimits = {
   seed: 1,
 };
 
+/**
+ * `rowGroupBytes` of the content schema, and the payload bytes its encoder puts in one row
+ * group. parquetjs copies a BYTE_ARRAY value into its page (encodeValues_BYTE_ARRAY), joins the
+ * page, compresses it and joins the column chunk: about five times the row group's payload is
+ * live while it encodes, 80 MB at 16 MiB, which a CPU slot's reserve for content holds
+ * (cmd/worker/memory-plan.ts). Readers skip row groups by the index columns' statistics;
+ * 16 MiB of HTML is 2,000-4,000 pages, rows enough for that to pay.
+ */
+export const contentRowGroupBytes = 16 * mebibyte;
+
 /** Asserts the relations the core relies on; a violation is a configuration bug. */
 export function validateLimits(limits: WorkerLimits): void {
   for (const [stage, cap] of Object.entries(limits.stageWorkersMax)) {

@@ -2,6 +2,7 @@ import { ParquetSchema, ParquetWriter } from '@dsnp/parquetjs';
 import type { FieldDefinition, ParquetCompression, WriterOptions } from '@dsnp/parquetjs';
 import { type ExportColumn, type ExportRow, type OutputSchema, schemaColumns } from '../../core/capture-row.ts';
 import { at } from '../../core/checked-access.ts';
+import { contentRowGroupBytes } from '../../core/limits.ts';
 import type { Encoder, JobEncoder } from '../../core/encoder.ts';
 import { flatColumns, newStringBytes, rowForAppend, shredRows } from './flat-shredder.ts';
 
@@ -13,17 +14,6 @@ export interface ParquetEncoderOptions {
   /** The columns written; `index` by default. */
   readonly schema?: OutputSchema;
 }
-
-const mebibyte = 1024 * 1024;
-
-/**
- * Payload bytes of one content row group. parquetjs copies a BYTE_ARRAY value into its page
- * (encodeValues_BYTE_ARRAY), joins the page, compresses it and joins the column chunk: about
- * five times the row group's payload is live while it encodes, 80 MB at 16 MiB, which the CPU
- * slot's reserve for content (memory-plan.ts) holds. Readers skip row groups by the index
- * columns' statistics; 16 MiB of HTML is 2,000-4,000 pages, enough rows for that to pay.
- */
-export const contentRowGroupBytesMax = 16 * mebibyte;
 
 /**
  * GZIP. Measured with test/bench/encode.ts: 1,000,000 index-like rows in row groups of 20,000,
@@ -262,6 +252,6 @@ export function createParquetEncoder(options: ParquetEncoderOptions = {}): Encod
   const schema = captureSchema(options.compression ?? parquetCompressionDefault, options.schema ?? 'index');
   return {
     extension: '.parquet',
-    open: () => new ParquetJobEncoder(schema, contentRowGroupBytesMax),
+    open: () => new ParquetJobEncoder(schema, contentRowGroupBytes),
   };
 }
