@@ -13,6 +13,8 @@ export interface ParquetEncoderOptions {
   readonly compression?: ParquetEncoderCompression;
   /** The columns written; `index` by default. */
   readonly schema?: OutputSchema;
+  /** Payload bytes of one row group; `contentRowGroupBytes` by default (tests make it small). */
+  readonly rowGroupPayloadBytes?: number;
 }
 
 /**
@@ -252,6 +254,6 @@ export function createParquetEncoder(options: ParquetEncoderOptions = {}): Encod
   const schema = captureSchema(options.compression ?? parquetCompressionDefault, options.schema ?? 'index');
   return {
     extension: '.parquet',
-    open: () => new ParquetJobEncoder(schema, contentRowGroupBytes),
+    open: () => new ParquetJobEncoder(schema, options.rowGroupPayloadBytes ?? contentRowGroupBytes),
   };
 }

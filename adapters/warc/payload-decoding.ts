@@ -182,25 +182,41 @@ function isCutShort(error: unknown): boolean {
 }
 
 /** Compressed bytes decoded first when a payload decodes past the bound; doubled each turn. */
-const prefixStartBytes = 16 * 1024;
+const prefixStartBytes = 1024;
+/** Turns of the search for the longest prefix within the bound: enough to halve 2^32 bytes to one. */
+const prefixSearchTurnsMax = 32;
 
 /**
  * A payload that decodes past `decodedBytesMax`: its length is not counted further (that is the
- * bound on work), and the row keeps what a prefix of its bytes decodes to, the prefix doubled
- * until the decoded bytes fill the row's `contentBytesMax` or a prefix too passes the bound
- * (a bomb: the last prefix within it is kept). At most log2(held bytes / 16 KiB) turns.
+ * bound on work), and the row keeps what the longest prefix of its bytes within the bound
+ * decodes to. The prefix doubles from 1 KiB until its output fills `contentBytesMax` or passes
+ * the bound, then a binary search between the last two finds the longest within it (a bomb
+ * inflates 1 KiB past the bound). Each turn decodes at most `decodedBytesMax`; there are at
+ * most 2 * log2(held bytes) turns.
  */
 function decodedPrefix(decode: SyncDecoder, coding: string, stage: Stage, bounds: PayloadBounds): Stage {
-  let kept: Buffer = Buffer.alloc(0);
   const options = { ...flushOptions(coding, false), maxOutputLength: bounds.decodedBytesMax };
-  for (let prefix = prefixStartBytes; prefix < 2 * stage.bytes.length; prefix *= 2) {
+  const attempt = (prefix: number): Buffer | null => {
     try {
-      kept = decode(stage.bytes.subarray(0, prefix), options);
+      return decode(stage.bytes.subarray(0, prefix), options);
     } catch (error) {
-      if (isTooLarge(error) || isZlibError(error)) break;
+      if (isTooLarge(error) || isZlibError(error)) return null;
       throw error;
     }
-    if (kept.length >= bounds.contentBytesMax) break;
+  };
+  let kept: Buffer = Buffer.alloc(0);
+  let within = 0;
+  let past = stage.bytes.length + 1;
+  for (let turn = 0, prefix = Math.min(prefixStartBytes, stage.bytes.length); turn < prefixSearchTurnsMax; turn++) {
+    const output = attempt(prefix);
+    if (output === null) past = prefix;
+    else {
+      [kept, within] = [output, prefix];
+      if (output.length >= bounds.contentBytesMax || prefix === stage.bytes.length) break;
+    }
+    const doubling = past > stage.bytes.length;
+    prefix = doubling ? Math.min(2 * prefix, stage.bytes.length) : Math.floor((within + past) / 2);
+    if (!doubling && past - within <= 1) break;
   }
   return { bytes: kept, whole: false, bounded: true, cutShort: stage.cutShort };
 }
