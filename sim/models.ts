@@ -1,3 +1,5 @@
+import type { OutputSchema } from '../core/capture-row.ts';
+
 /**
  * The parameters of every latency, throughput and fault model, with defaults and where each
  * default comes from. A scenario file or `--calibrate` overrides any of them. Rates are per
@@ -76,6 +78,44 @@ export interface DataModel {
   readonly badInputRate: number;
 }
 
+/**
+ * The schema the simulated workers export (`--schema`), and the content schema's own rates: a
+ * content row carries its payload, so it takes more to decode, to encode and to hold. The
+ * index schema's rates are `cpu` and `data`; `ratesOf` gives the ones in use.
+ */
+export interface SchemaModel {
+  readonly output: OutputSchema;
+  readonly contentDecodeBytesPerSecondPerCore: number;
+  readonly contentEncodeRowsPerSecondPerCore: number;
+  readonly contentRowBytesPerInputByte: number;
+  readonly contentParquetBytesPerRow: number;
+}
+
+/** The rates of the schema the models export. */
+export interface SchemaRates {
+  readonly decodeBytesPerSecondPerCore: number;
+  readonly encodeRowsPerSecondPerCore: number;
+  readonly rowBytesPerInputByte: number;
+  readonly parquetBytesPerRow: number;
+}
+
+export function ratesOf(models: Models): SchemaRates {
+  if (models.schema.output === 'content') {
+    return {
+      decodeBytesPerSecondPerCore: models.schema.contentDecodeBytesPerSecondPerCore,
+      encodeRowsPerSecondPerCore: models.schema.contentEncodeRowsPerSecondPerCore,
+      rowBytesPerInputByte: models.schema.contentRowBytesPerInputByte,
+      parquetBytesPerRow: models.schema.contentParquetBytesPerRow,
+    };
+  }
+  return {
+    decodeBytesPerSecondPerCore: models.cpu.decodeBytesPerSecondPerCore,
+    encodeRowsPerSecondPerCore: models.cpu.encodeRowsPerSecondPerCore,
+    rowBytesPerInputByte: models.data.rowBytesPerInputByte,
+    parquetBytesPerRow: models.data.parquetBytesPerRow,
+  };
+}
+
 export interface Models {
   readonly source: TransferModel;
   readonly sink: TransferModel;
@@ -83,6 +123,7 @@ export interface Models {
   readonly ledger: LedgerModel;
   readonly crash: CrashModel;
   readonly data: DataModel;
+  readonly schema: SchemaModel;
 }
 
 const gibibyte = 1024 ** 3;
@@ -156,6 +197,18 @@ export const defaultModels: Models = {
     parquetBytesPerRow: 120,
     badInputRate: 0,
   },
+  schema: {
+    output: 'index',
+    // From `npm run bench -- content` (docs/figures.md), CommonCrawl-like input, payloads
+    // stored decoded: the content export spends most of its CPU compressing the payloads into
+    // Parquet (GZIP). `--calibrate` with a content run's log replaces them.
+    contentDecodeBytesPerSecondPerCore: 60_000_000,
+    contentEncodeRowsPerSecondPerCore: 1_500,
+    // A content row holds its payload, ~4.5 times the compressed WARC bytes of the capture.
+    contentRowBytesPerInputByte: 4.5,
+    // The payload gzip-compressed in Parquet with the index columns: ~4x the index row's bytes.
+    contentParquetBytesPerRow: 9_000,
+  },
 };
 
 /** Models with some fields replaced, one level deep, as a scenario file gives them. */
@@ -170,5 +223,6 @@ export function withModels(base: Models, overrides: ModelOverrides | undefined):
     ledger: { ...base.ledger, ...overrides.ledger },
     crash: { ...base.crash, ...overrides.crash },
     data: { ...base.data, ...overrides.data },
+    schema: { ...base.schema, ...overrides.schema },
   };
 }
