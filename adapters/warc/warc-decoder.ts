@@ -222,7 +222,7 @@ export class WarcJobDecoder implements JobDecoder {
     const detected = working.length === 0 ? null : detectArchiveFormat(working, final);
     if (detected === null) return;
     this.format = detected.container;
-    if (detected.archive === 'arc') this.parser = new ArcRecordParser(this.sink, this.limits);
+    if (detected.archive === 'arc') this.parser = new ArcRecordParser(this.sink, this.limits, this.payloadCapture);
   }
 
   private read(working: Buffer, final: boolean): number {

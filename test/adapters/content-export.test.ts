@@ -19,6 +19,7 @@ import { WarcJobDecoder } from '../../adapters/warc/warc-decoder.ts';
 import { expectDecoderCodes } from '../support/reason-codes.ts';
 import { caseRecordId, encodedPayloadWarc, responseMember, seededPage } from '../fixtures-gen/encoded-payload-warc.ts';
 import { pywbRevisit, writerRecord } from '../fixtures-gen/real-writer-warc.ts';
+import { httpResponse, writeArc } from '../fixtures-gen/heritrix-like-arc.ts';
 
 const input: InputRef = { uri: 'test', filename: 'test.warc.gz', crawl: null, subset: null, segment: null };
 const folder = mkdtempSync(join(tmpdir(), 'content-export-'));
@@ -106,6 +107,33 @@ describe('content columns per record type', () => {
       undecodable_content_encoding: 3,
       broken_chunked_transfer_coding: 1,
     });
+  });
+
+  it('gives an ARC capture its payload, decoded, and its headers', () => {
+    const page = seededPage(9, 5000);
+    const captures = [
+      {
+        url: 'http://a.example/',
+        date: '20080430204826',
+        contentType: 'text/html',
+        block: httpResponse('200 OK', ['Content-Type: text/html'], page),
+      },
+      {
+        url: 'http://b.example/',
+        date: '20080430204827',
+        contentType: 'text/html',
+        block: httpResponse('200 OK', ['Content-Type: text/html', 'Content-Encoding: gzip'], zlib.gzipSync(page)),
+      },
+    ];
+    for (const gzip of [true, false]) {
+      const { rows } = decode(writeArc(captures, { name: 'content.arc', gzip }).bytes);
+      expect(rows.length).toBe(2);
+      for (const row of rows) {
+        expect(Buffer.from(row.content).equals(page), `${row.url}, gzip ${gzip}`).toBe(true);
+        expect(row.content_length).toBe(page.length);
+        expect(JSON.parse(row.http_headers ?? '{}')['content-type']).toBe('text/html');
+      }
+    }
   });
 
   it('leaves the index schema’s rows without content columns', () => {
