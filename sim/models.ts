@@ -199,15 +199,17 @@ export const defaultModels: Models = {
   },
   schema: {
     output: 'index',
-    // From `npm run bench -- content` (docs/figures.md), CommonCrawl-like input, payloads
-    // stored decoded: the content export spends most of its CPU compressing the payloads into
-    // Parquet (GZIP). `--calibrate` with a content run's log replaces them.
-    contentDecodeBytesPerSecondPerCore: 60_000_000,
-    contentEncodeRowsPerSecondPerCore: 1_500,
-    // A content row holds its payload, ~4.5 times the compressed WARC bytes of the capture.
+    // The index rates above scaled by what `--calibrate` measured of an index run and a content
+    // run of the worker on the same 100 MB CommonCrawl-like file, one thread, one after the other
+    // on the same machine: content decodes at 0.50x the index's bytes/s (it copies each payload
+    // out) and encodes at 0.043x its rows/s (each row's payload is GZIP-compressed in Parquet).
+    // `--calibrate` with a content run's log replaces them.
+    contentDecodeBytesPerSecondPerCore: 50_000_000,
+    contentEncodeRowsPerSecondPerCore: 2_200,
+    // A content row holds its decoded payload: the generated pages compress 4-6x in the WARC.
     contentRowBytesPerInputByte: 4.5,
-    // The payload gzip-compressed in Parquet with the index columns: ~4x the index row's bytes.
-    contentParquetBytesPerRow: 9_000,
+    // Measured in the same content run: 5,319 Parquet bytes per row (the index run: 95).
+    contentParquetBytesPerRow: 5_300,
   },
 };
 
