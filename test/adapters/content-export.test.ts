@@ -13,6 +13,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureColumns, type ContentRow, type ExportRow } from '../../core/capture-row.ts';
+import { FailureError } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import { createParquetEncoder, rowGroupsByPayload } from '../../adapters/parquet/parquet-encoder.ts';
 import { WarcJobDecoder } from '../../adapters/warc/warc-decoder.ts';
@@ -134,6 +135,26 @@ describe('content columns per record type', () => {
         expect(JSON.parse(row.http_headers ?? '{}')['content-type']).toBe('text/html');
       }
     }
+  });
+
+  it('never throws on damaged input but to refuse a file with no row, and counts only codes', () => {
+    const { bytes } = encodedPayloadWarc(3_000);
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat({ max: bytes.length - 1 }), fc.integer({ min: 0, max: 255 })), { maxLength: 20 }),
+        fc.nat({ max: bytes.length }),
+        (flips, cut) => {
+          const damaged = Buffer.from(bytes.subarray(0, Math.max(1, cut)));
+          for (const [at, value] of flips) if (at < damaged.length) damaged[at] = value;
+          try {
+            decode(damaged, 2_000, 997);
+          } catch (error) {
+            expect(error).toBeInstanceOf(FailureError);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('leaves the index schema’s rows without content columns', () => {
