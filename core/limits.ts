@@ -102,11 +102,12 @@ export const defaultLimits: WorkerLimits = {
  * `rowGroupBytes` of the content schema, and the payload bytes its encoder puts in one row
  * group. parquetjs copies a BYTE_ARRAY value into its page (encodeValues_BYTE_ARRAY), joins the
  * page, compresses it and joins the column chunk: about five times the row group's payload is
- * live while it encodes, 80 MB at 16 MiB, which a CPU slot's reserve for content holds
- * (cmd/worker/memory-plan.ts). Readers skip row groups by the index columns' statistics;
- * 16 MiB of HTML is 2,000-4,000 pages, rows enough for that to pay.
+ * live while it encodes, 40 MB at 8 MiB, within a CPU slot's reserve for content
+ * (cmd/worker/memory-plan.ts). At 16 MiB, peak RSS exporting 4 MB payloads at a 400 MiB budget
+ * was 580 MB, past the budget + 150 MB. Readers skip row groups by the index columns'
+ * statistics; 8 MiB of HTML is 1,000-2,000 pages, rows enough for that to pay.
  */
-export const contentRowGroupBytes = 16 * mebibyte;
+export const contentRowGroupBytes = 8 * mebibyte;
 
 /** Asserts the relations the core relies on; a violation is a configuration bug. */
 export function validateLimits(limits: WorkerLimits): void {

@@ -22,10 +22,13 @@ export const cpuSlotReserveMb = 144;
 /**
  * What one CPU slot adds for the content schema: the larger of decoding one record (an
  * encoded body held, up to 32 MiB, and what it decodes to, up to 64 MiB: warc-limits.ts) and
- * encoding one row group of 16 MiB of payload (parquetjs keeps about five copies of it live:
- * parquet-encoder.ts). A slot does one at a time.
+ * encoding one row group of 8 MiB of payload (parquetjs keeps about five copies of it live:
+ * core/limits.ts), a slot doing one at a time, and the payload buffers the garbage collector
+ * has not freed yet. Measured: exporting files of 4 MB payloads with one thread at a 400 MiB
+ * budget peaked at 540-558 MB with 96 MiB here, 20-40 MB more than the budget and the main
+ * thread's 110 MB; 128 MiB holds that.
  */
-export const contentSlotReserveMb = 96;
+export const contentSlotReserveMb = 128;
 /** Chunks the data budget must hold at least: one being decoded per CPU slot and one being fetched. */
 const chunksPerSlotMin = 1;
 

@@ -26,7 +26,7 @@ const megabyte = 1_000_000;
 /** Files of 4 MB payloads for the peak RSS run, and payloads in each. */
 const largeFiles = 3;
 const largePayloadsPerFile = 24;
-/** One thread's content reserve (240 MiB) and three 32 MiB chunks of data: a budget that binds. */
+/** One thread's content reserve (272 MiB) and four 32 MiB chunks of data: a budget that binds. */
 const tightBudgetMb = 400;
 
 function prepare(): void {
