@@ -76,3 +76,51 @@ export const captureColumns = [
   'crawl',
   'subset',
 ] as const satisfies readonly (keyof CaptureRow)[];
+
+/** Which columns an export writes: `index`, the 32 above; `content`, those and the capture's payload. */
+export type OutputSchema = 'index' | 'content';
+export const outputSchemas: readonly OutputSchema[] = ['index', 'content'];
+
+/**
+ * The columns `--schema content` adds to the index's: the payload and what is needed to read it.
+ * `content_truncated` stays the index's column and also says `length` when the payload was cut.
+ */
+export interface ContentColumns {
+  /** WARC-Record-ID, angle brackets included, as CommonCrawl's tools print it. */
+  warc_record_id: string | null;
+  /**
+   * The HTTP payload with chunked transfer coding and Content-Encoding removed (the block, for a
+   * resource record; empty for a revisit), cut at `--content-max-kb`; the bytes as sent when
+   * the Content-Encoding could not be decoded (`content_encoding_error` says why).
+   */
+  content: Uint8Array;
+  /** The decoded payload's length before any cut; null when decoding stopped at its work bound. */
+  content_length: number | null;
+  content_encoding_error: string | null;
+  /** The HTTP response headers as a JSON object (see http-headers.ts); null for resource records. */
+  http_headers: string | null;
+  /** WARC-Refers-To: the record a revisit (or a WET conversion) stands for. */
+  warc_refers_to: string | null;
+}
+
+/** A row of the content schema. */
+export type ContentRow = CaptureRow & ContentColumns;
+
+/** A row of either schema: the index columns, and the content columns when the schema has them. */
+export type ExportRow = CaptureRow & Partial<ContentColumns>;
+
+export const contentColumns = [
+  'warc_record_id',
+  'content',
+  'content_length',
+  'content_encoding_error',
+  'http_headers',
+  'warc_refers_to',
+] as const satisfies readonly (keyof ContentColumns)[];
+
+export type ExportColumn = (typeof captureColumns)[number] | (typeof contentColumns)[number];
+
+/** Column names of a schema, in order: the index's, then the content columns. */
+export function schemaColumns(schema: OutputSchema): readonly ExportColumn[] {
+  return schema === 'index' ? captureColumns : [...captureColumns, ...contentColumns];
+}

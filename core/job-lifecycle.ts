@@ -78,12 +78,13 @@ export function maybeQueueDecode(state: WorkerState, job: JobState, nowMs: numbe
 }
 
 /**
- * Queues the next row group once enough rows have gathered, or the last one once decoding is
+ * Queues the next row group once enough rows (or row bytes) have gathered, or the last one once decoding is
  * done. One encode per job at a time: the encoder writes row groups in order.
  */
 export function maybeQueueEncode(state: WorkerState, job: JobState, nowMs: number): void {
   if (job.encodeBusy || job.encodeDone) return;
-  if (job.rowsBuffered < state.limits.rowGroupRows && !job.decodeDone) return;
+  const gathered = job.rowsBuffered >= state.limits.rowGroupRows || job.rowBytesBuffered >= state.limits.rowGroupBytes;
+  if (!gathered && !job.decodeDone) return;
   job.encodeBusy = true;
   enqueueReady(state, job, 'encode', job.nextRowGroup, nowMs);
 }

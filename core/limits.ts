@@ -32,6 +32,11 @@ export interface WorkerLimits {
   readonly fetchAheadChunksMax: number;
   /** Rows gathered before a row group is encoded (the last row group may be smaller). */
   readonly rowGroupRows: number;
+  /**
+   * Estimated row bytes gathered before a row group is encoded, whichever of this and
+   * `rowGroupRows` comes first: rows that carry payloads (the content schema) are cut by bytes.
+   */
+  readonly rowGroupBytes: number;
   /** Encoded bytes gathered before a part is uploaded (the last part may be smaller). */
   readonly partBytes: number;
   /** S3's smallest part but the last. */
@@ -96,6 +101,8 @@ export const defaultLimits: WorkerLimits = {
   chunkBytes: 32 * mebibyte,
   fetchAheadChunksMax: 8,
   rowGroupRows: 20_000,
+  // Index rows estimate about 1.8 KB each, 36 MB a row group of 20,000: the rows cut them first.
+  rowGroupBytes: 64 * mebibyte,
   partBytes: 8 * mebibyte,
   partBytesMin: 5 * mebibyte,
   partsMax: 10_000,
@@ -140,6 +147,17 @@ export const defaultLimits: WorkerLimits = {
   seed: 1,
 };
 
+/**
+ * `rowGroupBytes` of the content schema, and the payload bytes its encoder puts in one row
+ * group. parquetjs copies a BYTE_ARRAY value into its page (encodeValues_BYTE_ARRAY), joins the
+ * page, compresses it and joins the column chunk: about five times the row group's payload is
+ * live while it encodes, 40 MB at 8 MiB, within a CPU slot's reserve for content
+ * (cmd/worker/memory-plan.ts). At 16 MiB, peak RSS exporting 4 MB payloads at a 400 MiB budget
+ * was 580 MB, past the budget + 150 MB. Readers skip row groups by the index columns'
+ * statistics; 8 MiB of HTML is 1,000-2,000 pages, rows enough for that to pay.
+ */
+export const contentRowGroupBytes = 8 * mebibyte;
+
 /** Asserts the relations the core relies on; a violation is a configuration bug. */
 export function validateLimits(limits: WorkerLimits): void {
   for (const [stage, cap] of Object.entries(limits.stageWorkersMax)) {
@@ -151,6 +169,7 @@ export function validateLimits(limits: WorkerLimits): void {
   assert(limits.memoryBudgetBytes >= 1, 'memoryBudgetBytes must be positive');
   assert(limits.fetchAheadChunksMax >= 1, 'fetchAheadChunksMax must be at least 1');
   assert(limits.rowGroupRows >= 1, 'rowGroupRows must be at least 1');
+  assert(limits.rowGroupBytes >= 1, 'rowGroupBytes must be at least 1');
   assert(limits.partBytes >= limits.partBytesMin, 'partBytes must be at least partBytesMin (S3 rejects smaller parts)');
   assert(limits.partsMax >= 1, 'partsMax must be at least 1');
   assert(limits.jobsActiveMax >= 1 && limits.claimBatchMax >= 1, 'jobsActiveMax and claimBatchMax must be at least 1');

@@ -47,6 +47,10 @@ export const recordWarningCodes = [
   'unreadable_warc_date',
   'content_length_short_of_block',
   'unparseable_warc_target_uri',
+  'undecodable_content_encoding',
+  'broken_chunked_transfer_coding',
+  'payload_past_decoding_bound',
+  'encoded_payload_cut_short',
   'other',
 ] as const;
 export type RecordWarningCode = (typeof recordWarningCodes)[number];
@@ -94,6 +98,14 @@ const recordWarningMessages: Readonly<Record<RecordWarningCode, string>> = {
   unreadable_warc_date: 'a WARC-Date that does not parse: fetch_time left null',
   content_length_short_of_block: 'a Content-Length a few bytes short of the block: the record read to its line end',
   unparseable_warc_target_uri: 'a WARC-Target-URI that surt or a URL parser refuses: the row keeps the raw URL',
+  undecodable_content_encoding:
+    'a payload whose Content-Encoding does not decode: content holds the bytes as sent, content_encoding_error says why',
+  broken_chunked_transfer_coding:
+    'a chunked payload whose chunking breaks off: the chunks read are kept, then the rest as sent',
+  payload_past_decoding_bound:
+    'a payload held or decoded past its bound: content is its first part, content_length null',
+  encoded_payload_cut_short:
+    'an encoded payload whose bytes end before its encoding does: content is what they decode to',
   other: unknownStoredReason,
 };
 

@@ -1,6 +1,6 @@
 import { at } from '../core/checked-access.ts';
 import type { MetricsSnapshot } from '../core/metrics-snapshot.ts';
-import type { ModelOverrides, Models } from './models.ts';
+import type { ModelOverrides, Models, SchemaModel } from './models.ts';
 
 /** Lines of a metrics log read at most; a day of snapshots every 15 s is 5,760. */
 const linesMax = 1_000_000;
@@ -119,5 +119,26 @@ export function calibrate(logText: string, models: Models, chunkBytes: number): 
     );
   }
   if (notes.length === 0) return 'the metrics log shows no work done (no busy workers, or counters that do not move)';
-  return { overrides: { cpu, source, ledger, data }, notes };
+  if (models.schema.output === 'index') return { overrides: { cpu, source, ledger, data }, notes };
+  return {
+    overrides: { source, ledger, ...contentOverrides(cpu, data) },
+    notes: [...notes, 'of a --schema content run'],
+  };
+}
+
+/**
+ * A log of a `--schema content` run (the models say so: `schema.output`) measures the content
+ * schema's rates; the rows per byte are the same captures whatever the schema.
+ */
+function contentOverrides(
+  cpu: { decodeBytesPerSecondPerCore?: number; encodeRowsPerSecondPerCore?: number },
+  data: { rowsPerInputByte?: number; parquetBytesPerRow?: number },
+): ModelOverrides {
+  const schema: { -readonly [K in keyof SchemaModel]?: SchemaModel[K] } = {};
+  if (cpu.decodeBytesPerSecondPerCore !== undefined)
+    schema.contentDecodeBytesPerSecondPerCore = cpu.decodeBytesPerSecondPerCore;
+  if (cpu.encodeRowsPerSecondPerCore !== undefined)
+    schema.contentEncodeRowsPerSecondPerCore = cpu.encodeRowsPerSecondPerCore;
+  if (data.parquetBytesPerRow !== undefined) schema.contentParquetBytesPerRow = data.parquetBytesPerRow;
+  return { schema, data: data.rowsPerInputByte === undefined ? {} : { rowsPerInputByte: data.rowsPerInputByte } };
 }

@@ -1,3 +1,5 @@
+import type { OutputSchema } from '../core/capture-row.ts';
+
 /**
  * The parameters of every latency, throughput and fault model, with defaults and where each
  * default comes from. A scenario file or `--calibrate` overrides any of them. Rates are per
@@ -76,6 +78,44 @@ export interface DataModel {
   readonly badInputRate: number;
 }
 
+/**
+ * The schema the simulated workers export (`--schema`), and the content schema's own rates: a
+ * content row carries its payload, so it takes more to decode, to encode and to hold. The
+ * index schema's rates are `cpu` and `data`; `ratesOf` gives the ones in use.
+ */
+export interface SchemaModel {
+  readonly output: OutputSchema;
+  readonly contentDecodeBytesPerSecondPerCore: number;
+  readonly contentEncodeRowsPerSecondPerCore: number;
+  readonly contentRowBytesPerInputByte: number;
+  readonly contentParquetBytesPerRow: number;
+}
+
+/** The rates of the schema the models export. */
+export interface SchemaRates {
+  readonly decodeBytesPerSecondPerCore: number;
+  readonly encodeRowsPerSecondPerCore: number;
+  readonly rowBytesPerInputByte: number;
+  readonly parquetBytesPerRow: number;
+}
+
+export function ratesOf(models: Models): SchemaRates {
+  if (models.schema.output === 'content') {
+    return {
+      decodeBytesPerSecondPerCore: models.schema.contentDecodeBytesPerSecondPerCore,
+      encodeRowsPerSecondPerCore: models.schema.contentEncodeRowsPerSecondPerCore,
+      rowBytesPerInputByte: models.schema.contentRowBytesPerInputByte,
+      parquetBytesPerRow: models.schema.contentParquetBytesPerRow,
+    };
+  }
+  return {
+    decodeBytesPerSecondPerCore: models.cpu.decodeBytesPerSecondPerCore,
+    encodeRowsPerSecondPerCore: models.cpu.encodeRowsPerSecondPerCore,
+    rowBytesPerInputByte: models.data.rowBytesPerInputByte,
+    parquetBytesPerRow: models.data.parquetBytesPerRow,
+  };
+}
+
 export interface Models {
   readonly source: TransferModel;
   readonly sink: TransferModel;
@@ -83,6 +123,7 @@ export interface Models {
   readonly ledger: LedgerModel;
   readonly crash: CrashModel;
   readonly data: DataModel;
+  readonly schema: SchemaModel;
 }
 
 const gibibyte = 1024 ** 3;
@@ -156,6 +197,20 @@ export const defaultModels: Models = {
     parquetBytesPerRow: 120,
     badInputRate: 0,
   },
+  schema: {
+    output: 'index',
+    // The index rates above scaled by what `--calibrate` measured of an index run and a content
+    // run of the worker on the same 100 MB CommonCrawl-like file, one thread, one after the other
+    // on the same machine: content decodes at 0.50x the index's bytes/s (it copies each payload
+    // out) and encodes at 0.043x its rows/s (each row's payload is GZIP-compressed in Parquet).
+    // `--calibrate` with a content run's log replaces them.
+    contentDecodeBytesPerSecondPerCore: 50_000_000,
+    contentEncodeRowsPerSecondPerCore: 2_200,
+    // A content row holds its decoded payload: the generated pages compress 4-6x in the WARC.
+    contentRowBytesPerInputByte: 4.5,
+    // Measured in the same content run: 5,319 Parquet bytes per row (the index run: 95).
+    contentParquetBytesPerRow: 5_300,
+  },
 };
 
 /** Models with some fields replaced, one level deep, as a scenario file gives them. */
@@ -170,5 +225,6 @@ export function withModels(base: Models, overrides: ModelOverrides | undefined):
     ledger: { ...base.ledger, ...overrides.ledger },
     crash: { ...base.crash, ...overrides.crash },
     data: { ...base.data, ...overrides.data },
+    schema: { ...base.schema, ...overrides.schema },
   };
 }

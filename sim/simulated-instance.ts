@@ -11,7 +11,7 @@ import { createWorkerState, type WorkerState } from '../core/worker-state.ts';
 import type { Checkers } from './checkers.ts';
 import type { EventQueue } from './event-queue.ts';
 import { MemoryTally } from './memory-tally.ts';
-import type { Models, TransferModel } from './models.ts';
+import { ratesOf, type Models, type TransferModel } from './models.ts';
 import type { NetworkLink, RateCeiling } from './network-models.ts';
 import { chance, exponential, lognormal, uniform, type RandomStreams } from './random-streams.ts';
 import type { RunStatistics } from './run-statistics.ts';
@@ -373,10 +373,10 @@ export class SimulatedInstance {
     // Cumulative rounding, so a job's chunks add up to its whole row count.
     const rows =
       Math.floor(endBytes * models.data.rowsPerInputByte) - Math.floor(startBytes * models.data.rowsPerInputByte);
+    const rates = ratesOf(models);
     const rowBytes =
-      Math.floor(endBytes * models.data.rowBytesPerInputByte) -
-      Math.floor(startBytes * models.data.rowBytesPerInputByte);
-    const meanMs = ((endBytes - startBytes) / models.cpu.decodeBytesPerSecondPerCore) * 1000;
+      Math.floor(endBytes * rates.rowBytesPerInputByte) - Math.floor(startBytes * rates.rowBytesPerInputByte);
+    const meanMs = ((endBytes - startBytes) / rates.decodeBytesPerSecondPerCore) * 1000;
     const counters = { byType: { response: rows }, badByReason: {} };
     this.answerAt(nowMs + this.serviceMs(meanMs), [
       { kind: 'chunkDecoded', taskId: command.taskId, rows, rowBytes, counters },
@@ -384,9 +384,9 @@ export class SimulatedInstance {
   }
 
   private encode(command: CommandOf<'encodeRowGroup'>, nowMs: number): void {
-    const model = this.context.models;
-    const meanMs = (command.rows / model.cpu.encodeRowsPerSecondPerCore) * 1000;
-    const bytes = Math.round(command.rows * model.data.parquetBytesPerRow) + (command.final ? footerBytes : 0);
+    const rates = ratesOf(this.context.models);
+    const meanMs = (command.rows / rates.encodeRowsPerSecondPerCore) * 1000;
+    const bytes = Math.round(command.rows * rates.parquetBytesPerRow) + (command.final ? footerBytes : 0);
     this.answerAt(nowMs + this.serviceMs(meanMs), [{ kind: 'rowGroupEncoded', taskId: command.taskId, bytes }]);
   }
 

@@ -1,5 +1,5 @@
 import type { ParquetSchema, ParquetWriter } from '@dsnp/parquetjs';
-import type { CaptureRow } from '../../core/capture-row.ts';
+import type { ExportRow } from '../../core/capture-row.ts';
 import { at } from '../../core/checked-access.ts';
 import { assert } from '../../core/failure.ts';
 
@@ -8,13 +8,16 @@ export type RowBuffer = ParquetWriter['rowBuffer'];
 
 type ColumnValues = NonNullable<RowBuffer['columnData']>[string];
 
+/** How a column's values enter parquetjs: strings as UTF-8 bytes, payload bytes as they are, integers checked. */
+type ValueKind = 'string' | 'bytes' | 'integer';
+
 interface FlatColumn {
-  readonly name: keyof CaptureRow;
+  readonly name: keyof ExportRow;
   readonly path: string;
   readonly required: boolean;
   /** The definition level of a present value; 0 is a null. */
   readonly definedLevel: number;
-  readonly isString: boolean;
+  readonly kind: ValueKind;
   /** Integer columns: the range of the column type. */
   readonly minimum: number;
   readonly maximum: number;
@@ -51,6 +54,12 @@ function bytesOf(columnBytes: Map<string, Buffer>, column: FlatColumn, value: un
   return bytes;
 }
 
+/** A payload as a Buffer over the same memory (parquetjs wants Buffers; a copy would double it). */
+function payloadBuffer(column: FlatColumn, value: unknown): Buffer {
+  if (!(value instanceof Uint8Array)) throw new Error(`parquet encoder: ${column.name} is not bytes (a bug upstream)`);
+  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
+
 /**
  * parquetjs lets fractions and NaN through and writes them wrongly; the decoder promised
  * integers, so anything else is our bug and must crash loudly.
@@ -77,17 +86,19 @@ export function flatColumns(schema: ParquetSchema): FlatColumn[] {
   return schema.fieldList.map((field) => {
     const type = field.originalType ?? field.primitiveType ?? '';
     const range = integerRanges[type];
-    if (field.isNested || field.repetitionType === 'REPEATED' || (type !== 'UTF8' && range === undefined)) {
+    const kind: ValueKind | null =
+      type === 'UTF8' ? 'string' : type === 'BYTE_ARRAY' ? 'bytes' : range === undefined ? null : 'integer';
+    if (field.isNested || field.repetitionType === 'REPEATED' || kind === null) {
       throw new Error(
-        `parquet encoder: column ${field.name} (${type}, ${field.repetitionType}) is not flat UTF8 or integer (a bug here)`,
+        `parquet encoder: column ${field.name} (${type}, ${field.repetitionType}) is not flat UTF8, bytes or integer (a bug here)`,
       );
     }
     return {
-      name: field.name as keyof CaptureRow,
+      name: field.name as keyof ExportRow,
       path: field.path.join(','),
       required: field.repetitionType === 'REQUIRED',
       definedLevel: field.dLevelMax,
-      isString: type === 'UTF8',
+      kind,
       minimum: range?.[0] ?? 0,
       maximum: range?.[1] ?? 0,
     };
@@ -133,7 +144,7 @@ interface RowRange {
 
 function shredColumn(
   column: FlatColumn,
-  rows: readonly CaptureRow[],
+  rows: readonly ExportRow[],
   range: RowRange,
   parts: ColumnParts,
   strings: StringBytes,
@@ -148,10 +159,15 @@ function shredColumn(
       dlevels.push(0);
       continue;
     }
-    const kept = column.isString ? bytesOf(columnBytes, column, value) : checkedInteger(column, value);
+    dlevels.push(column.definedLevel);
+    if (column.kind === 'bytes') {
+      // Payloads are not kept in the distinct set: without statistics nothing reads it.
+      stored.push(payloadBuffer(column, value) as unknown as number);
+      continue;
+    }
+    const kept = column.kind === 'string' ? bytesOf(columnBytes, column, value) : checkedInteger(column, value);
     distinct.add(kept);
     stored.push(kept as number);
-    dlevels.push(column.definedLevel);
   }
   values.count = (values.count ?? 0) + (range.end - range.start);
 }
@@ -166,7 +182,7 @@ function shredColumn(
  */
 export function shredRows(
   columns: readonly FlatColumn[],
-  rows: readonly CaptureRow[],
+  rows: readonly ExportRow[],
   range: RowRange,
   buffer: RowBuffer,
   strings: StringBytes,
@@ -185,7 +201,7 @@ export function shredRows(
  */
 export function rowForAppend(
   columns: readonly FlatColumn[],
-  row: CaptureRow,
+  row: ExportRow,
   buffer: RowBuffer,
   strings: StringBytes,
 ): Record<string, unknown> {
@@ -195,7 +211,9 @@ export function rowForAppend(
     const value = row[column.name];
     if (value === null || value === undefined) {
       prepared[column.name] = value;
-    } else if (column.isString) {
+    } else if (column.kind === 'bytes') {
+      prepared[column.name] = payloadBuffer(column, value);
+    } else if (column.kind === 'string') {
       const bytes = bytesOf(columnStrings(strings, column), column, value);
       columnParts(buffer, column).distinct.delete(bytes);
       prepared[column.name] = bytes;

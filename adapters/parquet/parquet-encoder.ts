@@ -1,8 +1,8 @@
 import { ParquetSchema, ParquetWriter } from '@dsnp/parquetjs';
 import type { FieldDefinition, ParquetCompression, WriterOptions } from '@dsnp/parquetjs';
-import { captureColumns } from '../../core/capture-row.ts';
-import type { CaptureRow } from '../../core/capture-row.ts';
+import { type ExportColumn, type ExportRow, type OutputSchema, schemaColumns } from '../../core/capture-row.ts';
 import { at } from '../../core/checked-access.ts';
+import { contentRowGroupBytes } from '../../core/limits.ts';
 import type { Encoder, JobEncoder } from '../../core/encoder.ts';
 import { flatColumns, newStringBytes, rowForAppend, shredRows } from './flat-shredder.ts';
 
@@ -11,6 +11,10 @@ export type ParquetEncoderCompression = Extract<ParquetCompression, 'UNCOMPRESSE
 
 export interface ParquetEncoderOptions {
   readonly compression?: ParquetEncoderCompression;
+  /** The columns written; `index` by default. */
+  readonly schema?: OutputSchema;
+  /** Payload bytes of one row group; `contentRowGroupBytes` by default (tests make it small). */
+  readonly rowGroupPayloadBytes?: number;
 }
 
 /**
@@ -41,6 +45,8 @@ export const parquetCompressionDefault: ParquetEncoderCompression = 'GZIP';
 const pageRowsMax = Number.MAX_SAFE_INTEGER;
 
 const optionalString: FieldDefinition = { type: 'UTF8', optional: true };
+/** No min/max statistics: they would copy a payload or a header object into the footer, and no reader skips on them. */
+const optionalBulkString: FieldDefinition = { type: 'UTF8', optional: true, statistics: false };
 const requiredString: FieldDefinition = { type: 'UTF8', optional: false };
 
 /**
@@ -50,7 +56,7 @@ const requiredString: FieldDefinition = { type: 'UTF8', optional: false };
  * optional: real captures can lack them (a WARC-Date that cannot be read; a revisit written
  * without HTTP headers), and such a capture is kept with a null rather than lost.
  */
-const columnTypes: Record<(typeof captureColumns)[number], FieldDefinition> = {
+const columnTypes: Record<ExportColumn, FieldDefinition> = {
   url_surtkey: requiredString,
   url: requiredString,
   url_host_name: optionalString,
@@ -83,12 +89,20 @@ const columnTypes: Record<(typeof captureColumns)[number], FieldDefinition> = {
   warc_segment: optionalString,
   crawl: optionalString,
   subset: optionalString,
+  // The content schema's columns (core/capture-row.ts). `content` is BYTE_ARRAY with no
+  // UTF8 annotation: a payload is bytes in whatever charset the page used, or none.
+  warc_record_id: optionalString,
+  content: { type: 'BYTE_ARRAY', optional: false, statistics: false },
+  content_length: { type: 'INT64', optional: true },
+  content_encoding_error: optionalString,
+  http_headers: optionalBulkString,
+  warc_refers_to: optionalString,
 };
 
-/** The Parquet schema of the output, columns in `captureColumns` order. */
-export function captureSchema(compression: ParquetEncoderCompression): ParquetSchema {
+/** The Parquet schema of the output, columns in `schemaColumns` order. */
+export function captureSchema(compression: ParquetEncoderCompression, schema: OutputSchema = 'index'): ParquetSchema {
   const fields: Record<string, FieldDefinition> = {};
-  for (const column of captureColumns) {
+  for (const column of schemaColumns(schema)) {
     fields[column] = { ...columnTypes[column], compression };
   }
   return new ParquetSchema(fields);
@@ -151,16 +165,25 @@ class ParquetJobEncoder implements JobEncoder {
   private writer: ParquetWriter | undefined;
   private state: EncoderState = 'open';
 
-  constructor(private readonly schema: ParquetSchema) {
+  constructor(
+    private readonly schema: ParquetSchema,
+    private readonly payloadBytesMax: number,
+  ) {
     this.columns = flatColumns(schema);
   }
 
-  async writeRowGroup(rows: readonly CaptureRow[]): Promise<Uint8Array> {
+  /**
+   * Encodes the rows as one row group, or as several when their payloads pass
+   * `payloadBytesMax` (content rows only: index rows carry none).
+   */
+  async writeRowGroup(rows: readonly ExportRow[]): Promise<Uint8Array> {
     const writer = await this.openedWriter();
     // A zero-row row group is legal Parquet but useless; writing nothing keeps the file clean.
     if (rows.length === 0) return this.collector.take();
-    await this.guarded(() => this.appendRowGroup(writer, rows));
-    assertRowGroupFlushed(writer);
+    for (const group of rowGroupsByPayload(rows, this.payloadBytesMax)) {
+      await this.guarded(() => this.appendRowGroup(writer, group));
+      assertRowGroupFlushed(writer);
+    }
     return this.collector.take();
   }
 
@@ -171,7 +194,7 @@ class ParquetJobEncoder implements JobEncoder {
     return this.collector.take();
   }
 
-  private async appendRowGroup(writer: ParquetWriter, rows: readonly CaptureRow[]): Promise<void> {
+  private async appendRowGroup(writer: ParquetWriter, rows: readonly ExportRow[]): Promise<void> {
     const strings = newStringBytes();
     const last = rows.length - 1;
     writer.setRowGroupSize(rows.length);
@@ -205,11 +228,32 @@ function assertRowGroupFlushed(writer: ParquetWriter): void {
   }
 }
 
+/**
+ * Consecutive runs of rows whose payloads add up to at most `payloadBytesMax`; a row whose
+ * payload alone passes it is a row group of its own. Rows without payload make one run.
+ */
+export function rowGroupsByPayload(rows: readonly ExportRow[], payloadBytesMax: number): (readonly ExportRow[])[] {
+  const groups: (readonly ExportRow[])[] = [];
+  let start = 0;
+  let bytes = 0;
+  for (let index = 0; index < rows.length; index += 1) {
+    const payload = at(rows, index).content?.byteLength ?? 0;
+    if (index > start && bytes + payload > payloadBytesMax) {
+      groups.push(rows.slice(start, index));
+      start = index;
+      bytes = 0;
+    }
+    bytes += payload;
+  }
+  groups.push(start === 0 ? rows : rows.slice(start));
+  return groups;
+}
+
 /** The `Encoder` port over @dsnp/parquetjs. */
 export function createParquetEncoder(options: ParquetEncoderOptions = {}): Encoder {
-  const schema = captureSchema(options.compression ?? parquetCompressionDefault);
+  const schema = captureSchema(options.compression ?? parquetCompressionDefault, options.schema ?? 'index');
   return {
     extension: '.parquet',
-    open: () => new ParquetJobEncoder(schema),
+    open: () => new ParquetJobEncoder(schema, options.rowGroupPayloadBytes ?? contentRowGroupBytes),
   };
 }

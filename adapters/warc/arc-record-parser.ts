@@ -3,9 +3,10 @@ import { at, byteAt } from '../../core/checked-access.ts';
 import { assert } from '../../core/failure.ts';
 import type { BadRecordCode } from '../../core/record-reasons.ts';
 import { HeaderFields, LineReader } from './line-reader.ts';
+import { PayloadCollector } from './payload-collector.ts';
 import type { RecordParser } from './record-parser.ts';
 import { type WarcLimits, warcLimits } from './warc-limits.ts';
-import type { ParsedRecord, RecordSink, Segment } from './warc-record-parser.ts';
+import type { ParsedRecord, PayloadCapture, RecordSink, Segment } from './warc-record-parser.ts';
 
 /** The first bytes of an ARC file: the URL of its version block record. */
 export const arcFileMagic = Buffer.from('filedesc://', 'latin1');
@@ -99,6 +100,8 @@ interface OpenRecord {
   httpStatusLine: string | null;
   http: HeaderFields | null;
   payload: Hash | null;
+  /** The HTTP body, when payloads are kept (the content schema). */
+  body: PayloadCollector | null;
   offset: number;
   end: number;
   badReason: BadRecordCode | null;
@@ -142,6 +145,7 @@ export class ArcRecordParser implements RecordParser {
   constructor(
     private readonly sink: RecordSink,
     private readonly limits: WarcLimits = warcLimits,
+    private readonly capture: PayloadCapture | null = null,
   ) {
     this.lines = new LineReader(limits);
   }
@@ -269,6 +273,7 @@ export class ArcRecordParser implements RecordParser {
       httpStatusLine: null,
       http: null,
       payload: null,
+      body: null,
       offset,
       end: offset,
       badReason: null,
@@ -320,7 +325,7 @@ export class ArcRecordParser implements RecordParser {
     this.firstLine = true;
     if (versionBlock) this.state = 'version';
     else if (http) {
-      open.http = new HeaderFields();
+      open.http = new HeaderFields(this.capture !== null);
       this.state = 'http-header';
     } else this.state = 'skip-block';
     if (this.blockRemaining === 0) this.finishBlock();
@@ -352,12 +357,20 @@ export class ArcRecordParser implements RecordParser {
     } else if (line.text.length === 0) {
       this.lines.clear();
       this.state = 'payload';
+      open.body = this.bodyCollector(open);
     } else {
       assert(open.http !== null, 'HTTP header state without HTTP header fields');
       open.http.add(line.text);
     }
     if (this.blockRemaining === 0) this.finishBlock();
     return line.next;
+  }
+
+  /** A collector for the HTTP body when payloads are kept, sized as the WARC parser sizes it. */
+  private bodyCollector(open: OpenRecord): PayloadCollector | null {
+    if (this.capture === null || open.http === null) return null;
+    const plain = open.http.get('content-encoding') === null && open.http.get('transfer-encoding') === null;
+    return new PayloadCollector(plain ? this.capture.plainBytesMax : this.capture.encodedBytesMax);
   }
 
   /** Reads one line of the block, never past the block's end. */
@@ -397,7 +410,10 @@ export class ArcRecordParser implements RecordParser {
   private readBlock(segment: Segment, index: number, hashed: boolean): number {
     const taken = Math.min(this.blockRemaining, segment.end - index);
     const next = index + taken;
-    if (hashed) this.current().payload?.update(segment.bytes.subarray(index, next));
+    if (hashed) {
+      this.current().payload?.update(segment.bytes.subarray(index, next));
+      this.current().body?.add(segment.bytes, index, next);
+    }
     this.blockRemaining -= taken;
     this.current().end = endOffset(segment, next);
     if (this.blockRemaining === 0) this.finishBlock();
@@ -462,6 +478,7 @@ export class ArcRecordParser implements RecordParser {
       httpStatusLine: record.httpStatusLine,
       http: record.http,
       metadata: null,
+      payload: record.body === null ? null : record.body.take(),
       offset: record.offset,
       length: record.end - record.offset,
     };

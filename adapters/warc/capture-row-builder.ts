@@ -1,4 +1,4 @@
-import type { CaptureRow } from '../../core/capture-row.ts';
+import type { CaptureRow, ExportRow } from '../../core/capture-row.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import type { BadRecordCode, RecordWarningCode, SkippedRecordCode } from '../../core/record-reasons.ts';
 import { readUrl } from './url-columns.ts';
@@ -217,10 +217,15 @@ const rowOverheadBytes = 640;
 
 /**
  * Estimated in-memory size of a row, for the memory budget: V8 stores these strings mostly
- * as one byte a character, but two is the safe bound, plus the fixed per-row overhead.
+ * as one byte a character, but two is the safe bound, plus the fixed per-row overhead and
+ * the content schema's payload bytes.
  */
-export function estimateRowBytes(row: CaptureRow): number {
+export function estimateRowBytes(row: ExportRow): number {
   let characters = 0;
-  for (const value of Object.values(row)) if (typeof value === 'string') characters += value.length;
-  return characters * 2 + rowOverheadBytes;
+  let bytes = 0;
+  for (const value of Object.values(row)) {
+    if (typeof value === 'string') characters += value.length;
+    else if (value instanceof Uint8Array) bytes += value.byteLength;
+  }
+  return characters * 2 + bytes + rowOverheadBytes;
 }

@@ -87,23 +87,62 @@ function decodeLine(bytes: Buffer, start: number, lineEnd: number): string {
 export class HeaderFields {
   private readonly fields = new Map<string, string>();
   private lastName: string | null = null;
+  /**
+   * Every field in order, repeats and all, when the caller asked for them (the content schema's
+   * `http_headers`); null otherwise, so the index export pays nothing for it.
+   */
+  private readonly all: [name: string, value: string][] | null;
+
+  constructor(keepAll = false) {
+    this.all = keepAll ? [] : null;
+  }
 
   add(line: string): void {
     const first = line.charCodeAt(0);
-    if ((first === 0x20 || first === 0x09) && this.lastName !== null) {
-      const previous = this.fields.get(this.lastName) ?? '';
-      this.fields.set(this.lastName, `${previous} ${line.trim()}`.trim());
-      return;
+    if (first === 0x20 || first === 0x09) {
+      this.foldAll(line.trim());
+      if (this.lastName !== null) {
+        const previous = this.fields.get(this.lastName) ?? '';
+        this.fields.set(this.lastName, `${previous} ${line.trim()}`.trim());
+        return;
+      }
+      // A continuation of nothing the map keeps is read as a field of its own, as before.
+      if (this.all !== null && this.all.length > 0) return this.addToMapOnly(line);
     }
+    this.addField(line);
+  }
+
+  private addField(line: string): void {
+    const colon = line.indexOf(':');
+    if (colon <= 0) return;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    this.all?.push([name, value]);
+    this.lastName = name;
+    if (!this.fields.has(name)) this.fields.set(name, value);
+    else this.lastName = null;
+  }
+
+  get(name: string): string | null {
+    return this.fields.get(name) ?? null;
+  }
+
+  /** Every field in order, repeats included; empty unless made with `keepAll`. */
+  entries(): readonly (readonly [name: string, value: string])[] {
+    return this.all ?? [];
+  }
+
+  private foldAll(continuation: string): void {
+    const last = this.all === null ? undefined : this.all[this.all.length - 1];
+    if (last !== undefined) last[1] = `${last[1]} ${continuation}`.trim();
+  }
+
+  private addToMapOnly(line: string): void {
     const colon = line.indexOf(':');
     if (colon <= 0) return;
     const name = line.slice(0, colon).trim().toLowerCase();
     this.lastName = name;
     if (!this.fields.has(name)) this.fields.set(name, line.slice(colon + 1).trim());
     else this.lastName = null;
-  }
-
-  get(name: string): string | null {
-    return this.fields.get(name) ?? null;
   }
 }

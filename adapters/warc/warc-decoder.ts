@@ -1,4 +1,4 @@
-import type { CaptureRow } from '../../core/capture-row.ts';
+import type { CaptureRow, OutputSchema } from '../../core/capture-row.ts';
 import type { DecodedChunk, Decoder, JobDecoder } from '../../core/decoder.ts';
 import { FailureError, inputFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
@@ -20,16 +20,19 @@ import {
 import { ArcRecordParser } from './arc-record-parser.ts';
 import {
   buildDerivedRow,
+  type DerivedRowResult,
   type DerivedFormat,
   derivedFormatOf,
   derivedRowType,
   keepsDerivedBlock,
 } from './derived-records.ts';
+import { addContentColumns, addDerivedContentColumns } from './content-columns.ts';
+import type { PayloadBounds } from './payload-decoding.ts';
 import { detectArchiveFormat } from './archive-format.ts';
 import { GzipMemberReader } from './gzip-member-reader.ts';
 import type { RecordParser } from './record-parser.ts';
-import type { WarcLimits } from './warc-limits.ts';
-import { type ParsedRecord, type RecordSink, WarcRecordParser } from './warc-record-parser.ts';
+import { payloadLimits, type WarcLimits } from './warc-limits.ts';
+import { type ParsedRecord, type PayloadCapture, type RecordSink, WarcRecordParser } from './warc-record-parser.ts';
 
 /**
  * The WARC decoder: `.warc.gz` with one gzip member a record (CommonCrawl), gzip whose members
@@ -62,9 +65,34 @@ import { type ParsedRecord, type RecordSink, WarcRecordParser } from './warc-rec
  * instead of committing an empty file.
  */
 export class WarcDecoder implements Decoder {
+  constructor(private readonly output: OutputOptions = indexOutput) {}
+
   open(input: InputRef): JobDecoder {
-    return new WarcJobDecoder(input);
+    return new WarcJobDecoder(input, { output: this.output });
   }
+}
+
+/** What the rows hold: the schema and, for `content`, how much payload a row keeps. */
+export interface OutputOptions {
+  readonly schema: OutputSchema;
+  /** `--content-max-kb` in bytes. */
+  readonly contentBytesMax: number;
+}
+
+export const indexOutput: OutputOptions = { schema: 'index', contentBytesMax: payloadLimits.contentKibDefault * 1024 };
+
+/** The payload bounds of the content schema; null for the index schema. */
+function payloadBoundsOf(output: OutputOptions): PayloadBounds | null {
+  if (output.schema === 'index') return null;
+  return { contentBytesMax: output.contentBytesMax, decodedBytesMax: payloadLimits.decodedBytesMax };
+}
+
+function payloadCaptureOf(bounds: PayloadBounds | null): PayloadCapture | null {
+  if (bounds === null) return null;
+  return {
+    plainBytesMax: bounds.contentBytesMax,
+    encodedBytesMax: Math.max(bounds.contentBytesMax, payloadLimits.encodedHeldBytesMax),
+  };
 }
 
 type Format = 'unknown' | 'gzip' | 'plain';
@@ -77,6 +105,8 @@ export interface WarcJobDecoderOptions {
   readonly observer?: (record: ParsedRecord) => void;
   /** Smaller limits for tests; the defaults are `warcLimits`. */
   readonly limits?: WarcLimits;
+  /** The schema of the rows; the index schema by default. */
+  readonly output?: OutputOptions;
 }
 
 /**
@@ -115,6 +145,8 @@ export class WarcJobDecoder implements JobDecoder {
   /** WET or WAT, or null for WARC and ARC captures. */
   private readonly derived: DerivedFormat | null;
   private readonly rowTypes: ReadonlySet<string>;
+  private readonly payloadBounds: PayloadBounds | null;
+  private readonly payloadCapture: PayloadCapture | null;
 
   constructor(
     private readonly input: InputRef,
@@ -124,6 +156,8 @@ export class WarcJobDecoder implements JobDecoder {
     this.observer = options.observer;
     this.derived = derivedFormatOf(input);
     this.rowTypes = this.derived === null ? rowRecordTypes : new Set([derivedRowType[this.derived]]);
+    this.payloadBounds = payloadBoundsOf(options.output ?? indexOutput);
+    this.payloadCapture = payloadCaptureOf(this.payloadBounds);
     const sink: RecordSink = {
       recordType: (type) => {
         count(this.byType, type);
@@ -141,6 +175,7 @@ export class WarcJobDecoder implements JobDecoder {
       sink,
       options.limits,
       this.derived === null ? undefined : keepsDerivedBlock(this.derived),
+      this.derived === null ? this.payloadCapture : null,
     );
     this.members = new GzipMemberReader(
       {
@@ -215,7 +250,7 @@ export class WarcJobDecoder implements JobDecoder {
     const detected = working.length === 0 ? null : detectArchiveFormat(working, final);
     if (detected === null) return;
     this.format = detected.container;
-    if (detected.archive === 'arc') this.parser = new ArcRecordParser(this.sink, this.limits);
+    if (detected.archive === 'arc') this.parser = new ArcRecordParser(this.sink, this.limits, this.payloadCapture);
   }
 
   private read(working: Buffer, final: boolean): number {
@@ -262,7 +297,7 @@ export class WarcJobDecoder implements JobDecoder {
 
   private onRecord(record: ParsedRecord): void {
     if (this.derived !== null) {
-      if (this.rowTypes.has(record.type)) this.take(buildDerivedRow(this.derived, record, this.input));
+      if (this.rowTypes.has(record.type)) this.take(buildDerivedRow(this.derived, record, this.input), record);
       return;
     }
     if (record.type === 'metadata') {
@@ -283,14 +318,11 @@ export class WarcJobDecoder implements JobDecoder {
   }
 
   private emit(record: ParsedRecord, metadata: ParsedRecord | null): void {
-    this.take(buildCaptureRow(record, metadata, this.input));
+    this.take(buildCaptureRow(record, metadata, this.input), record);
   }
 
-  /**
-   * Keeps a row, or counts why there is none. A derived row's content (`DerivedRowResult`)
-   * is not among the index columns and is left here.
-   */
-  private take(result: RowResult): void {
+  /** Keeps a row, or counts why there is none. */
+  private take(result: RowResult | DerivedRowResult, record: ParsedRecord): void {
     if (result.kind === 'bad') {
       this.countBad(result.reason);
       return;
@@ -301,9 +333,23 @@ export class WarcJobDecoder implements JobDecoder {
       return;
     }
     for (const warning of result.warnings) count(this.warningByReason, warning);
+    // Here a filter on the index columns may drop the row: nothing of its payload was decoded yet.
+    const row = this.withContent(result, record);
     this.jobRows++;
-    this.rows.push(result.row);
-    this.rowBytes += estimateRowBytes(result.row);
+    this.rows.push(row);
+    this.rowBytes += estimateRowBytes(row);
+  }
+
+  /** The row with the content columns when the schema has them, their warnings counted. */
+  private withContent(result: RowOf<RowResult | DerivedRowResult>, record: ParsedRecord): CaptureRow {
+    if (this.payloadBounds === null) return result.row;
+    // A WET text or WAT envelope is its own content: no HTTP payload to decode.
+    const content =
+      'content' in result
+        ? addDerivedContentColumns(result.row, result.content, this.payloadBounds)
+        : addContentColumns(result.row, record, this.payloadBounds);
+    for (const warning of content.warnings) count(this.warningByReason, warning);
+    return content.row;
   }
 
   private takeDecoded(): DecodedChunk {
@@ -323,6 +369,8 @@ export class WarcJobDecoder implements JobDecoder {
     return decoded;
   }
 }
+
+type RowOf<Result> = Extract<Result, { readonly kind: 'row' }>;
 
 function count<Key extends string>(counts: Partial<Record<Key, number>>, key: Key): void {
   counts[key] = (counts[key] ?? 0) + 1;

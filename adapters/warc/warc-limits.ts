@@ -49,3 +49,21 @@ export const warcLimits = {
 
 /** The limits as a type, so tests can shrink them (to reach the streaming path with small files). */
 export type WarcLimits = Readonly<typeof warcLimits>;
+
+/** Bounds of the content schema's payloads, units last. */
+export const payloadLimits = {
+  /** `--content-max-kb`'s default: bytes of decoded payload a row keeps (CommonCrawl's fetcher keeps 1 MiB; 4 MiB holds nearly every HTML page whole). */
+  contentKibDefault: 4096,
+  /**
+   * Bytes held of an encoded body, to be decoded. A gzip body of HTML decodes to 4-10 times
+   * its size, so 32 MiB holds every payload a 4 MiB row can be cut from; past it the rest is
+   * counted, not held, and the row's content_length is null.
+   */
+  encodedHeldBytesMax: 32 * mebibyte,
+  /**
+   * Bytes one coding may decode to: the bound on a record's decoding work and memory. A
+   * payload past it (a zip bomb: gzip inflates up to 1,032 times, brotli far more) stops
+   * there; the row keeps its first `--content-max-kb` and says `length`.
+   */
+  decodedBytesMax: 64 * mebibyte,
+};

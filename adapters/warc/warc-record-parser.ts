@@ -2,6 +2,7 @@ import { byteAt } from '../../core/checked-access.ts';
 import { assert } from '../../core/failure.ts';
 import type { BadRecordCode, RecordWarningCode } from '../../core/record-reasons.ts';
 import { HeaderFields, LineReader } from './line-reader.ts';
+import { PayloadCollector, type RawPayload } from './payload-collector.ts';
 import { type WarcLimits, warcLimits } from './warc-limits.ts';
 
 /**
@@ -27,6 +28,11 @@ export interface ParsedRecord {
   readonly http: HeaderFields | null;
   /** `name: value` lines of a metadata record's body. */
   readonly metadata: HeaderFields | null;
+  /**
+   * The HTTP body of a response (the block of a resource record), when the parser was asked
+   * to keep payloads (`PayloadCapture`) and the record has one; null otherwise.
+   */
+  readonly payload: RawPayload | null;
   /** Input range of the record: see `Segment` and the decoder's notes on offsets. */
   readonly offset: number;
   readonly length: number;
@@ -44,6 +50,17 @@ export interface KeptBlock {
 export type KeepsBlock = (type: string) => boolean;
 
 const keepsNoBlock: KeepsBlock = () => false;
+
+/**
+ * Asks the parser to keep payloads (the content schema), and how much of each: a body sent as
+ * is needs only the bytes the column keeps; an encoded one needs its bytes to be decoded.
+ */
+export interface PayloadCapture {
+  /** Bytes kept of a body with no Content-Encoding or chunking (and of a resource record's block). */
+  readonly plainBytesMax: number;
+  /** Bytes kept of a body that must be decoded. */
+  readonly encodedBytesMax: number;
+}
 
 /** Where the parser reports what it read. */
 export interface RecordSink {
@@ -82,6 +99,7 @@ interface OpenRecord {
   httpStatusLine: string | null;
   http: HeaderFields | null;
   metadata: HeaderFields | null;
+  payload: PayloadCollector | null;
   offset: number;
   end: number;
   badReason: BadRecordCode | null;
@@ -128,6 +146,7 @@ export class WarcRecordParser {
     private readonly sink: RecordSink,
     private readonly limits: WarcLimits = warcLimits,
     private readonly keepsBlock: KeepsBlock = keepsNoBlock,
+    private readonly capture: PayloadCapture | null = null,
   ) {
     this.lines = new LineReader(limits);
   }
@@ -350,6 +369,7 @@ export class WarcRecordParser {
       httpStatusLine: null,
       http: null,
       metadata: null,
+      payload: null,
       offset,
       end: offset,
       badReason: null,
@@ -420,12 +440,14 @@ export class WarcRecordParser {
       open.kept = [];
       this.state = 'keep-block';
     } else if (open.type === 'response' || open.type === 'revisit') {
-      open.http = new HeaderFields();
+      open.http = new HeaderFields(this.capture !== null);
       this.state = 'http-header';
     } else if (open.type === 'metadata') {
       open.metadata = new HeaderFields();
       this.state = 'metadata-body';
     } else {
+      if (open.type === 'resource' && this.capture !== null)
+        open.payload = new PayloadCollector(this.capture.plainBytesMax);
       this.state = 'skip-block';
     }
     if (this.blockRemaining === 0) this.finishBlock();
@@ -446,10 +468,23 @@ export class WarcRecordParser {
       open.httpStatusLine = line.text;
       return this.afterBlockLine(line.next);
     }
-    if (line.text.length === 0) return this.startSkip(line.next);
+    if (line.text.length === 0) {
+      this.collectBody(open);
+      return this.startSkip(line.next);
+    }
     assert(open.http !== null, 'HTTP header state without HTTP header fields');
     open.http.add(line.text);
     return this.afterBlockLine(line.next);
+  }
+
+  /**
+   * The HTTP header of a response ended: its body is kept when payloads are. A revisit's body
+   * is no payload (the record it refers to holds it).
+   */
+  private collectBody(open: OpenRecord): void {
+    if (this.capture === null || open.type !== 'response' || open.http === null) return;
+    const plain = open.http.get('content-encoding') === null && open.http.get('transfer-encoding') === null;
+    open.payload = new PayloadCollector(plain ? this.capture.plainBytesMax : this.capture.encodedBytesMax);
   }
 
   private metadataBody(segment: Segment, index: number): number {
@@ -508,6 +543,7 @@ export class WarcRecordParser {
     const skipped = Math.min(this.blockRemaining, segment.end - index);
     this.blockRemaining -= skipped;
     const next = index + skipped;
+    this.open?.payload?.add(segment.bytes, index, next);
     this.current().end = endOffset(segment, next);
     if (this.blockRemaining === 0) this.finishBlock();
     return next;
@@ -568,6 +604,7 @@ export class WarcRecordParser {
       httpStatusLine: record.httpStatusLine,
       http: record.http,
       metadata: record.metadata,
+      payload: record.payload === null ? null : record.payload.take(),
       offset: record.offset,
       length: record.end - record.offset,
       ...(record.kept === null ? {} : { block: { bytes: joined(record.kept), cut: record.keptCut } }),

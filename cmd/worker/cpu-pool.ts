@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { FailureError, ourFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import type { CpuReply, CpuRequest } from './cpu-messages.ts';
-import type { CpuStages, DecodeResult } from './cpu-stages.ts';
+import type { CodecOptions, CpuStages, DecodeResult } from './cpu-stages.ts';
 
 interface Pending {
   readonly resolve: (reply: CpuReply) => void;
@@ -47,7 +47,10 @@ export class CpuPool implements CpuStages {
   private nextRequestId = 1;
   private closed = false;
 
-  constructor(readonly size: number) {
+  constructor(
+    readonly size: number,
+    private readonly codec: CodecOptions,
+  ) {
     for (let index = 0; index < size; index++) this.threads.push(this.spawn());
   }
 
@@ -137,7 +140,10 @@ export class CpuPool implements CpuStages {
 
   private spawn(): CpuThread {
     const thread: CpuThread = {
-      worker: new Worker(threadEntry, { resourceLimits: { maxYoungGenerationSizeMb: threadYoungGenerationMb } }),
+      worker: new Worker(threadEntry, {
+        resourceLimits: { maxYoungGenerationSizeMb: threadYoungGenerationMb },
+        workerData: this.codec,
+      }),
       pending: new Map(),
       jobs: new Set(),
     };

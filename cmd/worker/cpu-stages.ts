@@ -4,6 +4,15 @@ import type { Decoder, JobDecoder } from '../../core/decoder.ts';
 import type { Encoder, JobEncoder } from '../../core/encoder.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import type { RecordCounters } from '../../core/record-counters.ts';
+import type { OutputOptions } from '../../adapters/warc/warc-decoder.ts';
+
+/**
+ * What every CPU slot's decoder and encoder are made with: plain data, so that it crosses to a
+ * thread as its `workerData`.
+ */
+export interface CodecOptions {
+  readonly output: OutputOptions;
+}
 
 export interface DecodeResult {
   readonly rows: number;

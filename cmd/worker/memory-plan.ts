@@ -7,6 +7,7 @@
  * So peak RSS stays under the budget plus 150 MB, whatever the input (the end-to-end bench).
  */
 import { availableParallelism } from 'node:os';
+import type { OutputSchema } from '../../core/capture-row.ts';
 import { defaultLimits } from '../../core/limits.ts';
 
 const mebibyte = 1024 * 1024;
@@ -18,6 +19,16 @@ const mebibyte = 1024 * 1024;
  * (it runs on V8's schedule, not when they die), and an encode's working copy of its rows.
  */
 export const cpuSlotReserveMb = 144;
+/**
+ * What one CPU slot adds for the content schema: the larger of decoding one record (an
+ * encoded body held, up to 32 MiB, and what it decodes to, up to 64 MiB: warc-limits.ts) and
+ * encoding one row group of 8 MiB of payload (parquetjs keeps about five copies of it live:
+ * core/limits.ts), a slot doing one at a time, and the payload buffers the garbage collector
+ * has not freed yet. Measured: exporting files of 4 MB payloads with one thread at a 400 MiB
+ * budget peaked at 540-558 MB with 96 MiB here, 20-40 MB more than the budget and the main
+ * thread's 110 MB; 128 MiB holds that.
+ */
+export const contentSlotReserveMb = 128;
 /** Chunks the data budget must hold at least: one being decoded per CPU slot and one being fetched. */
 const chunksPerSlotMin = 1;
 
@@ -30,18 +41,27 @@ function slotsOf(threads: number): number {
   return Math.max(1, threads);
 }
 
-function reserveMb(threads: number): number {
-  return slotsOf(threads) * cpuSlotReserveMb;
+/** One CPU slot's own memory for a schema. */
+export function slotReserveMb(schema: OutputSchema): number {
+  return schema === 'content' ? cpuSlotReserveMb + contentSlotReserveMb : cpuSlotReserveMb;
+}
+
+function reserveMb(threads: number, schema: OutputSchema): number {
+  return slotsOf(threads) * slotReserveMb(schema);
 }
 
 /** The smallest budget that leaves room for one chunk per CPU slot plus one in flight. */
-export function minimumBudgetMb(threads: number, chunkMb: number): number {
-  return reserveMb(threads) + (slotsOf(threads) * chunksPerSlotMin + 1) * chunkMb;
+export function minimumBudgetMb(threads: number, chunkMb: number, schema: OutputSchema = 'index'): number {
+  return reserveMb(threads, schema) + (slotsOf(threads) * chunksPerSlotMin + 1) * chunkMb;
 }
 
 /** The default budget: the threads' reserve plus four chunks of read-ahead per slot, at least 512 MiB of data. */
-export function defaultBudgetMb(threads: number = availableParallelism(), chunkMb = 32): number {
-  return reserveMb(threads) + Math.max(512, 4 * slotsOf(threads) * chunkMb);
+export function defaultBudgetMb(
+  threads: number = availableParallelism(),
+  chunkMb = 32,
+  schema: OutputSchema = 'index',
+): number {
+  return reserveMb(threads, schema) + Math.max(512, 4 * slotsOf(threads) * chunkMb);
 }
 
 /**
@@ -49,15 +69,20 @@ export function defaultBudgetMb(threads: number = availableParallelism(), chunkM
  * gathering parts (a part each) and one chunk fit the data budget: the core's stall rule
  * may otherwise exceed the budget by that much (core/capacity.ts).
  */
-export function memoryPlan(budgetMb: number, threads: number, chunkMb: number): MemoryPlan | string {
-  const minimum = minimumBudgetMb(threads, chunkMb);
+export function memoryPlan(
+  budgetMb: number,
+  threads: number,
+  chunkMb: number,
+  schema: OutputSchema = 'index',
+): MemoryPlan | string {
+  const minimum = minimumBudgetMb(threads, chunkMb, schema);
   if (budgetMb < minimum) {
     return (
       `--memory-budget-mb ${budgetMb} is too small for ${threads} CPU thread(s) and ${chunkMb} MiB chunks: it needs at least ${minimum} ` +
-      `(${cpuSlotReserveMb} MiB per thread, one chunk per thread and one more); lower --threads or --chunk-mb, or raise the budget`
+      `(${slotReserveMb(schema)} MiB per thread with --schema ${schema}, one chunk per thread and one more); lower --threads or --chunk-mb, or raise the budget`
     );
   }
-  const dataMb = budgetMb - reserveMb(threads);
+  const dataMb = budgetMb - reserveMb(threads, schema);
   const jobsFitting = Math.floor(((dataMb - chunkMb) * mebibyte) / defaultLimits.partBytes);
   return {
     dataBudgetBytes: dataMb * mebibyte,

@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InputRef } from '../../core/input-ref.ts';
-import { httpSourceRequestsPerSecond, withLimits, type WorkerLimits } from '../../core/limits.ts';
+import { contentRowGroupBytes, httpSourceRequestsPerSecond, withLimits, type WorkerLimits } from '../../core/limits.ts';
 import type { Sink } from '../../core/sink.ts';
 import type { Source } from '../../core/source.ts';
 import { JsonLinesMetrics, type SnapshotReporter } from '../../adapters/metrics/json-lines-metrics.ts';
@@ -23,7 +23,7 @@ import { HttpSource } from '../../adapters/source/http-source.ts';
 import { PoliteHttpClient } from '../../adapters/source/polite-http-client.ts';
 import { outputKeyFor } from '../../adapters/source/output-key.ts';
 import { CpuPool } from './cpu-pool.ts';
-import { InProcessCpu, type CpuStages } from './cpu-stages.ts';
+import { type CodecOptions, InProcessCpu, type CpuStages } from './cpu-stages.ts';
 import { memoryPlan } from './memory-plan.ts';
 import { ConfigError, type WorkerConfig } from './worker-config.ts';
 
@@ -104,15 +104,21 @@ export function ledgerOf(config: WorkerConfig, readOnly = false): Promise<Inspec
 /** Decode and encode on one thread per core, or on the event loop with `--threads 0`. */
 export async function cpuStagesOf(config: WorkerConfig): Promise<Opened<CpuStages>> {
   if (config.threads > 0) {
-    const pool = new CpuPool(config.threads);
+    const pool = new CpuPool(config.threads, codecOptionsOf(config));
     return { value: pool, close: () => pool.close() };
   }
   const [{ WarcDecoder }, { createParquetEncoder }] = await Promise.all([
     import('../../adapters/warc/warc-decoder.ts'),
     import('../../adapters/parquet/parquet-encoder.ts'),
   ]);
-  const stages = new InProcessCpu(new WarcDecoder(), createParquetEncoder());
+  const codec = codecOptionsOf(config);
+  const stages = new InProcessCpu(new WarcDecoder(codec.output), createParquetEncoder({ schema: codec.output.schema }));
   return { value: stages, close: () => stages.close() };
+}
+
+/** What the decoder and encoder of every CPU slot need to know of the configuration. */
+export function codecOptionsOf(config: WorkerConfig): CodecOptions {
+  return { output: { schema: config.schema, contentBytesMax: config.contentMaxKb * 1024 } };
 }
 
 /**
@@ -132,9 +138,11 @@ export function sourceRequestsPerSecondOf(config: WorkerConfig): number | null {
  */
 export function limitsOf(config: WorkerConfig): WorkerLimits {
   const cpuSlots = Math.max(1, config.threads);
-  const plan = memoryPlan(config.memoryBudgetMb, config.threads, config.chunkMb);
+  const plan = memoryPlan(config.memoryBudgetMb, config.threads, config.chunkMb, config.schema);
   if (typeof plan === 'string') throw new ConfigError(plan);
   return withLimits({
+    // Content rows are cut by payload bytes; index rows by rows, the default bound never reached.
+    ...(config.schema === 'content' ? { rowGroupBytes: contentRowGroupBytes } : {}),
     stageWorkersMax: { decode: cpuSlots, encode: cpuSlots },
     cpuSlotsMax: cpuSlots,
     memoryBudgetBytes: plan.dataBudgetBytes,

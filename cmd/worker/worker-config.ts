@@ -10,6 +10,8 @@ import { parse as parseYaml } from 'yaml';
 import { parseShard, shardFromEnvironment } from '../../adapters/ledger/static-shard.ts';
 import { type CommonCrawlSubset, commonCrawlSubsets } from '../../adapters/source/manifest.ts';
 import { httpSourceRequestsPerSecond } from '../../core/limits.ts';
+import { outputSchemas, type OutputSchema } from '../../core/capture-row.ts';
+import { payloadLimits } from '../../adapters/warc/warc-limits.ts';
 import { cpuSlotReserveMb, defaultBudgetMb, memoryPlan } from './memory-plan.ts';
 
 export class ConfigError extends Error {
@@ -67,6 +69,20 @@ export const optionSpecs = {
     kind: 'integer',
     defaultValue: undefined,
     help: 'export at most this many inputs',
+  },
+  schema: {
+    flag: 'schema',
+    environment: 'SCHEMA',
+    kind: 'string',
+    defaultValue: 'index',
+    help: "index (CommonCrawl's 32 index columns) or content (those, the decoded payload and its headers)",
+  },
+  contentMaxKb: {
+    flag: 'content-max-kb',
+    environment: 'CONTENT_MAX_KB',
+    kind: 'integer',
+    defaultValue: payloadLimits.contentKibDefault,
+    help: 'with --schema content: KiB of decoded payload a row keeps; a longer one is cut, content_truncated says length',
   },
   leaseSeconds: {
     flag: 'lease-seconds',
@@ -177,6 +193,9 @@ export interface WorkerConfig {
   readonly runId: string | undefined;
   readonly shard: { readonly index: number; readonly count: number } | undefined;
   readonly limit: number | undefined;
+  readonly schema: OutputSchema;
+  /** `--content-max-kb`, in KiB. */
+  readonly contentMaxKb: number;
   readonly leaseSeconds: number;
   readonly jobAttempts: number;
   readonly drainTimeout: number;
@@ -297,6 +316,17 @@ function shardOf(value: string | number | boolean | undefined, environment: Node
   }
 }
 
+/**
+ * `--content-max-kb`: at least 1, and at most the bytes an encoded body may decode to
+ * (payloadLimits.decodedBytesMax), past which no payload could fill a row anyway.
+ */
+function contentMaxKbOf(value: string | number | boolean | undefined): number {
+  const kib = asInteger('contentMaxKb', value, 1) as number;
+  const maxKib = payloadLimits.decodedBytesMax / 1024;
+  if (kib > maxKib) throw new ConfigError(`--content-max-kb must be at most ${maxKib}, got "${String(value)}"`);
+  return kib;
+}
+
 /** Reads flags, environment and the YAML file, in that precedence, and validates them. */
 export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.ProcessEnv): WorkerConfig {
   const flags = flagValues(argv);
@@ -308,8 +338,10 @@ export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.Pr
   const text = (name: OptionName): string | undefined => (pick(name) === undefined ? undefined : String(pick(name)));
   const threads = asInteger('threads', pick('threads'), 0) ?? availableParallelism();
   const chunkMb = asInteger('chunkMb', pick('chunkMb'), 1) as number;
-  const memoryBudgetMb = asInteger('memoryBudgetMb', pick('memoryBudgetMb'), 1) ?? defaultBudgetMb(threads, chunkMb);
-  const plan = memoryPlan(memoryBudgetMb, threads, chunkMb);
+  const schema = oneOf('schema', pick('schema'), outputSchemas);
+  const memoryBudgetMb =
+    asInteger('memoryBudgetMb', pick('memoryBudgetMb'), 1) ?? defaultBudgetMb(threads, chunkMb, schema);
+  const plan = memoryPlan(memoryBudgetMb, threads, chunkMb, schema);
   if (typeof plan === 'string') throw new ConfigError(plan);
   return {
     input: text('input'),
@@ -318,6 +350,8 @@ export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.Pr
     runId: text('runId'),
     shard: shardOf(pick('shard'), environment),
     limit: asInteger('limit', pick('limit'), 1),
+    schema,
+    contentMaxKb: contentMaxKbOf(pick('contentMaxKb')),
     leaseSeconds: asInteger('leaseSeconds', pick('leaseSeconds'), 10) as number,
     jobAttempts: asInteger('jobAttempts', pick('jobAttempts'), 1) as number,
     drainTimeout: asInteger('drainTimeout', pick('drainTimeout'), 0) as number,

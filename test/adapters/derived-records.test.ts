@@ -12,7 +12,7 @@ import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { WARCParser, type WARCRecord } from 'warcio';
 import { describe, expect, it } from 'vitest';
-import type { CaptureRow } from '../../core/capture-row.ts';
+import type { CaptureRow, ContentRow } from '../../core/capture-row.ts';
 import { FailureError } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import {
@@ -412,5 +412,47 @@ describe('generated records, any text, URL, languages and status', () => {
       ),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('the content schema on WET and WAT files', () => {
+  /** Every row of the file decoded with `--schema content` and the given cut, as the worker does. */
+  function contentRows(bytes: Buffer, input: InputRef, contentBytesMax: number): ContentRow[] {
+    const decoder = new WarcJobDecoder(input, { output: { schema: 'content', contentBytesMax } });
+    const rows = [...decoder.push(new Uint8Array(bytes), true).rows];
+    return rows as ContentRow[];
+  }
+
+  for (const [format, bytes, type] of [
+    ['wet', wetFixture, 'conversion'],
+    ['wat', watFixture, 'metadata'],
+  ] as const) {
+    it(`writes each ${format.toUpperCase()} record's block as content, with its record id and refers-to as warcio reads them`, async () => {
+      const expected = (await warcioRecords(gunzipSync(bytes))).filter(
+        (record) => record.type === type && (format === 'wet' || record.url !== null),
+      );
+      const rows = contentRows(bytes, inputOf(format, `whirlwind.warc.${format}.gz`), 4096 * 1024);
+      const byId = new Map(expected.map((record) => [record.recordId, record]));
+      expect(rows.length).toBeGreaterThan(0);
+      for (const row of rows) {
+        const record = byId.get(row.warc_record_id);
+        expect(record, `${row.warc_record_id} is a ${type} record warcio reads`).toBeDefined();
+        expect(Buffer.from(row.content).equals(Buffer.from(record?.content ?? []))).toBe(true);
+        expect(row.content_length).toBe(record?.content.length);
+        expect(row.warc_refers_to).toBe(record?.refersTo);
+        expect(row.http_headers).toBeNull();
+        expect(row.content_encoding_error).toBeNull();
+      }
+    });
+  }
+
+  it('cuts a text past --content-max-kb and says length, keeping its whole length', () => {
+    const rows = contentRows(wetFixture, inputOf('wet', 'whirlwind.warc.wet.gz'), 100);
+    const long = rows.filter((row) => (row.content_length ?? 0) > 100);
+    expect(long.length).toBeGreaterThan(0);
+    for (const row of long) {
+      expect(row.content).toHaveLength(100);
+      expect(row.content_truncated).toBe('length');
+    }
   });
 });

@@ -4,7 +4,7 @@
  * table and then as one JSON document (every figure with name, value, unit, baseline, ratio,
  * goal, the part of the goal checked and whether it is met; the load average before and after,
  * since the machine may be shared). `npm run bench -- core-step decode` runs some of them.
- * Names: calibration, core-step, decode, derived-decode, encode, end-to-end, ledger, manifest-start, peak-rss, sim, soak, throttling, whole-sim.
+ * Names: calibration, content, core-step, decode, derived-decode, encode, end-to-end, ledger, manifest-start, peak-rss, sim, soak, throttling, whole-sim.
  */
 import { cpus, loadavg } from 'node:os';
 import type { BenchFigure, FigureRecord } from './bench-figure.ts';
@@ -14,6 +14,7 @@ type Bench = () => Promise<BenchFigure[]>;
 
 const benches: Record<string, () => Promise<Bench>> = {
   calibration: async () => (await import('./calibration.ts')).run,
+  content: async () => (await import('./content.ts')).run,
   'core-step': async () => (await import('./core-step.ts')).run,
   decode: async () => (await import('./decode.ts')).run,
   'derived-decode': async () => (await import('./derived-decode.ts')).run,

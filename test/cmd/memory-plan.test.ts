@@ -6,7 +6,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../core/limits.ts';
-import { cpuSlotReserveMb, defaultBudgetMb, memoryPlan, minimumBudgetMb } from '../../cmd/worker/memory-plan.ts';
+import {
+  cpuSlotReserveMb,
+  defaultBudgetMb,
+  memoryPlan,
+  minimumBudgetMb,
+  slotReserveMb,
+} from '../../cmd/worker/memory-plan.ts';
 import { ConfigError, loadWorkerConfig } from '../../cmd/worker/worker-config.ts';
 
 const mebibyte = 1024 * 1024;
@@ -52,5 +58,53 @@ describe('the memory plan', () => {
   it('is checked with the rest of the configuration: exit 2 and one line', () => {
     expect(() => loadWorkerConfig(['--threads', '2', '--memory-budget-mb', '100'], {})).toThrow(ConfigError);
     expect(loadWorkerConfig(['--threads', '2'], {}).memoryBudgetMb).toBe(defaultBudgetMb(2, 32));
+  });
+});
+
+describe('the content schema', () => {
+  it('reserves more per CPU slot, so its minimum and default budgets are larger by that much', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 16 }), fc.integer({ min: 1, max: 64 }), (threads, chunkMb) => {
+        const slots = Math.max(1, threads);
+        const more = slots * (slotReserveMb('content') - slotReserveMb('index'));
+        expect(more).toBeGreaterThan(0);
+        expect(minimumBudgetMb(threads, chunkMb, 'content')).toBe(minimumBudgetMb(threads, chunkMb) + more);
+        expect(defaultBudgetMb(threads, chunkMb, 'content')).toBe(defaultBudgetMb(threads, chunkMb) + more);
+        const plan = memoryPlan(minimumBudgetMb(threads, chunkMb, 'content'), threads, chunkMb, 'content');
+        if (typeof plan === 'string') throw new Error(plan);
+        expect(plan.dataBudgetBytes).toBe((slots + 1) * chunkMb * mebibyte);
+        expect(memoryPlan(minimumBudgetMb(threads, chunkMb), threads, chunkMb, 'content')).toMatch(/--schema content/);
+      }),
+    );
+  });
+
+  it('reads --schema and --content-max-kb from flag, environment or file, and refuses bad values in one line', () => {
+    const base = ['--input', 'x.warc.gz', '--threads', '1'];
+    expect(loadWorkerConfig(base, {})).toMatchObject({ schema: 'index', contentMaxKb: 4096 });
+    expect(loadWorkerConfig([...base, '--schema', 'content', '--content-max-kb', '64'], {})).toMatchObject({
+      schema: 'content',
+      contentMaxKb: 64,
+    });
+    expect(loadWorkerConfig(base, { SCHEMA: 'content', CONTENT_MAX_KB: '1' })).toMatchObject({
+      schema: 'content',
+      contentMaxKb: 1,
+    });
+    for (const [flags, message] of [
+      [['--schema', 'payload'], /--schema must be one of index, content/],
+      [['--content-max-kb', '0'], /--content-max-kb must be an integer ≥ 1/],
+      [['--content-max-kb', '70000'], /--content-max-kb must be at most 65536/],
+    ] as const) {
+      const error = (() => {
+        try {
+          loadWorkerConfig([...base, ...flags], {});
+        } catch (caught) {
+          return caught;
+        }
+        return null;
+      })();
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).not.toContain('\n');
+    }
   });
 });

@@ -87,3 +87,29 @@ describe('calibration from a metrics log', () => {
     expect(calibrate('{"level":"info"}\nnot json\n', defaultModels, 1)).toMatch(/fewer than two metrics snapshots/);
   });
 });
+
+describe('calibration of the content schema', () => {
+  it('recovers the content rates from a content run, leaving the index rates as they were', () => {
+    const content = withModels(defaultModels, {
+      schema: {
+        output: 'content',
+        contentDecodeBytesPerSecondPerCore: 30_000_000,
+        contentEncodeRowsPerSecondPerCore: 2_000,
+      },
+      crash: { crashesPerInstanceHour: 0 },
+    });
+    const lines: string[] = [];
+    simulate(
+      { ...defaultScenario, instances: 1, instanceType: 'c6gn.large', files: 300, models: content },
+      { onSnapshot: (_instance: number, snapshot: MetricsSnapshot) => lines.push(JSON.stringify(snapshot)) },
+    );
+    const asContent = withModels(defaultModels, { schema: { output: 'content' } });
+    const result = calibrate(lines.join('\n'), asContent, defaultScenario.limits.chunkBytes ?? 32 * 1024 * 1024);
+    if (typeof result === 'string') throw new Error(result);
+    near(result.overrides.schema?.contentDecodeBytesPerSecondPerCore, 30_000_000, 0.15);
+    near(result.overrides.schema?.contentEncodeRowsPerSecondPerCore, 2_000, 0.15);
+    expect(result.overrides.cpu).toBeUndefined();
+    const calibrated = withModels(asContent, result.overrides);
+    expect(calibrated.cpu).toEqual(defaultModels.cpu);
+  });
+});

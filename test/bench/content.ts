@@ -1,0 +1,153 @@
+/**
+ * The content schema against the index schema, on the same files in the same run:
+ * - `node cmd/worker --schema content` and `--schema index` on a 100 MB CommonCrawl-like
+ *   `.warc.gz` (payloads stored decoded, as CommonCrawl stores them) and on a file of
+ *   gzip-encoded responses (as other crawlers store them), one thread, in compressed MB per
+ *   CPU-second (user + system of the whole process: MB/s per core), against
+ *   `zlib.gunzipSync` of the same file on one core;
+ * - the worker's peak RSS exporting files of 4 MB payloads with `--schema content` at a tight
+ *   memory budget, against the budget (goal: under budget + 150 MB).
+ * Run: npm run bench -- content
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { writeCommonCrawlLikeWarc } from '../fixtures-gen/commoncrawl-like-warc.ts';
+import { largePayloadWarc } from '../fixtures-gen/encoded-payload-warc.ts';
+import { printFigures, type BenchFigure } from './bench-figure.ts';
+
+const benchFolder = fileURLToPath(new URL('../../.bench/', import.meta.url));
+const commonCrawlFile = `${benchFolder}commoncrawl-like-100mb.warc.gz`;
+const encodedFolder = `${benchFolder}content-gzip-encoded/`;
+const largeFolder = `${benchFolder}content-4mb-payloads/`;
+const binary = fileURLToPath(new URL('../../cmd/worker', import.meta.url));
+const megabyte = 1_000_000;
+/** Files of 4 MB payloads for the peak RSS run, and payloads in each. */
+const largeFiles = 3;
+const largePayloadsPerFile = 24;
+/** One thread's content reserve (272 MiB) and four 32 MiB chunks of data: a budget that binds. */
+const tightBudgetMb = 400;
+
+function prepare(): void {
+  writeCommonCrawlLikeWarc(commonCrawlFile, 100_000_000);
+  mkdirSync(encodedFolder, { recursive: true });
+  const encoded = `${encodedFolder}gzip-responses.warc.gz`;
+  // 1,500 pages of 40 KB, each sent gzip-encoded: about 15 MB compressed.
+  if (!existsSync(encoded)) writeFileSync(encoded, largePayloadWarc(1500, 40_000, 'gzip'));
+  mkdirSync(largeFolder, { recursive: true });
+  for (let index = 0; index < largeFiles; index++) {
+    const file = `${largeFolder}large-${index}.warc.gz`;
+    if (!existsSync(file))
+      writeFileSync(file, largePayloadWarc(largePayloadsPerFile, 4_000_000, index % 2 === 0 ? 'plain' : 'gzip'));
+  }
+}
+
+interface WorkerRun {
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  readonly peakRssMb: number;
+}
+
+function workerRun(input: string, schema: 'index' | 'content', budgetMb?: number): WorkerRun {
+  const output = `${benchFolder}content-output-${schema}`;
+  rmSync(output, { recursive: true, force: true });
+  const budget = budgetMb === undefined ? [] : ['--memory-budget-mb', String(budgetMb)];
+  const started = process.hrtime.bigint();
+  const result = spawnSync(
+    '/usr/bin/time',
+    [
+      '-f',
+      '%M %U %S',
+      process.execPath,
+      binary,
+      '--input',
+      input,
+      '--output',
+      output,
+      '--threads',
+      '1',
+      '--metrics',
+      'none',
+      '--schema',
+      schema,
+      ...budget,
+    ],
+    { encoding: 'utf8' },
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0) throw new Error(`worker failed (${result.status}): ${result.stderr}`);
+  const lines = result.stderr.trim().split('\n');
+  const [maxRssKb, user, system] = (lines[lines.length - 1] ?? '').split(' ').map(Number) as [number, number, number];
+  rmSync(output, { recursive: true, force: true });
+  return { seconds, cpuSeconds: user + system, peakRssMb: (maxRssKb * 1024) / megabyte };
+}
+
+/**
+ * MB per CPU-second of zlib.gunzipSync over the file, read first, on one core: CPU time, as the
+ * worker's figures, so that the machine's other load moves neither.
+ */
+function gunzipRate(file: string): number {
+  const bytes = readFileSync(file);
+  const started = process.cpuUsage();
+  gunzipSync(bytes);
+  const used = process.cpuUsage(started);
+  return bytes.length / megabyte / ((used.user + used.system) / 1e6);
+}
+
+function schemaFigures(label: string, file: string): BenchFigure[] {
+  const megabytes = statSync(file).size / megabyte;
+  const baseline = { name: 'zlib.gunzipSync MB per CPU-second', value: gunzipRate(file) };
+  const index = workerRun(file, 'index');
+  const content = workerRun(file, 'content');
+  const indexRate = megabytes / index.cpuSeconds;
+  const contentRate = megabytes / content.cpuSeconds;
+  return [
+    {
+      name: `index export, ${label}, MB per CPU-second`,
+      value: indexRate,
+      unit: 'MB/s',
+      baseline,
+      ratio: indexRate / baseline.value,
+    },
+    {
+      name: `content export, ${label}, MB per CPU-second`,
+      value: contentRate,
+      unit: 'MB/s',
+      baseline,
+      ratio: contentRate / baseline.value,
+    },
+    {
+      name: `content export against index export, ${label}`,
+      value: contentRate / indexRate,
+      unit: 'x',
+      baseline: { name: 'index export MB per CPU-second', value: indexRate },
+      ratio: contentRate / indexRate,
+    },
+  ];
+}
+
+export async function run(): Promise<BenchFigure[]> {
+  prepare();
+  const large = workerRun(largeFolder, 'content', tightBudgetMb);
+  const largeMegabytes =
+    Array.from({ length: largeFiles }, (_, index) => statSync(`${largeFolder}large-${index}.warc.gz`).size).reduce(
+      (sum, bytes) => sum + bytes,
+      0,
+    ) / megabyte;
+  return [
+    ...schemaFigures('CommonCrawl-like 100 MB (payloads stored decoded)', commonCrawlFile),
+    ...schemaFigures('gzip-encoded responses', `${encodedFolder}gzip-responses.warc.gz`),
+    {
+      name: `peak RSS, content export of ${largeMegabytes.toFixed(0)} MB of 4 MB payloads, 1 thread, budget ${tightBudgetMb} MiB`,
+      value: large.peakRssMb,
+      unit: 'MB',
+      baseline: { name: 'memory budget MB', value: (tightBudgetMb * 1024 * 1024) / megabyte },
+      goal: '<= budget + 150 MB',
+    },
+  ];
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  printFigures('content export against index export', await run());
+}
