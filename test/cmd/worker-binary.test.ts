@@ -92,7 +92,7 @@ describe('node cmd/worker', () => {
     );
     const result = runWorker(['--input', input, '--output', 'out-mixed', '--metrics', 'none']);
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain('1 files exported, 2 failed');
+    expect(result.stderr).toContain('1 file exported, 2 failed');
     expect(result.stderr).toMatch(/failed: .*garbage\.warc\.gz: .*not a WARC file/);
     expect(result.stderr).toMatch(/failed: .*empty\.warc: .*empty file/);
   });
