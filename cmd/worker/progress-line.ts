@@ -86,6 +86,10 @@ export class RecentRate {
   private readonly samples: { atMs: number; bytes: number }[] = [];
 
   sample(atMs: number, bytes: number): void {
+    // Samples closer than a redraw apart (a report every 1,000 records comes many times a
+    // second) move the newest one instead of adding, so the samples held span the window.
+    const previous = this.samples[this.samples.length - 2];
+    if (previous !== undefined && atMs - previous.atMs < refreshMs) this.samples.pop();
     this.samples.push({ atMs, bytes });
     // Keep one sample at or past the window's far edge, so the window is always spanned.
     while (this.samples.length > rateSamplesMax || (this.samples.length > 2 && this.olderThanWindow(atMs))) {
