@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // `node cmd/worker`: registers tsx so node runs the TypeScript sources directly, then starts.
 //
 // A run's packages are imported first, before tsx's hooks exist: they are plain JavaScript
