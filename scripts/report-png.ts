@@ -4,7 +4,7 @@
  * PNG — what the report looks like, uPlot's canvas charts included, without a person opening
  * a browser. Not part of `npm test`: it needs Chromium, which CI does not install.
  * With no planner flags it renders the README's picture: a sweep of 2,000 files against a
- * deadline (docs/planner-sweep.png).
+ * deadline (docs/planner-sweep.png), and prints the planner's output that the README quotes.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -65,7 +65,9 @@ function main(argv: string[]): number {
       process.stderr.write(`chromium failed (is the Debian package chromium installed?): ${why}\n`);
       return 1;
     }
-    process.stdout.write(`${png} (${statSync(png).size} bytes) from: npx cc-sim ${simArgs.join(' ')}\n`);
+    // The planner's own output first (the README quotes it beside the picture), then the picture.
+    process.stdout.write(`$ npx cc-sim ${simArgs.join(' ')}\n${sim.stdout}`);
+    process.stdout.write(`${png} (${statSync(png).size} bytes)\n`);
     return 0;
   } finally {
     rmSync(folder, { recursive: true, force: true });

@@ -277,6 +277,8 @@ const pageScript = String.raw`
       width: 900, height: scatter ? 380 : 260,
       plugins: [tooltip(spec), marks(spec)],
       cursor: { points: { show: !scatter } },
+      // The tooltip shows the values under the cursor; the legend names the series only.
+      legend: { live: false },
       scales: {
         x: { time: false, range: function () { return [0, xMax]; } },
         y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } }
