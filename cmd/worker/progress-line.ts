@@ -52,8 +52,9 @@ function percentText(part: number, whole: number): string {
 function etaText(totals: ProgressTotals, moment: ProgressMoment): string | null {
   const { files, bytes } = done(totals, moment.counters);
   if (totals.bytes !== null) {
-    if (moment.bytesPerSecond === null || moment.bytesPerSecond <= 0) return null;
-    return durationText((Math.max(0, totals.bytes - bytes) / moment.bytesPerSecond) * 1_000);
+    // Every byte read but files still encoding or uploading: the bytes say nothing more.
+    if (moment.bytesPerSecond === null || moment.bytesPerSecond <= 0 || bytes >= totals.bytes) return null;
+    return durationText(((totals.bytes - bytes) / moment.bytesPerSecond) * 1_000);
   }
   const finishedHere = moment.counters.jobsCommitted + moment.counters.jobsFailed;
   if (finishedHere === 0) return null;
@@ -76,7 +77,8 @@ export function progressText(totals: ProgressTotals, moment: ProgressMoment): st
   if (moment.bytesPerSecond !== null) parts.push(rateText(moment.bytesPerSecond));
   parts.push(`elapsed ${durationText(moment.elapsedMs)}`);
   const eta = etaText(totals, moment);
-  if (eta !== null && moment.drainLeftMs === null) parts.push(`ETA ${eta}`);
+  const finished = files >= totals.files;
+  if (eta !== null && moment.drainLeftMs === null && !finished) parts.push(`ETA ${eta}`);
   if (moment.counters.jobsFailed > 0) parts.push(`${moment.counters.jobsFailed} failed`);
   return parts.join(', ');
 }

@@ -67,6 +67,20 @@ describe('progress line text', () => {
     );
   });
 
+  it('drops the ETA once every byte is read, and every file done', () => {
+    const counters = freshCounters();
+    counters.jobsCommitted = 8;
+    counters.bytesIn = 1.24e9;
+    expect(progressText(sized, { counters, elapsedMs: 29_000, bytesPerSecond: 41e6, ...noDrain })).toBe(
+      '1.24 GB of 1.24 GB (100%), 8 of 10 files, 41.0 MB/s, elapsed 29 s',
+    );
+    counters.jobsCommitted = 10;
+    counters.bytesIn = 1.24e9;
+    expect(progressText(sized, { counters, elapsedMs: 30_000, bytesPerSecond: 40e6, ...noDrain })).toBe(
+      '1.24 GB of 1.24 GB (100%), 10 of 10 files, 40.0 MB/s, elapsed 30 s',
+    );
+  });
+
   it('says "1 file"', () => {
     const one: ProgressTotals = { files: 1, bytes: 1e6, filesBefore: 0, bytesBefore: 0 };
     expect(progressText(one, { counters: freshCounters(), elapsedMs: 0, bytesPerSecond: null, ...noDrain })).toContain(
