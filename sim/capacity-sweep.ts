@@ -60,10 +60,18 @@ export const sweepFleets = sweepInstanceTypes.length * sweepInstanceCounts.lengt
 
 export const sweepHeader = 'type           instances  makespan h         $  files/hour  bottleneck';
 
+/**
+ * Hours to four significant digits: "0.01187", "0.7910", "12.34". Fleets of a small crawl differ
+ * by seconds and of a whole crawl by minutes; a fixed two or three decimals hides the first.
+ */
+export function makespanHoursText(hours: number): string {
+  return hours.toPrecision(4);
+}
+
 /** One fleet's row of the sweep table, printed as soon as the fleet is simulated. */
 export function sweepRow(run: SimulationResult): string {
   return (
-    `${run.instanceType.padEnd(14)} ${String(run.instances).padStart(9)}  ${run.makespanHours.toFixed(3).padStart(10)} ${run.costDollars.toFixed(2).padStart(9)}  ` +
+    `${run.instanceType.padEnd(14)} ${String(run.instances).padStart(9)}  ${makespanHoursText(run.makespanHours).padStart(10)} ${run.costDollars.toFixed(2).padStart(9)}  ` +
     `${Math.round(run.filesPerHour).toString().padStart(10)}  ${run.bottleneck}${run.violationCount > 0 ? ' (CHECKER FAILED)' : ''}`
   );
 }

@@ -67,6 +67,6 @@ describe('HTML report', () => {
     // The table under it, the chosen fleet's row marked; then the chosen fleet's own charts.
     expect(page).toMatch(/<tr class="chosen"><td>c6gn\.xlarge<\/td><td>6<\/td>/);
     expect(chartData(page).length).toBeGreaterThan(1);
-    expect(sweepRow(other)).toContain(other.makespanHours.toFixed(3));
+    expect(sweepRow(other)).toContain(other.makespanHours.toPrecision(4));
   });
 });
