@@ -59,6 +59,18 @@ interface Enqueued {
 }
 
 /**
+ * What the ledger stores of a listed input. A local file's size counts in the progress line's
+ * total but is not stored: the ledger keeps the size of an input's first enqueue, and a local
+ * file is fixed in place after it failed (then `retry-failed`), so its size is read when
+ * claimed, a `stat` away. A remote listing's size is stored: asking again is a request.
+ */
+function enqueuedRef(input: InputRef): InputRef {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input.uri) || input.sizeBytes === undefined) return input;
+  const { sizeBytes: _listed, ...unsized } = input;
+  return unsized;
+}
+
+/**
  * Enqueues the run's inputs (idempotent: every worker of a fleet may do it), with the sizes
  * the listing gave; a manifest gives none, and the worker that claims such a job asks the
  * source then. Unsharded, the listing streams in batches; a static shard needs the whole
@@ -75,7 +87,7 @@ async function enqueueInputs(
     for (const input of batch)
       into.listedBytes =
         into.listedBytes === null || input.sizeBytes === undefined ? null : into.listedBytes + input.sizeBytes;
-    const result = await ledger.enqueue(runId, batch, origin);
+    const result = await ledger.enqueue(runId, batch.map(enqueuedRef), origin);
     into.added += result.added;
     into.refusedCount += result.collisions.length;
     into.refused.push(...result.collisions.slice(0, summaryInputsListedMax - into.refused.length));
