@@ -10,6 +10,8 @@ import { makespanText, textReport } from './text-report.ts';
 export interface ChartLibrary {
   readonly script: string;
   readonly css: string;
+  /** Its licence text, kept in the page beside the code. */
+  readonly license: string;
 }
 
 const colors: PerStage<string> = {
@@ -321,6 +323,7 @@ function page(title: string, body: string, specs: readonly ChartSpec[], library:
     `<style>${library.css}</style><style>${pageStyle}</style></head><body>`,
     body,
     `<script id="chart-data" type="application/json">${scriptJson(specs)}</script>`,
+    `<!-- uPlot, inlined below:\n${library.license.replace(/--/g, '- -')}\n-->`,
     `<script>${library.script}</script>`,
     `<script>${pageScript}</script>`,
     '</body></html>',

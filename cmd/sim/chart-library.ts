@@ -10,6 +10,11 @@ import type { ChartLibrary } from '../../sim/html-report.ts';
  */
 export function chartLibrary(): ChartLibrary {
   const require = createRequire(import.meta.url);
-  const dist = (file: string): string => readFileSync(require.resolve(`uplot/dist/${file}`), 'utf8');
-  return { script: dist('uPlot.iife.min.js'), css: dist('uPlot.min.css') };
+  const file = (path: string): string => readFileSync(require.resolve(`uplot/${path}`), 'utf8');
+  return {
+    script: file('dist/uPlot.iife.min.js'),
+    css: file('dist/uPlot.min.css'),
+    // Its MIT licence asks that copies carry the notice: the page does, in a comment.
+    license: file('LICENSE'),
+  };
 }

@@ -34,6 +34,8 @@ describe('HTML report', () => {
   it('is one page that loads nothing from elsewhere, with the charting library inlined', () => {
     const page = htmlReport(small, library);
     expect(page).toContain(library.script.slice(0, 200));
+    // The library's MIT notice travels with its code.
+    expect(page).toContain('Copyright (c) 2022 Leon Sorokin');
     expect(page).not.toMatch(/<script[^>]+src=|<link[^>]+href=|https?:\/\/(?!github\.com\/leeoniya)/);
   });
 
