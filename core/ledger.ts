@@ -29,6 +29,12 @@ export interface WorkerProgress {
   readonly bytes: number;
   readonly badRecords: number;
   readonly status: 'running' | 'draining' | 'stopped';
+  /** Bytes of `currentInput` read so far; absent from a worker that predates it. */
+  readonly currentBytes?: number;
+  /** Size of `currentInput` in bytes, null when not known. */
+  readonly currentSizeBytes?: number | null;
+  /** The worker's read rate over its last seconds, null before it read anything. */
+  readonly bytesPerSecond?: number | null;
 }
 
 export interface RunStats {

@@ -1,5 +1,6 @@
 import { simulate, type SimulationResult } from './fleet-simulation.ts';
 import type { Scenario } from './scenario.ts';
+import { makespanText } from './text-report.ts';
 
 /** Fleet sizes and types a sweep tries when the scenario names none. */
 export const sweepInstanceCounts: readonly number[] = [10, 25, 50, 100, 200];
@@ -54,21 +55,38 @@ export function sweep(
   return { deadlineHours, runs, cheapest };
 }
 
-export function sweepTable(result: SweepResult): string {
-  const lines = ['type           instances  makespan h        $  files/hour  bottleneck'];
-  for (const run of result.runs) {
-    const mark = run === result.cheapest ? ' ← cheapest (within 2%) meeting the deadline, fastest of those' : '';
-    lines.push(
-      `${run.instanceType.padEnd(14)} ${String(run.instances).padStart(9)}  ${run.makespanHours.toFixed(2).padStart(10)} ${run.costDollars.toFixed(2).padStart(8)}  ` +
-        `${Math.round(run.filesPerHour).toString().padStart(10)}  ${run.bottleneck}${run.violationCount > 0 ? ' (CHECKER FAILED)' : ''}${mark}`,
-    );
-  }
-  const deadline = result.deadlineHours === null ? 'no deadline' : `a deadline of ${result.deadlineHours} h`;
-  lines.push(
-    result.cheapest === null
-      ? `no fleet in the sweep meets ${deadline}`
-      : `cheapest fleet for ${deadline}: ${result.cheapest.instances} × ${result.cheapest.instanceType}, ` +
-          `${result.cheapest.makespanHours.toFixed(2)} h, $${result.cheapest.costDollars.toFixed(2)}`,
+/** Fleets a sweep simulates: every type × count of the grid. */
+export const sweepFleets = sweepInstanceTypes.length * sweepInstanceCounts.length;
+
+export const sweepHeader = 'type           instances  makespan h         $  files/hour  bottleneck';
+
+/**
+ * Hours to four significant digits: "0.01187", "0.7910", "12.34". Fleets of a small crawl differ
+ * by seconds and of a whole crawl by minutes; a fixed two or three decimals hides the first.
+ */
+export function makespanHoursText(hours: number): string {
+  return hours.toPrecision(4);
+}
+
+/** One fleet's row of the sweep table, printed as soon as the fleet is simulated. */
+export function sweepRow(run: SimulationResult): string {
+  return (
+    `${run.instanceType.padEnd(14)} ${String(run.instances).padStart(9)}  ${makespanHoursText(run.makespanHours).padStart(10)} ${run.costDollars.toFixed(2).padStart(9)}  ` +
+    `${Math.round(run.filesPerHour).toString().padStart(10)}  ${run.bottleneck}${run.violationCount > 0 ? ' (CHECKER FAILED)' : ''}`
   );
-  return lines.join('\n');
+}
+
+/** What the sweep concludes: the chosen fleet, or that none meets the deadline. */
+export function sweepConclusion(result: SweepResult): string {
+  const deadline = result.deadlineHours === null ? 'no deadline' : `a deadline of ${result.deadlineHours} h`;
+  return result.cheapest === null
+    ? `no fleet in the sweep meets ${deadline}`
+    : `cheapest fleet for ${deadline} (within 2% of the lowest cost, the fastest of those): ` +
+        `${result.cheapest.instances} × ${result.cheapest.instanceType}, ` +
+        `${makespanText(result.cheapest.makespanHours)}, $${result.cheapest.costDollars.toFixed(2)}`;
+}
+
+/** The whole table, rows in the order simulated, then the conclusion. */
+export function sweepTable(result: SweepResult): string {
+  return [sweepHeader, ...result.runs.map(sweepRow), sweepConclusion(result)].join('\n');
 }

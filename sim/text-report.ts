@@ -1,7 +1,17 @@
 import { stages } from '../core/stage.ts';
+import { durationText } from '../core/units-text.ts';
 import { resourceName, type SimulationResult } from './fleet-simulation.ts';
 
 const percent = (value: number): string => `${(value * 100).toFixed(1)}%`;
+
+/**
+ * A makespan with the precision that tells two runs apart: hours to three decimals (3.6 s),
+ * then the same as hours and minutes or minutes and seconds. Policies and fleet sizes differ
+ * by a few minutes on runs of hours, which two decimals (36 s steps, "0.79 h") hide.
+ */
+export function makespanText(hours: number): string {
+  return `${hours.toFixed(3)} h (${durationText(hours * 3_600_000)})`;
+}
 
 /** The planner's answer for people: what it takes, what it costs, and what limits it. */
 export function textReport(result: SimulationResult): string {
@@ -13,7 +23,7 @@ export function textReport(result: SimulationResult): string {
       (sample.instances < result.instances || sample.files < result.files
         ? ' (a sample, scaled to the fleet and crawl)'
         : ''),
-    `makespan         ${result.makespanHours.toFixed(2)} h`,
+    `makespan         ${makespanText(result.makespanHours)}`,
     `throughput       ${Math.round(result.filesPerHour)} files/hour, ${result.gigabytesPerHour.toFixed(0)} GB/hour`,
     `cost             $${result.costDollars.toFixed(2)} (on-demand, per-second billing)`,
     `bottleneck       ${result.bottleneck}`,

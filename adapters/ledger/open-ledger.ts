@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunStats, WorkerProgress } from '../../core/ledger.ts';
+import { bytesText, countText, durationText, rateText } from '../../core/units-text.ts';
 import { reasonTotalsLines } from '../../core/record-reasons.ts';
 import { EmbeddedLedger } from './embedded-ledger.ts';
 import type { FailedJob, InspectableLedger, LedgerOptions, RunListing, SharedOutputKey } from './ledger-options.ts';
@@ -87,26 +88,53 @@ export function runStatusText(status: RunStatus): string {
   const total = stats.done + stats.failed + stats.remaining;
   const lines = [
     `run ${status.runId}: ${stats.done}/${total} done, ${stats.failed} failed, ${stats.pending} pending, ${stats.claimed} claimed`,
-    `  done: ${(stats.inputBytesDone / 1024 ** 3).toFixed(2)} GiB read, ${stats.rowsDone} rows written, ` +
-      `${stats.badRecordsDone} bad records, ${stats.skippedRecordsDone} skipped, ` +
-      `${stats.recordWarningsDone} rows with warnings`,
+    `  done: ${bytesText(stats.inputBytesDone)} read, ${countText(stats.rowsDone, 'row')} written, ` +
+      `${countText(stats.badRecordsDone, 'bad record')}, ${stats.skippedRecordsDone} skipped, ` +
+      `${countText(stats.recordWarningsDone, 'row')} with warnings`,
     ...reasonTotalsLines({
       bad: stats.badByReasonDone,
       skipped: stats.skippedByReasonDone,
       warning: stats.warningByReasonDone,
     }),
   ];
-  for (const worker of status.workers) {
-    const current = worker.currentInput ?? '-';
-    lines.push(
-      `  ${worker.workerId} ${worker.status}: ${current} (${worker.records} records, ${worker.badRecords} bad, ${(worker.bytes / 1024 ** 2).toFixed(1)} MiB)`,
-    );
-  }
+  for (const worker of status.workers) lines.push(workerProgressLine(worker));
   for (const job of status.failed) lines.push(`  failed: ${job.uri}: ${job.lastError ?? 'no error recorded'}`);
   if (stats.failed > status.failed.length) lines.push(`  … and ${stats.failed - status.failed.length} more failed`);
   for (const job of status.shared) lines.push(sharedOutputKeyLine(job));
   if (stats.failed > 0) lines.push(`  ${retryHint}`);
   return lines.join('\n');
+}
+
+/**
+ * The time left on a worker's current file at its recent rate, in ms; null when its size, its
+ * bytes read or the rate is not known.
+ */
+export function currentFileEtaMs(worker: WorkerProgress): number | null {
+  const { currentBytes, currentSizeBytes, bytesPerSecond } = worker;
+  if (worker.currentInput === null || currentBytes === undefined) return null;
+  if (currentSizeBytes === null || currentSizeBytes === undefined) return null;
+  if (bytesPerSecond === null || bytesPerSecond === undefined || bytesPerSecond <= 0) return null;
+  return (Math.max(0, currentSizeBytes - currentBytes) / bytesPerSecond) * 1_000;
+}
+
+/** One worker in `status`: what it reads now, how far, how fast, when that file is done; then its totals. */
+export function workerProgressLine(worker: WorkerProgress): string {
+  const parts: string[] = [];
+  if (worker.currentInput !== null) {
+    const read = worker.currentBytes;
+    const size = worker.currentSizeBytes ?? null;
+    if (read !== undefined)
+      parts.push(size === null ? `${bytesText(read)} read` : `${bytesText(read)} of ${bytesText(size)}`);
+    if (worker.bytesPerSecond !== undefined && worker.bytesPerSecond !== null)
+      parts.push(rateText(worker.bytesPerSecond));
+    const etaMs = currentFileEtaMs(worker);
+    if (etaMs !== null) parts.push(`ETA ${durationText(etaMs)}`);
+  }
+  const current = worker.currentInput === null ? 'no current file' : worker.currentInput;
+  return (
+    `  ${worker.workerId} ${worker.status}: ${current}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}; ` +
+    `in all ${worker.records} records, ${worker.badRecords} bad, ${bytesText(worker.bytes)} read`
+  );
 }
 
 /** How a user exports failed inputs again, once fixed. */

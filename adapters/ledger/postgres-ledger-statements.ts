@@ -146,16 +146,19 @@ export const reclaimExpiredSql = `
 
 /** $1 run, $2 worker, $3 current input, $4 records, $5 bytes, $6 bad records, $7 status. */
 export const progressSql = `
-  INSERT INTO ledger_progress (run_id, worker_id, current_input, records, bytes, bad_records, status, updated_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, cc_ledger_now())
+  INSERT INTO ledger_progress (run_id, worker_id, current_input, records, bytes, bad_records, status, updated_at,
+    current_bytes, current_size_bytes, bytes_per_second)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, cc_ledger_now(), $8, $9, $10)
   ON CONFLICT (run_id, worker_id) DO UPDATE SET current_input = excluded.current_input,
     records = excluded.records, bytes = excluded.bytes, bad_records = excluded.bad_records,
-    status = excluded.status, updated_at = excluded.updated_at`;
+    status = excluded.status, updated_at = excluded.updated_at, current_bytes = excluded.current_bytes,
+    current_size_bytes = excluded.current_size_bytes, bytes_per_second = excluded.bytes_per_second`;
 
 /** $1 run. */
 export const workerProgressSql = `
   SELECT worker_id, current_input, records::float8 AS records, bytes::float8 AS bytes,
-    bad_records::float8 AS bad_records, status
+    bad_records::float8 AS bad_records, status, current_bytes::float8 AS current_bytes,
+    current_size_bytes::float8 AS current_size_bytes, bytes_per_second
   FROM ledger_progress WHERE run_id = $1 ORDER BY worker_id`;
 
 /** $1 run. */

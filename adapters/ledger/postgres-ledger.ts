@@ -304,6 +304,9 @@ export class PostgresLedger implements InspectableLedger {
       progress.bytes,
       progress.badRecords,
       progress.status,
+      progress.currentBytes ?? null,
+      progress.currentSizeBytes ?? null,
+      progress.bytesPerSecond ?? null,
     ]);
   }
 
@@ -343,6 +346,9 @@ export class PostgresLedger implements InspectableLedger {
       bytes: number;
       bad_records: number;
       status: WorkerProgress['status'];
+      current_bytes: number | null;
+      current_size_bytes: number | null;
+      bytes_per_second: number | null;
     }>('reading worker progress', statements.workerProgressSql, [runId]);
     return result.rows.map((row) => ({
       workerId: row.worker_id,
@@ -351,6 +357,12 @@ export class PostgresLedger implements InspectableLedger {
       bytes: row.bytes,
       badRecords: row.bad_records,
       status: row.status,
+      // Rows written before migration 005, or by a worker that predates it, hold none of these.
+      ...(row.current_bytes !== null && {
+        currentBytes: row.current_bytes,
+        currentSizeBytes: row.current_size_bytes,
+        bytesPerSecond: row.bytes_per_second,
+      }),
     }));
   }
 

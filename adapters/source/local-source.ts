@@ -71,7 +71,7 @@ export class LocalSource implements Source {
     const walk = walkFiles(root, this.walkLimits);
     for await (const path of guardedWalk(walk, root)) {
       signal?.throwIfAborted();
-      if (isWarcName(path)) yield inputRefFor(resolve(root, path), path);
+      if (isWarcName(path)) yield sizedRef(root, path);
     }
   }
 
@@ -80,7 +80,7 @@ export class LocalSource implements Source {
     const matcher = globToRegExp(rest);
     for await (const path of guardedWalk(walkFiles(root, this.walkLimits), root)) {
       signal?.throwIfAborted();
-      if (matcher.test(path)) yield inputRefFor(resolve(root, path), path);
+      if (matcher.test(path)) yield sizedRef(root, path);
     }
   }
 
@@ -93,6 +93,20 @@ export class LocalSource implements Source {
       yield inputRefFor(location, relativePath);
     }
   }
+}
+
+/**
+ * A listed file with its size, so that a run knows its total bytes from the start (the
+ * progress line's percentage and ETA); a file that cannot be stat'ed now is listed without
+ * one, and its claim asks again and fails it with the reason.
+ */
+async function sizedRef(root: string, path: string): Promise<InputRef> {
+  const location = resolve(root, path);
+  const size = await stat(location).then(
+    (info) => (info.isFile() ? info.size : undefined),
+    () => undefined,
+  );
+  return inputRefFor(location, path, size);
 }
 
 /** The walk's file-system errors, classified: a missing folder is the input's fault. */

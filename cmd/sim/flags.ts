@@ -17,14 +17,17 @@ export interface SimFlags {
   readonly calibrate: string | undefined;
   readonly json: boolean;
   readonly html: string | undefined;
+  /** Where to write the JSON result (the same document `--json` prints). */
+  readonly out: string | undefined;
   readonly help: boolean;
+  readonly version: boolean;
 }
 
 export class UsageError extends Error {}
 
 export const usage =
-  'usage: npm run sim -- [--scenario FILE] [--instances N] [--instance-type T] [--files N] [--seed S] ' +
-  '[--policy weighted|fifo|round-robin] [--sweep] [--deadline HOURS] [--calibrate METRICS_LOG] [--json] [--html FILE]';
+  'usage: npx cc-sim [--scenario FILE] [--instances N] [--instance-type T] [--files N] [--seed S] ' +
+  '[--policy weighted|fifo|round-robin] [--sweep] [--deadline HOURS] [--calibrate METRICS_LOG] [--json] [--out FILE] [--html FILE] [--version]';
 
 function positiveInteger(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -52,7 +55,9 @@ export function parseSimFlags(argv: readonly string[]): SimFlags {
         calibrate: { type: 'string' },
         json: { type: 'boolean', default: false },
         html: { type: 'string' },
+        out: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', default: false },
       },
     });
   } catch (error) {
@@ -83,6 +88,8 @@ export function parseSimFlags(argv: readonly string[]): SimFlags {
     calibrate: values.calibrate,
     json: values.json ?? false,
     html: values.html,
+    out: values.out,
     help: values.help ?? false,
+    version: values.version ?? false,
   };
 }

@@ -1,13 +1,20 @@
-// `npm run sim`: the capacity planner. Simulates a fleet running the worker core against
+// `npx cc-sim` (`npm run sim`): the capacity planner. Simulates a fleet running the worker core against
 // modelled CommonCrawl and S3, prints what the crawl takes and costs and what limits it,
 // and fails (exit 1) with the command that replays it when a checker finds a violation.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { assert } from '../../core/failure.ts';
 import { calibrate } from '../../sim/calibration.ts';
-import { sweep, sweepTable } from '../../sim/capacity-sweep.ts';
+import {
+  sweep,
+  sweepConclusion,
+  sweepFleets,
+  sweepHeader,
+  sweepRow,
+  type SweepResult,
+} from '../../sim/capacity-sweep.ts';
 import { simulate, type SimulationResult } from '../../sim/fleet-simulation.ts';
-import { htmlReport } from '../../sim/html-report.ts';
+import { htmlReport, htmlSweepReport } from '../../sim/html-report.ts';
 import { findInstanceType } from '../../sim/instance-types.ts';
 import { withModels, type ModelOverrides } from '../../sim/models.ts';
 import {
@@ -19,6 +26,8 @@ import {
   type ScenarioFile,
 } from '../../sim/scenario.ts';
 import { textReport } from '../../sim/text-report.ts';
+import { versionText } from '../package-version.ts';
+import { chartLibrary } from './chart-library.ts';
 import { parseSimFlags, usage, UsageError, type SimFlags } from './flags.ts';
 
 function readText(path: string, what: string): string {
@@ -104,7 +113,7 @@ function replayCommand(argv: readonly string[], seed: number): string {
   const quoted = [...args, '--seed', String(seed)].map((arg) =>
     /^[\w./:=,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`,
   );
-  return `npm run sim -- ${quoted.join(' ')}`;
+  return `npx cc-sim ${quoted.join(' ')}`;
 }
 
 function reportViolations(results: readonly SimulationResult[], argv: readonly string[]): boolean {
@@ -125,26 +134,56 @@ function reportViolations(results: readonly SimulationResult[], argv: readonly s
   return failing.length > 0;
 }
 
+/** The sweep's JSON: every run without its time series (the HTML report draws those). */
+function sweepJson(result: SweepResult): string {
+  return JSON.stringify({ ...result, runs: result.runs.map(({ timeSeries: _series, ...run }) => run) }, null, 2);
+}
+
+/**
+ * A sweep takes minutes on a whole crawl: each fleet's row is printed as soon as it is
+ * simulated (unless stdout is JSON), and how many are left goes to stderr — a line rewritten
+ * in place on a terminal, a line a fleet elsewhere — so stdout stays the table or the JSON.
+ */
+function sweepWithProgress(scenario: Scenario, flags: SimFlags): SweepResult {
+  const terminal = process.stderr.isTTY === true;
+  if (!flags.json) console.log(sweepHeader);
+  let done = 0;
+  const result = sweep(scenario, flags.deadlineHours ?? null, (run) => {
+    done += 1;
+    if (terminal) process.stderr.write('\r\x1b[K');
+    if (!flags.json) console.log(sweepRow(run));
+    const left = `${done} of ${sweepFleets} fleets simulated, ${sweepFleets - done} left`;
+    process.stderr.write(terminal ? left : `${left}\n`);
+  });
+  if (terminal) process.stderr.write('\r\x1b[K');
+  return result;
+}
+
 function main(argv: readonly string[]): number {
   const flags = parseSimFlags(argv);
   if (flags.help) {
     console.log(`${usage}\n\n${helpText}`);
     return 0;
   }
+  if (flags.version) {
+    console.log(versionText());
+    return 0;
+  }
   const scenario = loadScenario(flags);
   if (flags.sweep) {
-    const result = sweep(scenario, flags.deadlineHours ?? null);
-    if (flags.json)
-      console.log(
-        JSON.stringify({ ...result, runs: result.runs.map(({ timeSeries: _series, ...run }) => run) }, null, 2),
-      );
-    else console.log(sweepTable(result));
-    if (flags.html !== undefined && result.cheapest !== null) writeFileSync(flags.html, htmlReport(result.cheapest));
+    const result = sweepWithProgress(scenario, flags);
+    const json = sweepJson(result);
+    if (flags.json) console.log(json);
+    else console.log(sweepConclusion(result));
+    if (flags.out !== undefined) writeFileSync(flags.out, `${json}\n`);
+    if (flags.html !== undefined) writeFileSync(flags.html, htmlSweepReport(result, chartLibrary()));
     return reportViolations(result.runs, argv) ? 1 : 0;
   }
   const result = simulate(scenario);
-  console.log(flags.json ? JSON.stringify(result, null, 2) : textReport(result));
-  if (flags.html !== undefined) writeFileSync(flags.html, htmlReport(result));
+  const json = JSON.stringify(result, null, 2);
+  console.log(flags.json ? json : textReport(result));
+  if (flags.out !== undefined) writeFileSync(flags.out, `${json}\n`);
+  if (flags.html !== undefined) writeFileSync(flags.html, htmlReport(result, chartLibrary()));
   return reportViolations([result], argv) ? 1 : 0;
 }
 
@@ -160,8 +199,12 @@ const helpText = [
   '  --sweep                try instance counts and types; with --deadline HOURS, the cheapest that meets it',
   '  --calibrate LOG        set CPU rates, commit latency, per-stream rate and rows per byte from a real',
   "                         run's metrics log (JSON lines); models the scenario file sets win over it",
-  '  --json                 print the result as JSON',
-  '  --html FILE            write a report with charts of queue depth, active workers and throughput',
+  '  --json                 print the result as JSON (only it: a sweep reports progress on stderr)',
+  '  --out FILE             write the result as JSON to FILE (what --json prints)',
+  '  --html FILE            write a self-contained HTML report: queue depth, active workers and throughput',
+  '                         over time; for a sweep, cost against makespan of every fleet with the deadline',
+  '                         drawn and the chosen fleet marked, and the table',
+  '  --version              print the version',
   'Exit codes: 0 done; 1 a checker found a violation (the replay command is printed); 2 bad usage.',
 ].join('\n');
 

@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import type { InspectableLedger } from '../../adapters/ledger/ledger-options.ts';
 import {
+  currentFileEtaMs,
   defaultEmbeddedDirectory,
   readRunStatus,
   runListText,
@@ -55,7 +56,10 @@ function unknownRunLine(runId: string, config: WorkerConfig): string {
   );
 }
 
-/** `node cmd/worker status [--json]`: one run (exit 2 if the ledger holds no such run), or every run when none is named. */
+/**
+ * `node cmd/worker status [--json]`: one run (exit 2 if the ledger holds no such run), or every
+ * run when none is named. The JSON's fields are documented in docs/operations.md ("Watching a run").
+ */
 export async function statusCommand(config: WorkerConfig, json: boolean): Promise<number> {
   const ledger = await ledgerOf(config, true);
   try {
@@ -74,7 +78,7 @@ export async function statusCommand(config: WorkerConfig, json: boolean): Promis
       ? JSON.stringify({
           runId: status.runId,
           ...status.stats,
-          workers: status.workers,
+          workers: status.workers.map((worker) => ({ ...worker, currentFileEtaMs: currentFileEtaMs(worker) })),
           failedJobs: status.failed,
           sharedOutputKeys: status.shared,
         })

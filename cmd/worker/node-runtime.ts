@@ -270,7 +270,13 @@ export class NodeRuntime {
       command.final,
     );
     const { byType, badByReason } = decoded.counters;
-    this.progress.decoded(data.claimed.input.uri, totalCount(byType), chunkBytes, totalCount(badByReason));
+    this.progress.decoded(
+      data.claimed.input.uri,
+      totalCount(byType),
+      chunkBytes,
+      totalCount(badByReason),
+      data.claimed.sizeBytes,
+    );
     return { kind: 'chunkDecoded', taskId: command.taskId, ...decoded };
   }
 

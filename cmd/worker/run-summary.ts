@@ -11,6 +11,7 @@ import {
   type RecordWarningCounts,
   type SkippedRecordCounts,
 } from '../../core/record-reasons.ts';
+import { bytesText, countText, durationText, rateText } from '../../core/units-text.ts';
 import type { RunOutcome } from './node-runtime.ts';
 
 /** An exported input that held bad records, with how many of each reason. */
@@ -27,6 +28,8 @@ export interface RunSummary {
   readonly retried: number;
   readonly released: number;
   readonly records: number;
+  /** Records of every job this worker ended, by WARC-Type. */
+  readonly byType: Readonly<Record<string, number>>;
   readonly badRecords: number;
   /** Bad records of every job this worker ended, by reason. */
   readonly badByReason: Readonly<BadRecordCounts>;
@@ -83,6 +86,7 @@ export function runSummary(
     retried: outcome.ended.filter((ended) => ended.outcome === 'failed' && !failedForGood.has(ended.jobId)).length,
     released: outcome.ended.filter((ended) => ended.outcome === 'released').length,
     records: totalCount(counters.byType),
+    byType: counters.byType,
     badRecords: totalCount(counters.badByReason),
     badByReason: counters.badByReason,
     skippedRecords: totalCount(counters.skippedByReason),
@@ -141,7 +145,7 @@ function reportLines(lines: string[], stats: RunStats, report: LedgerReport): vo
 export function finishedRunText(listing: RunListing, stats: RunStats, report: LedgerReport, output: string): string {
   const at = listing.lastFinishedMs === null ? '' : ` at ${new Date(listing.lastFinishedMs).toISOString()}`;
   const lines = [
-    `run ${listing.runId} finished${at} with ${stats.done + stats.failed} files: ` +
+    `run ${listing.runId} finished${at} with ${countText(stats.done + stats.failed, 'file')}: ` +
       `${stats.done} exported, ${stats.failed} failed; nothing left to do`,
     `  output: ${output}`,
   ];
@@ -156,12 +160,12 @@ export function summaryText(
   report?: LedgerReport,
 ): string {
   const seconds = summary.elapsedMs / 1_000;
-  const megabytes = summary.inputBytes / 1e6;
   const lines = [
-    `run ${where.runId}: ${summary.committed} files exported, ${summary.failed.length} failed, ${summary.released} released` +
-      (summary.retried > 0 ? `, ${summary.retried} failed attempts retried` : ''),
+    `run ${where.runId}: ${countText(summary.committed, 'file')} exported, ${summary.failed.length} failed, ${summary.released} released` +
+      (summary.retried > 0 ? `, ${countText(summary.retried, 'failed attempt')} retried` : ''),
     `  records ${summary.records} (bad ${summary.badRecords}, skipped ${summary.skippedRecords}), rows ${summary.rows}`,
   ];
+  if (summary.records !== summary.rows) lines.push(recordsAndRowsLine(summary));
   lines.push(
     ...reasonTotalsLines({
       bad: summary.badByReason,
@@ -170,7 +174,8 @@ export function summaryText(
     }),
   );
   lines.push(
-    `  read ${megabytes.toFixed(1)} MB, wrote ${(summary.outputBytes / 1e6).toFixed(2)} MB in ${seconds.toFixed(1)} s (${(megabytes / Math.max(seconds, 1e-3)).toFixed(1)} MB/s)`,
+    `  read ${bytesText(summary.inputBytes)}, wrote ${bytesText(summary.outputBytes)} in ${durationText(summary.elapsedMs)}` +
+      ` (${rateText(summary.inputBytes / Math.max(seconds, 1e-3))})`,
     `  run: ${summary.stats.done} done, ${summary.stats.failed} failed, ${summary.stats.remaining} remaining`,
     `  output: ${where.output}`,
   );
@@ -189,6 +194,27 @@ export function summaryText(
       'failed',
     );
   return lines.join('\n');
+}
+
+/** WARC-Types that make a row: a capture of the web (see core/capture-row.ts). */
+const rowTypes: ReadonlySet<string> = new Set(['response', 'revisit', 'resource']);
+
+/**
+ * Why records and rows differ, in one line: rows are one per capture of the exported files;
+ * requests, metadata and warcinfo records make none, nor do bad or skipped ones, nor the
+ * records of files not exported.
+ */
+export function recordsAndRowsLine(summary: RunSummary): string {
+  const others = Object.entries(summary.byType)
+    .filter(([type, count]) => !rowTypes.has(type) && count > 0)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([type, count]) => `${type} ${count}`);
+  const notExported = summary.failed.length + summary.released + summary.retried > 0;
+  const none = [others.length > 0 ? `${others.join(', ')} records` : '', 'bad or skipped ones'].filter(Boolean);
+  return (
+    '  rows: one per response, revisit or resource record of the exported files;' +
+    ` ${none.join(', ')}${notExported ? ', and the records of files not exported' : ''} make none`
+  );
 }
 
 /** The first `summaryInputsListedMax` items, then how many more of `total` there are. */

@@ -374,6 +374,7 @@ export function helpText(): string {
     'usage: node cmd/worker [options]',
     '       node cmd/worker status [--ledger URL] [--run-id ID | --input … --output …] [--json]   (every run when none is named)',
     "       node cmd/worker retry-failed [the run's options]   (the run's failed jobs back to pending, attempts reset)",
+    '       node cmd/worker --version   (the name and version; npx cc-worker is the same binary)',
     '       node cmd/worker cleanup --output s3://bucket/prefix|FOLDER [--dry-run] [--older-than-hours H]',
     "         (aborts multipart uploads, or removes a local folder's temporary files, older than H hours, default 24)",
     '',

@@ -377,7 +377,7 @@ export function registerLedgerContract(
       expect(await ledger.stats(runId)).toMatchObject({ failed: 1, remaining: 0 });
     });
 
-    test('progress keeps one row per worker, last write wins; runs do not see each other', async () => {
+    test('progress keeps one row per worker, last write wins, with the current file bytes, size and rate; runs do not see each other', async () => {
       const runId = freshRunId();
       const otherRunId = freshRunId();
       await ledger.enqueue(runId, contractInputs(2));
@@ -389,7 +389,8 @@ export function registerLedgerContract(
         badRecords: 1,
         status: 'running' as const,
       };
-      await ledger.progress(runId, { workerId: 'worker-b', ...base });
+      const current = { currentBytes: 2_500_000, currentSizeBytes: null, bytesPerSecond: 1_250_000.5 };
+      await ledger.progress(runId, { workerId: 'worker-b', ...base, ...current, currentSizeBytes: 9_000_000 });
       await ledger.progress(runId, { workerId: 'worker-a', ...base });
       await ledger.progress(runId, {
         workerId: 'worker-a',
@@ -397,10 +398,11 @@ export function registerLedgerContract(
         records: 2_000,
         currentInput: null,
         status: 'stopped',
+        ...current,
       });
       expect(await ledger.workerProgress(runId)).toEqual([
-        { workerId: 'worker-a', ...base, records: 2_000, currentInput: null, status: 'stopped' },
-        { workerId: 'worker-b', ...base },
+        { workerId: 'worker-a', ...base, records: 2_000, currentInput: null, status: 'stopped', ...current },
+        { workerId: 'worker-b', ...base, ...current, currentSizeBytes: 9_000_000 },
       ]);
       expect(await ledger.workerProgress(otherRunId)).toEqual([]);
       expect((await ledger.stats(otherRunId)).pending).toBe(3);

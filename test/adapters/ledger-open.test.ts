@@ -70,9 +70,23 @@ test('status reads stats and worker rows from either ledger, as text and as JSON
       workerId: 'worker-a',
       currentInput: 's3://bucket/file-1.warc.gz',
       records: 1_500,
-      bytes: 3 * 1024 ** 2,
+      bytes: 3e6,
       badRecords: 2,
       status: 'running',
+      currentBytes: 1e6,
+      currentSizeBytes: 4e6,
+      bytesPerSecond: 5e5,
+    });
+    await ledger.progress(runId, {
+      workerId: 'worker-b',
+      currentInput: 's3://bucket/file-2.warc.gz',
+      records: 10,
+      bytes: 2_500,
+      badRecords: 0,
+      status: 'draining',
+      currentBytes: 2_500,
+      currentSizeBytes: null,
+      bytesPerSecond: null,
     });
     const status = await readRunStatus(ledger, runId);
     expect(JSON.parse(JSON.stringify(status))).toMatchObject({
@@ -85,17 +99,22 @@ test('status reads stats and worker rows from either ledger, as text and as JSON
         skippedByReasonDone: { not_http_capture: 2 },
         warningByReasonDone: { unreadable_warc_date: 1 },
       },
-      workers: [{ workerId: 'worker-a', records: 1_500 }],
+      workers: [
+        { workerId: 'worker-a', records: 1_500, currentBytes: 1e6, currentSizeBytes: 4e6, bytesPerSecond: 5e5 },
+        { workerId: 'worker-b', currentSizeBytes: null },
+      ],
       failed: [{ uri: broken!.input.uri, lastError: 'input: not a WARC file' }],
     });
     expect(runStatusText(status)).toBe(
       [
         `run ${runId}: 1/3 done, 1 failed, 1 pending, 0 claimed`,
-        '  done: 0.00 GiB read, 10 rows written, 1 bad records, 2 skipped, 1 rows with warnings',
+        '  done: 1.00 kB read, 10 rows written, 1 bad record, 2 skipped, 1 row with warnings',
         `  bad records by reason: truncated_gzip_member 1 (${badRecordReasons.messages.truncated_gzip_member})`,
         `  skipped records by reason: not_http_capture 2 (${skippedRecordReasons.messages.not_http_capture})`,
         `  rows with warnings by reason: unreadable_warc_date 1 (${recordWarningReasons.messages.unreadable_warc_date})`,
-        '  worker-a running: s3://bucket/file-1.warc.gz (1500 records, 2 bad, 3.0 MiB)',
+        // 3 MB of the file left at 0.5 MB/s: 6 s.
+        '  worker-a running: s3://bucket/file-1.warc.gz (1.00 MB of 4.00 MB, 500 kB/s, ETA 6 s); in all 1500 records, 2 bad, 3.00 MB read',
+        '  worker-b draining: s3://bucket/file-2.warc.gz (2.50 kB read); in all 10 records, 0 bad, 2.50 kB read',
         `  failed: ${broken!.input.uri}: input: not a WARC file`,
         `  ${retryHint}`,
       ].join('\n'),

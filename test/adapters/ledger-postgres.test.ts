@@ -54,7 +54,9 @@ describe('PostgreSQL ledger under a fleet', () => {
     await client.connect();
     try {
       const applied = await client.query(`SELECT version FROM ${racingSchema}.ledger_migrations ORDER BY version`);
-      expect(applied.rows.map((row) => row.version)).toEqual([1, 2, 3, 4, 5]);
+      const versions = (await loadMigrations()).map((migration) => migration.version);
+      expect(versions.length).toBeGreaterThanOrEqual(5);
+      expect(applied.rows.map((row) => row.version)).toEqual(versions);
     } finally {
       await client.query(`DROP SCHEMA IF EXISTS ${racingSchema} CASCADE`);
       await client.end();

@@ -5,7 +5,7 @@
  * by crawl, subset and segment; output keys that never collide; a missing path is the
  * input's fault.
  */
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -69,6 +69,14 @@ describe('local listings', () => {
       subset: 'warc',
       segment: '1715971057216.39',
     });
+  });
+
+  test('a folder and a glob list each file with its size, so a run knows its total bytes from the start', async () => {
+    for (const spec of [root, `${root}/**/*.warc*`]) {
+      for (const input of await listAll(spec)) {
+        expect(input.sizeBytes, input.filename).toBe((await stat(input.uri)).size);
+      }
+    }
   });
 
   test('globs match below their static root', async () => {

@@ -59,7 +59,7 @@ describe('the run summary', () => {
     expect(summary.retried).toBe(1);
     expect(summary.committed).toBe(2);
     const text = summaryText(summary, { runId: 'run-x', output: '/out' });
-    expect(text).toContain('2 files exported, 1 failed, 0 released, 1 failed attempts retried');
+    expect(text).toContain('2 files exported, 1 failed, 0 released, 1 failed attempt retried');
     expect(text).toContain('failed: /warcs/c.warc.gz: c went wrong');
     expect(text).not.toContain('failed: /warcs/b.warc.gz');
   });
@@ -93,6 +93,35 @@ describe('the run summary', () => {
       `  rows with warnings by reason: unreadable_warc_date 2 (${recordWarningReasons.messages.unreadable_warc_date})`,
     );
     expect(text).toContain('  exported with bad records: /warcs/a.warc.gz: non_warc_data 2, truncated_record 1');
+  });
+
+  it('says in one line why records and rows differ, and that only when they do', () => {
+    const withRequests = (jobId: string, outcome: 'committed' | 'failed'): CommandOf<'jobEnded'> => {
+      const base = ended(jobId, outcome);
+      const counters = { byType: { response: 5, request: 5, warcinfo: 1 }, badByReason: {} };
+      return { ...base, summary: { ...base.summary, rows: 5, counters } };
+    };
+    const exported = summaryText(runSummary({ ended: [withRequests('a', 'committed')] }, stats, 1_000, new Set()), {
+      runId: 'run-x',
+      output: '/out',
+    });
+    expect(exported).toContain(
+      '  rows: one per response, revisit or resource record of the exported files; request 5, warcinfo 1 records, bad or skipped ones make none',
+    );
+    const withFailure = summaryText(
+      runSummary(
+        { ended: [withRequests('a', 'committed'), withRequests('b', 'failed')] },
+        stats,
+        1_000,
+        new Set(['b']),
+      ),
+      { runId: 'run-x', output: '/out' },
+    );
+    expect(withFailure).toContain(
+      'request 10, warcinfo 2 records, bad or skipped ones, and the records of files not exported make none',
+    );
+    const same = { ...runSummary({ ended: [] }, stats, 1_000, new Set()), records: 3, rows: 3 };
+    expect(summaryText(same, { runId: 'run-x', output: '/out' })).not.toContain('  rows: one per');
   });
 
   it('has nothing failed when every failure was retried', () => {
@@ -137,7 +166,7 @@ describe('the run summary', () => {
       { runId: 'run-x', output: '/out' },
       report,
     );
-    expect(text).toContain('1 files exported, 0 failed');
+    expect(text).toContain('1 file exported, 0 failed');
     expect(text).toContain('  failed: /warcs/old.warc.gz: input: not a WARC file');
     expect(text).toContain(
       '  refused: /warcs/x.warc.gz: its output x.parquet is already the output of /warcs/x.warc in this run',

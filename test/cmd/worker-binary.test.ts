@@ -76,6 +76,17 @@ describe('node cmd/worker', () => {
     const status = runWorker(['status', '--json', '--run-id', runs[0]!.runId]);
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ done: 3, failed: 0, remaining: 0, rowsDone: 19 });
+    // The worker's last report: stopped, no current file; its totals; the current-file fields documented in docs/operations.md.
+    const [worker] = (JSON.parse(status.stdout) as { workers: Record<string, unknown>[] }).workers;
+    expect(worker).toMatchObject({
+      status: 'stopped',
+      currentInput: null,
+      currentBytes: 0,
+      currentSizeBytes: null,
+      bytesPerSecond: null,
+      currentFileEtaMs: null,
+    });
+    expect(worker?.bytes).toBeGreaterThan(0);
   });
 
   it('finishes with exit 3 and lists the inputs that failed for good, exporting the good ones', () => {
@@ -92,7 +103,7 @@ describe('node cmd/worker', () => {
     );
     const result = runWorker(['--input', input, '--output', 'out-mixed', '--metrics', 'none']);
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain('1 files exported, 2 failed');
+    expect(result.stderr).toContain('1 file exported, 2 failed');
     expect(result.stderr).toMatch(/failed: .*garbage\.warc\.gz: .*not a WARC file/);
     expect(result.stderr).toMatch(/failed: .*empty\.warc: .*empty file/);
   });

@@ -120,7 +120,7 @@ describe('node cmd/worker output names', () => {
       const output = join(workFolder, `mirror-out-${name.replaceAll(' ', '-')}`);
       const run = await runWorker(['--input', input(), '--output', output]);
       expect(run.code, run.stderr).toBe(0);
-      expect(run.stderr).toContain('1 files exported, 0 failed');
+      expect(run.stderr).toContain('1 file exported, 0 failed');
       expect(objectsBelow(output)).toEqual([ccKey]);
       const rows = await rowsOf(join(output, ccKey));
       expect(rows.map((row) => [row.warc_filename, row.warc_segment, row.crawl, row.subset])).toEqual([

@@ -71,7 +71,7 @@ describe('a run with a failed input', () => {
     expect((await rowsByFile(join(workFolder, 'out'))).has('broken.warc.gz')).toBe(false);
     const run = runWorker(options);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toContain('1 files exported, 0 failed');
+    expect(run.stderr).toContain('1 file exported, 0 failed');
     expect((await rowsByFile(join(workFolder, 'out'))).get('broken.warc.gz')).toBe(2);
     const nothingLeft = runWorker(['retry-failed', ...options]);
     expect(nothingLeft.code).toBe(0);

@@ -2,7 +2,7 @@
 // byte-identical JSON (and another seed does not), a scenario file (YAML) is read, and bad
 // flags or files exit with code 2 and one line that says what is wrong.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +58,37 @@ describe('npm run sim', () => {
     expect(result.stderr).toMatch(message);
   });
 
+  it('through its bin, prints only the JSON on stdout, and --out writes the same document', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'sim-out-'));
+    const out = join(folder, 'plan.json');
+    const args = ['--instances', '2', '--files', '12', '--instance-type', 'c6gn.xlarge', '--seed', '3'];
+    const result = spawnSync(process.execPath, ['cmd/sim/index.js', ...args, '--json', '--out', out], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual(JSON.parse(readFileSync(out, 'utf8')));
+    expect(JSON.parse(result.stdout).filesDone).toBe(12);
+  });
+
+  it('--version prints the name and version of package.json', () => {
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
+    const result = sim(['--version']);
+    expect([result.status, result.stdout]).toEqual([0, `${manifest.name} ${manifest.version}\n`]);
+  });
+
+  it('a sweep prints each row as its fleet is done, and on stderr how many are left', () => {
+    const result = sim(['--sweep', '--files', '4', '--deadline', '1']);
+    expect(result.status).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    // Header, 30 fleets, the conclusion.
+    expect(lines).toHaveLength(32);
+    expect(lines.at(-1)).toMatch(/^cheapest fleet for a deadline of 1 h .*: \d+ × \S+, \d+\.\d{3} h \(/);
+    const progress = result.stderr.trim().split('\n');
+    expect(progress[0]).toBe('1 of 30 fleets simulated, 29 left');
+    expect(progress.at(-1)).toBe('30 of 30 fleets simulated, 0 left');
+  });
+
   it('explains every flag with --help and exits 0', () => {
     const result = sim(['--help']);
     expect(result.status).toBe(0);
@@ -73,6 +104,8 @@ describe('npm run sim', () => {
       '--calibrate',
       '--json',
       '--html',
+      '--out',
+      '--version',
     ]) {
       expect(result.stdout).toContain(flag);
     }
