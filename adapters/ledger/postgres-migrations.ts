@@ -52,7 +52,10 @@ export async function migrate(client: ClientBase, schema: string): Promise<numbe
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.ledger_migrations (
       version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const applied = await client.query<{ version: number }>(`SELECT version FROM ${schema}.ledger_migrations`);
+    const applied = await client.query<{ version: number; name: string }>(
+      `SELECT version, name FROM ${schema}.ledger_migrations`,
+    );
+    checkAppliedNames(schema, migrations, applied.rows);
     const appliedVersions = new Set(applied.rows.map((row) => row.version));
     const appliedNow: number[] = [];
     for (const migration of migrations) {
@@ -70,5 +73,26 @@ export async function migrate(client: ClientBase, schema: string): Promise<numbe
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * A version applied under another name was written by a build whose migrations differ from
+ * this one's: skipping it would leave this build's migration of that number unapplied, and the
+ * next one might fail half-way or, worse, succeed on the wrong schema. Refuse, naming both.
+ */
+function checkAppliedNames(
+  schema: string,
+  migrations: readonly Migration[],
+  applied: readonly { version: number; name: string }[],
+): void {
+  const names = new Map(migrations.map((migration) => [migration.version, migration.name]));
+  for (const row of applied) {
+    const ours = names.get(row.version);
+    if (ours !== undefined && ours !== row.name)
+      throw new Error(
+        `ledger schema ${schema}: migration ${row.version} was applied as ${row.name}, but this worker's is ${ours}; ` +
+          'the schema was migrated by a different build of the worker: use another schema (LEDGER_SCHEMA) or the build that made it',
+      );
   }
 }

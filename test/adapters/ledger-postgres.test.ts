@@ -19,7 +19,7 @@ import {
   virtualClock,
 } from './ledger-contract.ts';
 import { childPath, startChild } from './ledger-children/child-process.ts';
-import { loadMigrations } from '../../adapters/ledger/postgres-migrations.ts';
+import { loadMigrations, migrate } from '../../adapters/ledger/postgres-migrations.ts';
 
 const connectionString = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `ledger_test_${process.pid}`;
@@ -338,3 +338,25 @@ async function claimUntilExhausted(claimer: PostgresLedger, runId: string, worke
   }
   throw new Error('claimer did not see the run end within 10,000 rounds');
 }
+
+describe('PostgreSQL migrations of another build', () => {
+  test('refuses a schema where a version was applied under another name, naming both', async () => {
+    const schema = 'ledger_other_build';
+    const client = new pg.Client({ connectionString });
+    await client.connect();
+    try {
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await migrate(client, schema);
+      const last = (await loadMigrations()).at(-1);
+      await client.query(`UPDATE ${schema}.ledger_migrations SET name = 'NNN-elsewhere.sql' WHERE version = $1`, [
+        last?.version,
+      ]);
+      await expect(migrate(client, schema)).rejects.toThrow(
+        new RegExp(`migration ${last?.version} was applied as NNN-elsewhere.sql, but this worker's is ${last?.name}`),
+      );
+    } finally {
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await client.end();
+    }
+  });
+});

@@ -189,7 +189,7 @@ describe('cc: inputs by subset', () => {
     const wet = await runWorker([...base, '--cc-subset', 'wet']);
     const wat = await runWorker(base, { CC_SUBSET: 'wat' });
     for (const run of [warc, wet, wat]) {
-      expect(run.stderr).toContain('1 files exported, 0 failed');
+      expect(run.stderr).toContain('1 file exported, 0 failed');
       expect(run.code).toBe(0);
     }
     expect(objectsBelow(output)).toEqual([
