@@ -45,8 +45,10 @@ import { type ParsedRecord, type RecordSink, WarcRecordParser } from './warc-rec
  * instead of committing an empty file.
  */
 export class WarcDecoder implements Decoder {
+  constructor(private readonly options: WarcJobDecoderOptions = {}) {}
+
   open(input: InputRef): JobDecoder {
-    return new WarcJobDecoder(input);
+    return new WarcJobDecoder(input, this.options);
   }
 }
 
@@ -60,6 +62,12 @@ export interface WarcJobDecoderOptions {
   readonly observer?: (record: ParsedRecord) => void;
   /** Smaller limits for tests; the defaults are `warcLimits`. */
   readonly limits?: WarcLimits;
+  /**
+   * The run's row filter (`--where`, `--domains`), asked once a capture's index columns are
+   * complete (after its metadata record) and before anything more is done with it: a capture
+   * it drops is counted as skipped, `filtered_out`.
+   */
+  readonly keep?: (row: CaptureRow) => boolean;
 }
 
 /**
@@ -95,6 +103,7 @@ export class WarcJobDecoder implements JobDecoder {
 
   private readonly observer: ((record: ParsedRecord) => void) | undefined;
   private readonly limits: WarcLimits | undefined;
+  private readonly keep: ((row: CaptureRow) => boolean) | undefined;
 
   constructor(
     private readonly input: InputRef,
@@ -102,6 +111,7 @@ export class WarcJobDecoder implements JobDecoder {
   ) {
     this.limits = options.limits;
     this.observer = options.observer;
+    this.keep = options.keep;
     const sink: RecordSink = {
       recordType: (type) => {
         count(this.byType, type);
@@ -260,6 +270,11 @@ export class WarcJobDecoder implements JobDecoder {
     }
     if (result.kind === 'skipped') {
       count(this.skippedByReason, result.reason);
+      this.jobSkipped++;
+      return;
+    }
+    if (this.keep !== undefined && !this.keep(result.row)) {
+      count(this.skippedByReason, 'filtered_out');
       this.jobSkipped++;
       return;
     }

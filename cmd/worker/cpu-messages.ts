@@ -1,3 +1,4 @@
+import type { CaptureFilterSpec } from '../../adapters/filter/capture-filter.ts';
 import type { Failure } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import type { RecordCounters } from '../../core/record-counters.ts';
@@ -35,3 +36,11 @@ export type CpuReply =
     }
   | { readonly requestId: number; readonly ok: true; readonly encoded: Uint8Array }
   | { readonly requestId: number; readonly ok: false; readonly failure: Failure };
+
+/**
+ * What a CPU thread is started with: the run's row filter, as checked data (the `--where` plan
+ * and the `--domains` path), which the thread compiles and loads itself.
+ */
+export interface CpuThreadData {
+  readonly filter: CaptureFilterSpec | null;
+}

@@ -7,9 +7,10 @@
  * (their state is gone) and is replaced in its lane.
  */
 import { Worker } from 'node:worker_threads';
+import type { CaptureFilterSpec } from '../../adapters/filter/capture-filter.ts';
 import { FailureError, ourFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
-import type { CpuReply, CpuRequest } from './cpu-messages.ts';
+import type { CpuReply, CpuRequest, CpuThreadData } from './cpu-messages.ts';
 import type { CpuStages, DecodeResult } from './cpu-stages.ts';
 
 interface Pending {
@@ -47,7 +48,11 @@ export class CpuPool implements CpuStages {
   private nextRequestId = 1;
   private closed = false;
 
-  constructor(readonly size: number) {
+  /** `filter`: each thread builds the run's row filter from it (cpu-thread.ts). */
+  constructor(
+    readonly size: number,
+    private readonly filter: CaptureFilterSpec | null = null,
+  ) {
     for (let index = 0; index < size; index++) this.threads.push(this.spawn());
   }
 
@@ -137,7 +142,10 @@ export class CpuPool implements CpuStages {
 
   private spawn(): CpuThread {
     const thread: CpuThread = {
-      worker: new Worker(threadEntry, { resourceLimits: { maxYoungGenerationSizeMb: threadYoungGenerationMb } }),
+      worker: new Worker(threadEntry, {
+        resourceLimits: { maxYoungGenerationSizeMb: threadYoungGenerationMb },
+        workerData: { filter: this.filter } satisfies CpuThreadData,
+      }),
       pending: new Map(),
       jobs: new Set(),
     };

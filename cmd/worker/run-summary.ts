@@ -33,6 +33,8 @@ export interface RunSummary {
   /** Records that are no web capture (`dns:`, `whois:`), not damage: counted apart from bad ones. */
   readonly skippedRecords: number;
   readonly skippedByReason: Readonly<SkippedRecordCounts>;
+  /** Captures `--where` or `--domains` left out (counted among the skipped records as `filtered_out`). */
+  readonly filteredOut: number;
   /** Rows kept with something mended or left null (an unreadable WARC-Date), by reason. */
   readonly recordWarnings: number;
   readonly warningByReason: Readonly<RecordWarningCounts>;
@@ -87,6 +89,7 @@ export function runSummary(
     badByReason: counters.badByReason,
     skippedRecords: totalCount(counters.skippedByReason),
     skippedByReason: counters.skippedByReason ?? {},
+    filteredOut: counters.skippedByReason?.filtered_out ?? 0,
     recordWarnings: totalCount(counters.warningByReason),
     warningByReason: counters.warningByReason ?? {},
     damaged,
@@ -160,12 +163,14 @@ export function summaryText(
   const lines = [
     `run ${where.runId}: ${summary.committed} files exported, ${summary.failed.length} failed, ${summary.released} released` +
       (summary.retried > 0 ? `, ${summary.retried} failed attempts retried` : ''),
-    `  records ${summary.records} (bad ${summary.badRecords}, skipped ${summary.skippedRecords}), rows ${summary.rows}`,
+    `  records ${summary.records} (bad ${summary.badRecords}, skipped ${summary.skippedRecords - summary.filteredOut}), rows ${summary.rows}` +
+      (summary.filteredOut > 0 ? `, rows filtered out ${summary.filteredOut}` : ''),
   ];
+  const { filtered_out: _filtered, ...skippedByReason } = summary.skippedByReason;
   lines.push(
     ...reasonTotalsLines({
       bad: summary.badByReason,
-      skipped: summary.skippedByReason,
+      skipped: skippedByReason,
       warning: summary.warningByReason,
     }),
   );

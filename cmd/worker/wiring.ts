@@ -18,6 +18,7 @@ import { NoMetrics } from '../../adapters/metrics/no-metrics.ts';
 import type { InspectableLedger } from '../../adapters/ledger/ledger-options.ts';
 import { defaultEmbeddedDirectory, openLedger } from '../../adapters/ledger/open-ledger.ts';
 import { LocalFolderSink } from '../../adapters/sink/local-folder-sink.ts';
+import type { CaptureFilterSpec } from '../../adapters/filter/capture-filter.ts';
 import { AnySource } from '../../adapters/source/any-source.ts';
 import { outputKeyFor } from '../../adapters/source/output-key.ts';
 import { CpuPool } from './cpu-pool.ts';
@@ -40,11 +41,19 @@ export function inputSpecOf(config: WorkerConfig): string {
   return config.input ?? samplesFolder;
 }
 
-/** A run id that depends only on what is exported where, so a re-run resumes the same run. */
+/**
+ * A run id that depends only on what is exported where, so a re-run resumes the same run. A
+ * row filter is part of what is exported: the same inputs with another `--where` or
+ * `--domains` are another run, not one already done.
+ */
 export function runIdOf(config: WorkerConfig): string {
   if (config.runId !== undefined) return config.runId;
   const spec = config.input === undefined ? 'samples' : config.input;
-  return `run-${createHash('sha256').update(`${spec}\n${config.output}`).digest('hex').slice(0, 12)}`;
+  const filter =
+    config.where === undefined && config.domains === undefined
+      ? ''
+      : `\nwhere ${config.where ?? ''}\ndomains ${config.domains ?? ''}`;
+  return `run-${createHash('sha256').update(`${spec}\n${config.output}${filter}`).digest('hex').slice(0, 12)}`;
 }
 
 export function outputKeyOf(input: InputRef): string {
@@ -94,17 +103,25 @@ export function ledgerOf(config: WorkerConfig, readOnly = false): Promise<Inspec
   return openLedger({ url, output: config.output, outputKeyOf, readOnly, attemptsMax: config.jobAttempts });
 }
 
-/** Decode and encode on one thread per core, or on the event loop with `--threads 0`. */
-export async function cpuStagesOf(config: WorkerConfig): Promise<Opened<CpuStages>> {
+/**
+ * Decode and encode on one thread per core, or on the event loop with `--threads 0`; `filter`
+ * (checked by run-preflight.ts) is built where the decoder runs.
+ */
+export async function cpuStagesOf(
+  config: WorkerConfig,
+  filter: CaptureFilterSpec | null = null,
+): Promise<Opened<CpuStages>> {
   if (config.threads > 0) {
-    const pool = new CpuPool(config.threads);
+    const pool = new CpuPool(config.threads, filter);
     return { value: pool, close: () => pool.close() };
   }
-  const [{ WarcDecoder }, { createParquetEncoder }] = await Promise.all([
+  const [{ WarcDecoder }, { createParquetEncoder }, { captureFilterOf }] = await Promise.all([
     import('../../adapters/warc/warc-decoder.ts'),
     import('../../adapters/parquet/parquet-encoder.ts'),
+    import('../../adapters/filter/capture-filter.ts'),
   ]);
-  const stages = new InProcessCpu(new WarcDecoder(), createParquetEncoder());
+  const keep = await captureFilterOf(filter);
+  const stages = new InProcessCpu(new WarcDecoder(keep === null ? {} : { keep }), createParquetEncoder());
   return { value: stages, close: () => stages.close() };
 }
 
