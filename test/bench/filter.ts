@@ -194,6 +194,7 @@ async function threadSeconds(how: 'file' | 'message'): Promise<number> {
 }
 
 export async function run(): Promise<BenchFigure[]> {
+  mkdirSync(benchFolder, { recursive: true });
   return [...(await domainFigures()), ...(await whereFigures())];
 }
 
