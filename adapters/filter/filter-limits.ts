@@ -12,7 +12,7 @@ export const whereDepthMax = 256;
 /** Bytes of a `--domains` file: 10,000,000 domains of 30 characters and their line ends. */
 export const domainsFileMaxBytes = 512 * 1024 * 1024;
 
-/** Domains in a `--domains` file; each costs a Set entry (about 60 bytes of heap, docs/figures.md) in every CPU thread. */
+/** Domains in a `--domains` file; each costs a Set entry (about 72 bytes of heap, docs/figures.md) in every CPU thread. */
 export const domainsMax = 10_000_000;
 
 /** Characters of one domain: DNS names are at most 253. */
