@@ -6,7 +6,7 @@
  * once a capture's index columns are complete.
  */
 import type { CaptureRow } from '../../core/capture-row.ts';
-import { DomainListError, loadDomainList } from './domain-list.ts';
+import { checkDomainList, DomainListError, loadDomainList } from './domain-list.ts';
 import { compileWhere } from './where-compiler.ts';
 import type { ConditionPlan } from './where-plan.ts';
 
@@ -45,7 +45,7 @@ export async function checkCaptureFilter(
   }
   if (domainsPath !== undefined) {
     try {
-      await loadDomainList(domainsPath);
+      await checkDomainList(domainsPath);
     } catch (error) {
       if (error instanceof DomainListError) throw new FilterMistake(error.message);
       throw error;

@@ -11,7 +11,12 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CaptureRow } from '../../core/capture-row.ts';
 import { captureFilterOf } from '../../adapters/filter/capture-filter.ts';
-import { DomainListError, loadDomainList, parseDomainList } from '../../adapters/filter/domain-list.ts';
+import {
+  checkDomainList,
+  DomainListError,
+  loadDomainList,
+  parseDomainList,
+} from '../../adapters/filter/domain-list.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'filter-domains-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
@@ -42,6 +47,15 @@ describe('a domains file', () => {
       expect(() => parseDomainList(text, 'list.txt')).toThrow(DomainListError);
       expect(() => parseDomainList(text, 'list.txt')).toThrow(new RegExp(`^--domains list.txt: line ${line} `));
     }
+  });
+
+  it('is checked as it is loaded, without holding the set', async () => {
+    const file = join(folder, 'checked.txt');
+    writeFileSync(file, '# two, one twice\na.com\nb.org\nA.com\n');
+    expect(await checkDomainList(file)).toBe(3);
+    expect(await loadDomainList(file)).toEqual(new Set(['a.com', 'b.org']));
+    writeFileSync(file, 'a.com\nhttp://b.org\n');
+    await expect(checkDomainList(file)).rejects.toThrow(/line 2 is not a registered domain/);
   });
 
   it('says what is wrong with a file that cannot be read', async () => {
