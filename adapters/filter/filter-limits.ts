@@ -3,11 +3,25 @@
  * text can make the worker hold or walk; past one, the run stops with exit 2 before any work.
  */
 
-/** Characters of a `--where` expression: far past any written by hand, short of a pasted file. */
-export const whereTextMaxChars = 64 * 1024;
+/**
+ * Characters of a `--where` expression: room for an IN list of 100,000 URLs of 40 characters;
+ * a longer list of domains belongs in `--domains`.
+ */
+export const whereTextMaxChars = 4 * 1024 * 1024;
 
-/** Nesting of a `--where` expression (parentheses, AND/OR chains): the parser and the compiler recurse once a level. */
-export const whereDepthMax = 256;
+/**
+ * AND and OR words in a `--where` expression. A chain of them nests one level a word, and the
+ * parser's WASM build runs out of stack (and is left unusable) near 800; 500 is safely below.
+ * A long OR of values is an IN list, which has no such bound.
+ */
+export const whereConnectivesMax = 500;
+
+/**
+ * Nesting of a checked `--where` expression: the checker, the compiler and each row's
+ * evaluation recurse once a level. Above what the parser lets through (its own limit refuses
+ * parentheses nested past 50; AND/OR chains are bounded above), so a bound on the walks only.
+ */
+export const whereDepthMax = 1_000;
 
 /** Bytes of a `--domains` file: 10,000,000 domains of 30 characters and their line ends. */
 export const domainsFileMaxBytes = 512 * 1024 * 1024;

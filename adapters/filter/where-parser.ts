@@ -9,7 +9,7 @@
  * text (it starts a line of its own) and nothing after it (no ORDER BY, LIMIT, second statement).
  */
 import { init, parse } from '@guanmingchiu/sqlparser-ts';
-import { whereDepthMax, whereTextMaxChars } from './filter-limits.ts';
+import { whereConnectivesMax, whereDepthMax, whereTextMaxChars } from './filter-limits.ts';
 import {
   indexColumnTypes,
   integerRanges,
@@ -53,6 +53,12 @@ function checkWhere(text: string): ConditionPlan {
   if (text.length > whereTextMaxChars)
     throw new WhereError(`the expression is longer than ${whereTextMaxChars} characters`, { line: 1, column: 1 });
   if (text.trim() === '') throw new WhereError('the expression is empty: give a condition', { line: 1, column: 1 });
+  const connectives = text.match(/\b(?:and|or)\b/gi)?.length ?? 0;
+  if (connectives > whereConnectivesMax)
+    throw new WhereError(`more than ${whereConnectivesMax} ANDs and ORs: write a long OR of values as IN (…)`, {
+      line: 1,
+      column: 1,
+    });
   const selection = selectionOf(text);
   return new Checker(text).condition(selection, 0);
 }
@@ -210,7 +216,12 @@ const supported =
   'comparisons, IN, LIKE, BETWEEN, IS [NOT] NULL, AND, OR, NOT, lower(), upper(), string and number literals, TIMESTAMP literals';
 
 class Checker {
-  constructor(private readonly text: string) {}
+  /** The wrapped statement's lines as code points, split once: `said` slices them for every value. */
+  private readonly lines: readonly (readonly string[])[];
+
+  constructor(private readonly text: string) {
+    this.lines = `${prefix}${text}`.split('\n').map((line) => [...line]);
+  }
 
   private fail(problem: string, node: unknown): never {
     const span = spanOf(node);
@@ -528,8 +539,8 @@ class Checker {
     const span = spanOf(node);
     const [kind] = variant(node);
     if (span === null || span.start.line !== span.end.line) return kind === '' ? 'this' : kind;
-    const line = `${prefix}${this.text}`.split('\n')[span.start.line - 1] ?? '';
-    const start = [...line].slice(span.start.column - 1, span.end.column - 1).join('');
+    const line = this.lines[span.start.line - 1] ?? [];
+    const start = line.slice(span.start.column - 1, span.end.column - 1).join('');
     return start === '' ? kind : start;
   }
 }

@@ -176,6 +176,17 @@ describe('text order', () => {
   });
 });
 
+describe('long conditions', () => {
+  it('takes 500 ORs and an IN list of 100,000 values, then parses on', async () => {
+    const chain = Array.from({ length: 500 }, (_, index) => `fetch_status = ${index}`).join(' OR ');
+    expect(await keeps(chain, { fetch_status: 499 })).toBe(true);
+    expect(await keeps(chain, { fetch_status: 500 })).toBe(false);
+    const list = Array.from({ length: 100_000 }, (_, index) => index + 1_000).join(', ');
+    expect(await keeps(`warc_record_offset IN (${list})`, { warc_record_offset: 100_999 })).toBe(true);
+    expect(await keeps(`warc_record_offset NOT IN (${list})`, { warc_record_offset: 999 })).toBe(true);
+  });
+});
+
 describe("the user's mistakes", () => {
   it('name what to fix and where', async () => {
     const cases: [string, RegExp, number, number][] = [
@@ -194,6 +205,13 @@ describe("the user's mistakes", () => {
       ["url LIKE 'a!' ESCAPE '!'", /ends with its escape character/, 1, 10],
       ['length(url) > 3', /lower\(\) and upper\(\)/, 1, 1],
       ['', /empty/, 1, 1],
+      [
+        Array.from({ length: 600 }, (_, index) => `fetch_status = ${index}`).join(' OR '),
+        /write a long OR of values as IN/,
+        1,
+        1,
+      ],
+      [`${'('.repeat(60)}url = 'x'${')'.repeat(60)}`, /recursion limit/, 1, 130],
     ];
     for (const [where, says, line, column] of cases) {
       const error = await mistake(where);
