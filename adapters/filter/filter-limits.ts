@@ -10,11 +10,12 @@
 export const whereTextMaxChars = 4 * 1024 * 1024;
 
 /**
- * AND and OR words in a `--where` expression. A chain of them nests one level a word, and the
- * parser's WASM build runs out of stack (and is left unusable) near 800; 500 is safely below.
- * A long OR of values is an IN list, which has no such bound.
+ * Operators (AND, OR, comparisons, arithmetic) outside quotes in a `--where` expression. A
+ * chain of them nests one level an operator, and the parser's WASM build runs out of stack
+ * (and is left unusable) near 800; 500 is safely below. A long OR of values is an IN list,
+ * which has no such bound.
  */
-export const whereConnectivesMax = 500;
+export const whereOperatorsMax = 500;
 
 /**
  * Nesting of a checked `--where` expression: the checker, the compiler and each row's
