@@ -1,6 +1,7 @@
 /**
  * Why a record was counted apart from the rows, as three closed sets of codes: a bad record
- * (damage), a skipped record (a record of a row type that is no capture of the web), and a row
+ * (damage), a skipped record (a record of a row type that is no capture of the web, or a capture
+ * the run's filter left out), and a row
  * kept with a warning (something mended or left null). The decoder reports codes only; the
  * counters, the stored job results, the run summary, `status` and the metrics' `Reason`
  * dimension are keyed by them. A code is a stable identifier, kept once published (stored
@@ -40,7 +41,7 @@ export const badRecordCodes = [
 ] as const;
 export type BadRecordCode = (typeof badRecordCodes)[number];
 
-export const skippedRecordCodes = ['not_http_capture', 'describes_warcinfo', 'other'] as const;
+export const skippedRecordCodes = ['not_http_capture', 'describes_warcinfo', 'filtered_out', 'other'] as const;
 export type SkippedRecordCode = (typeof skippedRecordCodes)[number];
 
 export const recordWarningCodes = [
@@ -91,6 +92,7 @@ const badRecordMessages: Readonly<Record<BadRecordCode, string>> = {
 const skippedRecordMessages: Readonly<Record<SkippedRecordCode, string>> = {
   not_http_capture: 'a record that is no HTTP exchange, such as a dns: or whois: lookup',
   describes_warcinfo: "a WAT envelope of a WARC file's warcinfo record, which describes the file, not a capture",
+  filtered_out: 'a capture that --where or --domains left out of the export',
   other: unknownStoredReason,
 };
 

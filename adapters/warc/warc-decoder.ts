@@ -65,10 +65,10 @@ import { type ParsedRecord, type PayloadCapture, type RecordSink, WarcRecordPars
  * instead of committing an empty file.
  */
 export class WarcDecoder implements Decoder {
-  constructor(private readonly output: OutputOptions = indexOutput) {}
+  constructor(private readonly options: WarcJobDecoderOptions = {}) {}
 
   open(input: InputRef): JobDecoder {
-    return new WarcJobDecoder(input, { output: this.output });
+    return new WarcJobDecoder(input, this.options);
   }
 }
 
@@ -107,6 +107,12 @@ export interface WarcJobDecoderOptions {
   readonly limits?: WarcLimits;
   /** The schema of the rows; the index schema by default. */
   readonly output?: OutputOptions;
+  /**
+   * The run's row filter (`--where`, `--domains`), asked once a capture's index columns are
+   * complete (after its metadata record) and before anything more is done with it: a capture
+   * it drops is counted as skipped, `filtered_out`.
+   */
+  readonly keep?: (row: CaptureRow) => boolean;
 }
 
 /**
@@ -147,6 +153,7 @@ export class WarcJobDecoder implements JobDecoder {
   private readonly rowTypes: ReadonlySet<string>;
   private readonly payloadBounds: PayloadBounds | null;
   private readonly payloadCapture: PayloadCapture | null;
+  private readonly keep: ((row: CaptureRow) => boolean) | undefined;
 
   constructor(
     private readonly input: InputRef,
@@ -158,6 +165,7 @@ export class WarcJobDecoder implements JobDecoder {
     this.rowTypes = this.derived === null ? rowRecordTypes : new Set([derivedRowType[this.derived]]);
     this.payloadBounds = payloadBoundsOf(options.output ?? indexOutput);
     this.payloadCapture = payloadCaptureOf(this.payloadBounds);
+    this.keep = options.keep;
     const sink: RecordSink = {
       recordType: (type) => {
         count(this.byType, type);
@@ -332,8 +340,13 @@ export class WarcJobDecoder implements JobDecoder {
       this.jobSkipped++;
       return;
     }
+    // The row filter sees the index columns only: a capture it drops costs no payload decoding.
+    if (this.keep !== undefined && !this.keep(result.row)) {
+      count(this.skippedByReason, 'filtered_out');
+      this.jobSkipped++;
+      return;
+    }
     for (const warning of result.warnings) count(this.warningByReason, warning);
-    // Here a filter on the index columns may drop the row: nothing of its payload was decoded yet.
     const row = this.withContent(result, record);
     this.jobRows++;
     this.rows.push(row);

@@ -1,3 +1,5 @@
+import type { CodecOptions } from './cpu-stages.ts';
+import type { CaptureFilterSpec } from '../../adapters/filter/capture-filter.ts';
 import type { Failure } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import type { RecordCounters } from '../../core/record-counters.ts';
@@ -35,3 +37,13 @@ export type CpuReply =
     }
   | { readonly requestId: number; readonly ok: true; readonly encoded: Uint8Array }
   | { readonly requestId: number; readonly ok: false; readonly failure: Failure };
+
+/**
+ * What a CPU thread is started with: the run's row filter, as checked data (the `--where` plan
+ * and the `--domains` path), which the thread compiles and loads itself.
+ */
+/** What a CPU thread is started with (`workerData`). */
+export interface CpuThreadData {
+  readonly codec: CodecOptions;
+  readonly filter: CaptureFilterSpec | null;
+}

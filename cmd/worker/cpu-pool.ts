@@ -7,9 +7,10 @@
  * (their state is gone) and is replaced in its lane.
  */
 import { Worker } from 'node:worker_threads';
+import type { CaptureFilterSpec } from '../../adapters/filter/capture-filter.ts';
 import { FailureError, ourFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
-import type { CpuReply, CpuRequest } from './cpu-messages.ts';
+import type { CpuReply, CpuRequest, CpuThreadData } from './cpu-messages.ts';
 import type { CodecOptions, CpuStages, DecodeResult } from './cpu-stages.ts';
 
 interface Pending {
@@ -47,9 +48,11 @@ export class CpuPool implements CpuStages {
   private nextRequestId = 1;
   private closed = false;
 
+  /** `codec`: the schema every thread decodes and encodes; `filter`: each builds the run's row filter from it (cpu-thread.ts). */
   constructor(
     readonly size: number,
     private readonly codec: CodecOptions,
+    private readonly filter: CaptureFilterSpec | null = null,
   ) {
     for (let index = 0; index < size; index++) this.threads.push(this.spawn());
   }
@@ -142,7 +145,7 @@ export class CpuPool implements CpuStages {
     const thread: CpuThread = {
       worker: new Worker(threadEntry, {
         resourceLimits: { maxYoungGenerationSizeMb: threadYoungGenerationMb },
-        workerData: this.codec,
+        workerData: { codec: this.codec, filter: this.filter } satisfies CpuThreadData,
       }),
       pending: new Map(),
       jobs: new Set(),

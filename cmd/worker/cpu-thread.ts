@@ -4,14 +4,30 @@
  * encoder live here until it is dropped or writes its footer.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { captureFilterOf } from '../../adapters/filter/capture-filter.ts';
 import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
 import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
-import type { CpuReply, CpuRequest } from './cpu-messages.ts';
-import { type CodecOptions, InProcessCpu } from './cpu-stages.ts';
+import type { CpuReply, CpuRequest, CpuThreadData } from './cpu-messages.ts';
+import { InProcessCpu } from './cpu-stages.ts';
 import { failureOf } from './task-failure.ts';
 
-const codec = workerData as CodecOptions;
-const stages = new InProcessCpu(new WarcDecoder(codec.output), createParquetEncoder({ schema: codec.output.schema }));
+/**
+ * The stages, once the row filter is built (the domains file read, the `--where` compiled). A
+ * filter that cannot be built here (the domains file gone since the run checked it) fails
+ * every task this thread is given, rather than the thread, which would only be started again.
+ */
+async function stagesOf(data: CpuThreadData): Promise<InProcessCpu> {
+  const keep = await captureFilterOf(data.filter);
+  const output = data.codec.output;
+  return new InProcessCpu(
+    new WarcDecoder(keep === null ? { output } : { output, keep }),
+    createParquetEncoder({ schema: output.schema }),
+  );
+}
+
+const ready: Promise<InProcessCpu | Error> = stagesOf(workerData as CpuThreadData).catch((error: unknown) =>
+  error instanceof Error ? error : new Error(String(error)),
+);
 
 /** Bytes in a buffer of their own: a transferred buffer must not be Node's shared pool. */
 function owned(bytes: Uint8Array): Uint8Array {
@@ -20,6 +36,8 @@ function owned(bytes: Uint8Array): Uint8Array {
 }
 
 async function answer(request: Exclude<CpuRequest, { op: 'drop' }>): Promise<CpuReply> {
+  const stages = await ready;
+  if (stages instanceof Error) throw stages;
   if (request.op === 'decode') {
     const decoded = await stages.decode(request.jobId, 0, request.input, request.chunk, request.final);
     return { requestId: request.requestId, ok: true, ...decoded };
@@ -29,7 +47,11 @@ async function answer(request: Exclude<CpuRequest, { op: 'drop' }>): Promise<Cpu
 }
 
 async function handle(request: CpuRequest): Promise<void> {
-  if (request.op === 'drop') return stages.drop(request.jobId);
+  if (request.op === 'drop') {
+    const stages = await ready;
+    if (!(stages instanceof Error)) stages.drop(request.jobId);
+    return;
+  }
   let reply: CpuReply;
   try {
     reply = await answer(request);

@@ -1,7 +1,8 @@
 /**
  * The user's mistakes a run can see before it writes anything: an output or ledger folder
  * that cannot be made (a file in its place, a file above it, no permission), an input that
- * does not exist or cannot be listed, an input that lists no file at all. Each is a
+ * does not exist or cannot be listed, an input that lists no file at all, a `--where` or
+ * `--domains` that cannot be used. Each is a
  * `ConfigError` (exit 2) with one line naming the path and what to do; the worker checks
  * them before it opens the ledger, the sink or the CPU threads, so nothing is created.
  */
@@ -16,6 +17,7 @@ import type { Source } from '../../core/source.ts';
 import { defaultEmbeddedDirectory } from '../../adapters/ledger/open-ledger.ts';
 import { isGlob } from '../../adapters/source/glob-pattern.ts';
 import { isWarcName } from '../../adapters/source/input-naming.ts';
+import { checkCaptureFilter, FilterMistake, type CaptureFilterSpec } from '../../adapters/filter/capture-filter.ts';
 import { ConfigError, type WorkerConfig } from './worker-config.ts';
 
 /** Folder depth walked up to find an existing ancestor: deeper than any real path. */
@@ -145,4 +147,18 @@ export async function listedInputs(source: Source, spec: string): Promise<AsyncI
       for (let item = await next(); item.done !== true; item = await next()) yield item.value;
     },
   };
+}
+
+/**
+ * `--where` and `--domains`, checked before anything is created: a syntax error, an unknown or
+ * payload column, a comparison DuckDB would refuse, a domains file that is missing or holds a
+ * URL where a domain should be. Returns what the CPU threads build their filter from.
+ */
+export async function checkFilter(config: WorkerConfig): Promise<CaptureFilterSpec | null> {
+  try {
+    return await checkCaptureFilter(config.where, config.domains);
+  } catch (error) {
+    if (error instanceof FilterMistake) throw new ConfigError(error.message);
+    throw error;
+  }
 }

@@ -36,6 +36,8 @@ export interface RunSummary {
   /** Records that are no web capture (`dns:`, `whois:`), not damage: counted apart from bad ones. */
   readonly skippedRecords: number;
   readonly skippedByReason: Readonly<SkippedRecordCounts>;
+  /** Captures `--where` or `--domains` left out (counted among the skipped records as `filtered_out`). */
+  readonly filteredOut: number;
   /** Rows kept with something mended or left null (an unreadable WARC-Date), by reason. */
   readonly recordWarnings: number;
   readonly warningByReason: Readonly<RecordWarningCounts>;
@@ -91,6 +93,7 @@ export function runSummary(
     badByReason: counters.badByReason,
     skippedRecords: totalCount(counters.skippedByReason),
     skippedByReason: counters.skippedByReason ?? {},
+    filteredOut: counters.skippedByReason?.filtered_out ?? 0,
     recordWarnings: totalCount(counters.warningByReason),
     warningByReason: counters.warningByReason ?? {},
     damaged,
@@ -163,13 +166,15 @@ export function summaryText(
   const lines = [
     `run ${where.runId}: ${countText(summary.committed, 'file')} exported, ${summary.failed.length} failed, ${summary.released} released` +
       (summary.retried > 0 ? `, ${countText(summary.retried, 'failed attempt')} retried` : ''),
-    `  records ${summary.records} (bad ${summary.badRecords}, skipped ${summary.skippedRecords}), rows ${summary.rows}`,
+    `  records ${summary.records} (bad ${summary.badRecords}, skipped ${summary.skippedRecords - summary.filteredOut}), rows ${summary.rows}` +
+      (summary.filteredOut > 0 ? `, rows filtered out ${summary.filteredOut}` : ''),
   ];
   if (summary.records !== summary.rows) lines.push(recordsAndRowsLine(summary));
+  const { filtered_out: _filtered, ...skippedByReason } = summary.skippedByReason;
   lines.push(
     ...reasonTotalsLines({
       bad: summary.badByReason,
-      skipped: summary.skippedByReason,
+      skipped: skippedByReason,
       warning: summary.warningByReason,
     }),
   );
@@ -210,7 +215,11 @@ export function recordsAndRowsLine(summary: RunSummary): string {
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([type, count]) => `${type} ${count}`);
   const notExported = summary.failed.length + summary.released + summary.retried > 0;
-  const none = [others.length > 0 ? `${others.join(', ')} records` : '', 'bad or skipped ones'].filter(Boolean);
+  const none = [
+    others.length > 0 ? `${others.join(', ')} records` : '',
+    'bad or skipped ones',
+    summary.filteredOut > 0 ? 'captures --where or --domains left out' : '',
+  ].filter(Boolean);
   return (
     '  rows: one per response, revisit or resource record of the exported files;' +
     ` ${none.join(', ')}${notExported ? ', and the records of files not exported' : ''} make none`

@@ -24,7 +24,7 @@ import { NodeRuntime, type RunOutcome } from './node-runtime.ts';
 import { ProgressLine, type ProgressTotals } from './progress-line.ts';
 import type { WorkerCounters } from '../../core/worker-state.ts';
 import { runOriginOf } from './ledger-commands.ts';
-import { checkOutputFolders, listedInputs } from './run-preflight.ts';
+import { checkFilter, checkOutputFolders, listedInputs } from './run-preflight.ts';
 import {
   exitCodeOf,
   finishedRunText,
@@ -247,10 +247,11 @@ function runWorker(
     const runId = runIdOf(config);
     // The user's mistakes first, before the ledger, sink or threads create anything.
     yield* awaited(() => checkOutputFolders(config));
+    const filter = yield* awaited(() => checkFilter(config));
     const source = yield* scoped(logger, 'source', () => sourceOf(config));
     const listing = yield* awaited(() => listedInputs(source, inputSpecOf(config)));
     const ledger = yield* scoped(logger, 'ledger', openedLedger(config));
-    const cpu = yield* scoped(logger, 'CPU threads', () => cpuStagesOf(config));
+    const cpu = yield* scoped(logger, 'CPU threads', () => cpuStagesOf(config, filter));
     const sink = yield* scoped(logger, 'sink', () => sinkOf(config));
     const metrics = yield* scoped(logger, 'metrics', () =>
       metricsOf(config, runId, (message) => logger.log('warn', message)),

@@ -18,6 +18,7 @@ import { NoMetrics } from '../../adapters/metrics/no-metrics.ts';
 import type { InspectableLedger } from '../../adapters/ledger/ledger-options.ts';
 import { defaultEmbeddedDirectory, openLedger } from '../../adapters/ledger/open-ledger.ts';
 import { LocalFolderSink } from '../../adapters/sink/local-folder-sink.ts';
+import type { CaptureFilterSpec } from '../../adapters/filter/capture-filter.ts';
 import { AnySource } from '../../adapters/source/any-source.ts';
 import { HttpSource } from '../../adapters/source/http-source.ts';
 import { PoliteHttpClient } from '../../adapters/source/polite-http-client.ts';
@@ -42,13 +43,22 @@ export function inputSpecOf(config: WorkerConfig): string {
   return config.input ?? samplesFolder;
 }
 
-/** A run id that depends only on what is exported where, so a re-run resumes the same run. */
+/**
+ * A run id that depends only on what is exported where, so a re-run resumes the same run. A
+ * cc: input's subset, the schema and a row filter are part of what is exported: the same
+ * inputs with another of them are another run, not one already done. Each part is added only
+ * when it is not the default, so the ids of runs made before the option existed stay the same.
+ */
 export function runIdOf(config: WorkerConfig): string {
   if (config.runId !== undefined) return config.runId;
   const input = config.input === undefined ? 'samples' : config.input;
-  // A cc: input's files depend on its subset; the default's ids stay those of runs before the option.
   const spec = input.startsWith('cc:') && config.ccSubset !== 'warc' ? `${input} ${config.ccSubset}` : input;
-  return `run-${createHash('sha256').update(`${spec}\n${config.output}`).digest('hex').slice(0, 12)}`;
+  const schema = config.schema === 'index' ? '' : `\nschema ${config.schema}`;
+  const filter =
+    config.where === undefined && config.domains === undefined
+      ? ''
+      : `\nwhere ${config.where ?? ''}\ndomains ${config.domains ?? ''}`;
+  return `run-${createHash('sha256').update(`${spec}\n${config.output}${schema}${filter}`).digest('hex').slice(0, 12)}`;
 }
 
 export function outputKeyOf(input: InputRef): string {
@@ -101,18 +111,27 @@ export function ledgerOf(config: WorkerConfig, readOnly = false): Promise<Inspec
   return openLedger({ url, output: config.output, outputKeyOf, readOnly, attemptsMax: config.jobAttempts });
 }
 
-/** Decode and encode on one thread per core, or on the event loop with `--threads 0`. */
-export async function cpuStagesOf(config: WorkerConfig): Promise<Opened<CpuStages>> {
+/**
+ * Decode and encode on one thread per core, or on the event loop with `--threads 0`; `filter`
+ * (checked by run-preflight.ts) is built where the decoder runs.
+ */
+export async function cpuStagesOf(
+  config: WorkerConfig,
+  filter: CaptureFilterSpec | null = null,
+): Promise<Opened<CpuStages>> {
   if (config.threads > 0) {
-    const pool = new CpuPool(config.threads, codecOptionsOf(config));
+    const pool = new CpuPool(config.threads, codecOptionsOf(config), filter);
     return { value: pool, close: () => pool.close() };
   }
-  const [{ WarcDecoder }, { createParquetEncoder }] = await Promise.all([
+  const [{ WarcDecoder }, { createParquetEncoder }, { captureFilterOf }] = await Promise.all([
     import('../../adapters/warc/warc-decoder.ts'),
     import('../../adapters/parquet/parquet-encoder.ts'),
+    import('../../adapters/filter/capture-filter.ts'),
   ]);
-  const codec = codecOptionsOf(config);
-  const stages = new InProcessCpu(new WarcDecoder(codec.output), createParquetEncoder({ schema: codec.output.schema }));
+  const output = codecOptionsOf(config).output;
+  const keep = await captureFilterOf(filter);
+  const decoder = new WarcDecoder(keep === null ? { output } : { output, keep });
+  const stages = new InProcessCpu(decoder, createParquetEncoder({ schema: output.schema }));
   return { value: stages, close: () => stages.close() };
 }
 

@@ -168,6 +168,20 @@ export const optionSpecs = {
     defaultValue: 32,
     help: 'size of one ranged read, in MiB',
   },
+  where: {
+    flag: 'where',
+    environment: 'WHERE',
+    kind: 'string',
+    defaultValue: undefined,
+    help: "export only the captures for which this SQL condition on the index columns holds, as DuckDB's WHERE would, e.g. \"fetch_status = 200 AND content_mime_type = 'text/html'\"",
+  },
+  domains: {
+    flag: 'domains',
+    environment: 'DOMAINS',
+    kind: 'string',
+    defaultValue: undefined,
+    help: 'export only the captures whose url_host_registered_domain is listed in this file (one a line, # comments)',
+  },
   logLevel: {
     flag: 'log-level',
     environment: 'LOG_LEVEL',
@@ -209,6 +223,10 @@ export interface WorkerConfig {
   readonly memoryBudgetMb: number;
   readonly chunkMb: number;
   readonly threads: number;
+  /** `--where`: the condition's text, checked by run-preflight.ts. */
+  readonly where: string | undefined;
+  /** `--domains`: the file's path, read by run-preflight.ts and by each CPU thread. */
+  readonly domains: string | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly help: boolean;
 }
@@ -364,6 +382,8 @@ export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.Pr
     memoryBudgetMb,
     chunkMb,
     threads,
+    where: text('where'),
+    domains: text('domains'),
     logLevel: oneOf('logLevel', pick('logLevel'), ['debug', 'info', 'warn', 'error'] as const),
     help: flags.help,
   };
