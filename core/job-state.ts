@@ -1,7 +1,10 @@
+import { at } from './checked-access.ts';
 import type { ClaimedJob } from './input-ref.ts';
 import type { WorkerLimits } from './limits.ts';
 import { emptyRecordCounters, type RecordCounters } from './record-counters.ts';
 import type { TaskAttempts } from './retry-policy.ts';
+import { coalesceGapBytesOf, planRequests } from './request-plan.ts';
+import type { ByteRange } from './source.ts';
 import { perStage, type PerStage } from './stage.ts';
 
 /** Where one chunk of a job stands; stored in a byte array, one entry per chunk. */
@@ -40,6 +43,8 @@ export interface JobState {
   /** Claim order: lower is older, and older jobs go first within a stage. */
   readonly seq: number;
   readonly chunkCount: number;
+  /** A subset's requests (request-plan.ts), one a chunk; null for a whole file, cut in even chunks. */
+  readonly requests: readonly ByteRange[] | null;
   /** Part size for this job: grows for large inputs so a job never needs more than `partsMax` parts. */
   readonly partTargetBytes: number;
   ended: boolean;
@@ -108,6 +113,7 @@ export function chunkRange(
   chunkBytes: number,
   index: number,
 ): { offsetBytes: number; lengthBytes: number } {
+  if (job.requests !== null) return at(job.requests, index);
   const offsetBytes = index * chunkBytes;
   return { offsetBytes, lengthBytes: Math.max(0, Math.min(chunkBytes, job.claimed.sizeBytes - offsetBytes)) };
 }
@@ -120,17 +126,29 @@ function partTargetBytesFor(limits: WorkerLimits, sizeBytes: number): number {
   return Math.max(limits.partBytes, Math.ceil(sizeBytes / (limits.partsMax - 1)));
 }
 
+/**
+ * A subset's requests. A subset of no pick still gets one empty request, as an empty file gets
+ * one empty chunk, so that its decoder can say it found nothing.
+ */
+function subsetRequests(picks: readonly ByteRange[], limits: WorkerLimits): readonly ByteRange[] {
+  const gapBytesMax = limits.coalesceGapBytes ?? coalesceGapBytesOf(limits);
+  const planned = planRequests(picks, { chunkBytes: limits.chunkBytes, gapBytesMax });
+  return planned.length === 0 ? [{ offsetBytes: 0, lengthBytes: 0 }] : planned;
+}
+
 export function newJobState(
   claimed: ClaimedJob,
   seq: number,
   limits: WorkerLimits,
   leaseValidUntilMs: number,
 ): JobState {
-  const chunkCount = chunkCountOf(claimed.sizeBytes, limits.chunkBytes);
+  const requests = claimed.input.picks === undefined ? null : subsetRequests(claimed.input.picks, limits);
+  const chunkCount = requests === null ? chunkCountOf(claimed.sizeBytes, limits.chunkBytes) : requests.length;
   return {
     claimed,
     seq,
     chunkCount,
+    requests,
     partTargetBytes: partTargetBytesFor(limits, claimed.sizeBytes),
     ended: false,
     chunkStatus: new Uint8Array(chunkCount),

@@ -5,12 +5,13 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
+import { PickedRangeDecoder } from '../../adapters/warc/picked-range-decoder.ts';
 import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
 import type { CpuReply, CpuRequest } from './cpu-messages.ts';
 import { InProcessCpu } from './cpu-stages.ts';
 import { failureOf } from './task-failure.ts';
 
-const stages = new InProcessCpu(new WarcDecoder(), createParquetEncoder());
+const stages = new InProcessCpu(new PickedRangeDecoder(new WarcDecoder()), createParquetEncoder());
 
 /** Bytes in a buffer of their own: a transferred buffer must not be Node's shared pool. */
 function owned(bytes: Uint8Array): Uint8Array {

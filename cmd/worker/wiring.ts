@@ -107,11 +107,12 @@ export async function cpuStagesOf(config: WorkerConfig): Promise<Opened<CpuStage
     const pool = new CpuPool(config.threads);
     return { value: pool, close: () => pool.close() };
   }
-  const [{ WarcDecoder }, { createParquetEncoder }] = await Promise.all([
+  const [{ WarcDecoder }, { PickedRangeDecoder }, { createParquetEncoder }] = await Promise.all([
     import('../../adapters/warc/warc-decoder.ts'),
+    import('../../adapters/warc/picked-range-decoder.ts'),
     import('../../adapters/parquet/parquet-encoder.ts'),
   ]);
-  const stages = new InProcessCpu(new WarcDecoder(), createParquetEncoder());
+  const stages = new InProcessCpu(new PickedRangeDecoder(new WarcDecoder()), createParquetEncoder());
   return { value: stages, close: () => stages.close() };
 }
 
@@ -122,7 +123,8 @@ export async function cpuStagesOf(config: WorkerConfig): Promise<Opened<CpuStage
 export function sourceRequestsPerSecondOf(config: WorkerConfig): number | null {
   if (config.sourceRequestsPerSecond !== undefined) return config.sourceRequestsPerSecond;
   const spec = inputSpecOf(config);
-  const location = spec.startsWith('cc:') ? config.ccBase : spec;
+  // A cc: crawl and an index's WARC files are read from the crawl base.
+  const location = spec.startsWith('cc:') || spec.startsWith('index:') ? config.ccBase : spec;
   return /^https?:\/\//i.test(location) ? httpSourceRequestsPerSecond : null;
 }
 
@@ -140,6 +142,7 @@ export function limitsOf(config: WorkerConfig): WorkerLimits {
     memoryBudgetBytes: plan.dataBudgetBytes,
     jobsActiveMax: plan.jobsActiveMax,
     chunkBytes: config.chunkMb * mebibyte,
+    coalesceGapBytes: config.coalesceGapKb === undefined ? null : config.coalesceGapKb * 1024,
     leaseMs: config.leaseSeconds * 1_000,
     heartbeatIntervalMs: Math.floor((config.leaseSeconds * 1_000) / 5),
     leaseSafetyMs: Math.floor((config.leaseSeconds * 1_000) / 10),
