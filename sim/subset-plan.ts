@@ -111,24 +111,31 @@ function picksOfFile(count: number, scenario: SubsetScenario, random: SeededRand
 }
 
 export function planSubset(scenario: SubsetScenario): SubsetPlan {
+  const random = seededRandom(scenario.seed);
+  const counts = picksPerFile(scenario, random);
+  const files = counts.map((count) => picksOfFile(count, scenario, random));
+  return planPicks(files, scenario, scenario.files / counts.length);
+}
+
+/**
+ * The plan for given picks (each file's, normalized), scaled by `scale` files a file given:
+ * what the planner draws, or what a real index holds (the benchmark checks the model with it).
+ */
+export function planPicks(files: readonly (readonly ByteRange[])[], scenario: SubsetScenario, scale = 1): SubsetPlan {
   const instance = findInstanceType(scenario.instanceType);
   if (instance === undefined) throw new Error(`unknown instance type ${scenario.instanceType}`);
-  const random = seededRandom(scenario.seed);
   const gapBytesMax = scenario.gapBytesMax ?? coalesceGapBytesOf(scenario);
   let requests = 0;
   let bytesPicked = 0;
   let bytesFetched = 0;
   let captures = 0;
-  const counts = picksPerFile(scenario, random);
-  for (const count of counts) {
-    const picks = picksOfFile(count, scenario, random);
+  for (const picks of files) {
     const planned = planRequests(picks, { chunkBytes: scenario.chunkBytes, gapBytesMax });
     captures += picks.length;
     requests += planned.length;
-    bytesPicked += picks.length * scenario.captureBytes;
+    bytesPicked += picks.reduce((sum, pick) => sum + pick.lengthBytes, 0);
     bytesFetched += planned.reduce((sum, request) => sum + request.lengthBytes, 0);
   }
-  const scale = scenario.files / counts.length;
   return timeOf(scenario, instance.baselineGbps, instance.dollarsPerHour, {
     captures: captures * scale,
     requests: requests * scale,

@@ -4,7 +4,7 @@
  * table and then as one JSON document (every figure with name, value, unit, baseline, ratio,
  * goal, the part of the goal checked and whether it is met; the load average before and after,
  * since the machine may be shared). `npm run bench -- core-step decode` runs some of them.
- * Names: calibration, core-step, decode, derived-decode, encode, end-to-end, ledger, manifest-start, peak-rss, sim, soak, throttling.
+ * Names: calibration, core-step, decode, derived-decode, encode, end-to-end, ledger, manifest-start, peak-rss, sim, soak, subset, throttling.
  */
 import { cpus, loadavg } from 'node:os';
 import type { BenchFigure, FigureRecord } from './bench-figure.ts';
@@ -24,6 +24,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   'peak-rss': async () => (await import('./peak-rss.ts')).run,
   sim: async () => (await import('./sim.ts')).run,
   soak: async () => (await import('./soak.ts')).run,
+  subset: async () => (await import('./subset.ts')).run,
   throttling: async () => (await import('./throttling.ts')).run,
 };
 
