@@ -5,8 +5,9 @@
  * from CommonCrawl's columnar index; the subset run must give exactly the picked rows, each
  * once, beside the whole-file export without overwriting it. Against a local folder, an HTTP
  * server on loopback (exact ranges asked, coalescing, a server that ignores Range, a burst of
- * 503s) and S3 (s3rver, the index named by a glob). A range into the middle of a record is a
- * counted bad record; an index without the columns is exit 2 naming them.
+ * 503s) and S3 (s3rver, the index named by a glob), and split in two static shards. A range
+ * into the middle of a record is a counted bad record; overlapping ranges and an index
+ * without the columns are exit 2 naming them.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -155,6 +156,18 @@ describe('a subset from a local folder', () => {
     const refused = await run(['--input', `index:${overlapping}`, '--cc-base', crawlBase, '--output', output]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('overlapping ranges');
+  }, 120_000);
+
+  it('splits into static shards that together export the pick once', async () => {
+    const output = join(workFolder, 'sharded');
+    const index = `index:${join(workFolder, 'pick-zstd.parquet')}`;
+    const shards = await Promise.all(
+      ['0/2', '1/2'].map((shard) =>
+        run(['--input', index, '--cc-base', crawlBase, '--output', output, '--shard', shard]),
+      ),
+    );
+    for (const shard of shards) expect(shard.stderr).toContain('1 files exported, 0 failed');
+    expect(await capturesOf(`${output}/**/*.parquet`)).toEqual(picked);
   }, 120_000);
 
   it('refuses an index without the columns, naming them (exit 2)', async () => {
