@@ -9,7 +9,10 @@
  *   sim/models.ts), whichever is lower;
  * - concurrency: a worker's fetch streams (core/limits.ts) each busy for the request's fixed
  *   latency plus its bytes at the stream rate;
- * - bandwidth: the instances' sustained network rate.
+ * - bandwidth: the instances' sustained network rate;
+ * - CPU: each capture decoded alone and encoded, `cpuSecondsPerCapture` on one of the
+ *   instance's cores (by default the simulator's decode and encode rates; a benchmark
+ *   calibrates it from a run).
  *
  * Captures of a file lie at uniformly drawn record positions of a CommonCrawl-like file
  * (records `recordSpacingBytes` apart, a response `captureBytes` long); picks per file follow
@@ -20,7 +23,7 @@ import { defaultLimits } from '../core/limits.ts';
 import { coalesceGapBytesOf, planRequests } from '../core/request-plan.ts';
 import { nextUnit, seededRandom, type SeededRandom } from '../core/seeded-random.ts';
 import type { ByteRange } from '../core/source.ts';
-import { findInstanceType } from './instance-types.ts';
+import { findInstanceType, type InstanceType } from './instance-types.ts';
 import { defaultModels } from './models.ts';
 
 export type PickSpread = 'even' | 'skewed';
@@ -44,6 +47,10 @@ export interface SubsetScenario {
   readonly recordSpacingBytes: number;
   readonly captureBytes: number;
   readonly chunkBytes: number;
+  /** CPU time of one capture, decoded alone and encoded; null derives it from the simulator's CPU model. */
+  readonly cpuSecondsPerCapture: number | null;
+  /** Cores decoding and encoding on each instance; null for the instance type's vCPUs. */
+  readonly coresPerInstance: number | null;
   readonly seed: number;
 }
 
@@ -66,6 +73,8 @@ export const defaultSubsetScenario: SubsetScenario = {
   recordSpacingBytes: 29_000,
   captureBytes: 20_000,
   chunkBytes: defaultLimits.chunkBytes,
+  cpuSecondsPerCapture: null,
+  coresPerInstance: null,
   seed: 1,
 };
 
@@ -76,7 +85,7 @@ export interface SubsetPlan {
   readonly bytesFetched: number;
   readonly hours: number;
   readonly dollars: number;
-  readonly bound: 'request rate' | 'concurrency' | 'bandwidth';
+  readonly bound: 'request rate' | 'concurrency' | 'bandwidth' | 'cpu';
 }
 
 /** Files sampled for the plan: the rest are scaled from them (their picks are alike). */
@@ -136,7 +145,7 @@ export function planPicks(files: readonly (readonly ByteRange[])[], scenario: Su
     bytesPicked += picks.reduce((sum, pick) => sum + pick.lengthBytes, 0);
     bytesFetched += planned.reduce((sum, request) => sum + request.lengthBytes, 0);
   }
-  return timeOf(scenario, instance.baselineGbps, instance.dollarsPerHour, {
+  return timeOf(scenario, instance, {
     captures: captures * scale,
     requests: requests * scale,
     bytesPicked: bytesPicked * scale,
@@ -144,10 +153,17 @@ export function planPicks(files: readonly (readonly ByteRange[])[], scenario: Su
   });
 }
 
+function cpuSecondsPerCaptureOf(scenario: SubsetScenario): number {
+  const { decodeBytesPerSecondPerCore, encodeRowsPerSecondPerCore } = defaultModels.cpu;
+  return (
+    scenario.cpuSecondsPerCapture ??
+    scenario.captureBytes / decodeBytesPerSecondPerCore + 1 / encodeRowsPerSecondPerCore
+  );
+}
+
 function timeOf(
   scenario: SubsetScenario,
-  baselineGbps: number,
-  dollarsPerHour: number,
+  instance: InstanceType,
   totals: Pick<SubsetPlan, 'captures' | 'requests' | 'bytesPicked' | 'bytesFetched'>,
 ): SubsetPlan {
   const perWorker = scenario.workerRequestsPerSecond ?? Infinity;
@@ -155,17 +171,19 @@ function timeOf(
   const meanRequestBytes = totals.requests === 0 ? 0 : totals.bytesFetched / totals.requests;
   const requestSeconds = scenario.requestFixedCostMs / 1000 + meanRequestBytes / scenario.streamBytesPerSecond;
   const concurrencyRate = (scenario.instances * defaultLimits.stageWorkersMax.fetch) / requestSeconds;
-  const bandwidth = (scenario.instances * baselineGbps * 1e9) / 8;
+  const bandwidth = (scenario.instances * instance.baselineGbps * 1e9) / 8;
+  const cores = scenario.instances * (scenario.coresPerInstance ?? instance.vcpus);
   const seconds = {
     'request rate': totals.requests / requestRate,
     concurrency: totals.requests / concurrencyRate,
     bandwidth: totals.bytesFetched / bandwidth,
+    cpu: (totals.captures * cpuSecondsPerCaptureOf(scenario)) / cores,
   } as const;
   const [bound, longest] = (Object.entries(seconds) as [SubsetPlan['bound'], number][]).reduce((worst, entry) =>
     entry[1] > worst[1] ? entry : worst,
   );
   const hours = longest / 3600;
-  return { ...totals, hours, dollars: hours * scenario.instances * dollarsPerHour, bound };
+  return { ...totals, hours, dollars: hours * scenario.instances * instance.dollarsPerHour, bound };
 }
 
 /** The plan with the core's coalescing and without it (one request a capture), as text. */
