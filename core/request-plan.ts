@@ -109,7 +109,14 @@ export function planRequests(picks: readonly ByteRange[], options: RequestPlanOp
  * says) is an input fault of the whole job, because the picks after it would be misread.
  */
 export function pickedBytes(picks: readonly ByteRange[], request: ByteRange, bytes: Uint8Array): Uint8Array {
-  const inside = picks.filter((pick) => pick.offsetBytes >= request.offsetBytes && endOf(pick) <= endOf(request));
+  const inside: ByteRange[] = [];
+  // From the first pick at or after the request's start (a binary search: a file may hold
+  // tens of thousands of picks, one request each), to the first past its end.
+  for (let index = firstPickFrom(picks, request.offsetBytes); index < picks.length; index += 1) {
+    const pick = picks[index];
+    if (pick === undefined || endOf(pick) > endOf(request)) break;
+    inside.push(pick);
+  }
   const total = inside.reduce((sum, pick) => sum + pick.lengthBytes, 0);
   const out = new Uint8Array(total);
   let filled = 0;
@@ -120,6 +127,19 @@ export function pickedBytes(picks: readonly ByteRange[], request: ByteRange, byt
     filled += pick.lengthBytes;
   }
   return out;
+}
+
+/** The index of the first pick (sorted by offset) starting at or after `offsetBytes`. */
+function firstPickFrom(picks: readonly ByteRange[], offsetBytes: number): number {
+  let low = 0;
+  let high = picks.length;
+  // Halves [low, high) each turn: at most log2(picks) + 1 turns.
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((picks[middle]?.offsetBytes ?? Infinity) < offsetBytes) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 function shortAnswer(pick: ByteRange, request: ByteRange, answered: number): never {
