@@ -1,3 +1,5 @@
+import type { ByteRange } from './source.ts';
+
 /** One WARC input and where its output goes; the key depends only on the input. */
 export interface InputRef {
   /** Where to read it: a local path, `https://…` URL or `s3://bucket/key`. */
@@ -9,6 +11,12 @@ export interface InputRef {
   readonly crawl: string | null;
   readonly subset: string | null;
   readonly segment: string | null;
+  /**
+   * The byte ranges an index picked (`--input index:…`): only these records are read, each
+   * range one record. Sorted by offset, each once, none overlapping (request-plan.ts); absent
+   * for a whole-file input. Part of the job's identity and of its output key.
+   */
+  readonly picks?: readonly ByteRange[];
 }
 
 /** A job the ledger leased to this worker. */

@@ -1,7 +1,10 @@
+import { at } from './checked-access.ts';
 import type { ClaimedJob, LeasedJob } from './input-ref.ts';
 import type { WorkerLimits } from './limits.ts';
 import { emptyRecordCounters, type RecordCounters } from './record-counters.ts';
 import type { TaskAttempts } from './retry-policy.ts';
+import { coalesceGapBytesOf, planRequests } from './request-plan.ts';
+import type { ByteRange } from './source.ts';
 import { perStage, type PerStage } from './stage.ts';
 
 /** Where one chunk of a job stands; stored in a byte array, one entry per chunk. */
@@ -57,6 +60,8 @@ export interface JobState {
   /** Claim order: lower is older, and older jobs go first within a stage. */
   readonly seq: number;
   chunkCount: number;
+  /** A subset's requests (request-plan.ts), one a chunk; null for a whole file, cut in even chunks. */
+  readonly requests: readonly ByteRange[] | null;
   /** Part size for this job: grows for large inputs so a job never needs more than `partsMax` parts. */
   partTargetBytes: number;
   ended: boolean;
@@ -131,6 +136,7 @@ export function chunkRange(
   chunkBytes: number,
   index: number,
 ): { offsetBytes: number; lengthBytes: number } {
+  if (job.requests !== null) return at(job.requests, index);
   const offsetBytes = index * chunkBytes;
   return { offsetBytes, lengthBytes: Math.max(0, Math.min(chunkBytes, job.claimed.sizeBytes - offsetBytes)) };
 }
@@ -158,16 +164,33 @@ export function setSize(job: JobState, limits: WorkerLimits, sizeBytes: number):
   job.chunkReserved = new Uint8Array(chunkCount);
 }
 
-/** A job claimed without a size has no chunks until a `sizeInput` task sizes it. */
+/**
+ * A subset's requests. A subset of no pick still gets one empty request, as an empty file gets
+ * one empty chunk, so that its decoder can say it found nothing.
+ */
+function subsetRequests(picks: readonly ByteRange[], limits: WorkerLimits): readonly ByteRange[] {
+  const gapBytesMax = limits.coalesceGapBytes ?? coalesceGapBytesOf(limits);
+  const planned = planRequests(picks, { chunkBytes: limits.chunkBytes, gapBytesMax });
+  return planned.length === 0 ? [{ offsetBytes: 0, lengthBytes: 0 }] : planned;
+}
+
+/**
+ * A job claimed without a size has no chunks until a `sizeInput` task sizes it; a subset needs
+ * no size: its requests come from its picks, and its output follows the bytes picked.
+ */
 export function newJobState(leased: LeasedJob, seq: number, limits: WorkerLimits, leaseValidUntilMs: number): JobState {
-  const sized = leased.sizeBytes !== null;
+  const requests = leased.input.picks === undefined ? null : subsetRequests(leased.input.picks, limits);
+  const sized = requests !== null || leased.sizeBytes !== null;
   const sizeBytes = leased.sizeBytes ?? 0;
-  const chunkCount = sized ? chunkCountOf(sizeBytes, limits.chunkBytes) : 0;
+  const chunkCount = requests !== null ? requests.length : sized ? chunkCountOf(sizeBytes, limits.chunkBytes) : 0;
+  const outputFollowsBytes =
+    requests === null ? sizeBytes : requests.reduce((sum, range) => sum + range.lengthBytes, 0);
   return {
     claimed: { ...leased, sizeBytes },
     seq,
     chunkCount,
-    partTargetBytes: partTargetBytesFor(limits, sizeBytes),
+    requests,
+    partTargetBytes: partTargetBytesFor(limits, outputFollowsBytes),
     ended: false,
     sizeStatus: sized ? StepStatus.None : StepStatus.Ready,
     sizeAttempts: { failures: 0, throttles: 0 },

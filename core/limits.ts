@@ -28,6 +28,14 @@ export interface WorkerLimits {
   readonly memoryBudgetBytes: number;
   /** Size of one ranged GET. */
   readonly chunkBytes: number;
+  /**
+   * Time from sending a ranged GET to its first byte, and the bytes a second one stream
+   * delivers: the costs by which picked ranges of a subset share a request (request-plan.ts).
+   */
+  readonly requestFixedCostMs: number;
+  readonly streamBytesPerSecond: number;
+  /** The longest gap one request of a subset bridges; null derives it from the two costs above. */
+  readonly coalesceGapBytes: number | null;
   /** Chunks of one job fetched or being fetched but not yet decoded: bounds a job's read-ahead. */
   readonly fetchAheadChunksMax: number;
   /** Rows gathered before a row group is encoded (the last row group may be smaller). */
@@ -99,6 +107,12 @@ export const defaultLimits: WorkerLimits = {
   networkStreamsMax: 40,
   memoryBudgetBytes: 1024 * mebibyte,
   chunkBytes: 32 * mebibyte,
+  // A ranged GET of CommonCrawl's from inside us-east-1 answers its first byte in 40–80 ms
+  // (S3 documents 100–200 ms for small objects across the internet), and a stream flows at
+  // 10–25 MiB/s: 60 ms and 16 MiB/s bridge gaps under about 1 MiB.
+  requestFixedCostMs: 60,
+  streamBytesPerSecond: 16 * mebibyte,
+  coalesceGapBytes: null,
   fetchAheadChunksMax: 8,
   rowGroupRows: 20_000,
   // Index rows estimate about 1.8 KB each, 36 MB a row group of 20,000: the rows cut them first.
@@ -167,6 +181,14 @@ export function validateLimits(limits: WorkerLimits): void {
   assert(limits.networkStreamsMax >= 2, 'networkStreamsMax must leave room for a fetch and an upload');
   assert(limits.chunkBytes >= 1, 'chunkBytes must be positive');
   assert(limits.memoryBudgetBytes >= 1, 'memoryBudgetBytes must be positive');
+  assert(
+    limits.requestFixedCostMs >= 0 && limits.streamBytesPerSecond > 0,
+    'requestFixedCostMs must not be negative and streamBytesPerSecond must be positive',
+  );
+  assert(
+    limits.coalesceGapBytes === null || (Number.isInteger(limits.coalesceGapBytes) && limits.coalesceGapBytes >= 0),
+    'coalesceGapBytes must be a byte count or null',
+  );
   assert(limits.fetchAheadChunksMax >= 1, 'fetchAheadChunksMax must be at least 1');
   assert(limits.rowGroupRows >= 1, 'rowGroupRows must be at least 1');
   assert(limits.rowGroupBytes >= 1, 'rowGroupBytes must be at least 1');

@@ -37,6 +37,7 @@ export const badRecordCodes = [
   'wat_envelope_not_json',
   'wat_envelope_without_url',
   'wat_envelope_too_long',
+  'pick_not_a_record',
   'other',
 ] as const;
 export type BadRecordCode = (typeof badRecordCodes)[number];
@@ -86,6 +87,7 @@ const badRecordMessages: Readonly<Record<BadRecordCode, string>> = {
   wat_envelope_not_json: 'a WAT metadata record whose block is no JSON object with an Envelope',
   wat_envelope_without_url: 'a WAT envelope whose WARC-Header-Metadata names no WARC-Target-URI',
   wat_envelope_too_long: 'a WAT envelope past its limit of bytes',
+  pick_not_a_record: 'a range an index picked that holds no whole record from its first byte',
   other: unknownStoredReason,
 };
 

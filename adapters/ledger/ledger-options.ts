@@ -17,6 +17,7 @@ import type {
 export type { EnqueuedJob, FailedJob, JobStatus, RunListing, SharedOutputKey } from '../../core/ledger.ts';
 export { journalJobsPerRecordMax as enqueueBatchMax } from '../../core/ledger-machine.ts';
 import { checkSizeBytes } from '../../core/ledger-rules.ts';
+import { picksText } from '../source/pick-key.ts';
 
 export interface LedgerOptions {
   /**
@@ -46,12 +47,15 @@ export interface LedgerOptions {
 export const defaultLeaseMs = 300_000;
 
 /**
- * A job's id within its run: the first 128 bits of SHA-256 of the input's URI, hex. The same
+ * A job's id within its run: the first 128 bits of SHA-256 of the input's URI (and picked
+ * ranges, for a subset), hex. The same
  * input enqueued twice, by any worker, is the same job; 128 bits make a collision among a
  * crawl's 100,000 inputs far less likely than a disk error.
  */
 export function jobIdOf(input: InputRef): string {
-  return createHash('sha256').update(input.uri).digest('hex').slice(0, 32);
+  // A subset's picks are part of its identity: another query's picks of the same file are another job.
+  const identity = input.picks === undefined ? input.uri : `${input.uri}\n${picksText(input.picks)}`;
+  return createHash('sha256').update(identity).digest('hex').slice(0, 32);
 }
 
 /**

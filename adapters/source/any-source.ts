@@ -11,6 +11,8 @@ import type { InputRef } from '../../core/input-ref.ts';
 import type { ByteRange, Source } from '../../core/source.ts';
 import { HttpSource } from './http-source.ts';
 import { LocalSource } from './local-source.ts';
+import { pickedBytes } from '../../core/request-plan.ts';
+import { type IndexFileStore, indexPrefix, isIndexFileStore, listIndex, localIndexFiles } from './index-listing.ts';
 import { type CommonCrawlSubset, commonCrawlManifest } from './manifest.ts';
 
 export { commonCrawlManifest } from './manifest.ts';
@@ -41,6 +43,11 @@ export class AnySource implements Source {
   }
 
   async *list(spec: string, signal?: AbortSignal): AsyncIterable<InputRef> {
+    if (spec.startsWith(indexPrefix)) {
+      const path = spec.slice(indexPrefix.length);
+      yield* listIndex(await this.indexStoreFor(path), path, this.commonCrawlBase, signal);
+      return;
+    }
     const resolved = spec.startsWith('cc:')
       ? commonCrawlManifest(spec, this.commonCrawlBase, this.options.commonCrawlSubset)
       : spec;
@@ -51,8 +58,29 @@ export class AnySource implements Source {
     return (await this.sourceFor(input.uri)).sizeOf(input, signal);
   }
 
+  /** A subset's read hands on only its picked bytes (request-plan.ts), the gaps dropped. */
   async read(input: InputRef, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
-    return (await this.sourceFor(input.uri)).read(input, range, signal);
+    const bytes = await (await this.sourceFor(input.uri)).read(input, range, signal);
+    return input.picks === undefined ? bytes : pickedBytes(input.picks, range, bytes);
+  }
+
+  private async indexStoreFor(path: string): Promise<IndexFileStore> {
+    if (/^https?:\/\//i.test(path)) {
+      const client = this.http.client;
+      return {
+        indexFiles: async function* (location) {
+          yield location;
+        },
+        readIndexFile: (location, signal) => client.getWhole(location, signal),
+      };
+    }
+    if (path.startsWith('s3://')) {
+      const s3 = await this.s3Source();
+      if (!isIndexFileStore(s3)) throw new FailureError(inputFault('this S3 source cannot read index files'));
+      return s3;
+    }
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) throw new FailureError(inputFault(`unsupported index address: ${path}`));
+    return localIndexFiles(this.local);
   }
 
   private async sourceFor(location: string): Promise<Source> {

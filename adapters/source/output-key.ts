@@ -1,6 +1,7 @@
 /**
  * The output object key of an input, below the output root:
- * `crawl=<crawl>/subset=<subset>/<name>.<extension>`.
+ * `crawl=<crawl>/subset=<subset>/<name>.<extension>`, or `<name>.<pick>.<extension>` for the
+ * picked ranges of a file that an index named (pick-key.ts).
  *
  * The key depends only on the input, so a re-run overwrites instead of duplicating, and no
  * two inputs listed from one root share a key. A CommonCrawl file name is unique within its
@@ -11,6 +12,7 @@
 import type { InputRef } from '../../core/input-ref.ts';
 import { assert } from '../../core/failure.ts';
 import { baseName } from './input-naming.ts';
+import { pickKeyOf } from './pick-key.ts';
 
 const unknown = 'unknown';
 /** Endings of the names a listing reads as WARC or ARC files, whatever their case. */
@@ -56,5 +58,7 @@ export function outputKeyFor(input: InputRef, extension = 'parquet'): string {
   const partition = `crawl=${partitionValue(input.crawl)}/subset=${partitionValue(input.subset)}`;
   const path = input.crawl !== null ? baseName(input.filename) : safeRelativePath(input.filename);
   const folder = path.slice(0, path.lastIndexOf('/') + 1);
-  return `${partition}/${folder}${outputName(baseName(path))}.${suffix}`;
+  // A subset's key carries its picks' key, so it never overwrites the whole file's export.
+  const pick = input.picks === undefined ? '' : `.${pickKeyOf(input.picks)}`;
+  return `${partition}/${folder}${outputName(baseName(path))}${pick}.${suffix}`;
 }

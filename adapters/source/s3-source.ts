@@ -11,6 +11,8 @@ import { classified } from '../aws/aws-failure.ts';
 import { parseS3Uri, s3Uri } from '../aws/s3-location.ts';
 import { sendOptions } from '../aws/send-options.ts';
 import { parseContentRange } from './http-status.ts';
+import { globRoot, globToRegExp, isGlob } from './glob-pattern.ts';
+import type { IndexFileStore } from './index-listing.ts';
 import { inputRefFor, isManifestName, isWarcName } from './input-naming.ts';
 import { defaultListingRetry, withListingRetry, type ListingRetry } from './listing-retry.ts';
 import { manifestBase, manifestLines, resolveManifestLine } from './manifest.ts';
@@ -30,7 +32,10 @@ interface ObjectBody {
   destroy?: () => void;
 }
 
-export class S3Source implements Source {
+/** Largest index file read whole (`--input index:s3://…`): ten million rows of Parquet are about 300 MiB. */
+const indexFileBytesMax = 1024 * 1024 * 1024;
+
+export class S3Source implements Source, IndexFileStore {
   private readonly client: S3Client;
   private readonly pageKeys: number;
   private readonly pagesMax: number;
@@ -99,6 +104,46 @@ export class S3Source implements Source {
     return bytes.length === expected ? bytes : bytes.subarray(0, expected);
   }
 
+  /** An index key, or a glob's matching keys in key order (its root, the part before the first glob character, is listed). */
+  async *indexFiles(path: string, signal?: AbortSignal): AsyncIterable<string> {
+    const location = parseS3Uri(path);
+    if (!isGlob(location.key)) {
+      yield path;
+      return;
+    }
+    const { root, rest } = globRoot(location.key);
+    const prefix = root === '.' ? '' : `${root.replace(/\/+$/, '')}/`;
+    const matcher = globToRegExp(rest);
+    for await (const key of this.keysUnder(location.bucket, prefix, signal))
+      if (matcher.test(key.slice(prefix.length))) yield s3Uri({ bucket: location.bucket, key });
+  }
+
+  async readIndexFile(location: string, signal?: AbortSignal): Promise<Uint8Array> {
+    const { bucket, key } = parseS3Uri(location);
+    return withListingRetry(this.listingRetry, () => this.getWhole(bucket, key, signal, indexFileBytesMax), signal);
+  }
+
+  private async *keysUnder(bucket: string, prefix: string, signal?: AbortSignal): AsyncIterable<string> {
+    let continuationToken: string | undefined;
+    for (let page = 0; page < this.pagesMax; page += 1) {
+      const command = new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        MaxKeys: this.pageKeys,
+        ContinuationToken: continuationToken,
+      });
+      const answer = await withListingRetry(
+        this.listingRetry,
+        () => classified(`LIST s3://${bucket}/${prefix}`, () => this.client.send(command, sendOptions(signal))),
+        signal,
+      );
+      for (const object of answer.Contents ?? []) if (object.Key !== undefined) yield object.Key;
+      continuationToken = answer.IsTruncated === true ? answer.NextContinuationToken : undefined;
+      if (continuationToken === undefined) return;
+    }
+    throw new FailureError(inputFault(`listing s3://${bucket}/${prefix} runs past ${this.pagesMax} pages`));
+  }
+
   private async *listPrefix(bucket: string, prefix: string, signal?: AbortSignal): AsyncIterable<InputRef> {
     const root = prefix.slice(0, prefix.lastIndexOf('/') + 1);
     let continuationToken: string | undefined;
@@ -137,15 +182,20 @@ export class S3Source implements Source {
     }
   }
 
-  private async getWhole(bucket: string, key: string, signal?: AbortSignal): Promise<Uint8Array> {
+  private async getWhole(
+    bucket: string,
+    key: string,
+    signal?: AbortSignal,
+    bytesMax = this.manifestBytesMax,
+  ): Promise<Uint8Array> {
     const uri = s3Uri({ bucket, key });
     const answer = await classified(`GET ${uri}`, () =>
       this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), sendOptions(signal)),
     );
     const body = answer.Body as ObjectBody | undefined;
-    if ((answer.ContentLength ?? 0) > this.manifestBytesMax || body === undefined) {
+    if ((answer.ContentLength ?? 0) > bytesMax || body === undefined) {
       body?.destroy?.();
-      throw new FailureError(inputFault(`manifest ${uri} is missing or larger than ${this.manifestBytesMax} bytes`));
+      throw new FailureError(inputFault(`${uri} is missing or larger than ${bytesMax} bytes`));
     }
     return classified(`GET ${uri} body`, () => body.transformToByteArray());
   }

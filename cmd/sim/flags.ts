@@ -19,6 +19,12 @@ export interface SimFlags {
   readonly html: string | undefined;
   /** Where to write the JSON result (the same document `--json` prints). */
   readonly out: string | undefined;
+  /** `--subset-captures N`: plan a subset run of N picked captures over `--files` files instead. */
+  readonly subsetCaptures: number | undefined;
+  readonly subsetSpread: 'even' | 'skewed' | undefined;
+  readonly coalesceGapKb: number | undefined;
+  /** A worker's request ceiling for the subset's source; null for none. */
+  readonly sourceRequestsPerSecond: number | null | undefined;
   readonly help: boolean;
   readonly version: boolean;
 }
@@ -27,7 +33,8 @@ export class UsageError extends Error {}
 
 export const usage =
   'usage: npx cc-sim [--scenario FILE] [--instances N] [--instance-type T] [--files N] [--seed S] ' +
-  '[--policy weighted|fifo|round-robin] [--sweep] [--deadline HOURS] [--calibrate METRICS_LOG] [--json] [--out FILE] [--html FILE] [--version]';
+  '[--policy weighted|fifo|round-robin] [--sweep] [--deadline HOURS] [--calibrate METRICS_LOG] [--json] [--out FILE] [--html FILE] [--version] ' +
+  '[--subset-captures N [--subset-spread even|skewed] [--coalesce-gap-kb K] [--source-requests-per-second R|none]]';
 
 function positiveInteger(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -56,6 +63,10 @@ export function parseSimFlags(argv: readonly string[]): SimFlags {
         json: { type: 'boolean', default: false },
         html: { type: 'string' },
         out: { type: 'string' },
+        'subset-captures': { type: 'string' },
+        'subset-spread': { type: 'string' },
+        'coalesce-gap-kb': { type: 'string' },
+        'source-requests-per-second': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
       },
@@ -76,7 +87,20 @@ export function parseSimFlags(argv: readonly string[]): SimFlags {
   if (deadlineHours !== undefined && !(deadlineHours > 0))
     throw new UsageError(`--deadline must be a positive number of hours, got "${values.deadline}"`);
   if (deadlineHours !== undefined && !values.sweep) throw new UsageError('--deadline only makes sense with --sweep');
+  const spread = values['subset-spread'];
+  if (spread !== undefined && spread !== 'even' && spread !== 'skewed')
+    throw new UsageError(`--subset-spread must be even or skewed, got "${spread}"`);
+  const gapText = values['coalesce-gap-kb'];
+  if (gapText !== undefined && !/^\d+$/.test(gapText))
+    throw new UsageError(`--coalesce-gap-kb must be an integer ≥ 0, got "${gapText}"`);
+  const rateText = values['source-requests-per-second'];
+  if (rateText !== undefined && rateText !== 'none' && !(Number(rateText) > 0))
+    throw new UsageError(`--source-requests-per-second must be a positive number or none, got "${rateText}"`);
   return {
+    subsetCaptures: positiveInteger('subset-captures', values['subset-captures']),
+    subsetSpread: spread,
+    coalesceGapKb: gapText === undefined ? undefined : Number(gapText),
+    sourceRequestsPerSecond: rateText === undefined ? undefined : rateText === 'none' ? null : Number(rateText),
     scenario: values.scenario,
     instances: positiveInteger('instances', values.instances),
     instanceType: values['instance-type'],

@@ -25,6 +25,7 @@ import {
   type Scenario,
   type ScenarioFile,
 } from '../../sim/scenario.ts';
+import { defaultSubsetScenario, planSubset, subsetReport, type SubsetScenario } from '../../sim/subset-plan.ts';
 import { textReport } from '../../sim/text-report.ts';
 import { versionText } from '../package-version.ts';
 import { chartLibrary } from './chart-library.ts';
@@ -159,6 +160,22 @@ function sweepWithProgress(scenario: Scenario, flags: SimFlags): SweepResult {
   return result;
 }
 
+function subsetScenarioOf(flags: SimFlags, captures: number): SubsetScenario {
+  const instanceType = flags.instanceType ?? defaultSubsetScenario.instanceType;
+  if (findInstanceType(instanceType) === undefined) throw new UsageError(`unknown --instance-type ${instanceType}`);
+  return {
+    ...defaultSubsetScenario,
+    captures,
+    instanceType,
+    ...(flags.files !== undefined && { files: flags.files }),
+    ...(flags.instances !== undefined && { instances: flags.instances }),
+    ...(flags.seed !== undefined && { seed: flags.seed }),
+    ...(flags.subsetSpread !== undefined && { spread: flags.subsetSpread }),
+    ...(flags.coalesceGapKb !== undefined && { gapBytesMax: flags.coalesceGapKb * 1024 }),
+    ...(flags.sourceRequestsPerSecond !== undefined && { workerRequestsPerSecond: flags.sourceRequestsPerSecond }),
+  };
+}
+
 function main(argv: readonly string[]): number {
   const flags = parseSimFlags(argv);
   if (flags.help) {
@@ -167,6 +184,11 @@ function main(argv: readonly string[]): number {
   }
   if (flags.version) {
     console.log(versionText());
+    return 0;
+  }
+  if (flags.subsetCaptures !== undefined) {
+    const subset = subsetScenarioOf(flags, flags.subsetCaptures);
+    console.log(flags.json ? JSON.stringify(planSubset(subset), null, 2) : subsetReport(subset));
     return 0;
   }
   const scenario = loadScenario(flags);
@@ -205,6 +227,9 @@ const helpText = [
   '                         over time; for a sweep, cost against makespan of every fleet with the deadline',
   '                         drawn and the chosen fleet marked, and the table',
   '  --version              print the version',
+  '  --subset-captures N    plan a subset run (--input index:…) of N captures over --files files instead:',
+  "                         requests, bytes fetched, time and cost, with the core's coalescing and without;",
+  '                         --subset-spread even|skewed, --coalesce-gap-kb K, --source-requests-per-second R|none',
   'Exit codes: 0 done; 1 a checker found a violation (the replay command is printed); 2 bad usage.',
 ].join('\n');
 

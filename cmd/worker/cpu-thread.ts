@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { captureFilterOf } from '../../adapters/filter/capture-filter.ts';
 import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
+import { PickedRangeDecoder } from '../../adapters/warc/picked-range-decoder.ts';
 import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
 import type { CpuReply, CpuRequest, CpuThreadData } from './cpu-messages.ts';
 import { InProcessCpu } from './cpu-stages.ts';
@@ -20,7 +21,7 @@ async function stagesOf(data: CpuThreadData): Promise<InProcessCpu> {
   const keep = await captureFilterOf(data.filter);
   const output = data.codec.output;
   return new InProcessCpu(
-    new WarcDecoder(keep === null ? { output } : { output, keep }),
+    new PickedRangeDecoder(new WarcDecoder(keep === null ? { output } : { output, keep })),
     createParquetEncoder({ schema: output.schema }),
   );
 }

@@ -99,7 +99,9 @@ function inputEndings(): string {
 }
 
 function isLocalSpec(spec: string): boolean {
-  return !spec.startsWith('cc:') && !/^[a-z][a-z0-9+.-]*:\/\//i.test(spec) && !isGlob(spec);
+  return (
+    !spec.startsWith('cc:') && !spec.startsWith('index:') && !/^[a-z][a-z0-9+.-]*:\/\//i.test(spec) && !isGlob(spec)
+  );
 }
 
 /** An input fault while listing is the user's: the input named does not exist or cannot be read. */
@@ -112,7 +114,7 @@ function listingMistake(spec: string, error: unknown): unknown {
 }
 
 const inputKinds =
-  'a WARC file, a folder of them, a glob, a manifest (warc.paths[.gz]), https://, s3:// or cc:CC-MAIN-…';
+  'a WARC file, a folder of them, a glob, a manifest (warc.paths[.gz]), https://, s3://, cc:CC-MAIN-… or index:PATH';
 
 /**
  * The run's listing, its first input already read: a missing or unreadable input, or one

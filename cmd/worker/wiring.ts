@@ -123,14 +123,15 @@ export async function cpuStagesOf(
     const pool = new CpuPool(config.threads, codecOptionsOf(config), filter);
     return { value: pool, close: () => pool.close() };
   }
-  const [{ WarcDecoder }, { createParquetEncoder }, { captureFilterOf }] = await Promise.all([
+  const [{ WarcDecoder }, { PickedRangeDecoder }, { createParquetEncoder }, { captureFilterOf }] = await Promise.all([
     import('../../adapters/warc/warc-decoder.ts'),
+    import('../../adapters/warc/picked-range-decoder.ts'),
     import('../../adapters/parquet/parquet-encoder.ts'),
     import('../../adapters/filter/capture-filter.ts'),
   ]);
   const output = codecOptionsOf(config).output;
   const keep = await captureFilterOf(filter);
-  const decoder = new WarcDecoder(keep === null ? { output } : { output, keep });
+  const decoder = new PickedRangeDecoder(new WarcDecoder(keep === null ? { output } : { output, keep }));
   const stages = new InProcessCpu(decoder, createParquetEncoder({ schema: output.schema }));
   return { value: stages, close: () => stages.close() };
 }
@@ -147,7 +148,8 @@ export function codecOptionsOf(config: WorkerConfig): CodecOptions {
 export function sourceRequestsPerSecondOf(config: WorkerConfig): number | null {
   if (config.sourceRequestsPerSecond !== undefined) return config.sourceRequestsPerSecond;
   const spec = inputSpecOf(config);
-  const location = spec.startsWith('cc:') ? config.ccBase : spec;
+  // A cc: crawl and an index's WARC files are read from the crawl base.
+  const location = spec.startsWith('cc:') || spec.startsWith('index:') ? config.ccBase : spec;
   return /^https?:\/\//i.test(location) ? httpSourceRequestsPerSecond : null;
 }
 
@@ -167,6 +169,7 @@ export function limitsOf(config: WorkerConfig): WorkerLimits {
     memoryBudgetBytes: plan.dataBudgetBytes,
     jobsActiveMax: plan.jobsActiveMax,
     chunkBytes: config.chunkMb * mebibyte,
+    coalesceGapBytes: config.coalesceGapKb === undefined ? null : config.coalesceGapKb * 1024,
     leaseMs: config.leaseSeconds * 1_000,
     heartbeatIntervalMs: Math.floor((config.leaseSeconds * 1_000) / 5),
     leaseSafetyMs: Math.floor((config.leaseSeconds * 1_000) / 10),

@@ -33,7 +33,7 @@ export const optionSpecs = {
     environment: 'INPUT',
     kind: 'string',
     defaultValue: undefined,
-    help: 'WARC or ARC file, folder, glob, manifest (warc.paths[.gz]), cc:CC-MAIN-…, https:// or s3:// (default: the bundled samples)',
+    help: 'WARC or ARC file, folder, glob, manifest (warc.paths[.gz]), cc:CC-MAIN-…, https://, s3://, or index:PATH (Parquet or CSV of warc_filename, warc_record_offset, warc_record_length, resolved against --cc-base) (default: the bundled samples)',
   },
   output: {
     flag: 'output',
@@ -182,6 +182,13 @@ export const optionSpecs = {
     defaultValue: undefined,
     help: 'export only the captures whose url_host_registered_domain is listed in this file (one a line, # comments)',
   },
+  coalesceGapKb: {
+    flag: 'coalesce-gap-kb',
+    environment: 'COALESCE_GAP_KB',
+    kind: 'integer',
+    defaultValue: undefined,
+    help: 'index: inputs: picked ranges this close (KiB) share one ranged read (default: what a request costs in stream time, about 1 MiB)',
+  },
   logLevel: {
     flag: 'log-level',
     environment: 'LOG_LEVEL',
@@ -222,6 +229,8 @@ export interface WorkerConfig {
   readonly metricsInterval: number;
   readonly memoryBudgetMb: number;
   readonly chunkMb: number;
+  /** `--coalesce-gap-kb`: the gap a subset's request bridges; undefined derives it (core/request-plan.ts). */
+  readonly coalesceGapKb: number | undefined;
   readonly threads: number;
   /** `--where`: the condition's text, checked by run-preflight.ts. */
   readonly where: string | undefined;
@@ -381,6 +390,7 @@ export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.Pr
     metricsInterval: asInteger('metricsInterval', pick('metricsInterval'), 1) as number,
     memoryBudgetMb,
     chunkMb,
+    coalesceGapKb: asInteger('coalesceGapKb', pick('coalesceGapKb'), 0),
     threads,
     where: text('where'),
     domains: text('domains'),

@@ -35,9 +35,10 @@ const commandsMax = 60;
 
 /**
  * Ten inputs: the last three share their output keys with the first three (another bucket,
- * the same file name), and every third has no size.
+ * the same file name), and every third has no size; and two subsets (picked ranges, as
+ * `--input index:` enqueues), one of a file of the ten, whose picks are part of the job.
  */
-const inputPool: readonly InputRef[] = Array.from({ length: 10 }, (_, index) => {
+const wholeInputs: readonly InputRef[] = Array.from({ length: 10 }, (_, index) => {
   const name = `f-${index % 7}.warc.gz`;
   const input: InputRef = {
     uri: `s3://bucket-${index < 7 ? 'a' : 'b'}/${name}`,
@@ -51,6 +52,28 @@ const inputPool: readonly InputRef[] = Array.from({ length: 10 }, (_, index) => 
   const { sizeBytes: _unknown, ...sizeless } = input;
   return sizeless;
 });
+
+const subsetInputs: readonly InputRef[] = [
+  {
+    ...wholeInputs[1]!,
+    sizeBytes: 900,
+    picks: [
+      { offsetBytes: 0, lengthBytes: 300 },
+      { offsetBytes: 600, lengthBytes: 300 },
+    ],
+  },
+  {
+    uri: 's3://bucket-a/g.warc.gz',
+    filename: 'g.warc.gz',
+    sizeBytes: 5_000,
+    crawl: 'CC-MAIN-2024-22',
+    subset: 'warc',
+    segment: null,
+    picks: [{ offsetBytes: 4_000, lengthBytes: 1_000 }],
+  },
+];
+
+const inputPool: readonly InputRef[] = [...wholeInputs, ...subsetInputs];
 
 function resultOf(rows: number): JobResult {
   return {

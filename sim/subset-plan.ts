@@ -1,0 +1,205 @@
+/**
+ * The capacity planner of a subset run (`--input index:…`): N picked captures over M files,
+ * drawn, planned into requests by the core's own rule (core/request-plan.ts), and the time
+ * and cost that the fleet's ceilings allow. A closed-form model, not the event simulation of
+ * whole files: a subset's work is requests, and its time is whichever of three ceilings binds:
+ *
+ * - requests a second: each worker's own ceiling (`--source-requests-per-second`, 20 for
+ *   HTTPS) times the workers, and the fleet-wide one of the remote (CommonCrawl's 2,000,
+ *   sim/models.ts), whichever is lower;
+ * - concurrency: a worker's fetch streams (core/limits.ts) each busy for the request's fixed
+ *   latency plus its bytes at the stream rate;
+ * - bandwidth: the instances' sustained network rate;
+ * - CPU: each capture decoded alone and encoded, `cpuSecondsPerCapture` on one of the
+ *   instance's cores (by default the simulator's decode and encode rates; a benchmark
+ *   calibrates it from a run).
+ *
+ * Captures of a file lie at uniformly drawn record positions of a CommonCrawl-like file
+ * (records `recordSpacingBytes` apart, a response `captureBytes` long); picks per file follow
+ * the chosen spread (`even`: N/M each, `skewed`: Zipf-like, a few files hold most picks, as a
+ * query for one site does).
+ */
+import { defaultLimits } from '../core/limits.ts';
+import { coalesceGapBytesOf, planRequests } from '../core/request-plan.ts';
+import { nextUnit, seededRandom, type SeededRandom } from '../core/seeded-random.ts';
+import type { ByteRange } from '../core/source.ts';
+import { findInstanceType, type InstanceType } from './instance-types.ts';
+import { defaultModels } from './models.ts';
+
+export type PickSpread = 'even' | 'skewed';
+
+export interface SubsetScenario {
+  readonly captures: number;
+  readonly files: number;
+  readonly instances: number;
+  readonly instanceType: string;
+  readonly spread: PickSpread;
+  /** The gap one request bridges; null uses the core's rule. 0 turns coalescing off. */
+  readonly gapBytesMax: number | null;
+  /** One worker's request ceiling; null for none (S3). */
+  readonly workerRequestsPerSecond: number | null;
+  /** The remote's ceiling for the whole fleet. */
+  readonly fleetRequestsPerSecond: number;
+  readonly requestFixedCostMs: number;
+  readonly streamBytesPerSecond: number;
+  readonly fileBytes: number;
+  /** A capture's response record and the request and metadata records between two captures. */
+  readonly recordSpacingBytes: number;
+  readonly captureBytes: number;
+  readonly chunkBytes: number;
+  /** CPU time of one capture, decoded alone and encoded; null derives it from the simulator's CPU model. */
+  readonly cpuSecondsPerCapture: number | null;
+  /** Cores decoding and encoding on each instance; null for the instance type's vCPUs. */
+  readonly coresPerInstance: number | null;
+  readonly seed: number;
+}
+
+/**
+ * A CommonCrawl WARC file: about 1 GiB holding some 37,000 captures, a response (about 20 KB
+ * gzip'd) followed by its request and metadata records (some 9 KB): 29 KB apart.
+ */
+export const defaultSubsetScenario: SubsetScenario = {
+  captures: 10_000_000,
+  files: 90_000,
+  instances: 10,
+  instanceType: 'c6gn.4xlarge',
+  spread: 'even',
+  gapBytesMax: null,
+  workerRequestsPerSecond: 20,
+  fleetRequestsPerSecond: defaultModels.source.requestsPerSecondMax,
+  requestFixedCostMs: defaultLimits.requestFixedCostMs,
+  streamBytesPerSecond: defaultLimits.streamBytesPerSecond,
+  fileBytes: 1024 ** 3,
+  recordSpacingBytes: 29_000,
+  captureBytes: 20_000,
+  chunkBytes: defaultLimits.chunkBytes,
+  cpuSecondsPerCapture: null,
+  coresPerInstance: null,
+  seed: 1,
+};
+
+export interface SubsetPlan {
+  readonly captures: number;
+  readonly requests: number;
+  readonly bytesPicked: number;
+  readonly bytesFetched: number;
+  readonly hours: number;
+  readonly dollars: number;
+  readonly bound: 'request rate' | 'concurrency' | 'bandwidth' | 'cpu';
+}
+
+/** Files sampled for the plan: the rest are scaled from them (their picks are alike). */
+const sampledFilesMax = 2_000;
+
+function picksPerFile(scenario: SubsetScenario, random: SeededRandom): number[] {
+  const files = Math.min(scenario.files, sampledFilesMax);
+  const weights = Array.from({ length: files }, (_, index) => (scenario.spread === 'even' ? 1 : 1 / (index + 1)));
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  const perSampledFile = scenario.captures * (files / scenario.files);
+  const capacity = Math.floor(scenario.fileBytes / scenario.recordSpacingBytes);
+  // Rounding by a random draw keeps the total right on average when picks per file are fractional.
+  return weights.map((weight) => {
+    const exact = Math.min(capacity, (perSampledFile * weight) / total);
+    return Math.floor(exact) + (nextUnit(random) < exact - Math.floor(exact) ? 1 : 0);
+  });
+}
+
+/** `count` distinct record positions of one file, as picked ranges in file order. */
+function picksOfFile(count: number, scenario: SubsetScenario, random: SeededRandom): ByteRange[] {
+  const capacity = Math.floor(scenario.fileBytes / scenario.recordSpacingBytes);
+  const chosen = new Set<number>();
+  // Draws until `count` distinct positions: bounded, as count ≤ capacity and most draws are new
+  // while count is under half the capacity; above it, every position is taken in order.
+  if (count > capacity / 2)
+    for (let position = 0; position < capacity && chosen.size < count; position++) chosen.add(position);
+  for (let draw = 0; chosen.size < count && draw < count * 64; draw++)
+    chosen.add(Math.floor(nextUnit(random) * capacity));
+  return [...chosen]
+    .sort((a, b) => a - b)
+    .map((position) => ({ offsetBytes: position * scenario.recordSpacingBytes, lengthBytes: scenario.captureBytes }));
+}
+
+export function planSubset(scenario: SubsetScenario): SubsetPlan {
+  const random = seededRandom(scenario.seed);
+  const counts = picksPerFile(scenario, random);
+  const files = counts.map((count) => picksOfFile(count, scenario, random));
+  return planPicks(files, scenario, scenario.files / counts.length);
+}
+
+/**
+ * The plan for given picks (each file's, normalized), scaled by `scale` files a file given:
+ * what the planner draws, or what a real index holds (the benchmark checks the model with it).
+ */
+export function planPicks(files: readonly (readonly ByteRange[])[], scenario: SubsetScenario, scale = 1): SubsetPlan {
+  const instance = findInstanceType(scenario.instanceType);
+  if (instance === undefined) throw new Error(`unknown instance type ${scenario.instanceType}`);
+  const gapBytesMax = scenario.gapBytesMax ?? coalesceGapBytesOf(scenario);
+  let requests = 0;
+  let bytesPicked = 0;
+  let bytesFetched = 0;
+  let captures = 0;
+  for (const picks of files) {
+    const planned = planRequests(picks, { chunkBytes: scenario.chunkBytes, gapBytesMax });
+    captures += picks.length;
+    requests += planned.length;
+    bytesPicked += picks.reduce((sum, pick) => sum + pick.lengthBytes, 0);
+    bytesFetched += planned.reduce((sum, request) => sum + request.lengthBytes, 0);
+  }
+  return timeOf(scenario, instance, {
+    captures: captures * scale,
+    requests: requests * scale,
+    bytesPicked: bytesPicked * scale,
+    bytesFetched: bytesFetched * scale,
+  });
+}
+
+function cpuSecondsPerCaptureOf(scenario: SubsetScenario): number {
+  const { decodeBytesPerSecondPerCore, encodeRowsPerSecondPerCore } = defaultModels.cpu;
+  return (
+    scenario.cpuSecondsPerCapture ??
+    scenario.captureBytes / decodeBytesPerSecondPerCore + 1 / encodeRowsPerSecondPerCore
+  );
+}
+
+function timeOf(
+  scenario: SubsetScenario,
+  instance: InstanceType,
+  totals: Pick<SubsetPlan, 'captures' | 'requests' | 'bytesPicked' | 'bytesFetched'>,
+): SubsetPlan {
+  const perWorker = scenario.workerRequestsPerSecond ?? Infinity;
+  const requestRate = Math.min(scenario.fleetRequestsPerSecond, perWorker * scenario.instances);
+  const meanRequestBytes = totals.requests === 0 ? 0 : totals.bytesFetched / totals.requests;
+  const requestSeconds = scenario.requestFixedCostMs / 1000 + meanRequestBytes / scenario.streamBytesPerSecond;
+  const concurrencyRate = (scenario.instances * defaultLimits.stageWorkersMax.fetch) / requestSeconds;
+  const bandwidth = (scenario.instances * instance.baselineGbps * 1e9) / 8;
+  const cores = scenario.instances * (scenario.coresPerInstance ?? instance.vcpus);
+  const seconds = {
+    'request rate': totals.requests / requestRate,
+    concurrency: totals.requests / concurrencyRate,
+    bandwidth: totals.bytesFetched / bandwidth,
+    cpu: (totals.captures * cpuSecondsPerCaptureOf(scenario)) / cores,
+  } as const;
+  const [bound, longest] = (Object.entries(seconds) as [SubsetPlan['bound'], number][]).reduce((worst, entry) =>
+    entry[1] > worst[1] ? entry : worst,
+  );
+  const hours = longest / 3600;
+  return { ...totals, hours, dollars: hours * scenario.instances * instance.dollarsPerHour, bound };
+}
+
+/** The plan with the core's coalescing and without it (one request a capture), as text. */
+export function subsetReport(scenario: SubsetScenario): string {
+  const coalesced = planSubset(scenario);
+  const single = planSubset({ ...scenario, gapBytesMax: 0 });
+  const line = (name: string, plan: SubsetPlan): string =>
+    `${name.padEnd(18)} ${(plan.requests / plan.captures).toFixed(3).padStart(9)} ${(plan.bytesFetched / plan.bytesPicked).toFixed(2).padStart(10)} ` +
+    `${plan.hours.toFixed(2).padStart(8)} h ${`$${plan.dollars.toFixed(0)}`.padStart(8)}  ${plan.bound}`;
+  const gap = scenario.gapBytesMax ?? coalesceGapBytesOf(scenario);
+  return [
+    `subset: ${scenario.captures.toLocaleString('en-US')} captures over ${scenario.files.toLocaleString('en-US')} files (${scenario.spread}), ` +
+      `${scenario.instances} × ${scenario.instanceType}, ${scenario.workerRequestsPerSecond ?? 'no'} requests/s per worker, ` +
+      `${scenario.fleetRequestsPerSecond} fleet-wide; gaps under ${(gap / 1024).toFixed(0)} KiB bridged`,
+    `${''.padEnd(18)} ${'req/pick'.padStart(9)} ${'fetch/pick'.padStart(10)} ${'time'.padStart(10)} ${'cost'.padStart(8)}  bound`,
+    line('coalesced', coalesced),
+    line('one request each', single),
+  ].join('\n');
+}

@@ -1,0 +1,263 @@
+/**
+ * End-to-end tests of `--input index:…` with the real binary. A crawl of two CommonCrawl-like
+ * files (one gzip member a record) is exported whole; DuckDB picks captures of that export and
+ * writes the pick as the index (Parquet in SNAPPY, GZIP and ZSTD, and CSV), as a user would
+ * from CommonCrawl's columnar index; the subset run must give exactly the picked rows, each
+ * once, beside the whole-file export without overwriting it. Against a local folder, an HTTP
+ * server on loopback (exact ranges asked, coalescing, a server that ignores Range, a burst of
+ * 503s) and S3 (s3rver, the index named by a glob), and split in two static shards. A range
+ * into the middle of a record is a counted bad record; overlapping ranges and an index
+ * without the columns are exit 2 naming them.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
+import { denseWarc } from '../support/dense-warc.ts';
+import { s3rverCredentials, startS3rver } from '../support/s3rver-process.ts';
+
+const binary = resolve(import.meta.dirname, '../../cmd/worker');
+const workFolder = mkdtempSync(join(tmpdir(), 'worker-subset-'));
+const crawlBase = join(workFolder, 'base');
+const wholeOutput = join(workFolder, 'whole');
+const environment = { PATH: process.env.PATH ?? '', HOME: workFolder };
+const segment = 'crawl-data/CC-MAIN-2024-22/segments/1715971057216.39/warc';
+const warcPaths = [0, 1].map((index) => `${segment}/CC-MAIN-20240517233122-20240518023122-0000${index}.warc.gz`);
+const recordsPerFile = 120;
+
+interface Capture {
+  warc_filename: string;
+  warc_record_offset: number;
+  warc_record_length: number;
+  url: string;
+  content_digest: string;
+}
+
+let server: CommonCrawlHttpServer;
+/** Every capture of the whole-file export, and the third of them the index picks. */
+let captures: Capture[];
+let picked: Capture[];
+
+function run(args: string[], extra: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [binary, '--metrics', 'none', '--threads', '1', ...args], {
+    env: { ...environment, ...extra },
+    cwd: workFolder,
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolveRun) => child.on('exit', (code) => resolveRun({ code, stderr })));
+}
+
+async function query<T>(sql: string): Promise<T[]> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  const rows = (await connection.runAndReadAll(sql)).getRowObjects();
+  connection.closeSync();
+  return JSON.parse(JSON.stringify(rows, (_, value) => (typeof value === 'bigint' ? Number(value) : value))) as T[];
+}
+
+const captureColumns = 'warc_filename, warc_record_offset, warc_record_length, url, content_digest';
+
+function capturesOf(parquetGlob: string): Promise<Capture[]> {
+  return query<Capture>(
+    `SELECT ${captureColumns} FROM read_parquet('${parquetGlob}') ORDER BY warc_filename, warc_record_offset`,
+  );
+}
+
+/** DuckDB writes the pick: every third capture, as a query of the columnar index would. */
+async function writeIndex(path: string, format: string): Promise<void> {
+  const pick = `SELECT warc_filename, warc_record_offset, warc_record_length, url FROM read_parquet('${wholeOutput}/**/*.parquet')
+    QUALIFY row_number() OVER (ORDER BY warc_filename, warc_record_offset) % 3 = 0`;
+  await query(`COPY (${pick}) TO '${path}' (${format})`);
+}
+
+beforeAll(async () => {
+  const files = new Map<string, Uint8Array>();
+  warcPaths.forEach((path, index) => {
+    const bytes = denseWarc(recordsPerFile, 17 + index);
+    files.set(path, bytes);
+    mkdirSync(join(crawlBase, segment), { recursive: true });
+    writeFileSync(join(crawlBase, path), bytes);
+  });
+  server = await startCommonCrawlHttpServer(files);
+  const whole = await run(['--input', join(crawlBase, 'crawl-data'), '--output', wholeOutput]);
+  expect(whole.stderr).toContain('2 files exported, 0 failed');
+  captures = await capturesOf(`${wholeOutput}/**/*.parquet`);
+  expect(captures).toHaveLength(2 * recordsPerFile);
+  picked = captures.filter((_, index) => (index + 1) % 3 === 0);
+  await writeIndex(join(workFolder, 'pick-zstd.parquet'), "FORMAT parquet, COMPRESSION 'zstd'");
+}, 120_000);
+
+afterAll(async () => {
+  await server.stop();
+  rmSync(workFolder, { recursive: true, force: true });
+});
+
+function rangesOf(requests: CommonCrawlHttpServer['requests']): string[] {
+  return requests.filter((request) => request.method === 'GET' && request.range !== null).map((r) => r.range as string);
+}
+
+describe('a subset from a local folder', () => {
+  it('exports exactly the picked captures, beside the whole-file export, for every codec DuckDB writes and CSV', async () => {
+    for (const [name, format] of [
+      ['pick-snappy.parquet', "FORMAT parquet, COMPRESSION 'snappy'"],
+      ['pick-gzip.parquet', "FORMAT parquet, COMPRESSION 'gzip'"],
+      ['pick-zstd.parquet', "FORMAT parquet, COMPRESSION 'zstd'"],
+      ['pick.csv', 'FORMAT csv, HEADER true'],
+    ] as const) {
+      await writeIndex(join(workFolder, name), format);
+      const output = join(workFolder, `local-${name}`);
+      // The whole files first, into the same output: the subset must not overwrite them.
+      await run(['--input', join(crawlBase, 'crawl-data'), '--output', output]);
+      const result = await run([
+        '--input',
+        `index:${join(workFolder, name)}`,
+        '--cc-base',
+        crawlBase,
+        '--output',
+        output,
+      ]);
+      expect(result.stderr, name).toContain('2 files exported, 0 failed');
+      expect(result.code).toBe(0);
+      const keys = readdirSync(output, { recursive: true, encoding: 'utf8' }).filter((key) => key.endsWith('.parquet'));
+      const subsetKeys = keys.filter((key) => /-0000\d\.[0-9a-f]{12}\.parquet$/.test(key));
+      expect(subsetKeys, name).toHaveLength(2);
+      expect(keys).toHaveLength(4);
+      expect(await capturesOf(`${output}/**/*.*.parquet`)).toEqual(picked);
+      expect(await capturesOf(`${output}/**/*-0000?.parquet`)).toEqual(captures);
+    }
+  }, 240_000);
+
+  it('reads a range into the middle of a record as a bad record, counted, and the other picks', async () => {
+    const target = picked[0] as Capture;
+    const lines = [
+      'warc_filename,warc_record_offset,warc_record_length',
+      ...picked.map(
+        (capture) => `${capture.warc_filename},${capture.warc_record_offset},${capture.warc_record_length}`,
+      ),
+      `${target.warc_filename},${target.warc_record_offset + 10},${target.warc_record_length - 10}`,
+    ];
+    // The shifted range overlaps its record's: it goes in an index of its own.
+    const good = join(workFolder, 'good.csv');
+    const shifted = join(workFolder, 'shifted.csv');
+    writeFileSync(good, `${lines.slice(0, -1).join('\n')}\n`);
+    writeFileSync(shifted, `${[lines[0], lines.at(-1), ...lines.slice(2, 4)].join('\n')}\n`);
+    const output = join(workFolder, 'shifted');
+    const result = await run(['--input', `index:${shifted}`, '--cc-base', crawlBase, '--output', output]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/bad 1\b/);
+    expect(await capturesOf(`${output}/**/*.parquet`)).toEqual(picked.slice(1, 3));
+    const overlapping = join(workFolder, 'overlapping.csv');
+    writeFileSync(overlapping, `${lines.join('\n')}\n`);
+    const refused = await run(['--input', `index:${overlapping}`, '--cc-base', crawlBase, '--output', output]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('overlapping ranges');
+  }, 120_000);
+
+  it('splits into static shards that together export the pick once', async () => {
+    const output = join(workFolder, 'sharded');
+    const index = `index:${join(workFolder, 'pick-zstd.parquet')}`;
+    const shards = await Promise.all(
+      ['0/2', '1/2'].map((shard) =>
+        run(['--input', index, '--cc-base', crawlBase, '--output', output, '--shard', shard]),
+      ),
+    );
+    for (const shard of shards) expect(shard.stderr).toContain('1 file exported, 0 failed');
+    expect(await capturesOf(`${output}/**/*.parquet`)).toEqual(picked);
+  }, 120_000);
+
+  it('refuses an index without the columns, naming them (exit 2)', async () => {
+    const path = join(workFolder, 'no-length.parquet');
+    await query(`COPY (SELECT 'x.warc.gz' AS warc_filename, 0 AS warc_record_offset) TO '${path}' (FORMAT parquet)`);
+    const result = await run(['--input', `index:${path}`, '--output', join(workFolder, 'never')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('lacks the column warc_record_length');
+  }, 60_000);
+});
+
+describe('a subset over HTTP', () => {
+  const indexPath = (): string => `index:${join(workFolder, 'pick-zstd.parquet')}`;
+
+  it('asks exactly the picked ranges when no gap is bridged, and one request a file when all are', async () => {
+    server.requests.length = 0;
+    const exact = join(workFolder, 'http-exact');
+    const args = ['--input', indexPath(), '--cc-base', server.baseUrl, '--output', exact];
+    const result = await run([...args, '--coalesce-gap-kb', '0']);
+    expect(result.stderr).toContain('2 files exported, 0 failed');
+    const expected = picked.map(
+      (capture) => `bytes=${capture.warc_record_offset}-${capture.warc_record_offset + capture.warc_record_length - 1}`,
+    );
+    expect(rangesOf(server.requests).sort()).toEqual(expected.sort());
+    expect(await capturesOf(`${exact}/**/*.parquet`)).toEqual(picked);
+
+    server.requests.length = 0;
+    const coalesced = join(workFolder, 'http-coalesced');
+    const second = await run(['--input', indexPath(), '--cc-base', server.baseUrl, '--output', coalesced]);
+    expect(second.stderr).toContain('2 files exported, 0 failed');
+    expect(rangesOf(server.requests)).toHaveLength(2);
+    expect(await capturesOf(`${coalesced}/**/*.parquet`)).toEqual(picked);
+  }, 120_000);
+
+  it('takes its slice of a server that ignores Range, and rides out a burst of 503s', async () => {
+    server.faults.ignoreRange = true;
+    const ignored = join(workFolder, 'http-ignored');
+    try {
+      const result = await run(['--input', indexPath(), '--cc-base', server.baseUrl, '--output', ignored]);
+      expect(result.stderr).toContain('2 files exported, 0 failed');
+    } finally {
+      server.faults.ignoreRange = false;
+    }
+    expect(await capturesOf(`${ignored}/**/*.parquet`)).toEqual(picked);
+
+    server.faults.failNext = { status: 503, count: 6 };
+    const throttled = join(workFolder, 'http-throttled');
+    const result = await run([
+      '--input',
+      indexPath(),
+      '--cc-base',
+      server.baseUrl,
+      '--output',
+      throttled,
+      '--coalesce-gap-kb',
+      '0',
+    ]);
+    expect(server.faults.failNext?.count ?? 0).toBe(0);
+    expect(result.stderr).toContain('2 files exported, 0 failed');
+    expect(await capturesOf(`${throttled}/**/*.parquet`)).toEqual(picked);
+  }, 180_000);
+});
+
+describe('a subset from S3', () => {
+  it('reads an index glob and the WARC files from a bucket', async () => {
+    const s3 = await startS3rver(['crawl']);
+    try {
+      for (const path of warcPaths) {
+        const body = server.files.get(path) as Uint8Array;
+        await s3.client.send(new PutObjectCommand({ Bucket: 'crawl', Key: path, Body: body }));
+      }
+      const { readFileSync } = await import('node:fs');
+      const index = readFileSync(join(workFolder, 'pick-zstd.parquet'));
+      await s3.client.send(new PutObjectCommand({ Bucket: 'crawl', Key: 'queries/pick/part-0.parquet', Body: index }));
+      await s3.client.send(new PutObjectCommand({ Bucket: 'crawl', Key: 'queries/pick/_SUCCESS', Body: '' }));
+      const output = join(workFolder, 's3-subset');
+      const result = await run(
+        ['--input', 'index:s3://crawl/queries/pick/*.parquet', '--cc-base', 's3://crawl/', '--output', output],
+        {
+          AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey,
+          AWS_REGION: 'us-east-1',
+          S3_ENDPOINT: s3.endpoint,
+        },
+      );
+      expect(result.stderr).toContain('2 files exported, 0 failed');
+      expect(result.code).toBe(0);
+      expect(await capturesOf(`${output}/**/*.parquet`)).toEqual(picked);
+    } finally {
+      await s3.stop();
+    }
+  }, 120_000);
+});
