@@ -26,7 +26,8 @@ import {
   keepsDerivedBlock,
 } from './derived-records.ts';
 import { detectArchiveFormat } from './archive-format.ts';
-import { GzipMemberReader } from './gzip-member-reader.ts';
+import { GzipMemberReader, type MemberReader } from './gzip-member-reader.ts';
+import { HeadOnlyMemberReader, type HeadOnlySink } from './head-only-member-reader.ts';
 import type { RecordParser } from './record-parser.ts';
 import type { WarcLimits } from './warc-limits.ts';
 import { type ParsedRecord, type RecordSink, WarcRecordParser } from './warc-record-parser.ts';
@@ -62,8 +63,10 @@ import { type ParsedRecord, type RecordSink, WarcRecordParser } from './warc-rec
  * instead of committing an empty file.
  */
 export class WarcDecoder implements Decoder {
+  constructor(private readonly options: Pick<WarcJobDecoderOptions, 'fullInflate'> = {}) {}
+
   open(input: InputRef): JobDecoder {
-    return new WarcJobDecoder(input);
+    return new WarcJobDecoder(input, this.options);
   }
 }
 
@@ -77,6 +80,12 @@ export interface WarcJobDecoderOptions {
   readonly observer?: (record: ParsedRecord) => void;
   /** Smaller limits for tests; the defaults are `warcLimits`. */
   readonly limits?: WarcLimits;
+  /**
+   * Inflates every member whole and checks its CRC, instead of inflating only the heads of the
+   * index's records (`head-only-member-reader.ts`). WET and WAT files, whose rows hold their
+   * blocks, are always inflated whole.
+   */
+  readonly fullInflate?: boolean;
 }
 
 /**
@@ -93,7 +102,7 @@ export class WarcJobDecoder implements JobDecoder {
   private carryOffset = 0;
   private parser: RecordParser;
   private readonly sink: RecordSink;
-  private readonly members: GzipMemberReader;
+  private readonly members: MemberReader;
   /** The last response, revisit or resource record, waiting for its metadata record. */
   private pending: ParsedRecord | null = null;
   private rows: CaptureRow[] = [];
@@ -142,16 +151,20 @@ export class WarcJobDecoder implements JobDecoder {
       options.limits,
       this.derived === null ? undefined : keepsDerivedBlock(this.derived),
     );
-    this.members = new GzipMemberReader(
-      {
-        segment: (segment) => this.parser.feed(segment),
-        damaged: (reason) => {
-          this.countBad(reason);
-          this.parser.reset();
-        },
+    const memberSink: HeadOnlySink = {
+      segment: (segment) => this.parser.feed(segment),
+      damaged: (reason) => {
+        this.countBad(reason);
+        this.parser.reset();
       },
-      options.limits,
-    );
+      skipUninflated: (byteCount, sourceEnd) =>
+        this.parser instanceof WarcRecordParser && this.parser.skipUninflated(byteCount, sourceEnd),
+    };
+    // The one place the two paths are chosen: only the index's own records are read head-only.
+    this.members =
+      options.fullInflate === true || this.derived !== null
+        ? new GzipMemberReader(memberSink, options.limits)
+        : new HeadOnlyMemberReader(memberSink, options.limits);
   }
 
   /**
