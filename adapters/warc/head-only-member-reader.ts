@@ -16,8 +16,11 @@ export const headOnlyLimits = {
   headInputBytesMax: 64 * 1024,
   /** Inflated bytes of a head; more (a run of one byte) and the member takes the full path. */
   headOutputBytesMax: 2 * 1024 * 1024,
-  /** Compressed bytes inflated of the member after a candidate end, to see it starts with `WARC/`. */
-  nextHeadInputBytes: 512,
+  /**
+   * Compressed bytes inflated of the member after a candidate end, to see it starts with
+   * `WARC/`; as many as a first head, since that head is kept and read next.
+   */
+  nextHeadInputBytes: 1024,
   /**
    * Gzip magics rejected by their ISIZE before the member takes the full path. A payload rarely
    * holds one; a gzip whose members do not follow records holds one a member, and without this

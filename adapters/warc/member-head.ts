@@ -1,4 +1,4 @@
-import zlib from 'node:zlib';
+import { threadInflater } from './reused-inflater.ts';
 
 /**
  * The head of a gzip member: the first bytes of its deflate data inflated, enough to hold a
@@ -15,21 +15,10 @@ export type HeadInflation =
  * engine's consumed count, short of the input's length, tells that the deflate data ended.
  */
 export function inflateHead(input: Buffer, outputBytesMax: number): HeadInflation {
-  try {
-    const result = zlib.inflateRawSync(input, {
-      info: true,
-      finishFlush: zlib.constants.Z_SYNC_FLUSH,
-      maxOutputLength: outputBytesMax,
-      chunkSize: Math.min(outputBytesMax, Math.max(1024, input.length * 4)),
-    }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-    const consumed = result.engine.bytesWritten;
-    return { kind: 'head', output: result.buffer, consumed, ended: consumed < input.length };
-  } catch (error) {
-    // Corrupt deflate data, or a head that inflates past its bound: the full path decides.
-    const code = (error as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && /^(Z_|ERR_BUFFER_TOO_LARGE)/.test(code)) return { kind: 'corrupt' };
-    throw error;
-  }
+  const inflated = threadInflater.inflate(input, false, outputBytesMax);
+  // Corrupt deflate data, or a head that inflates past its bound: the full path decides.
+  if (inflated.kind !== 'output') return { kind: 'corrupt' };
+  return { kind: 'head', output: inflated.output, consumed: inflated.consumed, ended: inflated.ended };
 }
 
 /** What a record's head says of the member that holds it. */
