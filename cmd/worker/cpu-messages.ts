@@ -35,3 +35,8 @@ export type CpuReply =
     }
   | { readonly requestId: number; readonly ok: true; readonly encoded: Uint8Array }
   | { readonly requestId: number; readonly ok: false; readonly failure: Failure };
+
+/** How a CPU thread opens its decoder: the worker's `--inflate`. */
+export interface CpuThreadOptions {
+  readonly fullInflate: boolean;
+}

@@ -9,7 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import { FailureError, ourFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
-import type { CpuReply, CpuRequest } from './cpu-messages.ts';
+import type { CpuReply, CpuRequest, CpuThreadOptions } from './cpu-messages.ts';
 import type { CpuStages, DecodeResult } from './cpu-stages.ts';
 
 interface Pending {
@@ -47,7 +47,11 @@ export class CpuPool implements CpuStages {
   private nextRequestId = 1;
   private closed = false;
 
-  constructor(readonly size: number) {
+  constructor(
+    readonly size: number,
+    /** What each thread's decoder is opened with (`cpu-thread.ts` reads it as its workerData). */
+    private readonly decoderOptions: CpuThreadOptions = { fullInflate: false },
+  ) {
     for (let index = 0; index < size; index++) this.threads.push(this.spawn());
   }
 
@@ -137,7 +141,10 @@ export class CpuPool implements CpuStages {
 
   private spawn(): CpuThread {
     const thread: CpuThread = {
-      worker: new Worker(threadEntry, { resourceLimits: { maxYoungGenerationSizeMb: threadYoungGenerationMb } }),
+      worker: new Worker(threadEntry, {
+        resourceLimits: { maxYoungGenerationSizeMb: threadYoungGenerationMb },
+        workerData: this.decoderOptions,
+      }),
       pending: new Map(),
       jobs: new Set(),
     };

@@ -3,14 +3,15 @@
  * same code the event loop uses for one core (`InProcessCpu`), so a job's decoder, rows and
  * encoder live here until it is dropped or writes its footer.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
 import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
-import type { CpuReply, CpuRequest } from './cpu-messages.ts';
+import type { CpuReply, CpuRequest, CpuThreadOptions } from './cpu-messages.ts';
 import { InProcessCpu } from './cpu-stages.ts';
 import { failureOf } from './task-failure.ts';
 
-const stages = new InProcessCpu(new WarcDecoder(), createParquetEncoder());
+const options = (workerData ?? { fullInflate: false }) as CpuThreadOptions;
+const stages = new InProcessCpu(new WarcDecoder({ fullInflate: options.fullInflate }), createParquetEncoder());
 
 /** Bytes in a buffer of their own: a transferred buffer must not be Node's shared pool. */
 function owned(bytes: Uint8Array): Uint8Array {

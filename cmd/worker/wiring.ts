@@ -100,14 +100,14 @@ export function ledgerOf(config: WorkerConfig, readOnly = false): Promise<Inspec
 /** Decode and encode on one thread per core, or on the event loop with `--threads 0`. */
 export async function cpuStagesOf(config: WorkerConfig): Promise<Opened<CpuStages>> {
   if (config.threads > 0) {
-    const pool = new CpuPool(config.threads);
+    const pool = new CpuPool(config.threads, { fullInflate: config.inflate === 'full' });
     return { value: pool, close: () => pool.close() };
   }
   const [{ WarcDecoder }, { createParquetEncoder }] = await Promise.all([
     import('../../adapters/warc/warc-decoder.ts'),
     import('../../adapters/parquet/parquet-encoder.ts'),
   ]);
-  const stages = new InProcessCpu(new WarcDecoder(), createParquetEncoder());
+  const stages = new InProcessCpu(new WarcDecoder({ fullInflate: config.inflate === 'full' }), createParquetEncoder());
   return { value: stages, close: () => stages.close() };
 }
 

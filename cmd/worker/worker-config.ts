@@ -137,6 +137,13 @@ export const optionSpecs = {
     defaultValue: undefined,
     help: 'CPU threads for decode and encode; 0 runs them on the main thread (default: one per core)',
   },
+  inflate: {
+    flag: 'inflate',
+    environment: 'INFLATE',
+    kind: 'string',
+    defaultValue: 'head-only',
+    help: "head-only (inflate each record's headers, find the next gzip member by its trailer's size) or full (inflate every member, check every CRC); WET and WAT are always inflated in full",
+  },
   chunkMb: {
     flag: 'chunk-mb',
     environment: 'CHUNK_MB',
@@ -179,6 +186,7 @@ export interface WorkerConfig {
   readonly metricsInterval: number;
   readonly memoryBudgetMb: number;
   readonly chunkMb: number;
+  readonly inflate: 'head-only' | 'full';
   readonly threads: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly help: boolean;
@@ -307,6 +315,7 @@ export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.Pr
     metricsInterval: asInteger('metricsInterval', pick('metricsInterval'), 1) as number,
     memoryBudgetMb,
     chunkMb,
+    inflate: oneOf('inflate', pick('inflate'), ['head-only', 'full'] as const),
     threads,
     logLevel: oneOf('logLevel', pick('logLevel'), ['debug', 'info', 'warn', 'error'] as const),
     help: flags.help,
