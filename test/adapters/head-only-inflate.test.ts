@@ -32,8 +32,8 @@ interface Decoded {
   failure: string | null;
 }
 
-function add(total: Record<string, number>, part: Partial<Record<string, number>>): void {
-  for (const [key, value] of Object.entries(part)) total[key] = (total[key] ?? 0) + (value ?? 0);
+function add(total: Record<string, number>, part: Readonly<Partial<Record<string, number>>> | undefined): void {
+  for (const [key, value] of Object.entries(part ?? {})) total[key] = (total[key] ?? 0) + (value ?? 0);
 }
 
 /** Decodes `bytes` cut at `cuts` (sorted offsets), with or without the full path. */
@@ -98,7 +98,7 @@ function warcRecord(type: string, block: Buffer, closing = '\r\n\r\n', extra = '
   return Buffer.concat([Buffer.from(header), block, Buffer.from(closing)]);
 }
 
-function httpResponse(body: Buffer, status = '200 OK'): Buffer {
+function httpResponse(body: Buffer<ArrayBufferLike>, status = '200 OK'): Buffer {
   const head = `HTTP/1.1 ${status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n`;
   return Buffer.concat([Buffer.from(head), body]);
 }
@@ -114,7 +114,7 @@ interface MemberOptions {
 function gzipMember(data: Buffer, options: MemberOptions = {}): Buffer {
   const flags =
     (options.extra ? 0x04 : 0) | (options.name !== undefined ? 0x08 : 0) | (options.comment !== undefined ? 0x10 : 0);
-  const parts = [Buffer.from([0x1f, 0x8b, 0x08, flags, 0, 0, 0, 0, 0, 0xff])];
+  const parts: Buffer<ArrayBufferLike>[] = [Buffer.from([0x1f, 0x8b, 0x08, flags, 0, 0, 0, 0, 0, 0xff])];
   if (options.extra) {
     const length = Buffer.alloc(2);
     length.writeUInt16LE(options.extra.length);
@@ -130,7 +130,7 @@ function gzipMember(data: Buffer, options: MemberOptions = {}): Buffer {
   return Buffer.concat(parts);
 }
 
-function html(seed: number, bytes: number): Buffer {
+function html(seed: number, bytes: number): Buffer<ArrayBufferLike> {
   let text = '';
   for (let index = 0; text.length < bytes; index++)
     text += `<p class="c${(seed + index) % 17}">item ${(index * 7919 + seed) % 1000}</p>\n`;
