@@ -4,7 +4,7 @@
  * table and then as one JSON document (every figure with name, value, unit, baseline, ratio,
  * goal, the part of the goal checked and whether it is met; the load average before and after,
  * since the machine may be shared). `npm run bench -- core-step decode` runs some of them.
- * Names: calibration, core-step, decode, derived-decode, encode, end-to-end, ledger, manifest-start, peak-rss, sim, soak.
+ * Names: calibration, core-step, decode, derived-decode, index-decode, encode, end-to-end, ledger, manifest-start, peak-rss, sim, soak.
  */
 import { cpus, loadavg } from 'node:os';
 import type { BenchFigure, FigureRecord } from './bench-figure.ts';
@@ -17,6 +17,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   'core-step': async () => (await import('./core-step.ts')).run,
   decode: async () => (await import('./decode.ts')).run,
   'derived-decode': async () => (await import('./derived-decode.ts')).run,
+  'index-decode': async () => (await import('./index-decode.ts')).run,
   encode: async () => (await import('./encode.ts')).run,
   'end-to-end': async () => (await import('./end-to-end.ts')).run,
   ledger: async () => (await import('./ledger.ts')).run,
