@@ -1,3 +1,4 @@
+import type { ParquetEncoderCompression } from '../../adapters/parquet/parquet-encoder.ts';
 import type { Failure } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import type { RecordCounters } from '../../core/record-counters.ts';
@@ -36,7 +37,8 @@ export type CpuReply =
   | { readonly requestId: number; readonly ok: true; readonly encoded: Uint8Array }
   | { readonly requestId: number; readonly ok: false; readonly failure: Failure };
 
-/** How a CPU thread opens its decoder: the worker's `--inflate`. */
+/** How a CPU thread opens its decoder and encoder: the worker's `--inflate` and `--compression`. */
 export interface CpuThreadOptions {
   readonly fullInflate: boolean;
+  readonly compression: ParquetEncoderCompression;
 }

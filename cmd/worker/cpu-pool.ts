@@ -49,8 +49,8 @@ export class CpuPool implements CpuStages {
 
   constructor(
     readonly size: number,
-    /** What each thread's decoder is opened with (`cpu-thread.ts` reads it as its workerData). */
-    private readonly decoderOptions: CpuThreadOptions = { fullInflate: false },
+    /** What each thread's decoder and encoder are opened with (`cpu-thread.ts` reads it as its workerData). */
+    private readonly threadOptions: CpuThreadOptions,
   ) {
     for (let index = 0; index < size; index++) this.threads.push(this.spawn());
   }
@@ -143,7 +143,7 @@ export class CpuPool implements CpuStages {
     const thread: CpuThread = {
       worker: new Worker(threadEntry, {
         resourceLimits: { maxYoungGenerationSizeMb: threadYoungGenerationMb },
-        workerData: this.decoderOptions,
+        workerData: this.threadOptions,
       }),
       pending: new Map(),
       jobs: new Set(),

@@ -4,14 +4,17 @@
  * encoder live here until it is dropped or writes its footer.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
+import { createParquetEncoder, parquetCompressionDefault } from '../../adapters/parquet/parquet-encoder.ts';
 import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
 import type { CpuReply, CpuRequest, CpuThreadOptions } from './cpu-messages.ts';
 import { InProcessCpu } from './cpu-stages.ts';
 import { failureOf } from './task-failure.ts';
 
-const options = (workerData ?? { fullInflate: false }) as CpuThreadOptions;
-const stages = new InProcessCpu(new WarcDecoder({ fullInflate: options.fullInflate }), createParquetEncoder());
+const options = (workerData ?? { fullInflate: false, compression: parquetCompressionDefault }) as CpuThreadOptions;
+const stages = new InProcessCpu(
+  new WarcDecoder({ fullInflate: options.fullInflate }),
+  createParquetEncoder({ compression: options.compression }),
+);
 
 /** Bytes in a buffer of their own: a transferred buffer must not be Node's shared pool. */
 function owned(bytes: Uint8Array): Uint8Array {

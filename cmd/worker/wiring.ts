@@ -100,14 +100,20 @@ export function ledgerOf(config: WorkerConfig, readOnly = false): Promise<Inspec
 /** Decode and encode on one thread per core, or on the event loop with `--threads 0`. */
 export async function cpuStagesOf(config: WorkerConfig): Promise<Opened<CpuStages>> {
   if (config.threads > 0) {
-    const pool = new CpuPool(config.threads, { fullInflate: config.inflate === 'full' });
+    const pool = new CpuPool(config.threads, {
+      fullInflate: config.inflate === 'full',
+      compression: config.compression,
+    });
     return { value: pool, close: () => pool.close() };
   }
   const [{ WarcDecoder }, { createParquetEncoder }] = await Promise.all([
     import('../../adapters/warc/warc-decoder.ts'),
     import('../../adapters/parquet/parquet-encoder.ts'),
   ]);
-  const stages = new InProcessCpu(new WarcDecoder({ fullInflate: config.inflate === 'full' }), createParquetEncoder());
+  const stages = new InProcessCpu(
+    new WarcDecoder({ fullInflate: config.inflate === 'full' }),
+    createParquetEncoder({ compression: config.compression }),
+  );
   return { value: stages, close: () => stages.close() };
 }
 

@@ -8,8 +8,17 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { parseShard, shardFromEnvironment } from '../../adapters/ledger/static-shard.ts';
+import type { ParquetEncoderCompression } from '../../adapters/parquet/parquet-encoder.ts';
 import { type CommonCrawlSubset, commonCrawlSubsets } from '../../adapters/source/manifest.ts';
 import { cpuSlotReserveMb, defaultBudgetMb, memoryPlan } from './memory-plan.ts';
+
+/** `--compression` values, as the user writes them, to the Parquet codec names. */
+const compressionOf = {
+  gzip: 'GZIP',
+  snappy: 'SNAPPY',
+  brotli: 'BROTLI',
+  none: 'UNCOMPRESSED',
+} as const satisfies Record<string, ParquetEncoderCompression>;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -144,6 +153,13 @@ export const optionSpecs = {
     defaultValue: 'head-only',
     help: "head-only (inflate each record's headers, find the next gzip member by its trailer's size) or full (inflate every member, check every CRC); WET and WAT are always inflated in full",
   },
+  compression: {
+    flag: 'compression',
+    environment: 'COMPRESSION',
+    kind: 'string',
+    defaultValue: 'gzip',
+    help: "Parquet pages' codec: gzip (smallest files readers all take), snappy (about 1.3x faster to write, 1.8x the bytes), brotli (quality 11: slow) or none",
+  },
   chunkMb: {
     flag: 'chunk-mb',
     environment: 'CHUNK_MB',
@@ -187,6 +203,7 @@ export interface WorkerConfig {
   readonly memoryBudgetMb: number;
   readonly chunkMb: number;
   readonly inflate: 'head-only' | 'full';
+  readonly compression: ParquetEncoderCompression;
   readonly threads: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly help: boolean;
@@ -316,6 +333,8 @@ export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.Pr
     memoryBudgetMb,
     chunkMb,
     inflate: oneOf('inflate', pick('inflate'), ['head-only', 'full'] as const),
+    compression:
+      compressionOf[oneOf('compression', pick('compression'), ['gzip', 'snappy', 'brotli', 'none'] as const)],
     threads,
     logLevel: oneOf('logLevel', pick('logLevel'), ['debug', 'info', 'warn', 'error'] as const),
     help: flags.help,
