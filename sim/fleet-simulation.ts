@@ -3,7 +3,7 @@ import type { MetricsSnapshot } from '../core/metrics-snapshot.ts';
 import { stages, type PerStage } from '../core/stage.ts';
 import { Checkers } from './checkers.ts';
 import { EventQueue } from './event-queue.ts';
-import { findInstanceType, type InstanceType } from './instance-types.ts';
+import { findInstanceType, type InstanceType, s3PutClassDollarsPerRequest } from './instance-types.ts';
 import { NetworkLink, RateCeiling } from './network-models.ts';
 import { chance, exponential, randomStreams, uniform } from './random-streams.ts';
 import { percentile, RunStatistics, type TimeSeries } from './run-statistics.ts';
@@ -41,7 +41,10 @@ export interface SimulationResult {
   readonly filesFailed: number;
   readonly filesPerHour: number;
   readonly gigabytesPerHour: number;
+  /** Instance hours (on-demand, per-second billing) and the S3 requests on the output. */
   readonly costDollars: number;
+  /** Of `costDollars`, the output's S3 requests (`s3PutClassDollarsPerRequest`). */
+  readonly requestCostDollars: number;
   readonly bottleneck: string;
   readonly resourceUtilization: ResourceUtilization;
   /** Mean running tasks over the stage's cap. */
@@ -232,6 +235,7 @@ function summarize(parts: SummaryParts): SimulationResult {
   const done = ledger.jobs.filter((job) => job.status === 'done');
   const latencies = done.map((job) => (job.endedAtMs - job.firstClaimAtMs) / 1000).sort((a, b) => a - b);
   const bytesDone = done.reduce((sum, job) => sum + job.sizeBytes, 0) * sample.scale;
+  const requestCostDollars = context.sinkCeiling.accepted * sample.scale * s3PutClassDollarsPerRequest;
   const instanceMs = Math.max(endMs, 1) * sample.instances;
   const stageUtilization = mapStages(
     (stage) => statistics.activeAreaMs[stage] / (limits.stageWorkersMax[stage] * instanceMs),
@@ -263,7 +267,8 @@ function summarize(parts: SummaryParts): SimulationResult {
     filesFailed: Math.round((ledger.jobs.length - done.length) * sample.scale),
     filesPerHour: (done.length * sample.scale) / hours,
     gigabytesPerHour: bytesDone / 1e9 / hours,
-    costDollars: scenario.instances * type.dollarsPerHour * hours,
+    costDollars: scenario.instances * type.dollarsPerHour * hours + requestCostDollars,
+    requestCostDollars,
     bottleneck: bottleneckOf(resourceUtilization, statistics.activeAreaMs),
     resourceUtilization,
     stageUtilization,

@@ -7,6 +7,13 @@
  * bandwidth of the smaller sizes lasts only while burst credits do (minutes), after which
  * the instance gets its baseline. Where AWS states no "up to", the baseline is the headline.
  */
+/**
+ * S3 Standard's charge for a PUT, COPY, POST or LIST request, us-east-1 (2024): $0.005 per
+ * 1,000. Every request the sink makes is of that class (PutObject, CreateMultipartUpload,
+ * UploadPart, CompleteMultipartUpload); reading CommonCrawl's bucket is paid by its sponsor.
+ */
+export const s3PutClassDollarsPerRequest = 0.005 / 1000;
+
 export interface InstanceType {
   readonly name: string;
   readonly vcpus: number;

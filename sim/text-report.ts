@@ -25,7 +25,7 @@ export function textReport(result: SimulationResult): string {
         : ''),
     `makespan         ${makespanText(result.makespanHours)}`,
     `throughput       ${Math.round(result.filesPerHour)} files/hour, ${result.gigabytesPerHour.toFixed(0)} GB/hour`,
-    `cost             $${result.costDollars.toFixed(2)} (on-demand, per-second billing)`,
+    `cost             $${result.costDollars.toFixed(2)} (on-demand, per-second billing; of it $${result.requestCostDollars.toFixed(2)} S3 requests on the output)`,
     `bottleneck       ${result.bottleneck}`,
     ...(sample.instances < result.instances && result.bottleneck.includes('ceiling')
       ? [

@@ -6,8 +6,8 @@ import { contentRowGroupBytes } from '../../core/limits.ts';
 import type { Encoder, JobEncoder } from '../../core/encoder.ts';
 import { flatColumns, newStringBytes, rowForAppend, shredRows } from './flat-shredder.ts';
 
-/** The compressions this encoder offers (see parquetCompressionDefault for the others). */
-export type ParquetEncoderCompression = Extract<ParquetCompression, 'UNCOMPRESSED' | 'SNAPPY' | 'GZIP'>;
+/** The compressions this encoder offers (`--compression`; see parquetCompressionDefault for their costs). */
+export type ParquetEncoderCompression = Extract<ParquetCompression, 'UNCOMPRESSED' | 'SNAPPY' | 'GZIP' | 'BROTLI'>;
 
 export interface ParquetEncoderOptions {
   readonly compression?: ParquetEncoderCompression;

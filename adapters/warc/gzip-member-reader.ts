@@ -18,6 +18,14 @@ export interface MemberSink {
   damaged(reason: BadRecordCode): void;
 }
 
+/** Splits gzip input into members and hands their bytes on: the full path, or the head-only scan. */
+export interface MemberReader {
+  /** Reads from `working` (its first byte at input offset `base`); returns the bytes consumed. */
+  read(working: Buffer, base: number, final: boolean): number;
+  /** True when the input ended inside a member. */
+  readonly endedInsideMember: boolean;
+}
+
 /** A member being inflated by streaming. */
 interface StreamingMember {
   readonly offset: number;
@@ -37,7 +45,7 @@ interface StreamingMember {
  * stay under the limits (every CommonCrawl record), and by streaming otherwise. The choice
  * depends only on the member, never on where chunks were cut, so rows do not either.
  */
-export class GzipMemberReader {
+export class GzipMemberReader implements MemberReader {
   private streaming: StreamingMember | null = null;
   /** Bytes available at the last failed attempt on the member that starts the carry. */
   private attemptedBytes = 0;
@@ -55,18 +63,30 @@ export class GzipMemberReader {
     return this.truncated;
   }
 
+  /**
+   * True between members: no member is being streamed, none waits for more bytes and no damage
+   * is being skipped. Only then may another reader take the next member (head-only-member-reader.ts).
+   */
+  get idle(): boolean {
+    return this.streaming === null && this.attemptedBytes === 0 && !this.resynchronising;
+  }
+
   read(working: Buffer, base: number, final: boolean): number {
     let index = 0;
     // Each turn consumes bytes, or returns to wait for more: bounded by the bytes, plus one.
     for (let turns = 0; turns <= working.length + 1 && index < working.length; turns++) {
-      const next =
-        this.streaming === null
-          ? this.readMember(working, base, index, final)
-          : this.readStream(this.streaming, working, base, index, final);
+      const next = this.readOne(working, base, index, final);
       if (next === null) return index;
       index = next;
     }
     return index;
+  }
+
+  /** Reads one member (or one streaming piece) at `index`; returns the index after it, or null to wait for more bytes. */
+  readOne(working: Buffer, base: number, index: number, final: boolean): number | null {
+    return this.streaming === null
+      ? this.readMember(working, base, index, final)
+      : this.readStream(this.streaming, working, base, index, final);
   }
 
   /** Returns the index after what it consumed, or null to wait for more bytes. */

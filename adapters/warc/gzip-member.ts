@@ -1,6 +1,7 @@
 import zlib from 'node:zlib';
 import { byteAt } from '../../core/checked-access.ts';
 import type { BadRecordCode } from '../../core/record-reasons.ts';
+import { threadInflater } from './reused-inflater.ts';
 import { type WarcLimits, warcLimits } from './warc-limits.ts';
 
 /** What parsing a gzip member header (RFC 1952, section 2.3) gives. */
@@ -58,7 +59,8 @@ export type MemberInflation =
   | { readonly kind: 'corrupt'; readonly reason: BadRecordCode };
 
 /**
- * Inflates the member at `index` with node's zlib (about 3x faster than pako: docs/figures.md, the decode bench);
+ * Inflates the member at `index` with node's zlib (about 3x faster than pako: docs/figures.md,
+ * the decode bench), through the thread's one reused handle (`reused-inflater.ts`);
  * the engine's consumed-byte count tells where the deflate data ends, so the member's end is
  * found without scanning. The trailer's CRC-32 and size are checked: a flipped bit that still
  * inflates is caught here, not passed on as a row.
@@ -73,53 +75,20 @@ export function inflateMember(
   if (header.kind === 'incomplete') return header;
   if (header.kind === 'invalid') return { kind: 'corrupt', reason: 'non_gzip_data' };
   const deflateStart = index + header.length;
-  let output: Buffer;
-  let consumed: number;
-  try {
-    const result = zlib.inflateRawSync(bytes.subarray(deflateStart, limit), {
-      info: true,
-      maxOutputLength: limits.memberOutputBytesMax,
-      chunkSize: outputChunkBytes(bytes, deflateStart, limit),
-    }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-    output = result.buffer;
-    consumed = result.engine.bytesWritten;
-  } catch (error) {
-    return classifyInflateError(error);
-  }
+  const inflated = threadInflater.inflate(bytes.subarray(deflateStart, limit), true, limits.memberOutputBytesMax);
+  if (inflated.kind === 'corrupt') return { kind: 'corrupt', reason: 'corrupt_gzip_member' };
+  if (inflated.kind !== 'output') return inflated;
+  const { output, consumed } = inflated;
   const trailer = deflateStart + consumed;
   if (trailer + gzipTrailerBytes > limit) return { kind: 'incomplete' };
   if (!trailerMatches(bytes, trailer, output)) return { kind: 'corrupt', reason: 'gzip_checksum_mismatch' };
   return { kind: 'member', output, end: trailer + gzipTrailerBytes };
 }
 
-const gzipMagic = Buffer.from([0x1f, 0x8b, 0x08]);
-
-/**
- * Sizes zlib's output buffer from the distance to the next gzip magic, an upper bound of the
- * member's compressed size (a false magic inside it only makes the guess smaller). A fixed
- * 64 KiB buffer for every member made two thirds of CommonCrawl's members (requests and
- * metadata, under 1 KiB inflated) allocate 64 KiB each: four times the garbage of the bytes
- * actually inflated, and a tenth of the decode time in the garbage collector. HTML inflates
- * about 4x; a guess too small only costs zlib another buffer and one concatenation.
- */
-function outputChunkBytes(bytes: Buffer, deflateStart: number, limit: number): number {
-  const next = bytes.subarray(deflateStart, limit).indexOf(gzipMagic);
-  const compressed = next === -1 ? limit - deflateStart : next;
-  return Math.min(256 * 1024, Math.max(1024, compressed * 6));
-}
-
 export function trailerMatches(bytes: Buffer, trailer: number, output: Buffer): boolean {
   return (
     bytes.readUInt32LE(trailer) === zlib.crc32(output) && bytes.readUInt32LE(trailer + 4) === output.length % 2 ** 32
   );
-}
-
-function classifyInflateError(error: unknown): MemberInflation {
-  const code = (error as { code?: unknown }).code;
-  if (code === 'Z_BUF_ERROR') return { kind: 'incomplete' };
-  if (code === 'ERR_BUFFER_TOO_LARGE') return { kind: 'too-large' };
-  if (isCorruptDeflate(code)) return { kind: 'corrupt', reason: 'corrupt_gzip_member' };
-  throw error;
 }
 
 function isCorruptDeflate(code: unknown): boolean {

@@ -29,7 +29,8 @@ import {
 import { addContentColumns, addDerivedContentColumns } from './content-columns.ts';
 import type { PayloadBounds } from './payload-decoding.ts';
 import { detectArchiveFormat } from './archive-format.ts';
-import { GzipMemberReader } from './gzip-member-reader.ts';
+import { GzipMemberReader, type MemberReader } from './gzip-member-reader.ts';
+import { HeadOnlyMemberReader, type HeadOnlySink } from './head-only-member-reader.ts';
 import type { RecordParser } from './record-parser.ts';
 import { payloadLimits, type WarcLimits } from './warc-limits.ts';
 import { type ParsedRecord, type PayloadCapture, type RecordSink, WarcRecordParser } from './warc-record-parser.ts';
@@ -113,6 +114,12 @@ export interface WarcJobDecoderOptions {
    * it drops is counted as skipped, `filtered_out`.
    */
   readonly keep?: (row: CaptureRow) => boolean;
+  /**
+   * Inflates every member whole and checks its CRC, instead of inflating only the heads of the
+   * index's records (`head-only-member-reader.ts`). WET and WAT files, whose rows hold their
+   * blocks, are always inflated whole.
+   */
+  readonly fullInflate?: boolean;
 }
 
 /**
@@ -129,7 +136,7 @@ export class WarcJobDecoder implements JobDecoder {
   private carryOffset = 0;
   private parser: RecordParser;
   private readonly sink: RecordSink;
-  private readonly members: GzipMemberReader;
+  private readonly members: MemberReader;
   /** The last response, revisit or resource record, waiting for its metadata record. */
   private pending: ParsedRecord | null = null;
   private rows: CaptureRow[] = [];
@@ -185,16 +192,21 @@ export class WarcJobDecoder implements JobDecoder {
       this.derived === null ? undefined : keepsDerivedBlock(this.derived),
       this.derived === null ? this.payloadCapture : null,
     );
-    this.members = new GzipMemberReader(
-      {
-        segment: (segment) => this.parser.feed(segment),
-        damaged: (reason) => {
-          this.countBad(reason);
-          this.parser.reset();
-        },
+    const memberSink: HeadOnlySink = {
+      segment: (segment) => this.parser.feed(segment),
+      damaged: (reason) => {
+        this.countBad(reason);
+        this.parser.reset();
       },
-      options.limits,
-    );
+      skipUninflated: (byteCount, sourceEnd) =>
+        this.parser instanceof WarcRecordParser && this.parser.skipUninflated(byteCount, sourceEnd),
+    };
+    // The one place the two paths are chosen: only the index schema's own records are read
+    // head-only; the content schema needs every payload, WET and WAT rows their blocks.
+    this.members =
+      options.fullInflate === true || this.derived !== null || this.payloadCapture !== null
+        ? new GzipMemberReader(memberSink, options.limits)
+        : new HeadOnlyMemberReader(memberSink, options.limits);
   }
 
   /**

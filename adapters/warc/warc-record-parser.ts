@@ -201,6 +201,19 @@ export class WarcRecordParser {
   }
 
   /**
+   * Counts the rest of a block as read without its bytes, for a reader that did not inflate
+   * them (head-only-member-reader.ts), as `skipBlock` would have counted them. Only while
+   * skipping a block with exactly `byteCount` bytes left; otherwise returns false and changes nothing.
+   */
+  skipUninflated(byteCount: number, sourceEnd: number): boolean {
+    if (this.state !== 'skip-block' || this.blockRemaining !== byteCount || byteCount === 0) return false;
+    this.blockRemaining = 0;
+    this.current().end = sourceEnd;
+    this.finishBlock();
+    return true;
+  }
+
+  /**
    * Forgets the record being read after damage outside the parser (a corrupt gzip member);
    * a record already read in full is still handed over. The next bytes may be mid-record.
    */

@@ -39,10 +39,10 @@ export type CpuReply =
   | { readonly requestId: number; readonly ok: false; readonly failure: Failure };
 
 /**
- * What a CPU thread is started with: the run's row filter, as checked data (the `--where` plan
- * and the `--domains` path), which the thread compiles and loads itself.
+ * What a CPU thread is started with (`workerData`): how it opens its decoder and encoder, and
+ * the run's row filter as checked data (the `--where` plan and the `--domains` path), which the
+ * thread compiles and loads itself.
  */
-/** What a CPU thread is started with (`workerData`). */
 export interface CpuThreadData {
   readonly codec: CodecOptions;
   readonly filter: CaptureFilterSpec | null;

@@ -1,3 +1,4 @@
+import type { ParquetEncoderCompression } from '../../adapters/parquet/parquet-encoder.ts';
 import { at } from '../../core/checked-access.ts';
 import type { CaptureRow } from '../../core/capture-row.ts';
 import type { Decoder, JobDecoder } from '../../core/decoder.ts';
@@ -10,8 +11,12 @@ import type { OutputOptions } from '../../adapters/warc/warc-decoder.ts';
  * What every CPU slot's decoder and encoder are made with: plain data, so that it crosses to a
  * thread as its `workerData`.
  */
+/** How every CPU slot opens its decoder and encoder: the schema, `--inflate` and `--compression`. */
 export interface CodecOptions {
   readonly output: OutputOptions;
+  /** Inflate every member whole, checking its CRC (`--inflate full`); the index schema may skip bodies otherwise. */
+  readonly fullInflate: boolean;
+  readonly compression: ParquetEncoderCompression;
 }
 
 export interface DecodeResult {

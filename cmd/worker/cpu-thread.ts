@@ -20,9 +20,11 @@ import { failureOf } from './task-failure.ts';
 async function stagesOf(data: CpuThreadData): Promise<InProcessCpu> {
   const keep = await captureFilterOf(data.filter);
   const output = data.codec.output;
+  const { fullInflate, compression } = data.codec;
+  const decoder = new WarcDecoder(keep === null ? { output, fullInflate } : { output, fullInflate, keep });
   return new InProcessCpu(
-    new PickedRangeDecoder(new WarcDecoder(keep === null ? { output } : { output, keep })),
-    createParquetEncoder({ schema: output.schema }),
+    new PickedRangeDecoder(decoder),
+    createParquetEncoder({ schema: output.schema, compression }),
   );
 }
 

@@ -129,16 +129,23 @@ export async function cpuStagesOf(
     import('../../adapters/parquet/parquet-encoder.ts'),
     import('../../adapters/filter/capture-filter.ts'),
   ]);
-  const output = codecOptionsOf(config).output;
+  const codec = codecOptionsOf(config);
+  const { output, fullInflate, compression } = codec;
   const keep = await captureFilterOf(filter);
-  const decoder = new PickedRangeDecoder(new WarcDecoder(keep === null ? { output } : { output, keep }));
-  const stages = new InProcessCpu(decoder, createParquetEncoder({ schema: output.schema }));
+  const decoder = new PickedRangeDecoder(
+    new WarcDecoder(keep === null ? { output, fullInflate } : { output, fullInflate, keep }),
+  );
+  const stages = new InProcessCpu(decoder, createParquetEncoder({ schema: output.schema, compression }));
   return { value: stages, close: () => stages.close() };
 }
 
 /** What the decoder and encoder of every CPU slot need to know of the configuration. */
 export function codecOptionsOf(config: WorkerConfig): CodecOptions {
-  return { output: { schema: config.schema, contentBytesMax: config.contentMaxKb * 1024 } };
+  return {
+    output: { schema: config.schema, contentBytesMax: config.contentMaxKb * 1024 },
+    fullInflate: config.inflate === 'full',
+    compression: config.compression,
+  };
 }
 
 /**

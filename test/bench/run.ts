@@ -4,7 +4,7 @@
  * table and then as one JSON document (every figure with name, value, unit, baseline, ratio,
  * goal, the part of the goal checked and whether it is met; the load average before and after,
  * since the machine may be shared). `npm run bench -- core-step decode` runs some of them.
- * Names: calibration, content, core-step, decode, derived-decode, encode, end-to-end, filter, ledger, manifest-start, peak-rss, sim, soak, startup, subset, throttling, whole-sim.
+ * Names: calibration, content, core-step, decode, derived-decode, encode, end-to-end, filter, index-decode, ledger, manifest-start, peak-rss, sim, soak, startup, subset, throttling, whole-sim.
  */
 import { cpus, loadavg } from 'node:os';
 import type { BenchFigure, FigureRecord } from './bench-figure.ts';
@@ -18,6 +18,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   'core-step': async () => (await import('./core-step.ts')).run,
   decode: async () => (await import('./decode.ts')).run,
   'derived-decode': async () => (await import('./derived-decode.ts')).run,
+  'index-decode': async () => (await import('./index-decode.ts')).run,
   encode: async () => (await import('./encode.ts')).run,
   'end-to-end': async () => (await import('./end-to-end.ts')).run,
   filter: async () => (await import('./filter.ts')).run,

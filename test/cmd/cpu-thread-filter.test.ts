@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseWhere } from '../../adapters/filter/where-parser.ts';
-import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
+import { createParquetEncoder, parquetCompressionDefault } from '../../adapters/parquet/parquet-encoder.ts';
 import { indexOutput, WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import { CpuPool } from '../../cmd/worker/cpu-pool.ts';
@@ -17,7 +17,7 @@ import { captureFilterOf } from '../../adapters/filter/capture-filter.ts';
 
 const file = resolve(import.meta.dirname, '../../../shared/fixtures/warc/resiliparse/cc-2020-34-excerpt.warc.gz');
 const input: InputRef = { uri: file, filename: 'excerpt.warc.gz', crawl: null, subset: null, segment: null };
-const indexCodec = { output: indexOutput };
+const indexCodec = { output: indexOutput, fullInflate: false, compression: parquetCompressionDefault };
 const pools: CpuPool[] = [];
 afterEach(async () => {
   await Promise.all(pools.splice(0).map((pool) => pool.close()));

@@ -1,0 +1,138 @@
+import { threadInflater } from './reused-inflater.ts';
+
+/**
+ * The head of a gzip member: the first bytes of its deflate data inflated, enough to hold a
+ * record's WARC header and HTTP head, without inflating its body.
+ */
+export type HeadInflation =
+  /** `ended`: the deflate data ended inside the input, after `consumed` bytes of it. */
+  | { readonly kind: 'head'; readonly output: Buffer; readonly consumed: number; readonly ended: boolean }
+  | { readonly kind: 'corrupt' };
+
+/**
+ * Inflates what `input` (the start of a member's deflate data) gives. A sync flush hands over
+ * every byte the input decodes to, so a cut input yields a prefix of the member's output; the
+ * engine's consumed count, short of the input's length, tells that the deflate data ended.
+ */
+export function inflateHead(input: Buffer, outputBytesMax: number): HeadInflation {
+  const inflated = threadInflater.inflate(input, false, outputBytesMax);
+  // Corrupt deflate data, or a head that inflates past its bound: the full path decides.
+  if (inflated.kind !== 'output') return { kind: 'corrupt' };
+  return { kind: 'head', output: inflated.output, consumed: inflated.consumed, ended: inflated.ended };
+}
+
+/** What a record's head says of the member that holds it. */
+export type WarcHead =
+  | {
+      readonly kind: 'head';
+      /** Index after the blank line that ends the WARC header. */
+      readonly warcEnd: number;
+      readonly contentLength: number;
+      /** Index after the bytes the parser reads as lines (the HTTP head of a response); the rest of the block is only counted. */
+      readonly headEnd: number;
+    }
+  /** The output ends before the head does: inflate more of the member. */
+  | { readonly kind: 'more' }
+  /** A head the scan does not reason about (folded or missing fields, a metadata record): the full path reads it. */
+  | { readonly kind: 'unsupported' };
+
+const lineFeed = 0x0a;
+const carriageReturn = 0x0d;
+const recordMagic = Buffer.from('WARC/', 'latin1');
+/** Types whose block the parser reads as lines up to a blank line; the other types' blocks are only counted. */
+const httpHeadTypes: ReadonlySet<string> = new Set(['response', 'revisit']);
+/** A metadata record's body is read line by line to its end: such records take the full path (they are small). */
+const lineBodyTypes: ReadonlySet<string> = new Set(['metadata']);
+
+/**
+ * Reads the WARC header at the start of `output` as the record parser does (lines end with LF,
+ * CRs before it dropped; the first of a repeated name wins), only for the two fields that
+ * place the record's end: `Content-Length` and `WARC-Type`. `lineBytesMax` is the parser's
+ * line limit: past it the parser would count damage, so the full path reads such a head.
+ */
+export function readWarcHead(output: Buffer, lineBytesMax: number): WarcHead {
+  if (output.length < recordMagic.length) return { kind: 'more' };
+  if (output.compare(recordMagic, 0, recordMagic.length, 0, recordMagic.length) !== 0) return { kind: 'unsupported' };
+  const fields = readHeaderFields(output, lineBytesMax);
+  if (fields.kind !== 'fields') return fields;
+  const { contentLength, type, end: warcEnd } = fields;
+  if (contentLength === null || type === null || lineBodyTypes.has(type)) return { kind: 'unsupported' };
+  const blockEnd = warcEnd + contentLength;
+  let headEnd = warcEnd;
+  if (httpHeadTypes.has(type)) {
+    const blank = blankLineEnd(output, warcEnd, Math.min(output.length, blockEnd), lineBytesMax);
+    if (blank === 'more') return output.length >= blockEnd ? { kind: 'unsupported' } : { kind: 'more' };
+    if (blank === 'too-long') return { kind: 'unsupported' };
+    headEnd = blank;
+  }
+  // The block's last byte must be left to count: a head that ends the block ends the record too.
+  if (headEnd >= blockEnd) return { kind: 'unsupported' };
+  return { kind: 'head', warcEnd, contentLength, headEnd };
+}
+
+type HeaderFieldsRead =
+  | {
+      readonly kind: 'fields';
+      readonly contentLength: number | null;
+      readonly type: string | null;
+      readonly end: number;
+    }
+  | { readonly kind: 'more' }
+  | { readonly kind: 'unsupported' };
+
+function readHeaderFields(output: Buffer, lineBytesMax: number): HeaderFieldsRead {
+  let contentLength: number | null = null;
+  let type: string | null = null;
+  let seenLength = false;
+  let seenType = false;
+  let start = 0;
+  // Each turn reads one line: bounded by the output's length.
+  for (let turn = 0; turn <= output.length; turn++) {
+    const lineEnd = output.indexOf(lineFeed, start);
+    if (lineEnd === -1) return output.length - start > lineBytesMax ? { kind: 'unsupported' } : { kind: 'more' };
+    if (lineEnd - start > lineBytesMax) return { kind: 'unsupported' };
+    let textEnd = lineEnd;
+    while (textEnd > start && output[textEnd - 1] === carriageReturn) textEnd--;
+    const next = lineEnd + 1;
+    if (turn > 0 && textEnd === start) return { kind: 'fields', contentLength, type, end: next };
+    const first = output[start];
+    // A folded line may continue either field: the parser joins it, this scan does not.
+    if (turn > 0 && (first === 0x20 || first === 0x09)) return { kind: 'unsupported' };
+    if (turn > 0) {
+      const line = output.toString('latin1', start, textEnd);
+      const colon = line.indexOf(':');
+      const name = colon <= 0 ? '' : line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      if (name === 'content-length' && !seenLength) {
+        seenLength = true;
+        contentLength = /^\d{1,15}$/.test(value) ? Number(value) : null;
+      } else if (name === 'warc-type' && !seenType) {
+        seenType = true;
+        type = value;
+      }
+    }
+    start = next;
+  }
+  return { kind: 'more' };
+}
+
+/** Index after the first blank line at or after `start` and before `limit`. */
+function blankLineEnd(
+  output: Buffer,
+  start: number,
+  limit: number,
+  lineBytesMax: number,
+): number | 'more' | 'too-long' {
+  let lineStart = start;
+  // Each turn reads one line: bounded by the bytes.
+  for (let turn = 0; turn <= limit - start; turn++) {
+    const lineEnd = output.indexOf(lineFeed, lineStart);
+    if (lineEnd === -1 || lineEnd >= limit) return limit - lineStart > lineBytesMax ? 'too-long' : 'more';
+    if (lineEnd - lineStart > lineBytesMax) return 'too-long';
+    let textEnd = lineEnd;
+    while (textEnd > lineStart && output[textEnd - 1] === carriageReturn) textEnd--;
+    if (textEnd === lineStart && turn > 0) return lineEnd + 1;
+    lineStart = lineEnd + 1;
+  }
+  return 'more';
+}

@@ -1,0 +1,85 @@
+/**
+ * `--compression gzip|snappy|brotli|none` (COMPRESSION, YAML `compression`): the option's
+ * precedence and default (gzip, as before the option); the binary, on one CPU thread, writes
+ * every column chunk with the codec asked for, as DuckDB reads the files' metadata, and the
+ * same rows whatever the codec; a value that is none of them is exit 2 with one line.
+ */
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadWorkerConfig } from '../../cmd/worker/worker-config.ts';
+
+const binary = resolve(import.meta.dirname, '../../cmd/worker');
+const fixture = resolve(import.meta.dirname, '../../../shared/fixtures/warc/resiliparse/cc-2020-34-excerpt.warc.gz');
+const workFolder = mkdtempSync(join(tmpdir(), 'worker-compression-'));
+const environment = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+
+afterAll(() => rmSync(workFolder, { recursive: true, force: true }));
+
+function runWorker(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [binary, ...args, '--metrics', 'none', '--threads', '1'], {
+    env: environment,
+    cwd: workFolder,
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.resume();
+  return new Promise((resolveRun) => child.on('exit', (code) => resolveRun({ code, stderr })));
+}
+
+async function query(sql: string): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+  } finally {
+    connection.closeSync();
+  }
+}
+
+describe('--compression', () => {
+  it('takes the flag, then COMPRESSION, then the YAML key compression, else gzip', () => {
+    const yaml = join(workFolder, 'compression.yaml');
+    writeFileSync(yaml, 'compression: brotli\n');
+    const codecOf = (args: string[], extra: Record<string, string>) => loadWorkerConfig(args, extra).compression;
+    expect(codecOf([], {})).toBe('GZIP');
+    expect(codecOf(['--config', yaml], {})).toBe('BROTLI');
+    expect(codecOf(['--config', yaml], { COMPRESSION: 'none' })).toBe('UNCOMPRESSED');
+    expect(codecOf(['--compression', 'snappy'], { COMPRESSION: 'none' })).toBe('SNAPPY');
+  });
+
+  it('writes every column chunk with the codec asked for, and the same rows with each', async () => {
+    const input = join(workFolder, 'input');
+    mkdirSync(input);
+    copyFileSync(fixture, join(input, 'excerpt.warc.gz'));
+    const rowsByCodec: Record<string, unknown>[][] = [];
+    for (const [value, codec] of [
+      ['snappy', 'SNAPPY'],
+      ['brotli', 'BROTLI'],
+      ['none', 'UNCOMPRESSED'],
+      ['gzip', 'GZIP'],
+    ] as const) {
+      const output = join(workFolder, `out-${value}`);
+      const run = await runWorker(['--input', input, '--output', output, '--compression', value]);
+      expect(run.code, run.stderr).toBe(0);
+      const files = `${output}/**/*.parquet`;
+      const codecs = await query(`SELECT DISTINCT compression FROM parquet_metadata('${files}')`);
+      expect(codecs).toEqual([{ compression: codec }]);
+      rowsByCodec.push(
+        await query(`SELECT * FROM read_parquet('${files}', hive_partitioning = false) ORDER BY warc_record_offset`),
+      );
+    }
+    expect(rowsByCodec[0]?.length).toBe(16);
+    for (const rows of rowsByCodec) expect(rows).toEqual(rowsByCodec[0]);
+  });
+
+  it('exits 2 with one line for a codec it does not offer', async () => {
+    const run = await runWorker(['--input', fixture, '--output', join(workFolder, 'x'), '--compression', 'zstd']);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toContain('--compression must be one of gzip, snappy, brotli, none, got "zstd"');
+  });
+});
