@@ -182,6 +182,16 @@ export function releaseChunk(state: WorkerState, job: JobState, index: number, b
   releaseBytes(state, job, bytes);
 }
 
+/**
+ * A decode answered `rowBytes` for a chunk of `chunkBytes`: a ratio above any seen so far
+ * raises the figure admission plans with (capacity.ts), so a driver that understates its
+ * schema's growth overshoots the budget only with the decodes running when it first shows.
+ */
+export function noteDecodeOutput(state: WorkerState, chunkBytes: number, rowBytes: number): void {
+  if (chunkBytes <= 0) return;
+  state.decodeOutputRatioSeen = Math.max(state.decodeOutputRatioSeen, rowBytes / chunkBytes);
+}
+
 export function jobSummary(job: JobState): JobSummary {
   return {
     jobId: job.claimed.jobId,
