@@ -51,7 +51,10 @@ export function canStart(state: WorkerState, stage: Stage): boolean {
  * then holds the rows' actual bytes instead. The ratio is the driver's figure, raised to the
  * largest a decode has answered, so a driver that understates it is corrected by its first
  * decodes. Decodes that shrink data reserve nothing and are never held back; encode and upload
- * never are: they are how memory drains (each frees its input when done).
+ * never are: they are how memory drains (each frees its input when done). Since a fetch is
+ * admitted only with room for its rows, the room it leaves is at least its own decode's
+ * growth: fetching stops before it crowds decoding out, and a decode waits only for rows and
+ * parts to drain.
  *
  * Some held bytes cannot drain on demand: rows gathering for a row group, encoded bytes
  * gathering for a part (S3 refuses parts under 5 MiB). When they fill the budget, or a chunk
