@@ -53,8 +53,8 @@ export function canStart(state: WorkerState, stage: Stage): boolean {
  * decodes. Decodes that shrink data reserve nothing and are never held back; encode and upload
  * never are: they are how memory drains (each frees its input when done). Since a fetch is
  * admitted only with room for its rows, the room it leaves is at least its own decode's
- * growth: fetching stops before it crowds decoding out, and a decode waits only for rows and
- * parts to drain.
+ * growth (at the figure of its admission): fetching alone never crowds decoding out, and a
+ * decode waits only for rows, parts and other decodes to drain.
  *
  * Some held bytes cannot drain on demand: rows gathering for a row group, encoded bytes
  * gathering for a part (S3 refuses parts under 5 MiB). When they fill the budget, or a chunk
