@@ -25,6 +25,13 @@ const growingScenarioArbitrary = fc
   });
 
 /**
+ * The scripted driver floors each chunk's row bytes from the job's start, so a chunk may make a
+ * byte more than its length times the ratio, and the ratio the core learns from one chunk may
+ * cover another's rows but for that byte; a byte per chunk whose rows are held, far fewer than this.
+ */
+const roundingSlackBytes = 1024;
+
+/**
  * capacity.ts's bound: max(budget, jobsActiveMax × part + one chunk), plus what decodes make
  * beyond their reservation. One decode alone past the budget adds at most its chunk's growth;
  * a driver that understates the ratio adds at most that growth for each decode running when
@@ -34,15 +41,8 @@ function boundBytes(limits: WorkerLimits, rowBytesPerByte: number): number {
   const base = Math.max(limits.memoryBudgetBytes, limits.jobsActiveMax * limits.partBytes + limits.chunkBytes);
   const growthBytes = Math.ceil(Math.max(0, rowBytesPerByte - 1) * limits.chunkBytes);
   const decodesOver = limits.decodeOutputRatio >= rowBytesPerByte ? 1 : limits.cpuSlotsMax;
-  return base + decodesOver * growthBytes;
+  return base + decodesOver * growthBytes + roundingSlackBytes;
 }
-
-/**
- * The scripted driver floors each chunk's row bytes from the job's start, so a chunk may make a
- * byte more than its length times the ratio, and the ratio the core learns from one chunk may
- * cover another's rows but for that byte; a byte per chunk whose rows are held, far fewer than this.
- */
-const roundingSlackBytes = 1024;
 
 describe('the memory bound when decoding grows data', () => {
   it('keeps held bytes within the bound over output ratios 0.02–8, and every run finishes with nothing held', () => {
