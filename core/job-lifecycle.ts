@@ -183,9 +183,9 @@ export function releaseChunk(state: WorkerState, job: JobState, index: number, b
 }
 
 /**
- * A decode answered `rowBytes` for a chunk of `chunkBytes`: a ratio above any seen so far
- * raises the figure admission plans with (capacity.ts), so a driver that understates its
- * schema's growth overshoots the budget only with the decodes running when it first shows.
+ * A decode answered `rowBytes` for a chunk of `chunkBytes`: the largest ratio answered is the
+ * figure admission plans with from then on (capacity.ts), so a driver's figure below the data's
+ * overshoots the budget only with the decodes running when the larger ratio first shows.
  */
 export function noteDecodeOutput(state: WorkerState, chunkBytes: number, rowBytes: number): void {
   if (chunkBytes <= 0) return;

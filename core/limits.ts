@@ -41,7 +41,7 @@ export interface WorkerLimits {
    * Row bytes a decode is expected to produce per input byte, as the driver states it for its
    * schema: the index's rows are about 1/50 of their chunk, the content schema's several times
    * it (`contentDecodeOutputRatio`). Above 1, a decode reserves the growth before it starts
-   * (capacity.ts); the core raises the figure to the largest ratio a decode has answered.
+   * (capacity.ts); once decodes answer, the core plans with the largest ratio they answered.
    */
   readonly decodeOutputRatio: number;
   /** Encoded bytes gathered before a part is uploaded (the last part may be smaller). */
@@ -170,8 +170,8 @@ export const contentRowGroupBytes = 8 * mebibyte;
 /**
  * `decodeOutputRatio` of the content schema: a content row holds its decoded payload, and
  * CommonCrawl-like pages compress 4-6x in the WARC; `--calibrate` on a content run of a 100 MB
- * CommonCrawl-like file measured 4.5 row bytes per input byte (sim/models.ts). A chunk that
- * decodes to more raises the core's figure from then on (capacity.ts).
+ * CommonCrawl-like file measured 4.5 row bytes per input byte (sim/models.ts). It is the
+ * core's figure until the first decodes answer the data's own (capacity.ts).
  */
 export const contentDecodeOutputRatio = 4.5;
 
