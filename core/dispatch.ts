@@ -1,7 +1,7 @@
 import type { Command } from './commands.ts';
 import { CommitStep, jobSummary, reserveChunk, SizeTaskIndex, StartTaskIndex } from './job-lifecycle.ts';
 import { ChunkStatus, chunkRange, PartStatus, StepStatus, type JobState } from './job-state.ts';
-import { stalledOnMemory } from './capacity.ts';
+import { decodeGrowthBytes, stalledOnMemory } from './capacity.ts';
 import { occupyLane } from './cpu-lanes.ts';
 import { enqueueReady, takeReady } from './ready-queue.ts';
 import { rateAllows, refillTokens, takeToken } from './request-rate.ts';
@@ -23,12 +23,14 @@ export function dispatchReadyTasks(state: WorkerState, nowMs: number, commands: 
     dispatchByPolicy(state, nowMs, commands);
     return;
   }
-  // Nothing else can free memory: one fetch goes over the budget, alone (see capacity.ts),
-  // when the source's request rate allows; else the wake-up at its next token comes back here.
-  if (!rateAllows(state.requestRates.source)) return;
-  const entry = takeReady(state, 'fetch');
-  assert(entry !== undefined, 'a memory stall with no fetch ready');
-  state.waitingSinceMs.fetch = nowMs;
+  // Nothing else can free memory: one decode goes over the budget, alone (see capacity.ts),
+  // as it turns a chunk into rows that can drain; else one fetch, when the source's request
+  // rate allows (else the wake-up at its next token comes back here).
+  const stage = state.readyCount.decode > 0 ? 'decode' : 'fetch';
+  if (stage === 'fetch' && !rateAllows(state.requestRates.source)) return;
+  const entry = takeReady(state, stage);
+  assert(entry !== undefined, `a memory stall with no ${stage} ready`);
+  state.waitingSinceMs[stage] = nowMs;
   commands.push(startTask(state, entry));
   dispatchByPolicy(state, nowMs, commands);
 }
@@ -89,9 +91,11 @@ function track(
   bytes: number,
   rows = 0,
   final = false,
+  outputReservedBytes = 0,
 ): number {
   const taskId = state.nextTaskId++;
-  state.inFlight.set(taskId, { taskId, stage, job, index, bytes, rows, final, dispatchSeq: state.nextDispatchSeq++ });
+  const dispatchSeq = state.nextDispatchSeq++;
+  state.inFlight.set(taskId, { taskId, stage, job, index, bytes, rows, final, outputReservedBytes, dispatchSeq });
   state.active[stage] += 1;
   job.inFlightBytes += bytes;
   return taskId;
@@ -134,7 +138,10 @@ function startFetch(state: WorkerState, job: JobState, index: number): Command {
 function startDecode(state: WorkerState, job: JobState, index: number): Command {
   const { lengthBytes } = chunkRange(job, state.limits.chunkBytes, index);
   const cpuLane = occupyLane(state, job);
-  const taskId = track(state, 'decode', job, index, lengthBytes);
+  // The rows' expected growth beyond the chunk is reserved until the answer (capacity.ts).
+  const growthBytes = decodeGrowthBytes(state, lengthBytes);
+  state.decodeOutputBytesReserved += growthBytes;
+  const taskId = track(state, 'decode', job, index, lengthBytes, 0, false, growthBytes);
   return {
     kind: 'decodeChunk',
     taskId,

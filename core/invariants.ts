@@ -63,16 +63,21 @@ export function checkInvariants(state: WorkerState): void {
  * (capacity.ts).
  */
 function heldBytesWithinBound(state: WorkerState): void {
-  const { heldBytes, chunkBytesReserved } = state;
+  const { heldBytes, chunkBytesReserved, decodeOutputBytesReserved } = state;
   const reservedMaxBytes = Math.max(state.limits.memoryBudgetBytes, state.limits.chunkBytes);
-  if (heldBytes >= 0 && chunkBytesReserved >= 0 && chunkBytesReserved <= heldBytes) {
+  if (heldBytes >= 0 && chunkBytesReserved >= 0 && chunkBytesReserved <= heldBytes && decodeOutputBytesReserved >= 0) {
     if (chunkBytesReserved <= reservedMaxBytes) return;
   }
-  broken(Invariant.HeldBytes, 'held bytes negative, or chunks reserved beyond them or the budget', {
-    heldBytes,
-    chunkBytesReserved,
-    reservedMaxBytes,
-  });
+  broken(
+    Invariant.HeldBytes,
+    'held bytes or decode reservations negative, or chunks reserved beyond them or the budget',
+    {
+      heldBytes,
+      chunkBytesReserved,
+      decodeOutputBytesReserved,
+      reservedMaxBytes,
+    },
+  );
 }
 
 /** Each stage within its `MaxWorkers`, the CPU and network pools within theirs, jobs within `jobsActiveMax`. */
@@ -201,6 +206,8 @@ interface JobCensus {
 interface Census {
   readonly jobs: Map<JobState, JobCensus>;
   readonly inFlight: PerStage<number>;
+  /** Growth reserved by the decodes in flight (capacity.ts). */
+  outputReservedBytes: number;
 }
 
 function censusOf(census: Census, job: JobState): JobCensus {
@@ -256,7 +263,7 @@ function recordPlace(entry: JobCensus, stage: Stage, index: number, where: Place
  * count only for the bytes they hold.
  */
 function everyTaskInOnePlace(state: WorkerState): Census {
-  const census: Census = { jobs: new Map(), inFlight: perStage(() => 0) };
+  const census: Census = { jobs: new Map(), inFlight: perStage(() => 0), outputReservedBytes: 0 };
   const place = (job: JobState, stage: Stage, index: number, where: Place): JobCensus => {
     const entry = censusOf(census, job);
     if (job.ended) return entry;
@@ -287,6 +294,7 @@ function everyTaskInOnePlace(state: WorkerState): Census {
     const entry = place(task.job, task.stage, task.index, 'inFlight');
     census.inFlight[task.stage] += 1;
     entry.inFlightBytes += task.bytes;
+    census.outputReservedBytes += task.outputReservedBytes;
     if (task.stage === 'encode') entry.encodingBytes += task.bytes;
   }
   for (const job of census.jobs.keys()) {
@@ -609,6 +617,11 @@ function heldBytesAddUp(state: WorkerState, census: Census): void {
       });
     heldSum += job.heldBytes;
   }
+  if (state.decodeOutputBytesReserved !== census.outputReservedBytes)
+    broken(Invariant.HeldBytesSums, 'the growth reserved for decodes is not what the decodes in flight reserved', {
+      decodeOutputBytesReserved: state.decodeOutputBytesReserved,
+      inFlightOutputReservedBytes: census.outputReservedBytes,
+    });
   if (state.heldBytes !== heldSum || state.chunkBytesReserved !== reservedSum)
     broken(Invariant.HeldBytesSums, "the worker's held bytes are not the sum of its jobs'", {
       heldBytes: state.heldBytes,

@@ -182,6 +182,16 @@ export function releaseChunk(state: WorkerState, job: JobState, index: number, b
   releaseBytes(state, job, bytes);
 }
 
+/**
+ * A decode answered `rowBytes` for a chunk of `chunkBytes`: the largest ratio answered is the
+ * figure admission plans with from then on (capacity.ts), so a driver's figure below the data's
+ * overshoots the budget only with the decodes running when the larger ratio first shows.
+ */
+export function noteDecodeOutput(state: WorkerState, chunkBytes: number, rowBytes: number): void {
+  if (chunkBytes <= 0) return;
+  state.decodeOutputRatioSeen = Math.max(state.decodeOutputRatioSeen, rowBytes / chunkBytes);
+}
+
 export function jobSummary(job: JobState): JobSummary {
   return {
     jobId: job.claimed.jobId,

@@ -45,6 +45,13 @@ export interface WorkerLimits {
    * `rowGroupRows` comes first: rows that carry payloads (the content schema) are cut by bytes.
    */
   readonly rowGroupBytes: number;
+  /**
+   * Row bytes a decode is expected to produce per input byte, as the driver states it for its
+   * schema: the index's rows are about 1/50 of their chunk, the content schema's several times
+   * it (`contentDecodeOutputRatio`). Above 1, a decode reserves the growth before it starts
+   * (capacity.ts); once decodes answer, the core plans with the largest ratio they answered.
+   */
+  readonly decodeOutputRatio: number;
   /** Encoded bytes gathered before a part is uploaded (the last part may be smaller). */
   readonly partBytes: number;
   /** S3's smallest part but the last. */
@@ -117,6 +124,8 @@ export const defaultLimits: WorkerLimits = {
   rowGroupRows: 20_000,
   // Index rows estimate about 1.8 KB each, 36 MB a row group of 20,000: the rows cut them first.
   rowGroupBytes: 64 * mebibyte,
+  // The index's rows: URL, headers and digests as strings, about 1/50 of the WARC bytes (sim/models.ts).
+  decodeOutputRatio: 1 / 50,
   partBytes: 8 * mebibyte,
   partBytesMin: 5 * mebibyte,
   partsMax: 10_000,
@@ -172,6 +181,14 @@ export const defaultLimits: WorkerLimits = {
  */
 export const contentRowGroupBytes = 8 * mebibyte;
 
+/**
+ * `decodeOutputRatio` of the content schema: a content row holds its decoded payload, and
+ * CommonCrawl-like pages compress 4-6x in the WARC; `--calibrate` on a content run of a 100 MB
+ * CommonCrawl-like file measured 4.5 row bytes per input byte (sim/models.ts). It is the
+ * core's figure until the first decodes answer the data's own (capacity.ts).
+ */
+export const contentDecodeOutputRatio = 4.5;
+
 /** Asserts the relations the core relies on; a violation is a configuration bug. */
 export function validateLimits(limits: WorkerLimits): void {
   for (const [stage, cap] of Object.entries(limits.stageWorkersMax)) {
@@ -192,6 +209,10 @@ export function validateLimits(limits: WorkerLimits): void {
   assert(limits.fetchAheadChunksMax >= 1, 'fetchAheadChunksMax must be at least 1');
   assert(limits.rowGroupRows >= 1, 'rowGroupRows must be at least 1');
   assert(limits.rowGroupBytes >= 1, 'rowGroupBytes must be at least 1');
+  assert(
+    Number.isFinite(limits.decodeOutputRatio) && limits.decodeOutputRatio > 0,
+    'decodeOutputRatio must be positive',
+  );
   assert(limits.partBytes >= limits.partBytesMin, 'partBytes must be at least partBytesMin (S3 rejects smaller parts)');
   assert(limits.partsMax >= 1, 'partsMax must be at least 1');
   assert(limits.jobsActiveMax >= 1 && limits.claimBatchMax >= 1, 'jobsActiveMax and claimBatchMax must be at least 1');
@@ -247,10 +268,12 @@ export function validateLimits(limits: WorkerLimits): void {
  * Chunks one job may read ahead: `fetchAheadChunksMax`, cut so that the memory budget spreads
  * over at least one job per CPU slot. A job decodes one chunk at a time, so a budget spent on
  * the read-ahead of a few jobs leaves cores idle: with a 1 GiB budget of 32 MiB chunks and 16
- * cores, a window of 8 feeds 4 jobs (4 cores busy at most), a window of 2 feeds 16.
+ * cores, a window of 8 feeds 4 jobs (4 cores busy at most), a window of 2 feeds 16. A chunk
+ * whose rows outgrow it takes what its rows will (`decodeOutputRatio`).
  */
 export function fetchWindowChunks(limits: WorkerLimits): number {
-  const chunksInBudget = Math.floor(limits.memoryBudgetBytes / limits.chunkBytes);
+  const chunkFootprintBytes = limits.chunkBytes * Math.max(1, limits.decodeOutputRatio);
+  const chunksInBudget = Math.floor(limits.memoryBudgetBytes / chunkFootprintBytes);
   return Math.max(1, Math.min(limits.fetchAheadChunksMax, Math.floor(chunksInBudget / limits.cpuSlotsMax)));
 }
 

@@ -10,6 +10,7 @@ import {
   maybeQueueCommit,
   maybeQueueDecode,
   maybeQueueEncode,
+  noteDecodeOutput,
   queueFetchWindow,
   releaseBytes,
   releaseChunk,
@@ -39,6 +40,7 @@ export function applyTaskAnswer(state: WorkerState, answer: TaskAnswer, nowMs: n
   const job = task.job;
   if (task.stage === 'decode' || task.stage === 'encode') freeLane(state, job);
   job.inFlightBytes -= task.bytes;
+  state.decodeOutputBytesReserved -= task.outputReservedBytes;
   if (job.ended) {
     job.heldBytes -= task.bytes;
     state.heldBytes -= task.bytes;
@@ -114,6 +116,7 @@ function onChunkDecoded(
   job.chunkStatus[task.index] = ChunkStatus.Decoded;
   releaseChunk(state, job, task.index, task.bytes);
   holdBytes(state, job, answer.rowBytes);
+  noteDecodeOutput(state, task.bytes, answer.rowBytes);
   job.inputBytes += task.bytes;
   job.rowsBuffered += answer.rows;
   job.rowBytesBuffered += answer.rowBytes;

@@ -43,6 +43,11 @@ export interface TaskInFlight {
   readonly rows: number;
   /** A decode of the last chunk, or an encode that writes the footer. */
   readonly final: boolean;
+  /**
+   * Bytes a decode reserves for the rows it may add beyond its chunk (capacity.ts), freed by
+   * its answer; 0 for other tasks and for decodes that shrink data.
+   */
+  readonly outputReservedBytes: number;
   /** Dispatch order: a remote's limit tells answers to requests sent before its last cut by it. */
   readonly dispatchSeq: number;
 }
@@ -92,6 +97,13 @@ export interface WorkerState {
    * holds whatever sizes the driver reports for rows and encoded bytes.
    */
   chunkBytesReserved: number;
+  /**
+   * Room the decodes in flight reserve for the rows they may add beyond their chunks: not held
+   * yet, so outside `heldBytes`, but counted against the budget by admission (capacity.ts).
+   */
+  decodeOutputBytesReserved: number;
+  /** The largest row bytes per input byte a decode has answered so far (capacity.ts). */
+  decodeOutputRatioSeen: number;
 
   nextTaskId: number;
   nextJobSeq: number;
@@ -170,6 +182,8 @@ export function createWorkerState(limits: WorkerLimits, options: WorkerStateOpti
     backoffCount: 0,
     heldBytes: 0,
     chunkBytesReserved: 0,
+    decodeOutputBytesReserved: 0,
+    decodeOutputRatioSeen: 0,
     nextTaskId: 1,
     nextJobSeq: 0,
     nextReadySeq: 0,

@@ -1,5 +1,5 @@
 import type { InvariantChecks } from '../core/invariants.ts';
-import { withLimits, type WorkerLimits } from '../core/limits.ts';
+import { contentDecodeOutputRatio, withLimits, type WorkerLimits } from '../core/limits.ts';
 import type { PerStage, Policy } from '../core/stage.ts';
 import { findCrawlPreset } from './crawl-presets.ts';
 import { findInstanceType, type InstanceType } from './instance-types.ts';
@@ -144,6 +144,8 @@ export function limitsForInstance(type: InstanceType, scenario: Scenario): Worke
     memoryBudgetBytes: Math.floor((type.memoryGibibytes * gibibyte) / 2),
     jobsActiveMax: 2 * type.vcpus,
     claimBatchMax: Math.max(1, type.vcpus),
+    // As the worker states it for its schema (cmd/worker/wiring.ts), whatever the models produce.
+    ...(scenario.models.schema.output === 'content' ? { decodeOutputRatio: contentDecodeOutputRatio } : {}),
     ...overrides,
     stageWorkersMax: { fetch, decode: type.vcpus, encode: type.vcpus, upload, commit: 4, ...overrides.stageWorkersMax },
     policy: scenario.policy,

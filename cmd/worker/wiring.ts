@@ -10,7 +10,13 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InputRef } from '../../core/input-ref.ts';
-import { contentRowGroupBytes, httpSourceRequestsPerSecond, withLimits, type WorkerLimits } from '../../core/limits.ts';
+import {
+  contentDecodeOutputRatio,
+  contentRowGroupBytes,
+  httpSourceRequestsPerSecond,
+  withLimits,
+  type WorkerLimits,
+} from '../../core/limits.ts';
 import type { Sink } from '../../core/sink.ts';
 import type { Source } from '../../core/source.ts';
 import { JsonLinesMetrics, type SnapshotReporter } from '../../adapters/metrics/json-lines-metrics.ts';
@@ -170,7 +176,9 @@ export function limitsOf(config: WorkerConfig): WorkerLimits {
   if (typeof plan === 'string') throw new ConfigError(plan);
   return withLimits({
     // Content rows are cut by payload bytes; index rows by rows, the default bound never reached.
-    ...(config.schema === 'content' ? { rowGroupBytes: contentRowGroupBytes } : {}),
+    ...(config.schema === 'content'
+      ? { rowGroupBytes: contentRowGroupBytes, decodeOutputRatio: contentDecodeOutputRatio }
+      : {}),
     stageWorkersMax: { decode: cpuSlots, encode: cpuSlots },
     cpuSlotsMax: cpuSlots,
     memoryBudgetBytes: plan.dataBudgetBytes,

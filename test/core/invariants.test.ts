@@ -271,6 +271,14 @@ describe('the full checks (tests and the simulator)', () => {
     expect((error?.values.heldBytes as number) - (error?.values.expectedBytes as number)).toBe(7);
   });
 
+  it('growth reserved for decodes that is not what the decodes in flight reserved', () => {
+    const { state, nowMs } = midRun('full');
+    state.decodeOutputBytesReserved += 5;
+    const error = nextStepError(state, nowMs);
+    expect(error?.invariant).toBe('held bytes add up');
+    expect(error?.values).toMatchObject({ decodeOutputBytesReserved: 5, inFlightOutputReservedBytes: 0 });
+  });
+
   it('bytes in flight that are not the sum of the tasks in flight', () => {
     const { state, nowMs } = midRun('full');
     const job = taskOf(state, 'fetch').job;
