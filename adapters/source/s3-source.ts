@@ -124,28 +124,23 @@ export class S3Source implements Source, IndexFileStore {
   }
 
   private async *keysUnder(bucket: string, prefix: string, signal?: AbortSignal): AsyncIterable<string> {
-    let continuationToken: string | undefined;
-    for (let page = 0; page < this.pagesMax; page += 1) {
-      const command = new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: prefix,
-        MaxKeys: this.pageKeys,
-        ContinuationToken: continuationToken,
-      });
-      const answer = await withListingRetry(
-        this.listingRetry,
-        () => classified(`LIST s3://${bucket}/${prefix}`, () => this.client.send(command, sendOptions(signal))),
-        signal,
-      );
-      for (const object of answer.Contents ?? []) if (object.Key !== undefined) yield object.Key;
-      continuationToken = answer.IsTruncated === true ? answer.NextContinuationToken : undefined;
-      if (continuationToken === undefined) return;
-    }
-    throw new FailureError(inputFault(`listing s3://${bucket}/${prefix} runs past ${this.pagesMax} pages`));
+    for await (const object of this.objectsUnder(bucket, prefix, signal)) yield object.key;
   }
 
   private async *listPrefix(bucket: string, prefix: string, signal?: AbortSignal): AsyncIterable<InputRef> {
     const root = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    for await (const object of this.objectsUnder(bucket, prefix, signal)) {
+      if (!isWarcName(object.key)) continue;
+      yield inputRefFor(s3Uri({ bucket, key: object.key }), object.key.slice(root.length), object.sizeBytes);
+    }
+  }
+
+  /** Every object under the prefix, a page at a time, each page's LIST retried; at most `pagesMax` pages. */
+  private async *objectsUnder(
+    bucket: string,
+    prefix: string,
+    signal?: AbortSignal,
+  ): AsyncIterable<{ readonly key: string; readonly sizeBytes: number | undefined }> {
     let continuationToken: string | undefined;
     for (let page = 0; page < this.pagesMax; page += 1) {
       const command = new ListObjectsV2Command({
@@ -159,10 +154,8 @@ export class S3Source implements Source, IndexFileStore {
         () => classified(`LIST s3://${bucket}/${prefix}`, () => this.client.send(command, sendOptions(signal))),
         signal,
       );
-      for (const object of answer.Contents ?? []) {
-        if (object.Key === undefined || !isWarcName(object.Key)) continue;
-        yield inputRefFor(s3Uri({ bucket, key: object.Key }), object.Key.slice(root.length), object.Size);
-      }
+      for (const object of answer.Contents ?? [])
+        if (object.Key !== undefined) yield { key: object.Key, sizeBytes: object.Size };
       continuationToken = answer.IsTruncated === true ? answer.NextContinuationToken : undefined;
       if (continuationToken === undefined) return;
     }
