@@ -8,6 +8,7 @@
  * decoders applied to what warcio gave. A body that claims gzip and is corrupt past its header
  * is the bytes as sent: warcio's raw payload.
  */
+import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
@@ -19,7 +20,7 @@ import type { InputRef } from '../../core/input-ref.ts';
 import { WarcJobDecoder } from '../../adapters/warc/warc-decoder.ts';
 import { corruptCaseNames, encodedPayloadWarc } from '../fixtures-gen/encoded-payload-warc.ts';
 
-const fixtureRoot = new URL('../../../shared/fixtures/warc/', import.meta.url).pathname;
+const fixtureRoot = sharedFixtureRoot;
 const contentBytesMax = 4096 * 1024;
 
 function fixtureFiles(folder: string): string[] {

@@ -7,6 +7,8 @@
 // and blocks past the kept-block limit give counted bad or skipped records beside the good rows,
 // never an exception; a file of nothing but bad records fails; and the format is told by subset
 // or name, so a WARC file's metadata records stay joined.
+import { pathToFileURL } from 'node:url';
+import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
@@ -26,7 +28,7 @@ import { warcLimits, type WarcLimits } from '../../adapters/warc/warc-limits.ts'
 import type { ParsedRecord } from '../../adapters/warc/warc-record-parser.ts';
 import { derivedFile, watEnvelope } from '../fixtures-gen/derived-warc.ts';
 
-const fixtureFolder = new URL('../../../shared/fixtures/warc/commoncrawl/', import.meta.url);
+const fixtureFolder = new URL('commoncrawl/', pathToFileURL(sharedFixtureRoot));
 const wetFixture = readFileSync(new URL('whirlwind.warc.wet.gz', fixtureFolder));
 const watFixture = readFileSync(new URL('whirlwind.warc.wat.gz', fixtureFolder));
 const warcFixture = readFileSync(new URL('whirlwind.warc.gz', fixtureFolder));

@@ -8,6 +8,7 @@
  * run end to end through the binary, whose filtered export must hold exactly DuckDB's rows.
  * The column types the condition is typed with are DuckDB's own reading of the export.
  */
+import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ import { parseWhere } from '../../adapters/filter/where-parser.ts';
 import { variedWarc } from '../support/varied-warc.ts';
 
 const binary = resolve(import.meta.dirname, '../../cmd/worker');
-const fixtures = resolve(import.meta.dirname, '../../../shared/fixtures/warc');
+const fixtures = sharedFixtureRoot;
 const root = mkdtempSync(join(tmpdir(), 'filter-duckdb-'));
 const inputs = join(root, 'in');
 const unfiltered = join(root, 'unfiltered');

@@ -4,11 +4,11 @@
  * every column chunk with the codec asked for, as DuckDB reads the files' metadata, and the
  * same rows whatever the codec; a value that is none of them is exit 2 with one line.
  */
+import { duckdbRows } from '../support/parquet-rows.ts';
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '../../cmd/worker/worker-config.ts';
 
@@ -28,16 +28,6 @@ function runWorker(args: string[]): Promise<{ code: number | null; stderr: strin
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdout.resume();
   return new Promise((resolveRun) => child.on('exit', (code) => resolveRun({ code, stderr })));
-}
-
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-  }
 }
 
 describe('--compression', () => {
@@ -66,10 +56,12 @@ describe('--compression', () => {
       const run = await runWorker(['--input', input, '--output', output, '--compression', value]);
       expect(run.code, run.stderr).toBe(0);
       const files = `${output}/**/*.parquet`;
-      const codecs = await query(`SELECT DISTINCT compression FROM parquet_metadata('${files}')`);
+      const codecs = await duckdbRows(`SELECT DISTINCT compression FROM parquet_metadata('${files}')`);
       expect(codecs).toEqual([{ compression: codec }]);
       rowsByCodec.push(
-        await query(`SELECT * FROM read_parquet('${files}', hive_partitioning = false) ORDER BY warc_record_offset`),
+        await duckdbRows(
+          `SELECT * FROM read_parquet('${files}', hive_partitioning = false) ORDER BY warc_record_offset`,
+        ),
       );
     }
     expect(rowsByCodec[0]?.length).toBe(16);

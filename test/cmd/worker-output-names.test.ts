@@ -5,12 +5,12 @@
  * gives (the same crawl served over HTTP as `cc:`), under the crawl's and subset's partition,
  * with a `warc_filename` that locates the file again from the mirror's root.
  */
+import { duckdbRows } from '../support/parquet-rows.ts';
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
 
@@ -42,19 +42,9 @@ function runWorker(args: string[]): Promise<Run> {
   return new Promise((resolveRun) => child.on('exit', (code) => resolveRun({ code, stderr })));
 }
 
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-  }
-}
-
 /** Every row of one object, read from that object alone (no partitions guessed from its path). */
 function rowsOf(object: string): Promise<Record<string, unknown>[]> {
-  return query(`SELECT * FROM read_parquet('${object}', hive_partitioning = false) ORDER BY warc_record_offset`);
+  return duckdbRows(`SELECT * FROM read_parquet('${object}', hive_partitioning = false) ORDER BY warc_record_offset`);
 }
 
 function objectsBelow(folder: string): string[] {

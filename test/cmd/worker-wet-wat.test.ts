@@ -9,13 +9,13 @@
  * a run of its own (flag, CC_SUBSET and YAML `ccSubset` in their precedence); and a
  * `--cc-subset` that is no subset is exit 2 with one line.
  */
+import { duckdbRows } from '../support/parquet-rows.ts';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '../../cmd/worker/worker-config.ts';
 import { runIdOf } from '../../cmd/worker/wiring.ts';
@@ -55,21 +55,11 @@ function runWorker(args: string[], extra: Record<string, string> = {}): Promise<
   return new Promise((resolveRun) => child.on('exit', (code) => resolveRun({ code, stderr })));
 }
 
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-  }
-}
-
 const columns =
   'url, fetch_time::VARCHAR AS fetch_time, fetch_status, content_mime_type, content_languages, subset, warc_filename';
 
 function rowsOf(object: string): Promise<Record<string, unknown>[]> {
-  return query(`SELECT ${columns} FROM read_parquet('${object}', hive_partitioning = false)`);
+  return duckdbRows(`SELECT ${columns} FROM read_parquet('${object}', hive_partitioning = false)`);
 }
 
 function objectsBelow(folder: string): string[] {
@@ -171,7 +161,7 @@ describe('damaged WET and WAT files', () => {
     expect(run.stderr).toMatch(/wat_envelope_not_json 1\b/);
     expect(run.stderr).toMatch(/wat_envelope_without_url 1\b/);
     expect(run.stderr).toMatch(/missing_warc_target_uri 1\b/);
-    const rows = await query(
+    const rows = await duckdbRows(
       `SELECT warc_filename, url, fetch_status FROM read_parquet('${output}/**/*.parquet', hive_partitioning = false) ORDER BY warc_filename`,
     );
     expect(rows).toEqual([
@@ -197,7 +187,7 @@ describe('cc: inputs by subset', () => {
       `crawl=${crawl}/subset=wat/${stem}.warc.wat.gz.parquet`,
       `crawl=${crawl}/subset=wet/${stem}.warc.wet.gz.parquet`,
     ]);
-    const rows = await query(
+    const rows = await duckdbRows(
       `SELECT subset, warc_filename, content_mime_type, content_languages, fetch_status FROM read_parquet('${output}/**/*.parquet', hive_partitioning = false) ORDER BY subset`,
     );
     expect(rows).toEqual([

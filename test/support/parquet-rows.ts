@@ -15,3 +15,14 @@ export async function rowsByFile(folder: string): Promise<Map<string, number>> {
     connection.closeSync();
   }
 }
+
+/** The rows a DuckDB query gives, as JSON values (BIGINT as strings), in a database of its own. */
+export async function duckdbRows(sql: string): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+  } finally {
+    connection.closeSync();
+  }
+}
