@@ -5,7 +5,7 @@
  * from CommonCrawl's columnar index; the subset run must give exactly the picked rows, each
  * once, beside the whole-file export without overwriting it. Against a local folder, an HTTP
  * server on loopback (exact ranges asked, coalescing, a server that ignores Range, a burst of
- * 503s) and S3 (s3rver behind a proxy that records every request and answers SlowDown: the
+ * 503s, the index itself read over HTTP) and S3 (s3rver behind a proxy that records every request and answers SlowDown: the
  * index named by a glob, exact ranges, one GET a file when coalesced, a burst of 503s each
  * counted as a throttle), and split in two static shards. A range
  * into the middle of a record is a counted bad record; overlapping ranges and an index
@@ -110,6 +110,8 @@ beforeAll(async () => {
   expect(captures).toHaveLength(2 * recordsPerFile);
   picked = captures.filter((_, index) => (index + 1) % 3 === 0);
   await writeIndex(join(workFolder, 'pick-zstd.parquet'), "FORMAT parquet, COMPRESSION 'zstd'");
+  // The server serves the index too, for `index:http://…`.
+  files.set('queries/pick-zstd.parquet', new Uint8Array(readFileSync(join(workFolder, 'pick-zstd.parquet'))));
 }, 120_000);
 
 afterAll(async () => {
@@ -118,7 +120,9 @@ afterAll(async () => {
 });
 
 function rangesOf(requests: CommonCrawlHttpServer['requests']): string[] {
-  return requests.filter((request) => request.method === 'GET' && request.range !== null).map((r) => r.range as string);
+  return requests
+    .filter((request) => request.method === 'GET' && request.range !== null && request.path.includes('.warc.gz'))
+    .map((r) => r.range as string);
 }
 
 describe('a subset from a local folder', () => {
@@ -216,7 +220,9 @@ describe('a subset over HTTP', () => {
 
     server.requests.length = 0;
     const coalesced = join(workFolder, 'http-coalesced');
-    const second = await run(['--input', indexPath(), '--cc-base', server.baseUrl, '--output', coalesced]);
+    // The index itself read over HTTP this time.
+    const httpIndex = `index:${server.baseUrl}queries/pick-zstd.parquet`;
+    const second = await run(['--input', httpIndex, '--cc-base', server.baseUrl, '--output', coalesced]);
     expect(second.stderr).toContain('2 files exported, 0 failed');
     expect(rangesOf(server.requests)).toHaveLength(2);
     expect(await capturesOf(`${coalesced}/**/*.parquet`)).toEqual(picked);
