@@ -20,9 +20,9 @@ import { fileCall } from './local-errors.ts';
 import type { LocalSource } from './local-source.ts';
 
 /**
- * Index rows one run reads: ten million picked captures hold about 1 GiB in memory as they
- * are grouped (a row is some 100 bytes of file name and numbers), about twice that when the
- * index also holds the indexed columns (an object of a few short strings a row).
+ * Index rows one run reads. Grouped into inputs, a row holds 90 bytes of heap, 202 with the
+ * four indexed columns (`npm run bench -- subset-index-memory`, one million rows over 90,000
+ * files): ten million rows hold about 0.9 GB, or 2 GB with those columns.
  */
 export const indexRowsMax = 10_000_000;
 
