@@ -1,4 +1,20 @@
+import type { CaptureRow } from './capture-row.ts';
 import type { ByteRange } from './source.ts';
+
+/**
+ * What an index row says of its capture beyond where it lies. CommonCrawl's columnar index
+ * holds the languages and charset its metadata record gave, and that record follows the
+ * response, outside the picked range; a row read from the range takes these where its own
+ * record says nothing.
+ */
+export type IndexedColumns = Partial<
+  Pick<CaptureRow, 'content_languages' | 'content_charset' | 'content_mime_detected' | 'content_digest'>
+>;
+
+/** A range an index picked, with the columns its row held (absent when it held none of them). */
+export interface PickedRange extends ByteRange {
+  readonly indexed?: IndexedColumns;
+}
 
 /** One WARC input and where its output goes; the key depends only on the input. */
 export interface InputRef {
@@ -14,9 +30,15 @@ export interface InputRef {
   /**
    * The byte ranges an index picked (`--input index:…`): only these records are read, each
    * range one record. Sorted by offset, each once, none overlapping (request-plan.ts); absent
-   * for a whole-file input. Part of the job's identity and of its output key.
+   * for a whole-file input. The ranges (not their indexed columns) are part of the job's
+   * identity and of its output key.
    */
-  readonly picks?: readonly ByteRange[];
+  readonly picks?: readonly PickedRange[];
+  /**
+   * The indexed columns of the one picked range being read, set by the subset's decoder for
+   * the row builder (picked-range-decoder.ts); never on an enqueued input.
+   */
+  readonly indexed?: IndexedColumns;
 }
 
 /** A job the ledger leased to this worker. */

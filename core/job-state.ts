@@ -3,7 +3,7 @@ import type { ClaimedJob, LeasedJob } from './input-ref.ts';
 import type { WorkerLimits } from './limits.ts';
 import { emptyRecordCounters, type RecordCounters } from './record-counters.ts';
 import type { TaskAttempts } from './retry-policy.ts';
-import { coalesceGapBytesOf, planRequests } from './request-plan.ts';
+import { coalesceGapBytesOf, pickedBytesOf, planRequests } from './request-plan.ts';
 import type { ByteRange } from './source.ts';
 import { perStage, type PerStage } from './stage.ts';
 
@@ -176,12 +176,14 @@ function subsetRequests(picks: readonly ByteRange[], limits: WorkerLimits): read
 
 /**
  * A job claimed without a size has no chunks until a `sizeInput` task sizes it; a subset needs
- * no size: its requests come from its picks, and its output follows the bytes picked.
+ * no sizing: its requests come from its picks, its output follows the bytes picked, and its
+ * size is the bytes it picks (`pickedBytesOf`), whatever size the ledger holds.
  */
 export function newJobState(leased: LeasedJob, seq: number, limits: WorkerLimits, leaseValidUntilMs: number): JobState {
-  const requests = leased.input.picks === undefined ? null : subsetRequests(leased.input.picks, limits);
+  const picks = leased.input.picks;
+  const requests = picks === undefined ? null : subsetRequests(picks, limits);
   const sized = requests !== null || leased.sizeBytes !== null;
-  const sizeBytes = leased.sizeBytes ?? 0;
+  const sizeBytes = picks === undefined ? (leased.sizeBytes ?? 0) : pickedBytesOf(picks);
   const chunkCount = requests !== null ? requests.length : sized ? chunkCountOf(sizeBytes, limits.chunkBytes) : 0;
   const outputFollowsBytes =
     requests === null ? sizeBytes : requests.reduce((sum, range) => sum + range.lengthBytes, 0);

@@ -57,9 +57,18 @@ function compareRanges(left: ByteRange, right: ByteRange): number {
  * Picked ranges in the order every part of a subset run reads them: by offset, then length,
  * each once. Two rows of an index naming the same range are one capture, exported once.
  */
-export function normalizedPicks(picks: readonly ByteRange[]): ByteRange[] {
+export function normalizedPicks<Pick extends ByteRange>(picks: readonly Pick[]): Pick[] {
   const sorted = [...picks].sort(compareRanges);
   return sorted.filter((pick, index) => index === 0 || compareRanges(sorted[index - 1] ?? pick, pick) !== 0);
+}
+
+/**
+ * The bytes a subset picks: its size. The bytes its requests fetch are more by the gaps they
+ * bridge, but those depend on a worker's gap rule, and the gaps are dropped before a byte is
+ * counted as read (`pickedBytes`), so that progress, its total and `status` speak of the same bytes.
+ */
+export function pickedBytesOf(picks: readonly ByteRange[]): number {
+  return picks.reduce((sum, pick) => sum + pick.lengthBytes, 0);
 }
 
 /** The first pair of picks (normalized) that overlap, or null: an index names each byte once. */

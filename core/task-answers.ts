@@ -101,6 +101,9 @@ function onChunkFetched(state: WorkerState, task: TaskInFlight, bytes: number, n
   const job = task.job;
   job.chunkStatus[task.index] = ChunkStatus.Fetched;
   state.counters.bytesIn += bytes;
+  // The bytes handed on, as `bytesIn`: a subset's request its picked bytes, its gaps dropped,
+  // so that a job's bytes read, its size and the progress line's count speak of the same bytes.
+  job.inputBytes += bytes;
   onRemoteAnswer(state.remotes.source, state.limits, remoteAnswer(state, task, false));
   maybeQueueDecode(state, job, nowMs);
 }
@@ -117,7 +120,6 @@ function onChunkDecoded(
   releaseChunk(state, job, task.index, task.bytes);
   holdBytes(state, job, answer.rowBytes);
   noteDecodeOutput(state, task.bytes, answer.rowBytes);
-  job.inputBytes += task.bytes;
   job.rowsBuffered += answer.rows;
   job.rowBytesBuffered += answer.rowBytes;
   job.counters = addRecordCounters(job.counters, answer.counters);

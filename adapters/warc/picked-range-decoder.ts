@@ -7,14 +7,15 @@
  * A range that does not start a record (an offset into the middle of one, a stale index) is a
  * bad record, `pick_not_a_record`, counted; the ranges after it are read all the same. A
  * CommonCrawl capture's metadata record (languages, charset) follows its response and lies
- * outside the index's range: those columns are null in a subset's rows.
+ * outside the index's range: a row takes those columns from the index row that picked it
+ * when the index holds them (`PickedRange.indexed`), before the row filter sees it, and has
+ * them null otherwise.
  */
 import type { CaptureRow } from '../../core/capture-row.ts';
 import type { DecodedChunk, Decoder, JobDecoder } from '../../core/decoder.ts';
 import { FailureError, inputFault } from '../../core/failure.ts';
-import type { InputRef } from '../../core/input-ref.ts';
+import type { InputRef, PickedRange } from '../../core/input-ref.ts';
 import { addRecordCounters, emptyRecordCounters, type RecordCounters } from '../../core/record-counters.ts';
-import type { ByteRange } from '../../core/source.ts';
 
 /** Decodes whole files with `whole`, and the picked ranges of a subset one by one with it. */
 export class PickedRangeDecoder implements Decoder {
@@ -39,7 +40,7 @@ export class PickedRangesJobDecoder implements JobDecoder {
 
   constructor(
     private readonly input: InputRef,
-    private readonly picks: readonly ByteRange[],
+    private readonly picks: readonly PickedRange[],
     private readonly whole: Decoder,
   ) {}
 
@@ -72,9 +73,10 @@ export class PickedRangesJobDecoder implements JobDecoder {
     return { rows, rowBytes, counters };
   }
 
-  private decodePick(pick: ByteRange, bytes: Uint8Array): DecodedChunk {
+  private decodePick(pick: PickedRange, bytes: Uint8Array): DecodedChunk {
+    const input = pick.indexed === undefined ? this.input : { ...this.input, indexed: pick.indexed };
     try {
-      const decoded = this.whole.open(this.input).push(bytes, true);
+      const decoded = this.whole.open(input).push(bytes, true);
       for (const row of decoded.rows) row.warc_record_offset += pick.offsetBytes;
       this.rowsTotal += decoded.rows.length;
       return decoded;

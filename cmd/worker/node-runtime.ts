@@ -10,6 +10,7 @@ import type { Command, CommandOf, JobSummary } from '../../core/commands.ts';
 import { FailureError, ourFault } from '../../core/failure.ts';
 import type { Input } from '../../core/inputs.ts';
 import { emptyRecordCounters, totalCount } from '../../core/record-counters.ts';
+import { pickedBytesOf } from '../../core/request-plan.ts';
 import type { Ledger } from '../../core/ledger.ts';
 import type { WorkerLimits } from '../../core/limits.ts';
 import type { MetricsSnapshot } from '../../core/metrics-snapshot.ts';
@@ -270,13 +271,10 @@ export class NodeRuntime {
       command.final,
     );
     const { byType, badByReason } = decoded.counters;
-    this.progress.decoded(
-      data.claimed.input.uri,
-      totalCount(byType),
-      chunkBytes,
-      totalCount(badByReason),
-      data.claimed.sizeBytes,
-    );
+    const { input } = data.claimed;
+    // A subset's size is the bytes it picks, as the core counts it, whatever an older ledger holds.
+    const sizeBytes = input.picks === undefined ? data.claimed.sizeBytes : pickedBytesOf(input.picks);
+    this.progress.decoded(input.uri, totalCount(byType), chunkBytes, totalCount(badByReason), sizeBytes);
     return { kind: 'chunkDecoded', taskId: command.taskId, ...decoded };
   }
 

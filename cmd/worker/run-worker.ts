@@ -62,10 +62,12 @@ interface Enqueued {
  * What the ledger stores of a listed input. A local file's size counts in the progress line's
  * total but is not stored: the ledger keeps the size of an input's first enqueue, and a local
  * file is fixed in place after it failed (then `retry-failed`), so its size is read when
- * claimed, a `stat` away. A remote listing's size is stored: asking again is a request.
+ * claimed, a `stat` away. A remote listing's size is stored: asking again is a request. A
+ * subset's is stored wherever it lies: it is the bytes its picks name, fixed with the job.
  */
 function enqueuedRef(input: InputRef): InputRef {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input.uri) || input.sizeBytes === undefined) return input;
+  const kept = input.picks !== undefined || /^[a-z][a-z0-9+.-]*:\/\//i.test(input.uri);
+  if (kept || input.sizeBytes === undefined) return input;
   const { sizeBytes: _listed, ...unsized } = input;
   return unsized;
 }

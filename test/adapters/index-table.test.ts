@@ -2,9 +2,10 @@
  * The index reader (adapters/source/index-table.ts, index-listing.ts) against files DuckDB
  * writes: Parquet in every codec DuckDB writes (uncompressed, SNAPPY, GZIP, ZSTD, BROTLI,
  * LZ4), with INT64 offsets past 2^31, and CSV plain and gzip'd, all read as the same rows;
- * other columns ignored. A codec the reader lacks (LZO, set in a file's footer) and missing
+ * the columnar index's languages, charset, detected type and digest carried with a row when
+ * the file has them (empty cells and nulls left out), other columns ignored. A codec the reader lacks (LZO, set in a file's footer) and missing
  * columns are input faults naming them. Rows group into one input a file, ranges sorted and
- * each once, resolved against a local, https:// or s3:// base.
+ * each once, sized by the bytes they pick, resolved against a local, https:// or s3:// base.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,6 +82,41 @@ describe('an index file', () => {
     );
   });
 
+  it("carries the index's languages, charset, detected type and digest, in Parquet and CSV, where a row has them", async () => {
+    const query = `SELECT 'x.warc.gz' AS warc_filename, i * 100 AS warc_record_offset, 90 AS warc_record_length,
+        CASE WHEN i = 0 THEN 'eng,deu' WHEN i = 1 THEN '' ELSE NULL END AS content_languages,
+        CASE WHEN i < 2 THEN 'UTF-8' ELSE NULL END AS content_charset,
+        CASE WHEN i = 0 THEN 'text/html' ELSE NULL END AS content_mime_detected,
+        CASE WHEN i = 0 THEN 'A2TLQG6ZJXC4CR3PMK3NK3QWZ2CYL2PW' ELSE NULL END AS content_digest,
+        'ignored' AS url
+      FROM range(3) t(i)`;
+    const parquet = join(folder, 'indexed.parquet');
+    const csv = join(folder, 'indexed.csv');
+    await duckdb(`COPY (${query}) TO '${parquet}' (FORMAT parquet, COMPRESSION 'zstd')`);
+    await duckdb(`COPY (${query}) TO '${csv}' (FORMAT csv, HEADER true)`);
+    const rows = [
+      {
+        warcFilename: 'x.warc.gz',
+        offsetBytes: 0,
+        lengthBytes: 90,
+        indexed: {
+          content_languages: 'eng,deu',
+          content_charset: 'UTF-8',
+          content_mime_detected: 'text/html',
+          content_digest: 'A2TLQG6ZJXC4CR3PMK3NK3QWZ2CYL2PW',
+        },
+      },
+      { warcFilename: 'x.warc.gz', offsetBytes: 100, lengthBytes: 90, indexed: { content_charset: 'UTF-8' } },
+      { warcFilename: 'x.warc.gz', offsetBytes: 200, lengthBytes: 90 },
+    ];
+    expect(await readIndexTable(readFileSync(parquet), parquet)).toEqual(rows);
+    expect(await readIndexTable(readFileSync(csv), csv)).toEqual(rows);
+    // The picks of the file's input keep them; an index without the columns gives picks without.
+    expect(subsetInputs(rows, '/cc')[0]?.picks).toEqual(rows.map(({ warcFilename: _name, ...pick }) => pick));
+    const rowsWithout = await readIndexTable(readFileSync(join(folder, 'zstd.parquet')), 'zstd.parquet');
+    expect(rowsWithout.every((row) => !('indexed' in row))).toBe(true);
+  });
+
   it('refuses a row that is no byte range, naming the row', async () => {
     const csv = new TextEncoder().encode(
       'warc_filename,warc_record_offset,warc_record_length\nx.warc.gz,1,2\nx.warc.gz,-4,2\n',
@@ -90,7 +126,7 @@ describe('an index file', () => {
 });
 
 describe('the inputs of an index', () => {
-  it('are one a file, in name order, ranges sorted and each once, sized by their last range', () => {
+  it('are one a file, in name order, ranges sorted and each once, sized by the bytes they pick', () => {
     const rows = [
       { warcFilename: warcFile, offsetBytes: 500, lengthBytes: 10 },
       { warcFilename: 'other.warc.gz', offsetBytes: 0, lengthBytes: 10 },
@@ -107,7 +143,8 @@ describe('the inputs of an index', () => {
       { offsetBytes: 100, lengthBytes: 10 },
       { offsetBytes: 500, lengthBytes: 10 },
     ]);
-    expect(first?.sizeBytes).toBe(510);
+    // The bytes picked, not the file's: what a subset reads and its progress counts.
+    expect(first?.sizeBytes).toBe(20);
     expect(() => subsetInputs([...rows, { warcFilename: warcFile, offsetBytes: 505, lengthBytes: 10 }], '/')).toThrow(
       /overlapping ranges/,
     );

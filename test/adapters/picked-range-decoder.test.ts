@@ -3,7 +3,8 @@
  * excerpt (one gzip member a record) and a plain WARC. Picking every other capture by the
  * offsets and lengths the whole-file decoder gives, and handing the picked bytes in chunks cut
  * anywhere, gives exactly those captures' rows, offsets the file's, with the metadata record's
- * columns null (it is not in a picked range). A range into the middle of a record is one bad
+ * columns null (it is not in a picked range), or the index row's where the index holds them,
+ * seen by the row filter, the record's own values winning. A range into the middle of a record is one bad
  * record, `pick_not_a_record`, and the other ranges still give their rows; a subset none of
  * whose ranges starts a record fails as a file of bad records does.
  */
@@ -12,7 +13,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CaptureRow } from '../../core/capture-row.ts';
 import { FailureError } from '../../core/failure.ts';
-import type { InputRef } from '../../core/input-ref.ts';
+import type { InputRef, PickedRange } from '../../core/input-ref.ts';
 import type { ByteRange } from '../../core/source.ts';
 import { PickedRangeDecoder } from '../../adapters/warc/picked-range-decoder.ts';
 import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
@@ -83,6 +84,35 @@ for (const [name, file] of files) {
         }),
         { numRuns: 25 },
       );
+    });
+
+    it("take the index's languages and charset where the record has none, before the row filter, its own values winning", () => {
+      // The index's values are the whole file's (its metadata records'): the rows are the whole file's rows.
+      const indexedPicks: PickedRange[] = chosen.map((row) => ({
+        offsetBytes: row.warc_record_offset,
+        lengthBytes: row.warc_record_length,
+        indexed: {
+          content_languages: row.content_languages ?? 'zxx',
+          content_charset: row.content_charset ?? 'UTF-8',
+          content_mime_detected: 'application/x-index-says',
+          content_digest: 'INDEXSAYS',
+        },
+      }));
+      const filled = chosen.map((row) => ({
+        ...row,
+        content_languages: row.content_languages ?? 'zxx',
+        content_charset: row.content_charset ?? 'UTF-8',
+        content_mime_detected: row.content_mime_detected ?? 'application/x-index-says',
+        content_digest: row.content_digest ?? 'INDEXSAYS',
+      }));
+      const { rows } = decodeInChunks(inputOf(name, indexedPicks), pickedBytes(file, indexedPicks), [0.5]);
+      expect(rows).toEqual(filled);
+      const language = filled[0]?.content_languages;
+      const keep = (row: CaptureRow): boolean => row.content_languages === language;
+      const decoder = new PickedRangeDecoder(new WarcDecoder({ keep })).open(inputOf(name, indexedPicks));
+      const kept = decoder.push(pickedBytes(file, indexedPicks), true);
+      expect(kept.rows).toEqual(filled.filter(keep));
+      expect(kept.counters.skippedByReason?.filtered_out ?? 0).toBe(filled.length - kept.rows.length);
     });
 
     it('count a range into the middle of a record as one bad record, and read the others', () => {

@@ -5,12 +5,14 @@
  * from CommonCrawl's columnar index; the subset run must give exactly the picked rows, each
  * once, beside the whole-file export without overwriting it. Against a local folder, an HTTP
  * server on loopback (exact ranges asked, coalescing, a server that ignores Range, a burst of
- * 503s) and S3 (s3rver, the index named by a glob), and split in two static shards. A range
+ * 503s, the index itself read over HTTP) and S3 (s3rver behind a proxy that records every request and answers SlowDown: the
+ * index named by a glob, exact ranges, one GET a file when coalesced, a burst of 503s each
+ * counted as a throttle), and split in two static shards. A range
  * into the middle of a record is a counted bad record; overlapping ranges and an index
  * without the columns are exit 2 naming them.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -18,7 +20,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
 import { denseWarc } from '../support/dense-warc.ts';
-import { s3rverCredentials, startS3rver } from '../support/s3rver-process.ts';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
+import { s3rverCredentials, startS3rver, type RunningS3rver } from '../support/s3rver-process.ts';
 
 const binary = resolve(import.meta.dirname, '../../cmd/worker');
 const workFolder = mkdtempSync(join(tmpdir(), 'worker-subset-'));
@@ -42,14 +45,31 @@ let server: CommonCrawlHttpServer;
 let captures: Capture[];
 let picked: Capture[];
 
-function run(args: string[], extra: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [binary, '--metrics', 'none', '--threads', '1', ...args], {
+interface RunResult {
+  readonly code: number | null;
+  readonly stderr: string;
+  readonly stdout: string;
+}
+
+/** Runs the worker; `metrics` `stdout` writes a snapshot a second, and a last one, as JSON lines. */
+function run(args: string[], extra: Record<string, string> = {}, metrics = 'none'): Promise<RunResult> {
+  const child = spawn(process.execPath, [binary, '--metrics', metrics, '--threads', '1', ...args], {
     env: { ...environment, ...extra },
     cwd: workFolder,
   });
   let stderr = '';
+  let stdout = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolveRun) => child.on('exit', (code) => resolveRun({ code, stderr })));
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  return new Promise((resolveRun) => child.on('exit', (code) => resolveRun({ code, stderr, stdout })));
+}
+
+/** The last metrics snapshot a run wrote to stdout. */
+function lastSnapshot(stdout: string): { counters: { throttles: number } } {
+  const lines = stdout.split('\n').filter((line) => line.startsWith('{'));
+  const last = lines.at(-1);
+  if (last === undefined) throw new Error(`no metrics snapshot in ${stdout.slice(-500)}`);
+  return JSON.parse(last) as { counters: { throttles: number } };
 }
 
 async function query<T>(sql: string): Promise<T[]> {
@@ -90,6 +110,8 @@ beforeAll(async () => {
   expect(captures).toHaveLength(2 * recordsPerFile);
   picked = captures.filter((_, index) => (index + 1) % 3 === 0);
   await writeIndex(join(workFolder, 'pick-zstd.parquet'), "FORMAT parquet, COMPRESSION 'zstd'");
+  // The server serves the index too, for `index:http://…`.
+  files.set('queries/pick-zstd.parquet', new Uint8Array(readFileSync(join(workFolder, 'pick-zstd.parquet'))));
 }, 120_000);
 
 afterAll(async () => {
@@ -98,7 +120,9 @@ afterAll(async () => {
 });
 
 function rangesOf(requests: CommonCrawlHttpServer['requests']): string[] {
-  return requests.filter((request) => request.method === 'GET' && request.range !== null).map((r) => r.range as string);
+  return requests
+    .filter((request) => request.method === 'GET' && request.range !== null && request.path.includes('.warc.gz'))
+    .map((r) => r.range as string);
 }
 
 describe('a subset from a local folder', () => {
@@ -196,7 +220,9 @@ describe('a subset over HTTP', () => {
 
     server.requests.length = 0;
     const coalesced = join(workFolder, 'http-coalesced');
-    const second = await run(['--input', indexPath(), '--cc-base', server.baseUrl, '--output', coalesced]);
+    // The index itself read over HTTP this time.
+    const httpIndex = `index:${server.baseUrl}queries/pick-zstd.parquet`;
+    const second = await run(['--input', httpIndex, '--cc-base', server.baseUrl, '--output', coalesced]);
     expect(second.stderr).toContain('2 files exported, 0 failed');
     expect(rangesOf(server.requests)).toHaveLength(2);
     expect(await capturesOf(`${coalesced}/**/*.parquet`)).toEqual(picked);
@@ -215,49 +241,111 @@ describe('a subset over HTTP', () => {
 
     server.faults.failNext = { status: 503, count: 6 };
     const throttled = join(workFolder, 'http-throttled');
-    const result = await run([
-      '--input',
-      indexPath(),
-      '--cc-base',
-      server.baseUrl,
-      '--output',
-      throttled,
-      '--coalesce-gap-kb',
-      '0',
-    ]);
+    const result = await run(
+      ['--input', indexPath(), '--cc-base', server.baseUrl, '--output', throttled, '--coalesce-gap-kb', '0'],
+      {},
+      'stdout',
+    );
     expect(server.faults.failNext?.count ?? 0).toBe(0);
     expect(result.stderr).toContain('2 files exported, 0 failed');
+    // Each 503 reached the core as one throttled failure of a ranged GET.
+    expect(lastSnapshot(result.stdout).counters.throttles).toBe(6);
     expect(await capturesOf(`${throttled}/**/*.parquet`)).toEqual(picked);
   }, 180_000);
 });
 
-describe('a subset from S3', () => {
-  it('reads an index glob and the WARC files from a bucket', async () => {
-    const s3 = await startS3rver(['crawl']);
+describe('a subset from S3, through a proxy that records every request', () => {
+  let s3: RunningS3rver;
+  let proxy: FaultProxy;
+  const index = 'index:s3://crawl/queries/pick/*.parquet';
+  const s3Environment = (): Record<string, string> => ({
+    AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+    S3_ENDPOINT: proxy.origin,
+  });
+  /** The ranged GETs of the WARC files the proxy saw from `from` on (the index and listings left out). */
+  const warcRanges = (from: number): string[] =>
+    proxy.requests
+      .slice(from)
+      .filter((request) => request.method === 'GET' && request.path.includes('.warc.gz'))
+      .map((request) => String(request.headers.range));
+
+  beforeAll(async () => {
+    s3 = await startS3rver(['crawl']);
+    for (const path of warcPaths) {
+      const body = server.files.get(path) as Uint8Array;
+      await s3.client.send(new PutObjectCommand({ Bucket: 'crawl', Key: path, Body: body }));
+    }
+    const pick = readFileSync(join(workFolder, 'pick-zstd.parquet'));
+    await s3.client.send(new PutObjectCommand({ Bucket: 'crawl', Key: 'queries/pick/part-0.parquet', Body: pick }));
+    await s3.client.send(new PutObjectCommand({ Bucket: 'crawl', Key: 'queries/pick/_SUCCESS', Body: '' }));
+    proxy = await startFaultProxy(s3.endpoint);
+  }, 60_000);
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await s3?.stop();
+  });
+
+  it('reads an index glob, asks exactly the picked ranges when no gap is bridged, and one GET a file when all are', async () => {
+    const exactFrom = proxy.requests.length;
+    const exact = join(workFolder, 's3-exact');
+    const args = ['--input', index, '--cc-base', 's3://crawl/', '--output'];
+    const result = await run([...args, exact, '--coalesce-gap-kb', '0'], s3Environment());
+    expect(result.stderr).toContain('2 files exported, 0 failed');
+    expect(result.code).toBe(0);
+    const expected = picked.map(
+      (capture) => `bytes=${capture.warc_record_offset}-${capture.warc_record_offset + capture.warc_record_length - 1}`,
+    );
+    // Every WARC GET is ranged, and the ranges are the picks, each asked once.
+    expect(warcRanges(exactFrom).sort()).toEqual(expected.sort());
+    expect(await capturesOf(`${exact}/**/*.parquet`)).toEqual(picked);
+
+    const coalescedFrom = proxy.requests.length;
+    const coalesced = join(workFolder, 's3-coalesced');
+    const second = await run([...args, coalesced], s3Environment());
+    expect(second.stderr).toContain('2 files exported, 0 failed');
+    const ranges = warcRanges(coalescedFrom);
+    expect(ranges).toHaveLength(2);
+    // One GET a file, from its first pick to the end of its last.
+    for (const path of warcPaths) {
+      const mine = picked.filter((capture) => path.endsWith(capture.warc_filename));
+      const first = mine[0] as Capture;
+      const last = mine.at(-1) as Capture;
+      expect(ranges).toContain(
+        `bytes=${first.warc_record_offset}-${last.warc_record_offset + last.warc_record_length - 1}`,
+      );
+    }
+    expect(await capturesOf(`${coalesced}/**/*.parquet`)).toEqual(picked);
+  }, 120_000);
+
+  it('exports every picked capture once under a burst of SlowDown answers, each counted as a throttle', async () => {
+    const burst = 6;
+    let refusals = 0;
+    proxy.refuseAtRandom(1, 1, (request) => {
+      const counts = request.method === 'GET' && (request.url ?? '').includes('.warc.gz') && refusals < burst;
+      if (counts) refusals += 1;
+      return counts;
+    });
+    const from = proxy.requests.length;
+    const output = join(workFolder, 's3-throttled');
     try {
-      for (const path of warcPaths) {
-        const body = server.files.get(path) as Uint8Array;
-        await s3.client.send(new PutObjectCommand({ Bucket: 'crawl', Key: path, Body: body }));
-      }
-      const { readFileSync } = await import('node:fs');
-      const index = readFileSync(join(workFolder, 'pick-zstd.parquet'));
-      await s3.client.send(new PutObjectCommand({ Bucket: 'crawl', Key: 'queries/pick/part-0.parquet', Body: index }));
-      await s3.client.send(new PutObjectCommand({ Bucket: 'crawl', Key: 'queries/pick/_SUCCESS', Body: '' }));
-      const output = join(workFolder, 's3-subset');
       const result = await run(
-        ['--input', 'index:s3://crawl/queries/pick/*.parquet', '--cc-base', 's3://crawl/', '--output', output],
-        {
-          AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey,
-          AWS_REGION: 'us-east-1',
-          S3_ENDPOINT: s3.endpoint,
-        },
+        ['--input', index, '--cc-base', 's3://crawl/', '--output', output, '--coalesce-gap-kb', '0'],
+        s3Environment(),
+        'stdout',
       );
       expect(result.stderr).toContain('2 files exported, 0 failed');
       expect(result.code).toBe(0);
-      expect(await capturesOf(`${output}/**/*.parquet`)).toEqual(picked);
+      const refused = proxy.requests.slice(from).filter((request) => request.refused);
+      expect(refused).toHaveLength(burst);
+      // Each refused GET reached the core as one throttled failure, retried by its rules, none by the SDK's.
+      expect(lastSnapshot(result.stdout).counters.throttles).toBe(burst);
+      expect(warcRanges(from)).toHaveLength(picked.length + burst);
     } finally {
-      await s3.stop();
+      proxy.refuseAtRandom(0, 1, () => false);
     }
+    expect(await capturesOf(`${output}/**/*.parquet`)).toEqual(picked);
   }, 120_000);
 });

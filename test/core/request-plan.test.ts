@@ -4,7 +4,8 @@
  * chunk unless it holds one pick alone; two neighbouring requests are apart by more than the
  * gap rule allows, or could not have been one without passing a chunk; requests are in file
  * order and never overlap. The gap rule is the fixed cost times the stream rate, and the
- * bytes handed to the decoder are the picks, gaps dropped.
+ * bytes handed to the decoder are the picks, gaps dropped. A subset job's size is the bytes
+ * its picks name.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -14,8 +15,11 @@ import {
   normalizedPicks,
   overlappingPicks,
   pickedBytes,
+  pickedBytesOf,
   planRequests,
 } from '../../core/request-plan.ts';
+import { newJobState } from '../../core/job-state.ts';
+import { defaultLimits } from '../../core/limits.ts';
 import type { ByteRange } from '../../core/source.ts';
 
 const runs = { numRuns: Number(process.env.CORE_PROPERTY_RUNS ?? 300) };
@@ -161,5 +165,30 @@ describe('picks', () => {
     const picks = [{ offsetBytes: 10, lengthBytes: 20 }];
     expect(() => pickedBytes(picks, { offsetBytes: 10, lengthBytes: 20 }, new Uint8Array(5))).toThrow(FailureError);
     expect(() => pickedBytes(picks, { offsetBytes: 10, lengthBytes: 20 }, new Uint8Array(5))).toThrow(/10\+20/);
+  });
+});
+
+describe('the size of a subset job', () => {
+  it('is the bytes its picks name, whatever size the ledger holds; its requests fetch the picks and the gaps they bridge', () => {
+    fc.assert(
+      fc.property(picksArbitrary, fc.option(fc.nat({ max: 1e9 })), (picks, ledgerSize) => {
+        const input = {
+          uri: 's3://b/x.warc.gz',
+          filename: 'x.warc.gz',
+          crawl: null,
+          subset: null,
+          segment: null,
+          picks,
+        };
+        const leased = { jobId: 'j', input, sizeBytes: ledgerSize, attempt: 1, outputKey: 'x.parquet' };
+        const job = newJobState(leased, 0, defaultLimits, 0);
+        const picked = picks.reduce((sum, pick) => sum + pick.lengthBytes, 0);
+        expect(pickedBytesOf(picks)).toBe(picked);
+        expect(job.claimed.sizeBytes).toBe(picked);
+        const fetched = (job.requests ?? []).reduce((sum, request) => sum + request.lengthBytes, 0);
+        expect(fetched).toBeGreaterThanOrEqual(picked);
+      }),
+      runs,
+    );
   });
 });
