@@ -63,7 +63,8 @@ describe('--compression', () => {
     }
     expect(rowsByCodec[0]?.length).toBe(16);
     for (const rows of rowsByCodec) expect(rows).toEqual(rowsByCodec[0]);
-  });
+    // Four runs of the binary: 28 s on an idle machine, over a minute at a load of 20.
+  }, 120_000);
 
   it('exits 2 with one line for a codec it does not offer', async () => {
     const run = await runWorker(['--input', fixture, '--output', join(workFolder, 'x'), '--compression', 'zstd']);
