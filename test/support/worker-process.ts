@@ -69,8 +69,9 @@ export class WorkerProcess {
     });
     this.child.stderr?.on('data', (chunk: Buffer) => (this.stderrText += chunk.toString()));
     this.child.stdout?.on('data', (chunk: Buffer) => (this.stdoutText += chunk.toString()));
+    // 'close', not 'exit': the process may exit before the last of its stderr has been read.
     this.exited = new Promise((resolveExit) => {
-      this.child.on('exit', (code, signal) => {
+      this.child.on('close', (code, signal) => {
         this.exitValue = { code, signal, stderr: this.stderrText, stdout: this.stdoutText };
         resolveExit(this.exitValue);
       });
