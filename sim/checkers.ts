@@ -1,3 +1,4 @@
+import { decodeOutputRatio } from '../core/capacity.ts';
 import type { Lease } from '../core/input-ref.ts';
 import type { WorkerLimits } from '../core/limits.ts';
 import type { PerStage, Stage } from '../core/stage.ts';
@@ -7,10 +8,52 @@ import type { SimulatedLedger } from './simulated-ledger.ts';
 /** Violations kept word for word; beyond this many only the count grows. */
 const violationsKeptMax = 20;
 
+/** The held-bytes bound core/capacity.ts promises a worker in `state`, in its parts. */
+export interface MemoryBound {
+  /** max(budget, jobsActiveMax × part size + one chunk): the stall rule's, before any decode grows data. */
+  readonly stallBytes: number;
+  /** What one decode started alone over the budget (the stall rule) may grow: (ratio − 1) × chunk. */
+  readonly loneDecodeGrowthBytes: number;
+  /**
+   * What decodes may produce past their reservation after the data outgrew the ratio they were
+   * planned with: a lane runs one decode at a time, each planned at least at the largest ratio
+   * answered before it, so a lane's decodes together exceed theirs by at most
+   * (ratio − max(1, lowest ratio planned with)) × chunk; `cpuSlotsMax` lanes.
+   */
+  readonly outgrownBytes: number;
+  readonly totalBytes: number;
+}
+
+/**
+ * The bound of core/capacity.ts's memory rule, with the ratio the core plans with now
+ * (`decodeOutputRatio`: the largest any decode answered, else the driver's figure) and the
+ * lowest it planned with before. Index data (ratio < 1) grows nothing: the bound is the stall
+ * rule's alone. Content data (4.5) allows one lone decode's growth; data that outgrow the
+ * figure allow each lane's decodes their excess. A core that starts decodes whose growth does
+ * not fit the budget while others hold it goes past this.
+ */
+export function memoryBoundOf(state: WorkerState, lowestRatio: number): MemoryBound {
+  const limits = state.limits;
+  let partBytes = limits.partBytes;
+  for (const job of state.jobs.values()) partBytes = Math.max(partBytes, job.partTargetBytes);
+  const stallBytes = Math.max(limits.memoryBudgetBytes, limits.jobsActiveMax * partBytes + limits.chunkBytes);
+  const ratio = decodeOutputRatio(state);
+  const loneDecodeGrowthBytes = Math.ceil(Math.max(0, ratio - 1) * limits.chunkBytes);
+  // A decode planned at ratio f holds max(1, f) × chunk until it answers (its chunk and its reserved growth).
+  const plannedBytesPerByte = Math.max(1, lowestRatio);
+  const outgrownBytes = limits.cpuSlotsMax * Math.ceil(Math.max(0, ratio - plannedBytesPerByte) * limits.chunkBytes);
+  return {
+    stallBytes,
+    loneDecodeGrowthBytes,
+    outgrownBytes,
+    totalBytes: stallBytes + loneDecodeGrowthBytes + outgrownBytes,
+  };
+}
+
 /**
  * The checkers every simulation runs. Safety: no stage runs more tasks than its cap, CPU
  * threads and network streams are not oversubscribed, held memory stays within the bound
- * core/capacity.ts documents, no commit starts on a lease the worker was told it lost or the
+ * core/capacity.ts documents (with the growth it lets decodes reserve: `memoryBoundOf`), no commit starts on a lease the worker was told it lost or the
  * ledger no longer grants, each job is committed at most once, and no job is lost. Liveness:
  * every job ends within `jobEndBoundMs` of its first claim, and the run ends within
  * `runBoundMs`. The driver counts running tasks itself, from commands and answers, so a
@@ -21,6 +64,8 @@ export class Checkers {
   violationCount = 0;
   /** Jobs whose success answer was delivered to a worker. */
   private readonly committedAnswers = new Map<string, number>();
+  /** Per instance, the lowest decode output ratio its core planned with at any step (every life of it). */
+  private readonly lowestRatios = new Map<number, number>();
 
   constructor(private readonly limits: WorkerLimits) {}
 
@@ -51,9 +96,8 @@ export class Checkers {
 
   /**
    * Memory after a step, by the driver's own tally (memory-tally.ts): equal to what the core
-   * believes it holds, and within the budget or within capacity.ts's bound for the stall rule:
-   * a stall admits one chunk over what was gathering for parts then, at most one part per job,
-   * so max(budget, jobsActiveMax × part size + one chunk).
+   * believes it holds, and within the budget or within the bound core/capacity.ts promises
+   * (`memoryBoundOf`).
    */
   afterStep(instance: number, state: WorkerState, tallyBytes: number, nowMs: number): void {
     const limits = state.limits;
@@ -63,12 +107,16 @@ export class Checkers {
       );
     }
     if (tallyBytes < 0) this.report(`t=${nowMs}ms instance ${instance}: held bytes went negative (${tallyBytes})`);
+    const lowestRatio = Math.min(this.lowestRatios.get(instance) ?? Infinity, decodeOutputRatio(state));
+    this.lowestRatios.set(instance, lowestRatio);
     if (tallyBytes <= limits.memoryBudgetBytes) return;
-    let partBytes = limits.partBytes;
-    for (const job of state.jobs.values()) partBytes = Math.max(partBytes, job.partTargetBytes);
-    const boundBytes = Math.max(limits.memoryBudgetBytes, limits.jobsActiveMax * partBytes + limits.chunkBytes);
-    if (tallyBytes > boundBytes) {
-      this.report(`t=${nowMs}ms instance ${instance}: ${tallyBytes} bytes held, bound ${boundBytes}`);
+    const bound = memoryBoundOf(state, lowestRatio);
+    if (tallyBytes > bound.totalBytes) {
+      this.report(
+        `t=${nowMs}ms instance ${instance}: ${tallyBytes} bytes held, bound ${bound.totalBytes} ` +
+          `(${bound.stallBytes} + a lone decode's growth ${bound.loneDecodeGrowthBytes}` +
+          ` + decodes past an outgrown ratio ${bound.outgrownBytes})`,
+      );
     }
   }
 

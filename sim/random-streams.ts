@@ -14,6 +14,8 @@ export const randomPurposes = [
   'crashes',
   'coreSeeds',
   'workload',
+  // Last, so that adding it moved none of the streams above (each is mixed from its index).
+  'sizing',
 ] as const;
 export type RandomPurpose = (typeof randomPurposes)[number];
 

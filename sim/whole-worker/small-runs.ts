@@ -43,10 +43,22 @@ export const smallLimits: Partial<WorkerLimits> = {
   claimIdleMs: 1_000,
 };
 
+/**
+ * About half the inputs of a small run are enqueued without a size, so that the cores' HEADs
+ * (`sizeInput`) meet the fault plan too: errors, throttling, crashes before and after the call.
+ */
+export const smallRunUnsizedShare = 0.5;
+
 /** A small run whose faults are drawn from its seed too. */
 export function smallRun(seed: number, options: { oneStepCommitForTests?: boolean } = {}): Promise<WholeWorkerResult> {
   const plan: FaultPlan = drawFaultPlan(seededRandom(seed ^ 0x0fa17));
-  return simulateWholeWorker({ scenario: smallScenario(seed), plan, limits: smallLimits, ...options });
+  return simulateWholeWorker({
+    scenario: smallScenario(seed),
+    plan,
+    limits: smallLimits,
+    unsizedInputShare: smallRunUnsizedShare,
+    ...options,
+  });
 }
 
 /** The environment variable that makes the property tests run one seed: the replay. */

@@ -21,6 +21,9 @@ import type { SimulatedSink } from '../simulated-sink.ts';
 import { rowsInObject, rowsOfInput } from './model-cpu.ts';
 
 const stageOfCommand: Partial<Record<Command['kind'], Stage>> = {
+  // A HEAD and a CreateMultipartUpload are tasks of their stage and count against its caps, as in the core.
+  sizeInput: 'fetch',
+  startUpload: 'upload',
   fetchChunk: 'fetch',
   decodeChunk: 'decode',
   encodeRowGroup: 'encode',
@@ -40,6 +43,7 @@ export class LifeTally {
   constructor(
     private readonly instance: number,
     private readonly checkers: Checkers,
+    private readonly onHead: () => void,
   ) {}
 
   onStep(state: WorkerState, inputs: readonly Input[], commands: readonly Command[], nowMs: number): void {
@@ -65,6 +69,7 @@ export class LifeTally {
 
   private onCommand(command: Command, nowMs: number): void {
     this.memory.onCommand(command);
+    if (command.kind === 'sizeInput') this.onHead();
     const stage = stageOfCommand[command.kind];
     if (stage === undefined || !('taskId' in command)) return;
     this.taskStages.set(command.taskId, stage);
@@ -102,6 +107,8 @@ export class WholeWorkerChecks {
   private readonly completedBy = new Map<string, number>();
   private readonly uploads = new Map<string, string>();
   private readonly crashedLives = new Set<string>();
+  /** `sizeInput` tasks dispatched by every life: a run that enqueued unsized inputs must have made some. */
+  headsDispatched = 0;
 
   constructor(limits: WorkerLimits) {
     this.checkers = new Checkers(limits);
@@ -112,7 +119,7 @@ export class WholeWorkerChecks {
   }
 
   newLife(instance: number): LifeTally {
-    return new LifeTally(instance, this.checkers);
+    return new LifeTally(instance, this.checkers, () => (this.headsDispatched += 1));
   }
 
   onCrash(life: string): void {

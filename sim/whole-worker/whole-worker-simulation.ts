@@ -20,7 +20,7 @@ import type { WorkerLimits } from '../../core/limits.ts';
 import { EventQueue } from '../event-queue.ts';
 import { findInstanceType } from '../instance-types.ts';
 import { NetworkLink, RateCeiling } from '../network-models.ts';
-import { randomStreams, uniform, type RandomStreams } from '../random-streams.ts';
+import { chance, randomStreams, uniform, type RandomStreams } from '../random-streams.ts';
 import { limitsForInstance, nicBytesPerSecond, type Scenario } from '../scenario.ts';
 import { SimulatedLedgerPort } from '../simulated-ledger-port.ts';
 import { SimulatedSink } from '../simulated-sink.ts';
@@ -39,6 +39,12 @@ export interface WholeWorkerOptions {
   readonly limits?: Partial<WorkerLimits>;
   /** Brings back the old one-step commit in every runtime (see NodeRuntime's option). */
   readonly oneStepCommitForTests?: boolean;
+  /**
+   * The chance that an input is enqueued without its size (drawn from the seed), as a listing
+   * that gives none would enqueue it: the core then sizes its job with a HEAD (`sizeInput`)
+   * through the faulty source. 0 by default: every input is enqueued with its size.
+   */
+  readonly unsizedInputShare?: number;
 }
 
 export interface WholeWorkerResult {
@@ -49,6 +55,9 @@ export interface WholeWorkerResult {
   readonly crashes: number;
   readonly jobsDone: number;
   readonly jobsFailed: number;
+  /** Inputs enqueued without a size, and the HEADs (`sizeInput` tasks) the cores dispatched. */
+  readonly inputsUnsized: number;
+  readonly headsDispatched: number;
   readonly violations: readonly string[];
 }
 
@@ -67,6 +76,15 @@ function fileSizes(scenario: Scenario, random: RandomStreams): number[] {
   return Array.from({ length: scenario.files }, () =>
     Math.round(scenario.fileBytes * (1 - spread + 2 * spread * uniform(random.workload))),
   );
+}
+
+/** The inputs as the ledger gets them: each, by a draw from the seed, with its size or without. */
+function enqueuedInputs(inputs: readonly InputRef[], unsizedShare: number, random: RandomStreams): InputRef[] {
+  return inputs.map((input) => {
+    if (!chance(random.sizing, unsizedShare)) return input;
+    const { sizeBytes: _known, ...unsized } = input;
+    return unsized;
+  });
 }
 
 /** Lets every promise chain started by the last event run to its end before the next event. */
@@ -149,7 +167,8 @@ export async function simulateWholeWorker(options: WholeWorkerOptions): Promise<
     attemptsMax: models.ledger.jobAttemptsMax,
     retryBaseMs: models.ledger.jobRetryDelayMs,
   });
-  await ledger.enqueue(runId, inputs);
+  const enqueued = enqueuedInputs(inputs, options.unsizedInputShare ?? 0, random);
+  await ledger.enqueue(runId, enqueued);
   const checks = new WholeWorkerChecks(limits);
   const badInputs = new Set(inputs.slice(0, plan.badInputs).map((input) => input.uri));
   const world: SharedWorld = {
@@ -195,6 +214,8 @@ export async function simulateWholeWorker(options: WholeWorkerOptions): Promise<
     crashes: slots.reduce((sum, slot) => sum + slot.crashes, 0),
     jobsDone: listing?.done ?? 0,
     jobsFailed: listing?.failed ?? 0,
+    inputsUnsized: enqueued.filter((input) => input.sizeBytes === undefined).length,
+    headsDispatched: checks.headsDispatched,
     violations: checks.violations,
   };
 }

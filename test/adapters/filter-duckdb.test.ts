@@ -9,10 +9,9 @@
  * The column types the condition is typed with are DuckDB's own reading of the export.
  */
 import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,8 +20,8 @@ import { indexColumnTypes } from '../../adapters/filter/index-column-types.ts';
 import { compileWhere } from '../../adapters/filter/where-compiler.ts';
 import { parseWhere } from '../../adapters/filter/where-parser.ts';
 import { variedWarc } from '../support/varied-warc.ts';
+import { localWorkerOptions, runWorkerCommandSync } from '../support/worker-process.ts';
 
-const binary = resolve(import.meta.dirname, '../../cmd/worker');
 const fixtures = sharedFixtureRoot;
 const root = mkdtempSync(join(tmpdir(), 'filter-duckdb-'));
 const inputs = join(root, 'in');
@@ -44,12 +43,12 @@ let connection: DuckDBConnection;
 let rows: (CaptureRow & { key: string })[] = [];
 
 function runWorker(output: string, extra: readonly string[], threads = 1): string {
-  const result = spawnSync(
-    process.execPath,
-    [binary, '--input', inputs, '--output', output, '--metrics', 'none', '--threads', String(threads), ...extra],
-    { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: root }, timeout: 120_000 },
+  const result = runWorkerCommandSync(
+    ['--input', inputs, '--output', output, '--metrics', 'none', '--threads', String(threads), ...extra],
+    localWorkerOptions(root, {}, root),
+    120_000,
   );
-  if (result.status !== 0) throw new Error(`worker exited ${result.status}: ${result.stderr}`);
+  if (result.code !== 0) throw new Error(`worker exited ${result.code}: ${result.stderr}`);
   return result.stderr;
 }
 

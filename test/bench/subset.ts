@@ -10,12 +10,12 @@
 // time of a capture on a third run (1 in 10, coalesced), not one of those checked.
 // The coalesced runs are each the median of three.
 // Run: npx tsx test/bench/subset.ts (or npm run bench -- subset)
+import { duckdbNumberRows } from '../support/parquet-rows.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DuckDBInstance } from '@duckdb/node-api';
 import type { ByteRange } from '../../core/source.ts';
 import { defaultSubsetScenario, planPicks, planSubset } from '../../sim/subset-plan.ts';
 import { denseWarc } from '../support/dense-warc.ts';
@@ -29,14 +29,6 @@ const requestsPerSecond = 100;
 const latencyMs = 20;
 const connectionBytesPerSecond = 8_000_000;
 const segment = 'crawl-data/CC-MAIN-2024-22/segments/1715971057216.39/warc';
-
-async function query<T>(sql: string): Promise<T[]> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  const rows = (await connection.runAndReadAll(sql)).getRowObjects();
-  connection.closeSync();
-  return JSON.parse(JSON.stringify(rows, (_, value) => (typeof value === 'bigint' ? Number(value) : value))) as T[];
-}
 
 /** A run before the paced server starts (it lives on this event loop, which this blocks). */
 function runWorker(args: string[], cwd: string): void {
@@ -61,7 +53,7 @@ async function capturesOf(folder: string, tree: ReadonlyMap<string, Uint8Array>)
     writeFileSync(join(folder, 'base', path), bytes);
   }
   runWorker(['--input', join(folder, 'base'), '--output', join(folder, 'whole')], folder);
-  return query<Capture>(
+  return duckdbNumberRows<Capture>(
     `SELECT warc_filename, warc_record_offset, warc_record_length FROM read_parquet('${folder}/whole/**/*.parquet')
      ORDER BY warc_filename, warc_record_offset`,
   );
@@ -143,7 +135,7 @@ export async function run(): Promise<BenchFigure[]> {
     const pick = async (every: number): Promise<Capture[]> => {
       const picked = captures.filter((_, index) => index % every === every - 1);
       picks[every] = picksByFile(picked);
-      await query(
+      await duckdbNumberRows(
         `COPY (SELECT warc_filename, warc_record_offset, warc_record_length FROM read_parquet('${folder}/whole/**/*.parquet')
          QUALIFY (row_number() OVER (ORDER BY warc_filename, warc_record_offset) - 1) % ${every} = ${every - 1})
          TO '${join(folder, `pick-${every}.parquet`)}' (FORMAT parquet, COMPRESSION 'zstd')`,

@@ -4,16 +4,15 @@
  * HTTP capture (DuckDB reads them back, columns and all), and a damaged ARC is exported with
  * its damage counted, not lost and not crashing the run.
  */
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rowsByFile } from '../support/parquet-rows.ts';
+import { localWorkerOptions, runWorkerCommandSync } from '../support/worker-process.ts';
 import { payloadDigest, sampleCaptures, writeArc } from '../fixtures-gen/heritrix-like-arc.ts';
 
-const binary = resolve(import.meta.dirname, '../../cmd/worker');
 const workFolder = mkdtempSync(join(tmpdir(), 'worker-arc-'));
 afterAll(() => rmSync(workFolder, { recursive: true, force: true }));
 
@@ -46,13 +45,11 @@ describe('node cmd/worker on ARC files', () => {
       join(input, 'whirlwind.warc.gz'),
     );
 
-    const result = spawnSync(process.execPath, [binary, '--input', input, '--output', 'out', '--metrics', 'none'], {
-      cwd: workFolder,
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
-    });
-    expect(result.status, result.stderr).toBe(0);
+    const result = runWorkerCommandSync(
+      ['--input', input, '--output', 'out', '--metrics', 'none'],
+      localWorkerOptions(workFolder),
+    );
+    expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain('4 files exported, 0 failed');
     expect(result.stderr).toMatch(/exported with bad records: .*damaged-example\.arc\.gz: corrupt_gzip_member 1/);
 

@@ -5,27 +5,17 @@
  * exits 3; bad configuration exits 2 with one line saying what to fix; --help names every
  * option with its variable.
  */
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { rowsByFile } from '../support/parquet-rows.ts';
 import { afterAll, describe, expect, it } from 'vitest';
+import { localWorkerOptions, runWorkerCommandSync, type WorkerExit } from '../support/worker-process.ts';
 
-const binary = resolve(import.meta.dirname, '../../cmd/worker');
 const workFolder = mkdtempSync(join(tmpdir(), 'worker-binary-'));
 
-function runWorker(
-  args: string[],
-  environment: Record<string, string> = {},
-): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [binary, ...args], {
-    cwd: workFolder,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...environment },
-    timeout: 60_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+function runWorker(args: string[], environment: Record<string, string> = {}): WorkerExit {
+  return runWorkerCommandSync(args, localWorkerOptions(workFolder, environment));
 }
 
 afterAll(() => rmSync(workFolder, { recursive: true, force: true }));

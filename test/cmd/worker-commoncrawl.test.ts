@@ -8,10 +8,9 @@
  * and the manifest's files, listed without sizes, are sized once each when claimed (one
  * HEAD a file, none on a rerun), a listed file that is gone failing for good.
  */
-import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -24,41 +23,26 @@ import {
   type RecordedRequest,
 } from '../support/commoncrawl-http-server.ts';
 import { s3rverCredentials, startS3rver } from '../support/s3rver-process.ts';
+import {
+  localWorkerOptions,
+  oneThreadNoMetrics,
+  runWorkerCommand,
+  runWorkerCommandSync,
+  sleep,
+  WorkerProcess,
+  type WorkerExit,
+} from '../support/worker-process.ts';
 
-const binary = resolve(import.meta.dirname, '../../cmd/worker');
 const workFolder = mkdtempSync(join(tmpdir(), 'worker-commoncrawl-'));
 let server: CommonCrawlHttpServer;
 
-const environment = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
-
 function argsFor(output: string): string[] {
-  return [
-    binary,
-    '--input',
-    `cc:${sampleCrawl}`,
-    '--cc-base',
-    server.baseUrl,
-    '--output',
-    output,
-    '--metrics',
-    'none',
-    '--threads',
-    '1',
-  ];
+  return ['--input', `cc:${sampleCrawl}`, '--cc-base', server.baseUrl, '--output', output, ...oneThreadNoMetrics];
 }
 
 /** Runs the binary without blocking this process's event loop, which serves the HTTP tree. */
-function runAsync(
-  args: string[],
-  extra: Record<string, string> = {},
-): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  const options: SpawnOptions = { env: { ...environment, ...extra }, cwd: workFolder };
-  const child = spawn(process.execPath, args, options);
-  let stderr = '';
-  let stdout = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  return new Promise((resolveRun) => child.on('exit', (code) => resolveRun({ code, stderr, stdout })));
+function runAsync(args: string[], extra: Record<string, string> = {}): Promise<WorkerExit> {
+  return runWorkerCommand(args, localWorkerOptions(workFolder, extra));
 }
 
 async function query<T>(sql: string): Promise<T[]> {
@@ -108,17 +92,13 @@ describe('node cmd/worker on a CommonCrawl-like HTTP tree', () => {
     const treeServer = await startCommonCrawlHttpServer(tree);
     try {
       const args = [
-        binary,
         '--input',
         `cc:${sampleCrawl}`,
         '--cc-base',
         treeServer.baseUrl,
         '--output',
         join(workFolder, 'sized-at-claim'),
-        '--metrics',
-        'none',
-        '--threads',
-        '1',
+        ...oneThreadNoMetrics,
       ];
       const first = await runAsync(args);
       expect(first.code, first.stderr).toBe(3);
@@ -142,32 +122,28 @@ describe('node cmd/worker on a CommonCrawl-like HTTP tree', () => {
   it('drains on SIGTERM within the drain timeout, leaves nothing half-written, and resumes on the next start', async () => {
     const output = join(workFolder, 'drain');
     server.faults.delayMs = 2_000;
-    let stderr = '';
-    const child = spawn(process.execPath, [...argsFor(output), '--drain-timeout', '1'], {
-      env: { ...environment, LOG_LEVEL: 'info' },
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
+    const worker = new WorkerProcess(
+      'drain',
+      [...argsFor(output), '--drain-timeout', '1'],
+      localWorkerOptions(workFolder, { LOG_LEVEL: 'info' }),
+    );
     // Wait until the run is enqueued, then a little: the worker claims at once and holds leases from then on.
-    for (let waited = 0; waited < 400 && !stderr.includes('run enqueued'); waited++) {
-      await new Promise((resolveWait) => setTimeout(resolveWait, 50));
-    }
-    await new Promise((resolveWait) => setTimeout(resolveWait, 500));
+    for (let waited = 0; waited < 400 && !worker.stderr.includes('run enqueued'); waited++) await sleep(50);
+    await sleep(500);
     const signalledAt = Date.now();
-    child.kill('SIGTERM');
-    const code = await exited;
+    worker.signal('SIGTERM');
+    const exit = await worker.exited;
     const drainMs = Date.now() - signalledAt;
     server.faults.delayMs = 0;
-    expect(code).toBe(0);
-    expect(stderr).toContain('released');
+    expect(exit.code, exit.stderr).toBe(0);
+    expect(exit.stderr).toContain('released');
     // The drain timeout (1 s) plus the time to abort in-flight requests and exit.
     expect(drainMs).toBeLessThan(1_000 + 2_000);
     expect(filesBelow(output).filter((name) => name.endsWith('.parquet') || name.endsWith('.tmp'))).toEqual([]);
 
-    const status = spawnSync(
-      process.execPath,
-      [binary, 'status', '--json', '--input', `cc:${sampleCrawl}`, '--output', output],
-      { encoding: 'utf8', env: environment },
+    const status = runWorkerCommandSync(
+      ['status', '--json', '--input', `cc:${sampleCrawl}`, '--output', output],
+      localWorkerOptions(workFolder),
     );
     expect(JSON.parse(status.stdout)).toMatchObject({ claimed: 0, done: 0, remaining: 3 });
 
@@ -189,7 +165,6 @@ describe('node cmd/worker on a CommonCrawl-like HTTP tree', () => {
         AWS_REGION: 'us-east-1',
       };
       const args = [
-        binary,
         '--input',
         `cc:${sampleCrawl}`,
         '--cc-base',
@@ -198,10 +173,7 @@ describe('node cmd/worker on a CommonCrawl-like HTTP tree', () => {
         's3://exports/index',
         '--s3-endpoint',
         s3.endpoint,
-        '--metrics',
-        'none',
-        '--threads',
-        '1',
+        ...oneThreadNoMetrics,
       ];
       const result = await runAsync(args, { ...credentials, HOME: workFolder, LOG_LEVEL: 'info' });
       expect(result.stderr).toContain('3 files exported, 0 failed');

@@ -5,13 +5,12 @@
  * mistake and its place (line and column, or line number), before anything is written: no
  * output folder, no ledger.
  */
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { localWorkerOptions, runWorkerCommandSync } from '../support/worker-process.ts';
 
-const binary = resolve(import.meta.dirname, '../../cmd/worker');
 const sample = resolve(import.meta.dirname, '../../samples/warcio/example.warc.gz');
 const root = mkdtempSync(join(tmpdir(), 'worker-filter-mistakes-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -26,17 +25,16 @@ function caseFolder(name: string, files: Record<string, string> = {}): string {
 
 function expectMistake(folder: string, args: string[], says: RegExp, environment: Record<string, string> = {}): void {
   const before = readdirSync(folder, { recursive: true, encoding: 'utf8' }).sort();
-  const result = spawnSync(
-    process.execPath,
-    [binary, '--input', './in', '--output', './out', '--metrics', 'none', ...args],
-    { cwd: folder, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: folder, ...environment } },
+  const result = runWorkerCommandSync(
+    ['--input', './in', '--output', './out', '--metrics', 'none', ...args],
+    localWorkerOptions(folder, environment, folder),
   );
   const text = result.stderr.split('\n').filter((line) => line !== '' && !line.startsWith('{"'));
   expect(text, result.stderr).toHaveLength(1);
   expect(text[0]).toMatch(/^error: --(where|domains)/);
   expect(text[0]).toMatch(says);
   expect(result.stderr).not.toMatch(/ {4}at /);
-  expect(result.status).toBe(2);
+  expect(result.code).toBe(2);
   expect(readdirSync(folder, { recursive: true, encoding: 'utf8' }).sort()).toEqual(before);
 }
 

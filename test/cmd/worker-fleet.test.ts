@@ -4,18 +4,21 @@
  * ledger's stats agree. Needs the machine's PostgreSQL (DATABASE_URL, default
  * postgres://postgres@127.0.0.1:5432/test); the run id keeps this run apart from others.
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
+import { duckdbRows } from '../support/parquet-rows.ts';
+import {
+  localWorkerOptions,
+  oneThreadNoMetrics,
+  runWorkerCommand,
+  type WorkerExit,
+} from '../support/worker-process.ts';
 
-const binary = resolve(import.meta.dirname, '../../cmd/worker');
 const samples = resolve(import.meta.dirname, '../../samples');
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const workFolder = mkdtempSync(join(tmpdir(), 'worker-fleet-'));
-const environment = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
 
 /** Ten copies of each sample under distinct names: 30 inputs, 19 captures per three. */
 function makeInputs(folder: string): void {
@@ -33,13 +36,8 @@ function makeInputs(folder: string): void {
   }
 }
 
-function runWorker(args: string[]): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  const child = spawn(process.execPath, [binary, ...args], { env: environment });
-  let stderr = '';
-  let stdout = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  return new Promise((resolveRun) => child.on('exit', (code) => resolveRun({ code, stderr, stdout })));
+function runWorker(args: string[]): Promise<WorkerExit> {
+  return runWorkerCommand(args, localWorkerOptions(workFolder));
 }
 
 afterAll(() => rmSync(workFolder, { recursive: true, force: true }));
@@ -59,24 +57,18 @@ describe('a fleet of workers on PostgreSQL', () => {
       databaseUrl,
       '--run-id',
       runId,
-      '--metrics',
-      'none',
-      '--threads',
-      '1',
+      ...oneThreadNoMetrics,
     ];
     const results = await Promise.all([runWorker(args), runWorker(args), runWorker(args)]);
     for (const result of results) expect(result.code, result.stderr).toBe(0);
     const exported = results.map((result) => Number(/(\d+) files exported/.exec(result.stderr)?.[1]));
     expect(exported.reduce((sum, count) => sum + count, 0)).toBe(30);
 
-    const instance = await DuckDBInstance.create(':memory:');
-    const connection = await instance.connect();
-    const reader = await connection.runAndReadAll(
+    const counts = await duckdbRows(
       `SELECT count(*)::INTEGER AS n, count(DISTINCT (warc_filename, warc_record_offset))::INTEGER AS distinct_captures,
               count(DISTINCT warc_filename)::INTEGER AS files FROM read_parquet('${output}/**/*.parquet')`,
     );
-    connection.closeSync();
-    expect(reader.getRowObjects()[0]).toEqual({ n: 190, distinct_captures: 190, files: 30 });
+    expect(counts).toEqual([{ n: 190, distinct_captures: 190, files: 30 }]);
 
     const status = await runWorker([
       'status',

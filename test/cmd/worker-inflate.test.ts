@@ -4,44 +4,33 @@
  * head-only (the default) and with `--inflate full`, so the option reaches the CPU threads'
  * decoders and changes nothing in the output; and a value that is neither is exit 2 with one line.
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
 import { loadWorkerConfig } from '../../cmd/worker/worker-config.ts';
+import { duckdbRows } from '../support/parquet-rows.ts';
+import {
+  localWorkerOptions,
+  oneThreadNoMetrics,
+  runWorkerCommand,
+  type WorkerExit,
+} from '../support/worker-process.ts';
 
-const binary = resolve(import.meta.dirname, '../../cmd/worker');
-const fixtures = resolve(import.meta.dirname, '../../../shared/fixtures/warc');
+const fixtures = resolve(sharedFixtureRoot);
 const workFolder = mkdtempSync(join(tmpdir(), 'worker-inflate-'));
-const environment = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
 
 afterAll(() => rmSync(workFolder, { recursive: true, force: true }));
 
-function runWorker(
-  args: string[],
-  extra: Record<string, string> = {},
-): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [binary, ...args, '--metrics', 'none', '--threads', '1'], {
-    env: { ...environment, ...extra },
-    cwd: workFolder,
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout.resume();
-  return new Promise((resolveRun) => child.on('exit', (code) => resolveRun({ code, stderr })));
+function runWorker(args: string[]): Promise<WorkerExit> {
+  return runWorkerCommand([...args, ...oneThreadNoMetrics], localWorkerOptions(workFolder));
 }
 
-async function rowsOf(folder: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  try {
-    const sql = `SELECT * EXCLUDE (filename) FROM read_parquet('${folder}/**/*.parquet', filename = true, hive_partitioning = false) ORDER BY filename, warc_record_offset`;
-    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-  }
+function rowsOf(folder: string): Promise<Record<string, unknown>[]> {
+  return duckdbRows(
+    `SELECT * EXCLUDE (filename) FROM read_parquet('${folder}/**/*.parquet', filename = true, hive_partitioning = false) ORDER BY filename, warc_record_offset`,
+  );
 }
 
 describe('--inflate', () => {

@@ -6,18 +6,22 @@
  * with a `warc_filename` that locates the file again from the mirror's root.
  */
 import { duckdbRows } from '../support/parquet-rows.ts';
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
 import { startCommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
+import {
+  localWorkerOptions,
+  oneThreadNoMetrics,
+  runWorkerCommand,
+  type WorkerExit,
+} from '../support/worker-process.ts';
 
-const binary = resolve(import.meta.dirname, '../../cmd/worker');
-const fixtures = resolve(import.meta.dirname, '../../../shared/fixtures/warc');
+const fixtures = resolve(sharedFixtureRoot);
 const workFolder = mkdtempSync(join(tmpdir(), 'worker-output-names-'));
-const environment = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
 
 const crawl = 'CC-MAIN-2024-22';
 const segment = '1715971057216.39';
@@ -25,21 +29,9 @@ const segment = '1715971057216.39';
 const ccPath = `crawl-data/${crawl}/segments/${segment}/warc/CC-MAIN-20240517233122-20240518023122-00000.warc.gz`;
 const ccKey = `crawl=${crawl}/subset=warc/CC-MAIN-20240517233122-20240518023122-00000.parquet`;
 
-interface Run {
-  readonly code: number | null;
-  readonly stderr: string;
-}
-
 /** Runs the binary without blocking this process's event loop, which may serve an HTTP tree. */
-function runWorker(args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [binary, ...args, '--metrics', 'none', '--threads', '1'], {
-    env: environment,
-    cwd: workFolder,
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout.resume();
-  return new Promise((resolveRun) => child.on('exit', (code) => resolveRun({ code, stderr })));
+function runWorker(args: string[]): Promise<WorkerExit> {
+  return runWorkerCommand([...args, ...oneThreadNoMetrics], localWorkerOptions(workFolder));
 }
 
 /** Every row of one object, read from that object alone (no partitions guessed from its path). */

@@ -6,27 +6,20 @@
  * named, refuses an unknown one (exit 2, one line) and shows each worker's bytes; an input
  * whose output another input of the run holds is refused and named with it.
  */
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rowsByFile } from '../support/parquet-rows.ts';
+import { localWorkerOptions, runWorkerCommandSync, type WorkerExit } from '../support/worker-process.ts';
 
-const binary = resolve(import.meta.dirname, '../../cmd/worker');
 const workFolder = mkdtempSync(join(tmpdir(), 'worker-run-ledger-'));
 const whirlwind = resolve(import.meta.dirname, '../../samples/commoncrawl/whirlwind.warc.gz');
 const example = resolve(import.meta.dirname, '../../samples/warcio/example.warc.gz');
 
-function runWorker(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [binary, ...args], {
-    cwd: workFolder,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', HOME: workFolder },
-    timeout: 60_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+function runWorker(args: string[]): WorkerExit {
+  return runWorkerCommandSync(args, localWorkerOptions(workFolder, {}, workFolder));
 }
 
 afterAll(() => rmSync(workFolder, { recursive: true, force: true }));

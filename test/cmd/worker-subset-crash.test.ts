@@ -9,10 +9,10 @@
  * Size: SUBSET_CRASH_FILES (default 6), SUBSET_CRASH_KILLS (default 4). Needs the machine's
  * PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test).
  */
+import { duckdbNumberRows } from '../support/parquet-rows.ts';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
@@ -48,14 +48,6 @@ interface Capture {
   n: number;
 }
 
-async function query<T>(sql: string): Promise<T[]> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  const rows = (await connection.runAndReadAll(sql)).getRowObjects();
-  connection.closeSync();
-  return JSON.parse(JSON.stringify(rows, (_, value) => (typeof value === 'bigint' ? Number(value) : value))) as T[];
-}
-
 beforeAll(async () => {
   const tree = new Map<string, Uint8Array>();
   for (let index = 0; index < files; index += 1)
@@ -86,7 +78,11 @@ async function writeIndex(options: WorkerSpawnOptions): Promise<Capture[]> {
   const whole = join(folder, 'whole');
   const exit = await runWorkerCommand(['--input', local, '--output', whole, '--metrics', 'none'], options);
   expect(exit.code).toBe(0);
-  const captures = await query<{ warc_filename: string; warc_record_offset: number; warc_record_length: number }>(
+  const captures = await duckdbNumberRows<{
+    warc_filename: string;
+    warc_record_offset: number;
+    warc_record_length: number;
+  }>(
     `SELECT warc_filename, warc_record_offset, warc_record_length FROM read_parquet('${whole}/**/*.parquet')
      ORDER BY warc_filename, warc_record_offset`,
   );
@@ -146,7 +142,7 @@ describe('a subset run whose workers are killed', () => {
       const exit = await worker.exitWithin(120_000);
       expect(exit?.code, worker.stderr).toBe(0);
     }
-    const exported = await query<Capture>(
+    const exported = await duckdbNumberRows<Capture>(
       `SELECT warc_filename, warc_record_offset, count(*)::INTEGER AS n FROM read_parquet('${output}/**/*.parquet')
        GROUP BY ALL ORDER BY warc_filename, warc_record_offset`,
     );

@@ -11,23 +11,23 @@
  * into the middle of a record is a counted bad record; overlapping ranges and an index
  * without the columns are exit 2 naming them.
  */
-import { spawn } from 'node:child_process';
+import { duckdbNumberRows } from '../support/parquet-rows.ts';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
 import { denseWarc } from '../support/dense-warc.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { s3rverCredentials, startS3rver, type RunningS3rver } from '../support/s3rver-process.ts';
+import { localWorkerOptions, runWorkerCommand, type WorkerExit } from '../support/worker-process.ts';
 
-const binary = resolve(import.meta.dirname, '../../cmd/worker');
 const workFolder = mkdtempSync(join(tmpdir(), 'worker-subset-'));
 const crawlBase = join(workFolder, 'base');
 const wholeOutput = join(workFolder, 'whole');
-const environment = { PATH: process.env.PATH ?? '', HOME: workFolder };
+/** A worker run's bound: the longest test here makes two runs in 240 s. */
+const runTimeoutMs = 120_000;
 const segment = 'crawl-data/CC-MAIN-2024-22/segments/1715971057216.39/warc';
 const warcPaths = [0, 1].map((index) => `${segment}/CC-MAIN-20240517233122-20240518023122-0000${index}.warc.gz`);
 const recordsPerFile = 120;
@@ -45,23 +45,13 @@ let server: CommonCrawlHttpServer;
 let captures: Capture[];
 let picked: Capture[];
 
-interface RunResult {
-  readonly code: number | null;
-  readonly stderr: string;
-  readonly stdout: string;
-}
-
 /** Runs the worker; `metrics` `stdout` writes a snapshot a second, and a last one, as JSON lines. */
-function run(args: string[], extra: Record<string, string> = {}, metrics = 'none'): Promise<RunResult> {
-  const child = spawn(process.execPath, [binary, '--metrics', metrics, '--threads', '1', ...args], {
-    env: { ...environment, ...extra },
-    cwd: workFolder,
-  });
-  let stderr = '';
-  let stdout = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  return new Promise((resolveRun) => child.on('exit', (code) => resolveRun({ code, stderr, stdout })));
+function run(args: string[], extra: Record<string, string> = {}, metrics = 'none'): Promise<WorkerExit> {
+  return runWorkerCommand(
+    ['--metrics', metrics, '--threads', '1', ...args],
+    localWorkerOptions(workFolder, extra, workFolder),
+    runTimeoutMs,
+  );
 }
 
 /** The last metrics snapshot a run wrote to stdout. */
@@ -72,18 +62,10 @@ function lastSnapshot(stdout: string): { counters: { throttles: number } } {
   return JSON.parse(last) as { counters: { throttles: number } };
 }
 
-async function query<T>(sql: string): Promise<T[]> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  const rows = (await connection.runAndReadAll(sql)).getRowObjects();
-  connection.closeSync();
-  return JSON.parse(JSON.stringify(rows, (_, value) => (typeof value === 'bigint' ? Number(value) : value))) as T[];
-}
-
 const captureColumns = 'warc_filename, warc_record_offset, warc_record_length, url, content_digest';
 
 function capturesOf(parquetGlob: string): Promise<Capture[]> {
-  return query<Capture>(
+  return duckdbNumberRows<Capture>(
     `SELECT ${captureColumns} FROM read_parquet('${parquetGlob}') ORDER BY warc_filename, warc_record_offset`,
   );
 }
@@ -92,7 +74,7 @@ function capturesOf(parquetGlob: string): Promise<Capture[]> {
 async function writeIndex(path: string, format: string): Promise<void> {
   const pick = `SELECT warc_filename, warc_record_offset, warc_record_length, url FROM read_parquet('${wholeOutput}/**/*.parquet')
     QUALIFY row_number() OVER (ORDER BY warc_filename, warc_record_offset) % 3 = 0`;
-  await query(`COPY (${pick}) TO '${path}' (${format})`);
+  await duckdbNumberRows(`COPY (${pick}) TO '${path}' (${format})`);
 }
 
 beforeAll(async () => {
@@ -196,7 +178,9 @@ describe('a subset from a local folder', () => {
 
   it('refuses an index without the columns, naming them (exit 2)', async () => {
     const path = join(workFolder, 'no-length.parquet');
-    await query(`COPY (SELECT 'x.warc.gz' AS warc_filename, 0 AS warc_record_offset) TO '${path}' (FORMAT parquet)`);
+    await duckdbNumberRows(
+      `COPY (SELECT 'x.warc.gz' AS warc_filename, 0 AS warc_record_offset) TO '${path}' (FORMAT parquet)`,
+    );
     const result = await run(['--input', `index:${path}`, '--output', join(workFolder, 'never')]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('lacks the column warc_record_length');

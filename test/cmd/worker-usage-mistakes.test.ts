@@ -7,16 +7,15 @@
  * output folder, no ledger. `cleanup` of a local output says there is nothing to clean, or
  * removes the temporary files a killed worker left there (old ones only).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCommonCrawlHttpServer, type CommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
-import { s3rverCredentials, startS3rver, type RunningS3rver } from '../support/s3rver-process.ts';
+import { startS3rver, type RunningS3rver } from '../support/s3rver-process.ts';
+import { runWorkerCommand, s3rverWorkerOptions, type WorkerExit } from '../support/worker-process.ts';
 
-const binary = resolve(import.meta.dirname, '../../cmd/worker');
 const root = mkdtempSync(join(tmpdir(), 'worker-mistakes-'));
 let server: CommonCrawlHttpServer;
 let s3: RunningS3rver;
@@ -51,26 +50,8 @@ function tree(folder: string): string[] {
 }
 
 /** Runs the binary to its end; asynchronously, so the loopback server in this process can answer it. */
-function runIn(folder: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: folder,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey,
-  };
-  const child = spawn(process.execPath, [binary, ...args, '--metrics', 'none'], { cwd: folder, env });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const deadline = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((resolveRun) =>
-    child.on('close', (code) => {
-      clearTimeout(deadline);
-      resolveRun({ code, stdout, stderr });
-    }),
-  );
+function runIn(folder: string, args: string[]): Promise<WorkerExit> {
+  return runWorkerCommand([...args, '--metrics', 'none'], s3rverWorkerOptions(folder));
 }
 
 /** Exit 2, one line on stderr naming `path` and saying `says`, and the folder as it was. */

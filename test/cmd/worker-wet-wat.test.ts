@@ -10,22 +10,26 @@
  * `--cc-subset` that is no subset is exit 2 with one line.
  */
 import { duckdbRows } from '../support/parquet-rows.ts';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
 import { loadWorkerConfig } from '../../cmd/worker/worker-config.ts';
 import { runIdOf } from '../../cmd/worker/wiring.ts';
 import { derivedFile, watEnvelope } from '../fixtures-gen/derived-warc.ts';
 import { type CommonCrawlHttpServer, startCommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
+import {
+  localWorkerOptions,
+  oneThreadNoMetrics,
+  runWorkerCommand,
+  type WorkerExit,
+} from '../support/worker-process.ts';
 
-const binary = resolve(import.meta.dirname, '../../cmd/worker');
-const fixtures = resolve(import.meta.dirname, '../../../shared/fixtures/warc/commoncrawl');
+const fixtures = join(sharedFixtureRoot, 'commoncrawl');
 const workFolder = mkdtempSync(join(tmpdir(), 'worker-wet-wat-'));
-const environment = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
 
 const crawl = 'CC-MAIN-2024-22';
 const segmentPath = `crawl-data/${crawl}/segments/1715971057216.39`;
@@ -38,21 +42,9 @@ const ccPaths = {
 } as const;
 const fixtureOf = { warc: 'whirlwind.warc.gz', wet: 'whirlwind.warc.wet.gz', wat: 'whirlwind.warc.wat.gz' } as const;
 
-interface Run {
-  readonly code: number | null;
-  readonly stderr: string;
-}
-
 /** Runs the binary without blocking this process's event loop, which serves the HTTP tree. */
-function runWorker(args: string[], extra: Record<string, string> = {}): Promise<Run> {
-  const child = spawn(process.execPath, [binary, ...args, '--metrics', 'none', '--threads', '1'], {
-    env: { ...environment, ...extra },
-    cwd: workFolder,
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout.resume();
-  return new Promise((resolveRun) => child.on('exit', (code) => resolveRun({ code, stderr })));
+function runWorker(args: string[], extra: Record<string, string> = {}): Promise<WorkerExit> {
+  return runWorkerCommand([...args, ...oneThreadNoMetrics], localWorkerOptions(workFolder, extra));
 }
 
 const columns =

@@ -1,17 +1,82 @@
 // Proves the checkers are not vacuous: each one reports the violation it exists for when fed
 // one by hand (a cap broken, memory past the bound, a commit after a lost lease, a job
-// committed twice, a job that never ended, a run that did not finish).
+// committed twice, a job that never ended, a run that did not finish), and that the memory
+// checker allows what core/capacity.ts promises decodes that grow data, and not a byte more.
 import { describe, expect, it } from 'vitest';
-import { withLimits } from '../../core/limits.ts';
-import { createWorkerState } from '../../core/worker-state.ts';
-import { Checkers } from '../../sim/checkers.ts';
+import type { Command } from '../../core/commands.ts';
+import type { InputRef } from '../../core/input-ref.ts';
+import type { Input } from '../../core/inputs.ts';
+import { contentDecodeOutputRatio, withLimits } from '../../core/limits.ts';
+import { emptyRecordCounters } from '../../core/record-counters.ts';
+import { createWorkerState, type WorkerState } from '../../core/worker-state.ts';
+import { Checkers, memoryBoundOf } from '../../sim/checkers.ts';
 import { SimulatedLedger } from '../../sim/simulated-ledger.ts';
+import { LifeTally } from '../../sim/whole-worker/whole-worker-checks.ts';
 
 const limits = withLimits({
   stageWorkersMax: { fetch: 2, decode: 1, encode: 1, upload: 1, commit: 1 },
   cpuSlotsMax: 1,
   networkStreamsMax: 2,
 });
+const mebibyte = 1024 * 1024;
+const chunkBytes = 8 * mebibyte;
+/** A content worker: rows 4.5 times their chunk, a 64 MiB budget of eight chunks, two CPU lanes. */
+const contentLimits = withLimits({
+  cpuSlotsMax: 2,
+  networkStreamsMax: 8,
+  stageWorkersMax: { fetch: 4, decode: 2, encode: 2, upload: 2, commit: 2 },
+  memoryBudgetBytes: 64 * mebibyte,
+  chunkBytes,
+  partBytes: 5 * mebibyte,
+  jobsActiveMax: 4,
+  decodeOutputRatio: contentDecodeOutputRatio,
+});
+
+function contentState(): WorkerState {
+  return createWorkerState(contentLimits);
+}
+
+/** The violations one step reports with `held` bytes after it, core and driver agreeing. */
+function heldViolations(state: WorkerState, held: readonly number[]): string[] {
+  const checkers = new Checkers(contentLimits);
+  for (const bytes of held) {
+    state.heldBytes = bytes;
+    checkers.afterStep(0, state, bytes, 1);
+  }
+  return checkers.violations;
+}
+
+const inputOf = (job: number): InputRef => ({
+  uri: `sim://file-${job}.warc.gz`,
+  sizeBytes: 4 * chunkBytes,
+  filename: `file-${job}.warc.gz`,
+  crawl: null,
+  subset: null,
+  segment: null,
+});
+
+function fetchOf(job: number): Command {
+  const input = inputOf(job);
+  return {
+    kind: 'fetchChunk',
+    taskId: 100 + job,
+    jobId: `job-${job}`,
+    input,
+    chunkIndex: 0,
+    offsetBytes: 0,
+    lengthBytes: chunkBytes,
+  };
+}
+
+function decodeOf(job: number): Command {
+  return { kind: 'decodeChunk', taskId: 200 + job, jobId: `job-${job}`, cpuLane: job % 2, chunkIndex: 0, final: false };
+}
+
+function decodedOf(job: number): Input {
+  const rowBytes = chunkBytes * contentDecodeOutputRatio;
+  return { kind: 'chunkDecoded', taskId: 200 + job, rows: 1_000, rowBytes, counters: emptyRecordCounters };
+}
+
 const bounds = { endMs: 10, finished: true, why: 'stopped', jobEndBoundMs: 1_000, runBoundMs: 1_000 };
 
 describe('checkers', () => {
@@ -32,6 +97,60 @@ describe('checkers', () => {
     expect(checkers.violations).toEqual([expect.stringMatching(/bytes held, bound/)]);
     checkers.afterStep(0, state, 5, 2);
     expect(checkers.violations[1]).toMatch(/the core counts \d+ bytes held, the driver 5/);
+  });
+
+  it('allow a content worker the growth of one lone decode, and of decodes past an outgrown ratio, and no byte more', () => {
+    const state = contentState();
+    const bound = memoryBoundOf(state, contentDecodeOutputRatio);
+    // The stall rule's bound is the budget here; a lone decode may grow its 8 MiB chunk 4.5 times.
+    expect(bound).toMatchObject({ stallBytes: 64 * mebibyte, loneDecodeGrowthBytes: 28 * mebibyte, outgrownBytes: 0 });
+    expect(heldViolations(state, [bound.totalBytes])).toEqual([]);
+    expect(heldViolations(state, [bound.totalBytes + 1])).toEqual([
+      expect.stringMatching(/bytes held, bound 96468992 \(67108864 \+ a lone decode's growth 29360128/),
+    ]);
+    // The data outgrow the stated 4.5: a decode answered 8 times its chunk. Each of the two lanes'
+    // decodes planned at 4.5 may then hold 3.5 chunks more than they reserved.
+    const outgrown = contentState();
+    outgrown.decodeOutputRatioSeen = 8;
+    const after = memoryBoundOf(outgrown, contentDecodeOutputRatio);
+    expect(after).toMatchObject({ loneDecodeGrowthBytes: 56 * mebibyte, outgrownBytes: 2 * 28 * mebibyte });
+    const checkers = new Checkers(contentLimits);
+    // A step at the stated ratio first: the checker learns the lowest ratio the core planned with.
+    checkers.afterStep(0, contentState(), 0, 1);
+    for (const held of [after.totalBytes, after.totalBytes + 1]) {
+      outgrown.heldBytes = held;
+      checkers.afterStep(0, outgrown, held, 2);
+    }
+    expect(checkers.violations).toEqual([expect.stringMatching(/decodes past an outgrown ratio 58720256\)/)]);
+  });
+
+  it('fail a trace of a content worker that starts decodes whose growth does not fit the budget', () => {
+    // A core that over-commits: four jobs' first chunks fetched at once, then decoded two at a
+    // time on two lanes, each to 4.5 times its bytes, with nothing drained between.
+    const checkers = new Checkers(contentLimits);
+    const tally = new LifeTally(0, checkers, () => undefined);
+    const state = contentState();
+    const step = (inputs: Input[], commands: Command[], nowMs: number, ratioSeen: number): void => {
+      for (const command of commands) if (command.kind === 'fetchChunk') state.heldBytes += command.lengthBytes;
+      for (const input of inputs) if (input.kind === 'chunkDecoded') state.heldBytes += input.rowBytes - chunkBytes;
+      state.decodeOutputRatioSeen = ratioSeen;
+      tally.onStep(state, inputs, commands, nowMs);
+    };
+    const jobs = [0, 1, 2, 3];
+    step([], jobs.map(fetchOf), 1, 0);
+    step(
+      jobs.map((job) => ({ kind: 'chunkFetched', taskId: 100 + job, bytes: chunkBytes })),
+      [decodeOf(0), decodeOf(1)],
+      2,
+      0,
+    );
+    expect(checkers.violations).toEqual([]);
+    step([decodedOf(0), decodedOf(1)], [decodeOf(2), decodeOf(3)], 3, contentDecodeOutputRatio);
+    step([decodedOf(2), decodedOf(3)], [], 4, contentDecodeOutputRatio);
+    // 4 × 36 MiB of rows against 64 MiB + one lone decode's 28 MiB.
+    expect(checkers.violations).toEqual([
+      expect.stringMatching(/^t=4ms instance 0: 150994944 bytes held, bound 96468992 /),
+    ]);
   });
 
   it('report commits after a lost lease or on a lease the ledger refuses, and double commits', () => {

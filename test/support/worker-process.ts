@@ -3,7 +3,7 @@
  * bounded waits. A worker started with a name runs with HOSTNAME set to it, so its ledger
  * worker id is `<name>-<pid>-<n>cpu` and the test can find its leases.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { s3rverCredentials } from './s3rver-process.ts';
 
@@ -19,6 +19,21 @@ export interface WorkerExit {
 export interface WorkerSpawnOptions {
   readonly env: Record<string, string>;
   readonly cwd: string;
+}
+
+/** A worker on one CPU thread that sends its metrics nowhere: the flags most tests of the binary add. */
+export const oneThreadNoMetrics: readonly string[] = ['--metrics', 'none', '--threads', '1'];
+
+/**
+ * A worker that runs in `folder` with nothing of this process's environment but PATH and HOME
+ * (this process's, or `home`), and `extra`.
+ */
+export function localWorkerOptions(
+  folder: string,
+  extra: Record<string, string> = {},
+  home: string = process.env.HOME ?? '',
+): WorkerSpawnOptions {
+  return { cwd: folder, env: { PATH: process.env.PATH ?? '', HOME: home, ...extra } };
 }
 
 /** A worker that runs in `folder` with nothing of this process's environment but PATH, and s3rver's key pair. */
@@ -54,8 +69,9 @@ export class WorkerProcess {
     });
     this.child.stderr?.on('data', (chunk: Buffer) => (this.stderrText += chunk.toString()));
     this.child.stdout?.on('data', (chunk: Buffer) => (this.stdoutText += chunk.toString()));
+    // 'close', not 'exit': the process may exit before the last of its stderr has been read.
     this.exited = new Promise((resolveExit) => {
-      this.child.on('exit', (code, signal) => {
+      this.child.on('close', (code, signal) => {
         this.exitValue = { code, signal, stderr: this.stderrText, stdout: this.stdoutText };
         resolveExit(this.exitValue);
       });
@@ -103,7 +119,10 @@ export class WorkerProcess {
   }
 }
 
-/** Runs a short worker command (`status`, `cleanup`) to its end, bounded by `timeoutMs`. */
+/**
+ * Runs a worker command (a run, `status`, `cleanup`) to its end, bounded by `timeoutMs`,
+ * without blocking this process's event loop, which may serve the worker's HTTP tree.
+ */
 export async function runWorkerCommand(
   args: readonly string[],
   options: WorkerSpawnOptions,
@@ -114,6 +133,24 @@ export async function runWorkerCommand(
   if (exit !== null) return exit;
   await worker.killNow();
   throw new Error(`node cmd/worker ${args.join(' ')} did not finish within ${timeoutMs} ms: ${worker.stderr}`);
+}
+
+/**
+ * Runs a worker command to its end while this process waits, blocked: for tests that serve the
+ * worker nothing. Killed past `timeoutMs` (its exit then has the signal and a null code).
+ */
+export function runWorkerCommandSync(
+  args: readonly string[],
+  options: WorkerSpawnOptions,
+  timeoutMs = 60_000,
+): WorkerExit {
+  const result = spawnSync(process.execPath, [workerBinary, ...args], {
+    cwd: options.cwd,
+    env: options.env,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
+  return { code: result.status, signal: result.signal, stderr: result.stderr, stdout: result.stdout };
 }
 
 export function sleep(ms: number): Promise<void> {
