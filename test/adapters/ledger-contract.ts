@@ -262,8 +262,11 @@ export function registerLedgerContract(
       await ledger.enqueue(runId, contractInputs(1));
       const stale = (await ledger.claim(runId, 'worker-a', 1, shortLeaseMs)).jobs[0]!;
       await clock.sleep(shortLeaseMs + 300);
-      // Expired but not yet reclaimed: already refused, the lease is over.
+      // Expired but not yet reclaimed: already refused, the lease is over. A fail taken here would
+      // put the job back while another worker may hold it, so it is refused like the complete.
       expect(await ledger.complete(runId, leaseOf(stale), someResult)).toBe(false);
+      expect(await ledger.fail(runId, leaseOf(stale), remoteFault('503'))).toBe(false);
+      expect(await ledger.release(runId, leaseOf(stale))).toBe(false);
       const fresh = (await ledger.claim(runId, 'worker-b', 1, longLeaseMs)).jobs[0]!;
       expect(fresh.jobId).toBe(stale.jobId);
       expect(fresh.attempt).toBe(stale.attempt + 1);

@@ -61,6 +61,8 @@ export interface Scenario {
   readonly oneOffFailure?: (kind: 'sizeInput' | 'startUpload', jobId: string, tries: number) => Failure | null;
   /** Scripted heartbeat answers: false to lose the answer to heartbeat number `beat` (from 1); after the fault rates. */
   readonly heartbeatAnswered?: (beat: number) => boolean;
+  /** Scripted steals: true to have another worker take every lease heartbeat number `beat` (from 1) names, before it is answered. */
+  readonly leasesStolenAt?: (beat: number) => boolean;
 }
 
 export interface StepRecord {
@@ -99,6 +101,8 @@ export class FakeLedger {
   readonly objectsCompleted = new Map<string, number>();
   readonly failed = new Set<string>();
   readonly commitRefused: string[] = [];
+  /** Jobs whose failJob came from an attempt that no longer held the lease, in order. */
+  readonly failRefused: string[] = [];
   /** When each HEAD of a job was sent, by `jobId#attempt`. */
   readonly headsAtMs = new Map<string, number[]>();
   /** When each start of a job's upload was sent, by `jobId#attempt`. */
@@ -150,13 +154,23 @@ export class FakeLedger {
     }
   }
 
-  /** Retryable failures come back up to three attempts; then, like permanent ones, they are dead. */
-  fail(jobId: string, retryable: boolean): void {
-    // Fenced as the real ledgers are: a job done stays done.
-    if (this.completedBy.has(jobId)) return;
+  /**
+   * Retryable failures come back up to three attempts; then, like permanent ones, they are dead.
+   * Fenced as the real ledgers are (`fencedLease` in postgres-ledger-statements.ts, `fencedChange`
+   * in core/ledger-machine.ts): only the attempt that still holds the lease can fail the job. A
+   * worker fails a job it believes it holds when the heartbeat that would have told it otherwise
+   * went unanswered; an unfenced fail would queue a stolen job a second time, and the two
+   * attempts claimed from those entries would each commit it.
+   */
+  fail(jobId: string, attempt: number, retryable: boolean, nowMs: number): boolean {
+    if (!this.holds(jobId, attempt, nowMs)) {
+      this.failRefused.push(jobId);
+      return false;
+    }
     this.leases.delete(jobId);
     if (retryable && (this.attempts.get(jobId) ?? 0) < 3) this.queue.push(jobId);
     else this.failed.add(jobId);
+    return true;
   }
 
   /** The fenced, idempotent completion: true when `attempt` holds the lease or already completed the job. */
@@ -274,7 +288,8 @@ class ScriptedDriver {
       case 'heartbeat':
         return this.onHeartbeat(command, nowMs);
       case 'failJob':
-        return this.ledger.fail(command.lease.jobId, command.failure.retryable);
+        this.ledger.fail(command.lease.jobId, command.lease.attempt, command.failure.retryable, nowMs);
+        return;
       case 'releaseJob':
         if (this.ledger.holds(command.lease.jobId, command.lease.attempt, nowMs)) {
           this.ledger.leases.delete(command.lease.jobId);
@@ -293,11 +308,13 @@ class ScriptedDriver {
 
   private onHeartbeat(command: CommandOf<'heartbeat'>, nowMs: number): void {
     const faults = this.scenario.faults;
+    this.heartbeats += 1;
     if (command.leases.length > 0 && nextUnit(this.random) < faults.leaseStolen) {
       const victim = command.leases[Math.floor(nextUnit(this.random) * command.leases.length)];
       if (victim !== undefined) this.ledger.steal(victim.jobId, victim.attempt, nowMs);
     }
-    this.heartbeats += 1;
+    if (this.scenario.leasesStolenAt?.(this.heartbeats) === true)
+      for (const lease of command.leases) this.ledger.steal(lease.jobId, lease.attempt, nowMs);
     if (nextUnit(this.random) < faults.heartbeatLost) return;
     if (this.scenario.heartbeatAnswered?.(this.heartbeats) === false) return;
     const renewed: string[] = [];
