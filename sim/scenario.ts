@@ -3,7 +3,7 @@ import { contentDecodeOutputRatio, withLimits, type WorkerLimits } from '../core
 import type { PerStage, Policy } from '../core/stage.ts';
 import { findCrawlPreset } from './crawl-presets.ts';
 import { findInstanceType, type InstanceType } from './instance-types.ts';
-import { defaultModels, withModels, type ModelOverrides, type Models } from './models.ts';
+import { defaultModels, inflateModes, withModels, type ModelOverrides, type Models } from './models.ts';
 
 /** Limits a scenario may set by hand; the rest follow from the instance type. */
 export type LimitOverrides = Partial<Omit<WorkerLimits, 'stageWorkersMax' | 'policy' | 'seed'>> & {
@@ -109,6 +109,8 @@ export function scenarioProblem(scenario: Scenario): string | null {
   if (!(scenario.fileBytes >= 1)) return 'fileBytes must be positive';
   if (!(scenario.fileBytesSpread >= 0 && scenario.fileBytesSpread < 1)) return 'fileBytesSpread must be in [0, 1)';
   if (!Number.isInteger(scenario.seed)) return 'seed must be an integer';
+  if (!(inflateModes as readonly string[]).includes(scenario.models.cpu.inflate))
+    return `models.cpu.inflate must be ${inflateModes.join(' or ')}`;
   if (!Number.isInteger(scenario.sampleInstancesMax) || scenario.sampleInstancesMax < 0)
     return 'sampleInstancesMax must be a non-negative integer';
   if (!Number.isInteger(scenario.sampleFilesMax) || scenario.sampleFilesMax < 0)

@@ -66,6 +66,9 @@ function loadScenario(flags: SimFlags): Scenario {
     ...(flags.files !== undefined && { files: flags.files }),
     ...(flags.seed !== undefined && { seed: flags.seed }),
     ...(flags.policy !== undefined && { policy: flags.policy }),
+    ...(flags.inflate !== undefined && {
+      models: { ...scenario.models, cpu: { ...scenario.models.cpu, inflate: flags.inflate } },
+    }),
     // A plan runs the checks production runs; the full scans prove the core in the property
     // tests and cost 3.6× on a whole crawl (docs/figures.md), telling a planner nothing new.
     invariantChecks: scenario.invariantChecks ?? 'counters',
@@ -218,6 +221,8 @@ const helpText = [
   '  --files N              WARC files in the crawl (default 1,000; a CommonCrawl crawl has about 100,000)',
   '  --seed S               seed of every random draw; the same seed gives the same output',
   '  --policy P             weighted (default), fifo or round-robin',
+  "  --inflate M            head-only (default) or full: the index decoder's CPU rate, as the worker's",
+  '                         --inflate (measured: 490 and 74 MB/s a core, sim/models.ts); content is always full',
   '  --sweep                try instance counts and types; with --deadline HOURS, the cheapest that meets it',
   '  --calibrate LOG        set CPU rates, commit latency, per-stream rate and rows per byte from a real',
   "                         run's metrics log (JSON lines); models the scenario file sets win over it",
