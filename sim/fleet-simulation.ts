@@ -1,4 +1,6 @@
 import { assert } from '../core/failure.ts';
+import { coalesceGapBytesOf } from '../core/request-plan.ts';
+import type { ByteRange } from '../core/source.ts';
 import type { MetricsSnapshot } from '../core/metrics-snapshot.ts';
 import { stages, type PerStage } from '../core/stage.ts';
 import { Checkers } from './checkers.ts';
@@ -10,6 +12,8 @@ import { percentile, RunStatistics, type TimeSeries } from './run-statistics.ts'
 import { limitsForInstance, nicBytesPerSecond, type Scenario } from './scenario.ts';
 import { SimulatedInstance, type SimulationContext } from './simulated-instance.ts';
 import { SimulatedLedger } from './simulated-ledger.ts';
+import { drawPicks } from './subset-picks.ts';
+import { SubsetTally, type SubsetTotals } from './subset-tally.ts';
 
 /** Utilisation of each shared resource, 0–1: the highest is the bottleneck. */
 export interface ResourceUtilization {
@@ -67,6 +71,15 @@ export interface SimulationResult {
   readonly violations: readonly string[];
   readonly violationCount: number;
   readonly timeSeries: TimeSeries;
+  /** A subset run's picks and requests, scaled to the crawl; null for whole files. */
+  readonly subset: SubsetResult | null;
+}
+
+export interface SubsetResult extends SubsetTotals {
+  /** Rows the committed jobs exported: every picked capture of a done job, once. */
+  readonly capturesExported: number;
+  /** The gap one request bridged: the core's rule (core/request-plan.ts) or the scenario's. */
+  readonly coalesceGapBytes: number;
 }
 
 /** Hooks for tests and tools that want more than the summary. */
@@ -79,6 +92,14 @@ export interface SimulationObserver {
 
 /** Events a run may take per file before it is declared stuck; generous, so only a livelock hits it. */
 const eventsPerFileMax = 2_000;
+/** The same per picked capture of a subset: each may be a request of its own, with its retries. */
+const eventsPerPickMax = 200;
+/**
+ * Picked captures a subset's sample simulates at most; its files are cut to hold about this
+ * many (at least ten a sampled instance), the rest extrapolated as for whole files. A sparse
+ * pick is a request a capture, so this bounds the events: 100,000 runs in seconds.
+ */
+const subsetSampleCapturesMax = 100_000;
 
 /**
  * What is simulated of the scenario. Two shortcuts keep a whole crawl fast (bench sim.ts
@@ -103,8 +124,12 @@ function sampleOf(scenario: Scenario): Sample {
   const shareFiles = sampled
     ? Math.max(1, Math.round((scenario.files * instances) / scenario.instances))
     : scenario.files;
-  const files =
-    scenario.sampleFilesMax > 0 ? Math.min(shareFiles, Math.max(scenario.sampleFilesMax, 10 * instances)) : shareFiles;
+  const filesMax = Math.max(scenario.sampleFilesMax, 10 * instances);
+  const subsetFilesMax =
+    scenario.subset === null
+      ? Infinity
+      : Math.max(10 * instances, Math.ceil((subsetSampleCapturesMax * scenario.files) / scenario.subset.captures));
+  const files = scenario.sampleFilesMax > 0 ? Math.min(shareFiles, filesMax, subsetFilesMax) : shareFiles;
   return { instances, shareFiles, files, scale: scenario.files / files };
 }
 
@@ -123,7 +148,9 @@ function extrapolatedEndMs(ledger: SimulatedLedger, endMs: number, sample: Sampl
   const high = Math.floor(0.9 * ends.length);
   const spanMs = (ends[high] ?? 0) - (ends[low] ?? 0);
   if (high <= low || spanMs <= 0) return endMs * (sample.shareFiles / sample.files);
-  return endMs + ((sample.shareFiles - sample.files) * spanMs) / (high - low);
+  // A subset's files without a pick are no jobs: the jobs left are the files left at the sample's jobs a file.
+  const jobsLeft = ((sample.shareFiles - sample.files) * ledger.jobs.length) / sample.files;
+  return endMs + (jobsLeft * spanMs) / (high - low);
 }
 
 function fileSizes(scenario: Scenario, files: number, random: SimulationContext['random']): number[] {
@@ -131,6 +158,25 @@ function fileSizes(scenario: Scenario, files: number, random: SimulationContext[
   return Array.from({ length: files }, () =>
     Math.round(scenario.fileBytes * (1 - spread + 2 * spread * uniform(random.workload))),
   );
+}
+
+/**
+ * The jobs of the sample: a file each, or for a subset the files the draw picked captures of
+ * (the sample's share of them), each with its picks; a file without a pick is no job, as an
+ * index names only the files it picked from.
+ */
+function workloadOf(
+  scenario: Scenario,
+  sample: Sample,
+  random: SimulationContext['random'],
+): { sizes: number[]; picks: ByteRange[][] | null } {
+  const sizes = fileSizes(scenario, sample.files, random);
+  const subset = scenario.subset;
+  if (subset === null) return { sizes, picks: null };
+  const captures = subset.captures * (sample.files / scenario.files);
+  const drawn = drawPicks(captures, sizes, subset, random.workload);
+  const kept = drawn.flatMap((picks, index) => (picks.length > 0 ? [index] : []));
+  return { sizes: kept.map((index) => sizes[index] ?? 0), picks: kept.map((index) => drawn[index] ?? []) };
 }
 
 /**
@@ -143,11 +189,12 @@ export function simulate(scenario: Scenario, observer: SimulationObserver = {}):
   assert(type !== undefined, `unknown instance type ${scenario.instanceType}`);
   const sample = sampleOf(scenario);
   const random = randomStreams(scenario.seed);
-  const sizes = fileSizes(scenario, sample.files, random);
+  const workload = workloadOf(scenario, sample, random);
   const models = scenario.models;
   const limits = limitsForInstance(type, scenario);
-  const queue = new EventQueue(eventsPerFileMax * sample.files + 100_000);
-  const ledger = new SimulatedLedger(sizes, models.ledger);
+  const picks = workload.picks?.reduce((sum, filePicks) => sum + filePicks.length, 0) ?? 0;
+  const queue = new EventQueue(eventsPerFileMax * sample.files + eventsPerPickMax * picks + 100_000);
+  const ledger = new SimulatedLedger(workload.sizes, models.ledger, workload.picks);
   const badJobs = new Set(
     ledger.jobs.filter(() => chance(random.workload, models.data.badInputRate)).map((job) => job.jobId),
   );
@@ -161,6 +208,10 @@ export function simulate(scenario: Scenario, observer: SimulationObserver = {}):
     badJobs,
     limits,
     invariantChecks: scenario.invariantChecks ?? 'full',
+    subsetTally:
+      workload.picks === null
+        ? null
+        : new SubsetTally(new Map(ledger.jobs.map((job) => [job.jobId, job.picks ?? []] as const))),
     sourceCeiling: new RateCeiling(models.source.requestsPerSecondMax * fleetShare),
     sinkCeiling: new RateCeiling(models.sink.requestsPerSecondMax * fleetShare),
     checkers: new Checkers(limits),
@@ -286,6 +337,24 @@ function summarize(parts: SummaryParts): SimulationResult {
     violations: context.checkers.violations,
     violationCount: context.checkers.violationCount,
     timeSeries: statistics.timeSeries(sample.instances, scenario.instances / sample.instances, endMs),
+    subset: subsetResultOf(context, sample.scale),
+  };
+}
+
+/** A subset run's figures, scaled from the sample to the crawl. */
+function subsetResultOf(context: SimulationContext, scale: number): SubsetResult | null {
+  const tally = context.subsetTally;
+  if (tally === null) return null;
+  const totals = tally.totals();
+  const exported = context.ledger.jobs.reduce((sum, job) => sum + (job.status === 'done' ? job.exportedRows : 0), 0);
+  return {
+    captures: Math.round(totals.captures * scale),
+    requests: Math.round(totals.requests * scale),
+    requestsSent: Math.round(totals.requestsSent * scale),
+    bytesPicked: totals.bytesPicked * scale,
+    bytesFetched: totals.bytesFetched * scale,
+    capturesExported: Math.round(exported * scale),
+    coalesceGapBytes: context.limits.coalesceGapBytes ?? coalesceGapBytesOf(context.limits),
   };
 }
 

@@ -21,12 +21,11 @@
  */
 import { defaultLimits } from '../core/limits.ts';
 import { coalesceGapBytesOf, planRequests } from '../core/request-plan.ts';
-import { nextUnit, seededRandom, type SeededRandom } from '../core/seeded-random.ts';
+import { seededRandom } from '../core/seeded-random.ts';
 import type { ByteRange } from '../core/source.ts';
 import { findInstanceType, type InstanceType } from './instance-types.ts';
 import { defaultModels } from './models.ts';
-
-export type PickSpread = 'even' | 'skewed';
+import { drawPicks, type PickSpread } from './subset-picks.ts';
 
 export interface SubsetScenario {
   readonly captures: number;
@@ -49,6 +48,8 @@ export interface SubsetScenario {
   readonly chunkBytes: number;
   /** CPU time of one capture, decoded alone and encoded; null derives it from the simulator's CPU model. */
   readonly cpuSecondsPerCapture: number | null;
+  /** Fetch streams of each instance; null for the core's default (core/limits.ts). */
+  readonly fetchStreamsPerInstance: number | null;
   /** Cores decoding and encoding on each instance; null for the instance type's vCPUs. */
   readonly coresPerInstance: number | null;
   readonly seed: number;
@@ -74,6 +75,7 @@ export const defaultSubsetScenario: SubsetScenario = {
   captureBytes: 20_000,
   chunkBytes: defaultLimits.chunkBytes,
   cpuSecondsPerCapture: null,
+  fetchStreamsPerInstance: null,
   coresPerInstance: null,
   seed: 1,
 };
@@ -91,39 +93,12 @@ export interface SubsetPlan {
 /** Files sampled for the plan: the rest are scaled from them (their picks are alike). */
 const sampledFilesMax = 2_000;
 
-function picksPerFile(scenario: SubsetScenario, random: SeededRandom): number[] {
-  const files = Math.min(scenario.files, sampledFilesMax);
-  const weights = Array.from({ length: files }, (_, index) => (scenario.spread === 'even' ? 1 : 1 / (index + 1)));
-  const total = weights.reduce((sum, weight) => sum + weight, 0);
-  const perSampledFile = scenario.captures * (files / scenario.files);
-  const capacity = Math.floor(scenario.fileBytes / scenario.recordSpacingBytes);
-  // Rounding by a random draw keeps the total right on average when picks per file are fractional.
-  return weights.map((weight) => {
-    const exact = Math.min(capacity, (perSampledFile * weight) / total);
-    return Math.floor(exact) + (nextUnit(random) < exact - Math.floor(exact) ? 1 : 0);
-  });
-}
-
-/** `count` distinct record positions of one file, as picked ranges in file order. */
-function picksOfFile(count: number, scenario: SubsetScenario, random: SeededRandom): ByteRange[] {
-  const capacity = Math.floor(scenario.fileBytes / scenario.recordSpacingBytes);
-  const chosen = new Set<number>();
-  // Draws until `count` distinct positions: bounded, as count ≤ capacity and most draws are new
-  // while count is under half the capacity; above it, every position is taken in order.
-  if (count > capacity / 2)
-    for (let position = 0; position < capacity && chosen.size < count; position++) chosen.add(position);
-  for (let draw = 0; chosen.size < count && draw < count * 64; draw++)
-    chosen.add(Math.floor(nextUnit(random) * capacity));
-  return [...chosen]
-    .sort((a, b) => a - b)
-    .map((position) => ({ offsetBytes: position * scenario.recordSpacingBytes, lengthBytes: scenario.captureBytes }));
-}
-
 export function planSubset(scenario: SubsetScenario): SubsetPlan {
   const random = seededRandom(scenario.seed);
-  const counts = picksPerFile(scenario, random);
-  const files = counts.map((count) => picksOfFile(count, scenario, random));
-  return planPicks(files, scenario, scenario.files / counts.length);
+  const sampled = Math.min(scenario.files, sampledFilesMax);
+  const sizes = Array.from({ length: sampled }, () => scenario.fileBytes);
+  const files = drawPicks(scenario.captures * (sampled / scenario.files), sizes, scenario, random);
+  return planPicks(files, scenario, scenario.files / sampled);
 }
 
 /**
@@ -170,7 +145,8 @@ function timeOf(
   const requestRate = Math.min(scenario.fleetRequestsPerSecond, perWorker * scenario.instances);
   const meanRequestBytes = totals.requests === 0 ? 0 : totals.bytesFetched / totals.requests;
   const requestSeconds = scenario.requestFixedCostMs / 1000 + meanRequestBytes / scenario.streamBytesPerSecond;
-  const concurrencyRate = (scenario.instances * defaultLimits.stageWorkersMax.fetch) / requestSeconds;
+  const streams = scenario.fetchStreamsPerInstance ?? defaultLimits.stageWorkersMax.fetch;
+  const concurrencyRate = (scenario.instances * streams) / requestSeconds;
   const bandwidth = (scenario.instances * instance.baselineGbps * 1e9) / 8;
   const cores = scenario.instances * (scenario.coresPerInstance ?? instance.vcpus);
   const seconds = {
