@@ -285,7 +285,9 @@ function summarize(parts: SummaryParts): SimulationResult {
   const hours = Math.max(extrapolatedEndMs(ledger, endMs, sample), 1) / 3_600_000;
   const done = ledger.jobs.filter((job) => job.status === 'done');
   const latencies = done.map((job) => (job.endedAtMs - job.firstClaimAtMs) / 1000).sort((a, b) => a - b);
-  const bytesDone = done.reduce((sum, job) => sum + job.sizeBytes, 0) * sample.scale;
+  // A subset moves the bytes of its requests, not of its files.
+  const bytesDone =
+    (context.subsetTally?.totals().bytesFetched ?? done.reduce((sum, job) => sum + job.sizeBytes, 0)) * sample.scale;
   const requestCostDollars = context.sinkCeiling.accepted * sample.scale * s3PutClassDollarsPerRequest;
   const instanceMs = Math.max(endMs, 1) * sample.instances;
   const stageUtilization = mapStages(

@@ -24,7 +24,8 @@ import { coalesceGapBytesOf, planRequests } from '../core/request-plan.ts';
 import { seededRandom } from '../core/seeded-random.ts';
 import type { ByteRange } from '../core/source.ts';
 import { findInstanceType, type InstanceType } from './instance-types.ts';
-import { defaultModels } from './models.ts';
+import { defaultModels, ratesOf } from './models.ts';
+import { limitsForInstance, type Scenario } from './scenario.ts';
 import { drawPicks, type PickSpread } from './subset-picks.ts';
 
 export interface SubsetScenario {
@@ -178,4 +179,43 @@ export function subsetReport(scenario: SubsetScenario): string {
     line('coalesced', coalesced),
     line('one request each', single),
   ].join('\n');
+}
+
+/**
+ * The closed form of an event simulation's subset scenario, to cross-check it: the same
+ * fleet, files, picks' shape and seed, the gap the core bridges, each worker's and the
+ * fleet's request ceilings, the fetch streams of the instance's limits, a request's fixed cost
+ * as the mean of the source's lognormal latency (median × e^(σ²/2)), its stream rate, and a
+ * capture's CPU time at the models' decode and encode rates.
+ */
+export function closedFormOf(scenario: Scenario): SubsetScenario {
+  const subset = scenario.subset;
+  if (subset === null) throw new Error('closedFormOf needs a scenario with a subset workload');
+  const instance = findInstanceType(scenario.instanceType);
+  if (instance === undefined) throw new Error(`unknown instance type ${scenario.instanceType}`);
+  const limits = limitsForInstance(instance, scenario);
+  const source = scenario.models.source;
+  const rates = ratesOf(scenario.models);
+  return {
+    ...defaultSubsetScenario,
+    captures: subset.captures,
+    files: scenario.files,
+    instances: scenario.instances,
+    instanceType: scenario.instanceType,
+    spread: subset.spread,
+    gapBytesMax: limits.coalesceGapBytes ?? coalesceGapBytesOf(limits),
+    workerRequestsPerSecond: limits.remoteRequestsPerSecondMax.source,
+    fleetRequestsPerSecond: source.requestsPerSecondMax,
+    requestFixedCostMs: source.latencyMedianMs * Math.exp(source.latencySigma ** 2 / 2),
+    streamBytesPerSecond: source.streamBytesPerSecond,
+    fileBytes: scenario.fileBytes,
+    recordSpacingBytes: subset.recordSpacingBytes,
+    captureBytes: subset.captureBytes,
+    chunkBytes: limits.chunkBytes,
+    cpuSecondsPerCapture:
+      subset.captureBytes / rates.decodeBytesPerSecondPerCore + 1 / rates.encodeRowsPerSecondPerCore,
+    fetchStreamsPerInstance: limits.stageWorkersMax.fetch,
+    coresPerInstance: limits.cpuSlotsMax,
+    seed: scenario.seed,
+  };
 }
