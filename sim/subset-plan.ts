@@ -1,8 +1,12 @@
 /**
- * The capacity planner of a subset run (`--input index:…`): N picked captures over M files,
- * drawn, planned into requests by the core's own rule (core/request-plan.ts), and the time
- * and cost that the fleet's ceilings allow. A closed-form model, not the event simulation of
- * whole files: a subset's work is requests, and its time is whichever of three ceilings binds:
+ * The closed form of a subset run (`--input index:…`): N picked captures over M files, drawn
+ * (subset-picks.ts), planned into requests by the core's own rule (core/request-plan.ts), and
+ * the time and cost that the fleet's ceilings allow. The planner answers with the event
+ * simulation (a scenario's `subset` workload, fleet-simulation.ts), where the core itself
+ * plans, dispatches and retries each request; this closed form is its cross-check
+ * (`closedFormOf`, test/sim/subset-simulation.test.ts), printed beside it, and what the subset
+ * benchmark calibrates against a real run (`planPicks`). A subset's work is requests, and its
+ * time is whichever of these ceilings binds:
  *
  * - requests a second: each worker's own ceiling (`--source-requests-per-second`, 20 for
  *   HTTPS) times the workers, and the fleet-wide one of the remote (CommonCrawl's 2,000,
@@ -161,24 +165,6 @@ function timeOf(
   );
   const hours = longest / 3600;
   return { ...totals, hours, dollars: hours * scenario.instances * instance.dollarsPerHour, bound };
-}
-
-/** The plan with the core's coalescing and without it (one request a capture), as text. */
-export function subsetReport(scenario: SubsetScenario): string {
-  const coalesced = planSubset(scenario);
-  const single = planSubset({ ...scenario, gapBytesMax: 0 });
-  const line = (name: string, plan: SubsetPlan): string =>
-    `${name.padEnd(18)} ${(plan.requests / plan.captures).toFixed(3).padStart(9)} ${(plan.bytesFetched / plan.bytesPicked).toFixed(2).padStart(10)} ` +
-    `${plan.hours.toFixed(2).padStart(8)} h ${`$${plan.dollars.toFixed(0)}`.padStart(8)}  ${plan.bound}`;
-  const gap = scenario.gapBytesMax ?? coalesceGapBytesOf(scenario);
-  return [
-    `subset: ${scenario.captures.toLocaleString('en-US')} captures over ${scenario.files.toLocaleString('en-US')} files (${scenario.spread}), ` +
-      `${scenario.instances} × ${scenario.instanceType}, ${scenario.workerRequestsPerSecond ?? 'no'} requests/s per worker, ` +
-      `${scenario.fleetRequestsPerSecond} fleet-wide; gaps under ${(gap / 1024).toFixed(0)} KiB bridged`,
-    `${''.padEnd(18)} ${'req/pick'.padStart(9)} ${'fetch/pick'.padStart(10)} ${'time'.padStart(10)} ${'cost'.padStart(8)}  bound`,
-    line('coalesced', coalesced),
-    line('one request each', single),
-  ].join('\n');
 }
 
 /**
