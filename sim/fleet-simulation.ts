@@ -1,4 +1,5 @@
 import { assert } from '../core/failure.ts';
+import type { WorkerLimits } from '../core/limits.ts';
 import { coalesceGapBytesOf } from '../core/request-plan.ts';
 import type { ByteRange } from '../core/source.ts';
 import type { MetricsSnapshot } from '../core/metrics-snapshot.ts';
@@ -96,8 +97,8 @@ const eventsPerFileMax = 2_000;
 const eventsPerPickMax = 200;
 /**
  * Picked captures a subset's sample simulates at most; its files are cut to hold about this
- * many (at least ten a sampled instance), the rest extrapolated as for whole files. A sparse
- * pick is a request a capture, so this bounds the events: 100,000 runs in seconds.
+ * many (see subsetFilesMax), the rest extrapolated as for whole files. A sparse pick is a
+ * request a capture, so this bounds the events: 100,000 runs in seconds.
  */
 const subsetSampleCapturesMax = 100_000;
 
@@ -118,18 +119,32 @@ interface Sample {
   readonly scale: number;
 }
 
-function sampleOf(scenario: Scenario): Sample {
+/**
+ * Files of a subset's sample: about `subsetSampleCapturesMax` picks, but at least enough jobs
+ * on each instance for their read-ahead (`fetchAheadChunksMax` requests a job) to fill its
+ * fetch streams, as a crawl's many jobs do: a dense pick coalesced into whole chunks is then
+ * as stream-bound in the sample as in the crawl. Whole files: no bound here.
+ */
+function subsetFilesMax(scenario: Scenario, limits: WorkerLimits, instances: number): number {
+  if (scenario.subset === null) return Infinity;
+  const jobsPerInstance = Math.max(2, Math.ceil(limits.stageWorkersMax.fetch / limits.fetchAheadChunksMax));
+  return Math.max(
+    jobsPerInstance * instances,
+    Math.ceil((subsetSampleCapturesMax * scenario.files) / scenario.subset.captures),
+  );
+}
+
+function sampleOf(scenario: Scenario, limits: WorkerLimits): Sample {
   const sampled = scenario.sampleInstancesMax > 0 && scenario.instances > scenario.sampleInstancesMax;
   const instances = sampled ? scenario.sampleInstancesMax : scenario.instances;
   const shareFiles = sampled
     ? Math.max(1, Math.round((scenario.files * instances) / scenario.instances))
     : scenario.files;
   const filesMax = Math.max(scenario.sampleFilesMax, 10 * instances);
-  const subsetFilesMax =
-    scenario.subset === null
-      ? Infinity
-      : Math.max(10 * instances, Math.ceil((subsetSampleCapturesMax * scenario.files) / scenario.subset.captures));
-  const files = scenario.sampleFilesMax > 0 ? Math.min(shareFiles, filesMax, subsetFilesMax) : shareFiles;
+  const files =
+    scenario.sampleFilesMax > 0
+      ? Math.min(shareFiles, filesMax, subsetFilesMax(scenario, limits, instances))
+      : shareFiles;
   return { instances, shareFiles, files, scale: scenario.files / files };
 }
 
@@ -187,11 +202,11 @@ function workloadOf(
 export function simulate(scenario: Scenario, observer: SimulationObserver = {}): SimulationResult {
   const type = findInstanceType(scenario.instanceType);
   assert(type !== undefined, `unknown instance type ${scenario.instanceType}`);
-  const sample = sampleOf(scenario);
+  const limits = limitsForInstance(type, scenario);
+  const sample = sampleOf(scenario, limits);
   const random = randomStreams(scenario.seed);
   const workload = workloadOf(scenario, sample, random);
   const models = scenario.models;
-  const limits = limitsForInstance(type, scenario);
   const picks = workload.picks?.reduce((sum, filePicks) => sum + filePicks.length, 0) ?? 0;
   const queue = new EventQueue(eventsPerFileMax * sample.files + eventsPerPickMax * picks + 100_000);
   const ledger = new SimulatedLedger(workload.sizes, models.ledger, workload.picks);
