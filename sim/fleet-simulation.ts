@@ -120,14 +120,22 @@ interface Sample {
 }
 
 /**
- * Files of a subset's sample: about `subsetSampleCapturesMax` picks, but at least enough jobs
- * on each instance for their read-ahead (`fetchAheadChunksMax` requests a job) to fill its
- * fetch streams, as a crawl's many jobs do: a dense pick coalesced into whole chunks is then
- * as stream-bound in the sample as in the crawl. Whole files: no bound here.
+ * Files of a subset's sample: about `subsetSampleCapturesMax` picks, but at least a claim's
+ * worth of jobs on each instance, and enough for their read-ahead (`fetchAheadChunksMax`
+ * requests a job) to fill its fetch streams, as a crawl's many jobs do: a dense pick coalesced
+ * into whole chunks is then as stream-bound in the sample as in the crawl. A dense pick of one
+ * request a capture then simulates every request of those files: minutes. Whole files: no
+ * bound here.
  */
 function subsetFilesMax(scenario: Scenario, limits: WorkerLimits, instances: number): number {
   if (scenario.subset === null) return Infinity;
-  const jobsPerInstance = Math.max(2, Math.ceil(limits.stageWorkersMax.fetch / limits.fetchAheadChunksMax));
+  // A claim takes up to `claimBatchMax` jobs: fewer jobs an instance leave the sample's last
+  // instances none (56 files on 8 instances claiming 16 each kept four idle: 2.3× the time).
+  const jobsPerInstance = Math.max(
+    2,
+    limits.claimBatchMax,
+    Math.ceil(limits.stageWorkersMax.fetch / limits.fetchAheadChunksMax),
+  );
   return Math.max(
     jobsPerInstance * instances,
     Math.ceil((subsetSampleCapturesMax * scenario.files) / scenario.subset.captures),

@@ -301,7 +301,7 @@ export class SimulatedInstance {
     const latencyMs = this.latencyMs(model, link === this.inbound);
     if (this.failedRequest(taskId, model, ceiling, nowMs, latencyMs)) return;
     const aloneEndMs = nowMs + latencyMs + (bytes / model.streamBytesPerSecond) * 1000;
-    this.answerAt(link.transferEndMs(nowMs + latencyMs, bytes, aloneEndMs), [success]);
+    this.answerAt(link.transferEndMs(nowMs + latencyMs, bytes, aloneEndMs, nowMs), [success]);
   }
 
   /**
