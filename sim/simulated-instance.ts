@@ -301,7 +301,11 @@ export class SimulatedInstance {
     const latencyMs = this.latencyMs(model, link === this.inbound);
     if (this.failedRequest(taskId, model, ceiling, nowMs, latencyMs)) return;
     const aloneEndMs = nowMs + latencyMs + (bytes / model.streamBytesPerSecond) * 1000;
-    this.answerAt(link.transferEndMs(nowMs + latencyMs, bytes, aloneEndMs, nowMs), [success]);
+    // A subset's requests queue on the NIC from when they are sent (network-models.ts says why);
+    // whole files from their first byte still, as the whole worker's ports do, whose makespans
+    // the planner's are held to (test/sim/whole-worker-makespan.test.ts).
+    const queuedAtMs = this.context.subsetTally === null ? nowMs + latencyMs : nowMs;
+    this.answerAt(link.transferEndMs(nowMs + latencyMs, bytes, aloneEndMs, queuedAtMs), [success]);
   }
 
   /**
