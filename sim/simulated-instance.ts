@@ -402,6 +402,7 @@ export class SimulatedInstance {
   private decodePicks(command: CommandOf<'decodeChunk'>, tally: SubsetTally, nowMs: number): void {
     const rates = ratesOf(this.context.models);
     const picked = tally.picksOf(command.jobId, command.chunkIndex);
+    tally.onDecoded(nowMs, picked.count);
     const rowBytes = Math.floor(picked.bytes * rates.rowBytesPerInputByte);
     const meanMs = (picked.bytes / rates.decodeBytesPerSecondPerCore) * 1000;
     const counters = { byType: { response: picked.count }, badByReason: {} };

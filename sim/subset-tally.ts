@@ -20,6 +20,9 @@ export interface SubsetTotals {
 
 export class SubsetTally {
   private readonly requestsByJob = new Map<string, Map<number, ByteRange>>();
+  /** When each request's picks were decoded, and how many: one entry a decode, in time order. */
+  private readonly decodedAtMs: number[] = [];
+  private readonly decodedPicks: number[] = [];
   requestsSent = 0;
 
   constructor(readonly picksByJob: ReadonlyMap<string, readonly ByteRange[]>) {}
@@ -46,6 +49,22 @@ export class SubsetTally {
     const picks = this.picksByJob.get(jobId);
     if (range === undefined || picks === undefined) return { count: 0, bytes: 0 };
     return picksWithin(picks, range);
+  }
+
+  /** A request's picks decoded at `nowMs` (the simulation's time only moves forward). */
+  onDecoded(nowMs: number, picks: number): void {
+    this.decodedAtMs.push(nowMs);
+    this.decodedPicks.push(picks);
+  }
+
+  /** Picks decoded from `fromMs` (inclusive) to `toMs` (exclusive), a retried decode counted again. */
+  picksDecodedBetween(fromMs: number, toMs: number): number {
+    let picks = 0;
+    for (let index = 0; index < this.decodedAtMs.length; index += 1) {
+      const atMs = this.decodedAtMs[index] ?? 0;
+      if (atMs >= fromMs && atMs < toMs) picks += this.decodedPicks[index] ?? 0;
+    }
+    return picks;
   }
 
   /** Distinct requests of one job so far. */
