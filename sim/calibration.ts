@@ -1,6 +1,6 @@
 import { at } from '../core/checked-access.ts';
 import type { MetricsSnapshot } from '../core/metrics-snapshot.ts';
-import type { ModelOverrides, Models, SchemaModel } from './models.ts';
+import type { CpuModel, ModelOverrides, Models, SchemaModel } from './models.ts';
 
 /** Lines of a metrics log read at most; a day of snapshots every 15 s is 5,760. */
 const linesMax = 1_000_000;
@@ -119,11 +119,22 @@ export function calibrate(logText: string, models: Models, chunkBytes: number): 
     );
   }
   if (notes.length === 0) return 'the metrics log shows no work done (no busy workers, or counters that do not move)';
-  if (models.schema.output === 'index') return { overrides: { cpu, source, ledger, data }, notes };
+  if (models.schema.output === 'index')
+    return { overrides: { cpu: indexCpuOverrides(cpu, models), source, ledger, data }, notes };
   return {
     overrides: { source, ledger, ...contentOverrides(cpu, data) },
     notes: [...notes, 'of a --schema content run'],
   };
+}
+
+/** A log of an `--inflate full` run (the models say so: `cpu.inflate`) measures the full inflate's rate. */
+function indexCpuOverrides(
+  cpu: { decodeBytesPerSecondPerCore?: number; encodeRowsPerSecondPerCore?: number },
+  models: Models,
+): Partial<CpuModel> {
+  if (models.cpu.inflate === 'head-only' || cpu.decodeBytesPerSecondPerCore === undefined) return cpu;
+  const { decodeBytesPerSecondPerCore, ...rest } = cpu;
+  return { ...rest, fullInflateDecodeBytesPerSecondPerCore: decodeBytesPerSecondPerCore };
 }
 
 /**

@@ -138,6 +138,11 @@ export class Checkers {
     if (count > 1) this.report(`t=${nowMs}ms: ${jobId} committed ${count} times`);
   }
 
+  /** A subset's chunk was asked with another range than before: the core's plan of a job must not change. */
+  onSubsetRequestChanged(instance: number, jobId: string, chunkIndex: number, nowMs: number): void {
+    this.report(`t=${nowMs}ms instance ${instance}: ${jobId} chunk ${chunkIndex} asked with another range than before`);
+  }
+
   /** After the run: every job ended (done or dead), once, and within the bounds. */
   atEnd(
     ledger: SimulatedLedger,
@@ -160,6 +165,8 @@ export class Checkers {
         if (lost <= 3) this.report(`${job.jobId} never ended: ${job.status} after ${job.attempts} attempts`);
         continue;
       }
+      if (job.status === 'done' && job.picks !== null && job.exportedRows !== job.picks.length)
+        this.report(`${job.jobId} exported ${job.exportedRows} rows of ${job.picks.length} picked captures`);
       const tookMs = job.endedAtMs - Math.max(0, job.firstClaimAtMs);
       if (tookMs > options.jobEndBoundMs)
         this.report(`${job.jobId} took ${tookMs}ms to end, bound ${options.jobEndBoundMs}ms`);

@@ -21,9 +21,17 @@ export interface TransferModel {
   readonly requestsPerSecondMax: number;
 }
 
+/** How the index schema's decoder inflates a record: the worker's `--inflate`. */
+export const inflateModes = ['head-only', 'full'] as const;
+export type InflateMode = (typeof inflateModes)[number];
+
 export interface CpuModel {
-  /** WARC bytes (compressed, as fetched) one core decodes per second. */
+  /** WARC bytes (compressed, as fetched) one core decodes per second, inflating the heads only. */
   readonly decodeBytesPerSecondPerCore: number;
+  /** The same with every member inflated whole (`--inflate full`): CRCs checked, bodies inflated. */
+  readonly fullInflateDecodeBytesPerSecondPerCore: number;
+  /** Which of the two the simulated workers run; the content schema always inflates in full. */
+  readonly inflate: InflateMode;
   /** Rows one core encodes to Parquet per second. */
   readonly encodeRowsPerSecondPerCore: number;
   /** `exponential` draws each service time with the rate's mean (the oracle tests); `fixed` uses the mean. */
@@ -99,6 +107,11 @@ export interface SchemaRates {
   readonly parquetBytesPerRow: number;
 }
 
+/** The index schema's decode rate for the inflate mode the models run. */
+export function indexDecodeRateOf(cpu: CpuModel): number {
+  return cpu.inflate === 'full' ? cpu.fullInflateDecodeBytesPerSecondPerCore : cpu.decodeBytesPerSecondPerCore;
+}
+
 export function ratesOf(models: Models): SchemaRates {
   if (models.schema.output === 'content') {
     return {
@@ -109,7 +122,7 @@ export function ratesOf(models: Models): SchemaRates {
     };
   }
   return {
-    decodeBytesPerSecondPerCore: models.cpu.decodeBytesPerSecondPerCore,
+    decodeBytesPerSecondPerCore: indexDecodeRateOf(models.cpu),
     encodeRowsPerSecondPerCore: models.cpu.encodeRowsPerSecondPerCore,
     rowBytesPerInputByte: models.data.rowBytesPerInputByte,
     parquetBytesPerRow: models.data.parquetBytesPerRow,
@@ -160,12 +173,16 @@ export const defaultModels: Models = {
   cpu: {
     // Measured (`npm run bench -- index-decode`, docs/figures.md): index export on one thread of
     // the shared 2-core x86 development VM, Node 20, CPU time, on a 100 MB file at CommonCrawl's
-    // density. Head-only decoding (the default) ran 2.02 CPU s/GB, 495 MB/s; `--inflate full`
-    // 13.6 s/GB, 74 MB/s (set this to 74_000_000 in a scenario to plan a full-inflate run).
+    // density. Head-only decoding (the default) ran 2.02 CPU s/GB, 495 MB/s.
     // Graviton cores are unmeasured: they are assumed to match this VM's core (zlib's inflate
     // and V8 run at similar per-core speed on Graviton2/3 and current x86, not checked here);
     // `--calibrate` replaces the rate with one measured on the machine itself.
     decodeBytesPerSecondPerCore: 490_000_000,
+    // The same run, the same file, `--inflate full`: 13.6 CPU s/GB, 73.6 MB/s (docs/figures.md,
+    // `index-decode` rows: decode only, head-only against full, 6.72x). The same assumption
+    // for Graviton cores as above.
+    fullInflateDecodeBytesPerSecondPerCore: 74_000_000,
+    inflate: 'head-only',
     // The same run: export minus decode, 0.83 CPU s/GB for 25,470 rows a GB, about 30,700 rows/s
     // (GZIP pages, the default); the encode bench gives 24–31 k rows/s on the same machine.
     encodeRowsPerSecondPerCore: 30_000,

@@ -3,11 +3,37 @@ import { contentDecodeOutputRatio, withLimits, type WorkerLimits } from '../core
 import type { PerStage, Policy } from '../core/stage.ts';
 import { findCrawlPreset } from './crawl-presets.ts';
 import { findInstanceType, type InstanceType } from './instance-types.ts';
-import { defaultModels, withModels, type ModelOverrides, type Models } from './models.ts';
+import { pickSpreads, type PickSpread } from './subset-picks.ts';
+import { defaultModels, inflateModes, withModels, type ModelOverrides, type Models } from './models.ts';
 
 /** Limits a scenario may set by hand; the rest follow from the instance type. */
 export type LimitOverrides = Partial<Omit<WorkerLimits, 'stageWorkersMax' | 'policy' | 'seed'>> & {
   readonly stageWorkersMax?: Partial<PerStage<number>>;
+};
+
+/**
+ * A subset run (`--input index:…`): each file's job carries picked ranges drawn from the
+ * workload stream (subset-picks.ts), which the core plans into requests and coalesces as it
+ * does in production. Files and their sizes are the scenario's.
+ */
+export interface SubsetWorkload {
+  /** Picked captures over the whole crawl (the sample gets its share). */
+  readonly captures: number;
+  readonly spread: PickSpread;
+  /** A picked capture's record: a CommonCrawl response is about 20 KB gzip'd. */
+  readonly captureBytes: number;
+  /** Records of a file are this far apart: a response and the request and metadata records after it, ~29 KB. */
+  readonly recordSpacingBytes: number;
+  /** The gap one request bridges (the worker's `--coalesce-gap-kb`); null for the core's rule, 0 for one request a capture. */
+  readonly coalesceGapBytes: number | null;
+}
+
+export const defaultSubsetWorkload: SubsetWorkload = {
+  captures: 10_000_000,
+  spread: 'even',
+  captureBytes: 20_000,
+  recordSpacingBytes: 29_000,
+  coalesceGapBytes: null,
 };
 
 /** Everything one simulation needs; a scenario file gives any part of it, flags override. */
@@ -41,6 +67,8 @@ export interface Scenario {
    * comparisons of whole crawls where the scans would double the time and prove nothing new.
    */
   readonly invariantChecks?: InvariantChecks;
+  /** Jobs are subsets of their files, or null for whole files (the default). */
+  readonly subset: SubsetWorkload | null;
 }
 
 const hourMs = 3_600_000;
@@ -59,11 +87,14 @@ export const defaultScenario: Scenario = {
   sampleFilesMax: 8_000,
   jobEndBoundMs: 6 * hourMs,
   runBoundMs: 1_000 * hourMs,
+  subset: null,
 };
 
 /** A scenario as read from a file: models and limits partial, a crawl preset by name. */
-export interface ScenarioFile extends Partial<Omit<Scenario, 'models' | 'limits'>> {
+export interface ScenarioFile extends Partial<Omit<Scenario, 'models' | 'limits' | 'subset'>> {
   readonly crawl?: string;
+  /** Any part of a subset workload, over `defaultSubsetWorkload`. */
+  readonly subset?: Partial<SubsetWorkload> | null;
   readonly models?: ModelOverrides;
   readonly limits?: LimitOverrides;
 }
@@ -88,10 +119,11 @@ export function applyScenarioFile(base: Scenario, file: unknown): Scenario | str
       fileBytesSpread: preset.fileBytesSpread,
     };
   }
-  const { crawl: _crawl, models, limits, ...rest } = given;
+  const { crawl: _crawl, models, limits, subset, ...rest } = given;
   return {
     ...scenario,
     ...rest,
+    subset: subset === undefined ? scenario.subset : subset === null ? null : { ...defaultSubsetWorkload, ...subset },
     models: withModels(scenario.models, models),
     limits: {
       ...scenario.limits,
@@ -109,10 +141,27 @@ export function scenarioProblem(scenario: Scenario): string | null {
   if (!(scenario.fileBytes >= 1)) return 'fileBytes must be positive';
   if (!(scenario.fileBytesSpread >= 0 && scenario.fileBytesSpread < 1)) return 'fileBytesSpread must be in [0, 1)';
   if (!Number.isInteger(scenario.seed)) return 'seed must be an integer';
+  if (!(inflateModes as readonly string[]).includes(scenario.models.cpu.inflate))
+    return `models.cpu.inflate must be ${inflateModes.join(' or ')}`;
   if (!Number.isInteger(scenario.sampleInstancesMax) || scenario.sampleInstancesMax < 0)
     return 'sampleInstancesMax must be a non-negative integer';
+  if (scenario.subset !== null) {
+    const problem = subsetProblem(scenario.subset);
+    if (problem !== null) return `subset: ${problem}`;
+  }
   if (!Number.isInteger(scenario.sampleFilesMax) || scenario.sampleFilesMax < 0)
     return 'sampleFilesMax must be a non-negative integer';
+  return null;
+}
+
+function subsetProblem(subset: SubsetWorkload): string | null {
+  if (!Number.isInteger(subset.captures) || subset.captures < 1) return 'captures must be a positive integer';
+  if (!(pickSpreads as readonly string[]).includes(subset.spread)) return `spread must be ${pickSpreads.join(' or ')}`;
+  if (!(subset.captureBytes >= 1)) return 'captureBytes must be positive';
+  if (!(subset.recordSpacingBytes >= subset.captureBytes))
+    return 'recordSpacingBytes must be at least captureBytes (records do not overlap)';
+  if (subset.coalesceGapBytes !== null && !(subset.coalesceGapBytes >= 0))
+    return 'coalesceGapBytes must be null (the core rule) or at least 0';
   return null;
 }
 
@@ -146,6 +195,7 @@ export function limitsForInstance(type: InstanceType, scenario: Scenario): Worke
     claimBatchMax: Math.max(1, type.vcpus),
     // As the worker states it for its schema (cmd/worker/wiring.ts), whatever the models produce.
     ...(scenario.models.schema.output === 'content' ? { decodeOutputRatio: contentDecodeOutputRatio } : {}),
+    ...(scenario.subset !== null && { coalesceGapBytes: scenario.subset.coalesceGapBytes }),
     ...overrides,
     stageWorkersMax: { fetch, decode: type.vcpus, encode: type.vcpus, upload, commit: 4, ...overrides.stageWorkersMax },
     policy: scenario.policy,

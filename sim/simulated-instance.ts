@@ -16,6 +16,7 @@ import type { NetworkLink, RateCeiling } from './network-models.ts';
 import { chance, exponential, lognormal, uniform, type RandomStreams } from './random-streams.ts';
 import type { RunStatistics } from './run-statistics.ts';
 import type { SimulatedLedger } from './simulated-ledger.ts';
+import type { SubsetTally } from './subset-tally.ts';
 
 /** What the instances of one simulation share. */
 export interface SimulationContext {
@@ -31,6 +32,8 @@ export interface SimulationContext {
   readonly statistics: RunStatistics;
   readonly limits: WorkerLimits;
   readonly invariantChecks: InvariantChecks;
+  /** The requests and picks of a subset run; null when jobs are whole files. */
+  readonly subsetTally: SubsetTally | null;
   readonly onFinished: (instance: SimulatedInstance) => void;
   readonly onSnapshot: (instance: number, snapshot: MetricsSnapshot) => void;
   /** The core said `finished`; `tasksInFlight` of its tasks were still unanswered. */
@@ -298,7 +301,11 @@ export class SimulatedInstance {
     const latencyMs = this.latencyMs(model, link === this.inbound);
     if (this.failedRequest(taskId, model, ceiling, nowMs, latencyMs)) return;
     const aloneEndMs = nowMs + latencyMs + (bytes / model.streamBytesPerSecond) * 1000;
-    this.answerAt(link.transferEndMs(nowMs + latencyMs, bytes, aloneEndMs), [success]);
+    // A subset's requests queue on the NIC from when they are sent (network-models.ts says why);
+    // whole files from their first byte still, as the whole worker's ports do, whose makespans
+    // the planner's are held to (test/sim/whole-worker-makespan.test.ts).
+    const queuedAtMs = this.context.subsetTally === null ? nowMs + latencyMs : nowMs;
+    this.answerAt(link.transferEndMs(nowMs + latencyMs, bytes, aloneEndMs, queuedAtMs), [success]);
   }
 
   /**
@@ -347,6 +354,9 @@ export class SimulatedInstance {
         { kind: 'taskFailed', taskId: command.taskId, failure: inputFault('not a WARC file') },
       ]);
     }
+    const range = { offsetBytes: command.offsetBytes, lengthBytes: command.lengthBytes };
+    if (context.subsetTally?.onRequest(command.jobId, command.chunkIndex, range) === false)
+      context.checkers.onSubsetRequestChanged(this.index, command.jobId, command.chunkIndex, nowMs);
     const success: Input = { kind: 'chunkFetched', taskId: command.taskId, bytes: command.lengthBytes };
     this.transfer(
       command.taskId,
@@ -366,6 +376,8 @@ export class SimulatedInstance {
   }
 
   private decode(command: CommandOf<'decodeChunk'>, nowMs: number): void {
+    const tally = this.context.subsetTally;
+    if (tally?.picksByJob.has(command.jobId) === true) return this.decodePicks(command, tally, nowMs);
     const { models, limits } = this.context;
     const sizeBytes = this.heldJobs.get(command.jobId)?.[0] ?? 0;
     const startBytes = Math.min(sizeBytes, command.chunkIndex * limits.chunkBytes);
@@ -380,6 +392,22 @@ export class SimulatedInstance {
     const counters = { byType: { response: rows }, badByReason: {} };
     this.answerAt(nowMs + this.serviceMs(meanMs), [
       { kind: 'chunkDecoded', taskId: command.taskId, rows, rowBytes, counters },
+    ]);
+  }
+
+  /**
+   * A subset's request: its picked captures, each decoded alone (the gaps between them are
+   * dropped before the decoder, core/request-plan.ts `pickedBytes`), a row each.
+   */
+  private decodePicks(command: CommandOf<'decodeChunk'>, tally: SubsetTally, nowMs: number): void {
+    const rates = ratesOf(this.context.models);
+    const picked = tally.picksOf(command.jobId, command.chunkIndex);
+    tally.onDecoded(nowMs, picked.count);
+    const rowBytes = Math.floor(picked.bytes * rates.rowBytesPerInputByte);
+    const meanMs = (picked.bytes / rates.decodeBytesPerSecondPerCore) * 1000;
+    const counters = { byType: { response: picked.count }, badByReason: {} };
+    this.answerAt(nowMs + this.serviceMs(meanMs), [
+      { kind: 'chunkDecoded', taskId: command.taskId, rows: picked.count, rowBytes, counters },
     ]);
   }
 
@@ -459,7 +487,7 @@ export class SimulatedInstance {
             failure: remoteFault('ledger connection lost before the write'),
           },
         ];
-      } else if (context.ledger.complete(lease, endMs)) {
+      } else if (context.ledger.complete(lease, endMs, command.summary.rows)) {
         inputs = landsUnheard
           ? [
               {

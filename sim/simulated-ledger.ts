@@ -3,6 +3,7 @@ import type { Failure } from '../core/failure.ts';
 import type { ClaimedJob, InputRef, Lease } from '../core/input-ref.ts';
 import { LedgerMachine, type LedgerRecord, type Outcome, type StoredJob } from '../core/ledger-machine.ts';
 import { emptyRecordCounters } from '../core/record-counters.ts';
+import type { ByteRange } from '../core/source.ts';
 
 export type JobStatus = 'pending' | 'leased' | 'done' | 'dead';
 
@@ -20,6 +21,10 @@ export interface LedgerJob {
   /** Fenced completions accepted; more than one is a safety violation. */
   completions: number;
   lastFailure: string | null;
+  /** A subset's picked ranges, or null for a whole file. */
+  readonly picks: readonly ByteRange[] | null;
+  /** Rows the completing attempt exported (its commit's summary). */
+  exportedRows: number;
 }
 
 /** The fleet's one run. */
@@ -43,9 +48,11 @@ export class SimulatedLedger {
   ended = 0;
   reclaimed = 0;
 
+  /** `picks`, when given, holds each job's picked ranges (by index, as the sizes): the jobs are subsets. */
   constructor(
     sizesBytes: readonly number[],
     options: { readonly jobAttemptsMax: number; readonly jobRetryDelayMs: number },
+    picks: readonly (readonly ByteRange[])[] | null = null,
   ) {
     this.machine = new LedgerMachine({
       attemptsMax: options.jobAttemptsMax,
@@ -63,6 +70,8 @@ export class SimulatedLedger {
       endedAtMs: -1,
       completions: 0,
       lastFailure: null,
+      picks: picks?.[index] ?? null,
+      exportedRows: 0,
     }));
     for (const job of this.jobs) this.byId.set(job.jobId, job);
     const enqueued = this.jobs.map((job) => {
@@ -122,9 +131,13 @@ export class SimulatedLedger {
    * Idempotent for the attempt that completed the job: its retry (the first answer was lost)
    * is answered true and counts no second completion.
    */
-  complete(lease: Lease, nowMs: number): boolean {
+  complete(lease: Lease, nowMs: number, rows = 0): boolean {
     const outcome = this.machine.complete(runId, lease, simulatedResult, nowMs);
-    if (changedJobs(outcome).length > 0) entryOf(this.byId, lease.jobId, 'job').completions += 1;
+    if (changedJobs(outcome).length > 0) {
+      const job = entryOf(this.byId, lease.jobId, 'job');
+      job.completions += 1;
+      job.exportedRows = rows;
+    }
     this.follow(outcome, nowMs);
     return outcome.answer;
   }
@@ -178,9 +191,10 @@ function simulatedInput(job: LedgerJob): InputRef {
     crawl: 'CC-MAIN-SIM',
     subset: 'warc',
     segment: null,
+    ...(job.picks !== null && { picks: job.picks }),
   };
 }
 
 function outputKeyOf(job: LedgerJob): string {
-  return `crawl=CC-MAIN-SIM/subset=warc/${job.jobId}.parquet`;
+  return `crawl=CC-MAIN-SIM/subset=warc/${job.jobId}${job.picks === null ? '' : '.picked'}.parquet`;
 }

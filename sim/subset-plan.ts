@@ -1,8 +1,12 @@
 /**
- * The capacity planner of a subset run (`--input index:…`): N picked captures over M files,
- * drawn, planned into requests by the core's own rule (core/request-plan.ts), and the time
- * and cost that the fleet's ceilings allow. A closed-form model, not the event simulation of
- * whole files: a subset's work is requests, and its time is whichever of three ceilings binds:
+ * The closed form of a subset run (`--input index:…`): N picked captures over M files, drawn
+ * (subset-picks.ts), planned into requests by the core's own rule (core/request-plan.ts), and
+ * the time and cost that the fleet's ceilings allow. The planner answers with the event
+ * simulation (a scenario's `subset` workload, fleet-simulation.ts), where the core itself
+ * plans, dispatches and retries each request; this closed form is its cross-check
+ * (`closedFormOf`, test/sim/subset-simulation.test.ts), printed beside it, and what the subset
+ * benchmark calibrates against a real run (`planPicks`). A subset's work is requests, and its
+ * time is whichever of these ceilings binds:
  *
  * - requests a second: each worker's own ceiling (`--source-requests-per-second`, 20 for
  *   HTTPS) times the workers, and the fleet-wide one of the remote (CommonCrawl's 2,000,
@@ -21,12 +25,12 @@
  */
 import { defaultLimits } from '../core/limits.ts';
 import { coalesceGapBytesOf, planRequests } from '../core/request-plan.ts';
-import { nextUnit, seededRandom, type SeededRandom } from '../core/seeded-random.ts';
+import { seededRandom } from '../core/seeded-random.ts';
 import type { ByteRange } from '../core/source.ts';
 import { findInstanceType, type InstanceType } from './instance-types.ts';
-import { defaultModels } from './models.ts';
-
-export type PickSpread = 'even' | 'skewed';
+import { defaultModels, ratesOf } from './models.ts';
+import { limitsForInstance, type Scenario } from './scenario.ts';
+import { drawPicks, type PickSpread } from './subset-picks.ts';
 
 export interface SubsetScenario {
   readonly captures: number;
@@ -49,6 +53,8 @@ export interface SubsetScenario {
   readonly chunkBytes: number;
   /** CPU time of one capture, decoded alone and encoded; null derives it from the simulator's CPU model. */
   readonly cpuSecondsPerCapture: number | null;
+  /** Fetch streams of each instance; null for the core's default (core/limits.ts). */
+  readonly fetchStreamsPerInstance: number | null;
   /** Cores decoding and encoding on each instance; null for the instance type's vCPUs. */
   readonly coresPerInstance: number | null;
   readonly seed: number;
@@ -74,6 +80,7 @@ export const defaultSubsetScenario: SubsetScenario = {
   captureBytes: 20_000,
   chunkBytes: defaultLimits.chunkBytes,
   cpuSecondsPerCapture: null,
+  fetchStreamsPerInstance: null,
   coresPerInstance: null,
   seed: 1,
 };
@@ -91,39 +98,12 @@ export interface SubsetPlan {
 /** Files sampled for the plan: the rest are scaled from them (their picks are alike). */
 const sampledFilesMax = 2_000;
 
-function picksPerFile(scenario: SubsetScenario, random: SeededRandom): number[] {
-  const files = Math.min(scenario.files, sampledFilesMax);
-  const weights = Array.from({ length: files }, (_, index) => (scenario.spread === 'even' ? 1 : 1 / (index + 1)));
-  const total = weights.reduce((sum, weight) => sum + weight, 0);
-  const perSampledFile = scenario.captures * (files / scenario.files);
-  const capacity = Math.floor(scenario.fileBytes / scenario.recordSpacingBytes);
-  // Rounding by a random draw keeps the total right on average when picks per file are fractional.
-  return weights.map((weight) => {
-    const exact = Math.min(capacity, (perSampledFile * weight) / total);
-    return Math.floor(exact) + (nextUnit(random) < exact - Math.floor(exact) ? 1 : 0);
-  });
-}
-
-/** `count` distinct record positions of one file, as picked ranges in file order. */
-function picksOfFile(count: number, scenario: SubsetScenario, random: SeededRandom): ByteRange[] {
-  const capacity = Math.floor(scenario.fileBytes / scenario.recordSpacingBytes);
-  const chosen = new Set<number>();
-  // Draws until `count` distinct positions: bounded, as count ≤ capacity and most draws are new
-  // while count is under half the capacity; above it, every position is taken in order.
-  if (count > capacity / 2)
-    for (let position = 0; position < capacity && chosen.size < count; position++) chosen.add(position);
-  for (let draw = 0; chosen.size < count && draw < count * 64; draw++)
-    chosen.add(Math.floor(nextUnit(random) * capacity));
-  return [...chosen]
-    .sort((a, b) => a - b)
-    .map((position) => ({ offsetBytes: position * scenario.recordSpacingBytes, lengthBytes: scenario.captureBytes }));
-}
-
 export function planSubset(scenario: SubsetScenario): SubsetPlan {
   const random = seededRandom(scenario.seed);
-  const counts = picksPerFile(scenario, random);
-  const files = counts.map((count) => picksOfFile(count, scenario, random));
-  return planPicks(files, scenario, scenario.files / counts.length);
+  const sampled = Math.min(scenario.files, sampledFilesMax);
+  const sizes = Array.from({ length: sampled }, () => scenario.fileBytes);
+  const files = drawPicks(scenario.captures * (sampled / scenario.files), sizes, scenario, random);
+  return planPicks(files, scenario, scenario.files / sampled);
 }
 
 /**
@@ -170,7 +150,8 @@ function timeOf(
   const requestRate = Math.min(scenario.fleetRequestsPerSecond, perWorker * scenario.instances);
   const meanRequestBytes = totals.requests === 0 ? 0 : totals.bytesFetched / totals.requests;
   const requestSeconds = scenario.requestFixedCostMs / 1000 + meanRequestBytes / scenario.streamBytesPerSecond;
-  const concurrencyRate = (scenario.instances * defaultLimits.stageWorkersMax.fetch) / requestSeconds;
+  const streams = scenario.fetchStreamsPerInstance ?? defaultLimits.stageWorkersMax.fetch;
+  const concurrencyRate = (scenario.instances * streams) / requestSeconds;
   const bandwidth = (scenario.instances * instance.baselineGbps * 1e9) / 8;
   const cores = scenario.instances * (scenario.coresPerInstance ?? instance.vcpus);
   const seconds = {
@@ -186,20 +167,41 @@ function timeOf(
   return { ...totals, hours, dollars: hours * scenario.instances * instance.dollarsPerHour, bound };
 }
 
-/** The plan with the core's coalescing and without it (one request a capture), as text. */
-export function subsetReport(scenario: SubsetScenario): string {
-  const coalesced = planSubset(scenario);
-  const single = planSubset({ ...scenario, gapBytesMax: 0 });
-  const line = (name: string, plan: SubsetPlan): string =>
-    `${name.padEnd(18)} ${(plan.requests / plan.captures).toFixed(3).padStart(9)} ${(plan.bytesFetched / plan.bytesPicked).toFixed(2).padStart(10)} ` +
-    `${plan.hours.toFixed(2).padStart(8)} h ${`$${plan.dollars.toFixed(0)}`.padStart(8)}  ${plan.bound}`;
-  const gap = scenario.gapBytesMax ?? coalesceGapBytesOf(scenario);
-  return [
-    `subset: ${scenario.captures.toLocaleString('en-US')} captures over ${scenario.files.toLocaleString('en-US')} files (${scenario.spread}), ` +
-      `${scenario.instances} × ${scenario.instanceType}, ${scenario.workerRequestsPerSecond ?? 'no'} requests/s per worker, ` +
-      `${scenario.fleetRequestsPerSecond} fleet-wide; gaps under ${(gap / 1024).toFixed(0)} KiB bridged`,
-    `${''.padEnd(18)} ${'req/pick'.padStart(9)} ${'fetch/pick'.padStart(10)} ${'time'.padStart(10)} ${'cost'.padStart(8)}  bound`,
-    line('coalesced', coalesced),
-    line('one request each', single),
-  ].join('\n');
+/**
+ * The closed form of an event simulation's subset scenario, to cross-check it: the same
+ * fleet, files, picks' shape and seed, the gap the core bridges, each worker's and the
+ * fleet's request ceilings, the fetch streams of the instance's limits, a request's fixed cost
+ * as the mean of the source's lognormal latency (median × e^(σ²/2)), its stream rate, and a
+ * capture's CPU time at the models' decode and encode rates.
+ */
+export function closedFormOf(scenario: Scenario): SubsetScenario {
+  const subset = scenario.subset;
+  if (subset === null) throw new Error('closedFormOf needs a scenario with a subset workload');
+  const instance = findInstanceType(scenario.instanceType);
+  if (instance === undefined) throw new Error(`unknown instance type ${scenario.instanceType}`);
+  const limits = limitsForInstance(instance, scenario);
+  const source = scenario.models.source;
+  const rates = ratesOf(scenario.models);
+  return {
+    ...defaultSubsetScenario,
+    captures: subset.captures,
+    files: scenario.files,
+    instances: scenario.instances,
+    instanceType: scenario.instanceType,
+    spread: subset.spread,
+    gapBytesMax: limits.coalesceGapBytes ?? coalesceGapBytesOf(limits),
+    workerRequestsPerSecond: limits.remoteRequestsPerSecondMax.source,
+    fleetRequestsPerSecond: source.requestsPerSecondMax,
+    requestFixedCostMs: source.latencyMedianMs * Math.exp(source.latencySigma ** 2 / 2),
+    streamBytesPerSecond: source.streamBytesPerSecond,
+    fileBytes: scenario.fileBytes,
+    recordSpacingBytes: subset.recordSpacingBytes,
+    captureBytes: subset.captureBytes,
+    chunkBytes: limits.chunkBytes,
+    cpuSecondsPerCapture:
+      subset.captureBytes / rates.decodeBytesPerSecondPerCore + 1 / rates.encodeRowsPerSecondPerCore,
+    fetchStreamsPerInstance: limits.stageWorkersMax.fetch,
+    coresPerInstance: limits.cpuSlotsMax,
+    seed: scenario.seed,
+  };
 }

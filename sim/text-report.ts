@@ -23,6 +23,7 @@ export function textReport(result: SimulationResult): string {
       (sample.instances < result.instances || sample.files < result.files
         ? ' (a sample, scaled to the fleet and crawl)'
         : ''),
+    ...subsetLines(result),
     `makespan         ${makespanText(result.makespanHours)}`,
     `throughput       ${Math.round(result.filesPerHour)} files/hour, ${result.gigabytesPerHour.toFixed(0)} GB/hour`,
     `cost             $${result.costDollars.toFixed(2)} (on-demand, per-second billing; of it $${result.requestCostDollars.toFixed(2)} S3 requests on the output)`,
@@ -58,4 +59,17 @@ export function textReport(result: SimulationResult): string {
     );
   }
   return lines.join('\n');
+}
+
+/** A subset run's picks and requests, when the jobs were subsets. */
+function subsetLines(result: SimulationResult): string[] {
+  const subset = result.subset;
+  if (subset === null) return [];
+  const perPick = (value: number): string => (subset.captures === 0 ? '-' : (value / subset.captures).toFixed(3));
+  return [
+    `subset           ${subset.captures} captures picked, ${subset.capturesExported} exported; ` +
+      `${subset.requests} requests (${perPick(subset.requests)} a capture), ${subset.requestsSent} sent with retries; ` +
+      `${(subset.bytesFetched / Math.max(1, subset.bytesPicked)).toFixed(2)} bytes fetched a byte picked, ` +
+      `gaps under ${(subset.coalesceGapBytes / 1024).toFixed(0)} KiB bridged`,
+  ];
 }

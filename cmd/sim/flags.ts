@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { policies, type Policy } from '../../core/stage.ts';
+import { inflateModes, type InflateMode } from '../../sim/models.ts';
 
 /**
  * The command line of `npm run sim`, parsed; every value checked, so a bad one is one clear line.
@@ -12,6 +13,8 @@ export interface SimFlags {
   readonly files: number | undefined;
   readonly seed: number | undefined;
   readonly policy: Policy | undefined;
+  /** `--inflate`: the index decoder's inflate mode the simulated workers run, as the worker's flag. */
+  readonly inflate: InflateMode | undefined;
   readonly sweep: boolean;
   readonly deadlineHours: number | undefined;
   readonly calibrate: string | undefined;
@@ -33,7 +36,7 @@ export class UsageError extends Error {}
 
 export const usage =
   'usage: npx cc-sim [--scenario FILE] [--instances N] [--instance-type T] [--files N] [--seed S] ' +
-  '[--policy weighted|fifo|round-robin] [--sweep] [--deadline HOURS] [--calibrate METRICS_LOG] [--json] [--out FILE] [--html FILE] [--version] ' +
+  '[--policy weighted|fifo|round-robin] [--inflate head-only|full] [--sweep] [--deadline HOURS] [--calibrate METRICS_LOG] [--json] [--out FILE] [--html FILE] [--version] ' +
   '[--subset-captures N [--subset-spread even|skewed] [--coalesce-gap-kb K] [--source-requests-per-second R|none]]';
 
 function positiveInteger(name: string, text: string | undefined): number | undefined {
@@ -57,6 +60,7 @@ export function parseSimFlags(argv: readonly string[]): SimFlags {
         files: { type: 'string' },
         seed: { type: 'string' },
         policy: { type: 'string' },
+        inflate: { type: 'string' },
         sweep: { type: 'boolean', default: false },
         deadline: { type: 'string' },
         calibrate: { type: 'string' },
@@ -83,6 +87,8 @@ export function parseSimFlags(argv: readonly string[]): SimFlags {
   if (values.policy !== undefined && !(policies as readonly string[]).includes(values.policy)) {
     throw new UsageError(`--policy must be one of ${policies.join(', ')}, got "${values.policy}"`);
   }
+  if (values.inflate !== undefined && !(inflateModes as readonly string[]).includes(values.inflate))
+    throw new UsageError(`--inflate must be one of ${inflateModes.join(', ')}, got "${values.inflate}"`);
   const deadlineHours = values.deadline === undefined ? undefined : Number(values.deadline);
   if (deadlineHours !== undefined && !(deadlineHours > 0))
     throw new UsageError(`--deadline must be a positive number of hours, got "${values.deadline}"`);
@@ -107,6 +113,7 @@ export function parseSimFlags(argv: readonly string[]): SimFlags {
     files: positiveInteger('files', values.files),
     seed: values.seed === undefined ? undefined : Number(values.seed),
     policy: values.policy as Policy | undefined,
+    inflate: values.inflate as InflateMode | undefined,
     sweep: values.sweep ?? false,
     deadlineHours,
     calibrate: values.calibrate,

@@ -20,12 +20,14 @@ import { withModels, type ModelOverrides } from '../../sim/models.ts';
 import {
   applyScenarioFile,
   defaultScenario,
+  defaultSubsetWorkload,
   limitsForInstance,
   scenarioProblem,
   type Scenario,
   type ScenarioFile,
 } from '../../sim/scenario.ts';
-import { defaultSubsetScenario, planSubset, subsetReport, type SubsetScenario } from '../../sim/subset-plan.ts';
+import { defaultSubsetScenario } from '../../sim/subset-plan.ts';
+import { compareSubset, subsetComparisonReport, type SubsetComparison } from '../../sim/subset-report.ts';
 import { textReport } from '../../sim/text-report.ts';
 import { versionText } from '../package-version.ts';
 import { chartLibrary } from './chart-library.ts';
@@ -41,8 +43,8 @@ function readText(path: string, what: string): string {
   }
 }
 
-function loadScenario(flags: SimFlags): Scenario {
-  let scenario = defaultScenario;
+function loadScenario(flags: SimFlags, base: Scenario = defaultScenario): Scenario {
+  let scenario = base;
   let fileModels: ModelOverrides | undefined;
   if (flags.scenario !== undefined) {
     const text = readText(flags.scenario, 'scenario file');
@@ -66,6 +68,18 @@ function loadScenario(flags: SimFlags): Scenario {
     ...(flags.files !== undefined && { files: flags.files }),
     ...(flags.seed !== undefined && { seed: flags.seed }),
     ...(flags.policy !== undefined && { policy: flags.policy }),
+    ...(flags.sourceRequestsPerSecond !== undefined && {
+      limits: {
+        ...scenario.limits,
+        remoteRequestsPerSecondMax: {
+          source: flags.sourceRequestsPerSecond,
+          sink: scenario.limits.remoteRequestsPerSecondMax?.sink ?? null,
+        },
+      },
+    }),
+    ...(flags.inflate !== undefined && {
+      models: { ...scenario.models, cpu: { ...scenario.models.cpu, inflate: flags.inflate } },
+    }),
     // A plan runs the checks production runs; the full scans prove the core in the property
     // tests and cost 3.6× on a whole crawl (docs/figures.md), telling a planner nothing new.
     invariantChecks: scenario.invariantChecks ?? 'counters',
@@ -160,20 +174,38 @@ function sweepWithProgress(scenario: Scenario, flags: SimFlags): SweepResult {
   return result;
 }
 
-function subsetScenarioOf(flags: SimFlags, captures: number): SubsetScenario {
-  const instanceType = flags.instanceType ?? defaultSubsetScenario.instanceType;
-  if (findInstanceType(instanceType) === undefined) throw new UsageError(`unknown --instance-type ${instanceType}`);
-  return {
-    ...defaultSubsetScenario,
-    captures,
-    instanceType,
-    ...(flags.files !== undefined && { files: flags.files }),
-    ...(flags.instances !== undefined && { instances: flags.instances }),
-    ...(flags.seed !== undefined && { seed: flags.seed }),
-    ...(flags.subsetSpread !== undefined && { spread: flags.subsetSpread }),
-    ...(flags.coalesceGapKb !== undefined && { gapBytesMax: flags.coalesceGapKb * 1024 }),
-    ...(flags.sourceRequestsPerSecond !== undefined && { workerRequestsPerSecond: flags.sourceRequestsPerSecond }),
+/**
+ * A subset plan's scenario: CommonCrawl's 90,000 files by default, an HTTPS source at 20
+ * requests a second a worker (`--source-requests-per-second R|none`), the scenario file over
+ * that, then the subset's flags.
+ */
+function subsetScenarioOf(flags: SimFlags, captures: number): Scenario {
+  const base: Scenario = {
+    ...defaultScenario,
+    files: defaultSubsetScenario.files,
+    subset: defaultSubsetWorkload,
+    limits: { remoteRequestsPerSecondMax: { source: defaultSubsetScenario.workerRequestsPerSecond, sink: null } },
   };
+  const scenario = loadScenario(flags, base);
+  const subset = { ...defaultSubsetWorkload, ...scenario.subset, captures };
+  const withFlags: Scenario = {
+    ...scenario,
+    subset: {
+      ...subset,
+      ...(flags.subsetSpread !== undefined && { spread: flags.subsetSpread }),
+      ...(flags.coalesceGapKb !== undefined && { coalesceGapBytes: flags.coalesceGapKb * 1024 }),
+    },
+  };
+  const problem = scenarioProblem(withFlags);
+  if (problem !== null) throw new UsageError(problem);
+  return withFlags;
+}
+
+/** The subset comparison's JSON: both runs without their time series, and the closed forms. */
+function subsetJson(comparison: SubsetComparison): string {
+  const { timeSeries: _coalescedSeries, ...coalesced } = comparison.coalesced;
+  const { timeSeries: _singleSeries, ...oneRequestEach } = comparison.oneRequestEach;
+  return JSON.stringify({ coalesced, oneRequestEach, closedForm: comparison.closedForm }, null, 2);
 }
 
 function main(argv: readonly string[]): number {
@@ -187,9 +219,11 @@ function main(argv: readonly string[]): number {
     return 0;
   }
   if (flags.subsetCaptures !== undefined) {
-    const subset = subsetScenarioOf(flags, flags.subsetCaptures);
-    console.log(flags.json ? JSON.stringify(planSubset(subset), null, 2) : subsetReport(subset));
-    return 0;
+    const comparison = compareSubset(subsetScenarioOf(flags, flags.subsetCaptures));
+    const json = subsetJson(comparison);
+    console.log(flags.json ? json : subsetComparisonReport(comparison));
+    if (flags.out !== undefined) writeFileSync(flags.out, `${json}\n`);
+    return reportViolations([comparison.coalesced, comparison.oneRequestEach], argv) ? 1 : 0;
   }
   const scenario = loadScenario(flags);
   if (flags.sweep) {
@@ -218,6 +252,9 @@ const helpText = [
   '  --files N              WARC files in the crawl (default 1,000; a CommonCrawl crawl has about 100,000)',
   '  --seed S               seed of every random draw; the same seed gives the same output',
   '  --policy P             weighted (default), fifo or round-robin',
+  "  --source-requests-per-second R|none  each worker's request ceiling on the source, as the worker's flag",
+  "  --inflate M            head-only (default) or full: the index decoder's CPU rate, as the worker's",
+  '                         --inflate (measured: 490 and 74 MB/s a core, sim/models.ts); content is always full',
   '  --sweep                try instance counts and types; with --deadline HOURS, the cheapest that meets it',
   '  --calibrate LOG        set CPU rates, commit latency, per-stream rate and rows per byte from a real',
   "                         run's metrics log (JSON lines); models the scenario file sets win over it",
@@ -227,9 +264,13 @@ const helpText = [
   '                         over time; for a sweep, cost against makespan of every fleet with the deadline',
   '                         drawn and the chosen fleet marked, and the table',
   '  --version              print the version',
-  '  --subset-captures N    plan a subset run (--input index:…) of N captures over --files files instead:',
-  "                         requests, bytes fetched, time and cost, with the core's coalescing and without;",
-  '                         --subset-spread even|skewed, --coalesce-gap-kb K, --source-requests-per-second R|none',
+  '  --subset-captures N    simulate a subset run (--input index:…) of N picked captures over --files files',
+  '                         (default 90,000): each job a file and its picks, planned and coalesced by the core;',
+  "                         prints requests, bytes fetched, time and cost with the core's coalescing and with",
+  "                         one request a capture, and the closed form's time (sim/subset-plan.ts) as a cross-check;",
+  "                         --subset-spread even|skewed, --coalesce-gap-kb K (the worker's flag),",
+  '                         --source-requests-per-second R|none (default 20 here, an HTTPS source; none for S3);',
+  '                         a scenario file may set subset: {captures, spread, captureBytes, recordSpacingBytes}',
   'Exit codes: 0 done; 1 a checker found a violation (the replay command is printed); 2 bad usage.',
 ].join('\n');
 
