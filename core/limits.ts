@@ -185,9 +185,11 @@ export const defaultLimits: WorkerLimits = {
   remoteNoiseAnswersMax: 10_000,
   // Sixteen rounds back to nine tenths of the level of the cut: more than half the way in the
   // first four, then a long, slow approach below where the remote refused, at a tenth of a
-  // slot a round at least, then as fast beyond it. The slow approach is what keeps a fleet
-  // under a shared ceiling: at a whole slot a round, as the additive rule grew, a fleet of 50
-  // at CommonCrawl's ceiling sent 1.6% of its requests over it, at a tenth 0.85%.
+  // slot a round at least; then as fast beyond it after noise, but only at that tenth after a
+  // ceiling. The slow approach is what keeps a fleet under a shared ceiling, as every member
+  // grows at once: 50 instances at CommonCrawl's ceiling (test/bench/throttling.ts) sent 1.6%
+  // of their requests over it growing a whole slot a round (the additive rule's pace), 0.85% at
+  // a tenth, and 0.46% when also held at the target after a ceiling (AIMD: 0.58%).
   remoteRecoveryRounds: 16,
   remoteRecoveryTargetFraction: 0.9,
   remoteProbeSlotsPerRound: 0.1,

@@ -13,9 +13,13 @@ import type { WorkerLimits } from './limits.ts';
  * `remoteCutShareMax`). With no noise a ceiling is cut at a few refusals in a window; with 1–5%
  * of random 503s the threshold rises with them. A cut multiplies what the worker had in flight
  * by `remoteDecreaseFactor`, at most once a window. Then the limit climbs back along a cubic,
- * as TCP CUBIC does: fast at first, slowly near the level of the cut (where the remote
- * refused), then faster beyond it; never slower than one slot a round. Its clock is
- * successes, not time: a round is as many successes as that level.
+ * as TCP CUBIC does: fast at first, slowly near `remoteRecoveryTargetFraction` of the level of
+ * the cut (just below where the remote refused), then faster beyond it; never slower than
+ * `remoteProbeSlotsPerRound` slots a round. Its clock is successes, not time: a round is as
+ * many successes as that level. A cut after which the windows below its level heard no
+ * throttle met a ceiling (noise would have been heard there too): then the limit does not
+ * speed up past the target but creeps on at the probe's pace, as TCP CUBIC plateaus near the
+ * window of its last loss.
  *
  * Requests sent before a cut saw the old, higher limit, so a cut opens a new window that
  * counts only requests dispatched after it; dispatch sequence numbers tell which, no clock.
@@ -44,6 +48,8 @@ export interface RemoteLimit {
   /** Answers and throttles of such windows: the remote's noise, where a ceiling refuses nothing. */
   noiseAnswers: number;
   noiseThrottles: number;
+  /** Throttles heard below the level of the last cut since it: none says the cut met a ceiling. */
+  throttlesBelowCut: number;
   cuts: number;
 }
 
@@ -61,6 +67,7 @@ export function remoteLimit(floor: number, ceiling: number): RemoteLimit {
     windowBelowCut: false,
     noiseAnswers: 0,
     noiseThrottles: 0,
+    throttlesBelowCut: 0,
     cuts: 0,
   };
 }
@@ -108,7 +115,7 @@ export function onRemoteAnswer(remote: RemoteLimit, limits: WorkerLimits, answer
     // what it used, or a cut would change nothing it sends.
     cut(remote, Math.min(remote.limit, answer.inFlight), limits, answer.nextDispatchSeq);
   } else if (remote.windowAnswers >= limits.remoteWindowAnswers) {
-    closeWindow(remote, limits, answer.nextDispatchSeq);
+    closeWindow(remote, limits);
   }
 }
 
@@ -130,10 +137,13 @@ export function cutShare(remote: RemoteLimit, limits: WorkerLimits, answers: num
   return Math.min(limits.remoteCutShareMax, Math.max(limits.remoteCutShareMin, share));
 }
 
-/** A full window that did not cut: a new one opens; one sent well below the last cut teaches the noise floor. */
-function closeWindow(remote: RemoteLimit, limits: WorkerLimits, nextDispatchSeq: number): void {
+/**
+ * A full window that did not cut: a new one opens on the next answer (only a cut skips the
+ * requests already in flight); one sent well below the last cut teaches the noise floor.
+ */
+function closeWindow(remote: RemoteLimit, limits: WorkerLimits): void {
   if (remote.windowBelowCut) learnNoise(remote, limits);
-  openWindow(remote, limits, nextDispatchSeq);
+  openWindow(remote, limits);
 }
 
 /**
@@ -145,6 +155,7 @@ function learnNoise(remote: RemoteLimit, limits: WorkerLimits): void {
   remote.windowBelowCut = false;
   remote.noiseAnswers += remote.windowAnswers;
   remote.noiseThrottles += remote.windowThrottles;
+  remote.throttlesBelowCut += remote.windowThrottles;
   // Bounded, and the older half forgotten: a remote's noise changes over a crawl.
   if (remote.noiseAnswers > limits.remoteNoiseAnswersMax) {
     remote.noiseAnswers /= 2;
@@ -152,8 +163,7 @@ function learnNoise(remote: RemoteLimit, limits: WorkerLimits): void {
   }
 }
 
-function openWindow(remote: RemoteLimit, limits: WorkerLimits, nextDispatchSeq: number): void {
-  remote.windowFirstDispatch = nextDispatchSeq;
+function openWindow(remote: RemoteLimit, limits: WorkerLimits): void {
   remote.windowAnswers = 0;
   remote.windowThrottles = 0;
   remote.windowBelowCut = remote.cuts > 0 && remote.limit <= limits.remoteNoiseLevelFraction * remote.limitBeforeCut;
@@ -164,21 +174,33 @@ function cut(remote: RemoteLimit, from: number, limits: WorkerLimits, nextDispat
   remote.limit = Math.max(remote.floor, Math.floor(from * limits.remoteDecreaseFactor));
   remote.limitAfterCut = remote.limit;
   remote.successesSinceCut = 0;
+  remote.throttlesBelowCut = 0;
   remote.cuts += 1;
-  openWindow(remote, limits, nextDispatchSeq);
+  remote.windowFirstDispatch = nextDispatchSeq;
+  openWindow(remote, limits);
 }
 
 /**
  * The limit `successesSinceCut` after a cut: a cubic through the limit after the cut (round
- * 0) and, flat, the limit before it (round `recoveryRounds`), growing on past it as fast as it
- * came. The step is at least one, so a limit cut to the floor still climbs.
+ * 0) and, flat, the target (round `remoteRecoveryRounds`), a fraction of the level of the cut.
+ * Past the target it grows on as fast as it came, unless the cut met a ceiling: nothing was
+ * refused below the level of the cut, which noise would have been. Then it stays at the
+ * target and only the probe (`remoteProbeSlotsPerRound`) climbs on, as a ceiling is where it
+ * was. The step is at least one, so a limit cut to the floor still climbs.
  */
 function cubicLimit(remote: RemoteLimit, limits: WorkerLimits): number {
   const rounds = remote.successesSinceCut / Math.max(1, remote.limitBeforeCut);
   const target = limits.remoteRecoveryTargetFraction * remote.limitBeforeCut;
   const step = Math.max(1, target - remote.limitAfterCut);
+  const beyond = rounds > limits.remoteRecoveryRounds;
+  if (beyond && metCeiling(remote)) return Math.min(remote.ceiling, Math.max(remote.floor, target));
   const limit = target + step * (rounds / limits.remoteRecoveryRounds - 1) ** 3;
   return Math.min(remote.ceiling, Math.max(remote.floor, limit));
+}
+
+/** Whether the last cut met a ceiling: its level refused, half of it refused nothing. */
+export function metCeiling(remote: RemoteLimit): boolean {
+  return remote.cuts > 0 && remote.throttlesBelowCut === 0;
 }
 
 function onAimdAnswer(remote: RemoteLimit, limits: WorkerLimits, answer: RemoteAnswer): void {

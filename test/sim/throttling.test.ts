@@ -3,8 +3,8 @@
 //   takes without them (the `aimd` rule before it took 80% longer and more);
 // - under a real ceiling (a source that refuses what goes over N requests a second), the
 //   fleet's accepted rate settles within 10% below N, and the share of its requests refused
-//   stays under 1.5 times the share of a window a healthy remote may throttle (15%; measured
-//   11% at this tight ceiling, 4% for a whole crawl at CommonCrawl's);
+//   stays under 3% and no higher than under `aimd` (measured 2.0–2.1% at this tight ceiling,
+//   AIMD 3.0%; 0.47% for a whole crawl at CommonCrawl's, AIMD 0.58%);
 // - each worker's own request rate (the governor, core/request-rate.ts) is modelled beside the
 //   fleet-wide ceiling: held to its share of that ceiling, a fleet sends no request over it
 //   and loses no time; held to a rate below what it would send, the planner names that rate
@@ -17,7 +17,8 @@ import { withModels } from '../../sim/models.ts';
 import { defaultScenario, type Scenario } from '../../sim/scenario.ts';
 
 /** Two CPU-bound c6gn.4xlarge on 1,000 files of 1 GiB, each wanting about 48 chunks a second. */
-const refusedShareMax = 0.1;
+/** Measured 2.0–2.1% of the requests of two instances at 40 a second (AIMD: 3.0%). */
+const refusedShareMax = 0.03;
 
 const base: Scenario = {
   ...defaultScenario,
@@ -72,7 +73,7 @@ describe('the throttling rule in a fleet', () => {
     expect(old.makespanHours).toBeGreaterThan(1.05 * clean.makespanHours);
   }, 120_000);
 
-  it('settles within 10% below a request-rate ceiling, refusing under 1.5 times the share a healthy remote may refuse', () => {
+  it('settles within 10% below a request-rate ceiling, refusing under 3% of its requests and no more than aimd', () => {
     // 40 requests a second for both instances, under half of what they would send.
     const ceiling = 40;
     for (const seed of [1, 2]) {
@@ -89,6 +90,8 @@ describe('the throttling rule in a fleet', () => {
       expect(result.bottleneck).toMatch(/request-rate ceiling/);
       expect(result.resourceUtilization.sourceRequests).toBeGreaterThanOrEqual(0.9);
       expect(refusedShare(result)).toBeLessThan(refusedShareMax);
+      // No worse than the rule before it: the ceiling is told from noise, not forgiven as it.
+      expect(refusedShare(result)).toBeLessThanOrEqual(refusedShare(old));
     }
   });
 
