@@ -188,8 +188,8 @@ export const defaultLimits: WorkerLimits = {
   // slot a round at least; then as fast beyond it after noise, but only at that tenth after a
   // ceiling. The slow approach is what keeps a fleet under a shared ceiling, as every member
   // grows at once: 50 instances at CommonCrawl's ceiling (test/bench/throttling.ts) sent 1.6%
-  // of their requests over it growing a whole slot a round (the additive rule's pace), 0.85% at
-  // a tenth, and 0.46% when also held at the target after a ceiling (AIMD: 0.58%).
+  // of their requests over it growing at least a whole slot a round (the additive rule's
+  // pace), 0.47% as they are now (AIMD: 0.58%).
   remoteRecoveryRounds: 16,
   remoteRecoveryTargetFraction: 0.9,
   remoteProbeSlotsPerRound: 0.1,
