@@ -102,8 +102,10 @@ export interface WorkerLimits {
   readonly remoteRecoveryRounds: number;
   /** The level recovery heads back to and lingers at, as a fraction of the last cut's level. */
   readonly remoteRecoveryTargetFraction: number;
-  /** The slowest growth after a cut, in slots a round (a round: as many successes as the limit). */
+  /** The slowest growth after a cut that met a ceiling, in slots a round (a round: as many successes as the limit). */
   readonly remoteProbeSlotsPerRound: number;
+  /** The slowest growth after any other cut, in slots a round. */
+  readonly remoteRecoverySlotsPerRound: number;
   /** `windowed`, the default, tells congestion from noise; `aimd` cuts on every burst (for comparison). */
   readonly throttleRule: ThrottleRule;
   /**
@@ -184,15 +186,18 @@ export const defaultLimits: WorkerLimits = {
   remoteNoisePriorAnswers: 200,
   remoteNoiseAnswersMax: 10_000,
   // Sixteen rounds back to nine tenths of the level of the cut: more than half the way in the
-  // first four, then a long, slow approach below where the remote refused, at a tenth of a
-  // slot a round at least; then as fast beyond it after noise, but only at that tenth after a
-  // ceiling. The slow approach is what keeps a fleet under a shared ceiling, as every member
-  // grows at once: 50 instances at CommonCrawl's ceiling (test/bench/throttling.ts) sent 1.6%
-  // of their requests over it growing at least a whole slot a round (the additive rule's
-  // pace), 0.47% as they are now (AIMD: 0.58%).
+  // first four, then a long, slow approach below where the remote refused, at least half a
+  // slot a round, a tenth after a ceiling; then as fast beyond it after noise, but only at
+  // that tenth after a ceiling. The slow approach is what keeps a fleet under a shared
+  // ceiling, as every member grows at once: 50 instances at CommonCrawl's ceiling
+  // (test/bench/throttling.ts) sent 1.6% of their requests over it growing at least a whole
+  // slot a round (the additive rule's pace), 0.47% as they are now (AIMD: 0.58%). Half a slot,
+  // not a tenth, after other cuts: a remote sent little (the sink: a few parts a file) or cut
+  // to the floor gets too few answers to climb at a tenth.
   remoteRecoveryRounds: 16,
   remoteRecoveryTargetFraction: 0.9,
   remoteProbeSlotsPerRound: 0.1,
+  remoteRecoverySlotsPerRound: 0.5,
   throttleRule: 'windowed',
   // None by default: an S3 source or sink scales with its prefixes and says so with 503s.
   remoteRequestsPerSecondMax: { source: null, sink: null },
@@ -301,7 +306,10 @@ export function validateLimits(limits: WorkerLimits): void {
       limits.remoteCutAnswersMin <= Math.floor(limits.remoteWindowAnswers / 2),
     'remoteCutAnswersMin must be in [1, remoteWindowAnswers / 2], or a burst of half a window could pass uncut',
   );
-  assert(limits.remoteProbeSlotsPerRound > 0, 'remoteProbeSlotsPerRound must be positive');
+  assert(
+    limits.remoteProbeSlotsPerRound > 0 && limits.remoteRecoverySlotsPerRound > 0,
+    'remoteProbeSlotsPerRound and remoteRecoverySlotsPerRound must be positive',
+  );
   assert(limits.remoteRecoveryRounds > 0, 'remoteRecoveryRounds must be positive');
   assert(
     limits.remoteRecoveryTargetFraction > limits.remoteDecreaseFactor && limits.remoteRecoveryTargetFraction <= 1,

@@ -48,7 +48,8 @@ export interface RemoteLimit {
   /** Answers and throttles of such windows: the remote's noise, where a ceiling refuses nothing. */
   noiseAnswers: number;
   noiseThrottles: number;
-  /** Throttles heard below the level of the last cut since it: none says the cut met a ceiling. */
+  /** Answers and throttles heard below the level of the last cut since it: many, none of them throttled, say the cut met a ceiling. */
+  answersBelowCut: number;
   throttlesBelowCut: number;
   cuts: number;
 }
@@ -67,6 +68,7 @@ export function remoteLimit(floor: number, ceiling: number): RemoteLimit {
     windowBelowCut: false,
     noiseAnswers: 0,
     noiseThrottles: 0,
+    answersBelowCut: 0,
     throttlesBelowCut: 0,
     cuts: 0,
   };
@@ -94,8 +96,10 @@ export function onRemoteAnswer(remote: RemoteLimit, limits: WorkerLimits, answer
   if (!throttled && remote.cuts > 0) {
     remote.successesSinceCut += 1;
     // Never slower than a fraction of a slot a round: at a small limit the cubic's flat
-    // approach would take more requests than a remote sent little gets.
-    const probe = Math.min(remote.ceiling, remote.limit + limits.remoteProbeSlotsPerRound / remote.limit);
+    // approach would take more requests than a remote sent little gets. Slowest after a
+    // ceiling, where the whole fleet creeping up together is what refuses.
+    const pace = metCeiling(remote, limits) ? limits.remoteProbeSlotsPerRound : limits.remoteRecoverySlotsPerRound;
+    const probe = Math.min(remote.ceiling, remote.limit + pace / remote.limit);
     remote.limit = Math.max(probe, cubicLimit(remote, limits));
     if (remote.windowBelowCut && remote.limit > limits.remoteNoiseLevelFraction * remote.limitBeforeCut)
       learnNoise(remote, limits);
@@ -155,6 +159,7 @@ function learnNoise(remote: RemoteLimit, limits: WorkerLimits): void {
   remote.windowBelowCut = false;
   remote.noiseAnswers += remote.windowAnswers;
   remote.noiseThrottles += remote.windowThrottles;
+  remote.answersBelowCut += remote.windowAnswers;
   remote.throttlesBelowCut += remote.windowThrottles;
   // Bounded, and the older half forgotten: a remote's noise changes over a crawl.
   if (remote.noiseAnswers > limits.remoteNoiseAnswersMax) {
@@ -174,6 +179,7 @@ function cut(remote: RemoteLimit, from: number, limits: WorkerLimits, nextDispat
   remote.limit = Math.max(remote.floor, Math.floor(from * limits.remoteDecreaseFactor));
   remote.limitAfterCut = remote.limit;
   remote.successesSinceCut = 0;
+  remote.answersBelowCut = 0;
   remote.throttlesBelowCut = 0;
   remote.cuts += 1;
   remote.windowFirstDispatch = nextDispatchSeq;
@@ -193,14 +199,18 @@ function cubicLimit(remote: RemoteLimit, limits: WorkerLimits): number {
   const target = limits.remoteRecoveryTargetFraction * remote.limitBeforeCut;
   const step = Math.max(1, target - remote.limitAfterCut);
   const beyond = rounds > limits.remoteRecoveryRounds;
-  if (beyond && metCeiling(remote)) return Math.min(remote.ceiling, Math.max(remote.floor, target));
+  if (beyond && metCeiling(remote, limits)) return Math.min(remote.ceiling, Math.max(remote.floor, target));
   const limit = target + step * (rounds / limits.remoteRecoveryRounds - 1) ** 3;
   return Math.min(remote.ceiling, Math.max(remote.floor, limit));
 }
 
-/** Whether the last cut met a ceiling: its level refused, half of it refused nothing. */
-export function metCeiling(remote: RemoteLimit): boolean {
-  return remote.cuts > 0 && remote.throttlesBelowCut === 0;
+/**
+ * Whether the last cut met a ceiling: its level refused, and at least `remoteCutAnswersMin`
+ * answers below it (enough to hear 1% of noise in one of five) refused nothing. A limit cut at
+ * the floor, or a remote sent little, hears too little below to say.
+ */
+export function metCeiling(remote: RemoteLimit, limits: WorkerLimits): boolean {
+  return remote.cuts > 0 && remote.throttlesBelowCut === 0 && remote.answersBelowCut >= limits.remoteCutAnswersMin;
 }
 
 function onAimdAnswer(remote: RemoteLimit, limits: WorkerLimits, answer: RemoteAnswer): void {

@@ -4,7 +4,7 @@
  * cuts it once for the requests that were in flight at the cut; random throttles at up to 5%
  * leave it within 30% of its clean value on average (it learns their floor), where the
  * `aimd` rule kept for comparison falls to a seventh of it; under a modelled ceiling it
- * settles within 15% below it (half of it when 1% noise hides it) with under 1.5% of requests
+ * settles within 20% below it (half of it when 1% noise hides it) with under 1.5% of requests
  * refused; and after a cut it climbs back near the level of the cut within
  * `remoteRecoveryRounds` rounds, then on as fast after noise, at the probe's pace after a ceiling.
  */
@@ -145,7 +145,7 @@ describe('the windowed throttling rule', () => {
     );
   });
 
-  it("settles within 15% below a ceiling alone (a fleet's rate within 10%: test/sim/throttling.test.ts), refusing under 1.5%", () => {
+  it("settles within 20% below a ceiling alone (a fleet's rate within 10%: test/sim/throttling.test.ts), refusing under 1.5%", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 10, max: 100 }),
@@ -214,7 +214,7 @@ describe('the windowed throttling rule', () => {
     expect(limitAt[2 * k]).toBeGreaterThan(limitAt[k] ?? 0);
   });
 
-  it('climbs back from the floor after a sustained burst, at the probe pace', () => {
+  it('climbs back from the floor after a sustained burst, faster than the additive rule', () => {
     const remote = remoteLimit(2, 40);
     let next = burst(remote, defaultLimits, 0, 2_000);
     expect(allowed(remote)).toBe(2);
@@ -226,10 +226,9 @@ describe('the windowed throttling rule', () => {
     }
     expect(allowed(remote)).toBe(40);
     console.log(`from the floor back to 40: ${successes} successes`);
-    // At the floor nothing lies below the level of the cut, so nothing says noise: the rule
-    // takes the end of the burst for a ceiling there and climbs by the probe, 0.1 slot a
-    // round, about ten times slower than the additive rule (2+3+…+39 = 779 successes).
-    expect(successes).toBeLessThan(10_000);
+    // At the floor too little lies below the level of the cut to say it met a ceiling, so the
+    // cubic climbs on as after noise. The additive rule took about the sum 2+3+…+39 = 779.
+    expect(successes).toBeLessThan(779 / 2);
   });
 });
 
