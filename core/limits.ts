@@ -82,12 +82,30 @@ export interface WorkerLimits {
   readonly remoteDecreaseFactor: number;
   /** Answers over which throttles are counted; a cut opens a new window. */
   readonly remoteWindowAnswers: number;
-  /** Share of a window's answers a healthy remote may throttle; more within one window cuts the limit. */
-  readonly remoteHealthyThrottleFraction: number;
   /** Throttles in one window below which the limit is never cut, whatever their share. */
   readonly remoteThrottlesToCutMin: number;
+  /** A window's first answers are judged as if there were this many (a burst of this many still cuts). */
+  readonly remoteCutAnswersMin: number;
+  /** Standard deviations above the remote's noise floor a window's throttle share must be to cut. */
+  readonly remoteNoiseDeviations: number;
+  /** A window's throttle share that may always cut (when no noise is heard), and one that always does. */
+  readonly remoteCutShareMin: number;
+  readonly remoteCutShareMax: number;
+  /** Windows sent at a limit at most this fraction of the last cut's level teach the noise floor. */
+  readonly remoteNoiseLevelFraction: number;
+  /** The noise floor assumed before any such window: this share, weighted as this many answers. */
+  readonly remoteNoisePriorShare: number;
+  readonly remoteNoisePriorAnswers: number;
+  /** Answers the noise floor is learnt from; past this the older half is forgotten. */
+  readonly remoteNoiseAnswersMax: number;
   /** Rounds (each as many successes as the level of the last cut) to climb back to that level. */
   readonly remoteRecoveryRounds: number;
+  /** The level recovery heads back to and lingers at, as a fraction of the last cut's level. */
+  readonly remoteRecoveryTargetFraction: number;
+  /** The slowest growth after a cut that met a ceiling, in slots a round (a round: as many successes as the limit). */
+  readonly remoteProbeSlotsPerRound: number;
+  /** The slowest growth after any other cut, in slots a round. */
+  readonly remoteRecoverySlotsPerRound: number;
   /** `windowed`, the default, tells congestion from noise; `aimd` cuts on every burst (for comparison). */
   readonly throttleRule: ThrottleRule;
   /**
@@ -144,20 +162,42 @@ export const defaultLimits: WorkerLimits = {
   // Halving, as TCP Reno and the AWS SDKs' adaptive mode do: a sustained burst reaches the
   // floor in a few windows, and the cubic recovery makes up for the depth of the cut.
   remoteDecreaseFactor: 0.5,
-  // S3 and CloudFront answer some 503s at any load, in ones and twos. A window of 100 answers
-  // cut only by four or more throttles that are over a tenth of its answers so far cuts for
-  // 1% of random 503s once in 1,500 windows (2%: once in 120; 5%: one in six), and hears a
-  // remote refusing a worker within about a second of its requests (a c6gn.4xlarge fetches
-  // 50–190 chunks a second), even a remote it sends little, such as the sink; a burst cuts at
-  // its fourth 503.
+  // S3 and CloudFront answer some 503s at any load, in ones and twos; a ceiling refuses more
+  // the more is sent. A window of 100 answers hears a remote refusing a worker within about a
+  // second of its requests (a c6gn.4xlarge fetches 50–190 chunks a second), even a remote it
+  // sends little, such as the sink. It cuts when its throttles are at least two and above the
+  // learnt noise floor by four standard deviations (a window's first 20 answers judged as 20,
+  // or two 503s among the first few would cut a remote with 1% of noise every few windows):
+  // with no noise heard that is 2 of up to 100 answers (the 1% floor), so a ceiling is heard
+  // at a refusal or two past it; at 1% of noise, 5 or 6 of 100; at 5%, 14. The share is capped
+  // at 30%, under half a window, so a burst as long as a window always cuts.
   remoteWindowAnswers: 100,
-  remoteHealthyThrottleFraction: 0.1,
-  remoteThrottlesToCutMin: 4,
-  // Sixteen rounds back to the level of the cut: more than half the way in the first four,
-  // then a long, slow approach to where the remote refused, so a fleet at a request-rate
-  // ceiling spends little time over it (the simulator: about 4% of a fleet's requests refused
-  // at CommonCrawl's ceiling); then as fast beyond it.
+  remoteThrottlesToCutMin: 2,
+  remoteCutAnswersMin: 20,
+  remoteNoiseDeviations: 4,
+  remoteCutShareMin: 0.01,
+  remoteCutShareMax: 0.3,
+  // The window after a cut (at half the level of the cut) and the next, until the limit is
+  // back at three quarters of that level: a ceiling refused at the level, not there.
+  remoteNoiseLevelFraction: 0.75,
+  // Before any such window, a healthy remote is taken to answer 1% of 503s, worth two
+  // windows: a few windows after the first cuts outweigh it; 10,000 answers of memory.
+  remoteNoisePriorShare: 0.01,
+  remoteNoisePriorAnswers: 200,
+  remoteNoiseAnswersMax: 10_000,
+  // Sixteen rounds back to nine tenths of the level of the cut: more than half the way in the
+  // first four, then a long, slow approach below where the remote refused, at least half a
+  // slot a round, a tenth after a ceiling; then as fast beyond it after noise, but only at
+  // that tenth after a ceiling. The slow approach is what keeps a fleet under a shared
+  // ceiling, as every member grows at once: 50 instances at CommonCrawl's ceiling
+  // (test/bench/throttling.ts) sent 1.6% of their requests over it growing at least a whole
+  // slot a round (the additive rule's pace), 0.47% as they are now (AIMD: 0.58%). Half a slot,
+  // not a tenth, after other cuts: a remote sent little (the sink: a few parts a file) or cut
+  // to the floor gets too few answers to climb at a tenth.
   remoteRecoveryRounds: 16,
+  remoteRecoveryTargetFraction: 0.9,
+  remoteProbeSlotsPerRound: 0.1,
+  remoteRecoverySlotsPerRound: 0.5,
   throttleRule: 'windowed',
   // None by default: an S3 source or sink scales with its prefixes and says so with 503s.
   remoteRequestsPerSecondMax: { source: null, sink: null },
@@ -236,8 +276,23 @@ export function validateLimits(limits: WorkerLimits): void {
   // A burst as long as a window straddles at most two windows, one of which holds at least
   // half of it: that half must be enough to cut, in count and in share, whatever the alignment.
   assert(
-    limits.remoteHealthyThrottleFraction > 0 && limits.remoteHealthyThrottleFraction < 0.5,
-    'remoteHealthyThrottleFraction must be in (0, 0.5), or a burst of a window could pass uncut',
+    limits.remoteCutShareMin > 0 &&
+      limits.remoteCutShareMin <= limits.remoteCutShareMax &&
+      limits.remoteCutShareMax < 0.5,
+    'remoteCutShareMin and remoteCutShareMax must be in (0, 0.5), in order, or a burst of a window could pass uncut',
+  );
+  assert(limits.remoteNoiseDeviations >= 0, 'remoteNoiseDeviations must not be negative');
+  assert(
+    limits.remoteNoiseLevelFraction > limits.remoteDecreaseFactor && limits.remoteNoiseLevelFraction < 1,
+    'remoteNoiseLevelFraction must be in (remoteDecreaseFactor, 1): the window after a cut must teach the noise floor',
+  );
+  assert(
+    limits.remoteNoisePriorShare >= 0 && limits.remoteNoisePriorShare < 1 && limits.remoteNoisePriorAnswers >= 1,
+    'remoteNoisePriorShare must be in [0, 1) and remoteNoisePriorAnswers at least 1',
+  );
+  assert(
+    limits.remoteNoiseAnswersMax >= limits.remoteWindowAnswers,
+    'remoteNoiseAnswersMax must hold at least one window',
   );
   assert(
     Number.isInteger(limits.remoteThrottlesToCutMin) &&
@@ -245,7 +300,21 @@ export function validateLimits(limits: WorkerLimits): void {
       limits.remoteThrottlesToCutMin <= Math.floor(limits.remoteWindowAnswers / 2),
     'remoteThrottlesToCutMin must be in [2, remoteWindowAnswers / 2]: one random 503 must not cut, a burst must',
   );
+  assert(
+    Number.isInteger(limits.remoteCutAnswersMin) &&
+      limits.remoteCutAnswersMin >= 1 &&
+      limits.remoteCutAnswersMin <= Math.floor(limits.remoteWindowAnswers / 2),
+    'remoteCutAnswersMin must be in [1, remoteWindowAnswers / 2], or a burst of half a window could pass uncut',
+  );
+  assert(
+    limits.remoteProbeSlotsPerRound > 0 && limits.remoteRecoverySlotsPerRound > 0,
+    'remoteProbeSlotsPerRound and remoteRecoverySlotsPerRound must be positive',
+  );
   assert(limits.remoteRecoveryRounds > 0, 'remoteRecoveryRounds must be positive');
+  assert(
+    limits.remoteRecoveryTargetFraction > limits.remoteDecreaseFactor && limits.remoteRecoveryTargetFraction <= 1,
+    'remoteRecoveryTargetFraction must be in (remoteDecreaseFactor, 1]',
+  );
   for (const [remote, perSecond] of Object.entries(limits.remoteRequestsPerSecondMax)) {
     assert(
       perSecond === null || (Number.isFinite(perSecond) && perSecond > 0),

@@ -37,7 +37,7 @@ export function textReport(result: SimulationResult): string {
     ...(result.bottleneck.startsWith(resourceName('sourceRequests')) && result.resourceUtilization.sourceGovernor === 0
       ? [
           `governor         --source-requests-per-second ${Math.floor(result.sourceRequestsPerSecondShare * 10) / 10} on each worker ` +
-            '(its share of the ceiling) keeps the fleet under it: none of its requests refused, where the throttling rule alone lets about 4% over (docs/figures.md)',
+            '(its share of the ceiling) keeps the fleet under it: none of its requests refused, where the throttling rule alone lets about 0.5% over (docs/figures.md)',
         ]
       : []),
     `resources        CPU ${percent(result.resourceUtilization.cpu)}, network in ${percent(result.resourceUtilization.networkIn)}, ` +

@@ -3,14 +3,13 @@
 //   takes without them (the `aimd` rule before it took 80% longer and more);
 // - under a real ceiling (a source that refuses what goes over N requests a second), the
 //   fleet's accepted rate settles within 10% below N, and the share of its requests refused
-//   stays under 1.5 times the share of a window a healthy remote may throttle (15%; measured
-//   11% at this tight ceiling, 4% for a whole crawl at CommonCrawl's);
+//   stays under 2.5% and no higher than under `aimd` (measured 1.8–1.9% at this tight ceiling,
+//   AIMD 3.0%; 0.47% for a whole crawl at CommonCrawl's, AIMD 0.58%);
 // - each worker's own request rate (the governor, core/request-rate.ts) is modelled beside the
 //   fleet-wide ceiling: held to its share of that ceiling, a fleet sends no request over it
 //   and loses no time; held to a rate below what it would send, the planner names that rate
 //   as the bottleneck and the fleet's rate stays within it.
 import { describe, expect, it } from 'vitest';
-import { defaultLimits } from '../../core/limits.ts';
 import type { ThrottleRule } from '../../core/remote-limit.ts';
 import { simulate, type SimulationResult } from '../../sim/fleet-simulation.ts';
 import { simulateWithRule, throttlingCases } from '../bench/throttling.ts';
@@ -18,6 +17,9 @@ import { withModels } from '../../sim/models.ts';
 import { defaultScenario, type Scenario } from '../../sim/scenario.ts';
 
 /** Two CPU-bound c6gn.4xlarge on 1,000 files of 1 GiB, each wanting about 48 chunks a second. */
+/** Measured 1.8–1.9% of the requests of two instances at 40 a second (AIMD: 3.0%). */
+const refusedShareMax = 0.025;
+
 const base: Scenario = {
   ...defaultScenario,
   instances: 2,
@@ -71,7 +73,8 @@ describe('the throttling rule in a fleet', () => {
     expect(old.makespanHours).toBeGreaterThan(1.05 * clean.makespanHours);
   }, 120_000);
 
-  it('settles within 10% below a request-rate ceiling, refusing under 1.5 times the share a healthy remote may refuse', () => {
+  // Four simulations of two instances: about a minute idle, longer on a loaded machine.
+  it('settles within 10% below a request-rate ceiling, refusing under 2.5% of its requests and no more than aimd', () => {
     // 40 requests a second for both instances, under half of what they would send.
     const ceiling = 40;
     for (const seed of [1, 2]) {
@@ -87,9 +90,11 @@ describe('the throttling rule in a fleet', () => {
       );
       expect(result.bottleneck).toMatch(/request-rate ceiling/);
       expect(result.resourceUtilization.sourceRequests).toBeGreaterThanOrEqual(0.9);
-      expect(refusedShare(result)).toBeLessThan(1.5 * defaultLimits.remoteHealthyThrottleFraction);
+      expect(refusedShare(result)).toBeLessThan(refusedShareMax);
+      // No worse than the rule before it: the ceiling is told from noise, not forgiven as it.
+      expect(refusedShare(result)).toBeLessThanOrEqual(refusedShare(old));
     }
-  });
+  }, 240_000);
 
   it("keeps a fleet held to its share of the ceiling under it, at no cost in time; a worker's own rate binds when lower", () => {
     const ceiling = 40;
