@@ -162,13 +162,43 @@ function writeValue(column: FlatColumn, value: Uint8Array | string | number, pag
 }
 
 /**
+ * The largest uncompressed page written into the thread's reused buffer. A fresh Buffer of a
+ * content page's size (8 MiB and more) is fresh memory the kernel faults in page by page on
+ * its first write, each time: reusing one was 9 % of the content export's CPU (the profile in
+ * docs/figures.md, "Content export"). A larger page, rare (a row group is cut at 8 MiB of
+ * payload, a payload at `--content-max-kb`), gets a Buffer of its own, so the reused one stays
+ * within this bound.
+ */
+const reusedPageBytesMax = 32 * 1024 * 1024;
+
+/** The thread's page buffer, grown on demand up to `reusedPageBytesMax`; encoding is synchronous, so pages never interleave. */
+let reusedPage = Buffer.allocUnsafe(0);
+
+/**
+ * A Buffer for a page body of `bytes`: the reused one when the page is compressed (the codec
+ * writes its own output, so nothing keeps the body), a fresh one when it is written as it is.
+ */
+function pageBuffer(bytes: number, compression: PageCompression): Buffer {
+  if (compression === 'UNCOMPRESSED' || bytes > reusedPageBytesMax) return Buffer.allocUnsafe(bytes);
+  if (reusedPage.byteLength < bytes) {
+    reusedPage = Buffer.allocUnsafe(Math.min(reusedPageBytesMax, Math.max(bytes, reusedPage.byteLength * 2)));
+  }
+  return reusedPage.subarray(0, bytes);
+}
+
+/**
  * The page's uncompressed body: definition levels (optional columns), then the values PLAIN, in
  * one Buffer of the exact size. Payloads are copied once, from their rows into this page.
  */
-function pageBody(column: FlatColumn, gathered: GatheredColumn, rowCount: number): Buffer {
+function pageBody(
+  column: FlatColumn,
+  gathered: GatheredColumn,
+  rowCount: number,
+  compression: PageCompression,
+): Buffer {
   const levels = gathered.levels === null ? null : encodeDefinitionLevels(gathered.levels, rowCount);
   const levelBytes = levels?.byteLength ?? 0;
-  const page = Buffer.allocUnsafe(levelBytes + gathered.valueBytes);
+  const page = pageBuffer(levelBytes + gathered.valueBytes, compression);
   if (levels !== null) page.set(levels, 0);
   let offset = levelBytes;
   for (const value of gathered.values) offset = writeValue(column, value, page, offset);
@@ -215,7 +245,7 @@ function encodeColumnChunk(
   offset: number,
 ): EncodedColumnChunk {
   const gathered = gatherColumn(column, rows);
-  const body = pageBody(column, gathered, rows.length);
+  const body = pageBody(column, gathered, rows.length, compression);
   const compressed = compressPage(compression, body);
   const header = pageHeader(body.byteLength, compressed.byteLength, rows.length, gathered.statistics);
   const metadata = new thrift.ColumnMetaData({

@@ -284,9 +284,9 @@ describe('parquet encoder, read back by DuckDB', () => {
   });
 
   it('writes the rows and column statistics parquetjs writes when every row goes through its appendRow', async () => {
-    // The pages are this project's own (flat-row-group.ts), so the bytes differ (a bit-packed run
-    // of definition levels ends on a whole group, where parquetjs miscounts it); what readers
-    // see must not: each column chunk's type, value count, min, max, null and distinct counts,
+    // The pages are this project's own (flat-row-group.ts), so the bytes differ (runs of
+    // definition levels are cut differently; sizes in the metadata count what the Parquet spec
+    // says, where parquetjs writes the compressed size twice); what readers see must not: each column chunk's type, value count, min, max, null and distinct counts,
     // and every row. No string here orders differently in UTF-16 and UTF-8: for those,
     // parquetjs alone writes wrong statistics (the test above).
     const rowGroups = [numberedRows(8193, 0), numberedRows(100, 10_000)];
