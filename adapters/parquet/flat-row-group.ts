@@ -164,10 +164,10 @@ function writeValue(column: FlatColumn, value: Uint8Array | string | number, pag
 /**
  * The largest uncompressed page written into the thread's reused buffer. A fresh Buffer of a
  * content page's size (8 MiB and more) is fresh memory the kernel faults in page by page on
- * its first write, each time: reusing one was 9 % of the content export's CPU (the profile in
- * docs/figures.md, "Content export"). A larger page, rare (a row group is cut at 8 MiB of
- * payload, a payload at `--content-max-kb`), gets a Buffer of its own, so the reused one stays
- * within this bound.
+ * its first write, each time: filling fresh pages was 7.2 % of the content export's CPU thread
+ * in its profile, 0.9 % with one buffer reused (docs/figures.md, "Content export"). A larger
+ * page, rare (a row group is cut at 8 MiB of payload, a payload at `--content-max-kb`), gets a
+ * Buffer of its own, so the reused one stays within this bound.
  */
 const reusedPageBytesMax = 32 * 1024 * 1024;
 
@@ -181,7 +181,7 @@ let reusedPage = Buffer.allocUnsafe(0);
 function pageBuffer(bytes: number, compression: PageCompression): Buffer {
   if (compression === 'UNCOMPRESSED' || bytes > reusedPageBytesMax) return Buffer.allocUnsafe(bytes);
   if (reusedPage.byteLength < bytes) {
-    reusedPage = Buffer.allocUnsafe(Math.min(reusedPageBytesMax, Math.max(bytes, reusedPage.byteLength * 2)));
+    reusedPage = Buffer.allocUnsafe(bytes);
   }
   return reusedPage.subarray(0, bytes);
 }

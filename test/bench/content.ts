@@ -7,6 +7,9 @@
  *   them), one thread, in compressed MB per CPU-second and CPU seconds per GB (user + system of
  *   the whole process, start included: MB/s per core), against `zlib.gunzipSync` of the same
  *   file on one core (goal for content at CommonCrawl's density: >= 0.5x);
+ * - the same decode and encode in this process (32 MiB chunks through the decoder, each push's
+ *   rows through the SNAPPY encoder, best of two rounds): the worker's cost without its
+ *   threads, I/O, part copies and start, against the same baseline;
  * - the worker's peak RSS exporting files of 4 MB payloads with `--schema content` at a tight
  *   memory budget, against the budget (goal: under budget + 150 MB).
  * BENCH_WORKER=path/to/cmd/worker runs another checkout's worker on the same files (the
@@ -17,6 +20,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
+import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
+import { payloadLimits } from '../../adapters/warc/warc-limits.ts';
+import type { InputRef } from '../../core/input-ref.ts';
 import { writeCommonCrawlLikeWarc } from '../fixtures-gen/commoncrawl-like-warc.ts';
 import { largePayloadWarc } from '../fixtures-gen/encoded-payload-warc.ts';
 import { printFigures, type BenchFigure } from './bench-figure.ts';
@@ -111,6 +118,42 @@ function gunzipRate(file: string): number {
   return bytes.length / megabyte / best;
 }
 
+const chunkBytes = 32 * 1024 * 1024;
+const inProcessRounds = 2;
+
+/** CPU seconds of decoding and encoding the file's content rows in this process, best of a few rounds. */
+async function inProcessContentSeconds(file: string): Promise<number> {
+  const bytes = readFileSync(file);
+  const input: InputRef = { uri: file, filename: 'bench.warc.gz', crawl: null, subset: null, segment: null };
+  const output = { schema: 'content', contentBytesMax: payloadLimits.contentKibDefault * 1024 } as const;
+  let best = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < inProcessRounds; round += 1) {
+    const started = process.cpuUsage();
+    const decoder = new WarcDecoder({ fullInflate: true, output }).open(input);
+    const encoder = createParquetEncoder({ schema: 'content', compression: 'SNAPPY' }).open();
+    for (let offset = 0; offset < bytes.length; offset += chunkBytes) {
+      const final = offset + chunkBytes >= bytes.length;
+      await encoder.writeRowGroup(decoder.push(bytes.subarray(offset, offset + chunkBytes), final).rows);
+    }
+    await encoder.finish();
+    const used = process.cpuUsage(started);
+    best = Math.min(best, (used.user + used.system) / 1e6);
+  }
+  return best;
+}
+
+async function inProcessFigure(label: string, file: string): Promise<BenchFigure> {
+  const baseline = { name: 'zlib.gunzipSync MB per CPU-second', value: gunzipRate(file) };
+  const rate = statSync(file).size / megabyte / (await inProcessContentSeconds(file));
+  return {
+    name: `content decode + encode in one process (no worker threads, I/O or start), ${label}, MB per CPU-second`,
+    value: rate,
+    unit: 'MB/s',
+    baseline,
+    ratio: rate / baseline.value,
+  };
+}
+
 function schemaFigures(label: string, file: string, contentGoal?: string): BenchFigure[] {
   const megabytes = statSync(file).size / megabyte;
   const baseline = { name: 'zlib.gunzipSync MB per CPU-second', value: gunzipRate(file) };
@@ -161,6 +204,7 @@ export async function run(): Promise<BenchFigure[]> {
       0,
     ) / megabyte;
   return [
+    await inProcessFigure("100 MB at CommonCrawl's density", densityFile),
     ...schemaFigures(
       "100 MB at CommonCrawl's density (~40 KB a capture, payloads stored decoded)",
       densityFile,
