@@ -27,14 +27,17 @@ export interface ParquetEncoderOptions {
  *
  *   compression    rows/s      bytes/row   vs JSON.stringify (speed)
  *   UNCOMPRESSED   33-36 k     575         0.29
- *   SNAPPY         27-34 k     216         0.24-0.28   (parquetjs uses snappyjs, in JavaScript)
+ *   SNAPPY         27-34 k     216         0.24-0.28   (then parquetjs's pages and snappyjs)
  *   GZIP           22-25 k     121         0.20        (node's native zlib, level 6)
  *
  * For one CommonCrawl WARC file (~40 k rows) GZIP spends about 0.4 s more CPU than SNAPPY and
  * writes 4.8 MB instead of 8.6 MB; over a 90,000-file crawl that is ~10 CPU-hours against
  * ~340 GB less to upload, to store every month and, with Athena, to scan and pay for on every
- * query. Every reader we target (Spark, Trino/Athena, DuckDB, pyarrow) reads GZIP. parquetjs has
- * no ZSTD, which would be the better trade-off; its BROTLI runs at zlib's slowest quality (11).
+ * query. Every reader we target (Spark, Trino/Athena, DuckDB, pyarrow) reads GZIP. No ZSTD here
+ * (node 20's zlib has none), which would be the better trade-off; BROTLI runs at zlib's slowest
+ * quality (11). Those rates were parquetjs's page writer's; the pages are now this project's and
+ * SNAPPY native (page-compression.ts): on content rows SNAPPY's encode costs 0.29 times GZIP's
+ * CPU for 1.56 times its bytes (docs/figures.md, "Content export").
  */
 export const parquetCompressionDefault: ParquetEncoderCompression = 'GZIP';
 
