@@ -361,6 +361,21 @@ describe('parquet encoder, read back by DuckDB', () => {
     await expect(job.finish()).rejects.toThrow(/broken/);
   });
 
+  it('refuses values outside the column types, naming the column, instead of writing them wrongly', async () => {
+    const outside: Partial<Record<keyof CaptureRow, unknown>>[] = [
+      { fetch_status: 40_000 },
+      { url_port: 1.5 },
+      { fetch_time: -1 },
+      { warc_record_offset: Number.NaN },
+      { url_path: 7 },
+    ];
+    for (const override of outside) {
+      const job = createParquetEncoder().open();
+      const row = { ...sampleRow(), ...override } as unknown as CaptureRow;
+      await expect(job.writeRowGroup([sampleRow(), row])).rejects.toThrow(Object.keys(override)[0] ?? '');
+    }
+  });
+
   it('refuses use after finish', async () => {
     const job = createParquetEncoder().open();
     await job.finish();
