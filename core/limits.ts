@@ -212,11 +212,12 @@ export const defaultLimits: WorkerLimits = {
 
 /**
  * `rowGroupBytes` of the content schema, and the payload bytes its encoder puts in one row
- * group. parquetjs copies a BYTE_ARRAY value into its page (encodeValues_BYTE_ARRAY), joins the
- * page, compresses it and joins the column chunk: about five times the row group's payload is
- * live while it encodes, 40 MB at 8 MiB, within a CPU slot's reserve for content
- * (cmd/worker/memory-plan.ts). At 16 MiB, peak RSS exporting 4 MB payloads at a 400 MiB budget
- * was 580 MB, past the budget + 150 MB. Readers skip row groups by the index columns'
+ * group. The encoder (adapters/parquet/flat-row-group.ts) copies each payload once into its
+ * page, compresses the page, and the row group's pieces are joined once: with the rows
+ * themselves, about three times the row group's payload is live while it encodes, 24 MB at
+ * 8 MiB, within a CPU slot's reserve for content (cmd/worker/memory-plan.ts). (parquetjs's own
+ * page writer held about five times; at 16 MiB with it, peak RSS exporting 4 MB payloads at a
+ * 400 MiB budget was 580 MB, past the budget + 150 MB.) Readers skip row groups by the index columns'
  * statistics; 8 MiB of HTML is 1,000-2,000 pages, rows enough for that to pay.
  */
 export const contentRowGroupBytes = 8 * mebibyte;

@@ -1,13 +1,16 @@
-import { ParquetSchema, ParquetWriter } from '@dsnp/parquetjs';
-import type { FieldDefinition, ParquetCompression, WriterOptions } from '@dsnp/parquetjs';
+import { ParquetEnvelopeWriter, ParquetSchema } from '@dsnp/parquetjs';
+import type { FieldDefinition, WriterOptions } from '@dsnp/parquetjs';
+import type { RowGroupExt } from '@dsnp/parquetjs/dist/lib/declare.js';
 import { type ExportColumn, type ExportRow, type OutputSchema, schemaColumns } from '../../core/capture-row.ts';
 import { at } from '../../core/checked-access.ts';
 import { contentRowGroupBytes } from '../../core/limits.ts';
 import type { Encoder, JobEncoder } from '../../core/encoder.ts';
-import { flatColumns, newStringBytes, rowForAppend, shredRows } from './flat-shredder.ts';
+import { type FlatColumn, flatColumns } from './flat-columns.ts';
+import { encodeFlatRowGroup } from './flat-row-group.ts';
+import type { PageCompression } from './page-compression.ts';
 
 /** The compressions this encoder offers (`--compression`; see parquetCompressionDefault for their costs). */
-export type ParquetEncoderCompression = Extract<ParquetCompression, 'UNCOMPRESSED' | 'SNAPPY' | 'GZIP' | 'BROTLI'>;
+export type ParquetEncoderCompression = PageCompression;
 
 export interface ParquetEncoderOptions {
   readonly compression?: ParquetEncoderCompression;
@@ -24,20 +27,23 @@ export interface ParquetEncoderOptions {
  *
  *   compression    rows/s      bytes/row   vs JSON.stringify (speed)
  *   UNCOMPRESSED   33-36 k     575         0.29
- *   SNAPPY         27-34 k     216         0.24-0.28   (parquetjs uses snappyjs, in JavaScript)
+ *   SNAPPY         27-34 k     216         0.24-0.28   (then parquetjs's pages and snappyjs)
  *   GZIP           22-25 k     121         0.20        (node's native zlib, level 6)
  *
  * For one CommonCrawl WARC file (~40 k rows) GZIP spends about 0.4 s more CPU than SNAPPY and
  * writes 4.8 MB instead of 8.6 MB; over a 90,000-file crawl that is ~10 CPU-hours against
  * ~340 GB less to upload, to store every month and, with Athena, to scan and pay for on every
- * query. Every reader we target (Spark, Trino/Athena, DuckDB, pyarrow) reads GZIP. parquetjs has
- * no ZSTD, which would be the better trade-off; its BROTLI runs at zlib's slowest quality (11).
+ * query. Every reader we target (Spark, Trino/Athena, DuckDB, pyarrow) reads GZIP. No ZSTD here
+ * (node 20's zlib has none), which would be the better trade-off; BROTLI runs at zlib's slowest
+ * quality (11). Those rates were parquetjs's page writer's; the pages are now this project's and
+ * SNAPPY native (page-compression.ts): on content rows SNAPPY's encode costs 0.29 times GZIP's
+ * CPU for 1.56 times its bytes (docs/figures.md, "Content export").
  */
 export const parquetCompressionDefault: ParquetEncoderCompression = 'GZIP';
 
 /**
- * One data page per column chunk. parquetjs closes pages only inside `appendRow`, and the encoder
- * wants exactly one `appendRow` per row group (see ParquetJobEncoder), so pages end where row
+ * One data page per column chunk, as flat-row-group.ts writes them; with this page size
+ * parquetjs's own writer (the tests' reference) does the same, closing pages only where row
  * groups end. At the worker's 20,000 rows a row group, the largest page (the url column) holds
  * about 1.2 MB before compression, near the 1 MB pages parquet-mr and Arrow write; without a
  * page index (below) readers cannot skip single pages anyway.
@@ -122,13 +128,13 @@ export function parquetWriterOptions(): WriterOptions {
 }
 
 /**
- * Collects what parquetjs writes to its output stream, so each call can hand back exactly the
- * bytes it added. It holds bytes only between a write and the next `take`.
+ * Collects what is written to the file, so each call can hand back exactly the bytes it added.
+ * It holds bytes only between a write and the next `take`.
  */
 class ByteCollector {
   private pieces: Buffer[] = [];
 
-  /** The two methods of a writable stream that parquetjs calls (`write` with a callback, `end`). */
+  /** The two methods of a writable stream that parquetjs's envelope writer calls (`write` with a callback, `end`). */
   readonly stream = {
     write: (piece: Buffer, callback?: (error?: Error | null) => void): boolean => {
       this.pieces.push(piece);
@@ -141,7 +147,7 @@ class ByteCollector {
   };
 
   take(): Uint8Array {
-    const bytes = Buffer.concat(this.pieces);
+    const bytes = this.pieces.length === 1 ? (this.pieces[0] ?? Buffer.alloc(0)) : Buffer.concat(this.pieces);
     this.pieces = [];
     return bytes;
   }
@@ -150,23 +156,21 @@ class ByteCollector {
 type EncoderState = 'open' | 'finished' | 'broken';
 
 /**
- * One job's Parquet file. parquetjs's `ParquetWriter` writes a row group inside `appendRow` once
- * `rowGroupSize` rows are buffered. So for each batch the encoder sets that size to the batch's
- * length, shreds all rows but the last straight into the writer's row buffer (flat-shredder.ts:
- * twice as fast as parquetjs's own shredding, and it hands strings over as UTF-8 bytes so the
- * statistics come out in the order readers assume), then appends the last row through
- * `appendRow`, which writes exactly one row group: the caller, not parquetjs, decides where row
- * groups end. Between calls the writer holds no rows, only the metadata of written row groups,
- * which the footer needs.
+ * One job's Parquet file. Row groups are encoded by `encodeFlatRowGroup` (flat-row-group.ts),
+ * one for each call (or more, when payloads pass the row group's bound: the caller, not a row
+ * count, decides where row groups end); parquetjs's envelope writer writes the magic and the
+ * footer and keeps the offsets and the metadata of written row groups, which the footer needs.
+ * Between calls the encoder holds no rows.
  */
 class ParquetJobEncoder implements JobEncoder {
   private readonly collector = new ByteCollector();
-  private readonly columns: ReturnType<typeof flatColumns>;
-  private writer: ParquetWriter | undefined;
+  private readonly columns: readonly FlatColumn[];
+  private envelope: ParquetEnvelopeWriter | undefined;
   private state: EncoderState = 'open';
 
   constructor(
     private readonly schema: ParquetSchema,
+    private readonly compression: ParquetEncoderCompression,
     private readonly payloadBytesMax: number,
   ) {
     this.columns = flatColumns(schema);
@@ -177,54 +181,59 @@ class ParquetJobEncoder implements JobEncoder {
    * `payloadBytesMax` (content rows only: index rows carry none).
    */
   async writeRowGroup(rows: readonly ExportRow[]): Promise<Uint8Array> {
-    const writer = await this.openedWriter();
+    const envelope = await this.openedEnvelope();
     // A zero-row row group is legal Parquet but useless; writing nothing keeps the file clean.
     if (rows.length === 0) return this.collector.take();
     for (const group of rowGroupsByPayload(rows, this.payloadBytesMax)) {
-      await this.guarded(() => this.appendRowGroup(writer, group));
-      assertRowGroupFlushed(writer);
+      this.guarded(() => this.appendRowGroup(envelope, group));
     }
     return this.collector.take();
   }
 
   async finish(): Promise<Uint8Array> {
-    const writer = await this.openedWriter();
-    await this.guarded(() => writer.close());
+    const envelope = await this.openedEnvelope();
+    // The collector's stream writes and ends synchronously, so nothing here is left to await.
+    this.guarded(() => {
+      envelope.writeFooter({});
+      envelope.close();
+    });
     this.state = 'finished';
     return this.collector.take();
   }
 
-  private async appendRowGroup(writer: ParquetWriter, rows: readonly ExportRow[]): Promise<void> {
-    const strings = newStringBytes();
-    const last = rows.length - 1;
-    writer.setRowGroupSize(rows.length);
-    shredRows(this.columns, rows, { start: 0, end: last }, writer.rowBuffer, strings);
-    await writer.appendRow(rowForAppend(this.columns, at(rows, last), writer.rowBuffer, strings));
+  private appendRowGroup(envelope: ParquetEnvelopeWriter, rows: readonly ExportRow[]): void {
+    const encoded = encodeFlatRowGroup(this.columns, rows, this.compression, envelope.offset.valueOf());
+    for (const piece of encoded.pieces) envelope.writeSection(piece);
+    envelope.rowGroups.push(encoded.metadata as RowGroupExt);
+    envelope.rowCount.setValue(envelope.rowCount.valueOf() + rows.length);
   }
 
-  /** The writer is made on first use because `open()` is synchronous and parquetjs's factory is not. */
-  private async openedWriter(): Promise<ParquetWriter> {
+  /** The envelope is made on first use because `open()` is synchronous and parquetjs's factory is not. */
+  private async openedEnvelope(): Promise<ParquetEnvelopeWriter> {
     if (this.state !== 'open')
       throw new Error(`parquet encoder: used after it was ${this.state} (a bug in the caller)`);
-    this.writer ??= await ParquetWriter.openStream(this.schema, this.collector.stream as never, parquetWriterOptions());
-    return this.writer;
+    if (this.envelope === undefined) {
+      this.envelope = await ParquetEnvelopeWriter.openStream(
+        this.schema,
+        this.collector.stream as never,
+        parquetWriterOptions(),
+      );
+      this.envelope.writeHeader();
+    }
+    return this.envelope;
   }
 
-  /** A failure mid-row-group leaves parquetjs with a half-filled buffer; refuse further use. */
-  private async guarded(action: () => Promise<void>): Promise<void> {
+  /**
+   * A row group that fails (a value outside its column type: a bug upstream) writes nothing, but
+   * its rows are lost to the file; refuse further use rather than commit a file without them.
+   */
+  private guarded(action: () => void): void {
     try {
-      await action();
+      action();
     } catch (error) {
       this.state = 'broken';
       throw error;
     }
-  }
-}
-
-/** parquetjs resets its row buffer to `{}` after writing a row group; anything else means rows are stuck in it. */
-function assertRowGroupFlushed(writer: ParquetWriter): void {
-  if (writer.rowBuffer.rowCount !== undefined) {
-    throw new Error('parquet encoder: parquetjs kept rows after a row group was written (a bug here)');
   }
 }
 
@@ -251,9 +260,10 @@ export function rowGroupsByPayload(rows: readonly ExportRow[], payloadBytesMax: 
 
 /** The `Encoder` port over @dsnp/parquetjs. */
 export function createParquetEncoder(options: ParquetEncoderOptions = {}): Encoder {
-  const schema = captureSchema(options.compression ?? parquetCompressionDefault, options.schema ?? 'index');
+  const compression = options.compression ?? parquetCompressionDefault;
+  const schema = captureSchema(compression, options.schema ?? 'index');
   return {
     extension: '.parquet',
-    open: () => new ParquetJobEncoder(schema, options.rowGroupPayloadBytes ?? contentRowGroupBytes),
+    open: () => new ParquetJobEncoder(schema, compression, options.rowGroupPayloadBytes ?? contentRowGroupBytes),
   };
 }

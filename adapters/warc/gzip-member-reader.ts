@@ -107,6 +107,7 @@ export class GzipMemberReader implements MemberReader {
         identityOffset: null,
         memberOffset: base + index,
         sourceEnd: base + result.end,
+        owned: true,
       });
       return result.end;
     }

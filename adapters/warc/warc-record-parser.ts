@@ -17,6 +17,11 @@ export interface Segment {
   readonly identityOffset: number | null;
   readonly memberOffset: number;
   readonly sourceEnd: number;
+  /**
+   * `bytes` is this segment's own Buffer, made for it and referenced by nothing else (a gzip
+   * member's inflated output): a payload may keep a view of it instead of a copy.
+   */
+  readonly owned?: true;
 }
 
 /** A record read in full; only the parts the columns need are kept. */
@@ -556,7 +561,7 @@ export class WarcRecordParser {
     const skipped = Math.min(this.blockRemaining, segment.end - index);
     this.blockRemaining -= skipped;
     const next = index + skipped;
-    this.open?.payload?.add(segment.bytes, index, next);
+    this.open?.payload?.add(segment.bytes, index, next, segment.owned === true);
     this.current().end = endOffset(segment, next);
     if (this.blockRemaining === 0) this.finishBlock();
     return next;

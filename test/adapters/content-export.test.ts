@@ -3,7 +3,8 @@
  * type (a response's payload, a resource's block, a revisit's nothing and its WARC-Refers-To),
  * `content_truncated` saying `length` past `--content-max-kb` and keeping a crawler's own
  * reason, warnings counted by code; the same rows whole and fed in small chunks (a payload
- * straddling chunks); the index schema unchanged; and content row groups cut by payload bytes.
+ * straddling chunks); the index schema unchanged; content row groups cut by payload bytes; and
+ * hyparquet (the reader the worker's own index files go through) reading every compression.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,8 @@ import { join } from 'node:path';
 import zlib from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import fc from 'fast-check';
+import { parquetReadObjects } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureColumns, type ContentRow, type ExportRow } from '../../core/capture-row.ts';
 import { FailureError } from '../../core/failure.ts';
@@ -190,6 +193,31 @@ describe('content rows in Parquet', () => {
     // 12 payloads of 60 KB in groups of at most 320 KB: five per group, three groups.
     expect(groups.getRowObjects()[0]?.n).toBe(3);
     connection.closeSync();
+  });
+
+  it('hyparquet reads back every compression, payloads and strings exact, nulls null', async () => {
+    const members = Array.from({ length: 6 }, (_, index) =>
+      responseMember(`https://example.com/p${index}`, caseRecordId(index), [], seededPage(index, 10_000)),
+    );
+    const { rows } = decode(Buffer.concat([...members, zlib.gzipSync(pywbRevisit('https://example.com/r'))]));
+    for (const compression of ['SNAPPY', 'GZIP', 'BROTLI', 'UNCOMPRESSED'] as const) {
+      const encoder = createParquetEncoder({ schema: 'content', compression, rowGroupPayloadBytes: 25_000 }).open();
+      const file = Buffer.concat([await encoder.writeRowGroup(rows), await encoder.finish()]);
+      const back = await parquetReadObjects({
+        file: file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength),
+        compressors,
+        utf8: true,
+      });
+      expect(back.length).toBe(rows.length);
+      back.forEach((row, index) => {
+        const expected = rows[index];
+        expect(Buffer.from(row['content'] as Uint8Array).equals(Buffer.from(expected?.content ?? []))).toBe(true);
+        expect(row['url']).toBe(expected?.url);
+        expect(row['http_headers'] ?? null).toBe(expected?.http_headers ?? null);
+        expect(row['warc_refers_to'] ?? null).toBe(expected?.warc_refers_to ?? null);
+        expect(Number(row['warc_record_offset'])).toBe(expected?.warc_record_offset);
+      });
+    }
   });
 
   it('cuts runs of rows at the payload bound, a row past it alone', () => {
