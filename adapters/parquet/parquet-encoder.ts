@@ -3,7 +3,10 @@ import type { FieldDefinition, ParquetCompression, WriterOptions } from '@dsnp/p
 import { type ExportColumn, type ExportRow, type OutputSchema, schemaColumns } from '../../core/capture-row.ts';
 import { at } from '../../core/checked-access.ts';
 import { contentRowGroupBytes } from '../../core/limits.ts';
-import type { Encoder, JobEncoder } from '../../core/encoder.ts';
+import type { DetachedRowGroups, Encoder, JobEncoder } from '../../core/encoder.ts';
+import { assert } from '../../core/failure.ts';
+import { ByteCollector } from './byte-collector.ts';
+import { detachedFooter, detachedRowGroups, parquetHead } from './detached-row-groups.ts';
 import { flatColumns, newStringBytes, rowForAppend, shredRows } from './flat-shredder.ts';
 
 /** The compressions this encoder offers (`--compression`; see parquetCompressionDefault for their costs). */
@@ -121,32 +124,6 @@ export function parquetWriterOptions(): WriterOptions {
   return { pageIndex: false, useDataPageV2: false, pageSize: pageRowsMax };
 }
 
-/**
- * Collects what parquetjs writes to its output stream, so each call can hand back exactly the
- * bytes it added. It holds bytes only between a write and the next `take`.
- */
-class ByteCollector {
-  private pieces: Buffer[] = [];
-
-  /** The two methods of a writable stream that parquetjs calls (`write` with a callback, `end`). */
-  readonly stream = {
-    write: (piece: Buffer, callback?: (error?: Error | null) => void): boolean => {
-      this.pieces.push(piece);
-      callback?.(null);
-      return true;
-    },
-    end: (callback?: () => void): void => {
-      callback?.();
-    },
-  };
-
-  take(): Uint8Array {
-    const bytes = Buffer.concat(this.pieces);
-    this.pieces = [];
-    return bytes;
-  }
-}
-
 type EncoderState = 'open' | 'finished' | 'broken';
 
 /**
@@ -185,6 +162,26 @@ class ParquetJobEncoder implements JobEncoder {
       assertRowGroupFlushed(writer);
     }
     return this.collector.take();
+  }
+
+  /**
+   * Encodes the rows as row groups standing alone (detached-row-groups.ts): the file's magic is
+   * dropped (`Encoder.head` gives it) and the writer's offsets restart at 0, so the row groups
+   * count from their own first byte. The encoder is finished afterwards: it wrote no footer.
+   */
+  async writeDetached(rows: readonly ExportRow[]): Promise<DetachedRowGroups> {
+    const writer = await this.openedWriter();
+    const envelope = writer.envelopeWriter;
+    assert(envelope !== null && envelope.rowGroups.length === 0, 'parquet encoder: detached rows on a used encoder');
+    const head = this.collector.take();
+    assert(
+      Buffer.compare(head, parquetHead) === 0,
+      'parquet encoder: parquetjs began a file with other bytes than PAR1',
+    );
+    envelope.offset.setValue(0);
+    const bytes = await this.writeRowGroup(rows);
+    this.state = 'finished';
+    return detachedRowGroups(bytes, envelope.rowGroups);
   }
 
   async finish(): Promise<Uint8Array> {
@@ -252,8 +249,12 @@ export function rowGroupsByPayload(rows: readonly ExportRow[], payloadBytesMax: 
 /** The `Encoder` port over @dsnp/parquetjs. */
 export function createParquetEncoder(options: ParquetEncoderOptions = {}): Encoder {
   const schema = captureSchema(options.compression ?? parquetCompressionDefault, options.schema ?? 'index');
+  const payloadBytesMax = options.rowGroupPayloadBytes ?? contentRowGroupBytes;
   return {
     extension: '.parquet',
-    open: () => new ParquetJobEncoder(schema, options.rowGroupPayloadBytes ?? contentRowGroupBytes),
+    open: () => new ParquetJobEncoder(schema, payloadBytesMax),
+    encodeDetached: (rows) => new ParquetJobEncoder(schema, payloadBytesMax).writeDetached(rows),
+    head: parquetHead,
+    footer: (groups) => detachedFooter(schema, groups),
   };
 }
