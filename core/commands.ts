@@ -69,6 +69,8 @@ export type Command =
       readonly chunkIndex: number;
       readonly startBytes: number | null;
       readonly final: boolean;
+      /** Chunk `chunkIndex + 1` is the file's last: nothing follows its bytes. */
+      readonly nextFinal: boolean;
     }
   /**
    * The detached decode of chunk `chunkIndex` was accepted (`place`: its encoded bytes go at

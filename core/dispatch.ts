@@ -191,7 +191,9 @@ function startDetachedDecode(state: WorkerState, job: JobState, index: number): 
   const final = index === job.chunkCount - 1;
   const facts = { outputReservedBytes: growthBytes, cpuLane, detached: true, final };
   const taskId = track(state, 'decode', job, index, 0, facts);
-  return { kind: 'decodeDetached', taskId, jobId: job.claimed.jobId, cpuLane, chunkIndex: index, startBytes, final };
+  const nextFinal = index + 1 === job.chunkCount - 1;
+  const jobId = job.claimed.jobId;
+  return { kind: 'decodeDetached', taskId, jobId, cpuLane, chunkIndex: index, startBytes, final, nextFinal };
 }
 
 /** An encode takes every row gathered so far; when decoding is done it is the last row group. */

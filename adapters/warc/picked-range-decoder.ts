@@ -20,9 +20,9 @@ import type { ByteRange } from '../../core/source.ts';
 export class PickedRangeDecoder implements Decoder {
   constructor(private readonly whole: Decoder) {}
 
-  open(input: InputRef): JobDecoder {
+  open(input: InputRef, resumeAtBytes?: number): JobDecoder {
     return input.picks === undefined
-      ? this.whole.open(input)
+      ? this.whole.open(input, resumeAtBytes)
       : new PickedRangesJobDecoder(input, input.picks, this.whole);
   }
 }

@@ -68,8 +68,9 @@ import { type ParsedRecord, type PayloadCapture, type RecordSink, WarcRecordPars
 export class WarcDecoder implements Decoder {
   constructor(private readonly options: WarcJobDecoderOptions = {}) {}
 
-  open(input: InputRef): JobDecoder {
-    return new WarcJobDecoder(input, this.options);
+  open(input: InputRef, resumeAtBytes?: number): JobDecoder {
+    if (resumeAtBytes === undefined) return new WarcJobDecoder(input, this.options);
+    return new WarcJobDecoder(input, { ...this.options, startOffset: resumeAtBytes, partOfFile: true });
   }
 }
 

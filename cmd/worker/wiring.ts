@@ -181,6 +181,8 @@ export function limitsOf(config: WorkerConfig): WorkerLimits {
       : {}),
     stageWorkersMax: { decode: cpuSlots, encode: cpuSlots },
     cpuSlotsMax: cpuSlots,
+    // One file's chunks decode on every thread (core/split-decode.ts); with one there is no gain.
+    splitDecode: config.threads >= 2,
     memoryBudgetBytes: plan.dataBudgetBytes,
     jobsActiveMax: plan.jobsActiveMax,
     chunkBytes: config.chunkMb * mebibyte,
