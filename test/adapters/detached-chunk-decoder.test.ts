@@ -16,6 +16,7 @@ import type { CaptureRow } from '../../core/capture-row.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import { addRecordCounters, emptyRecordCounters, type RecordCounters } from '../../core/record-counters.ts';
 import { writeCommonCrawlLikeWarc } from '../fixtures-gen/commoncrawl-like-warc.ts';
+import { falseBoundaryWarc } from '../support/false-boundary-warc.ts';
 
 const input: InputRef = { uri: 'file:///t.warc.gz', filename: 't.warc.gz', crawl: null, subset: null, segment: null };
 
@@ -98,25 +99,6 @@ function record(type: string, uri: string, block: Buffer): Buffer {
   return Buffer.concat([Buffer.from(head, 'latin1'), block, Buffer.from('\r\n\r\n')]);
 }
 
-/** A response whose body is a stored `.warc.gz` record: a gzip member that inflates to `WARC/`. */
-function fooledFile(): Buffer {
-  const members: Buffer[] = [];
-  for (let index = 0; index < 120; index++) {
-    const inner = gzipSync(
-      record('response', `https://inner.example/${index}`, Buffer.from('HTTP/1.1 200 OK\r\n\r\nx')),
-      { level: 0 },
-    );
-    const body = Buffer.concat([Buffer.from('x'.repeat((index * 37) % 500)), inner, Buffer.from('tail')]);
-    const http = Buffer.concat([
-      Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/gzip\r\nContent-Length: ${body.length}\r\n\r\n`),
-      body,
-    ]);
-    // Stored, not deflated: the inner member's bytes appear verbatim in the file.
-    members.push(gzipSync(record('response', `https://outer.example/${index}`, http), { level: 0 }));
-  }
-  return Buffer.concat(members);
-}
-
 describe('detached chunk decodes under the split rule', () => {
   for (const fullInflate of [false, true]) {
     it(`give the rows and counts of the decoder in order (${fullInflate ? 'full' : 'head-only'} inflate)`, () => {
@@ -140,7 +122,7 @@ describe('detached chunk decodes under the split rule', () => {
   });
 
   it('reads each record once where a payload holds a false boundary', () => {
-    const bytes = fooledFile();
+    const bytes = falseBoundaryWarc(120);
     let redoneSomewhere = false;
     for (const chunkBytes of [1_000, 1_500, 2_000, 3_000]) {
       const chunks = chunksOf(bytes, chunkBytes);
