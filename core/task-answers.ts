@@ -60,7 +60,9 @@ export function applyTaskAnswer(state: WorkerState, answer: TaskAnswer, nowMs: n
     return;
   }
   if (answer.kind === 'taskFailed' && job.leaseLostDuringCommit) return endJob(state, job, 'lost', commands);
-  // A detached decode of a job that fell back is void, whatever it answers (split-decode.ts).
+  // A detached decode of a job that fell back is void, whatever it answers (split-decode.ts):
+  // one that failed left nothing with the driver, one that answered leaves bytes to drop.
+  if (task.detached && !isSplitting(job) && answer.kind === 'taskFailed') return;
   if (task.detached && !isSplitting(job)) return onDetachedDecoded(state, task, voidAnswer, nowMs, commands);
   if (answer.kind === 'taskFailed') return onTaskFailed(state, task, answer.failure, nowMs, commands);
   assert(answerMatchesStage(answer.kind, task), `answer ${answer.kind} for a ${task.stage} task`);

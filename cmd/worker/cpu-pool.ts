@@ -49,6 +49,7 @@ function transferable(chunk: Uint8Array): Uint8Array {
 }
 
 export class CpuPool implements CpuStages {
+  readonly sharesChunks = true;
   private readonly threads: CpuThread[] = [];
   /** The thread each job's state lives in, to forget it there when the job is dropped. */
   private readonly pinned = new Map<string, CpuThread>();

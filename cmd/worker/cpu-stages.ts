@@ -60,6 +60,11 @@ export interface EncodedPiece {
  */
 export interface CpuStages {
   readonly size: number;
+  /**
+   * Its decodes run on other threads, so a split job's chunks, read by two decodes and again
+   * after a false boundary, are best kept in shared memory (node-runtime.ts).
+   */
+  readonly sharesChunks: boolean;
   /** `resumeAtBytes`: the job's first decode in order after split decoding fell back (core/split-decode.ts). */
   decode(
     jobId: string,
@@ -94,6 +99,7 @@ export type DetachedDecoder = (input: InputRef, request: DetachedChunk) => Detac
 /** Decode and encode on the event loop: one CPU slot, no thread hops. */
 export class InProcessCpu implements CpuStages {
   readonly size = 1;
+  readonly sharesChunks = false;
   private readonly jobs = new Map<string, JobCodec>();
 
   constructor(

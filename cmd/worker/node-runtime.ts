@@ -254,7 +254,9 @@ export class NodeRuntime {
       command.lengthBytes === 0
         ? new Uint8Array(0)
         : await this.adapters.source.read(command.input, range, data.abort.signal);
-    data.chunks.set(command.chunkIndex, this.options.limits.splitDecode ? shared(bytes) : bytes);
+    const split =
+      this.options.limits.splitDecode && this.adapters.cpu.sharesChunks && command.input.picks === undefined;
+    data.chunks.set(command.chunkIndex, split ? shared(bytes) : bytes);
     return { kind: 'chunkFetched', taskId: command.taskId, bytes: bytes.length };
   }
 

@@ -58,6 +58,8 @@ interface JobCodec {
 }
 
 export class ModelCpu implements CpuStages {
+  /** Its decodes read nothing of the bytes: no copy into shared memory. */
+  readonly sharesChunks = false;
   private readonly jobs = new Map<string, JobCodec>();
   private readonly encoder = new TextEncoder();
 

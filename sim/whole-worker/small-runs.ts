@@ -44,9 +44,14 @@ export const smallLimits: Partial<WorkerLimits> = {
 };
 
 /** A small run whose faults are drawn from its seed too. */
-export function smallRun(seed: number, options: { oneStepCommitForTests?: boolean } = {}): Promise<WholeWorkerResult> {
+export function smallRun(
+  seed: number,
+  options: { oneStepCommitForTests?: boolean; splitDecode?: boolean } = {},
+): Promise<WholeWorkerResult> {
   const plan: FaultPlan = drawFaultPlan(seededRandom(seed ^ 0x0fa17));
-  return simulateWholeWorker({ scenario: smallScenario(seed), plan, limits: smallLimits, ...options });
+  const { splitDecode, ...rest } = options;
+  const limits = splitDecode === undefined ? smallLimits : { ...smallLimits, splitDecode };
+  return simulateWholeWorker({ scenario: smallScenario(seed), plan, limits, ...rest });
 }
 
 /** The environment variable that makes the property tests run one seed: the replay. */

@@ -140,9 +140,7 @@ export async function simulateWholeWorker(options: WholeWorkerOptions): Promise<
   assert(type !== undefined, `unknown instance type ${scenario.instanceType}`);
   const random = randomStreams(scenario.seed);
   const inputs = ModelSource.inputsOf(fileSizes(scenario, random));
-  // As the worker runs with two threads or more (cmd/worker/wiring.ts): one file on every core.
-  const splitDecode = type.vcpus >= 2;
-  const limits: WorkerLimits = { ...limitsForInstance(type, scenario), splitDecode, ...options.limits };
+  const limits: WorkerLimits = { ...limitsForInstance(type, scenario), ...options.limits };
   const queue = new EventQueue(eventsPerFileMax * scenario.files + 100_000);
   const models = scenario.models;
   const ledger = new SimulatedLedgerPort({
