@@ -34,7 +34,7 @@ function exportOnce(input: string, threads: number, schema: string): Run {
   const output = mkdtempSync(join(tmpdir(), 'bench-split-out-'));
   try {
     const args = ['--input', input, '--output', output, '--threads', String(threads), '--schema', schema];
-    const flags = ['--metrics', 'none', '--memory-budget-mb', String(budgetMb)];
+    const flags = ['--metrics', 'none', '--memory-budget-mb', String(budgetMb), '--split-decode', 'on'];
     const run = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', process.execPath, binary, ...args, ...flags], {
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,

@@ -22,7 +22,8 @@ afterAll(() => rmSync(workFolder, { recursive: true, force: true }));
 async function exportRows(input: string, threads: number, schema: string): Promise<Record<string, unknown>[]> {
   const output = join(workFolder, `out-${schema}-${threads}-${input.replace(/\W/g, '')}`);
   const args = ['--input', input, '--output', output, '--threads', String(threads), '--chunk-mb', '1'];
-  const exit = await runWorkerCommand([...args, '--schema', schema, '--metrics', 'none'], options, 240_000);
+  const split = ['--split-decode', threads > 1 ? 'on' : 'off'];
+  const exit = await runWorkerCommand([...args, ...split, '--schema', schema, '--metrics', 'none'], options, 240_000);
   expect(exit.code, exit.stderr).toBe(0);
   // In the object's order: rows must come out in file order, not only as the same set.
   return duckdbRows(`SELECT * FROM read_parquet('${output}/**/*.parquet', hive_partitioning = false)`);
