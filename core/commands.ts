@@ -39,7 +39,9 @@ export type Command =
     }
   /**
    * Decode chunk `chunkIndex` (fetched earlier) with the job's decoder; chunks come in order.
-   * `cpuLane` is the CPU thread the job is pinned to (see cpu-lanes.ts).
+   * `cpuLane` is the CPU thread the job is pinned to (see cpu-lanes.ts). `resumeAtBytes`, on
+   * the first decode of a job that fell back from split decoding (split-decode.ts), is the input
+   * offset its decoder starts at: the records before it are exported already; null otherwise.
    */
   | {
       readonly kind: 'decodeChunk';
@@ -48,10 +50,38 @@ export type Command =
       readonly cpuLane: number;
       readonly chunkIndex: number;
       readonly final: boolean;
+      readonly resumeAtBytes: number | null;
     }
   /**
+   * Decode chunk `chunkIndex` apart from the job's other chunks (split-decode.ts), on
+   * `cpuLane`, and encode its rows into row groups standing alone; answer `detachedDecoded`.
+   * The decode reads chunk `chunkIndex` and, for its last record, chunk `chunkIndex + 1` (not
+   * when `final`). It starts at `startBytes`, an input offset, or, when null, at the first
+   * verified record boundary at or after the chunk's start, and reads every record that starts
+   * before the chunk's end. The driver keeps the encoded bytes until `placeDetached` says
+   * where they go.
+   */
+  | {
+      readonly kind: 'decodeDetached';
+      readonly taskId: number;
+      readonly jobId: string;
+      readonly cpuLane: number;
+      readonly chunkIndex: number;
+      readonly startBytes: number | null;
+      readonly final: boolean;
+      /** Chunk `chunkIndex + 1` is the file's last: nothing follows its bytes. */
+      readonly nextFinal: boolean;
+    }
+  /**
+   * The detached decode of chunk `chunkIndex` was accepted (`place`: its encoded bytes go at
+   * the object's end now, and its row groups into the footer) or rejected (dropped). No answer.
+   */
+  | { readonly kind: 'placeDetached'; readonly jobId: string; readonly chunkIndex: number; readonly place: boolean }
+  /**
    * Encode the next `rows` rows the job's decoder produced as row group `rowGroupIndex`, on
-   * the job's CPU lane; `final` also writes the footer (rows may then be 0).
+   * the job's CPU lane; `final` also writes the footer (rows may then be 0). `detached`: the
+   * object began with detached decodes' row groups (split-decode.ts), so these rows are
+   * encoded apart too and the footer is built from every row group placed.
    */
   | {
       readonly kind: 'encodeRowGroup';
@@ -61,6 +91,7 @@ export type Command =
       readonly rowGroupIndex: number;
       readonly rows: number;
       readonly final: boolean;
+      readonly detached: boolean;
     }
   /**
    * Start the job's upload on the sink (S3's CreateMultipartUpload), a request to the sink

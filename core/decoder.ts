@@ -20,5 +20,10 @@ export interface JobDecoder {
 }
 
 export interface Decoder {
-  open(input: InputRef): JobDecoder;
+  /**
+   * `resumeAtBytes`: the decoder starts at that input offset, a record boundary, with the
+   * records before it read elsewhere (split decoding that fell back, core/split-decode.ts): it
+   * reads offsets from there, and the rules on the whole file are not its to apply.
+   */
+  open(input: InputRef, resumeAtBytes?: number): JobDecoder;
 }

@@ -2,7 +2,8 @@ import type { Command } from './commands.ts';
 import { CommitStep, jobSummary, reserveChunk, SizeTaskIndex, StartTaskIndex } from './job-lifecycle.ts';
 import { ChunkStatus, chunkRange, PartStatus, StepStatus, type JobState } from './job-state.ts';
 import { decodeGrowthBytes, stalledOnMemory } from './capacity.ts';
-import { occupyLane } from './cpu-lanes.ts';
+import { occupyIdleLane, occupyLane } from './cpu-lanes.ts';
+import { detachedStart, encodesDetached, takeResumeAt } from './split-decode.ts';
 import { enqueueReady, takeReady } from './ready-queue.ts';
 import { rateAllows, refillTokens, takeToken } from './request-rate.ts';
 import { assert } from './failure.ts';
@@ -70,7 +71,9 @@ function startTask(state: WorkerState, entry: ReadyEntry): Command {
     case 'fetch':
       return entry.index === SizeTaskIndex ? startSizing(state, entry.job) : startFetch(state, entry.job, entry.index);
     case 'decode':
-      return startDecode(state, entry.job, entry.index);
+      return entry.detached
+        ? startDetachedDecode(state, entry.job, entry.index)
+        : startDecode(state, entry.job, entry.index);
     case 'encode':
       return startEncode(state, entry.job);
     case 'upload':
@@ -82,6 +85,15 @@ function startTask(state: WorkerState, entry: ReadyEntry): Command {
   }
 }
 
+/** What a CPU task records beside its stage, job, index and bytes. */
+interface CpuTaskFacts {
+  readonly rows?: number;
+  readonly final?: boolean;
+  readonly outputReservedBytes?: number;
+  readonly cpuLane: number;
+  readonly detached?: boolean;
+}
+
 /** Records a task in flight; `bytes` is what it holds of the budget while it runs. */
 function track(
   state: WorkerState,
@@ -89,13 +101,23 @@ function track(
   job: JobState,
   index: number,
   bytes: number,
-  rows = 0,
-  final = false,
-  outputReservedBytes = 0,
+  cpu: CpuTaskFacts = { cpuLane: -1 },
 ): number {
   const taskId = state.nextTaskId++;
   const dispatchSeq = state.nextDispatchSeq++;
-  state.inFlight.set(taskId, { taskId, stage, job, index, bytes, rows, final, outputReservedBytes, dispatchSeq });
+  state.inFlight.set(taskId, {
+    taskId,
+    stage,
+    job,
+    index,
+    bytes,
+    rows: cpu.rows ?? 0,
+    final: cpu.final ?? false,
+    outputReservedBytes: cpu.outputReservedBytes ?? 0,
+    dispatchSeq,
+    cpuLane: cpu.cpuLane,
+    detached: cpu.detached ?? false,
+  });
   state.active[stage] += 1;
   job.inFlightBytes += bytes;
   return taskId;
@@ -141,7 +163,7 @@ function startDecode(state: WorkerState, job: JobState, index: number): Command 
   // The rows' expected growth beyond the chunk is reserved until the answer (capacity.ts).
   const growthBytes = decodeGrowthBytes(state, lengthBytes);
   state.decodeOutputBytesReserved += growthBytes;
-  const taskId = track(state, 'decode', job, index, lengthBytes, 0, false, growthBytes);
+  const taskId = track(state, 'decode', job, index, lengthBytes, { outputReservedBytes: growthBytes, cpuLane });
   return {
     kind: 'decodeChunk',
     taskId,
@@ -149,14 +171,37 @@ function startDecode(state: WorkerState, job: JobState, index: number): Command 
     cpuLane,
     chunkIndex: index,
     final: index === job.chunkCount - 1,
+    resumeAtBytes: takeResumeAt(job),
   };
+}
+
+/**
+ * A detached decode (split-decode.ts) on any idle lane. It holds no bytes of its own: the
+ * chunks it reads stay reserved until the chunk is accepted. Its rows are encoded in the same
+ * task, so only the growth they may reach while it runs is reserved, as for any decode.
+ */
+function startDetachedDecode(state: WorkerState, job: JobState, index: number): Command {
+  const split = job.split;
+  assert(split !== null, `detached decode of ${job.claimed.jobId}, which is not split`);
+  const startBytes = detachedStart(job, split, index);
+  const { lengthBytes } = chunkRange(job, state.limits.chunkBytes, index);
+  const cpuLane = occupyIdleLane(state, job.claimed.jobId);
+  const growthBytes = decodeGrowthBytes(state, lengthBytes);
+  state.decodeOutputBytesReserved += growthBytes;
+  const final = index === job.chunkCount - 1;
+  const facts = { outputReservedBytes: growthBytes, cpuLane, detached: true, final };
+  const taskId = track(state, 'decode', job, index, 0, facts);
+  const nextFinal = index + 1 === job.chunkCount - 1;
+  const jobId = job.claimed.jobId;
+  return { kind: 'decodeDetached', taskId, jobId, cpuLane, chunkIndex: index, startBytes, final, nextFinal };
 }
 
 /** An encode takes every row gathered so far; when decoding is done it is the last row group. */
 function startEncode(state: WorkerState, job: JobState): Command {
   const rows = job.rowsBuffered;
   const cpuLane = occupyLane(state, job);
-  const taskId = track(state, 'encode', job, job.nextRowGroup, job.rowBytesBuffered, rows, job.decodeDone);
+  const facts = { rows, final: job.decodeDone, cpuLane };
+  const taskId = track(state, 'encode', job, job.nextRowGroup, job.rowBytesBuffered, facts);
   job.rowsBuffered = 0;
   job.rowBytesBuffered = 0;
   return {
@@ -167,6 +212,7 @@ function startEncode(state: WorkerState, job: JobState): Command {
     rowGroupIndex: job.nextRowGroup,
     rows,
     final: job.decodeDone,
+    detached: encodesDetached(job),
   };
 }
 

@@ -20,6 +20,25 @@ export type Input =
       readonly rowBytes: number;
       readonly counters: RecordCounters;
     }
+  /**
+   * A `decodeDetached` answer: the input offsets where its first record starts and just past
+   * its last; rows, their estimated size, and the bytes their row groups take once placed (the
+   * object's head included for chunk 0); `splittable`: every record read was one gzip member,
+   * back to back, with no damage; `needsMore`: its last record does not end within the next
+   * chunk.
+   */
+  | {
+      readonly kind: 'detachedDecoded';
+      readonly taskId: number;
+      readonly startBytes: number;
+      readonly endBytes: number;
+      readonly rows: number;
+      readonly rowBytes: number;
+      readonly encodedBytes: number;
+      readonly counters: RecordCounters;
+      readonly splittable: boolean;
+      readonly needsMore: boolean;
+    }
   | { readonly kind: 'rowGroupEncoded'; readonly taskId: number; readonly bytes: number }
   | { readonly kind: 'uploadStarted'; readonly taskId: number }
   | { readonly kind: 'partUploaded'; readonly taskId: number }

@@ -2,6 +2,7 @@ import { InvariantError, type InvariantValues } from './failure.ts';
 import { CommitStep, SizeTaskIndex, StartTaskIndex } from './job-lifecycle.ts';
 import { ChunkStatus, chunkRange, isSized, PartStatus, StepStatus, type JobState } from './job-state.ts';
 import { perStage, remotes, stages, type PerStage, type Stage } from './stage.ts';
+import { isSplitting } from './split-decode.ts';
 import { cpuActive, networkActive, type WorkerState } from './worker-state.ts';
 
 /**
@@ -201,6 +202,8 @@ interface JobCensus {
   inFlightBytes: number;
   /** Row bytes taken by its encode in flight. */
   encodingBytes: number;
+  /** Detached decodes (split-decode.ts) by chunk: a split job may run several at once. */
+  readonly detached: Place[];
 }
 
 interface Census {
@@ -226,6 +229,7 @@ function censusOf(census: Census, job: JobState): JobCensus {
       backedOff: 0,
       inFlightBytes: 0,
       encodingBytes: 0,
+      detached: [],
     };
     census.jobs.set(job, entry);
   }
@@ -233,8 +237,19 @@ function censusOf(census: Census, job: JobState): JobCensus {
 }
 
 /** Records where a task of a held job is; returns the place it was found in before, if any. */
-function recordPlace(entry: JobCensus, stage: Stage, index: number, where: Place): Place | undefined {
+function recordPlace(
+  entry: JobCensus,
+  stage: Stage,
+  index: number,
+  where: Place,
+  detached: boolean,
+): Place | undefined {
   entry.tasks += 1;
+  if (detached) {
+    const earlier = entry.detached[index];
+    entry.detached[index] = where;
+    return earlier;
+  }
   const oneOff =
     stage === 'fetch' && index === SizeTaskIndex
       ? 'sizing'
@@ -264,10 +279,10 @@ function recordPlace(entry: JobCensus, stage: Stage, index: number, where: Place
  */
 function everyTaskInOnePlace(state: WorkerState): Census {
   const census: Census = { jobs: new Map(), inFlight: perStage(() => 0), outputReservedBytes: 0 };
-  const place = (job: JobState, stage: Stage, index: number, where: Place): JobCensus => {
+  const place = (job: JobState, stage: Stage, index: number, where: Place, detached = false): JobCensus => {
     const entry = censusOf(census, job);
     if (job.ended) return entry;
-    const earlier = recordPlace(entry, stage, index, where);
+    const earlier = recordPlace(entry, stage, index, where, detached);
     if (earlier !== undefined) {
       const jobId = job.claimed.jobId;
       const task = stage === 'fetch' || stage === 'upload' ? `${stage} ${index}` : stage;
@@ -283,7 +298,9 @@ function everyTaskInOnePlace(state: WorkerState): Census {
   for (const stage of stages) {
     for (const heap of state.ready[stage]) {
       for (const queued of heap.toArray()) {
-        if (!queued.job.ended) place(queued.job, stage, queued.index, 'ready').queued[stage] += 1;
+        // A detached decode of a job that fell back is void, discarded when it reaches the top.
+        const live = !queued.job.ended && !(queued.detached && !isSplitting(queued.job));
+        if (live) place(queued.job, stage, queued.index, 'ready', queued.detached).queued[stage] += 1;
       }
     }
   }
@@ -291,7 +308,7 @@ function everyTaskInOnePlace(state: WorkerState): Census {
     if (!waiting.job.ended) place(waiting.job, waiting.stage, waiting.index, 'backoff').backedOff += 1;
   }
   for (const task of state.inFlight.values()) {
-    const entry = place(task.job, task.stage, task.index, 'inFlight');
+    const entry = place(task.job, task.stage, task.index, 'inFlight', task.detached);
     census.inFlight[task.stage] += 1;
     entry.inFlightBytes += task.bytes;
     census.outputReservedBytes += task.outputReservedBytes;
@@ -425,7 +442,8 @@ function jobStatesMatchPlaces(state: WorkerState, census: Census): void {
     const found = census.jobs.get(job);
     const accounted =
       oneOffStepsMatchPlaces(job, found) +
-      chunksMatchPlaces(job, found) +
+      (isSplitting(job) ? splitChunksMatchPlaces(job, found) : chunksMatchPlaces(job, found)) +
+      voidDecodesInFlight(job, found) +
       partsMatchPlaces(job, found) +
       stepsMatchPlaces(job, found);
     const tasks = found?.tasks ?? 0;
@@ -523,6 +541,48 @@ function chunksMatchPlaces(job: JobState, found: JobCensus | undefined): number 
   return tasks + (decode === undefined ? 0 : 1);
 }
 
+/**
+ * The chunks of a split job (split-decode.ts): below `accepted` decoded, in the window fetched
+ * or on their way, and a detached decode ready or in flight exactly for the chunks whose
+ * decode status says queued. Returns how many tasks they account for.
+ */
+function splitChunksMatchPlaces(job: JobState, found: JobCensus | undefined): number {
+  const split = job.split;
+  if (split === null) return 0;
+  let tasks = 0;
+  for (let chunk = 0; chunk < job.chunkCount; chunk++) {
+    const status = job.chunkStatus[chunk] ?? -1;
+    const inWindow = chunk >= split.accepted && chunk < job.nextChunkToQueue;
+    const expectedStatus = chunk < split.accepted ? ChunkStatus.Decoded : inWindow ? status : ChunkStatus.Unqueued;
+    const decodingInWindow = inWindow && (status === ChunkStatus.Decoding || status === ChunkStatus.Decoded);
+    if (status !== expectedStatus || decodingInWindow || (status === ChunkStatus.Unqueued && inWindow))
+      stateBroken(job, `chunk ${chunk} of a split job is ${status}`, { chunk, status, accepted: split.accepted });
+    const fetchPlace = found?.fetches[chunk] ?? 'none';
+    const expectedFetch = inWindow ? (fetchPlaceOf[status] ?? 'none') : 'none';
+    if (fetchPlace !== expectedFetch)
+      stateBroken(job, `chunk ${chunk} is ${status}, its fetch ${fetchPlace}`, { chunk, status, place: fetchPlace });
+    if (expectedFetch !== 'none') tasks += 1;
+    const decodePlace = found?.detached[chunk] ?? 'none';
+    const queued = split.decodeStatus[chunk] === 1;
+    if ((decodePlace !== 'none') !== queued || decodePlace === 'backoff')
+      stateBroken(job, `chunk ${chunk}'s detached decode is ${decodePlace}`, { chunk, place: decodePlace });
+    if (queued) tasks += 1;
+  }
+  if (found?.decode !== undefined) stateBroken(job, 'a split job has a decode in order', { index: found.decode.index });
+  return tasks;
+}
+
+/** Detached decodes of a job that fell back: only in flight, where their answers are void. */
+function voidDecodesInFlight(job: JobState, found: JobCensus | undefined): number {
+  if (isSplitting(job) || found === undefined) return 0;
+  let tasks = 0;
+  found.detached.forEach((place, chunk) => {
+    if (place !== 'inFlight') stateBroken(job, `void detached decode of chunk ${chunk} is ${place}`, { chunk, place });
+    tasks += 1;
+  });
+  return tasks;
+}
+
 function partsMatchPlaces(job: JobState, found: JobCensus | undefined): number {
   let tasks = 0;
   let uploaded = 0;
@@ -590,7 +650,10 @@ function heldBytesAddUp(state: WorkerState, census: Census): void {
     let uploadedBytes = 0;
     for (const part of job.parts) if (part.status === PartStatus.Uploaded) uploadedBytes += part.lengthBytes;
     const encodingBytes = census.jobs.get(job)?.encodingBytes ?? 0;
-    const expectedBytes = reservedBytes + job.rowBytesBuffered + encodingBytes + job.encodedBytes - uploadedBytes;
+    let waitingBytes = 0;
+    for (const answer of job.split?.answers.values() ?? []) waitingBytes += answer.encodedBytes;
+    const expectedBytes =
+      reservedBytes + job.rowBytesBuffered + encodingBytes + job.encodedBytes + waitingBytes - uploadedBytes;
     const jobId = job.claimed.jobId;
     if (job.chunkBytesReserved !== reservedBytes || job.heldBytes !== expectedBytes)
       broken(Invariant.HeldBytesSums, `${jobId} holds bytes its chunks, rows and parts do not`, {
@@ -649,8 +712,9 @@ function cpuLanesAddUp(state: WorkerState): void {
   const running = new Set<number>();
   for (const task of state.inFlight.values()) {
     if (task.stage !== 'decode' && task.stage !== 'encode') continue;
-    const lane = task.job.cpuLane;
-    if (lane < 0 || lane >= lanes || !state.laneBusy[lane] || running.has(lane))
+    const lane = task.cpuLane;
+    const offItsJobsLane = !task.detached && lane !== task.job.cpuLane;
+    if (lane < 0 || lane >= lanes || !state.laneBusy[lane] || running.has(lane) || offItsJobsLane)
       broken(Invariant.Lanes, `task ${task.taskId} runs on lane ${lane}, idle or shared`, {
         taskId: task.taskId,
         lane,

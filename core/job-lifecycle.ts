@@ -4,6 +4,7 @@ import type { Failure } from './failure.ts';
 import type { LeasedJob } from './input-ref.ts';
 import { ChunkStatus, newJobState, PartStatus, setSize, StepStatus, type JobState } from './job-state.ts';
 import { enqueueReady, forgetQueuedWork } from './ready-queue.ts';
+import { isSplitting, queueDetachedDecodes, splitStateFor, splitWindowChunks } from './split-decode.ts';
 import type { WorkerState } from './worker-state.ts';
 
 /**
@@ -23,6 +24,7 @@ export const StartTaskIndex = 0;
  */
 export function admitJob(state: WorkerState, leased: LeasedJob, nowMs: number, leaseValidUntilMs: number): JobState {
   const job = newJobState(leased, state.nextJobSeq++, state.limits, leaseValidUntilMs);
+  if (job.sizeStatus === StepStatus.None) job.split = splitStateFor(job, state.limits);
   state.jobs.set(leased.jobId, job);
   state.counters.jobsClaimed += 1;
   state.nextLeaseCheckAtMs = Math.min(state.nextLeaseCheckAtMs, leaseValidUntilMs - state.limits.leaseSafetyMs);
@@ -40,6 +42,7 @@ export function queueSizing(state: WorkerState, job: JobState, nowMs: number): v
 /** The job's size is known: its chunks exist now, and the first ones are queued. */
 export function sizeJob(state: WorkerState, job: JobState, sizeBytes: number, nowMs: number): void {
   setSize(job, state.limits, sizeBytes);
+  job.split = splitStateFor(job, state.limits);
   job.sizeStatus = StepStatus.Done;
   queueFetchWindow(state, job, nowMs);
 }
@@ -59,9 +62,13 @@ export function uploadStarted(state: WorkerState, job: JobState, nowMs: number):
   });
 }
 
-/** Queues chunks for fetching up to the job's read-ahead window past the next chunk to decode. */
+/**
+ * Queues chunks for fetching up to the job's read-ahead window past the next chunk to decode
+ * (for a split job, the next chunk to accept: split-decode.ts).
+ */
 export function queueFetchWindow(state: WorkerState, job: JobState, nowMs: number): void {
-  const windowEnd = Math.min(job.chunkCount, job.nextChunkToDecode + state.fetchWindowChunks);
+  const window = isSplitting(job) ? splitWindowChunks(state) : state.fetchWindowChunks;
+  const windowEnd = Math.min(job.chunkCount, job.nextChunkToDecode + window);
   while (job.nextChunkToQueue < windowEnd) {
     job.chunkStatus[job.nextChunkToQueue] = ChunkStatus.Ready;
     enqueueReady(state, job, 'fetch', job.nextChunkToQueue, nowMs);
@@ -69,8 +76,12 @@ export function queueFetchWindow(state: WorkerState, job: JobState, nowMs: numbe
   }
 }
 
-/** Queues the decode of the next chunk in order, if it is fetched and no decode of the job runs. */
+/**
+ * Queues the decode of the next chunk in order, if it is fetched and no decode of the job runs;
+ * for a split job, every detached decode that can start.
+ */
 export function maybeQueueDecode(state: WorkerState, job: JobState, nowMs: number): void {
+  if (job.split !== null && job.split.mode === 'split') return queueDetachedDecodes(state, job, job.split, nowMs);
   const index = job.nextChunkToDecode;
   if (index >= job.chunkCount || job.chunkStatus[index] !== ChunkStatus.Fetched) return;
   job.chunkStatus[index] = ChunkStatus.Decoding;

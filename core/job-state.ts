@@ -5,6 +5,7 @@ import { emptyRecordCounters, type RecordCounters } from './record-counters.ts';
 import type { TaskAttempts } from './retry-policy.ts';
 import { coalesceGapBytesOf, pickedBytesOf, planRequests } from './request-plan.ts';
 import type { ByteRange } from './source.ts';
+import type { SplitState } from './split-decode.ts';
 import { perStage, type PerStage } from './stage.ts';
 
 /** Where one chunk of a job stands; stored in a byte array, one entry per chunk. */
@@ -116,6 +117,8 @@ export interface JobState {
   chunkBytesReserved: number;
   /** The CPU lane its decoder, rows and encoder live on, from its first CPU task; -1 before. */
   cpuLane: number;
+  /** Split decoding of a gzip file (split-decode.ts); null for a job decoded in order on its lane. */
+  split: SplitState | null;
   /** Ready-queue entries of this job per stage, to fix the global counts when it is dropped. */
   readonly readyCount: PerStage<number>;
   backoffCount: number;
@@ -224,6 +227,7 @@ export function newJobState(leased: LeasedJob, seq: number, limits: WorkerLimits
     inFlightBytes: 0,
     chunkBytesReserved: 0,
     cpuLane: -1,
+    split: null,
     readyCount: perStage(() => 0),
     backoffCount: 0,
     inputBytes: 0,

@@ -41,6 +41,12 @@ export interface WorkerLimits {
   /** Rows gathered before a row group is encoded (the last row group may be smaller). */
   readonly rowGroupRows: number;
   /**
+   * Decodes the chunks of one gzip file apart, on any idle CPU lane, and accepts their rows in
+   * order (split-decode.ts). Off by default: a driver turns it on once it answers
+   * `decodeDetached` (the node runtime with two threads or more, the whole-worker simulation).
+   */
+  readonly splitDecode: boolean;
+  /**
    * Estimated row bytes gathered before a row group is encoded, whichever of this and
    * `rowGroupRows` comes first: rows that carry payloads (the content schema) are cut by bytes.
    */
@@ -140,6 +146,7 @@ export const defaultLimits: WorkerLimits = {
   coalesceGapBytes: null,
   fetchAheadChunksMax: 8,
   rowGroupRows: 20_000,
+  splitDecode: false,
   // Index rows estimate about 1.8 KB each, 36 MB a row group of 20,000: the rows cut them first.
   rowGroupBytes: 64 * mebibyte,
   // The index's rows: URL, headers and digests as strings, about 1/50 of the WARC bytes (sim/models.ts).

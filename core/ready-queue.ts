@@ -1,6 +1,7 @@
 import type { BinaryHeap } from './binary-heap.ts';
 import { at } from './checked-access.ts';
 import type { JobState } from './job-state.ts';
+import { isSplitting } from './split-decode.ts';
 import { type Stage, stages } from './stage.ts';
 import type { ReadyEntry, WorkerState } from './worker-state.ts';
 
@@ -10,7 +11,8 @@ import type { ReadyEntry, WorkerState } from './worker-state.ts';
  * jobs not pinned yet: the task a CPU stage runs next is the best of the heads of that heap
  * and of the idle lanes' heaps, O(lanes) whatever the queues hold. Entries of a job that
  * ended stay in a heap until they reach its top, where they are discarded; the counts never
- * include them.
+ * include them. Detached decodes of a job that fell back to decoding in order (split-decode.ts)
+ * leave the counts when it falls back, and their entries are discarded the same way.
  */
 export function enqueueReady(
   state: WorkerState,
@@ -19,8 +21,9 @@ export function enqueueReady(
   index: number,
   nowMs: number,
   reserved = false,
+  detached = false,
 ): void {
-  heapOf(state, stage, job).push({ job, stage, index, readySeq: state.nextReadySeq++, reserved });
+  heapOf(state, stage, job).push({ job, stage, index, readySeq: state.nextReadySeq++, reserved, detached });
   if (state.readyCount[stage] === 0) state.waitingSinceMs[stage] = nowMs;
   state.readyCount[stage] += 1;
   job.readyCount[stage] += 1;
@@ -32,11 +35,11 @@ function heapOf(state: WorkerState, stage: Stage, job: JobState): BinaryHeap<Rea
   return at(heaps, index);
 }
 
-/** The heap's top once entries of ended jobs are dropped. */
+/** The heap's top once entries of ended jobs, and detached decodes of jobs that fell back, are dropped. */
 function liveTop(heap: BinaryHeap<ReadyEntry>): ReadyEntry | undefined {
   // Bounded by the heap's size: each pass removes one stale entry.
   for (let top = heap.peek(); top !== undefined; top = heap.peek()) {
-    if (!top.job.ended) return top;
+    if (!top.job.ended && !(top.detached && !isSplitting(top.job))) return top;
     heap.pop();
   }
   return undefined;

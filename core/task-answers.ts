@@ -20,11 +20,24 @@ import {
   uploadStarted,
 } from './job-lifecycle.ts';
 import { ChunkStatus, PartStatus, StepStatus, type JobState } from './job-state.ts';
-import { addRecordCounters } from './record-counters.ts';
+import { addRecordCounters, emptyRecordCounters } from './record-counters.ts';
 import { onRemoteAnswer, type RemoteAnswer } from './remote-limit.ts';
 import { scheduleBackoff } from './ready-queue.ts';
 import { decideRetry, type TaskAttempts } from './retry-policy.ts';
+import { isSplitting, onDetachedDecoded } from './split-decode.ts';
 import type { TaskInFlight, WorkerState } from './worker-state.ts';
+
+/** What a void detached decode stands for: nothing, as its answer is dropped. */
+const voidAnswer = {
+  startBytes: 0,
+  endBytes: 0,
+  rows: 0,
+  rowBytes: 0,
+  encodedBytes: 0,
+  counters: emptyRecordCounters,
+  splittable: false,
+  needsMore: false,
+};
 
 type TaskAnswer = Extract<Input, { taskId: number }>;
 
@@ -38,7 +51,7 @@ export function applyTaskAnswer(state: WorkerState, answer: TaskAnswer, nowMs: n
   state.inFlight.delete(answer.taskId);
   state.active[task.stage] -= 1;
   const job = task.job;
-  if (task.stage === 'decode' || task.stage === 'encode') freeLane(state, job);
+  if (task.stage === 'decode' || task.stage === 'encode') freeLane(state, task.cpuLane);
   job.inFlightBytes -= task.bytes;
   state.decodeOutputBytesReserved -= task.outputReservedBytes;
   if (job.ended) {
@@ -47,6 +60,10 @@ export function applyTaskAnswer(state: WorkerState, answer: TaskAnswer, nowMs: n
     return;
   }
   if (answer.kind === 'taskFailed' && job.leaseLostDuringCommit) return endJob(state, job, 'lost', commands);
+  // A detached decode of a job that fell back is void, whatever it answers (split-decode.ts):
+  // one that failed left nothing with the driver, one that answered leaves bytes to drop.
+  if (task.detached && !isSplitting(job) && answer.kind === 'taskFailed') return;
+  if (task.detached && !isSplitting(job)) return onDetachedDecoded(state, task, voidAnswer, nowMs, commands);
   if (answer.kind === 'taskFailed') return onTaskFailed(state, task, answer.failure, nowMs, commands);
   assert(answerMatchesStage(answer.kind, task), `answer ${answer.kind} for a ${task.stage} task`);
   switch (answer.kind) {
@@ -59,6 +76,8 @@ export function applyTaskAnswer(state: WorkerState, answer: TaskAnswer, nowMs: n
       return onChunkFetched(state, task, answer.bytes, nowMs);
     case 'chunkDecoded':
       return onChunkDecoded(state, task, answer, nowMs);
+    case 'detachedDecoded':
+      return onDetachedDecoded(state, task, answer, nowMs, commands);
     case 'rowGroupEncoded':
       return onRowGroupEncoded(state, task, answer.bytes, nowMs);
     case 'partUploaded':
@@ -75,6 +94,7 @@ const stageOfAnswer = {
   uploadStarted: 'upload',
   chunkFetched: 'fetch',
   chunkDecoded: 'decode',
+  detachedDecoded: 'decode',
   rowGroupEncoded: 'encode',
   partUploaded: 'upload',
   objectCompleted: 'commit',
@@ -87,6 +107,7 @@ function answerMatchesStage(kind: keyof typeof stageOfAnswer, task: TaskInFlight
   if (stageOfAnswer[kind] !== task.stage) return false;
   if (task.stage === 'fetch') return (kind === 'inputSized') === (task.index === SizeTaskIndex);
   if (task.stage === 'upload') return (kind === 'uploadStarted') === (task.index === StartTaskIndex);
+  if (task.stage === 'decode') return (kind === 'detachedDecoded') === task.detached;
   return true;
 }
 

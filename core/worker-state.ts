@@ -20,6 +20,8 @@ export interface ReadyEntry {
   readonly readySeq: number;
   /** Retried fetches already hold their memory and a sizing needs none, so they go before new fetches (capacity.ts). */
   readonly reserved: boolean;
+  /** A detached decode (split-decode.ts): it runs on any idle lane, and is void once its job falls back. */
+  readonly detached: boolean;
 }
 
 /** A task waiting for its retry delay. */
@@ -50,6 +52,10 @@ export interface TaskInFlight {
   readonly outputReservedBytes: number;
   /** Dispatch order: a remote's limit tells answers to requests sent before its last cut by it. */
   readonly dispatchSeq: number;
+  /** The CPU lane a decode or encode occupies; -1 for other stages. */
+  readonly cpuLane: number;
+  /** A detached decode (split-decode.ts): void, answer or failure, once its job fell back. */
+  readonly detached: boolean;
 }
 
 /** Counters since the worker started; the metrics snapshot reports them. */

@@ -4,6 +4,8 @@ import type { Input } from '../core/inputs.ts';
 /** What the driver knows one job holds. */
 interface JobTally {
   readonly chunkBytes: Map<number, number>;
+  /** Encoded bytes of detached decodes answered and not yet placed or dropped, by chunk. */
+  readonly detachedBytes: Map<number, number>;
   rowsBuffered: number;
   rowBytesBuffered: number;
   heldBytes: number;
@@ -24,7 +26,8 @@ interface TaskTally {
  * core/capacity.ts documents: a chunk is held from its first fetch until it is decoded, rows
  * from their decode until the encode that takes them ends, encoded bytes until their part is
  * uploaded; an ended job frees all at once except what its tasks still in flight hold, which
- * their answers free.
+ * their answers free. A split job's chunk (core/split-decode.ts) is held until it is placed,
+ * and a detached decode's encoded bytes from its answer.
  */
 export class MemoryTally {
   heldBytes = 0;
@@ -34,7 +37,8 @@ export class MemoryTally {
   private job(jobId: string): JobTally {
     let job = this.jobs.get(jobId);
     if (job === undefined) {
-      job = { chunkBytes: new Map(), rowsBuffered: 0, rowBytesBuffered: 0, heldBytes: 0, ended: false };
+      const detachedBytes = new Map<number, number>();
+      job = { chunkBytes: new Map(), detachedBytes, rowsBuffered: 0, rowBytesBuffered: 0, heldBytes: 0, ended: false };
       this.jobs.set(jobId, job);
     }
     return job;
@@ -67,6 +71,14 @@ export class MemoryTally {
         });
         return;
       }
+      case 'decodeDetached': {
+        // Its chunks stay held until the chunk is placed (core/split-decode.ts): the task pins nothing more.
+        const job = this.job(command.jobId);
+        this.tasks.set(command.taskId, { job, kind: 'decode', index: command.chunkIndex, bytes: 0 });
+        return;
+      }
+      case 'placeDetached':
+        return this.onPlaced(command.jobId, command.chunkIndex, command.place);
       case 'encodeRowGroup': {
         // An encode takes every row gathered so far (core/dispatch.ts); a different count is a bug.
         const job = this.job(command.jobId);
@@ -97,6 +109,17 @@ export class MemoryTally {
     }
   }
 
+  /** A placed chunk's bytes are free and its encoded bytes the object's; a dropped chunk's encoded bytes are free. */
+  private onPlaced(jobId: string, chunkIndex: number, place: boolean): void {
+    const job = this.jobs.get(jobId);
+    if (job === undefined) return;
+    const encodedBytes = job.detachedBytes.get(chunkIndex) ?? 0;
+    job.detachedBytes.delete(chunkIndex);
+    if (!place) return this.hold(job, -encodedBytes);
+    this.hold(job, -(job.chunkBytes.get(chunkIndex) ?? 0));
+    job.chunkBytes.delete(chunkIndex);
+  }
+
   private onJobEnded(jobId: string): void {
     const job = this.jobs.get(jobId);
     if (job === undefined) return;
@@ -125,6 +148,10 @@ export class MemoryTally {
         this.hold(job, input.rowBytes - task.bytes);
         job.rowsBuffered += input.rows;
         job.rowBytesBuffered += input.rowBytes;
+        return;
+      case 'detachedDecoded':
+        job.detachedBytes.set(task.index, input.encodedBytes);
+        this.hold(job, input.encodedBytes);
         return;
       case 'rowGroupEncoded':
         this.hold(job, input.bytes - task.bytes);

@@ -48,6 +48,7 @@ type TaskCommand = CommandOf<
   | 'startUpload'
   | 'fetchChunk'
   | 'decodeChunk'
+  | 'decodeDetached'
   | 'encodeRowGroup'
   | 'uploadPart'
   | 'completeObject'
@@ -59,6 +60,7 @@ const stageOfCommand: Record<TaskCommand['kind'], Stage> = {
   startUpload: 'upload',
   fetchChunk: 'fetch',
   decodeChunk: 'decode',
+  decodeDetached: 'decode',
   encodeRowGroup: 'encode',
   uploadPart: 'upload',
   completeObject: 'commit',
@@ -239,6 +241,7 @@ export class SimulatedInstance {
         context.onFinished(this);
         return;
       case 'dropJob':
+      case 'placeDetached':
         return;
       default:
         return this.dispatchTask(command, nowMs);
@@ -264,6 +267,8 @@ export class SimulatedInstance {
         return this.fetch(command, nowMs);
       case 'decodeChunk':
         return this.decode(command, nowMs);
+      case 'decodeDetached':
+        return this.decodeDetached(command, nowMs);
       case 'encodeRowGroup':
         return this.encode(command, nowMs);
       case 'uploadPart':
@@ -373,6 +378,40 @@ export class SimulatedInstance {
     return this.context.models.cpu.serviceTime === 'exponential'
       ? exponential(this.context.random.cpu, meanMs)
       : meanMs;
+  }
+
+  /**
+   * A detached decode (core/split-decode.ts) of a file whose records never straddle a chunk's
+   * end, so every boundary is true: the same rows and time as a decode in order, encoded in the
+   * same task.
+   */
+  private decodeDetached(command: CommandOf<'decodeDetached'>, nowMs: number): void {
+    const { models, limits } = this.context;
+    const sizeBytes = this.heldJobs.get(command.jobId)?.[0] ?? 0;
+    const startBytes = Math.min(sizeBytes, command.chunkIndex * limits.chunkBytes);
+    const endBytes = Math.min(sizeBytes, startBytes + limits.chunkBytes);
+    const rows =
+      Math.floor(endBytes * models.data.rowsPerInputByte) - Math.floor(startBytes * models.data.rowsPerInputByte);
+    const rates = ratesOf(models);
+    const rowBytes =
+      Math.floor(endBytes * rates.rowBytesPerInputByte) - Math.floor(startBytes * rates.rowBytesPerInputByte);
+    const decodeMs = ((endBytes - startBytes) / rates.decodeBytesPerSecondPerCore) * 1000;
+    const encodeMs = (rows / rates.encodeRowsPerSecondPerCore) * 1000;
+    const encodedBytes = Math.round(rows * rates.parquetBytesPerRow);
+    const counters = { byType: { response: rows }, badByReason: {} };
+    const answer: Input = {
+      kind: 'detachedDecoded',
+      taskId: command.taskId,
+      startBytes,
+      endBytes,
+      rows,
+      rowBytes,
+      encodedBytes,
+      counters,
+      splittable: true,
+      needsMore: false,
+    };
+    this.answerAt(nowMs + this.serviceMs(decodeMs + encodeMs), [answer]);
   }
 
   private decode(command: CommandOf<'decodeChunk'>, nowMs: number): void {

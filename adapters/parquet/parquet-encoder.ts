@@ -4,7 +4,10 @@ import type { RowGroupExt } from '@dsnp/parquetjs/dist/lib/declare.js';
 import { type ExportColumn, type ExportRow, type OutputSchema, schemaColumns } from '../../core/capture-row.ts';
 import { at } from '../../core/checked-access.ts';
 import { contentRowGroupBytes } from '../../core/limits.ts';
-import type { Encoder, JobEncoder } from '../../core/encoder.ts';
+import type { DetachedRowGroups, Encoder, JobEncoder } from '../../core/encoder.ts';
+import { assert } from '../../core/failure.ts';
+import { ByteCollector } from './byte-collector.ts';
+import { detachedFooter, detachedRowGroups, parquetHead } from './detached-row-groups.ts';
 import { type FlatColumn, flatColumns } from './flat-columns.ts';
 import { encodeFlatRowGroup } from './flat-row-group.ts';
 import type { PageCompression } from './page-compression.ts';
@@ -127,32 +130,6 @@ export function parquetWriterOptions(): WriterOptions {
   return { pageIndex: false, useDataPageV2: false, pageSize: pageRowsMax };
 }
 
-/**
- * Collects what is written to the file, so each call can hand back exactly the bytes it added.
- * It holds bytes only between a write and the next `take`.
- */
-class ByteCollector {
-  private pieces: Buffer[] = [];
-
-  /** The two methods of a writable stream that parquetjs's envelope writer calls (`write` with a callback, `end`). */
-  readonly stream = {
-    write: (piece: Buffer, callback?: (error?: Error | null) => void): boolean => {
-      this.pieces.push(piece);
-      callback?.(null);
-      return true;
-    },
-    end: (callback?: () => void): void => {
-      callback?.();
-    },
-  };
-
-  take(): Uint8Array {
-    const bytes = this.pieces.length === 1 ? (this.pieces[0] ?? Buffer.alloc(0)) : Buffer.concat(this.pieces);
-    this.pieces = [];
-    return bytes;
-  }
-}
-
 type EncoderState = 'open' | 'finished' | 'broken';
 
 /**
@@ -188,6 +165,25 @@ class ParquetJobEncoder implements JobEncoder {
       this.guarded(() => this.appendRowGroup(envelope, group));
     }
     return this.collector.take();
+  }
+
+  /**
+   * Encodes the rows as row groups standing alone (detached-row-groups.ts): the file's magic is
+   * dropped (`Encoder.head` gives it) and the writer's offsets restart at 0, so the row groups
+   * count from their own first byte. The encoder is finished afterwards: it wrote no footer.
+   */
+  async writeDetached(rows: readonly ExportRow[]): Promise<DetachedRowGroups> {
+    const envelope = await this.openedEnvelope();
+    assert(envelope.rowGroups.length === 0, 'parquet encoder: detached rows on a used encoder');
+    const head = this.collector.take();
+    assert(
+      Buffer.compare(head, parquetHead) === 0,
+      'parquet encoder: parquetjs began a file with other bytes than PAR1',
+    );
+    envelope.offset.setValue(0);
+    const bytes = await this.writeRowGroup(rows);
+    this.state = 'finished';
+    return detachedRowGroups(bytes, envelope.rowGroups);
   }
 
   async finish(): Promise<Uint8Array> {
@@ -262,8 +258,12 @@ export function rowGroupsByPayload(rows: readonly ExportRow[], payloadBytesMax: 
 export function createParquetEncoder(options: ParquetEncoderOptions = {}): Encoder {
   const compression = options.compression ?? parquetCompressionDefault;
   const schema = captureSchema(compression, options.schema ?? 'index');
+  const payloadBytesMax = options.rowGroupPayloadBytes ?? contentRowGroupBytes;
   return {
     extension: '.parquet',
-    open: () => new ParquetJobEncoder(schema, compression, options.rowGroupPayloadBytes ?? contentRowGroupBytes),
+    open: () => new ParquetJobEncoder(schema, compression, payloadBytesMax),
+    encodeDetached: (rows) => new ParquetJobEncoder(schema, compression, payloadBytesMax).writeDetached(rows),
+    head: parquetHead,
+    footer: (groups) => detachedFooter(schema, groups),
   };
 }

@@ -21,9 +21,9 @@ import { addRecordCounters, emptyRecordCounters, type RecordCounters } from '../
 export class PickedRangeDecoder implements Decoder {
   constructor(private readonly whole: Decoder) {}
 
-  open(input: InputRef): JobDecoder {
+  open(input: InputRef, resumeAtBytes?: number): JobDecoder {
     return input.picks === undefined
-      ? this.whole.open(input)
+      ? this.whole.open(input, resumeAtBytes)
       : new PickedRangesJobDecoder(input, input.picks, this.whole);
   }
 }

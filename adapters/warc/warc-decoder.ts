@@ -68,8 +68,9 @@ import { type ParsedRecord, type PayloadCapture, type RecordSink, WarcRecordPars
 export class WarcDecoder implements Decoder {
   constructor(private readonly options: WarcJobDecoderOptions = {}) {}
 
-  open(input: InputRef): JobDecoder {
-    return new WarcJobDecoder(input, this.options);
+  open(input: InputRef, resumeAtBytes?: number): JobDecoder {
+    if (resumeAtBytes === undefined) return new WarcJobDecoder(input, this.options);
+    return new WarcJobDecoder(input, { ...this.options, startOffset: resumeAtBytes, partOfFile: true });
   }
 }
 
@@ -120,6 +121,16 @@ export interface WarcJobDecoderOptions {
    * blocks, are always inflated whole.
    */
   readonly fullInflate?: boolean;
+  /**
+   * The input offset of the first byte pushed: a decoder that starts at a record boundary in
+   * the middle of the file (split decoding, detached-chunk-decoder.ts) gives the file's offsets.
+   */
+  readonly startOffset?: number;
+  /**
+   * The decoder reads part of the file, whose other parts are read elsewhere: the rules on the
+   * whole file (no record found, every record bad) are not its to apply.
+   */
+  readonly partOfFile?: boolean;
 }
 
 /**
@@ -152,6 +163,7 @@ export class WarcJobDecoder implements JobDecoder {
   private jobSkipped = 0;
   private jobOtherTypes = 0;
   private ended = false;
+  private readonly partOfFile: boolean;
 
   private readonly observer: ((record: ParsedRecord) => void) | undefined;
   private readonly limits: WarcLimits | undefined;
@@ -168,6 +180,8 @@ export class WarcJobDecoder implements JobDecoder {
   ) {
     this.limits = options.limits;
     this.observer = options.observer;
+    this.carryOffset = options.startOffset ?? 0;
+    this.partOfFile = options.partOfFile === true;
     this.derived = derivedFormatOf(input);
     this.rowTypes = this.derived === null ? rowRecordTypes : new Set([derivedRowType[this.derived]]);
     this.payloadBounds = payloadBoundsOf(options.output ?? indexOutput);
@@ -294,6 +308,7 @@ export class WarcJobDecoder implements JobDecoder {
     if (this.members.endedInsideMember) this.countBad('truncated_gzip_member');
     else if (cut) this.countBad('truncated_record');
     this.flushPending();
+    if (this.partOfFile) return;
     if (this.parser.recordCount === 0) {
       // The damage says why: a header line past its limit is not the same fault as a text file.
       const damage = reasonCodesText(badRecordReasons, this.jobBadByReason);

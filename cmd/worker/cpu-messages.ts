@@ -1,4 +1,4 @@
-import type { CodecOptions } from './cpu-stages.ts';
+import type { CodecOptions, DetachedRequest, DetachedResult } from './cpu-stages.ts';
 import type { CaptureFilterSpec } from '../../adapters/filter/capture-filter.ts';
 import type { Failure } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
@@ -7,7 +7,9 @@ import type { RecordCounters } from '../../core/record-counters.ts';
 /**
  * Messages between the runtime and a CPU thread. A job's decoder, its rows and its encoder
  * live in one thread from its first decode to its end, so rows never cross threads: only
- * chunk bytes go in (transferred, not copied) and encoded bytes come out.
+ * chunk bytes go in (transferred, not copied) and encoded bytes come out. A detached decode
+ * (core/split-decode.ts) reads a chunk and the next one, which stay the runtime's: they cross
+ * as views of shared memory, and its rows come out encoded apart.
  */
 export type CpuRequest =
   | {
@@ -17,6 +19,13 @@ export type CpuRequest =
       readonly input: InputRef;
       readonly chunk: Uint8Array;
       readonly final: boolean;
+      readonly resumeAtBytes: number | null;
+    }
+  | {
+      readonly op: 'decodeDetached';
+      readonly requestId: number;
+      readonly input: InputRef;
+      readonly request: DetachedRequest;
     }
   | {
       readonly op: 'encode';
@@ -24,6 +33,7 @@ export type CpuRequest =
       readonly jobId: string;
       readonly rows: number;
       readonly final: boolean;
+      readonly detached: boolean;
     }
   | { readonly op: 'drop'; readonly jobId: string };
 
@@ -35,7 +45,13 @@ export type CpuReply =
       readonly rowBytes: number;
       readonly counters: RecordCounters;
     }
-  | { readonly requestId: number; readonly ok: true; readonly encoded: Uint8Array }
+  | ({ readonly requestId: number; readonly ok: true } & DetachedResult)
+  | {
+      readonly requestId: number;
+      readonly ok: true;
+      readonly encoded: Uint8Array;
+      readonly footerEntries: Uint8Array | null;
+    }
   | { readonly requestId: number; readonly ok: false; readonly failure: Failure };
 
 /**

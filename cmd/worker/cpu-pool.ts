@@ -11,7 +11,16 @@ import type { CaptureFilterSpec } from '../../adapters/filter/capture-filter.ts'
 import { FailureError, ourFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import type { CpuReply, CpuRequest, CpuThreadData } from './cpu-messages.ts';
-import type { CodecOptions, CpuStages, DecodeResult } from './cpu-stages.ts';
+import type {
+  CodecOptions,
+  CpuStages,
+  DecodeResult,
+  DetachedRequest,
+  DetachedResult,
+  EncodedPiece,
+} from './cpu-stages.ts';
+import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
+import type { Encoder, PlacedRowGroups } from '../../core/encoder.ts';
 
 interface Pending {
   readonly resolve: (reply: CpuReply) => void;
@@ -40,6 +49,7 @@ function transferable(chunk: Uint8Array): Uint8Array {
 }
 
 export class CpuPool implements CpuStages {
+  readonly sharesChunks = true;
   private readonly threads: CpuThread[] = [];
   /** The thread each job's state lives in, to forget it there when the job is dropped. */
   private readonly pinned = new Map<string, CpuThread>();
@@ -47,6 +57,7 @@ export class CpuPool implements CpuStages {
   private readonly orphaned = new Set<string>();
   private nextRequestId = 1;
   private closed = false;
+  private readonly footerEncoder: Encoder;
 
   /** `codec`: the schema every thread decodes and encodes; `filter`: each builds the run's row filter from it (cpu-thread.ts). */
   constructor(
@@ -55,6 +66,7 @@ export class CpuPool implements CpuStages {
     private readonly filter: CaptureFilterSpec | null = null,
   ) {
     for (let index = 0; index < size; index++) this.threads.push(this.spawn());
+    this.footerEncoder = createParquetEncoder({ schema: codec.output.schema, compression: codec.compression });
   }
 
   async decode(
@@ -63,29 +75,55 @@ export class CpuPool implements CpuStages {
     input: InputRef,
     chunk: Uint8Array,
     final: boolean,
+    resumeAtBytes: number | null,
   ): Promise<DecodeResult> {
     const bytes = transferable(chunk);
     const reply = await this.request(
       jobId,
       cpuLane,
-      (requestId) => ({ op: 'decode', requestId, jobId, input, chunk: bytes, final }),
+      (requestId) => ({ op: 'decode', requestId, jobId, input, chunk: bytes, final, resumeAtBytes }),
       [bytes.buffer as ArrayBuffer],
     );
     if (!('rowBytes' in reply)) throw new FailureError(ourFault('CPU thread answered a decode with no rows'));
     return reply;
   }
 
-  /** Encodes the next `rows` rows of the job; `final` also writes the footer and unpins it. */
-  async encode(jobId: string, cpuLane: number, rows: number, final: boolean): Promise<Uint8Array> {
+  /**
+   * A detached decode on the thread of `cpuLane`, which pins nothing: its state goes and comes
+   * with it. The chunks cross uncopied when they are views of shared memory (the runtime keeps
+   * a split job's chunks so), else structured clone copies them: 64 MiB at 32 MiB chunks.
+   */
+  async decodeDetached(cpuLane: number, input: InputRef, request: DetachedRequest): Promise<DetachedResult> {
+    const thread = this.threads[cpuLane];
+    if (thread === undefined)
+      throw new FailureError(ourFault(`CPU lane ${cpuLane} is not one of the ${this.threads.length} threads`));
+    const requestId = this.nextRequestId++;
+    const reply = await new Promise<CpuReply>((resolve, reject) => {
+      thread.pending.set(requestId, { resolve, reject });
+      const message: CpuRequest = { op: 'decodeDetached', requestId, input, request };
+      thread.worker.postMessage(message);
+    });
+    if (!reply.ok) throw new FailureError(reply.failure);
+    if (!('headBytes' in reply)) throw new FailureError(ourFault('CPU thread answered a detached decode with no rows'));
+    return reply;
+  }
+
+  /** Encodes the next `rows` rows of the job; `final` also writes the footer (unless `detached`) and unpins it. */
+  async encode(jobId: string, cpuLane: number, rows: number, final: boolean, detached: boolean): Promise<EncodedPiece> {
     const reply = await this.request(
       jobId,
       cpuLane,
-      (requestId) => ({ op: 'encode', requestId, jobId, rows, final }),
+      (requestId) => ({ op: 'encode', requestId, jobId, rows, final, detached }),
       [],
     );
     if (!('encoded' in reply)) throw new FailureError(ourFault('CPU thread answered an encode with no bytes'));
     if (final) this.unpin(jobId);
-    return reply.encoded;
+    return { bytes: reply.encoded, footerEntries: reply.footerEntries };
+  }
+
+  /** A footer is a few KB of metadata: built here, on the event loop, from the groups' entries. */
+  footer(groups: readonly PlacedRowGroups[]): Promise<Uint8Array> {
+    return this.footerEncoder.footer(groups);
   }
 
   /** Forgets a job's decoder, rows and encoder in its thread. */

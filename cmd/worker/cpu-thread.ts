@@ -8,6 +8,7 @@ import { captureFilterOf } from '../../adapters/filter/capture-filter.ts';
 import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
 import { PickedRangeDecoder } from '../../adapters/warc/picked-range-decoder.ts';
 import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
+import { decodeDetachedChunk } from '../../adapters/warc/detached-chunk-decoder.ts';
 import type { CpuReply, CpuRequest, CpuThreadData } from './cpu-messages.ts';
 import { InProcessCpu } from './cpu-stages.ts';
 import { failureOf } from './task-failure.ts';
@@ -22,9 +23,11 @@ async function stagesOf(data: CpuThreadData): Promise<InProcessCpu> {
   const output = data.codec.output;
   const { fullInflate, compression } = data.codec;
   const decoder = new WarcDecoder(keep === null ? { output, fullInflate } : { output, fullInflate, keep });
+  const decoderOptions = keep === null ? { output, fullInflate } : { output, fullInflate, keep };
   return new InProcessCpu(
     new PickedRangeDecoder(decoder),
     createParquetEncoder({ schema: output.schema, compression }),
+    (input, request) => decodeDetachedChunk(input, decoderOptions, request),
   );
 }
 
@@ -42,11 +45,16 @@ async function answer(request: Exclude<CpuRequest, { op: 'drop' }>): Promise<Cpu
   const stages = await ready;
   if (stages instanceof Error) throw stages;
   if (request.op === 'decode') {
-    const decoded = await stages.decode(request.jobId, 0, request.input, request.chunk, request.final);
+    const { jobId, input, chunk, final, resumeAtBytes } = request;
+    const decoded = await stages.decode(jobId, 0, input, chunk, final, resumeAtBytes);
     return { requestId: request.requestId, ok: true, ...decoded };
   }
-  const encoded = owned(await stages.encode(request.jobId, 0, request.rows, request.final));
-  return { requestId: request.requestId, ok: true, encoded };
+  if (request.op === 'decodeDetached') {
+    const result = await stages.decodeDetached(0, request.input, request.request);
+    return { requestId: request.requestId, ok: true, ...result, bytes: owned(result.bytes) };
+  }
+  const piece = await stages.encode(request.jobId, 0, request.rows, request.final, request.detached);
+  return { requestId: request.requestId, ok: true, encoded: owned(piece.bytes), footerEntries: piece.footerEntries };
 }
 
 async function handle(request: CpuRequest): Promise<void> {
@@ -61,7 +69,12 @@ async function handle(request: CpuRequest): Promise<void> {
   } catch (error) {
     reply = { requestId: request.requestId, ok: false, failure: failureOf(error) };
   }
-  const transfer = 'encoded' in reply ? [reply.encoded.buffer as ArrayBuffer] : [];
+  const transfer =
+    'encoded' in reply
+      ? [reply.encoded.buffer as ArrayBuffer]
+      : 'bytes' in reply
+        ? [reply.bytes.buffer as ArrayBuffer]
+        : [];
   parentPort?.postMessage(reply, transfer);
 }
 

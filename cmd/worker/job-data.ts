@@ -1,5 +1,7 @@
 import type { LeasedJob } from '../../core/input-ref.ts';
 import type { PartReceipt, UploadHandle } from '../../core/sink.ts';
+import type { PlacedRowGroups } from '../../core/encoder.ts';
+import type { DetachedResult } from './cpu-stages.ts';
 import { EncodedOutput } from './encoded-output.ts';
 
 /**
@@ -10,6 +12,10 @@ import { EncodedOutput } from './encoded-output.ts';
 export class JobData {
   readonly chunks = new Map<number, Uint8Array>();
   readonly output = new EncodedOutput();
+  /** Detached decodes answered and not yet placed or dropped, by chunk (core/split-decode.ts). */
+  readonly detached = new Map<number, DetachedResult>();
+  /** Row groups encoded apart, where they lie in the object: the footer is built from them. */
+  readonly placed: PlacedRowGroups[] = [];
   readonly partBytes = new Map<number, Uint8Array>();
   readonly receipts = new Map<number, PartReceipt>();
   upload: Promise<UploadHandle> | null = null;

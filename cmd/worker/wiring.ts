@@ -181,6 +181,9 @@ export function limitsOf(config: WorkerConfig): WorkerLimits {
       : {}),
     stageWorkersMax: { decode: cpuSlots, encode: cpuSlots },
     cpuSlotsMax: cpuSlots,
+    // One file's chunks decode on every thread (core/split-decode.ts), when asked: measured
+    // slower than one thread a file so far (docs/figures.md), and with one thread no gain.
+    splitDecode: config.splitDecode === 'on' && config.threads >= 2,
     memoryBudgetBytes: plan.dataBudgetBytes,
     jobsActiveMax: plan.jobsActiveMax,
     chunkBytes: config.chunkMb * mebibyte,

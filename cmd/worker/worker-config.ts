@@ -170,6 +170,13 @@ export const optionSpecs = {
     defaultValue: undefined,
     help: 'CPU threads for decode and encode; 0 runs them on the main thread (default: one per core)',
   },
+  splitDecode: {
+    flag: 'split-decode',
+    environment: 'SPLIT_DECODE',
+    kind: 'string',
+    defaultValue: 'off',
+    help: 'on: the chunks of one .warc.gz decode on every CPU thread (two threads or more); off (default): each file decodes on one thread, measured faster so far (docs/figures.md)',
+  },
   inflate: {
     flag: 'inflate',
     environment: 'INFLATE',
@@ -255,6 +262,7 @@ export interface WorkerConfig {
   /** `--coalesce-gap-kb`: the gap a subset's request bridges; undefined derives it (core/request-plan.ts). */
   readonly coalesceGapKb: number | undefined;
   readonly inflate: 'head-only' | 'full';
+  readonly splitDecode: 'on' | 'off';
   readonly compression: ParquetEncoderCompression;
   readonly threads: number;
   /** `--where`: the condition's text, checked by run-preflight.ts. */
@@ -417,6 +425,7 @@ export function loadWorkerConfig(argv: readonly string[], environment: NodeJS.Pr
     chunkMb,
     coalesceGapKb: asInteger('coalesceGapKb', pick('coalesceGapKb'), 0),
     inflate: oneOf('inflate', pick('inflate'), ['head-only', 'full'] as const),
+    splitDecode: oneOf('splitDecode', pick('splitDecode'), ['on', 'off'] as const),
     // Content rows are mostly payload: GZIP's 60–110 MB/s here would bound the export below inflate.
     compression:
       compressionOf[

@@ -12,7 +12,14 @@
  * model's Parquet size. An object whose rows do not add up to its input's is torn, doubled or
  * out of order.
  */
-import type { CpuStages, DecodeResult } from '../../cmd/worker/cpu-stages.ts';
+import type {
+  CpuStages,
+  DecodeResult,
+  DetachedRequest,
+  DetachedResult,
+  EncodedPiece,
+} from '../../cmd/worker/cpu-stages.ts';
+import type { PlacedRowGroups } from '../../core/encoder.ts';
 import { FailureError, ourFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import type { SeededRandom } from '../../core/seeded-random.ts';
@@ -51,6 +58,8 @@ interface JobCodec {
 }
 
 export class ModelCpu implements CpuStages {
+  /** Its decodes read nothing of the bytes: no copy into shared memory. */
+  readonly sharesChunks = false;
   private readonly jobs = new Map<string, JobCodec>();
   private readonly encoder = new TextEncoder();
 
@@ -80,9 +89,11 @@ export class ModelCpu implements CpuStages {
     _input: InputRef,
     chunk: Uint8Array,
     _final: boolean,
+    resumeAtBytes: number | null = null,
   ): Promise<DecodeResult> {
     const job = this.jobOf(jobId);
     const data = this.models.data;
+    if (resumeAtBytes !== null) job.decodedBytes = resumeAtBytes;
     const startBytes = job.decodedBytes;
     const endBytes = startBytes + chunk.length;
     job.decodedBytes = endBytes;
@@ -95,7 +106,58 @@ export class ModelCpu implements CpuStages {
     return { rows, rowBytes, counters: { byType: { response: rows }, badByReason: {} } };
   }
 
-  async encode(jobId: string, _cpuLane: number, rows: number, final: boolean): Promise<Uint8Array> {
+  /**
+   * A detached decode (core/split-decode.ts) of a file whose records never straddle a chunk's
+   * end: it starts at the chunk's start (or where it is told) and ends at its end, its rows
+   * those of its bytes, as a decode in order would count them, encoded in the same task.
+   */
+  async decodeDetached(_cpuLane: number, _input: InputRef, request: DetachedRequest): Promise<DetachedResult> {
+    const data = this.models.data;
+    const startBytes = request.startBytes ?? request.chunkOffset;
+    const endBytes = request.chunkOffset + request.chunk.length;
+    const rows = Math.floor(endBytes * data.rowsPerInputByte) - Math.floor(startBytes * data.rowsPerInputByte);
+    const rowBytes =
+      Math.floor(endBytes * data.rowBytesPerInputByte) - Math.floor(startBytes * data.rowBytesPerInputByte);
+    const decodeMs = ((endBytes - startBytes) / this.models.cpu.decodeBytesPerSecondPerCore) * 1000;
+    const encodeMs = (rows / this.models.cpu.encodeRowsPerSecondPerCore) * 1000;
+    await this.clock.sleep(this.serviceMs(decodeMs + encodeMs));
+    const counters = { byType: { response: rows }, badByReason: {} };
+    const bytes = this.rowGroup(rows, false);
+    const footerEntries = this.encoder.encode(String(rows));
+    return {
+      rows,
+      rowBytes,
+      counters,
+      startBytes,
+      endBytes,
+      splittable: true,
+      needsMore: false,
+      bytes,
+      footerEntries,
+      headBytes: 0,
+    };
+  }
+
+  /** The footer of row groups encoded apart: the last row group's header with no rows. */
+  async footer(_groups: readonly PlacedRowGroups[]): Promise<Uint8Array> {
+    return this.rowGroup(0, true);
+  }
+
+  private rowGroup(rows: number, final: boolean): Uint8Array {
+    const header = this.encoder.encode(`|rows=${rows}${final ? 'F' : ''}|`);
+    const sizeBytes = Math.round(rows * this.models.data.parquetBytesPerRow) + (final ? footerBytes : 0);
+    const bytes = new Uint8Array(Math.max(header.length, sizeBytes)).fill(0x2e);
+    bytes.set(header, 0);
+    return bytes;
+  }
+
+  async encode(
+    jobId: string,
+    _cpuLane: number,
+    rows: number,
+    final: boolean,
+    detached: boolean,
+  ): Promise<EncodedPiece> {
     const job = this.jobOf(jobId);
     // The real encoders take rows their decoder produced; asking for more is a bug in the caller.
     if (rows > job.rowsBuffered)
@@ -104,11 +166,9 @@ export class ModelCpu implements CpuStages {
     job.rowsBuffered -= taken;
     await this.clock.sleep(this.serviceMs((taken / this.models.cpu.encodeRowsPerSecondPerCore) * 1000));
     if (final) this.jobs.delete(jobId);
-    const header = this.encoder.encode(`|rows=${taken}${final ? 'F' : ''}|`);
-    const sizeBytes = Math.round(taken * this.models.data.parquetBytesPerRow) + (final ? footerBytes : 0);
-    const bytes = new Uint8Array(Math.max(header.length, sizeBytes)).fill(0x2e);
-    bytes.set(header, 0);
-    return bytes;
+    // Rows encoded apart get their footer from `footer`, written by the runtime.
+    if (detached) return { bytes: this.rowGroup(taken, false), footerEntries: this.encoder.encode(String(taken)) };
+    return { bytes: this.rowGroup(taken, final), footerEntries: null };
   }
 
   drop(jobId: string): void {

@@ -50,14 +50,19 @@ export const smallLimits: Partial<WorkerLimits> = {
 export const smallRunUnsizedShare = 0.5;
 
 /** A small run whose faults are drawn from its seed too. */
-export function smallRun(seed: number, options: { oneStepCommitForTests?: boolean } = {}): Promise<WholeWorkerResult> {
+export function smallRun(
+  seed: number,
+  options: { oneStepCommitForTests?: boolean; splitDecode?: boolean } = {},
+): Promise<WholeWorkerResult> {
   const plan: FaultPlan = drawFaultPlan(seededRandom(seed ^ 0x0fa17));
+  const { splitDecode, ...rest } = options;
+  const limits = splitDecode === undefined ? smallLimits : { ...smallLimits, splitDecode };
   return simulateWholeWorker({
     scenario: smallScenario(seed),
     plan,
-    limits: smallLimits,
+    limits,
     unsizedInputShare: smallRunUnsizedShare,
-    ...options,
+    ...rest,
   });
 }
 

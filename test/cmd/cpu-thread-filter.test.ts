@@ -36,9 +36,10 @@ describe('a CPU thread given the run filter', () => {
       input,
       readFileSync(file),
       true,
+      null,
     );
-    const expected = await local.decode('job', 0, input, readFileSync(file), true);
-    const threaded = await pool.decode('job', 0, input, readFileSync(file), true);
+    const expected = await local.decode('job', 0, input, readFileSync(file), true, null);
+    const threaded = await pool.decode('job', 0, input, readFileSync(file), true, null);
     expect(threaded.rows).toBe(expected.rows);
     expect(threaded.rows).toBeGreaterThan(0);
     expect(threaded.rows).toBeLessThan(everything.rows);
@@ -52,7 +53,7 @@ describe('a CPU thread given the run filter', () => {
     });
     pools.push(pool);
     for (const jobId of ['a', 'b'])
-      await expect(pool.decode(jobId, 0, input, readFileSync(file), true)).rejects.toThrow(
+      await expect(pool.decode(jobId, 0, input, readFileSync(file), true, null)).rejects.toThrow(
         /--domains .*no-such-domains\.txt: no such file/,
       );
   });

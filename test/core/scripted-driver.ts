@@ -196,6 +196,7 @@ const stageDurationKey: Record<string, Stage> = {
   startUpload: 'upload',
   fetchChunk: 'fetch',
   decodeChunk: 'decode',
+  decodeDetached: 'decode',
   encodeRowGroup: 'encode',
   uploadPart: 'upload',
   completeObject: 'commit',
@@ -300,6 +301,7 @@ class ScriptedDriver {
       case 'jobEnded':
       case 'emitMetrics':
       case 'finished':
+      case 'placeDetached':
         return;
       default:
         return this.executeTask(command, nowMs);
@@ -330,12 +332,38 @@ class ScriptedDriver {
     this.answer(nowMs + 1, { kind: 'leasesRenewed', jobIds: renewed, sentAtMs: command.sentAtMs });
   }
 
+  /** A detached decode of a file whose records end on chunk boundaries: every boundary is true. */
+  private detachedAnswer(command: CommandOf<'decodeDetached'>): Input {
+    const chunkBytes = this.scenario.limits.chunkBytes;
+    const sizeBytes = this.ledger.sizes.get(command.jobId) ?? 0;
+    const startBytes = Math.min(sizeBytes, command.startBytes ?? command.chunkIndex * chunkBytes);
+    const endBytes = Math.min(sizeBytes, (command.chunkIndex + 1) * chunkBytes);
+    const lengthBytes = endBytes - startBytes;
+    const rows = Math.floor(lengthBytes * this.scenario.rowsPerByte);
+    const rowBytes = Math.floor(lengthBytes * this.scenario.rowBytesPerByte);
+    const encodedBytes = Math.floor(rowBytes * this.scenario.encodedPerRowByte);
+    const counters = { byType: { response: rows }, badByReason: {} };
+    return {
+      kind: 'detachedDecoded',
+      taskId: command.taskId,
+      ...{ startBytes, endBytes, rows, rowBytes, encodedBytes, counters, splittable: true, needsMore: false },
+    };
+  }
+
   private executeTask(
     command: Exclude<
       Command,
       {
         kind:
-          'claimJobs' | 'heartbeat' | 'failJob' | 'releaseJob' | 'dropJob' | 'jobEnded' | 'emitMetrics' | 'finished';
+          | 'claimJobs'
+          | 'heartbeat'
+          | 'failJob'
+          | 'releaseJob'
+          | 'dropJob'
+          | 'jobEnded'
+          | 'emitMetrics'
+          | 'finished'
+          | 'placeDetached';
       }
     >,
     nowMs: number,
@@ -371,6 +399,8 @@ class ScriptedDriver {
         const counters = { byType: { response: rows }, badByReason: {} };
         return this.answer(atMs, { kind: 'chunkDecoded', taskId: command.taskId, rows, rowBytes, counters });
       }
+      case 'decodeDetached':
+        return this.answer(atMs, this.detachedAnswer(command));
       case 'encodeRowGroup': {
         const task = this.state.inFlight.get(command.taskId);
         const bytes = Math.floor((task?.bytes ?? 0) * this.scenario.encodedPerRowByte);

@@ -69,7 +69,15 @@ function fetchOf(job: number): Command {
 }
 
 function decodeOf(job: number): Command {
-  return { kind: 'decodeChunk', taskId: 200 + job, jobId: `job-${job}`, cpuLane: job % 2, chunkIndex: 0, final: false };
+  return {
+    kind: 'decodeChunk',
+    taskId: 200 + job,
+    jobId: `job-${job}`,
+    cpuLane: job % 2,
+    chunkIndex: 0,
+    final: false,
+    resumeAtBytes: null,
+  };
 }
 
 function decodedOf(job: number): Input {

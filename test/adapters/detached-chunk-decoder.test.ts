@@ -1,0 +1,157 @@
+/**
+ * Detached chunk decodes (adapters/warc/detached-chunk-decoder.ts) put together by the core's
+ * rule (core/split-decode.ts: accept in order when offsets meet, decode again from the previous
+ * end after a false boundary, fall back to the decoder in order otherwise) give the rows and
+ * counts of the decoder in order, on CommonCrawl-like files and on a file whose payload holds a
+ * stored `.warc.gz` record (a false boundary).
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { decodeDetachedChunk } from '../../adapters/warc/detached-chunk-decoder.ts';
+import { WarcDecoder, type WarcJobDecoderOptions } from '../../adapters/warc/warc-decoder.ts';
+import type { CaptureRow } from '../../core/capture-row.ts';
+import type { InputRef } from '../../core/input-ref.ts';
+import { addRecordCounters, emptyRecordCounters, type RecordCounters } from '../../core/record-counters.ts';
+import { writeCommonCrawlLikeWarc } from '../fixtures-gen/commoncrawl-like-warc.ts';
+import { falseBoundaryWarc } from '../support/false-boundary-warc.ts';
+
+const input: InputRef = { uri: 'file:///t.warc.gz', filename: 't.warc.gz', crawl: null, subset: null, segment: null };
+
+interface Decoded {
+  readonly rows: CaptureRow[];
+  readonly counters: RecordCounters;
+  /** Chunks decoded again, and whether the file fell back to the decoder in order. */
+  readonly redone: number;
+  readonly fellBack: boolean;
+}
+
+function chunksOf(bytes: Buffer, chunkBytes: number): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let offset = 0; offset < bytes.length; offset += chunkBytes)
+    chunks.push(bytes.subarray(offset, offset + chunkBytes));
+  return chunks;
+}
+
+function inOrder(chunks: readonly Buffer[], options: WarcJobDecoderOptions, startOffset = 0, from = 0): Decoded {
+  const decoder = new WarcDecoder(options).open(input);
+  const rows: CaptureRow[] = [];
+  let counters = emptyRecordCounters;
+  chunks.slice(from).forEach((chunk, at) => {
+    const index = from + at;
+    const skip = at === 0 ? startOffset - index * (chunks[0]?.length ?? 0) : 0;
+    const part = decoder.push(chunk.subarray(skip), index === chunks.length - 1);
+    rows.push(...part.rows);
+    counters = addRecordCounters(counters, part.counters);
+  });
+  return { rows, counters, redone: 0, fellBack: false };
+}
+
+/** The core's rule, run in chunk order (the order answers are accepted in). */
+function split(chunks: readonly Buffer[], options: WarcJobDecoderOptions): Decoded {
+  const chunkBytes = chunks[0]?.length ?? 0;
+  const rows: CaptureRow[] = [];
+  let counters = emptyRecordCounters;
+  let acceptedEnd = 0;
+  let redone = 0;
+  for (let index = 0; index < chunks.length; index++) {
+    const request = (startBytes: number | null) => ({
+      chunk: chunks[index] as Buffer,
+      next: chunks[index + 1] ?? null,
+      nextFinal: index + 1 === chunks.length - 1,
+      chunkOffset: index * chunkBytes,
+      startBytes,
+    });
+    let answer = decodeDetachedChunk(input, options, request(index === 0 ? 0 : null));
+    if (answer.startBytes !== acceptedEnd && !answer.needsMore) {
+      redone += 1;
+      answer = decodeDetachedChunk(input, options, request(acceptedEnd));
+    }
+    if (answer.needsMore || !answer.splittable) {
+      const rest = inOrder(chunks, { ...options, startOffset: acceptedEnd, partOfFile: index > 0 }, acceptedEnd, index);
+      return {
+        rows: [...rows, ...rest.rows],
+        counters: addRecordCounters(counters, rest.counters),
+        redone,
+        fellBack: true,
+      };
+    }
+    rows.push(...answer.rows);
+    counters = addRecordCounters(counters, answer.counters);
+    acceptedEnd = answer.endBytes;
+  }
+  return { rows, counters, redone, fellBack: false };
+}
+
+function commonCrawlLike(bytes: number, seed: number): Buffer {
+  const folder = mkdtempSync(join(tmpdir(), 'detached-'));
+  const file = join(folder, 'cc.warc.gz');
+  writeCommonCrawlLikeWarc(file, bytes, seed);
+  return readFileSync(file);
+}
+
+function record(type: string, uri: string, block: Buffer): Buffer {
+  const head =
+    `WARC/1.0\r\nWARC-Type: ${type}\r\nWARC-Date: 2024-05-18T00:00:00Z\r\nWARC-Record-ID: <urn:uuid:${uri.length}-${block.length}>\r\n` +
+    `WARC-Target-URI: ${uri}\r\nContent-Type: application/http; msgtype=response\r\nContent-Length: ${block.length}\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), block, Buffer.from('\r\n\r\n')]);
+}
+
+describe('detached chunk decodes under the split rule', () => {
+  for (const fullInflate of [false, true]) {
+    it(`give the rows and counts of the decoder in order (${fullInflate ? 'full' : 'head-only'} inflate)`, () => {
+      const bytes = commonCrawlLike(3_000_000, 7);
+      for (const chunkBytes of [200_000, 333_333, 1_000_000]) {
+        const chunks = chunksOf(bytes, chunkBytes);
+        const expected = inOrder(chunks, { fullInflate });
+        const got = split(chunks, { fullInflate });
+        expect(got.fellBack).toBe(false);
+        expect(got.rows).toEqual(expected.rows);
+        expect(got.counters).toEqual(expected.counters);
+      }
+    });
+  }
+
+  it('gives the content schema its rows too', () => {
+    const bytes = commonCrawlLike(600_000, 11);
+    const chunks = chunksOf(bytes, 150_000);
+    const options: WarcJobDecoderOptions = { output: { schema: 'content', contentBytesMax: 64 * 1024 } };
+    expect(split(chunks, options).rows).toEqual(inOrder(chunks, options).rows);
+  });
+
+  it('reads each record once where a payload holds a false boundary', () => {
+    const bytes = falseBoundaryWarc(120);
+    let redoneSomewhere = false;
+    for (const chunkBytes of [1_000, 1_500, 2_000, 3_000]) {
+      const chunks = chunksOf(bytes, chunkBytes);
+      const expected = inOrder(chunks, {});
+      const got = split(chunks, {});
+      expect(got.rows).toEqual(expected.rows);
+      expect(got.counters).toEqual(expected.counters);
+      redoneSomewhere ||= got.redone > 0;
+    }
+    expect(redoneSomewhere).toBe(true);
+  });
+
+  it('answers not splittable for a whole-file gzip, and needsMore for a record longer than two chunks', () => {
+    const whole = gzipSync(
+      Buffer.concat([0, 1, 2, 3].map((index) => record('resource', `https://w/${index}`, Buffer.alloc(50_000, 97)))),
+    );
+    const chunks = chunksOf(whole, 200);
+    const first = decodeDetachedChunk(
+      input,
+      {},
+      {
+        chunk: chunks[0] as Buffer,
+        next: chunks[1] ?? null,
+        nextFinal: chunks.length === 2,
+        chunkOffset: 0,
+        startBytes: 0,
+      },
+    );
+    expect(first.needsMore || !first.splittable).toBe(true);
+    expect(split(chunks, {}).rows).toEqual(inOrder(chunks, {}).rows);
+  });
+});
