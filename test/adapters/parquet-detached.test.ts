@@ -150,7 +150,7 @@ describe.each(schemas.flatMap((schema) => compressions.map((compression) => ({ s
     const encoder = createParquetEncoder({ compression, schema, rowGroupPayloadBytes });
 
     it(
-      'make, batches encoded apart, the file the job encoder writes: same rows in DuckDB and hyparquet, same footer',
+      'make, batches encoded apart, the file the job encoder writes: same rows in DuckDB and hyparquet, same footer but for positions, same pages where it points',
       async () => {
         const rowsAndCuts = fc.tuple(
           fc.array(exportRowArbitrary(schema), { maxLength: 30 }),
