@@ -121,10 +121,20 @@ describe('subsets in the event simulation, as properties', () => {
           const subset = result.subset;
           expect(subset).not.toBeNull();
           if (subset === null) return;
-          expect(result.filesFailed).toBe(0);
-          expect(subset.capturesExported).toBe(subset.captures);
+          // Every done job exported each of its picks once (the subset checker, in `violations`).
+          // At 600 crashes an instance-hour (one every 6 s) a file whose picks take longer than
+          // that between crashes runs out of the ledger's attempts and fails for good, as it should:
+          // its picks are then not exported, never exported twice.
+          expect(subset.capturesExported).toBeLessThanOrEqual(subset.captures);
+          if (crashesPerInstanceHour === 0) {
+            expect(result.filesFailed).toBe(0);
+            expect(subset.capturesExported).toBe(subset.captures);
+          }
           expect(subset.requests).toBeLessThanOrEqual(subset.captures);
           expect(subset.requestsSent).toBeGreaterThanOrEqual(subset.requests);
+          // The picks of a file that failed for good are counted, its requests and fetches only
+          // while it ran.
+          if (result.filesFailed > 0) return;
           expect(subset.bytesFetched).toBeGreaterThanOrEqual(subset.bytesPicked);
           if (coalesceGapBytes === 0) expect(subset.requests).toBe(subset.captures);
         },
