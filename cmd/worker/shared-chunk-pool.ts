@@ -7,6 +7,8 @@
  */
 export class SharedChunkPool {
   private readonly free: SharedArrayBuffer[] = [];
+  /** Buffers this pool made: only they come back (weak, so a dropped job's chunks are collected). */
+  private readonly made = new WeakSet<ArrayBufferLike>();
 
   /**
    * @param chunkBytes the run's chunk size: only buffers of that size are kept.
@@ -20,7 +22,7 @@ export class SharedChunkPool {
   /** The bytes copied into shared memory, a kept buffer when one is free. */
   take(bytes: Uint8Array): Uint8Array {
     const kept = bytes.length <= this.chunkBytes ? this.free.pop() : undefined;
-    const buffer = kept ?? new SharedArrayBuffer(Math.max(bytes.length, this.chunkBytes));
+    const buffer = kept ?? this.fresh(Math.max(bytes.length, this.chunkBytes));
     const view = new Uint8Array(buffer, 0, bytes.length);
     // Buffer#copy is a memcpy; TypedArray#set into shared memory measured 10x slower (20 ms for 32 MiB).
     Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).copy(view);
@@ -33,8 +35,15 @@ export class SharedChunkPool {
    */
   give(view: Uint8Array): void {
     const buffer = view.buffer;
-    if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength !== this.chunkBytes) return;
+    if (!(buffer instanceof SharedArrayBuffer) || !this.made.has(buffer) || buffer.byteLength !== this.chunkBytes)
+      return;
     if (this.free.length < this.freeMax && !this.free.includes(buffer)) this.free.push(buffer);
+  }
+
+  private fresh(byteLength: number): SharedArrayBuffer {
+    const buffer = new SharedArrayBuffer(byteLength);
+    this.made.add(buffer);
+    return buffer;
   }
 }
 
