@@ -255,12 +255,13 @@ export class NodeRuntime {
   private async fetch(command: CommandOf<'fetchChunk'>): Promise<Input> {
     const data = this.jobData(command.jobId);
     const range = { offsetBytes: command.offsetBytes, lengthBytes: command.lengthBytes };
+    const split =
+      this.options.limits.splitDecode && this.adapters.cpu.sharesChunks && command.input.picks === undefined;
+    const memory = split ? this.sharedChunks.memory : undefined;
     const bytes =
       command.lengthBytes === 0
         ? new Uint8Array(0)
-        : await this.adapters.source.read(command.input, range, data.abort.signal);
-    const split =
-      this.options.limits.splitDecode && this.adapters.cpu.sharesChunks && command.input.picks === undefined;
+        : await this.adapters.source.read(command.input, range, data.abort.signal, memory);
     data.chunks.set(command.chunkIndex, split ? this.sharedChunks.take(bytes) : bytes);
     return { kind: 'chunkFetched', taskId: command.taskId, bytes: bytes.length };
   }

@@ -3,7 +3,8 @@
  * one is placed. On this project's 2-core VM, fresh memory costs about 160 ms of CPU for
  * 32 MiB (page faults, half of it system time) against 2 ms to copy into memory already
  * touched (docs/figures.md): a split export of a 300 MB file paid that once a chunk, on top of
- * the source's own read buffer, and it was the largest part of split decoding's extra CPU.
+ * the source's own read buffer, and it was the largest part of split decoding's extra CPU. A
+ * local source reads straight into this memory (`memory`), other sources' bytes are copied.
  */
 export class SharedChunkPool {
   private readonly free: SharedArrayBuffer[] = [];
@@ -19,11 +20,16 @@ export class SharedChunkPool {
     private readonly freeMax: number,
   ) {}
 
-  /** The bytes copied into shared memory, a kept buffer when one is free. */
+  /** Shared memory for `lengthBytes` bytes, a kept buffer when one is free: what a source reads a chunk into. */
+  readonly memory = (lengthBytes: number): Uint8Array => {
+    const kept = lengthBytes <= this.chunkBytes ? this.free.pop() : undefined;
+    return new Uint8Array(kept ?? this.fresh(Math.max(lengthBytes, this.chunkBytes)), 0, lengthBytes);
+  };
+
+  /** The bytes in this pool's shared memory: as they are when read into it, else copied. */
   take(bytes: Uint8Array): Uint8Array {
-    const kept = bytes.length <= this.chunkBytes ? this.free.pop() : undefined;
-    const buffer = kept ?? this.fresh(Math.max(bytes.length, this.chunkBytes));
-    const view = new Uint8Array(buffer, 0, bytes.length);
+    if (this.made.has(bytes.buffer)) return bytes;
+    const view = this.memory(bytes.length);
     // Buffer#copy is a memcpy; TypedArray#set into shared memory measured 10x slower (20 ms for 32 MiB).
     Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).copy(view);
     return view;
