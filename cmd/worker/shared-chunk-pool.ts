@@ -23,7 +23,8 @@ export class SharedChunkPool {
   /** Shared memory for `lengthBytes` bytes, a kept buffer when one is free: what a source reads a chunk into. */
   readonly memory = (lengthBytes: number): Uint8Array => {
     const kept = lengthBytes <= this.chunkBytes ? this.free.pop() : undefined;
-    return new Uint8Array(kept ?? this.fresh(Math.max(lengthBytes, this.chunkBytes)), 0, lengthBytes);
+    // A fresh buffer is the exact length: only a whole chunk's is kept, a file's short last chunk is not.
+    return new Uint8Array(kept ?? this.fresh(lengthBytes), 0, lengthBytes);
   };
 
   /** The bytes in this pool's shared memory: as they are when read into it, else copied. */
