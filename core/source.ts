@@ -15,6 +15,13 @@ export interface Source {
   list(spec: string, signal?: AbortSignal): AsyncIterable<InputRef>;
   /** Size of an input in bytes. */
   sizeOf(input: InputRef, signal?: AbortSignal): Promise<number>;
-  /** Exactly the bytes of the range (fewer only at the end of the input). */
-  read(input: InputRef, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * Exactly the bytes of the range (fewer only at the end of the input). `memory`, where given,
+   * makes the buffer a source that fills one reads into (a split job's shared memory, which
+   * then needs no copy); a source that receives its bytes in pieces may ignore it.
+   */
+  read(input: InputRef, range: ByteRange, signal?: AbortSignal, memory?: ReadMemory): Promise<Uint8Array>;
 }
+
+/** A buffer of exactly `lengthBytes` bytes for a read to fill. */
+export type ReadMemory = (lengthBytes: number) => Uint8Array;

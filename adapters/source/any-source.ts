@@ -8,7 +8,7 @@
  */
 import { FailureError, inputFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
-import type { ByteRange, Source } from '../../core/source.ts';
+import type { ByteRange, ReadMemory, Source } from '../../core/source.ts';
 import { HttpSource } from './http-source.ts';
 import { LocalSource } from './local-source.ts';
 import { pickedBytes } from '../../core/request-plan.ts';
@@ -59,8 +59,10 @@ export class AnySource implements Source {
   }
 
   /** A subset's read hands on only its picked bytes (request-plan.ts), the gaps dropped. */
-  async read(input: InputRef, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
-    const bytes = await (await this.sourceFor(input.uri)).read(input, range, signal);
+  async read(input: InputRef, range: ByteRange, signal?: AbortSignal, memory?: ReadMemory): Promise<Uint8Array> {
+    // A subset's bytes are gathered from its picks, not read in place: no memory given then.
+    const into = input.picks === undefined ? memory : undefined;
+    const bytes = await (await this.sourceFor(input.uri)).read(input, range, signal, into);
     return input.picks === undefined ? bytes : pickedBytes(input.picks, range, bytes);
   }
 

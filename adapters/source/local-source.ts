@@ -8,7 +8,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { FailureError, inputFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
-import type { ByteRange, Source } from '../../core/source.ts';
+import type { ByteRange, ReadMemory, Source } from '../../core/source.ts';
 import { defaultWalkLimits, walkFiles, type WalkLimits } from './file-walk.ts';
 import { globRoot, globToRegExp, isGlob } from './glob-pattern.ts';
 import { baseName, inputRefFor, isManifestName, isWarcName } from './input-naming.ts';
@@ -20,10 +20,10 @@ export interface LocalSourceOptions {
 }
 
 /** Reads `length` bytes at `position`, looping over short reads; fewer only at the end. */
-async function readAt(path: string, range: ByteRange): Promise<Uint8Array> {
+async function readAt(path: string, range: ByteRange, memory: ReadMemory): Promise<Uint8Array> {
   const handle = await open(path, 'r');
   try {
-    const buffer = new Uint8Array(range.lengthBytes);
+    const buffer = memory(range.lengthBytes);
     let filled = 0;
     // Each pass reads at least one byte or stops, so the loop runs at most lengthBytes times.
     while (filled < range.lengthBytes) {
@@ -35,6 +35,10 @@ async function readAt(path: string, range: ByteRange): Promise<Uint8Array> {
   } finally {
     await handle.close();
   }
+}
+
+function plainMemory(lengthBytes: number): Uint8Array {
+  return new Uint8Array(lengthBytes);
 }
 
 export class LocalSource implements Source {
@@ -62,9 +66,9 @@ export class LocalSource implements Source {
     return info.size;
   }
 
-  async read(input: InputRef, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
+  async read(input: InputRef, range: ByteRange, signal?: AbortSignal, memory?: ReadMemory): Promise<Uint8Array> {
     signal?.throwIfAborted();
-    return fileCall(`cannot read input ${input.uri}`, () => readAt(input.uri, range));
+    return fileCall(`cannot read input ${input.uri}`, () => readAt(input.uri, range, memory ?? plainMemory));
   }
 
   private async *listFolder(root: string, signal?: AbortSignal): AsyncIterable<InputRef> {

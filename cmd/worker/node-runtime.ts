@@ -28,6 +28,7 @@ import type { CpuStages } from './cpu-stages.ts';
 import { JobData } from './job-data.ts';
 import type { Logger } from './logger.ts';
 import { ProgressReporter } from './progress-reporter.ts';
+import { SharedChunkPool, sharedChunksFreeMax } from './shared-chunk-pool.ts';
 import { realClock, type RuntimeClock, type TimerHandle } from './runtime-clock.ts';
 import { failureOf } from './task-failure.ts';
 
@@ -79,6 +80,8 @@ export class NodeRuntime {
   private readonly clock: RuntimeClock;
   private readonly startedAtMs: number;
   private readonly progress: ProgressReporter;
+  /** Shared memory of split jobs' chunks, kept from a placed chunk for the next fetched. */
+  private readonly sharedChunks: SharedChunkPool;
 
   constructor(
     private readonly adapters: RuntimeAdapters,
@@ -86,6 +89,7 @@ export class NodeRuntime {
   ) {
     this.clock = adapters.clock ?? realClock;
     this.startedAtMs = this.clock.nowMs();
+    this.sharedChunks = new SharedChunkPool(options.limits.chunkBytes, sharedChunksFreeMax);
     this.state = createWorkerState(
       options.limits,
       options.invariantChecks === undefined ? {} : { invariantChecks: options.invariantChecks },
@@ -251,13 +255,14 @@ export class NodeRuntime {
   private async fetch(command: CommandOf<'fetchChunk'>): Promise<Input> {
     const data = this.jobData(command.jobId);
     const range = { offsetBytes: command.offsetBytes, lengthBytes: command.lengthBytes };
+    const split =
+      this.options.limits.splitDecode && this.adapters.cpu.sharesChunks && command.input.picks === undefined;
+    const memory = split ? this.sharedChunks.memory : undefined;
     const bytes =
       command.lengthBytes === 0
         ? new Uint8Array(0)
-        : await this.adapters.source.read(command.input, range, data.abort.signal);
-    const split =
-      this.options.limits.splitDecode && this.adapters.cpu.sharesChunks && command.input.picks === undefined;
-    data.chunks.set(command.chunkIndex, split ? shared(bytes) : bytes);
+        : await this.adapters.source.read(command.input, range, data.abort.signal, memory);
+    data.chunks.set(command.chunkIndex, split ? this.sharedChunks.take(bytes) : bytes);
     return { kind: 'chunkFetched', taskId: command.taskId, bytes: bytes.length };
   }
 
@@ -322,7 +327,10 @@ export class NodeRuntime {
     if (data === undefined || result === undefined) return;
     data.detached.delete(command.chunkIndex);
     if (!command.place) return;
+    const chunk = data.chunks.get(command.chunkIndex);
     data.chunks.delete(command.chunkIndex);
+    // Placed: this chunk and the one before it are accepted, so no decode reads its bytes again.
+    if (chunk !== undefined) this.sharedChunks.give(chunk);
     const offsetBytes = data.output.lengthBytes + result.headBytes;
     data.output.append(result.bytes);
     if (result.rows > 0) data.placed.push({ footerEntries: result.footerEntries, offsetBytes });
@@ -501,15 +509,4 @@ function resultOf(summary: JobSummary): {
     outputBytes: summary.outputBytes,
     counters: summary.counters,
   };
-}
-
-/**
- * The bytes in shared memory, so that CPU threads read them where they are: a split job's
- * chunks are read by two decodes, and again after a false boundary (core/split-decode.ts).
- * One copy at fetch, as fast as memory (about 10 ms for 32 MiB), instead of one a decode.
- */
-function shared(bytes: Uint8Array): Uint8Array {
-  const copy = new Uint8Array(new SharedArrayBuffer(bytes.length));
-  copy.set(bytes);
-  return copy;
 }

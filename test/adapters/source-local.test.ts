@@ -58,6 +58,27 @@ sourceContract('local folder', async () => {
   };
 });
 
+describe('reads into given memory', () => {
+  test("a range is read into the memory given (a split job's shared memory), also when cut by the end", async () => {
+    const path = join(root, tree[0]?.[0] ?? '');
+    const whole = new Uint8Array(await readFile(path));
+    const input = inputRefFor(path, 'example.warc.gz');
+    const lengths: number[] = [];
+    const memory = (lengthBytes: number): Uint8Array => {
+      lengths.push(lengthBytes);
+      return new Uint8Array(new SharedArrayBuffer(lengthBytes));
+    };
+    const source = new LocalSource();
+    const inner = await source.read(input, { offsetBytes: 10, lengthBytes: 100 }, undefined, memory);
+    expect(inner.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Buffer.from(inner).equals(Buffer.from(whole.subarray(10, 110)))).toBe(true);
+    const cut = await source.read(input, { offsetBytes: whole.length - 5, lengthBytes: 50 }, undefined, memory);
+    expect(cut.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Buffer.from(cut).equals(Buffer.from(whole.subarray(whole.length - 5)))).toBe(true);
+    expect(lengths).toEqual([100, 50]);
+  });
+});
+
 describe('local listings', () => {
   test('a folder skips non-WARC files and names CommonCrawl paths', async () => {
     const inputs = await listAll(root);
