@@ -202,7 +202,6 @@ function accept(
   releaseChunk(state, job, index, lengthBytes);
   // The encoded bytes stay held: they are the object's now, freed as parts upload.
   job.encodedBytes += answer.encodedBytes;
-  job.inputBytes += lengthBytes;
   job.rows += answer.rows;
   state.counters.rows += answer.rows;
   job.counters = addRecordCounters(job.counters, answer.counters);

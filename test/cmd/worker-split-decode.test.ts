@@ -19,12 +19,20 @@ const options = { cwd: workFolder, env: { PATH: process.env.PATH ?? '', HOME: wo
 
 afterAll(() => rmSync(workFolder, { recursive: true, force: true }));
 
+/** What the run summary says was read: the same file must read the same bytes however it is decoded. */
+const readBytes = new Map<string, string>();
+
 async function exportRows(input: string, threads: number, schema: string): Promise<Record<string, unknown>[]> {
   const output = join(workFolder, `out-${schema}-${threads}-${input.replace(/\W/g, '')}`);
   const args = ['--input', input, '--output', output, '--threads', String(threads), '--chunk-mb', '1'];
   const split = ['--split-decode', threads > 1 ? 'on' : 'off'];
   const exit = await runWorkerCommand([...args, ...split, '--schema', schema, '--metrics', 'none'], options, 240_000);
   expect(exit.code, exit.stderr).toBe(0);
+  const read = /\bread (\S+ \S+),/.exec(exit.stderr)?.[1];
+  expect(read, exit.stderr).toBeDefined();
+  const before = readBytes.get(`${input}:${schema}`);
+  if (before === undefined) readBytes.set(`${input}:${schema}`, String(read));
+  else expect(read, 'bytes read with two threads against one').toBe(before);
   // In the object's order: rows must come out in file order, not only as the same set.
   return duckdbRows(`SELECT * FROM read_parquet('${output}/**/*.parquet', hive_partitioning = false)`);
 }
