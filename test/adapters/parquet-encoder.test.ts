@@ -24,6 +24,7 @@ import {
 import { captureColumns } from '../../core/capture-row.ts';
 import type { CaptureRow } from '../../core/capture-row.ts';
 import { escopeteUrlColumns } from '../support/escopete-url-columns.ts';
+import { captureRowArbitrary as rowArbitrary } from '../support/export-row-arbitrary.ts';
 
 let instance: DuckDBInstance;
 let connection: DuckDBConnection;
@@ -381,46 +382,6 @@ describe('parquet encoder, read back by DuckDB', () => {
     await job.finish();
     await expect(job.writeRowGroup([sampleRow()])).rejects.toThrow(/finished/);
   });
-});
-
-// Strings of any Unicode code point except lone surrogates, which a UTF-8 decoder never produces.
-const text = fc.string({ unit: 'binary', maxLength: 40 });
-const optionalText = fc.option(text, { nil: null, freq: 3 });
-
-const rowArbitrary: fc.Arbitrary<CaptureRow> = fc.record({
-  url_surtkey: text,
-  url: text,
-  url_host_name: optionalText,
-  url_host_tld: optionalText,
-  url_host_2nd_last_part: optionalText,
-  url_host_3rd_last_part: optionalText,
-  url_host_4th_last_part: optionalText,
-  url_host_5th_last_part: optionalText,
-  url_host_registry_suffix: optionalText,
-  url_host_registered_domain: optionalText,
-  url_host_private_suffix: optionalText,
-  url_host_private_domain: optionalText,
-  url_host_name_reversed: optionalText,
-  url_protocol: optionalText,
-  url_port: fc.option(fc.integer(), { nil: null, freq: 3 }),
-  url_path: optionalText,
-  url_query: optionalText,
-  // TIMESTAMP_MILLIS from 1970 to the end of year 9999; parquetjs refuses instants before 1970.
-  fetch_time: fc.option(fc.integer({ min: 0, max: Date.UTC(9999, 11, 31, 23, 59, 59, 999) }), { nil: null, freq: 5 }),
-  fetch_status: fc.option(fc.integer({ min: -32768, max: 32767 }), { nil: null, freq: 5 }),
-  fetch_redirect: optionalText,
-  content_digest: optionalText,
-  content_mime_type: optionalText,
-  content_mime_detected: optionalText,
-  content_charset: optionalText,
-  content_languages: optionalText,
-  content_truncated: optionalText,
-  warc_filename: text,
-  warc_record_offset: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-  warc_record_length: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-  warc_segment: optionalText,
-  crawl: optionalText,
-  subset: optionalText,
 });
 
 describe('parquet encoder property', () => {
