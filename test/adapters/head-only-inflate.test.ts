@@ -18,8 +18,9 @@ import type { InputRef } from '../../core/input-ref.ts';
 import { HeadOnlyMemberReader } from '../../adapters/warc/head-only-member-reader.ts';
 import { WarcJobDecoder } from '../../adapters/warc/warc-decoder.ts';
 import type { ParsedRecord, Segment } from '../../adapters/warc/warc-record-parser.ts';
+import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
 
-const fixtureRoot = new URL('../../../shared/fixtures/warc/', import.meta.url).pathname;
+const fixtureRoot = sharedFixtureRoot;
 
 function inputFor(name: string): InputRef {
   return { uri: name, filename: name, crawl: null, subset: null, segment: null };

@@ -17,13 +17,14 @@ import { HttpSource } from '../../adapters/source/http-source.ts';
 import { inputRefFor } from '../../adapters/source/input-naming.ts';
 import { LocalSource } from '../../adapters/source/local-source.ts';
 import { outputKeyFor } from '../../adapters/source/output-key.ts';
+import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
 
 const crawl = 'CC-MAIN-2024-22';
 const segment = '1715971057216.39';
 const warcName = 'CC-MAIN-20240517233122-20240518023122-00000.warc.gz';
 const ccPath = `crawl-data/${crawl}/segments/${segment}/warc/${warcName}`;
 const ccKey = `crawl=${crawl}/subset=warc/CC-MAIN-20240517233122-20240518023122-00000.parquet`;
-const fixture = new URL('../../../shared/fixtures/warc/commoncrawl/whirlwind.warc.gz', import.meta.url).pathname;
+const fixture = join(sharedFixtureRoot, 'commoncrawl/whirlwind.warc.gz');
 
 function keyOf(location: string, relativePath: string): string {
   return outputKeyFor(inputRefFor(location, relativePath));

@@ -8,6 +8,7 @@
  * record, `pick_not_a_record`, and the other ranges still give their rows; a subset none of
  * whose ranges starts a record fails as a file of bad records does.
  */
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -17,8 +18,7 @@ import type { InputRef, PickedRange } from '../../core/input-ref.ts';
 import type { ByteRange } from '../../core/source.ts';
 import { PickedRangeDecoder } from '../../adapters/warc/picked-range-decoder.ts';
 import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
-
-const fixtures = new URL('../../../shared/fixtures/warc/', import.meta.url);
+import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
 
 function inputOf(name: string, picks?: readonly ByteRange[]): InputRef {
   return { uri: name, filename: name, crawl: null, subset: null, segment: null, ...(picks && { picks }) };
@@ -57,13 +57,13 @@ function withoutMetadata(row: CaptureRow): Partial<CaptureRow> {
 /** Two plain WARC files of one capture each, one after the other: a plain WARC of two captures. */
 const plainWarc = Buffer.concat(
   ['warcio-js/redirect.warc', 'warcio/example-iana.org-chunked.warc'].map((name) =>
-    readFileSync(new URL(name, fixtures)),
+    readFileSync(join(sharedFixtureRoot, name)),
   ),
 );
 const files: [string, Uint8Array][] = [
   [
     'resiliparse/cc-2020-34-excerpt.warc.gz',
-    new Uint8Array(readFileSync(new URL('resiliparse/cc-2020-34-excerpt.warc.gz', fixtures))),
+    new Uint8Array(readFileSync(join(sharedFixtureRoot, 'resiliparse/cc-2020-34-excerpt.warc.gz'))),
   ],
   ['two plain captures.warc', new Uint8Array(plainWarc)],
 ];
