@@ -112,7 +112,11 @@ async function newBuild(root, cache, entryPoints, tooling) {
     rmSync(pointer, { force: true });
     throw error;
   }
-  removeReplacedBuilds(cache, id);
+  try {
+    removeReplacedBuilds(cache, id);
+  } catch {
+    // A build left behind costs only disk space; the next build tries again.
+  }
   return folder;
 }
 
@@ -122,28 +126,31 @@ function inputOf(root, path, stats) {
 
 /** Runs esbuild; returns each source it read, with its size and time as read. */
 async function compile(root, folder, entryPoints) {
-  const { build } = await import('esbuild');
+  const esbuild = await import('esbuild');
   const read = new Map();
-  const result = await build({
-    absWorkingDir: root,
-    entryPoints: Object.fromEntries(Object.entries(entryPoints).map(([out, path]) => [out, join(root, path)])),
-    outdir: folder,
-    bundle: true,
-    // The packages stay where npm put them: node resolves them from the build's folder, inside
-    // node_modules, as it does from the sources.
-    packages: 'external',
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    splitting: true,
-    // Names as in the sources (tsx keeps them too): an error's or a class's name reads the same.
-    keepNames: true,
-    // Read only with `node --enable-source-maps`, or by a debugger: costs nothing otherwise.
-    sourcemap: 'linked',
-    metafile: true,
-    logLevel: 'silent',
-    plugins: [sourceMeaningPlugin(read)],
-  });
+  // esbuild's service process would otherwise idle beside the worker for as long as it runs.
+  const result = await esbuild
+    .build({
+      absWorkingDir: root,
+      entryPoints: Object.fromEntries(Object.entries(entryPoints).map(([out, path]) => [out, join(root, path)])),
+      outdir: folder,
+      bundle: true,
+      // The packages stay where npm put them: node resolves them from the build's folder, inside
+      // node_modules, as it does from the sources.
+      packages: 'external',
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      splitting: true,
+      // Names as in the sources (tsx keeps them too): an error's or a class's name reads the same.
+      keepNames: true,
+      // Read only with `node --enable-source-maps`, or by a debugger: costs nothing otherwise.
+      sourcemap: 'linked',
+      metafile: true,
+      logLevel: 'silent',
+      plugins: [sourceMeaningPlugin(read)],
+    })
+    .finally(() => esbuild.stop());
   const inputs = [];
   for (const path of Object.keys(result.metafile.inputs)) {
     const input = read.get(resolve(root, path));
