@@ -24,16 +24,19 @@ const tooling = [
   join(root, 'package.json'),
 ];
 
-/** Why the build cannot be used, or null when it was started. */
-async function startFromBuild() {
+/**
+ * The build's folder, its launch module told that the worker runs from there; or, when there can
+ * be no build, why. The main is imported after, outside the catch: a failure of the worker itself
+ * must not start it a second time from the sources.
+ */
+async function buildToStart() {
   try {
     const folder = await cachedBuild({ root, name: 'worker', entryPoints, tooling });
     const { launchedFromBuild } = await import(pathToFileURL(join(folder, 'launch.js')).href);
     launchedFromBuild(folder, pathToFileURL(join(folder, 'cpu-thread.js')));
-    await import(pathToFileURL(join(folder, 'main.js')).href);
-    return null;
+    return { folder };
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return { reason: error instanceof Error ? error.message : String(error) };
   }
 }
 
@@ -67,5 +70,6 @@ async function startFromSources(reason) {
   await import('./main.ts');
 }
 
-const reason = await startFromBuild();
-if (reason !== null) await startFromSources(reason);
+const build = await buildToStart();
+if (build.folder !== undefined) await import(pathToFileURL(join(build.folder, 'main.js')).href);
+else await startFromSources(build.reason);
