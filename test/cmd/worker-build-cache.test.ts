@@ -2,8 +2,9 @@
  * `node cmd/worker` runs its cached build (cmd/cached-build.js), not the sources through tsx:
  * the main and every CPU thread load the build's files; a source edited (or only touched) since
  * the build makes a new one before the worker starts; four workers started at once on an empty
- * cache all run; and where the cache cannot be written the worker runs from the sources, as the
- * run's debug line says. Each test works on a copy of the worker with a cache of its own.
+ * cache all run; and where the cache cannot be written, or esbuild not loaded, the worker runs
+ * from the sources, as the run's debug line says. Each test works on a copy of the worker with
+ * a cache of its own.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
@@ -118,14 +119,26 @@ describe('the worker build cache', () => {
     }
   });
 
-  it('runs from the sources through tsx when the cache cannot be written', async () => {
+  it.each([
+    {
+      when: 'the cache cannot be written',
+      // A file where the cache folder would be: no build can be written under it, even by root.
+      arrange: (copy: string) => writeFileSync(join(copy, 'node_modules/.cache'), ''),
+      reason: /"reason":"[^"]*node_modules\/\.cache/,
+    },
+    {
+      when: 'esbuild cannot be loaded',
+      // tsx still finds its own esbuild, through the linked package's real folder.
+      arrange: (copy: string) => rmSync(join(copy, 'node_modules/esbuild')),
+      reason: /"reason":"[^"]*'esbuild'/,
+    },
+  ])('runs from the sources through tsx when $when', async ({ arrange, reason }) => {
     const copy = newCopy();
-    // A file where the cache folder would be: no build can be written under it, even by root.
-    writeFileSync(join(copy, 'node_modules/.cache'), '');
+    arrange(copy);
     const run = await worker(copy, sampleRun('out'));
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toContain('"message":"started from the TypeScript sources through tsx"');
-    expect(run.stderr).toMatch(/"reason":"[^"]*node_modules\/\.cache/);
+    expect(run.stderr).toMatch(reason);
     expect(run.stderr).toContain(`"cpuThreadEntry":"file://${join(copy, 'cmd/worker/cpu-thread-entry.js')}"`);
     expect(run.stderr).toContain('1 file exported, 0 failed');
   });
