@@ -49,7 +49,7 @@ export async function cachedBuild({ root, name, entryPoints, tooling }) {
 }
 
 /** One folder per project folder: node_modules may be shared (a symbolic link) between checkouts. */
-export function cacheFolderOf(root, name) {
+function cacheFolderOf(root, name) {
   const key = createHash('sha256').update(resolve(root)).digest('hex').slice(0, 12);
   return join(root, 'node_modules', '.cache', 'cc-worker', `${name}-${key}`);
 }
