@@ -21,6 +21,7 @@ import type {
 } from './cpu-stages.ts';
 import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
 import type { Encoder, PlacedRowGroups } from '../../core/encoder.ts';
+import { currentLaunch } from './launch.ts';
 
 interface Pending {
   readonly resolve: (reply: CpuReply) => void;
@@ -33,7 +34,6 @@ interface CpuThread {
   readonly jobs: Set<string>;
 }
 
-const threadEntry = new URL('./cpu-thread-entry.js', import.meta.url);
 /**
  * A thread's young generation, in MiB. Its objects (rows, inflated records) live briefly, and
  * V8's default only made each thread's heap larger (measured over two threads on 600 MB:
@@ -181,7 +181,8 @@ export class CpuPool implements CpuStages {
 
   private spawn(): CpuThread {
     const thread: CpuThread = {
-      worker: new Worker(threadEntry, {
+      // The build's thread when the worker runs from its build, else the sources' (launch.ts).
+      worker: new Worker(currentLaunch().cpuThreadEntry, {
         resourceLimits: { maxYoungGenerationSizeMb: threadYoungGenerationMb },
         workerData: { codec: this.codec, filter: this.filter } satisfies CpuThreadData,
       }),

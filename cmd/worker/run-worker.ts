@@ -20,6 +20,7 @@ import type { InspectableLedger } from '../../adapters/ledger/ledger-options.ts'
 import { shardInputs } from '../../adapters/ledger/static-shard.ts';
 import { describeError } from '../../adapters/aws/redact.ts';
 import { jsonLinesLogger, logProcessWarnings, type Logger } from './logger.ts';
+import { launchLogFields } from './launch.ts';
 import { NodeRuntime, type RunOutcome } from './node-runtime.ts';
 import { ProgressLine, type ProgressTotals } from './progress-line.ts';
 import type { WorkerCounters } from '../../core/worker-state.ts';
@@ -335,6 +336,8 @@ export async function runWorkerCommand(config: WorkerConfig): Promise<number> {
   const progressLine = new ProgressLine(process.stderr);
   const logger = jsonLinesLogger(config.logLevel, (line) => progressLine.writeAbove(line));
   logProcessWarnings(logger);
+  const launched = launchLogFields();
+  logger.log('debug', launched.message, launched.fields);
   const signals = new ShutdownSignals(
     logger,
     (deadlineMs) => progressLine.draining(deadlineMs),

@@ -2,7 +2,8 @@
  * What the image installs is what runs: the files deploy/Dockerfile copies, with
  * production dependencies only (`npm ci --omit=dev`, from the npm cache, offline), must
  * answer `node cmd/worker --help` and do the default run (the bundled samples to ./out).
- * A package the binary loads that sits among the devDependencies fails here, not in a pod.
+ * A package the binary loads that sits among the devDependencies fails here, not in a pod;
+ * so does esbuild missing from the dependencies, which the worker builds itself with.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -83,6 +84,9 @@ describe('the worker with production dependencies only', () => {
     expect(help.stderr).toBe('');
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('usage: node cmd/worker');
+    // esbuild is a production dependency: the worker built itself, rather than running through tsx.
+    const caches = readdirSync(join(copyRoot, 'node_modules/.cache/cc-worker'));
+    expect(caches.filter((name) => name.startsWith('worker-'))).toHaveLength(1);
   });
 
   it('exports the bundled samples with no arguments', () => {

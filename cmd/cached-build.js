@@ -1,0 +1,204 @@
+// The project's TypeScript compiled to JavaScript by esbuild, cached under the project's
+// node_modules/.cache/cc-worker/, so that node loads it without tsx's hooks: through them each
+// CPU thread spent 0.8–1.0 s of CPU loading its modules (docs/figures.md, "Start time").
+//
+// A build is used only while every file it was made from (each source, with its size and
+// modification time as esbuild read it, and the files that say how to build) is unchanged;
+// otherwise a new one is made. Plain JavaScript: it runs before anything can compile TypeScript.
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { extname, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/**
+ * A build other than the current one is removed once it is this old: a process started from it
+ * may still be loading its lazy chunks (a run's adapters, a CPU thread replaced after a crash),
+ * so a build is never removed at once when replaced.
+ */
+const replacedBuildLifetimeMs = 24 * 3_600_000;
+/** Builds looked at in one clean-up; more wait for the next build (a bound on the loop). */
+const cleanupScanMax = 64;
+/** Layout of a build's manifest.json: a build with another is not used. */
+const manifestVersion = 1;
+/** Loaders for the sources the build reads itself (to fix `import.meta`), by extension. */
+const loaders = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.js': 'js', '.mjs': 'js', '.cjs': 'js', '.json': 'json' };
+
+/**
+ * `{ root, name, entryPoints, tooling }`: the project folder, the build's name, its entry points
+ * (output name → source path under `root`) and the files besides the sources that decide its
+ * output (this file, the caller's). Returns the folder holding `<entry>.js` for each entry point,
+ * building it first if there is no current build. Throws when the cache cannot be read or
+ * written or esbuild fails: the caller runs the sources another way.
+ */
+export async function cachedBuild({ root, name, entryPoints, tooling }) {
+  const cache = cacheFolderOf(root, name);
+  const current = currentBuild(root, cache);
+  if (current !== null) return current;
+  return await newBuild(root, cache, entryPoints, tooling);
+}
+
+/** One folder per project folder: node_modules may be shared (a symbolic link) between checkouts. */
+function cacheFolderOf(root, name) {
+  const key = createHash('sha256').update(resolve(root)).digest('hex').slice(0, 12);
+  return join(root, 'node_modules', '.cache', 'cc-worker', `${name}-${key}`);
+}
+
+/** The folder of the build `current` names, if its manifest's files are all as it read them. */
+function currentBuild(root, cache) {
+  const id = readText(join(cache, 'current'));
+  if (id === null) return null;
+  const folder = join(cache, 'builds', id.trim());
+  const text = readText(join(folder, 'manifest.json'));
+  if (text === null) return null;
+  const manifest = parsedManifest(text);
+  if (manifest === null) return null;
+  return manifest.inputs.every((input) => unchanged(root, input)) ? folder : null;
+}
+
+/** A manifest cut short (a machine that stopped before the file reached its disk) names no build. */
+function parsedManifest(text) {
+  try {
+    const manifest = JSON.parse(text);
+    return manifest.version === manifestVersion && Array.isArray(manifest.inputs) ? manifest : null;
+  } catch {
+    return null;
+  }
+}
+
+function readText(path) {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if (error.code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+function unchanged(root, input) {
+  const stats = statSync(join(root, input.path), { throwIfNoEntry: false });
+  return stats !== undefined && stats.size === input.size && stats.mtimeMs === input.mtimeMs;
+}
+
+/**
+ * Builds into a folder of its own, then names it in `current` by a rename, so that a process
+ * never sees half a build; processes that build at once each use their own, the last rename
+ * naming the one later starts use.
+ */
+async function newBuild(root, cache, entryPoints, tooling) {
+  const id = `${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const folder = join(cache, 'builds', id);
+  const pointer = join(cache, `current.${id}`);
+  mkdirSync(folder, { recursive: true });
+  try {
+    const toolingInputs = tooling.map((path) => inputOf(root, path, statSync(path)));
+    const sourceInputs = await compile(root, folder, entryPoints);
+    const manifest = { version: manifestVersion, entryPoints, inputs: [...toolingInputs, ...sourceInputs] };
+    writeFileSync(join(folder, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+    writeFileSync(pointer, id);
+    renameSync(pointer, join(cache, 'current'));
+  } catch (error) {
+    rmSync(folder, { recursive: true, force: true });
+    rmSync(pointer, { force: true });
+    throw error;
+  }
+  try {
+    removeReplacedBuilds(cache, id);
+  } catch {
+    // A build left behind costs only disk space; the next build tries again.
+  }
+  return folder;
+}
+
+function inputOf(root, path, stats) {
+  return { path: relative(root, path), size: stats.size, mtimeMs: stats.mtimeMs };
+}
+
+/** Runs esbuild; returns each source it read, with its size and time as read. */
+async function compile(root, folder, entryPoints) {
+  const esbuild = await import('esbuild');
+  const read = new Map();
+  // esbuild's service process would otherwise idle beside the worker for as long as it runs.
+  const result = await esbuild
+    .build({
+      absWorkingDir: root,
+      entryPoints: Object.fromEntries(Object.entries(entryPoints).map(([out, path]) => [out, join(root, path)])),
+      outdir: folder,
+      bundle: true,
+      // The packages stay where npm put them: node resolves them from the build's folder, inside
+      // node_modules, as it does from the sources.
+      packages: 'external',
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      splitting: true,
+      // Names as in the sources (tsx keeps them too): an error's or a class's name reads the same.
+      keepNames: true,
+      // Read only with `node --enable-source-maps`, or by a debugger: costs nothing otherwise.
+      sourcemap: 'linked',
+      metafile: true,
+      logLevel: 'silent',
+      plugins: [sourceMeaningPlugin(read)],
+    })
+    .finally(() => esbuild.stop());
+  const inputs = [];
+  for (const path of Object.keys(result.metafile.inputs)) {
+    const input = read.get(resolve(root, path));
+    if (input === undefined) throw new Error(`esbuild read ${path} without the build's loader`);
+    inputs.push(inputOf(root, resolve(root, path), input));
+  }
+  return inputs;
+}
+
+/**
+ * Loads each source itself: `import.meta.url` (and `dirname`, `filename`) keep meaning the
+ * source file, as under tsx (sources read ../../package.json, ./migrations/ and ../../samples/
+ * relative to it, or make a `require` there), not the build's chunk. Records each file's size
+ * and modification time from before it was read: a file changed while the build ran is then
+ * seen as changed by the next start.
+ */
+function sourceMeaningPlugin(read) {
+  return {
+    name: 'source-meaning',
+    setup(build) {
+      build.onLoad({ filter: /\.(?:[cm]?[jt]s|json)$/ }, (args) => {
+        const descriptor = openSync(args.path, 'r');
+        try {
+          read.set(args.path, fstatSync(descriptor));
+          const text = readFileSync(descriptor, 'utf8');
+          return { contents: withSourceMeaning(text, args.path), loader: loaders[extname(args.path)] };
+        } finally {
+          closeSync(descriptor);
+        }
+      });
+    },
+  };
+}
+
+function withSourceMeaning(text, path) {
+  const url = pathToFileURL(path);
+  const values = { url: url.href, dirname: resolve(path, '..'), filename: path };
+  return text.replace(/\bimport\.meta\.(url|dirname|filename)\b/g, (_, key) => JSON.stringify(values[key]));
+}
+
+/** Removes builds replaced long enough ago (and any left half-written by a process that died). */
+function removeReplacedBuilds(cache, keep) {
+  const builds = join(cache, 'builds');
+  const now = Date.now();
+  for (const id of readdirSync(builds).slice(0, cleanupScanMax)) {
+    if (id === keep) continue;
+    const stats = statSync(join(builds, id), { throwIfNoEntry: false });
+    if (stats !== undefined && now - stats.mtimeMs > replacedBuildLifetimeMs)
+      rmSync(join(builds, id), { recursive: true, force: true });
+  }
+}
