@@ -19,6 +19,7 @@ import type {
   DetachedResult,
   EncodedPiece,
 } from '../../cmd/worker/cpu-stages.ts';
+import type { ResumePoint } from '../../core/decoder.ts';
 import type { PlacedRowGroups } from '../../core/encoder.ts';
 import { FailureError, ourFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
@@ -89,11 +90,11 @@ export class ModelCpu implements CpuStages {
     _input: InputRef,
     chunk: Uint8Array,
     _final: boolean,
-    resumeAtBytes: number | null = null,
+    resumeAt: ResumePoint | null = null,
   ): Promise<DecodeResult> {
     const job = this.jobOf(jobId);
     const data = this.models.data;
-    if (resumeAtBytes !== null) job.decodedBytes = resumeAtBytes;
+    if (resumeAt !== null) job.decodedBytes = resumeAt.atBytes;
     const startBytes = job.decodedBytes;
     const endBytes = startBytes + chunk.length;
     job.decodedBytes = endBytes;
