@@ -123,8 +123,7 @@ export class ModelCpu implements CpuStages {
     const encodeMs = (rows / this.models.cpu.encodeRowsPerSecondPerCore) * 1000;
     await this.clock.sleep(this.serviceMs(decodeMs + encodeMs));
     const counters = { byType: { response: rows }, badByReason: {} };
-    const bytes = this.rowGroup(rows, false);
-    const footerEntries = this.encoder.encode(String(rows));
+    const { bytes, footerEntries } = this.rowGroupApart(rows);
     return {
       rows,
       rowBytes,
@@ -142,6 +141,11 @@ export class ModelCpu implements CpuStages {
   /** The footer of row groups encoded apart: the last row group's header with no rows. */
   async footer(_groups: readonly PlacedRowGroups[]): Promise<Uint8Array> {
     return this.rowGroup(0, true);
+  }
+
+  /** Rows encoded apart (split decoding): a row group and its footer entry, its row count; the runtime writes the footer. */
+  private rowGroupApart(rows: number): { readonly bytes: Uint8Array; readonly footerEntries: Uint8Array } {
+    return { bytes: this.rowGroup(rows, false), footerEntries: this.encoder.encode(String(rows)) };
   }
 
   private rowGroup(rows: number, final: boolean): Uint8Array {
@@ -167,8 +171,7 @@ export class ModelCpu implements CpuStages {
     job.rowsBuffered -= taken;
     await this.clock.sleep(this.serviceMs((taken / this.models.cpu.encodeRowsPerSecondPerCore) * 1000));
     if (final) this.jobs.delete(jobId);
-    // Rows encoded apart get their footer from `footer`, written by the runtime.
-    if (detached) return { bytes: this.rowGroup(taken, false), footerEntries: this.encoder.encode(String(taken)) };
+    if (detached) return this.rowGroupApart(taken);
     return { bytes: this.rowGroup(taken, final), footerEntries: null };
   }
 
