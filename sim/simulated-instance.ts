@@ -12,7 +12,7 @@ import { createWorkerState, type WorkerState } from '../core/worker-state.ts';
 import type { Checkers } from './checkers.ts';
 import type { EventQueue } from './event-queue.ts';
 import { MemoryTally } from './memory-tally.ts';
-import { ratesOf, type Models, type TransferModel } from './models.ts';
+import { ratesOf, spanDecodeOf, type Models, type TransferModel } from './models.ts';
 import type { NetworkLink, RateCeiling } from './network-models.ts';
 import { chance, exponential, lognormal, uniform, type RandomStreams } from './random-streams.ts';
 import type { RunStatistics } from './run-statistics.ts';
@@ -428,26 +428,20 @@ export class SimulatedInstance {
     ]);
   }
 
-  /**
-   * What decoding a chunk of a whole file gives and costs, alike in order and detached: its
-   * span, its rows and their size (cumulative rounding, so a job's chunks add up to its whole
-   * row count), and the mean decode time.
-   */
+  /** What decoding a chunk of a whole file gives and costs, alike in order and detached. */
   private chunkDecode(jobId: string, chunkIndex: number): ChunkDecode {
     const { models, limits } = this.context;
     const sizeBytes = this.heldJobs.get(jobId)?.[0] ?? 0;
     const startBytes = Math.min(sizeBytes, chunkIndex * limits.chunkBytes);
     const endBytes = Math.min(sizeBytes, startBytes + limits.chunkBytes);
-    const rates = ratesOf(models);
-    const upTo = (perByte: number): number => Math.floor(endBytes * perByte) - Math.floor(startBytes * perByte);
-    const rows = upTo(models.data.rowsPerInputByte);
+    const { rows, rowBytes, decodeMs } = spanDecodeOf(models, startBytes, endBytes);
     return {
       startBytes,
       endBytes,
       rows,
-      rowBytes: upTo(rates.rowBytesPerInputByte),
+      rowBytes,
+      decodeMs,
       counters: { byType: { response: rows }, badByReason: {} },
-      decodeMs: ((endBytes - startBytes) / rates.decodeBytesPerSecondPerCore) * 1000,
     };
   }
 
