@@ -1,3 +1,4 @@
+import type { ResumePoint } from './decoder.ts';
 import type { Failure } from './failure.ts';
 import type { InputRef, Lease } from './input-ref.ts';
 import type { MetricsSnapshot } from './metrics-snapshot.ts';
@@ -39,9 +40,9 @@ export type Command =
     }
   /**
    * Decode chunk `chunkIndex` (fetched earlier) with the job's decoder; chunks come in order.
-   * `cpuLane` is the CPU thread the job is pinned to (see cpu-lanes.ts). `resumeAtBytes`, on
-   * the first decode of a job that fell back from split decoding (split-decode.ts), is the input
-   * offset its decoder starts at: the records before it are exported already; null otherwise.
+   * `cpuLane` is the CPU thread the job is pinned to (see cpu-lanes.ts). `resumeAt`, on the
+   * first decode of a job that fell back from split decoding (split-decode.ts), is where its
+   * decoder starts and what the records before it, exported already, held; null otherwise.
    */
   | {
       readonly kind: 'decodeChunk';
@@ -50,7 +51,7 @@ export type Command =
       readonly cpuLane: number;
       readonly chunkIndex: number;
       readonly final: boolean;
-      readonly resumeAtBytes: number | null;
+      readonly resumeAt: ResumePoint | null;
     }
   /**
    * Decode chunk `chunkIndex` apart from the job's other chunks (split-decode.ts), on

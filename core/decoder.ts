@@ -19,11 +19,22 @@ export interface JobDecoder {
   push(chunk: Uint8Array, final: boolean): DecodedChunk;
 }
 
+/**
+ * Where a decode in order starts after split decoding fell back (core/split-decode.ts): a
+ * record boundary, and what the accepted chunks before it read. The rules on the whole file
+ * (a file that gives no row because every record was bad fails) are judged on that and what
+ * the decoder reads itself, so a file is judged alike however its chunks were decoded.
+ */
+export interface ResumePoint {
+  /** Input offset the decoder starts at: the records before it are exported already. */
+  readonly atBytes: number;
+  /** Rows the records before it gave. */
+  readonly rowsBefore: number;
+  /** Their counts. */
+  readonly countersBefore: RecordCounters;
+}
+
 export interface Decoder {
-  /**
-   * `resumeAtBytes`: the decoder starts at that input offset, a record boundary, with the
-   * records before it read elsewhere (split decoding that fell back, core/split-decode.ts): it
-   * reads offsets from there, and the rules on the whole file are not its to apply.
-   */
-  open(input: InputRef, resumeAtBytes?: number): JobDecoder;
+  /** `resume`: the decoder starts there, not at the file's start (see `ResumePoint`). */
+  open(input: InputRef, resume?: ResumePoint): JobDecoder;
 }

@@ -171,7 +171,7 @@ function startDecode(state: WorkerState, job: JobState, index: number): Command 
     cpuLane,
     chunkIndex: index,
     final: index === job.chunkCount - 1,
-    resumeAtBytes: takeResumeAt(job),
+    resumeAt: takeResumeAt(job),
   };
 }
 

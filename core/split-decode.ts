@@ -1,4 +1,5 @@
 import type { Command } from './commands.ts';
+import type { ResumePoint } from './decoder.ts';
 import { assert } from './failure.ts';
 import type { Input } from './inputs.ts';
 import { ChunkStatus, chunkRange, type JobState } from './job-state.ts';
@@ -63,8 +64,8 @@ export interface SplitState {
   readonly restartAt: Map<number, number>;
   /** Detached decodes queued and not yet started, to take out of the counts on a fall back. */
   queued: number;
-  /** Input offset the first decode in order starts at after a fall back; null once sent. */
-  resumeAtBytes: number | null;
+  /** Where the first decode in order starts after a fall back, with the accepted chunks' counts; null once sent. */
+  resume: ResumePoint | null;
   /** Some row groups of the object were encoded apart: every later one is too. */
   detachedObject: boolean;
 }
@@ -95,7 +96,7 @@ export function splitStateFor(job: JobState, limits: WorkerLimits): SplitState |
     answers: new Map(),
     restartAt: new Map(),
     queued: 0,
-    resumeAtBytes: null,
+    resume: null,
     detachedObject: false,
   };
 }
@@ -237,18 +238,19 @@ function fallBack(state: WorkerState, job: JobState, split: SplitState, commands
   state.readyCount.decode -= split.queued;
   job.readyCount.decode -= split.queued;
   split.queued = 0;
-  split.resumeAtBytes = split.accepted > 0 ? split.acceptedEndBytes : null;
+  split.resume =
+    split.accepted > 0 ? { atBytes: split.acceptedEndBytes, rowsBefore: job.rows, countersBefore: job.counters } : null;
   job.nextChunkToDecode = split.accepted;
   split.decodeStatus.fill(DecodeStatus.None, split.accepted);
 }
 
 /** The first decode in order after a fall back starts at the accepted chunks' end; later ones at their chunk. */
-export function takeResumeAt(job: JobState): number | null {
+export function takeResumeAt(job: JobState): ResumePoint | null {
   const split = job.split;
-  if (split === null || split.resumeAtBytes === null) return null;
-  const resumeAt = split.resumeAtBytes;
-  split.resumeAtBytes = null;
-  return resumeAt;
+  if (split === null || split.resume === null) return null;
+  const resume = split.resume;
+  split.resume = null;
+  return resume;
 }
 
 /** Whether the job's encodes must encode apart and build the footer from every row group placed. */

@@ -129,6 +129,27 @@ export function ratesOf(models: Models): SchemaRates {
   };
 }
 
+/** What decoding the input bytes [startBytes, endBytes) of a whole file gives and costs. */
+export interface SpanDecode {
+  /** Rows, cumulatively rounded, so a file's chunks add up to its whole row count. */
+  readonly rows: number;
+  /** Their size in memory, rounded the same way. */
+  readonly rowBytes: number;
+  /** The mean time one core takes, at the rate of the schema and inflate mode in use. */
+  readonly decodeMs: number;
+}
+
+/** The one cost of a decode, for the planner's instance model and the whole worker's model CPU alike. */
+export function spanDecodeOf(models: Models, startBytes: number, endBytes: number): SpanDecode {
+  const rates = ratesOf(models);
+  const upTo = (perByte: number): number => Math.floor(endBytes * perByte) - Math.floor(startBytes * perByte);
+  return {
+    rows: upTo(models.data.rowsPerInputByte),
+    rowBytes: upTo(rates.rowBytesPerInputByte),
+    decodeMs: ((endBytes - startBytes) / rates.decodeBytesPerSecondPerCore) * 1000,
+  };
+}
+
 export interface Models {
   readonly source: TransferModel;
   readonly sink: TransferModel;

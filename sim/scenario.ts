@@ -178,6 +178,9 @@ const gibibyte = 1024 ** 3;
  * - Memory: half the RAM; the rest is node's heap, zlib and the Parquet writer's state.
  * - Jobs: chunks of one job decode in order, so decode runs in parallel only across jobs; two
  *   jobs per vCPU keep every core busy while some jobs wait for fetches.
+ * - Split decoding (`limits.splitDecode`, the worker's `--split-decode on`): the chunks of one
+ *   file decode on every lane, as the core's rule says (core/split-decode.ts); as the worker
+ *   does (cmd/worker/wiring.ts), only with two CPU lanes or more.
  */
 export function limitsForInstance(type: InstanceType, scenario: Scenario): WorkerLimits {
   const nicBytesPerSecond = type.baselineGbps * bytesPerGigabit;
@@ -187,7 +190,7 @@ export function limitsForInstance(type: InstanceType, scenario: Scenario): Worke
   );
   const upload = Math.max(4, Math.ceil(fetch / 4));
   const overrides = scenario.limits;
-  return withLimits({
+  const limits = withLimits({
     cpuSlotsMax: type.vcpus,
     networkStreamsMax: fetch + upload,
     memoryBudgetBytes: Math.floor((type.memoryGibibytes * gibibyte) / 2),
@@ -201,6 +204,7 @@ export function limitsForInstance(type: InstanceType, scenario: Scenario): Worke
     policy: scenario.policy,
     seed: scenario.seed,
   });
+  return { ...limits, splitDecode: limits.splitDecode && limits.cpuSlotsMax >= 2 };
 }
 
 /** Sustained NIC bytes per second of an instance type. */

@@ -4,6 +4,7 @@ import { inputFault, remoteFault, type Failure } from '../core/failure.ts';
 import type { Lease } from '../core/input-ref.ts';
 import type { Input } from '../core/inputs.ts';
 import type { MetricsSnapshot } from '../core/metrics-snapshot.ts';
+import type { RecordCounters } from '../core/record-counters.ts';
 import type { WorkerLimits } from '../core/limits.ts';
 import type { PerStage, Stage } from '../core/stage.ts';
 import { step } from '../core/step.ts';
@@ -11,7 +12,7 @@ import { createWorkerState, type WorkerState } from '../core/worker-state.ts';
 import type { Checkers } from './checkers.ts';
 import type { EventQueue } from './event-queue.ts';
 import { MemoryTally } from './memory-tally.ts';
-import { ratesOf, type Models, type TransferModel } from './models.ts';
+import { ratesOf, spanDecodeOf, type Models, type TransferModel } from './models.ts';
 import type { NetworkLink, RateCeiling } from './network-models.ts';
 import { chance, exponential, lognormal, uniform, type RandomStreams } from './random-streams.ts';
 import type { RunStatistics } from './run-statistics.ts';
@@ -42,6 +43,16 @@ export interface SimulationContext {
 
 /** Bytes of a Parquet footer (schema, row-group and column statistics) added by the last encode. */
 const footerBytes = 16 * 1024;
+
+/** A chunk of a whole file decoded, in order or detached: its span, rows, counts and mean decode time. */
+interface ChunkDecode {
+  readonly startBytes: number;
+  readonly endBytes: number;
+  readonly rows: number;
+  readonly rowBytes: number;
+  readonly counters: RecordCounters;
+  readonly decodeMs: number;
+}
 
 type TaskCommand = CommandOf<
   | 'sizeInput'
@@ -386,19 +397,13 @@ export class SimulatedInstance {
    * same task.
    */
   private decodeDetached(command: CommandOf<'decodeDetached'>, nowMs: number): void {
-    const { models, limits } = this.context;
-    const sizeBytes = this.heldJobs.get(command.jobId)?.[0] ?? 0;
-    const startBytes = Math.min(sizeBytes, command.chunkIndex * limits.chunkBytes);
-    const endBytes = Math.min(sizeBytes, startBytes + limits.chunkBytes);
-    const rows =
-      Math.floor(endBytes * models.data.rowsPerInputByte) - Math.floor(startBytes * models.data.rowsPerInputByte);
-    const rates = ratesOf(models);
-    const rowBytes =
-      Math.floor(endBytes * rates.rowBytesPerInputByte) - Math.floor(startBytes * rates.rowBytesPerInputByte);
-    const decodeMs = ((endBytes - startBytes) / rates.decodeBytesPerSecondPerCore) * 1000;
+    const rates = ratesOf(this.context.models);
+    const { startBytes, endBytes, rows, rowBytes, counters, decodeMs } = this.chunkDecode(
+      command.jobId,
+      command.chunkIndex,
+    );
     const encodeMs = (rows / rates.encodeRowsPerSecondPerCore) * 1000;
     const encodedBytes = Math.round(rows * rates.parquetBytesPerRow);
-    const counters = { byType: { response: rows }, badByReason: {} };
     const answer: Input = {
       kind: 'detachedDecoded',
       taskId: command.taskId,
@@ -417,21 +422,27 @@ export class SimulatedInstance {
   private decode(command: CommandOf<'decodeChunk'>, nowMs: number): void {
     const tally = this.context.subsetTally;
     if (tally?.picksByJob.has(command.jobId) === true) return this.decodePicks(command, tally, nowMs);
-    const { models, limits } = this.context;
-    const sizeBytes = this.heldJobs.get(command.jobId)?.[0] ?? 0;
-    const startBytes = Math.min(sizeBytes, command.chunkIndex * limits.chunkBytes);
-    const endBytes = Math.min(sizeBytes, startBytes + limits.chunkBytes);
-    // Cumulative rounding, so a job's chunks add up to its whole row count.
-    const rows =
-      Math.floor(endBytes * models.data.rowsPerInputByte) - Math.floor(startBytes * models.data.rowsPerInputByte);
-    const rates = ratesOf(models);
-    const rowBytes =
-      Math.floor(endBytes * rates.rowBytesPerInputByte) - Math.floor(startBytes * rates.rowBytesPerInputByte);
-    const meanMs = ((endBytes - startBytes) / rates.decodeBytesPerSecondPerCore) * 1000;
-    const counters = { byType: { response: rows }, badByReason: {} };
-    this.answerAt(nowMs + this.serviceMs(meanMs), [
+    const { rows, rowBytes, counters, decodeMs } = this.chunkDecode(command.jobId, command.chunkIndex);
+    this.answerAt(nowMs + this.serviceMs(decodeMs), [
       { kind: 'chunkDecoded', taskId: command.taskId, rows, rowBytes, counters },
     ]);
+  }
+
+  /** What decoding a chunk of a whole file gives and costs, alike in order and detached. */
+  private chunkDecode(jobId: string, chunkIndex: number): ChunkDecode {
+    const { models, limits } = this.context;
+    const sizeBytes = this.heldJobs.get(jobId)?.[0] ?? 0;
+    const startBytes = Math.min(sizeBytes, chunkIndex * limits.chunkBytes);
+    const endBytes = Math.min(sizeBytes, startBytes + limits.chunkBytes);
+    const { rows, rowBytes, decodeMs } = spanDecodeOf(models, startBytes, endBytes);
+    return {
+      startBytes,
+      endBytes,
+      rows,
+      rowBytes,
+      decodeMs,
+      counters: { byType: { response: rows }, badByReason: {} },
+    };
   }
 
   /**

@@ -9,6 +9,9 @@ type Compress = (bytes: Buffer) => Buffer;
 
 const require = createRequire(import.meta.url);
 
+/** Loads a package by name: `require` here; a test's loader finds no native binary, to test the fallback. */
+export type PackageLoader = (id: string) => unknown;
+
 /**
  * SNAPPY through the `snappy` package (native code built with napi-rs, prebuilt for linux x64
  * and arm64 in platform packages on npm): 489 MB per CPU-second on an 8 MiB page of
@@ -17,9 +20,9 @@ const require = createRequire(import.meta.url);
  * binary is an optional dependency, so on a platform without one this falls back to snappyjs;
  * both write the same format.
  */
-function snappyCompressor(): Compress {
+function snappyCompressor(load: PackageLoader): Compress {
   try {
-    const native = require('snappy') as {
+    const native = load('snappy') as {
       compressSync: (bytes: Buffer, options: { copyOutputData: boolean }) => Buffer;
     };
     // Output copied into a Buffer of node's: the package's own (external) Buffers are memory
@@ -38,17 +41,19 @@ function snappyCompressor(): Compress {
 }
 
 /**
- * GZIP and BROTLI as parquetjs writes them (zlib's defaults: gzip level 6, brotli quality 11), so
- * the bytes of a page do not depend on which encoder wrote it.
+ * Page compression with SNAPPY's native binary loaded through `load`. GZIP and BROTLI as
+ * parquetjs writes them (zlib's defaults: gzip level 6, brotli quality 11), so the bytes of a
+ * page do not depend on which encoder wrote it.
  */
-const compressors: Record<PageCompression, Compress> = {
-  UNCOMPRESSED: (bytes) => bytes,
-  SNAPPY: snappyCompressor(),
-  GZIP: (bytes) => zlib.gzipSync(bytes),
-  BROTLI: (bytes) => zlib.brotliCompressSync(bytes),
-};
+export function pageCompressor(load: PackageLoader): (compression: PageCompression, bytes: Buffer) => Buffer {
+  const compressors: Record<PageCompression, Compress> = {
+    UNCOMPRESSED: (bytes) => bytes,
+    SNAPPY: snappyCompressor(load),
+    GZIP: (bytes) => zlib.gzipSync(bytes),
+    BROTLI: (bytes) => zlib.brotliCompressSync(bytes),
+  };
+  return (compression, bytes) => compressors[compression](bytes);
+}
 
 /** A page's bytes compressed with `compression`; UNCOMPRESSED hands back the same Buffer. */
-export function compressPage(compression: PageCompression, bytes: Buffer): Buffer {
-  return compressors[compression](bytes);
-}
+export const compressPage = pageCompressor(require);

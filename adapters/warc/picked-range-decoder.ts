@@ -12,7 +12,7 @@
  * them null otherwise.
  */
 import type { CaptureRow } from '../../core/capture-row.ts';
-import type { DecodedChunk, Decoder, JobDecoder } from '../../core/decoder.ts';
+import type { DecodedChunk, Decoder, JobDecoder, ResumePoint } from '../../core/decoder.ts';
 import { FailureError, inputFault } from '../../core/failure.ts';
 import type { InputRef, PickedRange } from '../../core/input-ref.ts';
 import { addRecordCounters, emptyRecordCounters, type RecordCounters } from '../../core/record-counters.ts';
@@ -21,9 +21,9 @@ import { addRecordCounters, emptyRecordCounters, type RecordCounters } from '../
 export class PickedRangeDecoder implements Decoder {
   constructor(private readonly whole: Decoder) {}
 
-  open(input: InputRef, resumeAtBytes?: number): JobDecoder {
+  open(input: InputRef, resume?: ResumePoint): JobDecoder {
     return input.picks === undefined
-      ? this.whole.open(input, resumeAtBytes)
+      ? this.whole.open(input, resume)
       : new PickedRangesJobDecoder(input, input.picks, this.whole);
   }
 }

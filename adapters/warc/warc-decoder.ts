@@ -1,8 +1,10 @@
 import type { CaptureRow, OutputSchema } from '../../core/capture-row.ts';
-import type { DecodedChunk, Decoder, JobDecoder } from '../../core/decoder.ts';
+import type { DecodedChunk, Decoder, JobDecoder, ResumePoint } from '../../core/decoder.ts';
 import { FailureError, inputFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
+import { type RecordCounters, totalCount } from '../../core/record-counters.ts';
 import {
+  addReasonCounts,
   badRecordReasons,
   type BadRecordCode,
   type ReasonCounts,
@@ -68,9 +70,10 @@ import { type ParsedRecord, type PayloadCapture, type RecordSink, WarcRecordPars
 export class WarcDecoder implements Decoder {
   constructor(private readonly options: WarcJobDecoderOptions = {}) {}
 
-  open(input: InputRef, resumeAtBytes?: number): JobDecoder {
-    if (resumeAtBytes === undefined) return new WarcJobDecoder(input, this.options);
-    return new WarcJobDecoder(input, { ...this.options, startOffset: resumeAtBytes, partOfFile: true });
+  open(input: InputRef, resume?: ResumePoint): JobDecoder {
+    if (resume === undefined) return new WarcJobDecoder(input, this.options);
+    const readBefore = { rows: resume.rowsBefore, counters: resume.countersBefore };
+    return new WarcJobDecoder(input, { ...this.options, startOffset: resume.atBytes, readBefore });
   }
 }
 
@@ -131,6 +134,11 @@ export interface WarcJobDecoderOptions {
    * whole file (no record found, every record bad) are not its to apply.
    */
   readonly partOfFile?: boolean;
+  /**
+   * What the file's records before `startOffset`, read elsewhere, gave (split decoding that
+   * fell back, core/decoder.ts `ResumePoint`): the rules on the whole file count them too.
+   */
+  readonly readBefore?: { readonly rows: number; readonly counters: RecordCounters };
 }
 
 /**
@@ -157,11 +165,13 @@ export class WarcJobDecoder implements JobDecoder {
   private skippedByReason: ReasonCounts<SkippedRecordCode> = {};
   private warningByReason: ReasonCounts<RecordWarningCode> = {};
   /** The damage of the whole job, for the message when no record is found: the chunks' counts are handed out as they go. */
-  private readonly jobBadByReason: ReasonCounts<BadRecordCode> = {};
+  private jobBadByReason: ReasonCounts<BadRecordCode> = {};
   /** Of the whole job, for the rule on a file that gives no row. */
   private jobRows = 0;
   private jobSkipped = 0;
   private jobOtherTypes = 0;
+  /** Records read before `startOffset` by others (`readBefore`): the file is no less a WARC for them. */
+  private recordsBefore = 0;
   private ended = false;
   private readonly partOfFile: boolean;
 
@@ -187,6 +197,7 @@ export class WarcJobDecoder implements JobDecoder {
     this.payloadBounds = payloadBoundsOf(options.output ?? indexOutput);
     this.payloadCapture = payloadCaptureOf(this.payloadBounds);
     this.keep = options.keep;
+    if (options.readBefore !== undefined) this.countBefore(options.readBefore.rows, options.readBefore.counters);
     const sink: RecordSink = {
       recordType: (type) => {
         count(this.byType, type);
@@ -309,7 +320,7 @@ export class WarcJobDecoder implements JobDecoder {
     else if (cut) this.countBad('truncated_record');
     this.flushPending();
     if (this.partOfFile) return;
-    if (this.parser.recordCount === 0) {
+    if (this.parser.recordCount + this.recordsBefore === 0) {
       // The damage says why: a header line past its limit is not the same fault as a text file.
       const damage = reasonCodesText(badRecordReasons, this.jobBadByReason);
       throw new FailureError(
@@ -323,6 +334,17 @@ export class WarcJobDecoder implements JobDecoder {
       const damage = reasonCodesText(badRecordReasons, this.jobBadByReason);
       throw new FailureError(inputFault(`${this.input.uri}: no row, every record was bad (${damage})`));
     }
+  }
+
+  /** Starts the job's tallies from the records read before this decoder's start, as if it had read them. */
+  private countBefore(rows: number, counters: RecordCounters): void {
+    this.jobRows = rows;
+    this.jobSkipped = totalCount(counters.skippedByReason);
+    for (const [type, times] of Object.entries(counters.byType)) {
+      this.recordsBefore += times;
+      if (!this.rowTypes.has(type) && !describesFile.has(type)) this.jobOtherTypes += times;
+    }
+    this.jobBadByReason = addReasonCounts(badRecordReasons, {}, counters.badByReason);
   }
 
   private countBad(reason: BadRecordCode): void {

@@ -15,6 +15,8 @@ export interface SimFlags {
   readonly policy: Policy | undefined;
   /** `--inflate`: the index decoder's inflate mode the simulated workers run, as the worker's flag. */
   readonly inflate: InflateMode | undefined;
+  /** `--split-decode on|off`: one file's chunks decode on every CPU lane, as the worker's flag. */
+  readonly splitDecode: boolean | undefined;
   readonly sweep: boolean;
   readonly deadlineHours: number | undefined;
   readonly calibrate: string | undefined;
@@ -36,7 +38,7 @@ export class UsageError extends Error {}
 
 export const usage =
   'usage: npx cc-sim [--scenario FILE] [--instances N] [--instance-type T] [--files N] [--seed S] ' +
-  '[--policy weighted|fifo|round-robin] [--inflate head-only|full] [--sweep] [--deadline HOURS] [--calibrate METRICS_LOG] [--json] [--out FILE] [--html FILE] [--version] ' +
+  '[--policy weighted|fifo|round-robin] [--inflate head-only|full] [--split-decode on|off] [--sweep] [--deadline HOURS] [--calibrate METRICS_LOG] [--json] [--out FILE] [--html FILE] [--version] ' +
   '[--subset-captures N [--subset-spread even|skewed] [--coalesce-gap-kb K] [--source-requests-per-second R|none]]';
 
 function positiveInteger(name: string, text: string | undefined): number | undefined {
@@ -61,6 +63,7 @@ export function parseSimFlags(argv: readonly string[]): SimFlags {
         seed: { type: 'string' },
         policy: { type: 'string' },
         inflate: { type: 'string' },
+        'split-decode': { type: 'string' },
         sweep: { type: 'boolean', default: false },
         deadline: { type: 'string' },
         calibrate: { type: 'string' },
@@ -89,6 +92,9 @@ export function parseSimFlags(argv: readonly string[]): SimFlags {
   }
   if (values.inflate !== undefined && !(inflateModes as readonly string[]).includes(values.inflate))
     throw new UsageError(`--inflate must be one of ${inflateModes.join(', ')}, got "${values.inflate}"`);
+  const split = values['split-decode'];
+  if (split !== undefined && split !== 'on' && split !== 'off')
+    throw new UsageError(`--split-decode must be on or off, got "${split}"`);
   const deadlineHours = values.deadline === undefined ? undefined : Number(values.deadline);
   if (deadlineHours !== undefined && !(deadlineHours > 0))
     throw new UsageError(`--deadline must be a positive number of hours, got "${values.deadline}"`);
@@ -114,6 +120,7 @@ export function parseSimFlags(argv: readonly string[]): SimFlags {
     seed: values.seed === undefined ? undefined : Number(values.seed),
     policy: values.policy as Policy | undefined,
     inflate: values.inflate as InflateMode | undefined,
+    splitDecode: split === undefined ? undefined : split === 'on',
     sweep: values.sweep ?? false,
     deadlineHours,
     calibrate: values.calibrate,

@@ -68,15 +68,16 @@ function loadScenario(flags: SimFlags, base: Scenario = defaultScenario): Scenar
     ...(flags.files !== undefined && { files: flags.files }),
     ...(flags.seed !== undefined && { seed: flags.seed }),
     ...(flags.policy !== undefined && { policy: flags.policy }),
-    ...(flags.sourceRequestsPerSecond !== undefined && {
-      limits: {
-        ...scenario.limits,
+    limits: {
+      ...scenario.limits,
+      ...(flags.sourceRequestsPerSecond !== undefined && {
         remoteRequestsPerSecondMax: {
           source: flags.sourceRequestsPerSecond,
           sink: scenario.limits.remoteRequestsPerSecondMax?.sink ?? null,
         },
-      },
-    }),
+      }),
+      ...(flags.splitDecode !== undefined && { splitDecode: flags.splitDecode }),
+    },
     ...(flags.inflate !== undefined && {
       models: { ...scenario.models, cpu: { ...scenario.models.cpu, inflate: flags.inflate } },
     }),
@@ -255,6 +256,8 @@ const helpText = [
   "  --source-requests-per-second R|none  each worker's request ceiling on the source, as the worker's flag",
   "  --inflate M            head-only (default) or full: the index decoder's CPU rate, as the worker's",
   '                         --inflate (measured: 490 and 74 MB/s a core, sim/models.ts); content is always full',
+  "  --split-decode on|off  on: one file's chunks decode on every CPU lane, as the worker's --split-decode;",
+  '                         off (default). Modelled without the extra CPU measured in the worker (docs/figures.md)',
   '  --sweep                try instance counts and types; with --deadline HOURS, the cheapest that meets it',
   '  --calibrate LOG        set CPU rates, commit latency, per-stream rate and rows per byte from a real',
   "                         run's metrics log (JSON lines); models the scenario file sets win over it",

@@ -1,5 +1,6 @@
 import type { CodecOptions, DetachedRequest, DetachedResult } from './cpu-stages.ts';
 import type { CaptureFilterSpec } from '../../adapters/filter/capture-filter.ts';
+import type { ResumePoint } from '../../core/decoder.ts';
 import type { Failure } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import type { RecordCounters } from '../../core/record-counters.ts';
@@ -19,7 +20,7 @@ export type CpuRequest =
       readonly input: InputRef;
       readonly chunk: Uint8Array;
       readonly final: boolean;
-      readonly resumeAtBytes: number | null;
+      readonly resumeAt: ResumePoint | null;
     }
   | {
       readonly op: 'decodeDetached';

@@ -8,6 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { CaptureFilterSpec } from '../../adapters/filter/capture-filter.ts';
+import type { ResumePoint } from '../../core/decoder.ts';
 import { FailureError, ourFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import type { CpuReply, CpuRequest, CpuThreadData } from './cpu-messages.ts';
@@ -75,13 +76,13 @@ export class CpuPool implements CpuStages {
     input: InputRef,
     chunk: Uint8Array,
     final: boolean,
-    resumeAtBytes: number | null,
+    resumeAt: ResumePoint | null,
   ): Promise<DecodeResult> {
     const bytes = transferable(chunk);
     const reply = await this.request(
       jobId,
       cpuLane,
-      (requestId) => ({ op: 'decode', requestId, jobId, input, chunk: bytes, final, resumeAtBytes }),
+      (requestId) => ({ op: 'decode', requestId, jobId, input, chunk: bytes, final, resumeAt }),
       [bytes.buffer as ArrayBuffer],
     );
     if (!('rowBytes' in reply)) throw new FailureError(ourFault('CPU thread answered a decode with no rows'));

@@ -2,7 +2,7 @@ import type { ParquetEncoderCompression } from '../../adapters/parquet/parquet-e
 import { at } from '../../core/checked-access.ts';
 import { FailureError, ourFault } from '../../core/failure.ts';
 import type { CaptureRow } from '../../core/capture-row.ts';
-import type { Decoder, JobDecoder } from '../../core/decoder.ts';
+import type { Decoder, JobDecoder, ResumePoint } from '../../core/decoder.ts';
 import type { Encoder, JobEncoder, PlacedRowGroups } from '../../core/encoder.ts';
 import type { DetachedChunk, DetachedDecode } from '../../adapters/warc/detached-chunk-decoder.ts';
 import type { InputRef } from '../../core/input-ref.ts';
@@ -65,14 +65,14 @@ export interface CpuStages {
    * after a false boundary, are best kept in shared memory (node-runtime.ts).
    */
   readonly sharesChunks: boolean;
-  /** `resumeAtBytes`: the job's first decode in order after split decoding fell back (core/split-decode.ts). */
+  /** `resumeAt`: the job's first decode in order after split decoding fell back (core/split-decode.ts). */
   decode(
     jobId: string,
     cpuLane: number,
     input: InputRef,
     chunk: Uint8Array,
     final: boolean,
-    resumeAtBytes: number | null,
+    resumeAt: ResumePoint | null,
   ): Promise<DecodeResult>;
   /** Decodes a chunk apart (core/split-decode.ts) on `cpuLane` and encodes its rows apart; no job state stays. */
   decodeDetached(cpuLane: number, input: InputRef, request: DetachedRequest): Promise<DetachedResult>;
@@ -124,10 +124,10 @@ export class InProcessCpu implements CpuStages {
     input: InputRef,
     chunk: Uint8Array,
     final: boolean,
-    resumeAtBytes: number | null = null,
+    resumeAt: ResumePoint | null = null,
   ): Promise<DecodeResult> {
     const job = this.jobOf(jobId);
-    job.decoder ??= this.decoder.open(input, resumeAtBytes ?? undefined);
+    job.decoder ??= this.decoder.open(input, resumeAt ?? undefined);
     const decoded = job.decoder.push(chunk, final);
     for (const row of decoded.rows) job.rows.push(row);
     return { rows: decoded.rows.length, rowBytes: decoded.rowBytes, counters: decoded.counters };

@@ -45,8 +45,8 @@ async function answer(request: Exclude<CpuRequest, { op: 'drop' }>): Promise<Cpu
   const stages = await ready;
   if (stages instanceof Error) throw stages;
   if (request.op === 'decode') {
-    const { jobId, input, chunk, final, resumeAtBytes } = request;
-    const decoded = await stages.decode(jobId, 0, input, chunk, final, resumeAtBytes);
+    const { jobId, input, chunk, final, resumeAt } = request;
+    const decoded = await stages.decode(jobId, 0, input, chunk, final, resumeAt);
     return { requestId: request.requestId, ok: true, ...decoded };
   }
   if (request.op === 'decodeDetached') {

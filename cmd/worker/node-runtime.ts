@@ -274,8 +274,8 @@ export class NodeRuntime {
     data.chunks.delete(command.chunkIndex);
     // Read before the decode: a CPU thread takes the chunk's buffer (transferred, not copied), which leaves it empty here.
     const chunkBytes = chunk.length;
-    const resumeAt = command.resumeAtBytes;
-    const skipped = resumeAt === null ? 0 : resumeAt - command.chunkIndex * this.options.limits.chunkBytes;
+    const resumeAt = command.resumeAt;
+    const skipped = resumeAt === null ? 0 : resumeAt.atBytes - command.chunkIndex * this.options.limits.chunkBytes;
     const decoded = await this.adapters.cpu.decode(
       command.jobId,
       command.cpuLane,

@@ -19,11 +19,12 @@ import type {
   DetachedResult,
   EncodedPiece,
 } from '../../cmd/worker/cpu-stages.ts';
+import type { ResumePoint } from '../../core/decoder.ts';
 import type { PlacedRowGroups } from '../../core/encoder.ts';
 import { FailureError, ourFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import type { SeededRandom } from '../../core/seeded-random.ts';
-import type { Models } from '../models.ts';
+import { ratesOf, spanDecodeOf, type Models } from '../models.ts';
 import { exponential } from '../random-streams.ts';
 import type { InstanceClock } from './instance-clock.ts';
 
@@ -79,6 +80,11 @@ export class ModelCpu implements CpuStages {
     return job;
   }
 
+  /** The mean time one core takes to encode `rows`, at the rate of the schema in use. */
+  private encodeMs(rows: number): number {
+    return (rows / ratesOf(this.models).encodeRowsPerSecondPerCore) * 1000;
+  }
+
   private serviceMs(meanMs: number): number {
     return this.models.cpu.serviceTime === 'exponential' ? exponential(this.random, meanMs) : meanMs;
   }
@@ -89,19 +95,15 @@ export class ModelCpu implements CpuStages {
     _input: InputRef,
     chunk: Uint8Array,
     _final: boolean,
-    resumeAtBytes: number | null = null,
+    resumeAt: ResumePoint | null = null,
   ): Promise<DecodeResult> {
     const job = this.jobOf(jobId);
-    const data = this.models.data;
-    if (resumeAtBytes !== null) job.decodedBytes = resumeAtBytes;
+    if (resumeAt !== null) job.decodedBytes = resumeAt.atBytes;
     const startBytes = job.decodedBytes;
     const endBytes = startBytes + chunk.length;
     job.decodedBytes = endBytes;
-    // Cumulative rounding, so a job's chunks add up to its whole row count, as in the planner's model.
-    const rows = Math.floor(endBytes * data.rowsPerInputByte) - Math.floor(startBytes * data.rowsPerInputByte);
-    const rowBytes =
-      Math.floor(endBytes * data.rowBytesPerInputByte) - Math.floor(startBytes * data.rowBytesPerInputByte);
-    await this.clock.sleep(this.serviceMs((chunk.length / this.models.cpu.decodeBytesPerSecondPerCore) * 1000));
+    const { rows, rowBytes, decodeMs } = spanDecodeOf(this.models, startBytes, endBytes);
+    await this.clock.sleep(this.serviceMs(decodeMs));
     job.rowsBuffered += rows;
     return { rows, rowBytes, counters: { byType: { response: rows }, badByReason: {} } };
   }
@@ -112,18 +114,12 @@ export class ModelCpu implements CpuStages {
    * those of its bytes, as a decode in order would count them, encoded in the same task.
    */
   async decodeDetached(_cpuLane: number, _input: InputRef, request: DetachedRequest): Promise<DetachedResult> {
-    const data = this.models.data;
     const startBytes = request.startBytes ?? request.chunkOffset;
     const endBytes = request.chunkOffset + request.chunk.length;
-    const rows = Math.floor(endBytes * data.rowsPerInputByte) - Math.floor(startBytes * data.rowsPerInputByte);
-    const rowBytes =
-      Math.floor(endBytes * data.rowBytesPerInputByte) - Math.floor(startBytes * data.rowBytesPerInputByte);
-    const decodeMs = ((endBytes - startBytes) / this.models.cpu.decodeBytesPerSecondPerCore) * 1000;
-    const encodeMs = (rows / this.models.cpu.encodeRowsPerSecondPerCore) * 1000;
-    await this.clock.sleep(this.serviceMs(decodeMs + encodeMs));
+    const { rows, rowBytes, decodeMs } = spanDecodeOf(this.models, startBytes, endBytes);
+    await this.clock.sleep(this.serviceMs(decodeMs + this.encodeMs(rows)));
     const counters = { byType: { response: rows }, badByReason: {} };
-    const bytes = this.rowGroup(rows, false);
-    const footerEntries = this.encoder.encode(String(rows));
+    const { bytes, footerEntries } = this.rowGroupApart(rows);
     return {
       rows,
       rowBytes,
@@ -143,9 +139,14 @@ export class ModelCpu implements CpuStages {
     return this.rowGroup(0, true);
   }
 
+  /** Rows encoded apart (split decoding): a row group and its footer entry, its row count; the runtime writes the footer. */
+  private rowGroupApart(rows: number): { readonly bytes: Uint8Array; readonly footerEntries: Uint8Array } {
+    return { bytes: this.rowGroup(rows, false), footerEntries: this.encoder.encode(String(rows)) };
+  }
+
   private rowGroup(rows: number, final: boolean): Uint8Array {
     const header = this.encoder.encode(`|rows=${rows}${final ? 'F' : ''}|`);
-    const sizeBytes = Math.round(rows * this.models.data.parquetBytesPerRow) + (final ? footerBytes : 0);
+    const sizeBytes = Math.round(rows * ratesOf(this.models).parquetBytesPerRow) + (final ? footerBytes : 0);
     const bytes = new Uint8Array(Math.max(header.length, sizeBytes)).fill(0x2e);
     bytes.set(header, 0);
     return bytes;
@@ -164,10 +165,9 @@ export class ModelCpu implements CpuStages {
       throw new FailureError(ourFault(`encode of ${rows} rows of ${jobId}, ${job.rowsBuffered} decoded`));
     const taken = rows;
     job.rowsBuffered -= taken;
-    await this.clock.sleep(this.serviceMs((taken / this.models.cpu.encodeRowsPerSecondPerCore) * 1000));
+    await this.clock.sleep(this.serviceMs(this.encodeMs(taken)));
     if (final) this.jobs.delete(jobId);
-    // Rows encoded apart get their footer from `footer`, written by the runtime.
-    if (detached) return { bytes: this.rowGroup(taken, false), footerEntries: this.encoder.encode(String(taken)) };
+    if (detached) return this.rowGroupApart(taken);
     return { bytes: this.rowGroup(taken, final), footerEntries: null };
   }
 

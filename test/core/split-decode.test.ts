@@ -286,7 +286,7 @@ class ModelDriver {
   /** The decoder in order: every record that ends within the bytes pushed so far. */
   private decodeInOrder(command: CommandOf<'decodeChunk'>): Input {
     const job = this.jobOf(command.jobId);
-    if (command.resumeAtBytes !== null) job.position = command.resumeAtBytes;
+    if (command.resumeAt !== null) job.position = command.resumeAt.atBytes;
     const chunkEnd = Math.min(job.file.sizeBytes, (command.chunkIndex + 1) * this.s.chunkBytes);
     const rows: number[] = [];
     job.file.starts.forEach((start, record) => {

@@ -76,7 +76,7 @@ function decodeOf(job: number): Command {
     cpuLane: job % 2,
     chunkIndex: 0,
     final: false,
-    resumeAtBytes: null,
+    resumeAt: null,
   };
 }
 

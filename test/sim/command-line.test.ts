@@ -51,6 +51,7 @@ describe('npm run sim', () => {
     [['--instance-type', 'x9.huge'], /unknown instance type "x9.huge"/],
     [['--scenario', '/nonexistent.yaml'], /cannot read scenario file/],
     [['--deadline', '5'], /--deadline only makes sense with --sweep/],
+    [['--split-decode', 'yes'], /--split-decode must be on or off/],
   ])('exits 2 with one line for %j', (args, message) => {
     const result = sim(args);
     expect(result.status).toBe(2);
@@ -99,6 +100,8 @@ describe('npm run sim', () => {
       '--files',
       '--seed',
       '--policy',
+      '--inflate',
+      '--split-decode',
       '--sweep',
       '--deadline',
       '--calibrate',
