@@ -167,8 +167,8 @@ export class ModelCpu implements CpuStages {
     await this.clock.sleep(this.serviceMs((taken / this.models.cpu.encodeRowsPerSecondPerCore) * 1000));
     if (final) this.jobs.delete(jobId);
     // Rows encoded apart get their footer from `footer`, written by the runtime.
-    if (detached) return { bytes: this.rowGroup(taken, false), footerEntries: this.encoder.encode(String(taken)) };
-    return { bytes: this.rowGroup(taken, final), footerEntries: null };
+    if (detached) return { pieces: [this.rowGroup(taken, false)], footerEntries: this.encoder.encode(String(taken)) };
+    return { pieces: [this.rowGroup(taken, final)], footerEntries: null };
   }
 
   drop(jobId: string): void {

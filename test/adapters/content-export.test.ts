@@ -175,7 +175,7 @@ describe('content rows in Parquet', () => {
     const { rows } = decode(Buffer.concat(members), 100_000);
     const encoder = createParquetEncoder({ schema: 'content', rowGroupPayloadBytes: 320_000 }).open();
     const path = join(folder, 'content.parquet');
-    writeFileSync(path, Buffer.concat([await encoder.writeRowGroup(rows), await encoder.finish()]));
+    writeFileSync(path, Buffer.concat([...(await encoder.writeRowGroup(rows)), ...(await encoder.finish())]));
     const connection = await (await DuckDBInstance.create(':memory:')).connect();
     const read = await connection.runAndReadAll(
       `SELECT warc_record_id, content, content_length FROM read_parquet('${path}') ORDER BY warc_record_offset`,
@@ -202,7 +202,7 @@ describe('content rows in Parquet', () => {
     const { rows } = decode(Buffer.concat([...members, zlib.gzipSync(pywbRevisit('https://example.com/r'))]));
     for (const compression of ['SNAPPY', 'GZIP', 'BROTLI', 'UNCOMPRESSED'] as const) {
       const encoder = createParquetEncoder({ schema: 'content', compression, rowGroupPayloadBytes: 25_000 }).open();
-      const file = Buffer.concat([await encoder.writeRowGroup(rows), await encoder.finish()]);
+      const file = Buffer.concat([...(await encoder.writeRowGroup(rows)), ...(await encoder.finish())]);
       const back = await parquetReadObjects({
         file: file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength),
         compressors,

@@ -76,8 +76,8 @@ describe('local folder sink', () => {
   test('an open upload shows only hidden temporary files beside the target', async () => {
     const sink = new LocalFolderSink({ root });
     const handle = await sink.begin('crawl=unknown/subset=unknown/a/x.parquet');
-    await sink.uploadPart(handle, 2, new Uint8Array(10));
-    await sink.uploadPart(handle, 1, new Uint8Array(20));
+    await sink.uploadPart(handle, 2, [new Uint8Array(10)]);
+    await sink.uploadPart(handle, 1, [new Uint8Array(20)]);
     const open = await filesBelow(root);
     expect(open.every((path) => /\/\.x\.parquet\.[0-9a-f-]+\.part-\d\.tmp$/.test(path))).toBe(true);
     expect(open.length).toBe(2);
@@ -108,7 +108,7 @@ describe('local folder sink, when the folder cannot be made durable', () => {
 
   async function uploaded(sink: LocalFolderSink, key: string, bytes: Uint8Array) {
     const handle = await sink.begin(key);
-    return { handle, receipt: await sink.uploadPart(handle, 1, bytes) };
+    return { handle, receipt: await sink.uploadPart(handle, 1, [bytes]) };
   }
 
   test('a failed folder sync fails the commit retryably, and the retry writes the object again', async () => {
