@@ -4,7 +4,8 @@
  * in; a part uploaded again replaces the first; `abort` leaves nothing behind; completing
  * the same key again overwrites it; a small object may be one part, sent without a `start`;
  * an object of several parts is started first (the core's `startUpload`), and a start made
- * twice is one start; an upload aborted before its first part leaves nothing either.
+ * twice is one start; an upload aborted before its first part leaves nothing either; a part
+ * given as several pieces is their concatenation.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -134,6 +135,22 @@ export function sinkContract(name: string, setup: () => Promise<SinkContractSubj
         await subject.sink.complete(handle, [await subject.sink.uploadPart(handle, 1, [patterned(2_000, seed)])]);
       }
       expect(await subject.readObject(key)).toEqual(patterned(2_000, 11));
+    });
+
+    test('a part given as pieces (views into larger buffers, empty ones among them) is their concatenation', async () => {
+      const key = 'pieces/joined.parquet';
+      const backing = patterned(subject.partBytesMin + 3_000, 14);
+      const first = [backing.subarray(0, 1_000), new Uint8Array(0), backing.subarray(1_000, subject.partBytesMin)];
+      const last = [backing.subarray(subject.partBytesMin, subject.partBytesMin + 1), patterned(500, 15)];
+      const handle = await subject.sink.begin(key);
+      await subject.sink.start(handle);
+      const receipts = [
+        await subject.sink.uploadPart(handle, 2, last),
+        await subject.sink.uploadPart(handle, 1, first),
+      ];
+      await subject.sink.complete(handle, receipts);
+      expect(fingerprint(await subject.readObject(key))).toBe(fingerprint(Buffer.concat([...first, ...last])));
+      expect(await subject.leftovers()).toEqual([]);
     });
   });
 }
