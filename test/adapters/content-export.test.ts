@@ -195,6 +195,31 @@ describe('content rows in Parquet', () => {
     connection.closeSync();
   });
 
+  it("hands over pieces it never writes into again: a call's pieces are unchanged after later calls", async () => {
+    const members = Array.from({ length: 8 }, (_, index) =>
+      responseMember(`https://example.com/q${index}`, caseRecordId(index), [], seededPage(index + 20, 30_000)),
+    );
+    const { rows } = decode(Buffer.concat(members), 100_000);
+    for (const compression of ['SNAPPY', 'UNCOMPRESSED'] as const) {
+      const encoder = createParquetEncoder({ schema: 'content', compression, rowGroupPayloadBytes: 50_000 }).open();
+      const first = await encoder.writeRowGroup(rows.slice(0, 4));
+      const copied = first.map((piece) => Buffer.from(piece));
+      // The page buffer the encoder reuses between pages is written again by these calls.
+      const later = [...(await encoder.writeRowGroup(rows.slice(4))), ...(await encoder.finish())];
+      expect(first.length).toBeGreaterThan(1);
+      first.forEach((piece, index) => expect(Buffer.from(piece).equals(copied[index] as Buffer)).toBe(true));
+      const file = Buffer.concat([...first, ...later]);
+      const back = await parquetReadObjects({
+        file: file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength),
+        compressors,
+        utf8: true,
+      });
+      expect(back.map((row) => Buffer.from(row['content'] as Uint8Array).length)).toEqual(
+        rows.map((row) => row.content?.length),
+      );
+    }
+  });
+
   it('hyparquet reads back every compression, payloads and strings exact, nulls null', async () => {
     const members = Array.from({ length: 6 }, (_, index) =>
       responseMember(`https://example.com/p${index}`, caseRecordId(index), [], seededPage(index, 10_000)),
