@@ -2,14 +2,17 @@ import type { CaptureRow } from './capture-row.ts';
 
 /**
  * Turns the rows of one job into the bytes of one output object, row group by row group, so
- * parts can upload before the object ends. The concatenation of everything returned, in order,
- * is the whole object.
+ * parts can upload before the object ends. Each call hands back the pieces it wrote (pages,
+ * headers, metadata) as they are, not joined: joining them was a copy of the whole output and
+ * fresh memory for it (docs/figures.md, "Content export"). The concatenation of every piece
+ * returned, in order, is the whole object. A piece is the caller's: the encoder never writes
+ * into it again.
  */
 export interface JobEncoder {
-  /** Encodes one row group and returns the bytes it added to the object. */
-  writeRowGroup(rows: readonly CaptureRow[]): Promise<Uint8Array>;
-  /** Writes the footer and returns the last bytes of the object. */
-  finish(): Promise<Uint8Array>;
+  /** Encodes one row group (or more) and returns the pieces it added to the object, in order. */
+  writeRowGroup(rows: readonly CaptureRow[]): Promise<readonly Uint8Array[]>;
+  /** Writes the footer and returns the object's last pieces. */
+  finish(): Promise<readonly Uint8Array[]>;
 }
 
 /**

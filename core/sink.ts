@@ -23,8 +23,26 @@ export interface Sink {
   begin(key: string, signal?: AbortSignal): Promise<UploadHandle>;
   /** Starts the upload in parts; a start that failed may be called again, one that succeeded is not. */
   start(handle: UploadHandle, signal?: AbortSignal): Promise<void>;
-  /** Part numbers start at 1; all parts but the last are at least the sink's minimum part size; parts after the first need `start`. */
-  uploadPart(handle: UploadHandle, partNumber: number, bytes: Uint8Array, signal?: AbortSignal): Promise<PartReceipt>;
+  /**
+   * Part numbers start at 1; all parts but the last are at least the sink's minimum part size;
+   * parts after the first need `start`. The part's bytes are its pieces, concatenated: views of
+   * the encoded output, so no one copies a part only to join it (a sink that needs one buffer
+   * joins them itself). The caller never changes the pieces; a sink may keep them until the
+   * upload completes or aborts.
+   */
+  uploadPart(
+    handle: UploadHandle,
+    partNumber: number,
+    pieces: readonly Uint8Array[],
+    signal?: AbortSignal,
+  ): Promise<PartReceipt>;
   complete(handle: UploadHandle, parts: readonly PartReceipt[], signal?: AbortSignal): Promise<void>;
   abort(handle: UploadHandle): Promise<void>;
+}
+
+/** The number of bytes in `pieces` (a part's, an encode's). */
+export function piecesLength(pieces: readonly Uint8Array[]): number {
+  let length = 0;
+  for (const piece of pieces) length += piece.byteLength;
+  return length;
 }

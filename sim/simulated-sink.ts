@@ -66,7 +66,7 @@ export class SimulatedSink implements Sink {
   async uploadPart(
     handle: UploadHandle,
     partNumber: number,
-    bytes: Uint8Array,
+    pieces: readonly Uint8Array[],
     signal?: AbortSignal,
   ): Promise<PartReceipt> {
     signal?.throwIfAborted();
@@ -80,7 +80,7 @@ export class SimulatedSink implements Sink {
     this.partsUploaded += 1;
     // Each upload of a part gets its own tag, so a completion naming a replaced part is caught.
     const etag = `"${handle.uploadId}-${partNumber}-${this.partsUploaded}"`;
-    upload.parts.set(partNumber, { bytes: bytes.slice(), etag });
+    upload.parts.set(partNumber, { bytes: concatenate(pieces), etag });
     return { partNumber, etag };
   }
 

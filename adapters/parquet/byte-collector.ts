@@ -17,10 +17,22 @@ export class ByteCollector {
     },
   };
 
-  take(): Uint8Array {
-    // One piece (a footer, a lone page) is handed on as it is: a copy of it would only cost.
-    const bytes = this.pieces.length === 1 ? (this.pieces[0] ?? Buffer.alloc(0)) : Buffer.concat(this.pieces);
+  /** The pieces written since the last take, as they were written: no copy. */
+  take(): readonly Buffer[] {
+    const pieces = this.pieces;
     this.pieces = [];
-    return bytes;
+    return pieces;
   }
+
+  /** The same bytes in one Buffer: for small results (a footer, a magic). */
+  takeJoined(): Buffer {
+    return joined(this.take());
+  }
+}
+
+/** Pieces in one Buffer; one piece is handed on as it is: a copy of it would only cost. */
+export function joined(pieces: readonly Uint8Array[]): Buffer {
+  const only = pieces.length === 1 ? pieces[0] : undefined;
+  if (only !== undefined) return Buffer.from(only.buffer, only.byteOffset, only.byteLength);
+  return Buffer.concat(pieces);
 }

@@ -148,5 +148,5 @@ async function footerBytes(schema: ParquetSchema, groups: RowGroup[]): Promise<U
   const rowCount = groups.reduce((sum, group) => sum + int64Number(group.num_rows, 'num_rows'), 0);
   envelope.rowCount.setValue(rowCount);
   envelope.writeFooter({});
-  return collector.take();
+  return collector.takeJoined();
 }

@@ -6,7 +6,7 @@ import { at } from '../../core/checked-access.ts';
 import { contentRowGroupBytes } from '../../core/limits.ts';
 import type { DetachedRowGroups, Encoder, JobEncoder } from '../../core/encoder.ts';
 import { assert } from '../../core/failure.ts';
-import { ByteCollector } from './byte-collector.ts';
+import { ByteCollector, joined } from './byte-collector.ts';
 import { detachedFooter, detachedRowGroups, parquetHead } from './detached-row-groups.ts';
 import { type FlatColumn, flatColumns } from './flat-columns.ts';
 import { encodeFlatRowGroup } from './flat-row-group.ts';
@@ -157,7 +157,7 @@ class ParquetJobEncoder implements JobEncoder {
    * Encodes the rows as one row group, or as several when their payloads pass
    * `payloadBytesMax` (content rows only: index rows carry none).
    */
-  async writeRowGroup(rows: readonly ExportRow[]): Promise<Uint8Array> {
+  async writeRowGroup(rows: readonly ExportRow[]): Promise<readonly Uint8Array[]> {
     const envelope = await this.openedEnvelope();
     // A zero-row row group is legal Parquet but useless; writing nothing keeps the file clean.
     if (rows.length === 0) return this.collector.take();
@@ -175,18 +175,19 @@ class ParquetJobEncoder implements JobEncoder {
   async writeDetached(rows: readonly ExportRow[]): Promise<DetachedRowGroups> {
     const envelope = await this.openedEnvelope();
     assert(envelope.rowGroups.length === 0, 'parquet encoder: detached rows on a used encoder');
-    const head = this.collector.take();
+    const head = this.collector.takeJoined();
     assert(
       Buffer.compare(head, parquetHead) === 0,
       'parquet encoder: parquetjs began a file with other bytes than PAR1',
     );
     envelope.offset.setValue(0);
-    const bytes = await this.writeRowGroup(rows);
+    // Detached row groups cross threads as one buffer with their footer entries (split decoding).
+    const bytes = joined(await this.writeRowGroup(rows));
     this.state = 'finished';
     return detachedRowGroups(bytes, envelope.rowGroups);
   }
 
-  async finish(): Promise<Uint8Array> {
+  async finish(): Promise<readonly Uint8Array[]> {
     const envelope = await this.openedEnvelope();
     // The collector's stream writes and ends synchronously, so nothing here is left to await.
     this.guarded(() => {

@@ -5,8 +5,9 @@
  * target, then the folder is fsynced (or the commit fails): a reader sees the old file or the
  * whole new one, never half a file. `abort` deletes every temporary file of the upload.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { type FileHandle, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { FailureError, assert, inputFault, ourFault, remoteFault, type Failure } from '../../core/failure.ts';
 import type { PartReceipt, Sink, UploadHandle } from '../../core/sink.ts';
@@ -20,6 +21,25 @@ export interface LocalFolderSinkOptions {
 }
 
 const partsMax = 10_000;
+
+/**
+ * The join's read buffer, reused for every part of an object: reading each part whole took
+ * fresh memory for every byte of the object (8 MiB a part), which this VM faults in at about
+ * 150 ms of CPU per 32 MiB.
+ */
+const joinReadBytes = 1024 * 1024;
+
+/**
+ * A part's receipt tag: its length and CRC-32. It is read by this sink alone, at `complete`, to
+ * find a part file changed after its upload; nothing else (the core, the ledgers) reads a
+ * local tag. CRC-32 catches every change within 4 consecutive bytes and all but 1 in 2^32 of
+ * the others, and a change of length shows in the length: enough against a bug or a stray
+ * write, which is all the MD5 it replaces was for, at a seventh of the CPU (13 against 92 ms
+ * for 64 MiB; MD5 of each part, twice, was 0.66 CPU-s of a 144 MB export).
+ */
+function partTag(checksum: number, lengthBytes: number): string {
+  return `crc32-${checksum.toString(16).padStart(8, '0')}-${lengthBytes}`;
+}
 
 /** `.<name>.<uploadId>.part-<n>.tmp` and `.<name>.<uploadId>.tmp`, the upload id a UUID. */
 const temporaryName = /^\..+\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(?:part-\d+\.)?tmp$/;
@@ -63,15 +83,22 @@ export class LocalFolderSink implements Sink {
     this.pathOf(handle.key);
   }
 
-  async uploadPart(handle: UploadHandle, partNumber: number, bytes: Uint8Array): Promise<PartReceipt> {
+  async uploadPart(handle: UploadHandle, partNumber: number, pieces: readonly Uint8Array[]): Promise<PartReceipt> {
     assert(
       Number.isInteger(partNumber) && partNumber >= 1 && partNumber <= partsMax,
       `part number ${partNumber} outside 1..${partsMax}`,
     );
+    // The pieces are written one after another, never joined into one buffer first.
     await fileStep(`write part ${partNumber} of ${handle.key}`, () =>
-      writeFile(this.partPath(handle, partNumber), bytes),
+      writeFile(this.partPath(handle, partNumber), pieces),
     );
-    return { partNumber, etag: createHash('md5').update(bytes).digest('hex') };
+    let checksum = 0;
+    let lengthBytes = 0;
+    for (const piece of pieces) {
+      checksum = crc32(piece, checksum);
+      lengthBytes += piece.byteLength;
+    }
+    return { partNumber, etag: partTag(checksum, lengthBytes) };
   }
 
   async complete(handle: UploadHandle, parts: readonly PartReceipt[]): Promise<void> {
@@ -97,13 +124,11 @@ export class LocalFolderSink implements Sink {
   private async joinParts(handle: UploadHandle, parts: readonly PartReceipt[], joined: string): Promise<void> {
     const output = await open(joined, 'w');
     try {
+      const buffer = Buffer.allocUnsafe(joinReadBytes);
       for (const part of parts) {
-        // One part in memory at a time: parts are the core's upload size, already budgeted.
-        const bytes = await readFile(this.partPath(handle, part.partNumber));
-        const etag = createHash('md5').update(bytes).digest('hex');
-        if (etag !== part.etag)
+        const tag = await copyPart(this.partPath(handle, part.partNumber), output, buffer);
+        if (tag !== part.etag)
           throw new FailureError(ourFault(`part ${part.partNumber} of ${handle.key} changed after its upload`));
-        await output.write(bytes);
       }
       await output.sync();
     } finally {
@@ -119,6 +144,28 @@ export class LocalFolderSink implements Sink {
     for (const name of names) {
       if (name.startsWith(prefix) && name.endsWith('.tmp')) await rm(join(folder, name), { force: true });
     }
+  }
+}
+
+/** Appends the part file at `path` to `output` through `buffer`, and returns the tag of what it copied. */
+async function copyPart(path: string, output: FileHandle, buffer: Buffer): Promise<string> {
+  const input = await open(path, 'r');
+  try {
+    const { size } = await input.stat();
+    let checksum = 0;
+    let lengthBytes = 0;
+    // Bounded by the part's size over the buffer's, plus one read past what stat saw, should it grow.
+    for (let reads = Math.ceil(size / buffer.length) + 1; reads > 0; reads -= 1) {
+      const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      const read = buffer.subarray(0, bytesRead);
+      checksum = crc32(read, checksum);
+      lengthBytes += bytesRead;
+      await output.write(read);
+    }
+    return partTag(checksum, lengthBytes);
+  } finally {
+    await input.close();
   }
 }
 

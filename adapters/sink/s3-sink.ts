@@ -35,6 +35,16 @@ export const s3PartsMax = 10_000;
 
 const heldEtag = 'held-for-put-object';
 
+/**
+ * A part's pieces as one request body. The SDK sends and signs a body it can read again on its
+ * own retries, which a stream of pieces is not; a part is sent over the network, so one copy of
+ * it costs little beside its upload, and one piece is sent as it is.
+ */
+function bodyOf(pieces: readonly Uint8Array[]): Uint8Array {
+  const only = pieces.length === 1 ? pieces[0] : undefined;
+  return only ?? Buffer.concat(pieces);
+}
+
 /** S3's ETag of a multipart object: the MD5 of its parts' binary MD5s, then `-` and their count. */
 export function multipartEtag(receipts: readonly PartReceipt[]): string | null {
   const digests = receipts.map((receipt) => receipt.etag.replace(/"/g, ''));
@@ -56,7 +66,7 @@ interface OpenObject {
   readonly key: string;
   /** The multipart upload once `start` was called; parts sent at once share it. */
   multipart: Promise<string> | null;
-  /** A first part sent before any start, kept for `PutObject`. */
+  /** A first part sent before any start, kept for `PutObject` (one buffer: see `bodyOf`). */
   held: Uint8Array | null;
   /** The held first part once `complete` sent it, so a retried completion does not send it again. */
   heldSent: PartReceipt | null;
@@ -114,9 +124,10 @@ export class S3Sink implements Sink {
   async uploadPart(
     handle: UploadHandle,
     partNumber: number,
-    bytes: Uint8Array,
+    pieces: readonly Uint8Array[],
     signal?: AbortSignal,
   ): Promise<PartReceipt> {
+    const bytes = bodyOf(pieces);
     const inRange = Number.isInteger(partNumber) && partNumber >= 1 && partNumber <= s3PartsMax;
     assert(inRange, `part number ${partNumber} outside 1..${s3PartsMax}`);
     const object = this.openObject(handle);

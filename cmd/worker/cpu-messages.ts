@@ -50,7 +50,8 @@ export type CpuReply =
   | {
       readonly requestId: number;
       readonly ok: true;
-      readonly encoded: Uint8Array;
+      /** The encoded pieces in object order, each on a buffer of its own (transferable-pieces.ts). */
+      readonly encoded: readonly Uint8Array[];
       readonly footerEntries: Uint8Array | null;
     }
   | { readonly requestId: number; readonly ok: false; readonly failure: Failure };

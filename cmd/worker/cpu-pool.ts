@@ -119,7 +119,7 @@ export class CpuPool implements CpuStages {
     );
     if (!('encoded' in reply)) throw new FailureError(ourFault('CPU thread answered an encode with no bytes'));
     if (final) this.unpin(jobId);
-    return { bytes: reply.encoded, footerEntries: reply.footerEntries };
+    return { pieces: reply.encoded, footerEntries: reply.footerEntries };
   }
 
   /** A footer is a few KB of metadata: built here, on the event loop, from the groups' entries. */

@@ -1,5 +1,4 @@
 import type { ParquetEncoderCompression } from '../../adapters/parquet/parquet-encoder.ts';
-import { at } from '../../core/checked-access.ts';
 import { FailureError, ourFault } from '../../core/failure.ts';
 import type { CaptureRow } from '../../core/capture-row.ts';
 import type { Decoder, JobDecoder, ResumePoint } from '../../core/decoder.ts';
@@ -47,9 +46,12 @@ export interface DetachedRequest extends DetachedChunk {
   readonly chunkIndex: number;
 }
 
-/** Encoded bytes, and for rows encoded apart (`detached`), what the footer needs of them. */
+/**
+ * Encoded bytes, as the encoder's pieces in object order (not joined: see core/encoder.ts), and
+ * for rows encoded apart (`detached`), what the footer needs of them.
+ */
 export interface EncodedPiece {
-  readonly bytes: Uint8Array;
+  readonly pieces: readonly Uint8Array[];
   readonly footerEntries: Uint8Array | null;
 }
 
@@ -160,16 +162,16 @@ export class InProcessCpu implements CpuStages {
     if (detached) {
       const encoded = await this.encoder.encodeDetached(taken);
       if (final) this.jobs.delete(jobId);
-      return { bytes: encoded.bytes, footerEntries: encoded.footerEntries };
+      return { pieces: [encoded.bytes], footerEntries: encoded.footerEntries };
     }
     job.encoder ??= this.encoder.open();
     const pieces: Uint8Array[] = [];
-    if (taken.length > 0) pieces.push(await job.encoder.writeRowGroup(taken));
+    if (taken.length > 0) pieces.push(...(await job.encoder.writeRowGroup(taken)));
     if (final) {
-      pieces.push(await job.encoder.finish());
+      pieces.push(...(await job.encoder.finish()));
       this.jobs.delete(jobId);
     }
-    return { bytes: pieces.length === 1 ? at(pieces, 0) : Buffer.concat(pieces), footerEntries: null };
+    return { pieces, footerEntries: null };
   }
 
   footer(groups: readonly PlacedRowGroups[]): Promise<Uint8Array> {

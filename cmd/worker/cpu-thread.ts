@@ -12,6 +12,7 @@ import { decodeDetachedChunk } from '../../adapters/warc/detached-chunk-decoder.
 import type { CpuReply, CpuRequest, CpuThreadData } from './cpu-messages.ts';
 import { InProcessCpu } from './cpu-stages.ts';
 import { failureOf } from './task-failure.ts';
+import { transferablePieces } from './transferable-pieces.ts';
 
 /**
  * The stages, once the row filter is built (the domains file read, the `--where` compiled). A
@@ -41,20 +42,32 @@ function owned(bytes: Uint8Array): Uint8Array {
   return whole ? bytes : bytes.slice();
 }
 
-async function answer(request: Exclude<CpuRequest, { op: 'drop' }>): Promise<CpuReply> {
+/** A reply and the buffers it hands over (transferred, not copied). */
+interface Answer {
+  readonly reply: CpuReply;
+  readonly transfer: readonly ArrayBuffer[];
+}
+
+async function answer(request: Exclude<CpuRequest, { op: 'drop' }>): Promise<Answer> {
   const stages = await ready;
   if (stages instanceof Error) throw stages;
   if (request.op === 'decode') {
     const { jobId, input, chunk, final, resumeAt } = request;
     const decoded = await stages.decode(jobId, 0, input, chunk, final, resumeAt);
-    return { requestId: request.requestId, ok: true, ...decoded };
+    return { reply: { requestId: request.requestId, ok: true, ...decoded }, transfer: [] };
   }
   if (request.op === 'decodeDetached') {
     const result = await stages.decodeDetached(0, request.input, request.request);
-    return { requestId: request.requestId, ok: true, ...result, bytes: owned(result.bytes) };
+    const bytes = owned(result.bytes);
+    return {
+      reply: { requestId: request.requestId, ok: true, ...result, bytes },
+      transfer: [bytes.buffer as ArrayBuffer],
+    };
   }
   const piece = await stages.encode(request.jobId, 0, request.rows, request.final, request.detached);
-  return { requestId: request.requestId, ok: true, encoded: owned(piece.bytes), footerEntries: piece.footerEntries };
+  const { pieces, transfer } = transferablePieces(piece.pieces);
+  const { requestId } = request;
+  return { reply: { requestId, ok: true, encoded: pieces, footerEntries: piece.footerEntries }, transfer };
 }
 
 async function handle(request: CpuRequest): Promise<void> {
@@ -63,19 +76,13 @@ async function handle(request: CpuRequest): Promise<void> {
     if (!(stages instanceof Error)) stages.drop(request.jobId);
     return;
   }
-  let reply: CpuReply;
+  let answered: Answer;
   try {
-    reply = await answer(request);
+    answered = await answer(request);
   } catch (error) {
-    reply = { requestId: request.requestId, ok: false, failure: failureOf(error) };
+    answered = { reply: { requestId: request.requestId, ok: false, failure: failureOf(error) }, transfer: [] };
   }
-  const transfer =
-    'encoded' in reply
-      ? [reply.encoded.buffer as ArrayBuffer]
-      : 'bytes' in reply
-        ? [reply.bytes.buffer as ArrayBuffer]
-        : [];
-  parentPort?.postMessage(reply, transfer);
+  parentPort?.postMessage(answered.reply, [...answered.transfer]);
 }
 
 // One request at a time, in arrival order: a job's row groups must be encoded in order.

@@ -16,7 +16,8 @@ export class JobData {
   readonly detached = new Map<number, DetachedResult>();
   /** Row groups encoded apart, where they lie in the object: the footer is built from them. */
   readonly placed: PlacedRowGroups[] = [];
-  readonly partBytes = new Map<number, Uint8Array>();
+  /** A part's pieces from its first upload attempt to its upload, so a retry sends the same bytes. */
+  readonly partBytes = new Map<number, readonly Uint8Array[]>();
   readonly receipts = new Map<number, PartReceipt>();
   upload: Promise<UploadHandle> | null = null;
   readonly abort = new AbortController();

@@ -14,7 +14,7 @@ import { pickedBytesOf } from '../../core/request-plan.ts';
 import type { Ledger } from '../../core/ledger.ts';
 import type { WorkerLimits } from '../../core/limits.ts';
 import type { MetricsSnapshot } from '../../core/metrics-snapshot.ts';
-import type { Sink, UploadHandle } from '../../core/sink.ts';
+import { piecesLength, type Sink, type UploadHandle } from '../../core/sink.ts';
 import type { Source } from '../../core/source.ts';
 import { step } from '../../core/step.ts';
 import {
@@ -332,7 +332,7 @@ export class NodeRuntime {
     // Placed: this chunk and the one before it are accepted, so no decode reads its bytes again.
     if (chunk !== undefined) this.sharedChunks.give(chunk);
     const offsetBytes = data.output.lengthBytes + result.headBytes;
-    data.output.append(result.bytes);
+    data.output.append([result.bytes]);
     if (result.rows > 0) data.placed.push({ footerEntries: result.footerEntries, offsetBytes });
   }
 
@@ -345,13 +345,13 @@ export class NodeRuntime {
     const { jobId, cpuLane, rows, final, detached } = command;
     const piece = await this.adapters.cpu.encode(jobId, cpuLane, rows, final, detached);
     const offsetBytes = data.output.lengthBytes;
-    data.output.append(piece.bytes);
-    if (piece.footerEntries !== null && piece.bytes.length > 0)
+    data.output.append(piece.pieces);
+    let bytes = piecesLength(piece.pieces);
+    if (piece.footerEntries !== null && bytes > 0)
       data.placed.push({ footerEntries: piece.footerEntries, offsetBytes });
-    let bytes = piece.bytes.length;
     if (final && detached) {
       const footer = await this.adapters.cpu.footer(data.placed);
-      data.output.append(footer);
+      data.output.append([footer]);
       bytes += footer.length;
     }
     return { kind: 'rowGroupEncoded', taskId: command.taskId, bytes };

@@ -167,8 +167,11 @@ export class ModelCpu implements CpuStages {
     job.rowsBuffered -= taken;
     await this.clock.sleep(this.serviceMs(this.encodeMs(taken)));
     if (final) this.jobs.delete(jobId);
-    if (detached) return this.rowGroupApart(taken);
-    return { bytes: this.rowGroup(taken, final), footerEntries: null };
+    if (detached) {
+      const { bytes, footerEntries } = this.rowGroupApart(taken);
+      return { pieces: [bytes], footerEntries };
+    }
+    return { pieces: [this.rowGroup(taken, final)], footerEntries: null };
   }
 
   drop(jobId: string): void {

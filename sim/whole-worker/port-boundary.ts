@@ -9,7 +9,7 @@
 import { FailureError, inputFault, remoteFault } from '../../core/failure.ts';
 import type { InputRef, Lease } from '../../core/input-ref.ts';
 import type { JobResult, Ledger, WorkerProgress } from '../../core/ledger.ts';
-import type { PartReceipt, Sink, UploadHandle } from '../../core/sink.ts';
+import { piecesLength, type PartReceipt, type Sink, type UploadHandle } from '../../core/sink.ts';
 import type { ByteRange, Source } from '../../core/source.ts';
 import type { Failure } from '../../core/failure.ts';
 import type { MetricsSnapshot } from '../../core/metrics-snapshot.ts';
@@ -193,11 +193,11 @@ export class PortBoundary {
         const timing = this.transferTiming(world.models.sink, world.sinkCeiling, this.links.outbound, 0);
         return this.call(request, timing.waitMs, timing.failure, () => world.sink.start(handle, signal));
       },
-      uploadPart: (handle: UploadHandle, partNumber: number, bytes: Uint8Array, signal?: AbortSignal) => {
+      uploadPart: (handle: UploadHandle, partNumber: number, pieces: readonly Uint8Array[], signal?: AbortSignal) => {
         const { models, sinkCeiling } = world;
-        const timing = this.transferTiming(models.sink, sinkCeiling, this.links.outbound, bytes.length);
+        const timing = this.transferTiming(models.sink, sinkCeiling, this.links.outbound, piecesLength(pieces));
         return this.call(request, timing.waitMs, timing.failure, () =>
-          world.sink.uploadPart(handle, partNumber, bytes, signal),
+          world.sink.uploadPart(handle, partNumber, pieces, signal),
         );
       },
       complete: (handle: UploadHandle, parts: readonly PartReceipt[], signal?: AbortSignal) => {

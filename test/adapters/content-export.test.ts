@@ -175,7 +175,7 @@ describe('content rows in Parquet', () => {
     const { rows } = decode(Buffer.concat(members), 100_000);
     const encoder = createParquetEncoder({ schema: 'content', rowGroupPayloadBytes: 320_000 }).open();
     const path = join(folder, 'content.parquet');
-    writeFileSync(path, Buffer.concat([await encoder.writeRowGroup(rows), await encoder.finish()]));
+    writeFileSync(path, Buffer.concat([...(await encoder.writeRowGroup(rows)), ...(await encoder.finish())]));
     const connection = await (await DuckDBInstance.create(':memory:')).connect();
     const read = await connection.runAndReadAll(
       `SELECT warc_record_id, content, content_length FROM read_parquet('${path}') ORDER BY warc_record_offset`,
@@ -195,6 +195,31 @@ describe('content rows in Parquet', () => {
     connection.closeSync();
   });
 
+  it("hands over pieces it never writes into again: a call's pieces are unchanged after later calls", async () => {
+    const members = Array.from({ length: 8 }, (_, index) =>
+      responseMember(`https://example.com/q${index}`, caseRecordId(index), [], seededPage(index + 20, 30_000)),
+    );
+    const { rows } = decode(Buffer.concat(members), 100_000);
+    for (const compression of ['SNAPPY', 'UNCOMPRESSED'] as const) {
+      const encoder = createParquetEncoder({ schema: 'content', compression, rowGroupPayloadBytes: 50_000 }).open();
+      const first = await encoder.writeRowGroup(rows.slice(0, 4));
+      const copied = first.map((piece) => Buffer.from(piece));
+      // The page buffer the encoder reuses between pages is written again by these calls.
+      const later = [...(await encoder.writeRowGroup(rows.slice(4))), ...(await encoder.finish())];
+      expect(first.length).toBeGreaterThan(1);
+      first.forEach((piece, index) => expect(Buffer.from(piece).equals(copied[index] as Buffer)).toBe(true));
+      const file = Buffer.concat([...first, ...later]);
+      const back = await parquetReadObjects({
+        file: file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength),
+        compressors,
+        utf8: true,
+      });
+      expect(back.map((row) => Buffer.from(row['content'] as Uint8Array).length)).toEqual(
+        rows.map((row) => row.content?.length),
+      );
+    }
+  });
+
   it('hyparquet reads back every compression, payloads and strings exact, nulls null', async () => {
     const members = Array.from({ length: 6 }, (_, index) =>
       responseMember(`https://example.com/p${index}`, caseRecordId(index), [], seededPage(index, 10_000)),
@@ -202,7 +227,7 @@ describe('content rows in Parquet', () => {
     const { rows } = decode(Buffer.concat([...members, zlib.gzipSync(pywbRevisit('https://example.com/r'))]));
     for (const compression of ['SNAPPY', 'GZIP', 'BROTLI', 'UNCOMPRESSED'] as const) {
       const encoder = createParquetEncoder({ schema: 'content', compression, rowGroupPayloadBytes: 25_000 }).open();
-      const file = Buffer.concat([await encoder.writeRowGroup(rows), await encoder.finish()]);
+      const file = Buffer.concat([...(await encoder.writeRowGroup(rows)), ...(await encoder.finish())]);
       const back = await parquetReadObjects({
         file: file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength),
         compressors,

@@ -86,9 +86,9 @@ describe('credentials stay out of errors, logs and metrics', () => {
       });
       // begin sends nothing: a second part begins the multipart upload, a lone small part is one PutObject.
       const multipart = await sink.begin('key.parquet');
-      await failureTexts(() => sink.uploadPart(multipart, 2, new Uint8Array(10)));
+      await failureTexts(() => sink.uploadPart(multipart, 2, [new Uint8Array(10)]));
       const whole = await sink.begin('whole.parquet');
-      const held = await sink.uploadPart(whole, 1, new Uint8Array(10));
+      const held = await sink.uploadPart(whole, 1, [new Uint8Array(10)]);
       await failureTexts(() => sink.complete(whole, [held]));
       await failureTexts(() => abortIncompleteUploads({ client, output: 's3://bucket/out/' }));
       client.destroy();

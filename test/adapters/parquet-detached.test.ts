@@ -53,8 +53,8 @@ interface Assembled {
 async function jobFile(encoder: Encoder, batches: readonly (readonly ExportRow[])[]): Promise<Assembled> {
   const job = encoder.open();
   const pieces: Uint8Array[] = [];
-  for (const rows of batches) pieces.push(await job.writeRowGroup(rows));
-  const footer = await job.finish();
+  for (const rows of batches) pieces.push(...(await job.writeRowGroup(rows)));
+  const footer = Buffer.concat(await job.finish());
   return { file: Buffer.concat([...pieces, footer]), footer };
 }
 

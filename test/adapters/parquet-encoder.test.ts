@@ -147,8 +147,9 @@ async function encodeToFile(
 ): Promise<{ path: string; pieces: Uint8Array[] }> {
   const job = createParquetEncoder().open();
   const pieces: Uint8Array[] = [];
-  for (const rows of rowGroups) pieces.push(await job.writeRowGroup(rows));
-  pieces.push(await job.finish());
+  // The bytes of each call, its pieces joined.
+  for (const rows of rowGroups) pieces.push(Buffer.concat(await job.writeRowGroup(rows)));
+  pieces.push(Buffer.concat(await job.finish()));
   fileCount += 1;
   const path = join(folder, `file-${fileCount}.parquet`);
   writeFileSync(path, Buffer.concat(pieces));

@@ -50,8 +50,8 @@ async function writeObject(
 ): Promise<string> {
   const job = encoder.open();
   const pieces: Uint8Array[] = [];
-  for (const rows of groups) pieces.push(await job.writeRowGroup(rows));
-  pieces.push(await job.finish());
+  for (const rows of groups) pieces.push(...(await job.writeRowGroup(rows)));
+  pieces.push(...(await job.finish()));
   const path = join(folder, name);
   writeFileSync(path, Buffer.concat(pieces));
   return path;

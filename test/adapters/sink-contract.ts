@@ -4,7 +4,8 @@
  * in; a part uploaded again replaces the first; `abort` leaves nothing behind; completing
  * the same key again overwrites it; a small object may be one part, sent without a `start`;
  * an object of several parts is started first (the core's `startUpload`), and a start made
- * twice is one start; an upload aborted before its first part leaves nothing either.
+ * twice is one start; an upload aborted before its first part leaves nothing either; a part
+ * given as several pieces is their concatenation.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -48,7 +49,7 @@ export function sinkContract(name: string, setup: () => Promise<SinkContractSubj
       const key = 'crawl=unknown/subset=unknown/small.parquet';
       const bytes = patterned(12_345, 1);
       const handle = await subject.sink.begin(key);
-      const receipt = await subject.sink.uploadPart(handle, 1, bytes);
+      const receipt = await subject.sink.uploadPart(handle, 1, [bytes]);
       expect(await subject.readObject(key)).toBeNull();
       await subject.sink.complete(handle, [receipt]);
       expect(await subject.readObject(key)).toEqual(bytes);
@@ -61,7 +62,7 @@ export function sinkContract(name: string, setup: () => Promise<SinkContractSubj
       const handle = await subject.sink.begin(key);
       await subject.sink.start(handle);
       const receipts = await Promise.all(
-        [3, 1, 2].map((number) => subject.sink.uploadPart(handle, number, parts[number - 1] as Uint8Array)),
+        [3, 1, 2].map((number) => subject.sink.uploadPart(handle, number, [parts[number - 1] as Uint8Array])),
       );
       await subject.sink.complete(handle, receipts);
       expect(fingerprint(await subject.readObject(key))).toBe(fingerprint(Buffer.concat(parts)));
@@ -73,10 +74,10 @@ export function sinkContract(name: string, setup: () => Promise<SinkContractSubj
       const handle = await subject.sink.begin(key);
       await subject.sink.start(handle);
       const first = patterned(subject.partBytesMin, 5);
-      await subject.sink.uploadPart(handle, 1, patterned(subject.partBytesMin, 6));
+      await subject.sink.uploadPart(handle, 1, [patterned(subject.partBytesMin, 6)]);
       const receipts: PartReceipt[] = [
-        await subject.sink.uploadPart(handle, 1, first),
-        await subject.sink.uploadPart(handle, 2, patterned(10, 7)),
+        await subject.sink.uploadPart(handle, 1, [first]),
+        await subject.sink.uploadPart(handle, 2, [patterned(10, 7)]),
       ];
       await subject.sink.complete(handle, receipts);
       expect(fingerprint(await subject.readObject(key))).toBe(fingerprint(Buffer.concat([first, patterned(10, 7)])));
@@ -86,8 +87,8 @@ export function sinkContract(name: string, setup: () => Promise<SinkContractSubj
       const key = 'aborted/never.parquet';
       const handle = await subject.sink.begin(key);
       await subject.sink.start(handle);
-      await subject.sink.uploadPart(handle, 1, patterned(subject.partBytesMin, 8));
-      await subject.sink.uploadPart(handle, 2, patterned(100, 9));
+      await subject.sink.uploadPart(handle, 1, [patterned(subject.partBytesMin, 8)]);
+      await subject.sink.uploadPart(handle, 2, [patterned(100, 9)]);
       await subject.sink.abort(handle);
       expect(await subject.readObject(key)).toBeNull();
       expect(await subject.leftovers()).toEqual([]);
@@ -110,8 +111,8 @@ export function sinkContract(name: string, setup: () => Promise<SinkContractSubj
       await Promise.all([subject.sink.start(handle), subject.sink.start(handle)]);
       await subject.sink.start(handle);
       const receipts = [
-        await subject.sink.uploadPart(handle, 1, parts[0] as Uint8Array),
-        await subject.sink.uploadPart(handle, 2, parts[1] as Uint8Array),
+        await subject.sink.uploadPart(handle, 1, [parts[0] as Uint8Array]),
+        await subject.sink.uploadPart(handle, 2, [parts[1] as Uint8Array]),
       ];
       await subject.sink.complete(handle, receipts);
       expect(fingerprint(await subject.readObject(key))).toBe(fingerprint(Buffer.concat(parts)));
@@ -131,9 +132,25 @@ export function sinkContract(name: string, setup: () => Promise<SinkContractSubj
       const key = 'rerun/same.parquet';
       for (const seed of [10, 11]) {
         const handle = await subject.sink.begin(key);
-        await subject.sink.complete(handle, [await subject.sink.uploadPart(handle, 1, patterned(2_000, seed))]);
+        await subject.sink.complete(handle, [await subject.sink.uploadPart(handle, 1, [patterned(2_000, seed)])]);
       }
       expect(await subject.readObject(key)).toEqual(patterned(2_000, 11));
+    });
+
+    test('a part given as pieces (views into larger buffers, empty ones among them) is their concatenation', async () => {
+      const key = 'pieces/joined.parquet';
+      const backing = patterned(subject.partBytesMin + 3_000, 14);
+      const first = [backing.subarray(0, 1_000), new Uint8Array(0), backing.subarray(1_000, subject.partBytesMin)];
+      const last = [backing.subarray(subject.partBytesMin, subject.partBytesMin + 1), patterned(500, 15)];
+      const handle = await subject.sink.begin(key);
+      await subject.sink.start(handle);
+      const receipts = [
+        await subject.sink.uploadPart(handle, 2, last),
+        await subject.sink.uploadPart(handle, 1, first),
+      ];
+      await subject.sink.complete(handle, receipts);
+      expect(fingerprint(await subject.readObject(key))).toBe(fingerprint(Buffer.concat([...first, ...last])));
+      expect(await subject.leftovers()).toEqual([]);
     });
   });
 }

@@ -5,7 +5,7 @@
  * refused as bad input; a folder that cannot be synced after the rename fails the commit
  * (retryable), and the retry writes the object again.
  */
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
@@ -26,8 +26,9 @@ function errorWithCode(code: string): NodeJS.ErrnoException {
 
 vi.mock('node:fs/promises', async (original) => {
   const fs = await original<typeof import('node:fs/promises')>();
+  // Faults only for folders the sink opens to sync, not for the part files it reads when joining.
   const open = async (...args: Parameters<typeof fs.open>) => {
-    if (args[1] !== 'r') return fs.open(...args);
+    if (args[1] !== 'r' || String(args[0]).endsWith('.tmp')) return fs.open(...args);
     if (folderFaults.open !== null) throw errorWithCode(folderFaults.open);
     const handle = await fs.open(...args);
     const code = folderFaults.sync;
@@ -76,13 +77,33 @@ describe('local folder sink', () => {
   test('an open upload shows only hidden temporary files beside the target', async () => {
     const sink = new LocalFolderSink({ root });
     const handle = await sink.begin('crawl=unknown/subset=unknown/a/x.parquet');
-    await sink.uploadPart(handle, 2, new Uint8Array(10));
-    await sink.uploadPart(handle, 1, new Uint8Array(20));
+    await sink.uploadPart(handle, 2, [new Uint8Array(10)]);
+    await sink.uploadPart(handle, 1, [new Uint8Array(20)]);
     const open = await filesBelow(root);
     expect(open.every((path) => /\/\.x\.parquet\.[0-9a-f-]+\.part-\d\.tmp$/.test(path))).toBe(true);
     expect(open.length).toBe(2);
     await sink.abort(handle);
     expect(await filesBelow(root)).toEqual([]);
+  });
+
+  test('a part file changed after its upload fails the completion, and nothing is published', async () => {
+    const sink = new LocalFolderSink({ root, partBytesMin: 16 });
+    const key = 'crawl=unknown/subset=unknown/changed.parquet';
+    const handle = await sink.begin(key);
+    const receipts = [
+      await sink.uploadPart(handle, 1, [new Uint8Array(40).fill(1), new Uint8Array(40).fill(2)]),
+      await sink.uploadPart(handle, 2, [new Uint8Array(30).fill(3)]),
+    ];
+    const parts = (await filesBelow(root)).filter((path) => path.includes('changed.parquet'));
+    const second = parts.find((path) => path.endsWith('.part-2.tmp')) ?? '';
+    // One byte flipped, the length kept: only the checksum can tell.
+    const bytes = await readFile(join(root, second));
+    bytes[7] = 9;
+    await writeFile(join(root, second), bytes);
+    const error = await sink.complete(handle, receipts).catch((caught: unknown) => caught);
+    expect((error as FailureError).message).toMatch(/part 2 .* changed after its upload/);
+    expect(await readFile(sink.pathOf(key)).catch(() => null)).toBeNull();
+    await sink.abort(handle);
   });
 
   test('a key that leaves the output folder is refused', async () => {
@@ -108,7 +129,7 @@ describe('local folder sink, when the folder cannot be made durable', () => {
 
   async function uploaded(sink: LocalFolderSink, key: string, bytes: Uint8Array) {
     const handle = await sink.begin(key);
-    return { handle, receipt: await sink.uploadPart(handle, 1, bytes) };
+    return { handle, receipt: await sink.uploadPart(handle, 1, [bytes]) };
   }
 
   test('a failed folder sync fails the commit retryably, and the retry writes the object again', async () => {

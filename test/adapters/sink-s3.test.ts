@@ -70,7 +70,7 @@ describe('S3 sink', () => {
     for (let number = 1; number <= 12; number += 2) {
       const pair = [number, number + 1].map((partNumber) => new Uint8Array(s3PartBytesMin).fill(partNumber * 7));
       pair.forEach((part) => whole.update(part));
-      receipts.push(...(await Promise.all(pair.map((part, index) => sink.uploadPart(handle, number + index, part)))));
+      receipts.push(...(await Promise.all(pair.map((part, index) => sink.uploadPart(handle, number + index, [part])))));
     }
     await sink.complete(handle, receipts);
     const stored = await readObject('output', 'big/crawl=x/subset=y/big.parquet');
@@ -101,7 +101,7 @@ describe('S3 sink', () => {
     const handle = await sink.begin('l.parquet');
     await sink.start(handle);
     const parts = [new Uint8Array(s3PartBytesMin).fill(3), new Uint8Array(100).fill(4)];
-    const receipts = await Promise.all(parts.map((part, index) => sink.uploadPart(handle, index + 1, part)));
+    const receipts = await Promise.all(parts.map((part, index) => sink.uploadPart(handle, index + 1, [part])));
     await expect(sink.complete(handle, receipts)).rejects.toMatchObject({ failure: { retryable: true } });
     await sink.complete(handle, receipts);
     expect((await readObject('output', 'lost-answer/l.parquet'))?.length).toBe(s3PartBytesMin + 100);
@@ -109,7 +109,7 @@ describe('S3 sink', () => {
     const other = new S3Sink({ client: server.client, output: 's3://output/lost-answer' });
     const aborted = await other.begin('a.parquet');
     await other.start(aborted);
-    const abortedReceipts = await Promise.all(parts.map((part, index) => other.uploadPart(aborted, index + 1, part)));
+    const abortedReceipts = await Promise.all(parts.map((part, index) => other.uploadPart(aborted, index + 1, [part])));
     await abortIncompleteUploads({ client: server.client, output: 's3://output/lost-answer/' });
     await expect(other.complete(aborted, abortedReceipts)).rejects.toBeInstanceOf(FailureError);
     expect(await readObject('output', 'lost-answer/a.parquet')).toBeNull();
@@ -140,7 +140,7 @@ describe('S3 sink', () => {
     const handle = await sink.begin('t.parquet');
     await sink.start(handle);
     const parts = [new Uint8Array(s3PartBytesMin).fill(5), new Uint8Array(10).fill(6)];
-    const receipts = await Promise.all(parts.map((part, index) => sink.uploadPart(handle, index + 1, part)));
+    const receipts = await Promise.all(parts.map((part, index) => sink.uploadPart(handle, index + 1, [part])));
     await expect(sink.complete(handle, receipts)).rejects.toMatchObject({ failure: { retryable: true } });
     await expect(sink.complete(handle, receipts)).rejects.toMatchObject({
       failure: { fault: 'remote', throttled: true },
@@ -163,9 +163,9 @@ describe('S3 sink', () => {
     const sink = new S3Sink({ client: failingAbort, output: 's3://output/put-after-multipart' });
     const putAfterMultipart = async (key: string) => {
       const handle = await sink.begin(key);
-      const first = await sink.uploadPart(handle, 1, new Uint8Array(10).fill(7));
+      const first = await sink.uploadPart(handle, 1, [new Uint8Array(10).fill(7)]);
       await sink.start(handle);
-      await sink.uploadPart(handle, 2, new Uint8Array(10).fill(8));
+      await sink.uploadPart(handle, 2, [new Uint8Array(10).fill(8)]);
       return sink.complete(handle, [first]);
     };
     abortFault.error = Object.assign(new Error('We encountered an internal error.'), {
@@ -192,7 +192,7 @@ describe('S3 sink', () => {
     const sink = new S3Sink({ client: server.client, output: 's3://output/aborted/' });
     const handle = await sink.begin('gone.parquet');
     await sink.start(handle);
-    await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin));
+    await sink.uploadPart(handle, 1, [new Uint8Array(s3PartBytesMin)]);
     await sink.abort(handle);
     expect(await readObject('output', 'aborted/gone.parquet')).toBeNull();
     expect(await openUploads('output', 'aborted/')).toEqual([]);
@@ -204,7 +204,7 @@ describe('S3 sink', () => {
     const startedWithPart = async (into: S3Sink, key: string) => {
       const handle = await into.begin(key);
       await into.start(handle);
-      await into.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin));
+      await into.uploadPart(handle, 1, [new Uint8Array(s3PartBytesMin)]);
     };
     for (const name of ['a', 'b', 'c']) await startedWithPart(sink, `${name}.parquet`);
     await startedWithPart(other, 'kept.parquet');
@@ -239,9 +239,9 @@ describe('S3 sink', () => {
   test('a small first part held for PutObject is dropped when part 1 is sent again once the upload started', async () => {
     const sink = new S3Sink({ client: server.client, output: 's3://output/replaced' });
     const handle = await sink.begin('r.parquet');
-    await sink.uploadPart(handle, 1, new Uint8Array(10).fill(1));
+    await sink.uploadPart(handle, 1, [new Uint8Array(10).fill(1)]);
     await sink.start(handle);
-    const first = await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin).fill(2));
+    const first = await sink.uploadPart(handle, 1, [new Uint8Array(s3PartBytesMin).fill(2)]);
     await sink.complete(handle, [first]);
     const stored = await readObject('output', 'replaced/r.parquet');
     expect(stored?.length).toBe(s3PartBytesMin);
@@ -252,7 +252,7 @@ describe('S3 sink', () => {
     const sink = new S3Sink({ client: server.client, output: 's3://no-such-bucket/x' });
     const small = await sink.begin('small.parquet');
     const put = await sink
-      .complete(small, [await sink.uploadPart(small, 1, new Uint8Array(10))])
+      .complete(small, [await sink.uploadPart(small, 1, [new Uint8Array(10)])])
       .catch((caught: unknown) => caught);
     const big = await sink.begin('big.parquet');
     const start = await sink.start(big).catch((caught: unknown) => caught);
@@ -302,7 +302,7 @@ describe('S3 sink requests, counted by a proxy in front of s3rver', () => {
     const bytes = new Uint8Array(s3PartBytesMin - 1).fill(3);
     const requests = await requestsOf(async () => {
       const handle = await sink.begin('small.parquet');
-      await sink.complete(handle, [await sink.uploadPart(handle, 1, bytes)]);
+      await sink.complete(handle, [await sink.uploadPart(handle, 1, [bytes])]);
     });
     expect(requests).toEqual(['PutObject']);
     expect((await readObject('output', 'counted/small.parquet'))?.length).toBe(bytes.length);
@@ -313,8 +313,8 @@ describe('S3 sink requests, counted by a proxy in front of s3rver', () => {
     const requests = await requestsOf(async () => {
       const handle = await sink.begin('big.parquet');
       await sink.start(handle);
-      const first = await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin).fill(1));
-      const second = await sink.uploadPart(handle, 2, new Uint8Array(10).fill(2));
+      const first = await sink.uploadPart(handle, 1, [new Uint8Array(s3PartBytesMin).fill(1)]);
+      const second = await sink.uploadPart(handle, 2, [new Uint8Array(10).fill(2)]);
       await sink.complete(handle, [first, second]);
     });
     expect(requests).toEqual(['CreateMultipartUpload', 'UploadPart', 'UploadPart', 'CompleteMultipartUpload']);
@@ -326,9 +326,9 @@ describe('S3 sink requests, counted by a proxy in front of s3rver', () => {
       const handle = await sink.begin('parallel.parquet');
       await sink.start(handle);
       const receipts = await Promise.all(
-        [3, 2].map((number) => sink.uploadPart(handle, number, new Uint8Array(s3PartBytesMin).fill(number))),
+        [3, 2].map((number) => sink.uploadPart(handle, number, [new Uint8Array(s3PartBytesMin).fill(number)])),
       );
-      receipts.push(await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin).fill(1)));
+      receipts.push(await sink.uploadPart(handle, 1, [new Uint8Array(s3PartBytesMin).fill(1)]));
       await sink.complete(handle, receipts);
     });
     expect(requests.filter((kind) => kind === 'CreateMultipartUpload')).toHaveLength(1);
@@ -345,7 +345,7 @@ describe('S3 sink requests, counted by a proxy in front of s3rver', () => {
       await sink.abort(empty);
       await sink.abort(empty);
       const held = await sink.begin('held-part.parquet');
-      await sink.uploadPart(held, 1, new Uint8Array(1_000));
+      await sink.uploadPart(held, 1, [new Uint8Array(1_000)]);
       await sink.abort(held);
     });
     expect(requests).toEqual([]);
@@ -357,7 +357,7 @@ describe('S3 sink requests, counted by a proxy in front of s3rver', () => {
     const requests = await requestsOf(async () => {
       const handle = await sink.begin('aborted.parquet');
       await sink.start(handle);
-      await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin));
+      await sink.uploadPart(handle, 1, [new Uint8Array(s3PartBytesMin)]);
       await sink.abort(handle);
       await sink.abort(handle);
     });
@@ -374,7 +374,7 @@ describe('S3 sink requests, counted by a proxy in front of s3rver', () => {
     expect((refused as FailureError).failure.throttled).toBe(true);
     const requests = await requestsOf(async () => {
       await sink.start(handle);
-      const receipt = await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin).fill(9));
+      const receipt = await sink.uploadPart(handle, 1, [new Uint8Array(s3PartBytesMin).fill(9)]);
       await sink.complete(handle, [receipt]);
     });
     expect(requests).toEqual(['CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload']);
@@ -384,8 +384,8 @@ describe('S3 sink requests, counted by a proxy in front of s3rver', () => {
   test('a second part before the upload was started is our bug, refused before any request', async () => {
     const requests = await requestsOf(async () => {
       const handle = await sink.begin('unstarted.parquet');
-      await sink.uploadPart(handle, 1, new Uint8Array(s3PartBytesMin));
-      const refused = await sink.uploadPart(handle, 2, new Uint8Array(10)).catch((error: unknown) => error);
+      await sink.uploadPart(handle, 1, [new Uint8Array(s3PartBytesMin)]);
+      const refused = await sink.uploadPart(handle, 2, [new Uint8Array(10)]).catch((error: unknown) => error);
       expect(refused).toBeInstanceOf(FailureError);
       expect((refused as FailureError).failure).toMatchObject({ fault: 'ours', retryable: false });
       await sink.abort(handle);

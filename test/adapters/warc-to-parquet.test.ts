@@ -67,9 +67,9 @@ describe('fixture rows through Parquet and DuckDB', () => {
     // Two row groups where there are rows enough, so the join between them is read too.
     const cut = Math.ceil(rows.length / 2);
     const pieces = [
-      await encoder.writeRowGroup(rows.slice(0, cut)),
-      await encoder.writeRowGroup(rows.slice(cut)),
-      await encoder.finish(),
+      ...(await encoder.writeRowGroup(rows.slice(0, cut))),
+      ...(await encoder.writeRowGroup(rows.slice(cut))),
+      ...(await encoder.finish()),
     ];
     const path = join(folder, `${name.replaceAll('/', '_')}.parquet`);
     writeFileSync(path, Buffer.concat(pieces));

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
 import type { ParquetEncoderCompression } from '../../adapters/parquet/parquet-encoder.ts';
 import type { CaptureRow } from '../../core/capture-row.ts';
+import { piecesLength } from '../../core/sink.ts';
 import { printFigures } from './bench-figure.ts';
 import type { BenchFigure } from './bench-figure.ts';
 import { nextUnit, seededRandom } from '../../core/seeded-random.ts';
@@ -186,8 +187,8 @@ function parquetContender(compression: ParquetEncoderCompression): Contender {
   return {
     name: `parquet ${compression}`,
     measured: { seconds: 0, bytes: 0 },
-    encode: async (group) => (await job.writeRowGroup(group)).length,
-    finish: async () => (await job.finish()).length,
+    encode: async (group) => piecesLength(await job.writeRowGroup(group)),
+    finish: async () => piecesLength(await job.finish()),
   };
 }
 

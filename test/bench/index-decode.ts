@@ -17,6 +17,7 @@ import { parseGzipHeader } from '../../adapters/warc/gzip-member.ts';
 import { threadInflater } from '../../adapters/warc/reused-inflater.ts';
 import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
 import type { InputRef } from '../../core/input-ref.ts';
+import { piecesLength } from '../../core/sink.ts';
 import { writeCommonCrawlLikeWarc } from '../fixtures-gen/commoncrawl-like-warc.ts';
 import { printFigures } from './bench-figure.ts';
 import type { BenchFigure } from './bench-figure.ts';
@@ -68,9 +69,9 @@ async function exportAll(chunks: readonly Buffer[], fullInflate: boolean): Promi
   let bytes = 0;
   for (const [index, chunk] of chunks.entries()) {
     const rows = decoder.push(chunk, index === chunks.length - 1).rows;
-    if (rows.length > 0) bytes += (await encoder.writeRowGroup(rows)).length;
+    if (rows.length > 0) bytes += piecesLength(await encoder.writeRowGroup(rows));
   }
-  return bytes + (await encoder.finish()).length;
+  return bytes + piecesLength(await encoder.finish());
 }
 
 /** Start and deflate start of every member (each member's header parsed once, outside the timing). */

@@ -106,13 +106,13 @@ describe('simulated ports beyond their contracts', () => {
     const small = await sink.begin('small/first.parquet');
     await sink.start(small);
     const receipts = [
-      await sink.uploadPart(small, 1, new Uint8Array(99)),
-      await sink.uploadPart(small, 2, new Uint8Array(5)),
+      await sink.uploadPart(small, 1, [new Uint8Array(99)]),
+      await sink.uploadPart(small, 2, [new Uint8Array(5)]),
     ];
     await expect(sink.complete(small, receipts)).rejects.toBeInstanceOf(FailureError);
     const replaced = await sink.begin('replaced/part.parquet');
-    const stale = await sink.uploadPart(replaced, 1, new Uint8Array(10));
-    await sink.uploadPart(replaced, 1, new Uint8Array(20));
+    const stale = await sink.uploadPart(replaced, 1, [new Uint8Array(10)]);
+    await sink.uploadPart(replaced, 1, [new Uint8Array(20)]);
     await expect(sink.complete(replaced, [stale])).rejects.toBeInstanceOf(FailureError);
     expect(sink.readObject('small/first.parquet')).toBeNull();
     expect(sink.readObject('replaced/part.parquet')).toBeNull();
@@ -121,10 +121,10 @@ describe('simulated ports beyond their contracts', () => {
   test('the sink refuses a part after the first before the upload was started, as S3 would', async () => {
     const sink = new SimulatedSink({ partBytesMin: 100 });
     const handle = await sink.begin('unstarted/two.parquet');
-    await sink.uploadPart(handle, 1, new Uint8Array(200));
-    await expect(sink.uploadPart(handle, 2, new Uint8Array(5))).rejects.toBeInstanceOf(FailureError);
+    await sink.uploadPart(handle, 1, [new Uint8Array(200)]);
+    await expect(sink.uploadPart(handle, 2, [new Uint8Array(5)])).rejects.toBeInstanceOf(FailureError);
     await sink.start(handle);
-    await sink.uploadPart(handle, 2, new Uint8Array(5));
+    await sink.uploadPart(handle, 2, [new Uint8Array(5)]);
     expect(sink.startedCount()).toBe(1);
   });
 
