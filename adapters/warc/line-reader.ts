@@ -50,7 +50,9 @@ export class LineReader {
       return { kind: 'too-long' };
     }
     if (limit > start) {
-      this.partialPieces.push(bytes.slice(start, limit));
+      // Copied (Buffer#slice would be a view): the piece may be a chunk whose memory is reused
+      // once the decoder's push returns (cmd/worker/chunk-pool.ts).
+      this.partialPieces.push(Uint8Array.prototype.slice.call(bytes, start, limit));
       this.partialBytes += limit - start;
     }
     return { kind: 'partial' };

@@ -56,7 +56,8 @@ export class PickedRangesJobDecoder implements JobDecoder {
       const taken = chunk.subarray(at, at + wanted);
       at += taken.length;
       if (taken.length < wanted) {
-        this.carry.push(taken);
+        // Copied: the chunk's memory is reused once this push returns (cmd/worker/chunk-pool.ts).
+        this.carry.push(Uint8Array.prototype.slice.call(taken));
         this.carryBytes += taken.length;
         break;
       }

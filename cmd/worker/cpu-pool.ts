@@ -41,11 +41,17 @@ const threadEntry = new URL('./cpu-thread-entry.js', import.meta.url);
  */
 const threadYoungGenerationMb = 8;
 
-/** Bytes a thread may take over without a copy: a whole, unshared ArrayBuffer. */
-function transferable(chunk: Uint8Array): Uint8Array {
+/**
+ * How a chunk crosses to a thread: a view of shared memory as it is (the runtime's pool, which
+ * reuses the memory once the decode answers); other bytes are transferred, copied first when
+ * they are not a whole ArrayBuffer of their own.
+ */
+function crossing(chunk: Uint8Array): { readonly bytes: Uint8Array; readonly transfer: ArrayBuffer[] } {
+  if (chunk.buffer instanceof SharedArrayBuffer) return { bytes: chunk, transfer: [] };
   const whole =
     chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
-  return whole ? chunk : chunk.slice();
+  const bytes = whole ? chunk : chunk.slice();
+  return { bytes, transfer: [bytes.buffer as ArrayBuffer] };
 }
 
 export class CpuPool implements CpuStages {
@@ -77,12 +83,12 @@ export class CpuPool implements CpuStages {
     final: boolean,
     resumeAtBytes: number | null,
   ): Promise<DecodeResult> {
-    const bytes = transferable(chunk);
+    const { bytes, transfer } = crossing(chunk);
     const reply = await this.request(
       jobId,
       cpuLane,
       (requestId) => ({ op: 'decode', requestId, jobId, input, chunk: bytes, final, resumeAtBytes }),
-      [bytes.buffer as ArrayBuffer],
+      transfer,
     );
     if (!('rowBytes' in reply)) throw new FailureError(ourFault('CPU thread answered a decode with no rows'));
     return reply;
