@@ -47,7 +47,7 @@ export class HttpSource implements Source {
     return input.sizeBytes ?? this.client.sizeOf(input.uri, signal);
   }
 
-  /** The body goes straight into `memory` where given (a chunk's reused memory, cmd/worker/chunk-pool.ts). */
+  /** The body goes straight into `memory` where given (a split job's shared memory, cmd/worker/shared-chunk-pool.ts). */
   read(input: InputRef, range: ByteRange, signal?: AbortSignal, memory?: ReadMemory): Promise<Uint8Array> {
     return this.client.readRange(input.uri, range, signal, memory);
   }

@@ -50,8 +50,8 @@ export class LineReader {
       return { kind: 'too-long' };
     }
     if (limit > start) {
-      // Copied (Buffer#slice would be a view): the piece may be a chunk whose memory is reused
-      // once the decoder's push returns (cmd/worker/chunk-pool.ts).
+      // Copied (Buffer#slice would be a view): the piece may be a chunk whose memory its caller
+      // reuses once the decoder's push returns (test/adapters/decoder-chunk-reuse.test.ts).
       this.partialPieces.push(Uint8Array.prototype.slice.call(bytes, start, limit));
       this.partialBytes += limit - start;
     }

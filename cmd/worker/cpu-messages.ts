@@ -7,8 +7,7 @@ import type { RecordCounters } from '../../core/record-counters.ts';
 /**
  * Messages between the runtime and a CPU thread. A job's decoder, its rows and its encoder
  * live in one thread from its first decode to its end, so rows never cross threads: only
- * chunk bytes go in (views of the runtime's shared memory, which the thread keeps nothing of
- * once it answers) and encoded bytes come out. A detached decode
+ * chunk bytes go in (transferred, not copied) and encoded bytes come out. A detached decode
  * (core/split-decode.ts) reads a chunk and the next one, which stay the runtime's: they cross
  * as views of shared memory, and its rows come out encoded apart.
  */

@@ -41,17 +41,11 @@ const threadEntry = new URL('./cpu-thread-entry.js', import.meta.url);
  */
 const threadYoungGenerationMb = 8;
 
-/**
- * How a chunk crosses to a thread: a view of shared memory as it is (the runtime's pool, which
- * reuses the memory once the decode answers); other bytes are transferred, copied first when
- * they are not a whole ArrayBuffer of their own.
- */
-function crossing(chunk: Uint8Array): { readonly bytes: Uint8Array; readonly transfer: ArrayBuffer[] } {
-  if (chunk.buffer instanceof SharedArrayBuffer) return { bytes: chunk, transfer: [] };
+/** Bytes a thread may take over without a copy: a whole, unshared ArrayBuffer. */
+function transferable(chunk: Uint8Array): Uint8Array {
   const whole =
     chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
-  const bytes = whole ? chunk : chunk.slice();
-  return { bytes, transfer: [bytes.buffer as ArrayBuffer] };
+  return whole ? chunk : chunk.slice();
 }
 
 export class CpuPool implements CpuStages {
@@ -83,12 +77,12 @@ export class CpuPool implements CpuStages {
     final: boolean,
     resumeAtBytes: number | null,
   ): Promise<DecodeResult> {
-    const { bytes, transfer } = crossing(chunk);
+    const bytes = transferable(chunk);
     const reply = await this.request(
       jobId,
       cpuLane,
       (requestId) => ({ op: 'decode', requestId, jobId, input, chunk: bytes, final, resumeAtBytes }),
-      transfer,
+      [bytes.buffer as ArrayBuffer],
     );
     if (!('rowBytes' in reply)) throw new FailureError(ourFault('CPU thread answered a decode with no rows'));
     return reply;

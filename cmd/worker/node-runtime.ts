@@ -28,7 +28,7 @@ import type { CpuStages } from './cpu-stages.ts';
 import { JobData } from './job-data.ts';
 import type { Logger } from './logger.ts';
 import { ProgressReporter } from './progress-reporter.ts';
-import { ChunkPool, chunkPoolFreeMax } from './chunk-pool.ts';
+import { SharedChunkPool, sharedChunksFreeMax } from './shared-chunk-pool.ts';
 import { realClock, type RuntimeClock, type TimerHandle } from './runtime-clock.ts';
 import { failureOf } from './task-failure.ts';
 
@@ -80,8 +80,8 @@ export class NodeRuntime {
   private readonly clock: RuntimeClock;
   private readonly startedAtMs: number;
   private readonly progress: ProgressReporter;
-  /** Every job's chunks, read into memory that a chunk no longer read hands to the next one. */
-  private readonly chunkPool: ChunkPool;
+  /** Shared memory of split jobs' chunks, kept from a placed chunk for the next fetched. */
+  private readonly sharedChunks: SharedChunkPool;
 
   constructor(
     private readonly adapters: RuntimeAdapters,
@@ -89,7 +89,7 @@ export class NodeRuntime {
   ) {
     this.clock = adapters.clock ?? realClock;
     this.startedAtMs = this.clock.nowMs();
-    this.chunkPool = new ChunkPool(options.limits.chunkBytes, chunkPoolFreeMax, adapters.cpu.sharesChunks);
+    this.sharedChunks = new SharedChunkPool(options.limits.chunkBytes, sharedChunksFreeMax);
     this.state = createWorkerState(
       options.limits,
       options.invariantChecks === undefined ? {} : { invariantChecks: options.invariantChecks },
@@ -255,25 +255,25 @@ export class NodeRuntime {
   private async fetch(command: CommandOf<'fetchChunk'>): Promise<Input> {
     const data = this.jobData(command.jobId);
     const range = { offsetBytes: command.offsetBytes, lengthBytes: command.lengthBytes };
+    const split =
+      this.options.limits.splitDecode && this.adapters.cpu.sharesChunks && command.input.picks === undefined;
+    const memory = split ? this.sharedChunks.memory : undefined;
     const bytes =
       command.lengthBytes === 0
         ? new Uint8Array(0)
-        : await this.adapters.source.read(command.input, range, data.abort.signal, this.chunkPool.memory);
-    data.chunks.set(command.chunkIndex, this.chunkPool.take(bytes));
+        : await this.adapters.source.read(command.input, range, data.abort.signal, memory);
+    data.chunks.set(command.chunkIndex, split ? this.sharedChunks.take(bytes) : bytes);
     return { kind: 'chunkFetched', taskId: command.taskId, bytes: bytes.length };
   }
 
-  /**
-   * Decodes the next chunk in order. The chunk leaves the job's map for this decode, and its
-   * memory goes back to the pool once the decode answers: the decoder keeps nothing of it. A
-   * decode that failed keeps it from the pool (a thread that died may not have let go of it).
-   */
   private async decode(command: CommandOf<'decodeChunk'>): Promise<Input> {
     const data = this.jobData(command.jobId);
     const chunk = data.chunks.get(command.chunkIndex);
     if (chunk === undefined)
       throw new FailureError(ourFault(`chunk ${command.chunkIndex} of ${command.jobId} is not held`));
     data.chunks.delete(command.chunkIndex);
+    // Read before the decode: a CPU thread takes the chunk's buffer (transferred, not copied), which leaves it empty here.
+    const chunkBytes = chunk.length;
     const resumeAt = command.resumeAtBytes;
     const skipped = resumeAt === null ? 0 : resumeAt - command.chunkIndex * this.options.limits.chunkBytes;
     const decoded = await this.adapters.cpu.decode(
@@ -284,19 +284,18 @@ export class NodeRuntime {
       command.final,
       resumeAt,
     );
-    this.chunkPool.release(chunk);
     const { byType, badByReason } = decoded.counters;
     const { input } = data.claimed;
     // A subset's size is the bytes it picks, as the core counts it, whatever an older ledger holds.
     const sizeBytes = input.picks === undefined ? data.claimed.sizeBytes : pickedBytesOf(input.picks);
-    this.progress.decoded(input.uri, totalCount(byType), chunk.length, totalCount(badByReason), sizeBytes);
+    this.progress.decoded(input.uri, totalCount(byType), chunkBytes, totalCount(badByReason), sizeBytes);
     return { kind: 'chunkDecoded', taskId: command.taskId, ...decoded };
   }
 
   /**
    * A detached decode (core/split-decode.ts) of a chunk that stays here: it and the next one
-   * may be read again (a chunk decoded again after a false boundary), so they stay in the
-   * job's map until the chunk is placed, and this decode holds them while it reads them.
+   * may be read again (a chunk decoded again after a false boundary), so they go to the thread
+   * as views of shared memory (`shared`) and are freed when the chunk is placed.
    */
   private async decodeDetached(command: CommandOf<'decodeDetached'>): Promise<Input> {
     const data = this.jobData(command.jobId);
@@ -310,10 +309,7 @@ export class NodeRuntime {
     const next = command.final ? null : held(chunkIndex + 1);
     const chunkOffset = chunkIndex * this.options.limits.chunkBytes;
     const request = { chunkIndex, chunk, next, nextFinal, chunkOffset, startBytes };
-    const read = next === null ? [chunk] : [chunk, next];
-    for (const view of read) this.chunkPool.hold(view);
     const result = await this.adapters.cpu.decodeDetached(command.cpuLane, data.claimed.input, request);
-    for (const view of read) this.chunkPool.release(view);
     data.detached.set(chunkIndex, result);
     const { byType, badByReason } = result.counters;
     const uri = data.claimed.input.uri;
@@ -334,7 +330,7 @@ export class NodeRuntime {
     const chunk = data.chunks.get(command.chunkIndex);
     data.chunks.delete(command.chunkIndex);
     // Placed: this chunk and the one before it are accepted, so no decode reads its bytes again.
-    if (chunk !== undefined) this.chunkPool.release(chunk);
+    if (chunk !== undefined) this.sharedChunks.give(chunk);
     const offsetBytes = data.output.lengthBytes + result.headBytes;
     data.output.append(result.bytes);
     if (result.rows > 0) data.placed.push({ footerEntries: result.footerEntries, offsetBytes });
@@ -459,9 +455,6 @@ export class NodeRuntime {
     if (data === undefined) return;
     this.jobs.delete(jobId);
     data.abort.abort(new FailureError(ourFault(`job dropped: ${reason}`)));
-    // Decodes still reading a chunk hold it: its memory comes back when the last one answers.
-    for (const chunk of data.chunks.values()) this.chunkPool.release(chunk);
-    data.chunks.clear();
     const upload = data.upload;
     if (upload !== null) {
       this.background(

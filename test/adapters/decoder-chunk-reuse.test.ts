@@ -1,6 +1,7 @@
 /**
- * A decoder keeps nothing of a chunk once its push returns: the runtime reads the next chunk
- * into the same memory (cmd/worker/chunk-pool.ts). Every file here is decoded twice, in chunks
+ * A decoder keeps nothing of a chunk once its push returns, so that a caller may read the next
+ * chunk into the same memory (a pool of chunk buffers; the split path's shared chunks are
+ * kept until placed). Every file here is decoded twice, in chunks
  * cut alike: once from fresh copies, once from one buffer that is overwritten after each push,
  * as a reused chunk is. A row, a carried line or a held record that still pointed into a chunk
  * would come out different. Plain WARC and ARC (read in place, never inflated), gzip members
