@@ -4,6 +4,7 @@
  * then the rest of the body is cancelled so nothing past the bound is read.
  */
 import { FailureError, remoteFault } from '../../core/failure.ts';
+import type { ReadMemory } from '../../core/source.ts';
 
 export interface BodyWindow {
   readonly skipBytes: number;
@@ -11,6 +12,8 @@ export interface BodyWindow {
   /** Reject the read when no byte arrives for this long. */
   readonly idleTimeoutMs: number;
   readonly onIdle: () => void;
+  /** Where the window's bytes go (a chunk's reused memory); a fresh buffer otherwise. */
+  readonly memory?: ReadMemory;
 }
 
 /** The body stream itself failed (the connection dropped, an idle timeout aborted it): its cause says how. */
@@ -34,7 +37,7 @@ async function nextChunk(reader: BodyReader): ReturnType<BodyReader['read']> {
 
 export async function readBodyWindow(body: ReadableStream<Uint8Array>, window: BodyWindow): Promise<Uint8Array> {
   const reader = body.getReader();
-  const result = new Uint8Array(window.lengthBytes);
+  const result = window.memory?.(window.lengthBytes) ?? new Uint8Array(window.lengthBytes);
   let position = 0;
   let filled = 0;
   let timer = setTimeout(window.onIdle, window.idleTimeoutMs);
@@ -48,7 +51,8 @@ export async function readBodyWindow(body: ReadableStream<Uint8Array>, window: B
       const start = Math.max(0, window.skipBytes - position);
       const take = Math.min(value.length - start, window.lengthBytes - filled);
       if (start < value.length && take > 0) {
-        result.set(value.subarray(start, start + take), filled);
+        // Buffer#copy is a memcpy; TypedArray#set into shared memory measured 10x slower.
+        Buffer.from(value.buffer, value.byteOffset + start, take).copy(result, filled);
         filled += take;
       }
       position += value.length;

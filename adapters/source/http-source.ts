@@ -4,7 +4,7 @@
  * ranged GETs through the polite client.
  */
 import type { InputRef } from '../../core/input-ref.ts';
-import type { ByteRange, Source } from '../../core/source.ts';
+import type { ByteRange, ReadMemory, Source } from '../../core/source.ts';
 import { baseName, inputRefFor, isManifestName, urlPath } from './input-naming.ts';
 import { defaultListingRetry, withListingRetry, type ListingRetry } from './listing-retry.ts';
 import { manifestBase, manifestLines, resolveManifestLine } from './manifest.ts';
@@ -47,7 +47,8 @@ export class HttpSource implements Source {
     return input.sizeBytes ?? this.client.sizeOf(input.uri, signal);
   }
 
-  read(input: InputRef, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
-    return this.client.readRange(input.uri, range, signal);
+  /** The body goes straight into `memory` where given (a split job's shared memory, cmd/worker/shared-chunk-pool.ts). */
+  read(input: InputRef, range: ByteRange, signal?: AbortSignal, memory?: ReadMemory): Promise<Uint8Array> {
+    return this.client.readRange(input.uri, range, signal, memory);
   }
 }

@@ -17,7 +17,7 @@
  */
 import { FailureError, inputFault, ourFault, remoteFault } from '../../core/failure.ts';
 import { defaultLimits, httpSourceRequestsPerSecond } from '../../core/limits.ts';
-import type { ByteRange } from '../../core/source.ts';
+import type { ByteRange, ReadMemory } from '../../core/source.ts';
 import { redact } from '../aws/redact.ts';
 import { BodyReadError, readBodyWindow, shortBody } from './bounded-body.ts';
 import { failureForStatus, networkFailure, parseContentRange, unsatisfiedRangeTotal } from './http-status.ts';
@@ -82,9 +82,9 @@ export class PoliteHttpClient {
   }
 
   /** A ranged read: a task of the core, which paced it. */
-  readRange(url: string, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
+  readRange(url: string, range: ByteRange, signal?: AbortSignal, memory?: ReadMemory): Promise<Uint8Array> {
     if (range.lengthBytes === 0) return Promise.resolve(new Uint8Array(0));
-    return this.withConnectionRetry(() => this.readRangeOnce(url, range, signal));
+    return this.withConnectionRetry(() => this.readRangeOnce(url, range, signal, memory));
   }
 
   /** A HEAD: a task of the core, which paced it. */
@@ -147,16 +147,13 @@ export class PoliteHttpClient {
     skipBytes: number,
     lengthBytes: number,
     signal?: AbortSignal,
+    memory?: ReadMemory,
   ): Promise<Uint8Array> {
     const body = exchange.response.body;
     if (body === null) return new Uint8Array(0);
+    const window = { skipBytes, lengthBytes, idleTimeoutMs: this.idleTimeoutMs, onIdle: exchange.abortForIdle };
     try {
-      return await readBodyWindow(body, {
-        skipBytes,
-        lengthBytes,
-        idleTimeoutMs: this.idleTimeoutMs,
-        onIdle: exchange.abortForIdle,
-      });
+      return await readBodyWindow(body, memory === undefined ? window : { ...window, memory });
     } catch (error) {
       // Only the stream's own failures are the connection's; a bug in reading the window is ours.
       if (!(error instanceof BodyReadError)) throw error;
@@ -164,13 +161,18 @@ export class PoliteHttpClient {
     }
   }
 
-  private async readRangeOnce(url: string, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
+  private async readRangeOnce(
+    url: string,
+    range: ByteRange,
+    signal?: AbortSignal,
+    memory?: ReadMemory,
+  ): Promise<Uint8Array> {
     const lastByte = range.offsetBytes + range.lengthBytes - 1;
     const exchange = await this.send(url, 'GET', `bytes=${range.offsetBytes}-${lastByte}`, signal);
     const { response } = exchange;
     checkIdentityEncoding(response, url);
-    if (response.status === 206) return this.readPartial(exchange, url, range, signal);
-    if (response.status === 200) return this.readIgnoringRange(exchange, url, range, signal);
+    if (response.status === 206) return this.readPartial(exchange, url, range, signal, memory);
+    if (response.status === 200) return this.readIgnoringRange(exchange, url, range, signal, memory);
     await response.body?.cancel().catch(() => undefined);
     if (response.status === 416) return new Uint8Array(0);
     throw new FailureError(failureForStatus(response.status, redact(url), response.headers.get('retry-after')));
@@ -181,6 +183,7 @@ export class PoliteHttpClient {
     url: string,
     range: ByteRange,
     signal?: AbortSignal,
+    memory?: ReadMemory,
   ): Promise<Uint8Array> {
     const contentRange = parseContentRange(exchange.response.headers.get('content-range'));
     if (contentRange === null || contentRange.firstByte !== range.offsetBytes) {
@@ -199,7 +202,7 @@ export class PoliteHttpClient {
       );
     }
     const expected = Math.min(servedBytes, range.lengthBytes);
-    const bytes = await this.readBody(exchange, url, 0, expected, signal);
+    const bytes = await this.readBody(exchange, url, 0, expected, signal, memory);
     if (bytes.length !== expected)
       throw new DroppedConnectionError(shortBody(redact(url), bytes.length, expected).failure);
     return bytes;
@@ -210,6 +213,7 @@ export class PoliteHttpClient {
     url: string,
     range: ByteRange,
     signal?: AbortSignal,
+    memory?: ReadMemory,
   ): Promise<Uint8Array> {
     const totalBytes = contentLength(exchange.response);
     if (range.offsetBytes > this.skipBytesMax) {
@@ -217,7 +221,7 @@ export class PoliteHttpClient {
       const reason = `GET ${url} ignores Range; reading from byte ${range.offsetBytes} would skip more than ${this.skipBytesMax} bytes`;
       throw new FailureError(remoteFault(redact(reason), { retryable: false }));
     }
-    const bytes = await this.readBody(exchange, url, range.offsetBytes, range.lengthBytes, signal);
+    const bytes = await this.readBody(exchange, url, range.offsetBytes, range.lengthBytes, signal, memory);
     if (totalBytes !== null) {
       const expected = Math.max(0, Math.min(range.lengthBytes, totalBytes - range.offsetBytes));
       if (bytes.length !== expected)

@@ -50,7 +50,9 @@ export class LineReader {
       return { kind: 'too-long' };
     }
     if (limit > start) {
-      this.partialPieces.push(bytes.slice(start, limit));
+      // Copied (Buffer#slice would be a view): the piece may be a chunk whose memory its caller
+      // reuses once the decoder's push returns (test/adapters/decoder-chunk-reuse.test.ts).
+      this.partialPieces.push(Uint8Array.prototype.slice.call(bytes, start, limit));
       this.partialBytes += limit - start;
     }
     return { kind: 'partial' };

@@ -56,7 +56,8 @@ export class PickedRangesJobDecoder implements JobDecoder {
       const taken = chunk.subarray(at, at + wanted);
       at += taken.length;
       if (taken.length < wanted) {
-        this.carry.push(taken);
+        // Copied: a caller may reuse the chunk's memory once this push returns (test/adapters/decoder-chunk-reuse.test.ts).
+        this.carry.push(Uint8Array.prototype.slice.call(taken));
         this.carryBytes += taken.length;
         break;
       }

@@ -4,7 +4,7 @@
  * 32 MiB (page faults, half of it system time) against 2 ms to copy into memory already
  * touched (docs/figures.md): a split export of a 300 MB file paid that once a chunk, on top of
  * the source's own read buffer, and it was the largest part of split decoding's extra CPU. A
- * local source reads straight into this memory (`memory`), other sources' bytes are copied.
+ * local or HTTP source reads straight into this memory (`memory`), S3's bytes are copied.
  */
 export class SharedChunkPool {
   private readonly free: SharedArrayBuffer[] = [];

@@ -143,6 +143,25 @@ describe('polite HTTP source under faults', () => {
     expect(tooFar.failure).toMatchObject({ fault: 'remote', retryable: false });
   });
 
+  test('a range is read into the memory given (a chunk’s reused memory), with Range honoured or not', async () => {
+    const lengths: number[] = [];
+    const memory = (lengthBytes: number): Uint8Array => {
+      lengths.push(lengthBytes);
+      return new Uint8Array(new SharedArrayBuffer(lengthBytes)).fill(0xff);
+    };
+    const asked = { offsetBytes: 5_000, lengthBytes: 3_000 };
+    for (const ignoreRange of [false, true]) {
+      server.faults.ignoreRange = ignoreRange;
+      const read = await source().read(input, asked, undefined, memory);
+      expect(read.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(Buffer.from(read).equals(Buffer.from(bytes.subarray(5_000, 8_000)))).toBe(true);
+    }
+    const cut = await source().read(input, { offsetBytes: bytes.length - 5, lengthBytes: 3_000 }, undefined, memory);
+    expect(cut.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Buffer.from(cut).equals(Buffer.from(bytes.subarray(bytes.length - 5)))).toBe(true);
+    expect(lengths).toEqual([3_000, 3_000, 3_000]);
+  });
+
   test('a Content-Range that does not start at the asked byte is refused, never returned', async () => {
     server.faults.shiftRange = true;
     const shifted = await failureOf(source().read(input, { offsetBytes: 10, lengthBytes: 100 }));
