@@ -12,7 +12,7 @@ import { decodeDetachedChunk } from '../../adapters/warc/detached-chunk-decoder.
 import type { CpuReply, CpuRequest, CpuThreadData } from './cpu-messages.ts';
 import { InProcessCpu } from './cpu-stages.ts';
 import { failureOf } from './task-failure.ts';
-import { transferablePieces } from './transferable-pieces.ts';
+import { ownedBytes, transferablePieces } from './transferable-pieces.ts';
 
 /**
  * The stages, once the row filter is built (the domains file read, the `--where` compiled). A
@@ -36,12 +36,6 @@ const ready: Promise<InProcessCpu | Error> = stagesOf(workerData as CpuThreadDat
   error instanceof Error ? error : new Error(String(error)),
 );
 
-/** Bytes in a buffer of their own: a transferred buffer must not be Node's shared pool. */
-function owned(bytes: Uint8Array): Uint8Array {
-  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-  return whole ? bytes : bytes.slice();
-}
-
 /** A reply and the buffers it hands over (transferred, not copied). */
 interface Answer {
   readonly reply: CpuReply;
@@ -58,7 +52,7 @@ async function answer(request: Exclude<CpuRequest, { op: 'drop' }>): Promise<Ans
   }
   if (request.op === 'decodeDetached') {
     const result = await stages.decodeDetached(0, request.input, request.request);
-    const bytes = owned(result.bytes);
+    const bytes = ownedBytes(result.bytes);
     return {
       reply: { requestId: request.requestId, ok: true, ...result, bytes },
       transfer: [bytes.buffer as ArrayBuffer],

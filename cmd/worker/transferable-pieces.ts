@@ -42,6 +42,17 @@ function joinedOwned(pieces: readonly Uint8Array[]): Uint8Array {
   return joined;
 }
 
+/**
+ * `bytes` in an ArrayBuffer of their own, to transfer: as they are when they are one, else a
+ * copy. Not `bytes.slice()`: on a Buffer that is a view of the same memory, and transferring a
+ * view of Node's shared pool copies it in node 20 and throws in later versions.
+ */
+export function ownedBytes(bytes: Uint8Array): Uint8Array {
+  const buffer = bytes.buffer;
+  const whole = buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength;
+  return whole ? bytes : new Uint8Array(bytes);
+}
+
 /** The same bytes in the same order: large owned pieces as they are, runs of the others joined. */
 export function transferablePieces(pieces: readonly Uint8Array[]): TransferablePieces {
   const out: Uint8Array[] = [];

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { describe, expect, test } from 'vitest';
-import { transferPieceBytesMin, transferablePieces } from '../../cmd/worker/transferable-pieces.ts';
+import { ownedBytes, transferPieceBytesMin, transferablePieces } from '../../cmd/worker/transferable-pieces.ts';
 
 function patterned(length: number, seed: number): Uint8Array {
   return Uint8Array.from({ length }, (_, index) => (index * 31 + seed) % 256);
@@ -71,5 +71,19 @@ describe('transferablePieces', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  test('ownedBytes: a Buffer view of a larger buffer is copied into one of its own, a whole buffer kept', () => {
+    const pooled = Buffer.from("a few bytes in node's shared pool");
+    expect(pooled.byteLength).toBeLessThan(pooled.buffer.byteLength);
+    const owned = ownedBytes(pooled.subarray(2, 9));
+    expect(owned.buffer).not.toBe(pooled.buffer);
+    expect(owned.byteLength).toBe(owned.buffer.byteLength);
+    expect(Buffer.from(owned).toString()).toBe('few byt');
+    const shared = new Uint8Array(new SharedArrayBuffer(8)).fill(7);
+    expect(ownedBytes(shared).buffer).toBeInstanceOf(ArrayBuffer);
+    const whole = new Uint8Array(16);
+    expect(ownedBytes(whole)).toBe(whole);
+    expect(crossed([owned], [owned.buffer as ArrayBuffer])[0]).toEqual(new Uint8Array(Buffer.from('few byt')));
   });
 });
