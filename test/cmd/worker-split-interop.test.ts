@@ -16,6 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { adversarialFile, fileBytes } from '../fixtures-gen/adversarial-warc.ts';
 import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
 import { duckdbRows } from '../support/parquet-rows.ts';
+import { chunksOf, decodeSplit, inputNamed } from '../support/split-harness.ts';
 import { runWorkerCommand } from '../support/worker-process.ts';
 
 const workFolder = mkdtempSync(join(tmpdir(), 'worker-split-interop-'));
@@ -113,4 +114,12 @@ describe('split decoding of every writer’s files, end to end', () => {
     for (const [name, rows] of one.rows) expect(two.rows.get(name), name).toEqual(rows);
     expect([...one.rows.values()].reduce((sum, rows) => sum + rows.length, 0)).toBeGreaterThan(10_000);
   }, 600_000);
+
+  it('gives inputs whose chunks the split rule accepts apart, not only ones that fall back', () => {
+    // The worker does not say which jobs fell back; the rule over the same 1 MiB chunks does.
+    for (const name of ['resiliparse-cc-2020-34-excerpt.warc.gz', 'warcio-example.warc.gz']) {
+      const chunks = chunksOf(readFileSync(join(inputFolder, name)), 1024 * 1024);
+      expect(decodeSplit(inputNamed(name), chunks, {}).fellBackAt, name).toBeNull();
+    }
+  });
 });
