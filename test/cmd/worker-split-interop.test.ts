@@ -5,15 +5,16 @@
  * per file (`job ended` lines), the same run summary and exit code. The smallest chunk the
  * command line allows is 1 MiB (`--chunk-mb` is a whole number) and the largest fixture is
  * 136 KB, so each input is its fixture repeated to 2.3 MiB or more: three chunks or more, whose
- * boundaries fall inside the fixture's records. Adversarial files (stored `.warc.gz` records,
- * plausible trailers, header fields; test/fixtures-gen/adversarial-warc.ts) join them.
+ * boundaries fall inside the fixture's records. Two adversarial files join them
+ * (test/fixtures-gen/adversarial-warc.ts): one of every layout, which falls back to one lane,
+ * and one of one member a record with stored `.warc.gz` records in payloads, split apart.
  */
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { adversarialFile, fileBytes } from '../fixtures-gen/adversarial-warc.ts';
+import { type AdversarialFile, adversarialFile, fileBytes } from '../fixtures-gen/adversarial-warc.ts';
 import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
 import { duckdbRows } from '../support/parquet-rows.ts';
 import { chunksOf, decodeSplit, inputNamed } from '../support/split-harness.ts';
@@ -34,6 +35,14 @@ function walk(folder: string): string[] {
   });
 }
 
+const adversarialSplit = 'adversarial-members.warc.gz';
+
+function oneMemberARecord(file: AdversarialFile): boolean {
+  const styles = file.layout.kind === 'members' ? file.layout.styles : [];
+  const trailers = file.records.some((record) => record.payload.some((part) => part.kind === 'plausible trailer'));
+  return styles.length > 0 && !trailers && styles.every((style) => !style.emptyBefore && !style.joinsPrevious);
+}
+
 function repeated(bytes: Buffer): Buffer {
   const copies = Math.ceil(repeatedBytesMin / bytes.length);
   return Buffer.concat(new Array<Buffer>(copies).fill(bytes));
@@ -49,9 +58,12 @@ function writeInputs(): string[] {
     names.push(name);
   }
   const samples = fc.sample(adversarialFile, { numRuns: 400, seed: 20_261_203 });
-  const members = samples.filter((file) => file.layout.kind === 'members' && file.naming === 'warc');
-  writeFileSync(join(inputFolder, 'adversarial-members.warc.gz'), repeated(Buffer.concat(members.map(fileBytes))));
-  names.push('adversarial-members.warc.gz');
+  const gzipWarc = samples.filter((file) => file.layout.kind !== 'plain' && file.naming === 'warc');
+  writeFileSync(join(inputFolder, 'adversarial-mixed.warc.gz'), repeated(Buffer.concat(gzipWarc.map(fileBytes))));
+  // Split apart: one member a record, false boundaries in payloads, no trailer that fools the head-only reader.
+  const splittable = gzipWarc.filter(oneMemberARecord);
+  writeFileSync(join(inputFolder, adversarialSplit), repeated(Buffer.concat(splittable.map(fileBytes))));
+  names.push('adversarial-mixed.warc.gz', adversarialSplit);
   return names;
 }
 
@@ -117,7 +129,8 @@ describe('split decoding of every writer’s files, end to end', () => {
 
   it('gives inputs whose chunks the split rule accepts apart, not only ones that fall back', () => {
     // The worker does not say which jobs fell back; the rule over the same 1 MiB chunks does.
-    for (const name of ['resiliparse-cc-2020-34-excerpt.warc.gz', 'warcio-example.warc.gz']) {
+    // A false boundary decoded again end to end is worker-split-decode.test.ts's `fooled` file.
+    for (const name of ['resiliparse-cc-2020-34-excerpt.warc.gz', 'warcio-example.warc.gz', adversarialSplit]) {
       const chunks = chunksOf(readFileSync(join(inputFolder, name)), 1024 * 1024);
       expect(decodeSplit(inputNamed(name), chunks, {}).fellBackAt, name).toBeNull();
     }
