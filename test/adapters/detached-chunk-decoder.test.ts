@@ -14,8 +14,9 @@ import { decodeDetachedChunk } from '../../adapters/warc/detached-chunk-decoder.
 import type { WarcJobDecoderOptions } from '../../adapters/warc/warc-decoder.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import { writeCommonCrawlLikeWarc } from '../fixtures-gen/commoncrawl-like-warc.ts';
+import { type AdversarialFile, fileBytes } from '../fixtures-gen/adversarial-warc.ts';
 import { falseBoundaryWarc } from '../support/false-boundary-warc.ts';
-import { chunksOf, decodeInOrder, decodeSplit, inputNamed } from '../support/split-harness.ts';
+import { chunksOf, decodeInOrder, decodeSplit, expectSameDecode, inputNamed } from '../support/split-harness.ts';
 
 const input: InputRef = inputNamed('t.warc.gz');
 
@@ -90,5 +91,34 @@ describe('detached chunk decodes under the split rule', () => {
     );
     expect(first.needsMore || !first.splittable).toBe(true);
     expect(split(chunks, {}).rows).toEqual(inOrder(chunks, {}).rows);
+  });
+
+  it('joins a metadata record across a damaged record at a chunk end, as the decoder in order does', () => {
+    // Found by detached-chunk-fuzz.test.ts: a response, a warcinfo whose member has a byte
+    // flipped, then the response's metadata record. Chunk 0 ended its capture at the warcinfo,
+    // without the metadata; the decoder in order joins them (a damaged record ends no capture).
+    const stored = {
+      extra: false,
+      name: false,
+      comment: false,
+      headerCrc: false,
+      level: 0,
+      emptyBefore: false,
+      joinsPrevious: false,
+    } as const;
+    const file: AdversarialFile = {
+      records: [
+        { type: 'response', uri: 3, payload: [{ kind: 'stored record', type: 'warcinfo', deflated: false }] },
+        { type: 'warcinfo', uri: 0, payload: [] },
+        { type: 'metadata', uri: 3, payload: [] },
+      ],
+      layout: { kind: 'members', styles: [stored] },
+      naming: 'warc',
+      damage: { kind: 'flip', perMille: 514 },
+    };
+    const chunks = chunksOf(fileBytes(file), 400);
+    const expected = inOrder(chunks, {});
+    expect(expected.rows.map((row) => row.content_charset)).toEqual(['UTF-8']);
+    expectSameDecode(split(chunks, {}), expected, 'flipped warcinfo between a response and its metadata');
   });
 });

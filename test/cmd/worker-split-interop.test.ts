@@ -40,7 +40,12 @@ const adversarialSplit = 'adversarial-members.warc.gz';
 function oneMemberARecord(file: AdversarialFile): boolean {
   const styles = file.layout.kind === 'members' ? file.layout.styles : [];
   const trailers = file.records.some((record) => record.payload.some((part) => part.kind === 'plausible trailer'));
-  return styles.length > 0 && !trailers && styles.every((style) => !style.emptyBefore && !style.joinsPrevious);
+  return (
+    file.damage === null &&
+    styles.length > 0 &&
+    !trailers &&
+    styles.every((style) => !style.emptyBefore && !style.joinsPrevious)
+  );
 }
 
 function repeated(bytes: Buffer): Buffer {

@@ -4,7 +4,8 @@
  * and plausible member trailers (an ISIZE equal to the record's own length, as the head-only
  * reader looks for, right before a stored record); members with FEXTRA, FNAME, FCOMMENT and
  * FHCRC fields, stored or deflated; empty members between records; several records in one
- * member; a whole-stream gzip; and plain `.warc`. As fast-check arbitraries, so a failure shrinks.
+ * member; a whole-stream gzip; and plain `.warc`; some cut short or with a byte flipped. As
+ * fast-check arbitraries, so a failure shrinks.
  */
 import zlib from 'node:zlib';
 import fc from 'fast-check';
@@ -60,6 +61,8 @@ export interface AdversarialFile {
   readonly layout: Layout;
   /** The name's kind: the decoder reads WET and WAT records as rows of their own. */
   readonly naming: 'warc' | 'wet' | 'wat';
+  /** Damage: the file cut at this share of its bytes, in thousandths; or a byte flipped there. Null: intact. */
+  readonly damage: { readonly kind: 'cut' | 'flip'; readonly perMille: number } | null;
 }
 
 const uris = ['https://a.example/', 'https://a.example/x?q=1', 'http://b.example:8080/p', 'https://c.example/z'];
@@ -168,8 +171,18 @@ const plainStyle: MemberStyle = {
   joinsPrevious: false,
 };
 
-/** The file's bytes as its layout writes them. */
+/** The file's bytes as its layout writes them, then damaged. */
 export function fileBytes(file: AdversarialFile): Buffer {
+  const bytes = layoutBytes(file);
+  if (file.damage === null) return bytes;
+  const at = Math.floor((bytes.length * file.damage.perMille) / 1000);
+  if (file.damage.kind === 'cut') return bytes.subarray(0, Math.max(1, at));
+  const flipped = Buffer.from(bytes);
+  flipped[at] = (flipped[at] ?? 0) ^ 0x20;
+  return flipped;
+}
+
+function layoutBytes(file: AdversarialFile): Buffer {
   const records = file.records.map((record, serial) => recordBytes(record, serial));
   if (file.layout.kind === 'plain') return Buffer.concat(records);
   if (file.layout.kind === 'whole stream') return zlib.gzipSync(Buffer.concat(records));
@@ -251,5 +264,15 @@ export const adversarialFile: fc.Arbitrary<AdversarialFile> = fc.record({
     { weight: 8, arbitrary: fc.constant('warc' as const) },
     { weight: 1, arbitrary: fc.constant('wet' as const) },
     { weight: 1, arbitrary: fc.constant('wat' as const) },
+  ),
+  damage: fc.oneof(
+    { weight: 8, arbitrary: fc.constant(null) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constantFrom('cut' as const, 'flip' as const),
+        perMille: fc.integer({ min: 0, max: 999 }),
+      }),
+    },
   ),
 });
