@@ -13,7 +13,7 @@ import type { WarcJobDecoderOptions } from '../../adapters/warc/warc-decoder.ts'
 import { adversarialFile, fileBytes, fileName } from '../fixtures-gen/adversarial-warc.ts';
 import { chunksOf, decodeInOrder, decodeSplit, expectSameDecode, inputNamed } from '../support/split-harness.ts';
 
-/** 500 runs: 4.6 s of CPU for `npx vitest run` on this file (docs/figures.md). */
+/** 500 runs: 5.6 s of CPU for `npx vitest run` on this file (docs/figures.md). */
 const numRuns = Number(process.env.FUZZ_RUNS ?? 500);
 /** The smallest chunk tried: a gzip header with its fields and a WARC header's start. */
 const chunkBytesMin = 48;
