@@ -173,16 +173,18 @@ function acceptInOrder(state: WorkerState, job: JobState, split: SplitState, com
     const answer = split.answers.get(index);
     if (answer === undefined) return;
     split.answers.delete(index);
-    if (answer.needsMore || !answer.splittable) {
-      dropAnswer(state, job, index, answer, commands);
-      return fallBack(state, job, split, commands);
-    }
     if (answer.startBytes !== split.acceptedEndBytes) {
-      // A false boundary: the chunk is decoded again from where its predecessor ended.
+      // A false boundary: the chunk is decoded again from where its predecessor ended. Checked
+      // first: a decode from inside a record reads damage after the stored member and answers
+      // not splittable, which says nothing of the file (it sent every fooled file to one lane).
       dropAnswer(state, job, index, answer, commands);
       split.decodeStatus[index] = DecodeStatus.None;
       split.restartAt.set(index, split.acceptedEndBytes);
       return;
+    }
+    if (answer.needsMore || !answer.splittable) {
+      dropAnswer(state, job, index, answer, commands);
+      return fallBack(state, job, split, commands);
     }
     accept(state, job, split, index, answer, commands);
   }

@@ -109,7 +109,8 @@ function decodeRange(
   const parts = [decoder.push(chunk.subarray(start - request.chunkOffset), request.next === null)];
   let end = chunkEnd;
   if (request.next !== null) {
-    const found = tiling.broken ? 'unsplittable' : endBoundary(request, chunk, tiling.expected, chunkEnd);
+    const intact = (member: Buffer, offset: number) => intactRecord(input, options, member, offset);
+    const found = tiling.broken ? 'unsplittable' : endBoundary(request, chunk, tiling.expected, chunkEnd, intact);
     if (found === 'needsMore') return nothing(start, true);
     if (found === 'unsplittable') return { ...nothing(start, false), splittable: false };
     end = found;
@@ -138,6 +139,7 @@ function endBoundary(
   chunk: Buffer,
   from: number,
   chunkEnd: number,
+  intact: IntactCheck,
 ): number | 'needsMore' | 'unsplittable' {
   const next = bufferOf(request.next ?? new Uint8Array(0));
   const carried = chunk.subarray(from - request.chunkOffset);
@@ -145,34 +147,63 @@ function endBoundary(
   for (let joined = Math.min(next.length, endSearchBytesFirst); ; joined = Math.min(next.length, 2 * joined)) {
     const whole = joined === next.length;
     const tail = Buffer.concat([carried, next.subarray(0, joined)]);
-    const found = hopMembers(tail, from, chunkEnd, whole && request.nextFinal);
+    const found = hopMembers(tail, from, chunkEnd, whole && request.nextFinal, intact);
     if (found !== 'more') return found;
     if (whole) return 'needsMore';
   }
 }
 
-/** Hops members in `tail` (whose first byte is at input offset `base`) to the end boundary. */
+/** Whether the member at an input offset holds one record the decoder reads whole and undamaged. */
+type IntactCheck = (member: Buffer, offset: number) => boolean;
+
+/**
+ * Hops members in `tail` (whose first byte is at input offset `base`) to the end boundary. The
+ * boundary's own record must be intact: the decoder in order joins a metadata record to the
+ * capture before a damaged record (a damaged record does not end a capture), so a chunk that
+ * ended its capture at a damaged record would export it without its metadata, and the decode
+ * that falls back from there never sees the capture.
+ */
 function hopMembers(
   tail: Buffer,
   base: number,
   chunkEnd: number,
   inputEnds: boolean,
+  intact: IntactCheck,
 ): number | 'more' | 'unsplittable' {
   let at = 0;
   // Each turn passes one member; a bound on hops keeps a file of empty members from looping long.
   for (let hops = 0; hops < hopsMax; hops++) {
     if (at === tail.length) return inputEnds ? base + at : 'more';
-    if (base + at >= chunkEnd) {
-      const judged = judgeCandidate(tail, at, inputEnds, warcLimits);
-      if (judged === 'record') return base + at;
-      if (judged === 'unknown') return 'more';
-    }
+    const judged = base + at >= chunkEnd ? judgeCandidate(tail, at, inputEnds, warcLimits) : 'not';
+    if (judged === 'unknown') return 'more';
     const member = inflateMember(tail, at, tail.length);
     if (member.kind === 'incomplete') return inputEnds ? 'unsplittable' : 'more';
     if (member.kind !== 'member') return 'unsplittable';
+    if (judged === 'record') return intact(tail.subarray(at, member.end), base + at) ? base + at : 'unsplittable';
     at = member.end;
   }
   return 'unsplittable';
+}
+
+/**
+ * The boundary's member read alone, inflated whole with its CRC checked: one record, no damage.
+ * A record the decoder in order takes as damaged is so here too; one it reads without inflating
+ * (head-only) may be found damaged here only, which costs a fall back, not a row.
+ */
+function intactRecord(input: InputRef, options: WarcJobDecoderOptions, member: Buffer, offset: number): boolean {
+  let records = 0;
+  const observer = (): void => {
+    records += 1;
+  };
+  const probe = {
+    limits: options.limits ?? warcLimits,
+    fullInflate: true,
+    startOffset: offset,
+    partOfFile: true,
+    observer,
+  };
+  const decoded = new WarcJobDecoder(input, probe).push(member, true);
+  return records === 1 && Object.keys(decoded.counters.badByReason).length === 0;
 }
 
 /** Members hopped past the chunk's end before the file is taken as not splittable. */

@@ -11,79 +11,17 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeDetachedChunk } from '../../adapters/warc/detached-chunk-decoder.ts';
-import { WarcDecoder, type WarcJobDecoderOptions } from '../../adapters/warc/warc-decoder.ts';
-import type { CaptureRow } from '../../core/capture-row.ts';
+import type { WarcJobDecoderOptions } from '../../adapters/warc/warc-decoder.ts';
 import type { InputRef } from '../../core/input-ref.ts';
-import { addRecordCounters, emptyRecordCounters, type RecordCounters } from '../../core/record-counters.ts';
 import { writeCommonCrawlLikeWarc } from '../fixtures-gen/commoncrawl-like-warc.ts';
+import { type AdversarialFile, fileBytes } from '../fixtures-gen/adversarial-warc.ts';
 import { falseBoundaryWarc } from '../support/false-boundary-warc.ts';
+import { chunksOf, decodeInOrder, decodeSplit, expectSameDecode, inputNamed } from '../support/split-harness.ts';
 
-const input: InputRef = { uri: 'file:///t.warc.gz', filename: 't.warc.gz', crawl: null, subset: null, segment: null };
+const input: InputRef = inputNamed('t.warc.gz');
 
-interface Decoded {
-  readonly rows: CaptureRow[];
-  readonly counters: RecordCounters;
-  /** Chunks decoded again, and whether the file fell back to the decoder in order. */
-  readonly redone: number;
-  readonly fellBack: boolean;
-}
-
-function chunksOf(bytes: Buffer, chunkBytes: number): Buffer[] {
-  const chunks: Buffer[] = [];
-  for (let offset = 0; offset < bytes.length; offset += chunkBytes)
-    chunks.push(bytes.subarray(offset, offset + chunkBytes));
-  return chunks;
-}
-
-function inOrder(chunks: readonly Buffer[], options: WarcJobDecoderOptions, startOffset = 0, from = 0): Decoded {
-  const decoder = new WarcDecoder(options).open(input);
-  const rows: CaptureRow[] = [];
-  let counters = emptyRecordCounters;
-  chunks.slice(from).forEach((chunk, at) => {
-    const index = from + at;
-    const skip = at === 0 ? startOffset - index * (chunks[0]?.length ?? 0) : 0;
-    const part = decoder.push(chunk.subarray(skip), index === chunks.length - 1);
-    rows.push(...part.rows);
-    counters = addRecordCounters(counters, part.counters);
-  });
-  return { rows, counters, redone: 0, fellBack: false };
-}
-
-/** The core's rule, run in chunk order (the order answers are accepted in). */
-function split(chunks: readonly Buffer[], options: WarcJobDecoderOptions): Decoded {
-  const chunkBytes = chunks[0]?.length ?? 0;
-  const rows: CaptureRow[] = [];
-  let counters = emptyRecordCounters;
-  let acceptedEnd = 0;
-  let redone = 0;
-  for (let index = 0; index < chunks.length; index++) {
-    const request = (startBytes: number | null) => ({
-      chunk: chunks[index] as Buffer,
-      next: chunks[index + 1] ?? null,
-      nextFinal: index + 1 === chunks.length - 1,
-      chunkOffset: index * chunkBytes,
-      startBytes,
-    });
-    let answer = decodeDetachedChunk(input, options, request(index === 0 ? 0 : null));
-    if (answer.startBytes !== acceptedEnd && !answer.needsMore) {
-      redone += 1;
-      answer = decodeDetachedChunk(input, options, request(acceptedEnd));
-    }
-    if (answer.needsMore || !answer.splittable) {
-      const rest = inOrder(chunks, { ...options, startOffset: acceptedEnd, partOfFile: index > 0 }, acceptedEnd, index);
-      return {
-        rows: [...rows, ...rest.rows],
-        counters: addRecordCounters(counters, rest.counters),
-        redone,
-        fellBack: true,
-      };
-    }
-    rows.push(...answer.rows);
-    counters = addRecordCounters(counters, answer.counters);
-    acceptedEnd = answer.endBytes;
-  }
-  return { rows, counters, redone, fellBack: false };
-}
+const inOrder = (chunks: readonly Buffer[], options: WarcJobDecoderOptions) => decodeInOrder(input, chunks, options);
+const split = (chunks: readonly Buffer[], options: WarcJobDecoderOptions) => decodeSplit(input, chunks, options);
 
 function commonCrawlLike(bytes: number, seed: number): Buffer {
   const folder = mkdtempSync(join(tmpdir(), 'detached-'));
@@ -107,7 +45,7 @@ describe('detached chunk decodes under the split rule', () => {
         const chunks = chunksOf(bytes, chunkBytes);
         const expected = inOrder(chunks, { fullInflate });
         const got = split(chunks, { fullInflate });
-        expect(got.fellBack).toBe(false);
+        expect(got.fellBackAt).toBeNull();
         expect(got.rows).toEqual(expected.rows);
         expect(got.counters).toEqual(expected.counters);
       }
@@ -153,5 +91,34 @@ describe('detached chunk decodes under the split rule', () => {
     );
     expect(first.needsMore || !first.splittable).toBe(true);
     expect(split(chunks, {}).rows).toEqual(inOrder(chunks, {}).rows);
+  });
+
+  it('joins a metadata record across a damaged record at a chunk end, as the decoder in order does', () => {
+    // Found by detached-chunk-fuzz.test.ts: a response, a warcinfo whose member has a byte
+    // flipped, then the response's metadata record. Chunk 0 ended its capture at the warcinfo,
+    // without the metadata; the decoder in order joins them (a damaged record ends no capture).
+    const stored = {
+      extra: false,
+      name: false,
+      comment: false,
+      headerCrc: false,
+      level: 0,
+      emptyBefore: false,
+      joinsPrevious: false,
+    } as const;
+    const file: AdversarialFile = {
+      records: [
+        { type: 'response', uri: 3, payload: [{ kind: 'stored record', type: 'warcinfo', deflated: false }] },
+        { type: 'warcinfo', uri: 0, payload: [] },
+        { type: 'metadata', uri: 3, payload: [] },
+      ],
+      layout: { kind: 'members', styles: [stored] },
+      naming: 'warc',
+      damage: { kind: 'flip', perMille: 514 },
+    };
+    const chunks = chunksOf(fileBytes(file), 400);
+    const expected = inOrder(chunks, {});
+    expect(expected.rows.map((row) => row.content_charset)).toEqual(['UTF-8']);
+    expectSameDecode(split(chunks, {}), expected, 'flipped warcinfo between a response and its metadata');
   });
 });

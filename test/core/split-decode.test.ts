@@ -22,6 +22,11 @@ interface ModelFile {
   readonly falseBoundaries: readonly number[];
   /** One member a record: false for a whole-file gzip, whose chunk 0 answers not splittable. */
   readonly memberPerRecord: boolean;
+  /**
+   * A decode from a false boundary reads damage and answers not splittable, as the real decoder
+   * does when a stored member is followed by the rest of its record.
+   */
+  readonly falseStartsDamaged: boolean;
 }
 
 interface Scenario {
@@ -39,8 +44,8 @@ const recordLengths = fc.array(fc.oneof(fc.integer({ min: 1, max: 60 }), fc.inte
 });
 
 const modelFile: fc.Arbitrary<ModelFile> = fc
-  .tuple(recordLengths, fc.array(fc.nat(), { maxLength: 4 }), fc.boolean(), fc.boolean())
-  .map(([lengths, falseSeeds, memberPerRecord, fooled]) => {
+  .tuple(recordLengths, fc.array(fc.nat(), { maxLength: 4 }), fc.boolean(), fc.boolean(), fc.boolean())
+  .map(([lengths, falseSeeds, memberPerRecord, fooled, falseStartsDamaged]) => {
     const starts: number[] = [];
     let offset = 0;
     for (const length of lengths) {
@@ -53,7 +58,7 @@ const modelFile: fc.Arbitrary<ModelFile> = fc
       return length < 2 ? null : (starts[record] ?? 0) + 1 + (seed % (length - 1));
     };
     const falseBoundaries = fooled ? falseSeeds.flatMap((seed) => inside(seed) ?? []) : [];
-    return { starts, sizeBytes: offset, falseBoundaries, memberPerRecord };
+    return { starts, sizeBytes: offset, falseBoundaries, memberPerRecord, falseStartsDamaged };
   });
 
 const scenario: fc.Arbitrary<Scenario> = fc.record({
@@ -116,6 +121,8 @@ class ModelDriver {
   readonly committed = new Map<number, number[]>();
   readonly failed = new Set<number>();
   maxParallelDecodes = 0;
+  /** Decodes in order: a file split whole needs none. */
+  inOrderDecodes = 0;
 
   constructor(
     private readonly s: Scenario,
@@ -279,13 +286,20 @@ class ModelDriver {
 
   /** A dropped job's tasks still answer (the core ignores them): they read a model of nothing. */
   private jobOf(jobId: string): JobModel {
-    const empty: ModelFile = { starts: [], sizeBytes: 0, falseBoundaries: [], memberPerRecord: true };
+    const empty: ModelFile = {
+      starts: [],
+      sizeBytes: 0,
+      falseBoundaries: [],
+      memberPerRecord: true,
+      falseStartsDamaged: false,
+    };
     return this.jobs.get(jobId) ?? { file: empty, object: [], buffered: [], position: 0, results: new Map() };
   }
 
   /** The decoder in order: every record that ends within the bytes pushed so far. */
   private decodeInOrder(command: CommandOf<'decodeChunk'>): Input {
     const job = this.jobOf(command.jobId);
+    this.inOrderDecodes += 1;
     if (command.resumeAt !== null) job.position = command.resumeAt.atBytes;
     const chunkEnd = Math.min(job.file.sizeBytes, (command.chunkIndex + 1) * this.s.chunkBytes);
     const rows: number[] = [];
@@ -320,7 +334,13 @@ class ModelDriver {
     const chunkEnd = Math.min(file.sizeBytes, chunkStart + this.s.chunkBytes);
     const windowEnd = command.final ? file.sizeBytes : Math.min(file.sizeBytes, chunkEnd + this.s.chunkBytes);
     const start = command.startBytes ?? firstBoundary(file, chunkStart, windowEnd);
-    const answer = (records: number[], startBytes: number, endBytes: number, needsMore: boolean): Input => {
+    const answer = (
+      records: number[],
+      startBytes: number,
+      endBytes: number,
+      needsMore: boolean,
+      damaged = false,
+    ): Input => {
       job.results.set(command.chunkIndex, { records });
       return {
         kind: 'detachedDecoded',
@@ -331,7 +351,7 @@ class ModelDriver {
         rowBytes: records.length * rowBytesPerRow,
         encodedBytes: records.length * encodedBytesPerRow + (command.chunkIndex === 0 ? 4 : 0),
         counters: emptyRecordCounters,
-        splittable: file.memberPerRecord,
+        splittable: file.memberPerRecord && !damaged,
         needsMore,
       };
     };
@@ -342,7 +362,7 @@ class ModelDriver {
     if (first < 0 || !file.memberPerRecord) {
       // A false boundary: rows that are no record of the file, and an end of their own.
       const garbageEnd = Math.min(windowEnd, start + 1 + (start % 37));
-      return answer([-1 - start], start, garbageEnd, false);
+      return answer([-1 - start], start, garbageEnd, false, file.falseStartsDamaged);
     }
     const records: number[] = [];
     for (let record = first; record < file.starts.length && (file.starts[record] ?? 0) < chunkEnd; record++)
@@ -367,9 +387,10 @@ function indexOf(jobId: string): number {
   return Number(jobId.slice('job-'.length));
 }
 
-function runModel(s: Scenario): Outcome {
+function runModel(s: Scenario): Outcome & { readonly inOrderDecodes: number } {
   const state = createWorkerState(limitsOf(s), { invariantChecks: 'full' });
-  return new ModelDriver(s, state).run();
+  const driver = new ModelDriver(s, state);
+  return { ...driver.run(), inOrderDecodes: driver.inOrderDecodes };
 }
 
 describe('split decoding over model files', () => {
@@ -413,10 +434,33 @@ describe('split decoding over model files', () => {
       starts.push(offset);
       offset += length;
     }
-    const file: ModelFile = { starts, sizeBytes: offset, falseBoundaries: [], memberPerRecord: true };
+    const file: ModelFile = {
+      starts,
+      sizeBytes: offset,
+      falseBoundaries: [],
+      memberPerRecord: true,
+      falseStartsDamaged: false,
+    };
     const s: Scenario = { files: [file], lanes: 2, chunkBytes: 100, budgetChunks: 12, failRate: 0, seed: 7 };
     const outcome = runModel(s);
     expect(outcome.committed.get(0)).toEqual(starts.map((_, record) => record));
     expect(outcome.maxParallelDecodes).toBeGreaterThanOrEqual(2);
+  });
+
+  it('decodes a chunk again after a false boundary whose decode read damage, instead of falling back', () => {
+    // Records of 30 bytes, a false boundary 10 bytes into the first record of every chunk after 0.
+    const starts = Array.from({ length: 40 }, (_, index) => index * 30);
+    const falseBoundaries = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((chunk) => chunk * 100 + 5);
+    const file: ModelFile = {
+      starts,
+      sizeBytes: 1200,
+      falseBoundaries,
+      memberPerRecord: true,
+      falseStartsDamaged: true,
+    };
+    const s: Scenario = { files: [file], lanes: 2, chunkBytes: 100, budgetChunks: 12, failRate: 0, seed: 11 };
+    const outcome = runModel(s);
+    expect(outcome.committed.get(0)).toEqual(starts.map((_, record) => record));
+    expect(outcome.inOrderDecodes).toBe(0);
   });
 });
