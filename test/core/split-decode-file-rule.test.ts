@@ -41,7 +41,30 @@ const goodResponse = (index: number): Buffer =>
 const badResponse = (index: number): Buffer =>
   member('response', `http://example.com/bad/${index}`, 'application/http; msgtype=response', 'no HTTP here\r\n');
 
-/** A file whose chunk 0 is exactly `head` and whose later chunks hold damaged captures only. */
+/**
+ * A damaged capture whose member is longer than two chunks of `chunkBytes` (its body does not
+ * compress), so the decode apart of the chunk it starts in answers `needsMore`.
+ */
+function longBadResponse(index: number, chunkBytes: number): Buffer {
+  let seed = 12345 + index;
+  const noise = Buffer.alloc(3 * chunkBytes + 1024, 0);
+  for (let at = 0; at < noise.length; at++) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    noise[at] = 0x21 + (seed % 90);
+  }
+  return member(
+    'response',
+    `http://example.com/long/${index}`,
+    'application/http; msgtype=response',
+    `no HTTP here\r\n${noise.toString('latin1')}`,
+  );
+}
+
+/**
+ * A file whose chunk 0 is exactly `head`; then an intact `warcinfo` (the boundary chunk 0 ends
+ * at, so chunk 0 is accepted apart), and damaged captures only, the first longer than two
+ * chunks (so chunk 1 needs more, and the job falls back after chunk 0).
+ */
 interface ModelFile {
   readonly bytes: Buffer;
   readonly chunkBytes: number;
@@ -49,8 +72,8 @@ interface ModelFile {
 
 function fileOf(head: readonly Buffer[]): ModelFile {
   const first = Buffer.concat(head);
-  const bad = Buffer.concat([0, 1, 2].map(badResponse));
-  return { bytes: Buffer.concat([first, bad]), chunkBytes: first.length };
+  const tail = [warcinfo(9), longBadResponse(0, first.length), badResponse(1), badResponse(2)];
+  return { bytes: Buffer.concat([first, ...tail]), chunkBytes: first.length };
 }
 
 function limitsOf(file: ModelFile): WorkerLimits {
