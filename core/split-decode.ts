@@ -101,9 +101,20 @@ export function splitStateFor(job: JobState, limits: WorkerLimits): SplitState |
   };
 }
 
-/** The read-ahead of a split job: at least two chunks, as chunk i's decode reads chunk i + 1. */
+/**
+ * The read-ahead of a split job. Its decodes run on every lane, so it takes every lane's share
+ * of the budget (`fetchWindowChunks` is one lane's), within `fetchAheadChunksMax`, and at least
+ * one chunk a lane and one more, as chunk i's decode reads chunk i + 1. One lane's share alone
+ * left the lanes without chunks to decode: a content export on two lanes with a 1 GiB budget
+ * (480 MiB of data after the threads' reserve) got a window of 1, raised to 2, so only the first
+ * chunk not accepted could decode, and the second lane sat idle (traced on the 300 MB file: one
+ * lane decoded chunks 0-7 one after another). The capacity checks still gate each fetch and each
+ * decode's growth, so a wider window never holds more than the budget.
+ */
 export function splitWindowChunks(state: WorkerState): number {
-  return Math.max(2, state.fetchWindowChunks);
+  const lanes = state.limits.cpuSlotsMax;
+  const lanesShare = Math.min(state.limits.fetchAheadChunksMax, state.fetchWindowChunks * lanes);
+  return Math.max(lanes + 1, lanesShare);
 }
 
 /**

@@ -108,7 +108,10 @@ interface Outcome {
   readonly committed: Map<number, number[]>;
   readonly failed: Set<number>;
   readonly maxHeldBytes: number;
-  /** The most detached decodes of one job in flight at once. */
+  /**
+   * The most detached decodes of one job in flight at once, its last chunk's aside: that one
+   * reads no next chunk, so it decodes beside the one before it whatever the read-ahead.
+   */
   readonly maxParallelDecodes: number;
   readonly finished: boolean;
 }
@@ -180,7 +183,7 @@ class ModelDriver {
   private countParallelDecodes(): void {
     const perJob = new Map<string, number>();
     for (const { command } of this.pending) {
-      if (command.kind !== 'decodeDetached') continue;
+      if (command.kind !== 'decodeDetached' || command.final) continue;
       perJob.set(command.jobId, (perJob.get(command.jobId) ?? 0) + 1);
     }
     for (const count of perJob.values()) this.maxParallelDecodes = Math.max(this.maxParallelDecodes, count);
@@ -441,10 +444,14 @@ describe('split decoding over model files', () => {
       memberPerRecord: true,
       falseStartsDamaged: false,
     };
-    const s: Scenario = { files: [file], lanes: 2, chunkBytes: 100, budgetChunks: 12, failRate: 0, seed: 7 };
-    const outcome = runModel(s);
-    expect(outcome.committed.get(0)).toEqual(starts.map((_, record) => record));
-    expect(outcome.maxParallelDecodes).toBeGreaterThanOrEqual(2);
+    // 12 chunks of budget give one lane's read-ahead 6 chunks; 4 give it 2, which alone would
+    // let only the first chunk not accepted decode: the split job takes both lanes' share.
+    for (const budgetChunks of [12, 4]) {
+      const s: Scenario = { files: [file], lanes: 2, chunkBytes: 100, budgetChunks, failRate: 0, seed: 7 };
+      const outcome = runModel(s);
+      expect(outcome.committed.get(0)).toEqual(starts.map((_, record) => record));
+      expect(outcome.maxParallelDecodes, `budget of ${budgetChunks} chunks`).toBeGreaterThanOrEqual(2);
+    }
   });
 
   it('decodes a chunk again after a false boundary whose decode read damage, instead of falling back', () => {
