@@ -3,7 +3,8 @@
 // followed by other bytes, a prefix of the output for cut data with a sync flush, `incomplete`
 // for cut data when finishing, `corrupt` for bytes that are no deflate data and `too-large`
 // past the output bound, and correct output again after each of those (fast-check, on data
-// from incompressible to one repeated byte, larger than its 256 KiB scratch buffer too).
+// from incompressible to one repeated byte, larger than its 256 KiB scratch buffer too); and
+// that an output stays as it was while later members are inflated into the same arena.
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -50,6 +51,25 @@ describe('ReusedInflater', () => {
         },
       ),
       { numRuns: 120 },
+    );
+  });
+
+  it('hands out outputs that later inflations never overwrite, across arenas and past them', () => {
+    const inflater = new ReusedInflater();
+    fc.assert(
+      fc.property(fc.array(data, { minLength: 1, maxLength: 40 }), (raws) => {
+        const kept: { readonly plain: Buffer; readonly output: Buffer }[] = [];
+        for (const raw of raws) {
+          const plain = Buffer.from(raw);
+          const inflated = inflater.inflate(zlib.deflateRawSync(plain), true, 64 << 20);
+          if (inflated.kind !== 'output') throw new Error(`inflated to ${inflated.kind}`);
+          kept.push({ plain, output: inflated.output });
+          // A failure between members must not take back the space of an output handed out.
+          inflater.inflate(Buffer.from([0xff, 0xff, 0xff, 0xff]), true, 1024);
+        }
+        for (const { plain, output } of kept) expect(output.equals(plain)).toBe(true);
+      }),
+      { numRuns: 60 },
     );
   });
 });
