@@ -8,7 +8,7 @@
  * decoders applied to what warcio gave. A body that claims gzip and is corrupt past its header
  * is the bytes as sent: warcio's raw payload.
  */
-import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
+import { sharedFixtureRoot } from '../support/shared-fixtures.ts';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import zlib from 'node:zlib';

@@ -18,7 +18,7 @@ import type { InputRef } from '../../core/input-ref.ts';
 import type { ByteRange } from '../../core/source.ts';
 import { PickedRangeDecoder } from '../../adapters/warc/picked-range-decoder.ts';
 import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
-import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
+import { sharedFixtureRoot } from '../support/shared-fixtures.ts';
 import { sampleCaptures, writeArc } from '../fixtures-gen/heritrix-like-arc.ts';
 
 interface Case {

@@ -8,7 +8,7 @@
 // never an exception; a file of nothing but bad records fails; and the format is told by subset
 // or name, so a WARC file's metadata records stay joined.
 import { pathToFileURL } from 'node:url';
-import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
+import { sharedFixtureRoot } from '../support/shared-fixtures.ts';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';

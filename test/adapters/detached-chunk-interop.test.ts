@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { WarcJobDecoderOptions } from '../../adapters/warc/warc-decoder.ts';
-import { sharedFixtureRoot, writeDamagedCorpus } from '../fixtures-gen/damaged-warc.ts';
+import { writeDamagedCorpus } from '../fixtures-gen/damaged-warc.ts';
+import { sharedFixtureRoot } from '../support/shared-fixtures.ts';
 import {
   chunksOf,
   decodeInOrder,

@@ -8,7 +8,7 @@
  * run end to end through the binary, whose filtered export must hold exactly DuckDB's rows.
  * The column types the condition is typed with are DuckDB's own reading of the export.
  */
-import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
+import { sharedFixtureRoot } from '../support/shared-fixtures.ts';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

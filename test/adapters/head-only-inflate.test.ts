@@ -18,7 +18,7 @@ import type { InputRef } from '../../core/input-ref.ts';
 import { HeadOnlyMemberReader } from '../../adapters/warc/head-only-member-reader.ts';
 import { WarcJobDecoder } from '../../adapters/warc/warc-decoder.ts';
 import type { ParsedRecord, Segment } from '../../adapters/warc/warc-record-parser.ts';
-import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
+import { sharedFixtureRoot } from '../support/shared-fixtures.ts';
 
 const fixtureRoot = sharedFixtureRoot;
 

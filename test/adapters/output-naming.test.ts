@@ -17,7 +17,7 @@ import { HttpSource } from '../../adapters/source/http-source.ts';
 import { inputRefFor } from '../../adapters/source/input-naming.ts';
 import { LocalSource } from '../../adapters/source/local-source.ts';
 import { outputKeyFor } from '../../adapters/source/output-key.ts';
-import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
+import { sharedFixtureRoot } from '../support/shared-fixtures.ts';
 
 const crawl = 'CC-MAIN-2024-22';
 const segment = '1715971057216.39';

@@ -18,7 +18,7 @@ import type { InputRef, PickedRange } from '../../core/input-ref.ts';
 import type { ByteRange } from '../../core/source.ts';
 import { PickedRangeDecoder } from '../../adapters/warc/picked-range-decoder.ts';
 import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
-import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
+import { sharedFixtureRoot } from '../support/shared-fixtures.ts';
 
 function inputOf(name: string, picks?: readonly ByteRange[]): InputRef {
   return { uri: name, filename: name, crawl: null, subset: null, segment: null, ...(picks && { picks }) };

@@ -17,8 +17,9 @@ import { inputRefFor } from '../../adapters/source/input-naming.ts';
 import { LocalSource } from '../../adapters/source/local-source.ts';
 import { outputKeyFor } from '../../adapters/source/output-key.ts';
 import { sourceContract } from './source-contract.ts';
+import { sharedFixtureRoot } from '../support/shared-fixtures.ts';
 
-const fixtures = new URL('../../../shared/fixtures/warc/', import.meta.url).pathname;
+const fixtures = sharedFixtureRoot;
 const segmentPath = 'crawl-data/CC-MAIN-2024-22/segments/1715971057216.39/warc';
 /** Relative path in the tree → fixture it copies; listed in this (sorted) order. */
 const tree: [string, string][] = [

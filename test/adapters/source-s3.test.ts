@@ -16,9 +16,9 @@ import { inputRefFor } from '../../adapters/source/input-naming.ts';
 import { S3Source } from '../../adapters/source/s3-source.ts';
 import { startS3rver, type RunningS3rver } from '../support/s3rver-process.ts';
 import { sourceContract } from './source-contract.ts';
+import { sharedFixtureUrl } from '../support/shared-fixtures.ts';
 
-const fixtures = new URL('../../../shared/fixtures/warc/', import.meta.url);
-const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(name, fixtures)));
+const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(name, sharedFixtureUrl)));
 const ccPath =
   'crawl-data/CC-MAIN-2024-22/segments/1715971057216.39/warc/CC-MAIN-20240517233122-20240518023122-00000.warc.gz';
 const objects: [string, Uint8Array][] = [

@@ -9,8 +9,9 @@ import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { readUrl, surtKey, urlColumns, type UrlColumns } from '../../adapters/warc/url-columns.ts';
 import { escopeteUrlColumns } from '../support/escopete-url-columns.ts';
+import { sharedFixtureUrl } from '../support/shared-fixtures.ts';
 
-const fixtureUrl = new URL('../../../shared/fixtures/warc/commoncrawl/whirlwind.warc.gz', import.meta.url);
+const fixtureUrl = new URL('commoncrawl/whirlwind.warc.gz', sharedFixtureUrl);
 
 describe('urlColumns on the whirlwind tour capture', () => {
   it('writes the row the columnar index holds for https://an.wikipedia.org/wiki/Escopete', () => {

@@ -16,9 +16,10 @@ import { WarcJobDecoder } from '../../adapters/warc/warc-decoder.ts';
 import { expectDecoderCodes } from '../support/reason-codes.ts';
 import { warcLimits } from '../../adapters/warc/warc-limits.ts';
 import { endlessHeaderLinePrefix, oneByteRunMember } from '../fixtures-gen/damaged-warc.ts';
+import { sharedFixture } from '../support/shared-fixtures.ts';
 
 const input: InputRef = { uri: 'damage', filename: 'damage.warc.gz', crawl: null, subset: null, segment: null };
-const whirlwind = readFileSync(new URL('../../../shared/fixtures/warc/commoncrawl/whirlwind.warc.gz', import.meta.url));
+const whirlwind = readFileSync(sharedFixture('commoncrawl/whirlwind.warc.gz'));
 /** whirlwind's members, by the offsets Python's zlib finds (see warc-decoder-fixtures.test.ts). */
 const whirlwindResponse = whirlwind.subarray(1023, 18374);
 

@@ -5,13 +5,13 @@
  * left out is no failure.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CaptureRow } from '../../core/capture-row.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
+import { sharedFixture } from '../support/shared-fixtures.ts';
 
-const file = resolve(import.meta.dirname, '../../../shared/fixtures/warc/resiliparse/cc-2020-34-excerpt.warc.gz');
+const file = sharedFixture('resiliparse/cc-2020-34-excerpt.warc.gz');
 const input: InputRef = { uri: file, filename: 'cc-2020-34-excerpt.warc.gz', crawl: null, subset: null, segment: null };
 
 function decode(keep?: (row: CaptureRow) => boolean) {

@@ -18,8 +18,9 @@ import { expectDecoderCodes } from '../support/reason-codes.ts';
 import type { ParsedRecord } from '../../adapters/warc/warc-record-parser.ts';
 import { nextUnit, seededRandom } from '../../core/seeded-random.ts';
 import { countRowRecords } from '../support/warcio-record-count.ts';
+import { sharedFixtureUrl } from '../support/shared-fixtures.ts';
 
-const fixtureRoot = new URL('../../../shared/fixtures/warc/', import.meta.url);
+const fixtureRoot = sharedFixtureUrl;
 
 function fixture(name: string): Buffer {
   return readFileSync(new URL(name, fixtureRoot));

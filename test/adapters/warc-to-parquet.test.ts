@@ -13,8 +13,9 @@ import { captureColumns, type CaptureRow } from '../../core/capture-row.ts';
 import type { InputRef } from '../../core/input-ref.ts';
 import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
 import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
+import { sharedFixtureRoot } from '../support/shared-fixtures.ts';
 
-const fixtures = resolve(import.meta.dirname, '../../../shared/fixtures/warc');
+const fixtures = resolve(sharedFixtureRoot);
 const folder = mkdtempSync(join(tmpdir(), 'warc-to-parquet-'));
 let connection: DuckDBConnection;
 

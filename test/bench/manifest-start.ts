@@ -21,6 +21,7 @@ import pg from 'pg';
 import { PoliteHttpClient } from '../../adapters/source/polite-http-client.ts';
 import { startCommonCrawlHttpServer } from '../support/commoncrawl-http-server.ts';
 import { printFigures, type BenchFigure } from './bench-figure.ts';
+import { sharedFixtureUrl } from '../support/shared-fixtures.ts';
 
 const binary = fileURLToPath(new URL('../../cmd/worker', import.meta.url));
 const connectionString = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -38,9 +39,7 @@ function pathOf(index: number): string {
 /** A tree listing `manifestFiles` paths; only the first is there, for the HEAD baseline. */
 function manifestTree(): Map<string, Uint8Array> {
   const paths = Array.from({ length: manifestFiles }, (_, index) => pathOf(index));
-  const whirlwind = readFileSync(
-    new URL('../../../shared/fixtures/warc/commoncrawl/whirlwind.warc.gz', import.meta.url),
-  );
+  const whirlwind = readFileSync(new URL('commoncrawl/whirlwind.warc.gz', sharedFixtureUrl));
   return new Map<string, Uint8Array>([
     [`crawl-data/${crawl}/warc.paths.gz`, new Uint8Array(gzipSync(`${paths.join('\n')}\n`))],
     [paths[0]!, new Uint8Array(whirlwind)],

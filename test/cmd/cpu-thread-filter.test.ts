@@ -14,8 +14,9 @@ import type { InputRef } from '../../core/input-ref.ts';
 import { CpuPool } from '../../cmd/worker/cpu-pool.ts';
 import { InProcessCpu } from '../../cmd/worker/cpu-stages.ts';
 import { captureFilterOf } from '../../adapters/filter/capture-filter.ts';
+import { sharedFixture } from '../support/shared-fixtures.ts';
 
-const file = resolve(import.meta.dirname, '../../../shared/fixtures/warc/resiliparse/cc-2020-34-excerpt.warc.gz');
+const file = sharedFixture('resiliparse/cc-2020-34-excerpt.warc.gz');
 const input: InputRef = { uri: file, filename: 'excerpt.warc.gz', crawl: null, subset: null, segment: null };
 const indexCodec = { output: indexOutput, fullInflate: false, compression: parquetCompressionDefault };
 const pools: CpuPool[] = [];

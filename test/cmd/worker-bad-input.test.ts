@@ -23,9 +23,9 @@ import {
   type Damage,
   flipSource,
   recordPlaces,
-  sharedFixtureRoot,
   writeDamagedCorpus,
 } from '../fixtures-gen/damaged-warc.ts';
+import { sharedFixtureRoot } from '../support/shared-fixtures.ts';
 
 const binary = resolve(import.meta.dirname, '../../cmd/worker');
 const workFolder = mkdtempSync(join(tmpdir(), 'worker-bad-input-'));

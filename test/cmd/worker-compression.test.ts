@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
+import { sharedFixtureRoot } from '../support/shared-fixtures.ts';
 import { loadWorkerConfig } from '../../cmd/worker/worker-config.ts';
 import {
   localWorkerOptions,

@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
+import { sharedFixtureRoot } from '../support/shared-fixtures.ts';
 import { loadWorkerConfig } from '../../cmd/worker/worker-config.ts';
 import { duckdbRows } from '../support/parquet-rows.ts';
 import {

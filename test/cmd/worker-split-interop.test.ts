@@ -15,7 +15,7 @@ import { basename, join, relative } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type AdversarialFile, adversarialFile, fileBytes } from '../fixtures-gen/adversarial-warc.ts';
-import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
+import { sharedFixtureRoot } from '../support/shared-fixtures.ts';
 import { duckdbRows } from '../support/parquet-rows.ts';
 import { chunksOf, decodeSplit, inputNamed } from '../support/split-harness.ts';
 import { runWorkerCommand } from '../support/worker-process.ts';

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedFixtureRoot } from '../fixtures-gen/damaged-warc.ts';
+import { sharedFixtureRoot } from '../support/shared-fixtures.ts';
 import { loadWorkerConfig } from '../../cmd/worker/worker-config.ts';
 import { runIdOf } from '../../cmd/worker/wiring.ts';
 import { derivedFile, watEnvelope } from '../fixtures-gen/derived-warc.ts';

@@ -9,8 +9,7 @@ import zlib from 'node:zlib';
 import { WARCParser } from 'warcio';
 import { nextUnit, seededRandom } from '../../core/seeded-random.ts';
 import { writeCommonCrawlLikeWarc } from './commoncrawl-like-warc.ts';
-
-export const sharedFixtureRoot = new URL('../../../shared/fixtures/warc/', import.meta.url).pathname;
+import { sharedFixtureRoot } from '../support/shared-fixtures.ts';
 
 const mebibyte = 1024 * 1024;
 /** A gzip header with no optional fields (RFC 1952): magic, deflate, no flags, no time, OS unknown. */

@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { nextUnit, seededRandom, type SeededRandom } from '../../core/seeded-random.ts';
+import { sharedFixtureUrl } from './shared-fixtures.ts';
 
 /**
  * Faults drawn per request from a seeded generator: a share answered 503, a share answered
@@ -74,7 +75,6 @@ export interface CommonCrawlHttpServer {
 }
 
 export const sampleCrawl = 'CC-MAIN-2024-22';
-const fixtures = new URL('../../../shared/fixtures/warc/', import.meta.url);
 
 /** Three WARC files in two segments and two subsets, and the crawl's manifest. */
 export function commonCrawlTree(): Map<string, Uint8Array> {
@@ -93,7 +93,8 @@ export function commonCrawlTree(): Map<string, Uint8Array> {
       'warcio/example.warc.gz',
     ],
   ];
-  for (const [path, fixture] of warcs) files.set(path, new Uint8Array(readFileSync(new URL(fixture, fixtures))));
+  for (const [path, fixture] of warcs)
+    files.set(path, new Uint8Array(readFileSync(new URL(fixture, sharedFixtureUrl))));
   const manifest = `${warcs.map(([path]) => path).join('\n')}\n`;
   files.set(`crawl-data/${sampleCrawl}/warc.paths.gz`, new Uint8Array(gzipSync(manifest)));
   return files;

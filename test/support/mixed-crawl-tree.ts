@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { writeCommonCrawlLikeWarc } from '../fixtures-gen/commoncrawl-like-warc.ts';
 import { denseWarc } from './dense-warc.ts';
+import { sharedFixtureUrl } from './shared-fixtures.ts';
 
 export interface MixedCrawlOptions {
   readonly crawl: string;
@@ -29,7 +30,6 @@ export interface MixedCrawlTree {
   readonly inputs: readonly string[];
 }
 
-const fixtures = new URL('../../../shared/fixtures/warc/', import.meta.url);
 const fixtureNames = [
   'commoncrawl/whirlwind.warc.gz',
   'resiliparse/cc-2020-34-excerpt.warc.gz',
@@ -65,7 +65,7 @@ function inputPath(crawl: string, index: number): string {
 
 export function mixedCrawlTree(options: MixedCrawlOptions): MixedCrawlTree {
   const generated = generatedContents(options.seed);
-  const fixtureContents = fixtureNames.map((name) => new Uint8Array(readFileSync(new URL(name, fixtures))));
+  const fixtureContents = fixtureNames.map((name) => new Uint8Array(readFileSync(new URL(name, sharedFixtureUrl))));
   const dense = options.denseCount > 0 ? denseWarc(denseRecords, options.seed) : null;
   const files = new Map<string, Uint8Array>();
   const inputs: string[] = [];
