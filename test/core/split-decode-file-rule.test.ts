@@ -18,6 +18,7 @@ import type { Input } from '../../core/inputs.ts';
 import { defaultLimits, type WorkerLimits } from '../../core/limits.ts';
 import { step } from '../../core/step.ts';
 import { createWorkerState, type WorkerState } from '../../core/worker-state.ts';
+import { leasesRenewed, succeededAtOnce } from './model-task-answers.ts';
 
 const input: InputRef = { uri: 'file:///f.warc.gz', filename: 'f.warc.gz', crawl: null, subset: null, segment: null };
 
@@ -132,9 +133,7 @@ class RealDecoderDriver {
       case 'claimJobs':
         return [this.claim()];
       case 'heartbeat':
-        return [
-          { kind: 'leasesRenewed', jobIds: command.leases.map((lease) => lease.jobId), sentAtMs: command.sentAtMs },
-        ];
+        return [leasesRenewed(command)];
       case 'failJob':
         this.failure = command.failure;
         return [];
@@ -165,9 +164,9 @@ class RealDecoderDriver {
   private answer(command: Command): Input {
     if (!('taskId' in command)) throw new Error(`${command.kind} is no task`);
     const taskId = command.taskId;
+    const atOnce = succeededAtOnce(command);
+    if (atOnce !== null) return atOnce;
     switch (command.kind) {
-      case 'fetchChunk':
-        return { kind: 'chunkFetched', taskId, bytes: command.lengthBytes };
       case 'decodeDetached':
         return this.decodeDetached(command);
       case 'decodeChunk':
@@ -179,12 +178,6 @@ class RealDecoderDriver {
         }
       case 'encodeRowGroup':
         return { kind: 'rowGroupEncoded', taskId, bytes: 10 * command.rows + 4 };
-      case 'startUpload':
-        return { kind: 'uploadStarted', taskId };
-      case 'uploadPart':
-        return { kind: 'partUploaded', taskId };
-      case 'completeObject':
-        return { kind: 'objectCompleted', taskId };
       case 'commitJob':
         this.committed = true;
         return { kind: 'jobCommitted', taskId };

@@ -13,6 +13,7 @@ import { defaultLimits, type WorkerLimits } from '../../core/limits.ts';
 import { emptyRecordCounters } from '../../core/record-counters.ts';
 import { step } from '../../core/step.ts';
 import { createWorkerState, type WorkerState } from '../../core/worker-state.ts';
+import { leasesRenewed, succeededAtOnce } from './model-task-answers.ts';
 
 interface ModelFile {
   /** Record i spans [starts[i], starts[i + 1]); the last ends at `sizeBytes`. */
@@ -194,9 +195,7 @@ class ModelDriver {
       case 'claimJobs':
         return [this.claim()];
       case 'heartbeat':
-        return [
-          { kind: 'leasesRenewed', jobIds: command.leases.map((lease) => lease.jobId), sentAtMs: command.sentAtMs },
-        ];
+        return [leasesRenewed(command)];
       case 'placeDetached':
         this.place(command);
         return [];
@@ -262,21 +261,15 @@ class ModelDriver {
         taskId,
         failure: { reason: 'model', fault: 'input', retryable: false, throttled: false },
       };
+    const atOnce = succeededAtOnce(command);
+    if (atOnce !== null) return atOnce;
     switch (command.kind) {
-      case 'fetchChunk':
-        return { kind: 'chunkFetched', taskId, bytes: command.lengthBytes };
       case 'decodeChunk':
         return this.decodeInOrder(command);
       case 'decodeDetached':
         return this.decodeDetached(command);
       case 'encodeRowGroup':
         return this.encode(command);
-      case 'startUpload':
-        return { kind: 'uploadStarted', taskId };
-      case 'uploadPart':
-        return { kind: 'partUploaded', taskId };
-      case 'completeObject':
-        return { kind: 'objectCompleted', taskId };
       case 'commitJob': {
         const job = this.jobs.get(command.lease.jobId);
         if (job !== undefined) this.committed.set(indexOf(command.lease.jobId), [...job.object]);
