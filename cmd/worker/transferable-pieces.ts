@@ -18,15 +18,15 @@ export interface TransferablePieces {
   readonly transfer: readonly ArrayBuffer[];
 }
 
+/** Whether `bytes` are the whole of an ArrayBuffer (not shared memory, not part of a larger buffer). */
+function isWholeBuffer(bytes: Uint8Array): boolean {
+  const buffer = bytes.buffer;
+  return buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength;
+}
+
 /** Whether `piece` is the whole of an ArrayBuffer no other piece in `seen` holds. */
 function ownsItsBuffer(piece: Uint8Array, seen: ReadonlySet<ArrayBufferLike>): boolean {
-  const buffer = piece.buffer;
-  return (
-    buffer instanceof ArrayBuffer &&
-    piece.byteOffset === 0 &&
-    piece.byteLength === buffer.byteLength &&
-    !seen.has(buffer)
-  );
+  return isWholeBuffer(piece) && !seen.has(piece.buffer);
 }
 
 /** The pieces in one new buffer of their own (Buffer.concat of a few KB would take Node's pool). */
@@ -48,9 +48,7 @@ function joinedOwned(pieces: readonly Uint8Array[]): Uint8Array {
  * view of Node's shared pool copies it in node 20 and throws in later versions.
  */
 export function ownedBytes(bytes: Uint8Array): Uint8Array {
-  const buffer = bytes.buffer;
-  const whole = buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength;
-  return whole ? bytes : new Uint8Array(bytes);
+  return isWholeBuffer(bytes) ? bytes : new Uint8Array(bytes);
 }
 
 /** The same bytes in the same order: large owned pieces as they are, runs of the others joined. */
