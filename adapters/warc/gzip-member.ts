@@ -121,16 +121,19 @@ export function inflateTruncatedMember(
   }
 }
 
-/** Index of the next gzip member magic (1f 8b 08) at or after `from`, or -1. */
+/** The three bytes every gzip member starts with: ID1, ID2 and CM (deflate). */
+const gzipMagic = Buffer.from([0x1f, 0x8b, 0x08]);
+
+/**
+ * Index of the next gzip member magic (1f 8b 08) at or after `from`, or -1; a 0x1f in the last
+ * two bytes counts, since the bytes that would complete it have not come yet. One `indexOf` of
+ * the whole magic, not one a 0x1f: compressed bytes hold a 0x1f every 256, and a call each
+ * cost 0.43 s of a 300 MB index export's 2 s (profile of `--threads 1`).
+ */
 export function findGzipMagic(bytes: Buffer, from: number): number {
-  let index = from;
-  while (index < bytes.length) {
-    const found = bytes.indexOf(0x1f, index);
-    if (found === -1) return -1;
-    if (found + 2 >= bytes.length || (bytes[found + 1] === 0x8b && bytes[found + 2] === 0x08)) return found;
-    index = found + 1;
-  }
-  return -1;
+  const found = bytes.indexOf(gzipMagic, from);
+  if (found !== -1) return found;
+  return bytes.indexOf(0x1f, Math.max(from, bytes.length - 2));
 }
 
 /**
