@@ -38,6 +38,11 @@ export interface WorkerLimits {
   readonly coalesceGapBytes: number | null;
   /** Chunks of one job fetched or being fetched but not yet decoded: bounds a job's read-ahead. */
   readonly fetchAheadChunksMax: number;
+  /**
+   * The read-ahead of an in-order job before any decode has waited on the source: the chunk
+   * decoding and one more fetched meanwhile (read-ahead.ts).
+   */
+  readonly readAheadStartChunks: number;
   /** Rows gathered before a row group is encoded (the last row group may be smaller). */
   readonly rowGroupRows: number;
   /**
@@ -145,6 +150,7 @@ export const defaultLimits: WorkerLimits = {
   streamBytesPerSecond: 16 * mebibyte,
   coalesceGapBytes: null,
   fetchAheadChunksMax: 8,
+  readAheadStartChunks: 2,
   rowGroupRows: 20_000,
   splitDecode: false,
   // Index rows estimate about 1.8 KB each, 36 MB a row group of 20,000: the rows cut them first.
@@ -255,6 +261,10 @@ export function validateLimits(limits: WorkerLimits): void {
     'coalesceGapBytes must be a byte count or null',
   );
   assert(limits.fetchAheadChunksMax >= 1, 'fetchAheadChunksMax must be at least 1');
+  assert(
+    Number.isInteger(limits.readAheadStartChunks) && limits.readAheadStartChunks >= 1,
+    'readAheadStartChunks must be a positive integer',
+  );
   assert(limits.rowGroupRows >= 1, 'rowGroupRows must be at least 1');
   assert(limits.rowGroupBytes >= 1, 'rowGroupBytes must be at least 1');
   assert(
