@@ -278,7 +278,9 @@ export class NodeRuntime {
     // view of it, and a thread that died reads nothing more.
     const decoded = await this.adapters.cpu
       .decode(jobId, cpuLane, data.claimed.input, chunk.subarray(skipped), final, resumeAt)
-      .finally(() => this.sharedChunks.give(chunk));
+      .finally(() => {
+        if (data.detachedRunning === 0) this.sharedChunks.give(chunk);
+      });
     const { byType, badByReason } = decoded.counters;
     const { input } = data.claimed;
     // A subset's size is the bytes it picks, as the core counts it, whatever an older ledger holds.
@@ -304,7 +306,10 @@ export class NodeRuntime {
     const next = command.final ? null : held(chunkIndex + 1);
     const chunkOffset = chunkIndex * this.options.limits.chunkBytes;
     const request = { chunkIndex, chunk, next, nextFinal, chunkOffset, startBytes };
-    const result = await this.adapters.cpu.decodeDetached(command.cpuLane, data.claimed.input, request);
+    data.detachedRunning += 1;
+    const result = await this.adapters.cpu
+      .decodeDetached(command.cpuLane, data.claimed.input, request)
+      .finally(() => (data.detachedRunning -= 1));
     data.detached.set(chunkIndex, result);
     const { byType, badByReason } = result.counters;
     const uri = data.claimed.input.uri;
