@@ -3,10 +3,12 @@ import type { WorkerLimits } from './limits.ts';
 /**
  * How many chunks an in-order job reads ahead. A read-ahead only pays while the source is
  * slower than decoding: a local file's 32 MiB chunk is read in about 10 ms and decoded in 100
- * to 400, an S3 GET of it streams for one to two seconds. So it starts small and grows by one
- * chunk each time a decode finds the job's next chunk not fetched yet (the decoder waited on
- * the source), up to the budget's `fetchWindowChunks`; it never shrinks, so a source that was
- * slow once keeps its window. Run-wide, so that later jobs start where the earlier ones left it.
+ * to 400, an S3 GET of it streams for one to two seconds. So it starts at `readAheadStartChunks`
+ * (the whole window for a remote source, two chunks for local files: limits.ts) and grows by
+ * one chunk each time a decode finds the job's next chunk not fetched yet (the decoder waited
+ * on the source), up to the budget's `fetchWindowChunks`; it never shrinks, so a source that
+ * was slow once keeps its window. Run-wide, so that later jobs start where the earlier ones
+ * left it.
  *
  * A small window is what lets chunk memory be reused (the runtime's chunk pool): on this
  * project's VM fresh memory costs about 5 ms a MiB, and a 300 MB index export read into fresh
@@ -22,7 +24,7 @@ export interface ReadAhead {
 }
 
 export function newReadAhead(limits: WorkerLimits, windowMax: number): ReadAhead {
-  return { chunks: Math.min(limits.readAheadStartChunks, windowMax), grown: 0 };
+  return { chunks: Math.min(limits.readAheadStartChunks ?? windowMax, windowMax), grown: 0 };
 }
 
 /**

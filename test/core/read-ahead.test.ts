@@ -28,7 +28,7 @@ describe('read-ahead', () => {
         let before: number | null = null;
         runScenario(scenario, (state, record) => {
           const { chunks } = state.readAhead;
-          const start = Math.min(state.limits.readAheadStartChunks, state.fetchWindowChunks);
+          const start = Math.min(state.limits.readAheadStartChunks ?? state.fetchWindowChunks, state.fetchWindowChunks);
           before ??= start;
           expect(chunks).toBeGreaterThanOrEqual(start);
           expect(chunks).toBeLessThanOrEqual(state.fetchWindowChunks);

@@ -48,7 +48,7 @@ export function limitsArbitrary(options: LimitsOptions = {}): fc.Arbitrary<Worke
       chunkMebibytes: fc.constantFrom(1, 2, 4),
       budgetChunks: fc.double({ min: 0.5, max: 40, noNaN: true }),
       fetchAheadChunksMax: fc.integer({ min: 1, max: 8 }),
-      readAheadStartChunks: fc.integer({ min: 1, max: 8 }),
+      readAheadStartChunks: fc.option(fc.integer({ min: 1, max: 8 })),
       rowGroupRows: fc.integer({ min: 50, max: 5_000 }),
       partMebibytes: fc.integer({ min: 5, max: 8 }),
       jobsActiveMax: fc.integer({ min: 1, max: 12 }),
