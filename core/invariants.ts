@@ -26,6 +26,7 @@ export const Invariant = {
   JobStates: 'every job in exactly one state',
   QueueCounts: 'queue counts in range',
   RemoteLimits: 'remote limits in range',
+  ReadAhead: 'read-ahead within its window',
   TaskPlaces: 'every task in exactly one place',
   QueueSums: 'queue counts add up',
   HeldBytesSums: 'held bytes add up',
@@ -45,6 +46,7 @@ export function checkInvariants(state: WorkerState): void {
   everyJobCountedOnce(state);
   queueCountsInRange(state);
   remoteLimitsInRange(state);
+  readAheadInRange(state);
   if (state.invariantChecks !== 'full') return;
   heldJobsHeldOnce(state);
   const census = everyTaskInOnePlace(state);
@@ -159,6 +161,14 @@ function remoteLimitsInRange(state: WorkerState): void {
     if (!(limit >= floor && limit <= ceiling))
       broken(Invariant.RemoteLimits, `${remote} limit outside its range`, { remote, limit, floor, ceiling });
   }
+}
+
+/** The read-ahead stays between one chunk and the budget's window (read-ahead.ts). */
+function readAheadInRange(state: WorkerState): void {
+  const { chunks } = state.readAhead;
+  const windowMax = state.fetchWindowChunks;
+  if (!(Number.isInteger(chunks) && chunks >= 1 && chunks <= windowMax))
+    broken(Invariant.ReadAhead, 'read-ahead outside [1, fetchWindowChunks]', { chunks, windowMax });
 }
 
 // ---- Full scans: every job and task, recounted. Tests and the simulator. ----

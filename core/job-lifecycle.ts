@@ -67,7 +67,7 @@ export function uploadStarted(state: WorkerState, job: JobState, nowMs: number):
  * (for a split job, the next chunk to accept: split-decode.ts).
  */
 export function queueFetchWindow(state: WorkerState, job: JobState, nowMs: number): void {
-  const window = isSplitting(job) ? splitWindowChunks(state) : state.fetchWindowChunks;
+  const window = isSplitting(job) ? splitWindowChunks(state) : state.readAhead.chunks;
   const windowEnd = Math.min(job.chunkCount, job.nextChunkToDecode + window);
   while (job.nextChunkToQueue < windowEnd) {
     job.chunkStatus[job.nextChunkToQueue] = ChunkStatus.Ready;

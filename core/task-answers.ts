@@ -20,6 +20,7 @@ import {
   uploadStarted,
 } from './job-lifecycle.ts';
 import { ChunkStatus, PartStatus, StepStatus, type JobState } from './job-state.ts';
+import { noteNextChunkWaited } from './read-ahead.ts';
 import { addRecordCounters, emptyRecordCounters } from './record-counters.ts';
 import { onRemoteAnswer, type RemoteAnswer } from './remote-limit.ts';
 import { scheduleBackoff } from './ready-queue.ts';
@@ -147,6 +148,8 @@ function onChunkDecoded(
   state.counters.records = addRecordCounters(state.counters.records, answer.counters);
   job.nextChunkToDecode += 1;
   if (job.nextChunkToDecode === job.chunkCount) job.decodeDone = true;
+  else if (job.chunkStatus[job.nextChunkToDecode] !== ChunkStatus.Fetched)
+    noteNextChunkWaited(state.readAhead, state.fetchWindowChunks);
   queueFetchWindow(state, job, nowMs);
   maybeQueueDecode(state, job, nowMs);
   maybeQueueEncode(state, job, nowMs);

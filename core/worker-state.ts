@@ -4,6 +4,7 @@ import { BinaryHeap } from './binary-heap.ts';
 import type { InvariantChecks } from './invariants.ts';
 import type { JobState } from './job-state.ts';
 import { fetchWindowChunks, validateLimits, type WorkerLimits } from './limits.ts';
+import { newReadAhead, type ReadAhead } from './read-ahead.ts';
 import { emptyRecordCounters, type RecordCounters } from './record-counters.ts';
 import { seededRandom, type SeededRandom } from './seeded-random.ts';
 import { perStage, type PerStage, type Policy, type Remote, type Stage } from './stage.ts';
@@ -76,8 +77,10 @@ export interface WorkerCounters {
 
 export interface WorkerState {
   readonly limits: WorkerLimits;
-  /** Read-ahead of one job, in chunks (see `fetchWindowChunks` in limits.ts). */
+  /** The most one job may read ahead, in chunks (see `fetchWindowChunks` in limits.ts). */
   readonly fetchWindowChunks: number;
+  /** What an in-order job reads ahead now, grown when decodes wait on the source (read-ahead.ts). */
+  readonly readAhead: ReadAhead;
   readonly random: SeededRandom;
   readonly jobs: Map<string, JobState>;
   readonly inFlight: Map<number, TaskInFlight>;
@@ -166,6 +169,7 @@ export function createWorkerState(limits: WorkerLimits, options: WorkerStateOpti
   return {
     limits,
     fetchWindowChunks: fetchWindowChunks(limits),
+    readAhead: newReadAhead(limits, fetchWindowChunks(limits)),
     random: seededRandom(limits.seed),
     jobs: new Map(),
     inFlight: new Map(),

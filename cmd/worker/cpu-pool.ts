@@ -72,12 +72,14 @@ export class CpuPool implements CpuStages {
     final: boolean,
     resumeAt: ResumePoint | null,
   ): Promise<DecodeResult> {
-    const bytes = ownedBytes(chunk);
+    // A view of shared memory crosses as it is (the runtime's chunk pool keeps it); other bytes are transferred.
+    const shared = chunk.buffer instanceof SharedArrayBuffer;
+    const bytes = shared ? chunk : ownedBytes(chunk);
     const reply = await this.request(
       jobId,
       cpuLane,
       (requestId) => ({ op: 'decode', requestId, jobId, input, chunk: bytes, final, resumeAt }),
-      [bytes.buffer as ArrayBuffer],
+      shared ? [] : [bytes.buffer as ArrayBuffer],
     );
     if (!('rowBytes' in reply)) throw new FailureError(ourFault('CPU thread answered a decode with no rows'));
     return reply;

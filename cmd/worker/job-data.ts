@@ -14,6 +14,12 @@ export class JobData {
   readonly output = new EncodedOutput();
   /** Detached decodes answered and not yet placed or dropped, by chunk (core/split-decode.ts). */
   readonly detached = new Map<number, DetachedResult>();
+  /**
+   * Detached decodes sent and not yet answered. One still running after its job fell back to
+   * decoding in order may read the chunk a decode in order has done with, so while any runs, a
+   * chunk decoded in order is not handed back for reuse.
+   */
+  detachedRunning = 0;
   /** Row groups encoded apart, where they lie in the object: the footer is built from them. */
   readonly placed: PlacedRowGroups[] = [];
   /** A part's pieces from its first upload attempt to its upload, so a retry sends the same bytes. */

@@ -28,7 +28,7 @@ import type { CpuStages } from './cpu-stages.ts';
 import { JobData } from './job-data.ts';
 import type { Logger } from './logger.ts';
 import { ProgressReporter } from './progress-reporter.ts';
-import { SharedChunkPool, sharedChunksFreeMax } from './shared-chunk-pool.ts';
+import { chunkPoolFreeMax, SharedChunkPool } from './shared-chunk-pool.ts';
 import { realClock, type RuntimeClock, type TimerHandle } from './runtime-clock.ts';
 import { failureOf } from './task-failure.ts';
 
@@ -80,7 +80,7 @@ export class NodeRuntime {
   private readonly clock: RuntimeClock;
   private readonly startedAtMs: number;
   private readonly progress: ProgressReporter;
-  /** Shared memory of split jobs' chunks, kept from a placed chunk for the next fetched. */
+  /** The memory chunks are read into, kept from a decoded (or placed) chunk for the next fetched. */
   private readonly sharedChunks: SharedChunkPool;
 
   constructor(
@@ -89,11 +89,12 @@ export class NodeRuntime {
   ) {
     this.clock = adapters.clock ?? realClock;
     this.startedAtMs = this.clock.nowMs();
-    this.sharedChunks = new SharedChunkPool(options.limits.chunkBytes, sharedChunksFreeMax);
     this.state = createWorkerState(
       options.limits,
       options.invariantChecks === undefined ? {} : { invariantChecks: options.invariantChecks },
     );
+    const freeMax = chunkPoolFreeMax(this.state.fetchWindowChunks, options.limits.cpuSlotsMax);
+    this.sharedChunks = new SharedChunkPool(options.limits.chunkBytes, freeMax);
     this.progress = new ProgressReporter(
       adapters.ledger,
       options.runId,
@@ -255,14 +256,11 @@ export class NodeRuntime {
   private async fetch(command: CommandOf<'fetchChunk'>): Promise<Input> {
     const data = this.jobData(command.jobId);
     const range = { offsetBytes: command.offsetBytes, lengthBytes: command.lengthBytes };
-    const split =
-      this.options.limits.splitDecode && this.adapters.cpu.sharesChunks && command.input.picks === undefined;
-    const memory = split ? this.sharedChunks.memory : undefined;
     const bytes =
       command.lengthBytes === 0
         ? new Uint8Array(0)
-        : await this.adapters.source.read(command.input, range, data.abort.signal, memory);
-    data.chunks.set(command.chunkIndex, split ? this.sharedChunks.take(bytes) : bytes);
+        : await this.adapters.source.read(command.input, range, data.abort.signal, this.sharedChunks.memory);
+    data.chunks.set(command.chunkIndex, this.sharedChunks.take(bytes));
     return { kind: 'chunkFetched', taskId: command.taskId, bytes: bytes.length };
   }
 
@@ -272,18 +270,17 @@ export class NodeRuntime {
     if (chunk === undefined)
       throw new FailureError(ourFault(`chunk ${command.chunkIndex} of ${command.jobId} is not held`));
     data.chunks.delete(command.chunkIndex);
-    // Read before the decode: a CPU thread takes the chunk's buffer (transferred, not copied), which leaves it empty here.
     const chunkBytes = chunk.length;
     const resumeAt = command.resumeAt;
     const skipped = resumeAt === null ? 0 : resumeAt.atBytes - command.chunkIndex * this.options.limits.chunkBytes;
-    const decoded = await this.adapters.cpu.decode(
-      command.jobId,
-      command.cpuLane,
-      data.claimed.input,
-      chunk.subarray(skipped),
-      command.final,
-      resumeAt,
-    );
+    const { jobId, cpuLane, final } = command;
+    // The memory goes back once the decode answers, whatever it answers: the decoder keeps no
+    // view of it, and a thread that died reads nothing more.
+    const decoded = await this.adapters.cpu
+      .decode(jobId, cpuLane, data.claimed.input, chunk.subarray(skipped), final, resumeAt)
+      .finally(() => {
+        if (data.detachedRunning === 0) this.sharedChunks.give(chunk);
+      });
     const { byType, badByReason } = decoded.counters;
     const { input } = data.claimed;
     // A subset's size is the bytes it picks, as the core counts it, whatever an older ledger holds.
@@ -309,7 +306,10 @@ export class NodeRuntime {
     const next = command.final ? null : held(chunkIndex + 1);
     const chunkOffset = chunkIndex * this.options.limits.chunkBytes;
     const request = { chunkIndex, chunk, next, nextFinal, chunkOffset, startBytes };
-    const result = await this.adapters.cpu.decodeDetached(command.cpuLane, data.claimed.input, request);
+    data.detachedRunning += 1;
+    const result = await this.adapters.cpu
+      .decodeDetached(command.cpuLane, data.claimed.input, request)
+      .finally(() => (data.detachedRunning -= 1));
     data.detached.set(chunkIndex, result);
     const { byType, badByReason } = result.counters;
     const uri = data.claimed.input.uri;

@@ -14,6 +14,7 @@ import {
   contentDecodeOutputRatio,
   contentRowGroupBytes,
   httpSourceRequestsPerSecond,
+  localReadAheadStartChunks,
   withLimits,
   type WorkerLimits,
 } from '../../core/limits.ts';
@@ -160,10 +161,18 @@ export function codecOptionsOf(config: WorkerConfig): CodecOptions {
  */
 export function sourceRequestsPerSecondOf(config: WorkerConfig): number | null {
   if (config.sourceRequestsPerSecond !== undefined) return config.sourceRequestsPerSecond;
+  return /^https?:\/\//i.test(sourceLocationOf(config)) ? httpSourceRequestsPerSecond : null;
+}
+
+/** Where the run's WARC files are read from: a cc: crawl's and an index's from the crawl base. */
+function sourceLocationOf(config: WorkerConfig): string {
   const spec = inputSpecOf(config);
-  // A cc: crawl and an index's WARC files are read from the crawl base.
-  const location = spec.startsWith('cc:') || spec.startsWith('index:') ? config.ccBase : spec;
-  return /^https?:\/\//i.test(location) ? httpSourceRequestsPerSecond : null;
+  return spec.startsWith('cc:') || spec.startsWith('index:') ? config.ccBase : spec;
+}
+
+/** Whether the run's WARC files are on local disk (a path, not a URL). */
+function readsLocalFiles(config: WorkerConfig): boolean {
+  return !/^[a-z][a-z0-9+.-]*:\/\//i.test(sourceLocationOf(config));
 }
 
 /**
@@ -194,6 +203,7 @@ export function limitsOf(config: WorkerConfig): WorkerLimits {
     drainTimeoutMs: config.drainTimeout * 1_000,
     metricsIntervalMs: config.metricsInterval * 1_000,
     remoteRequestsPerSecondMax: { source: sourceRequestsPerSecondOf(config), sink: null },
+    ...(readsLocalFiles(config) ? { readAheadStartChunks: localReadAheadStartChunks } : {}),
     seed: process.pid,
   });
 }

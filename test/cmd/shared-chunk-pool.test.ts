@@ -16,21 +16,29 @@ describe('SharedChunkPool', () => {
       fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
         const pool = new SharedChunkPool(chunkBytes, freeMax);
         const held: { view: Uint8Array; bytes: Uint8Array }[] = [];
+        // The pool as a count: buffers free, and buffers made (fresh only when none is free).
+        let free = 0;
+        let made = 0;
         for (const s of steps) {
           if ('take' in s) {
             const view = pool.take(s.take);
+            if (free > 0) free -= 1;
+            else made += 1;
             expect(view.buffer).toBeInstanceOf(SharedArrayBuffer);
             held.push({ view, bytes: Uint8Array.from(s.take) });
           } else if (held.length > 0) {
             const [chunk] = held.splice(s.give % held.length, 1);
             if (chunk !== undefined) {
               pool.give(chunk.view);
+              free = Math.min(freeMax, free + 1);
             }
           }
           // A chunk still held is never handed out again: its bytes stay as taken.
           for (const chunk of held) expect(Buffer.from(chunk.view).equals(Buffer.from(chunk.bytes))).toBe(true);
           const buffers = new Set(held.map((chunk) => chunk.view.buffer));
           expect(buffers.size).toBe(held.length);
+          // Fresh memory only when none is free, whatever the length taken (a short one takes a whole chunk's).
+          expect(pool.madeCount).toBe(made);
         }
       }),
     );
