@@ -15,7 +15,7 @@ import {
   releaseChunk,
 } from './job-lifecycle.ts';
 import type { WorkerLimits } from './limits.ts';
-import { addRecordCounters } from './record-counters.ts';
+import { addRecordCounters, totalCount } from './record-counters.ts';
 import { enqueueReady } from './ready-queue.ts';
 import type { TaskInFlight, WorkerState } from './worker-state.ts';
 
@@ -38,10 +38,11 @@ import type { TaskInFlight, WorkerState } from './worker-state.ts';
  *   accepted chunks tile the file, each record read once.
  * - `needsMore` (a record longer than a chunk), an answer that is not `splittable` (records
  *   not one member each, or damage, after which a decoder that started mid-file might resync
- *   elsewhere than one that read from the start), or chunk 0 not `splittable`, sends the job
- *   back to decoding in order on its pinned lane, from the accepted chunks' end offset: what
- *   is redone is the first chunk not accepted (and the decodes of later chunks, whose answers
- *   are dropped); the accepted rows stay exported, no row is exported twice.
+ *   elsewhere than one that read from the start), or chunk 0 not `splittable`, or an answer
+ *   that counts damage or a chunk 0 that read no record (`judgedApart`: the whole file's
+ *   rules), sends the job back to decoding in order on its pinned lane, from the accepted
+ *   chunks' end offset: what is redone is the first chunk not accepted (and the decodes of
+ *   later chunks, whose answers are dropped); the accepted rows stay exported, none twice.
  *
  * Memory: a chunk stays reserved until it is accepted, since a rejected chunk i − 1 or i is
  * decoded again from these bytes. Encoded bytes of answers waiting for an earlier chunk are
@@ -193,13 +194,28 @@ function acceptInOrder(state: WorkerState, job: JobState, split: SplitState, com
       split.restartAt.set(index, split.acceptedEndBytes);
       return;
     }
-    if (answer.needsMore || !answer.splittable) {
+    if (answer.needsMore || !answer.splittable || !judgedApart(index, answer)) {
       dropAnswer(state, job, index, answer, commands);
       return fallBack(state, job, split, commands);
     }
     accept(state, job, split, index, answer, commands);
   }
   job.decodeDone = true;
+}
+
+/**
+ * The whole file's rules (a file with no WARC record fails; so does one that gives no row
+ * because every record was bad) are the decoder in order's (core/decoder.ts `ResumePoint`): a
+ * decode apart reads part of the file and applies neither. Both need what an accepted chunk
+ * must not hold, so a file split whole meets neither: damage (a chunk that read any is decoded
+ * in order, given the accepted chunks' counts), or a file whose chunk 0 read no record. The
+ * decoder apart answers such a chunk not splittable already (`splittable` says no damage, and
+ * chunk 0's records must tile it from 0); checked here too, since a chunk accepted with damage
+ * left a file whose every record was bad committed empty, judged by no one.
+ */
+function judgedApart(index: number, answer: DetachedAnswer): boolean {
+  if (totalCount(answer.counters.badByReason) > 0) return false;
+  return index > 0 || totalCount(answer.counters.byType) > 0;
 }
 
 function accept(

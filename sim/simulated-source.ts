@@ -1,7 +1,7 @@
 import { entryOf } from '../core/checked-access.ts';
 import { FailureError, assert, inputFault } from '../core/failure.ts';
 import type { InputRef } from '../core/input-ref.ts';
-import type { ByteRange, Source } from '../core/source.ts';
+import type { ByteRange, ReadMemory, Source } from '../core/source.ts';
 
 /** The input names a listing yields, as the local and S3 sources filter them. */
 const warcName = /\.warc(\.gz)?$/;
@@ -54,7 +54,7 @@ export class SimulatedSource implements Source {
     return this.bytesOf(input).length;
   }
 
-  async read(input: InputRef, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
+  async read(input: InputRef, range: ByteRange, signal?: AbortSignal, memory?: ReadMemory): Promise<Uint8Array> {
     assert(
       Number.isSafeInteger(range.offsetBytes) && range.offsetBytes >= 0,
       `a read starts at a byte offset, got ${range.offsetBytes}`,
@@ -65,8 +65,12 @@ export class SimulatedSource implements Source {
     );
     await this.respond(signal);
     const bytes = this.bytesOf(input);
+    const wanted = bytes.subarray(range.offsetBytes, range.offsetBytes + range.lengthBytes);
     // A copy, as a network read would give: the caller may keep or change it.
-    return bytes.slice(range.offsetBytes, range.offsetBytes + range.lengthBytes);
+    if (memory === undefined) return wanted.slice();
+    const into = memory(range.lengthBytes);
+    into.set(wanted);
+    return wanted.length === into.length ? into : into.subarray(0, wanted.length);
   }
 
   /** Spends the request's latency, then answers unless the caller gave up meanwhile. */

@@ -37,31 +37,93 @@ async function nextChunk(reader: BodyReader): ReturnType<BodyReader['read']> {
 
 export async function readBodyWindow(body: ReadableStream<Uint8Array>, window: BodyWindow): Promise<Uint8Array> {
   const reader = body.getReader();
-  const result = window.memory?.(window.lengthBytes) ?? new Uint8Array(window.lengthBytes);
-  let position = 0;
-  let filled = 0;
+  const fill = new WindowFill(window.skipBytes, window.lengthBytes, window.memory);
   let timer = setTimeout(window.onIdle, window.idleTimeoutMs);
   try {
     // Each pass consumes one chunk of a finite body; the loop ends at the window's end.
-    while (filled < window.lengthBytes) {
+    while (!fill.full()) {
       const { done, value } = await nextChunk(reader);
       if (done) break;
       clearTimeout(timer);
       timer = setTimeout(window.onIdle, window.idleTimeoutMs);
-      const start = Math.max(0, window.skipBytes - position);
-      const take = Math.min(value.length - start, window.lengthBytes - filled);
-      if (start < value.length && take > 0) {
-        // Buffer#copy is a memcpy; TypedArray#set into shared memory measured 10x slower.
-        Buffer.from(value.buffer, value.byteOffset + start, take).copy(result, filled);
-        filled += take;
-      }
-      position += value.length;
+      fill.take(value);
     }
   } finally {
     clearTimeout(timer);
     await reader.cancel().catch(() => undefined);
   }
-  return filled === result.length ? result : result.subarray(0, filled);
+  return fill.bytes();
+}
+
+/** What a body of known length gave: at most the bytes wanted, and whether it held more. */
+export interface ExactBody {
+  readonly bytes: Uint8Array;
+  /** The body held bytes past `lengthBytes`. */
+  readonly longer: boolean;
+}
+
+/**
+ * Reads the first `lengthBytes` bytes of a body that arrives in pieces (an SDK's Node stream)
+ * into `memory`, where given. The pieces are not read past the one that completes the window,
+ * but for one more to see the body end when `endsThere` (the body should hold exactly that
+ * many); leaving the loop early closes the stream. Its failures are thrown as they come.
+ */
+export async function readExactBody(
+  pieces: AsyncIterable<Uint8Array>,
+  lengthBytes: number,
+  endsThere: boolean,
+  memory?: ReadMemory,
+): Promise<ExactBody> {
+  const fill = new WindowFill(0, lengthBytes, memory);
+  if (fill.full() && !endsThere) return { bytes: fill.bytes(), longer: false };
+  let longer = false;
+  // Each pass consumes one piece of a finite body; the loop ends one piece past the window.
+  for await (const piece of pieces) {
+    if (fill.full()) {
+      longer = piece.length > 0;
+      if (longer || !endsThere) break;
+      continue;
+    }
+    longer = fill.take(piece) < piece.length;
+    if (longer || (fill.full() && !endsThere)) break;
+  }
+  return { bytes: fill.bytes(), longer };
+}
+
+/** A window's bytes copied out of the pieces of a body: from `skipBytes` on, at most `lengthBytes`. */
+class WindowFill {
+  private readonly result: Uint8Array;
+  private position = 0;
+  private filled = 0;
+
+  constructor(
+    private readonly skipBytes: number,
+    private readonly lengthBytes: number,
+    memory: ReadMemory | undefined,
+  ) {
+    this.result = memory?.(lengthBytes) ?? new Uint8Array(lengthBytes);
+  }
+
+  full(): boolean {
+    return this.filled >= this.lengthBytes;
+  }
+
+  /** Copies what the piece holds of the window; returns how many of its bytes were before the window's end. */
+  take(piece: Uint8Array): number {
+    const start = Math.max(0, this.skipBytes - this.position);
+    const take = Math.min(piece.length - start, this.lengthBytes - this.filled);
+    if (start < piece.length && take > 0) {
+      // Buffer#copy is a memcpy; TypedArray#set into shared memory measured 10x slower.
+      Buffer.from(piece.buffer, piece.byteOffset + start, take).copy(this.result, this.filled);
+      this.filled += take;
+    }
+    this.position += piece.length;
+    return Math.min(piece.length, start + Math.max(0, take));
+  }
+
+  bytes(): Uint8Array {
+    return this.filled === this.result.length ? this.result : this.result.subarray(0, this.filled);
+  }
 }
 
 export function shortBody(url: string, gotBytes: number, expectedBytes: number): FailureError {

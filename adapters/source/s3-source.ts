@@ -6,10 +6,11 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { FailureError, inputFault, remoteFault } from '../../core/failure.ts';
 import type { InputRef } from '../../core/input-ref.ts';
-import type { ByteRange, Source } from '../../core/source.ts';
+import type { ByteRange, ReadMemory, Source } from '../../core/source.ts';
 import { classified } from '../aws/aws-failure.ts';
 import { parseS3Uri, s3Uri } from '../aws/s3-location.ts';
 import { sendOptions } from '../aws/send-options.ts';
+import { readExactBody, shortBody } from './bounded-body.ts';
 import { parseContentRange } from './http-status.ts';
 import { globRoot, globToRegExp, isGlob } from './glob-pattern.ts';
 import type { IndexFileStore } from './index-listing.ts';
@@ -31,6 +32,9 @@ interface ObjectBody {
   transformToByteArray(): Promise<Uint8Array>;
   destroy?: () => void;
 }
+
+/** A GetObject body in Node: the SDK's stream of the response, read piece by piece. */
+type RangeBody = ObjectBody & AsyncIterable<Uint8Array>;
 
 /** Largest index file read whole (`--input index:s3://…`): ten million rows of Parquet are about 300 MiB. */
 const indexFileBytesMax = 1024 * 1024 * 1024;
@@ -67,14 +71,20 @@ export class S3Source implements Source, IndexFileStore {
     return head.ContentLength;
   }
 
-  async read(input: InputRef, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
+  /**
+   * The range, read from the body stream into `memory` where given (no copy of the SDK's whole
+   * body). The body must hold exactly what its Content-Range names: one that ends early, or
+   * runs past it, is the remote's fault, retried.
+   */
+  async read(input: InputRef, range: ByteRange, signal?: AbortSignal, memory?: ReadMemory): Promise<Uint8Array> {
     if (range.lengthBytes === 0) return new Uint8Array(0);
     const { bucket, key } = parseS3Uri(input.uri);
     const lastByte = range.offsetBytes + range.lengthBytes - 1;
     const command = new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${range.offsetBytes}-${lastByte}` });
     try {
       const answer = await classified(`GET ${input.uri}`, () => this.client.send(command, sendOptions(signal)));
-      return await this.checkedRange(input.uri, range, answer.ContentRange, answer.Body as ObjectBody | undefined);
+      const body = answer.Body as RangeBody | undefined;
+      return await this.checkedRange(input.uri, range, answer.ContentRange, body, memory);
     } catch (error) {
       // Past the end of the object: S3 answers 416 InvalidRange; the port wants no bytes.
       if (error instanceof FailureError && /InvalidRange|HTTP 416/.test(error.failure.reason)) return new Uint8Array(0);
@@ -86,7 +96,8 @@ export class S3Source implements Source, IndexFileStore {
     uri: string,
     range: ByteRange,
     contentRange: string | undefined,
-    body: ObjectBody | undefined,
+    body: RangeBody | undefined,
+    memory: ReadMemory | undefined,
   ): Promise<Uint8Array> {
     const served = parseContentRange(contentRange ?? null);
     if (served === null || served.firstByte !== range.offsetBytes || body === undefined) {
@@ -97,11 +108,16 @@ export class S3Source implements Source, IndexFileStore {
         }),
       );
     }
-    const expected = Math.min(range.lengthBytes, served.lastByte - served.firstByte + 1);
-    const bytes = await classified(`GET ${uri} body`, () => body.transformToByteArray());
-    if (bytes.length < expected)
-      throw new FailureError(remoteFault(`GET ${uri} ended after ${bytes.length} of ${expected} bytes`));
-    return bytes.length === expected ? bytes : bytes.subarray(0, expected);
+    const servedBytes = served.lastByte - served.firstByte + 1;
+    const expected = Math.min(range.lengthBytes, servedBytes);
+    // A body served past the range is cut at its end; one served within it must end where Content-Range says.
+    const endsThere = servedBytes <= range.lengthBytes;
+    // Leaving the body's loop early (readExactBody) closes the stream: nothing past the range is read.
+    const read = await classified(`GET ${uri} body`, () => readExactBody(body, expected, endsThere, memory));
+    if (read.bytes.length < expected) throw shortBody(uri, read.bytes.length, expected);
+    if (read.longer && endsThere)
+      throw new FailureError(remoteFault(`GET ${uri} sent more than the ${servedBytes} bytes of its Content-Range`));
+    return read.bytes;
   }
 
   /** An index key, or a glob's matching keys in key order (its root, the part before the first glob character, is listed). */

@@ -1,8 +1,8 @@
 /**
  * The Source contract: what every Source (local, HTTP, S3, the simulator's) must do. A
  * listing names the expected inputs in a stable order; sizes are right; any range reads
- * exactly its bytes (fewer only at the end, none past it); reads run in parallel; a missing
- * input is the input's fault and not retried.
+ * exactly its bytes (fewer only at the end, none past it), into the memory given where given;
+ * reads run in parallel; a missing input is the input's fault and not retried.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FailureError } from '../../core/failure.ts';
@@ -90,6 +90,30 @@ export function sourceContract(name: string, setup: () => Promise<SourceContract
         const offset = offsets[index] as number;
         expect(bytes).toEqual(expected.subarray(offset, offset + 777));
       });
+    });
+
+    test('reads into the memory given, whole or cut by the end', async () => {
+      const input = inputs[0] as InputRef;
+      const expected = subject.expected[0]?.bytes as Uint8Array;
+      const given: Uint8Array[] = [];
+      // Shared memory, as a split job's chunks are: the bytes must land in it, not in a copy.
+      const memory = (lengthBytes: number): Uint8Array => {
+        const buffer = new Uint8Array(new SharedArrayBuffer(lengthBytes));
+        given.push(buffer);
+        return buffer;
+      };
+      const ranges = [
+        { offsetBytes: 0, lengthBytes: expected.length },
+        { offsetBytes: 3, lengthBytes: Math.min(1_000, expected.length - 3) },
+        { offsetBytes: expected.length - 5, lengthBytes: 50 },
+      ];
+      for (const range of ranges) {
+        const read = await subject.source.read(input, range, undefined, memory);
+        const want = expected.subarray(range.offsetBytes, range.offsetBytes + range.lengthBytes);
+        expect(Buffer.from(read).equals(want), `bytes from ${range.offsetBytes}`).toBe(true);
+        expect(read.buffer, `memory of the read from ${range.offsetBytes}`).toBe(given.at(-1)?.buffer);
+      }
+      expect(given).toHaveLength(ranges.length);
     });
 
     test('a missing input is the input’s fault, not retryable', async () => {

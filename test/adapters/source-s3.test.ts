@@ -3,18 +3,24 @@
  * `s3://bucket/prefix` listing; a listing that follows continuation tokens past many pages;
  * a manifest object whose `crawl-data/` lines resolve in the same bucket (as
  * `cc:` with `--cc-base s3://commoncrawl/` does); a prefix deep in CommonCrawl's layout named
- * as CommonCrawl names its files; a missing object is the input's fault.
+ * as CommonCrawl names its files; a missing object is the input's fault; a range is read
+ * from the body stream into the memory given, and a body shorter or longer than its
+ * Content-Range is the remote's fault (a proxy in front of s3rver cuts or pads the bodies).
  */
 import { readFileSync } from 'node:fs';
+import { createServer, request as forward, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { InputRef } from '../../core/input-ref.ts';
+import { createS3Client } from '../../adapters/aws/aws-clients.ts';
 import { classifyAwsError } from '../../adapters/aws/aws-failure.ts';
+import { FailureError } from '../../core/failure.ts';
 import { AnySource } from '../../adapters/source/any-source.ts';
 import { inputRefFor } from '../../adapters/source/input-naming.ts';
 import { S3Source } from '../../adapters/source/s3-source.ts';
-import { startS3rver, type RunningS3rver } from '../support/s3rver-process.ts';
+import { s3rverCredentials, startS3rver, type RunningS3rver } from '../support/s3rver-process.ts';
 import { sourceContract } from './source-contract.ts';
 import { sharedFixtureUrl } from '../support/shared-fixtures.ts';
 
@@ -121,6 +127,126 @@ describe('S3 listings', () => {
     expect(await source.read(inputs[0] as InputRef, { offsetBytes: 300, lengthBytes: 500 })).toEqual(
       whole.subarray(300, 800),
     );
+  });
+});
+
+/** What the proxy does to the body of a ranged GET: nothing, or a few bytes off its end or onto it. */
+type BodyFault = 'none' | 'short' | 'long';
+
+interface BodyProxy {
+  readonly client: S3Client;
+  fault: BodyFault;
+  stop(): Promise<void>;
+}
+
+/** Forwards to s3rver unchanged (signatures hold: the Host header passes), but for a ranged GET's body. */
+async function startBodyProxy(target: string): Promise<BodyProxy> {
+  const upstream = new URL(target);
+  const proxy = { fault: 'none' as BodyFault };
+  const relay = (request: IncomingMessage, response: ServerResponse): void => {
+    const outgoing = forward(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: request.method,
+        path: request.url,
+        headers: request.headers,
+      },
+      (answer) => {
+        const parts: Buffer[] = [];
+        answer.on('data', (part: Buffer) => parts.push(part));
+        answer.on('end', () => {
+          let body = Buffer.concat(parts);
+          const ranged = answer.headers['content-range'] !== undefined;
+          if (ranged && proxy.fault === 'short') body = body.subarray(0, body.length - 7);
+          if (ranged && proxy.fault === 'long') body = Buffer.concat([body, Buffer.from('7 bytes')]);
+          response.writeHead(answer.statusCode ?? 502, { ...answer.headers, 'content-length': String(body.length) });
+          response.end(body);
+        });
+      },
+    );
+    request.pipe(outgoing);
+  };
+  const server: Server = createServer(relay);
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = createS3Client({ endpoint, region: 'us-east-1', maxAttempts: 1, credentials: s3rverCredentials });
+  return Object.assign(proxy, {
+    client,
+    stop: async () => {
+      client.destroy();
+      server.closeAllConnections();
+      await new Promise((closed) => server.close(closed));
+    },
+  });
+}
+
+describe('S3 range bodies', () => {
+  const whole = fixture('warcio/example.warc.gz');
+  const input = inputRefFor('s3://warcs/mirror/a/x.warc.gz', 'x.warc.gz');
+  let proxy: BodyProxy;
+  beforeAll(async () => {
+    proxy = await startBodyProxy(server.endpoint);
+  });
+  afterAll(async () => proxy?.stop());
+
+  const failureOf = (read: Promise<Uint8Array>): Promise<unknown> =>
+    read.then(
+      () => null,
+      (error: unknown) => error,
+    );
+
+  test('a range is read into the memory given, through the proxy as straight', async () => {
+    proxy.fault = 'none';
+    const memory = (lengthBytes: number): Uint8Array => new Uint8Array(new SharedArrayBuffer(lengthBytes));
+    const read = await new S3Source({ client: proxy.client }).read(
+      input,
+      { offsetBytes: 100, lengthBytes: 2_000 },
+      undefined,
+      memory,
+    );
+    expect(read.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Buffer.from(read).equals(whole.subarray(100, 2_100))).toBe(true);
+  });
+
+  test('a body shorter than its Content-Range is the remote’s fault, retried', async () => {
+    proxy.fault = 'short';
+    const failure = await failureOf(
+      new S3Source({ client: proxy.client }).read(input, { offsetBytes: 100, lengthBytes: 2_000 }),
+    );
+    expect(failure).toBeInstanceOf(FailureError);
+    expect((failure as FailureError).failure).toMatchObject({
+      fault: 'remote',
+      retryable: true,
+      reason: 'GET s3://warcs/mirror/a/x.warc.gz ended after 1993 of 2000 bytes',
+    });
+  });
+
+  test('a body longer than its Content-Range is the remote’s fault, retried', async () => {
+    proxy.fault = 'long';
+    const failure = await failureOf(
+      new S3Source({ client: proxy.client }).read(input, { offsetBytes: 100, lengthBytes: 2_000 }),
+    );
+    expect(failure).toBeInstanceOf(FailureError);
+    expect((failure as FailureError).failure).toMatchObject({
+      fault: 'remote',
+      retryable: true,
+      reason: 'GET s3://warcs/mirror/a/x.warc.gz sent more than the 2000 bytes of its Content-Range',
+    });
+  });
+
+  test('the end of the object cut by the range is read whole, a short body there is still short', async () => {
+    const tail = { offsetBytes: whole.length - 300, lengthBytes: 1_000 };
+    proxy.fault = 'none';
+    expect(
+      Buffer.from(await new S3Source({ client: proxy.client }).read(input, tail)).equals(whole.subarray(-300)),
+    ).toBe(true);
+    proxy.fault = 'short';
+    const failure = await failureOf(new S3Source({ client: proxy.client }).read(input, tail));
+    expect((failure as FailureError).failure).toMatchObject({
+      fault: 'remote',
+      reason: expect.stringMatching(/ended after 293 of 300 bytes$/),
+    });
   });
 });
 

@@ -4,23 +4,18 @@
  * in order is given the accepted chunks' rows and counts (core/split-decode.ts). The core runs
  * with the real decoders (adapters/warc) over small gzip files, one member a record, whose
  * first chunk holds only `warcinfo` records (accepted, no row) and whose next chunk holds
- * damaged captures (not splittable: the job falls back).
+ * damaged captures (not splittable: the job falls back). And a file whose every record is bad
+ * in intact members, in three chunks, fails alike, whether the decoders apart answer its damaged
+ * chunks not splittable (as they do) or splittable (the core checks the damage itself).
  */
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeDetachedChunk } from '../../adapters/warc/detached-chunk-decoder.ts';
 import { WarcDecoder } from '../../adapters/warc/warc-decoder.ts';
-import type { Command, CommandOf } from '../../core/commands.ts';
+import type { CommandOf } from '../../core/commands.ts';
 import type { JobDecoder } from '../../core/decoder.ts';
-import { type Failure, FailureError } from '../../core/failure.ts';
-import type { InputRef } from '../../core/input-ref.ts';
 import type { Input } from '../../core/inputs.ts';
-import { defaultLimits, type WorkerLimits } from '../../core/limits.ts';
-import { step } from '../../core/step.ts';
-import { createWorkerState, type WorkerState } from '../../core/worker-state.ts';
-import { leasesRenewed, succeededAtOnce } from './model-task-answers.ts';
-
-const input: InputRef = { uri: 'file:///f.warc.gz', filename: 'f.warc.gz', crawl: null, subset: null, segment: null };
+import { ruleInput, type RuleDecoders, type RuleOutcome, runSplitJob } from './split-rule-driver.ts';
 
 function member(type: string, uri: string, contentType: string, block: string): Buffer {
   const head =
@@ -77,156 +72,81 @@ function fileOf(head: readonly Buffer[]): ModelFile {
   return { bytes: Buffer.concat([first, ...tail]), chunkBytes: first.length };
 }
 
-function limitsOf(file: ModelFile): WorkerLimits {
-  return {
-    ...defaultLimits,
-    splitDecode: true,
-    cpuSlotsMax: 2,
-    stageWorkersMax: { ...defaultLimits.stageWorkersMax, decode: 2, encode: 2 },
-    chunkBytes: file.chunkBytes,
-    memoryBudgetBytes: 16 * file.chunkBytes,
-    partBytes: 4 * file.chunkBytes,
-    partBytesMin: file.chunkBytes,
-  };
-}
-
-interface Outcome {
-  readonly committed: boolean;
-  readonly failure: Failure | null;
-  readonly fellBack: boolean;
-}
-
-/** Plays the runtime with the real decoders; every task answers at once, in the order sent. */
-class RealDecoderDriver {
-  private readonly pending: Command[] = [];
+/** The real decoders over a file's chunks: apart as the worker's lanes, in order as its pinned lane. */
+class RealDecoders implements RuleDecoders {
+  readonly sizeBytes: number;
+  readonly chunkBytes: number;
   private decoder: JobDecoder | null = null;
-  private claimed = false;
-  private committed = false;
-  private failure: Failure | null = null;
-  private fellBack = false;
 
+  /**
+   * `splittableDamage`: a chunk apart that read damage inside members still back to back
+   * answers splittable, as a decoder apart that trusted such damage not to move its resync
+   * would; the real one answers not splittable. The counts are the real decoder's.
+   */
   constructor(
     private readonly file: ModelFile,
-    private readonly state: WorkerState,
-  ) {}
-
-  run(): Outcome {
-    let inputs: Input[] = [];
-    let nowMs = 0;
-    // Bounded: a file of a few chunks ends in far fewer turns.
-    for (let turn = 0; turn < 10_000; turn++) {
-      const result = step(this.state, nowMs, inputs);
-      inputs = [];
-      for (const command of result.commands) {
-        if (command.kind === 'finished')
-          return { committed: this.committed, failure: this.failure, fellBack: this.fellBack };
-        inputs.push(...this.execute(command));
-      }
-      inputs.push(...this.pending.splice(0).map((command) => this.answer(command)));
-      nowMs = inputs.length > 0 ? nowMs + 1 : Math.max(nowMs + 1, result.wakeAtMs ?? nowMs + 1);
-    }
-    throw new Error('the run did not finish');
-  }
-
-  private execute(command: Command): Input[] {
-    switch (command.kind) {
-      case 'claimJobs':
-        return [this.claim()];
-      case 'heartbeat':
-        return [leasesRenewed(command)];
-      case 'failJob':
-        this.failure = command.failure;
-        return [];
-      case 'placeDetached':
-      case 'dropJob':
-      case 'releaseJob':
-      case 'jobEnded':
-      case 'emitMetrics':
-        return [];
-      default:
-        this.pending.push(command);
-        return [];
-    }
-  }
-
-  private claim(): Input {
-    if (this.claimed) return { kind: 'jobsClaimed', jobs: [], exhausted: true };
-    this.claimed = true;
-    const job = { jobId: 'job-0', input, sizeBytes: this.file.bytes.length, attempt: 1, outputKey: 'job-0.parquet' };
-    return { kind: 'jobsClaimed', jobs: [job], exhausted: false };
+    private readonly splittableDamage = false,
+  ) {
+    this.sizeBytes = file.bytes.length;
+    this.chunkBytes = file.chunkBytes;
   }
 
   private chunk(index: number): Buffer {
-    const { bytes, chunkBytes } = this.file;
-    return bytes.subarray(index * chunkBytes, (index + 1) * chunkBytes);
+    return this.file.bytes.subarray(index * this.chunkBytes, (index + 1) * this.chunkBytes);
   }
 
-  private answer(command: Command): Input {
-    if (!('taskId' in command)) throw new Error(`${command.kind} is no task`);
-    const taskId = command.taskId;
-    const atOnce = succeededAtOnce(command);
-    if (atOnce !== null) return atOnce;
-    switch (command.kind) {
-      case 'decodeDetached':
-        return this.decodeDetached(command);
-      case 'decodeChunk':
-        try {
-          return this.decodeInOrder(command);
-        } catch (error) {
-          if (error instanceof FailureError) return { kind: 'taskFailed', taskId, failure: error.failure };
-          throw error;
-        }
-      case 'encodeRowGroup':
-        return { kind: 'rowGroupEncoded', taskId, bytes: 10 * command.rows + 4 };
-      case 'commitJob':
-        this.committed = true;
-        return { kind: 'jobCommitted', taskId };
-      default:
-        throw new Error(`no answer for ${command.kind}`);
-    }
-  }
-
-  private decodeDetached(command: CommandOf<'decodeDetached'>): Input {
-    const next = command.final ? null : this.chunk(command.chunkIndex + 1);
-    const decoded = decodeDetachedChunk(
-      input,
-      {},
-      {
-        chunk: this.chunk(command.chunkIndex),
-        next,
-        nextFinal: command.nextFinal,
-        chunkOffset: command.chunkIndex * this.file.chunkBytes,
-        startBytes: command.startBytes,
-      },
-    );
-    const { rows, ...answer } = decoded;
-    return {
-      kind: 'detachedDecoded',
-      taskId: command.taskId,
-      ...answer,
-      rows: rows.length,
-      encodedBytes: 10 * rows.length + 4,
+  detached(command: CommandOf<'decodeDetached'>): Input {
+    const request = {
+      chunk: this.chunk(command.chunkIndex),
+      next: command.final ? null : this.chunk(command.chunkIndex + 1),
+      nextFinal: command.nextFinal,
+      chunkOffset: command.chunkIndex * this.chunkBytes,
+      startBytes: command.startBytes,
     };
+    const { rows, ...decoded } = decodeDetachedChunk(ruleInput, {}, request);
+    const damaged = Object.keys(decoded.counters.badByReason).length > 0;
+    const answer = this.splittableDamage && damaged ? { ...decoded, splittable: true } : decoded;
+    const encodedBytes = 10 * rows.length + 4;
+    return { kind: 'detachedDecoded', taskId: command.taskId, ...answer, rows: rows.length, encodedBytes };
   }
 
-  private decodeInOrder(command: CommandOf<'decodeChunk'>): Input {
+  inOrder(command: CommandOf<'decodeChunk'>): Input {
     const resume = command.resumeAt ?? undefined;
-    if (resume !== undefined) this.fellBack = true;
-    this.decoder ??= new WarcDecoder().open(input, resume);
-    const skipped = resume === undefined ? 0 : resume.atBytes - command.chunkIndex * this.file.chunkBytes;
+    this.decoder ??= new WarcDecoder().open(ruleInput, resume);
+    const skipped = resume === undefined ? 0 : resume.atBytes - command.chunkIndex * this.chunkBytes;
     const decoded = this.decoder.push(this.chunk(command.chunkIndex).subarray(skipped), command.final);
     return { kind: 'chunkDecoded', taskId: command.taskId, ...decoded, rows: decoded.rows.length };
   }
 }
 
-function runFile(file: ModelFile): Outcome {
-  return new RealDecoderDriver(file, createWorkerState(limitsOf(file), { invariantChecks: 'full' })).run();
+function runFile(file: ModelFile, splittableDamage = false): RuleOutcome {
+  return runSplitJob(new RealDecoders(file, splittableDamage));
+}
+
+/**
+ * Three chunks, each a `warcinfo` and four damaged captures, each record its own intact member:
+ * every chunk's end boundary is the next chunk's `warcinfo`, read whole, so the only reason a
+ * chunk apart is not splittable is its damage. The groups are alike, so the chunks are too.
+ */
+function allBadFile(): ModelFile {
+  const group = Buffer.concat([warcinfo(0), ...[0, 1, 2, 3].map(badResponse)]);
+  return { bytes: Buffer.concat([group, group, group]), chunkBytes: group.length };
+}
+
+/** What the decoder in order says of the file, read whole in one push. */
+function inOrderFailure(file: ModelFile): string {
+  try {
+    new WarcDecoder().open(ruleInput).push(file.bytes, true);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  return 'no failure';
 }
 
 describe('the whole-file rule after split decoding fell back', () => {
   it('fails a file whose accepted chunks held only warcinfo records and whose other records were all bad', () => {
     const outcome = runFile(fileOf([warcinfo(0), warcinfo(1)]));
-    expect(outcome.fellBack).toBe(true);
+    expect(outcome.decodedInOrder).toBe(true);
     expect(outcome.committed).toBe(false);
     expect(outcome.failure).toMatchObject({ fault: 'input', retryable: false });
     expect(outcome.failure?.reason).toMatch(
@@ -236,8 +156,34 @@ describe('the whole-file rule after split decoding fell back', () => {
 
   it('commits a file whose accepted chunks gave a row, however bad the rest', () => {
     const outcome = runFile(fileOf([warcinfo(0), goodResponse(1)]));
-    expect(outcome.fellBack).toBe(true);
+    expect(outcome.decodedInOrder).toBe(true);
     expect(outcome.failure).toBeNull();
     expect(outcome.committed).toBe(true);
+  });
+});
+
+describe('the whole-file rules on a file whose chunks all decode apart', () => {
+  const file = allBadFile();
+  const expected = 'file:///f.warc.gz: no row, every record was bad (no_http_status_line 12)';
+  const failedAsInOrder =
+    /^decode of chunk \d+ failed: file:\/\/\/f\.warc\.gz: no row, every record was bad \(no_http_status_line 12\)$/;
+
+  it('is a file whose every record is bad, in three chunks, for the decoder in order', () => {
+    expect(inOrderFailure(file)).toBe(expected);
+    expect(file.bytes.length).toBe(3 * file.chunkBytes);
+  });
+
+  it('fails as decoded in order: the decoder apart answers its damaged chunk 0 not splittable', () => {
+    const outcome = runFile(file);
+    expect(outcome).toMatchObject({ committed: false, decodedInOrder: true, accepted: 0 });
+    expect(outcome.failure).toMatchObject({ fault: 'input', retryable: false });
+    expect(outcome.failure?.reason).toMatch(failedAsInOrder);
+  });
+
+  it('fails as decoded in order when the decoders apart answer every damaged chunk splittable', () => {
+    const outcome = runFile(file, true);
+    expect(outcome).toMatchObject({ committed: false, decodedInOrder: true, accepted: 0 });
+    expect(outcome.failure).toMatchObject({ fault: 'input', retryable: false });
+    expect(outcome.failure?.reason).toMatch(failedAsInOrder);
   });
 });

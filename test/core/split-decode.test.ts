@@ -346,7 +346,8 @@ class ModelDriver {
         rows: records.length,
         rowBytes: records.length * rowBytesPerRow,
         encodedBytes: records.length * encodedBytesPerRow + (command.chunkIndex === 0 ? 4 : 0),
-        counters: emptyRecordCounters,
+        // Every record read is counted, damage too, as the real decoder counts them.
+        counters: { byType: { response: records.length }, badByReason: damaged ? { non_warc_data: 1 } : {} },
         splittable: file.memberPerRecord && !damaged,
         needsMore,
       };
