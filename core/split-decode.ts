@@ -104,8 +104,9 @@ export function splitStateFor(job: JobState, limits: WorkerLimits): SplitState |
 
 /**
  * The read-ahead of a split job. Its decodes run on every lane, so it takes every lane's share
- * of the budget (`fetchWindowChunks` is one lane's), within `fetchAheadChunksMax`, and at least
- * one chunk a lane and one more, as chunk i's decode reads chunk i + 1. One lane's share alone
+ * (`readAhead` is one lane's: the budget's window, or less for local files, read-ahead.ts),
+ * within `fetchAheadChunksMax`, and at least one chunk a lane and one more, as chunk i's
+ * decode reads chunk i + 1. One lane's share alone
  * left the lanes without chunks to decode: a content export on two lanes with a 1 GiB budget
  * (480 MiB of data after the threads' reserve) got a window of 1, raised to 2, so only the first
  * chunk not accepted could decode, and the second lane sat idle (traced on the 300 MB file: one
@@ -114,7 +115,7 @@ export function splitStateFor(job: JobState, limits: WorkerLimits): SplitState |
  */
 export function splitWindowChunks(state: WorkerState): number {
   const lanes = state.limits.cpuSlotsMax;
-  const lanesShare = Math.min(state.limits.fetchAheadChunksMax, state.fetchWindowChunks * lanes);
+  const lanesShare = Math.min(state.limits.fetchAheadChunksMax, state.readAhead.chunks * lanes);
   return Math.max(lanes + 1, lanesShare);
 }
 
