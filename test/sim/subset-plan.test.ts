@@ -3,11 +3,15 @@
  * coalescing never asks more requests than one a capture nor fetches less than was picked;
  * one request a capture fetches exactly the picked bytes; a dense pick (1 in 3) saves most
  * requests, a sparse one (1 in 1,000) almost none; more instances never take longer; and the
- * bound it names is the ceiling that the figures say binds.
+ * bound it names is the ceiling that the figures say binds; a capture's CPU time is that of
+ * the schema and inflate mode planned (the picked-range decoder reads a capture as the whole
+ * file's decoder would), and the closed form of a simulation's scenario takes its models' rates.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { defaultSubsetScenario, planSubset, type SubsetScenario } from '../../sim/subset-plan.ts';
+import { defaultModels, withModels } from '../../sim/models.ts';
+import { defaultScenario, defaultSubsetWorkload } from '../../sim/scenario.ts';
+import { closedFormOf, defaultSubsetScenario, planSubset, type SubsetScenario } from '../../sim/subset-plan.ts';
 
 const small: SubsetScenario = { ...defaultSubsetScenario, files: 200, captures: 200_000, fileBytes: 64 * 1024 ** 2 };
 const perFile = Math.floor(small.fileBytes / small.recordSpacingBytes);
@@ -45,5 +49,84 @@ describe('the subset planner', () => {
     expect(few.hours).toBeCloseTo(few.requests / (2 * 20) / 3600, 9);
     const fleetBound = planSubset({ ...sparse, instances: 500 });
     expect(fleetBound.hours).toBeCloseTo(fleetBound.requests / small.fleetRequestsPerSecond / 3600, 9);
+  });
+});
+
+describe("the subset planner's CPU time a capture", () => {
+  // No request ceiling, streams to spare, one core: the CPU binds whatever the schema.
+  const cpuBound: SubsetScenario = {
+    ...small,
+    captures: 2_000,
+    instances: 1,
+    coresPerInstance: 1,
+    workerRequestsPerSecond: null,
+    fleetRequestsPerSecond: Infinity,
+    fetchStreamsPerInstance: 10_000,
+  };
+  const { cpu, schema } = defaultModels;
+  const cases = [
+    {
+      schema: 'index',
+      inflate: 'head-only',
+      decode: cpu.decodeBytesPerSecondPerCore,
+      encode: cpu.encodeRowsPerSecondPerCore,
+    },
+    {
+      schema: 'index',
+      inflate: 'full',
+      decode: cpu.fullInflateDecodeBytesPerSecondPerCore,
+      encode: cpu.encodeRowsPerSecondPerCore,
+    },
+    // The content schema inflates in full whatever `--inflate` says.
+    {
+      schema: 'content',
+      inflate: 'head-only',
+      decode: schema.contentDecodeBytesPerSecondPerCore,
+      encode: schema.contentEncodeRowsPerSecondPerCore,
+    },
+    {
+      schema: 'content',
+      inflate: 'full',
+      decode: schema.contentDecodeBytesPerSecondPerCore,
+      encode: schema.contentEncodeRowsPerSecondPerCore,
+    },
+  ] as const;
+
+  it.each(cases)('plans $schema with $inflate inflate at the rates of that schema and mode', (rates) => {
+    const plan = planSubset({ ...cpuBound, schema: rates.schema, inflate: rates.inflate });
+    const secondsPerCapture = cpuBound.captureBytes / rates.decode + 1 / rates.encode;
+    expect(plan.bound).toBe('cpu');
+    expect(plan.hours * 3600).toBeCloseTo(plan.captures * secondsPerCapture, 6);
+  });
+
+  it('plans a content subset some ten times as long as the head-only index one', () => {
+    const index = planSubset(cpuBound);
+    const content = planSubset({ ...cpuBound, schema: 'content' });
+    // 0.855 ms a capture against 0.074 ms at the default rates: 11.5 times.
+    expect(content.hours / index.hours).toBeGreaterThan(10);
+    expect(content.hours / index.hours).toBeLessThan(13);
+  });
+
+  it("takes a simulation's schema, inflate mode and calibrated rates into its closed form", () => {
+    const models = withModels(defaultScenario.models, {
+      schema: { output: 'content', contentDecodeBytesPerSecondPerCore: 40_000_000 },
+    });
+    const closed = closedFormOf({ ...defaultScenario, models, subset: defaultSubsetWorkload });
+    expect(closed.schema).toBe('content');
+    expect(closed.cpuSecondsPerCapture).toBeCloseTo(
+      defaultSubsetWorkload.captureBytes / 40_000_000 + 1 / schema.contentEncodeRowsPerSecondPerCore,
+      12,
+    );
+    const full = closedFormOf({
+      ...defaultScenario,
+      models: withModels(defaultScenario.models, { cpu: { inflate: 'full' } }),
+      subset: defaultSubsetWorkload,
+    });
+    expect(full.inflate).toBe('full');
+    expect(full.cpuSecondsPerCapture).toBeCloseTo(
+      defaultSubsetWorkload.captureBytes / cpu.fullInflateDecodeBytesPerSecondPerCore +
+        1 / cpu.encodeRowsPerSecondPerCore,
+      12,
+    );
   });
 });
