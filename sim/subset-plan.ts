@@ -115,7 +115,7 @@ export function planSubset(scenario: SubsetScenario): SubsetPlan {
   const random = seededRandom(scenario.seed);
   const sampled = Math.min(scenario.files, sampledFilesMax);
   const sizes = Array.from({ length: sampled }, () => scenario.fileBytes);
-  const files = drawPicks(scenario.captures * (sampled / scenario.files), sizes, scenario, random);
+  const files = drawPicks(scenario.captures * (sampled / scenario.files), sizes, scenario, random, scenario.files);
   return planPicks(files, scenario, scenario.files / sampled);
 }
 
