@@ -14,7 +14,7 @@ import { limitsForInstance, nicBytesPerSecond, type Scenario } from './scenario.
 import { SimulatedInstance, type SimulationContext } from './simulated-instance.ts';
 import { SimulatedLedger } from './simulated-ledger.ts';
 import { drawPicks } from './subset-picks.ts';
-import { SubsetTally, type SubsetTotals } from './subset-tally.ts';
+import { SubsetTally, type SubsetTotals, type SubsetWorkUnit } from './subset-tally.ts';
 
 /** Utilisation of each shared resource, 0–1: the highest is the bottleneck. */
 export interface ResourceUtilization {
@@ -157,28 +157,56 @@ function sampleOf(scenario: Scenario, limits: WorkerLimits): Sample {
 }
 
 /**
+ * A subset's jobs are not alike (a skewed pick puts thousands of picks in a few files and one
+ * in most), so the rate of jobs ended says little of the work left (a skewed pick of 2
+ * million captures came out at 0.94 h by it, below the 1.7 h its requests take at the
+ * ceiling), and scaling the whole sample scales its ramp and tail too (+31% on 10 million
+ * captures from S3). The work is what the binding resource spends (`unit`): the sample's rate
+ * of it from when a tenth of it was done until the queue ran dry (every instance busy), over
+ * the work of the files not simulated. Counted in picks whatever bound, a skewed pick's rate
+ * depended on which jobs the window held (a heavy job coalesces thousands of picks into a few
+ * requests); measured to 90% of the sample's time, it took in the sample's drain: 10 million
+ * captures from S3 came out 30% above their requests at CommonCrawl's ceiling, from a sample of
+ * 78 s whose queue ran dry at 47 s.
+ */
+function subsetExtrapolatedEndMs(
+  tally: SubsetTally,
+  endMs: number,
+  sample: Sample,
+  unit: SubsetWorkUnit,
+  drainedAtMs: number | null,
+): number {
+  const fromMs = tally.decodedShareAtMs(unit, 0.1);
+  const toMs = drainedAtMs !== null && drainedAtMs > fromMs ? drainedAtMs : 0.9 * endMs;
+  const work = tally.decodedBetween(unit, fromMs, toMs);
+  if (work <= 0 || toMs <= fromMs) return endMs * (sample.shareFiles / sample.files);
+  const totals = tally.totals();
+  const total = unit === 'picks' ? totals.captures : unit === 'requests' ? totals.requests : totals.bytesFetched;
+  const left = total * (sample.shareFiles / sample.files - 1);
+  return endMs + (left * (toMs - fromMs)) / work;
+}
+
+/** A subset's work in what the most utilised resource spends: picks on CPU, bytes on the network, else requests. */
+function subsetWorkUnitOf(utilization: ResourceUtilization): SubsetWorkUnit {
+  const most = mostUtilised(utilization);
+  return most === 'cpu' ? 'picks' : most === 'networkIn' ? 'bytes' : 'requests';
+}
+
+/**
  * The sample's end, plus the time its instances would take for the files not simulated, at
  * the rate they committed files between 10% and 90% of the sample (past the ramp-up, before
  * the tail): more files only lengthen that steady middle.
  */
-/**
- * A subset's jobs are not alike (a skewed pick puts thousands of requests in a few files and
- * one in most), so the rate of jobs ended says little of the work left (a skewed pick of 2
- * million captures came out at 0.94 h by it, below the 1.7 h its requests take at the
- * ceiling), and scaling the whole sample scales its ramp and tail too (+31% on 10 million
- * captures from S3). The work is picks: the sample's rate of picks decoded between 10% and 90%
- * of its time, over the picks of the files not simulated.
- */
-function subsetExtrapolatedEndMs(tally: SubsetTally, endMs: number, sample: Sample): number {
-  const middlePicks = tally.picksDecodedBetween(0.1 * endMs, 0.9 * endMs);
-  if (middlePicks <= 0) return endMs * (sample.shareFiles / sample.files);
-  const picksLeft = tally.totals().captures * (sample.shareFiles / sample.files - 1);
-  return endMs + (picksLeft * 0.8 * endMs) / middlePicks;
-}
-
-function extrapolatedEndMs(ledger: SimulatedLedger, endMs: number, sample: Sample, tally: SubsetTally | null): number {
+function extrapolatedEndMs(
+  ledger: SimulatedLedger,
+  endMs: number,
+  sample: Sample,
+  tally: SubsetTally | null,
+  utilization: ResourceUtilization,
+): number {
   if (sample.shareFiles <= sample.files) return endMs;
-  if (tally !== null) return subsetExtrapolatedEndMs(tally, endMs, sample);
+  if (tally !== null)
+    return subsetExtrapolatedEndMs(tally, endMs, sample, subsetWorkUnitOf(utilization), ledger.drainedAtMs);
   const ends = ledger.jobs
     .filter((job) => job.status === 'done')
     .map((job) => job.endedAtMs)
@@ -211,7 +239,7 @@ function workloadOf(
   const subset = scenario.subset;
   if (subset === null) return { sizes, picks: null };
   const captures = subset.captures * (sample.files / scenario.files);
-  const drawn = drawPicks(captures, sizes, subset, random.workload);
+  const drawn = drawPicks(captures, sizes, subset, random.workload, scenario.files);
   const kept = drawn.flatMap((picks, index) => (picks.length > 0 ? [index] : []));
   return { sizes: kept.map((index) => sizes[index] ?? 0), picks: kept.map((index) => drawn[index] ?? []) };
 }
@@ -319,7 +347,6 @@ interface SummaryParts {
 function summarize(parts: SummaryParts): SimulationResult {
   const { scenario, type, sample, context, instances, endMs } = parts;
   const { ledger, statistics, limits } = context;
-  const hours = Math.max(extrapolatedEndMs(ledger, endMs, sample, context.subsetTally), 1) / 3_600_000;
   const done = ledger.jobs.filter((job) => job.status === 'done');
   const latencies = done.map((job) => (job.endedAtMs - job.firstClaimAtMs) / 1000).sort((a, b) => a - b);
   // A subset moves the bytes of its requests, not of its files.
@@ -340,6 +367,8 @@ function summarize(parts: SummaryParts): SimulationResult {
     sourceGovernor: governorUtilization(context.sourceCeiling, limits.remoteRequestsPerSecondMax.source, instanceMs),
     sinkGovernor: governorUtilization(context.sinkCeiling, limits.remoteRequestsPerSecondMax.sink, instanceMs),
   };
+  const hours =
+    Math.max(extrapolatedEndMs(ledger, endMs, sample, context.subsetTally, resourceUtilization), 1) / 3_600_000;
   return {
     instances: scenario.instances,
     instanceType: scenario.instanceType,
@@ -421,12 +450,17 @@ function governorUtilization(ceiling: RateCeiling, perSecond: number | null, ins
   return (ceiling.accepted + ceiling.refused) / (perSecond * (instanceMs / 1000));
 }
 
-/** The most utilised resource, named by the stage it limits. */
-function bottleneckOf(utilization: ResourceUtilization, activeAreaMs: PerStage<number>): string {
+function mostUtilised(utilization: ResourceUtilization): keyof ResourceUtilization {
   let best: keyof ResourceUtilization = 'cpu';
   for (const key of Object.keys(resourceNames) as (keyof ResourceUtilization)[]) {
     if (utilization[key] > utilization[best]) best = key;
   }
+  return best;
+}
+
+/** The most utilised resource, named by the stage it limits. */
+function bottleneckOf(utilization: ResourceUtilization, activeAreaMs: PerStage<number>): string {
+  const best = mostUtilised(utilization);
   const percent = `${Math.round(utilization[best] * 100)}%`;
   if (best !== 'cpu') return `${resourceNames[best]}, ${percent}`;
   const stage = activeAreaMs.decode >= activeAreaMs.encode ? 'decode' : 'encode';

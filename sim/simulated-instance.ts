@@ -452,7 +452,7 @@ export class SimulatedInstance {
   private decodePicks(command: CommandOf<'decodeChunk'>, tally: SubsetTally, nowMs: number): void {
     const rates = ratesOf(this.context.models);
     const picked = tally.picksOf(command.jobId, command.chunkIndex);
-    tally.onDecoded(nowMs, picked.count);
+    tally.onDecoded(nowMs, picked.count, tally.requestOf(command.jobId, command.chunkIndex)?.lengthBytes ?? 0);
     const rowBytes = Math.floor(picked.bytes * rates.rowBytesPerInputByte);
     const meanMs = (picked.bytes / rates.decodeBytesPerSecondPerCore) * 1000;
     const counters = { byType: { response: picked.count }, badByReason: {} };

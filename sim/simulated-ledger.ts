@@ -47,6 +47,8 @@ export class SimulatedLedger {
   leased = 0;
   ended = 0;
   reclaimed = 0;
+  /** When a claim first found no job to lease: the queue ran dry, and instances may idle from then on. */
+  drainedAtMs: number | null = null;
 
   /** `picks`, when given, holds each job's picked ranges (by index, as the sizes): the jobs are subsets. */
   constructor(
@@ -87,6 +89,7 @@ export class SimulatedLedger {
 
   claim(holder: number, count: number, nowMs: number, leaseMs: number): { jobs: ClaimedJob[]; exhausted: boolean } {
     const outcome = this.machine.claim(runId, String(holder), count, leaseMs, nowMs);
+    if (count > 0 && outcome.answer.jobs.length === 0) this.drainedAtMs ??= nowMs;
     for (const stored of changedJobs(outcome)) {
       // A claim that meets a leased job takes over (or gives up) a lease that ran out.
       if (entryOf(this.byId, stored.jobId, 'job').status === 'leased') this.reclaimed += 1;

@@ -15,20 +15,24 @@
  *   latency plus its bytes at the stream rate;
  * - bandwidth: the instances' sustained network rate;
  * - CPU: each capture decoded alone and encoded, `cpuSecondsPerCapture` on one of the
- *   instance's cores (by default the simulator's decode and encode rates; a benchmark
- *   calibrates it from a run).
+ *   instance's cores (by default the simulator's decode and encode rates of the schema and
+ *   inflate mode in use; a benchmark calibrates it from a run). A picked range is read by the
+ *   decoder a whole file is (adapters/warc/picked-range-decoder.ts wraps it): the index
+ *   schema inflates a response's head only unless `--inflate full`, the content schema
+ *   inflates it whole, so a capture costs what a capture of a whole file does at those rates.
  *
  * Captures of a file lie at uniformly drawn record positions of a CommonCrawl-like file
  * (records `recordSpacingBytes` apart, a response `captureBytes` long); picks per file follow
  * the chosen spread (`even`: N/M each, `skewed`: Zipf-like, a few files hold most picks, as a
  * query for one site does).
  */
+import type { OutputSchema } from '../core/capture-row.ts';
 import { defaultLimits } from '../core/limits.ts';
 import { coalesceGapBytesOf, planRequests } from '../core/request-plan.ts';
 import { seededRandom } from '../core/seeded-random.ts';
 import type { ByteRange } from '../core/source.ts';
 import { findInstanceType, type InstanceType } from './instance-types.ts';
-import { defaultModels, ratesOf } from './models.ts';
+import { defaultModels, ratesOf, withModels, type InflateMode, type SchemaRates } from './models.ts';
 import { limitsForInstance, type Scenario } from './scenario.ts';
 import { drawPicks, type PickSpread } from './subset-picks.ts';
 
@@ -51,8 +55,15 @@ export interface SubsetScenario {
   readonly recordSpacingBytes: number;
   readonly captureBytes: number;
   readonly chunkBytes: number;
-  /** CPU time of one capture, decoded alone and encoded; null derives it from the simulator's CPU model. */
+  /**
+   * CPU time of one capture, decoded alone and encoded; null derives it from the simulator's
+   * CPU model at the rates of `schema` and `inflate`.
+   */
   readonly cpuSecondsPerCapture: number | null;
+  /** The schema exported (`--schema`): a content row costs some ten times an index row. */
+  readonly schema: OutputSchema;
+  /** How the index schema's decoder inflates (`--inflate`); the content schema always inflates in full. */
+  readonly inflate: InflateMode;
   /** Fetch streams of each instance; null for the core's default (core/limits.ts). */
   readonly fetchStreamsPerInstance: number | null;
   /** Cores decoding and encoding on each instance; null for the instance type's vCPUs. */
@@ -80,6 +91,8 @@ export const defaultSubsetScenario: SubsetScenario = {
   captureBytes: 20_000,
   chunkBytes: defaultLimits.chunkBytes,
   cpuSecondsPerCapture: null,
+  schema: 'index',
+  inflate: 'head-only',
   fetchStreamsPerInstance: null,
   coresPerInstance: null,
   seed: 1,
@@ -102,7 +115,7 @@ export function planSubset(scenario: SubsetScenario): SubsetPlan {
   const random = seededRandom(scenario.seed);
   const sampled = Math.min(scenario.files, sampledFilesMax);
   const sizes = Array.from({ length: sampled }, () => scenario.fileBytes);
-  const files = drawPicks(scenario.captures * (sampled / scenario.files), sizes, scenario, random);
+  const files = drawPicks(scenario.captures * (sampled / scenario.files), sizes, scenario, random, scenario.files);
   return planPicks(files, scenario, scenario.files / sampled);
 }
 
@@ -133,12 +146,15 @@ export function planPicks(files: readonly (readonly ByteRange[])[], scenario: Su
   });
 }
 
+/** One capture's CPU time at the given rates: its response's bytes decoded, one row encoded. */
+export function captureCpuSecondsOf(captureBytes: number, rates: SchemaRates): number {
+  return captureBytes / rates.decodeBytesPerSecondPerCore + 1 / rates.encodeRowsPerSecondPerCore;
+}
+
 function cpuSecondsPerCaptureOf(scenario: SubsetScenario): number {
-  const { decodeBytesPerSecondPerCore, encodeRowsPerSecondPerCore } = defaultModels.cpu;
-  return (
-    scenario.cpuSecondsPerCapture ??
-    scenario.captureBytes / decodeBytesPerSecondPerCore + 1 / encodeRowsPerSecondPerCore
-  );
+  if (scenario.cpuSecondsPerCapture !== null) return scenario.cpuSecondsPerCapture;
+  const models = withModels(defaultModels, { schema: { output: scenario.schema }, cpu: { inflate: scenario.inflate } });
+  return captureCpuSecondsOf(scenario.captureBytes, ratesOf(models));
 }
 
 function timeOf(
@@ -172,7 +188,8 @@ function timeOf(
  * fleet, files, picks' shape and seed, the gap the core bridges, each worker's and the
  * fleet's request ceilings, the fetch streams of the instance's limits, a request's fixed cost
  * as the mean of the source's lognormal latency (median × e^(σ²/2)), its stream rate, and a
- * capture's CPU time at the models' decode and encode rates.
+ * capture's CPU time at the models' decode and encode rates of the schema and inflate mode in
+ * use (calibrated ones included), as the simulated workers decode picks (`ratesOf`).
  */
 export function closedFormOf(scenario: Scenario): SubsetScenario {
   const subset = scenario.subset;
@@ -181,7 +198,6 @@ export function closedFormOf(scenario: Scenario): SubsetScenario {
   if (instance === undefined) throw new Error(`unknown instance type ${scenario.instanceType}`);
   const limits = limitsForInstance(instance, scenario);
   const source = scenario.models.source;
-  const rates = ratesOf(scenario.models);
   return {
     ...defaultSubsetScenario,
     captures: subset.captures,
@@ -198,8 +214,9 @@ export function closedFormOf(scenario: Scenario): SubsetScenario {
     recordSpacingBytes: subset.recordSpacingBytes,
     captureBytes: subset.captureBytes,
     chunkBytes: limits.chunkBytes,
-    cpuSecondsPerCapture:
-      subset.captureBytes / rates.decodeBytesPerSecondPerCore + 1 / rates.encodeRowsPerSecondPerCore,
+    cpuSecondsPerCapture: captureCpuSecondsOf(subset.captureBytes, ratesOf(scenario.models)),
+    schema: scenario.models.schema.output,
+    inflate: scenario.models.cpu.inflate,
     fetchStreamsPerInstance: limits.stageWorkersMax.fetch,
     coresPerInstance: limits.cpuSlotsMax,
     seed: scenario.seed,

@@ -18,11 +18,15 @@ export interface SubsetTotals {
   readonly bytesFetched: number;
 }
 
+/** What a subset's work is counted in: picks decoded, requests answered or bytes fetched. */
+export type SubsetWorkUnit = 'picks' | 'requests' | 'bytes';
+
 export class SubsetTally {
   private readonly requestsByJob = new Map<string, Map<number, ByteRange>>();
-  /** When each request's picks were decoded, and how many: one entry a decode, in time order. */
+  /** When each request's picks were decoded, how many, and the request's bytes: one entry a decode, in time order. */
   private readonly decodedAtMs: number[] = [];
   private readonly decodedPicks: number[] = [];
+  private readonly decodedBytes: number[] = [];
   requestsSent = 0;
 
   constructor(readonly picksByJob: ReadonlyMap<string, readonly ByteRange[]>) {}
@@ -51,20 +55,43 @@ export class SubsetTally {
     return picksWithin(picks, range);
   }
 
-  /** A request's picks decoded at `nowMs` (the simulation's time only moves forward). */
-  onDecoded(nowMs: number, picks: number): void {
+  /** A request's picks decoded at `nowMs` (the simulation's time only moves forward), and the request's bytes. */
+  onDecoded(nowMs: number, picks: number, requestBytes: number): void {
     this.decodedAtMs.push(nowMs);
     this.decodedPicks.push(picks);
+    this.decodedBytes.push(requestBytes);
   }
 
-  /** Picks decoded from `fromMs` (inclusive) to `toMs` (exclusive), a retried decode counted again. */
-  picksDecodedBetween(fromMs: number, toMs: number): number {
-    let picks = 0;
+  private workOf(unit: SubsetWorkUnit, index: number): number {
+    if (unit === 'requests') return 1;
+    return (unit === 'picks' ? this.decodedPicks[index] : this.decodedBytes[index]) ?? 0;
+  }
+
+  /** Work decoded from `fromMs` (inclusive) to `toMs` (exclusive), a retried decode counted again. */
+  decodedBetween(unit: SubsetWorkUnit, fromMs: number, toMs: number): number {
+    let work = 0;
     for (let index = 0; index < this.decodedAtMs.length; index += 1) {
       const atMs = this.decodedAtMs[index] ?? 0;
-      if (atMs >= fromMs && atMs < toMs) picks += this.decodedPicks[index] ?? 0;
+      if (atMs >= fromMs && atMs < toMs) work += this.workOf(unit, index);
     }
-    return picks;
+    return work;
+  }
+
+  /** When the decodes had done `share` of all the work they did; 0 for none. */
+  decodedShareAtMs(unit: SubsetWorkUnit, share: number): number {
+    let total = 0;
+    for (let index = 0; index < this.decodedAtMs.length; index += 1) total += this.workOf(unit, index);
+    let done = 0;
+    for (let index = 0; index < this.decodedAtMs.length; index += 1) {
+      done += this.workOf(unit, index);
+      if (done >= share * total) return this.decodedAtMs[index] ?? 0;
+    }
+    return 0;
+  }
+
+  /** The request's range of a chunk; undefined for a chunk never asked. */
+  requestOf(jobId: string, chunkIndex: number): ByteRange | undefined {
+    return this.requestsByJob.get(jobId)?.get(chunkIndex);
   }
 
   /** Distinct requests of one job so far. */
