@@ -32,6 +32,13 @@ const replacedBuildLifetimeMs = 24 * 3_600_000;
 const cleanupScanMax = 64;
 /** Layout of a build's manifest.json: a build with another is not used. */
 const manifestVersion = 1;
+/**
+ * Packages compiled into the build with the sources rather than loaded from node_modules: Effect
+ * is 66 ES modules, each resolved, read and compiled by node's loader on its own, 157–214 ms of
+ * CPU at every run's start, against 11–20 ms for the same four modules bundled (five processes
+ * each). Its files are inputs of the build like the sources: a new version rebuilds.
+ */
+const bundledPackages = new Set(['effect']);
 /** The namespace of the modules that require a CommonJS package for the build (requiredPackagesPlugin). */
 const requiredNamespace = 'required-package';
 /** Words that cannot name an export's local binding. */
@@ -157,7 +164,7 @@ async function compile(root, folder, entryPoints) {
       sourcemap: 'linked',
       metafile: true,
       logLevel: 'silent',
-      plugins: [requiredPackagesPlugin(root, read), sourceMeaningPlugin(read)],
+      plugins: [bundledPackagesPlugin(root), requiredPackagesPlugin(root, read), sourceMeaningPlugin(read)],
     })
     .finally(() => esbuild.stop());
   const inputs = [];
@@ -195,6 +202,25 @@ function sourceMeaningPlugin(read) {
       });
     },
   };
+}
+
+/** Resolves the imports of `bundledPackages` (theirs among them) to files, which esbuild then bundles. */
+function bundledPackagesPlugin(root) {
+  const require = createRequire(join(root, 'package.json'));
+  return {
+    name: 'bundled-packages',
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, (args) =>
+        bundledPackages.has(packageNameOf(args.path)) ? { path: require.resolve(args.path) } : undefined,
+      );
+    },
+  };
+}
+
+/** `@scope/name` or `name`: the package a bare specifier names. */
+function packageNameOf(specifier) {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? '');
 }
 
 /**

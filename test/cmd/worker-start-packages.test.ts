@@ -6,12 +6,14 @@
  * the PostgreSQL driver or the index readers for a local run (docs/figures.md, "Start time").
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const binary = resolve(import.meta.dirname, '../../cmd/worker');
+const root = resolve(import.meta.dirname, '../..');
+const binary = join(root, 'cmd/worker');
 const probe = resolve(import.meta.dirname, '../support/package-load-probe.mjs');
 const folder = mkdtempSync(join(tmpdir(), 'worker-start-packages-'));
 /** Loaded by neither `--help` nor a local run's main thread before its threads start. */
@@ -50,6 +52,30 @@ function matching(loaded: Set<string> | undefined, packages: readonly string[]):
   );
 }
 
+/** The files of the checkout's current worker build (cmd/cached-build.js), by name. */
+function currentBuildFiles(): Map<string, string> {
+  const key = createHash('sha256').update(root).digest('hex').slice(0, 12);
+  const cache = join(root, 'node_modules', '.cache', 'cc-worker', `worker-${key}`);
+  const build = join(cache, 'builds', readFileSync(join(cache, 'current'), 'utf8').trim());
+  const files = new Map<string, string>();
+  for (const name of readdirSync(build))
+    if (name.endsWith('.js')) files.set(name, readFileSync(join(build, name), 'utf8'));
+  return files;
+}
+
+/** The build's files `entry` imports statically, itself included (what node loads before it runs). */
+function staticGraph(files: Map<string, string>, entry: string): Set<string> {
+  const seen = new Set<string>();
+  const pending = [entry];
+  for (let next = pending.pop(); next !== undefined && seen.size < files.size; next = pending.pop()) {
+    if (seen.has(next)) continue;
+    seen.add(next);
+    for (const match of (files.get(next) ?? '').matchAll(/^import\s[^'"]*?["']\.\/([^"']+)["'];?$/gm))
+      pending.push(match[1] ?? '');
+  }
+  return seen;
+}
+
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 describe('packages loaded at start', () => {
@@ -61,6 +87,16 @@ describe('packages loaded at start', () => {
       expect(matching(result.byThread.get(0), heavy)).toEqual([]);
     },
   );
+
+  it("bundles Effect into the build's chunks a run imports, none of which the main entry imports", () => {
+    expect(worker(['--version']).status).toBe(0);
+    const files = currentBuildFiles();
+    // esbuild heads each bundled file's code with its path.
+    const holdsEffect = (name: string): boolean => /^\/\/ \S*node_modules\/effect\//m.test(files.get(name) ?? '');
+    expect([...files.keys()].filter(holdsEffect).length).toBeGreaterThan(0);
+    expect([...staticGraph(files, 'main.js')].filter(holdsEffect)).toEqual([]);
+    expect([...staticGraph(files, 'cpu-thread.js')].filter(holdsEffect)).toEqual([]);
+  });
 
   it('the probe sees a package required on demand: --config loads yaml', () => {
     const config = join(folder, 'worker.yaml');
