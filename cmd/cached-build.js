@@ -47,6 +47,8 @@ const reservedWords = new Set(
     ' ',
   ),
 );
+/** Folders walked up from a package's file to its package.json: deeper than any package's files. */
+const packageDepthMax = 64;
 /** Loaders for the sources the build reads itself (to fix `import.meta`), by extension. */
 const loaders = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.js': 'js', '.mjs': 'js', '.cjs': 'js', '.json': 'json' };
 
@@ -144,6 +146,8 @@ function inputOf(root, path, stats) {
 async function compile(root, folder, entryPoints) {
   const esbuild = await import('esbuild');
   const read = new Map();
+  // The manifest of each package a module of the build requires (requiredPackagesPlugin).
+  const manifests = new Map();
   // esbuild's service process would otherwise idle beside the worker for as long as it runs.
   const result = await esbuild
     .build({
@@ -164,7 +168,7 @@ async function compile(root, folder, entryPoints) {
       sourcemap: 'linked',
       metafile: true,
       logLevel: 'silent',
-      plugins: [bundledPackagesPlugin(root), requiredPackagesPlugin(root, read), sourceMeaningPlugin(read)],
+      plugins: [bundledPackagesPlugin(root), requiredPackagesPlugin(root, manifests), sourceMeaningPlugin(read)],
     })
     .finally(() => esbuild.stop());
   const inputs = [];
@@ -175,7 +179,7 @@ async function compile(root, folder, entryPoints) {
     if (input === undefined) throw new Error(`esbuild read ${path} without the build's loader`);
     inputs.push(inputOf(root, resolve(root, path), input));
   }
-  for (const [path, stats] of read) if (path.endsWith('package.json')) inputs.push(inputOf(root, path, stats));
+  for (const [path, stats] of manifests) inputs.push(inputOf(root, path, stats));
   return inputs;
 }
 
@@ -233,7 +237,7 @@ function packageNameOf(specifier) {
  * package here, once a build). Only packages whose `exports` field cannot resolve an import and
  * a require differently are taken (those with none), and only their CommonJS files.
  */
-function requiredPackagesPlugin(root, read) {
+function requiredPackagesPlugin(root, manifests) {
   const require = createRequire(join(root, 'package.json'));
   return {
     name: 'required-packages',
@@ -241,7 +245,7 @@ function requiredPackagesPlugin(root, read) {
       build.onResolve({ filter: /^[^./]/ }, (args) => {
         if (args.kind !== 'import-statement' && args.kind !== 'dynamic-import') return undefined;
         if (args.namespace === requiredNamespace || isBuiltin(args.path)) return undefined;
-        const names = commonJsExports(require, args.path, read);
+        const names = commonJsExports(require, args.path, manifests);
         return names === null ? undefined : { path: args.path, namespace: requiredNamespace, pluginData: names };
       });
       build.onLoad({ filter: /.*/, namespace: requiredNamespace }, (args) => ({
@@ -255,9 +259,9 @@ function requiredPackagesPlugin(root, read) {
 
 /**
  * The named exports of `specifier` if it is a CommonJS file of a package without `exports`, else
- * null; records the package's manifest in `read`: a new version of the package rebuilds.
+ * null; records the package's manifest in `manifests`: a new version of the package rebuilds.
  */
-function commonJsExports(require, specifier, read) {
+function commonJsExports(require, specifier, manifests) {
   let file;
   try {
     file = require.resolve(specifier);
@@ -276,7 +280,7 @@ function commonJsExports(require, specifier, read) {
   } catch {
     return null;
   }
-  read.set(path, statSync(path));
+  manifests.set(path, statSync(path));
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return [];
   return Object.keys(value).filter((name) => /^[A-Za-z_$][\w$]*$/.test(name) && !reservedWords.has(name));
 }
@@ -284,7 +288,7 @@ function commonJsExports(require, specifier, read) {
 /** The package.json of the package holding `file` (the nearest one with a name), and its path. */
 function packageManifestOf(file) {
   let folder = dirname(file);
-  for (let depth = 0; depth < 64 && folder !== dirname(folder); depth++) {
+  for (let depth = 0; depth < packageDepthMax && folder !== dirname(folder); depth++) {
     const path = join(folder, 'package.json');
     const text = readText(path);
     if (text !== null) {
