@@ -18,7 +18,8 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { extname, join, relative, resolve } from 'node:path';
+import { createRequire, isBuiltin } from 'node:module';
+import { dirname, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /**
@@ -31,6 +32,23 @@ const replacedBuildLifetimeMs = 24 * 3_600_000;
 const cleanupScanMax = 64;
 /** Layout of a build's manifest.json: a build with another is not used. */
 const manifestVersion = 1;
+/**
+ * Packages compiled into the build with the sources rather than loaded from node_modules: Effect
+ * is 66 ES modules, each resolved, read and compiled by node's loader on its own, 157–214 ms of
+ * CPU at every run's start, against 11–20 ms for the same four modules bundled (five processes
+ * each). Its files are inputs of the build like the sources: a new version rebuilds.
+ */
+const bundledPackages = new Set(['effect']);
+/** The namespace of the modules that require a CommonJS package for the build (requiredPackagesPlugin). */
+const requiredNamespace = 'required-package';
+/** Words that cannot name an export's local binding. */
+const reservedWords = new Set(
+  'arguments await break case catch class const continue debugger default delete do else enum eval export extends false finally for function if implements import in instanceof interface let new null package private protected public return static super switch this throw true try typeof var void while with yield'.split(
+    ' ',
+  ),
+);
+/** Folders walked up from a package's file to its package.json: deeper than any package's files. */
+const packageDepthMax = 64;
 /** Loaders for the sources the build reads itself (to fix `import.meta`), by extension. */
 const loaders = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.js': 'js', '.mjs': 'js', '.cjs': 'js', '.json': 'json' };
 
@@ -128,6 +146,8 @@ function inputOf(root, path, stats) {
 async function compile(root, folder, entryPoints) {
   const esbuild = await import('esbuild');
   const read = new Map();
+  // The manifest of each package a module of the build requires (requiredPackagesPlugin).
+  const manifests = new Map();
   // esbuild's service process would otherwise idle beside the worker for as long as it runs.
   const result = await esbuild
     .build({
@@ -148,15 +168,18 @@ async function compile(root, folder, entryPoints) {
       sourcemap: 'linked',
       metafile: true,
       logLevel: 'silent',
-      plugins: [sourceMeaningPlugin(read)],
+      plugins: [bundledPackagesPlugin(root), requiredPackagesPlugin(root, manifests), sourceMeaningPlugin(read)],
     })
     .finally(() => esbuild.stop());
   const inputs = [];
   for (const path of Object.keys(result.metafile.inputs)) {
+    // A required package's module is made here; the package's manifest, read for it, is an input.
+    if (path.startsWith(`${requiredNamespace}:`)) continue;
     const input = read.get(resolve(root, path));
     if (input === undefined) throw new Error(`esbuild read ${path} without the build's loader`);
     inputs.push(inputOf(root, resolve(root, path), input));
   }
+  for (const [path, stats] of manifests) inputs.push(inputOf(root, path, stats));
   return inputs;
 }
 
@@ -183,6 +206,109 @@ function sourceMeaningPlugin(read) {
       });
     },
   };
+}
+
+/** Resolves the imports of `bundledPackages` (theirs among them) to files, which esbuild then bundles. */
+function bundledPackagesPlugin(root) {
+  const require = createRequire(join(root, 'package.json'));
+  return {
+    name: 'bundled-packages',
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, (args) =>
+        bundledPackages.has(packageNameOf(args.path)) ? { path: require.resolve(args.path) } : undefined,
+      );
+    },
+  };
+}
+
+/** `@scope/name` or `name`: the package a bare specifier names. */
+function packageNameOf(specifier) {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? '');
+}
+
+/**
+ * A CommonJS package the sources import is required instead: node 20 imports one by parsing its
+ * entry three times over (to tell its format, to find its exports, then to run it), which cost
+ * a CPU thread's packages (parquetjs's writer, tldts, pako) 251–322 ms of CPU against 133–156 ms
+ * required (five processes each). The import is answered by a module that requires the package
+ * from the project's folder at run time and exports what it exports, as node's import would:
+ * `default` is `module.exports`, and each of its keys a named export (read by requiring the
+ * package here, once a build). Only packages whose `exports` field cannot resolve an import and
+ * a require differently are taken (those with none), and only their CommonJS files.
+ */
+function requiredPackagesPlugin(root, manifests) {
+  const require = createRequire(join(root, 'package.json'));
+  return {
+    name: 'required-packages',
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (args.kind !== 'import-statement' && args.kind !== 'dynamic-import') return undefined;
+        if (args.namespace === requiredNamespace || isBuiltin(args.path)) return undefined;
+        const names = commonJsExports(require, args.path, manifests);
+        return names === null ? undefined : { path: args.path, namespace: requiredNamespace, pluginData: names };
+      });
+      build.onLoad({ filter: /.*/, namespace: requiredNamespace }, (args) => ({
+        contents: requiringModule(root, args.path, args.pluginData),
+        loader: 'js',
+        resolveDir: root,
+      }));
+    },
+  };
+}
+
+/**
+ * The named exports of `specifier` if it is a CommonJS file of a package without `exports`, else
+ * null; records the package's manifest in `manifests`: a new version of the package rebuilds.
+ */
+function commonJsExports(require, specifier, manifests) {
+  let file;
+  try {
+    file = require.resolve(specifier);
+  } catch {
+    return null;
+  }
+  if (!/\.c?js$/.test(file)) return null;
+  const found = packageManifestOf(file);
+  if (found === null) return null;
+  const { manifest, path } = found;
+  if (manifest.exports !== undefined) return null;
+  if (manifest.type === 'module' && !file.endsWith('.cjs')) return null;
+  let value;
+  try {
+    value = require(specifier);
+  } catch {
+    return null;
+  }
+  manifests.set(path, statSync(path));
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return [];
+  return Object.keys(value).filter((name) => /^[A-Za-z_$][\w$]*$/.test(name) && !reservedWords.has(name));
+}
+
+/** The package.json of the package holding `file` (the nearest one with a name), and its path. */
+function packageManifestOf(file) {
+  let folder = dirname(file);
+  for (let depth = 0; depth < packageDepthMax && folder !== dirname(folder); depth++) {
+    const path = join(folder, 'package.json');
+    const text = readText(path);
+    if (text !== null) {
+      const manifest = JSON.parse(text);
+      if (typeof manifest.name === 'string') return { manifest, path };
+    }
+    folder = dirname(folder);
+  }
+  return null;
+}
+
+function requiringModule(root, specifier, names) {
+  const from = JSON.stringify(join(root, 'package.json'));
+  const lines = [
+    "import { createRequire } from 'node:module';",
+    `const required = createRequire(${from})(${JSON.stringify(specifier)});`,
+    'export default required;',
+  ];
+  if (names.length > 0) lines.push(`export const { ${names.join(', ')} } = required;`);
+  return `${lines.join('\n')}\n`;
 }
 
 function withSourceMeaning(text, path) {

@@ -1,4 +1,5 @@
-import { ParquetEnvelopeWriter } from '@dsnp/parquetjs';
+// The writer's module, not the package's index, which loads the AWS SDK (parquet-encoder.ts).
+import { ParquetEnvelopeWriter } from '@dsnp/parquetjs/dist/lib/writer.js';
 import type { ParquetSchema } from '@dsnp/parquetjs';
 import parquetTypes from '@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js';
 import type { ColumnMetaData, RowGroup } from '@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js';

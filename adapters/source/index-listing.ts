@@ -13,7 +13,7 @@ import { resolve as resolvePath } from 'node:path';
 import { FailureError, inputFault } from '../../core/failure.ts';
 import type { InputRef, PickedRange } from '../../core/input-ref.ts';
 import { normalizedPicks, overlappingPicks, pickedBytesOf } from '../../core/request-plan.ts';
-import { type IndexRow, readIndexTable } from './index-table.ts';
+import type { IndexRow } from './index-table.ts';
 import { isGlob } from './glob-pattern.ts';
 import { inputRefFor } from './input-naming.ts';
 import { fileCall } from './local-errors.ts';
@@ -100,6 +100,8 @@ export async function* listIndex(
   let files = 0;
   for await (const location of store.indexFiles(path, signal)) {
     files += 1;
+    // Loaded by the first index read: its packages (hyparquet, csv-parse) serve only `index:` inputs.
+    const { readIndexTable } = await import('./index-table.ts');
     const table = await readIndexTable(await store.readIndexFile(location, signal), location);
     if (rows.length + table.length > indexRowsMax)
       throw new FailureError(inputFault(`index ${path} holds more than ${indexRowsMax} rows: split the query`));

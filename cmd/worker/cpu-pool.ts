@@ -20,7 +20,6 @@ import type {
   DetachedResult,
   EncodedPiece,
 } from './cpu-stages.ts';
-import { createParquetEncoder } from '../../adapters/parquet/parquet-encoder.ts';
 import type { Encoder, PlacedRowGroups } from '../../core/encoder.ts';
 import { currentLaunch } from './launch.ts';
 import { ownedBytes } from './transferable-pieces.ts';
@@ -52,7 +51,12 @@ export class CpuPool implements CpuStages {
   private readonly orphaned = new Set<string>();
   private nextRequestId = 1;
   private closed = false;
-  private readonly footerEncoder: Encoder;
+  /**
+   * Imported after the threads are started, so that the encoder's packages (parquetjs, about
+   * 90 ms of CPU) load on the event loop while the threads load theirs, not before the threads
+   * start; and not at all by a run that stops before it starts them.
+   */
+  private readonly footerEncoder: Promise<Encoder>;
 
   /** `codec`: the schema every thread decodes and encodes; `filter`: each builds the run's row filter from it (cpu-thread.ts). */
   constructor(
@@ -61,7 +65,11 @@ export class CpuPool implements CpuStages {
     private readonly filter: CaptureFilterSpec | null = null,
   ) {
     for (let index = 0; index < size; index++) this.threads.push(this.spawn());
-    this.footerEncoder = createParquetEncoder({ schema: codec.output.schema, compression: codec.compression });
+    this.footerEncoder = import('../../adapters/parquet/parquet-encoder.ts').then(({ createParquetEncoder }) =>
+      createParquetEncoder({ schema: codec.output.schema, compression: codec.compression }),
+    );
+    // A failed import fails the first footer; until then it is no unhandled rejection.
+    this.footerEncoder.catch(() => undefined);
   }
 
   async decode(
@@ -120,7 +128,7 @@ export class CpuPool implements CpuStages {
 
   /** A footer is a few KB of metadata: built here, on the event loop, from the groups' entries. */
   footer(groups: readonly PlacedRowGroups[]): Promise<Uint8Array> {
-    return this.footerEncoder.footer(groups);
+    return this.footerEncoder.then((encoder) => encoder.footer(groups));
   }
 
   /** Forgets a job's decoder, rows and encoder in its thread. */

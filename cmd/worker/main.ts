@@ -2,7 +2,8 @@
  * `node cmd/worker`: exports WARC inputs to Parquet (run-worker.ts), or one of the commands
  * that only read or change a run's ledger or output (`status`, `retry-failed`, `cleanup`),
  * `--help` or `--version`. Those commands load neither Effect nor the runtime: run-worker.ts is
- * imported only when a run starts (measured in docs/figures.md, "Start time").
+ * imported only when a run starts, the ledger commands only by theirs (measured in
+ * docs/figures.md, "Start time").
  * Exit codes: 0 all jobs done; 1 fatal error; 2 bad usage or configuration; 3 the run holds
  * inputs it did not export — failed for good, or refused for an output another input holds
  * (listed on every invocation until `retry-failed` or a new run id).
@@ -11,7 +12,6 @@ import { resolve } from 'node:path';
 import { describeError } from '../../adapters/aws/redact.ts';
 import { versionText } from '../package-version.ts';
 import { jsonLinesLogger, logProcessWarnings } from './logger.ts';
-import { retryFailedCommand, statusCommand } from './ledger-commands.ts';
 import { ConfigError, helpText, loadWorkerConfig, type WorkerConfig } from './worker-config.ts';
 
 /**
@@ -101,8 +101,10 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${helpText()}\n`);
     return 0;
   }
-  if (subcommand === 'status') return statusCommand(config, json);
-  if (subcommand === 'retry-failed') return retryFailedCommand(config);
+  // Imported by the commands that use them: ledger-commands.ts reaches the adapters through
+  // wiring.ts, whose packages `--help` has no use for.
+  if (subcommand === 'status') return (await import('./ledger-commands.ts')).statusCommand(config, json);
+  if (subcommand === 'retry-failed') return (await import('./ledger-commands.ts')).retryFailedCommand(config);
   const { runWorkerCommand } = await import('./run-worker.ts');
   return runWorkerCommand(config);
 }
