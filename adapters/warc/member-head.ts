@@ -1,3 +1,4 @@
+import zlib from 'node:zlib';
 import { threadInflater } from './reused-inflater.ts';
 
 /**
@@ -14,12 +15,105 @@ export type HeadInflation =
  * every byte the input decodes to, so a cut input yields a prefix of the member's output; the
  * engine's consumed count, short of the input's length, tells that the deflate data ended.
  */
-export function inflateHead(input: Buffer, outputBytesMax: number): HeadInflation {
+export function inflateHead(input: Buffer, outputBytesMax: number, into: HeadBuffers | null = null): HeadInflation {
+  const reused = into === null ? null : headInflater.inflate(input, into, outputBytesMax);
+  if (reused !== null) return reused;
   const inflated = threadInflater.inflate(input, false, outputBytesMax);
   // Corrupt deflate data, or a head that inflates past its bound: the full path decides.
   if (inflated.kind !== 'output') return { kind: 'corrupt' };
   return { kind: 'head', output: inflated.output, consumed: inflated.consumed, ended: inflated.ended };
 }
+
+/**
+ * Bytes of each reused head buffer. A head is a few KiB (1 KiB of deflate data inflates to
+ * about 2 KiB of a response's head on CommonCrawl-like records); one that does not fit takes
+ * the thread inflater's arena instead.
+ */
+const headBufferBytes = 32 * 1024;
+
+/**
+ * Two buffers a reader inflates its heads into, in turn, instead of the thread inflater's
+ * arena: a head is read as lines and dropped (nothing keeps a view of it: only the index
+ * schema reads members head-only), and the arena's memory is fresh, faulted in page by page,
+ * for every 4 MiB of heads. Two, because a reader holds at most two heads at once: the
+ * member's own, and the next member's, inflated to see it starts with `WARC/` and kept for
+ * when that member is read. So a head stays valid until the second `inflateHead` after it.
+ * A reader's own, not the thread's: two readers of one thread (two jobs) may interleave.
+ */
+export class HeadBuffers {
+  private current = Buffer.allocUnsafe(headBufferBytes);
+  private other = Buffer.allocUnsafe(headBufferBytes);
+
+  /** The buffer the next head goes into: the one the head before did not. */
+  next(): Buffer {
+    const next = this.other;
+    this.other = this.current;
+    this.current = next;
+    return next;
+  }
+}
+
+/** The native zlib handle under node's InflateRaw, as node's own `processChunkSync` drives it (see reused-inflater.ts). */
+interface NativeInflate {
+  _handle: {
+    writeSync(
+      flush: number,
+      input: Buffer,
+      inputOffset: number,
+      inputLength: number,
+      output: Buffer,
+      outputOffset: number,
+      outputLength: number,
+    ): void;
+    reset(): void;
+    onerror: (message: string, errno: number, code?: string) => void;
+  };
+  _writeState: Uint32Array;
+  close(): void;
+}
+
+/**
+ * Inflates heads into `HeadBuffers` with its own raw inflate handle, reset between members.
+ * Only the plain case is its own: an error, or output that fills the buffer, gives null, and
+ * the thread inflater inflates the head again and says what it is (corrupt, too large).
+ */
+class HeadInflater {
+  private stream: NativeInflate | null = null;
+  private failed = false;
+
+  inflate(input: Buffer, into: HeadBuffers, outputBytesMax: number): HeadInflation | null {
+    const stream = this.open();
+    const output = into.next();
+    this.failed = false;
+    stream._handle.writeSync(zlib.constants.Z_SYNC_FLUSH, input, 0, input.length, output, 0, output.length);
+    const availOut = stream._writeState[0] ?? 0;
+    const availIn = stream._writeState[1] ?? 0;
+    if (this.failed || availOut === 0) {
+      // The handle is left as zlib left it: a fresh one serves the next head.
+      stream.close();
+      this.stream = null;
+      return null;
+    }
+    stream._handle.reset();
+    const produced = output.length - availOut;
+    if (produced > outputBytesMax) return null;
+    const consumed = input.length - availIn;
+    return { kind: 'head', output: output.subarray(0, produced), consumed, ended: consumed < input.length };
+  }
+
+  private open(): NativeInflate {
+    if (this.stream !== null) return this.stream;
+    const stream = zlib.createInflateRaw() as unknown as NativeInflate;
+    stream._handle.onerror = () => {
+      this.failed = true;
+    };
+    this.stream = stream;
+    return stream;
+  }
+}
+
+/** The thread's head inflater: a decoder's push is synchronous, so two heads are never inflated at once. */
+const headInflater = new HeadInflater();
 
 /** What a record's head says of the member that holds it. */
 export type WarcHead =
