@@ -256,8 +256,11 @@ export function trimmedUtf8(bytes: Buffer, start: number, end: number): string {
   return (bytes[from] ?? 0) >= 0x80 || (bytes[to - 1] ?? 0) >= 0x80 ? text.trim() : text;
 }
 
-/** Slots of the field-name table: a header has some 10 to 30 names, a file a few dozen in all. */
-const fieldNameSlots = 256;
+/**
+ * Slots of the field-name table: a header has some 10 to 30 names, a file a few dozen to a few
+ * hundred in all. At 1,024 the 40 most usual WARC, HTTP and metadata names take a slot each.
+ */
+const fieldNameSlots = 1024;
 
 /**
  * Lower-cased field names by their bytes, so a name seen before is not decoded, trimmed and
@@ -278,7 +281,9 @@ class FieldNameTable {
       if (byte <= 0x20 || byte >= 0x7f) return null;
       hash = (Math.imul(hash, 31) + lowerAscii(byte)) | 0;
     }
-    const slot = hash & (fieldNameSlots - 1);
+    // Mixed, so that names alike (`warc-record-id`, `warc-target-uri`) spread over the slots.
+    hash = Math.imul(hash ^ (hash >>> 16), 0x45d9f3b);
+    const slot = (hash ^ (hash >>> 16)) & (fieldNameSlots - 1);
     const known = this.names[slot] ?? null;
     if (known !== null && sameName(known, bytes, start, end)) return known;
     const name = bytes.toString('latin1', start, end).toLowerCase();

@@ -164,7 +164,7 @@ export function readWarcHead(output: Buffer, lineBytesMax: number): WarcHead {
   return { kind: 'head', warcEnd, contentLength, headEnd };
 }
 
-type HeaderFieldsRead =
+export type HeaderFieldsRead =
   | {
       readonly kind: 'fields';
       readonly contentLength: number | null;
@@ -174,7 +174,8 @@ type HeaderFieldsRead =
   | { readonly kind: 'more' }
   | { readonly kind: 'unsupported' };
 
-function readHeaderFields(output: Buffer, lineBytesMax: number): HeaderFieldsRead {
+/** The two fields of the WARC header at the start of `output` that `readWarcHead` needs, and where the header ends. */
+export function readHeaderFields(output: Buffer, lineBytesMax: number): HeaderFieldsRead {
   let contentLength: number | null = null;
   let type: string | null = null;
   let seenLength = false;
@@ -193,21 +194,75 @@ function readHeaderFields(output: Buffer, lineBytesMax: number): HeaderFieldsRea
     // A folded line may continue either field: the parser joins it, this scan does not.
     if (turn > 0 && (first === 0x20 || first === 0x09)) return { kind: 'unsupported' };
     if (turn > 0) {
-      const line = output.toString('latin1', start, textEnd);
-      const colon = line.indexOf(':');
-      const name = colon <= 0 ? '' : line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      if (name === 'content-length' && !seenLength) {
-        seenLength = true;
-        contentLength = /^\d{1,15}$/.test(value) ? Number(value) : null;
-      } else if (name === 'warc-type' && !seenType) {
-        seenType = true;
-        type = value;
+      const colon = colonIndex(output, start, textEnd);
+      // No colon, or one first: a line without a name, neither field.
+      if (colon > start) {
+        const [nameStart, nameEnd] = latin1Trimmed(output, start, colon);
+        const [valueStart, valueEnd] = latin1Trimmed(output, colon + 1, textEnd);
+        if (!seenLength && sameAsciiName(output, nameStart, nameEnd, contentLengthName)) {
+          seenLength = true;
+          contentLength = decimal(output, valueStart, valueEnd);
+        } else if (!seenType && sameAsciiName(output, nameStart, nameEnd, warcTypeName)) {
+          seenType = true;
+          type = output.toString('latin1', valueStart, valueEnd);
+        }
       }
     }
     start = next;
   }
   return { kind: 'more' };
+}
+
+const colonByte = 0x3a;
+const contentLengthName = 'content-length';
+const warcTypeName = 'warc-type';
+/** Digits of a Content-Length this scan reads, as the parser's `/^\d{1,15}$/`. */
+const lengthDigitsMax = 15;
+
+/** Index of the first colon in `bytes[start, end)`, or -1. */
+function colonIndex(bytes: Buffer, start: number, end: number): number {
+  for (let index = start; index < end; index++) if (bytes[index] === colonByte) return index;
+  return -1;
+}
+
+/** Whether a byte is one that `trim` drops from a latin1 string: TAB to CR, space, no-break space. */
+function isLatin1Space(byte: number | undefined): boolean {
+  return byte === 0x20 || byte === 0xa0 || (byte !== undefined && byte >= 0x09 && byte <= 0x0d);
+}
+
+/** `[start, end)` without the bytes at either end that `toString('latin1').trim()` drops. */
+function latin1Trimmed(bytes: Buffer, start: number, end: number): [number, number] {
+  let from = start;
+  let to = end;
+  while (from < to && isLatin1Space(bytes[from])) from++;
+  while (to > from && isLatin1Space(bytes[to - 1])) to--;
+  return [from, to];
+}
+
+/**
+ * Whether `bytes[start, end)` read as latin1 and lower-cased is `name` (lower-case ASCII): only
+ * A to Z lower-case to ASCII letters in latin1, so the bytes are compared with A to Z folded.
+ */
+function sameAsciiName(bytes: Buffer, start: number, end: number, name: string): boolean {
+  if (end - start !== name.length) return false;
+  for (let index = 0; index < name.length; index++) {
+    const byte = bytes[start + index] ?? 0;
+    const lower = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte;
+    if (lower !== name.charCodeAt(index)) return false;
+  }
+  return true;
+}
+
+/** The number `bytes[start, end)` spells in 1 to 15 ASCII digits, or null. */
+function decimal(bytes: Buffer, start: number, end: number): number | null {
+  if (end === start || end - start > lengthDigitsMax) return null;
+  let value = 0;
+  for (let index = start; index < end; index++) {
+    const byte = bytes[index] ?? 0;
+    if (byte < 0x30 || byte > 0x39) return null;
+    value = value * 10 + (byte - 0x30);
+  }
+  return value;
 }
 
 /** Index after the first blank line at or after `start` and before `limit`. */

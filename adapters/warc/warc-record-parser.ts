@@ -617,7 +617,7 @@ export class WarcRecordParser {
       this.sink.bad(record.badReason);
       return;
     }
-    this.sink.record({
+    const parsed: ParsedRecord = {
       type: record.type,
       warc: record.warc,
       httpStatusLine: record.httpStatusLine,
@@ -626,8 +626,11 @@ export class WarcRecordParser {
       payload: record.payload === null ? null : record.payload.take(),
       offset: record.offset,
       length: record.end - record.offset,
-      ...(record.kept === null ? {} : { block: { bytes: joined(record.kept), cut: record.keptCut } }),
-    });
+    };
+    // One object literal for the records without a kept block (all of the index's), no spread.
+    this.sink.record(
+      record.kept === null ? parsed : { ...parsed, block: { bytes: joined(record.kept), cut: record.keptCut } },
+    );
   }
 
   /**
