@@ -1,7 +1,7 @@
 import type { BadRecordCode } from '../../core/record-reasons.ts';
 import { findGzipMagic, inflateMember, parseGzipHeader, trailerMatches } from './gzip-member.ts';
 import { GzipMemberReader, type MemberReader, type MemberSink } from './gzip-member-reader.ts';
-import { type HeadInflation, inflateHead, readWarcHead } from './member-head.ts';
+import { HeadBuffers, type HeadInflation, inflateHead, readWarcHead } from './member-head.ts';
 import { type WarcLimits, warcLimits } from './warc-limits.ts';
 
 /** Bounds of the head-only scan, units last. */
@@ -79,6 +79,7 @@ export class HeadOnlyMemberReader implements MemberReader {
   private readonly full: GzipMemberReader;
   private attemptedBytes = 0;
   private nextHead: NextHead | null = null;
+  private readonly heads = new HeadBuffers();
 
   constructor(
     private readonly sink: HeadOnlySink,
@@ -162,7 +163,7 @@ export class HeadOnlyMemberReader implements MemberReader {
     // Each turn doubles the input or ends: about 6 turns from 1 KiB to 64 KiB.
     for (let turn = 0; turn < 32; turn++) {
       const end = Math.min(working.length, deflateStart + inputBytes);
-      head ??= inflateHead(working.subarray(deflateStart, end), headOnlyLimits.headOutputBytesMax);
+      head ??= inflateHead(working.subarray(deflateStart, end), headOnlyLimits.headOutputBytesMax, this.heads);
       if (head.kind === 'corrupt') return { kind: 'full' };
       if (head.ended) return this.planWhole(working, deflateStart, head.output, head.consumed, final);
       const read = readWarcHead(head.output, this.limits.headerLineBytesMax);
@@ -254,7 +255,7 @@ export class HeadOnlyMemberReader implements MemberReader {
     const deflateStart = index + header.length;
     const inputBytes = headOnlyLimits.nextHeadInputBytes;
     const end = Math.min(working.length, deflateStart + inputBytes);
-    const head = inflateHead(working.subarray(deflateStart, end), headOnlyLimits.headOutputBytesMax);
+    const head = inflateHead(working.subarray(deflateStart, end), headOnlyLimits.headOutputBytesMax, this.heads);
     if (head.kind === 'corrupt') return 'full';
     if (head.output.length < 5 && !head.ended && end === working.length) return final ? 'full' : 'wait';
     if (!head.output.subarray(0, 5).equals(recordMagicBytes)) return 'full';

@@ -2,6 +2,8 @@ import { type WarcLimits, warcLimits } from './warc-limits.ts';
 
 const lineFeed = 0x0a;
 const carriageReturn = 0x0d;
+const colon = 0x3a;
+const noBytes = Buffer.alloc(0);
 
 /** What one attempt to read a line gives. */
 export type LineResult =
@@ -20,6 +22,8 @@ export type LineResult =
 export class LineReader {
   private partialPieces: Uint8Array[] = [];
   private partialBytes = 0;
+  /** The line `readRange` read last; reused, as a line is used before the next is read. */
+  readonly line = new LineRange();
 
   constructor(private readonly limits: WarcLimits = warcLimits) {}
 
@@ -31,6 +35,27 @@ export class LineReader {
   clear(): void {
     this.partialPieces = [];
     this.partialBytes = 0;
+    // The last line's piece may be a chunk its caller reuses; it is not kept past the record.
+    this.line.bytes = noBytes;
+  }
+
+  /**
+   * As `read`, without decoding the line: its bytes are left at `line` (a piece fed in, or the
+   * held pieces joined), for `HeaderFields.addBytes` to decode only the parts it keeps.
+   */
+  readRange(bytes: Buffer, start: number, limit: number): LineResult['kind'] {
+    const lineEnd = bytes.indexOf(lineFeed, start);
+    if (lineEnd === -1 || lineEnd >= limit) return this.hold(bytes, start, limit).kind;
+    if (this.partialBytes + (lineEnd - start) > this.limits.headerLineBytesMax) {
+      this.clear();
+      return 'too-long';
+    }
+    if (this.partialBytes === 0) this.line.set(bytes, start, lineEnd, lineEnd + 1);
+    else {
+      const whole = this.joinedHeld(bytes, start, lineEnd);
+      this.line.set(whole, 0, whole.length, lineEnd + 1);
+    }
+    return 'line';
   }
 
   read(bytes: Buffer, start: number, limit: number): LineResult {
@@ -59,6 +84,11 @@ export class LineReader {
   }
 
   private joinHeld(bytes: Buffer, start: number, lineEnd: number): string {
+    const whole = this.joinedHeld(bytes, start, lineEnd);
+    return decodeLine(whole, 0, whole.length);
+  }
+
+  private joinedHeld(bytes: Buffer, start: number, lineEnd: number): Buffer {
     const whole = Buffer.allocUnsafe(this.partialBytes + (lineEnd - start));
     let position = 0;
     for (const piece of this.partialPieces) {
@@ -67,7 +97,34 @@ export class LineReader {
     }
     whole.set(bytes.subarray(start, lineEnd), position);
     this.clear();
-    return decodeLine(whole, 0, whole.length);
+    return whole;
+  }
+}
+
+/** The line `LineReader.readRange` read last: `bytes[start, end)`, the CRs before its LF dropped. */
+export class LineRange {
+  bytes: Buffer = noBytes;
+  start = 0;
+  end = 0;
+  /** Index after the line feed in the piece the line ended in. */
+  next = 0;
+
+  set(bytes: Buffer, start: number, lineEnd: number, next: number): void {
+    let end = lineEnd;
+    while (end > start && bytes[end - 1] === carriageReturn) end--;
+    this.bytes = bytes;
+    this.start = start;
+    this.end = end;
+    this.next = next;
+  }
+
+  get empty(): boolean {
+    return this.end === this.start;
+  }
+
+  /** The line as `read` gives it. */
+  text(): string {
+    return this.bytes.toString('utf8', this.start, this.end);
   }
 }
 
@@ -114,6 +171,30 @@ export class HeaderFields {
     this.addField(line);
   }
 
+  /**
+   * Adds the line at `bytes[start, end)` (no line end) as `add` adds it decoded as UTF-8, but
+   * decodes only the value, and that only when it is kept: the name is looked up by its bytes
+   * (`fieldNames`). A line with a name that is not plain ASCII, or a folded line, goes through `add`.
+   */
+  addBytes(bytes: Buffer, start: number, end: number): void {
+    const first = bytes[start];
+    if (first === 0x20 || first === 0x09) return this.add(bytes.toString('utf8', start, end));
+    const nameEnd = colonIndex(bytes, start, end);
+    // No colon, or a colon first: `add` keeps nothing of the line either.
+    if (nameEnd === -1 || nameEnd === start) return;
+    const name = fieldNames.lookup(bytes, start, nameEnd);
+    if (name === null) return this.add(bytes.toString('utf8', start, end));
+    this.lastName = name;
+    if (this.all === null && this.fields.has(name)) {
+      this.lastName = null;
+      return;
+    }
+    const value = trimmedUtf8(bytes, nameEnd + 1, end);
+    this.all?.push([name, value]);
+    if (!this.fields.has(name)) this.fields.set(name, value);
+    else this.lastName = null;
+  }
+
   private addField(line: string): void {
     const colon = line.indexOf(':');
     if (colon <= 0) return;
@@ -148,3 +229,80 @@ export class HeaderFields {
     else this.lastName = null;
   }
 }
+
+/** Index of the first colon in `bytes[start, end)`, or -1. */
+function colonIndex(bytes: Buffer, start: number, end: number): number {
+  for (let index = start; index < end; index++) if (bytes[index] === colon) return index;
+  return -1;
+}
+
+/** JavaScript's `trim` removes these ASCII bytes (TAB, LF, VT, FF, CR and space); others are non-ASCII. */
+function isAsciiSpace(byte: number | undefined): boolean {
+  return byte === 0x20 || (byte !== undefined && byte >= 0x09 && byte <= 0x0d);
+}
+
+/**
+ * `bytes[start, end)` decoded as UTF-8 and trimmed, as `toString('utf8').trim()` gives it: the
+ * ASCII spaces at either end are dropped before decoding; a non-ASCII byte left at an end may
+ * start or end a Unicode space (U+00A0, U+3000, ...), so then the decoded text is trimmed too.
+ */
+export function trimmedUtf8(bytes: Buffer, start: number, end: number): string {
+  let from = start;
+  let to = end;
+  while (from < to && isAsciiSpace(bytes[from])) from++;
+  while (to > from && isAsciiSpace(bytes[to - 1])) to--;
+  if (from === to) return '';
+  const text = bytes.toString('utf8', from, to);
+  return (bytes[from] ?? 0) >= 0x80 || (bytes[to - 1] ?? 0) >= 0x80 ? text.trim() : text;
+}
+
+/**
+ * Slots of the field-name table: a header has some 10 to 30 names, a file a few dozen to a few
+ * hundred in all. At 1,024 the 40 most usual WARC, HTTP and metadata names take a slot each.
+ */
+const fieldNameSlots = 1024;
+
+/**
+ * Lower-cased field names by their bytes, so a name seen before is not decoded, trimmed and
+ * lower-cased again on every line. One name a slot, a later name with the same hash replacing
+ * it: the table stays `fieldNameSlots` strings whatever the input holds.
+ */
+class FieldNameTable {
+  private readonly names: (string | null)[] = new Array<string | null>(fieldNameSlots).fill(null);
+
+  /**
+   * The name of `bytes[start, end)` as `add` makes it (trimmed, lower-cased), or null when it
+   * holds a byte outside visible ASCII (a space, a control or a UTF-8 byte): `add` reads those.
+   */
+  lookup(bytes: Buffer, start: number, end: number): string | null {
+    let hash = end - start;
+    for (let index = start; index < end; index++) {
+      const byte = bytes[index] ?? 0;
+      if (byte <= 0x20 || byte >= 0x7f) return null;
+      hash = (Math.imul(hash, 31) + lowerAscii(byte)) | 0;
+    }
+    // Mixed, so that names alike (`warc-record-id`, `warc-target-uri`) spread over the slots.
+    hash = Math.imul(hash ^ (hash >>> 16), 0x45d9f3b);
+    const slot = (hash ^ (hash >>> 16)) & (fieldNameSlots - 1);
+    const known = this.names[slot] ?? null;
+    if (known !== null && sameName(known, bytes, start, end)) return known;
+    const name = bytes.toString('latin1', start, end).toLowerCase();
+    this.names[slot] = name;
+    return name;
+  }
+}
+
+function lowerAscii(byte: number): number {
+  return byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte;
+}
+
+function sameName(name: string, bytes: Buffer, start: number, end: number): boolean {
+  if (name.length !== end - start) return false;
+  for (let index = 0; index < name.length; index++) {
+    if (name.charCodeAt(index) !== lowerAscii(bytes[start + index] ?? 0)) return false;
+  }
+  return true;
+}
+
+/** The thread's table: parsing is synchronous, and the names are the same in every file. */
+const fieldNames = new FieldNameTable();

@@ -1,3 +1,4 @@
+import zlib from 'node:zlib';
 import { threadInflater } from './reused-inflater.ts';
 
 /**
@@ -14,12 +15,105 @@ export type HeadInflation =
  * every byte the input decodes to, so a cut input yields a prefix of the member's output; the
  * engine's consumed count, short of the input's length, tells that the deflate data ended.
  */
-export function inflateHead(input: Buffer, outputBytesMax: number): HeadInflation {
+export function inflateHead(input: Buffer, outputBytesMax: number, into: HeadBuffers | null = null): HeadInflation {
+  const reused = into === null ? null : headInflater.inflate(input, into, outputBytesMax);
+  if (reused !== null) return reused;
   const inflated = threadInflater.inflate(input, false, outputBytesMax);
   // Corrupt deflate data, or a head that inflates past its bound: the full path decides.
   if (inflated.kind !== 'output') return { kind: 'corrupt' };
   return { kind: 'head', output: inflated.output, consumed: inflated.consumed, ended: inflated.ended };
 }
+
+/**
+ * Bytes of each reused head buffer. A head is a few KiB (1 KiB of deflate data inflates to
+ * about 2 KiB of a response's head on CommonCrawl-like records); one that does not fit takes
+ * the thread inflater's arena instead.
+ */
+const headBufferBytes = 32 * 1024;
+
+/**
+ * Two buffers a reader inflates its heads into, in turn, instead of the thread inflater's
+ * arena: a head is read as lines and dropped (nothing keeps a view of it: only the index
+ * schema reads members head-only), and the arena's memory is fresh, faulted in page by page,
+ * for every 4 MiB of heads. Two, because a reader holds at most two heads at once: the
+ * member's own, and the next member's, inflated to see it starts with `WARC/` and kept for
+ * when that member is read. So a head stays valid until the second `inflateHead` after it.
+ * A reader's own, not the thread's: two readers of one thread (two jobs) may interleave.
+ */
+export class HeadBuffers {
+  private current = Buffer.allocUnsafe(headBufferBytes);
+  private other = Buffer.allocUnsafe(headBufferBytes);
+
+  /** The buffer the next head goes into: the one the head before did not. */
+  next(): Buffer {
+    const next = this.other;
+    this.other = this.current;
+    this.current = next;
+    return next;
+  }
+}
+
+/** The native zlib handle under node's InflateRaw, as node's own `processChunkSync` drives it (see reused-inflater.ts). */
+interface NativeInflate {
+  _handle: {
+    writeSync(
+      flush: number,
+      input: Buffer,
+      inputOffset: number,
+      inputLength: number,
+      output: Buffer,
+      outputOffset: number,
+      outputLength: number,
+    ): void;
+    reset(): void;
+    onerror: (message: string, errno: number, code?: string) => void;
+  };
+  _writeState: Uint32Array;
+  close(): void;
+}
+
+/**
+ * Inflates heads into `HeadBuffers` with its own raw inflate handle, reset between members.
+ * Only the plain case is its own: an error, or output that fills the buffer, gives null, and
+ * the thread inflater inflates the head again and says what it is (corrupt, too large).
+ */
+class HeadInflater {
+  private stream: NativeInflate | null = null;
+  private failed = false;
+
+  inflate(input: Buffer, into: HeadBuffers, outputBytesMax: number): HeadInflation | null {
+    const stream = this.open();
+    const output = into.next();
+    this.failed = false;
+    stream._handle.writeSync(zlib.constants.Z_SYNC_FLUSH, input, 0, input.length, output, 0, output.length);
+    const availOut = stream._writeState[0] ?? 0;
+    const availIn = stream._writeState[1] ?? 0;
+    if (this.failed || availOut === 0) {
+      // The handle is left as zlib left it: a fresh one serves the next head.
+      stream.close();
+      this.stream = null;
+      return null;
+    }
+    stream._handle.reset();
+    const produced = output.length - availOut;
+    if (produced > outputBytesMax) return null;
+    const consumed = input.length - availIn;
+    return { kind: 'head', output: output.subarray(0, produced), consumed, ended: consumed < input.length };
+  }
+
+  private open(): NativeInflate {
+    if (this.stream !== null) return this.stream;
+    const stream = zlib.createInflateRaw() as unknown as NativeInflate;
+    stream._handle.onerror = () => {
+      this.failed = true;
+    };
+    this.stream = stream;
+    return stream;
+  }
+}
+
+/** The thread's head inflater: a decoder's push is synchronous, so two heads are never inflated at once. */
+const headInflater = new HeadInflater();
 
 /** What a record's head says of the member that holds it. */
 export type WarcHead =
@@ -70,7 +164,7 @@ export function readWarcHead(output: Buffer, lineBytesMax: number): WarcHead {
   return { kind: 'head', warcEnd, contentLength, headEnd };
 }
 
-type HeaderFieldsRead =
+export type HeaderFieldsRead =
   | {
       readonly kind: 'fields';
       readonly contentLength: number | null;
@@ -80,7 +174,8 @@ type HeaderFieldsRead =
   | { readonly kind: 'more' }
   | { readonly kind: 'unsupported' };
 
-function readHeaderFields(output: Buffer, lineBytesMax: number): HeaderFieldsRead {
+/** The two fields of the WARC header at the start of `output` that `readWarcHead` needs, and where the header ends. */
+export function readHeaderFields(output: Buffer, lineBytesMax: number): HeaderFieldsRead {
   let contentLength: number | null = null;
   let type: string | null = null;
   let seenLength = false;
@@ -99,21 +194,75 @@ function readHeaderFields(output: Buffer, lineBytesMax: number): HeaderFieldsRea
     // A folded line may continue either field: the parser joins it, this scan does not.
     if (turn > 0 && (first === 0x20 || first === 0x09)) return { kind: 'unsupported' };
     if (turn > 0) {
-      const line = output.toString('latin1', start, textEnd);
-      const colon = line.indexOf(':');
-      const name = colon <= 0 ? '' : line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      if (name === 'content-length' && !seenLength) {
-        seenLength = true;
-        contentLength = /^\d{1,15}$/.test(value) ? Number(value) : null;
-      } else if (name === 'warc-type' && !seenType) {
-        seenType = true;
-        type = value;
+      const colon = colonIndex(output, start, textEnd);
+      // No colon, or one first: a line without a name, neither field.
+      if (colon > start) {
+        const [nameStart, nameEnd] = latin1Trimmed(output, start, colon);
+        const [valueStart, valueEnd] = latin1Trimmed(output, colon + 1, textEnd);
+        if (!seenLength && sameAsciiName(output, nameStart, nameEnd, contentLengthName)) {
+          seenLength = true;
+          contentLength = decimal(output, valueStart, valueEnd);
+        } else if (!seenType && sameAsciiName(output, nameStart, nameEnd, warcTypeName)) {
+          seenType = true;
+          type = output.toString('latin1', valueStart, valueEnd);
+        }
       }
     }
     start = next;
   }
   return { kind: 'more' };
+}
+
+const colonByte = 0x3a;
+const contentLengthName = 'content-length';
+const warcTypeName = 'warc-type';
+/** Digits of a Content-Length this scan reads, as the parser's `/^\d{1,15}$/`. */
+const lengthDigitsMax = 15;
+
+/** Index of the first colon in `bytes[start, end)`, or -1. */
+function colonIndex(bytes: Buffer, start: number, end: number): number {
+  for (let index = start; index < end; index++) if (bytes[index] === colonByte) return index;
+  return -1;
+}
+
+/** Whether a byte is one that `trim` drops from a latin1 string: TAB to CR, space, no-break space. */
+function isLatin1Space(byte: number | undefined): boolean {
+  return byte === 0x20 || byte === 0xa0 || (byte !== undefined && byte >= 0x09 && byte <= 0x0d);
+}
+
+/** `[start, end)` without the bytes at either end that `toString('latin1').trim()` drops. */
+function latin1Trimmed(bytes: Buffer, start: number, end: number): [number, number] {
+  let from = start;
+  let to = end;
+  while (from < to && isLatin1Space(bytes[from])) from++;
+  while (to > from && isLatin1Space(bytes[to - 1])) to--;
+  return [from, to];
+}
+
+/**
+ * Whether `bytes[start, end)` read as latin1 and lower-cased is `name` (lower-case ASCII): only
+ * A to Z lower-case to ASCII letters in latin1, so the bytes are compared with A to Z folded.
+ */
+function sameAsciiName(bytes: Buffer, start: number, end: number, name: string): boolean {
+  if (end - start !== name.length) return false;
+  for (let index = 0; index < name.length; index++) {
+    const byte = bytes[start + index] ?? 0;
+    const lower = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte;
+    if (lower !== name.charCodeAt(index)) return false;
+  }
+  return true;
+}
+
+/** The number `bytes[start, end)` spells in 1 to 15 ASCII digits, or null. */
+function decimal(bytes: Buffer, start: number, end: number): number | null {
+  if (end === start || end - start > lengthDigitsMax) return null;
+  let value = 0;
+  for (let index = start; index < end; index++) {
+    const byte = bytes[index] ?? 0;
+    if (byte < 0x30 || byte > 0x39) return null;
+    value = value * 10 + (byte - 0x30);
+  }
+  return value;
 }
 
 /** Index after the first blank line at or after `start` and before `limit`. */

@@ -402,19 +402,20 @@ export class WarcRecordParser {
 
   private warcHeader(segment: Segment, index: number): number {
     const open = this.current();
-    const result = this.lines.read(segment.bytes, index, segment.end);
-    if (result.kind === 'partial') return this.consumedHeader(segment, segment.end, segment.end - index);
-    if (result.kind === 'too-long') return this.headerDamage(index, 'warc_header_line_too_long');
-    const next = this.consumedHeader(segment, result.next, result.next - index);
+    const kind = this.lines.readRange(segment.bytes, index, segment.end);
+    if (kind === 'partial') return this.consumedHeader(segment, segment.end, segment.end - index);
+    if (kind === 'too-long') return this.headerDamage(index, 'warc_header_line_too_long');
+    const line = this.lines.line;
+    const next = this.consumedHeader(segment, line.next, line.next - index);
     if (this.headerBytes > this.limits.headerBlockBytesMax)
       return this.headerDamage(next, 'warc_header_block_too_long');
     if (this.firstLine) {
       this.firstLine = false;
-      if (!versionPattern.test(result.text)) return this.damagedVersion(next);
+      if (!versionPattern.test(line.text())) return this.damagedVersion(next);
       return next;
     }
-    if (result.text.length > 0) {
-      open.warc.add(result.text);
+    if (!line.empty) {
+      open.warc.addBytes(line.bytes, line.start, line.end);
       return next;
     }
     return this.headerEnded(next);
@@ -480,18 +481,20 @@ export class WarcRecordParser {
       open.badReason = 'http_header_too_long';
       return this.startSkip(line.next);
     }
+    const range = this.lines.line;
     if (this.firstLine) {
       this.firstLine = false;
-      if (!line.text.startsWith('HTTP/')) return this.startSkip(line.next);
-      open.httpStatusLine = line.text;
+      const text = range.text();
+      if (!text.startsWith('HTTP/')) return this.startSkip(line.next);
+      open.httpStatusLine = text;
       return this.afterBlockLine(line.next);
     }
-    if (line.text.length === 0) {
+    if (range.empty) {
       this.collectBody(open);
       return this.startSkip(line.next);
     }
     assert(open.http !== null, 'HTTP header state without HTTP header fields');
-    open.http.add(line.text);
+    open.http.addBytes(range.bytes, range.start, range.end);
     return this.afterBlockLine(line.next);
   }
 
@@ -510,26 +513,24 @@ export class WarcRecordParser {
     if (line.kind === 'more') return line.next;
     // Past the limit the remaining lines are skipped: the record itself is fine.
     if (line.kind === 'past-limit') return this.startSkip(line.next);
-    if (line.text.length === 0) return this.afterBlockLine(line.next);
+    const range = this.lines.line;
+    if (range.empty) return this.afterBlockLine(line.next);
     const metadata = this.current().metadata;
     assert(metadata !== null, 'metadata state without metadata fields');
-    metadata.add(line.text);
+    metadata.addBytes(range.bytes, range.start, range.end);
     return this.afterBlockLine(line.next);
   }
 
-  /** Reads one line of the block, never past the block's end. */
+  /** Reads one line of the block, never past the block's end; a line is left at `this.lines.line`. */
   private blockLine(
     segment: Segment,
     index: number,
     blockBytesMax: number,
-  ):
-    | { kind: 'line'; text: string; next: number }
-    | { kind: 'more'; next: number }
-    | { kind: 'past-limit'; next: number } {
+  ): { kind: 'line' | 'more' | 'past-limit'; next: number } {
     const limit = Math.min(segment.end, index + this.blockRemaining);
-    const result = this.lines.read(segment.bytes, index, limit);
-    if (result.kind === 'too-long') return { kind: 'past-limit', next: index };
-    const next = result.kind === 'line' ? result.next : limit;
+    const kind = this.lines.readRange(segment.bytes, index, limit);
+    if (kind === 'too-long') return { kind: 'past-limit', next: index };
+    const next = kind === 'line' ? this.lines.line.next : limit;
     this.blockRemaining -= next - index;
     this.headerBytes += next - index;
     this.current().end = endOffset(segment, next);
@@ -537,12 +538,12 @@ export class WarcRecordParser {
       this.lines.clear();
       return { kind: 'past-limit', next };
     }
-    if (result.kind === 'partial') {
+    if (kind === 'partial') {
       // The block ended inside a line: the header is cut short; what was read stands.
       if (this.blockRemaining === 0) this.finishBlock();
       return { kind: 'more', next };
     }
-    return { kind: 'line', text: result.text, next };
+    return { kind: 'line', next };
   }
 
   private afterBlockLine(next: number): number {
@@ -616,7 +617,7 @@ export class WarcRecordParser {
       this.sink.bad(record.badReason);
       return;
     }
-    this.sink.record({
+    const parsed: ParsedRecord = {
       type: record.type,
       warc: record.warc,
       httpStatusLine: record.httpStatusLine,
@@ -625,8 +626,11 @@ export class WarcRecordParser {
       payload: record.payload === null ? null : record.payload.take(),
       offset: record.offset,
       length: record.end - record.offset,
-      ...(record.kept === null ? {} : { block: { bytes: joined(record.kept), cut: record.keptCut } }),
-    });
+    };
+    // One object literal for the records without a kept block (all of the index's), no spread.
+    this.sink.record(
+      record.kept === null ? parsed : { ...parsed, block: { bytes: joined(record.kept), cut: record.keptCut } },
+    );
   }
 
   /**
