@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import { threadInflater } from './reused-inflater.ts';
+import { type NativeStream, threadInflater } from './reused-inflater.ts';
 
 /**
  * The head of a gzip member: the first bytes of its deflate data inflated, enough to hold a
@@ -53,32 +53,13 @@ export class HeadBuffers {
   }
 }
 
-/** The native zlib handle under node's InflateRaw, as node's own `processChunkSync` drives it (see reused-inflater.ts). */
-interface NativeInflate {
-  _handle: {
-    writeSync(
-      flush: number,
-      input: Buffer,
-      inputOffset: number,
-      inputLength: number,
-      output: Buffer,
-      outputOffset: number,
-      outputLength: number,
-    ): void;
-    reset(): void;
-    onerror: (message: string, errno: number, code?: string) => void;
-  };
-  _writeState: Uint32Array;
-  close(): void;
-}
-
 /**
  * Inflates heads into `HeadBuffers` with its own raw inflate handle, reset between members.
  * Only the plain case is its own: an error, or output that fills the buffer, gives null, and
  * the thread inflater inflates the head again and says what it is (corrupt, too large).
  */
 class HeadInflater {
-  private stream: NativeInflate | null = null;
+  private stream: NativeStream | null = null;
   private failed = false;
 
   inflate(input: Buffer, into: HeadBuffers, outputBytesMax: number): HeadInflation | null {
@@ -101,9 +82,9 @@ class HeadInflater {
     return { kind: 'head', output: output.subarray(0, produced), consumed, ended: consumed < input.length };
   }
 
-  private open(): NativeInflate {
+  private open(): NativeStream {
     if (this.stream !== null) return this.stream;
-    const stream = zlib.createInflateRaw() as unknown as NativeInflate;
+    const stream = zlib.createInflateRaw() as unknown as NativeStream;
     stream._handle.onerror = () => {
       this.failed = true;
     };

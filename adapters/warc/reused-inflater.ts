@@ -10,7 +10,7 @@ export type Inflation =
   | { readonly kind: 'corrupt' };
 
 /** The native zlib handle under node's zlib objects, as node's own `processChunkSync` drives it. */
-interface NativeStream {
+export interface NativeStream {
   _handle: NativeHandle;
   _writeState: Uint32Array;
   close(): void;
