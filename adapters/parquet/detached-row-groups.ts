@@ -1,12 +1,12 @@
 // The writer's module, not the package's index, which loads the AWS SDK (parquet-encoder.ts).
-import { ParquetEnvelopeWriter } from '@dsnp/parquetjs/dist/lib/writer.js';
 import type { ParquetSchema } from '@dsnp/parquetjs';
 import parquetTypes from '@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js';
 import type { ColumnMetaData, RowGroup } from '@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js';
-import { decodeThrift, serializeThrift } from '@dsnp/parquetjs/dist/lib/util.js';
+import { decodeThrift } from '@dsnp/parquetjs/dist/lib/util.js';
 import type { DetachedRowGroups, PlacedRowGroups } from '../../core/encoder.ts';
 import { assert } from '../../core/failure.ts';
-import { ByteCollector } from './byte-collector.ts';
+import { serializeCompact } from './compact-thrift.ts';
+import { fileFooter } from './file-footer.ts';
 
 /**
  * Row groups encoded apart from their Parquet file, and the file's footer built from them later.
@@ -24,15 +24,14 @@ import { ByteCollector } from './byte-collector.ts';
 export const parquetHead: Uint8Array = Buffer.from('PAR1', 'ascii');
 
 /**
- * parquetjs types `serializeThrift`/`decodeThrift` for the structs it handles itself; a
- * `RowGroup` is a thrift struct of the same generated kind, with the same write and read.
+ * parquetjs types `decodeThrift` for the structs it handles itself; a `RowGroup` is a thrift
+ * struct of the same generated kind, with the same read.
  */
-const serializeRowGroup = serializeThrift as unknown as (group: RowGroup) => Buffer;
 const decodeRowGroup = decodeThrift as unknown as (group: RowGroup, bytes: Buffer, offset: number) => number;
 
 /** The detached form of row groups written by a job encoder whose offsets began at 0. */
 export function detachedRowGroups(bytes: Uint8Array, groups: readonly RowGroup[]): DetachedRowGroups {
-  const footerEntries = Buffer.concat(groups.map(serializeRowGroup));
+  const footerEntries = Buffer.concat(groups.map((group) => serializeCompact(group)));
   const rowCount = groups.reduce((sum, group) => sum + int64Number(group.num_rows, 'num_rows'), 0);
   return { bytes, footerEntries, rowCount };
 }
@@ -138,16 +137,8 @@ function shiftColumnMetaData(metadata: ColumnMetaData, shift: number): void {
   shiftInt64(metadata.bloom_filter_offset, shift, 'bloom_filter_offset');
 }
 
-/**
- * The footer as parquetjs's own `ParquetWriter.close` writes it (no page index, no bloom
- * filters, no key-value metadata), through its envelope writer with the row groups put in place.
- */
-async function footerBytes(schema: ParquetSchema, groups: RowGroup[]): Promise<Uint8Array> {
-  const collector = new ByteCollector();
-  const envelope = await ParquetEnvelopeWriter.openStream(schema, collector.stream as never, {});
-  envelope.rowGroups = groups;
+/** The footer as parquetjs's own `ParquetWriter.close` writes it (no page index, no bloom filters, no key-value metadata). */
+function footerBytes(schema: ParquetSchema, groups: readonly RowGroup[]): Uint8Array {
   const rowCount = groups.reduce((sum, group) => sum + int64Number(group.num_rows, 'num_rows'), 0);
-  envelope.rowCount.setValue(rowCount);
-  envelope.writeFooter({});
-  return collector.takeJoined();
+  return fileFooter(schema, groups, rowCount);
 }

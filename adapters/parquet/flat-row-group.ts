@@ -4,19 +4,18 @@ import type { ExportRow } from '../../core/capture-row.ts';
 import { encodeDefinitionLevels } from './definition-levels.ts';
 import { checkedBytes, checkedInteger, checkedString, type FlatColumn } from './flat-columns.ts';
 import { compressPage, type PageCompression } from './page-compression.ts';
+import { serializeCompact } from './compact-thrift.ts';
 
 type ParquetThrift = typeof import('@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js');
-type ParquetUtil = typeof import('@dsnp/parquetjs/dist/lib/util.js');
 type RowGroup = InstanceType<ParquetThrift['RowGroup']>;
 type ColumnChunk = InstanceType<ParquetThrift['ColumnChunk']>;
 type Statistics = InstanceType<ParquetThrift['Statistics']>;
 
-// parquetjs's Thrift classes and serializer, the ones its footer is written with, so row groups
-// encoded here sit in its file metadata like its own. CommonJS modules whose enums ESM named
-// imports cannot see, hence require.
+// parquetjs's Thrift classes, the ones its footer is written with, so row groups encoded here
+// sit in its file metadata like its own; they write themselves through `serializeCompact`. A
+// CommonJS module whose enums ESM named imports cannot see, hence require.
 const require = createRequire(import.meta.url);
 const thrift = require('@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js') as ParquetThrift;
-const { serializeThrift } = require('@dsnp/parquetjs/dist/lib/util.js') as ParquetUtil;
 
 /** One row group's bytes, in the order they go to the file, and its metadata for the footer. */
 export interface EncodedRowGroup {
@@ -211,7 +210,7 @@ function pageHeader(
   rowCount: number,
   statistics?: Statistics,
 ): Buffer {
-  return serializeThrift(
+  return serializeCompact(
     new thrift.PageHeader({
       type: thrift.PageType.DATA_PAGE,
       uncompressed_page_size: uncompressedBytes,
@@ -259,7 +258,7 @@ function encodeColumnChunk(
     data_page_offset: new Int64(offset),
     ...(gathered.statistics === undefined ? {} : { statistics: gathered.statistics }),
   });
-  const metadataBytes = serializeThrift(metadata);
+  const metadataBytes = serializeCompact(metadata);
   const metadataOffset = offset + header.byteLength + compressed.byteLength;
   return {
     pieces: [header, compressed, metadataBytes],

@@ -13,6 +13,7 @@ import { assert } from '../../core/failure.ts';
 import { ByteCollector, joined } from './byte-collector.ts';
 import { detachedFooter, detachedRowGroups, parquetHead } from './detached-row-groups.ts';
 import { type FlatColumn, flatColumns } from './flat-columns.ts';
+import { fileFooter } from './file-footer.ts';
 import { encodeFlatRowGroup } from './flat-row-group.ts';
 import type { PageCompression } from './page-compression.ts';
 
@@ -139,9 +140,9 @@ type EncoderState = 'open' | 'finished' | 'broken';
 /**
  * One job's Parquet file. Row groups are encoded by `encodeFlatRowGroup` (flat-row-group.ts),
  * one for each call (or more, when payloads pass the row group's bound: the caller, not a row
- * count, decides where row groups end); parquetjs's envelope writer writes the magic and the
- * footer and keeps the offsets and the metadata of written row groups, which the footer needs.
- * Between calls the encoder holds no rows.
+ * count, decides where row groups end); parquetjs's envelope writer writes the magic and keeps
+ * the offsets and the metadata of written row groups, from which `fileFooter` writes the
+ * footer. Between calls the encoder holds no rows.
  */
 class ParquetJobEncoder implements JobEncoder {
   private readonly collector = new ByteCollector();
@@ -195,7 +196,7 @@ class ParquetJobEncoder implements JobEncoder {
     const envelope = await this.openedEnvelope();
     // The collector's stream writes and ends synchronously, so nothing here is left to await.
     this.guarded(() => {
-      envelope.writeFooter({});
+      envelope.writeSection(fileFooter(this.schema, envelope.rowGroups, envelope.rowCount.valueOf()));
       envelope.close();
     });
     this.state = 'finished';
