@@ -1,8 +1,7 @@
 import type { ParquetSchema } from '@dsnp/parquetjs';
 import parquetTypes from '@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js';
 import type { FileMetaData, RowGroup, SchemaElement } from '@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js';
-import Int64 from 'node-int64';
-import { serializeCompact } from './compact-thrift.ts';
+import { int64, serializeCompact } from './compact-thrift.ts';
 
 /** What parquetjs's writer puts in a footer's `version` and `created_by`, kept so files do not depend on which wrote them. */
 const parquetVersion = 1;
@@ -37,10 +36,11 @@ function schemaElements(schema: ParquetSchema): SchemaElement[] {
  */
 export function fileFooter(schema: ParquetSchema, rowGroups: readonly RowGroup[], rowCount: number): Buffer {
   if (schema.fieldList.length === 0) throw new Error('parquet footer: a file needs at least one column');
-  const metadata: FileMetaData = new parquetTypes.FileMetaData({
+  // Assigned, not given to the constructor, which copies every row group it is given.
+  const metadata: FileMetaData = Object.assign(new parquetTypes.FileMetaData(), {
     version: parquetVersion,
     schema: schemaElements(schema),
-    num_rows: new Int64(rowCount),
+    num_rows: int64(rowCount),
     row_groups: [...rowGroups],
     key_value_metadata: [],
     created_by: createdBy,

@@ -1,10 +1,9 @@
 import { createRequire } from 'node:module';
-import Int64 from 'node-int64';
 import type { ExportRow } from '../../core/capture-row.ts';
 import { encodeDefinitionLevels } from './definition-levels.ts';
 import { checkedBytes, checkedInteger, checkedString, type FlatColumn } from './flat-columns.ts';
 import { compressPage, type PageCompression } from './page-compression.ts';
-import { serializeCompact } from './compact-thrift.ts';
+import { int64, serializeCompact } from './compact-thrift.ts';
 
 type ParquetThrift = typeof import('@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js');
 type RowGroup = InstanceType<ParquetThrift['RowGroup']>;
@@ -91,8 +90,8 @@ class ColumnStatistics {
     const bounds = min === undefined || max === undefined ? {} : { max, min, max_value: max, min_value: min };
     return new thrift.Statistics({
       ...bounds,
-      null_count: new Int64(nulls),
-      distinct_count: new Int64(column.kind === 'integer' ? this.integers.size : this.strings.size),
+      null_count: int64(nulls),
+      distinct_count: int64(column.kind === 'integer' ? this.integers.size : this.strings.size),
     });
   }
 
@@ -273,10 +272,10 @@ function encodeColumnChunk(
     encodings: [thrift.Encoding.RLE, thrift.Encoding.PLAIN],
     path_in_schema: [column.name],
     codec: thrift.CompressionCodec[compression],
-    num_values: new Int64(rows.length),
-    total_uncompressed_size: new Int64(header.byteLength + body.byteLength),
-    total_compressed_size: new Int64(header.byteLength + compressed.byteLength),
-    data_page_offset: new Int64(offset),
+    num_values: int64(rows.length),
+    total_uncompressed_size: int64(header.byteLength + body.byteLength),
+    total_compressed_size: int64(header.byteLength + compressed.byteLength),
+    data_page_offset: int64(offset),
     ...(gathered.statistics === undefined ? {} : { statistics: gathered.statistics }),
   });
   const metadataBytes = serializeCompact(metadata);
@@ -285,7 +284,7 @@ function encodeColumnChunk(
     pieces: [header, compressed, metadataBytes],
     byteLength: header.byteLength + compressed.byteLength + metadataBytes.byteLength,
     uncompressedBytes: header.byteLength + body.byteLength,
-    chunk: new thrift.ColumnChunk({ file_offset: new Int64(metadataOffset), meta_data: metadata }),
+    chunk: new thrift.ColumnChunk({ file_offset: int64(metadataOffset), meta_data: metadata }),
   };
 }
 
@@ -314,12 +313,13 @@ export function encodeFlatRowGroup(
     byteLength += encoded.byteLength;
     uncompressedBytes += encoded.uncompressedBytes;
   }
-  const metadata = new thrift.RowGroup({
+  // Assigned, not given to the constructor, which copies every column chunk it is given.
+  const metadata = Object.assign(new thrift.RowGroup(), {
     columns: chunks,
-    total_byte_size: new Int64(uncompressedBytes),
-    num_rows: new Int64(rows.length),
-    total_compressed_size: new Int64(byteLength),
-    file_offset: new Int64(offset),
+    total_byte_size: int64(uncompressedBytes),
+    num_rows: int64(rows.length),
+    total_compressed_size: int64(byteLength),
+    file_offset: int64(offset),
   });
   return { pieces, byteLength, metadata };
 }
