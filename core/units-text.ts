@@ -40,7 +40,21 @@ export function durationText(ms: number): string {
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
 }
 
+/**
+ * An integer with a comma between each three digits, as `toLocaleString('en-US')` writes it:
+ * whose first call loads the locale's data, 12-16 ms at the end of every run, after the work.
+ */
+export function groupedDigits(count: number): string {
+  if (!Number.isSafeInteger(count)) return count.toLocaleString('en-US');
+  const digits = String(Math.abs(count));
+  const head = digits.length % 3 || 3;
+  let grouped = digits.slice(0, head);
+  // One turn a group of three: bounded by the digits.
+  for (let at = head; at < digits.length; at += 3) grouped += `,${digits.slice(at, at + 3)}`;
+  return count < 0 ? `-${grouped}` : grouped;
+}
+
 /** A count with its noun: "1 file", "3 files", "1,204 records". The plural is the noun plus "s" unless given. */
 export function countText(count: number, noun: string, plural = `${noun}s`): string {
-  return `${count.toLocaleString('en-US')} ${count === 1 ? noun : plural}`;
+  return `${groupedDigits(count)} ${count === 1 ? noun : plural}`;
 }
