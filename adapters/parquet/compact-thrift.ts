@@ -76,9 +76,10 @@ function signed64(value: unknown): bigint {
  * Thrift's compact protocol, writing only, for parquetjs's generated structs: the calls they
  * make of the `thrift` package's `TCompactProtocol`, with the bytes it writes. That one
  * allocates a Buffer for every byte it writes and copies each into its transport; serializing
- * the page headers and column metadata of a row group through it took 7 % of a content
- * export's CPU thread, more than its rows (docs/figures.md, "Thrift metadata"). This one
- * writes into one growing Buffer. The tests check its bytes against the package's.
+ * the page headers, column metadata and footer of a file through it took 7 % of a content
+ * export's CPU thread, more than building its rows (docs/figures.md, "Parquet metadata without
+ * the thrift package"). This one writes into one growing Buffer. The tests check its bytes
+ * against the package's.
  */
 export class CompactThriftWriter {
   private bytes = Buffer.allocUnsafe(initialBytes);
