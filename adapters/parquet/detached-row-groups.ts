@@ -1,4 +1,4 @@
-// The writer's module, not the package's index, which loads the AWS SDK (parquet-encoder.ts).
+// parquetjs's modules by path, not the package's index, which loads the AWS SDK (parquet-encoder.ts).
 import type { ParquetSchema } from '@dsnp/parquetjs';
 import parquetTypes from '@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js';
 import type { ColumnMetaData, RowGroup } from '@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js';

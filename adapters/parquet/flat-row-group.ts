@@ -11,9 +11,9 @@ type ColumnChunk = InstanceType<ParquetThrift['ColumnChunk']>;
 type Statistics = InstanceType<ParquetThrift['Statistics']>;
 type ColumnMetaData = InstanceType<ParquetThrift['ColumnMetaData']>;
 
-// parquetjs's Thrift classes, the ones its footer is written with, so row groups encoded here
-// sit in its file metadata like its own; they write themselves through `serializeCompact`. A
-// CommonJS module whose enums ESM named imports cannot see, hence require.
+// parquetjs's generated Thrift classes, so row groups encoded here are the structs its own
+// writer makes; they write themselves through `serializeCompact`. A CommonJS module whose
+// enums ESM named imports cannot see, hence require.
 const require = createRequire(import.meta.url);
 const thrift = require('@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js') as ParquetThrift;
 
