@@ -2,10 +2,9 @@
 import type { ParquetSchema } from '@dsnp/parquetjs';
 import parquetTypes from '@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js';
 import type { ColumnMetaData, RowGroup } from '@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js';
-import { decodeThrift } from '@dsnp/parquetjs/dist/lib/util.js';
 import type { DetachedRowGroups, PlacedRowGroups } from '../../core/encoder.ts';
 import { assert } from '../../core/failure.ts';
-import { serializeCompact } from './compact-thrift.ts';
+import { deserializeCompact, serializeCompact } from './compact-thrift.ts';
 import { fileFooter } from './file-footer.ts';
 
 /**
@@ -22,12 +21,6 @@ import { fileFooter } from './file-footer.ts';
 
 /** Parquet's magic: a file's first four bytes (and its last four, after the footer). */
 export const parquetHead: Uint8Array = Buffer.from('PAR1', 'ascii');
-
-/**
- * parquetjs types `decodeThrift` for the structs it handles itself; a `RowGroup` is a thrift
- * struct of the same generated kind, with the same read.
- */
-const decodeRowGroup = decodeThrift as unknown as (group: RowGroup, bytes: Buffer, offset: number) => number;
 
 /** The detached form of row groups written by a job encoder whose offsets began at 0. */
 export function detachedRowGroups(bytes: Uint8Array, groups: readonly RowGroup[]): DetachedRowGroups {
@@ -90,7 +83,7 @@ function decodedRowGroups(entries: Uint8Array): RowGroup[] {
 
 function readRowGroup(group: RowGroup, bytes: Buffer, offset: number): number {
   try {
-    const read = decodeRowGroup(group, bytes, offset);
+    const read = deserializeCompact(group, bytes, offset);
     if (offset + read > bytes.length) throw new Error(`ends ${offset + read - bytes.length} bytes past its end`);
     return read;
   } catch (error) {

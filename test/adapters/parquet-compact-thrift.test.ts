@@ -7,13 +7,16 @@
 // that the bytes decode back with parquetjs's reader; and that a value the protocol cannot
 // write is refused, not written wrong. The thrift package takes plain numbers and absent
 // (undefined) fields where its types want Int64s and omitted ones, so the values are cast.
+// The reader gives the structs parquetjs's reader gives for those bytes, with every field the
+// writer wrote (unknown fields skipped), and refuses entries cut short or of random bytes by
+// throwing, never by reading past the end.
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import Int64 from 'node-int64';
 import { describe, expect, it } from 'vitest';
 import { ParquetEnvelopeWriter } from '@dsnp/parquetjs/dist/lib/writer.js';
 import { ByteCollector } from '../../adapters/parquet/byte-collector.ts';
-import { serializeCompact } from '../../adapters/parquet/compact-thrift.ts';
+import { deserializeCompact, serializeCompact } from '../../adapters/parquet/compact-thrift.ts';
 import { fileFooter } from '../../adapters/parquet/file-footer.ts';
 import { captureSchema } from '../../adapters/parquet/parquet-encoder.ts';
 
@@ -193,5 +196,51 @@ describe('compact thrift writer', () => {
         { numRuns: 30 },
       );
     }
+  });
+
+  it("reads back what it wrote, as parquetjs's reader does, unknown fields skipped", () => {
+    fc.assert(
+      fc.property(rowGroup, fileMetaData, (group, metadata) => {
+        for (const [struct, make] of [
+          [group, () => new thrift.RowGroup()],
+          [metadata, () => new thrift.FileMetaData()],
+        ] as const) {
+          const bytes = Buffer.concat([Buffer.from([7, 7]), serializeCompact(struct), Buffer.from([9])]);
+          const ours = make();
+          const theirs = make();
+          expect(deserializeCompact(ours, bytes, 2)).toBe(bytes.length - 3);
+          expect(decodeThrift(theirs as never, bytes, 2)).toBe(bytes.length - 3);
+          expect(serializeCompact(ours)).toEqual(serializeThrift(theirs));
+          expect(serializeCompact(ours)).toEqual(serializeCompact(struct));
+        }
+      }),
+      { numRuns: 100 },
+    );
+    // A struct read as another skips every field the other does not know, nested ones included.
+    const group = fc.sample(rowGroup, { seed: 7, numRuns: 1 })[0] ?? new thrift.RowGroup();
+    const bytes = serializeCompact(group);
+    expect(deserializeCompact(new thrift.KeyValue(), bytes, 0)).toBe(bytes.length);
+  });
+
+  it('refuses bytes cut short or random by throwing, never by reading past their end', () => {
+    fc.assert(
+      fc.property(rowGroup, fc.nat(), (group, cut) => {
+        const bytes = serializeCompact(group);
+        const short = bytes.subarray(0, cut % bytes.length);
+        expect(() => deserializeCompact(new thrift.RowGroup(), short, 0)).toThrow();
+      }),
+      { numRuns: 200 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (random) => {
+        const bytes = Buffer.from(random);
+        try {
+          expect(deserializeCompact(new thrift.RowGroup(), bytes, 0)).toBeLessThanOrEqual(bytes.length);
+        } catch (error) {
+          expect(error).toBeInstanceOf(Error);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
