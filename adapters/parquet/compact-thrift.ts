@@ -263,9 +263,10 @@ const stopType = 0;
 /**
  * Thrift's compact protocol, reading only, for parquetjs's generated structs: what the `thrift`
  * package's `TCompactProtocol` over a `TFramedTransport` gives them, read from one Buffer with
- * every read checked against its end (an entry cut short or not this encoder's throws). Node
- * checked each of the package's `new Buffer` calls, and each of its reads went through a
- * transport: decoding a 300 MB content export's footer entries took 0.4 s of the main thread.
+ * every read checked against its end (an entry cut short or not this encoder's throws). The
+ * package allocates through `new Buffer`, which node checks, and reads through a transport:
+ * the footer entries of a 300 MB split content export took 166 ms of the main thread through
+ * it, 101 ms through this one.
  */
 export class CompactThriftReader {
   private lastFieldId = 0;
