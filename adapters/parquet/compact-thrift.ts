@@ -5,14 +5,14 @@ import Int64 from 'node-int64';
  * with the deprecated `new Buffer`, whose check walks the stack on each of a thread's first
  * 10,000 calls (0.4-0.8 % of an export's CPU thread in its profile); given a Buffer, it keeps it.
  */
-export function int64(value: number): Int64 {
+export function int64(value: number | bigint): Int64 {
   const bytes = Buffer.allocUnsafe(8);
   bytes.writeBigInt64BE(BigInt(value));
   return new Int64(bytes);
 }
 
 /** A struct of parquetjs's generated Thrift classes: it writes and reads itself through a protocol's calls. */
-export interface ThriftStruct {
+interface ThriftStruct {
   [method: symbol]: (protocol: CompactThriftWriter | CompactThriftReader) => void;
 }
 
@@ -80,6 +80,25 @@ function signed64(value: unknown): bigint {
 }
 
 /**
+ * The last field id of each struct being written or read, innermost last: compact thrift writes
+ * a field's id as its distance from the one before in the same struct.
+ */
+class FieldIds {
+  last = 0;
+  private readonly outer: number[] = [];
+
+  enterStruct(): void {
+    if (this.outer.length === structDepthMax) throw new Error('compact thrift: structs nested too deep');
+    this.outer.push(this.last);
+    this.last = 0;
+  }
+
+  leaveStruct(): void {
+    this.last = this.outer.pop() ?? 0;
+  }
+}
+
+/**
  * Thrift's compact protocol, writing only, for parquetjs's generated structs: the calls they
  * make of the `thrift` package's `TCompactProtocol`, with the bytes it writes. That one
  * allocates a Buffer for every byte it writes and copies each into its transport; serializing
@@ -91,8 +110,7 @@ function signed64(value: unknown): bigint {
 export class CompactThriftWriter {
   private bytes = Buffer.allocUnsafe(initialBytes);
   private length = 0;
-  private lastFieldId = 0;
-  private readonly lastFieldIds: number[] = [];
+  private readonly fieldIds = new FieldIds();
   /** A boolean field's header waits for its value: compact thrift puts the value in the header. */
   private pendingBoolFieldId: number | null = null;
 
@@ -102,13 +120,11 @@ export class CompactThriftWriter {
   }
 
   writeStructBegin(): void {
-    if (this.lastFieldIds.length === structDepthMax) throw new Error('compact thrift: structs nested too deep');
-    this.lastFieldIds.push(this.lastFieldId);
-    this.lastFieldId = 0;
+    this.fieldIds.enterStruct();
   }
 
   writeStructEnd(): void {
-    this.lastFieldId = this.lastFieldIds.pop() ?? 0;
+    this.fieldIds.leaveStruct();
   }
 
   writeFieldBegin(_name: string, type: number, id: number): void {
@@ -206,13 +222,13 @@ export class CompactThriftWriter {
 
   /** A field's id as a delta from the last one (4 bits) with its type, or the type and the id in full. */
   private fieldHeader(compact: number, id: number): void {
-    const delta = id - this.lastFieldId;
+    const delta = id - this.fieldIds.last;
     if (delta > 0 && delta <= 15) this.writeByte((delta << 4) | compact);
     else {
       this.writeByte(compact);
       this.writeI16(id);
     }
-    this.lastFieldId = id;
+    this.fieldIds.last = id;
   }
 
   private collectionHeader(elementType: number, size: number): void {
@@ -269,8 +285,7 @@ const stopType = 0;
  * it, 101 ms through this one.
  */
 export class CompactThriftReader {
-  private lastFieldId = 0;
-  private readonly lastFieldIds: number[] = [];
+  private readonly fieldIds = new FieldIds();
   /** A boolean field's value, which compact thrift keeps in its header. */
   private pendingBool: boolean | null = null;
 
@@ -285,13 +300,11 @@ export class CompactThriftReader {
   }
 
   readStructBegin(): void {
-    if (this.lastFieldIds.length === structDepthMax) throw new Error('compact thrift: structs nested too deep');
-    this.lastFieldIds.push(this.lastFieldId);
-    this.lastFieldId = 0;
+    this.fieldIds.enterStruct();
   }
 
   readStructEnd(): void {
-    this.lastFieldId = this.lastFieldIds.pop() ?? 0;
+    this.fieldIds.leaveStruct();
   }
 
   readFieldBegin(): FieldBegin {
@@ -299,9 +312,9 @@ export class CompactThriftReader {
     const compact = header & 0x0f;
     if (compact === 0) return { fname: null, ftype: stopType, fid: 0 };
     const delta = header >>> 4;
-    const fid = delta === 0 ? this.readI16() : this.lastFieldId + delta;
+    const fid = delta === 0 ? this.readI16() : this.fieldIds.last + delta;
     if (compact === compactTrue || compact === compactFalse) this.pendingBool = compact === compactTrue;
-    this.lastFieldId = fid;
+    this.fieldIds.last = fid;
     return { fname: null, ftype: this.thriftType(compact), fid };
   }
 
@@ -360,9 +373,7 @@ export class CompactThriftReader {
       zigzag |= BigInt(byte & 0x7f) << shift;
       if ((byte & 0x80) === 0) break;
     }
-    const bytes = Buffer.allocUnsafe(8);
-    bytes.writeBigInt64BE(BigInt.asIntN(64, (zigzag >> 1n) ^ -(zigzag & 1n)));
-    return new Int64(bytes);
+    return int64(BigInt.asIntN(64, (zigzag >> 1n) ^ -(zigzag & 1n)));
   }
 
   readDouble(): number {
