@@ -4,7 +4,7 @@
  * table and then as one JSON document (every figure with name, value, unit, baseline, ratio,
  * goal, the part of the goal checked and whether it is met; the load average before and after,
  * since the machine may be shared). `npm run bench -- core-step decode` runs some of them.
- * Names: calibration, content, core-step, decode, derived-decode, encode, end-to-end, filter, index-decode, ledger, manifest-start, peak-rss, read-memory, sim, soak, split, startup, subset, subset-index-memory, throttling, whole-sim.
+ * Names: calibration, content, core-step, decode, derived-decode, encode, end-to-end, filter, index-decode, ledger, manifest-start, one-thread, peak-rss, read-memory, sim, soak, split, startup, subset, subset-index-memory, throttling, whole-sim.
  */
 import { cpus, loadavg } from 'node:os';
 import type { BenchFigure, FigureRecord } from './bench-figure.ts';
@@ -24,6 +24,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   filter: async () => (await import('./filter.ts')).run,
   ledger: async () => (await import('./ledger.ts')).run,
   'manifest-start': async () => (await import('./manifest-start.ts')).run,
+  'one-thread': async () => (await import('./one-thread.ts')).run,
   'peak-rss': async () => (await import('./peak-rss.ts')).run,
   'read-memory': async () => (await import('./read-memory.ts')).run,
   sim: async () => (await import('./sim.ts')).run,
