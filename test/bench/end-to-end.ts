@@ -1,21 +1,20 @@
 /**
  * End-to-end throughput of `node cmd/worker` on local files: six copies of a generated
  * 100 MB CommonCrawl-like `.warc.gz` (600 MB) exported to a local folder with 1 and with 2
- * CPU threads, in compressed MB/s, as a ratio to node's streaming zlib gunzip of the same
- * files measured in the same run (one core). Also the worker's peak RSS, against its memory
- * budget. Goal: ≥ 0.5× gunzip per core, near-linear from 1 to 2 threads, peak RSS under the
- * budget + 150 MB.
+ * CPU threads, in compressed MB/s, as a ratio to node's one-shot inflate of the same bytes
+ * measured in the same run (`zlib.gunzipSync` of each member, on one core: the six files are
+ * copies, so one is timed and counted six times). Also the worker's peak RSS, against its
+ * memory budget. Goal: ≥ 0.5× one-shot inflate per core, near-linear from 1 to 2 threads, peak
+ * RSS under the budget + 150 MB.
  */
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createGunzip } from 'node:zlib';
 import { defaultBudgetMb } from '../../cmd/worker/memory-plan.ts';
 import { writeCommonCrawlLikeWarc } from '../fixtures-gen/commoncrawl-like-warc.ts';
 import { printFigures, type BenchFigure } from './bench-figure.ts';
+import { gunzipMembersCpuSeconds, memberRanges } from './gzip-members.ts';
 
 const benchFolder = fileURLToPath(new URL('../../.bench/', import.meta.url));
 const inputFolder = `${benchFolder}end-to-end-input/`;
@@ -41,16 +40,13 @@ function prepareInputs(): string[] {
   return files;
 }
 
-async function gunzipSeconds(files: readonly string[]): Promise<number> {
-  const started = process.hrtime.bigint();
-  for (const file of files) {
-    await pipeline(
-      createReadStream(file, { highWaterMark: 1024 * 1024 }),
-      createGunzip(),
-      new Writable({ write: (_chunk, _encoding, done) => done() }),
-    );
-  }
-  return Number(process.hrtime.bigint() - started) / 1e9;
+/** CPU seconds of member-by-member `gunzipSync` of the files, which are copies of `sourceFile`: the best of three rounds of one. */
+function gunzipSeconds(files: readonly string[]): number {
+  const bytes = readFileSync(sourceFile);
+  const ranges = memberRanges(bytes);
+  let best = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 3; round++) best = Math.min(best, gunzipMembersCpuSeconds(bytes, ranges));
+  return best * files.length;
 }
 
 /**
@@ -93,14 +89,14 @@ function workerRun(threads: number, budgetMb: number): { seconds: number; peakRs
 export async function run(): Promise<BenchFigure[]> {
   const files = prepareInputs();
   const megabytes = files.reduce((sum, file) => sum + statSync(file).size, 0) / 1e6;
-  const gunzip = megabytes / (await gunzipSeconds(files));
+  const gunzip = megabytes / gunzipSeconds(files);
   const one = workerRun(1, defaultBudgetMb(1));
   const two = workerRun(2, defaultBudgetMb(2));
   const tightOne = workerRun(1, tightBudgetMb);
   const tightTwo = workerRun(2, tightBudgetMb);
   const oneRate = megabytes / one.seconds;
   const twoRate = megabytes / two.seconds;
-  const baseline = { name: 'zlib streaming gunzip MB/s, one core', value: gunzip };
+  const baseline = { name: 'zlib.gunzipSync member by member, MB per CPU-second, one core', value: gunzip };
   return [
     {
       name: `worker, 1 thread, ${megabytes.toFixed(0)} MB`,
@@ -108,7 +104,7 @@ export async function run(): Promise<BenchFigure[]> {
       unit: 'MB/s',
       baseline,
       ratio: oneRate / gunzip,
-      goal: '>= 0.5x gunzip per core',
+      goal: '>= 0.5x one-shot inflate per core',
     },
     {
       name: `worker, 2 threads, ${megabytes.toFixed(0)} MB`,
