@@ -20,6 +20,20 @@ export function startsGzipMember(bytes: Uint8Array, index: number): boolean {
   return bytes[index] === 0x1f && bytes[index + 1] === 0x8b && bytes[index + 2] === 0x08;
 }
 
+/** The three bytes every gzip member starts with: ID1, ID2 and CM (deflate). */
+const gzipMagic = Buffer.from([0x1f, 0x8b, 0x08]);
+
+/**
+ * Whether the bytes at `index`, as many of the magic's three as there are before `limit`,
+ * match it: a few bytes of junk at the end of a file (padding, a newline) are no member, not a
+ * member cut off by the end of the file.
+ */
+function mayStartGzipMember(bytes: Uint8Array, index: number, limit: number): boolean {
+  const present = Math.min(limit - index, gzipMagic.length);
+  for (let offset = 0; offset < present; offset++) if (bytes[index + offset] !== gzipMagic[offset]) return false;
+  return true;
+}
+
 /** Parses the header at `index`, with its optional FEXTRA, FNAME, FCOMMENT and FHCRC fields. */
 export function parseGzipHeader(
   bytes: Buffer,
@@ -27,8 +41,8 @@ export function parseGzipHeader(
   limit: number,
   limits: WarcLimits = warcLimits,
 ): GzipHeader {
+  if (!mayStartGzipMember(bytes, index, limit)) return { kind: 'invalid' };
   if (limit - index < fixedHeaderBytes) return { kind: 'incomplete' };
-  if (!startsGzipMember(bytes, index)) return { kind: 'invalid' };
   const flags = byteAt(bytes, index + 3);
   if ((flags & flagsReserved) !== 0) return { kind: 'invalid' };
   let position = index + fixedHeaderBytes;
@@ -120,9 +134,6 @@ export function inflateTruncatedMember(
     throw error;
   }
 }
-
-/** The three bytes every gzip member starts with: ID1, ID2 and CM (deflate). */
-const gzipMagic = Buffer.from([0x1f, 0x8b, 0x08]);
 
 /**
  * Index of the next gzip member magic (1f 8b 08) at or after `from`, or -1; a 0x1f in the last

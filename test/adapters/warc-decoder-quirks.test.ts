@@ -66,8 +66,8 @@ function metadata(concurrentTo: string, url = 'https://example.com/page'): Buffe
   });
 }
 
-function decode(bytes: Buffer, chunkBytes = bytes.length) {
-  const decoder = new WarcJobDecoder(input);
+function decode(bytes: Buffer, chunkBytes = bytes.length, fullInflate = false) {
+  const decoder = new WarcJobDecoder(input, { fullInflate });
   const rows: CaptureRow[] = [];
   const badByReason: Record<string, number> = {};
   const byType: Record<string, number> = {};
@@ -223,6 +223,25 @@ describe('WARC decoder quirks', () => {
         truncated_gzip_member: 1,
       });
     }
+  });
+
+  it('counts a few bytes of junk after the last member as junk, not as a member cut off', () => {
+    const member = (path: string) => zlib.gzipSync(record({ url: `https://example.com/${path}` }));
+    // Fewer bytes than a gzip header, none of which could start one: padding, a newline, junk.
+    for (const tail of [Buffer.alloc(4), Buffer.from('\r\n'), Buffer.from('junk\0\x01'), Buffer.from([0x1f, 0x00])]) {
+      const bytes = Buffer.concat([member('1'), member('2'), tail]);
+      for (const chunkBytes of [bytes.length, 7, 3]) {
+        for (const fullInflate of [false, true]) {
+          const { rows, badByReason } = decode(bytes, chunkBytes, fullInflate);
+          expect(rows.map((row) => row.url)).toEqual(['https://example.com/1', 'https://example.com/2']);
+          expect(badByReason).toEqual({ non_gzip_data: 1 });
+        }
+      }
+    }
+    // The start of a gzip header that the file ends in is a member cut off.
+    const cut = Buffer.concat([member('1'), zlib.gzipSync(Buffer.from('x')).subarray(0, 5)]);
+    for (const fullInflate of [false, true])
+      expect(decode(cut, cut.length, fullInflate).badByReason).toEqual({ truncated_gzip_member: 1 });
   });
 
   it('cuts a record whose Content-Length runs past its gzip member at the next member, as warcio does', () => {
