@@ -68,7 +68,7 @@ const unknownStoredReason = 'a reason this version does not know, stored by anot
 const badRecordMessages: Readonly<Record<BadRecordCode, string>> = {
   corrupt_gzip_member: 'a gzip member that does not inflate: reading went on at the next member',
   gzip_checksum_mismatch: 'a gzip member whose CRC-32 or length does not match what it inflates to',
-  non_gzip_data: 'bytes between gzip members that are no gzip member',
+  non_gzip_data: 'bytes between gzip members, or after the last, that are no gzip member',
   truncated_gzip_member: 'the file ends inside a gzip member',
   truncated_record: 'the file ends inside a record',
   non_warc_data: 'bytes where a WARC record should start',
