@@ -26,6 +26,7 @@ import { defaultBudgetMb } from '../../cmd/worker/memory-plan.ts';
 import { writeCommonCrawlLikeWarc, writeRepeated } from '../fixtures-gen/commoncrawl-like-warc.ts';
 import { printFigures, type BenchFigure } from './bench-figure.ts';
 import { gunzipMembersCpuSeconds, memberRanges, type MemberRange } from './gzip-members.ts';
+import { median } from './trend.ts';
 
 const benchFolder = fileURLToPath(new URL('../../.bench/', import.meta.url));
 const source = `${benchFolder}commoncrawl-density-100mb.warc.gz`;
@@ -93,14 +94,6 @@ function snappyCpuSeconds(bytes: Buffer, ranges: readonly MemberRange[]): number
   }
   if (filled > 0) compress(page.subarray(0, filled));
   return seconds;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 function medianRun(runs: readonly Run[]): Run {
