@@ -5,7 +5,7 @@ import type { ColumnMetaData, RowGroup } from '@dsnp/parquetjs/dist/gen-nodejs/p
 import type { DetachedRowGroups, PlacedRowGroups } from '../../core/encoder.ts';
 import { assert } from '../../core/failure.ts';
 import { deserializeCompact, serializeCompact } from './compact-thrift.ts';
-import { fileFooter } from './file-footer.ts';
+import { fileFooter, parquetMagic } from './file-footer.ts';
 
 /**
  * Row groups encoded apart from their Parquet file, and the file's footer built from them later.
@@ -19,14 +19,13 @@ import { fileFooter } from './file-footer.ts';
  * after another: the compact protocol marks where each struct ends, so no framing is needed.
  */
 
-/** Parquet's magic: a file's first four bytes (and its last four, after the footer). */
-export const parquetHead: Uint8Array = Buffer.from('PAR1', 'ascii');
+/** A file's first four bytes: Parquet's magic, which its footer ends with too. */
+export const parquetHead: Uint8Array = parquetMagic;
 
 /** The detached form of row groups written by a job encoder whose offsets began at 0. */
 export function detachedRowGroups(bytes: Uint8Array, groups: readonly RowGroup[]): DetachedRowGroups {
   const footerEntries = Buffer.concat(groups.map((group) => serializeCompact(group)));
-  const rowCount = groups.reduce((sum, group) => sum + int64Number(group.num_rows, 'num_rows'), 0);
-  return { bytes, footerEntries, rowCount };
+  return { bytes, footerEntries, rowCount: rowCountOf(groups) };
 }
 
 /**
@@ -132,6 +131,9 @@ function shiftColumnMetaData(metadata: ColumnMetaData, shift: number): void {
 
 /** The footer as parquetjs's own `ParquetWriter.close` writes it (no page index, no bloom filters, no key-value metadata). */
 function footerBytes(schema: ParquetSchema, groups: readonly RowGroup[]): Uint8Array {
-  const rowCount = groups.reduce((sum, group) => sum + int64Number(group.num_rows, 'num_rows'), 0);
-  return fileFooter(schema, groups, rowCount);
+  return fileFooter(schema, groups, rowCountOf(groups));
+}
+
+function rowCountOf(groups: readonly RowGroup[]): number {
+  return groups.reduce((sum, group) => sum + int64Number(group.num_rows, 'num_rows'), 0);
 }

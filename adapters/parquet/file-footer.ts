@@ -6,7 +6,9 @@ import { int64, serializeCompact } from './compact-thrift.ts';
 /** What parquetjs's writer puts in a footer's `version` and `created_by`, kept so files do not depend on which wrote them. */
 const parquetVersion = 1;
 const createdBy = '@dsnp/parquetjs';
-const parquetMagic = 'PAR1';
+
+/** Parquet's magic: a file's first four bytes, and its last four, after the footer's metadata. */
+export const parquetMagic: Uint8Array = Buffer.from('PAR1', 'ascii');
 
 function schemaElements(schema: ParquetSchema): SchemaElement[] {
   const root = new parquetTypes.SchemaElement({ name: 'root', num_children: Object.keys(schema.fields).length });
@@ -49,6 +51,6 @@ export function fileFooter(schema: ParquetSchema, rowGroups: readonly RowGroup[]
   const footer = Buffer.allocUnsafe(encoded.byteLength + 8);
   encoded.copy(footer, 0);
   footer.writeUInt32LE(encoded.byteLength, encoded.byteLength);
-  footer.write(parquetMagic, encoded.byteLength + 4, 'ascii');
+  footer.set(parquetMagic, encoded.byteLength + 4);
   return footer;
 }
